@@ -1,0 +1,144 @@
+# fvm — featherweight virtual machines for Linux. One GNU Makefile (STYLE.md "Build").
+#
+#   make              libfvm/libfvm.so, fvm-exec/fvm-exec, fvm-exec/fvm
+#   make check        every test suite; ends with "N passed, N failed"
+#   make demo         a short demonstration of the main job
+#   make deps         the Debian packages needed to build and test
+#   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
+#   WERROR=1          warnings are errors (CI);  V=1  show commands
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib/fvm
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+VERSION := 0.1.0
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wswitch-enum
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+BSD_CFLAGS := $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
+
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
+	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"'
+# The core is built position-independent once, for libfvm.so and the tools alike.
+# libfvm keeps its NULL checks although glibc declares the arguments nonnull: a
+# program passing NULL must get EFAULT, as from the kernel, not a crash.
+PIC_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Wno-nonnull-compare \
+	-fno-delete-null-pointer-checks
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all check unit demo deps install uninstall clean bench compat
+
+B := build
+CORE_SRC := $(wildcard libfvm/core/*.c)
+LIB_SRC  := $(wildcard libfvm/*.c)
+EXEC_COMMON_SRC := $(filter-out fvm-exec/main_%.c fvm-exec/cmd_%.c,$(wildcard fvm-exec/*.c))
+EXEC_SRC := fvm-exec/main_fvm_exec.c
+FVM_SRC  := fvm-exec/main_fvm.c $(wildcard fvm-exec/cmd_*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+EXEC_COMMON_OBJ := $(EXEC_COMMON_SRC:%.c=$(B)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
+
+CORE_LIB := $(B)/libfvmcore.a
+SO       := libfvm/libfvm.so
+MAP      := $(B)/libfvm.map
+TOOLS    := fvm-exec/fvm-exec fvm-exec/fvm
+
+all: $(SO) $(TOOLS)
+
+$(B)/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(PIC_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The list of wrapped symbols is the version script: exactly these names are exported.
+$(MAP): libfvm/wrapped.list
+	$(call msg,GEN,$@)
+	@mkdir -p $(dir $@)
+	$(Q){ echo '{ global:'; sed -n 's/^FVM_SYM(\([A-Za-z0-9_]*\),.*/  \1;/p' $<; \
+	      echo 'local: *; };'; } > $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -o $@ $(LIB_OBJ) $(CORE_OBJ) -Wl,--version-script=$(MAP) \
+		-Wl,-z,defs -Wl,-z,now -ldl $(LDFLAGS)
+
+fvm-exec/fvm-exec: $(B)/$(EXEC_SRC:.c=.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
+
+fvm-exec/fvm: $(FVM_SRC:%.c=$(B)/%.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
+
+$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(EXEC_COMMON_OBJ)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ -lcmocka -ldl $(BSD_LIBS)
+
+$(B)/tests/helpers/%: tests/helpers/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+# Debian packages for building and testing. Installs only what is missing.
+DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
+	util-linux passwd diffutils
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "fvm: missing packages; run:"; \
+		echo "  sudo apt-get install -y $$(echo $$missing)"; exit 1; fi; \
+	echo "fvm: installing $$(echo $$missing)"; \
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
+
+check: deps
+	@$(MAKE) --no-print-directory all tests-bin
+	@tests/run-all
+
+tests-bin: $(UNIT_BIN) $(HELPER_BIN)
+.PHONY: tests-bin
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+
+clean:
+	rm -rf $(B) $(SO) $(TOOLS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,21 @@
+/*
+ * env.h — the environment contract between fvm-exec and libfvm.
+ *
+ * fvm-exec sets these; libfvm reads them once, in its constructor, and re-injects
+ * them into the environment of every exec so that children stay in the VM.
+ */
+#ifndef FVM_ENV_H
+#define FVM_ENV_H
+
+#define FVM_ENV_PRELOAD "LD_PRELOAD"  /* absolute path of libfvm.so */
+#define FVM_ENV_VM      "FVM_VM"      /* the VM's name */
+#define FVM_ENV_ROOT    "FVM_ROOT"    /* the VM's directory, $FVM_HOME/vms/NAME */
+#define FVM_ENV_POLICY  "FVM_POLICY"  /* the compiled policy file */
+#define FVM_ENV_DEBUG   "FVM_DEBUG"   /* optional: an fd number for libfvm's debug log */
+#define FVM_ENV_HOME    "FVM_HOME"    /* the store; libfvm hides it from the VM */
+
+/* The variables re-injected at exec, in this order. */
+#define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG }
+#define FVM_ENV_CONTRACT_N 5
+
+#endif

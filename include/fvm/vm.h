@@ -1,0 +1,169 @@
+/*
+ * vm.h — the virtual namespace of one VM: lookup, copy-up, whiteouts.
+ *
+ * This is libfvm's core, linked by libfvm.so (inside every VM process) and by the
+ * tools. It is written against raw system calls (sys.h) so that it never re-enters
+ * libfvm's wrappers and never touches errno.
+ *
+ * Invariants:
+ *  - A virtual path (vpath) is what the program said; a real path (rpath) is what
+ *    the kernel gets. A canonical vpath is absolute and has no ".", "..", symlink or
+ *    empty component.
+ *  - The upper entry of canonical vpath P is upper/P. An upper entry wins over the host
+ *    entry; a whiteout ".wh.NAME" in the upper directory hides the host entry; an
+ *    opaque marker in an upper directory hides the host directory beneath it.
+ *  - Copy-up is atomic: the copy is built in work/ and renamed into upper/ with
+ *    RENAME_NOREPLACE, so concurrent copy-ups of one file yield one copy and a crash
+ *    never leaves a partial file visible.
+ *  - The host is only ever read, except through SHARED paths.
+ */
+#ifndef FVM_VM_H
+#define FVM_VM_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "fvm/policy.h"
+
+/* Room for the VM root in front of a PATH_MAX virtual path. */
+#define FVM_RPATH_MAX (2 * PATH_MAX)
+
+struct fvm_vm {
+	char name[72];
+	char root[PATH_MAX];     /* $FVM_HOME/vms/NAME */
+	size_t root_len;
+	char upper[PATH_MAX];    /* root/upper */
+	size_t upper_len;
+	char work[PATH_MAX];     /* root/work */
+	char home[PATH_MAX];     /* the store, hidden from the VM */
+	size_t home_len;
+	struct fvm_policy *policy; /* NULL: everything virtual */
+	bool is_root;            /* euid 0 at init: ownership can be preserved on copy-up */
+};
+
+/* Where a resolved virtual path lives. */
+enum fvm_where {
+	FVM_ABSENT = 0, /* no such entry (possibly whited out); rpath is where it would go */
+	FVM_HOST,       /* the host's entry shows through */
+	FVM_UPPER,      /* the VM's own entry */
+};
+
+/* Flags for fvm_resolve(). */
+#define FVM_R_NOFOLLOW 0x1 /* do not follow a symlink in the last component */
+
+struct fvm_res {
+	char vpath[PATH_MAX];        /* canonical virtual path of the object */
+	size_t vlen;
+	char rpath[FVM_RPATH_MAX];   /* the object's real path for the kernel */
+	enum fvm_where where;
+	enum fvm_class klass;        /* class of vpath */
+	struct stat st;              /* lstat of rpath, valid unless ABSENT */
+	bool trailing_slash;         /* the name ended in "/" (must be a directory) */
+	bool whiteout;               /* ABSENT because a whiteout hides a host entry */
+	bool parent_upper;           /* the parent directory exists in upper/ */
+	bool parent_host;            /* host entries show through in the parent */
+};
+
+/*
+ * Sets VM up for the VM directory ROOT (and store HOME, which becomes hidden).
+ * Returns 0, or -ENAMETOOLONG / -EINVAL for a relative ROOT.
+ */
+int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const char *home);
+
+/*
+ * Resolves absolute virtual path VPATH in the virtual namespace of VM.
+ *
+ * Follows symlinks virtually (absolute targets re-rooted at the virtual root, ".."
+ * after symlinks, ELOOP after 40 links). A missing last component is not an error:
+ * RES->where is FVM_ABSENT and RES->rpath is the upper path it would be created at.
+ * Returns 0, or -ENOENT / -ENOTDIR / -ELOOP / -ENAMETOOLONG / -EACCES / -EINVAL
+ * (a ".wh." name) for a path that cannot be looked up. For a SHARED or HIDDEN path the
+ * rpath is the host path itself (HIDDEN gives -ENOENT).
+ */
+int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fvm_res *res);
+
+/* upper/VPATH into OUT. Returns its length, or -ENAMETOOLONG. */
+int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen);
+
+/*
+ * Narrows a real path to the virtual one: "upper/P" becomes "/P"; anything else is
+ * already virtual. Works in place (IN may equal OUT). Returns the length.
+ */
+int fvm_narrow(const struct fvm_vm *vm, const char *rpath, char *out, size_t outlen);
+
+/*
+ * Makes the parent directory of RES's vpath exist in upper/, copying host directories
+ * up (mode, owner where permitted, times) as needed. Returns 0 or -errno.
+ */
+int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res);
+
+/*
+ * Copies the host object of RES (where == FVM_HOST) up into upper/, atomically, and
+ * updates RES to point at the copy. With DATA false a regular file's content is not
+ * copied (the caller is about to truncate it). Refuses with -EFBIG beyond the policy's
+ * copy limit. Returns 0 or -errno.
+ */
+int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data);
+
+/*
+ * Makes RES (any where) ready to be modified in place: a host object is copied up.
+ * Checks the path class (-EROFS for READONLY). Returns 0 or -errno.
+ */
+int fvm_prepare_modify(const struct fvm_vm *vm, struct fvm_res *res, bool data);
+
+/*
+ * Makes RES (where == FVM_ABSENT) ready to be created: parent in upper/, class
+ * checked, RES->rpath is the upper path. The caller creates the object, then calls
+ * fvm_created() to drop a whiteout that hid a host entry of that name.
+ */
+int fvm_prepare_create(const struct fvm_vm *vm, struct fvm_res *res);
+void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir);
+
+/*
+ * Removes the entry of RES from the virtual namespace: the upper entry (if any) goes,
+ * and a whiteout is left when a host entry would show through. IS_DIR: rmdir semantics
+ * (the merged directory must be empty). Returns 0 or -errno.
+ */
+int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir);
+
+/*
+ * Checks that the calling process may create (REMOVING false) or remove/rename away
+ * (REMOVING true, sticky-bit rule included) the entry of RES in its virtual parent
+ * directory, as the host would decide: the check is made against the host directory
+ * wherever the upper copy cannot carry the host's owner. Returns 0, -EACCES or -EPERM.
+ */
+int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bool removing);
+
+/*
+ * Copies the whole merged directory tree of RES up into upper/ and makes it opaque, so
+ * that it no longer depends on the host (before a directory rename). Returns 0 or -errno.
+ */
+int fvm_copy_up_tree(const struct fvm_vm *vm, struct fvm_res *res);
+
+/*
+ * Renames OLD to NEW in the virtual namespace (renameat2 semantics; FLAGS may hold
+ * RENAME_NOREPLACE or RENAME_EXCHANGE). Both were resolved without following the last
+ * component. Never fails with EXDEV. Returns 0 or -errno.
+ */
+int fvm_rename(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr,
+	       unsigned flags);
+
+/*
+ * Calls FN(name, d_type, ARG) for each entry of directory RPATH but "." and "..".
+ * Stops with FN's value when it is non-zero; 0 at the end; -errno if unreadable.
+ */
+int fvm_each_entry(const char *rpath, int (*fn)(const char *name, unsigned char type, void *arg),
+		   void *arg);
+
+/* True when a host entry shows through at RES->vpath (beneath an upper one, if any). */
+bool fvm_host_shows(const struct fvm_res *res);
+
+/* True when upper directory RPATH carries the opaque marker. */
+bool fvm_is_opaque(const char *rpath);
+
+/* Appends the origin record of host object ST at VPATH to the VM's origins file. */
+void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct stat *st);
+
+#endif

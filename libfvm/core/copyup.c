@@ -1,0 +1,571 @@
+/*
+ * copyup.c — changing the virtual namespace: copy-up, creation, removal (fvm/vm.h).
+ *
+ * Invariants:
+ *  - Every object enters upper/ by rename from work/ with RENAME_NOREPLACE, complete
+ *    with its mode, owner (where the caller may set it), xattrs and times. A racing
+ *    copy-up of the same object loses the rename and drops its own copy.
+ *  - A copy-up does not change what the VM sees of the parent directory: the parent's
+ *    times are put back after the rename, as the host's stay unchanged.
+ *  - Removal writes the whiteout before it removes the upper entry, so a crash between
+ *    the two leaves the entry visible, never a half-state.
+ *  - Only SHARED paths are ever modified on the host.
+ */
+#include <errno.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "fvm/layout.h"
+#include "fvm/path.h"
+#include "fvm/sys.h"
+#include "fvm/vm.h"
+
+/* A name in work/ that no other process or thread uses at the same time. */
+static int work_temp(const struct fvm_vm *vm, char *out, size_t outlen)
+{
+	static unsigned long counter;
+	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	int len = snprintf(out, outlen, "%s/cu.%d.%d.%lu", vm->work, (int)sys_getpid(),
+			   (int)sys_gettid(), n);
+
+	return len < 0 || (size_t)len >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* Copies the xattrs a process may set from host object RPATH to the object at fd DST. */
+static void copy_xattrs(const char *src_rpath, int src_fd, int dst_fd, const char *dst_rpath)
+{
+	char names[4096], value[4096];
+	ssize_t len = src_fd >= 0 ? sys_flistxattr(src_fd, names, sizeof(names))
+				  : sys_llistxattr(src_rpath, names, sizeof(names));
+	ssize_t off = 0;
+
+	while (len > 0 && off < len) {
+		const char *name = names + off;
+		ssize_t vl = src_fd >= 0 ? sys_fgetxattr(src_fd, name, value, sizeof(value))
+					 : sys_lgetxattr(src_rpath, name, value, sizeof(value));
+		if (vl >= 0) {
+			/* Failures are ignored: security.* and trusted.* need privilege. */
+			if (dst_fd >= 0) {
+				sys_fsetxattr(dst_fd, name, value, (size_t)vl, 0);
+			} else {
+				sys_lsetxattr(dst_rpath, name, value, (size_t)vl, 0);
+			}
+		}
+		off += (ssize_t)strlen(name) + 1;
+	}
+}
+
+static int copy_data(int src, int dst, off_t size)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (sys_ioctl(dst, FICLONE, src) == 0) {
+		return 0;
+	}
+	while (size > 0) {
+		n = sys_copy_file_range(src, dst, (size_t)size);
+		if (n == 0) {
+			return 0; /* the file shrank while we copied */
+		}
+		if (n < 0) {
+			break;
+		}
+		size -= n;
+	}
+	if (size <= 0) {
+		return 0;
+	}
+	/* copy_file_range refused (EXDEV, EINVAL on some filesystems): plain copy. */
+	for (;;) {
+		n = sys_read(src, buf, sizeof(buf));
+		if (n == 0) {
+			return 0;
+		}
+		if (n < 0) {
+			if (n == -EINTR) {
+				continue;
+			}
+			return (int)n;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = sys_write(dst, buf + done, (size_t)(n - done));
+			if (w < 0) {
+				if (w == -EINTR) {
+					continue;
+				}
+				return (int)w;
+			}
+			done += w;
+		}
+	}
+}
+
+/* Writes NUL-free, newline-free text for VPATH: '\n' and '\\' are escaped. */
+static size_t escape_path(const char *vpath, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *vpath && o + 3 < outlen; vpath++) {
+		if (*vpath == '\n' || *vpath == '\\') {
+			out[o++] = '\\';
+			out[o++] = *vpath == '\n' ? 'n' : '\\';
+		} else {
+			out[o++] = *vpath;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct stat *st)
+{
+	char line[2 * PATH_MAX + 256], file[PATH_MAX + 16];
+	int fd, n;
+
+	snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_ORIGINS_FILE);
+	n = snprintf(line, sizeof(line), "%llu %llu %lld %lld.%09ld %o %u %u ",
+		     (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+		     (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		     (unsigned)st->st_mode, (unsigned)st->st_uid, (unsigned)st->st_gid);
+	n += (int)escape_path(vpath, line + n, sizeof(line) - (size_t)n - 1);
+	line[n++] = '\n';
+	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		/* One write with O_APPEND: concurrent records never interleave. */
+		sys_write(fd, line, (size_t)n);
+		sys_close(fd);
+	}
+}
+
+/* The times of directory RPATH, to put back after an entry is renamed into it. */
+static void keep_times(const char *rpath, struct timespec ts[2])
+{
+	struct stat st;
+
+	if (sys_lstat(rpath, &st) == 0) {
+		ts[0] = st.st_atim;
+		ts[1] = st.st_mtim;
+	} else {
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1].tv_nsec = UTIME_OMIT;
+	}
+}
+
+/*
+ * Builds a copy of host object HOST_RPATH (lstat HST) in work/ and renames it to
+ * UPPER_RPATH. With DATA false, a regular file is created empty. Returns 0 (also when
+ * another process won the race) or -errno.
+ */
+static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
+		       const char *upper_rpath, bool data)
+{
+	char tmp[PATH_MAX + 64], parent[FVM_RPATH_MAX];
+	struct timespec times[2] = {hst->st_atim, hst->st_mtim}, ptimes[2];
+	mode_t type = hst->st_mode & S_IFMT;
+	int ret, dst = -1, src = -1;
+
+	ret = work_temp(vm, tmp, sizeof(tmp));
+	if (ret < 0) {
+		return ret;
+	}
+	switch (type) {
+	case S_IFREG:
+		src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (src < 0) {
+			return src;
+		}
+		dst = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (dst < 0) {
+			sys_close(src);
+			return dst;
+		}
+		ret = data ? copy_data(src, dst, hst->st_size) : 0;
+		break;
+	case S_IFDIR:
+		ret = sys_mkdirat(AT_FDCWD, tmp, 0700);
+		if (ret == 0) {
+			dst = sys_openat(AT_FDCWD, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+			src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+			ret = dst < 0 ? dst : 0;
+		}
+		break;
+	case S_IFLNK: {
+		char target[PATH_MAX];
+		ssize_t tl = sys_readlinkat(AT_FDCWD, host_rpath, target, sizeof(target) - 1);
+		if (tl < 0) {
+			return (int)tl;
+		}
+		target[tl] = '\0';
+		ret = sys_symlinkat(target, AT_FDCWD, tmp);
+		break;
+	}
+	default:
+		ret = sys_mknodat(AT_FDCWD, tmp, hst->st_mode & (S_IFMT | 0600), hst->st_rdev);
+		break;
+	}
+	if (ret == 0) {
+		if (vm->is_root) {
+			ret = dst >= 0 ? sys_fchown(dst, hst->st_uid, hst->st_gid)
+				       : sys_fchownat(AT_FDCWD, tmp, hst->st_uid, hst->st_gid,
+						      AT_SYMLINK_NOFOLLOW);
+			ret = 0; /* an id the filesystem cannot store is not fatal */
+		}
+		if (type != S_IFLNK) {
+			/* After chown, which clears set-id bits. */
+			ret = dst >= 0 ? sys_fchmod(dst, hst->st_mode & 07777)
+				       : sys_fchmodat(AT_FDCWD, tmp, hst->st_mode & 07777);
+		}
+	}
+	if (ret == 0) {
+		copy_xattrs(host_rpath, src, dst, tmp);
+		ret = sys_utimensat(type == S_IFLNK || dst < 0 ? AT_FDCWD : dst,
+				    type == S_IFLNK || dst < 0 ? tmp : NULL, times,
+				    type == S_IFLNK ? AT_SYMLINK_NOFOLLOW : 0);
+	}
+	if (src >= 0) {
+		sys_close(src);
+	}
+	if (dst >= 0) {
+		sys_close(dst);
+	}
+	if (ret == 0) {
+		size_t pl = fvm_path_base_off(upper_rpath, strlen(upper_rpath));
+		memcpy(parent, upper_rpath, pl - 1);
+		parent[pl - 1] = '\0';
+		keep_times(parent, ptimes);
+		ret = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, upper_rpath, RENAME_NOREPLACE);
+		if (ret == 0) {
+			sys_utimensat(AT_FDCWD, parent, ptimes, AT_SYMLINK_NOFOLLOW);
+			return 0;
+		}
+		if (ret == -EEXIST || ret == -ENOTEMPTY) {
+			ret = 0; /* another process copied it up first: use theirs */
+		}
+	}
+	sys_unlinkat(AT_FDCWD, tmp, type == S_IFDIR ? AT_REMOVEDIR : 0);
+	return ret;
+}
+
+int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
+{
+	char up[FVM_RPATH_MAX];
+	size_t plen = fvm_path_base_off(res->vpath, res->vlen);
+	size_t i;
+
+	if (res->parent_upper || plen <= 1) {
+		return 0;
+	}
+	/* Walk the parent's prefixes top-down; copy up each directory not yet in upper/. */
+	for (i = 1; i < plen; i++) {
+		if (res->vpath[i] != '/') {
+			continue;
+		}
+		char prefix[PATH_MAX];
+		struct stat st;
+		memcpy(prefix, res->vpath, i);
+		prefix[i] = '\0';
+		if (fvm_upper_path(vm, prefix, up, sizeof(up)) < 0) {
+			return -ENAMETOOLONG;
+		}
+		if (sys_lstat(up, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				return -ENOTDIR;
+			}
+			continue;
+		}
+		if (sys_lstat(prefix, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			return -ENOENT;
+		}
+		int ret = copy_object(vm, prefix, &st, up, false);
+		if (ret < 0) {
+			return ret;
+		}
+		fvm_record_origin(vm, prefix, &st);
+	}
+	return 0;
+}
+
+int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
+{
+	struct stat hst = res->st;
+	int ret;
+
+	if (res->where != FVM_HOST) {
+		return res->where == FVM_UPPER ? 0 : -ENOENT;
+	}
+	if (data && S_ISREG(hst.st_mode) && vm->policy && vm->policy->copy_limit &&
+	    (uint64_t)hst.st_size > vm->policy->copy_limit) {
+		return -EFBIG;
+	}
+	ret = fvm_upper_parent(vm, res);
+	if (ret < 0) {
+		return ret;
+	}
+	char up[FVM_RPATH_MAX];
+	if (fvm_upper_path(vm, res->vpath, up, sizeof(up)) < 0) {
+		return -ENAMETOOLONG;
+	}
+	ret = copy_object(vm, res->vpath, &hst, up, data);
+	if (ret < 0) {
+		return ret;
+	}
+	fvm_record_origin(vm, res->vpath, &hst);
+	memcpy(res->rpath, up, strlen(up) + 1);
+	res->where = FVM_UPPER;
+	res->parent_upper = true;
+	sys_lstat(res->rpath, &res->st);
+	return 0;
+}
+
+int fvm_prepare_modify(const struct fvm_vm *vm, struct fvm_res *res, bool data)
+{
+	if (res->klass == FVM_CLASS_READONLY) {
+		return -EROFS;
+	}
+	if (res->klass == FVM_CLASS_SHARED || res->where == FVM_UPPER) {
+		return 0;
+	}
+	if (res->where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	return fvm_copy_up(vm, res, data);
+}
+
+int fvm_prepare_create(const struct fvm_vm *vm, struct fvm_res *res)
+{
+	if (res->klass == FVM_CLASS_READONLY) {
+		return -EROFS;
+	}
+	if (res->klass == FVM_CLASS_SHARED) {
+		return 0;
+	}
+	return fvm_upper_parent(vm, res);
+}
+
+void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir)
+{
+	char path[FVM_RPATH_MAX + 16];
+
+	if (res->klass == FVM_CLASS_SHARED || !res->whiteout) {
+		return;
+	}
+	if (is_dir && fvm_opaque_path(res->rpath, path, sizeof(path)) == 0) {
+		/* The host directory this name had was deleted: it must not show through. */
+		int fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			sys_close(fd);
+		}
+	}
+	if (fvm_wh_path(res->rpath, path, sizeof(path)) == 0) {
+		sys_unlinkat(AT_FDCWD, path, 0);
+	}
+	(void)vm;
+}
+
+int fvm_each_entry(const char *rpath, int (*fn)(const char *name, unsigned char type, void *arg),
+		   void *arg)
+{
+	char buf[8192];
+	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int n, ret = 0;
+
+	if (fd < 0) {
+		return fd;
+	}
+	while (ret == 0 && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (int off = 0; off < n && ret == 0;) {
+			struct {
+				unsigned long long ino;
+				long long off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			if (strcmp(d->name, ".") != 0 && strcmp(d->name, "..") != 0) {
+				ret = fn(d->name, d->type, arg);
+			}
+		}
+	}
+	sys_close(fd);
+	return ret;
+}
+
+static int upper_entry_visible(const char *name, unsigned char type, void *arg)
+{
+	(void)arg;
+	(void)type;
+	return fvm_is_wh_name(name, strlen(name)) ? 0 : -ENOTEMPTY;
+}
+
+struct host_check {
+	const char *upper_dir;
+};
+
+/* A host entry makes the merged directory non-empty unless a whiteout hides it. */
+static int host_entry_visible(const char *name, unsigned char type, void *arg)
+{
+	const struct host_check *hc = arg;
+	char wh[FVM_RPATH_MAX + NAME_MAX + 8];
+	struct stat st;
+
+	(void)type;
+	if (fvm_is_wh_name(name, strlen(name))) {
+		return 0;
+	}
+	if (!hc->upper_dir) {
+		return -ENOTEMPTY;
+	}
+	snprintf(wh, sizeof(wh), "%s/%s%s", hc->upper_dir, FVM_WH_PREFIX, name);
+	return sys_lstat(wh, &st) == 0 ? 0 : -ENOTEMPTY;
+}
+
+static int unlink_wh(const char *name, unsigned char type, void *arg)
+{
+	char path[FVM_RPATH_MAX + NAME_MAX + 8];
+
+	(void)type;
+	if (fvm_is_wh_name(name, strlen(name))) {
+		snprintf(path, sizeof(path), "%s/%s", (const char *)arg, name);
+		sys_unlinkat(AT_FDCWD, path, 0);
+	}
+	return 0;
+}
+
+/* True when a host entry shows through at RES->vpath (under the upper entry, if any). */
+bool fvm_host_shows(const struct fvm_res *res)
+{
+	struct stat st;
+
+	if (res->where == FVM_HOST) {
+		return true;
+	}
+	return res->parent_host && sys_lstat(res->vpath, &st) == 0;
+}
+
+/* True when the upper directory RPATH is opaque. */
+bool fvm_is_opaque(const char *rpath)
+{
+	char op[FVM_RPATH_MAX + 16];
+	struct stat st;
+
+	return fvm_opaque_path(rpath, op, sizeof(op)) == 0 && sys_lstat(op, &st) == 0;
+}
+
+int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
+{
+	bool host = res->klass != FVM_CLASS_SHARED && fvm_host_shows(res);
+	int ret;
+
+	if (res->klass == FVM_CLASS_READONLY) {
+		return -EROFS;
+	}
+	if (res->where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	if (res->klass == FVM_CLASS_SHARED) {
+		return sys_unlinkat(AT_FDCWD, res->rpath, is_dir ? AT_REMOVEDIR : 0);
+	}
+	if (is_dir != S_ISDIR(res->st.st_mode)) {
+		return is_dir ? -ENOTDIR : -EISDIR;
+	}
+	if (is_dir) {
+		struct host_check hc = {.upper_dir = res->where == FVM_UPPER ? res->rpath : NULL};
+		if (res->where == FVM_UPPER) {
+			ret = fvm_each_entry(res->rpath, upper_entry_visible, NULL);
+			if (ret < 0) {
+				return ret;
+			}
+		}
+		if (host && S_ISDIR(res->st.st_mode) &&
+		    !(res->where == FVM_UPPER && fvm_is_opaque(res->rpath))) {
+			ret = fvm_each_entry(res->vpath, host_entry_visible, &hc);
+			if (ret < 0 && ret != -ENOENT && ret != -ENOTDIR) {
+				return ret;
+			}
+		}
+	}
+	if (host) {
+		char up[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
+		ret = fvm_upper_parent(vm, res);
+		if (ret < 0) {
+			return ret;
+		}
+		if (fvm_upper_path(vm, res->vpath, up, sizeof(up)) < 0 ||
+		    fvm_wh_path(up, wh, sizeof(wh)) < 0) {
+			return -ENAMETOOLONG;
+		}
+		int fd = sys_openat(AT_FDCWD, wh, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			return fd;
+		}
+		sys_close(fd);
+	}
+	if (res->where == FVM_UPPER) {
+		if (is_dir) {
+			fvm_each_entry(res->rpath, unlink_wh, res->rpath);
+		}
+		ret = sys_unlinkat(AT_FDCWD, res->rpath, is_dir ? AT_REMOVEDIR : 0);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	res->where = FVM_ABSENT;
+	res->whiteout = host;
+	return 0;
+}
+
+/* Checks MODE access to directory RPATH for the effective ids; 0 or -EACCES. */
+static int dir_access(const char *rpath, int mode)
+{
+	return sys_faccessat2(AT_FDCWD, rpath, mode, AT_EACCESS);
+}
+
+int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bool removing)
+{
+	char parent[PATH_MAX], up[FVM_RPATH_MAX];
+	size_t pl = fvm_path_base_off(res->vpath, res->vlen);
+	struct stat ust, hst;
+	bool have_upper = false, have_host = false;
+	int ret;
+
+	if (vm->is_root || res->klass == FVM_CLASS_SHARED) {
+		return 0; /* the kernel decides on the host path itself */
+	}
+	memcpy(parent, res->vpath, pl > 1 ? pl - 1 : 1);
+	parent[pl > 1 ? pl - 1 : 1] = '\0';
+	if (res->parent_upper && fvm_upper_path(vm, parent, up, sizeof(up)) >= 0 &&
+	    sys_lstat(up, &ust) == 0) {
+		have_upper = true;
+	}
+	if (res->parent_host && sys_lstat(parent, &hst) == 0) {
+		have_host = true;
+	}
+	/* The upper copy speaks for the host only when it could keep the host's owner. */
+	if (have_upper && (!have_host || ust.st_uid == hst.st_uid)) {
+		ret = dir_access(up, W_OK | X_OK);
+		have_host = false;
+	} else if (have_host) {
+		ret = dir_access(parent, W_OK | X_OK);
+		ust = hst;
+	} else {
+		ret = have_upper ? dir_access(up, W_OK | X_OK) : -ENOENT;
+	}
+	if (ret < 0) {
+		return ret;
+	}
+	if (removing && (ust.st_mode & S_ISVTX) && res->where != FVM_ABSENT) {
+		uid_t me = sys_geteuid();
+		struct stat ost = res->st;
+		if (res->where == FVM_UPPER && sys_lstat(res->vpath, &hst) == 0 && res->parent_host) {
+			ost = hst; /* the owner the host gave it */
+		}
+		if (ost.st_uid != me && ust.st_uid != me) {
+			return -EPERM;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,423 @@
+/*
+ * resolve.c — lookup in the virtual namespace (fvm/vm.h).
+ *
+ * The walk keeps a canonical virtual prefix CUR and, for it, whether upper/CUR exists
+ * and whether host entries show through in it. Each component is looked up upper
+ * first, then the whiteout, then the host (only where the host shows through).
+ * Symlinks are read and their targets spliced in front of the remaining path, an
+ * absolute target restarting from the virtual root, so ".." is applied after symlinks
+ * as the kernel does.
+ *
+ * Invariants:
+ *  - Only lstat and readlink are issued: resolution never changes anything.
+ *  - Where upper/CUR does not exist, nothing beneath it is looked up in upper/: a path
+ *    the VM never touched costs one host lstat per component (plus one for the first).
+ *  - Magic links under /proc (fd/N, cwd, exe, root) are left to the kernel: their text
+ *    is not a path the VM could look up.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fvm/layout.h"
+#include "fvm/path.h"
+#include "fvm/sys.h"
+#include "fvm/vm.h"
+
+#define MAX_LINKS 40
+
+int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const char *home)
+{
+	size_t rl = strlen(root);
+
+	memset(vm, 0, sizeof(*vm));
+	if (root[0] != '/' || (home && home[0] != '/')) {
+		return -EINVAL;
+	}
+	if (strlen(name) >= sizeof(vm->name) || rl + sizeof("/upper") > sizeof(vm->root) ||
+	    (home && strlen(home) >= sizeof(vm->home))) {
+		return -ENAMETOOLONG;
+	}
+	strcpy(vm->name, name);
+	vm->root_len = (size_t)fvm_path_normalize(root, vm->root, sizeof(vm->root), true);
+	vm->upper_len = vm->root_len + 1 + strlen(FVM_UPPER_DIR);
+	memcpy(vm->upper, vm->root, vm->root_len);
+	vm->upper[vm->root_len] = '/';
+	strcpy(vm->upper + vm->root_len + 1, FVM_UPPER_DIR);
+	memcpy(vm->work, vm->root, vm->root_len);
+	vm->work[vm->root_len] = '/';
+	strcpy(vm->work + vm->root_len + 1, FVM_WORK_DIR);
+	if (home) {
+		vm->home_len = (size_t)fvm_path_normalize(home, vm->home, sizeof(vm->home), true);
+	}
+	vm->is_root = sys_geteuid() == 0;
+	return 0;
+}
+
+int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen)
+{
+	size_t vl = strlen(vpath);
+
+	if (vl == 1 && vpath[0] == '/') {
+		vl = 0; /* upper/ itself, without a trailing slash */
+	}
+	if (vm->upper_len + vl + 1 > outlen) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(out, vm->upper, vm->upper_len);
+	memcpy(out + vm->upper_len, vpath, vl + 1);
+	return (int)(vm->upper_len + vl);
+}
+
+int fvm_narrow(const struct fvm_vm *vm, const char *rpath, char *out, size_t outlen)
+{
+	size_t rl = strlen(rpath);
+
+	if (vm->upper_len && fvm_path_has_prefix(rpath, rl, vm->upper, vm->upper_len)) {
+		const char *rest = rpath + vm->upper_len;
+		size_t n = rl - vm->upper_len;
+		if (n == 0) {
+			rest = "/";
+			n = 1;
+		}
+		if (n + 1 > outlen) {
+			return -ENAMETOOLONG;
+		}
+		memmove(out, rest, n + 1);
+		return (int)n;
+	}
+	if (rl + 1 > outlen) {
+		return -ENAMETOOLONG;
+	}
+	if (out != rpath) {
+		memmove(out, rpath, rl + 1);
+	}
+	return (int)rl;
+}
+
+/* State of the walk at the canonical prefix cur. */
+struct walk {
+	char cur[PATH_MAX];
+	size_t clen;            /* 0 for the root */
+	bool cur_upper;         /* upper/cur is a directory */
+	bool cur_host;          /* host entries show through in cur */
+	struct stat cur_st;     /* the entry of cur (for a path ending in "." or "..") */
+	enum fvm_where cur_where;
+};
+
+static bool is_proc_magic(const char *vpath, size_t len)
+{
+	return fvm_path_has_prefix(vpath, len, "/proc", 5);
+}
+
+/* Resets W to the virtual root. */
+static int walk_root(const struct fvm_vm *vm, struct walk *w)
+{
+	w->clen = 0;
+	w->cur[0] = '\0';
+	w->cur_upper = true;
+	w->cur_host = true;
+	w->cur_where = FVM_HOST;
+	(void)vm;
+	return sys_lstat("/", &w->cur_st);
+}
+
+/*
+ * Recomputes the state of W after its prefix was shortened by "..". Rare, so it
+ * simply looks the prefix up again without following anything (it has no links).
+ */
+static int walk_reload(const struct fvm_vm *vm, struct walk *w)
+{
+	char up[FVM_RPATH_MAX], save[PATH_MAX];
+	size_t len = w->clen, i;
+
+	memcpy(save, w->cur, len);
+	save[len] = '\0';
+	walk_root(vm, w);
+	/* Re-walk each component of save; all are directories that existed a moment ago. */
+	for (i = 1; i <= len; i++) {
+		if (i == len || save[i] == '/') {
+			struct stat st;
+			bool found = false;
+			memcpy(w->cur + w->clen, save + w->clen, i - w->clen);
+			w->clen = i;
+			w->cur[i] = '\0';
+			if (w->cur_upper && fvm_upper_path(vm, w->cur, up, sizeof(up)) >= 0 &&
+			    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode)) {
+				char op[FVM_RPATH_MAX];
+				found = true;
+				w->cur_st = st;
+				w->cur_where = FVM_UPPER;
+				if (w->cur_host) {
+					struct stat hs;
+					fvm_opaque_path(up, op, sizeof(op));
+					w->cur_host = sys_lstat(op, &hs) < 0 && sys_lstat(w->cur, &hs) == 0 &&
+						      S_ISDIR(hs.st_mode);
+				}
+			} else {
+				w->cur_upper = false;
+			}
+			if (!found) {
+				if (!w->cur_host || sys_lstat(w->cur, &st) < 0) {
+					return -ENOENT;
+				}
+				w->cur_st = st;
+				w->cur_where = FVM_HOST;
+			}
+		}
+	}
+	return 0;
+}
+
+int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fvm_res *res)
+{
+	struct walk w;
+	char rest[2 * PATH_MAX];  /* the path still to walk; symlink targets are spliced in */
+	char up[FVM_RPATH_MAX];
+	size_t pos = 0, links = 0;
+	size_t vlen = strlen(vpath);
+	int ret;
+
+	res->where = FVM_ABSENT;
+	res->whiteout = false;
+	res->parent_upper = false;
+	res->parent_host = false;
+	res->trailing_slash = vlen > 1 && vpath[vlen - 1] == '/';
+	if (vpath[0] != '/') {
+		return -EINVAL;
+	}
+	if (vlen >= PATH_MAX) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(rest, vpath, vlen + 1);
+	ret = walk_root(vm, &w);
+	if (ret < 0) {
+		return ret;
+	}
+
+	for (;;) {
+		/* Next component of rest, starting at pos. */
+		while (rest[pos] == '/') {
+			pos++;
+		}
+		if (!rest[pos]) {
+			/* The path ended on the directory cur itself ("/", "x/.", "x/.."). */
+			if (w.clen == 0) {
+				memcpy(res->vpath, "/", 2);
+				res->vlen = 1;
+			} else {
+				memcpy(res->vpath, w.cur, w.clen + 1);
+				res->vlen = w.clen;
+			}
+			res->klass = fvm_policy_class(vm->policy, res->vpath, res->vlen);
+			res->st = w.cur_st;
+			res->where = w.cur_where;
+			res->parent_upper = w.cur_upper;
+			res->parent_host = w.cur_host;
+			if (w.cur_where == FVM_UPPER) {
+				fvm_upper_path(vm, res->vpath, res->rpath, sizeof(res->rpath));
+			} else {
+				memcpy(res->rpath, res->vpath, res->vlen + 1);
+			}
+			return 0;
+		}
+		const char *name = rest + pos;
+		size_t nlen = 0;
+		while (name[nlen] && name[nlen] != '/') {
+			nlen++;
+		}
+		pos += nlen;
+		size_t after = pos;
+		while (rest[after] == '/') {
+			after++;
+		}
+		bool last = rest[after] == '\0';
+
+		if (nlen == 1 && name[0] == '.') {
+			continue;
+		}
+		if (nlen == 2 && name[0] == '.' && name[1] == '.') {
+			if (w.clen > 0) {
+				w.clen = fvm_path_base_off(w.cur, w.clen) - 1;
+				w.cur[w.clen] = '\0';
+				ret = w.clen ? walk_reload(vm, &w) : walk_root(vm, &w);
+				if (ret < 0) {
+					return ret;
+				}
+			}
+			continue;
+		}
+		if (nlen > NAME_MAX) {
+			return -ENAMETOOLONG;
+		}
+		if (w.clen + 1 + nlen + 1 > PATH_MAX) {
+			return -ENAMETOOLONG;
+		}
+
+		/* next = cur "/" name, kept in w.cur past w.clen until committed. */
+		size_t nextlen = w.clen + 1 + nlen;
+		w.cur[w.clen] = '/';
+		memcpy(w.cur + w.clen + 1, name, nlen);
+		w.cur[nextlen] = '\0';
+
+		enum fvm_class klass = fvm_policy_class(vm->policy, w.cur, nextlen);
+		if (klass == FVM_CLASS_HIDDEN ||
+		    (vm->home_len && fvm_path_has_prefix(w.cur, nextlen, vm->home, vm->home_len))) {
+			/* Hidden names are absent, and stay so: even creating one is refused. */
+			w.cur[w.clen] = '\0';
+			return -ENOENT;
+		}
+
+		struct stat st;
+		enum fvm_where where = FVM_ABSENT;
+		bool whiteout = false;
+
+		if (klass == FVM_CLASS_SHARED) {
+			if (sys_lstat(w.cur, &st) == 0) {
+				where = FVM_HOST;
+			}
+		} else {
+			if (fvm_is_wh_name(name, nlen)) {
+				w.cur[w.clen] = '\0';
+				return -EINVAL;
+			}
+			if (w.cur_upper) {
+				if (fvm_upper_path(vm, w.cur, up, sizeof(up)) < 0) {
+					return -ENAMETOOLONG;
+				}
+				if (sys_lstat(up, &st) == 0) {
+					where = FVM_UPPER;
+				} else {
+					char wh[FVM_RPATH_MAX];
+					struct stat whst;
+					if (fvm_wh_path(up, wh, sizeof(wh)) == 0 && sys_lstat(wh, &whst) == 0) {
+						whiteout = true;
+					}
+				}
+			}
+			if (where == FVM_ABSENT && !whiteout && w.cur_host && sys_lstat(w.cur, &st) == 0) {
+				where = FVM_HOST;
+			}
+		}
+
+		if (where == FVM_ABSENT) {
+			if (!last) {
+				w.cur[w.clen] = '\0';
+				return -ENOENT;
+			}
+			memcpy(res->vpath, w.cur, nextlen + 1);
+			res->vlen = nextlen;
+			res->klass = klass;
+			res->whiteout = whiteout;
+			res->parent_upper = w.cur_upper;
+			res->parent_host = w.cur_host;
+			if (klass == FVM_CLASS_SHARED) {
+				memcpy(res->rpath, w.cur, nextlen + 1);
+			} else if (fvm_upper_path(vm, w.cur, res->rpath, sizeof(res->rpath)) < 0) {
+				return -ENAMETOOLONG;
+			}
+			return 0;
+		}
+
+		if (S_ISLNK(st.st_mode) && (!last || !(flags & FVM_R_NOFOLLOW) || res->trailing_slash)) {
+			char target[PATH_MAX];
+			const char *lrpath = where == FVM_UPPER ? up : w.cur;
+			ssize_t tl;
+
+			if (++links > MAX_LINKS) {
+				return -ELOOP;
+			}
+			if (where == FVM_HOST && is_proc_magic(w.cur, nextlen)) {
+				/* Hand the rest to the kernel: rpath is the /proc path as given. */
+				size_t restlen = strlen(rest + pos);
+				if (nextlen + restlen + 1 > sizeof(res->rpath)) {
+					return -ENAMETOOLONG;
+				}
+				memcpy(res->vpath, w.cur, nextlen);
+				memcpy(res->vpath + nextlen, rest + pos, restlen + 1);
+				res->vlen = nextlen + restlen;
+				memcpy(res->rpath, res->vpath, res->vlen + 1);
+				res->klass = klass;
+				res->where = FVM_HOST;
+				res->parent_host = true;
+				ret = sys_fstatat(AT_FDCWD, res->rpath, &res->st,
+						  (flags & FVM_R_NOFOLLOW) && !res->trailing_slash
+							  ? AT_SYMLINK_NOFOLLOW
+							  : 0);
+				if (ret == -ENOENT && last) {
+					res->where = FVM_ABSENT;
+					return 0;
+				}
+				return ret;
+			}
+			tl = sys_readlinkat(AT_FDCWD, lrpath, target, sizeof(target) - 1);
+			if (tl < 0) {
+				return (int)tl;
+			}
+			target[tl] = '\0';
+			/* rest = target "/" rest[pos..] */
+			size_t restlen = strlen(rest + pos);
+			if ((size_t)tl + 1 + restlen + 1 > sizeof(rest)) {
+				return -ENAMETOOLONG;
+			}
+			memmove(rest + tl + 1, rest + pos, restlen + 1);
+			memcpy(rest, target, (size_t)tl);
+			rest[tl] = '/';
+			pos = 0;
+			w.cur[w.clen] = '\0';
+			if (target[0] == '/') {
+				ret = walk_root(vm, &w);
+				if (ret < 0) {
+					return ret;
+				}
+			}
+			/*
+			 * A link target that ends in "/" is the same as one that does not, but the
+			 * splice above always adds one: remember whether the caller's name had it.
+			 */
+			continue;
+		}
+
+		if (last) {
+			memcpy(res->vpath, w.cur, nextlen + 1);
+			res->vlen = nextlen;
+			res->klass = klass;
+			res->st = st;
+			res->where = where;
+			res->parent_upper = w.cur_upper;
+			res->parent_host = w.cur_host;
+			if (where == FVM_UPPER) {
+				memcpy(res->rpath, up, strlen(up) + 1);
+			} else {
+				memcpy(res->rpath, w.cur, nextlen + 1);
+			}
+			if (res->trailing_slash && !S_ISDIR(st.st_mode)) {
+				return -ENOTDIR;
+			}
+			return 0;
+		}
+
+		if (!S_ISDIR(st.st_mode)) {
+			w.cur[w.clen] = '\0';
+			return -ENOTDIR;
+		}
+		/* Descend into next. */
+		if (where == FVM_UPPER) {
+			if (w.cur_host) {
+				char op[FVM_RPATH_MAX];
+				struct stat hs;
+				if (fvm_opaque_path(up, op, sizeof(op)) < 0) {
+					return -ENAMETOOLONG;
+				}
+				w.cur_host = klass != FVM_CLASS_SHARED && sys_lstat(op, &hs) < 0 &&
+					     sys_lstat(w.cur, &hs) == 0 && S_ISDIR(hs.st_mode);
+			}
+			w.cur_upper = true;
+		} else {
+			w.cur_upper = false;
+			w.cur_host = true;
+		}
+		w.cur_st = st;
+		w.cur_where = where;
+		w.clen = nextlen;
+	}
+}

@@ -1,0 +1,620 @@
+/*
+ * dir.c — merged directory listings: getdents64 and the DIR stream functions.
+ *
+ * One core, fvm_getdents(), serves both: a directory fd whose virtual directory has
+ * an upper part (or hides a name) is listed as the union of upper and host entries,
+ * less whiteouts, the ".wh." files themselves and hidden names, each name once. Other
+ * directories are read from the kernel unchanged.
+ *
+ * Invariants:
+ *  - The position of a merged listing is kept in the fd's own file offset (entry index),
+ *    so a new open of the same directory, a dup, lseek(fd, 0) and rewinddir all behave
+ *    as the kernel's do. d_off of entry i is i + 1, which telldir/seekdir use.
+ *  - A merged listing is built when read from position 0 and kept per fd until then.
+ *  - The DIR streams returned here are libfvm's own (struct fvm_dir): inside a VM every
+ *    DIR function is libfvm's, outside one every DIR function is libc's.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "fvm/layout.h"
+#include "fvm/path.h"
+#include "libfvm.h"
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* A merged listing of one directory, for one fd. */
+struct listing {
+	dev_t dev;
+	ino_t ino;
+	bool merged;      /* false: the kernel's own listing is right */
+	size_t n;         /* entries */
+	size_t *off;      /* byte offset of entry i in buf */
+	char *buf;        /* packed linux_dirent64 records */
+	size_t used, cap;
+};
+
+#define MAX_FDS 65536
+static struct listing **fd_table; /* indexed by fd; mapped on first use */
+
+static struct listing **table_slot(int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS) {
+		return NULL;
+	}
+	if (!__atomic_load_n(&fd_table, __ATOMIC_ACQUIRE)) {
+		void *p = mmap(NULL, MAX_FDS * sizeof(*fd_table), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			return NULL;
+		}
+		void *expected = NULL;
+		if (!__atomic_compare_exchange_n(&fd_table, &expected, p, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			munmap(p, MAX_FDS * sizeof(*fd_table));
+		}
+	}
+	return &fd_table[fd];
+}
+
+static void listing_free(struct listing *l)
+{
+	if (l) {
+		free(l->off);
+		free(l->buf);
+		free(l);
+	}
+}
+
+/* A set of names (open addressing) owning copies of them, to keep each name once. */
+struct nameset {
+	char **slot;
+	size_t cap, n;
+};
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s) {
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	}
+	return h;
+}
+
+static bool nameset_has(const struct nameset *s, const char *name)
+{
+	if (!s->cap) {
+		return false;
+	}
+	for (size_t i = hash_name(name) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->slot[i]) {
+			return false;
+		}
+		if (strcmp(s->slot[i], name) == 0) {
+			return true;
+		}
+	}
+}
+
+static int nameset_add(struct nameset *s, const char *name)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char **slot = calloc(cap, sizeof(*slot));
+		if (!slot) {
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->slot[i]) {
+				size_t j = hash_name(s->slot[i]) & (cap - 1);
+				while (slot[j]) {
+					j = (j + 1) & (cap - 1);
+				}
+				slot[j] = s->slot[i];
+			}
+		}
+		free(s->slot);
+		s->slot = slot;
+		s->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy) {
+		return -ENOMEM;
+	}
+	size_t i = hash_name(name) & (s->cap - 1);
+	while (s->slot[i]) {
+		i = (i + 1) & (s->cap - 1);
+	}
+	s->slot[i] = copy;
+	s->n++;
+	return 0;
+}
+
+static void nameset_free(struct nameset *s)
+{
+	for (size_t i = 0; i < s->cap; i++) {
+		free(s->slot[i]);
+	}
+	free(s->slot);
+}
+
+static int listing_add(struct listing *l, const struct linux_dirent64 *d)
+{
+	size_t need = d->d_reclen;
+
+	if (l->used + need > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16384;
+		while (cap < l->used + need) {
+			cap *= 2;
+		}
+		char *buf = realloc(l->buf, cap);
+		if (!buf) {
+			return -ENOMEM;
+		}
+		l->buf = buf;
+		l->cap = cap;
+	}
+	if ((l->n & (l->n - 1)) == 0 || l->n == 0) {
+		size_t *off = realloc(l->off, (l->n ? l->n * 2 : 64) * sizeof(*off));
+		if (!off) {
+			return -ENOMEM;
+		}
+		l->off = off;
+	}
+	memcpy(l->buf + l->used, d, need);
+	((struct linux_dirent64 *)(l->buf + l->used))->d_off = (int64_t)l->n + 1;
+	l->off[l->n++] = l->used;
+	l->used += need;
+	return 0;
+}
+
+/* Reads every record of directory RPATH and calls FN on it. */
+static int read_dir(const char *rpath, int (*fn)(const struct linux_dirent64 *, void *), void *arg)
+{
+	char buf[32768];
+	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int n, ret = 0;
+
+	if (fd < 0) {
+		return fd;
+	}
+	while (ret == 0 && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (int off = 0; off < n && ret == 0;) {
+			const struct linux_dirent64 *d = (const void *)(buf + off);
+			off += d->d_reclen;
+			ret = fn(d, arg);
+		}
+	}
+	sys_close(fd);
+	return ret;
+}
+
+struct merge {
+	struct listing *l;
+	struct nameset names, whiteouts;
+	const char *vdir;      /* the directory's virtual path, for hidden names */
+	size_t vdirlen;
+	bool opaque;
+	bool host_pass;        /* adding host entries */
+};
+
+/* True when VDIR/NAME is hidden from the VM (the store or a hidden rule). */
+static bool name_hidden(const char *vdir, size_t vdirlen, const char *name)
+{
+	char vpath[PATH_MAX];
+	int n = snprintf(vpath, sizeof(vpath), "%s/%s", vdirlen == 1 ? "" : vdir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(vpath)) {
+		return false;
+	}
+	if (fvm_g.home_len && fvm_path_has_prefix(vpath, (size_t)n, fvm_g.home, fvm_g.home_len)) {
+		return true;
+	}
+	return fvm_policy_class(fvm_g.policy, vpath, (size_t)n) == FVM_CLASS_HIDDEN;
+}
+
+static int merge_entry(const struct linux_dirent64 *d, void *arg)
+{
+	struct merge *m = arg;
+	const char *name = d->d_name;
+	size_t len = strlen(name);
+	bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+
+	if (!m->host_pass) {
+		if (strcmp(name, FVM_WH_OPAQUE) == 0) {
+			m->opaque = true;
+			return 0;
+		}
+		if (fvm_is_wh_name(name, len)) {
+			return nameset_add(&m->whiteouts, name + FVM_WH_PREFIX_LEN);
+		}
+	} else if (fvm_is_wh_name(name, len) || nameset_has(&m->whiteouts, name)) {
+		return 0;
+	}
+	if (!dot && name_hidden(m->vdir, m->vdirlen, name)) {
+		return 0;
+	}
+	if (nameset_has(&m->names, name)) {
+		return 0;
+	}
+	int ret = listing_add(m->l, d);
+	return ret < 0 ? ret : nameset_add(&m->names, name);
+}
+
+/* Builds the merged listing of virtual directory VDIR into L. */
+static int build_listing(struct listing *l, const char *vdir)
+{
+	struct merge m = {.l = l, .vdir = vdir, .vdirlen = strlen(vdir)};
+	char up[FVM_RPATH_MAX];
+	struct fvm_res *res = malloc(sizeof(*res));
+	struct stat st;
+	int ret;
+
+	if (!res) {
+		return -ENOMEM;
+	}
+	ret = fvm_resolve(&fvm_g, vdir, 0, res);
+	if (ret == 0 && res->where == FVM_ABSENT) {
+		ret = -ENOENT;
+	}
+	l->n = 0;
+	l->used = 0;
+	if (ret == 0 && fvm_upper_path(&fvm_g, res->vpath, up, sizeof(up)) >= 0 &&
+	    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && res->klass != FVM_CLASS_SHARED) {
+		ret = read_dir(up, merge_entry, &m);
+	}
+	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&
+	    (res->where == FVM_HOST || fvm_host_shows(res))) {
+		m.host_pass = true;
+		ret = read_dir(res->vpath, merge_entry, &m);
+		if (ret == -ENOENT || ret == -ENOTDIR) {
+			ret = 0;
+		}
+	} else if (ret == 0 && res->klass == FVM_CLASS_SHARED) {
+		m.host_pass = true;
+		ret = read_dir(res->rpath, merge_entry, &m);
+	}
+	free(res);
+	nameset_free(&m.names);
+	nameset_free(&m.whiteouts);
+	return ret;
+}
+
+/* True when some hidden name (the store, a hidden rule) lies directly in VDIR. */
+static bool hides_child(const char *vdir, size_t len)
+{
+	if (fvm_g.home_len && fvm_path_base_off(fvm_g.home, fvm_g.home_len) - 1 == (len == 1 ? 0 : len) &&
+	    memcmp(fvm_g.home, vdir, len == 1 ? 0 : len) == 0) {
+		return true;
+	}
+	for (uint32_t i = 0; fvm_g.policy && i < fvm_g.policy->nrules; i++) {
+		const struct fvm_path_rule *r = &fvm_g.policy->rules[i];
+		const char *p = fvm_g.policy->blob + r->off;
+		size_t parent = fvm_path_base_off(p, r->len) - 1;
+		if (r->klass == FVM_CLASS_HIDDEN && parent == (len == 1 ? 0 : len) &&
+		    memcmp(p, vdir, parent) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The listing state of directory fd FD: rebuilt when FD now names another directory
+ * or when POS is 0. Returns NULL with *ERR set on failure; a listing with merged
+ * false means "ask the kernel".
+ */
+static struct listing *listing_for(int fd, off_t pos, int *err)
+{
+	struct listing **slot = table_slot(fd), *l;
+	char vdir[PATH_MAX], up[FVM_RPATH_MAX];
+	struct stat st, ust;
+	int n;
+
+	*err = sys_fstat(fd, &st);
+	if (*err < 0) {
+		return NULL;
+	}
+	if (!slot) {
+		*err = -EMFILE;
+		return NULL;
+	}
+	l = *slot;
+	if (l && l->dev == st.st_dev && l->ino == st.st_ino && (pos != 0 || !l->merged)) {
+		return l;
+	}
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		*slot = l;
+	}
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	n = fvm_fd_vpath(fd, vdir, sizeof(vdir));
+	if (n < 0) {
+		l->merged = false; /* not a path libfvm knows: leave it to the kernel */
+		return l;
+	}
+	l->merged = hides_child(vdir, (size_t)n) ||
+		    (fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 && sys_lstat(up, &ust) == 0 &&
+		     S_ISDIR(ust.st_mode) && fvm_policy_class(fvm_g.policy, vdir, (size_t)n) != FVM_CLASS_SHARED);
+	if (l->merged) {
+		*err = build_listing(l, vdir);
+		if (*err < 0) {
+			return NULL;
+		}
+	}
+	return l;
+}
+
+/* getdents64 of directory fd FD: the merged listing where there is one. */
+static ssize_t fvm_getdents(int fd, void *buf, size_t len)
+{
+	struct listing *l;
+	off_t pos;
+	size_t out = 0;
+	int err;
+
+	if (!fvm_on()) {
+		return sys_getdents64(fd, buf, len);
+	}
+	pos = sys_lseek(fd, 0, SEEK_CUR);
+	if (pos < 0) {
+		return pos;
+	}
+	l = listing_for(fd, pos, &err);
+	if (!l) {
+		return err;
+	}
+	if (!l->merged) {
+		return sys_getdents64(fd, buf, len);
+	}
+	for (size_t i = (size_t)pos; i < l->n; i++) {
+		const struct linux_dirent64 *d = (const void *)(l->buf + l->off[i]);
+		if (out + d->d_reclen > len) {
+			if (out == 0) {
+				return -EINVAL; /* the kernel's answer for a buffer too small */
+			}
+			break;
+		}
+		memcpy((char *)buf + out, d, d->d_reclen);
+		out += d->d_reclen;
+		pos = (off_t)i + 1;
+	}
+	sys_lseek(fd, pos, SEEK_SET);
+	return (ssize_t)out;
+}
+
+ssize_t getdents64(int fd, void *buf, size_t len)
+{
+	return fvm_ret_ssize(fvm_getdents(fd, buf, len));
+}
+
+/* libfvm's DIR stream: a buffer over fvm_getdents(). */
+struct fvm_dir {
+	int fd;
+	size_t size, pos;   /* bytes in buf, next record */
+	long filepos;       /* d_off of the last record returned (telldir) */
+	struct dirent64 entry;
+	char buf[32768] __attribute__((aligned(8)));
+};
+
+static DIR *dir_from_fd(int fd)
+{
+	struct fvm_dir *d;
+	struct stat st;
+	int ret = sys_fstat(fd, &st);
+
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	d = malloc(sizeof(*d));
+	if (!d) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->fd = fd;
+	d->size = d->pos = 0;
+	d->filepos = 0;
+	return (DIR *)d;
+}
+
+DIR *opendir(const char *vpath)
+{
+	DIR *dir;
+	int fd;
+
+	if (!fvm_on()) {
+		return real_opendir(vpath);
+	}
+	fd = fvm_openat(AT_FDCWD, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	dir = dir_from_fd(fd);
+	if (!dir) {
+		int saved = errno;
+		sys_close(fd);
+		errno = saved;
+	}
+	return dir;
+}
+
+DIR *fdopendir(int fd)
+{
+	int fl;
+
+	if (!fvm_on()) {
+		return real_fdopendir(fd);
+	}
+	fl = sys_fcntl(fd, F_GETFL, 0);
+	if (fl < 0) {
+		errno = -fl;
+		return NULL;
+	}
+	if ((fl & O_PATH) == O_PATH) {
+		errno = EBADF;
+		return NULL;
+	}
+	return dir_from_fd(fd);
+}
+
+static struct dirent64 *fvm_readdir(struct fvm_dir *d)
+{
+	int saved = errno;
+
+	if (d->pos >= d->size) {
+		ssize_t n = fvm_getdents(d->fd, d->buf, sizeof(d->buf));
+		if (n <= 0) {
+			if (n < 0) {
+				errno = (int)-n;
+			} else {
+				errno = saved; /* the end: errno unchanged */
+			}
+			return NULL;
+		}
+		d->size = (size_t)n;
+		d->pos = 0;
+	}
+	struct dirent64 *e = (struct dirent64 *)(d->buf + d->pos);
+	d->pos += e->d_reclen;
+	d->filepos = e->d_off;
+	return e;
+}
+
+/* On the 64-bit ABIs fvm supports, struct dirent and struct dirent64 are one layout. */
+_Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent64 layout");
+
+struct dirent *readdir(DIR *dir)
+{
+	if (!fvm_on()) {
+		return real_readdir(dir);
+	}
+	return (struct dirent *)fvm_readdir((struct fvm_dir *)dir);
+}
+
+struct dirent64 *readdir64(DIR *dir)
+{
+	if (!fvm_on()) {
+		return real_readdir64(dir);
+	}
+	return fvm_readdir((struct fvm_dir *)dir);
+}
+
+static int fvm_readdir_r(struct fvm_dir *d, struct dirent64 *entry, struct dirent64 **result)
+{
+	int saved = errno;
+	struct dirent64 *e;
+
+	errno = 0;
+	e = fvm_readdir(d);
+	if (!e) {
+		int err = errno;
+		errno = saved;
+		*result = NULL;
+		return err;
+	}
+	memcpy(entry, e, e->d_reclen < sizeof(*entry) ? e->d_reclen : sizeof(*entry));
+	*result = entry;
+	errno = saved;
+	return 0;
+}
+
+int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
+{
+	if (!fvm_on()) {
+		return real_readdir_r(dir, entry, result);
+	}
+	return fvm_readdir_r((struct fvm_dir *)dir, (struct dirent64 *)entry, (struct dirent64 **)result);
+}
+
+int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result)
+{
+	if (!fvm_on()) {
+		return real_readdir64_r(dir, entry, result);
+	}
+	return fvm_readdir_r((struct fvm_dir *)dir, entry, result);
+}
+
+void rewinddir(DIR *dir)
+{
+	struct fvm_dir *d = (struct fvm_dir *)dir;
+
+	if (!fvm_on()) {
+		real_rewinddir(dir);
+		return;
+	}
+	sys_lseek(d->fd, 0, SEEK_SET);
+	d->size = d->pos = 0;
+	d->filepos = 0;
+}
+
+void seekdir(DIR *dir, long loc)
+{
+	struct fvm_dir *d = (struct fvm_dir *)dir;
+
+	if (!fvm_on()) {
+		real_seekdir(dir, loc);
+		return;
+	}
+	sys_lseek(d->fd, loc, SEEK_SET);
+	d->size = d->pos = 0;
+	d->filepos = loc;
+}
+
+long telldir(DIR *dir)
+{
+	if (!fvm_on()) {
+		return real_telldir(dir);
+	}
+	return ((struct fvm_dir *)dir)->filepos;
+}
+
+int closedir(DIR *dir)
+{
+	struct fvm_dir *d = (struct fvm_dir *)dir;
+	struct listing **slot;
+	int ret;
+
+	if (!fvm_on()) {
+		return real_closedir(dir);
+	}
+	if (!d) {
+		errno = EINVAL;
+		return -1;
+	}
+	slot = table_slot(d->fd);
+	if (slot && *slot) {
+		listing_free(*slot);
+		*slot = NULL;
+	}
+	ret = sys_close(d->fd);
+	free(d);
+	return fvm_ret(ret);
+}
+
+int dirfd(DIR *dir)
+{
+	if (!fvm_on()) {
+		return real_dirfd(dir);
+	}
+	return ((struct fvm_dir *)dir)->fd;
+}

@@ -1,0 +1,431 @@
+/*
+ * exec.c — running programs inside the VM: the exec family, posix_spawn, system, popen.
+ *
+ * Rules:
+ *  - The program path is resolved in the virtual namespace; a "#!" line is read and its
+ *    interpreter resolved too, so a script or interpreter the VM changed is the one run.
+ *    The script keeps its virtual name in the interpreter's argv.
+ *  - execvp-style PATH searches are done here, in the virtual namespace.
+ *  - The environment contract (LD_PRELOAD with libfvm, FVM_*) is put back into every
+ *    new environment that lost it (env -i), so children stay in the VM.
+ *  - No allocation on the exec path (it runs in vfork children): buffers are on the stack.
+ */
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fvm/env.h"
+#include "libfvm.h"
+
+extern char **environ;
+
+#define MAX_ARGS 4096
+#define ENV_BUF  (4 * PATH_MAX)
+
+/* The value of NAME in ENVP, or NULL. */
+static const char *env_get(char *const envp[], const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; envp && envp[i]; i++) {
+		if (strncmp(envp[i], name, nl) == 0 && envp[i][nl] == '=') {
+			return envp[i] + nl + 1;
+		}
+	}
+	return NULL;
+}
+
+char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen)
+{
+	static const char *const contract[] = FVM_ENV_CONTRACT;
+	size_t n = 0, used = 0;
+
+	if (!fvm_active) {
+		return (char **)envp;
+	}
+	for (size_t i = 0; envp && envp[i] && n + FVM_ENV_CONTRACT_N + 2 < outn; i++) {
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && fvm_lib_path[0] &&
+		    !strstr(envp[i] + 11, fvm_lib_path)) {
+			/* Keep the program's own preloads, after libfvm. */
+			int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", fvm_lib_path,
+					   envp[i] + 11);
+			if (len > 0 && used + (size_t)len + 1 <= buflen) {
+				out[n++] = buf + used;
+				used += (size_t)len + 1;
+				continue;
+			}
+		}
+		out[n++] = envp[i];
+	}
+	out[n] = NULL;
+	if (fvm_lib_path[0] && !env_get(out, "LD_PRELOAD")) {
+		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", fvm_lib_path);
+		if (len > 0 && used + (size_t)len + 1 <= buflen) {
+			out[n++] = buf + used;
+			used += (size_t)len + 1;
+		}
+	}
+	for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
+		out[n] = NULL;
+		if (env_get(out, contract[c])) {
+			continue;
+		}
+		const char *val = fvm_env_saved[c];
+		if (!val) {
+			continue;
+		}
+		int len = snprintf(buf + used, buflen - used, "%s=%s", contract[c], val);
+		if (len > 0 && used + (size_t)len + 1 <= buflen) {
+			out[n++] = buf + used;
+			used += (size_t)len + 1;
+		}
+	}
+	out[n] = NULL;
+	return out;
+}
+
+/*
+ * The program to run for VPATH: writes the real path to exec into RPROG and, for a
+ * "#!" script, the interpreter's virtual name and optional argument into INTERP/IARG
+ * (empty when not a script). Returns 0 or -errno (the kernel's exec errors).
+ */
+static int exec_target(const char *vpath, char *rprog, size_t rlen, char *interp, size_t ilen,
+		       char *iarg, size_t alen)
+{
+	struct fvm_res res;
+	char head[256];
+	int fd, ret;
+	ssize_t n;
+
+	interp[0] = iarg[0] = '\0';
+	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
+	if (ret < 0) {
+		return ret;
+	}
+	if (res.where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	if (S_ISDIR(res.st.st_mode)) {
+		return -EACCES;
+	}
+	ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
+	if (ret < 0) {
+		return ret;
+	}
+	snprintf(rprog, rlen, "%s", res.rpath);
+	fd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		return 0; /* execute-only: let the kernel decide */
+	}
+	n = sys_read(fd, head, sizeof(head) - 1);
+	sys_close(fd);
+	if (n < 2 || head[0] != '#' || head[1] != '!') {
+		return 0;
+	}
+	head[n] = '\0';
+	char *p = head + 2, *end = strchr(p, '\n');
+	if (end) {
+		*end = '\0';
+	}
+	while (*p == ' ' || *p == '\t') {
+		p++;
+	}
+	char *q = p;
+	while (*q && *q != ' ' && *q != '\t') {
+		q++;
+	}
+	if (*q) {
+		*q++ = '\0';
+		while (*q == ' ' || *q == '\t') {
+			q++;
+		}
+		/* Linux passes the rest of the line, trailing blanks removed, as one argument. */
+		size_t ql = strlen(q);
+		while (ql > 0 && (q[ql - 1] == ' ' || q[ql - 1] == '\t' || q[ql - 1] == '\r')) {
+			q[--ql] = '\0';
+		}
+		snprintf(iarg, alen, "%s", q);
+	}
+	if (!*p) {
+		return -ENOEXEC;
+	}
+	snprintf(interp, ilen, "%s", p);
+	/* The interpreter, resolved in the VM: it replaces the script as the program. */
+	ret = fvm_resolve_at(AT_FDCWD, interp, 0, &res);
+	if (ret < 0) {
+		return ret;
+	}
+	if (res.where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	snprintf(rprog, rlen, "%s", res.rpath);
+	return 0;
+}
+
+static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
+{
+	char rprog[FVM_RPATH_MAX], interp[PATH_MAX], iarg[256], envbuf[ENV_BUF];
+	char *envv[MAX_ARGS], *argv2[MAX_ARGS];
+	char *const *args = argv;
+	int ret;
+
+	if (!fvm_on()) {
+		return (int)FVM_SC(SYS_execve, vpath, argv, envp, 0, 0, 0);
+	}
+	ret = exec_target(vpath, rprog, sizeof(rprog), interp, sizeof(interp), iarg, sizeof(iarg));
+	if (ret < 0) {
+		return ret;
+	}
+	if (interp[0]) {
+		size_t n = 0, i = 1;
+		argv2[n++] = interp;
+		if (iarg[0]) {
+			argv2[n++] = iarg;
+		}
+		argv2[n++] = (char *)vpath;
+		while (argv && argv[0] && argv[i] && n + 1 < MAX_ARGS) {
+			argv2[n++] = argv[i++];
+		}
+		argv2[n] = NULL;
+		args = argv2;
+	}
+	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+	return (int)FVM_SC(SYS_execve, rprog, args, env, 0, 0, 0);
+}
+
+int execve(const char *vpath, char *const argv[], char *const envp[])
+{
+	return fvm_ret(fvm_execve(vpath, argv, envp));
+}
+
+int execv(const char *vpath, char *const argv[])
+{
+	return fvm_ret(fvm_execve(vpath, argv, environ));
+}
+
+/*
+ * execvpe's search, in the virtual namespace: FILE with a '/' is run as is; otherwise
+ * each PATH entry is tried. ENOEXEC runs the file with /bin/sh, as glibc does.
+ */
+static int fvm_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char vpath[PATH_MAX];
+	const char *path;
+	bool eacces = false;
+	int ret = -ENOENT;
+
+	if (!file || !*file) {
+		return -ENOENT;
+	}
+	if (strchr(file, '/')) {
+		ret = fvm_execve(file, argv, envp);
+		goto noexec;
+	}
+	path = getenv("PATH");
+	if (!path) {
+		path = "/bin:/usr/bin";
+	}
+	for (const char *p = path;; p++) {
+		const char *end = strchr(p, ':');
+		size_t dl = end ? (size_t)(end - p) : strlen(p);
+		int n = dl ? snprintf(vpath, sizeof(vpath), "%.*s/%s", (int)dl, p, file)
+			   : snprintf(vpath, sizeof(vpath), "%s", file);
+		if (n > 0 && (size_t)n < sizeof(vpath)) {
+			ret = fvm_execve(vpath, argv, envp);
+			if (ret == -ENOEXEC) {
+				file = vpath;
+				goto noexec;
+			}
+			if (ret == -EACCES) {
+				eacces = true;
+			} else if (ret != -ENOENT && ret != -ENOTDIR && ret != -ESTALE && ret != -ENODEV &&
+				   ret != -ETIMEDOUT) {
+				return ret;
+			}
+		}
+		if (!end) {
+			break;
+		}
+		p = end;
+	}
+	return eacces ? -EACCES : ret;
+noexec:
+	if (ret == -ENOEXEC) {
+		char *argv2[MAX_ARGS];
+		size_t n = 0;
+		argv2[n++] = (char *)"/bin/sh";
+		argv2[n++] = (char *)file;
+		for (size_t i = 1; argv && argv[0] && argv[i] && n + 1 < MAX_ARGS; i++) {
+			argv2[n++] = argv[i];
+		}
+		argv2[n] = NULL;
+		ret = fvm_execve("/bin/sh", argv2, envp);
+	}
+	return ret;
+}
+
+int execvp(const char *file, char *const argv[])
+{
+	return fvm_ret(fvm_execvpe(file, argv, environ));
+}
+
+int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return fvm_ret(fvm_execvpe(file, argv, envp));
+}
+
+/* Gathers the list arguments of execl-style calls into ARGV (stack, MAX_ARGS). */
+#define COLLECT_ARGS(first, argv, ap)                              \
+	do {                                                       \
+		size_t n_ = 0;                                     \
+		argv[n_++] = (char *)(first);                      \
+		while (n_ < MAX_ARGS && (argv[n_ - 1] != NULL)) {  \
+			argv[n_++] = va_arg(ap, char *);           \
+		}                                                  \
+		argv[MAX_ARGS - 1] = NULL;                         \
+	} while (0)
+
+int execl(const char *vpath, const char *arg, ...)
+{
+	char *argv[MAX_ARGS];
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, argv, ap);
+	va_end(ap);
+	return fvm_ret(fvm_execve(vpath, argv, environ));
+}
+
+int execle(const char *vpath, const char *arg, ...)
+{
+	char *argv[MAX_ARGS];
+	char *const *envp;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, argv, ap);
+	envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return fvm_ret(fvm_execve(vpath, argv, envp));
+}
+
+int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[MAX_ARGS];
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, argv, ap);
+	va_end(ap);
+	return fvm_ret(fvm_execvpe(file, argv, environ));
+}
+
+/*
+ * posix_spawn(p): the child is created by libc, whose exec is not ours, so the program,
+ * the interpreter and the environment are settled here and libc runs the real path.
+ */
+static int spawn_common(pid_t *pid, const char *file, bool search,
+			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+			char *const argv[], char *const envp[])
+{
+	char rprog[FVM_RPATH_MAX], interp[PATH_MAX], iarg[256], vpath[PATH_MAX], envbuf[ENV_BUF];
+	char *envv[MAX_ARGS], *argv2[MAX_ARGS];
+	char *const *args = argv;
+	int ret = -ENOENT;
+
+	if (search && !strchr(file, '/')) {
+		const char *path = getenv("PATH");
+		if (!path) {
+			path = "/bin:/usr/bin";
+		}
+		for (const char *p = path;; p++) {
+			const char *end = strchr(p, ':');
+			size_t dl = end ? (size_t)(end - p) : strlen(p);
+			snprintf(vpath, sizeof(vpath), "%.*s%s%s", (int)dl, p, dl ? "/" : "", file);
+			ret = exec_target(vpath, rprog, sizeof(rprog), interp, sizeof(interp), iarg,
+					  sizeof(iarg));
+			if (ret == 0 || !end) {
+				break;
+			}
+			p = end;
+		}
+		file = vpath;
+	} else {
+		ret = exec_target(file, rprog, sizeof(rprog), interp, sizeof(interp), iarg, sizeof(iarg));
+	}
+	if (ret < 0) {
+		return -ret;
+	}
+	if (interp[0]) {
+		size_t n = 0;
+		argv2[n++] = interp;
+		if (iarg[0]) {
+			argv2[n++] = iarg;
+		}
+		argv2[n++] = (char *)file;
+		for (size_t i = 1; argv && argv[0] && argv[i] && n + 1 < MAX_ARGS; i++) {
+			argv2[n++] = argv[i];
+		}
+		argv2[n] = NULL;
+		args = argv2;
+	}
+	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+	return real_posix_spawn(pid, rprog, fa, attr, args, env);
+}
+
+int posix_spawn(pid_t *pid, const char *vpath, const posix_spawn_file_actions_t *fa,
+		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (!fvm_on()) {
+		return real_posix_spawn(pid, vpath, fa, attr, argv, envp);
+	}
+	return spawn_common(pid, vpath, false, fa, attr, argv, envp);
+}
+
+int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (!fvm_on()) {
+		return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+	}
+	return spawn_common(pid, file, true, fa, attr, argv, envp);
+}
+
+/* Puts the environment contract back into environ for libc's own spawns. */
+static void restore_contract(void)
+{
+	static const char *const contract[] = FVM_ENV_CONTRACT;
+	char *envv[MAX_ARGS], envbuf[ENV_BUF];
+	char **env = fvm_env_fixup(environ, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+
+	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path)) {
+		const char *v = env_get(env, "LD_PRELOAD");
+		if (v) {
+			setenv("LD_PRELOAD", v, 1);
+		}
+	}
+	for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
+		const char *v = env_get(env, contract[c]);
+		if (v && !env_get(environ, contract[c])) {
+			setenv(contract[c], v, 1);
+		}
+	}
+}
+
+int system(const char *command)
+{
+	if (fvm_on() && command) {
+		restore_contract();
+	}
+	return real_system(command);
+}
+
+FILE *popen(const char *command, const char *mode)
+{
+	if (fvm_on()) {
+		restore_contract();
+	}
+	return real_popen(command, mode);
+}

@@ -1,0 +1,128 @@
+/*
+ * init.c — libfvm's start: the environment contract, the VM, the real functions.
+ *
+ * Invariants:
+ *  - Runs once per process, in the constructor, before main(); a wrapper called by
+ *    another library's constructor first triggers it early (fvm_on()).
+ *  - Without FVM_ROOT in the environment libfvm is inactive: every wrapper passes its
+ *    call through unchanged.
+ *  - Reads the environment and the compiled policy only; parses no configuration and
+ *    prints nothing to the program's streams.
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fvm/env.h"
+#include "fvm/path.h"
+#include "libfvm.h"
+
+#define FVM_REAL_0(name)
+#define FVM_REAL_1(name) __typeof__(name) *real_##name;
+#define FVM_SYM(name, real) FVM_REAL_##real(name)
+#include "wrapped.list"
+#undef FVM_SYM
+
+struct fvm_vm fvm_g;
+bool fvm_active;
+volatile int fvm_ready;
+char fvm_lib_path[PATH_MAX];
+const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
+static char env_copy[FVM_ENV_CONTRACT_N][PATH_MAX];
+
+static struct fvm_policy policy;
+static int debug_fd = -1;
+
+static void resolve_reals(void)
+{
+#undef FVM_REAL_0
+#undef FVM_REAL_1
+#define FVM_REAL_0(name)
+#define FVM_REAL_1(name) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+#define FVM_SYM(name, real) FVM_REAL_##real(name)
+#include "wrapped.list"
+#undef FVM_SYM
+}
+
+void fvm_debug(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	if (debug_fd < 0) {
+		return;
+	}
+	n = snprintf(line, sizeof(line), "fvm[%d]: ", (int)sys_getpid());
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2) {
+		n = (int)sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	sys_write(debug_fd, line, (size_t)n);
+}
+
+void fvm_init(void)
+{
+	static int lock;
+	const char *root, *name, *pol, *home, *dbg;
+	int saved = errno;
+	Dl_info info;
+
+	/* One initialiser; a concurrent caller waits (only possible before main). */
+	if (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE)) {
+		while (!__atomic_load_n(&fvm_ready, __ATOMIC_ACQUIRE)) {
+		}
+		return;
+	}
+	resolve_reals();
+	if (dladdr((void *)fvm_init, &info) && info.dli_fname && info.dli_fname[0] == '/') {
+		snprintf(fvm_lib_path, sizeof(fvm_lib_path), "%s", info.dli_fname);
+	}
+	root = getenv(FVM_ENV_ROOT);
+	name = getenv(FVM_ENV_VM);
+	pol = getenv(FVM_ENV_POLICY);
+	home = getenv(FVM_ENV_HOME);
+	dbg = getenv(FVM_ENV_DEBUG);
+	{
+		static const char *const contract[] = FVM_ENV_CONTRACT;
+		for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
+			const char *v = getenv(contract[c]);
+			if (v && strlen(v) < sizeof(env_copy[c])) {
+				fvm_env_saved[c] = strcpy(env_copy[c], v);
+			}
+		}
+	}
+	if (dbg && *dbg) {
+		debug_fd = atoi(dbg);
+	}
+	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
+		if (pol && *pol && fvm_policy_load(&policy, pol) == 0) {
+			fvm_g.policy = &policy;
+		} else if (pol && *pol) {
+			fvm_debug("cannot load policy %s; using the default", pol);
+		}
+		if (!home || !*home) {
+			/* The store is the VM root's grandparent: $FVM_HOME/vms/NAME. */
+			char tmp[PATH_MAX];
+			int n = snprintf(tmp, sizeof(tmp), "%s/../..", fvm_g.root);
+			if (n > 0 && (size_t)n < sizeof(tmp)) {
+				fvm_g.home_len = (size_t)fvm_path_normalize(tmp, fvm_g.home,
+									    sizeof(fvm_g.home), true);
+			}
+		}
+		fvm_active = true;
+	}
+	__atomic_store_n(&fvm_ready, 1, __ATOMIC_RELEASE);
+	errno = saved;
+}
+
+__attribute__((constructor)) static void fvm_constructor(void)
+{
+	if (!fvm_ready) {
+		fvm_init();
+	}
+}

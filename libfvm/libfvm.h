@@ -1,0 +1,119 @@
+/*
+ * libfvm.h — what libfvm's wrapper families share (internal to libfvm.so).
+ *
+ * Conventions (STYLE.md): an exported wrapper open() calls fvm_open-style logic that
+ * returns -errno, then sets errno only at the exported boundary (fvm_ret). libfvm never
+ * calls an exported wrapped name from inside itself; libc's own functions are reached
+ * through real_NAME pointers resolved once in the constructor, kernel services through
+ * sys.h.
+ */
+#ifndef LIBFVM_H
+#define LIBFVM_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
+#include <sys/stat.h>
+
+#include "fvm/sys.h"
+#include "fvm/vm.h"
+
+/* Prototypes glibc no longer declares but still exports for old binaries. */
+struct stat64;
+int __xstat(int ver, const char *vpath, struct stat *st);
+int __xstat64(int ver, const char *vpath, struct stat64 *st);
+int __lxstat(int ver, const char *vpath, struct stat *st);
+int __lxstat64(int ver, const char *vpath, struct stat64 *st);
+int __fxstatat(int ver, int dirfd, const char *vpath, struct stat *st, int flags);
+int __fxstatat64(int ver, int dirfd, const char *vpath, struct stat64 *st, int flags);
+int __open_2(const char *vpath, int flags);
+int __open64_2(const char *vpath, int flags);
+int __openat_2(int dirfd, const char *vpath, int flags);
+int __openat64_2(int dirfd, const char *vpath, int flags);
+ssize_t __readlink_chk(const char *vpath, char *buf, size_t len, size_t buflen);
+ssize_t __readlinkat_chk(int dirfd, const char *vpath, char *buf, size_t len, size_t buflen);
+char *__getcwd_chk(char *buf, size_t size, size_t buflen);
+
+/* The real functions libfvm calls (the list's entries marked 1). Some are deprecated. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#define FVM_REAL_0(name)
+#define FVM_REAL_1(name) extern __typeof__(name) *real_##name;
+#define FVM_SYM(name, real) FVM_REAL_##real(name)
+#include "wrapped.list"
+#undef FVM_SYM
+#undef FVM_REAL_0
+#undef FVM_REAL_1
+
+/* The listed names, and only they, are visible outside libfvm.so (with libfvm.map). */
+#define FVM_SYM(name, real) extern __typeof__(name) name __attribute__((visibility("default")));
+#include "wrapped.list"
+#undef FVM_SYM
+
+/* The VM this process runs in; valid when fvm_active. */
+extern struct fvm_vm fvm_g;
+extern bool fvm_active;
+extern volatile int fvm_ready;
+
+void fvm_init(void);
+
+/* True inside a VM. Initialises libfvm if a wrapper runs before its constructor. */
+static inline bool fvm_on(void)
+{
+	if (__builtin_expect(!fvm_ready, 0)) {
+		fvm_init();
+	}
+	return fvm_active;
+}
+
+/* Exported-boundary return: sets errno from a negative result and returns -1. */
+static inline int fvm_ret(int ret)
+{
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}
+
+static inline ssize_t fvm_ret_ssize(ssize_t ret)
+{
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+/*
+ * The absolute virtual path of NAME relative to DIRFD (AT_FDCWD: the virtual cwd),
+ * lexically joined (".." kept for the resolver). Returns its length or -errno.
+ */
+int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
+
+/* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
+int fvm_fd_vpath(int fd, char *out, size_t outlen);
+
+/* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
+int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
+
+/* Writes one line to the debug log (FVM_DEBUG fd), when one was given. */
+void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The open logic (open.c), shared by the families that create files. */
+int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
+
+/* The fstatat logic (stat.c). */
+int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags);
+
+/* Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored. */
+char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen);
+extern char fvm_lib_path[PATH_MAX];
+
+/* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
+extern const char *fvm_env_saved[];
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * open.c — the open family: open, openat, creat, their 64 and _2 names, fopen, freopen.
+ *
+ * Every entry point funnels into fvm_openat(). Rules:
+ *  - Write intent (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND) on a host regular file copies
+ *    it up first, after checking the host would let this process write it; O_TRUNC
+ *    skips copying the data that is about to go.
+ *  - O_CREAT of a missing name creates it in upper/ (parents copied up), after checking
+ *    the host would let this process create it there.
+ *  - O_TMPFILE opens an upper directory (copied up if needed).
+ *  - A write open of /proc/PID/fd/N that points at a host file is redirected to the
+ *    file's virtual path, so it too is copied up instead of written on the host.
+ *  - fopen/freopen call libc's with the real path: libc's internal open is not ours.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "fvm/path.h"
+#include "libfvm.h"
+
+static bool write_intent(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND));
+}
+
+/* An open through a /proc magic link: redirect writes aimed at a host file. */
+static int open_proc(struct fvm_res *res, int flags, mode_t mode)
+{
+	char target[FVM_RPATH_MAX];
+	ssize_t n;
+
+	if (!write_intent(flags) || res->where == FVM_ABSENT) {
+		return sys_openat(AT_FDCWD, res->rpath, flags, mode);
+	}
+	n = sys_readlinkat(AT_FDCWD, res->rpath, target, sizeof(target) - 1);
+	if (n <= 0 || target[0] != '/' || (size_t)n >= PATH_MAX) {
+		return sys_openat(AT_FDCWD, res->rpath, flags, mode); /* pipe:, socket:, … */
+	}
+	target[n] = '\0';
+	if (fvm_path_has_prefix(target, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
+	    fvm_policy_class(fvm_g.policy, target, (size_t)n) == FVM_CLASS_SHARED ||
+	    strstr(target, " (deleted)")) {
+		return sys_openat(AT_FDCWD, res->rpath, flags, mode);
+	}
+	fvm_debug("open %s: redirected to virtual %s", res->rpath, target);
+	return fvm_openat(AT_FDCWD, target, flags & ~(O_CREAT | O_EXCL), mode);
+}
+
+static int open_tmpfile(struct fvm_res *res, int flags, mode_t mode)
+{
+	int ret;
+
+	if (res->where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	if (!S_ISDIR(res->st.st_mode)) {
+		return -ENOTDIR;
+	}
+	if (res->klass == FVM_CLASS_READONLY) {
+		return -EROFS;
+	}
+	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED) {
+		ret = sys_faccessat2(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS);
+		if (ret < 0) {
+			return ret;
+		}
+		ret = fvm_copy_up(&fvm_g, res, false);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	return sys_openat(AT_FDCWD, res->rpath, flags, mode);
+}
+
+int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode)
+{
+	struct fvm_res res;
+	int rflags = 0, ret;
+
+	if (!fvm_on() || (vpath && !vpath[0])) {
+		return sys_openat(dirfd, vpath, flags, mode);
+	}
+	if ((flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL))) {
+		rflags |= FVM_R_NOFOLLOW;
+	}
+	ret = fvm_resolve_at(dirfd, vpath, rflags, &res);
+	if (ret < 0) {
+		return ret;
+	}
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		return open_tmpfile(&res, flags, mode);
+	}
+	if (res.where == FVM_HOST && fvm_path_has_prefix(res.vpath, res.vlen, "/proc", 5)) {
+		return open_proc(&res, flags, mode);
+	}
+	if (res.klass == FVM_CLASS_SHARED) {
+		return sys_openat(AT_FDCWD, res.rpath, flags, mode);
+	}
+
+	if (res.where == FVM_ABSENT) {
+		if (!(flags & O_CREAT)) {
+			return -ENOENT;
+		}
+		if (res.trailing_slash) {
+			return -EISDIR;
+		}
+		if (res.klass == FVM_CLASS_READONLY) {
+			return -EROFS;
+		}
+		ret = fvm_may_change_parent(&fvm_g, &res, false);
+		if (ret < 0) {
+			return ret;
+		}
+		ret = fvm_prepare_create(&fvm_g, &res);
+		if (ret < 0) {
+			return ret;
+		}
+		ret = sys_openat(AT_FDCWD, res.rpath, flags, mode);
+		if (ret >= 0) {
+			fvm_created(&fvm_g, &res, false);
+		}
+		return ret;
+	}
+
+	if ((flags & O_CREAT) && (flags & O_EXCL)) {
+		return -EEXIST;
+	}
+	if (write_intent(flags) && res.klass == FVM_CLASS_READONLY) {
+		return S_ISDIR(res.st.st_mode) ? -EISDIR : -EROFS;
+	}
+	if (write_intent(flags) && res.where == FVM_HOST && S_ISREG(res.st.st_mode)) {
+		/* The host decides whether this process may write the file at all. */
+		ret = sys_faccessat2(AT_FDCWD, res.rpath, W_OK, AT_EACCESS);
+		if (ret < 0) {
+			return ret;
+		}
+		ret = fvm_copy_up(&fvm_g, &res, !(flags & O_TRUNC));
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	/* The object exists and rpath is final: the kernel must not follow or create. */
+	return sys_openat(AT_FDCWD, res.rpath, flags & ~(O_CREAT | O_EXCL), mode);
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+#define OPEN_WRAPPER(name)                                           \
+	int name(const char *vpath, int flags, ...)                  \
+	{                                                            \
+		va_list ap;                                          \
+		va_start(ap, flags);                                 \
+		mode_t mode = mode_arg(flags, ap);                   \
+		va_end(ap);                                          \
+		return fvm_ret(fvm_openat(AT_FDCWD, vpath, flags, mode)); \
+	}
+#define OPENAT_WRAPPER(name)                                         \
+	int name(int dirfd, const char *vpath, int flags, ...)       \
+	{                                                            \
+		va_list ap;                                          \
+		va_start(ap, flags);                                 \
+		mode_t mode = mode_arg(flags, ap);                   \
+		va_end(ap);                                          \
+		return fvm_ret(fvm_openat(dirfd, vpath, flags, mode)); \
+	}
+
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
+OPENAT_WRAPPER(openat)
+OPENAT_WRAPPER(openat64)
+
+int __open_2(const char *vpath, int flags)
+{
+	return fvm_ret(fvm_openat(AT_FDCWD, vpath, flags, 0));
+}
+
+int __open64_2(const char *vpath, int flags)
+{
+	return fvm_ret(fvm_openat(AT_FDCWD, vpath, flags, 0));
+}
+
+int __openat_2(int dirfd, const char *vpath, int flags)
+{
+	return fvm_ret(fvm_openat(dirfd, vpath, flags, 0));
+}
+
+int __openat64_2(int dirfd, const char *vpath, int flags)
+{
+	return fvm_ret(fvm_openat(dirfd, vpath, flags, 0));
+}
+
+int creat(const char *vpath, mode_t mode)
+{
+	return fvm_ret(fvm_openat(AT_FDCWD, vpath, O_WRONLY | O_CREAT | O_TRUNC, mode));
+}
+
+int creat64(const char *vpath, mode_t mode)
+{
+	return fvm_ret(fvm_openat(AT_FDCWD, vpath, O_WRONLY | O_CREAT | O_TRUNC, mode));
+}
+
+/* The open(2) flags of an fopen mode string ("r", "w+", "ae", "rx", …). */
+static int fopen_flags(const char *mode)
+{
+	int flags;
+
+	switch (mode[0]) {
+	case 'r':
+		flags = O_RDONLY;
+		break;
+	case 'w':
+		flags = O_WRONLY | O_CREAT | O_TRUNC;
+		break;
+	case 'a':
+		flags = O_WRONLY | O_CREAT | O_APPEND;
+		break;
+	default:
+		return -EINVAL;
+	}
+	for (const char *m = mode + 1; *m && *m != ','; m++) {
+		if (*m == '+') {
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		} else if (*m == 'x') {
+			flags |= O_EXCL;
+		} else if (*m == 'e') {
+			flags |= O_CLOEXEC;
+		}
+	}
+	return flags;
+}
+
+/*
+ * Prepares VPATH for an fopen with MODE: performs the creation or copy-up that the
+ * open would, then writes the real path libc should open into RPATH. Returns 0 or -errno.
+ */
+static int fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t rlen)
+{
+	int flags = mode ? fopen_flags(mode) : -EINVAL;
+	struct fvm_res res;
+	int ret, fd;
+
+	if (flags < 0) {
+		return flags;
+	}
+	ret = fvm_resolve_at(AT_FDCWD, vpath, (flags & O_EXCL) ? FVM_R_NOFOLLOW : 0, &res);
+	if (ret < 0) {
+		return ret;
+	}
+	if (res.where == FVM_HOST && !write_intent(flags)) {
+		snprintf(rpath, rlen, "%s", res.rpath);
+		return 0;
+	}
+	/* Creation and copy-up happen here; libc then opens the upper file itself. */
+	fd = fvm_openat(AT_FDCWD, vpath, flags, 0666);
+	if (fd < 0) {
+		return fd;
+	}
+	sys_close(fd);
+	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
+	if (ret < 0) {
+		return ret;
+	}
+	snprintf(rpath, rlen, "%s", res.rpath);
+	return 0;
+}
+
+static FILE *fopen_common(const char *vpath, const char *mode, FILE *(*real)(const char *, const char *))
+{
+	char rpath[FVM_RPATH_MAX];
+	int ret;
+
+	if (!fvm_on() || !vpath) {
+		return real(vpath, mode);
+	}
+	ret = fopen_prepare(vpath, mode, rpath, sizeof(rpath));
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	/* "x" would now refuse the file we just created for it. */
+	if (strchr(mode, 'x')) {
+		char m[16];
+		size_t o = 0;
+		for (const char *p = mode; *p && o + 1 < sizeof(m); p++) {
+			if (*p != 'x') {
+				m[o++] = *p;
+			}
+		}
+		m[o] = '\0';
+		return real(rpath, m);
+	}
+	return real(rpath, mode);
+}
+
+FILE *fopen(const char *vpath, const char *mode)
+{
+	fvm_on(); /* real_* are set by the initialiser */
+	return fopen_common(vpath, mode, real_fopen);
+}
+
+FILE *fopen64(const char *vpath, const char *mode)
+{
+	fvm_on(); /* real_* are set by the initialiser */
+	return fopen_common(vpath, mode, real_fopen64);
+}
+
+static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
+			    FILE *(*real)(const char *, const char *, FILE *))
+{
+	char rpath[FVM_RPATH_MAX];
+	int ret;
+
+	if (!fvm_on() || !vpath) {
+		/* NULL: change the mode of the open stream; nothing to map. */
+		return real(vpath, mode, stream);
+	}
+	ret = fopen_prepare(vpath, mode, rpath, sizeof(rpath));
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	return real(rpath, mode, stream);
+}
+
+FILE *freopen(const char *vpath, const char *mode, FILE *stream)
+{
+	fvm_on(); /* real_* are set by the initialiser */
+	return freopen_common(vpath, mode, stream, real_freopen);
+}
+
+FILE *freopen64(const char *vpath, const char *mode, FILE *stream)
+{
+	fvm_on(); /* real_* are set by the initialiser */
+	return freopen_common(vpath, mode, stream, real_freopen64);
+}
