@@ -5,7 +5,9 @@
  * object is never changed), with the host deciding whether this process may change it.
  */
 #include <string.h>
+#include <sys/time.h>
 #include <sys/xattr.h>
+#include <utime.h>
 
 #include "libfvm.h"
 
@@ -120,4 +122,194 @@ int removexattr(const char *vpath, const char *name)
 int lremovexattr(const char *vpath, const char *name)
 {
 	return fvm_ret(fvm_removexattr(vpath, name, false));
+}
+
+/*
+ * The owner rule of the host: only the owner (or root) may change mode or times of an
+ * object, and only root may give it away. Checked against the host's object, since an
+ * unprivileged copy-up carries the caller as owner.
+ */
+static int owner_check(const struct fvm_res *res)
+{
+	if (fvm_g.is_root || res->klass == FVM_CLASS_SHARED) {
+		return 0;
+	}
+	struct stat hst;
+	const struct stat *st = &res->st;
+	if (res->where == FVM_UPPER && res->parent_host && sys_lstat(res->vpath, &hst) == 0) {
+		st = &hst;
+	}
+	return st->st_uid == sys_geteuid() ? 0 : -EPERM;
+}
+
+/* Resolves and prepares DIRFD/VPATH for a metadata change. */
+static int meta_target(int dirfd, const char *vpath, bool follow, bool need_owner,
+		       struct fvm_res *res)
+{
+	int ret = fvm_resolve_at(dirfd, vpath, follow ? 0 : FVM_R_NOFOLLOW, res);
+
+	if (ret == 0 && res->where == FVM_ABSENT) {
+		ret = -ENOENT;
+	}
+	if (ret == 0 && need_owner) {
+		ret = owner_check(res);
+	}
+	return ret < 0 ? ret : fvm_prepare_modify(&fvm_g, res, true);
+}
+
+static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
+{
+	struct fvm_res res;
+	int ret;
+
+	if (!fvm_on()) {
+		return flags ? (int)FVM_SC(452 /* fchmodat2 */, dirfd, vpath, mode, flags, 0, 0)
+			     : sys_fchmodat(dirfd, vpath, mode);
+	}
+	ret = meta_target(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), true, &res);
+	if (ret == 0 && S_ISLNK(res.st.st_mode)) {
+		return -EOPNOTSUPP; /* Linux cannot chmod a symlink */
+	}
+	return ret < 0 ? ret : sys_fchmodat(AT_FDCWD, res.rpath, mode);
+}
+
+int chmod(const char *vpath, mode_t mode)
+{
+	return fvm_ret(fvm_fchmodat(AT_FDCWD, vpath, mode, 0));
+}
+
+int lchmod(const char *vpath, mode_t mode)
+{
+	return fvm_ret(fvm_fchmodat(AT_FDCWD, vpath, mode, AT_SYMLINK_NOFOLLOW));
+}
+
+int fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
+{
+	return fvm_ret(fvm_fchmodat(dirfd, vpath, mode, flags));
+}
+
+static int fvm_fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int flags)
+{
+	struct fvm_res res;
+	int ret;
+
+	if (!fvm_on() || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+		return sys_fchownat(dirfd, vpath, uid, gid, flags);
+	}
+	/* Only root gives an object away; an owner may change the group to its own. */
+	bool need_owner = uid != (uid_t)-1 || gid != (gid_t)-1;
+	ret = meta_target(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), need_owner, &res);
+	if (ret == 0 && !fvm_g.is_root && uid != (uid_t)-1 && uid != sys_geteuid()) {
+		ret = -EPERM;
+	}
+	return ret < 0 ? ret : sys_fchownat(AT_FDCWD, res.rpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+int chown(const char *vpath, uid_t uid, gid_t gid)
+{
+	return fvm_ret(fvm_fchownat(AT_FDCWD, vpath, uid, gid, 0));
+}
+
+int lchown(const char *vpath, uid_t uid, gid_t gid)
+{
+	return fvm_ret(fvm_fchownat(AT_FDCWD, vpath, uid, gid, AT_SYMLINK_NOFOLLOW));
+}
+
+int fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int flags)
+{
+	return fvm_ret(fvm_fchownat(dirfd, vpath, uid, gid, flags));
+}
+
+static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[2], int flags)
+{
+	struct fvm_res res;
+	int ret;
+
+	if (!fvm_on() || !vpath) {
+		/* NULL path: futimens on dirfd itself. */
+		return sys_utimensat(dirfd, vpath, ts, flags);
+	}
+	/* Setting explicit times needs ownership; "now" needs only write access. */
+	bool explicit_times = ts && !(ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
+	ret = meta_target(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	if (ret == 0 && explicit_times) {
+		ret = owner_check(&res);
+	}
+	return ret < 0 ? ret : sys_utimensat(AT_FDCWD, res.rpath, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+int utimensat(int dirfd, const char *vpath, const struct timespec ts[2], int flags)
+{
+	return fvm_ret(fvm_utimensat(dirfd, vpath, ts, flags));
+}
+
+static void timeval_to_timespec(const struct timeval tv[2], struct timespec ts[2])
+{
+	for (int i = 0; i < 2; i++) {
+		ts[i].tv_sec = tv[i].tv_sec;
+		ts[i].tv_nsec = tv[i].tv_usec * 1000;
+	}
+}
+
+int utimes(const char *vpath, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (tv) {
+		timeval_to_timespec(tv, ts);
+	}
+	return fvm_ret(fvm_utimensat(AT_FDCWD, vpath, tv ? ts : NULL, 0));
+}
+
+int lutimes(const char *vpath, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (tv) {
+		timeval_to_timespec(tv, ts);
+	}
+	return fvm_ret(fvm_utimensat(AT_FDCWD, vpath, tv ? ts : NULL, AT_SYMLINK_NOFOLLOW));
+}
+
+int utime(const char *vpath, const struct utimbuf *times)
+{
+	struct timespec ts[2];
+
+	if (times) {
+		ts[0] = (struct timespec){.tv_sec = times->actime};
+		ts[1] = (struct timespec){.tv_sec = times->modtime};
+	}
+	return fvm_ret(fvm_utimensat(AT_FDCWD, vpath, times ? ts : NULL, 0));
+}
+
+static int fvm_truncate(const char *vpath, off_t len)
+{
+	struct fvm_res res;
+	int ret, fd;
+
+	if (!fvm_on()) {
+		return (int)FVM_SC(SYS_truncate, vpath, len, 0, 0, 0, 0);
+	}
+	/* truncate is a write: open for writing (copy-up, host's permission), then ftruncate. */
+	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
+	if (ret == 0 && res.where != FVM_ABSENT && S_ISDIR(res.st.st_mode)) {
+		return -EISDIR;
+	}
+	fd = fvm_openat(AT_FDCWD, vpath, O_WRONLY | O_CLOEXEC | (len == 0 ? O_TRUNC : 0), 0);
+	if (fd < 0) {
+		return fd;
+	}
+	ret = sys_ftruncate(fd, len);
+	sys_close(fd);
+	return ret;
+}
+
+int truncate(const char *vpath, off_t len)
+{
+	return fvm_ret(fvm_truncate(vpath, len));
+}
+
+int truncate64(const char *vpath, off64_t len)
+{
+	return fvm_ret(fvm_truncate(vpath, (off_t)len));
 }

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/xattr.h>
+#include <utime.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 
 #include "fvm/sys.h"
@@ -105,6 +107,9 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
+
+/* The mkdirat logic (link.c). */
+int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode);
 
 /* The fstatat logic (stat.c). */
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags);

@@ -12,7 +12,7 @@
 
 #include "libfvm.h"
 
-static int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode)
+int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode)
 {
 	struct fvm_res res;
 	int ret;

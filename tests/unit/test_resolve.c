@@ -1,0 +1,174 @@
+/*
+ * test_resolve.c — the virtual namespace against real directories: a scratch "host"
+ * tree and a scratch VM root; lookup, whiteouts, opacity, virtual symlinks, copy-up,
+ * removal and rename, checked from the core library directly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fvm/vm.h"
+
+static char base[64], hostd[PATH_MAX], vmroot[PATH_MAX];
+static struct fvm_vm vm;
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	char p[PATH_MAX * 2];
+	(void)state;
+	snprintf(base, sizeof(base), "/tmp/fvm-unit.XXXXXX");
+	if (!mkdtemp(base)) {
+		return -1;
+	}
+	snprintf(hostd, sizeof(hostd), "%s/host", base);
+	snprintf(vmroot, sizeof(vmroot), "%s/vm", base);
+	mkdir(hostd, 0755);
+	mkdir(vmroot, 0700);
+	snprintf(p, sizeof(p), "%s/upper", vmroot);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/work", vmroot);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/d", hostd);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/d/f", hostd);
+	put(p, "host");
+	snprintf(p, sizeof(p), "%s/abs", hostd);
+	char target[PATH_MAX * 2];
+	snprintf(target, sizeof(target), "%s/d", hostd);
+	symlink(target, p);
+	return fvm_vm_setup(&vm, "unit", vmroot, NULL);
+}
+
+static int teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	return system(cmd);
+}
+
+static void host_file_resolves_to_the_host(void **state)
+{
+	struct fvm_res res;
+	char v[PATH_MAX * 2];
+	(void)state;
+	snprintf(v, sizeof(v), "%s/d/f", hostd);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), 0);
+	assert_int_equal(res.where, FVM_HOST);
+	assert_string_equal(res.rpath, v);
+}
+
+static void copy_up_moves_the_object_into_upper(void **state)
+{
+	struct fvm_res res;
+	char v[PATH_MAX * 2], buf[16] = {0};
+	(void)state;
+	snprintf(v, sizeof(v), "%s/d/f", hostd);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), 0);
+	assert_int_equal(fvm_copy_up(&vm, &res, true), 0);
+	assert_int_equal(res.where, FVM_UPPER);
+	assert_true(strncmp(res.rpath, vm.upper, vm.upper_len) == 0);
+	int fd = open(res.rpath, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+	assert_string_equal(buf, "host");
+	/* A second resolution finds the upper copy. */
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), 0);
+	assert_int_equal(res.where, FVM_UPPER);
+}
+
+static void remove_leaves_a_whiteout_and_hides_the_host_entry(void **state)
+{
+	struct fvm_res res;
+	char v[PATH_MAX * 2];
+	struct stat st;
+	(void)state;
+	snprintf(v, sizeof(v), "%s/d/f", hostd);
+	assert_int_equal(fvm_resolve(&vm, v, FVM_R_NOFOLLOW, &res), 0);
+	assert_int_equal(fvm_remove(&vm, &res, false), 0);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), 0);
+	assert_int_equal(res.where, FVM_ABSENT);
+	assert_true(res.whiteout);
+	assert_int_equal(stat(v, &st), 0); /* the host still has it */
+}
+
+static void absolute_symlink_is_followed_in_the_virtual_namespace(void **state)
+{
+	struct fvm_res res;
+	char v[PATH_MAX * 2];
+	(void)state;
+	/* abs -> host/d, whose f is whited out in the VM: through the link it is gone too. */
+	snprintf(v, sizeof(v), "%s/abs/f", hostd);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), 0);
+	assert_int_equal(res.where, FVM_ABSENT);
+}
+
+static void rename_of_host_dir_keeps_children_visible(void **state)
+{
+	struct fvm_res a, b;
+	char v[PATH_MAX * 2], w[PATH_MAX * 2];
+	(void)state;
+	snprintf(v, sizeof(v), "%s/d", hostd);
+	snprintf(w, sizeof(w), "%s/moved", hostd);
+	assert_int_equal(fvm_resolve(&vm, v, FVM_R_NOFOLLOW, &a), 0);
+	assert_int_equal(fvm_resolve(&vm, w, FVM_R_NOFOLLOW, &b), 0);
+	assert_int_equal(fvm_rename(&vm, &a, &b, 0), 0);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &a), 0);
+	assert_int_equal(a.where, FVM_ABSENT);
+	assert_int_equal(fvm_resolve(&vm, w, 0, &b), 0);
+	assert_int_equal(b.where, FVM_UPPER);
+	assert_true(S_ISDIR(b.st.st_mode));
+}
+
+static void symlink_loop_gives_eloop(void **state)
+{
+	struct fvm_res res;
+	char v[PATH_MAX * 2];
+	(void)state;
+	snprintf(v, sizeof(v), "%s/loop", hostd);
+	symlink("loop", v);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), -ELOOP);
+}
+
+static void wh_names_are_refused(void **state)
+{
+	struct fvm_res res;
+	char v[PATH_MAX * 2];
+	(void)state;
+	snprintf(v, sizeof(v), "%s/.wh.x", hostd);
+	assert_int_equal(fvm_resolve(&vm, v, 0, &res), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(host_file_resolves_to_the_host),
+		cmocka_unit_test(copy_up_moves_the_object_into_upper),
+		cmocka_unit_test(remove_leaves_a_whiteout_and_hides_the_host_entry),
+		cmocka_unit_test(absolute_symlink_is_followed_in_the_virtual_namespace),
+		cmocka_unit_test(rename_of_host_dir_keeps_children_visible),
+		cmocka_unit_test(symlink_loop_gives_eloop),
+		cmocka_unit_test(wh_names_are_refused),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
