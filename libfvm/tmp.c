@@ -36,7 +36,26 @@ static int fill(char *tmpl, int suffixlen)
 	return 0;
 }
 
-static int fvm_mkostemps(char *tmpl, int suffixlen, int flags)
+/* Creates one candidate: an fd or 0, or -errno (-EEXIST: the name is taken). */
+typedef int (*create_fn)(const char *vpath, int flags);
+
+static int create_file(const char *vpath, int flags)
+{
+	return fvm_openat(AT_FDCWD, vpath, (flags & ~O_ACCMODE) | O_RDWR | O_CREAT | O_EXCL, 0600);
+}
+
+static int create_dir(const char *vpath, int flags)
+{
+	(void)flags;
+	/* mkdir through libfvm's own logic: the exported name is not called. */
+	return fvm_mkdirat(AT_FDCWD, vpath, 0700);
+}
+
+/*
+ * Fills TMPL's X's with new random letters until CREATE makes a new name. Returns
+ * CREATE's result; on failure TMPL is left as it was given.
+ */
+static int make_unique(char *tmpl, int suffixlen, int flags, create_fn create)
 {
 	size_t len = strlen(tmpl);
 	char orig[len + 1];
@@ -46,15 +65,19 @@ static int fvm_mkostemps(char *tmpl, int suffixlen, int flags)
 	for (int i = 0; i < ATTEMPTS && ret == -EEXIST; i++) {
 		memcpy(tmpl, orig, len + 1);
 		ret = fill(tmpl, suffixlen);
-		if (ret < 0) {
-			return ret;
+		if (ret == 0) {
+			ret = create(tmpl, flags);
 		}
-		ret = fvm_openat(AT_FDCWD, tmpl, (flags & ~O_ACCMODE) | O_RDWR | O_CREAT | O_EXCL, 0600);
 	}
 	if (ret < 0) {
 		memcpy(tmpl, orig, len + 1);
 	}
 	return ret;
+}
+
+static int fvm_mkostemps(char *tmpl, int suffixlen, int flags)
+{
+	return make_unique(tmpl, suffixlen, flags, create_file);
 }
 
 int mkstemp(char *tmpl)
@@ -99,21 +122,9 @@ int mkostemps64(char *tmpl, int suffixlen, int flags)
 
 char *mkdtemp(char *tmpl)
 {
-	size_t len = strlen(tmpl);
-	char orig[len + 1];
-	int ret = -EEXIST;
+	int ret = make_unique(tmpl, 0, 0, create_dir);
 
-	memcpy(orig, tmpl, len + 1);
-	for (int i = 0; i < ATTEMPTS && ret == -EEXIST; i++) {
-		memcpy(tmpl, orig, len + 1);
-		ret = fill(tmpl, 0);
-		if (ret == 0) {
-			/* mkdir through libfvm's own logic: the exported name is not called. */
-			ret = fvm_mkdirat(AT_FDCWD, tmpl, 0700);
-		}
-	}
 	if (ret < 0) {
-		memcpy(tmpl, orig, len + 1);
 		errno = -ret;
 		return NULL;
 	}
