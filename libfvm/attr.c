@@ -131,20 +131,21 @@ int lremovexattr(const char *vpath, const char *name)
  */
 static int owner_check(const struct fvm_res *res)
 {
+	struct stat buf;
+
 	if (fvm_g.is_root || res->klass == FVM_CLASS_SHARED) {
 		return 0;
 	}
-	struct stat hst;
-	const struct stat *st = &res->st;
-	if (res->where == FVM_UPPER && res->parent_host && sys_lstat(res->vpath, &hst) == 0) {
-		st = &hst;
-	}
-	return st->st_uid == sys_geteuid() ? 0 : -EPERM;
+	return fvm_host_view(res, &buf)->st_uid == sys_geteuid() ? 0 : -EPERM;
 }
 
-/* Resolves and prepares DIRFD/VPATH for a metadata change. */
-static int meta_target(int dirfd, const char *vpath, bool follow, bool need_owner,
-		       struct fvm_res *res)
+/*
+ * Resolves DIRFD/VPATH for a metadata change and applies the owner rule when
+ * NEED_OWNER. Nothing is copied up: the caller finishes its own checks first, so a
+ * refused change leaves the VM as it was, then calls fvm_prepare_modify().
+ */
+static int meta_resolve(int dirfd, const char *vpath, bool follow, bool need_owner,
+			struct fvm_res *res)
 {
 	int ret = fvm_resolve_at(dirfd, vpath, follow ? 0 : FVM_R_NOFOLLOW, res);
 
@@ -154,7 +155,7 @@ static int meta_target(int dirfd, const char *vpath, bool follow, bool need_owne
 	if (ret == 0 && need_owner) {
 		ret = owner_check(res);
 	}
-	return ret < 0 ? ret : fvm_prepare_modify(&fvm_g, res, true);
+	return ret;
 }
 
 static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
@@ -166,9 +167,12 @@ static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 		return flags ? (int)FVM_SC(452 /* fchmodat2 */, dirfd, vpath, mode, flags, 0, 0)
 			     : sys_fchmodat(dirfd, vpath, mode);
 	}
-	ret = meta_target(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), true, &res);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), true, &res);
 	if (ret == 0 && S_ISLNK(res.st.st_mode)) {
-		return -EOPNOTSUPP; /* Linux cannot chmod a symlink */
+		ret = -EOPNOTSUPP; /* Linux cannot chmod a symlink */
+	}
+	if (ret == 0) {
+		ret = fvm_prepare_modify(&fvm_g, &res, true);
 	}
 	return ret < 0 ? ret : sys_fchmodat(AT_FDCWD, res.rpath, mode);
 }
@@ -198,9 +202,12 @@ static int fvm_fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int 
 	}
 	/* Only root gives an object away; an owner may change the group to its own. */
 	bool need_owner = uid != (uid_t)-1 || gid != (gid_t)-1;
-	ret = meta_target(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), need_owner, &res);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), need_owner, &res);
 	if (ret == 0 && !fvm_g.is_root && uid != (uid_t)-1 && uid != sys_geteuid()) {
 		ret = -EPERM;
+	}
+	if (ret == 0) {
+		ret = fvm_prepare_modify(&fvm_g, &res, true);
 	}
 	return ret < 0 ? ret : sys_fchownat(AT_FDCWD, res.rpath, uid, gid, AT_SYMLINK_NOFOLLOW);
 }
@@ -231,9 +238,9 @@ static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[
 	}
 	/* Setting explicit times needs ownership; "now" needs only write access. */
 	bool explicit_times = ts && !(ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
-	ret = meta_target(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
-	if (ret == 0 && explicit_times) {
-		ret = owner_check(&res);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), explicit_times, &res);
+	if (ret == 0) {
+		ret = fvm_prepare_modify(&fvm_g, &res, true);
 	}
 	return ret < 0 ? ret : sys_utimensat(AT_FDCWD, res.rpath, ts, AT_SYMLINK_NOFOLLOW);
 }
@@ -284,17 +291,15 @@ int utime(const char *vpath, const struct utimbuf *times)
 
 static int fvm_truncate(const char *vpath, off_t len)
 {
-	struct fvm_res res;
 	int ret, fd;
 
 	if (!fvm_on()) {
 		return (int)FVM_SC(SYS_truncate, vpath, len, 0, 0, 0, 0);
 	}
-	/* truncate is a write: open for writing (copy-up, host's permission), then ftruncate. */
-	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
-	if (ret == 0 && res.where != FVM_ABSENT && S_ISDIR(res.st.st_mode)) {
-		return -EISDIR;
-	}
+	/*
+	 * truncate is a write: open for writing (copy-up, the host's permission; a
+	 * directory gets EISDIR from the kernel's open), then ftruncate.
+	 */
 	fd = fvm_openat(AT_FDCWD, vpath, O_WRONLY | O_CLOEXEC | (len == 0 ? O_TRUNC : 0), 0);
 	if (fd < 0) {
 		return fd;

@@ -160,6 +160,13 @@ int fvm_each_entry(const char *rpath, int (*fn)(const char *name, unsigned char 
 /* True when a host entry shows through at RES->vpath (beneath an upper one, if any). */
 bool fvm_host_shows(const struct fvm_res *res);
 
+/*
+ * The object as the host has it: for an upper copy with a host entry showing beneath,
+ * that entry's lstat (into BUF), else RES->st. An unprivileged copy-up carries the
+ * caller as owner, so ownership questions are answered from here.
+ */
+const struct stat *fvm_host_view(const struct fvm_res *res, struct stat *buf);
+
 /* True when upper directory RPATH carries the opaque marker. */
 bool fvm_is_opaque(const char *rpath);
 

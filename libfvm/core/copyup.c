@@ -446,6 +446,14 @@ bool fvm_host_shows(const struct fvm_res *res)
 	return res->parent_host && sys_lstat(res->vpath, &st) == 0;
 }
 
+const struct stat *fvm_host_view(const struct fvm_res *res, struct stat *buf)
+{
+	if (res->where == FVM_UPPER && res->parent_host && sys_lstat(res->vpath, buf) == 0) {
+		return buf;
+	}
+	return &res->st;
+}
+
 /* True when the upper directory RPATH is opaque. */
 bool fvm_is_opaque(const char *rpath)
 {
@@ -559,11 +567,7 @@ int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bo
 	}
 	if (removing && (ust.st_mode & S_ISVTX) && res->where != FVM_ABSENT) {
 		uid_t me = sys_geteuid();
-		struct stat ost = res->st;
-		if (res->where == FVM_UPPER && sys_lstat(res->vpath, &hst) == 0 && res->parent_host) {
-			ost = hst; /* the owner the host gave it */
-		}
-		if (ost.st_uid != me && ust.st_uid != me) {
+		if (fvm_host_view(res, &hst)->st_uid != me && ust.st_uid != me) {
 			return -EPERM;
 		}
 	}

@@ -60,5 +60,17 @@ got=$("$FVM" list | grep -c running)
 wait
 [ "$got" = 1 ] && ok list_shows_running_vm || not_ok list_shows_running_vm "running rows: $got"
 
+# A refused change leaves the VM as it was: nothing is copied up for it.
+if [ "$(id -u)" = 0 ]; then
+	skip refused_chown_copies_nothing_up "root may chown anything; runs as the unprivileged user"
+else
+	out=$(cd "$HOST" && "$FVM_EXEC" -n r -- perl -e 'chown(0, -1, "existing") or print "$!\n"')
+	if [ "$out" = "Operation not permitted" ] && [ ! -e "$FVM_HOME/vms/r/upper$HOST/existing" ]; then
+		ok refused_chown_copies_nothing_up
+	else
+		not_ok refused_chown_copies_nothing_up "output: $out" "$(ls -la "$FVM_HOME/vms/r/upper$HOST" 2>&1)"
+	fi
+fi
+
 host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
 done_testing
