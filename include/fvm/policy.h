@@ -75,6 +75,21 @@ int fvm_policy_add_path(struct fvm_policy *pol, enum fvm_class klass, const char
  */
 enum fvm_class fvm_policy_class(const struct fvm_policy *pol, const char *vpath, size_t len);
 
+/*
+ * Adds an allow rule from SPEC: "ADDR[/PREFIX][:PORT]" for IPv4, "ADDR[/PREFIX]" or
+ * "[ADDR][/PREFIX][:PORT]" for IPv6. PORT 0 or absent: any port. Returns 0, -EINVAL
+ * for a malformed spec, -ENOSPC when the policy is full.
+ */
+int fvm_policy_add_allow(struct fvm_policy *pol, const char *spec);
+
+/* Whether an allow rule of POL covers ADDR (4 or 16 bytes of FAMILY) and PORT. */
+bool fvm_policy_allowed(const struct fvm_policy *pol, int family, const void *addr,
+			uint16_t port);
+
+/* "all", "loopback", "none" and back; -1 when unknown. */
+int fvm_net_from_name(const char *name);
+const char *fvm_net_name(enum fvm_net net);
+
 /* Name of a class ("virtual", "shared", …) and back; -1 when unknown. */
 const char *fvm_class_name(enum fvm_class klass);
 

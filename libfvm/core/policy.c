@@ -5,7 +5,9 @@
  * It is produced and consumed by the same build of fvm, so a fixed image is enough;
  * the version and size refuse anything else. Written with temp file + rename.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +101,131 @@ enum fvm_class fvm_policy_class(const struct fvm_policy *pol, const char *vpath,
 const char *fvm_class_name(enum fvm_class klass)
 {
 	return (unsigned)klass < sizeof(class_names) / sizeof(class_names[0]) ? class_names[klass] : "?";
+}
+
+static const char *const net_names[] = {
+	[FVM_NET_ALL] = "all",
+	[FVM_NET_LOOPBACK] = "loopback",
+	[FVM_NET_NONE] = "none",
+};
+
+int fvm_net_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(net_names) / sizeof(net_names[0]); i++) {
+		if (strcmp(name, net_names[i]) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+const char *fvm_net_name(enum fvm_net net)
+{
+	return (unsigned)net < sizeof(net_names) / sizeof(net_names[0]) ? net_names[net] : "?";
+}
+
+/* Parses decimal S (the whole string) into *OUT within [0, MAX]. */
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9') {
+		return -EINVAL;
+	}
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return *end || errno || *out > max ? -EINVAL : 0;
+}
+
+int fvm_policy_add_allow(struct fvm_policy *pol, const char *spec)
+{
+	struct fvm_allow_rule r = {0};
+	char buf[128], *addr = buf, *prefix = NULL, *port = NULL;
+	unsigned long v;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		return -EINVAL;
+	}
+	strcpy(buf, spec);
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (!close) {
+			return -EINVAL;
+		}
+		*close = '\0';
+		addr = buf + 1;
+		char *rest = close + 1;
+		if (*rest == '/') {
+			prefix = rest + 1;
+			rest = strchr(prefix, ':');
+		} else if (*rest && *rest != ':') {
+			return -EINVAL;
+		}
+		if (rest && *rest == ':') {
+			*rest = '\0';
+			port = rest + 1;
+		}
+	} else {
+		char *colon = strchr(buf, ':');
+		/* Without brackets, a second ':' means an IPv6 address and no port. */
+		if (colon && !strchr(colon + 1, ':')) {
+			*colon = '\0';
+			port = colon + 1;
+		}
+		prefix = strchr(buf, '/');
+		if (prefix) {
+			*prefix++ = '\0';
+		}
+	}
+	if (inet_pton(AF_INET, addr, r.addr) == 1) {
+		r.family = AF_INET;
+		r.prefix = 32;
+	} else if (inet_pton(AF_INET6, addr, r.addr) == 1) {
+		r.family = AF_INET6;
+		r.prefix = 128;
+	} else {
+		return -EINVAL;
+	}
+	if (prefix) {
+		if (parse_uint(prefix, r.prefix, &v) < 0) {
+			return -EINVAL;
+		}
+		r.prefix = (uint8_t)v;
+	}
+	if (port) {
+		if (parse_uint(port, 65535, &v) < 0) {
+			return -EINVAL;
+		}
+		r.port = (uint16_t)v;
+	}
+	if (pol->nallow >= FVM_POLICY_MAX_ALLOW) {
+		return -ENOSPC;
+	}
+	pol->allow[pol->nallow++] = r;
+	return 0;
+}
+
+bool fvm_policy_allowed(const struct fvm_policy *pol, int family, const void *addr,
+			uint16_t port)
+{
+	const uint8_t *a = addr;
+
+	for (uint32_t i = 0; pol && i < pol->nallow; i++) {
+		const struct fvm_allow_rule *r = &pol->allow[i];
+		unsigned bits = r->prefix, full = bits / 8, rest = bits % 8;
+
+		if (r->family != family || (r->port && r->port != port)) {
+			continue;
+		}
+		if (memcmp(r->addr, a, full) != 0) {
+			continue;
+		}
+		if (rest && ((r->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest)))) {
+			continue;
+		}
+		return true;
+	}
+	return false;
 }
 
 int fvm_policy_save(const struct fvm_policy *pol, const char *file)

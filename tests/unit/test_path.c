@@ -17,6 +17,8 @@
 
 #include "fvm/layout.h"
 #include "fvm/path.h"
+#include <sys/socket.h>
+
 #include "fvm/policy.h"
 
 static void normalize_collapses_slashes_and_dots(void **state)
@@ -119,6 +121,31 @@ static void scope_makes_the_rest_shared(void **state)
 	free(pol);
 }
 
+static void allow_rules_parse_and_match_prefixes_and_ports(void **state)
+{
+	struct fvm_policy *pol = calloc(1, sizeof(*pol));
+	uint8_t a4[4] = {10, 1, 2, 3}, b4[4] = {10, 2, 0, 1}, lo6[16] = {[15] = 1};
+	(void)state;
+	fvm_policy_init(pol);
+	assert_int_equal(fvm_policy_add_allow(pol, "10.1.0.0/16:443"), 0);
+	assert_int_equal(fvm_policy_add_allow(pol, "[::1]:8080"), 0);
+	assert_int_equal(fvm_policy_add_allow(pol, "fd00::/8"), 0);
+	assert_int_equal(fvm_policy_add_allow(pol, "10.0.0.1/33"), -EINVAL);
+	assert_int_equal(fvm_policy_add_allow(pol, "10.0.0.1:70000"), -EINVAL);
+	assert_int_equal(fvm_policy_add_allow(pol, "example.org"), -EINVAL);
+	assert_int_equal(fvm_policy_add_allow(pol, "[::1"), -EINVAL);
+	assert_int_equal(pol->nallow, 3);
+	assert_true(fvm_policy_allowed(pol, AF_INET, a4, 443));
+	assert_false(fvm_policy_allowed(pol, AF_INET, a4, 80));
+	assert_false(fvm_policy_allowed(pol, AF_INET, b4, 443));
+	assert_true(fvm_policy_allowed(pol, AF_INET6, lo6, 8080));
+	assert_false(fvm_policy_allowed(pol, AF_INET6, lo6, 8081));
+	assert_int_equal(fvm_net_from_name("loopback"), FVM_NET_LOOPBACK);
+	assert_int_equal(fvm_net_from_name("some"), -1);
+	assert_string_equal(fvm_net_name(FVM_NET_NONE), "none");
+	free(pol);
+}
+
 static void policy_file_round_trips_and_refuses_garbage(void **state)
 {
 	struct fvm_policy *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
@@ -156,6 +183,7 @@ int main(void)
 		cmocka_unit_test(whiteout_names_are_oci),
 		cmocka_unit_test(policy_classes_longest_prefix_wins),
 		cmocka_unit_test(scope_makes_the_rest_shared),
+		cmocka_unit_test(allow_rules_parse_and_match_prefixes_and_ports),
 		cmocka_unit_test(policy_file_round_trips_and_refuses_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
