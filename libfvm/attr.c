@@ -1,15 +1,28 @@
 /*
- * attr.c — attributes: the xattr family.
+ * attr.c — attributes: the xattr family, chmod, chown, utimes, truncate, and their fd
+ * forms (fchmod, fchown, futimens, futimes, fsetxattr, fremovexattr).
  *
  * Reads ask the resolved object; changes copy a host object up first (the host's own
  * object is never changed), with the host deciding whether this process may change it.
+ * An fd on a host file changes the VM's copy of that name (fd_object), never the host.
  */
 #include <string.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <utime.h>
 
+#include "fvm/path.h"
 #include "libfvm.h"
+
+/* Makes resolved RES ready for an xattr change: the host's owner rule, then copy-up. */
+static int xattr_modify(struct fvm_res *res)
+{
+	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED && !fvm_g.is_root &&
+	    res->st.st_uid != sys_geteuid()) {
+		return -EPERM; /* only the owner may set xattrs it can see (user.*) */
+	}
+	return fvm_prepare_modify(&fvm_g, res, true);
+}
 
 /* Resolves VPATH for an xattr call; MODIFY copies a host object up. */
 static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_res *res)
@@ -22,14 +35,7 @@ static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_
 	if (res->where == FVM_ABSENT) {
 		return -ENOENT;
 	}
-	if (!modify) {
-		return 0;
-	}
-	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED && !fvm_g.is_root &&
-	    res->st.st_uid != sys_geteuid()) {
-		return -EPERM; /* only the owner may set xattrs it can see (user.*) */
-	}
-	return fvm_prepare_modify(&fvm_g, res, true);
+	return modify ? xattr_modify(res) : 0;
 }
 
 static ssize_t fvm_getxattr(const char *vpath, const char *name, void *value, size_t size, bool follow)
@@ -158,6 +164,19 @@ static int meta_resolve(int dirfd, const char *vpath, bool follow, bool need_own
 	return ret;
 }
 
+static int chmod_res(struct fvm_res *res, mode_t mode)
+{
+	int ret = owner_check(res);
+
+	if (ret == 0 && S_ISLNK(res->st.st_mode)) {
+		ret = -EOPNOTSUPP; /* Linux cannot chmod a symlink */
+	}
+	if (ret == 0) {
+		ret = fvm_prepare_modify(&fvm_g, res, true);
+	}
+	return ret < 0 ? ret : sys_fchmodat(AT_FDCWD, res->rpath, mode);
+}
+
 static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 {
 	struct fvm_res res;
@@ -167,14 +186,8 @@ static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 		return flags ? (int)FVM_SC(452 /* fchmodat2 */, dirfd, vpath, mode, flags, 0, 0)
 			     : sys_fchmodat(dirfd, vpath, mode);
 	}
-	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), true, &res);
-	if (ret == 0 && S_ISLNK(res.st.st_mode)) {
-		ret = -EOPNOTSUPP; /* Linux cannot chmod a symlink */
-	}
-	if (ret == 0) {
-		ret = fvm_prepare_modify(&fvm_g, &res, true);
-	}
-	return ret < 0 ? ret : sys_fchmodat(AT_FDCWD, res.rpath, mode);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	return ret < 0 ? ret : chmod_res(&res, mode);
 }
 
 int chmod(const char *vpath, mode_t mode)
@@ -192,24 +205,39 @@ int fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 	return fvm_ret(fvm_fchmodat(dirfd, vpath, mode, flags));
 }
 
+static int fvm_fchown(int fd, uid_t uid, gid_t gid);
+static int fvm_futimens(int fd, const struct timespec ts[2]);
+
+static int chown_res(struct fvm_res *res, uid_t uid, gid_t gid)
+{
+	int ret = 0;
+
+	/* Only root gives an object away; an owner may change the group to its own. */
+	if (uid != (uid_t)-1 || gid != (gid_t)-1) {
+		ret = owner_check(res);
+	}
+	if (ret == 0 && !fvm_g.is_root && uid != (uid_t)-1 && uid != sys_geteuid()) {
+		ret = -EPERM;
+	}
+	if (ret == 0) {
+		ret = fvm_prepare_modify(&fvm_g, res, true);
+	}
+	return ret < 0 ? ret : sys_fchownat(AT_FDCWD, res->rpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
 static int fvm_fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int flags)
 {
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+	if (!fvm_on()) {
 		return sys_fchownat(dirfd, vpath, uid, gid, flags);
 	}
-	/* Only root gives an object away; an owner may change the group to its own. */
-	bool need_owner = uid != (uid_t)-1 || gid != (gid_t)-1;
-	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), need_owner, &res);
-	if (ret == 0 && !fvm_g.is_root && uid != (uid_t)-1 && uid != sys_geteuid()) {
-		ret = -EPERM;
+	if (vpath && !vpath[0] && (flags & AT_EMPTY_PATH)) {
+		return fvm_fchown(dirfd, uid, gid);
 	}
-	if (ret == 0) {
-		ret = fvm_prepare_modify(&fvm_g, &res, true);
-	}
-	return ret < 0 ? ret : sys_fchownat(AT_FDCWD, res.rpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	return ret < 0 ? ret : chown_res(&res, uid, gid);
 }
 
 int chown(const char *vpath, uid_t uid, gid_t gid)
@@ -227,22 +255,39 @@ int fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int flags)
 	return fvm_ret(fvm_fchownat(dirfd, vpath, uid, gid, flags));
 }
 
+static int utimens_res(struct fvm_res *res, const struct timespec ts[2])
+{
+	struct stat buf;
+	int ret = 0;
+
+	/* Setting explicit times needs ownership; "now" needs ownership or write access. */
+	bool explicit_times = ts && !(ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
+	if (explicit_times) {
+		ret = owner_check(res);
+	} else if (!fvm_g.is_root && res->klass != FVM_CLASS_SHARED &&
+		   fvm_host_view(res, &buf)->st_uid != sys_geteuid() && fvm_host_shows(res)) {
+		ret = sys_faccessat2(AT_FDCWD, res->where == FVM_HOST ? res->rpath : res->vpath, W_OK,
+				     AT_EACCESS);
+	}
+	if (ret == 0) {
+		ret = fvm_prepare_modify(&fvm_g, res, true);
+	}
+	return ret < 0 ? ret : sys_utimensat(AT_FDCWD, res->rpath, ts, AT_SYMLINK_NOFOLLOW);
+}
+
 static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[2], int flags)
 {
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || !vpath) {
-		/* NULL path: futimens on dirfd itself. */
+	if (!fvm_on()) {
 		return sys_utimensat(dirfd, vpath, ts, flags);
 	}
-	/* Setting explicit times needs ownership; "now" needs only write access. */
-	bool explicit_times = ts && !(ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
-	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), explicit_times, &res);
-	if (ret == 0) {
-		ret = fvm_prepare_modify(&fvm_g, &res, true);
+	if (!vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+		return fvm_futimens(dirfd, ts); /* NULL path: futimens on dirfd itself */
 	}
-	return ret < 0 ? ret : sys_utimensat(AT_FDCWD, res.rpath, ts, AT_SYMLINK_NOFOLLOW);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	return ret < 0 ? ret : utimens_res(&res, ts);
 }
 
 int utimensat(int dirfd, const char *vpath, const struct timespec ts[2], int flags)
@@ -287,6 +332,133 @@ int utime(const char *vpath, const struct utimbuf *times)
 		ts[1] = (struct timespec){.tv_sec = times->modtime};
 	}
 	return fvm_ret(fvm_utimensat(AT_FDCWD, vpath, times ? ts : NULL, 0));
+}
+
+/*
+ * The object behind FD for a metadata change. An fd on the VM's own object, an
+ * O_TMPFILE, a shared path or a non-file can be changed by the kernel directly (1).
+ * An fd on a host object (opened for reading: any write open has copied the file up)
+ * must not change the host: the change goes to the VM's object of the same name,
+ * copied up, which RES then holds (0) — provided that name still shows the fd's file
+ * or the VM's copy of it; otherwise -EPERM. -EBADF for a closed fd.
+ */
+static int fd_object(int fd, struct fvm_res *res)
+{
+	char proc[64], target[FVM_RPATH_MAX];
+	struct stat fst;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = sys_readlinkat(AT_FDCWD, proc, target, sizeof(target) - 1);
+	if (n < 0) {
+		return n == -ENOENT ? -EBADF : (int)n;
+	}
+	target[n] = '\0';
+	if (target[0] != '/' || strstr(target, " (deleted)") || (size_t)n >= PATH_MAX ||
+	    fvm_path_has_prefix(target, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
+	    fvm_policy_class(fvm_g.policy, target, (size_t)n) == FVM_CLASS_SHARED) {
+		return 1;
+	}
+	if (sys_fstat(fd, &fst) < 0 || fvm_resolve(&fvm_g, target, FVM_R_NOFOLLOW, res) < 0) {
+		return -EPERM;
+	}
+	if (res->where == FVM_UPPER ||
+	    (res->where == FVM_HOST && res->st.st_dev == fst.st_dev && res->st.st_ino == fst.st_ino)) {
+		fvm_debug("fd %d: change applied to the VM's %s", fd, res->vpath);
+		return 0;
+	}
+	return -EPERM;
+}
+
+static int fvm_fchmod(int fd, mode_t mode)
+{
+	struct fvm_res res;
+	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+
+	return ret == 1 ? sys_fchmod(fd, mode) : ret < 0 ? ret : chmod_res(&res, mode);
+}
+
+int fchmod(int fd, mode_t mode)
+{
+	return fvm_ret(fvm_fchmod(fd, mode));
+}
+
+static int fvm_fchown(int fd, uid_t uid, gid_t gid)
+{
+	struct fvm_res res;
+	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+
+	return ret == 1 ? sys_fchown(fd, uid, gid) : ret < 0 ? ret : chown_res(&res, uid, gid);
+}
+
+int fchown(int fd, uid_t uid, gid_t gid)
+{
+	return fvm_ret(fvm_fchown(fd, uid, gid));
+}
+
+static int fvm_futimens(int fd, const struct timespec ts[2])
+{
+	struct fvm_res res;
+	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+
+	return ret == 1 ? sys_utimensat(fd, NULL, ts, 0) : ret < 0 ? ret : utimens_res(&res, ts);
+}
+
+int futimens(int fd, const struct timespec ts[2])
+{
+	return fvm_ret(fvm_futimens(fd, ts));
+}
+
+int futimes(int fd, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (tv) {
+		timeval_to_timespec(tv, ts);
+	}
+	return fvm_ret(fvm_futimens(fd, tv ? ts : NULL));
+}
+
+int futimesat(int dirfd, const char *vpath, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (tv) {
+		timeval_to_timespec(tv, ts);
+	}
+	return fvm_ret(fvm_utimensat(dirfd, vpath, tv ? ts : NULL, 0));
+}
+
+int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)
+{
+	struct fvm_res res;
+	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+
+	if (ret == 1) {
+		ret = sys_fsetxattr(fd, name, value, size, flags);
+	} else if (ret == 0) {
+		ret = xattr_modify(&res);
+		if (ret == 0) {
+			ret = sys_lsetxattr(res.rpath, name, value, size, flags);
+		}
+	}
+	return fvm_ret(ret);
+}
+
+int fremovexattr(int fd, const char *name)
+{
+	struct fvm_res res;
+	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+
+	if (ret == 1) {
+		ret = (int)FVM_SC(SYS_fremovexattr, fd, name, 0, 0, 0, 0);
+	} else if (ret == 0) {
+		ret = xattr_modify(&res);
+		if (ret == 0) {
+			ret = (int)FVM_SC(SYS_lremovexattr, res.rpath, name, 0, 0, 0, 0);
+		}
+	}
+	return fvm_ret(ret);
 }
 
 static int fvm_truncate(const char *vpath, off_t len)

@@ -20,6 +20,10 @@
 #include <utime.h>
 #include <sys/time.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/inotify.h>
+#include <fcntl.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -39,6 +43,9 @@ int __openat64_2(int dirfd, const char *vpath, int flags);
 ssize_t __readlink_chk(const char *vpath, char *buf, size_t len, size_t buflen);
 ssize_t __readlinkat_chk(int dirfd, const char *vpath, char *buf, size_t len, size_t buflen);
 char *__getcwd_chk(char *buf, size_t size, size_t buflen);
+char *__realpath_chk(const char *vpath, char *resolved, size_t resolvedlen);
+int __xmknod(int ver, const char *vpath, mode_t mode, dev_t *dev);
+int __xmknodat(int ver, int dirfd, const char *vpath, mode_t mode, dev_t *dev);
 
 /* The real functions libfvm calls (the list's entries marked 1). Some are deprecated. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"

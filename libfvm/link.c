@@ -1,5 +1,6 @@
 /*
- * link.c — creating, removing and renaming names: mkdir, unlink, rmdir, remove, rename.
+ * link.c — creating, removing and renaming names: mkdir, mknod, mkfifo, symlink, link,
+ * unlink, rmdir, remove, rename.
  *
  * Each family member funnels into one fvm_* function taking (dirfd, name); the
  * namespace work (whiteouts, copy-up, directory renames) is the core's (fvm/vm.h).
@@ -10,15 +11,43 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fvm/path.h"
 #include "libfvm.h"
 
-int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode)
+/* What create_at() makes: a directory, a node (mknod, mkfifo) or a symlink. */
+struct create_op {
+	enum { MAKE_DIR, MAKE_NODE, MAKE_SYMLINK } kind;
+	mode_t mode;
+	dev_t dev;
+	const char *target; /* MAKE_SYMLINK: stored as given, resolved virtually later */
+};
+
+static int make_entry(const struct create_op *op, int dirfd, const char *rpath)
+{
+	switch (op->kind) {
+	case MAKE_DIR:
+		return sys_mkdirat(dirfd, rpath, op->mode);
+	case MAKE_NODE:
+		return sys_mknodat(dirfd, rpath, op->mode, op->dev);
+	case MAKE_SYMLINK:
+		return sys_symlinkat(op->target, dirfd, rpath);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Creates the new name DIRFD/VPATH as OP says, in upper/ (parents copied up) or on the
+ * host for a SHARED path, with the errors the kernel gives natively: EEXIST for any
+ * existing entry (a dangling symlink included), ENOENT for "name/" of a non-directory,
+ * EROFS for a READONLY path, EACCES where the host would refuse the parent.
+ */
+static int create_at(int dirfd, const char *vpath, const struct create_op *op)
 {
 	struct fvm_res res;
 	int ret;
 
 	if (!fvm_on()) {
-		return sys_mkdirat(dirfd, vpath, mode);
+		return make_entry(op, dirfd, vpath);
 	}
 	ret = fvm_resolve_at(dirfd, vpath, FVM_R_NOFOLLOW, &res);
 	if (ret < 0) {
@@ -27,8 +56,11 @@ int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode)
 	if (res.where != FVM_ABSENT) {
 		return -EEXIST;
 	}
+	if (res.trailing_slash && op->kind != MAKE_DIR) {
+		return -ENOENT;
+	}
 	if (res.klass == FVM_CLASS_SHARED) {
-		return sys_mkdirat(AT_FDCWD, res.rpath, mode);
+		return make_entry(op, AT_FDCWD, res.rpath);
 	}
 	if (res.klass == FVM_CLASS_READONLY) {
 		return -EROFS;
@@ -38,12 +70,19 @@ int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode)
 		ret = fvm_prepare_create(&fvm_g, &res);
 	}
 	if (ret == 0) {
-		ret = sys_mkdirat(AT_FDCWD, res.rpath, mode);
+		ret = make_entry(op, AT_FDCWD, res.rpath);
 	}
 	if (ret == 0) {
-		fvm_created(&fvm_g, &res, true);
+		fvm_created(&fvm_g, &res, op->kind == MAKE_DIR);
 	}
 	return ret;
+}
+
+int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode)
+{
+	const struct create_op op = {.kind = MAKE_DIR, .mode = mode};
+
+	return create_at(dirfd, vpath, &op);
 }
 
 int mkdir(const char *vpath, mode_t mode)
@@ -54,6 +93,220 @@ int mkdir(const char *vpath, mode_t mode)
 int mkdirat(int dirfd, const char *vpath, mode_t mode)
 {
 	return fvm_ret(fvm_mkdirat(dirfd, vpath, mode));
+}
+
+static int fvm_mknodat(int dirfd, const char *vpath, mode_t mode, dev_t dev)
+{
+	const struct create_op op = {.kind = MAKE_NODE, .mode = mode, .dev = dev};
+
+	if (S_ISDIR(mode)) {
+		return -EPERM; /* the kernel makes directories only through mkdir */
+	}
+	return create_at(dirfd, vpath, &op);
+}
+
+int mknod(const char *vpath, mode_t mode, dev_t dev)
+{
+	return fvm_ret(fvm_mknodat(AT_FDCWD, vpath, mode, dev));
+}
+
+int mknodat(int dirfd, const char *vpath, mode_t mode, dev_t dev)
+{
+	return fvm_ret(fvm_mknodat(dirfd, vpath, mode, dev));
+}
+
+/* The stat-versioned names older binaries call; VER is _MKNOD_VER (0) on x86-64. */
+int __xmknod(int ver, const char *vpath, mode_t mode, dev_t *dev)
+{
+	if (ver != 0) {
+		return fvm_ret(-EINVAL);
+	}
+	return fvm_ret(fvm_mknodat(AT_FDCWD, vpath, mode, dev ? *dev : 0));
+}
+
+int __xmknodat(int ver, int dirfd, const char *vpath, mode_t mode, dev_t *dev)
+{
+	if (ver != 0) {
+		return fvm_ret(-EINVAL);
+	}
+	return fvm_ret(fvm_mknodat(dirfd, vpath, mode, dev ? *dev : 0));
+}
+
+int mkfifo(const char *vpath, mode_t mode)
+{
+	return fvm_ret(fvm_mknodat(AT_FDCWD, vpath, (mode & 07777) | S_IFIFO, 0));
+}
+
+int mkfifoat(int dirfd, const char *vpath, mode_t mode)
+{
+	return fvm_ret(fvm_mknodat(dirfd, vpath, (mode & 07777) | S_IFIFO, 0));
+}
+
+static int fvm_symlinkat(const char *target, int dirfd, const char *vpath)
+{
+	const struct create_op op = {.kind = MAKE_SYMLINK, .target = target};
+
+	if (!target) {
+		return -EFAULT;
+	}
+	if (!target[0]) {
+		return -ENOENT;
+	}
+	return create_at(dirfd, vpath, &op);
+}
+
+int symlink(const char *target, const char *vpath)
+{
+	return fvm_ret(fvm_symlinkat(target, AT_FDCWD, vpath));
+}
+
+int symlinkat(const char *target, int dirfd, const char *vpath)
+{
+	return fvm_ret(fvm_symlinkat(target, dirfd, vpath));
+}
+
+/*
+ * The source of a hard link, made ready: a host file is copied up first (the new name
+ * and the old then share the VM's copy), after the host's protected_hardlinks rule
+ * (the owner, or a regular file the caller may read and write). An fd source
+ * (AT_EMPTY_PATH, or a /proc/self/fd/N link followed) that is the VM's own or an
+ * O_TMPFILE is linked by the kernel from *KFD/RPATH; one naming a host file falls back
+ * to its virtual path. Returns 0 or -errno.
+ */
+static int link_source(int olddirfd, const char *oldvpath, int flags, struct fvm_res *src,
+		       int *kfd, int *kflags)
+{
+	char proc[64], target[FVM_RPATH_MAX];
+	const char *magic = NULL;
+	struct stat hv;
+	ssize_t n;
+	int ret;
+
+	*kfd = AT_FDCWD;
+	*kflags = 0;
+	if ((flags & AT_EMPTY_PATH) && oldvpath && !oldvpath[0]) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", olddirfd);
+		magic = proc;
+	} else {
+		ret = fvm_resolve_at(olddirfd, oldvpath,
+				     flags & AT_SYMLINK_FOLLOW ? 0 : FVM_R_NOFOLLOW, src);
+		if (ret < 0) {
+			return ret;
+		}
+		if (src->klass == FVM_CLASS_SHARED && fvm_path_has_prefix(src->vpath, src->vlen,
+									  "/proc", 5)) {
+			magic = src->rpath;
+		}
+	}
+	if (magic) {
+		n = sys_readlinkat(AT_FDCWD, magic, target, sizeof(target) - 1);
+		if (n < 0 && magic != proc) {
+			goto plain; /* not a magic link: an ordinary /proc name */
+		}
+		if (n < 0) {
+			return n == -ENOENT ? -EBADF : (int)n;
+		}
+		target[n] = '\0';
+		if (target[0] != '/' || strstr(target, " (deleted)") ||
+		    fvm_path_has_prefix(target, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
+		    fvm_policy_class(fvm_g.policy, target, (size_t)n) == FVM_CLASS_SHARED) {
+			if (magic == proc) {
+				*kfd = olddirfd;
+				src->rpath[0] = '\0';
+				*kflags = AT_EMPTY_PATH;
+			} else {
+				*kflags = AT_SYMLINK_FOLLOW;
+			}
+			return 0;
+		}
+		/* A host file: link its virtual path instead, copied up. */
+		ret = fvm_resolve(&fvm_g, target, FVM_R_NOFOLLOW, src);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+plain:
+	if (src->where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	if (S_ISDIR(src->st.st_mode)) {
+		return -EPERM;
+	}
+	if (src->where != FVM_HOST || src->klass == FVM_CLASS_SHARED) {
+		return 0;
+	}
+	if (src->klass == FVM_CLASS_READONLY) {
+		return -EROFS;
+	}
+	if (!fvm_g.is_root) {
+		const struct stat *st = fvm_host_view(src, &hv);
+		if (st->st_uid != sys_geteuid() &&
+		    (!S_ISREG(st->st_mode) || (st->st_mode & S_ISUID) ||
+		     ((st->st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) ||
+		     sys_faccessat2(AT_FDCWD, src->rpath, R_OK | W_OK, AT_EACCESS) < 0)) {
+			return -EPERM;
+		}
+	}
+	return fvm_copy_up(&fvm_g, src, true);
+}
+
+static int fvm_linkat(int olddirfd, const char *oldvpath, int newdirfd, const char *newvpath,
+		      int flags)
+{
+	struct fvm_res src, dst;
+	int kfd, kflags, ret;
+
+	if (!fvm_on()) {
+		return sys_linkat(olddirfd, oldvpath, newdirfd, newvpath, flags);
+	}
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+		return -EINVAL;
+	}
+	if (!oldvpath || !newvpath) {
+		return -EFAULT;
+	}
+	/* The new name first: the kernel reports EEXIST before looking at the source. */
+	ret = fvm_resolve_at(newdirfd, newvpath, FVM_R_NOFOLLOW, &dst);
+	if (ret < 0) {
+		return ret;
+	}
+	ret = link_source(olddirfd, oldvpath, flags, &src, &kfd, &kflags);
+	if (ret < 0) {
+		return ret;
+	}
+	if (dst.where != FVM_ABSENT) {
+		return -EEXIST;
+	}
+	if (dst.trailing_slash) {
+		return -ENOENT;
+	}
+	if (dst.klass == FVM_CLASS_READONLY) {
+		return -EROFS;
+	}
+	if (dst.klass != FVM_CLASS_SHARED) {
+		ret = fvm_may_change_parent(&fvm_g, &dst, false);
+		if (ret == 0) {
+			ret = fvm_prepare_create(&fvm_g, &dst);
+		}
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	ret = sys_linkat(kfd, src.rpath, AT_FDCWD, dst.rpath, kflags);
+	if (ret == 0 && dst.klass != FVM_CLASS_SHARED) {
+		fvm_created(&fvm_g, &dst, false);
+	}
+	return ret;
+}
+
+int link(const char *oldvpath, const char *newvpath)
+{
+	return fvm_ret(fvm_linkat(AT_FDCWD, oldvpath, AT_FDCWD, newvpath, 0));
+}
+
+int linkat(int olddirfd, const char *oldvpath, int newdirfd, const char *newvpath, int flags)
+{
+	return fvm_ret(fvm_linkat(olddirfd, oldvpath, newdirfd, newvpath, flags));
 }
 
 static int fvm_unlinkat(int dirfd, const char *vpath, int flags)

@@ -1,6 +1,7 @@
 /*
- * name.c — names the program reads back: readlink(at) and their _chk forms, getcwd,
- * get_current_dir_name; and the working directory: chdir, fchdir.
+ * name.c — names the program reads back: readlink(at) and their _chk forms, realpath,
+ * canonicalize_file_name, getcwd, getwd, get_current_dir_name; and the working
+ * directory: chdir, fchdir.
  *
  * Invariant: a program never sees upper/ in a path. The kernel's answers for /proc
  * magic links (self/cwd, self/exe, self/fd/N, self/root) and for getcwd are narrowed.
@@ -152,6 +153,106 @@ char *get_current_dir_name(void)
 		return strdup(pwd);
 	}
 	return getcwd(NULL, 0);
+}
+
+/*
+ * The canonical virtual path of VPATH into OUT (PATH_MAX): every component must exist,
+ * symlinks followed in the virtual namespace. A name under /proc is canonicalised by
+ * the kernel's answer (magic links such as /proc/self/exe), then narrowed. Returns the
+ * length or -errno.
+ */
+static int fvm_realpath(const char *vpath, char *out)
+{
+	struct fvm_res res;
+	int ret;
+
+	if (!vpath) {
+		return -EINVAL;
+	}
+	if (!vpath[0]) {
+		return -ENOENT;
+	}
+	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
+	if (ret < 0) {
+		return ret;
+	}
+	if (res.where == FVM_ABSENT) {
+		return -ENOENT;
+	}
+	if (res.trailing_slash && !S_ISDIR(res.st.st_mode)) {
+		return -ENOTDIR;
+	}
+	if (fvm_path_has_prefix(res.vpath, res.vlen, "/proc", 5)) {
+		char real[PATH_MAX];
+		int saved = errno;
+		if (!real_realpath(res.rpath, real)) {
+			ret = -errno;
+			errno = saved;
+			return ret;
+		}
+		return fvm_narrow(&fvm_g, real, out, PATH_MAX);
+	}
+	if (res.vlen >= PATH_MAX) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(out, res.vpath, res.vlen + 1);
+	return (int)res.vlen;
+}
+
+char *realpath(const char *vpath, char *resolved)
+{
+	char buf[PATH_MAX];
+	int ret;
+
+	if (!fvm_on()) {
+		return real_realpath(vpath, resolved);
+	}
+	ret = fvm_realpath(vpath, buf);
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	if (!resolved) {
+		resolved = strdup(buf);
+		if (!resolved) {
+			errno = ENOMEM;
+		}
+		return resolved;
+	}
+	memcpy(resolved, buf, (size_t)ret + 1);
+	return resolved;
+}
+
+char *__realpath_chk(const char *vpath, char *resolved, size_t resolvedlen)
+{
+	if (resolved && resolvedlen < PATH_MAX) {
+		abort(); /* glibc's __chk_fail: the buffer cannot hold PATH_MAX */
+	}
+	return realpath(vpath, resolved);
+}
+
+char *canonicalize_file_name(const char *vpath)
+{
+	return realpath(vpath, NULL);
+}
+
+char *getwd(char *buf)
+{
+	int ret;
+
+	fvm_on();
+	if (!buf) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ret = fvm_getcwd(buf, PATH_MAX);
+	if (ret < 0) {
+		/* getwd reports in BUF, as glibc does. */
+		snprintf(buf, PATH_MAX, "%s", strerror(-ret));
+		errno = -ret;
+		return NULL;
+	}
+	return buf;
 }
 
 int chdir(const char *vpath)
