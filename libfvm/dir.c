@@ -436,15 +436,11 @@ static DIR *dir_from_fd(int fd)
 	return (DIR *)d;
 }
 
-DIR *opendir(const char *vpath)
+DIR *fvm_opendirat(int dirfd, const char *vpath)
 {
 	DIR *dir;
-	int fd;
+	int fd = fvm_openat(dirfd, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
 
-	if (!fvm_on()) {
-		return real_opendir(vpath);
-	}
-	fd = fvm_openat(AT_FDCWD, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
@@ -456,6 +452,14 @@ DIR *opendir(const char *vpath)
 		errno = saved;
 	}
 	return dir;
+}
+
+DIR *opendir(const char *vpath)
+{
+	if (!fvm_on()) {
+		return real_opendir(vpath);
+	}
+	return fvm_opendirat(AT_FDCWD, vpath);
 }
 
 DIR *fdopendir(int fd)
@@ -475,6 +479,13 @@ DIR *fdopendir(int fd)
 		return NULL;
 	}
 	return dir_from_fd(fd);
+}
+
+static struct dirent64 *fvm_readdir(struct fvm_dir *d);
+
+struct dirent64 *fvm_dir_read(DIR *dir)
+{
+	return fvm_readdir((struct fvm_dir *)dir);
 }
 
 static struct dirent64 *fvm_readdir(struct fvm_dir *d)
@@ -588,18 +599,14 @@ long telldir(DIR *dir)
 	return ((struct fvm_dir *)dir)->filepos;
 }
 
-int closedir(DIR *dir)
+int fvm_dir_close(DIR *dir)
 {
 	struct fvm_dir *d = (struct fvm_dir *)dir;
 	struct listing **slot;
 	int ret;
 
-	if (!fvm_on()) {
-		return real_closedir(dir);
-	}
 	if (!d) {
-		errno = EINVAL;
-		return -1;
+		return -EINVAL;
 	}
 	slot = table_slot(d->fd);
 	if (slot && *slot) {
@@ -608,7 +615,15 @@ int closedir(DIR *dir)
 	}
 	ret = sys_close(d->fd);
 	free(d);
-	return fvm_ret(ret);
+	return ret;
+}
+
+int closedir(DIR *dir)
+{
+	if (!fvm_on()) {
+		return real_closedir(dir);
+	}
+	return fvm_ret(fvm_dir_close(dir));
 }
 
 int dirfd(DIR *dir)

@@ -115,11 +115,21 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
 
-/* The mkdirat logic (link.c). */
+/* The mkdirat and unlinkat logic (link.c). */
 int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode);
+int fvm_unlinkat(int dirfd, const char *vpath, int flags);
 
 /* The fstatat logic (stat.c). */
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags);
+
+/*
+ * libfvm's own DIR streams, for the walkers built on them (walk.c); inside a VM only.
+ * fvm_opendirat and fvm_dir_read set errno as opendir/readdir do (NULL at the end
+ * leaves it unchanged); fvm_dir_close returns 0 or -errno.
+ */
+DIR *fvm_opendirat(int dirfd, const char *vpath);
+struct dirent64 *fvm_dir_read(DIR *dir);
+int fvm_dir_close(DIR *dir);
 
 /* Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored. */
 char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen);

@@ -309,7 +309,7 @@ int linkat(int olddirfd, const char *oldvpath, int newdirfd, const char *newvpat
 	return fvm_ret(fvm_linkat(olddirfd, oldvpath, newdirfd, newvpath, flags));
 }
 
-static int fvm_unlinkat(int dirfd, const char *vpath, int flags)
+int fvm_unlinkat(int dirfd, const char *vpath, int flags)
 {
 	bool is_dir = flags & AT_REMOVEDIR;
 	struct fvm_res res;

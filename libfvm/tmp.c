@@ -1,9 +1,12 @@
 /*
- * tmp.c — temporary files: the mkstemp family and mkdtemp.
+ * tmp.c — temporary files: the mkstemp family, mkdtemp, mktemp, tmpfile, tempnam,
+ * tmpnam.
  *
- * glibc's own versions open with its internal open, which libfvm cannot see, so the
- * algorithm is done here on top of fvm_openat / mkdir: replace the six X's before
- * SUFFIXLEN trailing characters with random letters until a new name is created.
+ * glibc's own versions open, stat and search directories with its internal calls,
+ * which libfvm cannot see, so the algorithms are done here on top of fvm_openat,
+ * fvm_mkdirat and fvm_fstatat: replace the six X's before SUFFIXLEN trailing
+ * characters with random letters until a new name is created (or, for the names-only
+ * calls, until a name is free in the VM).
  */
 #include <string.h>
 #include <sys/random.h>
@@ -49,6 +52,16 @@ static int create_dir(const char *vpath, int flags)
 	(void)flags;
 	/* mkdir through libfvm's own logic: the exported name is not called. */
 	return fvm_mkdirat(AT_FDCWD, vpath, 0700);
+}
+
+/* The names-only calls: 0 when VPATH is free in the VM, -EEXIST when taken. */
+static int probe_free(const char *vpath, int flags)
+{
+	struct stat st;
+	int ret = fvm_fstatat(AT_FDCWD, vpath, &st, AT_SYMLINK_NOFOLLOW);
+
+	(void)flags;
+	return ret == 0 ? -EEXIST : ret == -ENOENT ? 0 : ret;
 }
 
 /*
@@ -129,4 +142,150 @@ char *mkdtemp(char *tmpl)
 		return NULL;
 	}
 	return tmpl;
+}
+
+char *mktemp(char *tmpl)
+{
+	int ret = make_unique(tmpl, 0, 0, probe_free);
+
+	if (ret < 0) {
+		errno = -ret;
+		tmpl[0] = '\0'; /* mktemp's way of failing */
+	}
+	return tmpl;
+}
+
+/*
+ * tmpfile: an unnamed file in the VM's /tmp (O_TMPFILE), or where the filesystem has
+ * no O_TMPFILE a named one removed at once — glibc's two ways, done in the VM.
+ */
+FILE *tmpfile(void)
+{
+	char name[] = "/tmp/tmpfXXXXXX";
+	FILE *f;
+	int fd;
+
+	if (!fvm_on()) {
+		return real_tmpfile();
+	}
+	fd = fvm_openat(AT_FDCWD, "/tmp", O_RDWR | O_TMPFILE | O_EXCL, 0600);
+	if (fd < 0) {
+		fd = make_unique(name, 0, 0, create_file);
+		if (fd < 0) {
+			errno = -fd;
+			return NULL;
+		}
+		fvm_unlinkat(AT_FDCWD, name, 0);
+	}
+	f = fdopen(fd, "w+");
+	if (!f) {
+		int saved = errno;
+		sys_close(fd);
+		errno = saved;
+	}
+	return f;
+}
+
+FILE *tmpfile64(void)
+{
+	return tmpfile();
+}
+
+static bool dir_exists(const char *vpath)
+{
+	struct stat st;
+
+	return vpath && fvm_fstatat(AT_FDCWD, vpath, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * glibc's __path_search: the directory for a temporary name (with TRY_TMPDIR,
+ * $TMPDIR first, then DIR, then P_tmpdir, then /tmp), and "DIR/PFXXXXXXX" into OUT.
+ * Returns 0, -EIO when no directory exists, -EINVAL when OUT is short.
+ */
+static int path_search(char *out, size_t outlen, const char *dir, const char *pfx, bool try_tmpdir)
+{
+	size_t dlen, plen;
+
+	if (try_tmpdir) {
+		const char *d = secure_getenv("TMPDIR");
+		if (d && dir_exists(d)) {
+			dir = d;
+		} else if (!dir_exists(dir)) {
+			dir = NULL;
+		}
+	}
+	if (!dir) {
+		if (dir_exists(P_tmpdir)) {
+			dir = P_tmpdir;
+		} else if (strcmp(P_tmpdir, "/tmp") != 0 && dir_exists("/tmp")) {
+			dir = "/tmp";
+		} else {
+			return -EIO;
+		}
+	}
+	if (!pfx || !*pfx) {
+		pfx = "file";
+	}
+	plen = strnlen(pfx, 5);
+	dlen = strlen(dir);
+	while (dlen > 1 && dir[dlen - 1] == '/') {
+		dlen--;
+	}
+	if (dlen + plen + 8 > outlen) {
+		return -EINVAL;
+	}
+	snprintf(out, outlen, "%.*s/%.*sXXXXXX", (int)dlen, dir, (int)plen, pfx);
+	return 0;
+}
+
+char *tempnam(const char *dir, const char *pfx)
+{
+	char buf[PATH_MAX];
+	int ret;
+
+	if (!fvm_on()) {
+		return real_tempnam(dir, pfx);
+	}
+	ret = path_search(buf, sizeof(buf), dir, pfx, true);
+	if (ret == 0) {
+		ret = make_unique(buf, 0, 0, probe_free);
+	}
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+char *tmpnam_r(char s[L_tmpnam])
+{
+	int ret;
+
+	if (!s) {
+		return NULL;
+	}
+	if (!fvm_on()) {
+		return real_tmpnam_r(s);
+	}
+	ret = path_search(s, L_tmpnam, NULL, "file", false);
+	if (ret == 0) {
+		ret = make_unique(s, 0, 0, probe_free);
+	}
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	return s;
+}
+
+char *tmpnam(char s[L_tmpnam])
+{
+	static __thread char buf[L_tmpnam];
+
+	if (!fvm_on()) {
+		return real_tmpnam(s);
+	}
+	/* glibc's own static buffer is not ours: a per-thread one keeps tmpnam(NULL) safe. */
+	return tmpnam_r(s ? s : buf);
 }
