@@ -1,5 +1,6 @@
 /*
- * exec.c — running programs inside the VM: the exec family, posix_spawn, system, popen.
+ * exec.c — running programs inside the VM: the exec family (execveat and fexecve too),
+ * posix_spawn and its file actions, system, popen; and dlopen.
  *
  * Rules:
  *  - The program path is resolved in the virtual namespace; a "#!" line is read and its
@@ -10,6 +11,7 @@
  *    new environment that lost it (env -i), so children stay in the VM.
  *  - No allocation on the exec path (it runs in vfork children): buffers are on the stack.
  */
+#include <dlfcn.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -323,6 +325,53 @@ int execlp(const char *file, const char *arg, ...)
 }
 
 /*
+ * execveat: a name relative to DIRFD is an ordinary exec of its virtual path; an fd
+ * (AT_EMPTY_PATH) runs the fd's file, by its virtual name when it has one (so a "#!"
+ * interpreter is mapped too), else (a memfd, a deleted file) as the kernel would.
+ */
+static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *const envp[],
+			int flags)
+{
+	char full[PATH_MAX], envbuf[ENV_BUF];
+	char *envv[MAX_ARGS];
+	struct fvm_res res;
+	int ret;
+
+	if (!fvm_on()) {
+		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, envp, flags, 0);
+	}
+	if (vpath && !vpath[0] && (flags & AT_EMPTY_PATH)) {
+		ret = fvm_fd_vpath(dirfd, full, sizeof(full));
+		if (ret >= 0 && fvm_resolve(&fvm_g, full, 0, &res) == 0 && res.where != FVM_ABSENT) {
+			return fvm_execve(full, argv, envp);
+		}
+		char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, env, flags, 0);
+	}
+	ret = fvm_vpath_at(dirfd, vpath ? vpath : "", full, sizeof(full));
+	if (ret < 0) {
+		return vpath ? ret : -EFAULT;
+	}
+	if (flags & AT_SYMLINK_NOFOLLOW) {
+		ret = fvm_resolve(&fvm_g, full, FVM_R_NOFOLLOW, &res);
+		if (ret == 0 && res.where != FVM_ABSENT && S_ISLNK(res.st.st_mode)) {
+			return -ELOOP;
+		}
+	}
+	return fvm_execve(full, argv, envp);
+}
+
+int execveat(int dirfd, const char *vpath, char *const argv[], char *const envp[], int flags)
+{
+	return fvm_ret(fvm_execveat(dirfd, vpath, argv, envp, flags));
+}
+
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	return fvm_ret(fvm_execveat(fd, "", argv, envp, AT_EMPTY_PATH));
+}
+
+/*
  * posix_spawn(p): the child is created by libc, whose exec is not ours, so the program,
  * the interpreter and the environment are settled here and libc runs the real path.
  */
@@ -428,4 +477,82 @@ FILE *popen(const char *command, const char *mode)
 		restore_contract();
 	}
 	return real_popen(command, mode);
+}
+
+/*
+ * posix_spawn file actions run in libc's child, with libc's own open and chdir: the
+ * name is settled here, in the VM. An open of a regular file (or a new name) is done
+ * now through libfvm (permission checks, copy-up, creation, whiteouts) and the action
+ * reopens the resulting real file; O_CREAT|O_EXCL therefore takes effect when the
+ * action is added. Other objects (fifos, devices, shared paths) are passed by their
+ * real path untouched. A relative name is taken from the cwd at the time of the call.
+ */
+int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, const char *vpath,
+				     int oflag, mode_t mode)
+{
+	char proc[64], rpath[FVM_RPATH_MAX];
+	struct fvm_res res;
+	int ret, tmp;
+	ssize_t n;
+
+	if (!fvm_on() || !vpath) {
+		return real_posix_spawn_file_actions_addopen(fa, fd, vpath, oflag, mode);
+	}
+	ret = fvm_resolve_at(AT_FDCWD, vpath, (oflag & O_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
+	if (ret < 0 || res.klass == FVM_CLASS_SHARED ||
+	    (res.where != FVM_ABSENT && !S_ISREG(res.st.st_mode))) {
+		/* Errors are the child's to report, as natively. */
+		return real_posix_spawn_file_actions_addopen(fa, fd, ret < 0 ? vpath : res.rpath,
+							     oflag, mode);
+	}
+	tmp = fvm_openat(AT_FDCWD, vpath, (oflag & ~O_TRUNC) | O_CLOEXEC | O_NONBLOCK, mode);
+	if (tmp < 0) {
+		return real_posix_spawn_file_actions_addopen(fa, fd, res.rpath, oflag, mode);
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
+	n = sys_readlinkat(AT_FDCWD, proc, rpath, sizeof(rpath) - 1);
+	sys_close(tmp);
+	if (n <= 0) {
+		return real_posix_spawn_file_actions_addopen(fa, fd, res.rpath, oflag, mode);
+	}
+	rpath[n] = '\0';
+	return real_posix_spawn_file_actions_addopen(fa, fd, rpath, oflag & ~(O_CREAT | O_EXCL), mode);
+}
+
+int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const char *vpath)
+{
+	struct fvm_res res;
+
+	if (fvm_on() && vpath && fvm_resolve_at(AT_FDCWD, vpath, 0, &res) == 0 &&
+	    res.where != FVM_ABSENT) {
+		return real_posix_spawn_file_actions_addchdir_np(fa, res.rpath);
+	}
+	return real_posix_spawn_file_actions_addchdir_np(fa, vpath);
+}
+
+/*
+ * dlopen: a name with a '/' is the VM's file. A bare name is searched by the dynamic
+ * linker (host paths, RUNPATH of the caller): it is passed on by a tail call, so libc
+ * still sees the program's own return address as the caller. The mapped name lives
+ * in thread-local storage for the same reason: nothing of this frame is passed on.
+ */
+static __thread char dl_rpath[FVM_RPATH_MAX];
+
+static __attribute__((noinline)) const char *dl_map(const char *vpath)
+{
+	struct fvm_res res;
+
+	if (fvm_resolve_at(AT_FDCWD, vpath, 0, &res) < 0 || res.where == FVM_ABSENT) {
+		return vpath; /* the dynamic linker reports the error, in its words */
+	}
+	snprintf(dl_rpath, sizeof(dl_rpath), "%s", res.rpath);
+	return dl_rpath;
+}
+
+void *dlopen(const char *file, int mode)
+{
+	if (fvm_on() && file && strchr(file, '/')) {
+		file = dl_map(file);
+	}
+	return real_dlopen(file, mode);
 }

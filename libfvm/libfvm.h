@@ -11,6 +11,7 @@
 #define LIBFVM_H
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdbool.h>
