@@ -556,3 +556,11 @@ void *dlopen(const char *file, int mode)
 	}
 	return real_dlopen(file, mode);
 }
+
+void *dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	if (fvm_on() && file && strchr(file, '/')) {
+		file = dl_map(file);
+	}
+	return real_dlmopen(lmid, file, mode);
+}

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <mntent.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -115,6 +116,14 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
+
+/*
+ * Prepares VPATH for libc's own fopen with MODE (fopen, freopen, setmntent): does the
+ * creation or copy-up the open would, writes the real path into RPATH and the mode to
+ * give libc into RMODE. Returns 0 or -errno.
+ */
+int fvm_fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t rlen,
+		      char *rmode, size_t mlen);
 
 /* The mkdirat and unlinkat logic (link.c). */
 int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode);

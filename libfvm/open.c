@@ -1,5 +1,6 @@
 /*
- * open.c — the open family: open, openat, creat, their 64 and _2 names, fopen, freopen.
+ * open.c — the open family: open, openat, creat, their 64 and _2 names, fopen, freopen,
+ * setmntent.
  *
  * Every entry point funnels into fvm_openat(). Rules:
  *  - Write intent (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND) on a host regular file copies
@@ -10,7 +11,8 @@
  *  - O_TMPFILE opens an upper directory (copied up if needed).
  *  - A write open of /proc/PID/fd/N that points at a host file is redirected to the
  *    file's virtual path, so it too is copied up instead of written on the host.
- *  - fopen/freopen call libc's with the real path: libc's internal open is not ours.
+ *  - fopen/freopen/setmntent call libc's with the real path: libc's internal open is
+ *    not ours.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -232,19 +234,24 @@ static int fopen_flags(const char *mode)
 	return flags;
 }
 
-/*
- * Prepares VPATH for an fopen with MODE: performs the creation or copy-up that the
- * open would, then writes the real path libc should open into RPATH. Returns 0 or -errno.
- */
-static int fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t rlen)
+int fvm_fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t rlen,
+		      char *rmode, size_t mlen)
 {
 	int flags = mode ? fopen_flags(mode) : -EINVAL;
 	struct fvm_res res;
+	size_t o = 0;
 	int ret, fd;
 
 	if (flags < 0) {
 		return flags;
 	}
+	/* "x" is settled here: it would now refuse the file just created for it. */
+	for (const char *p = mode; *p && o + 1 < mlen; p++) {
+		if (*p != 'x') {
+			rmode[o++] = *p;
+		}
+	}
+	rmode[o] = '\0';
 	ret = fvm_resolve_at(AT_FDCWD, vpath, (flags & O_EXCL) ? FVM_R_NOFOLLOW : 0, &res);
 	if (ret < 0) {
 		return ret;
@@ -269,30 +276,18 @@ static int fopen_prepare(const char *vpath, const char *mode, char *rpath, size_
 
 static FILE *fopen_common(const char *vpath, const char *mode, FILE *(*real)(const char *, const char *))
 {
-	char rpath[FVM_RPATH_MAX];
+	char rpath[FVM_RPATH_MAX], rmode[16];
 	int ret;
 
 	if (!fvm_on() || !vpath) {
 		return real(vpath, mode);
 	}
-	ret = fopen_prepare(vpath, mode, rpath, sizeof(rpath));
+	ret = fvm_fopen_prepare(vpath, mode, rpath, sizeof(rpath), rmode, sizeof(rmode));
 	if (ret < 0) {
 		errno = -ret;
 		return NULL;
 	}
-	/* "x" would now refuse the file we just created for it. */
-	if (strchr(mode, 'x')) {
-		char m[16];
-		size_t o = 0;
-		for (const char *p = mode; *p && o + 1 < sizeof(m); p++) {
-			if (*p != 'x') {
-				m[o++] = *p;
-			}
-		}
-		m[o] = '\0';
-		return real(rpath, m);
-	}
-	return real(rpath, mode);
+	return real(rpath, rmode);
 }
 
 FILE *fopen(const char *vpath, const char *mode)
@@ -310,19 +305,19 @@ FILE *fopen64(const char *vpath, const char *mode)
 static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
 			    FILE *(*real)(const char *, const char *, FILE *))
 {
-	char rpath[FVM_RPATH_MAX];
+	char rpath[FVM_RPATH_MAX], rmode[16];
 	int ret;
 
 	if (!fvm_on() || !vpath) {
 		/* NULL: change the mode of the open stream; nothing to map. */
 		return real(vpath, mode, stream);
 	}
-	ret = fopen_prepare(vpath, mode, rpath, sizeof(rpath));
+	ret = fvm_fopen_prepare(vpath, mode, rpath, sizeof(rpath), rmode, sizeof(rmode));
 	if (ret < 0) {
 		errno = -ret;
 		return NULL;
 	}
-	return real(rpath, mode, stream);
+	return real(rpath, rmode, stream);
 }
 
 FILE *freopen(const char *vpath, const char *mode, FILE *stream)
@@ -335,4 +330,21 @@ FILE *freopen64(const char *vpath, const char *mode, FILE *stream)
 {
 	fvm_on(); /* real_* are set by the initialiser */
 	return freopen_common(vpath, mode, stream, real_freopen64);
+}
+
+/* setmntent opens its table with libc's internal fopen: the same preparation. */
+FILE *setmntent(const char *vpath, const char *mode)
+{
+	char rpath[FVM_RPATH_MAX], rmode[16];
+	int ret;
+
+	if (!fvm_on() || !vpath) {
+		return real_setmntent(vpath, mode);
+	}
+	ret = fvm_fopen_prepare(vpath, mode, rpath, sizeof(rpath), rmode, sizeof(rmode));
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	return real_setmntent(rpath, rmode);
 }
