@@ -12,8 +12,10 @@
  *  - Only lstat and readlink are issued: resolution never changes anything.
  *  - Where upper/CUR does not exist, nothing beneath it is looked up in upper/: a path
  *    the VM never touched costs one host lstat per component (plus one for the first).
- *  - Magic links under /proc (fd/N, cwd, exe, root) are left to the kernel: their text
- *    is not a path the VM could look up.
+ *  - Magic links under /proc (fd/N, cwd, exe, root) as the last component are left to
+ *    the kernel (they may name deleted files, pipes, O_TMPFILEs); followed by more
+ *    components, their narrowed text is spliced like a symlink's, so that
+ *    /proc/self/root/P or /proc/self/cwd/P means the VM's P, never the host's.
  */
 #include <errno.h>
 #include <string.h>
@@ -326,7 +328,33 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 			if (++links > MAX_LINKS) {
 				return -ELOOP;
 			}
+			tl = -EINVAL;
 			if (where == FVM_HOST && is_proc_magic(w.cur, nextlen)) {
+				/* /proc/self and thread-self are ordinary links ("PID"). */
+				tl = sys_readlinkat(AT_FDCWD, lrpath, target, sizeof(target) - 1);
+				if (tl > 0 && target[0] != '/' && !memchr(target, ':', (size_t)tl)) {
+					target[tl] = '\0';
+				} else {
+					tl = -EINVAL;
+				}
+			}
+			if (tl < 0 && where == FVM_HOST && is_proc_magic(w.cur, nextlen) && !last) {
+				/*
+				 * A magic link used as a directory (/proc/self/root/etc,
+				 * /proc/self/cwd/f, /proc/self/fd/N/f) names a path the VM
+				 * can look up: its text, narrowed, is spliced like a symlink,
+				 * so the walk stays in the virtual namespace.
+				 */
+				tl = sys_readlinkat(AT_FDCWD, lrpath, target, sizeof(target) - 1);
+				if (tl > 0 && target[0] == '/') {
+					target[tl] = '\0';
+					tl = strstr(target, " (deleted)") ? -EINVAL
+						: fvm_narrow(vm, target, target, sizeof(target));
+				} else {
+					tl = -EINVAL;
+				}
+			}
+			if (tl < 0 && where == FVM_HOST && is_proc_magic(w.cur, nextlen)) {
 				/* Hand the rest to the kernel: rpath is the /proc path as given. */
 				size_t restlen = strlen(rest + pos);
 				if (nextlen + restlen + 1 > sizeof(res->rpath)) {
@@ -349,11 +377,13 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				}
 				return ret;
 			}
-			tl = sys_readlinkat(AT_FDCWD, lrpath, target, sizeof(target) - 1);
 			if (tl < 0) {
-				return (int)tl;
+				tl = sys_readlinkat(AT_FDCWD, lrpath, target, sizeof(target) - 1);
+				if (tl < 0) {
+					return (int)tl;
+				}
+				target[tl] = '\0';
 			}
-			target[tl] = '\0';
 			/* rest = target "/" rest[pos..] */
 			size_t restlen = strlen(rest + pos);
 			if ((size_t)tl + 1 + restlen + 1 > sizeof(rest)) {
