@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Concurrency and crashes: eight processes appending to one host file at once get one
+# copy-up and lose no line; a process killed in the middle of copying up a 1 GiB file
+# leaves no partial file in the VM, and the next write copies up cleanly.
+. "$(dirname "$0")/../lib/harness.sh"
+PY=/usr/bin/python3
+
+echo first > "$HOST/log"
+snapshot_host
+cat > "$T/append.py" <<'PYEOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+for i in range(1000):
+    os.write(fd, b"%s %04d\n" % (sys.argv[2].encode(), i))
+os.close(fd)
+PYEOF
+(cd "$HOST" && "$FVM_EXEC" -n conc -- sh -c "
+	for p in 1 2 3 4 5 6 7 8; do $PY '$T/append.py' log w\$p & done; wait")
+lines=$("$FVM_EXEC" -n conc -- sh -c "wc -l < '$HOST/log'")
+per=$("$FVM_EXEC" -n conc -- sh -c "grep -c '^w[1-8] ' '$HOST/log'")
+copies=$(grep -c "$HOST/log\$" "$FVM_HOME/vms/conc/origins")
+if ! host_unchanged > "$T/why"; then
+	not_ok eight_appenders_one_copy_up "host changed: $(cat "$T/why")"
+elif [ "$lines" = 8001 ] && [ "$per" = 8000 ] && [ "$copies" = 1 ] &&
+	[ -z "$(ls -A "$FVM_HOME/vms/conc/work")" ]; then
+	ok eight_appenders_one_copy_up
+else
+	not_ok eight_appenders_one_copy_up "lines=$lines (want 8001), appended=$per (want 8000)," \
+		"copy-ups recorded=$copies (want 1), work/: $(ls -A "$FVM_HOME/vms/conc/work")"
+fi
+first=$("$FVM_EXEC" -n conc -- head -1 "$HOST/log")
+[ "$first" = first ] && ok appended_file_keeps_host_content_first ||
+	not_ok appended_file_keeps_host_content_first "first line: $first"
+
+# Crash during a 1 GiB copy-up.
+if [ "$(df -Pk "$T" | awk 'NR==2{print $4}')" -lt $((3 * 1024 * 1024)) ]; then
+	skip killed_copy_up_leaves_no_partial_file "less than 3 GiB free in $T"
+else
+	rm -f "$HOST/log"
+	dd if=/dev/zero of="$HOST/big" bs=1M count=1024 status=none
+	echo tail >> "$HOST/big"
+	snapshot_host() { manifest "$HOST" > "$T/host.manifest"; } # no 1 GiB pristine copy
+	snapshot_host
+	size=$(stat -c %s "$HOST/big")
+	(cd "$HOST" && exec "$FVM_EXEC" -n crash -- sh -c 'echo x >> big') &
+	runner=$!
+	work=$FVM_HOME/vms/crash/work
+	for _ in $(seq 1 400); do
+		f=$(ls "$work" 2>/dev/null | head -1)
+		[ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ] && break
+		sleep 0.01
+	done
+	partial=$(ls "$work" 2>/dev/null | head -1)
+	pkill -KILL -f "sh -c echo x >> big" 2>/dev/null
+	kill -KILL $runner 2>/dev/null
+	wait $runner 2>/dev/null
+	wait 2>/dev/null
+	seen=$("$FVM_EXEC" -n crash -- stat -c %s "$HOST/big")
+	upper=$(ls "$FVM_HOME/vms/crash/upper$HOST" 2>/dev/null)
+	if [ -z "$partial" ]; then
+		skip killed_copy_up_leaves_no_partial_file "the copy finished before it could be killed"
+	elif [ "$seen" = "$size" ] && [ -z "$upper" ] && host_unchanged > "$T/why"; then
+		ok killed_copy_up_leaves_no_partial_file
+	else
+		not_ok killed_copy_up_leaves_no_partial_file "VM sees size $seen (host $size), upper: $upper" \
+			"$(cat "$T/why" 2>/dev/null)"
+	fi
+	(cd "$HOST" && "$FVM_EXEC" -n crash -- sh -c 'echo x >> big')
+	after=$(cd "$HOST" && "$FVM_EXEC" -n crash -- sh -c 'echo $(stat -c %s big) $(tail -c 7 big)' 2>&1)
+	if [ "$after" = "$((size + 2)) tail x" ] && host_unchanged > "$T/why"; then
+		ok next_write_after_crash_copies_up_cleanly
+	else
+		not_ok next_write_after_crash_copies_up_cleanly "got: $after, want $((size + 2)) tail x" \
+			"$(cat "$T/why" 2>/dev/null)"
+	fi
+	rm -f "$HOST/big"
+fi
+
+done_testing
