@@ -74,9 +74,13 @@ static void listing_free(struct listing *l)
 	}
 }
 
-/* A set of names (open addressing) owning copies of them, to keep each name once. */
+/*
+ * A set of names (open addressing) owning copies of them, to keep each name once, each
+ * with a value (the name's entry index in the listing).
+ */
 struct nameset {
 	char **slot;
+	size_t *val;
 	size_t cap, n;
 };
 
@@ -90,27 +94,36 @@ static uint64_t hash_name(const char *s)
 	return h;
 }
 
-static bool nameset_has(const struct nameset *s, const char *name)
+/* The slot of NAME in S, or -1. */
+static ssize_t nameset_find(const struct nameset *s, const char *name)
 {
 	if (!s->cap) {
-		return false;
+		return -1;
 	}
 	for (size_t i = hash_name(name) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
 		if (!s->slot[i]) {
-			return false;
+			return -1;
 		}
 		if (strcmp(s->slot[i], name) == 0) {
-			return true;
+			return (ssize_t)i;
 		}
 	}
 }
 
-static int nameset_add(struct nameset *s, const char *name)
+static bool nameset_has(const struct nameset *s, const char *name)
+{
+	return nameset_find(s, name) >= 0;
+}
+
+static int nameset_add(struct nameset *s, const char *name, size_t val)
 {
 	if ((s->n + 1) * 2 > s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		char **slot = calloc(cap, sizeof(*slot));
-		if (!slot) {
+		size_t *vals = calloc(cap, sizeof(*vals));
+		if (!slot || !vals) {
+			free(slot);
+			free(vals);
 			return -ENOMEM;
 		}
 		for (size_t i = 0; i < s->cap; i++) {
@@ -120,10 +133,13 @@ static int nameset_add(struct nameset *s, const char *name)
 					j = (j + 1) & (cap - 1);
 				}
 				slot[j] = s->slot[i];
+				vals[j] = s->val[i];
 			}
 		}
 		free(s->slot);
+		free(s->val);
 		s->slot = slot;
+		s->val = vals;
 		s->cap = cap;
 	}
 	char *copy = strdup(name);
@@ -135,6 +151,7 @@ static int nameset_add(struct nameset *s, const char *name)
 		i = (i + 1) & (s->cap - 1);
 	}
 	s->slot[i] = copy;
+	s->val[i] = val;
 	s->n++;
 	return 0;
 }
@@ -145,6 +162,7 @@ static void nameset_free(struct nameset *s)
 		free(s->slot[i]);
 	}
 	free(s->slot);
+	free(s->val);
 }
 
 static int listing_add(struct listing *l, const struct linux_dirent64 *d)
@@ -235,7 +253,7 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 			return 0;
 		}
 		if (fvm_is_wh_name(name, len)) {
-			return nameset_add(&m->whiteouts, name + FVM_WH_PREFIX_LEN);
+			return nameset_add(&m->whiteouts, name + FVM_WH_PREFIX_LEN, 0);
 		}
 	} else if (fvm_is_wh_name(name, len) || nameset_has(&m->whiteouts, name)) {
 		return 0;
@@ -243,11 +261,21 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 	if (!dot && name_hidden(m->vdir, m->vdirlen, name)) {
 		return 0;
 	}
-	if (nameset_has(&m->names, name)) {
+	ssize_t slot = nameset_find(&m->names, name);
+	if (slot >= 0) {
+		/*
+		 * A directory the VM copied up keeps the host's identity (stat.c shows the
+		 * host's st_ino for it), so its d_ino is the host's too.
+		 */
+		struct linux_dirent64 *up =
+			(struct linux_dirent64 *)(m->l->buf + m->l->off[m->names.val[slot]]);
+		if (m->host_pass && d->d_type == DT_DIR && up->d_type == DT_DIR && !dot) {
+			up->d_ino = d->d_ino;
+		}
 		return 0;
 	}
 	int ret = listing_add(m->l, d);
-	return ret < 0 ? ret : nameset_add(&m->names, name);
+	return ret < 0 ? ret : nameset_add(&m->names, name, m->l->n - 1);
 }
 
 /* Builds the merged listing of virtual directory VDIR into L. */

@@ -38,6 +38,8 @@ int __lxstat(int ver, const char *vpath, struct stat *st);
 int __lxstat64(int ver, const char *vpath, struct stat64 *st);
 int __fxstatat(int ver, int dirfd, const char *vpath, struct stat *st, int flags);
 int __fxstatat64(int ver, int dirfd, const char *vpath, struct stat64 *st, int flags);
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
 int __open_2(const char *vpath, int flags);
 int __open64_2(const char *vpath, int flags);
 int __openat_2(int dirfd, const char *vpath, int flags);
@@ -108,6 +110,9 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
 /* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
 int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
+/* The same, but only for an fd on an object in upper/ (else -ENOENT). */
+int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
+
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
@@ -129,8 +134,9 @@ int fvm_fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t r
 int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode);
 int fvm_unlinkat(int dirfd, const char *vpath, int flags);
 
-/* The fstatat logic (stat.c). */
+/* The fstatat and fstat logic (stat.c). */
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags);
+int fvm_fstat(int fd, struct stat *st);
 
 /*
  * libfvm's own DIR streams, for the walkers built on them (walk.c); inside a VM only.

@@ -11,8 +11,10 @@
 #include <sys/inotify.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fvm/layout.h"
 #include "libfvm.h"
 
 /*
@@ -39,13 +41,86 @@ static void host_owner(const struct fvm_res *res, uid_t *uid, gid_t *gid)
 	}
 }
 
+struct nlink_count {
+	const char *vdir;
+	nlink_t n;
+};
+
+/* Upper entries that change the merged link count: added and whited-out directories. */
+static int count_entry(const char *name, unsigned char type, void *arg)
+{
+	struct nlink_count *c = arg;
+	char hpath[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(name);
+	bool wh = fvm_is_wh_name(name, len);
+
+	if (strcmp(name, FVM_WH_OPAQUE) == 0 || (!wh && type != DT_DIR)) {
+		return 0;
+	}
+	if (snprintf(hpath, sizeof(hpath), "%s/%s", c->vdir, wh ? name + FVM_WH_PREFIX_LEN : name) >=
+	    (int)sizeof(hpath)) {
+		return 0;
+	}
+	bool host_dir = sys_lstat(hpath, &st) == 0 && S_ISDIR(st.st_mode);
+	if (wh && host_dir) {
+		c->n--;
+	} else if (!wh && !host_dir) {
+		c->n++;
+	}
+	return 0;
+}
+
+/*
+ * A directory the VM copied up keeps the host's identity: the host's st_dev and
+ * st_ino (as overlayfs shows a merged directory), so that programs that remember a
+ * directory (tar, fts, find) do not see it replaced when a write inside copies it up;
+ * and the link count of the merged directory (the host's, plus the subdirectories
+ * the VM added, less those it deleted). A directory made opaque is the VM's own.
+ */
+static void dir_identity(const struct fvm_res *res, struct stat *st)
+{
+	struct stat buf;
+	const struct stat *host;
+
+	if (res->where != FVM_UPPER || !S_ISDIR(res->st.st_mode) || res->klass == FVM_CLASS_SHARED) {
+		return;
+	}
+	host = fvm_host_view(res, &buf);
+	if (host == &res->st || !S_ISDIR(host->st_mode) || fvm_is_opaque(res->rpath)) {
+		return;
+	}
+	struct nlink_count c = {.vdir = res->vlen == 1 ? "" : res->vpath, .n = host->st_nlink};
+	fvm_each_entry(res->rpath, count_entry, &c);
+	st->st_dev = host->st_dev;
+	st->st_ino = host->st_ino;
+	st->st_nlink = c.n;
+}
+
+/* fstat of a directory fd: the same identity as stat of its name. */
+static void fd_dir_identity(int fd, struct stat *st)
+{
+	char vpath[PATH_MAX];
+	struct fvm_res res;
+
+	if (!S_ISDIR(st->st_mode) || fvm_fd_vpath_upper(fd, vpath, sizeof(vpath)) < 0 ||
+	    fvm_resolve(&fvm_g, vpath, FVM_R_NOFOLLOW, &res) < 0 || res.where != FVM_UPPER ||
+	    res.st.st_ino != st->st_ino || res.st.st_dev != st->st_dev) {
+		return;
+	}
+	dir_identity(&res, st);
+}
+
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 {
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+	if (!fvm_on() || !vpath) {
 		return sys_fstatat(dirfd, vpath, st, flags);
+	}
+	if (!vpath[0] && (flags & AT_EMPTY_PATH)) {
+		return fvm_fstat(dirfd, st);
 	}
 	ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
 	if (ret < 0) {
@@ -56,7 +131,40 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 	}
 	*st = res.st;
 	host_owner(&res, &st->st_uid, &st->st_gid);
+	dir_identity(&res, st);
 	return 0;
+}
+
+int fvm_fstat(int fd, struct stat *st)
+{
+	int ret = sys_fstat(fd, st);
+
+	if (ret == 0 && fvm_on() && S_ISDIR(st->st_mode)) {
+		fd_dir_identity(fd, st);
+	}
+	return ret;
+}
+
+int fstat(int fd, struct stat *st)
+{
+	return fvm_ret(fvm_fstat(fd, st));
+}
+
+int fstat64(int fd, struct stat64 *st)
+{
+	return fvm_ret(fvm_fstat(fd, (struct stat *)st));
+}
+
+int __fxstat(int ver, int fd, struct stat *st)
+{
+	(void)ver;
+	return fvm_ret(fvm_fstat(fd, st));
+}
+
+int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	(void)ver;
+	return fvm_ret(fvm_fstat(fd, (struct stat *)st));
 }
 
 int stat(const char *vpath, struct stat *st)
@@ -146,11 +254,18 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 		ret = (int)FVM_SC(SYS_statx, AT_FDCWD, res.rpath, flags & ~AT_EMPTY_PATH, mask, stx, 0);
 	}
 	if (ret == 0) {
-		uid_t uid = stx->stx_uid;
-		gid_t gid = stx->stx_gid;
-		host_owner(&res, &uid, &gid);
-		stx->stx_uid = uid;
-		stx->stx_gid = gid;
+		struct stat st = {.st_uid = stx->stx_uid, .st_gid = stx->stx_gid,
+				  .st_nlink = stx->stx_nlink, .st_ino = stx->stx_ino};
+		host_owner(&res, &st.st_uid, &st.st_gid);
+		dir_identity(&res, &st);
+		stx->stx_uid = st.st_uid;
+		stx->stx_gid = st.st_gid;
+		stx->stx_nlink = (uint32_t)st.st_nlink;
+		if (st.st_ino != stx->stx_ino) {
+			stx->stx_ino = st.st_ino;
+			stx->stx_dev_major = major(st.st_dev);
+			stx->stx_dev_minor = minor(st.st_dev);
+		}
 	}
 	return fvm_ret(ret);
 }

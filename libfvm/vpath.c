@@ -12,13 +12,14 @@
 
 static const char deleted_suffix[] = " (deleted)";
 
-int fvm_fd_vpath(int fd, char *out, size_t outlen)
+/* FD's real path into RPATH, or -errno (-ENOTDIR for a non-file, -ENOENT deleted). */
+static int fd_rpath(int fd, char *rpath, size_t len)
 {
-	char proc[64], rpath[FVM_RPATH_MAX];
+	char proc[64];
 	ssize_t n;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = sys_readlinkat(AT_FDCWD, proc, rpath, sizeof(rpath) - 1);
+	n = sys_readlinkat(AT_FDCWD, proc, rpath, len - 1);
 	if (n < 0) {
 		return n == -ENOENT ? -EBADF : (int)n;
 	}
@@ -28,6 +29,28 @@ int fvm_fd_vpath(int fd, char *out, size_t outlen)
 	}
 	if ((size_t)n > sizeof(deleted_suffix) - 1 &&
 	    strcmp(rpath + n - (sizeof(deleted_suffix) - 1), deleted_suffix) == 0) {
+		return -ENOENT;
+	}
+	return (int)n;
+}
+
+int fvm_fd_vpath(int fd, char *out, size_t outlen)
+{
+	char rpath[FVM_RPATH_MAX];
+	int ret = fd_rpath(fd, rpath, sizeof(rpath));
+
+	return ret < 0 ? ret : fvm_narrow(&fvm_g, rpath, out, outlen);
+}
+
+int fvm_fd_vpath_upper(int fd, char *out, size_t outlen)
+{
+	char rpath[FVM_RPATH_MAX];
+	int ret = fd_rpath(fd, rpath, sizeof(rpath));
+
+	if (ret < 0) {
+		return ret;
+	}
+	if (!fvm_path_has_prefix(rpath, (size_t)ret, fvm_g.upper, fvm_g.upper_len)) {
 		return -ENOENT;
 	}
 	return fvm_narrow(&fvm_g, rpath, out, outlen);
