@@ -289,6 +289,49 @@ static int build_listing(struct listing *l, const char *vdir)
 	return ret;
 }
 
+/*
+ * The link count of merged directory VDIR as the kernel would give it for the merged
+ * tree: 2 plus one per subdirectory listed. Programs rely on it (find and fts skip
+ * stat calls in a directory whose st_nlink says it has no subdirectories left), so
+ * the upper directory's own count, which misses the host's subdirectories, is wrong.
+ * Returns the count, or -errno.
+ */
+long fvm_dir_nlink(const char *vdir)
+{
+	struct listing l = {0};
+	struct fvm_res *res = NULL;
+	long nlink = 2;
+	int ret = build_listing(&l, vdir);
+
+	for (size_t i = 0; ret == 0 && i < l.n; i++) {
+		const struct linux_dirent64 *d = (const void *)(l.buf + l.off[i]);
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) {
+			continue;
+		}
+		if (d->d_type == DT_UNKNOWN) {
+			/* A filesystem without d_type: ask the resolver (no follow, like find). */
+			char vpath[PATH_MAX];
+			int n = snprintf(vpath, sizeof(vpath), "%s/%s", strcmp(vdir, "/") ? vdir : "",
+					 d->d_name);
+			if (!res && !(res = malloc(sizeof(*res)))) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (n > 0 && (size_t)n < sizeof(vpath) &&
+			    fvm_resolve(&fvm_g, vpath, FVM_R_NOFOLLOW, res) == 0 &&
+			    res->where != FVM_ABSENT && S_ISDIR(res->st.st_mode)) {
+				nlink++;
+			}
+		} else if (d->d_type == DT_DIR) {
+			nlink++;
+		}
+	}
+	free(res);
+	free(l.off);
+	free(l.buf);
+	return ret < 0 ? ret : nlink;
+}
+
 /* True when some hidden name (the store, a hidden rule) lies directly in VDIR. */
 static bool hides_child(const char *vdir, size_t len)
 {

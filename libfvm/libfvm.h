@@ -111,6 +111,9 @@ int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
 /* The mkdirat logic (link.c). */
 int fvm_mkdirat(int dirfd, const char *vpath, mode_t mode);
 
+/* The link count of merged directory VDIR: 2 + its merged subdirectories (dir.c). */
+long fvm_dir_nlink(const char *vdir);
+
 /* The fstatat logic (stat.c). */
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags);
 

@@ -5,11 +5,21 @@
  * Every stat funnels into fvm_fstatat(), which answers from the resolver's own lstat
  * of the final object: a lookup costs no system call beyond the walk. statx asks the
  * kernel again (it returns more than struct stat) on the resolved real path.
+ *
+ * A directory of the VM that merges host entries reports the link count of the merged
+ * tree (fvm_dir_nlink), not that of its upper part: find and fts trust st_nlink.
  */
 #include <string.h>
 #include <unistd.h>
 
 #include "libfvm.h"
+
+/* True when RES is a directory of the VM through which host entries show. */
+static bool merged_dir(const struct fvm_res *res)
+{
+	return res->where == FVM_UPPER && S_ISDIR(res->st.st_mode) &&
+	       res->klass != FVM_CLASS_SHARED && fvm_host_shows(res);
+}
 
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 {
@@ -27,6 +37,12 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 		return -ENOENT;
 	}
 	*st = res.st;
+	if (merged_dir(&res)) {
+		long n = fvm_dir_nlink(res.vpath);
+		if (n > 0) {
+			st->st_nlink = (nlink_t)n;
+		}
+	}
 	return 0;
 }
 
@@ -115,6 +131,12 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 	if (ret == 0) {
 		/* rpath is final (or a /proc magic link the kernel must follow): same flags. */
 		ret = (int)FVM_SC(SYS_statx, AT_FDCWD, res.rpath, flags & ~AT_EMPTY_PATH, mask, stx, 0);
+	}
+	if (ret == 0 && (stx->stx_mask & STATX_NLINK) && merged_dir(&res)) {
+		long n = fvm_dir_nlink(res.vpath);
+		if (n > 0) {
+			stx->stx_nlink = (uint32_t)n;
+		}
 	}
 	return fvm_ret(ret);
 }
