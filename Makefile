@@ -2,6 +2,7 @@
 #
 #   make              libfvm/libfvm.so, fvm-exec/fvm-exec, fvm-exec/fvm
 #   make check        every test suite; ends with "N passed, N failed"
+#   make compat       the compatibility suite alone, with its table of scenarios
 #   make demo         a short demonstration of the main job
 #   make deps         the Debian packages needed to build and test
 #   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
@@ -106,7 +107,9 @@ $(B)/tests/helpers/%: tests/helpers/%.c
 
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
-	util-linux passwd diffutils
+	util-linux passwd diffutils \
+	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
+	bsdextrautils findutils coreutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -124,6 +127,10 @@ check: deps
 
 tests-bin: $(UNIT_BIN) $(HELPER_BIN)
 .PHONY: tests-bin
+
+compat: deps
+	@$(MAKE) --no-print-directory all
+	@tests/compat/run
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -156,8 +156,8 @@ static void keep_times(const char *rpath, struct timespec ts[2])
 
 /*
  * Builds a copy of host object HOST_RPATH (lstat HST) in work/ and renames it to
- * UPPER_RPATH. With DATA false, a regular file is created empty. Returns 0 (also when
- * another process won the race) or -errno.
+ * UPPER_RPATH. With DATA false, a regular file is created empty. Returns 0, 1 when
+ * another process won the race (its copy stands, and it records the origin), or -errno.
  */
 static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
 		       const char *upper_rpath, bool data)
@@ -242,7 +242,7 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 			return 0;
 		}
 		if (ret == -EEXIST || ret == -ENOTEMPTY) {
-			ret = 0; /* another process copied it up first: use theirs */
+			ret = 1; /* another process copied it up first: use theirs */
 		}
 	}
 	sys_unlinkat(AT_FDCWD, tmp, type == S_IFDIR ? AT_REMOVEDIR : 0);
@@ -283,7 +283,9 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 		if (ret < 0) {
 			return ret;
 		}
-		fvm_record_origin(vm, prefix, &st);
+		if (ret == 0) {
+			fvm_record_origin(vm, prefix, &st);
+		}
 	}
 	return 0;
 }
@@ -312,7 +314,9 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 	if (ret < 0) {
 		return ret;
 	}
-	fvm_record_origin(vm, res->vpath, &hst);
+	if (ret == 0) {
+		fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
+	}
 	memcpy(res->rpath, up, strlen(up) + 1);
 	res->where = FVM_UPPER;
 	res->parent_upper = true;

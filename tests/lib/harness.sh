@@ -12,6 +12,15 @@
 #                          runs SCRIPT in a VM only; compares its output with EXPECTED
 #                          and checks the host manifest is unchanged.
 #   ok / not_ok / skip     raw TAP lines; done_testing prints the plan.
+#
+# VOLATILE (default none) is an extended regex of paths whose contents legitimately
+# differ between two runs (git's index records inode numbers and ctimes): the manifest
+# keeps their type, mode and owner but not their size and hash.
+# VM_SHELL (default sh) is the shell that runs SCRIPT, natively and in the VM alike.
+# vm_check_ok NAME SCRIPT is vm_check that also requires SCRIPT to succeed natively, so
+# a scenario that is broken on this machine fails instead of passing as "both failed".
+# When FVM_COMPAT_LOG names a file, each check appends "NAME<TAB>native_rc<TAB>vm_rc<TAB>
+# ok|fail|skip" to it: tests/compat/run builds its table from these lines.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FVM_EXEC=$TOP/fvm-exec/fvm-exec
@@ -36,15 +45,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
+VM_SHELL=${VM_SHELL:-sh}
+LAST_NATIVE_RC=- LAST_VM_RC=-
+
+# compat_log NAME RESULT: one record for tests/compat/run; the rcs of the last check.
+compat_log() {
+	[ -n "${FVM_COMPAT_LOG:-}" ] || return 0
+	printf '%s\t%s\t%s\t%s\n' "$1" "$LAST_NATIVE_RC" "$LAST_VM_RC" "$2" >> "$FVM_COMPAT_LOG"
+}
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; compat_log "$1" ok; LAST_NATIVE_RC=- LAST_VM_RC=-; }
 not_ok() {
 	TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
 	echo "not ok $TAP_N - $1"
+	compat_log "$1" fail; LAST_NATIVE_RC=- LAST_VM_RC=-
 	shift
 	[ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/#   /'
 	return 0
 }
-skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; compat_log "$1" skip; }
 done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" = 0 ]; }
 whoami_tag() { [ "$(id -u)" = 0 ] && echo root || echo "user $(id -un)"; }
 
@@ -57,21 +75,23 @@ manifest() {
 			d) h=- s=- ;;
 			*) h=- ;;
 			esac
+			if [ -n "${VOLATILE:-}" ] && [[ $p =~ $VOLATILE ]]; then s=- h=volatile; fi
 			printf '%s %s %s %s %s %s %s\n' "$p" "$y" "$m" "$o" "$s" "$h" "$l"
 		done)
 }
 
 # The tree as a process sees it: the same manifest, computed inside the VM.
 vm_manifest() {
-	"$FVM_EXEC" -n "$1" -- bash -c "$(declare -f manifest); manifest '$HOST'"
+	VOLATILE=${VOLATILE:-} "$FVM_EXEC" -n "$1" -- bash -c \
+		"$(declare -f manifest); manifest '$HOST'"
 }
 
-snapshot_host() { rm -rf "$T/pristine"; cp -a "$HOST" "$T/pristine"; manifest "$HOST" > "$T/host.manifest"; }
+snapshot_host() { rm -rf "$T/pristine"; cp -a "$HOST" "$T/pristine"; VOLATILE= manifest "$HOST" > "$T/host.manifest"; }
 restore_host() { rm -rf "$HOST"; cp -a "$T/pristine" "$HOST"; }
 
 # host_unchanged: 0 when the host tree matches the snapshot; prints a diff otherwise.
 host_unchanged() {
-	manifest "$HOST" > "$T/host.after"
+	VOLATILE= manifest "$HOST" > "$T/host.after"
 	diff -u "$T/host.manifest" "$T/host.after" > "$T/host.diff" && return 0
 	cat "$T/host.diff"
 	return 1
@@ -82,17 +102,22 @@ vm_check() {
 	VM_SEQ=$((VM_SEQ + 1)); vm="t$VM_SEQ"
 	snapshot_host
 	local vm_out native_out vm_rc native_rc vm_tree native_tree
-	vm_out=$(cd "$HOST" && "$FVM_EXEC" -n "$vm" -- sh -c "$script" 2>&1); vm_rc=$?
+	vm_out=$(cd "$HOST" && "$FVM_EXEC" -n "$vm" -- "$VM_SHELL" -c "$script" 2>&1); vm_rc=$?
+	LAST_VM_RC=$vm_rc
 	if ! host_unchanged > "$T/why" 2>&1; then
 		not_ok "$name (host changed)" "$(cat "$T/why")"
 		restore_host
 		return
 	fi
 	vm_tree=$(vm_manifest "$vm" 2>&1)
-	native_out=$(cd "$HOST" && sh -c "$script" 2>&1); native_rc=$?
+	native_out=$(cd "$HOST" && "$VM_SHELL" -c "$script" 2>&1); native_rc=$?
+	LAST_NATIVE_RC=$native_rc
 	native_tree=$(manifest "$HOST")
 	restore_host
-	if [ "$vm_rc" != "$native_rc" ]; then
+	if [ "${VM_CHECK_NATIVE_OK:-0}" = 1 ] && [ "$native_rc" != 0 ]; then
+		not_ok "$name" "the scenario fails natively (exit $native_rc): fix the test" \
+			"native: $native_out"
+	elif [ "$vm_rc" != "$native_rc" ]; then
 		not_ok "$name" "exit status: native $native_rc, VM $vm_rc" "native: $native_out" "VM: $vm_out"
 	elif [ "$vm_out" != "$native_out" ]; then
 		not_ok "$name" "output differs (native, then VM):" "$(diff <(echo "$native_out") <(echo "$vm_out"))"
@@ -104,11 +129,14 @@ vm_check() {
 	fi
 }
 
+vm_check_ok() { VM_CHECK_NATIVE_OK=1 vm_check "$@"; }
+
 vm_expect() {
 	local name=$1 expected=$2 script=$3 vm out
 	VM_SEQ=$((VM_SEQ + 1)); vm="t$VM_SEQ"
 	snapshot_host
-	out=$(cd "$HOST" && "$FVM_EXEC" -n "$vm" -- sh -c "$script" 2>&1)
+	out=$(cd "$HOST" && "$FVM_EXEC" -n "$vm" -- "$VM_SHELL" -c "$script" 2>&1)
+	LAST_VM_RC=$?
 	if ! host_unchanged > "$T/why" 2>&1; then
 		not_ok "$name (host changed)" "$(cat "$T/why")"
 		restore_host
