@@ -11,6 +11,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib/fvm
 MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -25,7 +26,8 @@ BSD_CFLAGS := $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
-	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"'
+	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
+	-DFVM_SYSCONFDIR='"$(SYSCONFDIR)"'
 # The core is built position-independent once, for libfvm.so and the tools alike.
 # libfvm keeps its NULL checks although glibc declares the arguments nonnull: a
 # program passing NULL must get EFAULT, as from the kernel, not a crash.
