@@ -124,7 +124,14 @@ check: deps
 	@$(MAKE) --no-print-directory all tests-bin
 	@tests/run-all
 
-tests-bin: $(UNIT_BIN) $(HELPER_BIN)
+# The fence tests need a helper libfvm cannot enter: the same source, linked statically.
+HELPER_STATIC := $(B)/tests/helpers/try-syscall-static
+$(HELPER_STATIC): tests/helpers/try-syscall.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<
+
+tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC)
 .PHONY: tests-bin
 
 demo: deps
