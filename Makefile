@@ -108,7 +108,7 @@ $(B)/tests/helpers/%: tests/helpers/%.c
 
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
-	util-linux passwd diffutils
+	util-linux passwd diffutils libc6-dev man-db groff-base procps
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -142,9 +142,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so
+	rm -f $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 $(DESTDIR)$(MANDIR)/man5/fvm.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:
