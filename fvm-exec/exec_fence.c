@@ -16,7 +16,7 @@
  *    AF_UNIX, plus AF_INET/AF_INET6 for --allow rules of that family; loopback: AF_UNIX,
  *    AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE, which glibc's getaddrinfo and
  *    if_nameindex need); io_uring, which could open sockets around the filter, is
- *    ENOSYS; so are the x32 ABI and, on x86_64, the i386 socket calls.
+ *    ENOSYS; so is the x32 ABI; on x86_64, i386 socketcall/socket fail (EAFNOSUPPORT).
  *  - no_new_privs is always set: a setuid program cannot leave the fence.
  *  - The ruleset and the filter are built in fvm-exec (errors before anything runs) and
  *    installed by the child just before the exec.
@@ -281,11 +281,13 @@ static int build_filter(struct exec_fence *f, const struct exec_settings *s)
 
 	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 #if defined(__x86_64__)
-	/* i386 programs: no socket(2) inspection possible through socketcall. */
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 5, 0);
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 3);
+	/* i386 programs: socketcall hides the family from the filter, so both ways of
+	 * opening a socket fail for them (socketcall 102, socket 359). */
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 6, 0);
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 4);
 	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	prog[n++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, 102, 0, 1); /* socketcall(102) and up */
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102, 1, 0);
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 359, 0, 1);
 	prog[n++] = RET_ERRNO(EAFNOSUPPORT);
 	prog[n++] = RET_ALLOW;
 	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
