@@ -10,7 +10,8 @@
  *    has no cgroup, and the limits that needed one are reported as missing.
  *  - The child joins the cgroups itself before the exec, so no process of the VM ever
  *    runs outside them.
- *  - Removed after the run; a cgroup still holding processes is left as it is.
+ *  - Removed after the run; a cgroup still holding processes (a daemon the VM started)
+ *    is left as it is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -224,10 +225,19 @@ size_t cgroup_pids(const struct exec_cgroup *cg, pid_t *out, size_t n, size_t ma
 	return n;
 }
 
-void cgroup_remove(struct exec_cgroup *cg)
+bool cgroup_remove(struct exec_cgroup *cg)
 {
+	int kept = 0;
+
 	for (int i = 0; i < cg->n; i++) {
-		rmdir(cg->dir[i]);
+		if (rmdir(cg->dir[i]) < 0 && errno != ENOENT) {
+			if (kept != i) {
+				memcpy(cg->dir[kept], cg->dir[i], sizeof(cg->dir[0]));
+				cg->v2[kept] = cg->v2[i];
+			}
+			kept++;
+		}
 	}
-	cg->n = 0;
+	cg->n = kept;
+	return kept == 0;
 }

@@ -41,8 +41,8 @@ int cgroup_join(const struct exec_cgroup *cg);
 /* Appends the pids of the run's cgroups to OUT (at most MAX in all); returns the count. */
 size_t cgroup_pids(const struct exec_cgroup *cg, pid_t *out, size_t n, size_t max);
 
-/* Removes the run's cgroups (those still busy are left). */
-void cgroup_remove(struct exec_cgroup *cg);
+/* Removes the run's cgroups; those still busy are kept in CG. True when none is left. */
+bool cgroup_remove(struct exec_cgroup *cg);
 
 /* ---- quotas ---- */
 

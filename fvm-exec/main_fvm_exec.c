@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,7 +245,12 @@ int main(int argc, char **argv)
 				 .end_all = s.ephemeral && !s.keep, .cg = &cg, .child = child_main,
 				 .arg = &ctx};
 	status = supervise(&sup);
-	cgroup_remove(&cg);
+	/* Processes that just ended (orphans, now ours) leave the cgroup once reaped. */
+	for (int i = 0; i < 20 && !cgroup_remove(&cg); i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0) {
+		}
+		usleep(5000);
+	}
 	close(lock);
 	if (s.ephemeral) {
 		if (s.keep) {
