@@ -12,6 +12,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib/fvm
 MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -26,7 +27,8 @@ BSD_CFLAGS := $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
-	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"'
+	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
+	-DFVM_SYSCONFDIR='"$(SYSCONFDIR)"'
 # The core is built position-independent once, for libfvm.so and the tools alike.
 # libfvm keeps its NULL checks although glibc declares the arguments nonnull: a
 # program passing NULL must get EFAULT, as from the kernel, not a crash.
@@ -107,7 +109,7 @@ $(B)/tests/helpers/%: tests/helpers/%.c
 
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
-	util-linux passwd diffutils \
+	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils
 deps:
@@ -125,7 +127,14 @@ check: deps
 	@$(MAKE) --no-print-directory all tests-bin
 	@tests/run-all
 
-tests-bin: $(UNIT_BIN) $(HELPER_BIN)
+# The fence tests need a helper libfvm cannot enter: the same source, linked statically.
+HELPER_STATIC := $(B)/tests/helpers/try-syscall-static
+$(HELPER_STATIC): tests/helpers/try-syscall.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<
+
+tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC)
 .PHONY: tests-bin
 
 compat: deps
@@ -140,9 +149,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so
+	rm -f $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 $(DESTDIR)$(MANDIR)/man5/fvm.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:

@@ -12,6 +12,7 @@
  *  - No allocation on the exec path (it runs in vfork children): buffers are on the stack.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "fvm/env.h"
+#include "fvm/layout.h"
 #include "libfvm.h"
 
 extern char **environ;
@@ -166,6 +168,60 @@ static int exec_target(const char *vpath, char *rprog, size_t rlen, char *interp
 	return 0;
 }
 
+/* True when the ELF file at RPATH has no PT_INTERP: a static program. */
+static bool is_static_elf(const char *rpath)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	bool interp = false;
+	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		return false;
+	}
+	/* 64-bit ELF only: a 32-bit program is fenced all the same, just not announced. */
+	if (sys_pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph)) {
+		sys_close(fd);
+		return false;
+	}
+	for (unsigned i = 0; i < eh.e_phnum && !interp; i++) {
+		if (sys_pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
+			break;
+		}
+		interp = ph.p_type == PT_INTERP;
+	}
+	sys_close(fd);
+	return !interp;
+}
+
+/*
+ * A static program cannot load libfvm: it is not virtualized, only fenced. Says so once
+ * per exec, on stderr and in the VM's log ($FVM_ROOT/log).
+ */
+static void warn_if_static(const char *vpath, const char *rpath)
+{
+	char msg[PATH_MAX + 160], log[PATH_MAX + 8];
+	int len, fd;
+
+	if (!is_static_elf(rpath)) {
+		return;
+	}
+	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is not "
+		       "virtualized, only fenced (writes outside the VM fail)\n", vpath);
+	if (len <= 0 || (size_t)len >= sizeof(msg)) {
+		return;
+	}
+	sys_write(2, msg, (size_t)len);
+	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, fvm_g.root);
+	fd = sys_openat(AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		sys_write(fd, msg, (size_t)len);
+		sys_close(fd);
+	}
+}
+
 static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 {
 	char rprog[FVM_RPATH_MAX], interp[PATH_MAX], iarg[256], envbuf[ENV_BUF];
@@ -179,6 +235,9 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	ret = exec_target(vpath, rprog, sizeof(rprog), interp, sizeof(interp), iarg, sizeof(iarg));
 	if (ret < 0) {
 		return ret;
+	}
+	if (!interp[0]) {
+		warn_if_static(vpath, rprog);
 	}
 	if (interp[0]) {
 		size_t n = 0, i = 1;

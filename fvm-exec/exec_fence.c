@@ -1,0 +1,372 @@
+/*
+ * exec_fence.c — the kernel fence of a run (exec_run.h): what keeps the host safe from
+ * what libfvm cannot see (a static binary, a raw system call, io_uring).
+ *
+ * Rules:
+ *  - Landlock, at the ABI the running kernel offers (probed, never assumed):
+ *    every write right (write, truncate, create, remove, make device/fifo/socket/link,
+ *    rename or link across directories) is handled, and granted only beneath the VM's
+ *    directory, the shared paths, /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
+ *    IPC objects there), /dev/pts, and the character devices a program writes to
+ *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
+ *    ABI >= 6: signals and abstract unix sockets are scoped to the VM. ABI >= 4: TCP
+ *    bind/connect follow the network policy where ports can say it (--net none: only
+ *    the ports of --allow rules; Landlock cannot match addresses, libfvm does that).
+ *  - seccomp: socket(2) of a family --net forbids fails with EAFNOSUPPORT (none: only
+ *    AF_UNIX, plus AF_INET/AF_INET6 for --allow rules of that family; loopback: AF_UNIX,
+ *    AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE, which glibc's getaddrinfo and
+ *    if_nameindex need); io_uring, which could open sockets around the filter, is
+ *    ENOSYS; so is the x32 ABI; on x86_64, i386 socketcall/socket fail (EAFNOSUPPORT).
+ *  - no_new_privs is always set: a setuid program cannot leave the fence.
+ *  - The ruleset and the filter are built in fvm-exec (errors before anything runs) and
+ *    installed by the child just before the exec.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/netlink.h>
+#include <linux/seccomp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "exec_run.h"
+
+/* Landlock's UAPI, spelled out: the build host's headers may be older than the kernel. */
+#define LL_FS_WRITE_FILE  (1ull << 1)
+#define LL_FS_REMOVE_DIR  (1ull << 4)
+#define LL_FS_REMOVE_FILE (1ull << 5)
+#define LL_FS_MAKE_CHAR   (1ull << 6)
+#define LL_FS_MAKE_DIR    (1ull << 7)
+#define LL_FS_MAKE_REG    (1ull << 8)
+#define LL_FS_MAKE_SOCK   (1ull << 9)
+#define LL_FS_MAKE_FIFO   (1ull << 10)
+#define LL_FS_MAKE_BLOCK  (1ull << 11)
+#define LL_FS_MAKE_SYM    (1ull << 12)
+#define LL_FS_REFER       (1ull << 13) /* ABI 2 */
+#define LL_FS_TRUNCATE    (1ull << 14) /* ABI 3 */
+#define LL_NET_BIND_TCP    (1ull << 0) /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ull << 1)
+#define LL_SCOPE_ABSTRACT_UNIX (1ull << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL        (1ull << 1)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT     2
+#define LL_CREATE_RULESET_VERSION 1u
+
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+struct ll_path_beneath_attr {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
+
+struct ll_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+};
+
+#define LL_FS_FILE_RIGHTS (LL_FS_WRITE_FILE | LL_FS_TRUNCATE)
+
+/* Write rights by the ABI that introduced them. */
+static const struct {
+	int abi;
+	uint64_t rights;
+} fs_rights[] = {
+	{1, LL_FS_WRITE_FILE | LL_FS_REMOVE_DIR | LL_FS_REMOVE_FILE | LL_FS_MAKE_CHAR |
+		    LL_FS_MAKE_DIR | LL_FS_MAKE_REG | LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO |
+		    LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM},
+	{2, LL_FS_REFER},
+	{3, LL_FS_TRUNCATE},
+};
+
+/* Writable beneath these for every VM; FILE: a device (file rights only). */
+static const struct {
+	const char *path;
+	bool file;
+} dev_paths[] = {
+	{"/dev/null", true}, {"/dev/zero", true}, {"/dev/full", true}, {"/dev/tty", true},
+	{"/dev/ptmx", true}, {"/dev/random", true}, {"/dev/urandom", true},
+	{"/dev/pts", false}, {"/dev/shm", false}, {"/dev/mqueue", false},
+};
+
+static int ll_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+	return abi < 0 ? 0 : (int)abi;
+}
+
+/* Grants the write rights HANDLED beneath PATH (file rights for a non-directory). */
+static int ll_allow_path(int ruleset, const char *path, uint64_t handled)
+{
+	struct ll_path_beneath_attr attr;
+	struct stat st;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+	} else {
+		attr.allowed_access = S_ISDIR(st.st_mode) ? handled : handled & LL_FS_FILE_RIGHTS;
+		attr.parent_fd = fd;
+		if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &attr, 0) < 0) {
+			ret = -errno;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static int ll_allow_port(int ruleset, uint16_t port, uint64_t rights)
+{
+	struct ll_net_port_attr attr = {.allowed_access = rights, .port = port};
+	return syscall(SYS_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &attr, 0) < 0 ? -errno : 0;
+}
+
+/* Appends to F->summary. */
+static void say(struct exec_fence *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct exec_fence *f, const char *fmt, ...)
+{
+	size_t l = strlen(f->summary);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->summary + l, sizeof(f->summary) - l, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The Landlock part. Returns 0, or -1 when the fence is incomplete (kernel too old,
+ * reason in the summary) — an error only under --enforce require.
+ */
+static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
+{
+	struct ll_ruleset_attr attr = {0};
+	const struct fvm_policy *pol = &s->pol;
+	bool complete = true;
+	int fd;
+
+	f->abi = ll_abi();
+	if (f->abi < 1) {
+		say(f, "landlock: not offered by this kernel (writes of static programs are NOT fenced)\n");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(fs_rights) / sizeof(fs_rights[0]); i++) {
+		if (f->abi >= fs_rights[i].abi) {
+			attr.handled_access_fs |= fs_rights[i].rights;
+		}
+	}
+	complete = f->abi >= 3;
+	/* TCP by ports only: --net none denies all but the --allow ports. */
+	bool any_port = false;
+	for (uint32_t i = 0; i < pol->nallow; i++) {
+		any_port |= pol->allow[i].port == 0;
+	}
+	bool net_rules = f->abi >= 4 && pol->net == FVM_NET_NONE && !any_port;
+	if (net_rules) {
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+	}
+	if (f->abi >= 6) {
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+	} else {
+		complete = false;
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0) {
+		say(f, "landlock: ABI %d, cannot create a ruleset: %s\n", f->abi, strerror(errno));
+		return -1;
+	}
+	f->ruleset_fd = fd;
+	int r = ll_allow_path(fd, vmdir, attr.handled_access_fs);
+	if (r < 0) {
+		say(f, "landlock: %s: %s\n", vmdir, strerror(-r));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(dev_paths) / sizeof(dev_paths[0]); i++) {
+		ll_allow_path(fd, dev_paths[i].path, attr.handled_access_fs); /* absent: not needed */
+	}
+	size_t nshared = 0;
+	for (uint32_t i = 0; i < pol->nrules; i++) {
+		const char *p = pol->blob + pol->rules[i].off;
+		if (pol->rules[i].klass != FVM_CLASS_SHARED) {
+			continue;
+		}
+		if (ll_allow_path(fd, p, attr.handled_access_fs) < 0) {
+			say(f, "landlock: shared path %s does not exist: not writable in the VM\n", p);
+		} else {
+			nshared++;
+		}
+	}
+	say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, /dev/shm, "
+	       "/dev/mqueue, /dev/pts and the usual devices%s\n",
+	    f->abi, nshared, nshared == 1 ? "" : "s", f->abi < 3 ? " (truncate not fenced: ABI < 3)" : "");
+	if (net_rules) {
+		for (uint32_t i = 0; i < pol->nallow; i++) {
+			ll_allow_port(fd, pol->allow[i].port, LL_NET_BIND_TCP | LL_NET_CONNECT_TCP);
+		}
+		say(f, "landlock: tcp bind/connect denied%s (by port only: addresses are libfvm's)\n",
+		    pol->nallow ? " except the ports of --allow rules" : "");
+	} else if (pol->net != FVM_NET_ALL) {
+		say(f, "landlock: tcp not restricted by port (%s): libfvm checks addresses\n",
+		    f->abi < 4 ? "ABI < 4" : "the policy needs addresses, not ports");
+	}
+	say(f, f->abi >= 6 ? "landlock: signals and abstract unix sockets scoped to the VM\n"
+			   : "landlock: signals and abstract unix sockets NOT scoped (ABI < 6)\n");
+	return complete ? 0 : -1;
+}
+
+/* ---- seccomp ---- */
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define NATIVE_ARCH AUDIT_ARCH_I386
+#else
+#error "fvm: add this architecture's AUDIT_ARCH to exec_fence.c"
+#endif
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(n) (offsetof(struct seccomp_data, args[n]))
+#else
+#define ARG_LO(n) (offsetof(struct seccomp_data, args[n]) + 4)
+#endif
+
+#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
+#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
+#define RET_ERRNO(e) STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
+#define RET_ALLOW STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+#define FILTER_MAX 64
+
+static int build_filter(struct exec_fence *f, const struct exec_settings *s)
+{
+	static struct sock_filter prog[FILTER_MAX];
+	static struct sock_fprog fprog;
+	int fam[8], nfam = 0, n = 0;
+
+	fam[nfam++] = AF_UNIX;
+	if (s->pol.net == FVM_NET_LOOPBACK) {
+		fam[nfam++] = AF_INET;
+		fam[nfam++] = AF_INET6;
+	} else {
+		bool v4 = false, v6 = false;
+		for (uint32_t i = 0; i < s->pol.nallow; i++) {
+			v4 |= s->pol.allow[i].family == AF_INET;
+			v6 |= s->pol.allow[i].family == AF_INET6;
+		}
+		if (v4) {
+			fam[nfam++] = AF_INET;
+		}
+		if (v6) {
+			fam[nfam++] = AF_INET6;
+		}
+	}
+	bool netlink = s->pol.net == FVM_NET_LOOPBACK;
+
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+#if defined(__x86_64__)
+	/* i386 programs: socketcall hides the family from the filter, so both ways of
+	 * opening a socket fail for them (socketcall 102, socket 359). */
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 6, 0);
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 4);
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102, 1, 0);
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 359, 0, 1);
+	prog[n++] = RET_ERRNO(EAFNOSUPPORT);
+	prog[n++] = RET_ALLOW;
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	prog[n++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1); /* x32 */
+	prog[n++] = RET_ERRNO(ENOSYS);
+#else
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0);
+	prog[n++] = RET_ERRNO(ENOSYS);
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+#endif
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1);
+	prog[n++] = RET_ERRNO(ENOSYS);
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 1, 0);
+	prog[n++] = RET_ALLOW;
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+	for (int i = 0; i < nfam; i++) {
+		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fam[i], 0, 1);
+		prog[n++] = RET_ALLOW;
+	}
+	if (netlink) {
+		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 3);
+		prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
+		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NETLINK_ROUTE, 0, 1);
+		prog[n++] = RET_ALLOW;
+	}
+	prog[n++] = RET_ERRNO(EAFNOSUPPORT);
+	fprog.len = (unsigned short)n;
+	fprog.filter = prog;
+	f->filter = &fprog;
+	f->seccomp = true;
+	say(f, "seccomp: socket families: unix%s%s%s; io_uring denied\n",
+	    nfam > 1 && fam[1] == AF_INET ? ", inet" : "",
+	    (nfam > 1 && fam[nfam - 1] == AF_INET6) ? ", inet6" : "", netlink ? ", netlink (route)" : "");
+	return 0;
+}
+
+int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
+{
+	bool complete = true;
+
+	memset(f, 0, sizeof(*f));
+	f->ruleset_fd = -1;
+	if (s->enforce == ENFORCE_OFF) {
+		f->off = true;
+		say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
+		return 0;
+	}
+	if (ll_prepare(f, s, vmdir) < 0) {
+		complete = false;
+	}
+	if (s->pol.net != FVM_NET_ALL) {
+		build_filter(f, s);
+	} else {
+		say(f, "seccomp: no socket filter (--net all)\n");
+	}
+	say(f, "no_new_privs: set\n");
+	if (!complete && s->enforce == ENFORCE_REQUIRE) {
+		fprintf(stderr, "fvm-exec: --enforce require: the kernel fence is incomplete:\n%s", f->summary);
+		return -1;
+	}
+	return 0;
+}
+
+int fence_apply(const struct exec_fence *f)
+{
+	if (f->off) {
+		return 0; /* --enforce off */
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		return -errno;
+	}
+	if (f->seccomp && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, f->filter) < 0) {
+		return -errno;
+	}
+	if (f->ruleset_fd >= 0) {
+		if (syscall(SYS_landlock_restrict_self, f->ruleset_fd, 0) < 0) {
+			return -errno;
+		}
+		close(f->ruleset_fd);
+	}
+	return 0;
+}

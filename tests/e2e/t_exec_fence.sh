@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The kernel fence of fvm-exec: programs libfvm cannot see (a static binary; raw
+# syscall(2) from a dynamic one) cannot create, modify or delete host files, yet can on
+# a shared path; a VM process cannot signal a host process (Landlock ABI >= 6); under
+# --net none a TCP connect to a loopback server started natively fails; a static
+# program is announced on stderr and in the VM's log. Host tree unchanged throughout.
+. "$(dirname "$0")/../lib/harness.sh"
+
+HELPERS=$TOP/build/tests/helpers
+DYN=$HELPERS/try-syscall STATIC=$HELPERS/try-syscall-static
+abi=$(python3 -c 'import ctypes; l=ctypes.CDLL(None, use_errno=True); print(l.syscall(444, None, 0, 1))' 2>/dev/null || echo -1)
+echo "# landlock ABI $abi, $(whoami_tag)"
+
+echo original > "$HOST/existing"
+mkdir -p "$T/shared"
+snapshot_host
+
+if [ ! -x "$STATIC" ] || [ ! -x "$DYN" ]; then
+	skip fence_tests "helpers not built (make tests-bin)"
+	done_testing; exit
+fi
+if [ "$abi" -lt 1 ]; then
+	skip fence_tests "LANDLOCK IS NOT OFFERED BY THIS KERNEL: the fence cannot be tested"
+	done_testing; exit
+fi
+
+for kind in static dynamic; do
+	[ $kind = static ] && h=$STATIC || h=$DYN
+	for op in "create $HOST/new" "write $HOST/existing" "unlink $HOST/existing"; do
+		set -- $op
+		out=$(cd "$HOST" && "$FVM_EXEC" -n f -- "$h" $op 2>/dev/null)
+		if [ "$out" = "$1: EACCES" ] && host_unchanged > "$T/why"; then
+			ok "${kind}_helper_cannot_$1_a_host_file"
+		else
+			not_ok "${kind}_helper_cannot_$1_a_host_file" "output: $out" "$(cat "$T/why")"
+		fi
+	done
+	out=$("$FVM_EXEC" -n f --share "$T/shared" -- sh -c "'$h' create '$T/shared/$kind' && '$h' write '$T/shared/$kind' && '$h' unlink '$T/shared/$kind' && '$h' create '$T/shared/$kind.kept'" 2>/dev/null)
+	if [ "$out" = "create: ok
+write: ok
+unlink: ok
+create: ok" ] && [ -e "$T/shared/$kind.kept" ]; then
+		ok "${kind}_helper_writes_a_shared_path"
+	else
+		not_ok "${kind}_helper_writes_a_shared_path" "$out"
+	fi
+done
+
+# Announced: stderr and the VM's log.
+err=$("$FVM_EXEC" -n f -- "$STATIC" create "$HOST/new" 2>&1 >/dev/null)
+case $err in
+*"is statically linked: it is not virtualized, only fenced"*)
+	grep -q "try-syscall-static is statically linked" "$FVM_HOME/vms/f/log" &&
+		ok static_program_is_announced_on_stderr_and_in_log ||
+		not_ok static_program_is_announced_on_stderr_and_in_log "log: $(cat "$FVM_HOME/vms/f/log" 2>&1)" ;;
+*) not_ok static_program_is_announced_on_stderr_and_in_log "stderr: $err" ;;
+esac
+err=$("$FVM_EXEC" -n f -- "$DYN" create "$FVM_HOME/vms/f/upper/x" 2>&1 >/dev/null)
+[ -z "$err" ] && ok dynamic_program_is_not_announced || not_ok dynamic_program_is_not_announced "$err"
+
+# Signals stay inside the VM.
+sleep 60 & victim=$!
+if [ "$abi" -ge 6 ]; then
+	out=$("$FVM_EXEC" -n f -- "$DYN" kill $victim)
+	[ "$out" = "kill: EPERM" ] && kill -0 $victim && ok vm_cannot_signal_a_host_process ||
+		not_ok vm_cannot_signal_a_host_process "$out"
+	out=$("$FVM_EXEC" -n f -- sh -c "sleep 30 & '$DYN' kill \$!; kill \$!")
+	[ "$out" = "kill: ok" ] && ok vm_can_signal_its_own_processes || not_ok vm_can_signal_its_own_processes "$out"
+else
+	skip vm_cannot_signal_a_host_process "Landlock ABI $abi < 6: signals are not scoped"
+	skip vm_can_signal_its_own_processes "Landlock ABI $abi < 6"
+fi
+kill $victim; wait $victim 2>/dev/null
+
+# Network: a server started natively on loopback.
+port_file=$T/port
+python3 - "$port_file" <<'PY' &
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+s.settimeout(20)
+try:
+    while True:
+        c, _ = s.accept(); c.close()
+except Exception:
+    pass
+PY
+server=$!
+for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+port=$(cat "$port_file" 2>/dev/null)
+if [ -z "$port" ]; then
+	skip net_tests "could not start a loopback server"
+else
+	out=$("$FVM_EXEC" -n f --net all -- "$STATIC" connect 127.0.0.1 "$port" 2>/dev/null)
+	[ "$out" = "connect: ok" ] && ok net_all_static_connect_to_loopback_works || not_ok net_all_static_connect_to_loopback_works "$out"
+	for kind in static dynamic; do
+		[ $kind = static ] && h=$STATIC || h=$DYN
+		out=$("$FVM_EXEC" -n f --net none -- "$h" connect 127.0.0.1 "$port" 2>/dev/null)
+		case $out in
+		"connect: EAFNOSUPPORT" | "connect: EACCES") ok "net_none_${kind}_tcp_connect_to_loopback_fails" ;;
+		*) not_ok "net_none_${kind}_tcp_connect_to_loopback_fails" "$out" ;;
+		esac
+	done
+	out=$("$FVM_EXEC" -n f --net loopback -- "$STATIC" connect 127.0.0.1 "$port" 2>/dev/null)
+	[ "$out" = "connect: ok" ] && ok net_loopback_allows_a_loopback_connect || not_ok net_loopback_allows_a_loopback_connect "$out"
+	out=$("$FVM_EXEC" -n f --net none -- python3 -c 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)' 2>&1 | tail -1)
+	case $out in *"Address family not supported"*) ok net_none_denies_packet_sockets ;; *) not_ok net_none_denies_packet_sockets "$out" ;; esac
+fi
+kill $server 2>/dev/null; wait $server 2>/dev/null
+
+# Modes.
+out=$("$FVM_EXEC" -n f -v --enforce off -- true 2>&1)
+case $out in *"fence: off"*) ok enforce_off_says_so ;; *) not_ok enforce_off_says_so "$out" ;; esac
+out=$("$FVM_EXEC" -n f -v -- true 2>&1)
+case $out in *"landlock: ABI $abi: writes only beneath the VM"*"no_new_privs: set"*) ok verbose_lists_active_fence ;; *) not_ok verbose_lists_active_fence "$out" ;; esac
+if [ "$abi" -ge 6 ]; then
+	"$FVM_EXEC" -n f --enforce require -- true && ok enforce_require_runs_with_a_complete_fence ||
+		not_ok enforce_require_runs_with_a_complete_fence
+else
+	"$FVM_EXEC" -n f --enforce require -- true 2>/dev/null
+	[ $? = 125 ] && ok enforce_require_refuses_an_incomplete_fence || not_ok enforce_require_refuses_an_incomplete_fence
+fi
+host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
+done_testing
