@@ -106,6 +106,12 @@ int fvm_gen_attach(struct fvm_vm *vm);
 /* Increments the generation after a change to upper/; no-op when not attached. */
 void fvm_gen_bump(const struct fvm_vm *vm);
 
+/*
+ * True when canonical directory VPATH (LEN) is known, at the current generation, to
+ * have nothing in upper/ (the host directory shows as it is). False: unknown.
+ */
+bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len);
+
 /* upper/VPATH into OUT. Returns its length, or -ENAMETOOLONG. */
 int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen);
 

@@ -175,6 +175,14 @@ static bool dcache_get(const char *path, size_t len, uint64_t gen, bool *upper, 
 	return hit && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq;
 }
 
+bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)
+{
+	bool upper, host;
+	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+
+	return dcache_get(vpath, len, gen, &upper, &host) && !upper && host;
+}
+
 /*
  * Where VPATH (length VLEN) is a plain name: the offset of its last component when
  * its parent directory is lexically canonical ("/a/b/c": no empty, "." or ".."
@@ -527,6 +535,10 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				memcpy(res->rpath, up, strlen(up) + 1);
 			} else {
 				memcpy(res->rpath, w.cur, nextlen + 1);
+				if (S_ISDIR(st.st_mode)) {
+					/* What a descent would record: its names are coming next. */
+					dcache_put(w.cur, nextlen, false, true, gen);
+				}
 			}
 			if (res->trailing_slash && !S_ISDIR(st.st_mode)) {
 				return -ENOTDIR;
