@@ -141,6 +141,23 @@ compat: deps
 	@$(MAKE) --no-print-directory all
 	@tests/compat/run
 
+# The benchmark of issue 8 (not part of check): bench/run. PEERS=1 adds proot,
+# fakechroot and kernel overlayfs in a user namespace, installed from Debian here.
+PEER_PKGS := proot fakechroot
+$(B)/bench/micro: bench/micro.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(B)/bench/micro
+ifeq ($(PEERS),1)
+	@$(MAKE) --no-print-directory deps DEPS="$(PEER_PKGS)"
+	@PEERS=1 bench/run
+else
+	@bench/run
+endif
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh

@@ -375,8 +375,9 @@ static struct listing *listing_for(int fd, off_t pos, int *err)
 		l->merged = false; /* not a path libfvm knows: leave it to the kernel */
 		return l;
 	}
+	/* A directory the resolver knows has nothing in upper/ needs no probe. */
 	l->merged = hides_child(vdir, (size_t)n) ||
-		    (fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 && sys_lstat(up, &ust) == 0 &&
+		    (!fvm_dir_host_only(&fvm_g, vdir, (size_t)n) && fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 && sys_lstat(up, &ust) == 0 &&
 		     S_ISDIR(ust.st_mode) && fvm_policy_class(fvm_g.policy, vdir, (size_t)n) != FVM_CLASS_SHARED);
 	if (l->merged) {
 		*err = build_listing(l, vdir);

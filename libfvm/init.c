@@ -114,6 +114,9 @@ void fvm_init(void)
 									    sizeof(fvm_g.home), true);
 			}
 		}
+		if (fvm_gen_attach(&fvm_g) < 0) {
+			fvm_debug("no generation counter in %s: lookups are not cached", fvm_g.root);
+		}
 		fvm_active = true;
 	}
 	__atomic_store_n(&fvm_ready, 1, __ATOMIC_RELEASE);

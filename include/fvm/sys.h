@@ -70,6 +70,11 @@ static inline int sys_openat(int dirfd, const char *rpath, int flags, mode_t mod
 	return (int)FVM_SC(SYS_openat, dirfd, rpath, flags, mode, 0, 0);
 }
 
+static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return (void *)FVM_SC(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
 static inline int sys_close(int fd)
 {
 	return (int)FVM_SC(SYS_close, fd, 0, 0, 0, 0, 0);

@@ -23,12 +23,24 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "fvm/policy.h"
 
 /* Room for the VM root in front of a PATH_MAX virtual path. */
 #define FVM_RPATH_MAX (2 * PATH_MAX)
+
+/*
+ * The VM-wide generation counter: a 64-bit word in the VM's shared "state" file,
+ * mapped by every process of the VM. Every change to upper/ that can change how a
+ * directory is looked up (a copy-up, a whiteout, an opaque marker, a new or removed
+ * upper directory, a rename) increments it after the change, so a resolution cached
+ * at an older generation is never used again, by any process.
+ */
+struct fvm_gen {
+	uint64_t *counter;       /* NULL: not mapped (the tools), nothing is cached */
+};
 
 struct fvm_vm {
 	char name[72];
@@ -41,6 +53,7 @@ struct fvm_vm {
 	size_t home_len;
 	struct fvm_policy *policy; /* NULL: everything virtual */
 	bool is_root;            /* euid 0 at init: ownership can be preserved on copy-up */
+	struct fvm_gen gen;      /* attached by fvm_gen_attach (libfvm), else unmapped */
 };
 
 /* Where a resolved virtual path lives. */
@@ -83,6 +96,21 @@ int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const ch
  * rpath is the host path itself (HIDDEN gives -ENOENT).
  */
 int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fvm_res *res);
+
+/*
+ * Maps VM's generation counter from ROOT/state (created, zero, when missing). Returns
+ * 0 or -errno; without it VM caches nothing.
+ */
+int fvm_gen_attach(struct fvm_vm *vm);
+
+/* Increments the generation after a change to upper/; no-op when not attached. */
+void fvm_gen_bump(const struct fvm_vm *vm);
+
+/*
+ * True when canonical directory VPATH (LEN) is known, at the current generation, to
+ * have nothing in upper/ (the host directory shows as it is). False: unknown.
+ */
+bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len);
 
 /* upper/VPATH into OUT. Returns its length, or -ENAMETOOLONG. */
 int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen);

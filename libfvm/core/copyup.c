@@ -239,6 +239,7 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		ret = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, upper_rpath, RENAME_NOREPLACE);
 		if (ret == 0) {
 			sys_utimensat(AT_FDCWD, parent, ptimes, AT_SYMLINK_NOFOLLOW);
+			fvm_gen_bump(vm);
 			return 0;
 		}
 		if (ret == -EEXIST || ret == -ENOTEMPTY) {
@@ -353,7 +354,13 @@ void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir
 {
 	char path[FVM_RPATH_MAX + 16];
 
-	if (res->klass == FVM_CLASS_SHARED || !res->whiteout) {
+	if (res->klass == FVM_CLASS_SHARED) {
+		return;
+	}
+	if (!res->whiteout) {
+		if (is_dir) {
+			fvm_gen_bump(vm); /* a new upper directory */
+		}
 		return;
 	}
 	if (is_dir && fvm_opaque_path(res->rpath, path, sizeof(path)) == 0) {
@@ -366,7 +373,7 @@ void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir
 	if (fvm_wh_path(res->rpath, path, sizeof(path)) == 0) {
 		sys_unlinkat(AT_FDCWD, path, 0);
 	}
-	(void)vm;
+	fvm_gen_bump(vm);
 }
 
 int fvm_each_entry(const char *rpath, int (*fn)(const char *name, unsigned char type, void *arg),
@@ -467,7 +474,18 @@ bool fvm_is_opaque(const char *rpath)
 	return fvm_opaque_path(rpath, op, sizeof(op)) == 0 && sys_lstat(op, &st) == 0;
 }
 
+static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir);
+
 int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
+{
+	int ret = remove_entry(vm, res, is_dir);
+
+	/* Even a failed removal may have left a whiteout or an upper parent behind. */
+	fvm_gen_bump(vm);
+	return ret;
+}
+
+static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 {
 	bool host = res->klass != FVM_CLASS_SHARED && fvm_host_shows(res);
 	int ret;

@@ -84,6 +84,7 @@ int fvm_copy_up_tree(const struct fvm_vm *vm, struct fvm_res *res)
 			return fd;
 		}
 		sys_close(fd);
+		fvm_gen_bump(vm); /* the host no longer shows through here */
 	}
 	return 0;
 }
@@ -108,7 +109,20 @@ static int touch(const char *rpath)
 	return 0;
 }
 
+static int rename_entry(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr,
+			unsigned flags);
+
 int fvm_rename(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr, unsigned flags)
+{
+	int ret = rename_entry(vm, oldr, newr, flags);
+
+	/* Whiteouts, opaque markers and moved upper directories, even of a failed rename. */
+	fvm_gen_bump(vm);
+	return ret;
+}
+
+static int rename_entry(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr,
+			unsigned flags)
 {
 	char newup[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
 	bool old_dir, old_host, new_host;

@@ -16,8 +16,17 @@
  *    the kernel (they may name deleted files, pipes, O_TMPFILEs); followed by more
  *    components, their narrowed text is spliced like a symlink's, so that
  *    /proc/self/root/P or /proc/self/cwd/P means the VM's P, never the host's.
+ *  - The walk state of every canonical directory it descends into (is it in upper/,
+ *    does the host show through) is cached per process, tagged with the VM generation
+ *    read before the walk (gen.c). A later name in a cached directory starts there:
+ *    a path the VM never touched costs one lstat. Entries of an older generation are
+ *    never used. Only the VM's own changes bump the generation: a host directory
+ *    replaced by a symlink while the VM runs is followed by the kernel, not virtually.
+ *  - The cache is lock-free and signal-safe: an entry is a seqlock; a reader that
+ *    sees it change retries nothing, it just walks.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "fvm/layout.h"
@@ -96,6 +105,113 @@ int fvm_narrow(const struct fvm_vm *vm, const char *rpath, char *out, size_t out
 	return (int)rl;
 }
 
+/* ---- the directory cache ---- */
+
+#define DCACHE_N 512      /* entries, direct-mapped by hash of the path */
+#define DCACHE_PATH 232   /* longer directories are not cached */
+
+struct dcache_ent {
+	unsigned seq;     /* odd while an entry is written */
+	bool upper;       /* cur_upper of the walk state */
+	bool host;        /* cur_host of the walk state */
+	unsigned short len;
+	uint64_t gen;
+	char path[DCACHE_PATH];
+};
+
+static struct dcache_ent dcache[DCACHE_N];
+
+static unsigned dcache_slot(const char *path, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char)path[i]) * 16777619u;
+	}
+	return h % DCACHE_N;
+}
+
+/* Records walk state UPPER/HOST of canonical directory PATH (LEN) at generation GEN. */
+static void dcache_put(const char *path, size_t len, bool upper, bool host, uint64_t gen)
+{
+	struct dcache_ent *e;
+	unsigned seq;
+
+	if (!gen || len >= DCACHE_PATH) {
+		return;
+	}
+	e = &dcache[dcache_slot(path, len)];
+	seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+	/* A writer interrupted by a signal handler (or another thread) keeps the entry. */
+	if ((seq & 1) || !__atomic_compare_exchange_n(&e->seq, &seq, seq + 1, false,
+						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		return;
+	}
+	e->upper = upper;
+	e->host = host;
+	e->len = (unsigned short)len;
+	e->gen = gen;
+	memcpy(e->path, path, len);
+	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Looks canonical directory PATH (LEN) up at generation GEN; true with its state. */
+static bool dcache_get(const char *path, size_t len, uint64_t gen, bool *upper, bool *host)
+{
+	const struct dcache_ent *e;
+	unsigned seq;
+	bool hit;
+
+	if (!gen || len >= DCACHE_PATH) {
+		return false;
+	}
+	e = &dcache[dcache_slot(path, len)];
+	seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1) {
+		return false;
+	}
+	hit = e->gen == gen && e->len == len && memcmp(e->path, path, len) == 0;
+	*upper = e->upper;
+	*host = e->host;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return hit && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq;
+}
+
+bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)
+{
+	bool upper, host;
+	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+
+	return dcache_get(vpath, len, gen, &upper, &host) && !upper && host;
+}
+
+/*
+ * Where VPATH (length VLEN) is a plain name: the offset of its last component when
+ * its parent directory is lexically canonical ("/a/b/c": no empty, "." or ".."
+ * component, no trailing "/") and the last component is an ordinary name; else 0.
+ */
+static size_t plain_last(const char *vpath, size_t vlen)
+{
+	size_t i, start = 1;
+
+	if (vlen < 2 || vpath[vlen - 1] == '/') {
+		return 0;
+	}
+	for (i = 1; i <= vlen; i++) {
+		if (i < vlen && vpath[i] != '/') {
+			continue;
+		}
+		size_t n = i - start;
+		if (n == 0 || (vpath[start] == '.' && (n == 1 || (n == 2 && vpath[start + 1] == '.')))) {
+			return 0;
+		}
+		if (i < vlen) {
+			start = i + 1;
+		}
+	}
+	return start;
+}
+
 /* State of the walk at the canonical prefix cur. */
 struct walk {
 	char cur[PATH_MAX];
@@ -103,6 +219,7 @@ struct walk {
 	bool cur_upper;         /* upper/cur is a directory */
 	bool cur_host;          /* host entries show through in cur */
 	struct stat cur_st;     /* the entry of cur (for a path ending in "." or "..") */
+	bool st_valid;          /* cur_st is set (not when the walk started from the cache) */
 	enum fvm_where cur_where;
 };
 
@@ -119,8 +236,9 @@ static int walk_root(const struct fvm_vm *vm, struct walk *w)
 	w->cur_upper = true;
 	w->cur_host = true;
 	w->cur_where = FVM_HOST;
+	w->st_valid = false; /* "/" is stat'ed only when the path ends there */
 	(void)vm;
-	return sys_lstat("/", &w->cur_st);
+	return 0;
 }
 
 /*
@@ -148,6 +266,7 @@ static int walk_reload(const struct fvm_vm *vm, struct walk *w)
 				char op[FVM_RPATH_MAX];
 				found = true;
 				w->cur_st = st;
+				w->st_valid = true;
 				w->cur_where = FVM_UPPER;
 				if (w->cur_host) {
 					struct stat hs;
@@ -163,6 +282,7 @@ static int walk_reload(const struct fvm_vm *vm, struct walk *w)
 					return -ENOENT;
 				}
 				w->cur_st = st;
+				w->st_valid = true;
 				w->cur_where = FVM_HOST;
 			}
 		}
@@ -177,6 +297,7 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 	char up[FVM_RPATH_MAX];
 	size_t pos = 0, links = 0;
 	size_t vlen = strlen(vpath);
+	uint64_t gen;
 	int ret;
 
 	res->where = FVM_ABSENT;
@@ -195,6 +316,19 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 	if (ret < 0) {
 		return ret;
 	}
+	gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	size_t lastoff = gen ? plain_last(vpath, vlen) : 0;
+	bool cached_upper, cached_host;
+	if (lastoff > 1 && dcache_get(vpath, lastoff - 1, gen, &cached_upper, &cached_host)) {
+		/* Start in the cached parent: only the last component is looked up. */
+		w.cur_upper = cached_upper;
+		w.cur_host = cached_host;
+		w.clen = lastoff - 1;
+		memcpy(w.cur, vpath, w.clen);
+		w.cur[w.clen] = '\0';
+		w.cur_where = w.cur_upper ? FVM_UPPER : FVM_HOST;
+		pos = lastoff;
+	}
 
 	for (;;) {
 		/* Next component of rest, starting at pos. */
@@ -211,6 +345,18 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				res->vlen = w.clen;
 			}
 			res->klass = fvm_policy_class(vm->policy, res->vpath, res->vlen);
+			if (!w.st_valid) {
+				char cup[FVM_RPATH_MAX];
+				const char *crpath = res->vpath;
+				if (w.cur_where == FVM_UPPER) {
+					fvm_upper_path(vm, res->vpath, cup, sizeof(cup));
+					crpath = cup;
+				}
+				ret = sys_lstat(crpath, &w.cur_st);
+				if (ret < 0) {
+					return ret;
+				}
+			}
 			res->st = w.cur_st;
 			res->where = w.cur_where;
 			res->parent_upper = w.cur_upper;
@@ -419,6 +565,10 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				memcpy(res->rpath, up, strlen(up) + 1);
 			} else {
 				memcpy(res->rpath, w.cur, nextlen + 1);
+				if (S_ISDIR(st.st_mode)) {
+					/* What a descent would record: its names are coming next. */
+					dcache_put(w.cur, nextlen, false, true, gen);
+				}
 			}
 			if (res->trailing_slash && !S_ISDIR(st.st_mode)) {
 				return -ENOTDIR;
@@ -447,7 +597,9 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 			w.cur_host = true;
 		}
 		w.cur_st = st;
+		w.st_valid = true;
 		w.cur_where = where;
 		w.clen = nextlen;
+		dcache_put(w.cur, w.clen, w.cur_upper, w.cur_host, gen);
 	}
 }
