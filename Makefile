@@ -94,7 +94,8 @@ fvm-exec/fvm: $(FVM_SRC:%.c=$(B)/%.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
 
-$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(EXEC_COMMON_OBJ)
+# The tools' objects first: they use the core archive, which the linker reads after them.
+$(B)/tests/unit/%: tests/unit/%.c $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ -lcmocka -ldl $(BSD_LIBS)
