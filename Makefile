@@ -134,9 +134,12 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/fvm.1 $(DESTDIR)$(MANDIR)/man1/fvm.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so
+	rm -f $(DESTDIR)$(MANDIR)/man1/fvm.1
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:

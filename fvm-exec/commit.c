@@ -520,6 +520,49 @@ static void drop_from_upper(struct commit *c, size_t i)
 	}
 }
 
+/*
+ * Flushes the filesystems the commit wrote to (syncfs on each, once), not the whole
+ * machine's as sync() would.
+ */
+static void sync_host(const struct commit *c)
+{
+	enum { MAX_FS = 16 };
+	dev_t devs[MAX_FS];
+	size_t n = 0;
+	char parent[PATH_MAX];
+
+	for (size_t i = 0; i < c->ch.n; i++) {
+		const char *vp = c->ch.v[i].vpath;
+		struct stat st;
+		if (!c->done[i]) {
+			continue;
+		}
+		size_t b = fvm_path_base_off(vp, strlen(vp));
+		snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, vp);
+		if (stat(parent, &st) < 0) {
+			continue;
+		}
+		bool seen = false;
+		for (size_t k = 0; k < n; k++) {
+			seen |= devs[k] == st.st_dev;
+		}
+		if (seen) {
+			continue;
+		}
+		int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || n == MAX_FS) {
+			if (fd >= 0) {
+				close(fd);
+			}
+			sync(); /* too many filesystems to tell apart: flush them all */
+			return;
+		}
+		syncfs(fd);
+		close(fd);
+		devs[n++] = st.st_dev;
+	}
+}
+
 /* ---- the whole commit ------------------------------------------------------------ */
 
 static void commit_free(struct commit *c)
@@ -607,7 +650,7 @@ static int commit_run(const char *vmdir, const struct commit_opts *o)
 	finish_dirs(&c);
 	progress_end(&prog);
 	/* The host copies are durable before the VM's copies go. */
-	sync();
+	sync_host(&c);
 	for (size_t i = c.ch.n; i-- > 0;) {
 		if (c.done[i]) {
 			drop_from_upper(&c, i);

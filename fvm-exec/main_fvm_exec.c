@@ -25,12 +25,14 @@
 
 #include "fvm/env.h"
 #include "fvm/layout.h"
+#include "fvm/review.h"
 #include "fvm/store.h"
 
 struct options {
 	const char *vm;
 	const char *home;
 	bool verbose;
+	bool review;
 };
 
 static volatile pid_t child_pid;
@@ -44,6 +46,7 @@ static void usage(FILE *out)
 		"  -n, --vm NAME     the VM (default: default); created on first use\n"
 		"      --home DIR    the store (default: $FVM_HOME, else ~/.local/share/fvm)\n"
 		"  -v, --verbose     say what fvm-exec does\n"
+		"      --review      afterwards, show the changes and offer to commit them\n"
 		"  -h, --help        this help\n"
 		"      --version     the version\n\n"
 		"Exit status: the command's; 125 fvm error, 126 cannot run, 127 not found.\n");
@@ -82,11 +85,12 @@ static void __attribute__((noreturn)) run_child(const char *lib, char **argv)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_HOME = 256, OPT_VERSION };
+	enum { OPT_HOME = 256, OPT_VERSION, OPT_REVIEW };
 	static const struct option longopts[] = {
 		{"vm", required_argument, NULL, 'n'},
 		{"home", required_argument, NULL, OPT_HOME},
 		{"verbose", no_argument, NULL, 'v'},
+		{"review", no_argument, NULL, OPT_REVIEW},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -103,6 +107,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'v':
 			o->verbose = true;
+			break;
+		case OPT_REVIEW:
+			o->review = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -187,6 +194,9 @@ int main(int argc, char **argv)
 		}
 	}
 	close(lock);
+	if (o.review) {
+		review_run(vmdir, o.vm); /* the command's exit status stands */
+	}
 	if (WIFSIGNALED(status)) {
 		return 128 + WTERMSIG(status);
 	}
