@@ -186,7 +186,6 @@ static int write_journal(const struct commit *c, const struct commit_opts *o)
 {
 	char file[PATH_MAX + 32], tmp[PATH_MAX + 48], esc[2 * PATH_MAX + 2];
 	FILE *f;
-	int ret = 0;
 
 	journal_path(c->vmdir, file, sizeof(file));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
@@ -206,19 +205,7 @@ static int write_journal(const struct commit *c, const struct commit_opts *o)
 		}
 	}
 	fprintf(f, "end\n");
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		ret = -errno;
-	}
-	if (fclose(f) != 0 && ret == 0) {
-		ret = -errno;
-	}
-	if (ret == 0 && rename(tmp, file) < 0) {
-		ret = -errno;
-	}
-	if (ret < 0) {
-		unlink(tmp);
-	}
-	return ret;
+	return fvm_file_replace(f, tmp, file);
 }
 
 struct journal {

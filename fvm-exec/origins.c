@@ -164,7 +164,6 @@ int fvm_origins_rewrite(const char *file, const struct fvm_origins *o,
 {
 	char tmp[PATH_MAX + 32];
 	FILE *f;
-	int ret = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid()) >= (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
@@ -178,6 +177,13 @@ int fvm_origins_rewrite(const char *file, const struct fvm_origins *o,
 			fprintf(f, "%s\n", o->v[i].line);
 		}
 	}
+	return fvm_file_replace(f, tmp, file);
+}
+
+int fvm_file_replace(FILE *f, const char *tmp, const char *file)
+{
+	int ret = 0;
+
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
 		ret = -errno;
 	}

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 struct fvm_origin {
@@ -53,6 +54,12 @@ int fvm_origins_rewrite(const char *file, const struct fvm_origins *o,
 			bool (*keep)(const struct fvm_origin *r, void *arg), void *arg);
 
 void fvm_origins_free(struct fvm_origins *o);
+
+/*
+ * Finishes a file written whole as TMP through F: flush, fsync, close, rename over
+ * FILE; on failure TMP is removed and FILE is as it was. Returns 0 or -errno.
+ */
+int fvm_file_replace(FILE *f, const char *tmp, const char *file);
 
 /*
  * The log's path escaping, also used by the commit journal: '\n' and '\\' escaped.

@@ -32,6 +32,17 @@ more" ] && [ -z "$("$FVM" diff ty)" ] && ok review_on_terminal_yes_commits || no
 	run_tty s ts 'echo p > picked; echo l > left'
 	[ "$(cat "$HOST/picked" 2>&1)" = p ] && [ ! -e "$HOST/left" ] && [ "$("$FVM" diff ts | grep -F "$HOST/")" = "A $HOST/left" ] &&
 		ok review_select_in_editor_commits_kept_paths || not_ok review_select_in_editor_commits_kept_paths "$(cat "$T/tty")" "$("$FVM" diff ts)"
+	# A long commit shows a progress line on a terminal's stderr, and nothing elsewhere.
+	(cd "$HOST" && "$FVM_EXEC" -n pg -- python3 -c "
+import os
+os.mkdir('many')
+for i in range(400): open('many/f%d' % i, 'w').write('x')")
+	"$FVM" commit pg --dry-run > /dev/null 2> "$T/err"
+	"$FVM" reset pg "$HOST/many/f0" 2> "$T/err2"
+	[ ! -s "$T/err" ] && [ ! -s "$T/err2" ] && ok progress_silent_without_terminal || not_ok progress_silent_without_terminal "$(cat "$T/err" "$T/err2")"
+	script -qec "\"$FVM\" commit pg" /dev/null > "$T/tty" 2>&1
+	grep -q "commit: [0-9]*/400" "$T/tty" && [ "$(ls "$HOST/many" | wc -l)" = 399 ] &&
+		ok progress_line_on_terminal || not_ok progress_line_on_terminal "$(tr '\r' '\n' < "$T/tty" | tail -3)"
 fi
 [ "$rc" = 3 ] && ok review_keeps_command_exit_status || not_ok review_keeps_command_exit_status "rc $rc"
 done_testing
