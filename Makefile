@@ -97,7 +97,8 @@ fvm-exec/fvm: $(FVM_SRC:%.c=$(B)/%.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
 
-$(B)/tests/unit/%: tests/unit/%.c $(CORE_LIB) $(EXEC_COMMON_OBJ)
+# The tools' objects first: they use the core archive, which the linker reads after them.
+$(B)/tests/unit/%: tests/unit/%.c $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ -lcmocka -ldl $(BSD_LIBS)
@@ -167,12 +168,13 @@ install: all
 	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 644 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/fvm.1 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so
-	rm -f $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 $(DESTDIR)$(MANDIR)/man5/fvm.conf.5
+	rm -f $(DESTDIR)$(MANDIR)/man1/fvm.1 $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 \
+		$(DESTDIR)$(MANDIR)/man5/fvm.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:

@@ -114,9 +114,8 @@ static bool same_xattrs(const char *a, const char *b)
 	return true;
 }
 
-/* What differs between host object HPATH (HST) and upper object UPATH (UST). */
-static unsigned compare(const char *hpath, const struct stat *hst, const char *upath,
-			const struct stat *ust)
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+			     const struct stat *ust)
 {
 	unsigned what = 0;
 
@@ -152,12 +151,12 @@ static unsigned compare(const char *hpath, const struct stat *hst, const char *u
 	return what;
 }
 
-static int scan_dir(struct scan *s, const char *vdir, bool host_visible);
+static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque);
 
 /* Every entry beneath new upper directory VDIR is added. */
 static int add_tree(struct scan *s, const char *vdir)
 {
-	return scan_dir(s, vdir, false);
+	return scan_dir(s, vdir, false, false);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -211,10 +210,12 @@ static bool in_list(char **v, size_t n, const char *name)
 }
 
 /*
- * Scans upper directory VDIR. HOST_VISIBLE: the host directory of the same path shows
- * through (so host entries are compared; whiteouts and opacity apply).
+ * Scans upper directory VDIR. HOST_VISIBLE: a host directory of the same path exists
+ * (so host entries are compared; whiteouts and opacity apply). INHERITED_OPAQUE: an
+ * ancestor is opaque, so, as for the resolver, nothing of the host shows through here
+ * either and every host entry without an upper one is deleted.
  */
-static int scan_dir(struct scan *s, const char *vdir, bool host_visible)
+static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque)
 {
 	char udir[PATH_MAX * 2];
 	size_t nu = 0, nh = 0;
@@ -225,7 +226,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible)
 	snprintf(udir, sizeof(udir), "%s%s", s->upper, vdir[1] ? vdir : "");
 	unames = list_dir(udir, &nu);
 	if (host_visible) {
-		opaque = in_list(unames, nu, FVM_WH_OPAQUE);
+		opaque = inherited_opaque || in_list(unames, nu, FVM_WH_OPAQUE);
 		hnames = list_dir(vdir, &nh);
 	}
 	/* Merge the two sorted lists by the visible name. */
@@ -262,7 +263,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible)
 			}
 			continue;
 		}
-		unsigned what = compare(vpath, &hst, upath, &ust);
+		unsigned what = fvm_changes_compare(vpath, &hst, upath, &ust);
 		if (what & FVM_DIFF_TYPE) {
 			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
 			if (ret == 0) {
@@ -277,7 +278,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible)
 			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust);
 		}
 		if (ret == 0 && S_ISDIR(ust.st_mode)) {
-			ret = scan_dir(s, vpath, true);
+			ret = scan_dir(s, vpath, true, opaque);
 		}
 	}
 	if (ret == 0 && opaque) {
@@ -313,7 +314,7 @@ int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struc
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = scan_dir(&s, "/", true);
+	ret = scan_dir(&s, "/", true, false);
 	if (ret == 0 && out->n) {
 		qsort(out->v, out->n, sizeof(*out->v), cmp_change);
 	}
@@ -328,3 +329,27 @@ void fvm_changes_free(struct fvm_changes *c)
 	free(c->v);
 	memset(c, 0, sizeof(*c));
 }
+
+const char *fvm_change_type_name(mode_t mode)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} types[] = {
+		{S_IFREG, "file"}, {S_IFDIR, "dir"}, {S_IFLNK, "symlink"}, {S_IFIFO, "fifo"},
+		{S_IFSOCK, "socket"}, {S_IFCHR, "chardev"}, {S_IFBLK, "blockdev"},
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((mode & S_IFMT) == types[i].type) {
+			return types[i].name;
+		}
+	}
+	return "unknown";
+}
+
+const struct fvm_diff_name fvm_diff_names[] = {
+	{FVM_DIFF_CONTENT, "content"}, {FVM_DIFF_MODE, "mode"},     {FVM_DIFF_OWNER, "owner"},
+	{FVM_DIFF_TIMES, "times"},     {FVM_DIFF_XATTRS, "xattrs"}, {FVM_DIFF_TARGET, "target"},
+	{0, NULL},
+};

@@ -1,5 +1,6 @@
 /*
- * cmd_list.c — fvm list [--json]: one row per VM.
+ * cmd_list.c — fvm list [--json]: one row per VM: name, state, changes, bytes in its
+ * upper layer, last used (UTC).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "fvm/json.h"
 
 struct list_ctx {
 	const struct fvm_store *s;
@@ -17,23 +19,26 @@ struct list_ctx {
 static int list_one(const char *name, void *arg)
 {
 	struct list_ctx *ctx = arg;
-	char dir[PATH_MAX];
-	int lock;
+	char dir[PATH_MAX], when[32];
+	struct fvm_changes ch;
+	struct store_usage u;
 	const char *state;
 
-	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0) {
-		return 0;
+	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0 ||
+	    cli_scan(dir, NULL, 0, &ch) != 0) {
+		return -1;
 	}
-	lock = store_vm_lock(dir, true, true);
-	state = lock == -2 ? "running" : "idle";
-	if (lock >= 0) {
-		close(lock);
-	}
+	state = cli_state(dir);
+	cli_time(u.last_used, when, sizeof(when));
 	if (ctx->json) {
-		printf("%s{\"name\":\"%s\",\"state\":\"%s\"}", ctx->first ? "" : ",", name, state);
+		printf("%s{\"name\":", ctx->first ? "" : ",\n");
+		json_string(stdout, name);
+		printf(",\"state\":\"%s\",\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"}", state,
+		       ch.n, u.bytes, when);
 	} else {
-		printf("%-24s %s\n", name, state);
+		printf("%-24s %-8s %8zu %12llu  %s\n", name, state, ch.n, u.bytes, when);
 	}
+	fvm_changes_free(&ch);
 	ctx->first = false;
 	return 0;
 }
@@ -51,14 +56,18 @@ int cmd_list(const struct fvm_store *s, int argc, char **argv)
 		}
 		ctx.json = true;
 	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: fvm list [--json]\n");
+		return FVM_EXIT_USAGE;
+	}
 	if (!ctx.json) {
-		printf("%-24s %s\n", "NAME", "STATE");
+		printf("%-24s %-8s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");
 	} else {
 		printf("[");
 	}
 	int ret = store_each_vm(s, list_one, &ctx);
 	if (ctx.json) {
-		printf("]\n");
+		printf("%s]\n", ctx.first ? "" : "\n");
 	}
 	return ret < 0 ? FVM_EXIT_PARTIAL : 0;
 }

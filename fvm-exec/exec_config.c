@@ -37,6 +37,8 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 	[K_CONFIG] = {"config", 'c', V_PATH, OPT_CLI, NULL, "read this file instead of the system and user fvm.conf"},
 	[K_EPHEMERAL] = {"ephemeral", 0, V_FLAG, OPT_CLI, "false", "a fresh VM, removed after the run"},
 	[K_KEEP] = {"keep", 0, V_FLAG, OPT_CLI, "false", "with --ephemeral: keep the VM and print its name"},
+	[K_REVIEW] = {"review", 0, V_FLAG, OPT_CLI, "false",
+		      "afterwards, show the changes and offer to commit them"},
 	[K_CPU] = {"cpu", 0, V_SECONDS, 0, NULL, "CPU time per process (RLIMIT_CPU)"},
 	[K_MEMORY] = {"memory", 0, V_SIZE, 0, NULL, "address space per process (RLIMIT_AS)"},
 	[K_DATA] = {"data", 0, V_SIZE, 0, NULL, "data segment per process (RLIMIT_DATA)"},
@@ -683,6 +685,7 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		switch (k) {
 		case K_EPHEMERAL: s->ephemeral = t && v.b; break;
 		case K_KEEP: s->keep = t && v.b; break;
+		case K_REVIEW: s->review = t && v.b; break;
 		case K_VERBOSE: s->verbose = t && v.b; break;
 		case K_NICE: s->nice_set = t != NULL; s->nice = t ? v.i : 0; break;
 		case K_CPUS: s->cpus_set = t != NULL; if (t) s->cpus = v.cpus; break;

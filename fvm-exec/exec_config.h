@@ -19,7 +19,7 @@
 
 /* One key per row of exec_opts[] (same order). */
 enum exec_key {
-	K_VM, K_HOME, K_CONFIG, K_EPHEMERAL, K_KEEP,
+	K_VM, K_HOME, K_CONFIG, K_EPHEMERAL, K_KEEP, K_REVIEW,
 	K_CPU, K_MEMORY, K_DATA, K_STACK, K_NPROC, K_NOFILE, K_FSIZE, K_CORE, K_MEMLOCK,
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
@@ -81,7 +81,7 @@ enum exec_enforce { ENFORCE_AUTO = 0, ENFORCE_REQUIRE, ENFORCE_OFF };
 /* The typed settings. Numeric quotas are EXEC_UNSET when not set or "unlimited". */
 struct exec_settings {
 	const char *vm, *home, *config;
-	bool ephemeral, keep, verbose;
+	bool ephemeral, keep, review, verbose;
 	uint64_t rlim[K_PIDS_TOTAL + 1]; /* indexed by key, K_CPU..K_MEMLOCK; seconds or bytes */
 	bool nice_set;
 	int nice;

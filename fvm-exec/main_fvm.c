@@ -17,8 +17,12 @@ static const struct {
 	int (*run)(const struct fvm_store *, int, char **);
 	const char *help;
 } commands[] = {
-	{"list", cmd_list, "list [--json]            the VMs in the store"},
-	{"diff", cmd_diff, "diff NAME [PATH...]      what VM NAME changed (A/M/D)"},
+	{"list", cmd_list, "list [--json]                          the VMs in the store"},
+	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
+	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [PATH...] what VM NAME changed (A/M/D)"},
+	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [PATH...]  apply changes to the host"},
+	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
+	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 };
 
 static void usage(FILE *out)
@@ -72,7 +76,7 @@ int main(int argc, char **argv)
 			/* Subcommands parse their own options from a fresh getopt state. */
 			int sub_argc = argc - optind + 1;
 			char **sub_argv = argv + optind - 1;
-			optind = 1;
+			optind = 0; /* 0: glibc re-reads the ordering flags ("+" above) */
 			return commands[i].run(&store, sub_argc, sub_argv);
 		}
 	}

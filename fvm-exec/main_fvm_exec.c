@@ -29,6 +29,7 @@
 #include "exec_run.h"
 #include "fvm/env.h"
 #include "fvm/layout.h"
+#include "fvm/review.h"
 #include "fvm/store.h"
 
 #ifndef FVM_SYSCONFDIR
@@ -252,6 +253,9 @@ int main(int argc, char **argv)
 		usleep(5000);
 	}
 	close(lock);
+	if (s.review) {
+		review_run(vmdir, vm); /* the command's exit status stands */
+	}
 	if (s.ephemeral) {
 		if (s.keep) {
 			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);

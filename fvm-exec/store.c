@@ -215,6 +215,9 @@ int store_vm_lock(const char *vmdir, bool exclusive, bool nonblock)
 		warn("%s", path);
 		return -1;
 	}
+	if (!exclusive) {
+		futimens(fd, NULL); /* "last used", for fvm list */
+	}
 	return fd;
 }
 
@@ -309,4 +312,61 @@ int store_rm_tree(const char *path)
 		return errno == ENOENT ? 0 : -1;
 	}
 	return nftw(path, rm_entry, 64, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+static size_t tree_count;
+
+static int count_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	tree_count++;
+	return 0;
+}
+
+size_t store_count_tree(const char *path)
+{
+	tree_count = 0;
+	nftw(path, count_entry, 64, FTW_PHYS);
+	return tree_count;
+}
+
+static struct store_usage *usage_acc;
+
+static int usage_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	if (ftw->level == 0) {
+		return 0; /* upper/ itself */
+	}
+	usage_acc->entries++;
+	if (S_ISREG(st->st_mode)) {
+		usage_acc->bytes += (unsigned long long)st->st_size;
+	}
+	if (st->st_mtim.tv_sec > usage_acc->last_used) {
+		usage_acc->last_used = st->st_mtim.tv_sec;
+	}
+	return 0;
+}
+
+int store_vm_usage(const char *vmdir, struct store_usage *u)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+
+	memset(u, 0, sizeof(*u));
+	snprintf(path, sizeof(path), "%s/%s", vmdir, FVM_LOCK_FILE);
+	if (stat(path, &st) == 0) {
+		u->last_used = st.st_mtim.tv_sec;
+	}
+	snprintf(path, sizeof(path), "%s/%s", vmdir, FVM_UPPER_DIR);
+	usage_acc = u;
+	if (nftw(path, usage_entry, 64, FTW_PHYS) != 0) {
+		warn("%s", path);
+		return -1;
+	}
+	return 0;
 }

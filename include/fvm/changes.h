@@ -45,4 +45,23 @@ struct fvm_changes {
 int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struct fvm_changes *out);
 void fvm_changes_free(struct fvm_changes *c);
 
+/*
+ * What differs (FVM_DIFF_* bits; FVM_DIFF_TYPE alone when the types differ) between
+ * host object HPATH (lstat HST) and upper object UPATH (lstat UST). Directory times
+ * are not compared (adding a child changes them); owners only when running as root
+ * (an unprivileged copy-up cannot keep them). 0: the two are the same.
+ */
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+			     const struct stat *ust);
+
+/* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev" for MODE's type. */
+const char *fvm_change_type_name(mode_t mode);
+
+/* The FVM_DIFF_* bits by name, in output order; ends with {0, NULL}. */
+struct fvm_diff_name {
+	unsigned bit;
+	const char *name;
+};
+extern const struct fvm_diff_name fvm_diff_names[];
+
 #endif

@@ -52,8 +52,19 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 /*
  * Takes the VM's lock: shared (a run) or exclusive (commit, reset, rm); NONBLOCK fails
  * at once with -2 when it is held. Returns the lock fd (close to release) or -1/-2.
+ * A shared lock (a run) also marks the VM as used now (the lock file's time).
  */
 int store_vm_lock(const char *vmdir, bool exclusive, bool nonblock);
+
+/* What a VM occupies, and when it was last used (fvm list, fvm info). */
+struct store_usage {
+	unsigned long long entries;  /* in upper/, whiteouts included */
+	unsigned long long bytes;    /* apparent size of the regular files in upper/ */
+	long long last_used;         /* seconds since the epoch: the last run or change */
+};
+
+/* The usage of the VM at VMDIR into U. Returns 0 or -1 (reported). */
+int store_vm_usage(const char *vmdir, struct store_usage *u);
 
 /* Absolute path of libfvm.so for this fvm-exec: next to the build, else installed. */
 int store_find_libfvm(char *out, size_t len);
@@ -63,5 +74,8 @@ int store_each_vm(const struct fvm_store *s, int (*fn)(const char *name, void *a
 
 /* Removes the tree at PATH (no symlink is followed). Returns 0 or -1 (reported). */
 int store_rm_tree(const char *path);
+
+/* The number of entries in the tree at PATH, PATH itself included (0: none). */
+size_t store_count_tree(const char *path);
 
 #endif
