@@ -27,10 +27,61 @@
 #include "fvm/layout.h"
 #include "fvm/store.h"
 
+/* ---- BEGIN issue 6 throwaway: --net/--allow/--loopback (issue 4 replaces this block) ---- */
+#define NET_MAX_ALLOW 64
+struct net_opts {
+	int net;                 /* enum fvm_net; -1: not given */
+	int loopback;            /* enum fvm_loopback; -1: not given */
+	const char *allow[NET_MAX_ALLOW];
+	size_t nallow;
+};
+
+/* Parses one of the three flags into N; exits FVM_EXIT_FVM naming the bad argument. */
+static void net_opt(struct net_opts *n, const char *flag, const char *arg)
+{
+	if (strcmp(flag, "net") == 0) {
+		n->net = fvm_net_from_name(arg);
+		if (n->net < 0) {
+			errx(FVM_EXIT_FVM, "--net %s: expected all, loopback or none", arg);
+		}
+	} else if (strcmp(flag, "loopback") == 0) {
+		n->loopback = strcmp(arg, "shared") == 0    ? FVM_LOOPBACK_SHARED
+			      : strcmp(arg, "private") == 0 ? FVM_LOOPBACK_PRIVATE
+							    : -1;
+		if (n->loopback < 0) {
+			errx(FVM_EXIT_FVM, "--loopback %s: expected shared or private", arg);
+		}
+	} else if (n->nallow < NET_MAX_ALLOW) {
+		n->allow[n->nallow++] = arg;
+	} else {
+		errx(FVM_EXIT_FVM, "--allow %s: too many allow rules", arg);
+	}
+}
+
+/* Fills POL's network fields from N. */
+static void net_apply(const struct net_opts *n, struct fvm_policy *pol)
+{
+	if (n->net >= 0) {
+		pol->net = (uint32_t)n->net;
+	}
+	if (n->loopback >= 0) {
+		pol->loopback = (uint32_t)n->loopback;
+	}
+	for (size_t i = 0; i < n->nallow; i++) {
+		int ret = fvm_policy_add_allow(pol, n->allow[i]);
+		if (ret < 0) {
+			errx(FVM_EXIT_FVM, "--allow %s: %s", n->allow[i],
+			     ret == -ENOSPC ? "too many allow rules" : "expected ADDR[/PREFIX][:PORT]");
+		}
+	}
+}
+/* ---- END issue 6 throwaway ---- */
+
 struct options {
 	const char *vm;
 	const char *home;
 	bool verbose;
+	struct net_opts net; /* issue 6 throwaway */
 };
 
 static volatile pid_t child_pid;
@@ -44,6 +95,8 @@ static void usage(FILE *out)
 		"  -n, --vm NAME     the VM (default: default); created on first use\n"
 		"      --home DIR    the store (default: $FVM_HOME, else ~/.local/share/fvm)\n"
 		"  -v, --verbose     say what fvm-exec does\n"
+		"      --net all|loopback|none, --allow ADDR[/PREFIX][:PORT],\n"
+		"      --loopback shared|private   network policy\n"
 		"  -h, --help        this help\n"
 		"      --version     the version\n\n"
 		"Exit status: the command's; 125 fvm error, 126 cannot run, 127 not found.\n");
@@ -82,13 +135,16 @@ static void __attribute__((noreturn)) run_child(const char *lib, char **argv)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_HOME = 256, OPT_VERSION };
+	enum { OPT_HOME = 256, OPT_VERSION, OPT_NET, OPT_ALLOW, OPT_LOOPBACK };
 	static const struct option longopts[] = {
 		{"vm", required_argument, NULL, 'n'},
 		{"home", required_argument, NULL, OPT_HOME},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
+		{"net", required_argument, NULL, OPT_NET},           /* issue 6 throwaway */
+		{"allow", required_argument, NULL, OPT_ALLOW},       /* issue 6 throwaway */
+		{"loopback", required_argument, NULL, OPT_LOOPBACK}, /* issue 6 throwaway */
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -103,6 +159,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'v':
 			o->verbose = true;
+			break;
+		case OPT_NET: /* issue 6 throwaway */
+		case OPT_ALLOW:
+		case OPT_LOOPBACK:
+			net_opt(&o->net, c == OPT_NET ? "net" : c == OPT_ALLOW ? "allow" : "loopback",
+				optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -120,7 +182,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.vm = "default"};
+	struct options o = {.vm = "default", .net = {.net = -1, .loopback = -1}};
 	struct fvm_store store;
 	struct fvm_policy pol;
 	char vmdir[PATH_MAX], lib[PATH_MAX], policy[PATH_MAX + 16];
@@ -146,6 +208,7 @@ int main(int argc, char **argv)
 		return FVM_EXIT_FVM;
 	}
 	fvm_policy_init(&pol);
+	net_apply(&o.net, &pol); /* issue 6 throwaway */
 	if (store_vm_create(&store, o.vm, &pol, NULL) < 0) {
 		return FVM_EXIT_FVM;
 	}
@@ -154,6 +217,10 @@ int main(int argc, char **argv)
 		return FVM_EXIT_FVM;
 	}
 	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
+	/* issue 6 throwaway: this run's policy, not only the one at creation. */
+	if (fvm_policy_save(&pol, policy) < 0) {
+		err(FVM_EXIT_FVM, "%s", policy);
+	}
 	if (setenv(FVM_ENV_VM, o.vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
 	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, store.home, 1) < 0 ||
 	    setenv(FVM_ENV_PRELOAD, lib, 1) < 0) {

@@ -40,6 +40,20 @@ ssize_t __readlink_chk(const char *vpath, char *buf, size_t len, size_t buflen);
 ssize_t __readlinkat_chk(int dirfd, const char *vpath, char *buf, size_t len, size_t buflen);
 char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 
+/* IPC, sockets and names (ipc.c, socket.c): declarations the list's names need. */
+#include <mqueue.h>
+#include <netdb.h>
+#include <semaphore.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+mqd_t __mq_open_2(const char *vname, int oflag);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *sa, socklen_t *len);
+
 /* The real functions libfvm calls (the list's entries marked 1). Some are deprecated. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #define FVM_REAL_0(name)
@@ -120,5 +134,16 @@ extern char fvm_lib_path[PATH_MAX];
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
+
+/* ipc.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
+const char *fvm_ipc_prefix_get(void);
+/*
+ * The listing hook of /dev/shm and /dev/mqueue: fvm_ipc_dir() gives the index of the
+ * IPC directory VDIR (LEN bytes) or -1; fvm_ipc_dir_entry() writes the name entry NAME
+ * of that directory shows inside the VM into OUT and returns its length, or -1 when the
+ * entry is not the VM's and must not be listed.
+ */
+int fvm_ipc_dir(const char *vdir, size_t len);
+int fvm_ipc_dir_entry(int dir, const char *name, char *out, size_t outlen);
 
 #endif
