@@ -218,8 +218,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
 	/* issue 6 throwaway: this run's policy, not only the one at creation. */
-	if (fvm_policy_save(&pol, policy) < 0) {
-		err(FVM_EXIT_FVM, "%s", policy);
+	int saved = fvm_policy_save(&pol, policy);
+	if (saved < 0) {
+		errx(FVM_EXIT_FVM, "%s: %s", policy, strerror(-saved));
 	}
 	if (setenv(FVM_ENV_VM, o.vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
 	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, store.home, 1) < 0 ||

@@ -107,14 +107,20 @@ static int map_posix(enum posix_kind kind, const char *vname, char *out, size_t 
 	return n < 0 ? n : 1;
 }
 
-static void record(enum posix_kind kind, const char *rname, const char *vname)
+/* Registers the object RNAME (mapped from VNAME) that a call with OFLAG returned OK. */
+static void record(enum posix_kind kind, bool ok, int oflag, const char *rname, const char *vname)
 {
 	const char *orig = vname;
+	int saved = errno;
 
+	if (!ok || !(oflag & O_CREAT)) {
+		return;
+	}
 	while (*orig == '/') {
 		orig++;
 	}
 	fvm_ipc_record(fvm_g.root, kinds[kind].reg, rname + 1, orig);
+	errno = saved;
 }
 
 int shm_open(const char *vname, int oflag, mode_t mode)
@@ -126,11 +132,7 @@ int shm_open(const char *vname, int oflag, mode_t mode)
 		return m < 0 ? fvm_ret(m) : real_shm_open(vname, oflag, mode);
 	}
 	int fd = real_shm_open(rname, oflag, mode);
-	if (fd >= 0 && (oflag & O_CREAT)) {
-		int saved = errno;
-		record(KIND_SHM, rname, vname);
-		errno = saved;
-	}
+	record(KIND_SHM, fd >= 0, oflag, rname, vname);
 	return fd;
 }
 
@@ -162,11 +164,7 @@ sem_t *sem_open(const char *vname, int oflag, ...)
 		return SEM_FAILED;
 	}
 	sem = real_sem_open(m ? rname : vname, oflag, mode, value);
-	if (m && sem != SEM_FAILED && (oflag & O_CREAT)) {
-		int saved = errno;
-		record(KIND_SEM, rname, vname);
-		errno = saved;
-	}
+	record(KIND_SEM, m && sem != SEM_FAILED, oflag, rname, vname);
 	return sem;
 }
 
@@ -189,11 +187,7 @@ static mqd_t mq_open_common(const char *vname, int oflag, mode_t mode, struct mq
 	}
 	q = (oflag & O_CREAT) ? real_mq_open(m ? rname : vname, oflag, mode, attr)
 			      : real_mq_open(m ? rname : vname, oflag);
-	if (m && q != (mqd_t)-1 && (oflag & O_CREAT)) {
-		int saved = errno;
-		record(KIND_MQ, rname, vname);
-		errno = saved;
-	}
+	record(KIND_MQ, m && q != (mqd_t)-1, oflag, rname, vname);
 	return q;
 }
 

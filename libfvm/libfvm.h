@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,9 @@ int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
+
+/* Writes one line "fvm[PID]: ..." to FD with a single write (so O_APPEND lines never mix). */
+void fvm_vlog(int fd, const char *fmt, va_list ap);
 
 /* Writes one line to the debug log (FVM_DEBUG fd), when one was given. */
 void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

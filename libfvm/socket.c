@@ -17,7 +17,9 @@
  *    addresses are remembered per socket (keyed by the socket's inode, so a reused fd
  *    number never shows a stale name).
  *  - With loopback = private, 127.0.0.1 (and INADDR_ANY for bind) means the VM's own
- *    127.A.B.C; it is reported back as 127.0.0.1.
+ *    127.A.B.C; it is reported back as 127.0.0.1. On a dual-stack IPv6 socket ::1 (and
+ *    :: for bind) means ::ffff:127.A.B.C, so "localhost" servers on either family are
+ *    the VM's own.
  *  - The network policy is checked on the address the program gave: net all passes;
  *    loopback passes 127.0.0.0/8 and ::1; none passes nothing of AF_INET/AF_INET6; an
  *    allow rule passes its prefix and port. A refusal is EACCES and one line in the
@@ -48,22 +50,16 @@
 static void vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void vm_log(const char *fmt, ...)
 {
-	char file[PATH_MAX + 8], line[512];
+	char file[PATH_MAX + 8];
 	va_list ap;
-	int fd, n;
+	int fd;
 
-	n = snprintf(line, sizeof(line), "fvm[%d]: ", (int)sys_getpid());
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2) {
-		n = (int)sizeof(line) - 2;
-	}
-	line[n++] = '\n';
 	snprintf(file, sizeof(file), "%s/%s", fvm_g.root, FVM_LOG_FILE);
 	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		sys_write(fd, line, (size_t)n);
+		va_start(ap, fmt);
+		fvm_vlog(fd, fmt, ap);
+		va_end(ap);
 		sys_close(fd);
 	}
 }
@@ -331,11 +327,45 @@ static int map_unix(enum op op, const struct sockaddr_un *un, socklen_t len, str
 }
 
 /*
- * Maps address SA (LEN bytes) given to OP on a socket into M. M->sa is what the kernel
+ * The private loopback for an IPv6 socket: IPv6 has one loopback address, so ::1 (and
+ * :: for bind) become the IPv4-mapped VM address, which a dual-stack socket can use; a
+ * v6-only socket keeps ::1 (it cannot reach IPv4). Returns 0.
+ */
+static int map_inet6_loopback(int fd, enum op op, struct mapped *m)
+{
+	struct in6_addr *a6 = &m->u.in6.sin6_addr;
+	struct in_addr *a4 = inet4_of(&m->u.sa, m->len);
+	int v6only = 0;
+	socklen_t ol = sizeof(v6only);
+
+	if (a4) {
+		/* ::ffff:127.0.0.1 and ::ffff:0.0.0.0 as for AF_INET. */
+		if (a4->s_addr == htonl(INADDR_LOOPBACK) || a4->s_addr == htonl(INADDR_ANY)) {
+			a4->s_addr = vm_loopback();
+			m->sa = &m->u.sa;
+		}
+		return 0;
+	}
+	if (!IN6_IS_ADDR_LOOPBACK(a6) && !(op == OP_BIND && IN6_IS_ADDR_UNSPECIFIED(a6))) {
+		return 0;
+	}
+	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol) < 0 || v6only) {
+		return 0;
+	}
+	memset(a6, 0, sizeof(*a6));
+	a6->s6_addr[10] = a6->s6_addr[11] = 0xff;
+	memcpy(&a6->s6_addr[12], &(in_addr_t){vm_loopback()}, 4);
+	m->sa = &m->u.sa;
+	return 0;
+}
+
+/*
+ * Maps address SA (LEN bytes) given to OP on socket FD into M. M->sa is what the kernel
  * gets (the caller's SA when nothing changes). Returns 0 or -errno (a policy refusal
  * is -EACCES, logged). The caller calls unmap() afterwards.
  */
-static int map_addr(enum op op, const struct sockaddr *sa, socklen_t len, struct mapped *m)
+static int map_addr(int fd, enum op op, const struct sockaddr *sa, socklen_t len,
+		    struct mapped *m)
 {
 	struct in_addr *a4;
 	int ret;
@@ -358,6 +388,9 @@ static int map_addr(enum op op, const struct sockaddr *sa, socklen_t len, struct
 		return ret;
 	}
 	memcpy(&m->u, sa, len);
+	if (sa->sa_family == AF_INET6 && private_loopback()) {
+		return map_inet6_loopback(fd, op, m);
+	}
 	a4 = inet4_of(&m->u.sa, len);
 	if (!a4) {
 		return 0;
@@ -460,7 +493,7 @@ static int give_addr(const void *src, socklen_t slen, struct sockaddr *sa, sockl
 int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct mapped m;
-	int ret = map_addr(OP_BIND, sa, len, &m);
+	int ret = map_addr(fd, OP_BIND, sa, len, &m);
 
 	if (ret < 0) {
 		return fvm_ret(ret);
@@ -478,7 +511,7 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len)
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct mapped m;
-	int ret = map_addr(OP_CONNECT, sa, len, &m);
+	int ret = map_addr(fd, OP_CONNECT, sa, len, &m);
 
 	if (ret < 0) {
 		return fvm_ret(ret);
@@ -497,7 +530,7 @@ ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockad
 	       socklen_t len)
 {
 	struct mapped m;
-	int ret = map_addr(OP_SEND, sa, len, &m);
+	int ret = map_addr(fd, OP_SEND, sa, len, &m);
 
 	if (ret < 0) {
 		return fvm_ret(ret);
@@ -517,7 +550,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (!msg || !msg->msg_name) {
 		return real_sendmsg(fd, msg, flags);
 	}
-	ret = map_addr(OP_SEND, msg->msg_name, msg->msg_namelen, &m);
+	ret = map_addr(fd, OP_SEND, msg->msg_name, msg->msg_namelen, &m);
 	if (ret < 0) {
 		return fvm_ret(ret);
 	}

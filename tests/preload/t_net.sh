@@ -67,6 +67,20 @@ got=$(in_vm la --loopback private -- "$HELP/net-connect" 127.0.0.1 $PORT)
 	not_ok private_loopback_reports_127_0_0_1_to_the_program "got: $got"
 stop_all; PIDS=()
 
+# Servers that bind "::" (python's default: dual stack) are per VM too, via ::1 as well.
+PORT=$(free_port)
+(cd "$HOST/wa" && exec timeout 60 "$FVM_EXEC" -n la --loopback private -- "$PY" -m http.server $PORT >/dev/null 2>&1) & PIDS+=($!)
+(cd "$HOST/wb" && exec timeout 60 "$FVM_EXEC" -n lb --loopback private -- "$PY" -m http.server $PORT >/dev/null 2>&1) & PIDS+=($!)
+if wait_port 127.0.0.1 $PORT la --loopback private && wait_port 127.0.0.1 $PORT lb --loopback private; then
+	v6=("$PY" -c "import urllib.request as u; print(u.urlopen('http://[::1]:$PORT/f', timeout=5).read().decode(), end='')")
+	got="$(fetch $PORT la --loopback private) $(in_vm lb --loopback private -- "${v6[@]}")"
+	[ "$got" = "from-a from-b" ] && ok two_vms_each_serve_on_the_ipv6_wildcard_and_reach_their_own ||
+		not_ok two_vms_each_serve_on_the_ipv6_wildcard_and_reach_their_own "got: $got"
+else
+	not_ok two_vms_each_serve_on_the_ipv6_wildcard_and_reach_their_own "a server never answered on port $PORT"
+fi
+stop_all; PIDS=()
+
 # ---- policy: none, loopback, allow ----
 PORT=$(free_port)
 (cd "$HOST/wh" && exec "$PY" -m http.server $PORT --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
