@@ -3,8 +3,8 @@
  * and name lookups that must not reach a network the policy forbids.
  *
  * Every address a program hands in goes through map_addr() (bind, connect, sendto,
- * sendmsg); every address handed back goes through narrow_addr() (getsockname,
- * getpeername, accept, accept4, recvfrom, recvmsg).
+ * sendmsg, sendmmsg); every address handed back goes through narrow_addr()
+ * (getsockname, getpeername, accept, accept4, recvfrom, recvmsg, recvmmsg).
  *
  * Invariants:
  *  - An AF_UNIX path name is a file name of the VM: bind creates the socket in upper/
@@ -562,6 +562,64 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	unmap(&m, sent >= 0);
 	errno = saved;
 	return sent;
+}
+
+#define MMSG_BATCH 16
+
+/* Sends at most MMSG_BATCH messages per call (a short count is sendmmsg's right). */
+int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
+{
+	struct mapped m[MMSG_BATCH];
+	struct mmsghdr copy[MMSG_BATCH];
+	unsigned n = vlen < MMSG_BATCH ? vlen : MMSG_BATCH, i;
+	int ret = 0;
+
+	if (!vec || !fvm_on()) {
+		return real_sendmmsg(fd, vec, vlen, flags);
+	}
+	for (i = 0; i < n; i++) {
+		ret = map_addr(fd, OP_SEND, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &m[i]);
+		if (ret < 0) {
+			break;
+		}
+		copy[i] = vec[i];
+		copy[i].msg_hdr.msg_name = (void *)m[i].sa;
+		copy[i].msg_hdr.msg_namelen = m[i].len;
+	}
+	if (i == 0) {
+		return ret < 0 ? fvm_ret(ret) : real_sendmmsg(fd, vec, vlen, flags);
+	}
+	/* The messages before a refused one go; the refusal comes with the next call. */
+	int sent = real_sendmmsg(fd, copy, i, flags);
+	int saved = errno;
+	for (unsigned k = 0; k < i; k++) {
+		vec[k].msg_len = copy[k].msg_len;
+		unmap(&m[k], sent > (int)k);
+	}
+	errno = saved;
+	return sent;
+}
+
+int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct timespec *timeout)
+{
+	socklen_t cap[1024]; /* the kernel takes at most UIO_MAXIOV messages */
+	unsigned n = vlen < 1024 ? vlen : 1024;
+
+	if (!vec || !fvm_on()) {
+		return real_recvmmsg(fd, vec, vlen, flags, timeout);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		cap[i] = vec[i].msg_hdr.msg_namelen;
+	}
+	int got = real_recvmmsg(fd, vec, n, flags, timeout);
+	int saved = errno;
+	for (int i = 0; i < got; i++) {
+		if (vec[i].msg_hdr.msg_name) {
+			narrow_addr(vec[i].msg_hdr.msg_name, &vec[i].msg_hdr.msg_namelen, cap[i]);
+		}
+	}
+	errno = saved;
+	return got;
 }
 
 /* getsockname and getpeername: the remembered name, else the kernel's narrowed. */

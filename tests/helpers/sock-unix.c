@@ -6,8 +6,9 @@
  *                                getsockname, creates file READY, answers one client:
  *                                prints the accepted peer's name, echoes one line
  *   sock-unix call NAME MSG      connects, prints getpeername, sends MSG, prints reply
- *   sock-unix dgram NAME         binds a datagram socket at NAME, sends itself one
- *                                datagram and prints the recvfrom and recvmsg sender
+ *   sock-unix dgram NAME         binds a datagram socket at NAME, sends itself
+ *                                datagrams (sendto, sendmsg, sendmmsg) and prints the
+ *                                sender recvfrom, recvmsg and recvmmsg report
  * Names are printed with a leading NUL shown as '@'. Failures: "CALL: strerror", exit 1.
  */
 #include <errno.h>
@@ -144,6 +145,24 @@ int main(int argc, char **argv)
 			fail("recvmsg");
 		}
 		show("recvmsg", &got, msg.msg_namelen);
+		/* Two datagrams in one sendmmsg, read back with one recvmmsg. */
+		struct mmsghdr mv[2], rv[2];
+		struct sockaddr_un from[2];
+		char rb[2][8];
+		struct iovec riov[2] = {{rb[0], sizeof(rb[0])}, {rb[1], sizeof(rb[1])}};
+		memset(mv, 0, sizeof(mv));
+		memset(rv, 0, sizeof(rv));
+		for (int i = 0; i < 2; i++) {
+			mv[i].msg_hdr = out;
+			rv[i].msg_hdr.msg_name = &from[i];
+			rv[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			rv[i].msg_hdr.msg_iov = &riov[i];
+			rv[i].msg_hdr.msg_iovlen = 1;
+		}
+		if (sendmmsg(s, mv, 2, 0) != 2 || recvmmsg(s, rv, 2, MSG_WAITFORONE, NULL) < 1) {
+			fail("sendmmsg/recvmmsg");
+		}
+		show("recvmmsg", &from[0], rv[0].msg_hdr.msg_namelen);
 		return 0;
 	}
 	fprintf(stderr, "usage: sock-unix serve NAME READY | call NAME MSG | dgram NAME\n");
