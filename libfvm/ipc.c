@@ -325,6 +325,42 @@ int fvm_ipc_dir(const char *vdir, size_t len)
 	return -1;
 }
 
+int fvm_ipc_resolved(struct fvm_res *res)
+{
+	const char *pfx, *name, *tag;
+	size_t dlen;
+	int dir, n, m;
+	char *slash;
+
+	/* The common case costs one byte compare: nothing under /dev. */
+	if (res->vlen < 6 || res->vpath[1] != 'd' || res->klass != FVM_CLASS_SHARED ||
+	    !(slash = strrchr(res->vpath, '/')) || slash == res->vpath) {
+		return 0;
+	}
+	dlen = (size_t)(slash - res->vpath);
+	dir = fvm_ipc_dir(res->vpath, dlen);
+	if (dir < 0 || !(pfx = fvm_ipc_prefix_get())) {
+		return 0;
+	}
+	name = slash + 1;
+	tag = ipc_dirs[dir].tag;
+	size_t taglen = tag && strncmp(name, tag, strlen(tag)) == 0 ? strlen(tag) : 0;
+	size_t limit = NAME_MAX - taglen;
+	char mapped[NAME_MAX + 2];
+	m = fvm_ipc_map(pfx, name + taglen, strlen(name + taglen), limit, mapped, sizeof(mapped));
+	if (m < 0) {
+		return m;
+	}
+	n = snprintf(res->rpath, sizeof(res->rpath), "%.*s/%.*s%s", (int)dlen, res->vpath,
+		     (int)taglen, name, mapped);
+	if (n < 0 || (size_t)n >= sizeof(res->rpath)) {
+		return -ENAMETOOLONG;
+	}
+	/* Follow as the resolver did: a name it resolved through a link is not ours. */
+	res->where = sys_lstat(res->rpath, &res->st) == 0 ? FVM_HOST : FVM_ABSENT;
+	return 0;
+}
+
 struct unshorten {
 	const char *mapped;
 	char *out;

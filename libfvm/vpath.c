@@ -91,5 +91,7 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 	if (ret < 0) {
 		return ret;
 	}
-	return fvm_resolve(&fvm_g, vpath, rflags, res);
+	ret = fvm_resolve(&fvm_g, vpath, rflags, res);
+	/* /dev/shm/NAME is the VM's NAME, as shm_open and the listing have it (ipc.c). */
+	return ret == 0 ? fvm_ipc_resolved(res) : ret;
 }

@@ -52,6 +52,14 @@ want=$(printf '%s\n%s' "${N#/}" "sem.${N#/}")
 [ "$got" = "$want" ] && ok dev_shm_lists_only_the_vms_objects_by_their_names ||
 	not_ok dev_shm_lists_only_the_vms_objects_by_their_names "expected:" "$want" "got:" "$got"
 
+# Paths in /dev/shm name the same objects: read, create and remove by path.
+got=$(in_vm ia sh -c "cat /dev/shm${N}; echo; echo made > /dev/shm${N}.file; ls /dev/shm; cat /dev/shm${N}.file")
+on_host=$(ls /dev/shm | grep -c -x -F "${N#/}.file")
+in_vm ia rm "/dev/shm${N}.file" >/dev/null
+want=$(printf 'AAA\n%s\n%s\nsem.%s\nmade' "${N#/}" "${N#/}.file" "${N#/}")
+[ "$got" = "$want" ] && [ "$on_host" = 0 ] && ok dev_shm_paths_name_the_vms_objects ||
+	not_ok dev_shm_paths_name_the_vms_objects "expected:" "$want" "got:" "$got" "on host: $on_host"
+
 # A name that fits natively but not with the VM's prefix: shortened, still listed whole.
 got=$(in_vm ic sh -c "'$HELP/ipc-posix' put /$LONG long && '$HELP/ipc-posix' get /$LONG && ls /dev/shm")
 want=$(printf 'shm=long sem=4 mq=long\n%s\nsem.%s' "$LONG" "$LONG")
