@@ -325,40 +325,56 @@ int fvm_ipc_dir(const char *vdir, size_t len)
 	return -1;
 }
 
-int fvm_ipc_resolved(struct fvm_res *res)
+int fvm_ipc_vpath(char *vpath, size_t len, size_t size)
 {
-	const char *pfx, *name, *tag;
-	size_t dlen;
-	int dir, n, m;
-	char *slash;
+	const char *pfx, *name, *tag, *rest;
+	char mapped[NAME_MAX + 2], out[PATH_MAX];
+	size_t dlen = 0, nlen, taglen = 0;
+	int dir = -1, m, n;
 
 	/* The common case costs one byte compare: nothing under /dev. */
-	if (res->vlen < 6 || res->vpath[1] != 'd' || res->klass != FVM_CLASS_SHARED ||
-	    !(slash = strrchr(res->vpath, '/')) || slash == res->vpath) {
-		return 0;
+	if (len < 6 || vpath[1] != 'd') {
+		return (int)len;
 	}
-	dlen = (size_t)(slash - res->vpath);
-	dir = fvm_ipc_dir(res->vpath, dlen);
-	if (dir < 0 || !(pfx = fvm_ipc_prefix_get())) {
-		return 0;
+	for (size_t i = 0; i < sizeof(ipc_dirs) / sizeof(ipc_dirs[0]); i++) {
+		dlen = strlen(ipc_dirs[i].dir);
+		if (len > dlen + 1 && memcmp(vpath, ipc_dirs[i].dir, dlen) == 0 && vpath[dlen] == '/' &&
+		    vpath[dlen + 1] != '/') {
+			dir = (int)i;
+			break;
+		}
 	}
-	name = slash + 1;
+	if (dir < 0 || !(pfx = fvm_ipc_prefix_get()) ||
+	    fvm_policy_class(fvm_g.policy, ipc_dirs[dir].dir, dlen) != FVM_CLASS_SHARED) {
+		return (int)len;
+	}
+	/* The first component below the directory is the VM's name; the rest follows it. */
+	name = vpath + dlen + 1;
+	rest = strchr(name, '/');
+	nlen = rest ? (size_t)(rest - name) : strlen(name);
+	rest = rest ? rest : "";
+	if ((nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.')) {
+		return (int)len;
+	}
 	tag = ipc_dirs[dir].tag;
-	size_t taglen = tag && strncmp(name, tag, strlen(tag)) == 0 ? strlen(tag) : 0;
-	size_t limit = NAME_MAX - taglen;
-	char mapped[NAME_MAX + 2];
-	m = fvm_ipc_map(pfx, name + taglen, strlen(name + taglen), limit, mapped, sizeof(mapped));
+	if (tag && nlen > strlen(tag) && strncmp(name, tag, strlen(tag)) == 0) {
+		taglen = strlen(tag);
+	}
+	/* Already the VM's real name: a path narrowed from the kernel (the cwd, an fd). */
+	if (nlen - taglen >= strlen(pfx) && memcmp(name + taglen, pfx, strlen(pfx)) == 0) {
+		return (int)len;
+	}
+	m = fvm_ipc_map(pfx, name + taglen, nlen - taglen, NAME_MAX - taglen, mapped, sizeof(mapped));
 	if (m < 0) {
 		return m;
 	}
-	n = snprintf(res->rpath, sizeof(res->rpath), "%.*s/%.*s%s", (int)dlen, res->vpath,
-		     (int)taglen, name, mapped);
-	if (n < 0 || (size_t)n >= sizeof(res->rpath)) {
+	n = snprintf(out, sizeof(out), "%.*s%.*s%s%s", (int)(dlen + 1), vpath, (int)taglen, name,
+		     mapped, rest);
+	if (n < 0 || (size_t)n >= sizeof(out) || (size_t)n >= size) {
 		return -ENAMETOOLONG;
 	}
-	/* Follow as the resolver did: a name it resolved through a link is not ours. */
-	res->where = sys_lstat(res->rpath, &res->st) == 0 ? FVM_HOST : FVM_ABSENT;
-	return 0;
+	memcpy(vpath, out, (size_t)n + 1);
+	return n;
 }
 
 struct unshorten {

@@ -150,9 +150,10 @@ const char *fvm_ipc_prefix_get(void);
 int fvm_ipc_dir(const char *vdir, size_t len);
 int fvm_ipc_dir_entry(int dir, const char *name, char *out, size_t outlen);
 /*
- * The path hook of the same directories: a resolved RES naming an entry of /dev/shm or
- * /dev/mqueue gets the real path of the VM's object of that name. Returns 0 or -errno.
+ * The path hook of the same directories: absolute VPATH (LEN bytes, buffer SIZE) below
+ * /dev/shm or /dev/mqueue gets the VM's name of its first component there, in place.
+ * Returns the new length or -errno.
  */
-int fvm_ipc_resolved(struct fvm_res *res);
+int fvm_ipc_vpath(char *vpath, size_t len, size_t size);
 
 #endif

@@ -91,7 +91,10 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 	if (ret < 0) {
 		return ret;
 	}
-	ret = fvm_resolve(&fvm_g, vpath, rflags, res);
 	/* /dev/shm/NAME is the VM's NAME, as shm_open and the listing have it (ipc.c). */
-	return ret == 0 ? fvm_ipc_resolved(res) : ret;
+	ret = fvm_ipc_vpath(vpath, (size_t)ret, sizeof(vpath));
+	if (ret < 0) {
+		return ret;
+	}
+	return fvm_resolve(&fvm_g, vpath, rflags, res);
 }

@@ -60,6 +60,12 @@ want=$(printf 'AAA\n%s\n%s\nsem.%s\nmade' "${N#/}" "${N#/}.file" "${N#/}")
 [ "$got" = "$want" ] && [ "$on_host" = 0 ] && ok dev_shm_paths_name_the_vms_objects ||
 	not_ok dev_shm_paths_name_the_vms_objects "expected:" "$want" "got:" "$got" "on host: $on_host"
 
+got=$(in_vm ia sh -c "mkdir /dev/shm${N}.d && echo in-dir > /dev/shm${N}.d/x && cd /dev/shm${N}.d && cat x && ls /dev/shm | grep -c -x '${N#/}.d'; cd / && rm -r /dev/shm${N}.d && ls /dev/shm | grep -c -x '${N#/}.d'")
+[ "$got" = "in-dir
+1
+0" ] && [ ! -e "/dev/shm${N}.d" ] && ok directories_in_dev_shm_are_the_vms_too ||
+	not_ok directories_in_dev_shm_are_the_vms_too "got: $got"
+
 # A name that fits natively but not with the VM's prefix: shortened, still listed whole.
 got=$(in_vm ic sh -c "'$HELP/ipc-posix' put /$LONG long && '$HELP/ipc-posix' get /$LONG && ls /dev/shm")
 want=$(printf 'shm=long sem=4 mq=long\n%s\nsem.%s' "$LONG" "$LONG")
