@@ -101,7 +101,7 @@ fvm-exec/fvm: $(FVM_SRC:%.c=$(B)/%.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
 $(B)/tests/unit/%: tests/unit/%.c $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^ -lcmocka -ldl $(BSD_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(EXEC_COMMON_OBJ) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
 
 $(B)/tests/helpers/%: tests/helpers/%.c
 	$(call msg,CC,$@)

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "fvm/procs.h"
+#include "ipc_store.h"
 
 struct rm_ctx {
 	const char *name;
@@ -55,12 +56,19 @@ static int step_remove_dir(struct rm_ctx *r)
 	return store_rm_tree(aside);
 }
 
-/* To remove a VM's other resources (IPC objects, …) add a step before remove_dir. */
+/* The VM's POSIX and SysV IPC objects: named in its registry, which remove_dir deletes. */
+static int step_remove_ipc(struct rm_ctx *r)
+{
+	return store_remove_ipc(r->dir);
+}
+
+/* To remove a VM's other resources, add a step before remove_dir. */
 static const struct {
 	const char *what;
 	int (*run)(struct rm_ctx *);
 } rm_steps[] = {
 	{"stop", step_stop},
+	{"remove IPC objects", step_remove_ipc},
 	{"remove the directory", step_remove_dir},
 };
 

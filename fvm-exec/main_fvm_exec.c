@@ -31,6 +31,7 @@
 #include "fvm/layout.h"
 #include "fvm/review.h"
 #include "fvm/store.h"
+#include "ipc_store.h"
 
 #ifndef FVM_SYSCONFDIR
 #define FVM_SYSCONFDIR "/etc"
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
 	if (s.ephemeral) {
 		if (s.keep) {
 			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);
-		} else if (store_rm_tree(vmdir) < 0) {
+		} else if (store_remove_ipc(vmdir) < 0 || store_rm_tree(vmdir) < 0) {
 			warnx("%s: cannot remove the ephemeral VM", vmdir);
 		}
 	}

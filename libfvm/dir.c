@@ -223,6 +223,7 @@ struct merge {
 	size_t vdirlen;
 	bool opaque;
 	bool host_pass;        /* adding host entries */
+	int ipc;               /* fvm_ipc_dir() of the directory: -1, or its IPC names */
 };
 
 /* True when VDIR/NAME is hidden from the VM (the store or a hidden rule). */
@@ -246,7 +247,25 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 	const char *name = d->d_name;
 	size_t len = strlen(name);
 	bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+	union {
+		struct linux_dirent64 d;
+		char buf[sizeof(struct linux_dirent64) + NAME_MAX + 8];
+	} ipc_rec;
 
+	/* /dev/shm and the mqueue mount list the VM's own objects, by their VM names. */
+	if (m->ipc >= 0 && !dot) {
+		int n = fvm_ipc_dir_entry(m->ipc, name, ipc_rec.d.d_name, NAME_MAX + 1);
+		if (n < 0) {
+			return 0;
+		}
+		ipc_rec.d.d_ino = d->d_ino;
+		ipc_rec.d.d_type = d->d_type;
+		ipc_rec.d.d_reclen = (unsigned short)((offsetof(struct linux_dirent64, d_name) +
+						       (size_t)n + 1 + 7) & ~(size_t)7);
+		d = &ipc_rec.d;
+		name = d->d_name;
+		len = (size_t)n;
+	}
 	if (!m->host_pass) {
 		if (strcmp(name, FVM_WH_OPAQUE) == 0) {
 			m->opaque = true;
@@ -281,7 +300,8 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 /* Builds the merged listing of virtual directory VDIR into L. */
 static int build_listing(struct listing *l, const char *vdir)
 {
-	struct merge m = {.l = l, .vdir = vdir, .vdirlen = strlen(vdir)};
+	struct merge m = {.l = l, .vdir = vdir, .vdirlen = strlen(vdir),
+			  .ipc = fvm_ipc_dir(vdir, strlen(vdir))};
 	char up[FVM_RPATH_MAX];
 	struct fvm_res *res = malloc(sizeof(*res));
 	struct stat st;
@@ -376,8 +396,9 @@ static struct listing *listing_for(int fd, off_t pos, int *err)
 		return l;
 	}
 	/* A directory the resolver knows has nothing in upper/ needs no probe. */
-	l->merged = hides_child(vdir, (size_t)n) ||
-		    (!fvm_dir_host_only(&fvm_g, vdir, (size_t)n) && fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 && sys_lstat(up, &ust) == 0 &&
+	l->merged = fvm_ipc_dir(vdir, (size_t)n) >= 0 || hides_child(vdir, (size_t)n) ||
+		    (!fvm_dir_host_only(&fvm_g, vdir, (size_t)n) &&
+		     fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 && sys_lstat(up, &ust) == 0 &&
 		     S_ISDIR(ust.st_mode) && fvm_policy_class(fvm_g.policy, vdir, (size_t)n) != FVM_CLASS_SHARED);
 	if (l->merged) {
 		*err = build_listing(l, vdir);

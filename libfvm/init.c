@@ -45,24 +45,30 @@ static void resolve_reals(void)
 #undef FVM_SYM
 }
 
-void fvm_debug(const char *fmt, ...)
+void fvm_vlog(int fd, const char *fmt, va_list ap)
 {
 	char line[1024];
-	va_list ap;
 	int n;
 
-	if (debug_fd < 0) {
-		return;
-	}
 	n = snprintf(line, sizeof(line), "fvm[%d]: ", (int)sys_getpid());
-	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(line) - 2) {
 		n = (int)sizeof(line) - 2;
 	}
 	line[n++] = '\n';
-	sys_write(debug_fd, line, (size_t)n);
+	sys_write(fd, line, (size_t)n);
+}
+
+void fvm_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (debug_fd < 0) {
+		return;
+	}
+	va_start(ap, fmt);
+	fvm_vlog(debug_fd, fmt, ap);
+	va_end(ap);
 }
 
 void fvm_init(void)

@@ -15,6 +15,7 @@
 #include <mntent.h>
 #include <errno.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,20 @@ char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 char *__realpath_chk(const char *vpath, char *resolved, size_t resolvedlen);
 int __xmknod(int ver, const char *vpath, mode_t mode, dev_t *dev);
 int __xmknodat(int ver, int dirfd, const char *vpath, mode_t mode, dev_t *dev);
+
+/* IPC, sockets and names (ipc.c, socket.c): declarations the list's names need. */
+#include <mqueue.h>
+#include <netdb.h>
+#include <semaphore.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+mqd_t __mq_open_2(const char *vname, int oflag);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *sa, socklen_t *len);
 
 /* The real functions libfvm calls (the list's entries marked 1). Some are deprecated. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -116,6 +131,9 @@ int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
+/* Writes one line "fvm[PID]: ..." to FD with a single write (so O_APPEND lines never mix). */
+void fvm_vlog(int fd, const char *fmt, va_list ap);
+
 /* Writes one line to the debug log (FVM_DEBUG fd), when one was given. */
 void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -153,5 +171,22 @@ extern char fvm_lib_path[PATH_MAX];
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
+
+/* ipc.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
+const char *fvm_ipc_prefix_get(void);
+/*
+ * The listing hook of /dev/shm and /dev/mqueue: fvm_ipc_dir() gives the index of the
+ * IPC directory VDIR (LEN bytes) or -1; fvm_ipc_dir_entry() writes the name entry NAME
+ * of that directory shows inside the VM into OUT and returns its length, or -1 when the
+ * entry is not the VM's and must not be listed.
+ */
+int fvm_ipc_dir(const char *vdir, size_t len);
+int fvm_ipc_dir_entry(int dir, const char *name, char *out, size_t outlen);
+/*
+ * The path hook of the same directories: absolute VPATH (LEN bytes, buffer SIZE) below
+ * /dev/shm or /dev/mqueue gets the VM's name of its first component there, in place.
+ * Returns the new length or -errno.
+ */
+int fvm_ipc_vpath(char *vpath, size_t len, size_t size);
 
 #endif

@@ -114,5 +114,10 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 	if (ret < 0) {
 		return ret;
 	}
+	/* /dev/shm/NAME is the VM's NAME, as shm_open and the listing have it (ipc.c). */
+	ret = fvm_ipc_vpath(vpath, (size_t)ret, sizeof(vpath));
+	if (ret < 0) {
+		return ret;
+	}
 	return fvm_resolve(&fvm_g, vpath, rflags, res);
 }

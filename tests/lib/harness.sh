@@ -147,3 +147,13 @@ vm_expect() {
 	fi
 	LAST_VM=$vm
 }
+
+# without_fence REASON: the rest of this file runs fvm-exec with --enforce off, to test
+# libfvm's own layer where the kernel fence (tested in e2e/t_exec_fence.sh) would
+# answer first or differently. The reason is printed as a TAP comment.
+without_fence() {
+	echo "# without the kernel fence: $1"
+	printf '#!/bin/sh\nexec "%s" --enforce off "$@"\n' "$TOP/fvm-exec/fvm-exec" > "$T/fvm-exec-nofence"
+	chmod 755 "$T/fvm-exec-nofence"
+	FVM_EXEC=$T/fvm-exec-nofence
+}

@@ -1,0 +1,426 @@
+/*
+ * ipc.c — POSIX shm, semaphores and message queues, SysV keys and ftok: the VM's own
+ * names for the IPC objects processes meet by name.
+ *
+ * Every name-taking call funnels into map_posix() and every key-taking call into
+ * map_key(); the listing of /dev/shm and /dev/mqueue (dir.c) asks ipc_dir_entry().
+ *
+ * Invariants:
+ *  - Inside a VM, a POSIX name N becomes the VM's prefix + N (fvm/ipcname.h), shortened
+ *    stably when that would exceed the kernel's or libc's limit; a name that is invalid
+ *    natively is passed on unchanged, so it fails exactly as it would natively.
+ *  - Every SysV key but IPC_PRIVATE is mapped, so two VMs using key K get two objects.
+ *  - What a VM creates is appended to its registry (ROOT/ipc), so fvm rm can remove it.
+ *  - ftok of a file copied up gives the key of the host file it came from, so a key
+ *    stays the same before and after the copy-up.
+ *  - Unversioned exports: the dynamic linker binds a reference to any version of these
+ *    names (shm_open@GLIBC_2.2.5 and @GLIBC_2.34 alike) to them; the real function is
+ *    libc's default version, the same code.
+ */
+#include <limits.h>
+#include <mqueue.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+#include "fvm/ipcname.h"
+#include "fvm/path.h"
+#include "libfvm.h"
+
+static char prefix[FVM_IPC_PREFIX_MAX];
+static int prefix_state; /* 0 unknown, 1 ready, -1 unusable */
+
+const char *fvm_ipc_prefix_get(void)
+{
+	int st = __atomic_load_n(&prefix_state, __ATOMIC_ACQUIRE);
+
+	if (st == 0) {
+		char tmp[FVM_IPC_PREFIX_MAX];
+		/* Racing threads compute the same bytes; the first one publishes. */
+		st = fvm_ipc_prefix(fvm_g.root, tmp, sizeof(tmp)) < 0 ? -1 : 1;
+		int expected = 0;
+		if (st == 1 && __atomic_compare_exchange_n(&prefix_state, &expected, 2, false,
+							   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			memcpy(prefix, tmp, sizeof(prefix));
+			__atomic_store_n(&prefix_state, 1, __ATOMIC_RELEASE);
+		} else if (st < 0) {
+			__atomic_store_n(&prefix_state, -1, __ATOMIC_RELEASE);
+		}
+		while ((st = __atomic_load_n(&prefix_state, __ATOMIC_ACQUIRE)) == 2) {
+		}
+	}
+	return st == 1 ? prefix : NULL;
+}
+
+/* The three POSIX kinds: their registry name and the longest name libc/kernel take. */
+enum posix_kind { KIND_SHM, KIND_SEM, KIND_MQ };
+
+static const struct {
+	const char *reg;
+	size_t limit; /* longest name without its leading '/' */
+	bool need_slash; /* mq_open insists on a leading '/' */
+} kinds[] = {
+	/* One /dev/shm component; semaphores live there as "sem." NAME. */
+	[KIND_SHM] = {"shm", NAME_MAX, false},
+	[KIND_SEM] = {"sem", NAME_MAX - 4, false},
+	[KIND_MQ] = {"mq", NAME_MAX, true},
+};
+
+/*
+ * Maps the POSIX name VNAME of KIND into OUT ("/" + mapped). Returns 1 when mapped,
+ * 0 when the call must go on with VNAME unchanged (not in a VM), -errno for a name that
+ * fails natively (with libc's and the kernel's errno), never reaching the host's names.
+ */
+static int map_posix(enum posix_kind kind, const char *vname, char *out, size_t outlen)
+{
+	const char *pfx, *base = vname;
+	size_t len;
+	int n;
+
+	if (!fvm_on() || !vname || !(pfx = fvm_ipc_prefix_get())) {
+		return 0;
+	}
+	if (kinds[kind].need_slash) {
+		if (base[0] != '/') {
+			return -EINVAL;
+		}
+		base++;
+	} else {
+		while (*base == '/') {
+			base++;
+		}
+	}
+	len = strlen(base);
+	if (len == 0 || strchr(base, '/')) {
+		return -EINVAL;
+	}
+	if (len > kinds[kind].limit) {
+		return -ENAMETOOLONG;
+	}
+	out[0] = '/';
+	n = fvm_ipc_map(pfx, base, len, kinds[kind].limit, out + 1, outlen - 1);
+	return n < 0 ? n : 1;
+}
+
+/* Registers the object RNAME (mapped from VNAME) that a call with OFLAG returned OK. */
+static void record(enum posix_kind kind, bool ok, int oflag, const char *rname, const char *vname)
+{
+	const char *orig = vname;
+	int saved = errno;
+
+	if (!ok || !(oflag & O_CREAT)) {
+		return;
+	}
+	while (*orig == '/') {
+		orig++;
+	}
+	fvm_ipc_record(fvm_g.root, kinds[kind].reg, rname + 1, orig);
+	errno = saved;
+}
+
+int shm_open(const char *vname, int oflag, mode_t mode)
+{
+	char rname[NAME_MAX + 2];
+	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname));
+
+	if (m <= 0) {
+		return m < 0 ? fvm_ret(m) : real_shm_open(vname, oflag, mode);
+	}
+	int fd = real_shm_open(rname, oflag, mode);
+	record(KIND_SHM, fd >= 0, oflag, rname, vname);
+	return fd;
+}
+
+int shm_unlink(const char *vname)
+{
+	char rname[NAME_MAX + 2];
+	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname));
+
+	return m < 0 ? fvm_ret(m) : real_shm_unlink(m ? rname : vname);
+}
+
+sem_t *sem_open(const char *vname, int oflag, ...)
+{
+	char rname[NAME_MAX + 2];
+	mode_t mode = 0;
+	unsigned value = 0;
+	int m = map_posix(KIND_SEM, vname, rname, sizeof(rname));
+	sem_t *sem;
+
+	if (oflag & O_CREAT) {
+		va_list ap;
+		va_start(ap, oflag);
+		mode = va_arg(ap, mode_t);
+		value = va_arg(ap, unsigned);
+		va_end(ap);
+	}
+	if (m < 0) {
+		errno = -m;
+		return SEM_FAILED;
+	}
+	sem = real_sem_open(m ? rname : vname, oflag, mode, value);
+	record(KIND_SEM, m && sem != SEM_FAILED, oflag, rname, vname);
+	return sem;
+}
+
+int sem_unlink(const char *vname)
+{
+	char rname[NAME_MAX + 2];
+	int m = map_posix(KIND_SEM, vname, rname, sizeof(rname));
+
+	return m < 0 ? fvm_ret(m) : real_sem_unlink(m ? rname : vname);
+}
+
+static mqd_t mq_open_common(const char *vname, int oflag, mode_t mode, struct mq_attr *attr)
+{
+	char rname[NAME_MAX + 2];
+	int m = map_posix(KIND_MQ, vname, rname, sizeof(rname));
+	mqd_t q;
+
+	if (m < 0) {
+		return fvm_ret(m);
+	}
+	q = (oflag & O_CREAT) ? real_mq_open(m ? rname : vname, oflag, mode, attr)
+			      : real_mq_open(m ? rname : vname, oflag);
+	record(KIND_MQ, m && q != (mqd_t)-1, oflag, rname, vname);
+	return q;
+}
+
+mqd_t mq_open(const char *vname, int oflag, ...)
+{
+	mode_t mode = 0;
+	struct mq_attr *attr = NULL;
+
+	if (oflag & O_CREAT) {
+		va_list ap;
+		va_start(ap, oflag);
+		mode = va_arg(ap, mode_t);
+		attr = va_arg(ap, struct mq_attr *);
+		va_end(ap);
+	}
+	return mq_open_common(vname, oflag, mode, attr);
+}
+
+/* The fortified mq_open of a call without O_CREAT's arguments. */
+mqd_t __mq_open_2(const char *vname, int oflag)
+{
+	if (oflag & O_CREAT) {
+		/* glibc's own answer: O_CREAT without the mode and attr arguments. */
+		return real___mq_open_2(vname, oflag);
+	}
+	return mq_open_common(vname, oflag, 0, NULL);
+}
+
+int mq_unlink(const char *vname)
+{
+	char rname[NAME_MAX + 2];
+	int m = map_posix(KIND_MQ, vname, rname, sizeof(rname));
+
+	return m < 0 ? fvm_ret(m) : real_mq_unlink(m ? rname : vname);
+}
+
+/* SysV: the three get calls share one key mapping and one registry line. */
+static key_t map_key(key_t key)
+{
+	const char *pfx;
+
+	if (key == IPC_PRIVATE || !fvm_on() || !(pfx = fvm_ipc_prefix_get())) {
+		return key;
+	}
+	return (key_t)fvm_ipc_key(pfx, (int32_t)key);
+}
+
+static int record_key(int id, const char *kind, key_t key, key_t rkey, int flg)
+{
+	if (id >= 0 && key != rkey && (flg & IPC_CREAT)) {
+		char mapped[16], orig[16];
+		int saved = errno;
+		snprintf(mapped, sizeof(mapped), "%d", (int)rkey);
+		snprintf(orig, sizeof(orig), "%d", (int)key);
+		fvm_ipc_record(fvm_g.root, kind, mapped, orig);
+		errno = saved;
+	}
+	return id;
+}
+
+int shmget(key_t key, size_t size, int flg)
+{
+	key_t rkey = map_key(key);
+	return record_key(real_shmget(rkey, size, flg), "shmkey", key, rkey, flg);
+}
+
+int semget(key_t key, int nsems, int flg)
+{
+	key_t rkey = map_key(key);
+	return record_key(real_semget(rkey, nsems, flg), "semkey", key, rkey, flg);
+}
+
+int msgget(key_t key, int flg)
+{
+	key_t rkey = map_key(key);
+	return record_key(real_msgget(rkey, flg), "msgkey", key, rkey, flg);
+}
+
+/* glibc's ftok, on the host object behind a copied-up file. Returns 0 or -errno. */
+static int fvm_ftok(const char *vpath, int proj_id, key_t *key)
+{
+	struct fvm_res *res;
+	struct stat buf;
+	const struct stat *st;
+	int ret;
+
+	res = malloc(sizeof(*res));
+	if (!res) {
+		return -ENOMEM;
+	}
+	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, res);
+	if (ret == 0 && res->where == FVM_ABSENT) {
+		ret = -ENOENT;
+	}
+	if (ret < 0) {
+		free(res);
+		return ret;
+	}
+	st = res->where == FVM_UPPER ? fvm_host_view(res, &buf) : &res->st;
+	*key = (key_t)((st->st_ino & 0xffff) | ((st->st_dev & 0xff) << 16) |
+		       ((unsigned)(proj_id & 0xff) << 24));
+	free(res);
+	return 0;
+}
+
+key_t ftok(const char *vpath, int proj_id)
+{
+	if (!fvm_on()) {
+		return real_ftok(vpath, proj_id);
+	}
+	key_t key;
+	int ret = fvm_ftok(vpath, proj_id, &key);
+	return ret < 0 ? fvm_ret(ret) : key;
+}
+
+/* The listing of /dev/shm and the mqueue mount. */
+static const struct {
+	const char *dir;
+	const char *tag; /* a name's leading tag kept as is ("sem." for semaphores) */
+} ipc_dirs[] = {
+	{"/dev/shm", "sem."},
+	{"/dev/mqueue", NULL},
+};
+
+int fvm_ipc_dir(const char *vdir, size_t len)
+{
+	if (!fvm_ipc_prefix_get()) {
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(ipc_dirs) / sizeof(ipc_dirs[0]); i++) {
+		if (strlen(ipc_dirs[i].dir) == len && memcmp(ipc_dirs[i].dir, vdir, len) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int fvm_ipc_vpath(char *vpath, size_t len, size_t size)
+{
+	const char *pfx, *name, *tag, *rest;
+	char mapped[NAME_MAX + 2], out[PATH_MAX];
+	size_t dlen = 0, nlen, taglen = 0;
+	int dir = -1, m, n;
+
+	/* The common case costs one byte compare: nothing under /dev. */
+	if (len < 6 || vpath[1] != 'd') {
+		return (int)len;
+	}
+	for (size_t i = 0; i < sizeof(ipc_dirs) / sizeof(ipc_dirs[0]); i++) {
+		dlen = strlen(ipc_dirs[i].dir);
+		if (len > dlen + 1 && memcmp(vpath, ipc_dirs[i].dir, dlen) == 0 && vpath[dlen] == '/' &&
+		    vpath[dlen + 1] != '/') {
+			dir = (int)i;
+			break;
+		}
+	}
+	if (dir < 0 || !(pfx = fvm_ipc_prefix_get()) ||
+	    fvm_policy_class(fvm_g.policy, ipc_dirs[dir].dir, dlen) != FVM_CLASS_SHARED) {
+		return (int)len;
+	}
+	/* The first component below the directory is the VM's name; the rest follows it. */
+	name = vpath + dlen + 1;
+	rest = strchr(name, '/');
+	nlen = rest ? (size_t)(rest - name) : strlen(name);
+	rest = rest ? rest : "";
+	if ((nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.')) {
+		return (int)len;
+	}
+	tag = ipc_dirs[dir].tag;
+	if (tag && nlen > strlen(tag) && strncmp(name, tag, strlen(tag)) == 0) {
+		taglen = strlen(tag);
+	}
+	/* Already the VM's real name: a path narrowed from the kernel (the cwd, an fd). */
+	if (nlen - taglen >= strlen(pfx) && memcmp(name + taglen, pfx, strlen(pfx)) == 0) {
+		return (int)len;
+	}
+	m = fvm_ipc_map(pfx, name + taglen, nlen - taglen, NAME_MAX - taglen, mapped, sizeof(mapped));
+	if (m < 0) {
+		return m;
+	}
+	n = snprintf(out, sizeof(out), "%.*s%.*s%s%s", (int)(dlen + 1), vpath, (int)taglen, name,
+		     mapped, rest);
+	if (n < 0 || (size_t)n >= sizeof(out) || (size_t)n >= size) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(vpath, out, (size_t)n + 1);
+	return n;
+}
+
+struct unshorten {
+	const char *mapped;
+	char *out;
+	size_t outlen;
+	int found;
+};
+
+static int find_orig(const char *kind, const char *mapped, const char *orig, void *arg)
+{
+	struct unshorten *u = arg;
+
+	(void)kind;
+	if (strcmp(mapped, u->mapped) == 0 && strlen(orig) < u->outlen) {
+		strcpy(u->out, orig);
+		u->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int fvm_ipc_dir_entry(int dir, const char *name, char *out, size_t outlen)
+{
+	const char *pfx = fvm_ipc_prefix_get(), *tag = ipc_dirs[dir].tag, *rest = name;
+	size_t taglen = 0;
+	int shortened;
+
+	if (!pfx) {
+		return -1;
+	}
+	if (tag && strncmp(name, tag, strlen(tag)) == 0) {
+		taglen = strlen(tag);
+		rest = name + taglen;
+	}
+	const char *vname = fvm_ipc_unmap(pfx, rest, strlen(rest), &shortened);
+	if (!vname || taglen + strlen(vname) + 1 > outlen) {
+		return -1;
+	}
+	memcpy(out, name, taglen);
+	if (shortened) {
+		struct unshorten u = {.mapped = rest, .out = out + taglen, .outlen = outlen - taglen};
+		if (fvm_ipc_each(fvm_g.root, find_orig, &u) > 0 && u.found) {
+			return (int)strlen(out);
+		}
+	}
+	strcpy(out + taglen, vname);
+	return (int)strlen(out);
+}
