@@ -2,15 +2,15 @@
  * walk — runs one directory walker over a tree and prints a canonical report, so that
  * a run inside a VM and a native run over the same tree can be compared line by line.
  *
- *   walk scandir DIR [nofilter|filter] [sort|nosort]
+ *   walk scandir|scandir64 DIR [nofilter|filter] [sort|nosort]
  *   walk scandirat DIR
  *   walk glob PATTERN [mark,onlydir,nocheck,period,brace,nomagic,err]
- *   walk oldglob PATTERN        the same through glob@GLIBC_2.2.5
- *   walk ftw PATH [NOPENFD]
+ *   walk oldglob PATTERN        the same through glob@GLIBC_2.2.5 (glob64: glob64)
+ *   walk ftw|ftw64 PATH [NOPENFD]      (nftw64: as nftw)
  *   walk nftw PATH [phys,mount,chdir,depth,actionretval] [NOPENFD] [ACTION=NAME...]
  *   walk oldnftw PATH           nftw@GLIBC_2.2.5, flags 0
  *   walk fts PATH... -- [physical,logical,comfollow,nochdir,nostat,seedot,xdev,
- *                        sort] [ACTION=NAME...]
+ *                        sort,fts64] [ACTION=NAME...]   fts64: the fts64_* names
  *
  * nftw actions: stop=NAME skipsub=NAME skipsib=NAME (returned when the base is NAME).
  * fts actions: skip=NAME again=NAME follow=NAME children=NAME names=NAME.
@@ -178,7 +178,12 @@ static int do_scandir(int argc, char **argv)
 	int n;
 
 	errno = 1234;
-	n = scandir(argv[2], &v, filter ? no_x : NULL, sort ? by_name : NULL);
+	if (strcmp(argv[1], "scandir64") == 0) {
+		n = scandir64(argv[2], (struct dirent64 ***)&v, filter ? (int (*)(const struct dirent64 *))no_x : NULL,
+			      sort ? (int (*)(const struct dirent64 **, const struct dirent64 **))by_name : NULL);
+	} else {
+		n = scandir(argv[2], &v, filter ? no_x : NULL, sort ? by_name : NULL);
+	}
 	if (n < 0) {
 		printf("scandir -1 %s\n", ename(errno));
 		return 0;
@@ -229,7 +234,11 @@ static int do_glob(int argc, char **argv, int old)
 		}
 	}
 	memset(&g, 0, sizeof(g));
-	ret = (old ? oldglob : glob)(argv[2], flags, has_word(opts, "err") ? glob_err : NULL, &g);
+	if (old == 2) {
+		ret = glob64(argv[2], flags, has_word(opts, "err") ? glob_err : NULL, (glob64_t *)&g);
+	} else {
+		ret = (old ? oldglob : glob)(argv[2], flags, has_word(opts, "err") ? glob_err : NULL, &g);
+	}
 	printf("glob %d pathc %zu altdirfunc-visible %s\n", ret, g.gl_pathc,
 	       (g.gl_flags & GLOB_ALTDIRFUNC) ? "yes" : "no");
 	for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -336,13 +345,17 @@ static int do_nftw(int argc, char **argv, int mode)
 	errno = 0;
 	if (mode == 0) {
 		ret = ftw(argv[2], ftw_cb, argc > 3 ? atoi(argv[3]) : 20);
+	} else if (mode == 3) {
+		ret = ftw64(argv[2], (__ftw64_func_t)ftw_cb, argc > 3 ? atoi(argv[3]) : 20);
+	} else if (mode == 4) {
+		ret = nftw64(argv[2], (__nftw64_func_t)nftw_cb, nopenfd, flags);
 	} else if (mode == 2) {
 		ret = oldnftw(argv[2], nftw_cb, nopenfd, flags);
 	} else {
 		ret = nftw(argv[2], nftw_cb, nopenfd, flags);
 	}
 	print_events(1);
-	printf("%s %d %s\n", mode == 0 ? "ftw" : "nftw", ret, ret == -1 ? ename(errno) : "");
+	printf("%s %d %s\n", mode == 0 || mode == 3 ? "ftw" : "nftw", ret, ret == -1 ? ename(errno) : "");
 	if (getcwd(cwd, sizeof(cwd))) {
 		printf("cwd after %s\n", strlen(cwd) == top_len ? "restored" : cwd);
 	}
@@ -358,6 +371,35 @@ static const char *fts_info_name(int info)
 	return info >= 0 && info <= FTS_W ? names[info] : "?";
 }
 
+/* The fts calls, through the fts64_* names when "fts64" is asked. */
+static int use64;
+
+static FTS *x_fts_open(char *const *paths, int opts, int (*cmp)(const FTSENT **, const FTSENT **))
+{
+	return use64 ? (FTS *)fts64_open(paths, opts, (int (*)(const FTSENT64 **, const FTSENT64 **))cmp)
+		     : fts_open(paths, opts, cmp);
+}
+
+static FTSENT *x_fts_read(FTS *f)
+{
+	return use64 ? (FTSENT *)fts64_read((FTS64 *)f) : fts_read(f);
+}
+
+static FTSENT *x_fts_children(FTS *f, int instr)
+{
+	return use64 ? (FTSENT *)fts64_children((FTS64 *)f, instr) : fts_children(f, instr);
+}
+
+static int x_fts_set(FTS *f, FTSENT *p, int instr)
+{
+	return use64 ? fts64_set((FTS64 *)f, (FTSENT64 *)p, instr) : fts_set(f, p, instr);
+}
+
+static int x_fts_close(FTS *f)
+{
+	return use64 ? fts64_close((FTS64 *)f) : fts_close(f);
+}
+
 static int fts_by_name(const FTSENT **a, const FTSENT **b)
 {
 	return strcmp((*a)->fts_name, (*b)->fts_name);
@@ -370,7 +412,7 @@ static void fts_list_children(FTS *fts, int instr, int sorted)
 	size_t n = 0;
 
 	errno = 0;
-	c = fts_children(fts, instr);
+	c = x_fts_children(fts, instr);
 	if (!c) {
 		printf("    children none %s\n", ename(errno));
 		return;
@@ -421,7 +463,8 @@ static int do_fts(int argc, char **argv)
 		}
 	}
 	sorted = has_word(words, "sort");
-	fts = fts_open(paths, opts, sorted ? fts_by_name : NULL);
+	use64 = has_word(words, "fts64");
+	fts = x_fts_open(paths, opts, sorted ? fts_by_name : NULL);
 	if (!fts) {
 		printf("fts_open NULL %s\n", ename(errno));
 		return 0;
@@ -430,10 +473,10 @@ static int do_fts(int argc, char **argv)
 		printf("roots before read:\n");
 		fts_list_children(fts, 0, 1);
 	}
-	if (fts_set(fts, NULL, 77) != 1 || errno != EINVAL) {
+	if (x_fts_set(fts, NULL, 77) != 1 || errno != EINVAL) {
 		printf("fts_set accepted a bad instruction\n");
 	}
-	while ((errno = 0, p = fts_read(fts)) != NULL) {
+	while ((errno = 0, p = x_fts_read(fts)) != NULL) {
 		const char *act = action_for(p->fts_name);
 		char extra[256] = "";
 		struct stat st;
@@ -469,13 +512,13 @@ static int do_fts(int argc, char **argv)
 			continue;
 		}
 		if (strncmp(act, "skip=", 5) == 0) {
-			fts_set(fts, p, FTS_SKIP);
+			x_fts_set(fts, p, FTS_SKIP);
 		} else if (strncmp(act, "again=", 6) == 0) {
 			((char *)act)[0] = 'A'; /* once: "Again=" matches no more */
-			fts_set(fts, p, FTS_AGAIN);
+			x_fts_set(fts, p, FTS_AGAIN);
 		} else if (strncmp(act, "follow=", 7) == 0) {
 			((char *)act)[0] = 'A';
-			fts_set(fts, p, FTS_FOLLOW);
+			x_fts_set(fts, p, FTS_FOLLOW);
 		} else if (strncmp(act, "children=", 9) == 0 || strncmp(act, "names=", 6) == 0) {
 			printf("  children of %s:\n", p->fts_path);
 			fts_list_children(fts, act[0] == 'n' ? FTS_NAMEONLY : 0, sorted);
@@ -487,7 +530,7 @@ static int do_fts(int argc, char **argv)
 	} else {
 		printf("events %zu\n", nev);
 	}
-	printf("fts_close %d\n", fts_close(fts));
+	printf("fts_close %d\n", x_fts_close(fts));
 	return 0;
 }
 
@@ -498,12 +541,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(argv[1], "scandir") == 0) {
+	if (strcmp(argv[1], "scandir") == 0 || strcmp(argv[1], "scandir64") == 0) {
 		return do_scandir(argc, argv);
 	} else if (strcmp(argv[1], "scandirat") == 0) {
 		return do_scandirat(argv);
 	} else if (strcmp(argv[1], "glob") == 0 || strcmp(argv[1], "oldglob") == 0) {
 		return do_glob(argc, argv, argv[1][0] == 'o');
+	} else if (strcmp(argv[1], "glob64") == 0) {
+		return do_glob(argc, argv, 2);
+	} else if (strcmp(argv[1], "ftw64") == 0) {
+		return do_nftw(argc, argv, 3);
+	} else if (strcmp(argv[1], "nftw64") == 0) {
+		return do_nftw(argc, argv, 4);
 	} else if (strcmp(argv[1], "ftw") == 0) {
 		return do_nftw(argc, argv, 0);
 	} else if (strcmp(argv[1], "nftw") == 0) {
