@@ -676,10 +676,15 @@ int closedir(DIR *dir)
 	return fvm_ret(fvm_dir_close(dir));
 }
 
+int fvm_dir_fd(DIR *dir)
+{
+	return ((struct fvm_dir *)dir)->fd;
+}
+
 int dirfd(DIR *dir)
 {
 	if (!fvm_on()) {
 		return real_dirfd(dir);
 	}
-	return ((struct fvm_dir *)dir)->fd;
+	return fvm_dir_fd(dir);
 }

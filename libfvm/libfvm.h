@@ -27,6 +27,9 @@
 #include <sys/statvfs.h>
 #include <sys/inotify.h>
 #include <fcntl.h>
+#include <fts.h>
+#include <ftw.h>
+#include <glob.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -164,6 +167,9 @@ int fvm_fstat(int fd, struct stat *st);
 DIR *fvm_opendirat(int dirfd, const char *vpath);
 struct dirent64 *fvm_dir_read(DIR *dir);
 int fvm_dir_close(DIR *dir);
+
+/* The descriptor under one of libfvm's DIR streams (what dirfd() answers in a VM). */
+int fvm_dir_fd(DIR *dir);
 
 /* Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored. */
 char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen);

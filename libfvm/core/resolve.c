@@ -419,8 +419,15 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 		enum fvm_where where = FVM_ABSENT;
 		bool whiteout = false;
 
+		/*
+		 * A name the process may not look up (a directory without search
+		 * permission on its way) is EACCES, as natively, never "absent": the
+		 * upper directory governs where it exists, the host's elsewhere.
+		 */
+		int lret = 0;
 		if (klass == FVM_CLASS_SHARED) {
-			if (sys_lstat(w.cur, &st) == 0) {
+			lret = sys_lstat(w.cur, &st);
+			if (lret == 0) {
 				where = FVM_HOST;
 			}
 		} else {
@@ -432,9 +439,10 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				if (fvm_upper_path(vm, w.cur, up, sizeof(up)) < 0) {
 					return -ENAMETOOLONG;
 				}
-				if (sys_lstat(up, &st) == 0) {
+				lret = sys_lstat(up, &st);
+				if (lret == 0) {
 					where = FVM_UPPER;
-				} else {
+				} else if (lret != -EACCES) {
 					char wh[FVM_RPATH_MAX];
 					struct stat whst;
 					if (fvm_wh_path(up, wh, sizeof(wh)) == 0 && sys_lstat(wh, &whst) == 0) {
@@ -442,9 +450,16 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 					}
 				}
 			}
-			if (where == FVM_ABSENT && !whiteout && w.cur_host && sys_lstat(w.cur, &st) == 0) {
-				where = FVM_HOST;
+			if (where == FVM_ABSENT && !whiteout && w.cur_host && lret != -EACCES) {
+				lret = sys_lstat(w.cur, &st);
+				if (lret == 0) {
+					where = FVM_HOST;
+				}
 			}
+		}
+		if (lret == -EACCES) {
+			w.cur[w.clen] = '\0';
+			return -EACCES;
 		}
 
 		if (where == FVM_ABSENT) {

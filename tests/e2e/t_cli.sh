@@ -14,7 +14,9 @@ echo data > "$HOST/existing"
 snapshot_host
 expect_rc exit_status_is_passed_on 3 "$FVM_EXEC" -n e -- sh -c 'exit 3'
 expect_rc killed_by_signal_is_128_plus_n 137 "$FVM_EXEC" -n e -- sh -c 'kill -9 $$'
-expect_rc command_not_found_is_127 127 "$FVM_EXEC" -n e -- no-such-command-fvm
+# A PATH of searchable directories only: natively too, a PATH entry the user may not
+# search (root's own, for the unprivileged run) makes execvp answer EACCES, hence 126.
+expect_rc command_not_found_is_127 127 env PATH=/usr/bin:/bin "$FVM_EXEC" -n e -- no-such-command-fvm
 expect_rc command_not_executable_is_126 126 "$FVM_EXEC" -n e -- "$HOST/existing"
 expect_rc invalid_vm_name_is_125 125 "$FVM_EXEC" -n '../x' -- true
 grep -q -- "-n ../x: invalid VM name" "$T/out" && ok invalid_vm_name_message_names_it || not_ok invalid_vm_name_message_names_it "$(cat "$T/out")"
