@@ -346,18 +346,12 @@ static int fd_object(int fd, struct fvm_res *res)
 {
 	char proc[64], target[FVM_RPATH_MAX];
 	struct stat fst;
-	ssize_t n;
+	int ret;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = sys_readlinkat(AT_FDCWD, proc, target, sizeof(target) - 1);
-	if (n < 0) {
-		return n == -ENOENT ? -EBADF : (int)n;
-	}
-	target[n] = '\0';
-	if (target[0] != '/' || strstr(target, " (deleted)") || (size_t)n >= PATH_MAX ||
-	    fvm_path_has_prefix(target, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
-	    fvm_policy_class(fvm_g.policy, target, (size_t)n) == FVM_CLASS_SHARED) {
-		return 1;
+	ret = fvm_magic_target(proc, target, sizeof(target));
+	if (ret != 0) {
+		return ret == -ENOENT ? -EBADF : ret;
 	}
 	if (sys_fstat(fd, &fst) < 0 || fvm_resolve(&fvm_g, target, FVM_R_NOFOLLOW, res) < 0) {
 		return -EPERM;

@@ -128,6 +128,15 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
 /* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
 int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
+/*
+ * What /proc magic link MAGIC (.../fd/N, cwd, exe) points at, for a change made through
+ * it. 1: the kernel may act on the link itself (a pipe, socket or anonymous inode, a
+ * deleted file or O_TMPFILE, the VM's own object in upper/, a shared path). 0: it is a
+ * host object, whose virtual path is now in VPATH (LEN >= FVM_RPATH_MAX), to be changed
+ * in the VM instead. -errno: readlink failed, or the host path is too long.
+ */
+int fvm_magic_target(const char *magic, char *vpath, size_t len);
+
 /* The same, but only for an fd on an object in upper/ (else -ENOENT). */
 int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 

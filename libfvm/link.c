@@ -179,7 +179,6 @@ static int link_source(int olddirfd, const char *oldvpath, int flags, struct fvm
 	char proc[64], target[FVM_RPATH_MAX];
 	const char *magic = NULL;
 	struct stat hv;
-	ssize_t n;
 	int ret;
 
 	*kfd = AT_FDCWD;
@@ -199,17 +198,14 @@ static int link_source(int olddirfd, const char *oldvpath, int flags, struct fvm
 		}
 	}
 	if (magic) {
-		n = sys_readlinkat(AT_FDCWD, magic, target, sizeof(target) - 1);
-		if (n < 0 && magic != proc) {
+		ret = fvm_magic_target(magic, target, sizeof(target));
+		if (ret < 0 && ret != -ENAMETOOLONG && magic != proc) {
 			goto plain; /* not a magic link: an ordinary /proc name */
 		}
-		if (n < 0) {
-			return n == -ENOENT ? -EBADF : (int)n;
+		if (ret < 0) {
+			return ret == -ENOENT ? -EBADF : ret;
 		}
-		target[n] = '\0';
-		if (target[0] != '/' || strstr(target, " (deleted)") ||
-		    fvm_path_has_prefix(target, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
-		    fvm_policy_class(fvm_g.policy, target, (size_t)n) == FVM_CLASS_SHARED) {
+		if (ret == 1) {
 			if (magic == proc) {
 				*kfd = olddirfd;
 				src->rpath[0] = '\0';

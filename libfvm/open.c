@@ -29,20 +29,17 @@ static bool write_intent(int flags)
 static int open_proc(struct fvm_res *res, int flags, mode_t mode)
 {
 	char target[FVM_RPATH_MAX];
-	ssize_t n;
+	int ret;
 
 	if (!write_intent(flags) || res->where == FVM_ABSENT) {
 		return sys_openat(AT_FDCWD, res->rpath, flags, mode);
 	}
-	n = sys_readlinkat(AT_FDCWD, res->rpath, target, sizeof(target) - 1);
-	if (n <= 0 || target[0] != '/' || (size_t)n >= PATH_MAX) {
-		return sys_openat(AT_FDCWD, res->rpath, flags, mode); /* pipe:, socket:, … */
+	ret = fvm_magic_target(res->rpath, target, sizeof(target));
+	if (ret == -ENAMETOOLONG) {
+		return ret;
 	}
-	target[n] = '\0';
-	if (fvm_path_has_prefix(target, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
-	    fvm_policy_class(fvm_g.policy, target, (size_t)n) == FVM_CLASS_SHARED ||
-	    strstr(target, " (deleted)")) {
-		return sys_openat(AT_FDCWD, res->rpath, flags, mode);
+	if (ret != 0) {
+		return sys_openat(AT_FDCWD, res->rpath, flags, mode); /* pipe:, socket:, … */
 	}
 	fvm_debug("open %s: redirected to virtual %s", res->rpath, target);
 	return fvm_openat(AT_FDCWD, target, flags & ~(O_CREAT | O_EXCL), mode);
@@ -335,16 +332,6 @@ FILE *freopen64(const char *vpath, const char *mode, FILE *stream)
 /* setmntent opens its table with libc's internal fopen: the same preparation. */
 FILE *setmntent(const char *vpath, const char *mode)
 {
-	char rpath[FVM_RPATH_MAX], rmode[16];
-	int ret;
-
-	if (!fvm_on() || !vpath) {
-		return real_setmntent(vpath, mode);
-	}
-	ret = fvm_fopen_prepare(vpath, mode, rpath, sizeof(rpath), rmode, sizeof(rmode));
-	if (ret < 0) {
-		errno = -ret;
-		return NULL;
-	}
-	return real_setmntent(rpath, rmode);
+	fvm_on(); /* real_* are set by the initialiser */
+	return fopen_common(vpath, mode, real_setmntent);
 }

@@ -17,30 +17,6 @@
 #include "fvm/layout.h"
 #include "libfvm.h"
 
-/*
- * An unprivileged copy-up cannot keep the host's owner: the copy belongs to the caller.
- * The VM shows the host's owner still, unless the VM itself changed it (the group, the
- * only change a non-root owner can make).
- */
-static void host_owner(const struct fvm_res *res, uid_t *uid, gid_t *gid)
-{
-	struct stat buf;
-	const struct stat *host;
-
-	if (fvm_g.is_root || res->where != FVM_UPPER || res->klass == FVM_CLASS_SHARED ||
-	    res->st.st_uid != sys_geteuid()) {
-		return;
-	}
-	host = fvm_host_view(res, &buf);
-	if (host == &res->st) {
-		return;
-	}
-	*uid = host->st_uid;
-	if (res->st.st_gid == getegid()) {
-		*gid = host->st_gid;
-	}
-}
-
 struct nlink_count {
 	const char *vdir;
 	nlink_t n;
@@ -72,29 +48,44 @@ static int count_entry(const char *name, unsigned char type, void *arg)
 }
 
 /*
- * A directory the VM copied up keeps the host's identity: the host's st_dev and
- * st_ino (as overlayfs shows a merged directory), so that programs that remember a
- * directory (tar, fts, find) do not see it replaced when a write inside copies it up;
- * and the link count of the merged directory (the host's, plus the subdirectories
- * the VM added, less those it deleted). A directory made opaque is the VM's own.
+ * How the VM shows an object it copied up, from the host's object beneath (one lstat,
+ * taken only when something below needs it):
+ *  - OWNER: an unprivileged copy-up cannot keep the host's owner (the copy belongs to
+ *    the caller), so the host's owner is shown still, unless the VM itself changed it
+ *    (the group, the only change a non-root owner can make).
+ *  - A directory keeps the host's identity: the host's st_dev and st_ino (as overlayfs
+ *    shows a merged directory), so that programs that remember a directory (tar, fts,
+ *    find) do not see it replaced when a write inside copies it up; and the link count
+ *    of the merged directory (the host's, plus the subdirectories the VM added, less
+ *    those it deleted). A directory made opaque is the VM's own.
  */
-static void dir_identity(const struct fvm_res *res, struct stat *st)
+static void vm_view(const struct fvm_res *res, struct stat *st, bool owner)
 {
 	struct stat buf;
 	const struct stat *host;
+	bool dir = S_ISDIR(res->st.st_mode);
 
-	if (res->where != FVM_UPPER || !S_ISDIR(res->st.st_mode) || res->klass == FVM_CLASS_SHARED) {
+	owner = owner && !fvm_g.is_root && res->st.st_uid == sys_geteuid();
+	if (res->where != FVM_UPPER || res->klass == FVM_CLASS_SHARED || (!owner && !dir)) {
 		return;
 	}
 	host = fvm_host_view(res, &buf);
-	if (host == &res->st || !S_ISDIR(host->st_mode) || fvm_is_opaque(res->rpath)) {
+	if (host == &res->st) {
 		return;
 	}
-	struct nlink_count c = {.vdir = res->vlen == 1 ? "" : res->vpath, .n = host->st_nlink};
-	fvm_each_entry(res->rpath, count_entry, &c);
-	st->st_dev = host->st_dev;
-	st->st_ino = host->st_ino;
-	st->st_nlink = c.n;
+	if (owner) {
+		st->st_uid = host->st_uid;
+		if (res->st.st_gid == getegid()) {
+			st->st_gid = host->st_gid;
+		}
+	}
+	if (dir && S_ISDIR(host->st_mode) && !fvm_is_opaque(res->rpath)) {
+		struct nlink_count c = {.vdir = res->vlen == 1 ? "" : res->vpath, .n = host->st_nlink};
+		fvm_each_entry(res->rpath, count_entry, &c);
+		st->st_dev = host->st_dev;
+		st->st_ino = host->st_ino;
+		st->st_nlink = c.n;
+	}
 }
 
 /* fstat of a directory fd: the same identity as stat of its name. */
@@ -108,7 +99,7 @@ static void fd_dir_identity(int fd, struct stat *st)
 	    res.st.st_ino != st->st_ino || res.st.st_dev != st->st_dev) {
 		return;
 	}
-	dir_identity(&res, st);
+	vm_view(&res, st, false);
 }
 
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
@@ -130,8 +121,7 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 		return -ENOENT;
 	}
 	*st = res.st;
-	host_owner(&res, &st->st_uid, &st->st_gid);
-	dir_identity(&res, st);
+	vm_view(&res, st, true);
 	return 0;
 }
 
@@ -256,8 +246,7 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 	if (ret == 0) {
 		struct stat st = {.st_uid = stx->stx_uid, .st_gid = stx->stx_gid,
 				  .st_nlink = stx->stx_nlink, .st_ino = stx->stx_ino};
-		host_owner(&res, &st.st_uid, &st.st_gid);
-		dir_identity(&res, &st);
+		vm_view(&res, &st, true);
 		stx->stx_uid = st.st_uid;
 		stx->stx_gid = st.st_gid;
 		stx->stx_nlink = (uint32_t)st.st_nlink;

@@ -12,6 +12,28 @@
 
 static const char deleted_suffix[] = " (deleted)";
 
+static bool is_deleted(const char *rpath, size_t n)
+{
+	return n > sizeof(deleted_suffix) - 1 &&
+	       strcmp(rpath + n - (sizeof(deleted_suffix) - 1), deleted_suffix) == 0;
+}
+
+int fvm_magic_target(const char *magic, char *vpath, size_t len)
+{
+	ssize_t n = sys_readlinkat(AT_FDCWD, magic, vpath, len - 1);
+
+	if (n < 0) {
+		return (int)n;
+	}
+	vpath[n] = '\0';
+	if (vpath[0] != '/' || is_deleted(vpath, (size_t)n) ||
+	    fvm_path_has_prefix(vpath, (size_t)n, fvm_g.upper, fvm_g.upper_len) ||
+	    fvm_policy_class(fvm_g.policy, vpath, (size_t)n) == FVM_CLASS_SHARED) {
+		return 1;
+	}
+	return (size_t)n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 /* FD's real path into RPATH, or -errno (-ENOTDIR for a non-file, -ENOENT deleted). */
 static int fd_rpath(int fd, char *rpath, size_t len)
 {
@@ -27,8 +49,7 @@ static int fd_rpath(int fd, char *rpath, size_t len)
 	if (rpath[0] != '/') {
 		return -ENOTDIR; /* a pipe, socket or anonymous inode */
 	}
-	if ((size_t)n > sizeof(deleted_suffix) - 1 &&
-	    strcmp(rpath + n - (sizeof(deleted_suffix) - 1), deleted_suffix) == 0) {
+	if (is_deleted(rpath, (size_t)n)) {
 		return -ENOENT;
 	}
 	return (int)n;
