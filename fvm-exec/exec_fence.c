@@ -27,6 +27,7 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,6 +102,23 @@ static const struct {
 	{"/dev/pts", false}, {"/dev/shm", false}, {"/dev/mqueue", false},
 };
 
+/*
+ * Whether Landlock can say --net none (plus --allow rules) for TCP: ABI >= 4, and every
+ * allow rule names a port (Landlock rules are ports; "all ports of an address" is not one).
+ */
+static bool ll_handles_tcp(int abi, const struct fvm_policy *pol)
+{
+	if (abi < 4 || pol->net != FVM_NET_NONE) {
+		return false;
+	}
+	for (uint32_t i = 0; i < pol->nallow; i++) {
+		if (pol->allow[i].port == 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int ll_abi(void)
 {
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
@@ -171,12 +189,7 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		}
 	}
 	complete = f->abi >= 3;
-	/* TCP by ports only: --net none denies all but the --allow ports. */
-	bool any_port = false;
-	for (uint32_t i = 0; i < pol->nallow; i++) {
-		any_port |= pol->allow[i].port == 0;
-	}
-	bool net_rules = f->abi >= 4 && pol->net == FVM_NET_NONE && !any_port;
+	bool net_rules = ll_handles_tcp(f->abi, pol);
 	if (net_rules) {
 		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
 	}
@@ -218,11 +231,15 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		for (uint32_t i = 0; i < pol->nallow; i++) {
 			ll_allow_port(fd, pol->allow[i].port, LL_NET_BIND_TCP | LL_NET_CONNECT_TCP);
 		}
-		say(f, "landlock: tcp bind/connect denied%s (by port only: addresses are libfvm's)\n",
+		f->tcp_fenced = true;
+		say(f, "landlock: tcp bind/connect denied (EACCES)%s; by port only: addresses are libfvm's\n",
 		    pol->nallow ? " except the ports of --allow rules" : "");
+	} else if (pol->net == FVM_NET_NONE) {
+		say(f, "landlock: tcp not restricted by port (%s): seccomp refuses inet sockets instead\n",
+		    f->abi < 4 ? "ABI < 4" : "an --allow rule opens every port");
 	} else if (pol->net != FVM_NET_ALL) {
 		say(f, "landlock: tcp not restricted by port (%s): libfvm checks addresses\n",
-		    f->abi < 4 ? "ABI < 4" : "the policy needs addresses, not ports");
+		    f->abi < 4 ? "ABI < 4" : "--net loopback names addresses, not ports");
 	}
 	say(f, f->abi >= 6 ? "landlock: signals and abstract unix sockets scoped to the VM\n"
 			   : "landlock: signals and abstract unix sockets NOT scoped (ABI < 6)\n");
@@ -254,27 +271,40 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 
 #define FILTER_MAX 64
 
+/*
+ * Appends to PROG (at *N) the rule for inet family FAM when Landlock fences TCP: a TCP
+ * socket (SOCK_STREAM, protocol 0 or IPPROTO_TCP) is allowed, Landlock answers its
+ * connect and bind; any other socket of FAM fails with EACCES. The accumulator holds the
+ * family and is left so for a family that does not match.
+ */
+static void emit_tcp_only(struct sock_filter *prog, int *n, int fam)
+{
+	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fam, 0, 8);
+	prog[(*n)++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+	prog[(*n)++] = STMT(BPF_ALU | BPF_AND | BPF_K, 0xf); /* less SOCK_NONBLOCK, SOCK_CLOEXEC */
+	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 0, 3);
+	prog[(*n)++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
+	/* Only plain TCP: SCTP or MPTCP streams are not what Landlock's TCP rules see. */
+	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 0);
+	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0);
+	prog[(*n)++] = RET_ERRNO(EACCES);
+	prog[(*n)++] = RET_ALLOW;
+}
+
 static int build_filter(struct exec_fence *f, const struct exec_settings *s)
 {
 	static struct sock_filter prog[FILTER_MAX];
 	static struct sock_fprog fprog;
-	int fam[8], nfam = 0, n = 0;
+	static const int inet[] = {AF_INET, AF_INET6};
+	bool full[2] = {false, false}; /* every socket type of inet[i] */
+	int n = 0;
 
-	fam[nfam++] = AF_UNIX;
 	if (s->pol.net == FVM_NET_LOOPBACK) {
-		fam[nfam++] = AF_INET;
-		fam[nfam++] = AF_INET6;
+		full[0] = full[1] = true;
 	} else {
-		bool v4 = false, v6 = false;
 		for (uint32_t i = 0; i < s->pol.nallow; i++) {
-			v4 |= s->pol.allow[i].family == AF_INET;
-			v6 |= s->pol.allow[i].family == AF_INET6;
-		}
-		if (v4) {
-			fam[nfam++] = AF_INET;
-		}
-		if (v6) {
-			fam[nfam++] = AF_INET6;
+			full[0] |= s->pol.allow[i].family == AF_INET;
+			full[1] |= s->pol.allow[i].family == AF_INET6;
 		}
 	}
 	bool netlink = s->pol.net == FVM_NET_LOOPBACK;
@@ -303,9 +333,19 @@ static int build_filter(struct exec_fence *f, const struct exec_settings *s)
 	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 1, 0);
 	prog[n++] = RET_ALLOW;
 	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
-	for (int i = 0; i < nfam; i++) {
-		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fam[i], 0, 1);
-		prog[n++] = RET_ALLOW;
+	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1);
+	prog[n++] = RET_ALLOW;
+	for (int i = 0; i < 2; i++) {
+		if (full[i]) {
+			prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)inet[i], 0, 1);
+			prog[n++] = RET_ALLOW;
+		} else if (f->tcp_fenced) {
+			emit_tcp_only(prog, &n, inet[i]);
+		} else {
+			/* The policy's refusal, the errno libfvm gives for a refused address. */
+			prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)inet[i], 0, 1);
+			prog[n++] = RET_ERRNO(EACCES);
+		}
 	}
 	if (netlink) {
 		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 3);
@@ -318,9 +358,11 @@ static int build_filter(struct exec_fence *f, const struct exec_settings *s)
 	fprog.filter = prog;
 	f->filter = &fprog;
 	f->seccomp = true;
-	say(f, "seccomp: socket families: unix%s%s%s; io_uring denied\n",
-	    nfam > 1 && fam[1] == AF_INET ? ", inet" : "",
-	    (nfam > 1 && fam[nfam - 1] == AF_INET6) ? ", inet6" : "", netlink ? ", netlink (route)" : "");
+	say(f, "seccomp: sockets: unix; inet: %s; inet6: %s%s; other families EAFNOSUPPORT; "
+	       "io_uring denied\n",
+	    full[0] ? "all" : f->tcp_fenced ? "tcp only (landlock fences its ports), others EACCES" : "EACCES",
+	    full[1] ? "all" : f->tcp_fenced ? "tcp only, others EACCES" : "EACCES",
+	    netlink ? "; netlink (route)" : "");
 	return 0;
 }
 

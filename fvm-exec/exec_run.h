@@ -59,6 +59,7 @@ struct exec_fence {
 	int ruleset_fd;        /* Landlock ruleset, -1: none */
 	int abi;               /* Landlock ABI, 0: none */
 	bool seccomp;          /* a socket-family filter is to be installed */
+	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
 	void *filter;          /* struct sock_fprog */
 	char summary[1024];    /* what is active, for -v */
 };

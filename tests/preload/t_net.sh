@@ -2,13 +2,15 @@
 # Networks inside VMs: the private loopback (two VMs each serve "localhost:PORT", each
 # client reaches its own, the host's 127.0.0.1:PORT is untouched), the network policy
 # (none, loopback, allow rules; EACCES and a line in the VM's log), and name lookups
-# under none failing at once. Only loopback and a network namespace made here are used.
+# under none failing at once. Runs with the kernel fence on (--enforce auto): a static
+# helper, which libfvm cannot see, meets the fence's answer (Landlock TCP rules: EACCES).
+# Only loopback and a network namespace made here are used.
 . "$(dirname "$0")/../lib/harness.sh"
-without_fence "under --net none the fence refuses inet sockets at socket() (EAFNOSUPPORT); this file tests libfvm's EACCES and log line"
 
 HELP=$TOP/build/tests/helpers
 PY=/usr/bin/python3
-if [ ! -x "$HELP/net-connect" ] || [ ! -x "$PY" ]; then
+STATIC=$HELP/try-syscall-static # "connect ADDR PORT" by raw syscalls, no libfvm
+if [ ! -x "$HELP/net-connect" ] || [ ! -x "$STATIC" ] || [ ! -x "$PY" ]; then
 	skip net_prerequisites "tests/helpers not built or $PY missing"
 	done_testing
 	exit
@@ -94,6 +96,16 @@ case $log in
 *"connect 127.0.0.1:$PORT refused"*) ok refusal_is_one_line_in_the_vms_log_naming_the_address ;;
 *) not_ok refusal_is_one_line_in_the_vms_log_naming_the_address "log: $log" ;;
 esac
+# A static program: libfvm is not there, the kernel fence answers, with the same errno.
+got=$(in_vm pn --net none -- "$STATIC" connect 127.0.0.1 $PORT | grep -v 'statically linked')
+[ "$got" = "connect: EACCES" ] && ok net_none_refuses_loopback_tcp_from_a_static_helper_with_eacces ||
+	not_ok net_none_refuses_loopback_tcp_from_a_static_helper_with_eacces "got: $got"
+got=$(in_vm pl --net loopback -- "$STATIC" connect 127.0.0.1 $PORT | grep -v 'statically linked')
+[ "$got" = "connect: ok" ] && ok net_loopback_lets_a_static_helper_reach_a_loopback_server ||
+	not_ok net_loopback_lets_a_static_helper_reach_a_loopback_server "got: $got"
+got=$(in_vm pa --net none --allow "127.0.0.1:$PORT" -- "$STATIC" connect 127.0.0.1 $PORT | grep -v 'statically linked')
+[ "$got" = "connect: ok" ] && ok allow_rule_opens_its_port_to_a_static_helper_under_none ||
+	not_ok allow_rule_opens_its_port_to_a_static_helper_under_none "got: $got"
 got=$(in_vm pl --net loopback -- "$HELP/net-connect" 127.0.0.1 $PORT)
 [ "${got%% *}" = connected ] && ok net_loopback_reaches_a_loopback_server ||
 	not_ok net_loopback_reaches_a_loopback_server "got: $got"
@@ -106,6 +118,10 @@ got=$(in_vm pw --net none --allow "127.0.0.1:$((PORT == 65535 ? 1 : PORT + 1))" 
 got=$(in_vm pn --net none -- "$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', $PORT))" | tail -1)
 [ "$got" = "PermissionError: [Errno 13] Permission denied" ] && ok net_none_refuses_udp_sendto ||
 	not_ok net_none_refuses_udp_sendto "got: $got"
+# An allow rule of the family lets UDP sockets be made; libfvm checks each address.
+got=$(in_vm pw --net none --allow "127.0.0.1:$((PORT == 65535 ? 1 : PORT + 1))" -- "$PY" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', $PORT))" | tail -1)
+[ "$got" = "PermissionError: [Errno 13] Permission denied" ] && ok udp_sendto_outside_the_allow_rules_is_refused ||
+	not_ok udp_sendto_outside_the_allow_rules_is_refused "got: $got"
 got=$(in_vm pn --net none -- "$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0))" | tail -1)
 [ "$got" = "PermissionError: [Errno 13] Permission denied" ] && ok net_none_refuses_bind ||
 	not_ok net_none_refuses_bind "got: $got"
