@@ -9,14 +9,26 @@
  *    directory, the shared paths, /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
  *    IPC objects there), /dev/pts, and the character devices a program writes to
  *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
- *    ABI >= 6: signals and abstract unix sockets are scoped to the VM. ABI >= 4: TCP
- *    bind/connect follow the network policy where ports can say it (--net none: only
- *    the ports of --allow rules; Landlock cannot match addresses, libfvm does that).
- *  - seccomp: socket(2) of a family --net forbids fails with EAFNOSUPPORT (none: only
- *    AF_UNIX, plus AF_INET/AF_INET6 for --allow rules of that family; loopback: AF_UNIX,
- *    AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE, which glibc's getaddrinfo and
- *    if_nameindex need); io_uring, which could open sockets around the filter, is
- *    ENOSYS; so is the x32 ABI; on x86_64, i386 socketcall/socket fail (EAFNOSUPPORT).
+ *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two
+ *    runs of one VM cannot meet at an abstract socket; a limit, documented).
+ *  - The network, what the kernel enforces and what only libfvm does:
+ *    --net none, Landlock ABI >= 4 and every --allow rule with a port: TCP sockets may be
+ *    made; Landlock refuses their bind and connect (EACCES) but on the rules' ports. The
+ *    kernel holds ports only; a rule's address is libfvm's check. Other inet sockets
+ *    fail at socket() with EACCES, unless an --allow rule is of their family.
+ *    --net none otherwise (ABI < 4, or a rule for every port of an address): seccomp
+ *    refuses AF_INET/AF_INET6 sockets with EACCES, but for the families of --allow rules,
+ *    which only libfvm holds then.
+ *    --net loopback: seccomp allows AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK/
+ *    NETLINK_ROUTE (glibc's getaddrinfo and if_nameindex need it); "loopback addresses
+ *    only" is libfvm's check alone, Landlock cannot say it.
+ *    Every other family fails with EAFNOSUPPORT; io_uring, which could open sockets
+ *    around the filter, is ENOSYS; so is the x32 ABI; on x86_64, i386 socketcall/socket
+ *    fail (EAFNOSUPPORT).
+ *  - POSIX message queues live in the IPC namespace's internal mqueue mount, which a
+ *    Landlock rule covers only through an mqueue mount at /dev/mqueue. Without one, a
+ *    broker outside the fence (exec_mq.c, fvm/mqbroker.h) opens the VM's queues for
+ *    writing; its socket is named to libfvm by FVM_ENV_MQ.
  *  - no_new_privs is always set: a setuid program cannot leave the fence.
  *  - The ruleset and the filter are built in fvm-exec (errors before anything runs) and
  *    installed by the child just before the exec.
@@ -40,6 +52,7 @@
 #include <unistd.h>
 
 #include "exec_run.h"
+#include "fvm/mqbroker.h"
 
 /* Landlock's UAPI, spelled out: the build host's headers may be older than the kernel. */
 #define LL_FS_WRITE_FILE  (1ull << 1)
@@ -366,12 +379,39 @@ static int build_filter(struct exec_fence *f, const struct exec_settings *s)
 	return 0;
 }
 
+/*
+ * Under Landlock, with no mqueue mount to attach a rule to, starts the queue broker and
+ * names it to libfvm. Without it a queue cannot be opened for writing: said, not fatal.
+ */
+static void mq_prepare(struct exec_fence *f, const char *vmdir)
+{
+	char val[32];
+	pid_t pid;
+	int r;
+
+	if (f->ruleset_fd < 0 || !mq_broker_needed()) {
+		return;
+	}
+	if ((r = mq_broker_start(vmdir, &f->mq_fd, &pid)) < 0) {
+		say(f, "landlock: no mqueue mount and no queue broker (%s): mq_open for writing fails\n",
+		    strerror(-r));
+		return;
+	}
+	/* The pid SO_PEERCRED reports on a socketpair: its creator's, fvm-exec's. */
+	snprintf(val, sizeof(val), "%d:%d", f->mq_fd, (int)getpid());
+	setenv(FVM_ENV_MQ, val, 1);
+	say(f, "landlock: no mqueue mount at /dev/mqueue: queues are opened for writing by a "
+	       "broker outside the fence (pid %d), for the VM's names only\n", (int)pid);
+}
+
 int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
 {
 	bool complete = true;
 
 	memset(f, 0, sizeof(*f));
 	f->ruleset_fd = -1;
+	f->mq_fd = -1;
+	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
 		say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
@@ -380,6 +420,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	if (ll_prepare(f, s, vmdir) < 0) {
 		complete = false;
 	}
+	mq_prepare(f, vmdir);
 	if (s->pol.net != FVM_NET_ALL) {
 		build_filter(f, s);
 	} else {
@@ -399,6 +440,9 @@ int fence_apply(const struct exec_fence *f)
 		return 0; /* --enforce off */
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		return -errno;
+	}
+	if (f->mq_fd >= 0 && fcntl(f->mq_fd, F_SETFD, 0) < 0) { /* the VM keeps it */
 		return -errno;
 	}
 	if (f->seccomp && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, f->filter) < 0) {

@@ -60,6 +60,7 @@ struct exec_fence {
 	int abi;               /* Landlock ABI, 0: none */
 	bool seccomp;          /* a socket-family filter is to be installed */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
+	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	void *filter;          /* struct sock_fprog */
 	char summary[1024];    /* what is active, for -v */
 };
@@ -73,6 +74,17 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 
 /* In the child: no_new_privs, seccomp, Landlock. Returns 0 or -errno. */
 int fence_apply(const struct exec_fence *f);
+
+/* ---- the message-queue broker (fvm/mqbroker.h) ---- */
+
+/* Whether fenced processes need the broker: /dev/mqueue is not an mqueue mount. */
+bool mq_broker_needed(void);
+
+/*
+ * Starts the broker of the VM at VMDIR (a child process). Returns 0 with *VM_END, the
+ * close-on-exec socket to hand to the VM, and *PID; or -errno.
+ */
+int mq_broker_start(const char *vmdir, int *vm_end, pid_t *pid);
 
 /* ---- supervision ---- */
 

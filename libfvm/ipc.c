@@ -21,14 +21,18 @@
 #include <mqueue.h>
 #include <semaphore.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 
 #include "fvm/ipcname.h"
+#include "fvm/mqbroker.h"
 #include "fvm/path.h"
 #include "libfvm.h"
 
@@ -176,6 +180,126 @@ int sem_unlink(const char *vname)
 	return m < 0 ? fvm_ret(m) : real_sem_unlink(m ? rname : vname);
 }
 
+/* ---- the queue broker of a fenced run (fvm/mqbroker.h) ---- */
+
+static int broker_fd = -1;
+static pid_t broker_pid;
+
+/* Reads FVM_ENV_MQ ("FD:PID") as the process starts; the environment may change later. */
+__attribute__((constructor)) static void broker_init(void)
+{
+	const char *v = getenv(FVM_ENV_MQ);
+	char *end;
+
+	if (v && *v) {
+		long fd = strtol(v, &end, 10);
+		if (*end == ':' && fd >= 0 && fd < INT_MAX) {
+			broker_pid = (pid_t)strtol(end + 1, &end, 10);
+			broker_fd = *end == '\0' ? (int)fd : -1;
+		}
+	}
+}
+
+/* The broker's socket when FVM_ENV_MQ named one and the fd is still it, else -1. */
+static int broker_sock(void)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int type;
+	socklen_t tlen = sizeof(type);
+
+	/* A program may have closed the fd and reused its number. */
+	if (broker_fd < 0 ||
+	    sys_getsockopt(broker_fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_SEQPACKET ||
+	    sys_getsockopt(broker_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.pid != broker_pid) {
+		return -1;
+	}
+	return broker_fd;
+}
+
+/* The process's umask, read without changing it (threads may be creating files). */
+static mode_t current_umask(void)
+{
+	char buf[1024];
+	int fd = sys_openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
+	ssize_t n = fd >= 0 ? sys_read(fd, buf, sizeof(buf) - 1) : -1;
+	const char *u;
+
+	if (fd >= 0) {
+		sys_close(fd);
+	}
+	if (n <= 0) {
+		return 022;
+	}
+	buf[n] = '\0';
+	u = strstr(buf, "Umask:");
+	return u ? (mode_t)strtoul(u + 6, NULL, 8) & 0777 : 022;
+}
+
+/*
+ * Opens queue RNAME (mapped) through the broker SOCK, as mq_open(RNAME, OFLAG, MODE,
+ * ATTR) would. Returns the queue descriptor or -errno.
+ */
+static int broker_open(int sock, const char *rname, int oflag, mode_t mode, const struct mq_attr *attr)
+{
+	struct fvm_mq_request req = {.version = FVM_MQ_VERSION, .oflag = oflag & FVM_MQ_OFLAGS,
+				     .mode = mode, .umask = current_umask(), .has_attr = attr != NULL};
+	struct fvm_mq_reply rep;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	int sv[2], q = -1;
+	ssize_t n;
+
+	if (attr) {
+		req.maxmsg = attr->mq_maxmsg;
+		req.msgsize = attr->mq_msgsize;
+	}
+	snprintf(req.name, sizeof(req.name), "%s", rname);
+	if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		return -errno;
+	}
+	/* The answer comes on a socketpair of this request: no other process reads it. */
+	memset(&u, 0, sizeof(u));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	n = sys_sendmsg(sock, &msg, MSG_NOSIGNAL);
+	sys_close(sv[1]);
+	if (n != (ssize_t)sizeof(req)) {
+		sys_close(sv[0]);
+		return n < 0 ? -errno : -EIO;
+	}
+	iov.iov_base = &rep;
+	iov.iov_len = sizeof(rep);
+	msg.msg_controllen = sizeof(u.buf);
+	do {
+		n = sys_recvmsg(sv[0], &msg, (oflag & O_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+	} while (n < 0 && errno == EINTR);
+	sys_close(sv[0]);
+	c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		memcpy(&q, CMSG_DATA(c), sizeof(int));
+	}
+	if (n != (ssize_t)sizeof(rep)) {
+		if (q >= 0) {
+			sys_close(q);
+		}
+		return n < 0 ? -errno : -EIO;
+	}
+	if (rep.err != 0 || q < 0) {
+		return rep.err ? -rep.err : -EIO;
+	}
+	return q;
+}
+
 static mqd_t mq_open_common(const char *vname, int oflag, mode_t mode, struct mq_attr *attr)
 {
 	char rname[NAME_MAX + 2];
@@ -185,8 +309,16 @@ static mqd_t mq_open_common(const char *vname, int oflag, mode_t mode, struct mq
 	if (m < 0) {
 		return fvm_ret(m);
 	}
-	q = (oflag & O_CREAT) ? real_mq_open(m ? rname : vname, oflag, mode, attr)
-			      : real_mq_open(m ? rname : vname, oflag);
+	int sock = m && (oflag & O_ACCMODE) != O_RDONLY ? broker_sock() : -1;
+	if (sock >= 0) {
+		/* Under the fence with no mqueue mount: a direct open for writing is EACCES
+		 * (and, with O_CREAT, would leave the queue made), so the broker opens it. */
+		int r = broker_open(sock, rname, oflag, mode, (oflag & O_CREAT) ? attr : NULL);
+		q = r < 0 ? fvm_ret(r) : r;
+	} else {
+		q = (oflag & O_CREAT) ? real_mq_open(m ? rname : vname, oflag, mode, attr)
+				      : real_mq_open(m ? rname : vname, oflag);
+	}
 	record(KIND_MQ, m && q != (mqd_t)-1, oflag, rname, vname);
 	return q;
 }

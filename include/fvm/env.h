@@ -13,9 +13,11 @@
 #define FVM_ENV_POLICY  "FVM_POLICY"  /* the compiled policy file */
 #define FVM_ENV_DEBUG   "FVM_DEBUG"   /* optional: an fd number for libfvm's debug log */
 #define FVM_ENV_HOME    "FVM_HOME"    /* the store; libfvm hides it from the VM */
+#define FVM_ENV_MQ      "FVM_MQ_BROKER" /* optional: the queue broker's socket (mqbroker.h) */
 
 /* The variables re-injected at exec, in this order. */
-#define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG }
-#define FVM_ENV_CONTRACT_N 5
+#define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
+			   FVM_ENV_MQ }
+#define FVM_ENV_CONTRACT_N 6
 
 #endif

@@ -12,6 +12,7 @@
 #define FVM_SYS_H
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -237,6 +238,26 @@ static inline int sys_lsetxattr(const char *rpath, const char *name, const void 
 static inline int sys_fcntl(int fd, int cmd, long arg)
 {
 	return (int)FVM_SC(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
+}
+
+static inline int sys_socketpair(int domain, int type, int proto, int sv[2])
+{
+	return (int)FVM_SC(SYS_socketpair, domain, type, proto, sv, 0, 0);
+}
+
+static inline ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return FVM_SC(SYS_sendmsg, fd, msg, flags, 0, 0, 0);
+}
+
+static inline ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return FVM_SC(SYS_recvmsg, fd, msg, flags, 0, 0, 0);
+}
+
+static inline int sys_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	return (int)FVM_SC(SYS_getsockopt, fd, level, name, val, len, 0);
 }
 
 static inline int sys_getdents64(int fd, void *buf, size_t len)

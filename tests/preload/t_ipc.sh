@@ -2,9 +2,10 @@
 # POSIX shm, semaphores and queues, and SysV keys, inside VMs: two VMs running the same
 # program concurrently each get their own objects, the host's object of the same name is
 # untouched, /dev/shm lists only the VM's objects by their VM names, long names work,
-# ftok keys survive a copy-up, and fvm rm leaves nothing behind.
+# ftok keys survive a copy-up, and fvm rm leaves nothing behind. All under the kernel
+# fence (--enforce auto): with no mqueue mount the fence's queue broker opens queues for
+# writing; with one (a mount namespace made here, root only) the fence's rule covers it.
 . "$(dirname "$0")/../lib/harness.sh"
-mountpoint -q /dev/mqueue || without_fence "no mqueue filesystem is mounted at /dev/mqueue, so Landlock cannot allow mq_open's queues"
 
 HELP=$TOP/build/tests/helpers
 if [ ! -x "$HELP/ipc-posix" ] || [ ! -x "$HELP/ipc-sysv" ]; then
@@ -109,6 +110,45 @@ if "$FVM" rm ia >/dev/null 2>&1; then
 		not_ok fvm_rm_leaves_no_ipc_object_behind "left: $left"
 else
 	skip fvm_rm_leaves_no_ipc_object_behind "fvm rm is not in this build (issue 5); store_remove_ipc is unit-tested"
+fi
+
+# The queue file system, mounted at /dev/mqueue in a mount namespace made here (this
+# machine may have none mounted): the fence's rule covers it, so no broker is started;
+# ls lists only the VM's queues by their names; fvm rm removes them.
+# with_mqueue CMD...: runs CMD in a private mount namespace whose /dev holds the usual
+# devices, /dev/pts, /dev/shm and a fresh mqueue mount (the host's /dev is untouched).
+with_mqueue() {
+	unshare -m --propagation private bash -c '
+		set -e; D=$1; shift
+		mkdir -p "$D"; mount -t tmpfs fvmtest-dev "$D"
+		for n in null zero full tty random urandom ptmx; do touch "$D/$n"; mount --bind "/dev/$n" "$D/$n"; done
+		for d in pts shm; do mkdir "$D/$d"; mount --rbind "/dev/$d" "$D/$d"; done
+		ln -s /proc/self/fd "$D/fd"
+		mkdir "$D/mqueue"; mount -t mqueue fvmtest-mq "$D/mqueue"
+		mount --move "$D" /dev
+		exec "$@"' with_mqueue "$T/dev" "$@"
+}
+MQN=/mq.$$
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! with_mqueue true 2>/dev/null; then
+	why="needs root to mount an mqueue file system in a mount namespace ($(whoami_tag))"
+	skip queues_under_the_fence_with_an_mqueue_mount_need_no_broker "$why"
+	skip ls_dev_mqueue_lists_only_the_vms_queues_by_their_names "$why"
+	skip fvm_rm_leaves_no_queue_behind "$why"
+else
+	got=$(cd "$HOST" && with_mqueue sh -c "'$HELP/ipc-posix' put $MQN host >/dev/null &&
+		'$FVM_EXEC' -n qa -v -- true 2>&1 | grep -c broker;
+		'$FVM_EXEC' -n qa -- sh -c \"'$HELP/ipc-posix' put $MQN vm && ls /dev/mqueue\";
+		'$FVM_EXEC' -n qa -- '$HELP/ipc-posix' get $MQN; '$HELP/ipc-posix' get $MQN;
+		'$HELP/ipc-posix' rm $MQN; '$FVM' rm qa >/dev/null && ls /dev/mqueue | grep -e '^fvm\.qa\.' -e '^${MQN#/}\$'" 2>&1)
+	want=$(printf '0\n%s\n%s\n%s' "${MQN#/}" "shm=vm sem=2 mq=vm" "shm=host sem=4 mq=host")
+	[ "$got" = "$want" ] && ok queues_under_the_fence_with_an_mqueue_mount_need_no_broker ||
+		not_ok queues_under_the_fence_with_an_mqueue_mount_need_no_broker "expected:" "$want" "got:" "$got"
+	[ "$(echo "$got" | sed -n 2p)" = "${MQN#/}" ] && ok ls_dev_mqueue_lists_only_the_vms_queues_by_their_names ||
+		not_ok ls_dev_mqueue_lists_only_the_vms_queues_by_their_names "got: $got"
+	# No line after those: the host's queue removed by hand, the VM's by fvm rm (the
+	# namespace's other queues, of other programs, are not looked at).
+	[ "$(echo "$got" | sed -n 5p)" = "" ] && ok fvm_rm_leaves_no_queue_behind ||
+		not_ok fvm_rm_leaves_no_queue_behind "got: $got"
 fi
 
 done_testing
