@@ -101,6 +101,24 @@ else
 	ok ipc_runs_left_the_host_tree_unchanged
 fi
 
+# The queue broker (no mqueue mount under the fence) opens the asking VM's queues only,
+# even for a program that speaks its protocol around libfvm.
+if [ -z "$(in_vm ia sh -c 'echo ${FVM_MQ_BROKER:-}')" ]; then
+	why="no queue broker in this run: /dev/mqueue is an mqueue mount, or no Landlock"
+	skip queue_broker_refuses_the_hosts_queue "$why"
+	skip queue_broker_refuses_another_vms_queue "$why"
+else
+	vm_prefix() { printf 'fvm.%s.%s.' "$1" "$(printf '%s' "$FVM_HOME/vms/$1" | sha256sum | cut -c1-8)"; }
+	ia_name=/$(vm_prefix ia)${N#/}
+	# ia's own queue (made above) opens: the refusal that follows is the broker's check.
+	got="$(in_vm ia "$HELP/mq-broker-probe" "$ia_name") $(in_vm ia "$HELP/mq-broker-probe" "$N")"
+	[ "$got" = "broker: ok broker: EACCES" ] && ok queue_broker_refuses_the_hosts_queue ||
+		not_ok queue_broker_refuses_the_hosts_queue "got: $got"
+	got="$(in_vm ib "$HELP/mq-broker-probe" "$ia_name") $(in_vm ib "$HELP/mq-broker-probe" "/$(vm_prefix ib)/../${ia_name#/}")"
+	[ "$got" = "broker: EACCES broker: EACCES" ] && ok queue_broker_refuses_another_vms_queue ||
+		not_ok queue_broker_refuses_another_vms_queue "got: $got"
+fi
+
 # fvm rm leaves nothing of the VM in /dev/shm (fvm rm is issue 5's; the removal itself,
 # store_remove_ipc, is unit-tested in tests/unit/test_ipc.c).
 if "$FVM" rm ia >/dev/null 2>&1; then
