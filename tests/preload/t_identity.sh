@@ -53,4 +53,23 @@ else
 		"$(getfattr -d -m - "$HOST/dir/file" 2>&1)"
 fi
 
+# An upper filesystem without xattrs (ramfs): no marker can be stored, copies show
+# their own inode (what fvm did before origins), and nothing fails.
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+	skip upper_without_xattrs_degrades_to_own_inode "needs root to mount a ramfs store ($(whoami_tag))"
+else
+	echo data > "$HOST/dir/plain"
+	views=$(printf '%s\n' "fstat of the write fd" "fstat after the write" "after stat" "after lstat" \
+		"after fstatat" "after statx" "after fstat" "after fstatat-empty-path" "after statx-fd" \
+		"after d_ino" | sed 's/$/: differs/')
+	out=$(cd "$HOST" && unshare -m sh -c 'mkdir -p "$1/ram" && mount -t ramfs none "$1/ram" &&
+		FVM_HOME=$1/ram/store "$2" -n ram -- sh -c "\"$3\" rewrite dir/plain && cat dir/plain"' \
+		sh "$T" "$FVM_EXEC" "$ID" 2>&1)
+	if [ "$out" = "$views"$'\ndata\nappended' ] && [ "$(cat "$HOST/dir/plain")" = data ]; then
+		ok upper_without_xattrs_degrades_to_own_inode
+	else
+		not_ok upper_without_xattrs_degrades_to_own_inode "$out"
+	fi
+fi
+
 done_testing
