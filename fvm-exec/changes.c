@@ -18,6 +18,7 @@
 #include "fvm/changes.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
+#include "fvm/vm.h"
 
 struct scan {
 	const char *upper;
@@ -96,7 +97,9 @@ static bool same_content(const char *a, const char *b, off_t size)
 static bool same_xattrs(const char *a, const char *b)
 {
 	char la[4096], lb[4096];
-	ssize_t na = llistxattr(a, la, sizeof(la)), nb = llistxattr(b, lb, sizeof(lb));
+	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
+	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
+	ssize_t nb = fvm_xattr_list_hide(lb, llistxattr(b, lb, sizeof(lb)));
 
 	if (na < 0 || nb < 0) {
 		return (na < 0) == (nb < 0);

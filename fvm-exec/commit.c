@@ -317,11 +317,15 @@ static int copy_bytes(int in, int out)
 	return n < 0 ? -errno : 0;
 }
 
-/* Makes DST's xattrs those of SRC. Names outside user.* need privilege: not fatal. */
+/*
+ * Makes DST's xattrs those of SRC. Names outside user.* need privilege: not fatal.
+ * fvm's own names on the upper copy (its origin) never reach the host.
+ */
 static int sync_xattrs(const char *src, const char *dst)
 {
 	char sl[8192], dl[8192], val[65536];
-	ssize_t ns = llistxattr(src, sl, sizeof(sl)), nd = llistxattr(dst, dl, sizeof(dl));
+	ssize_t ns = fvm_xattr_list_hide(sl, llistxattr(src, sl, sizeof(sl)));
+	ssize_t nd = fvm_xattr_list_hide(dl, llistxattr(dst, dl, sizeof(dl)));
 	int ret = 0;
 
 	for (ssize_t off = 0; nd > 0 && off < nd; off += (ssize_t)strlen(dl + off) + 1) {

@@ -5,7 +5,13 @@
  * Reads ask the resolved object; changes copy a host object up first (the host's own
  * object is never changed), with the host deciding whether this process may change it.
  * An fd on a host file changes the VM's copy of that name (fd_object), never the host.
+ *
+ * fvm's own xattr (FVM_ORIGIN_XATTR, the identity of a copied-up file) does not exist
+ * for a VM: it is never listed, reading or removing it gives ENODATA, and setting it
+ * EOPNOTSUPP (the answer of a filesystem that cannot store a name, which programs
+ * that copy xattrs, such as cp -a and rsync, tolerate).
  */
+#include <linux/limits.h>
 #include <string.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -38,6 +44,44 @@ static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_
 	return modify ? xattr_modify(res) : 0;
 }
 
+/* listxattr of FD (>= 0) or else RPATH, not followed: the kernel's list. */
+static ssize_t list_raw(int fd, const char *rpath, char *list, size_t size)
+{
+	return fd >= 0 ? sys_flistxattr(fd, list, size) : sys_llistxattr(rpath, list, size);
+}
+
+/*
+ * listxattr of FD (>= 0) or else RPATH into LIST/SIZE with listxattr's contract (SIZE
+ * 0: the length needed; -ERANGE when it does not fit), less fvm's own names.
+ */
+static ssize_t list_visible(int fd, const char *rpath, char *list, size_t size)
+{
+	ssize_t n = size ? list_raw(fd, rpath, list, size) : -ERANGE;
+	char *all;
+
+	if (n >= 0) {
+		return fvm_xattr_list_hide(list, n);
+	}
+	if (n != -ERANGE) {
+		return n;
+	}
+	/* A size query, or a list that fits only without our names: read it all first. */
+	all = malloc(XATTR_LIST_MAX);
+	if (!all) {
+		return -ENOMEM;
+	}
+	n = fvm_xattr_list_hide(all, list_raw(fd, rpath, all, XATTR_LIST_MAX));
+	if (n >= 0 && size) {
+		if ((size_t)n <= size) {
+			memcpy(list, all, (size_t)n);
+		} else {
+			n = -ERANGE;
+		}
+	}
+	free(all);
+	return n;
+}
+
 static ssize_t fvm_getxattr(const char *vpath, const char *name, void *value, size_t size, bool follow)
 {
 	struct fvm_res res;
@@ -48,6 +92,9 @@ static ssize_t fvm_getxattr(const char *vpath, const char *name, void *value, si
 			      : sys_lgetxattr(vpath, name, value, size);
 	}
 	ret = xattr_target(vpath, follow, false, &res);
+	if (ret == 0 && fvm_xattr_is_ours(name)) {
+		ret = -ENODATA;
+	}
 	return ret < 0 ? ret : sys_lgetxattr(res.rpath, name, value, size);
 }
 
@@ -61,7 +108,13 @@ static ssize_t fvm_listxattr(const char *vpath, char *list, size_t size, bool fo
 			      : sys_llistxattr(vpath, list, size);
 	}
 	ret = xattr_target(vpath, follow, false, &res);
-	return ret < 0 ? ret : sys_llistxattr(res.rpath, list, size);
+	if (ret < 0) {
+		return ret;
+	}
+	/* Only a copy in upper/ can carry our names. */
+	return res.where == FVM_UPPER && res.klass != FVM_CLASS_SHARED
+		       ? list_visible(-1, res.rpath, list, size)
+		       : sys_llistxattr(res.rpath, list, size);
 }
 
 static int fvm_setxattr(const char *vpath, const char *name, const void *value, size_t size,
@@ -74,6 +127,10 @@ static int fvm_setxattr(const char *vpath, const char *name, const void *value, 
 		return follow ? (int)FVM_SC(SYS_setxattr, vpath, name, value, size, flags, 0)
 			      : sys_lsetxattr(vpath, name, value, size, flags);
 	}
+	if (fvm_xattr_is_ours(name)) {
+		ret = xattr_target(vpath, follow, false, &res);
+		return ret < 0 ? ret : -EOPNOTSUPP;
+	}
 	ret = xattr_target(vpath, follow, true, &res);
 	return ret < 0 ? ret : sys_lsetxattr(res.rpath, name, value, size, flags);
 }
@@ -85,6 +142,10 @@ static int fvm_removexattr(const char *vpath, const char *name, bool follow)
 
 	if (!fvm_on()) {
 		return (int)FVM_SC(follow ? SYS_removexattr : SYS_lremovexattr, vpath, name, 0, 0, 0, 0);
+	}
+	if (fvm_xattr_is_ours(name)) {
+		ret = xattr_target(vpath, follow, false, &res);
+		return ret < 0 ? ret : -ENODATA;
 	}
 	ret = xattr_target(vpath, follow, true, &res);
 	return ret < 0 ? ret : (int)FVM_SC(SYS_lremovexattr, res.rpath, name, 0, 0, 0, 0);
@@ -423,11 +484,41 @@ int futimesat(int dirfd, const char *vpath, const struct timeval tv[2])
 	return fvm_ret(fvm_utimensat(dirfd, vpath, tv ? ts : NULL, 0));
 }
 
+/*
+ * The answer for fvm's own name NAME through fd FD: ERR (it does not exist for the
+ * VM), -EBADF for a closed fd; 1 for any other name, or outside a VM.
+ */
+static int fd_ours(int fd, const char *name, int err)
+{
+	struct stat st;
+
+	if (!fvm_on() || !fvm_xattr_is_ours(name)) {
+		return 1;
+	}
+	return sys_fstat(fd, &st) < 0 ? -EBADF : err;
+}
+
+ssize_t fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	int ret = fd_ours(fd, name, -ENODATA);
+
+	return fvm_ret_ssize(ret == 1 ? sys_fgetxattr(fd, name, value, size) : ret);
+}
+
+ssize_t flistxattr(int fd, char *list, size_t size)
+{
+	return fvm_ret_ssize(fvm_on() ? list_visible(fd, NULL, list, size)
+				      : sys_flistxattr(fd, list, size));
+}
+
 int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)
 {
 	struct fvm_res res;
-	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+	int ret = fd_ours(fd, name, -EOPNOTSUPP);
 
+	if (ret == 1 && fvm_on()) {
+		ret = fd_object(fd, &res);
+	}
 	if (ret == 1) {
 		ret = sys_fsetxattr(fd, name, value, size, flags);
 	} else if (ret == 0) {
@@ -442,8 +533,11 @@ int fsetxattr(int fd, const char *name, const void *value, size_t size, int flag
 int fremovexattr(int fd, const char *name)
 {
 	struct fvm_res res;
-	int ret = fvm_on() ? fd_object(fd, &res) : 1;
+	int ret = fd_ours(fd, name, -ENODATA);
 
+	if (ret == 1 && fvm_on()) {
+		ret = fd_object(fd, &res);
+	}
 	if (ret == 1) {
 		ret = (int)FVM_SC(SYS_fremovexattr, fd, name, 0, 0, 0, 0);
 	} else if (ret == 0) {

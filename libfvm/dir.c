@@ -221,6 +221,7 @@ struct merge {
 	struct nameset names, whiteouts;
 	const char *vdir;      /* the directory's virtual path, for hidden names */
 	size_t vdirlen;
+	const char *updir;     /* its upper directory, for the identity of copied-up files */
 	bool opaque;
 	bool host_pass;        /* adding host entries */
 	int ipc;               /* fvm_ipc_dir() of the directory: -1, or its IPC names */
@@ -294,6 +295,11 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 		return 0;
 	}
 	int ret = listing_add(m->l, d);
+	if (ret == 0 && !m->host_pass && d->d_type == DT_REG) {
+		/* A file the VM copied up keeps its host identity (stat.c): its d_ino too. */
+		struct linux_dirent64 *rec = (void *)(m->l->buf + m->l->off[m->l->n - 1]);
+		fvm_entry_identity(m->updir, name, &rec->d_ino);
+	}
 	return ret < 0 ? ret : nameset_add(&m->names, name, m->l->n - 1);
 }
 
@@ -318,6 +324,7 @@ static int build_listing(struct listing *l, const char *vdir)
 	l->used = 0;
 	if (ret == 0 && fvm_upper_path(&fvm_g, res->vpath, up, sizeof(up)) >= 0 &&
 	    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && res->klass != FVM_CLASS_SHARED) {
+		m.updir = up;
 		ret = read_dir(up, merge_entry, &m);
 	}
 	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&

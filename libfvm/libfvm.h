@@ -168,6 +168,9 @@ int fvm_unlinkat(int dirfd, const char *vpath, int flags);
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags);
 int fvm_fstat(int fd, struct stat *st);
 
+/* The d_ino of entry NAME of upper directory UPDIR: its origin's, if it has one (stat.c). */
+void fvm_entry_identity(const char *updir, const char *name, uint64_t *d_ino);
+
 /*
  * libfvm's own DIR streams, for the walkers built on them (walk.c); inside a VM only.
  * fvm_opendirat and fvm_dir_read set errno as opendir/readdir do (NULL at the end

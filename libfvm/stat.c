@@ -6,6 +6,10 @@
  * Every stat funnels into fvm_fstatat(), which answers from the resolver's own lstat
  * of the final object: a lookup costs no system call beyond the walk. statx asks the
  * kernel again (it returns more than struct stat) on the resolved real path.
+ *
+ * Invariant: stat of a name, fstat of an fd on it and statx of either give one
+ * identity (st_dev, st_ino) for an object the VM copied up: the host object's
+ * (vm_view), so a program that compares them (vim, SQLite, git, tar) sees one file.
  */
 #include <string.h>
 #include <sys/inotify.h>
@@ -48,11 +52,77 @@ static int count_entry(const char *name, unsigned char type, void *arg)
 }
 
 /*
+ * Which fds can be copies, for fstat (hot: every fopen asks it). A copy lives on
+ * upper/'s device and was made after upper/ was: its ctime (set by the copy-up's own
+ * chmod, utimens and rename) is not older than upper/'s birth. A host file outside
+ * that window costs fstat no extra system call, even when upper/ shares its device.
+ * born is taken a minute early, for a clock stepped back a little; dev 0: not known
+ * yet (no upper/). origin_off is set when the upper filesystem has no user xattrs.
+ */
+static struct {
+	dev_t dev;
+	time_t born; /* seconds */
+} upper_fs;
+static bool origin_off;
+
+static bool may_be_copy(const struct stat *st)
+{
+	struct statx stx;
+
+	if (__atomic_load_n(&upper_fs.dev, __ATOMIC_ACQUIRE) == 0) {
+		if (FVM_SC(SYS_statx, AT_FDCWD, fvm_g.upper, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx, 0) < 0) {
+			return false; /* no upper/: no copies */
+		}
+		if (stx.stx_mask & STATX_BTIME) {
+			upper_fs.born = (time_t)stx.stx_btime.tv_sec - 60;
+		}
+		__atomic_store_n(&upper_fs.dev, makedev(stx.stx_dev_major, stx.stx_dev_minor),
+				 __ATOMIC_RELEASE);
+	}
+	return st->st_dev == upper_fs.dev && st->st_ctim.tv_sec >= upper_fs.born;
+}
+
+/*
+ * A copied-up regular file shows its host object's st_dev and st_ino (its origin,
+ * fvm/vm.h), as overlayfs shows a copied-up file: vim, SQLite, git and tar compare
+ * the identity of a file before and after writing it. FD (>= 0) or RPATH is the
+ * upper object; ST is changed only when it has an origin.
+ */
+static void origin_identity(int fd, const char *rpath, struct stat *st)
+{
+	struct fvm_ident o;
+	int ret;
+
+	if (__atomic_load_n(&origin_off, __ATOMIC_RELAXED)) {
+		return;
+	}
+	ret = fvm_origin_get(fd, rpath, &o);
+	if (ret == 0) {
+		st->st_dev = (dev_t)o.dev;
+		st->st_ino = (ino_t)o.ino;
+	} else if (ret == -EOPNOTSUPP) {
+		__atomic_store_n(&origin_off, true, __ATOMIC_RELAXED);
+	}
+}
+
+void fvm_entry_identity(const char *updir, const char *name, uint64_t *d_ino)
+{
+	char rpath[FVM_RPATH_MAX + NAME_MAX + 2];
+	struct stat st = {.st_ino = (ino_t)*d_ino};
+
+	if (snprintf(rpath, sizeof(rpath), "%s/%s", updir, name) < (int)sizeof(rpath)) {
+		origin_identity(-1, rpath, &st);
+		*d_ino = st.st_ino;
+	}
+}
+
+/*
  * How the VM shows an object it copied up, from the host's object beneath (one lstat,
  * taken only when something below needs it):
  *  - OWNER: an unprivileged copy-up cannot keep the host's owner (the copy belongs to
  *    the caller), so the host's owner is shown still, unless the VM itself changed it
  *    (the group, the only change a non-root owner can make).
+ *  - A regular file keeps the identity recorded at its copy-up (origin_identity).
  *  - A directory keeps the host's identity: the host's st_dev and st_ino (as overlayfs
  *    shows a merged directory), so that programs that remember a directory (tar, fts,
  *    find) do not see it replaced when a write inside copies it up; and the link count
@@ -65,8 +135,14 @@ static void vm_view(const struct fvm_res *res, struct stat *st, bool owner)
 	const struct stat *host;
 	bool dir = S_ISDIR(res->st.st_mode);
 
+	if (res->where != FVM_UPPER || res->klass == FVM_CLASS_SHARED) {
+		return;
+	}
+	if (S_ISREG(res->st.st_mode)) {
+		origin_identity(-1, res->rpath, st);
+	}
 	owner = owner && !fvm_g.is_root && res->st.st_uid == sys_geteuid();
-	if (res->where != FVM_UPPER || res->klass == FVM_CLASS_SHARED || (!owner && !dir)) {
+	if (!owner && !dir) {
 		return;
 	}
 	host = fvm_host_view(res, &buf);
@@ -88,12 +164,22 @@ static void vm_view(const struct fvm_res *res, struct stat *st, bool owner)
 	}
 }
 
-/* fstat of a directory fd: the same identity as stat of its name. */
-static void fd_dir_identity(int fd, struct stat *st)
+/*
+ * The identity fstat gives open file FD (kernel's stat ST): the same as stat of its
+ * name. A regular file pays one fgetxattr, and only when it may be a copy; a
+ * directory is looked up by its path.
+ */
+static void fd_identity(int fd, struct stat *st)
 {
 	char vpath[PATH_MAX];
 	struct fvm_res res;
 
+	if (S_ISREG(st->st_mode)) {
+		if (may_be_copy(st)) {
+			origin_identity(fd, NULL, st);
+		}
+		return;
+	}
 	if (!S_ISDIR(st->st_mode) || fvm_fd_vpath_upper(fd, vpath, sizeof(vpath)) < 0 ||
 	    fvm_resolve(&fvm_g, vpath, FVM_R_NOFOLLOW, &res) < 0 || res.where != FVM_UPPER ||
 	    res.st.st_ino != st->st_ino || res.st.st_dev != st->st_dev) {
@@ -129,8 +215,8 @@ int fvm_fstat(int fd, struct stat *st)
 {
 	int ret = sys_fstat(fd, st);
 
-	if (ret == 0 && fvm_on() && S_ISDIR(st->st_mode)) {
-		fd_dir_identity(fd, st);
+	if (ret == 0 && fvm_on()) {
+		fd_identity(fd, st);
 	}
 	return ret;
 }
@@ -227,34 +313,50 @@ int __fxstatat64(int ver, int dirfd, const char *vpath, struct stat64 *st, int f
 	return fvm_ret(fvm_fstatat(dirfd, vpath, (struct stat *)st, flags));
 }
 
+/* Gives STX the identity and owner ST shows (vm_view, fd_identity made it from STX). */
+static void statx_apply(struct statx *stx, const struct stat *st)
+{
+	stx->stx_uid = st->st_uid;
+	stx->stx_gid = st->st_gid;
+	stx->stx_nlink = (uint32_t)st->st_nlink;
+	stx->stx_ino = st->st_ino;
+	stx->stx_dev_major = major(st->st_dev);
+	stx->stx_dev_minor = minor(st->st_dev);
+}
+
 int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct statx *stx)
 {
 	struct fvm_res res;
 	int ret;
 
 	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
-		return fvm_ret((int)FVM_SC(SYS_statx, dirfd, vpath, flags, mask, stx, 0));
-	}
-	ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
-	if (ret == 0 && res.where == FVM_ABSENT) {
-		ret = -ENOENT;
-	}
-	if (ret == 0) {
-		/* rpath is final (or a /proc magic link the kernel must follow): same flags. */
-		ret = (int)FVM_SC(SYS_statx, AT_FDCWD, res.rpath, flags & ~AT_EMPTY_PATH, mask, stx, 0);
-	}
-	if (ret == 0) {
-		struct stat st = {.st_uid = stx->stx_uid, .st_gid = stx->stx_gid,
-				  .st_nlink = stx->stx_nlink, .st_ino = stx->stx_ino};
-		vm_view(&res, &st, true);
-		stx->stx_uid = st.st_uid;
-		stx->stx_gid = st.st_gid;
-		stx->stx_nlink = (uint32_t)st.st_nlink;
-		if (st.st_ino != stx->stx_ino) {
-			stx->stx_ino = st.st_ino;
-			stx->stx_dev_major = major(st.st_dev);
-			stx->stx_dev_minor = minor(st.st_dev);
+		ret = (int)FVM_SC(SYS_statx, dirfd, vpath, flags, mask, stx, 0);
+		res.where = FVM_ABSENT; /* nothing resolved: an fd, or outside a VM */
+	} else {
+		ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0,
+				     &res);
+		if (ret == 0 && res.where == FVM_ABSENT) {
+			ret = -ENOENT;
 		}
+		if (ret == 0) {
+			/* rpath is final (or a /proc magic link the kernel must follow): same flags. */
+			ret = (int)FVM_SC(SYS_statx, AT_FDCWD, res.rpath, flags & ~AT_EMPTY_PATH, mask,
+					  stx, 0);
+		}
+	}
+	if (ret == 0 && fvm_active) {
+		struct stat st = {.st_mode = stx->stx_mode, .st_uid = stx->stx_uid,
+				  .st_gid = stx->stx_gid, .st_nlink = stx->stx_nlink,
+				  .st_ino = stx->stx_ino,
+				  .st_dev = makedev(stx->stx_dev_major, stx->stx_dev_minor)};
+		/* Without a ctime (not asked for), the file may be a copy. */
+		st.st_ctim.tv_sec = stx->stx_mask & STATX_CTIME ? stx->stx_ctime.tv_sec : INT64_MAX;
+		if (res.where == FVM_ABSENT) {
+			fd_identity(dirfd, &st);
+		} else {
+			vm_view(&res, &st, true);
+		}
+		statx_apply(stx, &st);
 	}
 	return fvm_ret(ret);
 }

@@ -29,6 +29,15 @@
 
 #define FVM_NAME_MAX      64
 
+/*
+ * The identity a copied-up regular file keeps: an xattr on the upper copy holding the
+ * host object's st_dev and st_ino (struct fvm_ident, vm.h). A user.* name, because
+ * trusted.* needs CAP_SYS_ADMIN and a VM runs as any user; on an upper filesystem
+ * without user xattrs there is no marker and the copy shows its own inode. The name
+ * is fvm's: a VM never sees it, and commit never copies it to the host.
+ */
+#define FVM_ORIGIN_XATTR  "user.fvm.origin"
+
 /* True when NAME is a valid VM name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 bool fvm_vm_name_valid(const char *name);
 

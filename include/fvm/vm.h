@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "fvm/policy.h"
 
@@ -197,6 +198,32 @@ const struct stat *fvm_host_view(const struct fvm_res *res, struct stat *buf);
 
 /* True when upper directory RPATH carries the opaque marker. */
 bool fvm_is_opaque(const char *rpath);
+
+/*
+ * The host identity of a copied-up regular file, as stored in its FVM_ORIGIN_XATTR
+ * (layout.h): two native-endian 64-bit words. The layer is only ever read on the
+ * machine that wrote it, where inode numbers mean something at all.
+ */
+struct fvm_ident {
+	uint64_t dev;
+	uint64_t ino;
+};
+
+/*
+ * Reads the origin of upper object FD (when >= 0) or else RPATH (not followed) into O.
+ * Returns 0, -ENODATA when it has none (a file the VM created), -EOPNOTSUPP when the
+ * filesystem has no user xattrs, or another -errno.
+ */
+int fvm_origin_get(int fd, const char *rpath, struct fvm_ident *o);
+
+/*
+ * Removes fvm's own names (FVM_ORIGIN_XATTR) from xattr name list LIST of LEN bytes,
+ * in place. Returns the new length (LEN itself when LEN < 0).
+ */
+ssize_t fvm_xattr_list_hide(char *list, ssize_t len);
+
+/* True when xattr name NAME is fvm's own, never shown to or taken from a VM. */
+bool fvm_xattr_is_ours(const char *name);
 
 /* Appends the origin record of host object ST at VPATH to the VM's origins file. */
 void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct stat *st);

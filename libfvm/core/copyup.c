@@ -5,6 +5,10 @@
  *  - Every object enters upper/ by rename from work/ with RENAME_NOREPLACE, complete
  *    with its mode, owner (where the caller may set it), xattrs and times. A racing
  *    copy-up of the same object loses the rename and drops its own copy.
+ *  - A copied-up regular file carries its host object's (st_dev, st_ino) in
+ *    FVM_ORIGIN_XATTR, set before the rename, so the identity travels with the inode:
+ *    through renames and hard links made in the VM. A file the VM creates has none.
+ *    The marker is never copied from a host object (a host has none to give).
  *  - A copy-up does not change what the VM sees of the parent directory: the parent's
  *    times are put back after the rename, as the host's stay unchanged.
  *  - Removal writes the whiteout before it removes the upper entry, so a crash between
@@ -45,7 +49,7 @@ static void copy_xattrs(const char *src_rpath, int src_fd, int dst_fd, const cha
 		const char *name = names + off;
 		ssize_t vl = src_fd >= 0 ? sys_fgetxattr(src_fd, name, value, sizeof(value))
 					 : sys_lgetxattr(src_rpath, name, value, sizeof(value));
-		if (vl >= 0) {
+		if (vl >= 0 && !fvm_xattr_is_ours(name)) {
 			/* Failures are ignored: security.* and trusted.* need privilege. */
 			if (dst_fd >= 0) {
 				sys_fsetxattr(dst_fd, name, value, (size_t)vl, 0);
@@ -55,6 +59,38 @@ static void copy_xattrs(const char *src_rpath, int src_fd, int dst_fd, const cha
 		}
 		off += (ssize_t)strlen(name) + 1;
 	}
+}
+
+bool fvm_xattr_is_ours(const char *name)
+{
+	return strcmp(name, FVM_ORIGIN_XATTR) == 0;
+}
+
+ssize_t fvm_xattr_list_hide(char *list, ssize_t len)
+{
+	ssize_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(list + in, (size_t)(len - in));
+		size_t rec = n + 1 < (size_t)(len - in) ? n + 1 : (size_t)(len - in);
+		if (!fvm_xattr_is_ours(list + in)) {
+			memmove(list + out, list + in, rec);
+			out += (ssize_t)rec;
+		}
+		in += (ssize_t)rec;
+	}
+	return len < 0 ? len : out;
+}
+
+int fvm_origin_get(int fd, const char *rpath, struct fvm_ident *o)
+{
+	ssize_t n = fd >= 0 ? sys_fgetxattr(fd, FVM_ORIGIN_XATTR, o, sizeof(*o))
+			    : sys_lgetxattr(rpath, FVM_ORIGIN_XATTR, o, sizeof(*o));
+
+	if (n == -ERANGE || (n >= 0 && n != (ssize_t)sizeof(*o))) {
+		return -ENODATA; /* not a value fvm wrote */
+	}
+	return n < 0 ? (int)n : 0;
 }
 
 static int copy_data(int src, int dst, off_t size)
@@ -213,6 +249,17 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 						      AT_SYMLINK_NOFOLLOW);
 			ret = 0; /* an id the filesystem cannot store is not fatal */
 		}
+		/*
+		 * xattrs after chown (which drops security.capability) and before chmod:
+		 * user.* needs write permission on the inode, which a read-only mode would
+		 * take from an unprivileged owner.
+		 */
+		copy_xattrs(host_rpath, src, dst, tmp);
+		if (type == S_IFREG) {
+			/* No user xattrs on this filesystem: the copy shows its own inode. */
+			struct fvm_ident o = {.dev = hst->st_dev, .ino = hst->st_ino};
+			sys_fsetxattr(dst, FVM_ORIGIN_XATTR, &o, sizeof(o), 0);
+		}
 		if (type != S_IFLNK) {
 			/* After chown, which clears set-id bits. */
 			ret = dst >= 0 ? sys_fchmod(dst, hst->st_mode & 07777)
@@ -220,7 +267,6 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		}
 	}
 	if (ret == 0) {
-		copy_xattrs(host_rpath, src, dst, tmp);
 		ret = sys_utimensat(type == S_IFLNK || dst < 0 ? AT_FDCWD : dst,
 				    type == S_IFLNK || dst < 0 ? tmp : NULL, times,
 				    type == S_IFLNK ? AT_SYMLINK_NOFOLLOW : 0);
