@@ -507,7 +507,7 @@ DIR *fvm_opendirat(int dirfd, const char *vpath)
 DIR *opendir(const char *vpath)
 {
 	if (!fvm_on()) {
-		return real_opendir(vpath);
+		return REAL(opendir)(vpath);
 	}
 	return fvm_opendirat(AT_FDCWD, vpath);
 }
@@ -517,7 +517,7 @@ DIR *fdopendir(int fd)
 	int fl;
 
 	if (!fvm_on()) {
-		return real_fdopendir(fd);
+		return REAL(fdopendir)(fd);
 	}
 	fl = sys_fcntl(fd, F_GETFL, 0);
 	if (fl < 0) {
@@ -567,7 +567,7 @@ _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent64 layou
 struct dirent *readdir(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_readdir(dir);
+		return REAL(readdir)(dir);
 	}
 	return (struct dirent *)fvm_readdir((struct fvm_dir *)dir);
 }
@@ -575,7 +575,7 @@ struct dirent *readdir(DIR *dir)
 struct dirent64 *readdir64(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_readdir64(dir);
+		return REAL(readdir64)(dir);
 	}
 	return fvm_readdir((struct fvm_dir *)dir);
 }
@@ -602,7 +602,7 @@ static int fvm_readdir_r(struct fvm_dir *d, struct dirent64 *entry, struct diren
 int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 {
 	if (!fvm_on()) {
-		return real_readdir_r(dir, entry, result);
+		return REAL(readdir_r)(dir, entry, result);
 	}
 	return fvm_readdir_r((struct fvm_dir *)dir, (struct dirent64 *)entry, (struct dirent64 **)result);
 }
@@ -610,7 +610,7 @@ int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result)
 {
 	if (!fvm_on()) {
-		return real_readdir64_r(dir, entry, result);
+		return REAL(readdir64_r)(dir, entry, result);
 	}
 	return fvm_readdir_r((struct fvm_dir *)dir, entry, result);
 }
@@ -620,7 +620,7 @@ void rewinddir(DIR *dir)
 	struct fvm_dir *d = (struct fvm_dir *)dir;
 
 	if (!fvm_on()) {
-		real_rewinddir(dir);
+		REAL(rewinddir)(dir);
 		return;
 	}
 	sys_lseek(d->fd, 0, SEEK_SET);
@@ -633,7 +633,7 @@ void seekdir(DIR *dir, long loc)
 	struct fvm_dir *d = (struct fvm_dir *)dir;
 
 	if (!fvm_on()) {
-		real_seekdir(dir, loc);
+		REAL(seekdir)(dir, loc);
 		return;
 	}
 	sys_lseek(d->fd, loc, SEEK_SET);
@@ -644,7 +644,7 @@ void seekdir(DIR *dir, long loc)
 long telldir(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_telldir(dir);
+		return REAL(telldir)(dir);
 	}
 	return ((struct fvm_dir *)dir)->filepos;
 }
@@ -671,7 +671,7 @@ int fvm_dir_close(DIR *dir)
 int closedir(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_closedir(dir);
+		return REAL(closedir)(dir);
 	}
 	return fvm_ret(fvm_dir_close(dir));
 }
@@ -684,7 +684,7 @@ int fvm_dir_fd(DIR *dir)
 int dirfd(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_dirfd(dir);
+		return REAL(dirfd)(dir);
 	}
 	return fvm_dir_fd(dir);
 }

@@ -480,14 +480,14 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		args = argv2;
 	}
 	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
-	return real_posix_spawn(pid, rprog, fa, attr, args, env);
+	return REAL(posix_spawn)(pid, rprog, fa, attr, args, env);
 }
 
 int posix_spawn(pid_t *pid, const char *vpath, const posix_spawn_file_actions_t *fa,
 		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	if (!fvm_on()) {
-		return real_posix_spawn(pid, vpath, fa, attr, argv, envp);
+		return REAL(posix_spawn)(pid, vpath, fa, attr, argv, envp);
 	}
 	return spawn_common(pid, vpath, false, fa, attr, argv, envp);
 }
@@ -496,7 +496,7 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	if (!fvm_on()) {
-		return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	}
 	return spawn_common(pid, file, true, fa, attr, argv, envp);
 }
@@ -527,7 +527,7 @@ int system(const char *command)
 	if (fvm_on() && command) {
 		restore_contract();
 	}
-	return real_system(command);
+	return REAL(system)(command);
 }
 
 FILE *popen(const char *command, const char *mode)
@@ -535,7 +535,7 @@ FILE *popen(const char *command, const char *mode)
 	if (fvm_on()) {
 		restore_contract();
 	}
-	return real_popen(command, mode);
+	return REAL(popen)(command, mode);
 }
 
 /*
@@ -555,27 +555,27 @@ int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, con
 	ssize_t n;
 
 	if (!fvm_on() || !vpath) {
-		return real_posix_spawn_file_actions_addopen(fa, fd, vpath, oflag, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, vpath, oflag, mode);
 	}
 	ret = fvm_resolve_at(AT_FDCWD, vpath, (oflag & O_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
 	if (ret < 0 || res.klass == FVM_CLASS_SHARED ||
 	    (res.where != FVM_ABSENT && !S_ISREG(res.st.st_mode))) {
 		/* Errors are the child's to report, as natively. */
-		return real_posix_spawn_file_actions_addopen(fa, fd, ret < 0 ? vpath : res.rpath,
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, ret < 0 ? vpath : res.rpath,
 							     oflag, mode);
 	}
 	tmp = fvm_openat(AT_FDCWD, vpath, (oflag & ~O_TRUNC) | O_CLOEXEC | O_NONBLOCK, mode);
 	if (tmp < 0) {
-		return real_posix_spawn_file_actions_addopen(fa, fd, res.rpath, oflag, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, res.rpath, oflag, mode);
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
 	n = sys_readlinkat(AT_FDCWD, proc, rpath, sizeof(rpath) - 1);
 	sys_close(tmp);
 	if (n <= 0) {
-		return real_posix_spawn_file_actions_addopen(fa, fd, res.rpath, oflag, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, res.rpath, oflag, mode);
 	}
 	rpath[n] = '\0';
-	return real_posix_spawn_file_actions_addopen(fa, fd, rpath, oflag & ~(O_CREAT | O_EXCL), mode);
+	return REAL(posix_spawn_file_actions_addopen)(fa, fd, rpath, oflag & ~(O_CREAT | O_EXCL), mode);
 }
 
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const char *vpath)
@@ -584,9 +584,9 @@ int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const c
 
 	if (fvm_on() && vpath && fvm_resolve_at(AT_FDCWD, vpath, 0, &res) == 0 &&
 	    res.where != FVM_ABSENT) {
-		return real_posix_spawn_file_actions_addchdir_np(fa, res.rpath);
+		return REAL(posix_spawn_file_actions_addchdir_np)(fa, res.rpath);
 	}
-	return real_posix_spawn_file_actions_addchdir_np(fa, vpath);
+	return REAL(posix_spawn_file_actions_addchdir_np)(fa, vpath);
 }
 
 /*
@@ -613,7 +613,7 @@ void *dlopen(const char *file, int mode)
 	if (fvm_on() && file && strchr(file, '/')) {
 		file = dl_map(file);
 	}
-	return real_dlopen(file, mode);
+	return REAL(dlopen)(file, mode);
 }
 
 void *dlmopen(Lmid_t lmid, const char *file, int mode)
@@ -621,5 +621,5 @@ void *dlmopen(Lmid_t lmid, const char *file, int mode)
 	if (fvm_on() && file && strchr(file, '/')) {
 		file = dl_map(file);
 	}
-	return real_dlmopen(lmid, file, mode);
+	return REAL(dlmopen)(lmid, file, mode);
 }

@@ -4,7 +4,7 @@
  * Conventions (STYLE.md): an exported wrapper open() calls fvm_open-style logic that
  * returns -errno, then sets errno only at the exported boundary (fvm_ret). libfvm never
  * calls an exported wrapped name from inside itself; libc's own functions are reached
- * through real_NAME pointers resolved once in the constructor, kernel services through
+ * through REAL(NAME) pointers looked up on first use, kernel services through
  * sys.h.
  */
 #ifndef LIBFVM_H
@@ -69,15 +69,25 @@ mqd_t __mq_open_2(const char *vname, int oflag);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 		       struct sockaddr *sa, socklen_t *len);
 
-/* The real functions libfvm calls (the list's entries marked 1). Some are deprecated. */
+/*
+ * The real functions libfvm calls (the list's entries marked 1), looked up on first
+ * use: a process that never calls one (most short-lived ones) never pays for dlsym.
+ * REAL(name) is the next definition of name after libfvm's. Some are deprecated.
+ */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #define FVM_REAL_0(name)
-#define FVM_REAL_1(name) extern __typeof__(name) *real_##name;
+#define FVM_REAL_1(name) FVM_REAL_IDX_##name,
 #define FVM_SYM(name, real) FVM_REAL_##real(name)
+enum fvm_real_idx {
 #include "wrapped.list"
+	FVM_REAL_N
+};
 #undef FVM_SYM
 #undef FVM_REAL_0
 #undef FVM_REAL_1
+
+void *fvm_real(enum fvm_real_idx idx, const char *name);
+#define REAL(name) ((__typeof__(name) *)fvm_real(FVM_REAL_IDX_##name, #name))
 
 /* The listed names, and only they, are visible outside libfvm.so (with libfvm.map). */
 #define FVM_SYM(name, real) extern __typeof__(name) name __attribute__((visibility("default")));

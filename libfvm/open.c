@@ -289,14 +289,12 @@ static FILE *fopen_common(const char *vpath, const char *mode, FILE *(*real)(con
 
 FILE *fopen(const char *vpath, const char *mode)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return fopen_common(vpath, mode, real_fopen);
+	return fopen_common(vpath, mode, REAL(fopen));
 }
 
 FILE *fopen64(const char *vpath, const char *mode)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return fopen_common(vpath, mode, real_fopen64);
+	return fopen_common(vpath, mode, REAL(fopen64));
 }
 
 static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
@@ -319,19 +317,16 @@ static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
 
 FILE *freopen(const char *vpath, const char *mode, FILE *stream)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return freopen_common(vpath, mode, stream, real_freopen);
+	return freopen_common(vpath, mode, stream, REAL(freopen));
 }
 
 FILE *freopen64(const char *vpath, const char *mode, FILE *stream)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return freopen_common(vpath, mode, stream, real_freopen64);
+	return freopen_common(vpath, mode, stream, REAL(freopen64));
 }
 
 /* setmntent opens its table with libc's internal fopen: the same preparation. */
 FILE *setmntent(const char *vpath, const char *mode)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return fopen_common(vpath, mode, real_setmntent);
+	return fopen_common(vpath, mode, REAL(setmntent));
 }
