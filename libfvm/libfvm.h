@@ -138,6 +138,22 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
 /* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
 int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
+/* Remembers that directory fd FD, just opened, is VPATH (LEN); see vpath.c. */
+void fvm_fd_remember(int fd, const char *vpath, size_t len);
+
+/* Forgets what was remembered of FD: it is being closed or replaced. */
+void fvm_fd_forget(int fd);
+
+/* The process's cwd is about to change (chdir, fchdir): stop memoising it. */
+void fvm_cwd_changing(void);
+
+/* fchdir for libfvm's own use: every change of cwd goes through here or chdir(). */
+static inline int fvm_fchdir(int fd)
+{
+	fvm_cwd_changing();
+	return (int)sys_fchdir(fd);
+}
+
 /*
  * What /proc magic link MAGIC (.../fd/N, cwd, exe) points at, for a change made through
  * it. 1: the kernel may act on the link itself (a pipe, socket or anonymous inode, a
@@ -153,6 +169,9 @@ int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
+/* fvm_resolve() of absolute VPATH (LEN; a PATH_MAX buffer, rewritten for /dev/shm). */
+int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res);
+
 /* Writes one line "fvm[PID]: ..." to FD with a single write (so O_APPEND lines never mix). */
 void fvm_vlog(int fd, const char *fmt, va_list ap);
 
@@ -161,6 +180,9 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
+
+/* The same for a program's own open: a directory fd is remembered (fvm_fd_remember). */
+int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode);
 
 /*
  * Prepares VPATH for libc's own fopen with MODE (fopen, freopen, setmntent): does the

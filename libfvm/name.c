@@ -263,6 +263,7 @@ int chdir(const char *vpath)
 	if (!fvm_on() || !vpath) {
 		return fvm_ret(sys_chdir(vpath));
 	}
+	fvm_cwd_changing();
 	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
 	if (ret == 0 && res.where == FVM_ABSENT) {
 		ret = -ENOENT;
@@ -275,5 +276,5 @@ int chdir(const char *vpath)
 
 int fchdir(int fd)
 {
-	return fvm_ret(sys_fchdir(fd));
+	return fvm_ret(fvm_fchdir(fd));
 }

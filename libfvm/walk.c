@@ -341,7 +341,7 @@ static int walk_chdir(const char *vpath)
 		errno = -fd;
 		return -1;
 	}
-	ret = sys_fchdir(fd); /* checks search permission, as chdir does */
+	ret = fvm_fchdir(fd); /* checks search permission, as chdir does */
 	sys_close(fd);
 	return fvm_ret(ret);
 }
@@ -509,7 +509,7 @@ static int ftw_dir(struct ftw_walk *w, const struct stat *st, struct ftw_dir *pa
 		}
 	}
 	if (w->flags & FTW_CHDIR) {
-		int r = sys_fchdir(fvm_dir_fd(self.dir));
+		int r = fvm_fchdir(fvm_dir_fd(self.dir));
 		if (r < 0) {
 			ftw_close(w, &self);
 			errno = -r;
@@ -551,7 +551,7 @@ static int ftw_dir(struct ftw_walk *w, const struct stat *st, struct ftw_dir *pa
 	if (parent && (w->flags & FTW_CHDIR) &&
 	    (ret == 0 || ((w->flags & FTW_ACTIONRETVAL) && ret != -1 && ret != FTW_STOP))) {
 		/* Back to the parent: its stream if still open, else "..", as glibc. */
-		if (!parent->dir || sys_fchdir(fvm_dir_fd(parent->dir)) < 0) {
+		if (!parent->dir || fvm_fchdir(fvm_dir_fd(parent->dir)) < 0) {
 			if (walk_chdir(w->ftw.base == 1 ? "/" : "..") < 0) {
 				ret = -1;
 			}
@@ -644,7 +644,7 @@ static int fvm_ftw(const char *vpath, bool is_nftw, __ftw_func_t fn, __nftw_func
 
 	saved = errno;
 	if (cwdfd >= 0) {
-		sys_fchdir(cwdfd);
+		fvm_fchdir(cwdfd);
 		sys_close(cwdfd);
 	}
 	free(w.known.slot);

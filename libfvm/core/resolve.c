@@ -113,7 +113,12 @@ int fvm_narrow(const struct fvm_vm *vm, const char *rpath, char *out, size_t out
 #define DCACHE_N 512      /* entries, direct-mapped by hash of the path */
 #define DCACHE_PATH 232   /* path (and, for a link, "\0" and its target) */
 
-enum dcache_kind { DC_DIR, DC_LINK };
+/*
+ * DC_DIR: a directory and its walk state. DC_LINK: a host symlink and its text.
+ * DC_FILE: a host object, neither directory nor link, in a directory with nothing in
+ * upper/ (so that only a change that bumps the generation can put it in upper/).
+ */
+enum dcache_kind { DC_DIR, DC_LINK, DC_FILE };
 
 /* What the cache knows of one canonical virtual path. */
 struct dcache_val {
@@ -243,6 +248,27 @@ static size_t plain_last(const char *vpath, size_t vlen)
 		}
 	}
 	return start;
+}
+
+enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len)
+{
+	struct dcache_val v;
+	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	size_t off = gen ? plain_last(vpath, len) : 0;
+
+	if (off < 2 || fvm_is_wh_name(vpath + off, len - off) ||
+	    fvm_policy_class(vm->policy, vpath, len) != FVM_CLASS_VIRTUAL ||
+	    (vm->home_len && fvm_path_has_prefix(vpath, len, vm->home, vm->home_len))) {
+		return FVM_DIRECT_NO;
+	}
+	if (dcache_get(vpath, len, gen, &v) &&
+	    (v.kind == DC_FILE || (v.kind == DC_DIR && !v.upper && v.host))) {
+		return FVM_DIRECT_KNOWN;
+	}
+	if (dcache_get(vpath, off - 1, gen, &v) && v.kind == DC_DIR && !v.upper && v.host) {
+		return FVM_DIRECT_PARENT;
+	}
+	return FVM_DIRECT_NO;
 }
 
 /* State of the walk at the canonical prefix cur. */
@@ -652,6 +678,10 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				if (S_ISDIR(st.st_mode)) {
 					/* What a descent would record: its names are coming next. */
 					dcache_put_dir(w.cur, nextlen, false, true, gen);
+				} else if (!S_ISLNK(st.st_mode) && !w.cur_upper &&
+					   klass == FVM_CLASS_VIRTUAL) {
+					struct dcache_val fv = {.kind = DC_FILE};
+					dcache_put(w.cur, nextlen, &fv, gen);
 				}
 			}
 			if (res->trailing_slash && !S_ISDIR(st.st_mode)) {
