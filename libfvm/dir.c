@@ -363,6 +363,28 @@ static bool hides_child(const char *vdir, size_t len)
 	return false;
 }
 
+/* True when the listing of virtual directory VDIR (N) is not the kernel's own. */
+static bool needs_merge(const char *vdir, size_t n)
+{
+	char up[FVM_RPATH_MAX];
+	struct stat ust;
+
+	/* A directory the resolver knows has nothing in upper/ needs no probe. */
+	return fvm_ipc_dir(vdir, n) >= 0 || hides_child(vdir, n) ||
+	       (!fvm_dir_host_only(&fvm_g, vdir, n) && fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 &&
+		sys_lstat(up, &ust) == 0 && S_ISDIR(ust.st_mode) &&
+		fvm_policy_class(fvm_g.policy, vdir, n) != FVM_CLASS_SHARED);
+}
+
+/* True when directory fd FD lists as the kernel has it: its stream may read it directly. */
+static bool fd_plain(int fd)
+{
+	char vdir[PATH_MAX];
+	int n = fvm_fd_vpath(fd, vdir, sizeof(vdir));
+
+	return n >= 0 && !needs_merge(vdir, (size_t)n);
+}
+
 /*
  * The listing state of directory fd FD: rebuilt when FD now names another directory
  * or when POS is 0. Returns NULL with *ERR set on failure; a listing with merged
@@ -371,8 +393,8 @@ static bool hides_child(const char *vdir, size_t len)
 static struct listing *listing_for(int fd, off_t pos, int *err)
 {
 	struct listing **slot = table_slot(fd), *l;
-	char vdir[PATH_MAX], up[FVM_RPATH_MAX];
-	struct stat st, ust;
+	char vdir[PATH_MAX];
+	struct stat st;
 	int n;
 
 	*err = sys_fstat(fd, &st);
@@ -398,15 +420,8 @@ static struct listing *listing_for(int fd, off_t pos, int *err)
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;
 	n = fvm_fd_vpath(fd, vdir, sizeof(vdir));
-	if (n < 0) {
-		l->merged = false; /* not a path libfvm knows: leave it to the kernel */
-		return l;
-	}
-	/* A directory the resolver knows has nothing in upper/ needs no probe. */
-	l->merged = fvm_ipc_dir(vdir, (size_t)n) >= 0 || hides_child(vdir, (size_t)n) ||
-		    (!fvm_dir_host_only(&fvm_g, vdir, (size_t)n) &&
-		     fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 && sys_lstat(up, &ust) == 0 &&
-		     S_ISDIR(ust.st_mode) && fvm_policy_class(fvm_g.policy, vdir, (size_t)n) != FVM_CLASS_SHARED);
+	/* Not a path libfvm knows: leave it to the kernel. */
+	l->merged = n >= 0 && needs_merge(vdir, (size_t)n);
 	if (l->merged) {
 		*err = build_listing(l, vdir);
 		if (*err < 0) {
@@ -459,9 +474,14 @@ ssize_t getdents64(int fd, void *buf, size_t len)
 	return fvm_ret_ssize(fvm_getdents(fd, buf, len));
 }
 
-/* libfvm's DIR stream: a buffer over fvm_getdents(). */
+/*
+ * libfvm's DIR stream: a buffer over fvm_getdents(), or over the kernel's getdents64
+ * when the directory's listing is the kernel's (decided at open and at rewind; names
+ * the VM adds while a stream reads are, as natively, not promised to it).
+ */
 struct fvm_dir {
 	int fd;
+	bool plain;
 	size_t size, pos;   /* bytes in buf, next record */
 	long filepos;       /* d_off of the last record returned (telldir) */
 	struct dirent64 entry;
@@ -488,6 +508,7 @@ static DIR *dir_from_fd(int fd)
 		return NULL;
 	}
 	d->fd = fd;
+	d->plain = fd_plain(fd);
 	d->size = d->pos = 0;
 	d->filepos = 0;
 	return (DIR *)d;
@@ -496,7 +517,7 @@ static DIR *dir_from_fd(int fd)
 DIR *fvm_opendirat(int dirfd, const char *vpath)
 {
 	DIR *dir;
-	int fd = fvm_openat(dirfd, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
+	int fd = fvm_openat_user(dirfd, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
 
 	if (fd < 0) {
 		errno = -fd;
@@ -514,7 +535,7 @@ DIR *fvm_opendirat(int dirfd, const char *vpath)
 DIR *opendir(const char *vpath)
 {
 	if (!fvm_on()) {
-		return real_opendir(vpath);
+		return REAL(opendir)(vpath);
 	}
 	return fvm_opendirat(AT_FDCWD, vpath);
 }
@@ -524,7 +545,7 @@ DIR *fdopendir(int fd)
 	int fl;
 
 	if (!fvm_on()) {
-		return real_fdopendir(fd);
+		return REAL(fdopendir)(fd);
 	}
 	fl = sys_fcntl(fd, F_GETFL, 0);
 	if (fl < 0) {
@@ -550,7 +571,8 @@ static struct dirent64 *fvm_readdir(struct fvm_dir *d)
 	int saved = errno;
 
 	if (d->pos >= d->size) {
-		ssize_t n = fvm_getdents(d->fd, d->buf, sizeof(d->buf));
+		ssize_t n = d->plain ? sys_getdents64(d->fd, d->buf, sizeof(d->buf))
+				     : fvm_getdents(d->fd, d->buf, sizeof(d->buf));
 		if (n <= 0) {
 			if (n < 0) {
 				errno = (int)-n;
@@ -574,7 +596,7 @@ _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent64 layou
 struct dirent *readdir(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_readdir(dir);
+		return REAL(readdir)(dir);
 	}
 	return (struct dirent *)fvm_readdir((struct fvm_dir *)dir);
 }
@@ -582,7 +604,7 @@ struct dirent *readdir(DIR *dir)
 struct dirent64 *readdir64(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_readdir64(dir);
+		return REAL(readdir64)(dir);
 	}
 	return fvm_readdir((struct fvm_dir *)dir);
 }
@@ -609,7 +631,7 @@ static int fvm_readdir_r(struct fvm_dir *d, struct dirent64 *entry, struct diren
 int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 {
 	if (!fvm_on()) {
-		return real_readdir_r(dir, entry, result);
+		return REAL(readdir_r)(dir, entry, result);
 	}
 	return fvm_readdir_r((struct fvm_dir *)dir, (struct dirent64 *)entry, (struct dirent64 **)result);
 }
@@ -617,7 +639,7 @@ int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
 int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result)
 {
 	if (!fvm_on()) {
-		return real_readdir64_r(dir, entry, result);
+		return REAL(readdir64_r)(dir, entry, result);
 	}
 	return fvm_readdir_r((struct fvm_dir *)dir, entry, result);
 }
@@ -627,10 +649,11 @@ void rewinddir(DIR *dir)
 	struct fvm_dir *d = (struct fvm_dir *)dir;
 
 	if (!fvm_on()) {
-		real_rewinddir(dir);
+		REAL(rewinddir)(dir);
 		return;
 	}
 	sys_lseek(d->fd, 0, SEEK_SET);
+	d->plain = fd_plain(d->fd);
 	d->size = d->pos = 0;
 	d->filepos = 0;
 }
@@ -640,7 +663,7 @@ void seekdir(DIR *dir, long loc)
 	struct fvm_dir *d = (struct fvm_dir *)dir;
 
 	if (!fvm_on()) {
-		real_seekdir(dir, loc);
+		REAL(seekdir)(dir, loc);
 		return;
 	}
 	sys_lseek(d->fd, loc, SEEK_SET);
@@ -651,7 +674,7 @@ void seekdir(DIR *dir, long loc)
 long telldir(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_telldir(dir);
+		return REAL(telldir)(dir);
 	}
 	return ((struct fvm_dir *)dir)->filepos;
 }
@@ -670,6 +693,7 @@ int fvm_dir_close(DIR *dir)
 		listing_free(*slot);
 		*slot = NULL;
 	}
+	fvm_fd_forget(d->fd);
 	ret = sys_close(d->fd);
 	free(d);
 	return ret;
@@ -678,7 +702,7 @@ int fvm_dir_close(DIR *dir)
 int closedir(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_closedir(dir);
+		return REAL(closedir)(dir);
 	}
 	return fvm_ret(fvm_dir_close(dir));
 }
@@ -691,7 +715,7 @@ int fvm_dir_fd(DIR *dir)
 int dirfd(DIR *dir)
 {
 	if (!fvm_on()) {
-		return real_dirfd(dir);
+		return REAL(dirfd)(dir);
 	}
 	return fvm_dir_fd(dir);
 }

@@ -91,44 +91,56 @@ char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, siz
 }
 
 /*
- * The program to run for VPATH: writes the real path to exec into RPROG and, for a
- * "#!" script, the interpreter's virtual name and optional argument into INTERP/IARG
- * (empty when not a script). Returns 0 or -errno (the kernel's exec errors).
+ * True when the 64-bit ELF whose first N bytes are HEAD (N >= sizeof(Elf64_Ehdr)) has
+ * no PT_INTERP: a static program. Program headers beyond HEAD are read from FD.
+ * A 32-bit program is fenced all the same, just not announced.
  */
-static int exec_target(const char *vpath, char *rprog, size_t rlen, char *interp, size_t ilen,
-		       char *iarg, size_t alen)
+static bool elf_is_static(const char *head, size_t n, int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	if (n < sizeof(eh) || memcmp(head, ELFMAG, SELFMAG) != 0) {
+		return false;
+	}
+	memcpy(&eh, head, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph)) {
+		return false;
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		uint64_t off = eh.e_phoff + (uint64_t)i * sizeof(ph);
+		if (off + sizeof(ph) <= n) {
+			memcpy(&ph, head + off, sizeof(ph));
+		} else if (sys_pread(fd, &ph, sizeof(ph), (off_t)off) != (ssize_t)sizeof(ph)) {
+			return false;
+		}
+		if (ph.p_type == PT_INTERP) {
+			return false;
+		}
+	}
+	return true;
+}
+
+#define BINPRM_BUF 256 /* the kernel's buffer for a "#!" line */
+
+/* What exec_target found. */
+struct target {
+	char rprog[FVM_RPATH_MAX];   /* the real path to exec */
+	char interp[PATH_MAX];       /* a "#!" script's interpreter (virtual), or "" */
+	char iarg[256];              /* and its optional argument */
+	bool is_static;              /* rprog is a static ELF program */
+};
+
+/*
+ * The "#!" line in HEAD (NUL-terminated) into T: the interpreter, resolved in the VM,
+ * replaces the script as the program. Returns 0 or -errno.
+ */
+static int script_target(char *head, struct target *t)
 {
 	struct fvm_res res;
-	char head[256];
-	int fd, ret;
-	ssize_t n;
+	int ret;
 
-	interp[0] = iarg[0] = '\0';
-	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
-	if (ret < 0) {
-		return ret;
-	}
-	if (res.where == FVM_ABSENT) {
-		return -ENOENT;
-	}
-	if (S_ISDIR(res.st.st_mode)) {
-		return -EACCES;
-	}
-	ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
-	if (ret < 0) {
-		return ret;
-	}
-	snprintf(rprog, rlen, "%s", res.rpath);
-	fd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0) {
-		return 0; /* execute-only: let the kernel decide */
-	}
-	n = sys_read(fd, head, sizeof(head) - 1);
-	sys_close(fd);
-	if (n < 2 || head[0] != '#' || head[1] != '!') {
-		return 0;
-	}
-	head[n] = '\0';
+	head[BINPRM_BUF - 1] = '\0'; /* the kernel reads no more of the line */
 	char *p = head + 2, *end = strchr(p, '\n');
 	if (end) {
 		*end = '\0';
@@ -150,64 +162,85 @@ static int exec_target(const char *vpath, char *rprog, size_t rlen, char *interp
 		while (ql > 0 && (q[ql - 1] == ' ' || q[ql - 1] == '\t' || q[ql - 1] == '\r')) {
 			q[--ql] = '\0';
 		}
-		snprintf(iarg, alen, "%s", q);
+		snprintf(t->iarg, sizeof(t->iarg), "%s", q);
 	}
 	if (!*p) {
 		return -ENOEXEC;
 	}
-	snprintf(interp, ilen, "%s", p);
-	/* The interpreter, resolved in the VM: it replaces the script as the program. */
-	ret = fvm_resolve_at(AT_FDCWD, interp, 0, &res);
+	snprintf(t->interp, sizeof(t->interp), "%s", p);
+	ret = fvm_resolve_at(AT_FDCWD, t->interp, 0, &res);
 	if (ret < 0) {
 		return ret;
 	}
 	if (res.where == FVM_ABSENT) {
 		return -ENOENT;
 	}
-	snprintf(rprog, rlen, "%s", res.rpath);
+	snprintf(t->rprog, sizeof(t->rprog), "%s", res.rpath);
 	return 0;
 }
 
-/* True when the ELF file at RPATH has no PT_INTERP: a static program. */
-static bool is_static_elf(const char *rpath)
+/*
+ * The program to run for VPATH, into *T. NEED_X: check execute permission here (a
+ * PATH search must skip what the kernel would refuse); otherwise only a script's is
+ * checked, the kernel checking the program it runs. Returns 0 or -errno (the
+ * kernel's exec errors).
+ */
+static int exec_target(const char *vpath, bool need_x, struct target *t)
 {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	bool interp = false;
-	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_CLOEXEC, 0);
+	struct fvm_res res;
+	char head[1024];
+	int fd, ret;
+	ssize_t n;
 
-	if (fd < 0) {
-		return false;
+	t->interp[0] = t->iarg[0] = '\0';
+	t->is_static = false;
+	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
+	if (ret < 0) {
+		return ret;
 	}
-	/* 64-bit ELF only: a 32-bit program is fenced all the same, just not announced. */
-	if (sys_pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_phentsize != sizeof(ph)) {
-		sys_close(fd);
-		return false;
+	if (res.where == FVM_ABSENT) {
+		return -ENOENT;
 	}
-	for (unsigned i = 0; i < eh.e_phnum && !interp; i++) {
-		if (sys_pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
-			break;
+	if (S_ISDIR(res.st.st_mode)) {
+		return -EACCES;
+	}
+	if (need_x) {
+		ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
+		if (ret < 0) {
+			return ret;
 		}
-		interp = ph.p_type == PT_INTERP;
 	}
+	snprintf(t->rprog, sizeof(t->rprog), "%s", res.rpath);
+	fd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		return 0; /* execute-only: let the kernel decide */
+	}
+	n = sys_read(fd, head, sizeof(head) - 1);
+	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		sys_close(fd);
+		if (!need_x) {
+			ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
+			if (ret < 0) {
+				return ret;
+			}
+		}
+		head[n] = '\0';
+		return script_target(head, t);
+	}
+	t->is_static = n > 0 && elf_is_static(head, (size_t)n, fd);
 	sys_close(fd);
-	return !interp;
+	return 0;
 }
 
 /*
  * A static program cannot load libfvm: it is not virtualized, only fenced. Says so once
  * per exec, on stderr and in the VM's log ($FVM_ROOT/log).
  */
-static void warn_if_static(const char *vpath, const char *rpath)
+static void warn_static(const char *vpath)
 {
 	char msg[PATH_MAX + 160], log[PATH_MAX + 8];
 	int len, fd;
 
-	if (!is_static_elf(rpath)) {
-		return;
-	}
 	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is not "
 		       "virtualized, only fenced (writes outside the VM fail)\n", vpath);
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
@@ -224,7 +257,8 @@ static void warn_if_static(const char *vpath, const char *rpath)
 
 static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 {
-	char rprog[FVM_RPATH_MAX], interp[PATH_MAX], iarg[256], envbuf[ENV_BUF];
+	struct target t;
+	char envbuf[ENV_BUF];
 	char *envv[MAX_ARGS], *argv2[MAX_ARGS];
 	char *const *args = argv;
 	int ret;
@@ -232,18 +266,18 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (!fvm_on()) {
 		return (int)FVM_SC(SYS_execve, vpath, argv, envp, 0, 0, 0);
 	}
-	ret = exec_target(vpath, rprog, sizeof(rprog), interp, sizeof(interp), iarg, sizeof(iarg));
+	ret = exec_target(vpath, false, &t);
 	if (ret < 0) {
 		return ret;
 	}
-	if (!interp[0]) {
-		warn_if_static(vpath, rprog);
+	if (t.is_static) {
+		warn_static(vpath);
 	}
-	if (interp[0]) {
+	if (t.interp[0]) {
 		size_t n = 0, i = 1;
-		argv2[n++] = interp;
-		if (iarg[0]) {
-			argv2[n++] = iarg;
+		argv2[n++] = t.interp;
+		if (t.iarg[0]) {
+			argv2[n++] = t.iarg;
 		}
 		argv2[n++] = (char *)vpath;
 		while (argv && argv[0] && argv[i] && n + 1 < MAX_ARGS) {
@@ -253,7 +287,7 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 		args = argv2;
 	}
 	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
-	return (int)FVM_SC(SYS_execve, rprog, args, env, 0, 0, 0);
+	return (int)FVM_SC(SYS_execve, t.rprog, args, env, 0, 0, 0);
 }
 
 int execve(const char *vpath, char *const argv[], char *const envp[])
@@ -438,7 +472,8 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
 			char *const argv[], char *const envp[])
 {
-	char rprog[FVM_RPATH_MAX], interp[PATH_MAX], iarg[256], vpath[PATH_MAX], envbuf[ENV_BUF];
+	struct target t;
+	char vpath[PATH_MAX], envbuf[ENV_BUF];
 	char *envv[MAX_ARGS], *argv2[MAX_ARGS];
 	char *const *args = argv;
 	int ret = -ENOENT;
@@ -452,8 +487,7 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 			const char *end = strchr(p, ':');
 			size_t dl = end ? (size_t)(end - p) : strlen(p);
 			snprintf(vpath, sizeof(vpath), "%.*s%s%s", (int)dl, p, dl ? "/" : "", file);
-			ret = exec_target(vpath, rprog, sizeof(rprog), interp, sizeof(interp), iarg,
-					  sizeof(iarg));
+			ret = exec_target(vpath, true, &t);
 			if (ret == 0 || !end) {
 				break;
 			}
@@ -461,16 +495,16 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		}
 		file = vpath;
 	} else {
-		ret = exec_target(file, rprog, sizeof(rprog), interp, sizeof(interp), iarg, sizeof(iarg));
+		ret = exec_target(file, true, &t);
 	}
 	if (ret < 0) {
 		return -ret;
 	}
-	if (interp[0]) {
+	if (t.interp[0]) {
 		size_t n = 0;
-		argv2[n++] = interp;
-		if (iarg[0]) {
-			argv2[n++] = iarg;
+		argv2[n++] = t.interp;
+		if (t.iarg[0]) {
+			argv2[n++] = t.iarg;
 		}
 		argv2[n++] = (char *)file;
 		for (size_t i = 1; argv && argv[0] && argv[i] && n + 1 < MAX_ARGS; i++) {
@@ -480,14 +514,14 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		args = argv2;
 	}
 	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
-	return real_posix_spawn(pid, rprog, fa, attr, args, env);
+	return REAL(posix_spawn)(pid, t.rprog, fa, attr, args, env);
 }
 
 int posix_spawn(pid_t *pid, const char *vpath, const posix_spawn_file_actions_t *fa,
 		const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	if (!fvm_on()) {
-		return real_posix_spawn(pid, vpath, fa, attr, argv, envp);
+		return REAL(posix_spawn)(pid, vpath, fa, attr, argv, envp);
 	}
 	return spawn_common(pid, vpath, false, fa, attr, argv, envp);
 }
@@ -496,7 +530,7 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	if (!fvm_on()) {
-		return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	}
 	return spawn_common(pid, file, true, fa, attr, argv, envp);
 }
@@ -527,7 +561,7 @@ int system(const char *command)
 	if (fvm_on() && command) {
 		restore_contract();
 	}
-	return real_system(command);
+	return REAL(system)(command);
 }
 
 FILE *popen(const char *command, const char *mode)
@@ -535,7 +569,7 @@ FILE *popen(const char *command, const char *mode)
 	if (fvm_on()) {
 		restore_contract();
 	}
-	return real_popen(command, mode);
+	return REAL(popen)(command, mode);
 }
 
 /*
@@ -555,27 +589,27 @@ int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, con
 	ssize_t n;
 
 	if (!fvm_on() || !vpath) {
-		return real_posix_spawn_file_actions_addopen(fa, fd, vpath, oflag, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, vpath, oflag, mode);
 	}
 	ret = fvm_resolve_at(AT_FDCWD, vpath, (oflag & O_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
 	if (ret < 0 || res.klass == FVM_CLASS_SHARED ||
 	    (res.where != FVM_ABSENT && !S_ISREG(res.st.st_mode))) {
 		/* Errors are the child's to report, as natively. */
-		return real_posix_spawn_file_actions_addopen(fa, fd, ret < 0 ? vpath : res.rpath,
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, ret < 0 ? vpath : res.rpath,
 							     oflag, mode);
 	}
 	tmp = fvm_openat(AT_FDCWD, vpath, (oflag & ~O_TRUNC) | O_CLOEXEC | O_NONBLOCK, mode);
 	if (tmp < 0) {
-		return real_posix_spawn_file_actions_addopen(fa, fd, res.rpath, oflag, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, res.rpath, oflag, mode);
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
 	n = sys_readlinkat(AT_FDCWD, proc, rpath, sizeof(rpath) - 1);
 	sys_close(tmp);
 	if (n <= 0) {
-		return real_posix_spawn_file_actions_addopen(fa, fd, res.rpath, oflag, mode);
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, res.rpath, oflag, mode);
 	}
 	rpath[n] = '\0';
-	return real_posix_spawn_file_actions_addopen(fa, fd, rpath, oflag & ~(O_CREAT | O_EXCL), mode);
+	return REAL(posix_spawn_file_actions_addopen)(fa, fd, rpath, oflag & ~(O_CREAT | O_EXCL), mode);
 }
 
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const char *vpath)
@@ -584,9 +618,9 @@ int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const c
 
 	if (fvm_on() && vpath && fvm_resolve_at(AT_FDCWD, vpath, 0, &res) == 0 &&
 	    res.where != FVM_ABSENT) {
-		return real_posix_spawn_file_actions_addchdir_np(fa, res.rpath);
+		return REAL(posix_spawn_file_actions_addchdir_np)(fa, res.rpath);
 	}
-	return real_posix_spawn_file_actions_addchdir_np(fa, vpath);
+	return REAL(posix_spawn_file_actions_addchdir_np)(fa, vpath);
 }
 
 /*
@@ -613,7 +647,7 @@ void *dlopen(const char *file, int mode)
 	if (fvm_on() && file && strchr(file, '/')) {
 		file = dl_map(file);
 	}
-	return real_dlopen(file, mode);
+	return REAL(dlopen)(file, mode);
 }
 
 void *dlmopen(Lmid_t lmid, const char *file, int mode)
@@ -621,5 +655,5 @@ void *dlmopen(Lmid_t lmid, const char *file, int mode)
 	if (fvm_on() && file && strchr(file, '/')) {
 		file = dl_map(file);
 	}
-	return real_dlmopen(lmid, file, mode);
+	return REAL(dlmopen)(lmid, file, mode);
 }

@@ -18,12 +18,6 @@
 #include "fvm/path.h"
 #include "libfvm.h"
 
-#define FVM_REAL_0(name)
-#define FVM_REAL_1(name) __typeof__(name) *real_##name;
-#define FVM_SYM(name, real) FVM_REAL_##real(name)
-#include "wrapped.list"
-#undef FVM_SYM
-
 struct fvm_vm fvm_g;
 bool fvm_active;
 volatile int fvm_ready;
@@ -34,15 +28,18 @@ static char env_copy[FVM_ENV_CONTRACT_N][PATH_MAX];
 static struct fvm_policy policy;
 static int debug_fd = -1;
 
-static void resolve_reals(void)
+static void *reals[FVM_REAL_N];
+
+void *fvm_real(enum fvm_real_idx idx, const char *name)
 {
-#undef FVM_REAL_0
-#undef FVM_REAL_1
-#define FVM_REAL_0(name)
-#define FVM_REAL_1(name) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
-#define FVM_SYM(name, real) FVM_REAL_##real(name)
-#include "wrapped.list"
-#undef FVM_SYM
+	void *p = __atomic_load_n(&reals[idx], __ATOMIC_RELAXED);
+
+	if (__builtin_expect(!p, 0)) {
+		/* Racing threads find the same address: either store is right. */
+		p = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(&reals[idx], p, __ATOMIC_RELAXED);
+	}
+	return p;
 }
 
 void fvm_vlog(int fd, const char *fmt, va_list ap)
@@ -84,7 +81,6 @@ void fvm_init(void)
 		}
 		return;
 	}
-	resolve_reals();
 	if (dladdr((void *)fvm_init, &info) && info.dli_fname && info.dli_fname[0] == '/') {
 		snprintf(fvm_lib_path, sizeof(fvm_lib_path), "%s", info.dli_fname);
 	}

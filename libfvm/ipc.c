@@ -133,9 +133,9 @@ int shm_open(const char *vname, int oflag, mode_t mode)
 	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname));
 
 	if (m <= 0) {
-		return m < 0 ? fvm_ret(m) : real_shm_open(vname, oflag, mode);
+		return m < 0 ? fvm_ret(m) : REAL(shm_open)(vname, oflag, mode);
 	}
-	int fd = real_shm_open(rname, oflag, mode);
+	int fd = REAL(shm_open)(rname, oflag, mode);
 	record(KIND_SHM, fd >= 0, oflag, rname, vname);
 	return fd;
 }
@@ -145,7 +145,7 @@ int shm_unlink(const char *vname)
 	char rname[NAME_MAX + 2];
 	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname));
 
-	return m < 0 ? fvm_ret(m) : real_shm_unlink(m ? rname : vname);
+	return m < 0 ? fvm_ret(m) : REAL(shm_unlink)(m ? rname : vname);
 }
 
 sem_t *sem_open(const char *vname, int oflag, ...)
@@ -167,7 +167,7 @@ sem_t *sem_open(const char *vname, int oflag, ...)
 		errno = -m;
 		return SEM_FAILED;
 	}
-	sem = real_sem_open(m ? rname : vname, oflag, mode, value);
+	sem = REAL(sem_open)(m ? rname : vname, oflag, mode, value);
 	record(KIND_SEM, m && sem != SEM_FAILED, oflag, rname, vname);
 	return sem;
 }
@@ -177,7 +177,7 @@ int sem_unlink(const char *vname)
 	char rname[NAME_MAX + 2];
 	int m = map_posix(KIND_SEM, vname, rname, sizeof(rname));
 
-	return m < 0 ? fvm_ret(m) : real_sem_unlink(m ? rname : vname);
+	return m < 0 ? fvm_ret(m) : REAL(sem_unlink)(m ? rname : vname);
 }
 
 /* ---- the queue broker of a fenced run (fvm/mqbroker.h) ---- */
@@ -316,8 +316,8 @@ static mqd_t mq_open_common(const char *vname, int oflag, mode_t mode, struct mq
 		int r = broker_open(sock, rname, oflag, mode, (oflag & O_CREAT) ? attr : NULL);
 		q = r < 0 ? fvm_ret(r) : r;
 	} else {
-		q = (oflag & O_CREAT) ? real_mq_open(m ? rname : vname, oflag, mode, attr)
-				      : real_mq_open(m ? rname : vname, oflag);
+		q = (oflag & O_CREAT) ? REAL(mq_open)(m ? rname : vname, oflag, mode, attr)
+				      : REAL(mq_open)(m ? rname : vname, oflag);
 	}
 	record(KIND_MQ, m && q != (mqd_t)-1, oflag, rname, vname);
 	return q;
@@ -343,7 +343,7 @@ mqd_t __mq_open_2(const char *vname, int oflag)
 {
 	if (oflag & O_CREAT) {
 		/* glibc's own answer: O_CREAT without the mode and attr arguments. */
-		return real___mq_open_2(vname, oflag);
+		return REAL(__mq_open_2)(vname, oflag);
 	}
 	return mq_open_common(vname, oflag, 0, NULL);
 }
@@ -353,7 +353,7 @@ int mq_unlink(const char *vname)
 	char rname[NAME_MAX + 2];
 	int m = map_posix(KIND_MQ, vname, rname, sizeof(rname));
 
-	return m < 0 ? fvm_ret(m) : real_mq_unlink(m ? rname : vname);
+	return m < 0 ? fvm_ret(m) : REAL(mq_unlink)(m ? rname : vname);
 }
 
 /* SysV: the three get calls share one key mapping and one registry line. */
@@ -383,19 +383,19 @@ static int record_key(int id, const char *kind, key_t key, key_t rkey, int flg)
 int shmget(key_t key, size_t size, int flg)
 {
 	key_t rkey = map_key(key);
-	return record_key(real_shmget(rkey, size, flg), "shmkey", key, rkey, flg);
+	return record_key(REAL(shmget)(rkey, size, flg), "shmkey", key, rkey, flg);
 }
 
 int semget(key_t key, int nsems, int flg)
 {
 	key_t rkey = map_key(key);
-	return record_key(real_semget(rkey, nsems, flg), "semkey", key, rkey, flg);
+	return record_key(REAL(semget)(rkey, nsems, flg), "semkey", key, rkey, flg);
 }
 
 int msgget(key_t key, int flg)
 {
 	key_t rkey = map_key(key);
-	return record_key(real_msgget(rkey, flg), "msgkey", key, rkey, flg);
+	return record_key(REAL(msgget)(rkey, flg), "msgkey", key, rkey, flg);
 }
 
 /* glibc's ftok, on the host object behind a copied-up file. Returns 0 or -errno. */
@@ -428,7 +428,7 @@ static int fvm_ftok(const char *vpath, int proj_id, key_t *key)
 key_t ftok(const char *vpath, int proj_id)
 {
 	if (!fvm_on()) {
-		return real_ftok(vpath, proj_id);
+		return REAL(ftok)(vpath, proj_id);
 	}
 	key_t key;
 	int ret = fvm_ftok(vpath, proj_id, &key);

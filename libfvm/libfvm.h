@@ -4,7 +4,7 @@
  * Conventions (STYLE.md): an exported wrapper open() calls fvm_open-style logic that
  * returns -errno, then sets errno only at the exported boundary (fvm_ret). libfvm never
  * calls an exported wrapped name from inside itself; libc's own functions are reached
- * through real_NAME pointers resolved once in the constructor, kernel services through
+ * through REAL(NAME) pointers looked up on first use, kernel services through
  * sys.h.
  */
 #ifndef LIBFVM_H
@@ -69,15 +69,25 @@ mqd_t __mq_open_2(const char *vname, int oflag);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 		       struct sockaddr *sa, socklen_t *len);
 
-/* The real functions libfvm calls (the list's entries marked 1). Some are deprecated. */
+/*
+ * The real functions libfvm calls (the list's entries marked 1), looked up on first
+ * use: a process that never calls one (most short-lived ones) never pays for dlsym.
+ * REAL(name) is the next definition of name after libfvm's. Some are deprecated.
+ */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #define FVM_REAL_0(name)
-#define FVM_REAL_1(name) extern __typeof__(name) *real_##name;
+#define FVM_REAL_1(name) FVM_REAL_IDX_##name,
 #define FVM_SYM(name, real) FVM_REAL_##real(name)
+enum fvm_real_idx {
 #include "wrapped.list"
+	FVM_REAL_N
+};
 #undef FVM_SYM
 #undef FVM_REAL_0
 #undef FVM_REAL_1
+
+void *fvm_real(enum fvm_real_idx idx, const char *name);
+#define REAL(name) ((__typeof__(name) *)fvm_real(FVM_REAL_IDX_##name, #name))
 
 /* The listed names, and only they, are visible outside libfvm.so (with libfvm.map). */
 #define FVM_SYM(name, real) extern __typeof__(name) name __attribute__((visibility("default")));
@@ -128,6 +138,22 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
 /* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
 int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
+/* Remembers that directory fd FD, just opened, is VPATH (LEN); see vpath.c. */
+void fvm_fd_remember(int fd, const char *vpath, size_t len);
+
+/* Forgets what was remembered of FD: it is being closed or replaced. */
+void fvm_fd_forget(int fd);
+
+/* The process's cwd is about to change (chdir, fchdir): stop memoising it. */
+void fvm_cwd_changing(void);
+
+/* fchdir for libfvm's own use: every change of cwd goes through here or chdir(). */
+static inline int fvm_fchdir(int fd)
+{
+	fvm_cwd_changing();
+	return (int)sys_fchdir(fd);
+}
+
 /*
  * What /proc magic link MAGIC (.../fd/N, cwd, exe) points at, for a change made through
  * it. 1: the kernel may act on the link itself (a pipe, socket or anonymous inode, a
@@ -143,6 +169,9 @@ int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
+/* fvm_resolve() of absolute VPATH (LEN; a PATH_MAX buffer, rewritten for /dev/shm). */
+int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res);
+
 /* Writes one line "fvm[PID]: ..." to FD with a single write (so O_APPEND lines never mix). */
 void fvm_vlog(int fd, const char *fmt, va_list ap);
 
@@ -151,6 +180,9 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
+
+/* The same for a program's own open: a directory fd is remembered (fvm_fd_remember). */
+int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode);
 
 /*
  * Prepares VPATH for libc's own fopen with MODE (fopen, freopen, setmntent): does the

@@ -185,7 +185,7 @@ static int fvm_realpath(const char *vpath, char *out)
 	if (fvm_path_has_prefix(res.vpath, res.vlen, "/proc", 5)) {
 		char real[PATH_MAX];
 		int saved = errno;
-		if (!real_realpath(res.rpath, real)) {
+		if (!REAL(realpath)(res.rpath, real)) {
 			ret = -errno;
 			errno = saved;
 			return ret;
@@ -205,7 +205,7 @@ char *realpath(const char *vpath, char *resolved)
 	int ret;
 
 	if (!fvm_on()) {
-		return real_realpath(vpath, resolved);
+		return REAL(realpath)(vpath, resolved);
 	}
 	ret = fvm_realpath(vpath, buf);
 	if (ret < 0) {
@@ -263,6 +263,7 @@ int chdir(const char *vpath)
 	if (!fvm_on() || !vpath) {
 		return fvm_ret(sys_chdir(vpath));
 	}
+	fvm_cwd_changing();
 	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
 	if (ret == 0 && res.where == FVM_ABSENT) {
 		ret = -ENOENT;
@@ -275,5 +276,5 @@ int chdir(const char *vpath)
 
 int fchdir(int fd)
 {
-	return fvm_ret(sys_fchdir(fd));
+	return fvm_ret(fvm_fchdir(fd));
 }

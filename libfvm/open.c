@@ -71,18 +71,62 @@ static int open_tmpfile(struct fvm_res *res, int flags, mode_t mode)
 	return sys_openat(AT_FDCWD, res->rpath, flags, mode);
 }
 
-int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode)
+/*
+ * A read of a host name in a directory the VM never changed goes straight to the
+ * kernel (fvm_host_direct): one openat, as natively. A name that may be a link is
+ * opened with O_NOFOLLOW, and only the kernel's refusal of a link sends it to the
+ * resolver.
+ * True when done, with the fd or -errno in *RET; false when the call must be
+ * resolved. VP gets the virtual path (*VLEN its length) when it could be formed.
+ */
+static bool open_direct(int dirfd, const char *name, int flags, mode_t mode, char *vp, int *vlen,
+			int *ret)
+{
+	enum fvm_direct how;
+	int n;
+
+	*vlen = -1;
+	if (write_intent(flags) || (flags & (O_CREAT | O_PATH)) || (flags & O_TMPFILE) == O_TMPFILE) {
+		return false;
+	}
+	n = fvm_vpath_at(dirfd, name, vp, PATH_MAX);
+	if (n < 0) {
+		return false;
+	}
+	*vlen = n;
+	how = fvm_host_direct(&fvm_g, vp, (size_t)n);
+	if (how == FVM_DIRECT_NO) {
+		return false;
+	}
+	*ret = sys_openat(AT_FDCWD, vp, how == FVM_DIRECT_KNOWN ? flags : flags | O_NOFOLLOW, mode);
+	/*
+	 * ELOOP (ENOTDIR with O_DIRECTORY) for a name that may be a link: it may be one,
+	 * and the VM follows it.
+	 */
+	return !((*ret == -ELOOP || (*ret == -ENOTDIR && (flags & O_DIRECTORY))) &&
+		 how == FVM_DIRECT_PARENT && !(flags & O_NOFOLLOW));
+}
+
+static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, bool remember)
 {
 	struct fvm_res res;
-	int rflags = 0, ret;
+	char vp[PATH_MAX];
+	int rflags = 0, ret, vlen;
 
-	if (!fvm_on() || (vpath && !vpath[0])) {
+	if (!fvm_on() || !vpath || !vpath[0]) {
 		return sys_openat(dirfd, vpath, flags, mode);
+	}
+	if (open_direct(dirfd, vpath, flags, mode, vp, &vlen, &ret)) {
+		if (ret >= 0 && remember && (flags & O_DIRECTORY)) {
+			fvm_fd_remember(ret, vp, (size_t)vlen);
+		}
+		return ret;
 	}
 	if ((flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL))) {
 		rflags |= FVM_R_NOFOLLOW;
 	}
-	ret = fvm_resolve_at(dirfd, vpath, rflags, &res);
+	ret = vlen >= 0 ? fvm_resolve_vpath(vp, (size_t)vlen, rflags, &res)
+			: fvm_resolve_at(dirfd, vpath, rflags, &res);
 	if (ret < 0) {
 		return ret;
 	}
@@ -139,7 +183,21 @@ int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode)
 		}
 	}
 	/* The object exists and rpath is final: the kernel must not follow or create. */
-	return sys_openat(AT_FDCWD, res.rpath, flags & ~(O_CREAT | O_EXCL), mode);
+	ret = sys_openat(AT_FDCWD, res.rpath, flags & ~(O_CREAT | O_EXCL), mode);
+	if (ret >= 0 && remember && S_ISDIR(res.st.st_mode)) {
+		fvm_fd_remember(ret, res.vpath, res.vlen);
+	}
+	return ret;
+}
+
+int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode)
+{
+	return openat_core(dirfd, vpath, flags, mode, false);
+}
+
+int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode)
+{
+	return openat_core(dirfd, vpath, flags, mode, true);
 }
 
 static mode_t mode_arg(int flags, va_list ap)
@@ -154,7 +212,7 @@ static mode_t mode_arg(int flags, va_list ap)
 		va_start(ap, flags);                                 \
 		mode_t mode = mode_arg(flags, ap);                   \
 		va_end(ap);                                          \
-		return fvm_ret(fvm_openat(AT_FDCWD, vpath, flags, mode)); \
+		return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, mode)); \
 	}
 #define OPENAT_WRAPPER(name)                                         \
 	int name(int dirfd, const char *vpath, int flags, ...)       \
@@ -163,7 +221,7 @@ static mode_t mode_arg(int flags, va_list ap)
 		va_start(ap, flags);                                 \
 		mode_t mode = mode_arg(flags, ap);                   \
 		va_end(ap);                                          \
-		return fvm_ret(fvm_openat(dirfd, vpath, flags, mode)); \
+		return fvm_ret(fvm_openat_user(dirfd, vpath, flags, mode)); \
 	}
 
 OPEN_WRAPPER(open)
@@ -173,22 +231,22 @@ OPENAT_WRAPPER(openat64)
 
 int __open_2(const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat(AT_FDCWD, vpath, flags, 0));
+	return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, 0));
 }
 
 int __open64_2(const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat(AT_FDCWD, vpath, flags, 0));
+	return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, 0));
 }
 
 int __openat_2(int dirfd, const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat(dirfd, vpath, flags, 0));
+	return fvm_ret(fvm_openat_user(dirfd, vpath, flags, 0));
 }
 
 int __openat64_2(int dirfd, const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat(dirfd, vpath, flags, 0));
+	return fvm_ret(fvm_openat_user(dirfd, vpath, flags, 0));
 }
 
 int creat(const char *vpath, mode_t mode)
@@ -289,14 +347,12 @@ static FILE *fopen_common(const char *vpath, const char *mode, FILE *(*real)(con
 
 FILE *fopen(const char *vpath, const char *mode)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return fopen_common(vpath, mode, real_fopen);
+	return fopen_common(vpath, mode, REAL(fopen));
 }
 
 FILE *fopen64(const char *vpath, const char *mode)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return fopen_common(vpath, mode, real_fopen64);
+	return fopen_common(vpath, mode, REAL(fopen64));
 }
 
 static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
@@ -319,19 +375,16 @@ static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
 
 FILE *freopen(const char *vpath, const char *mode, FILE *stream)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return freopen_common(vpath, mode, stream, real_freopen);
+	return freopen_common(vpath, mode, stream, REAL(freopen));
 }
 
 FILE *freopen64(const char *vpath, const char *mode, FILE *stream)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return freopen_common(vpath, mode, stream, real_freopen64);
+	return freopen_common(vpath, mode, stream, REAL(freopen64));
 }
 
 /* setmntent opens its table with libc's internal fopen: the same preparation. */
 FILE *setmntent(const char *vpath, const char *mode)
 {
-	fvm_on(); /* real_* are set by the initialiser */
-	return fopen_common(vpath, mode, real_setmntent);
+	return fopen_common(vpath, mode, REAL(setmntent));
 }

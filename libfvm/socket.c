@@ -498,7 +498,7 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len)
 	if (ret < 0) {
 		return fvm_ret(ret);
 	}
-	ret = real_bind(fd, m.sa, m.len);
+	ret = REAL(bind)(fd, m.sa, m.len);
 	int saved = errno;
 	if (ret == 0 && m.sa != sa && sa->sa_family == AF_UNIX) {
 		remember(fd, true, sa, len);
@@ -516,7 +516,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (ret < 0) {
 		return fvm_ret(ret);
 	}
-	ret = real_connect(fd, m.sa, m.len);
+	ret = REAL(connect)(fd, m.sa, m.len);
 	int saved = errno;
 	if ((ret == 0 || errno == EINPROGRESS) && m.sa != sa && sa->sa_family == AF_UNIX) {
 		remember(fd, false, sa, len);
@@ -535,7 +535,7 @@ ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockad
 	if (ret < 0) {
 		return fvm_ret(ret);
 	}
-	ssize_t sent = real_sendto(fd, buf, n, flags, m.sa, m.len);
+	ssize_t sent = REAL(sendto)(fd, buf, n, flags, m.sa, m.len);
 	int saved = errno;
 	unmap(&m, sent >= 0);
 	errno = saved;
@@ -548,7 +548,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	int ret;
 
 	if (!msg || !msg->msg_name) {
-		return real_sendmsg(fd, msg, flags);
+		return REAL(sendmsg)(fd, msg, flags);
 	}
 	ret = map_addr(fd, OP_SEND, msg->msg_name, msg->msg_namelen, &m);
 	if (ret < 0) {
@@ -557,7 +557,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct msghdr copy = *msg;
 	copy.msg_name = (void *)m.sa;
 	copy.msg_namelen = m.len;
-	ssize_t sent = real_sendmsg(fd, &copy, flags);
+	ssize_t sent = REAL(sendmsg)(fd, &copy, flags);
 	int saved = errno;
 	unmap(&m, sent >= 0);
 	errno = saved;
@@ -575,7 +575,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	int ret = 0;
 
 	if (!vec || !fvm_on()) {
-		return real_sendmmsg(fd, vec, vlen, flags);
+		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	}
 	for (i = 0; i < n; i++) {
 		ret = map_addr(fd, OP_SEND, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &m[i]);
@@ -587,10 +587,10 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 		copy[i].msg_hdr.msg_namelen = m[i].len;
 	}
 	if (i == 0) {
-		return ret < 0 ? fvm_ret(ret) : real_sendmmsg(fd, vec, vlen, flags);
+		return ret < 0 ? fvm_ret(ret) : REAL(sendmmsg)(fd, vec, vlen, flags);
 	}
 	/* The messages before a refused one go; the refusal comes with the next call. */
-	int sent = real_sendmmsg(fd, copy, i, flags);
+	int sent = REAL(sendmmsg)(fd, copy, i, flags);
 	int saved = errno;
 	for (unsigned k = 0; k < i; k++) {
 		vec[k].msg_len = copy[k].msg_len;
@@ -606,12 +606,12 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct times
 	unsigned n = vlen < 1024 ? vlen : 1024;
 
 	if (!vec || !fvm_on()) {
-		return real_recvmmsg(fd, vec, vlen, flags, timeout);
+		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		cap[i] = vec[i].msg_hdr.msg_namelen;
 	}
-	int got = real_recvmmsg(fd, vec, n, flags, timeout);
+	int got = REAL(recvmmsg)(fd, vec, n, flags, timeout);
 	int saved = errno;
 	for (int i = 0; i < got; i++) {
 		if (vec[i].msg_hdr.msg_name) {
@@ -626,7 +626,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct times
 static int sock_name(int fd, struct sockaddr *sa, socklen_t *len, bool local)
 {
 	socklen_t cap = len ? *len : 0;
-	int ret = local ? real_getsockname(fd, sa, len) : real_getpeername(fd, sa, len);
+	int ret = local ? REAL(getsockname)(fd, sa, len) : REAL(getpeername)(fd, sa, len);
 
 	if (ret < 0 || !fvm_on()) {
 		return ret;
@@ -653,7 +653,7 @@ int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	socklen_t cap = len ? *len : 0;
-	int ret = real_accept(fd, sa, len);
+	int ret = REAL(accept)(fd, sa, len);
 
 	if (ret >= 0 && sa && fvm_on()) {
 		narrow_addr(sa, len, cap);
@@ -664,7 +664,7 @@ int accept(int fd, struct sockaddr *sa, socklen_t *len)
 int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	socklen_t cap = len ? *len : 0;
-	int ret = real_accept4(fd, sa, len, flags);
+	int ret = REAL(accept4)(fd, sa, len, flags);
 
 	if (ret >= 0 && sa && fvm_on()) {
 		narrow_addr(sa, len, cap);
@@ -675,7 +675,7 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
 	socklen_t cap = len ? *len : 0;
-	ssize_t ret = real_recvfrom(fd, buf, n, flags, sa, len);
+	ssize_t ret = REAL(recvfrom)(fd, buf, n, flags, sa, len);
 
 	if (ret >= 0 && sa && fvm_on()) {
 		int saved = errno;
@@ -690,7 +690,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 {
 	if (n > buflen) {
 		/* Let libc's checker report the overflow as it would without libfvm. */
-		return real___recvfrom_chk(fd, buf, n, buflen, flags, sa, len);
+		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
 	}
 	return recvfrom(fd, buf, n, flags, sa, len);
 }
@@ -698,7 +698,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	socklen_t cap = msg ? msg->msg_namelen : 0;
-	ssize_t ret = real_recvmsg(fd, msg, flags);
+	ssize_t ret = REAL(recvmsg)(fd, msg, flags);
 
 	if (ret >= 0 && msg && msg->msg_name && fvm_on()) {
 		narrow_addr(msg->msg_name, &msg->msg_namelen, cap);
@@ -837,7 +837,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	if (!lookup_allowed(node)) {
 		return EAI_AGAIN;
 	}
-	return real_getaddrinfo(node, service, hints, res);
+	return REAL(getaddrinfo)(node, service, hints, res);
 }
 
 struct hostent *gethostbyname(const char *name)
@@ -846,7 +846,7 @@ struct hostent *gethostbyname(const char *name)
 		h_errno = TRY_AGAIN;
 		return NULL;
 	}
-	return real_gethostbyname(name);
+	return REAL(gethostbyname)(name);
 }
 
 struct hostent *gethostbyname2(const char *name, int af)
@@ -855,7 +855,7 @@ struct hostent *gethostbyname2(const char *name, int af)
 		h_errno = TRY_AGAIN;
 		return NULL;
 	}
-	return real_gethostbyname2(name, af);
+	return REAL(gethostbyname2)(name, af);
 }
 
 int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
@@ -866,7 +866,7 @@ int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buf
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}
-	return real_gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+	return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
 }
 
 int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
@@ -877,5 +877,5 @@ int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, s
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}
-	return real_gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+	return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
 }

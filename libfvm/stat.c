@@ -448,10 +448,10 @@ int statvfs(const char *vpath, struct statvfs *buf)
 	int ret;
 
 	if (!fvm_on()) {
-		return real_statvfs(vpath, buf);
+		return REAL(statvfs)(vpath, buf);
 	}
 	ret = query_res(AT_FDCWD, vpath, true, &res);
-	return ret < 0 ? fvm_ret(ret) : real_statvfs(res.rpath, buf);
+	return ret < 0 ? fvm_ret(ret) : REAL(statvfs)(res.rpath, buf);
 }
 
 int statvfs64(const char *vpath, struct statvfs64 *buf)
@@ -465,10 +465,10 @@ long pathconf(const char *vpath, int name)
 	int ret;
 
 	if (!fvm_on()) {
-		return real_pathconf(vpath, name);
+		return REAL(pathconf)(vpath, name);
 	}
 	ret = query_res(AT_FDCWD, vpath, true, &res);
-	return ret < 0 ? fvm_ret(ret) : real_pathconf(res.rpath, name);
+	return ret < 0 ? fvm_ret(ret) : REAL(pathconf)(res.rpath, name);
 }
 
 /*

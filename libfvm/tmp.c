@@ -166,7 +166,7 @@ FILE *tmpfile(void)
 	int fd;
 
 	if (!fvm_on()) {
-		return real_tmpfile();
+		return REAL(tmpfile)();
 	}
 	fd = fvm_openat(AT_FDCWD, "/tmp", O_RDWR | O_TMPFILE | O_EXCL, 0600);
 	if (fd < 0) {
@@ -245,7 +245,7 @@ char *tempnam(const char *dir, const char *pfx)
 	int ret;
 
 	if (!fvm_on()) {
-		return real_tempnam(dir, pfx);
+		return REAL(tempnam)(dir, pfx);
 	}
 	ret = path_search(buf, sizeof(buf), dir, pfx, true);
 	if (ret == 0) {
@@ -266,7 +266,7 @@ char *tmpnam_r(char s[L_tmpnam])
 		return NULL;
 	}
 	if (!fvm_on()) {
-		return real_tmpnam_r(s);
+		return REAL(tmpnam_r)(s);
 	}
 	ret = path_search(s, L_tmpnam, NULL, "file", false);
 	if (ret == 0) {
@@ -284,7 +284,7 @@ char *tmpnam(char s[L_tmpnam])
 	static __thread char buf[L_tmpnam];
 
 	if (!fvm_on()) {
-		return real_tmpnam(s);
+		return REAL(tmpnam)(s);
 	}
 	/* glibc's own static buffer is not ours: a per-thread one keeps tmpnam(NULL) safe. */
 	return tmpnam_r(s ? s : buf);

@@ -2,9 +2,23 @@
  * vpath.c — from what a program said (dirfd + name) to an absolute virtual path.
  *
  * The virtual cwd and the virtual path of a directory fd are the kernel's real paths
- * narrowed (fvm_narrow): the real cwd is always the resolved directory, so nothing
- * process-wide needs to be kept in sync and a fork or exec inherits it for free.
+ * narrowed (fvm_narrow): the real cwd is always the resolved directory, so a fork or
+ * exec inherits it for free.
+ *
+ * Two memos spare the readlink/getcwd that asking costs, on every relative name:
+ *  - The fd table: the virtual path of each directory opened through libfvm, below
+ *    FDT_N. close, close_range, closefrom, dup2 and dup3 (wrapped here) forget an fd by
+ *    bumping its epoch, which never fails nor waits; an entry of another epoch is
+ *    never used. An fd closed behind libc's back (a raw syscall) and reused for a
+ *    directory libfvm did not open would be misnamed: only such a program could tell.
+ *  - The cwd: memoised at the VM generation, so that a rename in the VM asks again.
+ *    chdir and fchdir switch the memo off for the rest of the process image: a vfork
+ *    child shares this memory, and must never leave its own cwd behind in it. A rename
+ *    by a host process of a directory a VM process is in is not seen.
+ * Both are seqlocks: a reader that sees a writer simply asks the kernel.
  */
+#include <linux/close_range.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "fvm/path.h"
@@ -55,10 +69,17 @@ static int fd_rpath(int fd, char *rpath, size_t len)
 	return (int)n;
 }
 
+static int fdt_get(int fd, char *out, size_t outlen);
+
 int fvm_fd_vpath(int fd, char *out, size_t outlen)
 {
 	char rpath[FVM_RPATH_MAX];
-	int ret = fd_rpath(fd, rpath, sizeof(rpath));
+	int ret = fdt_get(fd, out, outlen);
+
+	if (ret >= 0) {
+		return ret;
+	}
+	ret = fd_rpath(fd, rpath, sizeof(rpath));
 
 	return ret < 0 ? ret : fvm_narrow(&fvm_g, rpath, out, outlen);
 }
@@ -77,18 +98,181 @@ int fvm_fd_vpath_upper(int fd, char *out, size_t outlen)
 	return fvm_narrow(&fvm_g, rpath, out, outlen);
 }
 
+/* ---- the fd table ---- */
+
+#define FDT_N 1024
+#define FDT_PATH 248
+
+struct fdt_ent {
+	unsigned seq;       /* odd while written */
+	unsigned epoch;     /* fdt_epoch[fd] when written */
+	unsigned short len; /* 0: empty */
+	char path[FDT_PATH];
+};
+
+static struct fdt_ent fdt[FDT_N];
+static unsigned fdt_epoch[FDT_N];
+
+void fvm_fd_remember(int fd, const char *vpath, size_t len)
+{
+	struct fdt_ent *e;
+	unsigned seq;
+
+	if (fd < 0 || fd >= FDT_N || len >= FDT_PATH) {
+		return;
+	}
+	e = &fdt[fd];
+	seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&e->seq, &seq, seq + 1, false,
+						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		return;
+	}
+	e->epoch = __atomic_load_n(&fdt_epoch[fd], __ATOMIC_ACQUIRE);
+	e->len = (unsigned short)len;
+	memcpy(e->path, vpath, len);
+	e->path[len] = '\0';
+	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void fvm_fd_forget(int fd)
+{
+	if (fd >= 0 && fd < FDT_N) {
+		__atomic_add_fetch(&fdt_epoch[fd], 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* FD's remembered virtual path into OUT; its length, or -1 when not known. */
+static int fdt_get(int fd, char *out, size_t outlen)
+{
+	const struct fdt_ent *e;
+	unsigned seq, len;
+
+	if (fd < 0 || fd >= FDT_N) {
+		return -1;
+	}
+	e = &fdt[fd];
+	seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	len = e->len;
+	if ((seq & 1) || !len || len >= outlen ||
+	    e->epoch != __atomic_load_n(&fdt_epoch[fd], __ATOMIC_ACQUIRE)) {
+		return -1;
+	}
+	memcpy(out, e->path, len);
+	out[len] = '\0';
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq ? (int)len : -1;
+}
+
+int close(int fd)
+{
+	fvm_fd_forget(fd);
+	return REAL(close)(fd);
+}
+
+int dup2(int oldfd, int newfd)
+{
+	if (oldfd != newfd) {
+		fvm_fd_forget(newfd);
+	}
+	return REAL(dup2)(oldfd, newfd);
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	fvm_fd_forget(newfd);
+	return REAL(dup3)(oldfd, newfd, flags);
+}
+
+int close_range(unsigned first, unsigned last, int flags)
+{
+	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+		for (unsigned fd = first; fd <= last && fd < FDT_N; fd++) {
+			fvm_fd_forget((int)fd);
+		}
+	}
+	return REAL(close_range)(first, last, flags);
+}
+
+void closefrom(int lowfd)
+{
+	for (int fd = lowfd < 0 ? 0 : lowfd; fd < FDT_N; fd++) {
+		fvm_fd_forget(fd);
+	}
+	REAL(closefrom)(lowfd);
+}
+
+/* ---- the cwd memo ---- */
+
+static struct {
+	unsigned seq;
+	bool off;          /* a chdir happened: never memoise again */
+	unsigned short len;
+	uint64_t gen;
+	char path[PATH_MAX];
+} cwd_memo;
+
+void fvm_cwd_changing(void)
+{
+	__atomic_store_n(&cwd_memo.off, true, __ATOMIC_RELEASE);
+}
+
+static uint64_t vm_gen(void)
+{
+	return fvm_g.gen.counter ? __atomic_load_n(fvm_g.gen.counter, __ATOMIC_ACQUIRE) : 0;
+}
+
+static int cwd_get(uint64_t gen, char *out, size_t outlen)
+{
+	unsigned seq = __atomic_load_n(&cwd_memo.seq, __ATOMIC_ACQUIRE);
+	size_t len = cwd_memo.len;
+
+	if ((seq & 1) || !gen || cwd_memo.gen != gen || !len || len >= outlen ||
+	    __atomic_load_n(&cwd_memo.off, __ATOMIC_ACQUIRE)) {
+		return -1;
+	}
+	memcpy(out, cwd_memo.path, len);
+	out[len] = '\0';
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&cwd_memo.seq, __ATOMIC_RELAXED) == seq ? (int)len : -1;
+}
+
+static void cwd_put(uint64_t gen, const char *path, size_t len)
+{
+	unsigned seq = __atomic_load_n(&cwd_memo.seq, __ATOMIC_RELAXED);
+
+	if (!gen || len >= sizeof(cwd_memo.path) || (seq & 1) ||
+	    __atomic_load_n(&cwd_memo.off, __ATOMIC_ACQUIRE) ||
+	    !__atomic_compare_exchange_n(&cwd_memo.seq, &seq, seq + 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED)) {
+		return;
+	}
+	cwd_memo.gen = gen;
+	cwd_memo.len = (unsigned short)len;
+	memcpy(cwd_memo.path, path, len);
+	__atomic_store_n(&cwd_memo.seq, seq + 2, __ATOMIC_RELEASE);
+}
+
 static int vcwd(char *out, size_t outlen)
 {
 	char rpath[FVM_RPATH_MAX];
-	int n = sys_getcwd(rpath, sizeof(rpath));
+	uint64_t gen = vm_gen(); /* read before asking: a change meanwhile makes it stale */
+	int n = cwd_get(gen, out, outlen);
 
+	if (n >= 0) {
+		return n;
+	}
+	n = sys_getcwd(rpath, sizeof(rpath));
 	if (n < 0) {
 		return n;
 	}
 	if (rpath[0] != '/') {
 		return -ENOENT; /* "(unreachable)" */
 	}
-	return fvm_narrow(&fvm_g, rpath, out, outlen);
+	n = fvm_narrow(&fvm_g, rpath, out, outlen);
+	if (n > 0) {
+		cwd_put(gen, out, (size_t)n);
+	}
+	return n;
 }
 
 int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
@@ -135,8 +319,14 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 	if (ret < 0) {
 		return ret;
 	}
+	return fvm_resolve_vpath(vpath, (size_t)ret, rflags, res);
+}
+
+int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res)
+{
 	/* /dev/shm/NAME is the VM's NAME, as shm_open and the listing have it (ipc.c). */
-	ret = fvm_ipc_vpath(vpath, (size_t)ret, sizeof(vpath));
+	int ret = fvm_ipc_vpath(vpath, len, PATH_MAX);
+
 	if (ret < 0) {
 		return ret;
 	}

@@ -98,7 +98,7 @@ int scandirat(int dirfd, const char *vpath, struct dirent ***out,
 	      int (*compar)(const struct dirent **, const struct dirent **))
 {
 	if (!fvm_on()) {
-		return real_scandirat(dirfd, vpath, out, filter, compar);
+		return REAL(scandirat)(dirfd, vpath, out, filter, compar);
 	}
 	return fvm_ret(fvm_scandirat(dirfd, vpath, (struct dirent64 ***)out, (scan_filter)filter,
 				     (scan_compar)compar));
@@ -109,7 +109,7 @@ int scandirat64(int dirfd, const char *vpath, struct dirent64 ***out,
 		int (*compar)(const struct dirent64 **, const struct dirent64 **))
 {
 	if (!fvm_on()) {
-		return real_scandirat64(dirfd, vpath, out, filter, compar);
+		return REAL(scandirat64)(dirfd, vpath, out, filter, compar);
 	}
 	return fvm_ret(fvm_scandirat(dirfd, vpath, out, filter, compar));
 }
@@ -118,7 +118,7 @@ int scandir(const char *vpath, struct dirent ***out, int (*filter)(const struct 
 	    int (*compar)(const struct dirent **, const struct dirent **))
 {
 	if (!fvm_on()) {
-		return real_scandir(vpath, out, filter, compar);
+		return REAL(scandir)(vpath, out, filter, compar);
 	}
 	return fvm_ret(fvm_scandirat(AT_FDCWD, vpath, (struct dirent64 ***)out,
 				     (scan_filter)filter, (scan_compar)compar));
@@ -128,7 +128,7 @@ int scandir64(const char *vpath, struct dirent64 ***out, int (*filter)(const str
 	      int (*compar)(const struct dirent64 **, const struct dirent64 **))
 {
 	if (!fvm_on()) {
-		return real_scandir64(vpath, out, filter, compar);
+		return REAL(scandir64)(vpath, out, filter, compar);
 	}
 	return fvm_ret(fvm_scandirat(AT_FDCWD, vpath, out, filter, compar));
 }
@@ -199,9 +199,9 @@ static int fvm_glob(glob_fn real, const char *pattern, int flags,
 int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g)
 {
 	if (!fvm_on()) {
-		return real_glob(pattern, flags, errfunc, g);
+		return REAL(glob)(pattern, flags, errfunc, g);
 	}
-	return fvm_glob(real_glob, pattern, flags, errfunc, g);
+	return fvm_glob(REAL(glob), pattern, flags, errfunc, g);
 }
 
 _Static_assert(sizeof(glob64_t) == sizeof(glob_t), "glob64_t layout");
@@ -209,9 +209,9 @@ _Static_assert(sizeof(glob64_t) == sizeof(glob_t), "glob64_t layout");
 int glob64(const char *pattern, int flags, int (*errfunc)(const char *, int), glob64_t *g)
 {
 	if (!fvm_on()) {
-		return real_glob64(pattern, flags, errfunc, g);
+		return REAL(glob64)(pattern, flags, errfunc, g);
 	}
-	return fvm_glob((glob_fn)real_glob64, pattern, flags, errfunc, (glob_t *)g);
+	return fvm_glob((glob_fn)REAL(glob64), pattern, flags, errfunc, (glob_t *)g);
 }
 
 /* ---- ftw, nftw ------------------------------------------------------------------- */
@@ -341,7 +341,7 @@ static int walk_chdir(const char *vpath)
 		errno = -fd;
 		return -1;
 	}
-	ret = sys_fchdir(fd); /* checks search permission, as chdir does */
+	ret = fvm_fchdir(fd); /* checks search permission, as chdir does */
 	sys_close(fd);
 	return fvm_ret(ret);
 }
@@ -509,7 +509,7 @@ static int ftw_dir(struct ftw_walk *w, const struct stat *st, struct ftw_dir *pa
 		}
 	}
 	if (w->flags & FTW_CHDIR) {
-		int r = sys_fchdir(fvm_dir_fd(self.dir));
+		int r = fvm_fchdir(fvm_dir_fd(self.dir));
 		if (r < 0) {
 			ftw_close(w, &self);
 			errno = -r;
@@ -551,7 +551,7 @@ static int ftw_dir(struct ftw_walk *w, const struct stat *st, struct ftw_dir *pa
 	if (parent && (w->flags & FTW_CHDIR) &&
 	    (ret == 0 || ((w->flags & FTW_ACTIONRETVAL) && ret != -1 && ret != FTW_STOP))) {
 		/* Back to the parent: its stream if still open, else "..", as glibc. */
-		if (!parent->dir || sys_fchdir(fvm_dir_fd(parent->dir)) < 0) {
+		if (!parent->dir || fvm_fchdir(fvm_dir_fd(parent->dir)) < 0) {
 			if (walk_chdir(w->ftw.base == 1 ? "/" : "..") < 0) {
 				ret = -1;
 			}
@@ -644,7 +644,7 @@ static int fvm_ftw(const char *vpath, bool is_nftw, __ftw_func_t fn, __nftw_func
 
 	saved = errno;
 	if (cwdfd >= 0) {
-		sys_fchdir(cwdfd);
+		fvm_fchdir(cwdfd);
 		sys_close(cwdfd);
 	}
 	free(w.known.slot);
@@ -668,7 +668,7 @@ static int fvm_nftw(const char *vpath, __nftw_func_t fn, int nopenfd, int flags)
 int ftw(const char *vpath, __ftw_func_t fn, int nopenfd)
 {
 	if (!fvm_on()) {
-		return real_ftw(vpath, fn, nopenfd);
+		return REAL(ftw)(vpath, fn, nopenfd);
 	}
 	return fvm_ftw(vpath, false, fn, NULL, nopenfd, 0);
 }
@@ -676,7 +676,7 @@ int ftw(const char *vpath, __ftw_func_t fn, int nopenfd)
 int ftw64(const char *vpath, __ftw64_func_t fn, int nopenfd)
 {
 	if (!fvm_on()) {
-		return real_ftw64(vpath, fn, nopenfd);
+		return REAL(ftw64)(vpath, fn, nopenfd);
 	}
 	return fvm_ftw(vpath, false, (__ftw_func_t)fn, NULL, nopenfd, 0);
 }
@@ -684,7 +684,7 @@ int ftw64(const char *vpath, __ftw64_func_t fn, int nopenfd)
 int nftw(const char *vpath, __nftw_func_t fn, int nopenfd, int flags)
 {
 	if (!fvm_on()) {
-		return real_nftw(vpath, fn, nopenfd, flags);
+		return REAL(nftw)(vpath, fn, nopenfd, flags);
 	}
 	return fvm_nftw(vpath, fn, nopenfd, flags);
 }
@@ -692,7 +692,7 @@ int nftw(const char *vpath, __nftw_func_t fn, int nopenfd, int flags)
 int nftw64(const char *vpath, __nftw64_func_t fn, int nopenfd, int flags)
 {
 	if (!fvm_on()) {
-		return real_nftw64(vpath, fn, nopenfd, flags);
+		return REAL(nftw64)(vpath, fn, nopenfd, flags);
 	}
 	return fvm_nftw(vpath, (__nftw_func_t)fn, nopenfd, flags);
 }
@@ -1284,7 +1284,7 @@ static int fvm_fts_close(FTS *sp)
 FTS *fts_open(char *const *argv, int options, int (*compar)(const FTSENT **, const FTSENT **))
 {
 	if (!fvm_on()) {
-		return real_fts_open(argv, options, compar);
+		return REAL(fts_open)(argv, options, compar);
 	}
 	return fvm_fts_open(argv, options, compar);
 }
@@ -1292,7 +1292,7 @@ FTS *fts_open(char *const *argv, int options, int (*compar)(const FTSENT **, con
 FTSENT *fts_read(FTS *sp)
 {
 	if (!fvm_on()) {
-		return real_fts_read(sp);
+		return REAL(fts_read)(sp);
 	}
 	return fvm_fts_read(sp);
 }
@@ -1300,7 +1300,7 @@ FTSENT *fts_read(FTS *sp)
 FTSENT *fts_children(FTS *sp, int instr)
 {
 	if (!fvm_on()) {
-		return real_fts_children(sp, instr);
+		return REAL(fts_children)(sp, instr);
 	}
 	return fvm_fts_children(sp, instr);
 }
@@ -1308,7 +1308,7 @@ FTSENT *fts_children(FTS *sp, int instr)
 int fts_set(FTS *sp, FTSENT *p, int instr)
 {
 	if (!fvm_on()) {
-		return real_fts_set(sp, p, instr);
+		return REAL(fts_set)(sp, p, instr);
 	}
 	return fvm_fts_set(p, instr);
 }
@@ -1316,7 +1316,7 @@ int fts_set(FTS *sp, FTSENT *p, int instr)
 int fts_close(FTS *sp)
 {
 	if (!fvm_on()) {
-		return real_fts_close(sp);
+		return REAL(fts_close)(sp);
 	}
 	return fvm_fts_close(sp);
 }
@@ -1326,7 +1326,7 @@ _Static_assert(sizeof(FTSENT64) == sizeof(FTSENT) && sizeof(FTS64) == sizeof(FTS
 FTS64 *fts64_open(char *const *argv, int options, int (*compar)(const FTSENT64 **, const FTSENT64 **))
 {
 	if (!fvm_on()) {
-		return real_fts64_open(argv, options, compar);
+		return REAL(fts64_open)(argv, options, compar);
 	}
 	return (FTS64 *)fvm_fts_open(argv, options, (fts_compar)compar);
 }
@@ -1334,7 +1334,7 @@ FTS64 *fts64_open(char *const *argv, int options, int (*compar)(const FTSENT64 *
 FTSENT64 *fts64_read(FTS64 *sp)
 {
 	if (!fvm_on()) {
-		return real_fts64_read(sp);
+		return REAL(fts64_read)(sp);
 	}
 	return (FTSENT64 *)fvm_fts_read((FTS *)sp);
 }
@@ -1342,7 +1342,7 @@ FTSENT64 *fts64_read(FTS64 *sp)
 FTSENT64 *fts64_children(FTS64 *sp, int instr)
 {
 	if (!fvm_on()) {
-		return real_fts64_children(sp, instr);
+		return REAL(fts64_children)(sp, instr);
 	}
 	return (FTSENT64 *)fvm_fts_children((FTS *)sp, instr);
 }
@@ -1350,7 +1350,7 @@ FTSENT64 *fts64_children(FTS64 *sp, int instr)
 int fts64_set(FTS64 *sp, FTSENT64 *p, int instr)
 {
 	if (!fvm_on()) {
-		return real_fts64_set(sp, p, instr);
+		return REAL(fts64_set)(sp, p, instr);
 	}
 	return fvm_fts_set((FTSENT *)p, instr);
 }
@@ -1358,7 +1358,7 @@ int fts64_set(FTS64 *sp, FTSENT64 *p, int instr)
 int fts64_close(FTS64 *sp)
 {
 	if (!fvm_on()) {
-		return real_fts64_close(sp);
+		return REAL(fts64_close)(sp);
 	}
 	return fvm_fts_close((FTS *)sp);
 }

@@ -113,6 +113,22 @@ void fvm_gen_bump(const struct fvm_vm *vm);
  */
 bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len);
 
+/* How a call on a virtual path may go straight to the kernel (fvm_host_direct). */
+enum fvm_direct {
+	FVM_DIRECT_NO,      /* resolve it */
+	FVM_DIRECT_PARENT,  /* the host's name in a host-only directory: direct, unless a link */
+	FVM_DIRECT_KNOWN,   /* a host object known not to be a link: direct */
+};
+
+/*
+ * Whether canonical VPATH (LEN), an ordinary virtual name, is the host's own name in
+ * a directory the VM never changed, by what this process's cache knows at the current
+ * generation: then the kernel, given VPATH itself, does what the VM would. A link
+ * must still be resolved (the kernel would follow it on the host): PARENT says the
+ * name may be one.
+ */
+enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len);
+
 /* upper/VPATH into OUT. Returns its length, or -ENAMETOOLONG. */
 int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen);
 

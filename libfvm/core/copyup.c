@@ -285,7 +285,9 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		ret = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, upper_rpath, RENAME_NOREPLACE);
 		if (ret == 0) {
 			sys_utimensat(AT_FDCWD, parent, ptimes, AT_SYMLINK_NOFOLLOW);
-			fvm_gen_bump(vm);
+			if (type != S_IFREG) {
+				fvm_gen_bump(vm); /* cached walks know directories and links only */
+			}
 			return 0;
 		}
 		if (ret == -EEXIST || ret == -ENOTEMPTY) {
@@ -524,10 +526,16 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 
 int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 {
+	bool file = res->where != FVM_ABSENT && S_ISREG(res->st.st_mode);
 	int ret = remove_entry(vm, res, is_dir);
 
-	/* Even a failed removal may have left a whiteout or an upper parent behind. */
-	fvm_gen_bump(vm);
+	/*
+	 * Even a failed removal may have left a whiteout or an upper parent behind; cached
+	 * walks know directories and links only (a new upper parent bumps on its own).
+	 */
+	if (is_dir || !file) {
+		fvm_gen_bump(vm);
+	}
 	return ret;
 }
 

@@ -18,10 +18,13 @@
  *    /proc/self/root/P or /proc/self/cwd/P means the VM's P, never the host's.
  *  - The walk state of every canonical directory it descends into (is it in upper/,
  *    does the host show through) is cached per process, tagged with the VM generation
- *    read before the walk (gen.c). A later name in a cached directory starts there:
- *    a path the VM never touched costs one lstat. Entries of an older generation are
- *    never used. Only the VM's own changes bump the generation: a host directory
- *    replaced by a symlink while the VM runs is followed by the kernel, not virtually.
+ *    read before the walk (gen.c), and so is the text of every host symlink it reads
+ *    (outside /proc). A later name in a cached directory starts there: a path the VM
+ *    never touched costs one lstat; a cached directory or link met on the way (after a
+ *    link's splice, say) costs none. Entries of an older generation are never used.
+ *    Only the VM's own changes to directories and links bump the generation (a
+ *    regular file's copy-up, creation or removal changes no cached state): a host
+ *    directory or link replaced while the VM runs is seen as the kernel sees it.
  *  - The cache is lock-free and signal-safe: an entry is a seqlock; a reader that
  *    sees it change retries nothing, it just walks.
  */
@@ -105,18 +108,35 @@ int fvm_narrow(const struct fvm_vm *vm, const char *rpath, char *out, size_t out
 	return (int)rl;
 }
 
-/* ---- the directory cache ---- */
+/* ---- the lookup cache: directories and host symlinks ---- */
 
 #define DCACHE_N 512      /* entries, direct-mapped by hash of the path */
-#define DCACHE_PATH 232   /* longer directories are not cached */
+#define DCACHE_PATH 232   /* path (and, for a link, "\0" and its target) */
+
+/*
+ * DC_DIR: a directory and its walk state. DC_LINK: a host symlink and its text.
+ * DC_FILE: a host object, neither directory nor link, in a directory with nothing in
+ * upper/ (so that only a change that bumps the generation can put it in upper/).
+ */
+enum dcache_kind { DC_DIR, DC_LINK, DC_FILE };
+
+/* What the cache knows of one canonical virtual path. */
+struct dcache_val {
+	enum dcache_kind kind;
+	bool upper;       /* DC_DIR: cur_upper of the walk state */
+	bool host;        /* DC_DIR: cur_host of the walk state */
+	size_t tlen;      /* DC_LINK: length of target */
+	char target[DCACHE_PATH];
+};
 
 struct dcache_ent {
 	unsigned seq;     /* odd while an entry is written */
-	bool upper;       /* cur_upper of the walk state */
-	bool host;        /* cur_host of the walk state */
-	unsigned short len;
+	unsigned char kind;
+	bool upper;
+	bool host;
+	unsigned short len, tlen;
 	uint64_t gen;
-	char path[DCACHE_PATH];
+	char path[DCACHE_PATH];  /* path, then for a link "\0" target */
 };
 
 static struct dcache_ent dcache[DCACHE_N];
@@ -131,13 +151,14 @@ static unsigned dcache_slot(const char *path, size_t len)
 	return h % DCACHE_N;
 }
 
-/* Records walk state UPPER/HOST of canonical directory PATH (LEN) at generation GEN. */
-static void dcache_put(const char *path, size_t len, bool upper, bool host, uint64_t gen)
+/* Records V for canonical PATH (LEN) at generation GEN, when it fits. */
+static void dcache_put(const char *path, size_t len, const struct dcache_val *v, uint64_t gen)
 {
 	struct dcache_ent *e;
 	unsigned seq;
+	size_t tlen = v->kind == DC_LINK ? v->tlen : 0;
 
-	if (!gen || len >= DCACHE_PATH) {
+	if (!gen || len + 1 + tlen >= DCACHE_PATH) {
 		return;
 	}
 	e = &dcache[dcache_slot(path, len)];
@@ -147,16 +168,27 @@ static void dcache_put(const char *path, size_t len, bool upper, bool host, uint
 						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		return;
 	}
-	e->upper = upper;
-	e->host = host;
+	e->kind = (unsigned char)v->kind;
+	e->upper = v->upper;
+	e->host = v->host;
 	e->len = (unsigned short)len;
+	e->tlen = (unsigned short)tlen;
 	e->gen = gen;
 	memcpy(e->path, path, len);
+	e->path[len] = '\0';
+	memcpy(e->path + len + 1, v->target, tlen);
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-/* Looks canonical directory PATH (LEN) up at generation GEN; true with its state. */
-static bool dcache_get(const char *path, size_t len, uint64_t gen, bool *upper, bool *host)
+static void dcache_put_dir(const char *path, size_t len, bool upper, bool host, uint64_t gen)
+{
+	struct dcache_val v = {.kind = DC_DIR, .upper = upper, .host = host};
+
+	dcache_put(path, len, &v, gen);
+}
+
+/* Looks canonical PATH (LEN) up at generation GEN; true with what is known in *V. */
+static bool dcache_get(const char *path, size_t len, uint64_t gen, struct dcache_val *v)
 {
 	const struct dcache_ent *e;
 	unsigned seq;
@@ -171,18 +203,24 @@ static bool dcache_get(const char *path, size_t len, uint64_t gen, bool *upper, 
 		return false;
 	}
 	hit = e->gen == gen && e->len == len && memcmp(e->path, path, len) == 0;
-	*upper = e->upper;
-	*host = e->host;
+	if (hit) {
+		v->kind = (enum dcache_kind)e->kind;
+		v->upper = e->upper;
+		v->host = e->host;
+		v->tlen = e->tlen < DCACHE_PATH - len - 1 ? e->tlen : 0;
+		memcpy(v->target, e->path + len + 1, v->tlen);
+		v->target[v->tlen] = '\0';
+	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return hit && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq;
 }
 
 bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)
 {
-	bool upper, host;
+	struct dcache_val v;
 	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
 
-	return dcache_get(vpath, len, gen, &upper, &host) && !upper && host;
+	return dcache_get(vpath, len, gen, &v) && v.kind == DC_DIR && !v.upper && v.host;
 }
 
 /*
@@ -210,6 +248,27 @@ static size_t plain_last(const char *vpath, size_t vlen)
 		}
 	}
 	return start;
+}
+
+enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len)
+{
+	struct dcache_val v;
+	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	size_t off = gen ? plain_last(vpath, len) : 0;
+
+	if (off < 2 || fvm_is_wh_name(vpath + off, len - off) ||
+	    fvm_policy_class(vm->policy, vpath, len) != FVM_CLASS_VIRTUAL ||
+	    (vm->home_len && fvm_path_has_prefix(vpath, len, vm->home, vm->home_len))) {
+		return FVM_DIRECT_NO;
+	}
+	if (dcache_get(vpath, len, gen, &v) &&
+	    (v.kind == DC_FILE || (v.kind == DC_DIR && !v.upper && v.host))) {
+		return FVM_DIRECT_KNOWN;
+	}
+	if (dcache_get(vpath, off - 1, gen, &v) && v.kind == DC_DIR && !v.upper && v.host) {
+		return FVM_DIRECT_PARENT;
+	}
+	return FVM_DIRECT_NO;
 }
 
 /* State of the walk at the canonical prefix cur. */
@@ -290,6 +349,27 @@ static int walk_reload(const struct fvm_vm *vm, struct walk *w)
 	return 0;
 }
 
+/*
+ * Puts link text TARGET (TL) in front of what is left of REST (from *POS) and goes
+ * back to the root for an absolute target: REST becomes TARGET "/" REST[*POS..].
+ * The "/" always added is harmless: a target ending in "/" means the same.
+ */
+static int splice_link(const struct fvm_vm *vm, struct walk *w, char *rest, size_t restsz,
+		       size_t *pos, const char *target, size_t tl)
+{
+	size_t restlen = strlen(rest + *pos);
+
+	if (tl + 1 + restlen + 1 > restsz) {
+		return -ENAMETOOLONG;
+	}
+	memmove(rest + tl + 1, rest + *pos, restlen + 1);
+	memcpy(rest, target, tl);
+	rest[tl] = '/';
+	*pos = 0;
+	w->cur[w->clen] = '\0';
+	return target[0] == '/' ? walk_root(vm, w) : 0;
+}
+
 int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fvm_res *res)
 {
 	struct walk w;
@@ -318,11 +398,11 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 	}
 	gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
 	size_t lastoff = gen ? plain_last(vpath, vlen) : 0;
-	bool cached_upper, cached_host;
-	if (lastoff > 1 && dcache_get(vpath, lastoff - 1, gen, &cached_upper, &cached_host)) {
+	struct dcache_val cv;
+	if (lastoff > 1 && dcache_get(vpath, lastoff - 1, gen, &cv) && cv.kind == DC_DIR) {
 		/* Start in the cached parent: only the last component is looked up. */
-		w.cur_upper = cached_upper;
-		w.cur_host = cached_host;
+		w.cur_upper = cv.upper;
+		w.cur_host = cv.host;
 		w.clen = lastoff - 1;
 		memcpy(w.cur, vpath, w.clen);
 		w.cur[w.clen] = '\0';
@@ -413,6 +493,30 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 			/* Hidden names are absent, and stay so: even creating one is refused. */
 			w.cur[w.clen] = '\0';
 			return -ENOENT;
+		}
+
+		if (!last || !(flags & FVM_R_NOFOLLOW) || res->trailing_slash) {
+			/* A directory or host symlink already walked at this generation. */
+			struct dcache_val hit;
+			bool known = dcache_get(w.cur, nextlen, gen, &hit);
+			if (known && hit.kind == DC_DIR && !last) {
+				w.cur_upper = hit.upper;
+				w.cur_host = hit.host;
+				w.cur_where = hit.upper ? FVM_UPPER : FVM_HOST;
+				w.st_valid = false;
+				w.clen = nextlen;
+				continue;
+			}
+			if (known && hit.kind == DC_LINK) {
+				if (++links > MAX_LINKS) {
+					return -ELOOP;
+				}
+				ret = splice_link(vm, &w, rest, sizeof(rest), &pos, hit.target, hit.tlen);
+				if (ret < 0) {
+					return ret;
+				}
+				continue;
+			}
 		}
 
 		struct stat st;
@@ -544,27 +648,18 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 					return (int)tl;
 				}
 				target[tl] = '\0';
-			}
-			/* rest = target "/" rest[pos..] */
-			size_t restlen = strlen(rest + pos);
-			if ((size_t)tl + 1 + restlen + 1 > sizeof(rest)) {
-				return -ENAMETOOLONG;
-			}
-			memmove(rest + tl + 1, rest + pos, restlen + 1);
-			memcpy(rest, target, (size_t)tl);
-			rest[tl] = '/';
-			pos = 0;
-			w.cur[w.clen] = '\0';
-			if (target[0] == '/') {
-				ret = walk_root(vm, &w);
-				if (ret < 0) {
-					return ret;
+				if (where == FVM_HOST && !is_proc_magic(w.cur, nextlen)) {
+					struct dcache_val lv = {.kind = DC_LINK, .tlen = (size_t)tl};
+					if ((size_t)tl < sizeof(lv.target)) {
+						memcpy(lv.target, target, (size_t)tl);
+						dcache_put(w.cur, nextlen, &lv, gen);
+					}
 				}
 			}
-			/*
-			 * A link target that ends in "/" is the same as one that does not, but the
-			 * splice above always adds one: remember whether the caller's name had it.
-			 */
+			ret = splice_link(vm, &w, rest, sizeof(rest), &pos, target, (size_t)tl);
+			if (ret < 0) {
+				return ret;
+			}
 			continue;
 		}
 
@@ -582,7 +677,11 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				memcpy(res->rpath, w.cur, nextlen + 1);
 				if (S_ISDIR(st.st_mode)) {
 					/* What a descent would record: its names are coming next. */
-					dcache_put(w.cur, nextlen, false, true, gen);
+					dcache_put_dir(w.cur, nextlen, false, true, gen);
+				} else if (!S_ISLNK(st.st_mode) && !w.cur_upper &&
+					   klass == FVM_CLASS_VIRTUAL) {
+					struct dcache_val fv = {.kind = DC_FILE};
+					dcache_put(w.cur, nextlen, &fv, gen);
 				}
 			}
 			if (res->trailing_slash && !S_ISDIR(st.st_mode)) {
@@ -615,6 +714,6 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 		w.st_valid = true;
 		w.cur_where = where;
 		w.clen = nextlen;
-		dcache_put(w.cur, w.clen, w.cur_upper, w.cur_host, gen);
+		dcache_put_dir(w.cur, w.clen, w.cur_upper, w.cur_host, gen);
 	}
 }

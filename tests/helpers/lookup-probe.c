@@ -2,15 +2,25 @@
  * lookup-probe.c — a long-lived process that looks names up on request, so a test
  * can change the VM from another process between two lookups of this one.
  *
- *   lookup-probe < COMMANDS      one command a line: "stat PATH" or "read PATH"
+ *   lookup-probe < COMMANDS      one command a line:
+ *     stat PATH            stat(2): "ok SIZE"
+ *     read PATH            fopen and the first line: "ok LINE"
+ *     open PATH            open(2), read(2) and the first line: "ok LINE"
+ *     access PATH          access(R_OK): "ok 0"
+ *     reuse DIR1 DIR2 NAME open DIR1, close it, open DIR2 (the same fd number, as
+ *                          the lowest free one), fstatat(fd, NAME): "ok SIZE"
+ *     dup2 DIR1 DIR2 NAME  open DIR1 as fd A and DIR2 as fd B, dup2(B, A),
+ *                          fstatat(A, NAME): "ok SIZE"
  *
- * Answers one line per command, flushed at once: "ok SIZE" / "ok CONTENT-FIRST-LINE"
- * or the errno name ("ENOENT", ...). Exits 0 at end of input, 2 on a bad command.
+ * Failures answer the errno name ("ENOENT", ...). One line per command, flushed at
+ * once. Exits 0 at end of input, 2 on a bad command.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *errname(int e)
 {
@@ -24,6 +34,63 @@ static const char *errname(int e)
 	default:
 		return strerror(e);
 	}
+}
+
+static void answer_size(int ret, const struct stat *st)
+{
+	if (ret == 0) {
+		printf("ok %lld\n", (long long)st->st_size);
+	} else {
+		printf("%s\n", errname(errno));
+	}
+}
+
+/* "reuse" and "dup2": a directory fd whose number now names another directory. */
+static void fd_reuse(const char *cmd, char *args)
+{
+	char *d1 = strtok(args, " "), *d2 = strtok(NULL, " "), *name = strtok(NULL, " ");
+	struct stat st;
+	int a, b, ret;
+
+	if (!d1 || !d2 || !name) {
+		printf("EINVAL\n");
+		return;
+	}
+	a = open(d1, O_RDONLY | O_DIRECTORY);
+	if (a < 0) {
+		printf("%s\n", errname(errno));
+		return;
+	}
+	if (strcmp(cmd, "reuse") == 0) {
+		close(a);
+		b = open(d2, O_RDONLY | O_DIRECTORY);
+		ret = b == a ? fstatat(a, name, &st, 0) : (errno = EBADF, -1);
+		answer_size(ret, &st);
+		close(b);
+		return;
+	}
+	b = open(d2, O_RDONLY | O_DIRECTORY);
+	ret = b < 0 || dup2(b, a) < 0 ? -1 : fstatat(a, name, &st, 0);
+	answer_size(ret, &st);
+	close(a);
+	close(b);
+}
+
+static void open_read(const char *path)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		printf("%s\n", errname(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("ok %s\n", buf);
 }
 
 int main(void)
@@ -53,6 +120,15 @@ int main(void)
 			buf[strcspn(buf, "\n")] = '\0';
 			fclose(f);
 			printf("ok %s\n", buf);
+		} else if (strncmp(line, "open ", 5) == 0) {
+			open_read(line + 5);
+		} else if (strncmp(line, "access ", 7) == 0) {
+			struct stat st = {0};
+			answer_size(access(line + 7, R_OK), &st);
+		} else if (strncmp(line, "reuse ", 6) == 0) {
+			fd_reuse("reuse", line + 6);
+		} else if (strncmp(line, "dup2 ", 5) == 0) {
+			fd_reuse("dup2", line + 5);
 		} else {
 			fprintf(stderr, "lookup-probe: bad command '%s'\n", line);
 			return 2;

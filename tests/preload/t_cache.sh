@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The lookup cache of one process never hides a change another process of the same
 # VM made: copy-ups, whiteouts and opaque directories bump the VM-wide generation,
-# and a lookup cached at an older generation is walked again.
+# and a lookup cached at an older generation is walked again. Calls that go straight
+# to the kernel (a read in a directory the VM never changed) and the memos of
+# directory fds and of the cwd are held to the same rule.
 . "$(dirname "$0")/../lib/harness.sh"
 
 PROBE=$TOP/build/tests/helpers/lookup-probe
@@ -10,6 +12,13 @@ echo host-a > "$HOST/a/f"
 echo host-b > "$HOST/b/f"
 echo host-c > "$HOST/c/sub/f"
 echo host-d > "$HOST/d/x/y/f"
+mkdir -p "$HOST/e" "$HOST/g" "$HOST/p/sub"
+ln -s ../a/f "$HOST/e/link"
+echo gg > "$HOST/g/f"
+echo parent > "$HOST/p/marker"
+echo child > "$HOST/p/sub/marker"
+printf '#!/bin/sh\ncat marker\n' > "$HOST/p/sub/prog"
+chmod +x "$HOST/p/sub/prog"
 snapshot_host
 
 # probe_session NAME EXPECTED STEPS...: one probe process stays up in VM "cache" while
@@ -45,7 +54,38 @@ probe_session() {
 	fi
 }
 
-[ -x "$PROBE" ] || { skip all "no $PROBE (make tests-bin)"; done_testing; exit; }
+[ -x "$PROBE" ] || { skip all "no $PROBE (make tests-bin)"; probe_session open_of_a_file_another_process_copied_up_reads_the_copy \
+	"ok host-a;ok host-a;ok changed;" \
+	"> open $HOST/a/f" "> open $HOST/a/f" "! echo changed > a/f" "> open $HOST/a/f"
+probe_session host_link_is_followed_in_the_vm_after_its_target_changed \
+	"ok host-a;ok changed;ok 0;" \
+	"> open $HOST/e/link" "! echo changed > a/f" "> open $HOST/e/link" "> access $HOST/e/link"
+probe_session host_link_removed_by_another_process_is_gone \
+	"ok 7;ENOENT;ENOENT;" \
+	"> stat $HOST/e/link" "! rm e/link" "> stat $HOST/e/link" "> open $HOST/e/link"
+probe_session host_link_replaced_by_another_process_leads_to_the_new_target \
+	"ok host-a;ok host-b;" \
+	"> open $HOST/e/link" "! rm e/link && ln -s ../b/f e/link" "> open $HOST/e/link"
+probe_session file_known_to_be_the_hosts_is_gone_after_another_process_removes_it \
+	"ok 0;ok 0;ENOENT;ENOENT;" \
+	"> access $HOST/g/f" "> access $HOST/g/f" "! rm g/f" "> access $HOST/g/f" "> open $HOST/g/f"
+probe_session directory_fd_number_reused_names_the_new_directory \
+	"ok 7;ok 3;" \
+	"> reuse $HOST/g $HOST/a f" "> reuse $HOST/a $HOST/g f"
+probe_session directory_fd_replaced_by_dup2_names_the_new_directory \
+	"ok 3;ok 7;" \
+	"> dup2 $HOST/a $HOST/g f" "> dup2 $HOST/g $HOST/a f"
+
+# A vfork child (python's subprocess) that changes directory and runs a program by a
+# relative name shares the parent's memory: the parent's cwd must stay its own.
+vm_check vfork_child_chdir_leaves_the_parents_cwd_alone "cd p && /usr/bin/python3 -c '
+import subprocess
+print(open(\"marker\").read().strip())
+print(subprocess.run([\"./prog\"], cwd=\"sub\", capture_output=True, text=True).stdout.strip())
+print(open(\"marker\").read().strip())
+print(subprocess.run([\"sh\", \"-c\", \"cat marker\"], capture_output=True, text=True).stdout.strip())
+'"
+done_testing; exit; }
 
 probe_session new_file_made_by_another_process_is_seen_after_a_cached_miss \
 	"ok 7;ENOENT;ok 4;" \
@@ -63,4 +103,35 @@ probe_session directory_replaced_by_another_process_hides_the_host_one \
 probe_session directory_renamed_by_another_process_moves_for_a_cached_lookup \
 	"ok 7;ENOENT;ok 7;" \
 	"> stat $HOST/d/x/y/f" "! mv d/x d/z" "> stat $HOST/d/x/y/f" "> stat $HOST/d/z/y/f"
+probe_session open_of_a_file_another_process_copied_up_reads_the_copy \
+	"ok host-a;ok host-a;ok changed;" \
+	"> open $HOST/a/f" "> open $HOST/a/f" "! echo changed > a/f" "> open $HOST/a/f"
+probe_session host_link_is_followed_in_the_vm_after_its_target_changed \
+	"ok host-a;ok changed;ok 0;" \
+	"> open $HOST/e/link" "! echo changed > a/f" "> open $HOST/e/link" "> access $HOST/e/link"
+probe_session host_link_removed_by_another_process_is_gone \
+	"ok 7;ENOENT;ENOENT;" \
+	"> stat $HOST/e/link" "! rm e/link" "> stat $HOST/e/link" "> open $HOST/e/link"
+probe_session host_link_replaced_by_another_process_leads_to_the_new_target \
+	"ok host-a;ok host-b;" \
+	"> open $HOST/e/link" "! rm e/link && ln -s ../b/f e/link" "> open $HOST/e/link"
+probe_session file_known_to_be_the_hosts_is_gone_after_another_process_removes_it \
+	"ok 0;ok 0;ENOENT;ENOENT;" \
+	"> access $HOST/g/f" "> access $HOST/g/f" "! rm g/f" "> access $HOST/g/f" "> open $HOST/g/f"
+probe_session directory_fd_number_reused_names_the_new_directory \
+	"ok 7;ok 3;" \
+	"> reuse $HOST/g $HOST/a f" "> reuse $HOST/a $HOST/g f"
+probe_session directory_fd_replaced_by_dup2_names_the_new_directory \
+	"ok 3;ok 7;" \
+	"> dup2 $HOST/a $HOST/g f" "> dup2 $HOST/g $HOST/a f"
+
+# A vfork child (python's subprocess) that changes directory and runs a program by a
+# relative name shares the parent's memory: the parent's cwd must stay its own.
+vm_check vfork_child_chdir_leaves_the_parents_cwd_alone "cd p && /usr/bin/python3 -c '
+import subprocess
+print(open(\"marker\").read().strip())
+print(subprocess.run([\"./prog\"], cwd=\"sub\", capture_output=True, text=True).stdout.strip())
+print(open(\"marker\").read().strip())
+print(subprocess.run([\"sh\", \"-c\", \"cat marker\"], capture_output=True, text=True).stdout.strip())
+'"
 done_testing
