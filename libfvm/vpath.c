@@ -7,9 +7,9 @@
  *
  * Two memos spare the readlink/getcwd that asking costs, on every relative name:
  *  - The fd table: the virtual path of each directory opened through libfvm, below
- *    FDT_N. close, close_range, closefrom, dup2 and dup3 (wrapped here) forget an fd by
- *    bumping its epoch, which never fails nor waits; an entry of another epoch is
- *    never used. An fd closed behind libc's back (a raw syscall) and reused for a
+ *    FDT_N, and of their duplicates (dup, dup2, dup3, fcntl F_DUPFD). close,
+ *    close_range, closefrom, dup2 and dup3 (wrapped here) forget an fd by bumping its
+ *    epoch, which never fails nor waits; an entry of another epoch is never used. An fd closed behind libc's back (a raw syscall) and reused for a
  *    directory libfvm did not open would be misnamed: only such a program could tell.
  *  - The cwd: memoised at the VM generation, so that a rename in the VM asks again.
  *    chdir and fchdir switch the memo off for the rest of the process image: a vfork
@@ -17,7 +17,9 @@
  *    by a host process of a directory a VM process is in is not seen.
  * Both are seqlocks: a reader that sees a writer simply asks the kernel.
  */
+#include <fcntl.h>
 #include <linux/close_range.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -163,6 +165,58 @@ static int fdt_get(int fd, char *out, size_t outlen)
 	return __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq ? (int)len : -1;
 }
 
+/* NEWFD, just made a duplicate of OLDFD, names what OLDFD names. */
+static void fdt_dup(int oldfd, int newfd)
+{
+	char vpath[FDT_PATH];
+	int n = fdt_get(oldfd, vpath, sizeof(vpath));
+
+	if (n >= 0) {
+		fvm_fd_remember(newfd, vpath, (size_t)n);
+	}
+}
+
+int dup(int oldfd)
+{
+	int fd = REAL(dup)(oldfd);
+
+	fdt_dup(oldfd, fd);
+	return fd;
+}
+
+/* fcntl's third argument is an int, a long or a pointer: passed on as a pointer-sized word. */
+static int fdt_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+	int ret;
+
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+		ret = real(fd, cmd, (int)(long)arg);
+		fdt_dup(fd, ret);
+		return ret;
+	}
+	return real(fd, cmd, arg);
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fdt_fcntl(REAL(fcntl), fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fdt_fcntl(REAL(fcntl64), fd, cmd, arg);
+}
+
 int close(int fd)
 {
 	fvm_fd_forget(fd);
@@ -174,13 +228,21 @@ int dup2(int oldfd, int newfd)
 	if (oldfd != newfd) {
 		fvm_fd_forget(newfd);
 	}
-	return REAL(dup2)(oldfd, newfd);
+	int ret = REAL(dup2)(oldfd, newfd);
+	if (ret >= 0 && oldfd != newfd) {
+		fdt_dup(oldfd, newfd);
+	}
+	return ret;
 }
 
 int dup3(int oldfd, int newfd, int flags)
 {
 	fvm_fd_forget(newfd);
-	return REAL(dup3)(oldfd, newfd, flags);
+	int ret = REAL(dup3)(oldfd, newfd, flags);
+	if (ret >= 0) {
+		fdt_dup(oldfd, newfd);
+	}
+	return ret;
 }
 
 int close_range(unsigned first, unsigned last, int flags)

@@ -11,6 +11,8 @@
  *                          the lowest free one), fstatat(fd, NAME): "ok SIZE"
  *     dup2 DIR1 DIR2 NAME  open DIR1 as fd A and DIR2 as fd B, dup2(B, A),
  *                          fstatat(A, NAME): "ok SIZE"
+ *     dupfd DIR1 DIR2 NAME open DIR1 as fd A and DIR2, close A, F_DUPFD DIR2's fd to A,
+ *                          fstatat(A, NAME): "ok SIZE"
  *
  * Failures answer the errno name ("ENOENT", ...). One line per command, flushed at
  * once. Exits 0 at end of input, 2 on a bad command.
@@ -67,6 +69,16 @@ static void fd_reuse(const char *cmd, char *args)
 		ret = b == a ? fstatat(a, name, &st, 0) : (errno = EBADF, -1);
 		answer_size(ret, &st);
 		close(b);
+		return;
+	}
+	if (strcmp(cmd, "dupfd") == 0) {
+		b = open(d2, O_RDONLY | O_DIRECTORY);
+		close(a);
+		int c = b < 0 ? -1 : fcntl(b, F_DUPFD_CLOEXEC, a);
+		close(b);
+		ret = c != a ? (errno = EBADF, -1) : fstatat(a, name, &st, 0);
+		answer_size(ret, &st);
+		close(c);
 		return;
 	}
 	b = open(d2, O_RDONLY | O_DIRECTORY);
@@ -129,6 +141,8 @@ int main(void)
 			fd_reuse("reuse", line + 6);
 		} else if (strncmp(line, "dup2 ", 5) == 0) {
 			fd_reuse("dup2", line + 5);
+		} else if (strncmp(line, "dupfd ", 6) == 0) {
+			fd_reuse("dupfd", line + 6);
 		} else {
 			fprintf(stderr, "lookup-probe: bad command '%s'\n", line);
 			return 2;

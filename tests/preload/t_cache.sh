@@ -75,6 +75,9 @@ probe_session directory_fd_number_reused_names_the_new_directory \
 probe_session directory_fd_replaced_by_dup2_names_the_new_directory \
 	"ok 3;ok 7;" \
 	"> dup2 $HOST/a $HOST/g f" "> dup2 $HOST/g $HOST/a f"
+probe_session directory_fd_duplicated_by_fcntl_names_the_same_directory \
+	"ok 3;ok 7;" \
+	"> dupfd $HOST/a $HOST/g f" "> dupfd $HOST/g $HOST/a f"
 
 # A vfork child (python's subprocess) that changes directory and runs a program by a
 # relative name shares the parent's memory: the parent's cwd must stay its own.
@@ -124,6 +127,9 @@ probe_session directory_fd_number_reused_names_the_new_directory \
 probe_session directory_fd_replaced_by_dup2_names_the_new_directory \
 	"ok 3;ok 7;" \
 	"> dup2 $HOST/a $HOST/g f" "> dup2 $HOST/g $HOST/a f"
+probe_session directory_fd_duplicated_by_fcntl_names_the_same_directory \
+	"ok 3;ok 7;" \
+	"> dupfd $HOST/a $HOST/g f" "> dupfd $HOST/g $HOST/a f"
 
 # A vfork child (python's subprocess) that changes directory and runs a program by a
 # relative name shares the parent's memory: the parent's cwd must stay its own.
