@@ -91,10 +91,18 @@ static ssize_t fvm_getxattr(const char *vpath, const char *name, void *value, si
 		return follow ? FVM_SC(SYS_getxattr, vpath, name, value, size, 0, 0)
 			      : sys_lgetxattr(vpath, name, value, size);
 	}
-	ret = xattr_target(vpath, follow, false, &res);
-	if (ret == 0 && fvm_xattr_is_ours(name)) {
-		ret = -ENODATA;
+	if (fvm_xattr_is_ours(name)) {
+		ret = xattr_target(vpath, follow, false, &res);
+		return ret < 0 ? ret : -ENODATA;
 	}
+	char vp[PATH_MAX];
+	int vlen;
+	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, &vlen);
+	if (how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow)) {
+		return follow ? FVM_SC(SYS_getxattr, vp, name, value, size, 0, 0)
+			      : sys_lgetxattr(vp, name, value, size);
+	}
+	ret = xattr_target(vpath, follow, false, &res);
 	return ret < 0 ? ret : sys_lgetxattr(res.rpath, name, value, size);
 }
 
@@ -106,6 +114,13 @@ static ssize_t fvm_listxattr(const char *vpath, char *list, size_t size, bool fo
 	if (!fvm_on()) {
 		return follow ? FVM_SC(SYS_listxattr, vpath, list, size, 0, 0, 0)
 			      : sys_llistxattr(vpath, list, size);
+	}
+	char vp[PATH_MAX];
+	int vlen;
+	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, &vlen);
+	if (how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow)) {
+		return follow ? FVM_SC(SYS_listxattr, vp, list, size, 0, 0, 0)
+			      : sys_llistxattr(vp, list, size);
 	}
 	ret = xattr_target(vpath, follow, false, &res);
 	if (ret < 0) {

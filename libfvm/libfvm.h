@@ -169,6 +169,12 @@ int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
+/*
+ * Whether a call on DIRFD/NAME may go straight to the kernel (fvm_host_direct), with
+ * the virtual path in VP (a PATH_MAX buffer) and its length in *VLEN (-1: none).
+ */
+enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen);
+
 /* fvm_resolve() of absolute VPATH (LEN; a PATH_MAX buffer, rewritten for /dev/shm). */
 int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res);
 

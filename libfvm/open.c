@@ -83,18 +83,12 @@ static bool open_direct(int dirfd, const char *name, int flags, mode_t mode, cha
 			int *ret)
 {
 	enum fvm_direct how;
-	int n;
 
 	*vlen = -1;
 	if (write_intent(flags) || (flags & (O_CREAT | O_PATH)) || (flags & O_TMPFILE) == O_TMPFILE) {
 		return false;
 	}
-	n = fvm_vpath_at(dirfd, name, vp, PATH_MAX);
-	if (n < 0) {
-		return false;
-	}
-	*vlen = n;
-	how = fvm_host_direct(&fvm_g, vp, (size_t)n);
+	how = fvm_direct_at(dirfd, name, vp, vlen);
 	if (how == FVM_DIRECT_NO) {
 		return false;
 	}

@@ -324,11 +324,39 @@ static void statx_apply(struct statx *stx, const struct stat *st)
 	stx->stx_dev_minor = minor(st->st_dev);
 }
 
+/*
+ * statx of a host name in a directory the VM never changed, straight from the kernel;
+ * not followed unless known to be no link. True when done (*RET set).
+ */
+static bool statx_direct(int dirfd, const char *vpath, int flags, unsigned int mask,
+			 struct statx *stx, int *ret)
+{
+	char vp[PATH_MAX];
+	int vlen;
+	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, &vlen);
+
+	if (how == FVM_DIRECT_NO) {
+		return false;
+	}
+	*ret = (int)FVM_SC(SYS_statx, AT_FDCWD, vp,
+			   how == FVM_DIRECT_PARENT ? flags | AT_SYMLINK_NOFOLLOW : flags, mask, stx, 0);
+	if (*ret == 0 && how == FVM_DIRECT_PARENT) {
+		if (S_ISLNK(stx->stx_mode)) {
+			return flags & AT_SYMLINK_NOFOLLOW; /* a link to follow: in the VM */
+		}
+		fvm_host_known(&fvm_g, vp, (size_t)vlen, S_ISDIR(stx->stx_mode));
+	}
+	return true;
+}
+
 int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct statx *stx)
 {
 	struct fvm_res res;
 	int ret;
 
+	if (fvm_on() && vpath && vpath[0] && statx_direct(dirfd, vpath, flags, mask, stx, &ret)) {
+		return fvm_ret(ret);
+	}
 	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
 		ret = (int)FVM_SC(SYS_statx, dirfd, vpath, flags, mask, stx, 0);
 		res.where = FVM_ABSENT; /* nothing resolved: an fd, or outside a VM */
@@ -372,6 +400,11 @@ static int fvm_faccessat(int dirfd, const char *vpath, int mode, int flags)
 
 	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
 		return (int)sys_faccessat2(dirfd, vpath, mode, flags);
+	}
+	char vp[PATH_MAX];
+	int vlen;
+	if (fvm_direct_at(dirfd, vpath, vp, &vlen) == FVM_DIRECT_KNOWN) {
+		return (int)sys_faccessat2(AT_FDCWD, vp, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
 	}
 	ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
 	if (ret < 0) {

@@ -129,6 +129,12 @@ enum fvm_direct {
  */
 enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len);
 
+/*
+ * Records that VPATH (LEN), found FVM_DIRECT_PARENT, is no link: a directory (DIR) or
+ * another object. Later calls on it find FVM_DIRECT_KNOWN.
+ */
+void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool dir);
+
 /* upper/VPATH into OUT. Returns its length, or -ENAMETOOLONG. */
 int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen);
 

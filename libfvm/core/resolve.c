@@ -250,6 +250,14 @@ static size_t plain_last(const char *vpath, size_t vlen)
 	return start;
 }
 
+void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool dir)
+{
+	struct dcache_val v = {.kind = dir ? DC_DIR : DC_FILE, .upper = false, .host = true};
+	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+
+	dcache_put(vpath, len, &v, gen);
+}
+
 enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len)
 {
 	struct dcache_val v;
