@@ -23,9 +23,8 @@ bool fvm_active;
 volatile int fvm_ready;
 char fvm_lib_path[PATH_MAX];
 const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
-static char env_copy[FVM_ENV_CONTRACT_N][PATH_MAX];
+static char env_copy[FVM_ENV_CONTRACT_N * PATH_MAX]; /* packed: only one page is touched */
 
-static struct fvm_policy policy;
 static int debug_fd = -1;
 
 static void *reals[FVM_REAL_N];
@@ -91,10 +90,13 @@ void fvm_init(void)
 	dbg = getenv(FVM_ENV_DEBUG);
 	{
 		static const char *const contract[] = FVM_ENV_CONTRACT;
+		size_t used = 0;
 		for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
 			const char *v = getenv(contract[c]);
-			if (v && strlen(v) < sizeof(env_copy[c])) {
-				fvm_env_saved[c] = strcpy(env_copy[c], v);
+			size_t vl = v ? strlen(v) + 1 : 0;
+			if (v && vl <= PATH_MAX) {
+				fvm_env_saved[c] = memcpy(env_copy + used, v, vl);
+				used += vl;
 			}
 		}
 	}
@@ -102,8 +104,8 @@ void fvm_init(void)
 		debug_fd = atoi(dbg);
 	}
 	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
-		if (pol && *pol && fvm_policy_load(&policy, pol) == 0) {
-			fvm_g.policy = &policy;
+		if (pol && *pol && (fvm_g.policy = fvm_policy_map(pol)) != NULL) {
+			/* mapped */
 		} else if (pol && *pol) {
 			fvm_debug("cannot load policy %s; using the default", pol);
 		}

@@ -100,4 +100,10 @@ const char *fvm_class_name(enum fvm_class klass);
 int fvm_policy_save(const struct fvm_policy *pol, const char *file);
 int fvm_policy_load(struct fvm_policy *pol, const char *file);
 
+/*
+ * The policy in FILE, mapped read-only (libfvm's start: no copy, and only the pages
+ * read are ever faulted in), or NULL when it cannot be read or is not a policy image.
+ */
+const struct fvm_policy *fvm_policy_map(const char *file);
+
 #endif

@@ -76,6 +76,11 @@ static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd
 	return (void *)FVM_SC(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
+static inline int sys_munmap(void *addr, size_t len)
+{
+	return (int)FVM_SC(SYS_munmap, addr, len, 0, 0, 0, 0);
+}
+
 static inline int sys_close(int fd)
 {
 	return (int)FVM_SC(SYS_close, fd, 0, 0, 0, 0, 0);

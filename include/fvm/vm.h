@@ -52,7 +52,7 @@ struct fvm_vm {
 	char work[PATH_MAX];     /* root/work */
 	char home[PATH_MAX];     /* the store, hidden from the VM */
 	size_t home_len;
-	struct fvm_policy *policy; /* NULL: everything virtual */
+	const struct fvm_policy *policy; /* NULL: everything virtual */
 	bool is_root;            /* euid 0 at init: ownership can be preserved on copy-up */
 	struct fvm_gen gen;      /* attached by fvm_gen_attach (libfvm), else unmapped */
 };

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fvm/path.h"
 #include "fvm/policy.h"
@@ -286,4 +287,36 @@ int fvm_policy_load(struct fvm_policy *pol, const char *file)
 		ret = -EINVAL;
 	}
 	return ret;
+}
+
+const struct fvm_policy *fvm_policy_map(const char *file)
+{
+	const size_t len = sizeof(struct policy_header) + sizeof(struct fvm_policy);
+	const struct policy_header *hdr;
+	const struct fvm_policy *pol;
+	struct stat st;
+	void *map;
+	int fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		return NULL;
+	}
+	/* A shorter file would fault beyond its end: it is refused first. */
+	map = sys_fstat(fd, &st) == 0 && st.st_size >= (off_t)len
+		      ? sys_mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0)
+		      : (void *)-EINVAL;
+	sys_close(fd);
+	if ((unsigned long)map > -4096UL) {
+		return NULL;
+	}
+	hdr = map;
+	pol = (const struct fvm_policy *)(hdr + 1);
+	if (memcmp(hdr->magic, POLICY_MAGIC, sizeof(hdr->magic)) != 0 ||
+	    hdr->version != POLICY_VERSION || hdr->size != sizeof(*pol) ||
+	    pol->nrules > FVM_POLICY_MAX_RULES || pol->nallow > FVM_POLICY_MAX_ALLOW ||
+	    pol->blob_used > FVM_POLICY_BLOB) {
+		sys_munmap(map, len);
+		return NULL;
+	}
+	return pol;
 }

@@ -43,7 +43,12 @@ int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const ch
 {
 	size_t rl = strlen(root);
 
-	memset(vm, 0, sizeof(*vm));
+	/* Field by field, not memset: libfvm's start touches only the pages it uses. */
+	vm->name[0] = vm->root[0] = vm->upper[0] = vm->work[0] = vm->home[0] = '\0';
+	vm->root_len = vm->upper_len = vm->home_len = 0;
+	vm->policy = NULL;
+	vm->is_root = false;
+	vm->gen.counter = NULL;
 	if (root[0] != '/' || (home && home[0] != '/')) {
 		return -EINVAL;
 	}
@@ -163,6 +168,11 @@ static void dcache_put(const char *path, size_t len, const struct dcache_val *v,
 	}
 	e = &dcache[dcache_slot(path, len)];
 	seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+	if (!(seq & 1) && e->gen == gen && e->kind == (unsigned char)v->kind && e->len == len &&
+	    e->upper == v->upper && e->host == v->host && e->tlen == tlen &&
+	    memcmp(e->path, path, len) == 0) {
+		return; /* known already: no write (after a fork, a write costs a page copy) */
+	}
 	/* A writer interrupted by a signal handler (or another thread) keeps the entry. */
 	if ((seq & 1) || !__atomic_compare_exchange_n(&e->seq, &seq, seq + 1, false,
 						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
