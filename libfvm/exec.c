@@ -255,11 +255,42 @@ static void warn_static(const char *vpath)
 	}
 }
 
+/* Entries of a NULL-terminated vector (NULL: none). */
+static size_t vec_len(char *const v[])
+{
+	size_t n = 0;
+
+	while (v && v[n]) {
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The arguments that run script NAME through T's interpreter: interp [iarg] NAME
+ * argv[1..], into OUT (vec_len(argv) + 3 entries at least).
+ */
+static char *const *script_argv(const struct target *t, const char *name, char *const argv[],
+				char **out)
+{
+	size_t n = 0;
+
+	out[n++] = (char *)t->interp;
+	if (t->iarg[0]) {
+		out[n++] = (char *)t->iarg;
+	}
+	out[n++] = (char *)name;
+	for (size_t i = 1; argv && argv[0] && argv[i]; i++) {
+		out[n++] = argv[i];
+	}
+	out[n] = NULL;
+	return out;
+}
+
 static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 {
 	struct target t;
 	char envbuf[ENV_BUF];
-	char *envv[MAX_ARGS], *argv2[MAX_ARGS];
 	char *const *args = argv;
 	int ret;
 
@@ -273,20 +304,14 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (t.is_static) {
 		warn_static(vpath);
 	}
+	/* Sized to what is passed: no argument or variable is dropped, no page wasted. */
+	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];
+	size_t envn = vec_len(envp) + FVM_ENV_CONTRACT_N + 3;
+	char *envv[envn];
 	if (t.interp[0]) {
-		size_t n = 0, i = 1;
-		argv2[n++] = t.interp;
-		if (t.iarg[0]) {
-			argv2[n++] = t.iarg;
-		}
-		argv2[n++] = (char *)vpath;
-		while (argv && argv[0] && argv[i] && n + 1 < MAX_ARGS) {
-			argv2[n++] = argv[i++];
-		}
-		argv2[n] = NULL;
-		args = argv2;
+		args = script_argv(&t, vpath, argv, argv2);
 	}
-	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+	char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
 	return (int)FVM_SC(SYS_execve, t.rprog, args, env, 0, 0, 0);
 }
 
@@ -474,7 +499,6 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 {
 	struct target t;
 	char vpath[PATH_MAX], envbuf[ENV_BUF];
-	char *envv[MAX_ARGS], *argv2[MAX_ARGS];
 	char *const *args = argv;
 	int ret = -ENOENT;
 
@@ -500,20 +524,13 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 	if (ret < 0) {
 		return -ret;
 	}
+	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];
+	size_t envn = vec_len(envp) + FVM_ENV_CONTRACT_N + 3;
+	char *envv[envn];
 	if (t.interp[0]) {
-		size_t n = 0;
-		argv2[n++] = t.interp;
-		if (t.iarg[0]) {
-			argv2[n++] = t.iarg;
-		}
-		argv2[n++] = (char *)file;
-		for (size_t i = 1; argv && argv[0] && argv[i] && n + 1 < MAX_ARGS; i++) {
-			argv2[n++] = argv[i];
-		}
-		argv2[n] = NULL;
-		args = argv2;
+		args = script_argv(&t, file, argv, argv2);
 	}
-	char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+	char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
 	return REAL(posix_spawn)(pid, t.rprog, fa, attr, args, env);
 }
 

@@ -18,4 +18,13 @@ vm_check find_lists_host_subdirs_of_changed_dir_find \
 vm_check python_stat_nlink_of_changed_dir_python3 \
 	'touch src/t; python3 -c "import os; print(os.stat(\"src\").st_nlink, os.lstat(\"src/sub\").st_nlink)"'
 
+# exec of a "#!" script passes every argument and variable on, however many (the
+# wrapper once stopped at 4096 of each, silently).
+vm_check script_run_by_execve_gets_all_6000_arguments_sh \
+	'printf "#!/bin/sh\\necho \\$# \\$1 \\$6000 \\$V5999\\n" > many.sh; chmod +x many.sh;
+	 env $(seq 6000 | sed "s/.*/V&=x&/") ./many.sh $(seq 6000)'
+vm_check script_run_by_posix_spawn_gets_all_6000_arguments_python3 \
+	'printf "#!/bin/sh\\necho \\$# \\$6000\\n" > many.sh; chmod +x many.sh;
+	 /usr/bin/python3 -c "import os; os.posix_spawn(\"./many.sh\", [\"many.sh\"] + [str(i) for i in range(1, 6001)], os.environ); os.wait()"'
+
 done_testing
