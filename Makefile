@@ -128,9 +128,9 @@ check: deps
 	@$(MAKE) --no-print-directory all tests-bin
 	@tests/run-all
 
-# The fence tests need a helper libfvm cannot enter: the same source, linked statically.
-HELPER_STATIC := $(B)/tests/helpers/try-syscall-static
-$(HELPER_STATIC): tests/helpers/try-syscall.c
+# The fence tests need helpers libfvm cannot enter: the same sources, linked statically.
+HELPER_STATIC := $(B)/tests/helpers/try-syscall-static $(B)/tests/helpers/try-truncate-static
+$(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<

@@ -4,13 +4,25 @@
  *
  * Rules:
  *  - Landlock, at the ABI the running kernel offers (probed, never assumed):
- *    every write right (write, truncate, create, remove, make device/fifo/socket/link,
+ *    every write right but one (write, create, remove, make device/fifo/socket/link,
  *    rename or link across directories) is handled, and granted only beneath the VM's
  *    directory, the shared paths, /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
  *    IPC objects there), /dev/pts, and the character devices a program writes to
  *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
  *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two
  *    runs of one VM cannot meet at an abstract socket; a limit, documented).
+ *  - Truncation: Landlock's TRUNCATE right (ABI 3) MUST NOT be handled: with it, every
+ *    open(2), even O_RDONLY, walks the path to the root to decide the fd's truncate
+ *    right (+0.9 us an open here). Instead the seccomp filter, installed for every
+ *    fenced run, refuses each way to truncate without a write open (which WRITE_FILE
+ *    refuses): truncate/truncate64 (EACCES, the errno Landlock gave); open, openat,
+ *    open_by_handle_at whose flags carry O_TRUNC with access mode O_RDONLY or 3 (Linux
+ *    truncates then; EACCES; O_PATH ignores O_TRUNC and passes); openat2 (ENOSYS: its
+ *    flags are behind a pointer; callers fall back to openat); io_uring_setup (ENOSYS).
+ *    The same for i386 programs on x86_64. ftruncate and fallocate need a write fd.
+ *    So the fence is as strong at every ABI, ABI < 3 included, and stronger: a raw
+ *    truncate(2) of a shared path is refused too (libfvm's truncate() opens for writing
+ *    and calls ftruncate, so dynamic programs do not see it).
  *  - The network, what the kernel enforces and what only libfvm does:
  *    --net none, Landlock ABI >= 4 and every --allow rule with a port: TCP sockets may be
  *    made; Landlock refuses their bind and connect (EACCES) but on the rules' ports. The
@@ -22,9 +34,10 @@
  *    --net loopback: seccomp allows AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK/
  *    NETLINK_ROUTE (glibc's getaddrinfo and if_nameindex need it); "loopback addresses
  *    only" is libfvm's check alone, Landlock cannot say it.
- *    Every other family fails with EAFNOSUPPORT; io_uring, which could open sockets
- *    around the filter, is ENOSYS; so is the x32 ABI; on x86_64, i386 socketcall/socket
- *    fail (EAFNOSUPPORT).
+ *    Every other family fails with EAFNOSUPPORT; on x86_64, i386 socketcall/socket
+ *    fail (EAFNOSUPPORT). --net all: no socket rule.
+ *  - Always (with the fence): io_uring, which could open files and sockets around the
+ *    filter, is ENOSYS; so is the x32 ABI.
  *  - POSIX message queues live in the IPC namespace's internal mqueue mount, which a
  *    Landlock rule covers only through an mqueue mount at /dev/mqueue. Without one, a
  *    broker outside the fence (exec_mq.c, fvm/mqbroker.h) opens the VM's queues for
@@ -66,7 +79,7 @@
 #define LL_FS_MAKE_BLOCK  (1ull << 11)
 #define LL_FS_MAKE_SYM    (1ull << 12)
 #define LL_FS_REFER       (1ull << 13) /* ABI 2 */
-#define LL_FS_TRUNCATE    (1ull << 14) /* ABI 3 */
+/* LL_FS_TRUNCATE (1ull << 14, ABI 3) is deliberately not handled: see the header. */
 #define LL_NET_BIND_TCP    (1ull << 0) /* ABI 4 */
 #define LL_NET_CONNECT_TCP (1ull << 1)
 #define LL_SCOPE_ABSTRACT_UNIX (1ull << 0) /* ABI 6 */
@@ -91,7 +104,7 @@ struct ll_net_port_attr {
 	uint64_t port;
 };
 
-#define LL_FS_FILE_RIGHTS (LL_FS_WRITE_FILE | LL_FS_TRUNCATE)
+#define LL_FS_FILE_RIGHTS LL_FS_WRITE_FILE
 
 /* Write rights by the ABI that introduced them. */
 static const struct {
@@ -102,7 +115,6 @@ static const struct {
 		    LL_FS_MAKE_DIR | LL_FS_MAKE_REG | LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO |
 		    LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM},
 	{2, LL_FS_REFER},
-	{3, LL_FS_TRUNCATE},
 };
 
 /* Writable beneath these for every VM; FILE: a device (file rights only). */
@@ -201,7 +213,6 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			attr.handled_access_fs |= fs_rights[i].rights;
 		}
 	}
-	complete = f->abi >= 3;
 	bool net_rules = ll_handles_tcp(f->abi, pol);
 	if (net_rules) {
 		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
@@ -238,8 +249,8 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		}
 	}
 	say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, /dev/shm, "
-	       "/dev/mqueue, /dev/pts and the usual devices%s\n",
-	    f->abi, nshared, nshared == 1 ? "" : "s", f->abi < 3 ? " (truncate not fenced: ABI < 3)" : "");
+	       "/dev/mqueue, /dev/pts and the usual devices\n",
+	    f->abi, nshared, nshared == 1 ? "" : "s");
 	if (net_rules) {
 		for (uint32_t i = 0; i < pol->nallow; i++) {
 			ll_allow_port(fd, pol->allow[i].port, LL_NET_BIND_TCP | LL_NET_CONNECT_TCP);
@@ -282,35 +293,132 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 #define RET_ERRNO(e) STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
 #define RET_ALLOW STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
-#define FILTER_MAX 64
+#define FILTER_MAX 160
 
-/*
- * Appends to PROG (at *N) the rule for inet family FAM when Landlock fences TCP: a TCP
- * socket (SOCK_STREAM, protocol 0 or IPPROTO_TCP) is allowed, Landlock answers its
- * connect and bind; any other socket of FAM fails with EACCES. The accumulator holds the
- * family and is left so for a family that does not match.
- */
-static void emit_tcp_only(struct sock_filter *prog, int *n, int fam)
+/* A filter being built: instructions past FILTER_MAX are counted, not written. */
+struct filter {
+	struct sock_filter prog[FILTER_MAX];
+	int n;
+};
+
+static void emit(struct filter *fl, struct sock_filter ins)
 {
-	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fam, 0, 8);
-	prog[(*n)++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
-	prog[(*n)++] = STMT(BPF_ALU | BPF_AND | BPF_K, 0xf); /* less SOCK_NONBLOCK, SOCK_CLOEXEC */
-	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 0, 3);
-	prog[(*n)++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
-	/* Only plain TCP: SCTP or MPTCP streams are not what Landlock's TCP rules see. */
-	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 0);
-	prog[(*n)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0);
-	prog[(*n)++] = RET_ERRNO(EACCES);
-	prog[(*n)++] = RET_ALLOW;
+	if (fl->n < FILTER_MAX) {
+		fl->prog[fl->n] = ins;
+	}
+	fl->n++;
 }
 
-static int build_filter(struct exec_fence *f, const struct exec_settings *s)
+/* What a rule does with the system call it names. */
+enum sc_action {
+	SC_ERRNO,       /* fails with errno .val */
+	SC_READ_TRUNC,  /* EACCES when its flags (argument .val) truncate without write access */
+};
+
+struct sc_rule {
+	uint32_t nr;
+	enum sc_action action;
+	uint32_t val;
+};
+
+/*
+ * The truncate rules, native ABI: the ways to truncate a file that Landlock no longer
+ * refuses once it does not handle TRUNCATE (a write open stays WRITE_FILE's; creat is
+ * one). openat first: it is the hottest system call of all.
+ */
+static const struct sc_rule native_file_rules[] = {
+	{__NR_openat, SC_READ_TRUNC, 2},
+#ifdef __NR_open
+	{__NR_open, SC_READ_TRUNC, 1},
+#endif
+	{__NR_open_by_handle_at, SC_READ_TRUNC, 2},
+	{__NR_truncate, SC_ERRNO, EACCES},
+#ifdef __NR_truncate64
+	{__NR_truncate64, SC_ERRNO, EACCES},
+#endif
+	/* Its flags are behind a pointer the filter cannot read: callers fall back to openat. */
+	{__NR_openat2, SC_ERRNO, ENOSYS},
+	/* Its opens (and sockets) happen around every rule here. */
+	{__NR_io_uring_setup, SC_ERRNO, ENOSYS},
+};
+
+#if defined(__x86_64__)
+/* The same for i386 programs, by their numbers (this build's headers are x86_64's). */
+static const struct sc_rule i386_file_rules[] = {
+	{295, SC_READ_TRUNC, 2}, /* openat */
+	{5, SC_READ_TRUNC, 1},   /* open */
+	{342, SC_READ_TRUNC, 2}, /* open_by_handle_at */
+	{92, SC_ERRNO, EACCES},  /* truncate */
+	{193, SC_ERRNO, EACCES}, /* truncate64 */
+	{437, SC_ERRNO, ENOSYS}, /* openat2 */
+	{425, SC_ERRNO, ENOSYS}, /* io_uring_setup */
+};
+
+/* Under a socket policy: socketcall hides the family from the filter, so both ways of
+ * opening a socket fail for i386 programs. */
+static const struct sc_rule i386_socket_rules[] = {
+	{102, SC_ERRNO, EAFNOSUPPORT}, /* socketcall */
+	{359, SC_ERRNO, EAFNOSUPPORT}, /* socket */
+};
+#endif
+
+/*
+ * Appends RULES (N of them). The accumulator holds the system call number before and
+ * after each rule that does not match; a rule that matches returns.
+ */
+static void emit_rules(struct filter *fl, const struct sc_rule *rules, size_t n)
 {
-	static struct sock_filter prog[FILTER_MAX];
-	static struct sock_fprog fprog;
+	for (size_t i = 0; i < n; i++) {
+		const struct sc_rule *r = &rules[i];
+
+		if (r->action == SC_ERRNO) {
+			emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->nr, 0, 1));
+			emit(fl, RET_ERRNO(r->val));
+			continue;
+		}
+		/*
+		 * Linux truncates on O_TRUNC whatever the access mode, and Landlock's
+		 * WRITE_FILE sees only the fd's mode: O_RDONLY, and mode 3 (neither read nor
+		 * write, for ioctls), truncate unchecked. O_PATH ignores O_TRUNC: allowed.
+		 */
+		emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->nr, 0, 6));
+		emit(fl, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(r->val)));
+		emit(fl, STMT(BPF_ALU | BPF_AND | BPF_K, O_TRUNC | O_PATH | O_ACCMODE));
+		emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_TRUNC | O_RDONLY, 2, 0));
+		emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_TRUNC | O_ACCMODE, 1, 0));
+		emit(fl, RET_ALLOW);
+		emit(fl, RET_ERRNO(EACCES));
+	}
+}
+
+/*
+ * Appends the rule for inet family FAM when Landlock fences TCP: a TCP socket
+ * (SOCK_STREAM, protocol 0 or IPPROTO_TCP) is allowed, Landlock answers its connect and
+ * bind; any other socket of FAM fails with EACCES. The accumulator holds the family and
+ * is left so for a family that does not match.
+ */
+static void emit_tcp_only(struct filter *fl, int fam)
+{
+	emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fam, 0, 8));
+	emit(fl, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)));
+	emit(fl, STMT(BPF_ALU | BPF_AND | BPF_K, 0xf)); /* less SOCK_NONBLOCK, SOCK_CLOEXEC */
+	emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 0, 3));
+	emit(fl, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)));
+	/* Only plain TCP: SCTP or MPTCP streams are not what Landlock's TCP rules see. */
+	emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 0));
+	emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0));
+	emit(fl, RET_ERRNO(EACCES));
+	emit(fl, RET_ALLOW);
+}
+
+/*
+ * Appends the native socket policy of S and ends the native part; the accumulator holds
+ * the system call number. Says what it does.
+ */
+static void emit_sockets(struct filter *fl, struct exec_fence *f, const struct exec_settings *s)
+{
 	static const int inet[] = {AF_INET, AF_INET6};
 	bool full[2] = {false, false}; /* every socket type of inet[i] */
-	int n = 0;
 
 	if (s->pol.net == FVM_NET_LOOPBACK) {
 		full[0] = full[1] = true;
@@ -322,60 +430,102 @@ static int build_filter(struct exec_fence *f, const struct exec_settings *s)
 	}
 	bool netlink = s->pol.net == FVM_NET_LOOPBACK;
 
-	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-#if defined(__x86_64__)
-	/* i386 programs: socketcall hides the family from the filter, so both ways of
-	 * opening a socket fail for them (socketcall 102, socket 359). */
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 6, 0);
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 4);
-	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102, 1, 0);
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 359, 0, 1);
-	prog[n++] = RET_ERRNO(EAFNOSUPPORT);
-	prog[n++] = RET_ALLOW;
-	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	prog[n++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1); /* x32 */
-	prog[n++] = RET_ERRNO(ENOSYS);
-#else
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0);
-	prog[n++] = RET_ERRNO(ENOSYS);
-	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-#endif
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1);
-	prog[n++] = RET_ERRNO(ENOSYS);
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 1, 0);
-	prog[n++] = RET_ALLOW;
-	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
-	prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1);
-	prog[n++] = RET_ALLOW;
+	emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 1, 0));
+	emit(fl, RET_ALLOW);
+	emit(fl, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)));
+	emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1));
+	emit(fl, RET_ALLOW);
 	for (int i = 0; i < 2; i++) {
 		if (full[i]) {
-			prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)inet[i], 0, 1);
-			prog[n++] = RET_ALLOW;
+			emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)inet[i], 0, 1));
+			emit(fl, RET_ALLOW);
 		} else if (f->tcp_fenced) {
-			emit_tcp_only(prog, &n, inet[i]);
+			emit_tcp_only(fl, inet[i]);
 		} else {
 			/* The policy's refusal, the errno libfvm gives for a refused address. */
-			prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)inet[i], 0, 1);
-			prog[n++] = RET_ERRNO(EACCES);
+			emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)inet[i], 0, 1));
+			emit(fl, RET_ERRNO(EACCES));
 		}
 	}
 	if (netlink) {
-		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 3);
-		prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
-		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NETLINK_ROUTE, 0, 1);
-		prog[n++] = RET_ALLOW;
+		emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 3));
+		emit(fl, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)));
+		emit(fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, NETLINK_ROUTE, 0, 1));
+		emit(fl, RET_ALLOW);
 	}
-	prog[n++] = RET_ERRNO(EAFNOSUPPORT);
-	fprog.len = (unsigned short)n;
-	fprog.filter = prog;
-	f->filter = &fprog;
-	f->seccomp = true;
-	say(f, "seccomp: sockets: unix; inet: %s; inet6: %s%s; other families EAFNOSUPPORT; "
-	       "io_uring denied\n",
+	emit(fl, RET_ERRNO(EAFNOSUPPORT));
+	say(f, "seccomp: sockets: unix; inet: %s; inet6: %s%s; other families EAFNOSUPPORT\n",
 	    full[0] ? "all" : f->tcp_fenced ? "tcp only (landlock fences its ports), others EACCES" : "EACCES",
 	    full[1] ? "all" : f->tcp_fenced ? "tcp only, others EACCES" : "EACCES",
 	    netlink ? "; netlink (route)" : "");
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Builds the filter of every fenced run: the truncate rules and io_uring always, the
+ * socket policy when --net is not all. Returns 0, or -1 after a message (a filter longer
+ * than FILTER_MAX: a bug).
+ */
+static int build_filter(struct exec_fence *f, const struct exec_settings *s)
+{
+	static struct filter fl;
+	static struct sock_fprog fprog;
+	bool sockets = s->pol.net != FVM_NET_ALL;
+
+	fl.n = 0;
+	emit(&fl, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+#if defined(__x86_64__)
+	int to_i386 = fl.n; /* its jf is set once the native part's length is known */
+	emit(&fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 0));
+	emit(&fl, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	emit(&fl, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1)); /* x32 */
+	emit(&fl, RET_ERRNO(ENOSYS));
+#else
+	emit(&fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0));
+	emit(&fl, RET_ERRNO(ENOSYS));
+	emit(&fl, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+#endif
+	emit_rules(&fl, native_file_rules, NELEM(native_file_rules));
+	if (sockets) {
+		emit_sockets(&fl, f, s);
+	} else {
+		emit(&fl, RET_ALLOW);
+		say(f, "seccomp: sockets not filtered (--net all)\n");
+	}
+#if defined(__x86_64__)
+	if (fl.n - to_i386 - 1 > 255) {
+		fl.n = FILTER_MAX + 1; /* a jump cannot reach: reported below */
+	} else {
+		fl.prog[to_i386].jf = (uint8_t)(fl.n - to_i386 - 1);
+	}
+	emit(&fl, JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 1, 0));
+	emit(&fl, RET_ERRNO(ENOSYS)); /* no other ABI reaches an x86_64 kernel: fail closed */
+	emit(&fl, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	emit_rules(&fl, i386_file_rules, NELEM(i386_file_rules));
+	if (sockets) {
+		emit_rules(&fl, i386_socket_rules, NELEM(i386_socket_rules));
+	}
+	emit(&fl, RET_ALLOW);
+#endif
+	if (fl.n > FILTER_MAX) {
+		fprintf(stderr, "fvm-exec: internal error: the seccomp filter needs %d instructions, "
+				"more than %d\n", fl.n, FILTER_MAX);
+		return -1;
+	}
+	fprog.len = (unsigned short)fl.n;
+	fprog.filter = fl.prog;
+	f->filter = &fprog;
+	f->seccomp = true;
+	say(f, "seccomp: io_uring and the x32 ABI denied (ENOSYS)%s\n",
+#if defined(__x86_64__)
+	    sockets ? "; i386 programs: as native, and socketcall/socket EAFNOSUPPORT" : "; i386 programs: as native"
+#else
+	    ""
+#endif
+	);
+	say(f, "truncate: seccomp refuses truncate(2) and read-only O_TRUNC opens (EACCES), openat2 "
+	       "is ENOSYS; Landlock does not handle TRUNCATE, so opens stay fast\n");
 	return 0;
 }
 
@@ -421,10 +571,8 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 		complete = false;
 	}
 	mq_prepare(f, vmdir);
-	if (s->pol.net != FVM_NET_ALL) {
-		build_filter(f, s);
-	} else {
-		say(f, "seccomp: no socket filter (--net all)\n");
+	if (build_filter(f, s) < 0) {
+		return -1;
 	}
 	say(f, "no_new_privs: set\n");
 	if (!complete && s->enforce == ENFORCE_REQUIRE) {

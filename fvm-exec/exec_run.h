@@ -58,7 +58,7 @@ struct exec_fence {
 	bool off;              /* --enforce off */
 	int ruleset_fd;        /* Landlock ruleset, -1: none */
 	int abi;               /* Landlock ABI, 0: none */
-	bool seccomp;          /* a socket-family filter is to be installed */
+	bool seccomp;          /* the seccomp filter (truncate, io_uring, sockets) is to be installed */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	void *filter;          /* struct sock_fprog */

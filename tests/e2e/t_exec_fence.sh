@@ -6,18 +6,24 @@
 # (Landlock's TCP rules, ABI >= 4; else seccomp at socket()), an --allow rule opens its
 # port, other inet sockets are refused with EACCES at socket(); a static
 # program is announced on stderr and in the VM's log. Host tree unchanged throughout.
+# Truncation: Landlock does not handle TRUNCATE (it would cost every open a walk to the
+# root), so seccomp refuses each way to truncate without a write open — truncate(2),
+# read-only O_TRUNC opens, openat2, io_uring, the i386 calls — while a dynamic program
+# still truncates a host file in its VM (truncate -s 0, ": >", python's open 'w').
 . "$(dirname "$0")/../lib/harness.sh"
 
 HELPERS=$TOP/build/tests/helpers
 DYN=$HELPERS/try-syscall STATIC=$HELPERS/try-syscall-static
+TRUNC_DYN=$HELPERS/try-truncate TRUNC_STATIC=$HELPERS/try-truncate-static
 abi=$(python3 -c 'import ctypes; l=ctypes.CDLL(None, use_errno=True); print(l.syscall(444, None, 0, 1))' 2>/dev/null || echo -1)
 echo "# landlock ABI $abi, $(whoami_tag)"
 
 echo original > "$HOST/existing"
+echo 'keep me whole' > "$HOST/victim" # the test's user may write it natively
 mkdir -p "$T/shared"
 snapshot_host
 
-if [ ! -x "$STATIC" ] || [ ! -x "$DYN" ]; then
+if [ ! -x "$STATIC" ] || [ ! -x "$DYN" ] || [ ! -x "$TRUNC_STATIC" ] || [ ! -x "$TRUNC_DYN" ]; then
 	skip fence_tests "helpers not built (make tests-bin)"
 	done_testing; exit
 fi
@@ -47,6 +53,51 @@ create: ok" ] && [ -e "$T/shared/$kind.kept" ]; then
 		not_ok "${kind}_helper_writes_a_shared_path" "$out"
 	fi
 done
+
+# Truncation without a write open. Each way is first shown to truncate a scratch file
+# natively, so that the refusal in the VM is the fence's and the test can fail.
+trunc_ops="truncate:EACCES open-rdonly-trunc:EACCES openat-rdonly-trunc:EACCES
+	openat-accmode3-trunc:EACCES handle-rdonly-trunc:EACCES openat2-rdonly-trunc:ENOSYS
+	i386-truncate:EACCES i386-truncate64:EACCES i386-open-rdonly-trunc:EACCES
+	i386-openat-rdonly-trunc:EACCES"
+for kind in static dynamic; do
+	[ $kind = static ] && h=$TRUNC_STATIC || h=$TRUNC_DYN
+	for pair in $trunc_ops; do
+		op=${pair%:*} want=${pair#*:}
+		name="${kind}_$(echo "$op" | tr - _)_of_a_writable_host_file_fails_with_$want"
+		echo data > "$T/scratch"
+		native=$("$h" "$op" "$T/scratch" 2>&1)
+		if [ "$native" != "$op: ok" ] || [ -s "$T/scratch" ]; then
+			skip "$name" "NOT TESTED: natively this does not truncate here ($native)"
+			continue
+		fi
+		out=$(cd "$HOST" && "$FVM_EXEC" -n f -- "$h" "$op" "$HOST/victim" 2>/dev/null)
+		if [ "$out" = "$op: $want" ] && [ "$(cat "$HOST/victim")" = "keep me whole" ] &&
+			host_unchanged > "$T/why"; then
+			ok "$name"
+		else
+			not_ok "$name" "output: $out" "victim: $(wc -c < "$HOST/victim") bytes" "$(cat "$T/why")"
+			echo 'keep me whole' > "$HOST/victim" # each way on its own merits
+		fi
+	done
+	for net in all none; do
+		out=$("$FVM_EXEC" -n f --net $net -- "$h" io-uring-setup 2>/dev/null)
+		[ "$out" = "io-uring-setup: ENOSYS" ] && ok "${kind}_io_uring_setup_is_enosys_with_net_$net" ||
+			not_ok "${kind}_io_uring_setup_is_enosys_with_net_$net" "$out"
+	done
+done
+# The fence must not cost a program what libfvm does with a write open.
+PY=$(command -v python3)
+vm_check_ok truncate_s_0_of_a_host_file_works_in_the_vm 'truncate -s 0 victim; wc -c < victim'
+vm_check_ok redirection_truncates_a_host_file_in_the_vm ': > victim; wc -c < victim'
+vm_check_ok python_open_w_truncates_a_host_file_in_the_vm "$PY -c \"open('victim', 'w').write('new')\"; cat victim"
+vm_check_ok python_os_truncate_shortens_a_host_file_in_the_vm "$PY -c \"import os; os.truncate('victim', 4)\"; cat victim"
+out=$("$FVM_EXEC" -n f -v -- true 2>&1)
+case $out in
+*"truncate: seccomp refuses truncate(2) and read-only O_TRUNC opens"*"Landlock does not handle TRUNCATE"*)
+	ok verbose_says_how_truncation_is_fenced ;;
+*) not_ok verbose_says_how_truncation_is_fenced "$out" ;;
+esac
 
 # Announced: stderr and the VM's log.
 err=$("$FVM_EXEC" -n f -- "$STATIC" create "$HOST/new" 2>&1 >/dev/null)
