@@ -45,6 +45,33 @@ static int open_proc(struct fvm_res *res, int flags, mode_t mode)
 	return fvm_openat(AT_FDCWD, target, flags & ~(O_CREAT | O_EXCL), mode);
 }
 
+/*
+ * An O_TRUNC open whose access mode cannot write (O_RDONLY, or 3) truncates a regular
+ * file on Linux, and the fence refuses it (exec_fence.c). Here the truncation is a
+ * write open of RES's object of its own, and the open proper goes without O_TRUNC.
+ * Returns the flags to open with, or -errno (EACCES where the caller may not write,
+ * EISDIR for a directory, as natively).
+ */
+static int trunc_apart(const struct fvm_res *res, int flags)
+{
+	int acc = flags & O_ACCMODE, fd;
+
+	if (!(flags & O_TRUNC) || acc == O_WRONLY || acc == O_RDWR || (flags & O_PATH) == O_PATH) {
+		return flags;
+	}
+	if (res->where != FVM_ABSENT && S_ISDIR(res->st.st_mode)) {
+		return -EISDIR;
+	}
+	if (res->where != FVM_ABSENT && S_ISREG(res->st.st_mode)) {
+		fd = sys_openat(AT_FDCWD, res->rpath, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd < 0) {
+			return fd;
+		}
+		sys_close(fd);
+	}
+	return flags & ~O_TRUNC; /* a new file, a fifo or a device: nothing to truncate */
+}
+
 static int open_tmpfile(struct fvm_res *res, int flags, mode_t mode)
 {
 	int ret;
@@ -131,7 +158,8 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		return open_proc(&res, flags, mode);
 	}
 	if (res.klass == FVM_CLASS_SHARED) {
-		return sys_openat(AT_FDCWD, res.rpath, flags, mode);
+		flags = trunc_apart(&res, flags);
+		return flags < 0 ? flags : sys_openat(AT_FDCWD, res.rpath, flags, mode);
 	}
 
 	if (res.where == FVM_ABSENT) {
@@ -152,7 +180,7 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		if (ret < 0) {
 			return ret;
 		}
-		ret = sys_openat(AT_FDCWD, res.rpath, flags, mode);
+		ret = sys_openat(AT_FDCWD, res.rpath, trunc_apart(&res, flags), mode);
 		if (ret >= 0) {
 			fvm_created(&fvm_g, &res, false);
 		}
@@ -177,6 +205,10 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		}
 	}
 	/* The object exists and rpath is final: the kernel must not follow or create. */
+	flags = trunc_apart(&res, flags);
+	if (flags < 0) {
+		return flags;
+	}
 	ret = sys_openat(AT_FDCWD, res.rpath, flags & ~(O_CREAT | O_EXCL), mode);
 	if (ret >= 0 && remember && S_ISDIR(res.st.st_mode)) {
 		fvm_fd_remember(ret, res.vpath, res.vlen);

@@ -92,6 +92,13 @@ vm_check_ok truncate_s_0_of_a_host_file_works_in_the_vm 'truncate -s 0 victim; w
 vm_check_ok redirection_truncates_a_host_file_in_the_vm ': > victim; wc -c < victim'
 vm_check_ok python_open_w_truncates_a_host_file_in_the_vm "$PY -c \"open('victim', 'w').write('new')\"; cat victim"
 vm_check_ok python_os_truncate_shortens_a_host_file_in_the_vm "$PY -c \"import os; os.truncate('victim', 4)\"; cat victim"
+# A read-only O_TRUNC open truncates on Linux; libfvm does it with a write open first.
+vm_check_ok python_rdonly_trunc_open_truncates_in_the_vm_as_natively \
+	"$PY -c \"import os; fd = os.open('victim', os.O_RDONLY | os.O_TRUNC); print(os.read(fd, 9), os.fstat(fd).st_size)\"; wc -c < victim"
+vm_check_ok python_rdonly_trunc_open_of_a_directory_is_eisdir \
+	"mkdir -p adir; $PY -c \"import os
+try: os.open('adir', os.O_RDONLY | os.O_TRUNC)
+except OSError as e: print(e.strerror)\""
 out=$("$FVM_EXEC" -n f -v -- true 2>&1)
 case $out in
 *"truncate: seccomp refuses truncate(2) and read-only O_TRUNC opens"*"Landlock does not handle TRUNCATE"*)
