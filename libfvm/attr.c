@@ -20,6 +20,18 @@
 #include "fvm/path.h"
 #include "libfvm.h"
 
+/*
+ * The result of a change of mode, owner or xattrs: a directory's may change who can
+ * search it, which the upper names cache (resolve.c) assumed at its listing.
+ */
+static int perm_changed(int ret)
+{
+	if (ret >= 0 && fvm_active) {
+		fvm_names_bump(&fvm_g);
+	}
+	return fvm_ret(ret);
+}
+
 /* Makes resolved RES ready for an xattr change: the host's owner rule, then copy-up. */
 static int xattr_modify(struct fvm_res *res)
 {
@@ -188,22 +200,22 @@ ssize_t llistxattr(const char *vpath, char *list, size_t size)
 
 int setxattr(const char *vpath, const char *name, const void *value, size_t size, int flags)
 {
-	return fvm_ret(fvm_setxattr(vpath, name, value, size, flags, true));
+	return perm_changed(fvm_setxattr(vpath, name, value, size, flags, true));
 }
 
 int lsetxattr(const char *vpath, const char *name, const void *value, size_t size, int flags)
 {
-	return fvm_ret(fvm_setxattr(vpath, name, value, size, flags, false));
+	return perm_changed(fvm_setxattr(vpath, name, value, size, flags, false));
 }
 
 int removexattr(const char *vpath, const char *name)
 {
-	return fvm_ret(fvm_removexattr(vpath, name, true));
+	return perm_changed(fvm_removexattr(vpath, name, true));
 }
 
 int lremovexattr(const char *vpath, const char *name)
 {
-	return fvm_ret(fvm_removexattr(vpath, name, false));
+	return perm_changed(fvm_removexattr(vpath, name, false));
 }
 
 /*
@@ -268,17 +280,17 @@ static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 
 int chmod(const char *vpath, mode_t mode)
 {
-	return fvm_ret(fvm_fchmodat(AT_FDCWD, vpath, mode, 0));
+	return perm_changed(fvm_fchmodat(AT_FDCWD, vpath, mode, 0));
 }
 
 int lchmod(const char *vpath, mode_t mode)
 {
-	return fvm_ret(fvm_fchmodat(AT_FDCWD, vpath, mode, AT_SYMLINK_NOFOLLOW));
+	return perm_changed(fvm_fchmodat(AT_FDCWD, vpath, mode, AT_SYMLINK_NOFOLLOW));
 }
 
 int fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 {
-	return fvm_ret(fvm_fchmodat(dirfd, vpath, mode, flags));
+	return perm_changed(fvm_fchmodat(dirfd, vpath, mode, flags));
 }
 
 static int fvm_fchown(int fd, uid_t uid, gid_t gid);
@@ -318,17 +330,17 @@ static int fvm_fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int 
 
 int chown(const char *vpath, uid_t uid, gid_t gid)
 {
-	return fvm_ret(fvm_fchownat(AT_FDCWD, vpath, uid, gid, 0));
+	return perm_changed(fvm_fchownat(AT_FDCWD, vpath, uid, gid, 0));
 }
 
 int lchown(const char *vpath, uid_t uid, gid_t gid)
 {
-	return fvm_ret(fvm_fchownat(AT_FDCWD, vpath, uid, gid, AT_SYMLINK_NOFOLLOW));
+	return perm_changed(fvm_fchownat(AT_FDCWD, vpath, uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
 int fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int flags)
 {
-	return fvm_ret(fvm_fchownat(dirfd, vpath, uid, gid, flags));
+	return perm_changed(fvm_fchownat(dirfd, vpath, uid, gid, flags));
 }
 
 static int utimens_res(struct fvm_res *res, const struct timespec ts[2])
@@ -450,7 +462,7 @@ static int fvm_fchmod(int fd, mode_t mode)
 
 int fchmod(int fd, mode_t mode)
 {
-	return fvm_ret(fvm_fchmod(fd, mode));
+	return perm_changed(fvm_fchmod(fd, mode));
 }
 
 static int fvm_fchown(int fd, uid_t uid, gid_t gid)
@@ -463,7 +475,7 @@ static int fvm_fchown(int fd, uid_t uid, gid_t gid)
 
 int fchown(int fd, uid_t uid, gid_t gid)
 {
-	return fvm_ret(fvm_fchown(fd, uid, gid));
+	return perm_changed(fvm_fchown(fd, uid, gid));
 }
 
 static int fvm_futimens(int fd, const struct timespec ts[2])
@@ -542,7 +554,7 @@ int fsetxattr(int fd, const char *name, const void *value, size_t size, int flag
 			ret = sys_lsetxattr(res.rpath, name, value, size, flags);
 		}
 	}
-	return fvm_ret(ret);
+	return perm_changed(ret);
 }
 
 int fremovexattr(int fd, const char *name)
@@ -561,7 +573,7 @@ int fremovexattr(int fd, const char *name)
 			ret = (int)FVM_SC(SYS_lremovexattr, res.rpath, name, 0, 0, 0, 0);
 		}
 	}
-	return fvm_ret(ret);
+	return perm_changed(ret);
 }
 
 static int fvm_truncate(const char *vpath, off_t len)

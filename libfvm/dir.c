@@ -303,6 +303,37 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 	return ret < 0 ? ret : nameset_add(&m->names, name, m->l->n - 1);
 }
 
+/*
+ * Tells the resolver which names upper/VDIR holds (M's upper pass: names and
+ * whiteouts), so that the lookups a listing is usually followed by skip upper/ for
+ * the others (fvm_upper_names_record).
+ */
+static void record_upper_names(const struct merge *m, const char *vdir, size_t len, uint64_t ngen)
+{
+	uint64_t *h = malloc((m->names.n + m->whiteouts.n + 1) * sizeof(*h));
+	char wh[FVM_WH_PREFIX_LEN + NAME_MAX + 1];
+	size_t n = 0;
+
+	if (!h) {
+		return;
+	}
+	for (size_t i = 0; i < m->names.cap; i++) {
+		if (m->names.slot[i]) {
+			h[n++] = fvm_name_hash(m->names.slot[i], strlen(m->names.slot[i]));
+		}
+	}
+	memcpy(wh, FVM_WH_PREFIX, FVM_WH_PREFIX_LEN);
+	for (size_t i = 0; i < m->whiteouts.cap; i++) {
+		size_t nl = m->whiteouts.slot[i] ? strlen(m->whiteouts.slot[i]) : 0;
+		if (nl && nl <= NAME_MAX) {
+			memcpy(wh + FVM_WH_PREFIX_LEN, m->whiteouts.slot[i], nl);
+			h[n++] = fvm_name_hash(wh, FVM_WH_PREFIX_LEN + nl);
+		}
+	}
+	fvm_upper_names_record(&fvm_g, vdir, len, ngen, h, n);
+	free(h);
+}
+
 /* Builds the merged listing of virtual directory VDIR into L. */
 static int build_listing(struct listing *l, const char *vdir)
 {
@@ -324,8 +355,17 @@ static int build_listing(struct listing *l, const char *vdir)
 	l->used = 0;
 	if (ret == 0 && fvm_upper_path(&fvm_g, res->vpath, up, sizeof(up)) >= 0 &&
 	    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && res->klass != FVM_CLASS_SHARED) {
+		uint64_t ngen = fvm_names_gen(&fvm_g); /* before the read: a change meanwhile is newer */
 		m.updir = up;
 		ret = read_dir(up, merge_entry, &m);
+		/*
+		 * Only a directory anyone may search (no ACL to say otherwise): a lookup
+		 * that skips upper/ for it must not skip a refusal (mode changes bump).
+		 */
+		if (ret == 0 && m.ipc < 0 && (st.st_mode & 0111) == 0111 &&
+		    sys_lgetxattr(up, "system.posix_acl_access", NULL, 0) < 0) {
+			record_upper_names(&m, res->vpath, res->vlen, ngen);
+		}
 	}
 	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&
 	    (res->where == FVM_HOST || fvm_host_shows(res))) {

@@ -41,6 +41,10 @@
  */
 struct fvm_gen {
 	uint64_t *counter;       /* NULL: not mapped (the tools), nothing is cached */
+	uint64_t *names;         /* the second word: bumped by every change of a name in
+				    upper/ a host name can be hidden by (copy-up, whiteout,
+				    rename) and of mode, owner or xattrs as well; it
+				    validates the upper names cache */
 };
 
 struct fvm_vm {
@@ -104,8 +108,26 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
  */
 int fvm_gen_attach(struct fvm_vm *vm);
 
-/* Increments the generation after a change to upper/; no-op when not attached. */
+/* Increments both generations after a change to upper/; no-op when not attached. */
 void fvm_gen_bump(const struct fvm_vm *vm);
+
+/* Increments the names generation only: a change no cached walk depends on. */
+void fvm_names_bump(const struct fvm_vm *vm);
+
+/* The names generation now (0: not attached, nothing may be cached). */
+uint64_t fvm_names_gen(const struct fvm_vm *vm);
+
+/* The hash of NAME (LEN bytes) in the upper names cache; whiteouts are .wh. names. */
+uint64_t fvm_name_hash(const char *name, size_t len);
+
+/*
+ * Records, for this thread, that upper/VDIR (LEN; "/" or "" is the root) held exactly
+ * the names hashed in HASHES (N, any order; whiteouts included by their own ".wh."
+ * name) when the names generation was NGEN (read before reading the directory).
+ * Lookups in VDIR then skip upper/ for names it did not hold (resolve.c).
+ */
+void fvm_upper_names_record(const struct fvm_vm *vm, const char *vdir, size_t len, uint64_t ngen,
+			    uint64_t *hashes, size_t n);
 
 /*
  * True when canonical directory VPATH (LEN) is known, at the current generation, to

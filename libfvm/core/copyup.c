@@ -286,7 +286,9 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		if (ret == 0) {
 			sys_utimensat(AT_FDCWD, parent, ptimes, AT_SYMLINK_NOFOLLOW);
 			if (type != S_IFREG) {
-				fvm_gen_bump(vm); /* cached walks know directories and links only */
+				fvm_gen_bump(vm);
+			} else {
+				fvm_names_bump(vm); /* cached walks know directories and links only */
 			}
 			return 0;
 		}
@@ -535,6 +537,8 @@ int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 	 */
 	if (is_dir || !file) {
 		fvm_gen_bump(vm);
+	} else {
+		fvm_names_bump(vm);
 	}
 	return ret;
 }

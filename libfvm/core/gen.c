@@ -2,7 +2,8 @@
  * gen.c — the VM-wide generation counter that validates cached resolutions (fvm/vm.h).
  *
  * Invariants:
- *  - The counter is the first 8 bytes of ROOT/state, mapped MAP_SHARED by every
+ *  - The counter is the first 8 bytes of ROOT/state, the names counter the next 8
+ *    (vm.h), mapped MAP_SHARED by every
  *    process of the VM (inherited across fork, mapped again after exec). The file is
  *    never shrunk and its content is never rewritten, only incremented atomically.
  *  - A writer bumps after its change to upper/ is visible (release); a reader loads
@@ -46,8 +47,12 @@ int fvm_gen_attach(struct fvm_vm *vm)
 		return (int)(long)map;
 	}
 	vm->gen.counter = map;
+	vm->gen.names = (uint64_t *)map + 1;
 	uint64_t zero = 0;
 	__atomic_compare_exchange_n(vm->gen.counter, &zero, 1, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_RELAXED);
+	zero = 0;
+	__atomic_compare_exchange_n(vm->gen.names, &zero, 1, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_RELAXED);
 	return 0;
 }
@@ -56,5 +61,18 @@ void fvm_gen_bump(const struct fvm_vm *vm)
 {
 	if (vm->gen.counter) {
 		__atomic_add_fetch(vm->gen.counter, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(vm->gen.names, 1, __ATOMIC_RELEASE);
 	}
+}
+
+void fvm_names_bump(const struct fvm_vm *vm)
+{
+	if (vm->gen.names) {
+		__atomic_add_fetch(vm->gen.names, 1, __ATOMIC_RELEASE);
+	}
+}
+
+uint64_t fvm_names_gen(const struct fvm_vm *vm)
+{
+	return vm->gen.names ? __atomic_load_n(vm->gen.names, __ATOMIC_ACQUIRE) : 0;
 }

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fvm/layout.h"
@@ -231,6 +232,117 @@ bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)
 	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
 
 	return dcache_get(vpath, len, gen, &v) && v.kind == DC_DIR && !v.upper && v.host;
+}
+
+/* ---- the upper names cache: which names upper/DIR holds, per thread ---- */
+
+#define NAMES_SLOTS 4
+#define NAMES_MAX 65536
+
+struct names_slot {
+	uint64_t gen;        /* names generation when upper/DIR was read */
+	size_t len, n;
+	char *dir;           /* the virtual directory ("" for the root) */
+	uint64_t *hash;      /* sorted */
+};
+
+static __thread struct names_slot names_cache[NAMES_SLOTS];
+static __thread unsigned names_next;
+static __thread bool names_busy; /* a signal handler finds the cache in use: skips it */
+
+uint64_t fvm_name_hash(const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	}
+	return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void fvm_upper_names_record(const struct fvm_vm *vm, const char *vdir, size_t len, uint64_t ngen,
+			    uint64_t *hashes, size_t n)
+{
+	struct names_slot *sl;
+	char *dir;
+
+	(void)vm;
+	if (len == 1 && vdir[0] == '/') {
+		len = 0;
+	}
+	if (!ngen || n > NAMES_MAX || names_busy || !(dir = malloc(len + 1))) {
+		return;
+	}
+	memcpy(dir, vdir, len);
+	dir[len] = '\0';
+	qsort(hashes, n, sizeof(*hashes), cmp_u64);
+	uint64_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy) {
+		free(dir);
+		return;
+	}
+	memcpy(copy, hashes, n * sizeof(*copy));
+	names_busy = true;
+	sl = &names_cache[names_next++ % NAMES_SLOTS];
+	free(sl->dir);
+	free(sl->hash);
+	*sl = (struct names_slot){.gen = ngen, .len = len, .n = n, .dir = dir, .hash = copy};
+	names_busy = false;
+}
+
+static bool names_has(const struct names_slot *sl, uint64_t h)
+{
+	size_t lo = 0, hi = sl->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sl->hash[mid] == h) {
+			return true;
+		}
+		if (sl->hash[mid] < h) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return false;
+}
+
+/*
+ * True when this thread knows, at the current names generation, that upper/DIR (LEN)
+ * holds neither NAME (NLEN) nor its whiteout. A hash collision only ever answers
+ * false (look it up), never true wrongly.
+ */
+static bool names_lack(const struct fvm_vm *vm, const char *dir, size_t len, const char *name,
+		       size_t nlen)
+{
+	uint64_t ngen = fvm_names_gen(vm);
+	char wh[NAME_MAX + FVM_WH_PREFIX_LEN + 1];
+	bool lack = false;
+
+	if (!ngen || names_busy || nlen > NAME_MAX) {
+		return false;
+	}
+	names_busy = true;
+	for (unsigned i = 0; i < NAMES_SLOTS; i++) {
+		const struct names_slot *sl = &names_cache[i];
+		if (sl->dir && sl->gen == ngen && sl->len == len && memcmp(sl->dir, dir, len) == 0) {
+			memcpy(wh, FVM_WH_PREFIX, FVM_WH_PREFIX_LEN);
+			memcpy(wh + FVM_WH_PREFIX_LEN, name, nlen);
+			lack = !names_has(sl, fvm_name_hash(name, nlen)) &&
+			       !names_has(sl, fvm_name_hash(wh, FVM_WH_PREFIX_LEN + nlen));
+			break;
+		}
+	}
+	names_busy = false;
+	return lack;
 }
 
 /*
@@ -557,14 +669,32 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				w.cur[w.clen] = '\0';
 				return -EINVAL;
 			}
-			if (w.cur_upper) {
+			/*
+			 * A name upper/ is known not to hold (the thread listed the directory
+			 * at this names generation) is looked up on the host first; only
+			 * when the host lacks it too is upper/ asked, for a name created
+			 * since (a creation does not bump the names generation).
+			 */
+			bool skip_upper = w.cur_upper && w.cur_host &&
+					  names_lack(vm, w.cur, w.clen, name, nlen);
+			bool host_tried = skip_upper, wh_known = skip_upper;
+			if (skip_upper) {
+				lret = sys_lstat(w.cur, &st);
+				if (lret == 0) {
+					where = FVM_HOST;
+				} else if (lret == -ENOENT) {
+					skip_upper = false;
+					lret = 0;
+				}
+			}
+			if (w.cur_upper && !skip_upper) {
 				if (fvm_upper_path(vm, w.cur, up, sizeof(up)) < 0) {
 					return -ENAMETOOLONG;
 				}
 				lret = sys_lstat(up, &st);
 				if (lret == 0) {
 					where = FVM_UPPER;
-				} else if (lret != -EACCES) {
+				} else if (lret != -EACCES && !wh_known) {
 					char wh[FVM_RPATH_MAX];
 					struct stat whst;
 					if (fvm_wh_path(up, wh, sizeof(wh)) == 0 && sys_lstat(wh, &whst) == 0) {
@@ -572,7 +702,7 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 					}
 				}
 			}
-			if (where == FVM_ABSENT && !whiteout && w.cur_host && lret != -EACCES) {
+			if (where == FVM_ABSENT && !whiteout && w.cur_host && lret != -EACCES && !host_tried) {
 				lret = sys_lstat(w.cur, &st);
 				if (lret == 0) {
 					where = FVM_HOST;

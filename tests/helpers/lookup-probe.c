@@ -7,6 +7,7 @@
  *     read PATH            fopen and the first line: "ok LINE"
  *     open PATH            open(2), read(2) and the first line: "ok LINE"
  *     access PATH          access(R_OK): "ok 0"
+ *     list DIR             readdir to the end: "ok ENTRIES"
  *     reuse DIR1 DIR2 NAME open DIR1, close it, open DIR2 (the same fd number, as
  *                          the lowest free one), fstatat(fd, NAME): "ok SIZE"
  *     dup2 DIR1 DIR2 NAME  open DIR1 as fd A and DIR2 as fd B, dup2(B, A),
@@ -17,6 +18,7 @@
  * Failures answer the errno name ("ENOENT", ...). One line per command, flushed at
  * once. Exits 0 at end of input, 2 on a bad command.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -137,6 +139,18 @@ int main(void)
 		} else if (strncmp(line, "access ", 7) == 0) {
 			struct stat st = {0};
 			answer_size(access(line + 7, R_OK), &st);
+		} else if (strncmp(line, "list ", 5) == 0) {
+			DIR *d = opendir(line + 5);
+			long n = 0;
+			if (!d) {
+				printf("%s\n", errname(errno));
+				continue;
+			}
+			while (readdir(d)) {
+				n++;
+			}
+			closedir(d);
+			printf("ok %ld\n", n);
 		} else if (strncmp(line, "reuse ", 6) == 0) {
 			fd_reuse("reuse", line + 6);
 		} else if (strncmp(line, "dup2 ", 5) == 0) {

@@ -12,7 +12,9 @@ echo host-a > "$HOST/a/f"
 echo host-b > "$HOST/b/f"
 echo host-c > "$HOST/c/sub/f"
 echo host-d > "$HOST/d/x/y/f"
-mkdir -p "$HOST/e" "$HOST/g" "$HOST/p/sub"
+mkdir -p "$HOST/e" "$HOST/g" "$HOST/p/sub" "$HOST/n"
+echo n1 > "$HOST/n/one"
+echo n2 > "$HOST/n/two"
 ln -s ../a/f "$HOST/e/link"
 echo gg > "$HOST/g/f"
 echo parent > "$HOST/p/marker"
@@ -96,6 +98,24 @@ probe_session directory_fd_replaced_by_dup2_names_the_new_directory \
 probe_session directory_fd_duplicated_by_fcntl_names_the_same_directory \
 	"ok 3;ok 7;" \
 	"> dupfd $HOST/a $HOST/g f" "> dupfd $HOST/g $HOST/a f"
+
+# After a listing of a directory with an upper part, lookups skip upper/ for the names
+# it did not hold; a name another process adds, copies up or removes is still seen.
+probe_session name_created_after_a_listing_is_found \
+	"ok 5;ok 3;ENOENT;ok 6;ok new;" \
+	"! echo x > n/seed" "> list $HOST/n" "> stat $HOST/n/one" "> stat $HOST/n/three" \
+	"! echo new > n/three" "> list $HOST/n" "> read $HOST/n/three"
+probe_session file_copied_up_after_a_listing_is_read_from_the_copy \
+	"ok 5;ok n1;ok changed;" \
+	"! echo x > n/seed" "> list $HOST/n" "> open $HOST/n/one" "! echo changed > n/one" \
+	"> open $HOST/n/one"
+probe_session file_removed_after_a_listing_is_gone \
+	"ok 5;ok 3;ENOENT;" \
+	"! echo x > n/seed" "> list $HOST/n" "> stat $HOST/n/two" "! rm n/two" "> stat $HOST/n/two"
+probe_session name_created_after_a_listing_without_a_new_listing_is_found \
+	"ok 5;ENOENT;ok 4;" \
+	"! echo x > n/seed" "> list $HOST/n" "> stat $HOST/n/late" "! echo new > n/late" \
+	"> stat $HOST/n/late"
 
 # A vfork child (python's subprocess) that changes directory and runs a program by a
 # relative name shares the parent's memory: the parent's cwd must stay its own.
