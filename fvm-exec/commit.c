@@ -8,7 +8,9 @@
  *  3. The journal (id, options, planned changes) is written, whole, before the first
  *     host change.
  *  4. The host is changed in path order: deletions first at a path, then each object
- *     built as "DIR/.fvm-commit.ID.N" and renamed into place; metadata-only changes in
+ *     renamed into place: upper/'s own file when it is on the same filesystem and has
+ *     no other name there, else a copy built as "DIR/.fvm-commit.ID.N"; metadata-only
+ *     changes in
  *     place; a directory's mode and times last (deepest first), so a read-only
  *     directory can still be filled.
  *  5. sync(), then each committed change leaves upper/ (children before parents); an
@@ -433,6 +435,32 @@ static int rm_host_entry(const char *path, const struct stat *st, int flag, stru
 	return 0;
 }
 
+/*
+ * A file or link of upper/ that is on the destination's filesystem and has no other
+ * name in upper/ is itself renamed into place: the same atomic rename as a built
+ * copy's, without writing it again. Its identity mark (FVM_ORIGIN_XATTR) stays
+ * behind. Returns 0, or -errno to build a copy instead (another filesystem, say).
+ */
+static int move_from_upper(const char *upath, const struct stat *ust, const char *vpath)
+{
+	char parent[PATH_MAX];
+	struct stat pst;
+	size_t b = fvm_path_base_off(vpath, strlen(vpath));
+
+	if (S_ISDIR(ust->st_mode) || (S_ISREG(ust->st_mode) && ust->st_nlink != 1)) {
+		return -EXDEV; /* another upper name would share the host's inode */
+	}
+	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, vpath);
+	if (stat(parent, &pst) < 0 || pst.st_dev != ust->st_dev) {
+		return -EXDEV;
+	}
+	if (S_ISREG(ust->st_mode) && lremovexattr(upath, FVM_ORIGIN_XATTR) < 0 &&
+	    errno != ENODATA && errno != ENOTSUP) {
+		return -errno;
+	}
+	return rename(upath, vpath) < 0 ? -errno : 0;
+}
+
 static int apply_one(struct commit *c, size_t i)
 {
 	const struct fvm_change *ch = &c->ch.v[i];
@@ -458,6 +486,9 @@ static int apply_one(struct commit *c, size_t i)
 	}
 	if (ch->kind == FVM_MODIFIED && !(ch->what & (FVM_DIFF_CONTENT | FVM_DIFF_TARGET))) {
 		return apply_meta(ch->vpath, upath, &ch->upper, ch->what); /* in place: same inode */
+	}
+	if (move_from_upper(upath, &ch->upper, ch->vpath) == 0) {
+		return 0;
 	}
 	if ((ret = temp_name(ch->vpath, c->id, i, tmp, sizeof(tmp))) < 0) {
 		return ret;

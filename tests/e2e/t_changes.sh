@@ -96,6 +96,22 @@ n
 content
 more"
 
+# Commit renames upper/'s own file into place when it can, but never one the VM also
+# hard-linked under another name: the VM's other name must stay the VM's alone.
+make_host
+(cd "$HOST" && "$FVM_EXEC" -n h -- sh -c 'echo v >> file_c; ln file_c file_c2; echo solo > file_s; echo v >> file_x')
+"$FVM" commit h "$HOST/file_c" "$HOST/file_s" "$HOST/file_x" > "$T/out" 2>&1
+same commit_of_hard_linked_file_takes_its_content "content
+v" "$(cat "$HOST/file_c")"
+(cd "$HOST" && "$FVM_EXEC" -n h -- sh -c 'echo w >> file_c2')
+same vm_write_through_other_link_stays_in_vm "content
+v" "$(cat "$HOST/file_c")"
+same commit_of_moved_copy_up_has_no_fvm_xattr "xattr
+v|" "$(cat "$HOST/file_x")|$(getfattr -d -m - "$HOST/file_x" 2>/dev/null | grep fvm)"
+same commit_of_moved_file_keeps_vm_view "solo|content
+v
+w" "$(cd "$HOST" && "$FVM_EXEC" -n h -- sh -c 'echo "$(cat file_s)|$(cat file_c2)"')"
+
 # Conflict: the host file changed after the VM copied it up.
 make_host; make_changes c
 echo host-edit >> "$HOST/file_c"
