@@ -26,14 +26,17 @@ struct policy_header {
 	uint32_t size;
 };
 
+#define RULE(path, klass) {path, sizeof(path) - 1, klass}
 static const struct {
 	const char *path;
+	size_t len;
 	enum fvm_class klass;
 } builtin_rules[] = {
-	{"/proc", FVM_CLASS_SHARED},
-	{"/sys", FVM_CLASS_SHARED},
-	{"/dev", FVM_CLASS_SHARED},
+	RULE("/proc", FVM_CLASS_SHARED),
+	RULE("/sys", FVM_CLASS_SHARED),
+	RULE("/dev", FVM_CLASS_SHARED),
 };
+#undef RULE
 
 static const char *const class_names[] = {
 	[FVM_CLASS_VIRTUAL] = "virtual",
@@ -82,7 +85,7 @@ enum fvm_class fvm_policy_class(const struct fvm_policy *pol, const char *vpath,
 	uint32_t i;
 
 	for (i = 0; i < sizeof(builtin_rules) / sizeof(builtin_rules[0]); i++) {
-		size_t plen = strlen(builtin_rules[i].path);
+		size_t plen = builtin_rules[i].len;
 		if (plen > best && fvm_path_has_prefix(vpath, len, builtin_rules[i].path, plen)) {
 			best = plen;
 			klass = builtin_rules[i].klass;

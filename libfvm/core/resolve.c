@@ -625,10 +625,12 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 			return -ENOENT;
 		}
 
+		bool known_file = false; /* cached as a plain host file: nothing to record */
 		if (!last || !(flags & FVM_R_NOFOLLOW) || res->trailing_slash) {
 			/* A directory or host symlink already walked at this generation. */
 			struct dcache_val hit;
 			bool known = dcache_get(w.cur, nextlen, gen, &hit);
+			known_file = known && hit.kind == DC_FILE;
 			if (known && hit.kind == DC_DIR && !last) {
 				w.cur_upper = hit.upper;
 				w.cur_host = hit.host;
@@ -826,7 +828,7 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 				if (S_ISDIR(st.st_mode)) {
 					/* What a descent would record: its names are coming next. */
 					dcache_put_dir(w.cur, nextlen, false, true, gen);
-				} else if (!S_ISLNK(st.st_mode) && !w.cur_upper &&
+				} else if (!S_ISLNK(st.st_mode) && !w.cur_upper && !known_file &&
 					   klass == FVM_CLASS_VIRTUAL) {
 					struct dcache_val fv = {.kind = DC_FILE};
 					dcache_put(w.cur, nextlen, &fv, gen);
