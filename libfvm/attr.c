@@ -42,10 +42,14 @@ static int xattr_modify(struct fvm_res *res)
 	return fvm_prepare_modify(&fvm_g, res, true);
 }
 
-/* Resolves VPATH for an xattr call; MODIFY copies a host object up. */
-static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_res *res)
+/*
+ * Resolves VPATH for an xattr call; MODIFY copies a host object up. VP and VLEN are
+ * what xattr_read_direct() formed of VPATH (VLEN -1: nothing), not formed again.
+ */
+static int xattr_target_from(const char *vpath, char *vp, int vlen, bool follow, bool modify,
+			     struct fvm_res *res)
 {
-	int ret = fvm_resolve_at(AT_FDCWD, vpath, follow ? 0 : FVM_R_NOFOLLOW, res);
+	int ret = fvm_resolve_from(AT_FDCWD, vpath, vp, vlen, follow ? 0 : FVM_R_NOFOLLOW, res);
 
 	if (ret < 0) {
 		return ret;
@@ -54,6 +58,24 @@ static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_
 		return -ENOENT;
 	}
 	return modify ? xattr_modify(res) : 0;
+}
+
+/* Resolves VPATH for an xattr call; MODIFY copies a host object up. */
+static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_res *res)
+{
+	return xattr_target_from(vpath, NULL, -1, follow, modify, res);
+}
+
+/*
+ * Whether an xattr read of VPATH may go straight to the kernel with VP (a PATH_MAX
+ * buffer; *VLEN its length, -1 when it could not be formed): a host name in an
+ * unchanged directory, not a link to follow (fvm_host_direct).
+ */
+static bool xattr_read_direct(const char *vpath, bool follow, char *vp, int *vlen)
+{
+	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, vlen);
+
+	return how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow);
 }
 
 /* listxattr of FD (>= 0) or else RPATH, not followed: the kernel's list. */
@@ -109,12 +131,11 @@ static ssize_t fvm_getxattr(const char *vpath, const char *name, void *value, si
 	}
 	char vp[PATH_MAX];
 	int vlen;
-	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, &vlen);
-	if (how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow)) {
+	if (xattr_read_direct(vpath, follow, vp, &vlen)) {
 		return follow ? FVM_SC(SYS_getxattr, vp, name, value, size, 0, 0)
 			      : sys_lgetxattr(vp, name, value, size);
 	}
-	ret = xattr_target(vpath, follow, false, &res);
+	ret = xattr_target_from(vpath, vp, vlen, follow, false, &res);
 	return ret < 0 ? ret : sys_lgetxattr(res.rpath, name, value, size);
 }
 
@@ -129,12 +150,11 @@ static ssize_t fvm_listxattr(const char *vpath, char *list, size_t size, bool fo
 	}
 	char vp[PATH_MAX];
 	int vlen;
-	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, &vlen);
-	if (how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow)) {
+	if (xattr_read_direct(vpath, follow, vp, &vlen)) {
 		return follow ? FVM_SC(SYS_listxattr, vp, list, size, 0, 0, 0)
 			      : sys_llistxattr(vp, list, size);
 	}
-	ret = xattr_target(vpath, follow, false, &res);
+	ret = xattr_target_from(vpath, vp, vlen, follow, false, &res);
 	if (ret < 0) {
 		return ret;
 	}

@@ -86,12 +86,7 @@ struct nameset {
 
 static uint64_t hash_name(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s) {
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	}
-	return h;
+	return fvm_name_hash(s, strlen(s));
 }
 
 /* The slot of NAME in S, or -1. */

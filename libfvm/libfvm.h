@@ -175,6 +175,12 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
  */
 enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen);
 
+/*
+ * fvm_resolve_at() of DIRFD/NAME, given what fvm_direct_at() already formed of it: its
+ * virtual path VP (rewritten) when VLEN >= 0, so that it is not asked for twice.
+ */
+int fvm_resolve_from(int dirfd, const char *name, char *vp, int vlen, int rflags, struct fvm_res *res);
+
 /* fvm_resolve() of absolute VPATH (LEN; a PATH_MAX buffer, rewritten for /dev/shm). */
 int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res);
 

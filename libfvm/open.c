@@ -2,7 +2,10 @@
  * open.c — the open family: open, openat, creat, their 64 and _2 names, fopen, freopen,
  * setmntent.
  *
- * Every entry point funnels into fvm_openat(). Rules:
+ * Every entry point funnels into openat_core() (fvm_openat, or fvm_openat_user for a
+ * program's own open, whose directory fds are remembered). Rules:
+ *  - A read of a host name in a directory the VM never changed is one openat, as
+ *    natively (open_direct).
  *  - Write intent (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND) on a host regular file copies
  *    it up first, after checking the host would let this process write it; O_TRUNC
  *    skips copying the data that is about to go.
@@ -11,6 +14,8 @@
  *  - O_TMPFILE opens an upper directory (copied up if needed).
  *  - A write open of /proc/PID/fd/N that points at a host file is redirected to the
  *    file's virtual path, so it too is copied up instead of written on the host.
+ *  - An O_TRUNC open that cannot write truncates with a write open of its own, the
+ *    fence refusing the kernel's (trunc_apart).
  *  - fopen/freopen/setmntent call libc's with the real path: libc's internal open is
  *    not ours.
  */
@@ -146,8 +151,7 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	if ((flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL))) {
 		rflags |= FVM_R_NOFOLLOW;
 	}
-	ret = vlen >= 0 ? fvm_resolve_vpath(vp, (size_t)vlen, rflags, &res)
-			: fvm_resolve_at(dirfd, vpath, rflags, &res);
+	ret = fvm_resolve_from(dirfd, vpath, vp, vlen, rflags, &res);
 	if (ret < 0) {
 		return ret;
 	}

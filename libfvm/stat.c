@@ -329,11 +329,9 @@ static void statx_apply(struct statx *stx, const struct stat *st)
  * not followed unless known to be no link. True when done (*RET set).
  */
 static bool statx_direct(int dirfd, const char *vpath, int flags, unsigned int mask,
-			 struct statx *stx, int *ret)
+			 struct statx *stx, int *ret, char *vp, int *vlen)
 {
-	char vp[PATH_MAX];
-	int vlen;
-	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, &vlen);
+	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, vlen);
 
 	if (how == FVM_DIRECT_NO) {
 		return false;
@@ -344,7 +342,7 @@ static bool statx_direct(int dirfd, const char *vpath, int flags, unsigned int m
 		if (S_ISLNK(stx->stx_mode)) {
 			return flags & AT_SYMLINK_NOFOLLOW; /* a link to follow: in the VM */
 		}
-		fvm_host_known(&fvm_g, vp, (size_t)vlen, S_ISDIR(stx->stx_mode));
+		fvm_host_known(&fvm_g, vp, (size_t)*vlen, S_ISDIR(stx->stx_mode));
 	}
 	return true;
 }
@@ -352,17 +350,18 @@ static bool statx_direct(int dirfd, const char *vpath, int flags, unsigned int m
 int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct statx *stx)
 {
 	struct fvm_res res;
-	int ret;
+	char vp[PATH_MAX];
+	int ret, vlen = -1;
 
-	if (fvm_on() && vpath && vpath[0] && statx_direct(dirfd, vpath, flags, mask, stx, &ret)) {
+	if (fvm_on() && vpath && vpath[0] && statx_direct(dirfd, vpath, flags, mask, stx, &ret, vp, &vlen)) {
 		return fvm_ret(ret);
 	}
 	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
 		ret = (int)FVM_SC(SYS_statx, dirfd, vpath, flags, mask, stx, 0);
 		res.where = FVM_ABSENT; /* nothing resolved: an fd, or outside a VM */
 	} else {
-		ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0,
-				     &res);
+		ret = fvm_resolve_from(dirfd, vpath, vp, vlen,
+				       (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
 		if (ret == 0 && res.where == FVM_ABSENT) {
 			ret = -ENOENT;
 		}
@@ -406,7 +405,8 @@ static int fvm_faccessat(int dirfd, const char *vpath, int mode, int flags)
 	if (fvm_direct_at(dirfd, vpath, vp, &vlen) == FVM_DIRECT_KNOWN) {
 		return (int)sys_faccessat2(AT_FDCWD, vp, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
 	}
-	ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
+	ret = fvm_resolve_from(dirfd, vpath, vp, vlen, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0,
+			       &res);
 	if (ret < 0) {
 		return ret;
 	}

@@ -278,11 +278,6 @@ void fvm_cwd_changing(void)
 	__atomic_store_n(&cwd_memo.off, true, __ATOMIC_RELEASE);
 }
 
-static uint64_t vm_gen(void)
-{
-	return fvm_g.gen.counter ? __atomic_load_n(fvm_g.gen.counter, __ATOMIC_ACQUIRE) : 0;
-}
-
 static int cwd_get(uint64_t gen, char *out, size_t outlen)
 {
 	unsigned seq = __atomic_load_n(&cwd_memo.seq, __ATOMIC_ACQUIRE);
@@ -317,7 +312,7 @@ static void cwd_put(uint64_t gen, const char *path, size_t len)
 static int vcwd(char *out, size_t outlen)
 {
 	char rpath[FVM_RPATH_MAX];
-	uint64_t gen = vm_gen(); /* read before asking: a change meanwhile makes it stale */
+	uint64_t gen = fvm_gen_now(&fvm_g); /* read before asking: a change meanwhile makes it stale */
 	int n = cwd_get(gen, out, outlen);
 
 	if (n >= 0) {
@@ -388,6 +383,12 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 		return ret;
 	}
 	return fvm_resolve_vpath(vpath, (size_t)ret, rflags, res);
+}
+
+int fvm_resolve_from(int dirfd, const char *name, char *vp, int vlen, int rflags, struct fvm_res *res)
+{
+	return vlen >= 0 ? fvm_resolve_vpath(vp, (size_t)vlen, rflags, res)
+			 : fvm_resolve_at(dirfd, name, rflags, res);
 }
 
 int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res)

@@ -111,6 +111,9 @@ int fvm_gen_attach(struct fvm_vm *vm);
 /* Increments both generations after a change to upper/; no-op when not attached. */
 void fvm_gen_bump(const struct fvm_vm *vm);
 
+/* The generation now (0: not attached, nothing may be cached). */
+uint64_t fvm_gen_now(const struct fvm_vm *vm);
+
 /* Increments the names generation only: a change no cached walk depends on. */
 void fvm_names_bump(const struct fvm_vm *vm);
 

@@ -72,6 +72,11 @@ void fvm_names_bump(const struct fvm_vm *vm)
 	}
 }
 
+uint64_t fvm_gen_now(const struct fvm_vm *vm)
+{
+	return vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+}
+
 uint64_t fvm_names_gen(const struct fvm_vm *vm)
 {
 	return vm->gen.names ? __atomic_load_n(vm->gen.names, __ATOMIC_ACQUIRE) : 0;

@@ -229,7 +229,7 @@ static bool dcache_get(const char *path, size_t len, uint64_t gen, struct dcache
 bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)
 {
 	struct dcache_val v;
-	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	uint64_t gen = fvm_gen_now(vm);
 
 	return dcache_get(vpath, len, gen, &v) && v.kind == DC_DIR && !v.upper && v.host;
 }
@@ -375,7 +375,7 @@ static size_t plain_last(const char *vpath, size_t vlen)
 void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool dir)
 {
 	struct dcache_val v = {.kind = dir ? DC_DIR : DC_FILE, .upper = false, .host = true};
-	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	uint64_t gen = fvm_gen_now(vm);
 
 	dcache_put(vpath, len, &v, gen);
 }
@@ -383,7 +383,7 @@ void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool
 enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len)
 {
 	struct dcache_val v;
-	uint64_t gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	uint64_t gen = fvm_gen_now(vm);
 	size_t off = gen ? plain_last(vpath, len) : 0;
 
 	if (off < 2 || fvm_is_wh_name(vpath + off, len - off) ||
@@ -526,7 +526,7 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 	if (ret < 0) {
 		return ret;
 	}
-	gen = vm->gen.counter ? __atomic_load_n(vm->gen.counter, __ATOMIC_ACQUIRE) : 0;
+	gen = fvm_gen_now(vm);
 	size_t lastoff = gen ? plain_last(vpath, vlen) : 0;
 	struct dcache_val cv;
 	if (lastoff > 1 && dcache_get(vpath, lastoff - 1, gen, &cv) && cv.kind == DC_DIR) {
