@@ -41,6 +41,23 @@ static const char *env_get(char *const envp[], const char *name)
 	return NULL;
 }
 
+/* Entries of a NULL-terminated vector (NULL: none). */
+static size_t vec_len(char *const v[])
+{
+	size_t n = 0;
+
+	while (v && v[n]) {
+		n++;
+	}
+	return n;
+}
+
+/* Entries fvm_env_fixup() may need for ENVP, its terminator included. */
+static size_t env_room(char *const envp[])
+{
+	return vec_len(envp) + FVM_ENV_CONTRACT_N + 3;
+}
+
 char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen)
 {
 	static const char *const contract[] = FVM_ENV_CONTRACT;
@@ -255,16 +272,6 @@ static void warn_static(const char *vpath)
 	}
 }
 
-/* Entries of a NULL-terminated vector (NULL: none). */
-static size_t vec_len(char *const v[])
-{
-	size_t n = 0;
-
-	while (v && v[n]) {
-		n++;
-	}
-	return n;
-}
 
 /*
  * The arguments that run script NAME through T's interpreter: interp [iarg] NAME
@@ -306,7 +313,7 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	}
 	/* Sized to what is passed: no argument or variable is dropped, no page wasted. */
 	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];
-	size_t envn = vec_len(envp) + FVM_ENV_CONTRACT_N + 3;
+	size_t envn = env_room(envp);
 	char *envv[envn];
 	if (t.interp[0]) {
 		args = script_argv(&t, vpath, argv, argv2);
@@ -373,11 +380,11 @@ static int fvm_execvpe(const char *file, char *const argv[], char *const envp[])
 	return eacces ? -EACCES : ret;
 noexec:
 	if (ret == -ENOEXEC) {
-		char *argv2[MAX_ARGS];
+		char *argv2[vec_len(argv) + 3];
 		size_t n = 0;
 		argv2[n++] = (char *)"/bin/sh";
 		argv2[n++] = (char *)file;
-		for (size_t i = 1; argv && argv[0] && argv[i] && n + 1 < MAX_ARGS; i++) {
+		for (size_t i = 1; argv && argv[0] && argv[i]; i++) {
 			argv2[n++] = argv[i];
 		}
 		argv2[n] = NULL;
@@ -451,7 +458,6 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 			int flags)
 {
 	char full[PATH_MAX], envbuf[ENV_BUF];
-	char *envv[MAX_ARGS];
 	struct fvm_res res;
 	int ret;
 
@@ -463,7 +469,9 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 		if (ret >= 0 && fvm_resolve(&fvm_g, full, 0, &res) == 0 && res.where != FVM_ABSENT) {
 			return fvm_execve(full, argv, envp);
 		}
-		char **env = fvm_env_fixup(envp, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+		size_t envn = env_room(envp);
+		char *envv[envn];
+		char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
 		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, env, flags, 0);
 	}
 	ret = fvm_vpath_at(dirfd, vpath ? vpath : "", full, sizeof(full));
@@ -525,7 +533,7 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		return -ret;
 	}
 	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];
-	size_t envn = vec_len(envp) + FVM_ENV_CONTRACT_N + 3;
+	size_t envn = env_room(envp);
 	char *envv[envn];
 	if (t.interp[0]) {
 		args = script_argv(&t, file, argv, argv2);
@@ -556,8 +564,9 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 static void restore_contract(void)
 {
 	static const char *const contract[] = FVM_ENV_CONTRACT;
-	char *envv[MAX_ARGS], envbuf[ENV_BUF];
-	char **env = fvm_env_fixup(environ, envv, MAX_ARGS, envbuf, sizeof(envbuf));
+	size_t envn = env_room(environ);
+	char *envv[envn], envbuf[ENV_BUF];
+	char **env = fvm_env_fixup(environ, envv, envn, envbuf, sizeof(envbuf));
 
 	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path)) {
 		const char *v = env_get(env, "LD_PRELOAD");

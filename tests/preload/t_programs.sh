@@ -21,10 +21,13 @@ vm_check python_stat_nlink_of_changed_dir_python3 \
 # exec of a "#!" script passes every argument and variable on, however many (the
 # wrapper once stopped at 4096 of each, silently).
 vm_check script_run_by_execve_gets_all_6000_arguments_sh \
-	'printf "#!/bin/sh\\necho \\$# \\$1 \\$6000 \\$V5999\\n" > many.sh; chmod +x many.sh;
+	'printf "#!/bin/sh\\necho \$# \$1 \$6000 \$V5999\\n" > many.sh; chmod +x many.sh;
 	 env $(seq 6000 | sed "s/.*/V&=x&/") ./many.sh $(seq 6000)'
 vm_check script_run_by_posix_spawn_gets_all_6000_arguments_python3 \
-	'printf "#!/bin/sh\\necho \\$# \\$6000\\n" > many.sh; chmod +x many.sh;
+	'printf "#!/bin/sh\\necho \$# \$6000\\n" > many.sh; chmod +x many.sh;
 	 /usr/bin/python3 -c "import os; os.posix_spawn(\"./many.sh\", [\"many.sh\"] + [str(i) for i in range(1, 6001)], os.environ); os.wait()"'
+vm_check script_without_hash_bang_run_by_execvp_gets_all_6000_arguments_env \
+	'printf "echo \$# \$6000 \$V5999\\n" > plain.sh; chmod +x plain.sh;
+	 env $(seq 6000 | sed "s/.*/V&=x&/") ./plain.sh $(seq 6000)'
 
 done_testing
