@@ -49,19 +49,24 @@ endif
 B := build
 CORE_SRC := $(wildcard libfvm/core/*.c)
 LIB_SRC  := $(wildcard libfvm/*.c)
-EXEC_COMMON_SRC := $(filter-out fvm-exec/main_%.c fvm-exec/cmd_%.c,$(wildcard fvm-exec/*.c))
-EXEC_SRC := fvm-exec/main_fvm_exec.c
-FVM_SRC  := fvm-exec/main_fvm.c $(wildcard fvm-exec/cmd_*.c)
+# The tools (fvm-exec/README.md): the runner, the manager, and the store library both
+# link; each binary takes from the archives only the objects it uses.
+RUN_SRC    := $(wildcard fvm-exec/run/*.c)
+MANAGE_SRC := $(wildcard fvm-exec/manage/*.c)
+STORE_SRC  := $(wildcard fvm-exec/store/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
-EXEC_COMMON_OBJ := $(EXEC_COMMON_SRC:%.c=$(B)/%.o)
+RUN_OBJ    := $(RUN_SRC:%.c=$(B)/%.o)
+MANAGE_OBJ := $(MANAGE_SRC:%.c=$(B)/%.o)
+STORE_OBJ  := $(STORE_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 
 CORE_LIB := $(B)/libfvmcore.a
+STORE_LIB := $(B)/libfvmstore.a
 SO       := libfvm/libfvm.so
 MAP      := $(B)/libfvm.map
 TOOLS    := fvm-exec/fvm-exec fvm-exec/fvm
@@ -71,7 +76,11 @@ all: $(SO) $(TOOLS)
 $(B)/%.o: %.c
 	$(call msg,CC,$<)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(PIC_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(PIC_CFLAGS) $(PART_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The tools' own headers live beside their part: "store/commit.h", "manage/json.h".
+TOOL_CFLAGS := -Ifvm-exec
+$(RUN_OBJ) $(MANAGE_OBJ) $(STORE_OBJ): PART_CFLAGS := $(TOOL_CFLAGS)
 
 # The list of wrapped symbols is the version script: exactly these names are exported.
 $(MAP): libfvm/wrapped.list
@@ -84,24 +93,31 @@ $(CORE_LIB): $(CORE_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(STORE_LIB): $(STORE_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $(LIB_OBJ) $(CORE_OBJ) -Wl,--version-script=$(MAP) \
 		-Wl,-z,defs -Wl,-z,now -ldl $(LDFLAGS)
 
-fvm-exec/fvm-exec: $(B)/$(EXEC_SRC:.c=.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
+# Archives after the objects that use them, the store's before the core's it uses.
+fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
 
-fvm-exec/fvm: $(FVM_SRC:%.c=$(B)/%.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
+fvm-exec/fvm: $(MANAGE_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
 
-# The tools' objects first: they use the core archive, which the linker reads after them.
-$(B)/tests/unit/%: tests/unit/%.c $(EXEC_COMMON_OBJ) $(CORE_LIB)
+# Unit tests link the two archives; a test of a part's own object names it below.
+$(B)/tests/unit/%: tests/unit/%.c $(STORE_LIB) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(EXEC_COMMON_OBJ) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(STORE_LIB) \
+		$(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
+$(B)/tests/unit/test_json: $(B)/fvm-exec/manage/json.o
 
 $(B)/tests/helpers/%: tests/helpers/%.c
 	$(call msg,CC,$@)

@@ -7,7 +7,7 @@
  * attached to it, and mq_open(O_WRONLY or O_RDWR) fails with EACCES under the fence (a
  * read-only open and mq_unlink are not write rights Landlock knows, and pass).
  *
- * So fvm-exec starts, outside the fence, one broker process per run (exec_mq.c). libfvm
+ * So fvm-exec starts, outside the fence, one broker process per run (fvm-exec/run/mqbroker.c). libfvm
  * (ipc.c) sends it a request over the socket named by FVM_ENV_MQ ("FD:PID", PID being
 what SO_PEERCRED reports on it: fvm-exec, which made the socketpair), together
  * with one end of a fresh socketpair; the broker answers on that socketpair with the

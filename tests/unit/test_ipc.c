@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fvm-exec/ipc_store.h"
+#include "store/ipc_store.h"
 #include "fvm/ipcname.h"
 
 static void hexof(const void *data, size_t len, char out[65])

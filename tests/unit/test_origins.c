@@ -1,7 +1,6 @@
 /*
  * test_origins.c — the origins log (what the host object was at copy-up): parsing,
- * last record wins, damaged lines skipped, conflict matching, compaction; and the
- * JSON string escaping of the tools' --json output.
+ * last record wins, damaged lines skipped, conflict matching, compaction.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fvm/json.h"
-#include "fvm/origins.h"
+#include "store/originlog.h"
 
 static char file[64];
 
@@ -103,18 +101,6 @@ static void escape_round_trips(void **state)
 	assert_int_equal(fvm_path_escape("/abcdef", out, 4), -ENAMETOOLONG);
 }
 
-static void json_strings_escape_quotes_controls_and_bad_utf8(void **state)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	(void)state;
-	json_string(m, "a\"b\\c\n\x01 \xc3\xa9 \xff");
-	fclose(m);
-	assert_string_equal(buf, "\"a\\\"b\\\\c\\n\\u0001 \xc3\xa9 \\u00ff\"");
-	free(buf);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,7 +108,6 @@ int main(void)
 		cmocka_unit_test(host_change_after_copy_up_does_not_match),
 		cmocka_unit_test(rewrite_keeps_only_chosen_records),
 		cmocka_unit_test(escape_round_trips),
-		cmocka_unit_test(json_strings_escape_quotes_controls_and_bad_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,113 @@
+/*
+ * cli.c — what the fvm subcommands share: naming a VM, PATH arguments (cmd.h).
+ */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "store/commit.h"
+#include "fvm/layout.h"
+#include "fvm/path.h"
+
+int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len)
+{
+	if (store_vm_dir(s, name, dir, len) < 0) {
+		return FVM_EXIT_USAGE;
+	}
+	if (!store_vm_exists(s, name)) {
+		warnx("no VM named '%s' in %s", name, s->home);
+		return FVM_EXIT_PARTIAL;
+	}
+	return 0;
+}
+
+int cli_paths(int n, char **argv, char ***out)
+{
+	char cwd[PATH_MAX];
+	char **v = calloc((size_t)n + 1, sizeof(*v));
+
+	if (!v || !getcwd(cwd, sizeof(cwd))) {
+		warn("getcwd");
+		free(v);
+		return FVM_EXIT_PARTIAL;
+	}
+	for (int i = 0; i < n; i++) {
+		char abs[2 * PATH_MAX + 2];
+		if (snprintf(abs, sizeof(abs), "%s%s%s", argv[i][0] == '/' ? "" : cwd,
+			     argv[i][0] == '/' ? "" : "/", argv[i]) >= (int)sizeof(abs) ||
+		    !(v[i] = malloc(PATH_MAX)) || fvm_path_normalize(abs, v[i], PATH_MAX, true) < 0) {
+			warnx("%s: path too long", argv[i]);
+			cli_paths_free(v, n);
+			return FVM_EXIT_USAGE;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+void cli_paths_free(char **v, int n)
+{
+	for (int i = 0; v && i < n; i++) {
+		free(v[i]);
+	}
+	free(v);
+}
+
+int cli_scan(const char *vmdir, char *const *paths, size_t npaths, struct fvm_changes *ch)
+{
+	char upper[PATH_MAX + 16];
+	int ret;
+
+	if (fvm_commit_interrupted(vmdir)) {
+		warnx("%s: an interrupted commit is pending; fvm commit finishes it", vmdir);
+	}
+	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
+	ret = fvm_changes_scan(upper, paths, npaths, ch);
+	if (ret < 0) {
+		warnx("%s: %s", upper, strerror(-ret));
+		return FVM_EXIT_PARTIAL;
+	}
+	return 0;
+}
+
+void cli_count(const struct fvm_changes *ch, struct cli_counts *n)
+{
+	memset(n, 0, sizeof(*n));
+	for (size_t i = 0; i < ch->n; i++) {
+		switch (ch->v[i].kind) {
+		case FVM_ADDED:
+			n->added++;
+			break;
+		case FVM_MODIFIED:
+			n->modified++;
+			break;
+		default:
+			n->deleted++;
+			break;
+		}
+	}
+}
+
+const char *cli_state(const char *vmdir)
+{
+	int lock = store_vm_lock(vmdir, true, true);
+
+	if (lock >= 0) {
+		close(lock);
+	}
+	return lock == -2 ? "running" : "idle";
+}
+
+void cli_time(long long t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		snprintf(out, len, "-");
+	}
+}

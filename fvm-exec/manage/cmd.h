@@ -1,0 +1,40 @@
+/*
+ * cmd.h — the subcommands of fvm, one file each (cmd_NAME.c), dispatched from the
+ * table in main.c, and the helpers they share (cli.c). Each command returns the
+ * exit status (store/store.h): 0 done, 1 partial/conflict/refused, 2 usage error.
+ */
+#ifndef FVM_CMD_H
+#define FVM_CMD_H
+
+#include "store/changes.h"
+#include "store/store.h"
+
+int cmd_list(const struct fvm_store *s, int argc, char **argv);
+int cmd_info(const struct fvm_store *s, int argc, char **argv);
+int cmd_diff(const struct fvm_store *s, int argc, char **argv);
+int cmd_commit(const struct fvm_store *s, int argc, char **argv);
+int cmd_reset(const struct fvm_store *s, int argc, char **argv);
+int cmd_rm(const struct fvm_store *s, int argc, char **argv);
+
+/* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
+int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
+
+/* The N PATH arguments made absolute and normalised (*OUT, free with cli_paths_free). */
+int cli_paths(int n, char **argv, char ***out);
+void cli_paths_free(char **v, int n);
+
+/* The changes of the VM at VMDIR beneath PATHS; 0 or the exit status (reported). */
+int cli_scan(const char *vmdir, char *const *paths, size_t npaths, struct fvm_changes *ch);
+
+struct cli_counts {
+	size_t added, modified, deleted;
+};
+void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
+
+/* "running" or "idle". */
+const char *cli_state(const char *vmdir);
+
+/* T (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or "-" for none. */
+void cli_time(long long t, char *out, size_t len);
+
+#endif

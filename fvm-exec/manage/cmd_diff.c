@@ -1,0 +1,244 @@
+/*
+ * cmd_diff.c — fvm diff NAME [--stat | --json | -p] [PATH...]: what VM NAME changed,
+ * sorted by path, one change per line ("A PATH", "M PATH", "D PATH").
+ *
+ *   --stat  "K PATH<TAB>WHAT<TAB>SIZE-BEFORE -> SIZE-AFTER", then a summary line.
+ *           WHAT: for A and D the object's type; for M the aspects that differ, comma
+ *           separated (content, mode OLD->NEW, owner U:G->U:G, times, xattrs, target).
+ *   --json  one JSON object per line, keys documented in fvm(1).
+ *   -p      each change line followed by a unified diff of a text file's content
+ *           (the host's diff(1)), "Binary files ... differ" otherwise.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "json.h"
+#include "fvm/layout.h"
+
+enum diff_format { FMT_PLAIN, FMT_STAT, FMT_JSON, FMT_PATCH };
+
+struct diff_ctx {
+	const char *upper;
+};
+
+static bool has_host(const struct fvm_change *ch)
+{
+	return ch->kind != FVM_ADDED;
+}
+
+static bool has_upper(const struct fvm_change *ch)
+{
+	return ch->kind != FVM_DELETED;
+}
+
+/* The type of the object the change is about: the VM's, or the deleted host one. */
+static mode_t change_mode(const struct fvm_change *ch)
+{
+	return has_upper(ch) ? ch->upper.st_mode : ch->host.st_mode;
+}
+
+static void size_field(FILE *out, bool present, const struct stat *st)
+{
+	if (present && !S_ISDIR(st->st_mode)) {
+		fprintf(out, "%lld", (long long)st->st_size);
+	} else {
+		fputc('-', out);
+	}
+}
+
+static void print_stat(const struct diff_ctx *d, const struct fvm_change *ch)
+{
+	(void)d;
+	printf("%c %s\t", ch->kind, ch->vpath);
+	if (ch->kind != FVM_MODIFIED) {
+		fputs(fvm_change_type_name(change_mode(ch)), stdout);
+	} else {
+		const char *sep = "";
+		for (const struct fvm_diff_name *n = fvm_diff_names; n->name; n++) {
+			if (!(ch->what & n->bit)) {
+				continue;
+			}
+			printf("%s%s", sep, n->name);
+			sep = ", ";
+			if (n->bit == FVM_DIFF_MODE) {
+				printf(" %04o->%04o", ch->host.st_mode & 07777, ch->upper.st_mode & 07777);
+			} else if (n->bit == FVM_DIFF_OWNER) {
+				printf(" %u:%u->%u:%u", ch->host.st_uid, ch->host.st_gid, ch->upper.st_uid,
+				       ch->upper.st_gid);
+			}
+		}
+	}
+	putchar('\t');
+	size_field(stdout, has_host(ch), &ch->host);
+	fputs(" -> ", stdout);
+	size_field(stdout, has_upper(ch), &ch->upper);
+	putchar('\n');
+}
+
+static void json_num(const char *key, bool present, long long v)
+{
+	if (present) {
+		printf(",\"%s\":%lld", key, v);
+	} else {
+		printf(",\"%s\":null", key);
+	}
+}
+
+static void json_target(const char *key, bool present, const char *path)
+{
+	char t[PATH_MAX];
+	ssize_t n = present ? readlink(path, t, sizeof(t) - 1) : -1;
+
+	printf(",\"%s\":", key);
+	if (n < 0) {
+		printf("null");
+		return;
+	}
+	t[n] = '\0';
+	json_string(stdout, t);
+}
+
+static void print_json(const struct diff_ctx *d, const struct fvm_change *ch)
+{
+	char upath[2 * PATH_MAX + 16], mode[16];
+	bool h = has_host(ch), u = has_upper(ch);
+	bool sized = !S_ISDIR(change_mode(ch));
+
+	snprintf(upath, sizeof(upath), "%s%s", d->upper, ch->vpath);
+	printf("{\"kind\":\"%c\",\"path\":", ch->kind);
+	json_string(stdout, ch->vpath);
+	printf(",\"type\":\"%s\",\"what\":[", fvm_change_type_name(change_mode(ch)));
+	const char *sep = "";
+	for (const struct fvm_diff_name *n = fvm_diff_names; ch->kind == FVM_MODIFIED && n->name; n++) {
+		if (ch->what & n->bit) {
+			printf("%s\"%s\"", sep, n->name);
+			sep = ",";
+		}
+	}
+	printf("]");
+	json_num("size_before", h && sized, (long long)ch->host.st_size);
+	json_num("size_after", u && sized, (long long)ch->upper.st_size);
+	snprintf(mode, sizeof(mode), "%04o", ch->host.st_mode & 07777);
+	printf(",\"mode_before\":%s%s%s", h ? "\"" : "", h ? mode : "null", h ? "\"" : "");
+	snprintf(mode, sizeof(mode), "%04o", ch->upper.st_mode & 07777);
+	printf(",\"mode_after\":%s%s%s", u ? "\"" : "", u ? mode : "null", u ? "\"" : "");
+	json_num("uid_before", h, ch->host.st_uid);
+	json_num("uid_after", u, ch->upper.st_uid);
+	json_num("gid_before", h, ch->host.st_gid);
+	json_num("gid_after", u, ch->upper.st_gid);
+	json_target("target_before", h && S_ISLNK(ch->host.st_mode), ch->vpath);
+	json_target("target_after", u && S_ISLNK(ch->upper.st_mode), upath);
+	printf("}\n");
+}
+
+/* Runs the host's diff -u on OLD and NEW, labelled a/VPATH and b/VPATH. */
+static void run_diff(const char *old, const char *new, const char *vpath)
+{
+	char la[PATH_MAX + 4], lb[PATH_MAX + 4];
+	int status;
+
+	snprintf(la, sizeof(la), "a%s", vpath);
+	snprintf(lb, sizeof(lb), "b%s", vpath);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("diff", "diff", "-u", "--label", la, "--label", lb, old, new, (char *)NULL);
+		warn("diff");
+		_exit(2);
+	}
+	if (pid < 0) {
+		warn("fork");
+		return;
+	}
+	waitpid(pid, &status, 0);
+}
+
+static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
+{
+	char upath[2 * PATH_MAX + 16];
+	bool h = has_host(ch) && S_ISREG(ch->host.st_mode);
+	bool u = has_upper(ch) && S_ISREG(ch->upper.st_mode);
+
+	printf("%c %s\n", ch->kind, ch->vpath);
+	snprintf(upath, sizeof(upath), "%s%s", d->upper, ch->vpath);
+	if ((h || u) && (ch->kind != FVM_MODIFIED || (ch->what & FVM_DIFF_CONTENT))) {
+		run_diff(h ? ch->vpath : "/dev/null", u ? upath : "/dev/null", ch->vpath);
+	}
+	if (ch->kind == FVM_MODIFIED && (ch->what & FVM_DIFF_TARGET)) {
+		char a[PATH_MAX] = "", b[PATH_MAX] = "";
+		ssize_t na = readlink(ch->vpath, a, sizeof(a) - 1), nb = readlink(upath, b, sizeof(b) - 1);
+		a[na > 0 ? na : 0] = '\0';
+		b[nb > 0 ? nb : 0] = '\0';
+		printf("-> %s\n+> %s\n", a, b);
+	}
+}
+
+int cmd_diff(const struct fvm_store *s, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"stat", no_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"patch", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char usage[] = "usage: fvm diff NAME [--stat | --json | -p] [PATH...]\n";
+	enum diff_format fmt = FMT_PLAIN;
+	char dir[PATH_MAX], upper[PATH_MAX + 16];
+	struct fvm_changes ch;
+	char **paths;
+	int c, rc, npaths;
+
+	while ((c = getopt_long(argc, argv, "p", longopts, NULL)) != -1) {
+		enum diff_format f = c == 's' ? FMT_STAT : c == 'j' ? FMT_JSON : c == 'p' ? FMT_PATCH : FMT_PLAIN;
+		if (f == FMT_PLAIN || (fmt != FMT_PLAIN && fmt != f)) {
+			fputs(usage, stderr);
+			return FVM_EXIT_USAGE;
+		}
+		fmt = f;
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return FVM_EXIT_USAGE;
+	}
+	npaths = argc - optind - 1;
+	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0 ||
+	    (rc = cli_paths(npaths, argv + optind + 1, &paths)) != 0) {
+		return rc;
+	}
+	rc = cli_scan(dir, paths, (size_t)npaths, &ch);
+	cli_paths_free(paths, npaths);
+	if (rc != 0) {
+		return rc;
+	}
+	snprintf(upper, sizeof(upper), "%s/%s", dir, FVM_UPPER_DIR);
+	struct diff_ctx d = {.upper = upper};
+	for (size_t i = 0; i < ch.n; i++) {
+		switch (fmt) {
+		case FMT_STAT:
+			print_stat(&d, &ch.v[i]);
+			break;
+		case FMT_JSON:
+			print_json(&d, &ch.v[i]);
+			break;
+		case FMT_PATCH:
+			print_patch(&d, &ch.v[i]);
+			break;
+		case FMT_PLAIN:
+			printf("%c %s\n", ch.v[i].kind, ch.v[i].vpath);
+			break;
+		}
+	}
+	if (fmt == FMT_STAT) {
+		struct cli_counts n;
+		cli_count(&ch, &n);
+		printf("%zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
+	}
+	fvm_changes_free(&ch);
+	return 0;
+}

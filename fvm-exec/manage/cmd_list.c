@@ -1,0 +1,73 @@
+/*
+ * cmd_list.c — fvm list [--json]: one row per VM: name, state, changes, bytes in its
+ * upper layer, last used (UTC).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "json.h"
+
+struct list_ctx {
+	const struct fvm_store *s;
+	bool json;
+	bool first;
+};
+
+static int list_one(const char *name, void *arg)
+{
+	struct list_ctx *ctx = arg;
+	char dir[PATH_MAX], when[32];
+	struct fvm_changes ch;
+	struct store_usage u;
+	const char *state;
+
+	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0 ||
+	    cli_scan(dir, NULL, 0, &ch) != 0) {
+		return -1;
+	}
+	state = cli_state(dir);
+	cli_time(u.last_used, when, sizeof(when));
+	if (ctx->json) {
+		printf("%s{\"name\":", ctx->first ? "" : ",\n");
+		json_string(stdout, name);
+		printf(",\"state\":\"%s\",\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"}", state,
+		       ch.n, u.bytes, when);
+	} else {
+		printf("%-24s %-8s %8zu %12llu  %s\n", name, state, ch.n, u.bytes, when);
+	}
+	fvm_changes_free(&ch);
+	ctx->first = false;
+	return 0;
+}
+
+int cmd_list(const struct fvm_store *s, int argc, char **argv)
+{
+	struct list_ctx ctx = {.s = s, .first = true};
+	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'j') {
+			fprintf(stderr, "usage: fvm list [--json]\n");
+			return FVM_EXIT_USAGE;
+		}
+		ctx.json = true;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: fvm list [--json]\n");
+		return FVM_EXIT_USAGE;
+	}
+	if (!ctx.json) {
+		printf("%-24s %-8s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");
+	} else {
+		printf("[");
+	}
+	int ret = store_each_vm(s, list_one, &ctx);
+	if (ctx.json) {
+		printf("%s]\n", ctx.first ? "" : "\n");
+	}
+	return ret < 0 ? FVM_EXIT_PARTIAL : 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * cmd_rm.c — fvm rm [--force] NAME: remove a VM entirely.
+ *
+ * The steps run in table order; each one that fails stops the removal with the VM
+ * still usable. The VM directory disappears at once (renamed aside), then is deleted.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "store/procs.h"
+#include "store/ipc_store.h"
+
+struct rm_ctx {
+	const char *name;
+	const char *dir;
+	bool force;
+	int lock;
+};
+
+/* Takes the lock; with --force first ends the VM's processes. */
+static int step_stop(struct rm_ctx *r)
+{
+	if (r->force && vm_procs_end(r->dir, 3000) < 0) {
+		warnx("VM %s: some processes did not end", r->name);
+		return -1;
+	}
+	/* A fvm-exec that just saw its child end may hold the lock a moment longer. */
+	for (int tries = 0; tries < (r->force ? 40 : 1); tries++) {
+		r->lock = r->force ? store_vm_lock(r->dir, true, true) : vm_lock_idle(r->dir, r->name, "rm");
+		if (r->lock != -2) {
+			break;
+		}
+		usleep(50000);
+	}
+	if (r->lock == -2 && r->force) {
+		r->lock = vm_lock_idle(r->dir, r->name, "rm");
+	}
+	return r->lock < 0 ? -1 : 0;
+}
+
+static int step_remove_dir(struct rm_ctx *r)
+{
+	char aside[PATH_MAX + 64];
+
+	snprintf(aside, sizeof(aside), "%.*s/.rm.%s.%d", (int)(strrchr(r->dir, '/') - r->dir), r->dir,
+		 r->name, (int)getpid());
+	if (rename(r->dir, aside) < 0) {
+		warn("%s", r->dir);
+		return -1;
+	}
+	return store_rm_tree(aside);
+}
+
+/* The VM's POSIX and SysV IPC objects: named in its registry, which remove_dir deletes. */
+static int step_remove_ipc(struct rm_ctx *r)
+{
+	return store_remove_ipc(r->dir);
+}
+
+/* To remove a VM's other resources, add a step before remove_dir. */
+static const struct {
+	const char *what;
+	int (*run)(struct rm_ctx *);
+} rm_steps[] = {
+	{"stop", step_stop},
+	{"remove IPC objects", step_remove_ipc},
+	{"remove the directory", step_remove_dir},
+};
+
+int cmd_rm(const struct fvm_store *s, int argc, char **argv)
+{
+	static const struct option longopts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+	struct rm_ctx r = {.lock = -1};
+	char dir[PATH_MAX];
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
+		if (c != 'f') {
+			fprintf(stderr, "usage: fvm rm [--force] NAME\n");
+			return FVM_EXIT_USAGE;
+		}
+		r.force = true;
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: fvm rm [--force] NAME\n");
+		return FVM_EXIT_USAGE;
+	}
+	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
+		return rc;
+	}
+	r.name = argv[optind];
+	r.dir = dir;
+	for (size_t i = 0; i < sizeof(rm_steps) / sizeof(rm_steps[0]); i++) {
+		if (rm_steps[i].run(&r) < 0) {
+			warnx("VM %s not removed (step: %s)", r.name, rm_steps[i].what);
+			rc = FVM_EXIT_PARTIAL;
+			break;
+		}
+	}
+	if (r.lock >= 0) {
+		close(r.lock);
+	}
+	return rc;
+}

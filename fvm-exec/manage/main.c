@@ -1,0 +1,86 @@
+/*
+ * main.c — fvm, the manager: manage VMs. A thin dispatcher over one file per subcommand.
+ *
+ *   fvm [--home DIR] COMMAND [ARG...]
+ *
+ * Exit statuses: 0 done, 1 partial/conflict/refused, 2 usage error.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct {
+	const char *name;
+	int (*run)(const struct fvm_store *, int, char **);
+	const char *help;
+} commands[] = {
+	{"list", cmd_list, "list [--json]                          the VMs in the store"},
+	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
+	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [PATH...] what VM NAME changed (A/M/D)"},
+	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [PATH...]  apply changes to the host"},
+	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
+	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: fvm [--home DIR] COMMAND [ARG...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		fprintf(out, "  %s\n", commands[i].help);
+	}
+	fprintf(out, "\nThe store is --home DIR, else $FVM_HOME, else ~/.local/share/fvm.\n");
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_HOME = 256, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"home", required_argument, NULL, OPT_HOME},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	const char *home = NULL;
+	struct fvm_store store;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_HOME:
+			home = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("fvm %s\n", FVM_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return FVM_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return FVM_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			if (store_init(&store, home) < 0) {
+				return FVM_EXIT_PARTIAL;
+			}
+			optind++;
+			/* Subcommands parse their own options from a fresh getopt state. */
+			int sub_argc = argc - optind + 1;
+			char **sub_argv = argv + optind - 1;
+			optind = 0; /* 0: glibc re-reads the ordering flags ("+" above) */
+			return commands[i].run(&store, sub_argc, sub_argv);
+		}
+	}
+	warnx("unknown command '%s'", argv[optind]);
+	usage(stderr);
+	return FVM_EXIT_USAGE;
+}

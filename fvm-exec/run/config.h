@@ -1,0 +1,141 @@
+/*
+ * config.h — fvm-exec's settings: one table of options that serves as the command
+ * line, the configuration keys of fvm.conf / vm.conf and the text of a VM's vm.conf.
+ *
+ * Settings are kept as text, layer by layer (system config, user config, vm.conf,
+ * command line; see config.c), each value checked by its kind's parser when it is
+ * set, so a bad value is reported where it was written. exec_settings_build() then
+ * turns the effective text into typed values (struct exec_settings), which cannot fail.
+ */
+#ifndef FVM_EXEC_CONFIG_H
+#define FVM_EXEC_CONFIG_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fvm/policy.h"
+
+/* One key per row of exec_opts[] (same order). */
+enum exec_key {
+	K_VM, K_HOME, K_CONFIG, K_EPHEMERAL, K_KEEP, K_REVIEW,
+	K_CPU, K_MEMORY, K_DATA, K_STACK, K_NPROC, K_NOFILE, K_FSIZE, K_CORE, K_MEMLOCK,
+	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
+	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
+	K_NET, K_ALLOW, K_LOOPBACK, K_ENFORCE,
+	K_VERBOSE, K_HELP, K_VERSION,
+	K_NKEYS
+};
+
+/* How a value is written and checked. */
+enum exec_kind {
+	V_FLAG,     /* no argument on the command line; "true"/"false" in a file */
+	V_TEXT,     /* any non-empty text (checked elsewhere: VM name, file) */
+	V_PATH,     /* absolute, or "~/..."; relative on the command line only */
+	V_SIZE,     /* bytes, K/M/G/T suffixes (powers of 1024), or "unlimited" */
+	V_SECONDS,  /* whole seconds, s/m/h suffixes, or "unlimited" */
+	V_DURATION, /* milliseconds precision: ms/s/m/h suffixes; "0": none */
+	V_COUNT,    /* a positive integer, or "unlimited" */
+	V_NICE,     /* -20..19 */
+	V_CPUS,     /* a CPU list: "0", "0-3", "0,2,4-5" */
+	V_NET,      /* all | loopback | none */
+	V_ALLOW,    /* ADDR[/PREFIX][:PORT], IPv6 in brackets when a port is given */
+	V_LOOPBACK, /* shared | private */
+	V_ENFORCE,  /* auto | require | off */
+};
+
+/* Row flags. */
+#define OPT_CLI  0x1 /* command line only: not a configuration key */
+#define OPT_LIST 0x2 /* repeatable: values accumulate within a layer */
+#define OPT_RUN  0x4 /* a key of fvm.conf, but not part of a VM's policy (not in vm.conf) */
+
+struct exec_opt {
+	const char *name; /* long option and configuration key */
+	int short_opt;    /* 0: none */
+	enum exec_kind kind;
+	unsigned flags;
+	const char *def;  /* default, as text (NULL: unset) */
+	const char *help;
+};
+
+extern const struct exec_opt exec_opts[K_NKEYS];
+
+/* A value as written, with where it came from ("--memory", "FILE:LINE"). */
+struct exec_val {
+	char *text;
+	char *origin;
+};
+
+struct exec_config {
+	struct exec_val *vals[K_NKEYS];
+	size_t n[K_NKEYS];
+	int layer[K_NKEYS]; /* the layer that last set the key: a new layer restarts a list */
+	int cur_layer;
+};
+
+enum exec_enforce { ENFORCE_AUTO = 0, ENFORCE_REQUIRE, ENFORCE_OFF };
+
+#define EXEC_UNSET UINT64_MAX
+
+/* The typed settings. Numeric quotas are EXEC_UNSET when not set or "unlimited". */
+struct exec_settings {
+	const char *vm, *home, *config;
+	bool ephemeral, keep, review, verbose;
+	uint64_t rlim[K_PIDS_TOTAL + 1]; /* indexed by key, K_CPU..K_MEMLOCK; seconds or bytes */
+	bool nice_set;
+	int nice;
+	bool cpus_set;
+	cpu_set_t cpus;
+	uint64_t timeout_ms, kill_after_ms; /* 0: no timeout */
+	uint64_t copy_limit, memory_total, pids_total;
+	enum exec_enforce enforce;
+	struct fvm_policy pol;
+};
+
+void exec_config_init(struct exec_config *c);
+void exec_config_free(struct exec_config *c);
+
+/* Starts a new layer: keys set from now on replace what earlier layers said. */
+void exec_config_layer(struct exec_config *c);
+
+/*
+ * Sets key K to TEXT (ORIGIN says where it was written) after checking it with the
+ * key's parser. Returns 0, or -1 with a message (without the origin) in WHY.
+ */
+int exec_config_set(struct exec_config *c, enum exec_key k, const char *text, const char *origin,
+		    char *why, size_t whylen);
+
+/* The last value of key K, or its default, or NULL. */
+const char *exec_config_get(const struct exec_config *c, enum exec_key k);
+
+/* The row named NAME ('_' and '-' alike), or -1. */
+int exec_opt_find(const char *name);
+
+/*
+ * Parses the command line into the config (as one layer). Returns the index of the
+ * first word of the command, or -1 after printing "fvm-exec: --opt VALUE: why".
+ */
+int exec_parse_cli(struct exec_config *c, int argc, char **argv);
+
+/*
+ * Reads the INI file FILE into C for VM (global keys, then the section [vm VM]).
+ * MISSING_OK: a file that does not exist is no error. SYSTEM: refuse a file writable
+ * by group or others. Returns 0, or -1 after printing "fvm-exec: FILE:LINE: why".
+ */
+int exec_config_read(struct exec_config *c, const char *file, const char *vm, bool missing_ok,
+		     bool system);
+
+/* The effective typed settings. Returns 0, or -1 after printing the reason. */
+int exec_settings_build(const struct exec_config *c, struct exec_settings *s);
+
+/*
+ * Writes the VM's policy part of the effective configuration (every key that is not
+ * OPT_CLI or OPT_RUN) as vm.conf text to OUT. WITH_ORIGIN adds "# from ..." comments.
+ */
+void exec_config_write(const struct exec_config *c, FILE *out, bool with_origin);
+
+/* Help text of all options, from the table. */
+void exec_usage(FILE *out);
+
+#endif

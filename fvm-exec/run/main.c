@@ -1,0 +1,270 @@
+/*
+ * main.c — fvm-exec, the runner: run a command inside a VM.
+ *
+ *   fvm-exec [OPTIONS] [--] COMMAND [ARG...]        (options: config.c, fvm-exec(1))
+ *
+ * A run, in order: the command line; the configuration layers (system and user
+ * fvm.conf or -c FILE, the VM's vm.conf, the command line); the VM, created on first
+ * use with the effective policy written to its vm.conf; the compiled policy, rewritten
+ * atomically on every run; the run lock, held shared; the environment contract
+ * (fvm/env.h); cgroups and the kernel fence, prepared here; then a supervised child
+ * that joins the cgroups, takes the quotas and the fence, and execs the command.
+ *
+ * The child execs through libfvm itself (dlopen + its execvp), so the command is found
+ * and run in the virtual namespace exactly as a program inside the VM would run it.
+ * Exit status: the command's (128+N when killed by signal N), 124 on --timeout, 125 for
+ * an fvm error, 126 when the command cannot run, 127 when it is not found.
+ */
+#include <dlfcn.h>
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "run.h"
+#include "fvm/env.h"
+#include "fvm/layout.h"
+#include "review.h"
+#include "store/store.h"
+#include "store/ipc_store.h"
+
+#ifndef FVM_SYSCONFDIR
+#define FVM_SYSCONFDIR "/etc"
+#endif
+
+struct child_ctx {
+	const struct exec_settings *s;
+	const struct exec_cgroup *cg;
+	const struct exec_fence *fence;
+	const char *lib;
+	char **cmd;
+};
+
+/* In the child: enter the VM's namespace through libfvm and exec ARGV there. */
+static void __attribute__((noreturn)) run_child(const char *lib, char **argv)
+{
+	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	int (*vm_execvp)(const char *, char *const[]);
+
+	if (!h) {
+		fprintf(stderr, "fvm-exec: cannot load %s: %s\n", lib, dlerror());
+		_exit(FVM_EXIT_FVM);
+	}
+	vm_execvp = (int (*)(const char *, char *const[]))dlsym(h, "execvp");
+	if (!vm_execvp) {
+		fprintf(stderr, "fvm-exec: %s has no execvp\n", lib);
+		_exit(FVM_EXIT_FVM);
+	}
+	vm_execvp(argv[0], argv);
+	int e = errno;
+	fprintf(stderr, "fvm-exec: %s: %s\n", argv[0], strerror(e));
+	_exit(e == ENOENT || e == ENOTDIR ? FVM_EXIT_NOTFOUND : FVM_EXIT_CANNOT);
+}
+
+static void child_main(void *arg)
+{
+	const struct child_ctx *c = arg;
+	int r;
+
+	if ((r = cgroup_join(c->cg)) < 0) {
+		fprintf(stderr, "fvm-exec: cannot join the run's cgroup: %s\n", strerror(-r));
+		_exit(FVM_EXIT_FVM);
+	}
+	if (quota_apply(c->s) < 0) {
+		_exit(FVM_EXIT_FVM);
+	}
+	if ((r = fence_apply(c->fence)) < 0) {
+		fprintf(stderr, "fvm-exec: cannot install the kernel fence: %s\n", strerror(-r));
+		_exit(FVM_EXIT_FVM);
+	}
+	run_child(c->lib, c->cmd);
+}
+
+/* Copies every key the command line set into C as its last layer. */
+static void merge_cli(struct exec_config *c, const struct exec_config *cli)
+{
+	char why[256];
+
+	exec_config_layer(c);
+	for (int k = 0; k < K_NKEYS; k++) {
+		for (size_t i = 0; i < cli->n[k]; i++) {
+			if (exec_config_set(c, k, cli->vals[k][i].text, cli->vals[k][i].origin, why,
+					    sizeof(why)) < 0) {
+				errx(FVM_EXIT_FVM, "%s %s: %s", cli->vals[k][i].origin, cli->vals[k][i].text, why);
+			}
+		}
+	}
+}
+
+/* The configuration files before vm.conf: -c FILE, or the system's and the user's. */
+static int read_base_config(struct exec_config *c, const char *file, const char *vm)
+{
+	const char *sys = getenv("FVM_SYSTEM_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char path[PATH_MAX];
+
+	if (file) {
+		return exec_config_read(c, file, vm, false, false);
+	}
+	snprintf(path, sizeof(path), "%s/fvm.conf", FVM_SYSCONFDIR);
+	if (exec_config_read(c, sys && *sys ? sys : path, vm, true, true) < 0) {
+		return -1;
+	}
+	if (xdg && *xdg) {
+		snprintf(path, sizeof(path), "%s/fvm/fvm.conf", xdg);
+	} else if (home && *home) {
+		snprintf(path, sizeof(path), "%s/.config/fvm/fvm.conf", home);
+	} else {
+		return 0;
+	}
+	return exec_config_read(c, path, vm, true, false);
+}
+
+/* A fresh name for an ephemeral VM. */
+static void ephemeral_name(const struct fvm_store *store, char *out, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (unsigned i = 0;; i++) {
+		snprintf(out, len, "eph-%d-%lx%u", (int)getpid(), (unsigned long)ts.tv_nsec & 0xffffff, i);
+		if (!store_vm_exists(store, out)) {
+			return;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct exec_config cli, cfg;
+	static struct exec_settings s;
+	struct fvm_store store;
+	struct exec_cgroup cg = {.n = 0};
+	struct exec_fence fence;
+	char vmdir[PATH_MAX], lib[PATH_MAX], policy[PATH_MAX + 16], vmconf[PATH_MAX + 16];
+	char eph[FVM_NAME_MAX + 8], why[512];
+	char *shell_argv[2], **cmd, *conf = NULL;
+	size_t conflen = 0;
+	const char *vm;
+	int first, lock, status;
+	bool created;
+
+	exec_config_init(&cli);
+	exec_config_init(&cfg);
+	first = exec_parse_cli(&cli, argc, argv);
+	if (first < 0) {
+		return FVM_EXIT_FVM;
+	}
+	if (first < argc) {
+		cmd = argv + first;
+	} else {
+		/* No command: the user's shell. */
+		const char *sh = getenv("SHELL");
+		shell_argv[0] = (char *)(sh && *sh ? sh : "/bin/sh");
+		shell_argv[1] = NULL;
+		cmd = shell_argv;
+	}
+	/* What decides where the VM is comes from the command line only. */
+	if (exec_settings_build(&cli, &s) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	if (store_init(&store, s.home) < 0 || store_find_libfvm(lib, sizeof(lib)) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	vm = s.vm;
+	if (s.ephemeral) {
+		ephemeral_name(&store, eph, sizeof(eph));
+		vm = eph;
+	} else if (!fvm_vm_name_valid(vm)) {
+		errx(FVM_EXIT_FVM, "-n %s: invalid VM name: use [A-Za-z0-9][A-Za-z0-9._-]{0,63}", vm);
+	}
+	if (store_vm_dir(&store, vm, vmdir, sizeof(vmdir)) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	snprintf(vmconf, sizeof(vmconf), "%s/%s", vmdir, FVM_VMCONF_FILE);
+	created = !store_vm_exists(&store, vm);
+	if (read_base_config(&cfg, s.config, vm) < 0 ||
+	    (!created && exec_config_read(&cfg, vmconf, vm, true, false) < 0)) {
+		return FVM_EXIT_FVM;
+	}
+	merge_cli(&cfg, &cli);
+	if (exec_settings_build(&cfg, &s) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	if (created) {
+		FILE *mem = open_memstream(&conf, &conflen);
+		if (!mem) {
+			err(FVM_EXIT_FVM, "open_memstream");
+		}
+		fprintf(mem, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
+			     "# Edit to change it; the command line still overrides it for one run.\n", vm);
+		exec_config_write(&cfg, mem, false);
+		fclose(mem);
+	}
+	if (store_vm_create(&store, vm, &s.pol, conf) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	free(conf);
+	lock = store_vm_lock(vmdir, false, false);
+	if (lock < 0) {
+		return FVM_EXIT_FVM;
+	}
+	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
+	if (setenv(FVM_ENV_VM, vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
+	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, store.home, 1) < 0 ||
+	    setenv(FVM_ENV_PRELOAD, lib, 1) < 0) {
+		err(FVM_EXIT_FVM, "setenv");
+	}
+	if (fence_prepare(&fence, &s, vmdir) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	if (cgroup_setup(&cg, vm, &s, why, sizeof(why)) < 0) {
+		if (s.enforce == ENFORCE_REQUIRE) {
+			cgroup_remove(&cg);
+			errx(FVM_EXIT_FVM, "--enforce require: %s", why);
+		}
+		warnx("%s: the limit is not applied (per-process quotas still are)", why);
+	}
+	if (s.verbose) {
+		fprintf(stderr, "fvm-exec: VM %s at %s%s, libfvm %s\nfvm-exec: effective policy:\n", vm,
+			vmdir, created ? " (created)" : "", lib);
+		exec_config_write(&cfg, stderr, true);
+		for (const char *p = fence.summary; *p;) {
+			size_t l = strcspn(p, "\n");
+			fprintf(stderr, "fvm-exec: %.*s\n", (int)l, p);
+			p += l + (p[l] != '\0');
+		}
+		fprintf(stderr, "fvm-exec: cgroup: %s\n", cg.n ? cg.dir[0] : "none (the VM is followed by its process tree only)");
+	}
+
+	struct child_ctx ctx = {.s = &s, .cg = &cg, .fence = &fence, .lib = lib, .cmd = cmd};
+	struct exec_super sup = {.timeout_ms = s.timeout_ms, .kill_after_ms = s.kill_after_ms,
+				 .end_all = s.ephemeral && !s.keep, .cg = &cg, .child = child_main,
+				 .arg = &ctx};
+	status = supervise(&sup);
+	/* Processes that just ended (orphans, now ours) leave the cgroup once reaped. */
+	for (int i = 0; i < 20 && !cgroup_remove(&cg); i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0) {
+		}
+		usleep(5000);
+	}
+	close(lock);
+	if (s.review) {
+		review_run(vmdir, vm); /* the command's exit status stands */
+	}
+	if (s.ephemeral) {
+		if (s.keep) {
+			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);
+		} else if (store_remove_ipc(vmdir) < 0 || store_rm_tree(vmdir) < 0) {
+			warnx("%s: cannot remove the ephemeral VM", vmdir);
+		}
+	}
+	exec_config_free(&cli);
+	exec_config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,106 @@
+/*
+ * run.h — what fvm-exec does around the command: VM-wide cgroups (cgroup.c),
+ * per-process quotas (quota.c), the kernel fence (fence.c), the queue broker
+ * (mqbroker.c) and the supervision of the whole process tree (supervise.c).
+ *
+ * Order of a run: cgroup_setup and fence_prepare in fvm-exec (errors are exit 125
+ * before anything runs); then, in the child, cgroup_join, quota_apply, fence_apply and
+ * the exec; fvm-exec supervises until the command ends, then cgroup_remove.
+ */
+#ifndef FVM_EXEC_RUN_H
+#define FVM_EXEC_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* ---- cgroups ---- */
+
+#define CG_MAX 4
+
+struct exec_cgroup {
+	char dir[CG_MAX][4096]; /* the run's cgroup in each hierarchy used */
+	bool v2[CG_MAX];
+	int n;
+	bool memory, pids; /* whether --memory-total / --pids-total are applied */
+};
+
+/*
+ * Creates this run's cgroups (named after VM and the pid) where fvm-exec may, and
+ * applies --memory-total and --pids-total. A limit that cannot be applied is written
+ * to WHY (and the function returns -1); the run may go on without it. Returns 0 or -1.
+ */
+int cgroup_setup(struct exec_cgroup *cg, const char *vm, const struct exec_settings *s, char *why,
+		 size_t whylen);
+
+/* In the child: moves the calling process into the run's cgroups. Returns 0 or -errno. */
+int cgroup_join(const struct exec_cgroup *cg);
+
+/* Appends the pids of the run's cgroups to OUT (at most MAX in all); returns the count. */
+size_t cgroup_pids(const struct exec_cgroup *cg, pid_t *out, size_t n, size_t max);
+
+/* Removes the run's cgroups; those still busy are kept in CG. True when none is left. */
+bool cgroup_remove(struct exec_cgroup *cg);
+
+/* ---- quotas ---- */
+
+/*
+ * In the child: sets the rlimits, niceness and CPU affinity of S. On failure prints
+ * "fvm-exec: --OPTION VALUE: reason" and returns -1.
+ */
+int quota_apply(const struct exec_settings *s);
+
+/* ---- the kernel fence ---- */
+
+struct exec_fence {
+	bool off;              /* --enforce off */
+	int ruleset_fd;        /* Landlock ruleset, -1: none */
+	int abi;               /* Landlock ABI, 0: none */
+	bool seccomp;          /* the seccomp filter (truncate, io_uring, sockets) is to be installed */
+	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
+	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
+	void *filter;          /* struct sock_fprog */
+	char summary[1024];    /* what is active, for -v */
+};
+
+/*
+ * Prepares the fence for S in fvm-exec: the Landlock ruleset (writes beneath VMDIR and
+ * the shared paths only), the seccomp filter. Under --enforce require an incomplete
+ * fence is an error (-1 after a message); under auto it is said in summary.
+ */
+int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir);
+
+/* In the child: no_new_privs, seccomp, Landlock. Returns 0 or -errno. */
+int fence_apply(const struct exec_fence *f);
+
+/* ---- the message-queue broker (fvm/mqbroker.h) ---- */
+
+/* Whether fenced processes need the broker: /dev/mqueue is not an mqueue mount. */
+bool mq_broker_needed(void);
+
+/*
+ * Starts the broker of the VM at VMDIR (a child process). Returns 0 with *VM_END, the
+ * close-on-exec socket to hand to the VM, and *PID; or -errno.
+ */
+int mq_broker_start(const char *vmdir, int *vm_end, pid_t *pid);
+
+/* ---- supervision ---- */
+
+struct exec_super {
+	uint64_t timeout_ms, kill_after_ms;
+	bool end_all;                 /* end every process of the VM when the command ends */
+	const struct exec_cgroup *cg;
+	void (*child)(void *arg);     /* runs in the child; never returns */
+	void *arg;
+};
+
+/*
+ * Runs SUP->child in a child process and supervises the VM's processes (fvm-exec is a
+ * child subreaper). Returns the exit status of fvm-exec: the command's, 128+N when
+ * it was killed by signal N, 124 when the wall clock ran out.
+ */
+int supervise(const struct exec_super *sup);
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * changes.c — the changes of a VM: its upper layer compared with the host (changes.h).
+ *
+ * Walks upper/ depth-first. An upper entry with no host entry is A (a new directory's
+ * children are A too); one with a host entry of the same type is M when content or
+ * metadata differ, nothing when they do not; a whiteout is D for the host entry it
+ * hides; an opaque directory reports D for each host child not also in upper/.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "store/changes.h"
+#include "fvm/layout.h"
+#include "fvm/path.h"
+#include "fvm/vm.h"
+
+struct scan {
+	const char *upper;
+	size_t upper_len;
+	char *const *paths;
+	size_t npaths;
+	struct fvm_changes *out;
+};
+
+static int add(struct scan *s, char kind, unsigned what, const char *vpath, const struct stat *host,
+	       const struct stat *up)
+{
+	struct fvm_changes *c = s->out;
+
+	if (s->npaths) {
+		size_t vl = strlen(vpath), i;
+		for (i = 0; i < s->npaths; i++) {
+			if (fvm_path_has_prefix(vpath, vl, s->paths[i], strlen(s->paths[i]))) {
+				break;
+			}
+		}
+		if (i == s->npaths) {
+			return 0;
+		}
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct fvm_change *v = realloc(c->v, cap * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	struct fvm_change *ch = &c->v[c->n];
+	memset(ch, 0, sizeof(*ch));
+	ch->kind = kind;
+	ch->what = what;
+	ch->vpath = strdup(vpath);
+	if (!ch->vpath) {
+		return -ENOMEM;
+	}
+	if (host) {
+		ch->host = *host;
+	}
+	if (up) {
+		ch->upper = *up;
+	}
+	c->n++;
+	return 0;
+}
+
+/* True when regular files A and B have the same bytes. */
+static bool same_content(const char *a, const char *b, off_t size)
+{
+	char ba[65536], bb[65536];
+	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	bool same = fa >= 0 && fb >= 0;
+
+	while (same && size > 0) {
+		ssize_t na = read(fa, ba, sizeof(ba)), nb = read(fb, bb, sizeof(bb));
+		if (na <= 0 || na != nb || memcmp(ba, bb, (size_t)na) != 0) {
+			same = false;
+		}
+		size -= na > 0 ? na : size;
+	}
+	if (fa >= 0) {
+		close(fa);
+	}
+	if (fb >= 0) {
+		close(fb);
+	}
+	return same;
+}
+
+static bool same_xattrs(const char *a, const char *b)
+{
+	char la[4096], lb[4096];
+	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
+	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
+	ssize_t nb = fvm_xattr_list_hide(lb, llistxattr(b, lb, sizeof(lb)));
+
+	if (na < 0 || nb < 0) {
+		return (na < 0) == (nb < 0);
+	}
+	if (na != nb) {
+		return false;
+	}
+	for (ssize_t off = 0; off < na; off += (ssize_t)strlen(la + off) + 1) {
+		char va[4096], vb[4096];
+		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = lgetxattr(b, la + off, vb, sizeof(vb));
+		if (x != y || (x > 0 && memcmp(va, vb, (size_t)x) != 0)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+			     const struct stat *ust)
+{
+	unsigned what = 0;
+
+	if ((hst->st_mode & S_IFMT) != (ust->st_mode & S_IFMT)) {
+		return FVM_DIFF_TYPE;
+	}
+	if ((hst->st_mode & 07777) != (ust->st_mode & 07777)) {
+		what |= FVM_DIFF_MODE;
+	}
+	if (hst->st_uid != ust->st_uid || hst->st_gid != ust->st_gid) {
+		if (geteuid() == 0) {
+			what |= FVM_DIFF_OWNER; /* an unprivileged copy-up cannot keep the owner */
+		}
+	}
+	if (!S_ISDIR(hst->st_mode) && (hst->st_mtim.tv_sec != ust->st_mtim.tv_sec ||
+				       hst->st_mtim.tv_nsec != ust->st_mtim.tv_nsec)) {
+		what |= FVM_DIFF_TIMES;
+	}
+	if (S_ISREG(hst->st_mode) &&
+	    (hst->st_size != ust->st_size || !same_content(hpath, upath, hst->st_size))) {
+		what |= FVM_DIFF_CONTENT;
+	}
+	if (S_ISLNK(hst->st_mode)) {
+		char ta[PATH_MAX], tb[PATH_MAX];
+		ssize_t a = readlink(hpath, ta, sizeof(ta)), b = readlink(upath, tb, sizeof(tb));
+		if (a != b || (a > 0 && memcmp(ta, tb, (size_t)a) != 0)) {
+			what |= FVM_DIFF_TARGET;
+		}
+	}
+	if (!same_xattrs(hpath, upath)) {
+		what |= FVM_DIFF_XATTRS;
+	}
+	return what;
+}
+
+static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque);
+
+/* Every entry beneath new upper directory VDIR is added. */
+static int add_tree(struct scan *s, const char *vdir)
+{
+	return scan_dir(s, vdir, false, false);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names of directory PATH (NULL-terminated, malloc'd), or NULL. */
+static char **list_dir(const char *path, size_t *count)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **v = NULL;
+	size_t n = 0;
+
+	*count = 0;
+	if (!d) {
+		return NULL;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
+			continue;
+		}
+		char **nv = realloc(v, (n + 2) * sizeof(*v));
+		if (!nv) {
+			break;
+		}
+		v = nv;
+		v[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	if (v) {
+		v[n] = NULL;
+		qsort(v, n, sizeof(*v), cmp_names);
+	}
+	*count = n;
+	return v;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i]);
+	}
+	free(v);
+}
+
+static bool in_list(char **v, size_t n, const char *name)
+{
+	return v && bsearch(&name, v, n, sizeof(*v), cmp_names) != NULL;
+}
+
+/*
+ * Scans upper directory VDIR. HOST_VISIBLE: a host directory of the same path exists
+ * (so host entries are compared; whiteouts and opacity apply). INHERITED_OPAQUE: an
+ * ancestor is opaque, so, as for the resolver, nothing of the host shows through here
+ * either and every host entry without an upper one is deleted.
+ */
+static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque)
+{
+	char udir[PATH_MAX * 2];
+	size_t nu = 0, nh = 0;
+	char **unames, **hnames = NULL;
+	bool opaque = false;
+	int ret = 0;
+
+	snprintf(udir, sizeof(udir), "%s%s", s->upper, vdir[1] ? vdir : "");
+	unames = list_dir(udir, &nu);
+	if (host_visible) {
+		opaque = inherited_opaque || in_list(unames, nu, FVM_WH_OPAQUE);
+		hnames = list_dir(vdir, &nh);
+	}
+	/* Merge the two sorted lists by the visible name. */
+	for (size_t i = 0; ret == 0 && i < nu; i++) {
+		const char *name = unames[i];
+		char vpath[PATH_MAX], upath[PATH_MAX * 2];
+		struct stat ust, hst;
+		bool wh = fvm_is_wh_name(name, strlen(name));
+
+		if (strcmp(name, FVM_WH_OPAQUE) == 0) {
+			continue;
+		}
+		if (wh) {
+			const char *hidden = name + FVM_WH_PREFIX_LEN;
+			/* A whiteout whose name was re-created is reported with that entry. */
+			if (host_visible && !opaque && in_list(hnames, nh, hidden) && !in_list(unames, nu, hidden)) {
+				snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", hidden);
+				if (lstat(vpath, &hst) == 0) {
+					ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
+				}
+			}
+			continue;
+		}
+		snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", name);
+		snprintf(upath, sizeof(upath), "%s%s", s->upper, vpath);
+		if (lstat(upath, &ust) < 0) {
+			continue;
+		}
+		bool host = host_visible && in_list(hnames, nh, name) && lstat(vpath, &hst) == 0;
+		if (!host) {
+			ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust);
+			if (ret == 0 && S_ISDIR(ust.st_mode)) {
+				ret = add_tree(s, vpath);
+			}
+			continue;
+		}
+		unsigned what = fvm_changes_compare(vpath, &hst, upath, &ust);
+		if (what & FVM_DIFF_TYPE) {
+			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
+			if (ret == 0) {
+				ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust);
+			}
+			if (ret == 0 && S_ISDIR(ust.st_mode)) {
+				ret = add_tree(s, vpath);
+			}
+			continue;
+		}
+		if (what) {
+			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust);
+		}
+		if (ret == 0 && S_ISDIR(ust.st_mode)) {
+			ret = scan_dir(s, vpath, true, opaque);
+		}
+	}
+	if (ret == 0 && opaque) {
+		for (size_t i = 0; ret == 0 && i < nh; i++) {
+			char vpath[PATH_MAX];
+			struct stat hst;
+			if (in_list(unames, nu, hnames[i])) {
+				continue;
+			}
+			snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", hnames[i]);
+			if (lstat(vpath, &hst) == 0) {
+				ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
+			}
+		}
+	}
+	free_list(unames, nu);
+	free_list(hnames, nh);
+	return ret;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	const struct fvm_change *x = a, *y = b;
+	int c = strcmp(x->vpath, y->vpath);
+
+	/* D before A for the same path (a replaced object). */
+	return c ? c : (x->kind == FVM_DELETED ? -1 : y->kind == FVM_DELETED ? 1 : 0);
+}
+
+int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struct fvm_changes *out)
+{
+	struct scan s = {.upper = upper, .upper_len = strlen(upper), .paths = paths, .npaths = npaths, .out = out};
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = scan_dir(&s, "/", true, false);
+	if (ret == 0 && out->n) {
+		qsort(out->v, out->n, sizeof(*out->v), cmp_change);
+	}
+	return ret;
+}
+
+void fvm_changes_free(struct fvm_changes *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].vpath);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *fvm_change_type_name(mode_t mode)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} types[] = {
+		{S_IFREG, "file"}, {S_IFDIR, "dir"}, {S_IFLNK, "symlink"}, {S_IFIFO, "fifo"},
+		{S_IFSOCK, "socket"}, {S_IFCHR, "chardev"}, {S_IFBLK, "blockdev"},
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((mode & S_IFMT) == types[i].type) {
+			return types[i].name;
+		}
+	}
+	return "unknown";
+}
+
+const struct fvm_diff_name fvm_diff_names[] = {
+	{FVM_DIFF_CONTENT, "content"}, {FVM_DIFF_MODE, "mode"},     {FVM_DIFF_OWNER, "owner"},
+	{FVM_DIFF_TIMES, "times"},     {FVM_DIFF_XATTRS, "xattrs"}, {FVM_DIFF_TARGET, "target"},
+	{0, NULL},
+};

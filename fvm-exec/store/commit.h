@@ -1,0 +1,39 @@
+/*
+ * commit.h — fvm commit and fvm reset as functions that tests and fvm-exec --review
+ * call directly; the CLI files only parse arguments and take the lock.
+ *
+ * The caller holds the VM's lock exclusively (vm_lock_idle in procs.h).
+ */
+#ifndef FVM_COMMIT_H
+#define FVM_COMMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct commit_opts {
+	bool dry_run;   /* print the plan, change nothing */
+	bool force;     /* conflicts are overwritten, not skipped */
+	char **paths;   /* absolute, normalised subtrees to commit; none: everything */
+	size_t npaths;
+};
+
+/*
+ * Applies the selected changes of the VM at VMDIR to the host (see fvm(1)): each
+ * file through a temporary file in its destination directory and a rename; a journal
+ * written before the first host change; committed changes leave upper/. An earlier
+ * interrupted commit (its journal present) is finished first; with no PATH that is
+ * all this call does. Prints the plan (dry run) or a summary on stdout, conflicts and
+ * failures on stderr. Returns the exit status: 0 done, 1 conflict or partial.
+ */
+int fvm_commit(const char *vmdir, const struct commit_opts *o);
+
+/*
+ * Discards the changes of the VM at VMDIR beneath PATHS (all when NPATHS is 0).
+ * Returns the exit status: 0 done, 1 partial (reported).
+ */
+int fvm_reset(const char *vmdir, char *const *paths, size_t npaths);
+
+/* True when VMDIR holds the journal of an interrupted commit. */
+bool fvm_commit_interrupted(const char *vmdir);
+
+#endif

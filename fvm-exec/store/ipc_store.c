@@ -1,0 +1,156 @@
+/*
+ * ipc_store.c — removing a VM's IPC objects, so that a removed VM leaves none behind.
+ *
+ * The VM's names are found two ways, because neither alone is complete: by prefix in
+ * the IPC filesystems (every shm and semaphore of the VM is in /dev/shm, even one whose
+ * registry line was lost), and through the VM's registry (queues when the mqueue
+ * filesystem is not mounted, SysV keys, which carry no name at all).
+ *
+ * Invariants: only names carrying the VM's own prefix are removed, and only keys the
+ * VM's registry lists; nothing of the host or another VM is touched.
+ */
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "fvm/ipcname.h"
+#include "store/ipc_store.h"
+
+#define SHM_DIR "/dev/shm"
+#define MQ_DIR  "/dev/mqueue"
+
+struct removal {
+	char prefix[FVM_IPC_PREFIX_MAX];
+	int failed;
+};
+
+/* Records a failure other than "already gone". */
+static void failed(struct removal *r, int e, const char *kind, const char *name)
+{
+	if (e != ENOENT && e != EINVAL && e != EIDRM) {
+		warnx("cannot remove %s %s: %s", kind, name, strerror(e));
+		r->failed = 1;
+	}
+}
+
+static void rm_shm_file(struct removal *r, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
+	if (unlink(path) < 0) {
+		failed(r, errno, "shared memory", path);
+	}
+}
+
+static void rm_mq(struct removal *r, const char *name)
+{
+	char qname[NAME_MAX + 2];
+
+	snprintf(qname, sizeof(qname), "/%s", name);
+	if (mq_unlink(qname) < 0) {
+		failed(r, errno, "message queue", qname);
+	}
+}
+
+/* Removes the SysV object of KIND at mapped KEY. */
+static void rm_key(struct removal *r, const char *kind, key_t key)
+{
+	static const char *const what[] = {"shared memory segment", "semaphore set",
+					   "message queue"};
+	char name[32];
+	int id, ret, k = strcmp(kind, "shmkey") == 0 ? 0 : strcmp(kind, "semkey") == 0 ? 1 : 2;
+
+	id = k == 0 ? shmget(key, 0, 0) : k == 1 ? semget(key, 0, 0) : msgget(key, 0);
+	if (id >= 0) {
+		ret = k == 0 ? shmctl(id, IPC_RMID, NULL)
+		      : k == 1 ? semctl(id, 0, IPC_RMID)
+			       : msgctl(id, IPC_RMID, NULL);
+		id = ret;
+	}
+	if (id < 0) {
+		snprintf(name, sizeof(name), "key 0x%08x", (unsigned)key);
+		failed(r, errno, what[k], name);
+	}
+}
+
+static int registry_line(const char *kind, const char *mapped, const char *orig, void *arg)
+{
+	struct removal *r = arg;
+	size_t plen = strlen(r->prefix);
+
+	(void)orig;
+	if (strcmp(kind, "mq") == 0 && strncmp(mapped, r->prefix, plen) == 0 && !strchr(mapped, '/')) {
+		rm_mq(r, mapped);
+	} else if (strcmp(kind, "shmkey") == 0 || strcmp(kind, "semkey") == 0 ||
+		   strcmp(kind, "msgkey") == 0) {
+		char *end;
+		long key = strtol(mapped, &end, 10);
+		if (*end == '\0' && key != IPC_PRIVATE) {
+			rm_key(r, kind, (key_t)key);
+		}
+	}
+	/* shm and sem lines: the /dev/shm scan finds them all. */
+	return 0;
+}
+
+/* Removes the VM's entries of IPC filesystem DIR ("sem." TAG'd ones too when TAG). */
+static void scan_dir(struct removal *r, const char *dir, const char *tag, bool queues)
+{
+	size_t plen = strlen(r->prefix), tlen = tag ? strlen(tag) : 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d) {
+		if (errno != ENOENT) {
+			failed(r, errno, "directory", dir);
+		}
+		return;
+	}
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (tag && strncmp(n, tag, tlen) == 0) {
+			n += tlen;
+		}
+		if (strncmp(n, r->prefix, plen) != 0) {
+			continue;
+		}
+		if (queues) {
+			rm_mq(r, e->d_name);
+		} else {
+			rm_shm_file(r, e->d_name);
+		}
+	}
+	closedir(d);
+}
+
+int store_remove_ipc(const char *vmdir)
+{
+	struct removal r = {.failed = 0};
+	int ret;
+
+	if (fvm_ipc_prefix(vmdir, r.prefix, sizeof(r.prefix)) < 0) {
+		warnx("%s: VM name too long", vmdir);
+		return -1;
+	}
+	scan_dir(&r, SHM_DIR, "sem.", false);
+	scan_dir(&r, MQ_DIR, NULL, true);
+	ret = fvm_ipc_each(vmdir, registry_line, &r);
+	if (ret < 0) {
+		warnx("%s/%s: %s", vmdir, FVM_IPC_FILE, strerror(-ret));
+		return -1;
+	}
+	return r.failed ? -1 : 0;
+}

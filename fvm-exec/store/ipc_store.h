@@ -1,0 +1,17 @@
+/*
+ * ipc_store.h — removing a VM's IPC objects, for fvm rm and an ephemeral run's end.
+ */
+#ifndef FVM_IPC_STORE_H
+#define FVM_IPC_STORE_H
+
+/*
+ * Removes every IPC object of the VM whose directory is VMDIR ($FVM_HOME/vms/NAME, as
+ * store_vm_dir() gives it): its shared memory and semaphores in /dev/shm, its message
+ * queues (found in the VM's registry, and in /dev/mqueue when that is mounted) and the
+ * SysV segments, semaphore sets and queues its registry names. Objects already gone are
+ * not an error. Call before the VM directory itself is removed (the registry is there).
+ * Returns 0, or -1 after reporting (warn-style) each object it could not remove.
+ */
+int store_remove_ipc(const char *vmdir);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * reset.c — fvm reset: discard a VM's changes, all or beneath some paths (commit.h).
+ *
+ * Opaque ancestors of the selected paths are first turned into whiteouts, so removing
+ * the upper entries of one subtree lets exactly that subtree of the host show through
+ * again; the rest of the VM's view is untouched.
+ */
+#include <err.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/commit.h"
+#include "fvm/layout.h"
+#include "store/progress.h"
+#include "store/store.h"
+#include "store/layer_edit.h"
+
+int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
+{
+	char upper[PATH_MAX + 16];
+	char *const all[] = {"/"};
+	struct progress prog;
+	size_t total = 0;
+	int ret, rc = 0;
+
+	if (fvm_commit_interrupted(vmdir)) {
+		warnx("%s: an interrupted commit is pending; finish it with fvm commit first", vmdir);
+		return 1;
+	}
+	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
+	if (npaths == 0) {
+		paths = all;
+		npaths = 1;
+	} else if ((ret = fvm_upper_deopaque(upper, paths, npaths)) < 0) {
+		warnx("%s: %s", upper, strerror(-ret));
+		return 1;
+	}
+	for (size_t i = 0; i < npaths; i++) {
+		char up[2 * PATH_MAX + 16];
+		snprintf(up, sizeof(up), "%s%s", upper, paths[i][1] ? paths[i] : "");
+		total += store_count_tree(up);
+	}
+	progress_start(&prog, "reset", total);
+	for (size_t i = 0; i < npaths; i++) {
+		if ((ret = fvm_upper_discard(upper, paths[i], &prog)) < 0) {
+			warnx("%s: %s", paths[i], strerror(-ret));
+			rc = 1;
+		}
+	}
+	progress_end(&prog);
+	if ((ret = fvm_upper_prune(upper)) < 0 || (ret = fvm_upper_compact_origins(vmdir)) < 0) {
+		warnx("%s: tidying up: %s", vmdir, strerror(-ret));
+		rc = 1;
+	}
+	return rc;
+}
