@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "store/commit.h"
+#include "store/journal.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
 
@@ -62,7 +62,7 @@ int cli_scan(const char *vmdir, char *const *paths, size_t npaths, struct fvm_ch
 	char upper[PATH_MAX + 16];
 	int ret;
 
-	if (fvm_commit_interrupted(vmdir)) {
+	if (journal_exists(vmdir)) {
 		warnx("%s: an interrupted commit is pending; fvm commit finishes it", vmdir);
 	}
 	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);

@@ -4,8 +4,8 @@
  *
  * The caller holds the VM's lock exclusively (vm_lock_idle in procs.h).
  */
-#ifndef FVM_COMMIT_H
-#define FVM_COMMIT_H
+#ifndef FVM_STORE_COMMIT_H
+#define FVM_STORE_COMMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,8 +32,5 @@ int fvm_commit(const char *vmdir, const struct commit_opts *o);
  * Returns the exit status: 0 done, 1 partial (reported).
  */
 int fvm_reset(const char *vmdir, char *const *paths, size_t npaths);
-
-/* True when VMDIR holds the journal of an interrupted commit. */
-bool fvm_commit_interrupted(const char *vmdir);
 
 #endif

@@ -17,7 +17,6 @@
 
 #include "store/changes.h"
 #include "fvm/layout.h"
-#include "store/originlog.h"
 #include "fvm/path.h"
 #include "store/progress.h"
 #include "store/store.h"
@@ -165,7 +164,7 @@ static int deopaque_dir(const char *upper, const char *vdir, char *const *paths,
 	return fvm_each_entry(udir, deopaque_child, &w);
 }
 
-int fvm_upper_deopaque(const char *upper, char *const *paths, size_t npaths)
+int layer_deopaque(const char *upper, char *const *paths, size_t npaths)
 {
 	return deopaque_dir(upper, "/", paths, npaths);
 }
@@ -230,7 +229,7 @@ static int prune_dir(const char *upper, const char *vdir)
 	return fvm_each_entry(udir, prune_entry, &c);
 }
 
-int fvm_upper_prune(const char *upper)
+int layer_prune(const char *upper)
 {
 	return prune_dir(upper, "/");
 }
@@ -273,7 +272,7 @@ static int discard_child(const char *name, unsigned char type, void *arg)
 	return remove_counted(up, d->p);
 }
 
-int fvm_upper_discard(const char *upper, const char *vpath, struct progress *p)
+int layer_discard(const char *upper, const char *vpath, struct progress *p)
 {
 	char up[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
 	struct stat st;
@@ -296,33 +295,4 @@ int fvm_upper_discard(const char *upper, const char *vpath, struct progress *p)
 		return -errno;
 	}
 	return 0;
-}
-
-static bool still_in_upper(const struct fvm_origin *r, void *arg)
-{
-	const char *upper = arg;
-	char up[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
-	struct stat st;
-
-	if (upath_of(upper, r->vpath, up, sizeof(up)) < 0 || fvm_wh_path(up, wh, sizeof(wh)) < 0) {
-		return true;
-	}
-	return lstat(up, &st) == 0 || lstat(wh, &st) == 0;
-}
-
-int fvm_upper_compact_origins(const char *vmdir)
-{
-	char file[PATH_MAX + 16], upper[PATH_MAX + 16];
-	struct fvm_origins o;
-	int ret;
-
-	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
-	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
-	ret = fvm_origins_load(file, &o);
-	if (ret < 0) {
-		return ret;
-	}
-	ret = fvm_origins_rewrite(file, &o, still_in_upper, upper);
-	fvm_origins_free(&o);
-	return ret;
 }

@@ -3,11 +3,11 @@
  * commit and fvm reset. Called only under the VM's exclusive lock.
  *
  * Invariant: every function here leaves what a process in the VM would see unchanged
- * at each step (so a crash at any point is harmless), except fvm_upper_discard, whose
+ * at each step (so a crash at any point is harmless), except layer_discard, whose
  * purpose is to let the host show through again.
  */
-#ifndef FVM_UPPER_H
-#define FVM_UPPER_H
+#ifndef FVM_STORE_LAYER_EDIT_H
+#define FVM_STORE_LAYER_EDIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,27 +19,21 @@
  * of them when NPATHS is 0). Afterwards each change in those subtrees lives in one
  * upper entry of its own. Returns 0 or -errno.
  */
-int fvm_upper_deopaque(const char *upper, char *const *paths, size_t npaths);
+int layer_deopaque(const char *upper, char *const *paths, size_t npaths);
 
 /*
  * Removes what no longer changes anything: whiteouts whose host entry is gone, and
  * empty upper directories identical to their host directory. Bottom-up over all of
  * UPPER; upper/ itself stays. Returns 0 or -errno.
  */
-int fvm_upper_prune(const char *upper);
+int layer_prune(const char *upper);
 
 /*
  * Discards the VM's changes at and beneath VPATH: its upper entry (a whole tree) and
  * the whiteout hiding the host's. Opaque ancestors must have been removed first
- * (fvm_upper_deopaque). One step of P per entry removed. Returns 0 or -errno.
+ * (layer_deopaque). One step of P per entry removed. Returns 0 or -errno.
  */
 struct progress;
-int fvm_upper_discard(const char *upper, const char *vpath, struct progress *p);
-
-/*
- * Rewrites VMDIR's origins log keeping the last record of each path that still has an
- * upper entry or a whiteout. Returns 0 or -errno.
- */
-int fvm_upper_compact_origins(const char *vmdir);
+int layer_discard(const char *upper, const char *vpath, struct progress *p);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * originlog.c — reading and compacting the origins log (originlog.h).
+ * originlog.c — the origins log as a table (originlog.h); lines through the core's
+ * fvm_origin_parse and fvm_origin_format.
  *
- * Invariant: the log is only ever replaced whole (temp + rename), so a reader sees the
- * old or the new log, never a mix. The tools rewrite it only under the VM's exclusive
+ * Invariant: the log is only ever replaced whole (replace.h), so a reader sees the old
+ * or the new log, never a mix. The tools rewrite it only under the VM's exclusive
  * lock, when no libfvm process can be appending.
  */
 #include <errno.h>
@@ -10,133 +11,102 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fvm/layout.h"
+#include "fvm/vm.h"
 #include "store/originlog.h"
+#include "store/replace.h"
 
-int fvm_path_escape(const char *vpath, char *out, size_t len)
+/* A record while loading: its line number decides which record of a path wins. */
+struct loaded {
+	struct fvm_origin r;
+	size_t seq;
+};
+
+static int cmp_loaded(const void *a, const void *b)
 {
-	size_t o = 0;
-
-	for (; *vpath; vpath++) {
-		if (o + 3 > len) {
-			return -ENAMETOOLONG;
-		}
-		if (*vpath == '\n' || *vpath == '\\') {
-			out[o++] = '\\';
-			out[o++] = *vpath == '\n' ? 'n' : '\\';
-		} else {
-			out[o++] = *vpath;
-		}
-	}
-	if (o >= len) {
-		return -ENAMETOOLONG;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-char *fvm_path_unescape(const char *esc)
-{
-	char *out = malloc(strlen(esc) + 1), *o = out;
-
-	if (!out) {
-		return NULL;
-	}
-	for (; *esc; esc++) {
-		if (*esc == '\\' && (esc[1] == 'n' || esc[1] == '\\')) {
-			*o++ = *++esc == 'n' ? '\n' : '\\';
-		} else {
-			*o++ = *esc;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-static int parse_line(const char *line, size_t seq, struct fvm_origin *r)
-{
-	unsigned mode, uid, gid;
-	int off = -1;
-
-	memset(r, 0, sizeof(*r));
-	if (sscanf(line, "%llu %llu %lld %lld.%ld %o %u %u %n", &r->dev, &r->ino, &r->size,
-		   &r->mtime_sec, &r->mtime_nsec, &mode, &uid, &gid, &off) != 8 ||
-	    off < 0 || line[off] != '/') {
-		return -EINVAL;
-	}
-	r->vpath = fvm_path_unescape(line + off);
-	r->line = strdup(line);
-	r->seq = seq;
-	if (!r->vpath || !r->line) {
-		free(r->vpath);
-		free(r->line);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int cmp_origin(const void *a, const void *b)
-{
-	const struct fvm_origin *x = a, *y = b;
-	int c = strcmp(x->vpath, y->vpath);
+	const struct loaded *x = a, *y = b;
+	int c = strcmp(x->r.vpath, y->r.vpath);
 
 	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-int fvm_origins_load(const char *file, struct fvm_origins *o)
+/* Parses LINE (its newline removed) into V[*N], the path copied. 0, 1 (skipped), -errno. */
+static int add_line(char *line, size_t seq, struct loaded *v, size_t *n)
 {
-	FILE *f = fopen(file, "re");
+	struct fvm_origin r;
+	char *vpath;
+
+	if (fvm_origin_parse(line, &r) < 0) {
+		return 1;
+	}
+	if (!(vpath = strdup(r.vpath))) {
+		return -ENOMEM;
+	}
+	r.vpath = vpath;
+	v[*n].r = r;
+	v[(*n)++].seq = seq;
+	return 0;
+}
+
+/* Reads the lines of F into *V (*N of them). Returns 0 or -errno. */
+static int read_lines(FILE *f, struct loaded **v, size_t *n, size_t *skipped)
+{
 	char *line = NULL;
-	size_t cap = 0, n = 0, alloc = 0, seq = 0;
+	size_t cap = 0, alloc = 0, seq = 0;
 	ssize_t len;
 	int ret = 0;
 
-	memset(o, 0, sizeof(*o));
-	if (!f) {
-		return errno == ENOENT ? 0 : -errno;
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
+	while (ret >= 0 && (len = getline(&line, &cap, f)) > 0) {
 		if (line[len - 1] != '\n') {
+			(*skipped)++;
 			break; /* cut short by a crash: not a record */
 		}
 		line[len - 1] = '\0';
-		if (n == alloc) {
+		if (*n == alloc) {
 			alloc = alloc ? alloc * 2 : 256;
-			struct fvm_origin *v = realloc(o->v, alloc * sizeof(*v));
-			if (!v) {
+			struct loaded *nv = realloc(*v, alloc * sizeof(*nv));
+			if (!nv) {
 				ret = -ENOMEM;
 				break;
 			}
-			o->v = v;
+			*v = nv;
 		}
-		int r = parse_line(line, seq++, &o->v[n]);
-		if (r == -ENOMEM) {
-			ret = r;
-			break;
-		}
-		n += r == 0;
+		ret = add_line(line, seq++, *v, n);
+		*skipped += ret == 1;
 	}
 	free(line);
-	fclose(f);
-	o->n = n;
-	if (ret < 0) {
-		fvm_origins_free(o);
-		return ret;
+	return ret < 0 ? ret : 0;
+}
+
+int originlog_load(const char *file, struct originlog *log)
+{
+	FILE *f = fopen(file, "re");
+	struct loaded *v = NULL;
+	size_t n = 0, w = 0;
+	int ret;
+
+	memset(log, 0, sizeof(*log));
+	if (!f) {
+		return errno == ENOENT ? 0 : -errno;
 	}
-	/* Sort by path, later records after earlier ones; keep the last of each path. */
-	qsort(o->v, n, sizeof(*o->v), cmp_origin);
-	size_t w = 0;
+	ret = read_lines(f, &v, &n, &log->skipped);
+	fclose(f);
+	if (ret == 0 && n && !(log->v = malloc(n * sizeof(*log->v)))) {
+		ret = -ENOMEM;
+	}
+	/* Sorted by path, later records after earlier ones: keep the last of each path. */
+	qsort(v, n, sizeof(*v), cmp_loaded);
 	for (size_t i = 0; i < n; i++) {
-		if (i + 1 < n && strcmp(o->v[i].vpath, o->v[i + 1].vpath) == 0) {
-			free(o->v[i].vpath);
-			free(o->v[i].line);
+		if (ret < 0 || (i + 1 < n && strcmp(v[i].r.vpath, v[i + 1].r.vpath) == 0)) {
+			free((char *)v[i].r.vpath);
 			continue;
 		}
-		o->v[w++] = o->v[i];
+		log->v[w++] = v[i].r;
 	}
-	o->n = w;
-	return 0;
+	free(v);
+	log->n = w;
+	return ret;
 }
 
 static int cmp_key(const void *key, const void *elem)
@@ -144,67 +114,81 @@ static int cmp_key(const void *key, const void *elem)
 	return strcmp(key, ((const struct fvm_origin *)elem)->vpath);
 }
 
-const struct fvm_origin *fvm_origins_find(const struct fvm_origins *o, const char *vpath)
+const struct fvm_origin *originlog_find(const struct originlog *log, const char *vpath)
 {
-	return o->n ? bsearch(vpath, o->v, o->n, sizeof(*o->v), cmp_key) : NULL;
+	return log->n ? bsearch(vpath, log->v, log->n, sizeof(*log->v), cmp_key) : NULL;
 }
 
-bool fvm_origin_matches(const struct fvm_origin *r, const struct stat *st)
+bool originlog_matches(const struct fvm_origin *r, const struct stat *st)
 {
-	if (r->dev != (unsigned long long)st->st_dev || r->ino != (unsigned long long)st->st_ino) {
+	if (r->dev != (uint64_t)st->st_dev || r->ino != (uint64_t)st->st_ino) {
 		return false;
 	}
 	return S_ISDIR(st->st_mode) ||
-	       (r->size == (long long)st->st_size && r->mtime_sec == (long long)st->st_mtim.tv_sec &&
+	       (r->size == (int64_t)st->st_size && r->mtime_sec == (int64_t)st->st_mtim.tv_sec &&
 		r->mtime_nsec == st->st_mtim.tv_nsec);
 }
 
-int fvm_origins_rewrite(const char *file, const struct fvm_origins *o,
-			bool (*keep)(const struct fvm_origin *r, void *arg), void *arg)
+int originlog_rewrite(const char *file, const struct originlog *log,
+		      bool (*keep)(const struct fvm_origin *r, void *arg), void *arg)
 {
-	char tmp[PATH_MAX + 32];
-	FILE *f;
+	char line[FVM_ORIGIN_LINE_MAX];
+	struct replace out;
+	int ret = replace_open(&out, file);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid()) >= (int)sizeof(tmp)) {
-		return -ENAMETOOLONG;
-	}
-	f = fopen(tmp, "we");
-	if (!f) {
-		return -errno;
-	}
-	for (size_t i = 0; i < o->n; i++) {
-		if (keep(&o->v[i], arg)) {
-			fprintf(f, "%s\n", o->v[i].line);
+	for (size_t i = 0; ret == 0 && i < log->n; i++) {
+		if (!keep(&log->v[i], arg)) {
+			continue;
+		}
+		ret = fvm_origin_format(&log->v[i], line, sizeof(line));
+		if (ret >= 0) {
+			ret = fputs(line, out.f) == EOF ? -EIO : 0;
 		}
 	}
-	return fvm_file_replace(f, tmp, file);
+	if (ret < 0) {
+		if (out.f) {
+			replace_abort(&out);
+		}
+		return ret;
+	}
+	return replace_commit(&out);
 }
 
-int fvm_file_replace(FILE *f, const char *tmp, const char *file)
+static bool still_in_upper(const struct fvm_origin *r, void *arg)
 {
-	int ret = 0;
+	const char *upper = arg;
+	char up[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
+	struct stat st;
 
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		ret = -errno;
+	if (snprintf(up, sizeof(up), "%s%s", upper, r->vpath) >= (int)sizeof(up) ||
+	    fvm_wh_path(up, wh, sizeof(wh)) < 0) {
+		return true;
 	}
-	if (fclose(f) != 0 && ret == 0) {
-		ret = -errno;
-	}
-	if (ret == 0 && rename(tmp, file) < 0) {
-		ret = -errno;
-	}
+	return lstat(up, &st) == 0 || lstat(wh, &st) == 0;
+}
+
+int originlog_compact(const char *vmdir)
+{
+	char file[PATH_MAX + 16], upper[PATH_MAX + 16];
+	struct originlog log;
+	int ret;
+
+	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
+	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
+	ret = originlog_load(file, &log);
 	if (ret < 0) {
-		unlink(tmp);
+		return ret;
 	}
+	ret = originlog_rewrite(file, &log, still_in_upper, upper);
+	originlog_free(&log);
 	return ret;
 }
 
-void fvm_origins_free(struct fvm_origins *o)
+void originlog_free(struct originlog *log)
 {
-	for (size_t i = 0; i < o->n; i++) {
-		free(o->v[i].vpath);
-		free(o->v[i].line);
+	for (size_t i = 0; i < log->n; i++) {
+		free((char *)log->v[i].vpath);
 	}
-	free(o->v);
-	memset(o, 0, sizeof(*o));
+	free(log->v);
+	memset(log, 0, sizeof(*log));
 }

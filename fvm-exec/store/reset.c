@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "store/commit.h"
+#include "store/journal.h"
 #include "fvm/layout.h"
 #include "store/progress.h"
 #include "store/store.h"
 #include "store/layer_edit.h"
+#include "store/originlog.h"
 
 int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 {
@@ -23,7 +25,7 @@ int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 	size_t total = 0;
 	int ret, rc = 0;
 
-	if (fvm_commit_interrupted(vmdir)) {
+	if (journal_exists(vmdir)) {
 		warnx("%s: an interrupted commit is pending; finish it with fvm commit first", vmdir);
 		return 1;
 	}
@@ -31,7 +33,7 @@ int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 	if (npaths == 0) {
 		paths = all;
 		npaths = 1;
-	} else if ((ret = fvm_upper_deopaque(upper, paths, npaths)) < 0) {
+	} else if ((ret = layer_deopaque(upper, paths, npaths)) < 0) {
 		warnx("%s: %s", upper, strerror(-ret));
 		return 1;
 	}
@@ -42,13 +44,13 @@ int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 	}
 	progress_start(&prog, "reset", total);
 	for (size_t i = 0; i < npaths; i++) {
-		if ((ret = fvm_upper_discard(upper, paths[i], &prog)) < 0) {
+		if ((ret = layer_discard(upper, paths[i], &prog)) < 0) {
 			warnx("%s: %s", paths[i], strerror(-ret));
 			rc = 1;
 		}
 	}
 	progress_end(&prog);
-	if ((ret = fvm_upper_prune(upper)) < 0 || (ret = fvm_upper_compact_origins(vmdir)) < 0) {
+	if ((ret = layer_prune(upper)) < 0 || (ret = originlog_compact(vmdir)) < 0) {
 		warnx("%s: tidying up: %s", vmdir, strerror(-ret));
 		rc = 1;
 	}

@@ -18,6 +18,7 @@
 
 #include "fvm/layout.h"
 #include "fvm/path.h"
+#include "store/replace.h"
 #include "store/store.h"
 
 int store_init(struct fvm_store *s, const char *opt_home)
@@ -100,32 +101,18 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Writes LEN bytes of DATA to FILE atomically. */
-static int write_file(const char *file, const void *data, size_t len)
+/* Writes the text TEXT as FILE, whole. Returns 0 or -1 (reported). */
+static int write_file(const char *file, const char *text)
 {
-	char tmp[PATH_MAX + 32];
-	int fd;
+	struct replace r;
+	int ret = replace_open(&r, file);
 
-	if (strlen(file) >= PATH_MAX) {
-		warnx("%s: name too long", file);
-		return -1;
+	if (ret == 0) {
+		fputs(text, r.f);
+		ret = replace_commit(&r);
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn("%s", tmp);
-		return -1;
-	}
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
-		warn("%s", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, file) < 0) {
-		warn("%s", file);
-		unlink(tmp);
+	if (ret < 0) {
+		warnx("%s: %s", file, strerror(-ret));
 		return -1;
 	}
 	return 0;
@@ -187,7 +174,7 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 	}
 	if (conf) {
 		snprintf(path, sizeof(path), "%s/%s", dir, FVM_VMCONF_FILE);
-		if (write_file(path, conf, strlen(conf)) < 0) {
+		if (write_file(path, conf) < 0) {
 			return -1;
 		}
 	}

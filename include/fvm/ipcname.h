@@ -57,7 +57,7 @@ uint32_t fvm_ipc_loopback(const char *prefix);
 /*
  * The VM's IPC registry, ROOT/ipc (ipcreg.c; raw system calls, unlike the rest): one
  * line per object the VM created, "KIND MAPPED ORIGINAL", KIND one of shm sem mq shmkey
- * semkey msgkey (keys in decimal), ORIGINAL with '\n' and '\\' escaped. It is how
+ * semkey msgkey (keys in decimal), ORIGINAL escaped (fvm/escape.h). It is how
  * fvm rm finds queues (whose filesystem may not be mounted) and SysV objects, and how a
  * listing shows the name behind a shortened one. Appended with one O_APPEND write per
  * line, so concurrent processes never interleave; duplicates are harmless.

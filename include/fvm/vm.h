@@ -272,7 +272,4 @@ ssize_t fvm_xattr_list_hide(char *list, ssize_t len);
 /* True when xattr name NAME is fvm's own, never shown to or taken from a VM. */
 bool fvm_xattr_is_ours(const char *name);
 
-/* Appends the origin record of host object ST at VPATH to the VM's origins file. */
-void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct stat *st);
-
 #endif

@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/xattr.h>
 
+#include "fvm/copy.h"
 #include "fvm/layout.h"
+#include "fvm/origins.h"
 #include "fvm/path.h"
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -35,30 +37,6 @@ static int work_temp(const struct fvm_vm *vm, char *out, size_t outlen)
 			   (int)sys_gettid(), n);
 
 	return len < 0 || (size_t)len >= outlen ? -ENAMETOOLONG : 0;
-}
-
-/* Copies the xattrs a process may set from host object RPATH to the object at fd DST. */
-static void copy_xattrs(const char *src_rpath, int src_fd, int dst_fd, const char *dst_rpath)
-{
-	char names[4096], value[4096];
-	ssize_t len = src_fd >= 0 ? sys_flistxattr(src_fd, names, sizeof(names))
-				  : sys_llistxattr(src_rpath, names, sizeof(names));
-	ssize_t off = 0;
-
-	while (len > 0 && off < len) {
-		const char *name = names + off;
-		ssize_t vl = src_fd >= 0 ? sys_fgetxattr(src_fd, name, value, sizeof(value))
-					 : sys_lgetxattr(src_rpath, name, value, sizeof(value));
-		if (vl >= 0 && !fvm_xattr_is_ours(name)) {
-			/* Failures are ignored: security.* and trusted.* need privilege. */
-			if (dst_fd >= 0) {
-				sys_fsetxattr(dst_fd, name, value, (size_t)vl, 0);
-			} else {
-				sys_lsetxattr(dst_rpath, name, value, (size_t)vl, 0);
-			}
-		}
-		off += (ssize_t)strlen(name) + 1;
-	}
 }
 
 bool fvm_xattr_is_ours(const char *name)
@@ -91,89 +69,6 @@ int fvm_origin_get(int fd, const char *rpath, struct fvm_ident *o)
 		return -ENODATA; /* not a value fvm wrote */
 	}
 	return n < 0 ? (int)n : 0;
-}
-
-static int copy_data(int src, int dst, off_t size)
-{
-	char buf[65536];
-	ssize_t n;
-
-	if (sys_ioctl(dst, FICLONE, src) == 0) {
-		return 0;
-	}
-	while (size > 0) {
-		n = sys_copy_file_range(src, dst, (size_t)size);
-		if (n == 0) {
-			return 0; /* the file shrank while we copied */
-		}
-		if (n < 0) {
-			break;
-		}
-		size -= n;
-	}
-	if (size <= 0) {
-		return 0;
-	}
-	/* copy_file_range refused (EXDEV, EINVAL on some filesystems): plain copy. */
-	for (;;) {
-		n = sys_read(src, buf, sizeof(buf));
-		if (n == 0) {
-			return 0;
-		}
-		if (n < 0) {
-			if (n == -EINTR) {
-				continue;
-			}
-			return (int)n;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = sys_write(dst, buf + done, (size_t)(n - done));
-			if (w < 0) {
-				if (w == -EINTR) {
-					continue;
-				}
-				return (int)w;
-			}
-			done += w;
-		}
-	}
-}
-
-/* Writes NUL-free, newline-free text for VPATH: '\n' and '\\' are escaped. */
-static size_t escape_path(const char *vpath, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (; *vpath && o + 3 < outlen; vpath++) {
-		if (*vpath == '\n' || *vpath == '\\') {
-			out[o++] = '\\';
-			out[o++] = *vpath == '\n' ? 'n' : '\\';
-		} else {
-			out[o++] = *vpath;
-		}
-	}
-	out[o] = '\0';
-	return o;
-}
-
-void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct stat *st)
-{
-	char line[2 * PATH_MAX + 256], file[PATH_MAX + 16];
-	int fd, n;
-
-	snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_ORIGINS_FILE);
-	n = snprintf(line, sizeof(line), "%llu %llu %lld %lld.%09ld %o %u %u ",
-		     (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
-		     (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-		     (unsigned)st->st_mode, (unsigned)st->st_uid, (unsigned)st->st_gid);
-	n += (int)escape_path(vpath, line + n, sizeof(line) - (size_t)n - 1);
-	line[n++] = '\n';
-	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		/* One write with O_APPEND: concurrent records never interleave. */
-		sys_write(fd, line, (size_t)n);
-		sys_close(fd);
-	}
 }
 
 /* The times of directory RPATH, to put back after an entry is renamed into it. */
@@ -218,7 +113,7 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 			sys_close(src);
 			return dst;
 		}
-		ret = data ? copy_data(src, dst, hst->st_size) : 0;
+		ret = data ? fvm_copy_data(src, dst, hst->st_size) : 0;
 		break;
 	case S_IFDIR:
 		ret = sys_mkdirat(AT_FDCWD, tmp, 0700);
@@ -254,7 +149,7 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		 * user.* needs write permission on the inode, which a read-only mode would
 		 * take from an unprivileged owner.
 		 */
-		copy_xattrs(host_rpath, src, dst, tmp);
+		fvm_copy_xattrs(src, host_rpath, dst, tmp); /* what needs privilege may fail */
 		if (type == S_IFREG) {
 			/* No user xattrs on this filesystem: the copy shows its own inode. */
 			struct fvm_ident o = {.dev = hst->st_dev, .ino = hst->st_ino};

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fvm/escape.h"
 #include "fvm/ipcname.h"
 #include "fvm/sys.h"
 
@@ -31,18 +32,12 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		return -ENAMETOOLONG;
 	}
-	o = (size_t)n;
-	for (; *orig; orig++) {
-		if (o + 3 >= sizeof(line)) {
-			return -ENAMETOOLONG;
-		}
-		if (*orig == '\n' || *orig == '\\') {
-			line[o++] = '\\';
-			line[o++] = *orig == '\n' ? 'n' : '\\';
-		} else {
-			line[o++] = *orig;
-		}
+	/* The escape, then the newline in the byte its NUL took. */
+	int e = fvm_escape(orig, line + n, sizeof(line) - (size_t)n - 1);
+	if (e < 0) {
+		return e;
 	}
+	o = (size_t)n + (size_t)e;
 	line[o++] = '\n';
 	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -56,7 +51,7 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 /* Parses LINE in place into its three fields; false for a malformed line. */
 static bool parse_line(char *line, char **kind, char **mapped, char **orig)
 {
-	char *sp1 = strchr(line, ' '), *sp2, *r, *w;
+	char *sp1 = strchr(line, ' '), *sp2;
 
 	if (!sp1 || !(sp2 = strchr(sp1 + 1, ' '))) {
 		return false;
@@ -65,15 +60,7 @@ static bool parse_line(char *line, char **kind, char **mapped, char **orig)
 	*kind = line;
 	*mapped = sp1 + 1;
 	*orig = sp2 + 1;
-	for (r = w = *orig; *r; r++) {
-		if (*r == '\\' && (r[1] == 'n' || r[1] == '\\')) {
-			*w++ = *++r == 'n' ? '\n' : '\\';
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	return **kind && **mapped;
+	return **kind && **mapped && fvm_unescape(*orig) >= 0;
 }
 
 int fvm_ipc_each(const char *root,

@@ -1,52 +1,144 @@
 /*
- * test_origins.c — the origins log (what the host object was at copy-up): parsing,
- * last record wins, damaged lines skipped, conflict matching, compaction.
+ * test_origins.c — the origins log: its line format, owned by the core (core/origins.c:
+ * format, parse, the append at copy-up), and the tools' table of it (store/originlog.c:
+ * last record wins, damaged lines skipped, conflict matching, rewrite, compaction).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "fixture.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fvm/origins.h"
 #include "store/originlog.h"
 
-static char file[64];
-
-static void write_log(const char *text)
+static void log_path(const struct fx *f, char *out, size_t len)
 {
-	snprintf(file, sizeof(file), "%s", "/tmp/fvm-test-origins.XXXXXX");
-	int fd = mkstemp(file);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	snprintf(out, len, "%s/origins", f->vmdir);
+}
+
+static void format_then_parse_gives_the_record_back(void **state)
+{
+	struct stat st = {.st_dev = 2049, .st_ino = 77, .st_size = 5, .st_mode = S_IFREG | 0640,
+			  .st_uid = 1000, .st_gid = 100};
+	struct fvm_origin r, back;
+	char line[FVM_ORIGIN_LINE_MAX];
+	(void)state;
+	st.st_mtim.tv_sec = 1700000000;
+	st.st_mtim.tv_nsec = 42;
+	fvm_origin_of(&st, "/dir/with space\nand\\slash", &r);
+	int n = fvm_origin_format(&r, line, sizeof(line));
+	assert_string_equal(line, "2049 77 5 1700000000.000000042 100640 1000 100 "
+				  "/dir/with space\\nand\\\\slash\n");
+	assert_int_equal(n, (int)strlen(line));
+	line[n - 1] = '\0';
+	assert_int_equal(fvm_origin_parse(line, &back), 0);
+	assert_int_equal(back.dev, 2049);
+	assert_int_equal(back.ino, 77);
+	assert_int_equal(back.size, 5);
+	assert_int_equal(back.mtime_sec, 1700000000);
+	assert_int_equal(back.mtime_nsec, 42);
+	assert_int_equal(back.mode, S_IFREG | 0640);
+	assert_int_equal(back.uid, 1000);
+	assert_int_equal(back.gid, 100);
+	assert_string_equal(back.vpath, "/dir/with space\nand\\slash");
+}
+
+static void format_refuses_to_truncate(void **state)
+{
+	struct stat st = {.st_mode = S_IFREG};
+	struct fvm_origin r;
+	char line[40];
+	(void)state;
+	fvm_origin_of(&st, "/a/path/that/does/not/fit/in/forty/bytes", &r);
+	assert_int_equal(fvm_origin_format(&r, line, sizeof(line)), -ENAMETOOLONG);
+	fvm_origin_of(&st, "relative", &r);
+	assert_int_equal(fvm_origin_format(&r, line, sizeof(line)), -EINVAL);
+}
+
+static void parse_refuses_malformed_lines(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"garbage line",
+		"1 2 3 4.000000000 100644 0 0",                     /* no path */
+		"1 2 3 4.000000000 100644 0 0 relative",            /* not absolute */
+		"1 2 3 4.5 100644 0 0 /short-nsec",                 /* nine digits */
+		"1 2 3 4.1000000000 100644 0 0 /long-nsec",
+		"1 2 3 4.000000000 100648 0 0 /not-octal",
+		"18446744073709551616 2 3 4.000000000 100644 0 0 /dev-overflow",
+		"1 2 3 4.000000000 100644 4294967296 0 /uid-overflow",
+		"-1 2 3 4.000000000 100644 0 0 /negative-dev",
+		"1  2 3 4.000000000 100644 0 0 /two-spaces",
+		"1 2 3 4.000000000 100644 0 0 /bad\\escape",
+		"1 2 3 4.000000000 100644 0 0 /ends\\",
+		"1 2 3 4 100644 0 0 /no-dot",
+	};
+	struct fvm_origin r;
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[128];
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		if (fvm_origin_parse(buf, &r) != -EINVAL) {
+			fail_msg("accepted: \"%s\"", bad[i]);
+		}
+	}
+	char ok[] = "1 2 -3 -4.000000000 100644 0 0 /negative-size-and-time";
+	assert_int_equal(fvm_origin_parse(ok, &r), 0);
+	assert_int_equal(r.size, -3);
+	assert_int_equal(r.mtime_sec, -4);
+}
+
+static void copy_up_appends_a_record_the_tools_read_back(void **state)
+{
+	struct fx *f = *state;
+	char hpath[PATH_MAX], file[PATH_MAX + 16];
+	struct originlog log;
+	struct stat st;
+	fx_host(f, "file", hpath, sizeof(hpath));
+	fx_put(hpath, "host");
+	assert_int_equal(lstat(hpath, &st), 0);
+	fx_copy_up(f, "file");
+	log_path(f, file, sizeof(file));
+	assert_int_equal(originlog_load(file, &log), 0);
+	const struct fvm_origin *r = originlog_find(&log, hpath);
+	assert_non_null(r);
+	assert_int_equal(r->ino, st.st_ino);
+	assert_true(originlog_matches(r, &st));
+	originlog_free(&log);
 }
 
 static void last_record_of_a_path_wins_and_damaged_lines_are_skipped(void **state)
 {
-	struct fvm_origins o;
-	(void)state;
-	write_log("1 10 5 100.000000001 100644 0 0 /a\n"
-		  "garbage line\n"
-		  "1 11 6 200.000000002 100644 0 0 /a\n"
-		  "2 20 7 300.000000000 100644 0 0 /with\\nnewline\\\\x\n"
-		  "3 30 8 400.5 100644 0 0 /cut-by-a-crash");
-	assert_int_equal(fvm_origins_load(file, &o), 0);
+	struct fx *f = *state;
+	struct originlog o;
+	char file[PATH_MAX + 16];
+	log_path(f, file, sizeof(file));
+	fx_put(file, "1 10 5 100.000000001 100644 0 0 /a\n"
+		     "garbage line\n"
+		     "1 11 6 200.000000002 100644 0 0 /a\n"
+		     "2 20 7 300.000000000 100644 0 0 /with\\nnewline\\\\x\n"
+		     "3 30 8 400.500000000 100644 0 0 /cut-by-a-crash");
+	assert_int_equal(originlog_load(file, &o), 0);
 	assert_int_equal(o.n, 2);
-	const struct fvm_origin *a = fvm_origins_find(&o, "/a");
+	assert_int_equal(o.skipped, 2);
+	const struct fvm_origin *a = originlog_find(&o, "/a");
 	assert_non_null(a);
 	assert_int_equal(a->ino, 11);
 	assert_int_equal(a->mtime_nsec, 2);
-	assert_non_null(fvm_origins_find(&o, "/with\nnewline\\x"));
-	assert_null(fvm_origins_find(&o, "/cut-by-a-crash"));
-	fvm_origins_free(&o);
-	unlink(file);
+	assert_non_null(originlog_find(&o, "/with\nnewline\\x"));
+	assert_null(originlog_find(&o, "/cut-by-a-crash"));
+	originlog_free(&o);
+}
+
+static void missing_log_is_empty(void **state)
+{
+	struct fx *f = *state;
+	struct originlog o;
+	char file[PATH_MAX + 16];
+	snprintf(file, sizeof(file), "%s/no-such-log", f->vmdir);
+	assert_int_equal(originlog_load(file, &o), 0);
+	assert_int_equal(o.n, 0);
+	assert_null(originlog_find(&o, "/a"));
+	originlog_free(&o);
 }
 
 static void host_change_after_copy_up_does_not_match(void **state)
@@ -56,13 +148,13 @@ static void host_change_after_copy_up_does_not_match(void **state)
 	(void)state;
 	st.st_mtim.tv_sec = 4;
 	st.st_mtim.tv_nsec = 5;
-	assert_true(fvm_origin_matches(&r, &st));
+	assert_true(originlog_matches(&r, &st));
 	st.st_mtim.tv_nsec = 6;
-	assert_false(fvm_origin_matches(&r, &st));
+	assert_false(originlog_matches(&r, &st));
 	st.st_mode = S_IFDIR; /* a directory's time follows its entries: only the inode counts */
-	assert_true(fvm_origin_matches(&r, &st));
+	assert_true(originlog_matches(&r, &st));
 	st.st_ino = 9;
-	assert_false(fvm_origin_matches(&r, &st));
+	assert_false(originlog_matches(&r, &st));
 }
 
 static bool keep_b(const struct fvm_origin *r, void *arg)
@@ -73,41 +165,52 @@ static bool keep_b(const struct fvm_origin *r, void *arg)
 
 static void rewrite_keeps_only_chosen_records(void **state)
 {
-	struct fvm_origins o;
-	char buf[256] = "";
-	FILE *f;
-	(void)state;
-	write_log("1 1 1 1.000000000 100644 0 0 /a\n1 2 1 1.000000000 100644 0 0 /b\n");
-	assert_int_equal(fvm_origins_load(file, &o), 0);
-	assert_int_equal(fvm_origins_rewrite(file, &o, keep_b, NULL), 0);
-	fvm_origins_free(&o);
-	f = fopen(file, "r");
-	assert_non_null(f);
-	assert_int_equal(fread(buf, 1, sizeof(buf) - 1, f), 32);
-	fclose(f);
-	assert_string_equal(buf, "1 2 1 1.000000000 100644 0 0 /b\n");
-	unlink(file);
+	struct fx *f = *state;
+	struct originlog o;
+	char file[PATH_MAX + 16];
+	log_path(f, file, sizeof(file));
+	fx_put(file, "1 1 1 1.000000000 100644 0 0 /a\n1 2 1 1.000000000 100644 0 0 /b\n");
+	assert_int_equal(originlog_load(file, &o), 0);
+	assert_int_equal(originlog_rewrite(file, &o, keep_b, NULL), 0);
+	originlog_free(&o);
+	assert_string_equal(fx_get(file), "1 2 1 1.000000000 100644 0 0 /b\n");
 }
 
-static void escape_round_trips(void **state)
+static void compact_drops_records_of_paths_gone_from_upper(void **state)
 {
-	char out[64];
-	(void)state;
-	assert_int_equal(fvm_path_escape("/a\nb\\c", out, sizeof(out)), 0);
-	assert_string_equal(out, "/a\\nb\\\\c");
-	char *back = fvm_path_unescape(out);
-	assert_string_equal(back, "/a\nb\\c");
-	free(back);
-	assert_int_equal(fvm_path_escape("/abcdef", out, 4), -ENAMETOOLONG);
+	struct fx *f = *state;
+	char a[PATH_MAX], b[PATH_MAX], ua[PATH_MAX * 2], file[PATH_MAX + 16];
+	struct originlog o;
+	fx_host(f, "a", a, sizeof(a));
+	fx_host(f, "b", b, sizeof(b));
+	fx_put(a, "a");
+	fx_put(b, "b");
+	fx_copy_up(f, "a");
+	fx_copy_up(f, "b");
+	fx_upper(f, "a", ua, sizeof(ua));
+	assert_int_equal(unlink(ua), 0); /* as after a commit or a reset of /a */
+	assert_int_equal(originlog_compact(f->vmdir), 0);
+	log_path(f, file, sizeof(file));
+	assert_int_equal(originlog_load(file, &o), 0);
+	assert_null(originlog_find(&o, a));
+	assert_non_null(originlog_find(&o, b)); /* still copied up */
+	/* The host directory copied up as b's parent keeps its record too. */
+	assert_non_null(originlog_find(&o, f->host));
+	originlog_free(&o);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(last_record_of_a_path_wins_and_damaged_lines_are_skipped),
+		cmocka_unit_test(format_then_parse_gives_the_record_back),
+		cmocka_unit_test(format_refuses_to_truncate),
+		cmocka_unit_test(parse_refuses_malformed_lines),
+		fx_test(copy_up_appends_a_record_the_tools_read_back),
+		fx_test(last_record_of_a_path_wins_and_damaged_lines_are_skipped),
+		fx_test(missing_log_is_empty),
 		cmocka_unit_test(host_change_after_copy_up_does_not_match),
-		cmocka_unit_test(rewrite_keeps_only_chosen_records),
-		cmocka_unit_test(escape_round_trips),
+		fx_test(rewrite_keeps_only_chosen_records),
+		fx_test(compact_drops_records_of_paths_gone_from_upper),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return FX_MAIN(tests);
 }
