@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fvm/vm.h"
+#include "store/changes.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define fx_fmt(out, len, ...) assert_true(snprintf(out, len, __VA_ARGS__) < (int)(len))
@@ -168,6 +169,29 @@ static inline void fx_remove(struct fx *f, const char *rel, bool is_dir)
 	fx_host(f, rel, vpath, sizeof(vpath));
 	assert_int_equal(fvm_resolve(&f->vm, vpath, FVM_R_NOFOLLOW, &res), 0);
 	assert_int_equal(fvm_remove(&f->vm, &res, is_dir), 0);
+}
+
+/*
+ * The VM's changes beneath BASE/host as text, one "K REL" a line (REL relative to
+ * BASE/host, "." for itself), in the scan's order (static buffer).
+ */
+static inline const char *fx_changes(const struct fx *f)
+{
+	static char text[8192];
+	struct fvm_changes ch;
+	char *paths[] = {(char *)f->host};
+	size_t o = 0, hl = strlen(f->host);
+
+	assert_int_equal(fvm_changes_scan(f->upper, paths, 1, &ch), 0);
+	text[0] = '\0';
+	for (size_t i = 0; i < ch.n; i++) {
+		const char *rel = ch.v[i].vpath[hl] ? ch.v[i].vpath + hl + 1 : ".";
+		int n = snprintf(text + o, sizeof(text) - o, "%c %s\n", ch.v[i].kind, rel);
+		assert_true(n > 0 && (size_t)n < sizeof(text) - o);
+		o += (size_t)n;
+	}
+	fvm_changes_free(&ch);
+	return text;
 }
 
 #define fx_test(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)

@@ -1,0 +1,123 @@
+/*
+ * test_changes.c — what a VM changed (store/changes.c): A, M and D from the upper layer
+ * against the host, once per path and sorted, what differs in an M, a type change as D
+ * then A, and a scan restricted to some paths.
+ */
+#include "fixture.h"
+
+#include <sys/xattr.h>
+
+#include "fvm/layout.h"
+#include "store/changes.h"
+
+static void added_modified_and_deleted_are_reported_sorted(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX * 2];
+	fx_host(f, "mod", p, sizeof(p));
+	fx_put(p, "host");
+	fx_host(f, "del", p, sizeof(p));
+	fx_put(p, "host");
+	fx_host(f, "same", p, sizeof(p));
+	fx_put(p, "host");
+	fx_copy_up(f, "mod");
+	fx_copy_up(f, "same");
+	fx_upper(f, "mod", p, sizeof(p));
+	fx_put(p, "vm");
+	fx_remove(f, "del", false);
+	fx_upper(f, "add/inner", p, sizeof(p));
+	fx_mkdirs(p);
+	/* A copy-up that changed nothing is no change; a new directory's children are A. */
+	assert_string_equal(fx_changes(f), "A add\nA add/inner\nD del\nM mod\n");
+}
+
+static void a_modification_says_what_differs(void **state)
+{
+	struct fx *f = *state;
+	char h[PATH_MAX], u[PATH_MAX * 2];
+	struct stat hst, ust;
+	fx_host(f, "file", h, sizeof(h));
+	fx_put(h, "same");
+	fx_copy_up(f, "file");
+	fx_upper(f, "file", u, sizeof(u));
+	assert_int_equal(lstat(h, &hst), 0);
+	assert_int_equal(lstat(u, &ust), 0);
+	assert_int_equal(fvm_changes_compare(h, &hst, u, &ust), 0);
+
+	assert_int_equal(chmod(u, 0600), 0);
+	fx_put(u, "diff");
+	assert_int_equal(lstat(u, &ust), 0);
+	unsigned what = fvm_changes_compare(h, &hst, u, &ust);
+	assert_true(what & FVM_DIFF_CONTENT);
+	assert_true(what & FVM_DIFF_MODE);
+	assert_true(what & FVM_DIFF_TIMES);
+	assert_false(what & FVM_DIFF_TYPE);
+	/* fvm's own identity mark on the copy is no difference. */
+	assert_false(what & FVM_DIFF_XATTRS);
+	if (lsetxattr(u, "user.test", "1", 1, 0) == 0) {
+		assert_true(fvm_changes_compare(h, &hst, u, &ust) & FVM_DIFF_XATTRS);
+	}
+}
+
+static void a_file_replaced_by_a_directory_is_deleted_then_added(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX * 2];
+	fx_host(f, "x", p, sizeof(p));
+	fx_put(p, "file");
+	fx_remove(f, "x", false);
+	fx_upper(f, "x", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_string_equal(fx_changes(f), "D x\nA x\n");
+	struct fvm_changes ch;
+	char *paths[] = {p};
+	fx_host(f, "x", p, sizeof(p));
+	assert_int_equal(fvm_changes_scan(f->upper, paths, 1, &ch), 0);
+	assert_int_equal(ch.n, 2);
+	assert_string_equal(fvm_change_type_name(ch.v[0].host.st_mode), "file");
+	assert_string_equal(fvm_change_type_name(ch.v[1].upper.st_mode), "dir");
+	fvm_changes_free(&ch);
+}
+
+static void a_deleted_directory_is_one_line(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX * 2];
+	fx_host(f, "tree/a/b", p, sizeof(p));
+	fx_mkdirs(p);
+	fx_host(f, "tree/a/b/leaf", p, sizeof(p));
+	fx_put(p, "leaf");
+	fx_copy_up(f, "tree");
+	fx_upper(f, "tree/.wh.a", p, sizeof(p));
+	fx_put(p, "");
+	assert_string_equal(fx_changes(f), "D tree/a\n");
+}
+
+static void a_scan_can_be_restricted_to_paths(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX * 2], one[PATH_MAX];
+	struct fvm_changes ch;
+	fx_upper(f, "one/x", p, sizeof(p));
+	fx_mkdirs(p);
+	fx_upper(f, "two/y", p, sizeof(p));
+	fx_mkdirs(p);
+	fx_host(f, "one", one, sizeof(one));
+	char *paths[] = {one};
+	assert_int_equal(fvm_changes_scan(f->upper, paths, 1, &ch), 0);
+	assert_int_equal(ch.n, 2);
+	assert_string_equal(ch.v[1].vpath + strlen(f->host), "/one/x");
+	fvm_changes_free(&ch);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		fx_test(added_modified_and_deleted_are_reported_sorted),
+		fx_test(a_modification_says_what_differs),
+		fx_test(a_file_replaced_by_a_directory_is_deleted_then_added),
+		fx_test(a_deleted_directory_is_one_line),
+		fx_test(a_scan_can_be_restricted_to_paths),
+	};
+	return FX_MAIN(tests);
+}
