@@ -93,6 +93,21 @@ struct exec_settings {
 	struct fvm_policy pol;
 };
 
+/* A value parsed by its kind's parser (config_table.c). */
+union exec_value {
+	bool b;
+	int i;
+	uint64_t u;
+	const char *s;
+	cpu_set_t cpus;
+};
+
+/*
+ * Parses TEXT as a value of KIND into OUT. Returns 0, or -1 with *EXPECT saying what
+ * a good value of that kind looks like.
+ */
+int exec_value_parse(enum exec_kind kind, const char *text, union exec_value *out, const char **expect);
+
 void exec_config_init(struct exec_config *c);
 void exec_config_free(struct exec_config *c);
 

@@ -139,6 +139,79 @@ static void ephemeral_name(const struct fvm_store *store, char *out, size_t len)
 	}
 }
 
+/* The text of a new VM's vm.conf: the policy part of CFG (malloc'd). */
+static char *vmconf_text(const struct exec_config *cfg, const char *vm)
+{
+	char *conf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&conf, &len);
+
+	if (!mem) {
+		err(FVM_EXIT_FVM, "open_memstream");
+	}
+	fprintf(mem, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
+		     "# Edit to change it; the command line still overrides it for one run.\n", vm);
+	exec_config_write(cfg, mem, false);
+	if (fclose(mem) != 0) {
+		err(FVM_EXIT_FVM, "open_memstream");
+	}
+	return conf;
+}
+
+/* The environment contract (fvm/env.h) for VM at VMDIR in store HOME, through LIB. */
+static void set_contract(const char *vm, const char *vmdir, const char *home, const char *lib)
+{
+	char policy[PATH_MAX + 16];
+
+	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
+	if (setenv(FVM_ENV_VM, vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
+	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, home, 1) < 0 ||
+	    setenv(FVM_ENV_PRELOAD, lib, 1) < 0) {
+		err(FVM_EXIT_FVM, "setenv");
+	}
+}
+
+/* -v: the effective policy, the fence and the cgroup, on stderr. */
+static void say_setup(const struct exec_config *cfg, const struct exec_fence *fence,
+		      const struct exec_cgroup *cg)
+{
+	fprintf(stderr, "fvm-exec: effective policy:\n");
+	exec_config_write(cfg, stderr, true);
+	for (const char *p = fence->summary; *p;) {
+		size_t l = strcspn(p, "\n");
+		fprintf(stderr, "fvm-exec: %.*s\n", (int)l, p);
+		p += l + (p[l] != '\0');
+	}
+	fprintf(stderr, "fvm-exec: cgroup: %s\n",
+		cg->n ? cg->dir[0] : "none (the VM is followed by its process tree only)");
+}
+
+/*
+ * After the command: the cgroups go, the run lock is released, then --review and an
+ * ephemeral VM's removal.
+ */
+static void after_run(const struct exec_settings *s, struct exec_cgroup *cg, int lock,
+		      const char *vm, const char *vmdir)
+{
+	/* Processes that just ended (orphans, now ours) leave the cgroup once reaped. */
+	for (int i = 0; i < 20 && !cgroup_remove(cg); i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0) {
+		}
+		usleep(5000);
+	}
+	close(lock);
+	if (s->review) {
+		review_run(vmdir, vm); /* the command's exit status stands */
+	}
+	if (s->ephemeral) {
+		if (s->keep) {
+			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);
+		} else if (store_remove_ipc(vmdir) < 0 || store_rm_tree(vmdir) < 0) {
+			warnx("%s: cannot remove the ephemeral VM", vmdir);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct exec_config cli, cfg;
@@ -146,10 +219,9 @@ int main(int argc, char **argv)
 	struct fvm_store store;
 	struct exec_cgroup cg = {.n = 0};
 	struct exec_fence fence;
-	char vmdir[PATH_MAX], lib[PATH_MAX], policy[PATH_MAX + 16], vmconf[PATH_MAX + 16];
+	char vmdir[PATH_MAX], lib[PATH_MAX], vmconf[PATH_MAX + 16];
 	char eph[FVM_NAME_MAX + 8], why[512];
 	char *shell_argv[2], **cmd, *conf = NULL;
-	size_t conflen = 0;
 	const char *vm;
 	int first, lock, status;
 	bool created;
@@ -197,14 +269,7 @@ int main(int argc, char **argv)
 		return FVM_EXIT_FVM;
 	}
 	if (created) {
-		FILE *mem = open_memstream(&conf, &conflen);
-		if (!mem) {
-			err(FVM_EXIT_FVM, "open_memstream");
-		}
-		fprintf(mem, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
-			     "# Edit to change it; the command line still overrides it for one run.\n", vm);
-		exec_config_write(&cfg, mem, false);
-		fclose(mem);
+		conf = vmconf_text(&cfg, vm);
 	}
 	if (store_vm_create(&store, vm, &s.pol, conf) < 0) {
 		return FVM_EXIT_FVM;
@@ -214,12 +279,7 @@ int main(int argc, char **argv)
 	if (lock < 0) {
 		return FVM_EXIT_FVM;
 	}
-	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
-	if (setenv(FVM_ENV_VM, vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
-	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, store.home, 1) < 0 ||
-	    setenv(FVM_ENV_PRELOAD, lib, 1) < 0) {
-		err(FVM_EXIT_FVM, "setenv");
-	}
+	set_contract(vm, vmdir, store.home, lib);
 	if (fence_prepare(&fence, &s, vmdir) < 0) {
 		return FVM_EXIT_FVM;
 	}
@@ -231,15 +291,9 @@ int main(int argc, char **argv)
 		warnx("%s: the limit is not applied (per-process quotas still are)", why);
 	}
 	if (s.verbose) {
-		fprintf(stderr, "fvm-exec: VM %s at %s%s, libfvm %s\nfvm-exec: effective policy:\n", vm,
-			vmdir, created ? " (created)" : "", lib);
-		exec_config_write(&cfg, stderr, true);
-		for (const char *p = fence.summary; *p;) {
-			size_t l = strcspn(p, "\n");
-			fprintf(stderr, "fvm-exec: %.*s\n", (int)l, p);
-			p += l + (p[l] != '\0');
-		}
-		fprintf(stderr, "fvm-exec: cgroup: %s\n", cg.n ? cg.dir[0] : "none (the VM is followed by its process tree only)");
+		fprintf(stderr, "fvm-exec: VM %s at %s%s, libfvm %s\n", vm, vmdir, created ? " (created)" : "",
+			lib);
+		say_setup(&cfg, &fence, &cg);
 	}
 
 	struct child_ctx ctx = {.s = &s, .cg = &cg, .fence = &fence, .lib = lib, .cmd = cmd};
@@ -247,23 +301,7 @@ int main(int argc, char **argv)
 				 .end_all = s.ephemeral && !s.keep, .cg = &cg, .child = child_main,
 				 .arg = &ctx};
 	status = supervise(&sup);
-	/* Processes that just ended (orphans, now ours) leave the cgroup once reaped. */
-	for (int i = 0; i < 20 && !cgroup_remove(&cg); i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0) {
-		}
-		usleep(5000);
-	}
-	close(lock);
-	if (s.review) {
-		review_run(vmdir, vm); /* the command's exit status stands */
-	}
-	if (s.ephemeral) {
-		if (s.keep) {
-			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);
-		} else if (store_remove_ipc(vmdir) < 0 || store_rm_tree(vmdir) < 0) {
-			warnx("%s: cannot remove the ephemeral VM", vmdir);
-		}
-	}
+	after_run(&s, &cg, lock, vm, vmdir);
 	exec_config_free(&cli);
 	exec_config_free(&cfg);
 	return status;
