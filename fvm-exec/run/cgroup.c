@@ -30,10 +30,13 @@ struct hier {
 	bool v2;
 };
 
-/* Finds the mount of the v2 hierarchy (CONTROLLER NULL) or of v1 CONTROLLER. */
-static int find_mount(const char *controller, struct hier *h)
+/*
+ * Calls FN(line, ARG) for each line of FILE until FN returns 0 (found). Returns 0 when
+ * found, -1 when not or when FILE cannot be read.
+ */
+static int find_line(const char *file, int (*fn)(char *line, void *arg), void *arg)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f = fopen(file, "re");
 	char *line = NULL;
 	size_t cap = 0;
 	int found = -1;
@@ -42,54 +45,79 @@ static int find_mount(const char *controller, struct hier *h)
 		return -1;
 	}
 	while (found < 0 && getline(&line, &cap, f) > 0) {
-		char root[4096], mnt[4096], fstype[32], opts[256];
-		char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
-		    sscanf(dash + 3, "%31s %*s %255s", fstype, opts) != 2) {
-			continue;
-		}
-		bool v2 = strcmp(fstype, "cgroup2") == 0;
-		if ((controller == NULL && v2) ||
-		    (controller && strcmp(fstype, "cgroup") == 0 && strstr(opts, controller))) {
-			snprintf(h->mnt, sizeof(h->mnt), "%s", mnt);
-			snprintf(h->root, sizeof(h->root), "%s", root);
-			snprintf(h->opts, sizeof(h->opts), "%s", opts);
-			h->v2 = v2;
-			found = 0;
-		}
+		found = fn(line, arg);
 	}
 	free(line);
 	fclose(f);
 	return found;
 }
 
+struct mount_query {
+	const char *controller;
+	struct hier *h;
+};
+
+static int mount_line(char *line, void *arg)
+{
+	struct mount_query *q = arg;
+	char root[4096], mnt[4096], fstype[32], opts[256];
+	char *dash = strstr(line, " - ");
+
+	if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+	    sscanf(dash + 3, "%31s %*s %255s", fstype, opts) != 2) {
+		return -1;
+	}
+	bool v2 = strcmp(fstype, "cgroup2") == 0;
+	if ((q->controller == NULL && v2) ||
+	    (q->controller && strcmp(fstype, "cgroup") == 0 && strstr(opts, q->controller))) {
+		snprintf(q->h->mnt, sizeof(q->h->mnt), "%s", mnt);
+		snprintf(q->h->root, sizeof(q->h->root), "%s", root);
+		snprintf(q->h->opts, sizeof(q->h->opts), "%s", opts);
+		q->h->v2 = v2;
+		return 0;
+	}
+	return -1;
+}
+
+/* Finds the mount of the v2 hierarchy (CONTROLLER NULL) or of v1 CONTROLLER. */
+static int find_mount(const char *controller, struct hier *h)
+{
+	struct mount_query q = {.controller = controller, .h = h};
+
+	return find_line("/proc/self/mountinfo", mount_line, &q);
+}
+
+struct path_query {
+	const char *controller;
+	char *out;
+	size_t len;
+};
+
+static int cgroup_line(char *line, void *arg)
+{
+	struct path_query *q = arg;
+	char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+	if (!c2) {
+		return -1;
+	}
+	*c2 = '\0';
+	bool match = q->controller ? c1[1] && strstr(c1 + 1, q->controller) != NULL
+				   : c1 == line + 1 && line[0] == '0';
+	if (!match) {
+		return -1;
+	}
+	c2[strcspn(c2 + 1, "\n") + 1] = '\0';
+	snprintf(q->out, q->len, "%s", c2 + 1);
+	return 0;
+}
+
 /* Our cgroup path in the v2 hierarchy (CONTROLLER NULL) or the v1 one of CONTROLLER. */
 static int own_path(const char *controller, char *out, size_t len)
 {
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int found = -1;
+	struct path_query q = {.controller = controller, .out = out, .len = len};
 
-	if (!f) {
-		return -1;
-	}
-	while (found < 0 && getline(&line, &cap, f) > 0) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2) {
-			continue;
-		}
-		*c2 = '\0';
-		bool match = controller ? c1[1] && strstr(c1 + 1, controller) != NULL : c1 == line + 1 && line[0] == '0';
-		if (match) {
-			c2[strcspn(c2 + 1, "\n") + 1] = '\0';
-			snprintf(out, len, "%s", c2 + 1);
-			found = 0;
-		}
-	}
-	free(line);
-	fclose(f);
-	return found;
+	return find_line("/proc/self/cgroup", cgroup_line, &q);
 }
 
 static int write_str(const char *dir, const char *file, const char *val)

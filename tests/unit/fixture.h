@@ -100,6 +100,35 @@ static inline void fx_mkdirs(const char *path)
 	mkdir(p, 0755);
 }
 
+/* Files and directories beneath BASE/host, and their upper entries, made in one call. */
+static inline void fx_host_file(const struct fx *f, const char *rel, const char *text)
+{
+	char p[PATH_MAX];
+	fx_host(f, rel, p, sizeof(p));
+	fx_put(p, text);
+}
+
+static inline void fx_host_dir(const struct fx *f, const char *rel)
+{
+	char p[PATH_MAX];
+	fx_host(f, rel, p, sizeof(p));
+	fx_mkdirs(p);
+}
+
+static inline void fx_upper_file(const struct fx *f, const char *rel, const char *text)
+{
+	char p[PATH_MAX * 2];
+	fx_upper(f, rel, p, sizeof(p));
+	fx_put(p, text);
+}
+
+static inline void fx_upper_dir(const struct fx *f, const char *rel)
+{
+	char p[PATH_MAX * 2];
+	fx_upper(f, rel, p, sizeof(p));
+	fx_mkdirs(p);
+}
+
 static inline int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));

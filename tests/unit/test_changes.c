@@ -13,20 +13,14 @@
 static void added_modified_and_deleted_are_reported_sorted(void **state)
 {
 	struct fx *f = *state;
-	char p[PATH_MAX * 2];
-	fx_host(f, "mod", p, sizeof(p));
-	fx_put(p, "host");
-	fx_host(f, "del", p, sizeof(p));
-	fx_put(p, "host");
-	fx_host(f, "same", p, sizeof(p));
-	fx_put(p, "host");
+	fx_host_file(f, "mod", "host");
+	fx_host_file(f, "del", "host");
+	fx_host_file(f, "same", "host");
 	fx_copy_up(f, "mod");
 	fx_copy_up(f, "same");
-	fx_upper(f, "mod", p, sizeof(p));
-	fx_put(p, "vm");
+	fx_upper_file(f, "mod", "vm");
 	fx_remove(f, "del", false);
-	fx_upper(f, "add/inner", p, sizeof(p));
-	fx_mkdirs(p);
+	fx_upper_dir(f, "add/inner");
 	/* A copy-up that changed nothing is no change; a new directory's children are A. */
 	assert_string_equal(fx_changes(f), "A add\nA add/inner\nD del\nM mod\n");
 }
@@ -63,8 +57,7 @@ static void a_file_replaced_by_a_directory_is_deleted_then_added(void **state)
 {
 	struct fx *f = *state;
 	char p[PATH_MAX * 2];
-	fx_host(f, "x", p, sizeof(p));
-	fx_put(p, "file");
+	fx_host_file(f, "x", "file");
 	fx_remove(f, "x", false);
 	fx_upper(f, "x", p, sizeof(p));
 	assert_int_equal(mkdir(p, 0755), 0);
@@ -82,26 +75,20 @@ static void a_file_replaced_by_a_directory_is_deleted_then_added(void **state)
 static void a_deleted_directory_is_one_line(void **state)
 {
 	struct fx *f = *state;
-	char p[PATH_MAX * 2];
-	fx_host(f, "tree/a/b", p, sizeof(p));
-	fx_mkdirs(p);
-	fx_host(f, "tree/a/b/leaf", p, sizeof(p));
-	fx_put(p, "leaf");
+	fx_host_dir(f, "tree/a/b");
+	fx_host_file(f, "tree/a/b/leaf", "leaf");
 	fx_copy_up(f, "tree");
-	fx_upper(f, "tree/.wh.a", p, sizeof(p));
-	fx_put(p, "");
+	fx_upper_file(f, "tree/.wh.a", "");
 	assert_string_equal(fx_changes(f), "D tree/a\n");
 }
 
 static void a_scan_can_be_restricted_to_paths(void **state)
 {
 	struct fx *f = *state;
-	char p[PATH_MAX * 2], one[PATH_MAX];
+	char one[PATH_MAX];
 	struct fvm_changes ch;
-	fx_upper(f, "one/x", p, sizeof(p));
-	fx_mkdirs(p);
-	fx_upper(f, "two/y", p, sizeof(p));
-	fx_mkdirs(p);
+	fx_upper_dir(f, "one/x");
+	fx_upper_dir(f, "two/y");
 	fx_host(f, "one", one, sizeof(one));
 	char *paths[] = {one};
 	assert_int_equal(fvm_changes_scan(f->upper, paths, 1, &ch), 0);

@@ -17,21 +17,14 @@
 /* Host: mod, del, keep; VM: mod changed, del deleted, new/file added. */
 static void some_changes(struct fx *f)
 {
-	char p[PATH_MAX * 2];
-	fx_host(f, "mod", p, sizeof(p));
-	fx_put(p, "host");
-	fx_host(f, "del", p, sizeof(p));
-	fx_put(p, "host");
-	fx_host(f, "keep", p, sizeof(p));
-	fx_put(p, "host");
+	fx_host_file(f, "mod", "host");
+	fx_host_file(f, "del", "host");
+	fx_host_file(f, "keep", "host");
 	fx_copy_up(f, "mod");
-	fx_upper(f, "mod", p, sizeof(p));
-	fx_put(p, "vm");
+	fx_upper_file(f, "mod", "vm");
 	fx_remove(f, "del", false);
-	fx_upper(f, "new", p, sizeof(p));
-	fx_mkdirs(p);
-	fx_upper(f, "new/file", p, sizeof(p));
-	fx_put(p, "new");
+	fx_upper_dir(f, "new");
+	fx_upper_file(f, "new/file", "new");
 }
 
 /* What the last commit() printed on stdout (its plan or summary). */
@@ -101,8 +94,7 @@ static void a_host_change_since_copy_up_is_a_conflict_unless_forced(void **state
 	struct fx *f = *state;
 	char p[PATH_MAX * 2];
 	some_changes(f);
-	fx_host(f, "mod", p, sizeof(p));
-	fx_put(p, "host changed meanwhile");
+	fx_host_file(f, "mod", "host changed meanwhile");
 	assert_int_equal(commit(f, false, false, NULL, 0), 1);
 	assert_string_equal(printed, "committed 3 changes, 1 conflict skipped\n");
 	assert_string_equal(fx_get(p), "host changed meanwhile");
@@ -117,8 +109,7 @@ static void paths_select_a_subtree_and_the_new_directories_it_needs(void **state
 	struct fx *f = *state;
 	char p[PATH_MAX * 2], sel[PATH_MAX];
 	some_changes(f);
-	fx_upper(f, "new/other", p, sizeof(p));
-	fx_put(p, "other");
+	fx_upper_file(f, "new/other", "other");
 	fx_host(f, "new/file", sel, sizeof(sel));
 	char *paths[] = {sel};
 	assert_int_equal(commit(f, false, false, paths, 1), 0);

@@ -15,21 +15,16 @@
 static void opaque_dir_over_host_dir(struct fx *f)
 {
 	char p[PATH_MAX * 2];
-	fx_host(f, "d/sub", p, sizeof(p));
-	fx_mkdirs(p);
-	fx_host(f, "d/sub/s1", p, sizeof(p));
-	fx_put(p, "s1");
-	fx_host(f, "d/a", p, sizeof(p));
-	fx_put(p, "a");
-	fx_host(f, "d/b", p, sizeof(p));
-	fx_put(p, "b");
+	fx_host_dir(f, "d/sub");
+	fx_host_file(f, "d/sub/s1", "s1");
+	fx_host_file(f, "d/a", "a");
+	fx_host_file(f, "d/b", "b");
 	fx_copy_up(f, "d/a"); /* d's ancestors come up as the core copies them */
 	fx_upper(f, "d/a", p, sizeof(p));
 	assert_int_equal(unlink(p), 0);
 	fx_upper(f, "d/" FVM_WH_OPAQUE, p, sizeof(p));
 	fx_put(p, "");
-	fx_upper(f, "d/c", p, sizeof(p));
-	fx_put(p, "c");
+	fx_upper_file(f, "d/c", "c");
 	fx_upper(f, "d/sub", p, sizeof(p));
 	assert_int_equal(mkdir(p, 0755), 0);
 }
@@ -76,22 +71,17 @@ static void prune_removes_only_what_changes_nothing(void **state)
 {
 	struct fx *f = *state;
 	char p[PATH_MAX * 2];
-	fx_host(f, "keep", p, sizeof(p));
-	fx_mkdirs(p);
-	fx_host(f, "keep/f", p, sizeof(p));
-	fx_put(p, "host");
-	fx_host(f, "same", p, sizeof(p));
-	fx_mkdirs(p);
-	fx_host(f, "same/g", p, sizeof(p));
-	fx_put(p, "g");
+	fx_host_dir(f, "keep");
+	fx_host_file(f, "keep/f", "host");
+	fx_host_dir(f, "same");
+	fx_host_file(f, "same/g", "g");
 	fx_copy_up(f, "keep/f");
 	fx_copy_up(f, "same/g");
 	fx_upper(f, "same/g", p, sizeof(p));
 	assert_int_equal(unlink(p), 0); /* upper/same is now an empty copy of the host's */
 	fx_upper(f, "keep/.wh.gone", p, sizeof(p));
 	fx_put(p, ""); /* hides nothing: the host has no keep/gone */
-	fx_upper(f, "keep/f", p, sizeof(p));
-	fx_put(p, "changed");
+	fx_upper_file(f, "keep/f", "changed");
 	const char *before = "M keep/f\n";
 	assert_string_equal(fx_changes(f), before);
 
@@ -109,18 +99,14 @@ static void prune_removes_only_what_changes_nothing(void **state)
 static void discard_lets_the_host_show_through_again(void **state)
 {
 	struct fx *f = *state;
-	char p[PATH_MAX * 2], vpath[PATH_MAX];
+	char vpath[PATH_MAX];
 	struct progress prog;
-	fx_host(f, "f", p, sizeof(p));
-	fx_put(p, "host");
-	fx_host(f, "gone", p, sizeof(p));
-	fx_put(p, "host");
+	fx_host_file(f, "f", "host");
+	fx_host_file(f, "gone", "host");
 	fx_copy_up(f, "f");
-	fx_upper(f, "f", p, sizeof(p));
-	fx_put(p, "vm");
+	fx_upper_file(f, "f", "vm");
 	fx_remove(f, "gone", false);
-	fx_upper(f, "new/deeper", p, sizeof(p));
-	fx_mkdirs(p);
+	fx_upper_dir(f, "new/deeper");
 	assert_string_equal(fx_changes(f), "M f\nD gone\nA new\nA new/deeper\n");
 
 	progress_start(&prog, "test", 0);
@@ -143,8 +129,7 @@ static void discard_of_the_root_empties_upper_but_keeps_it(void **state)
 	struct fx *f = *state;
 	char p[PATH_MAX * 2];
 	struct progress prog;
-	fx_host(f, "f", p, sizeof(p));
-	fx_put(p, "host");
+	fx_host_file(f, "f", "host");
 	fx_copy_up(f, "f");
 	progress_start(&prog, "test", 0);
 	assert_int_equal(layer_discard(f->upper, "/", &prog), 0);
