@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "store/journal.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
+#include "store/journal.h"
 
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len)
 {

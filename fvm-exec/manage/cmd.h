@@ -3,8 +3,8 @@
  * table in main.c, and the helpers they share (cli.c). Each command returns the
  * exit status (store/store.h): 0 done, 1 partial/conflict/refused, 2 usage error.
  */
-#ifndef FVM_CMD_H
-#define FVM_CMD_H
+#ifndef FVM_MANAGE_CMD_H
+#define FVM_MANAGE_CMD_H
 
 #include "store/changes.h"
 #include "store/store.h"

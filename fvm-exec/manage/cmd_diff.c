@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "json.h"
 #include "fvm/layout.h"
+#include "json.h"
 
 enum diff_format { FMT_PLAIN, FMT_STAT, FMT_JSON, FMT_PATCH };
 

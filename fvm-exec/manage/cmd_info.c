@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "json.h"
 #include "fvm/layout.h"
+#include "json.h"
 #include "store/procs.h"
 
 /* The text of DIR/vm.conf (malloc'd), or NULL when there is none. */

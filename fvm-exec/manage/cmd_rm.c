@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "store/procs.h"
 #include "store/ipc_store.h"
+#include "store/procs.h"
 
 struct rm_ctx {
 	const char *name;

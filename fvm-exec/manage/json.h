@@ -5,8 +5,8 @@
  * as \u00XX escapes of the byte value (documented in fvm(1)), so output is always valid
  * JSON and a path survives a round trip for ASCII and UTF-8 names.
  */
-#ifndef FVM_JSON_H
-#define FVM_JSON_H
+#ifndef FVM_MANAGE_JSON_H
+#define FVM_MANAGE_JSON_H
 
 #include <stdio.h>
 

@@ -7,8 +7,8 @@
  * set, so a bad value is reported where it was written. exec_settings_build() then
  * turns the effective text into typed values (struct exec_settings), which cannot fail.
  */
-#ifndef FVM_EXEC_CONFIG_H
-#define FVM_EXEC_CONFIG_H
+#ifndef FVM_RUN_CONFIG_H
+#define FVM_RUN_CONFIG_H
 
 #include <sched.h>
 #include <stdbool.h>

@@ -64,8 +64,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "run.h"
 #include "fvm/mqbroker.h"
+#include "run.h"
 
 /* Landlock's UAPI, spelled out: the build host's headers may be older than the kernel. */
 #define LL_FS_WRITE_FILE  (1ull << 1)

@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "run.h"
 #include "fvm/env.h"
 #include "fvm/layout.h"
 #include "review.h"
-#include "store/store.h"
+#include "run.h"
 #include "store/ipc_store.h"
+#include "store/store.h"
 
 #ifndef FVM_SYSCONFDIR
 #define FVM_SYSCONFDIR "/etc"

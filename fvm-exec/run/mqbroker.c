@@ -28,9 +28,9 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "run.h"
 #include "fvm/ipcname.h"
 #include "fvm/mqbroker.h"
+#include "run.h"
 
 #define MQUEUE_MAGIC 0x19800202
 

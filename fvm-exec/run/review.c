@@ -15,12 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/changes.h"
-#include "store/commit.h"
 #include "fvm/env.h"
 #include "fvm/layout.h"
-#include "store/procs.h"
 #include "review.h"
+#include "store/changes.h"
+#include "store/commit.h"
+#include "store/procs.h"
 
 static void summary(const char *name, const struct fvm_changes *ch)
 {

@@ -1,8 +1,8 @@
 /*
  * review.h — fvm-exec --review: try before you commit.
  */
-#ifndef FVM_REVIEW_H
-#define FVM_REVIEW_H
+#ifndef FVM_RUN_REVIEW_H
+#define FVM_RUN_REVIEW_H
 
 /*
  * After a run in VM NAME (directory VMDIR, whose run lock the caller has released):

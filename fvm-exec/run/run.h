@@ -7,8 +7,8 @@
  * before anything runs); then, in the child, cgroup_join, quota_apply, fence_apply and
  * the exec; fvm-exec supervises until the command ends, then cgroup_remove.
  */
-#ifndef FVM_EXEC_RUN_H
-#define FVM_EXEC_RUN_H
+#ifndef FVM_RUN_RUN_H
+#define FVM_RUN_RUN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -15,10 +15,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "store/changes.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "fvm/vm.h"
+#include "store/changes.h"
 
 struct scan {
 	const char *upper;

@@ -6,8 +6,8 @@
  * line for a deleted directory). A host directory replaced by a file, or the reverse,
  * is D then A.
  */
-#ifndef FVM_CHANGES_H
-#define FVM_CHANGES_H
+#ifndef FVM_STORE_CHANGES_H
+#define FVM_STORE_CHANGES_H
 
 #include <stddef.h>
 #include <sys/stat.h>

@@ -1,8 +1,8 @@
 /*
  * ipc_store.h — removing a VM's IPC objects, for fvm rm and an ephemeral run's end.
  */
-#ifndef FVM_IPC_STORE_H
-#define FVM_IPC_STORE_H
+#ifndef FVM_STORE_IPC_STORE_H
+#define FVM_STORE_IPC_STORE_H
 
 /*
  * Removes every IPC object of the VM whose directory is VMDIR ($FVM_HOME/vms/NAME, as

@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/changes.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
+#include "fvm/vm.h"
+#include "store/changes.h"
+#include "store/layer_edit.h"
 #include "store/progress.h"
 #include "store/store.h"
-#include "store/layer_edit.h"
-#include "fvm/vm.h"
 
 /* "UPPER" + VPATH ("/" maps to UPPER itself). */
 static int upath_of(const char *upper, const char *vpath, char *out, size_t len)

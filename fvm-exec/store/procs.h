@@ -7,8 +7,8 @@
  * Processes of other users cannot be inspected without privilege and are missed by an
  * unprivileged caller; the lock still tells that the VM runs.
  */
-#ifndef FVM_PROCS_H
-#define FVM_PROCS_H
+#ifndef FVM_STORE_PROCS_H
+#define FVM_STORE_PROCS_H
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -5,8 +5,8 @@
  * PROGRESS_THRESHOLD items; redrawn at most ten times a second; erased at the end.
  * Nothing at all is written when stderr is not a terminal, so output stays stable.
  */
-#ifndef FVM_PROGRESS_H
-#define FVM_PROGRESS_H
+#ifndef FVM_STORE_PROGRESS_H
+#define FVM_STORE_PROGRESS_H
 
 #include <stdbool.h>
 #include <stddef.h>

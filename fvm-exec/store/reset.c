@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fvm/layout.h"
 #include "store/commit.h"
 #include "store/journal.h"
-#include "fvm/layout.h"
-#include "store/progress.h"
-#include "store/store.h"
 #include "store/layer_edit.h"
 #include "store/originlog.h"
+#include "store/progress.h"
+#include "store/store.h"
 
 int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 {

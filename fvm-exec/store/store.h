@@ -5,8 +5,8 @@
  * Functions report failures themselves (warn-style, naming the path) and return -1,
  * or 0 on success, unless they say otherwise.
  */
-#ifndef FVM_STORE_H
-#define FVM_STORE_H
+#ifndef FVM_STORE_STORE_H
+#define FVM_STORE_STORE_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/ipc_store.h"
 #include "fvm/ipcname.h"
+#include "store/ipc_store.h"
 
 static void hexof(const void *data, size_t len, char out[65])
 {
