@@ -138,7 +138,7 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
 /* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
 int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
-/* Remembers that directory fd FD, just opened, is VPATH (LEN); see vpath.c. */
+/* Remembers that directory fd FD, just opened, is VPATH (LEN); see fd.c. */
 void fvm_fd_remember(int fd, const char *vpath, size_t len);
 
 /* Forgets what was remembered of FD: it is being closed or replaced. */
@@ -234,7 +234,7 @@ extern char fvm_lib_path[PATH_MAX];
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
 
-/* ipc.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
+/* ipcdir.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
 const char *fvm_ipc_prefix_get(void);
 /*
  * The listing hook of /dev/shm and /dev/mqueue: fvm_ipc_dir() gives the index of the
