@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "fvm/change.h"
 #include "fvm/path.h"
 #include "libfvm.h"
 
@@ -87,20 +88,8 @@ static int open_tmpfile(struct fvm_res *res, int flags, mode_t mode)
 	if (!S_ISDIR(res->st.st_mode)) {
 		return -ENOTDIR;
 	}
-	if (res->klass == FVM_CLASS_READONLY) {
-		return -EROFS;
-	}
-	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED) {
-		ret = sys_faccessat2(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS);
-		if (ret < 0) {
-			return ret;
-		}
-		ret = fvm_copy_up(&fvm_g, res, false);
-		if (ret < 0) {
-			return ret;
-		}
-	}
-	return sys_openat(AT_FDCWD, res->rpath, flags, mode);
+	ret = fvm_prepare_write(&fvm_g, res, FVM_MAY_WRITE_DIR, false);
+	return ret < 0 ? ret : sys_openat(AT_FDCWD, res->rpath, flags, mode);
 }
 
 /*
@@ -173,14 +162,7 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		if (res.trailing_slash) {
 			return -EISDIR;
 		}
-		if (res.klass == FVM_CLASS_READONLY) {
-			return -EROFS;
-		}
-		ret = fvm_may_change_parent(&fvm_g, &res, false);
-		if (ret < 0) {
-			return ret;
-		}
-		ret = fvm_prepare_create(&fvm_g, &res);
+		ret = fvm_prepare_new(&fvm_g, &res);
 		if (ret < 0) {
 			return ret;
 		}
@@ -194,16 +176,12 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	if ((flags & O_CREAT) && (flags & O_EXCL)) {
 		return -EEXIST;
 	}
-	if (write_intent(flags) && res.klass == FVM_CLASS_READONLY) {
-		return S_ISDIR(res.st.st_mode) ? -EISDIR : -EROFS;
+	if (write_intent(flags) && S_ISDIR(res.st.st_mode) && res.klass == FVM_CLASS_READONLY) {
+		return -EISDIR;
 	}
-	if (write_intent(flags) && res.where == FVM_HOST && S_ISREG(res.st.st_mode)) {
-		/* The host decides whether this process may write the file at all. */
-		ret = sys_faccessat2(AT_FDCWD, res.rpath, W_OK, AT_EACCESS);
-		if (ret < 0) {
-			return ret;
-		}
-		ret = fvm_copy_up(&fvm_g, &res, !(flags & O_TRUNC));
+	/* A regular file is copied up; other objects (a fifo, a device) are used in place. */
+	if (write_intent(flags) && (S_ISREG(res.st.st_mode) || res.klass == FVM_CLASS_READONLY)) {
+		ret = fvm_prepare_write(&fvm_g, &res, FVM_MAY_WRITE, !(flags & O_TRUNC));
 		if (ret < 0) {
 			return ret;
 		}

@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "fvm/change.h"
 #include "fvm/ipcname.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
@@ -309,8 +310,8 @@ static int map_unix(enum op op, const struct sockaddr_un *un, socklen_t len, str
 	if (ret == 0 && op == OP_BIND) {
 		if (res->where != FVM_ABSENT) {
 			ret = -EADDRINUSE;
-		} else if ((ret = fvm_may_change_parent(&fvm_g, res, false)) == 0) {
-			ret = fvm_prepare_create(&fvm_g, res);
+		} else {
+			ret = fvm_prepare_new(&fvm_g, res);
 		}
 	} else if (ret == 0 && res->where == FVM_ABSENT) {
 		ret = -ENOENT;
