@@ -23,7 +23,7 @@
 
 /*
  * The result of a change of mode, owner or xattrs: a directory's may change who can
- * search it, which the upper names cache (resolve.c) assumed at its listing.
+ * search it, which the upper names cache (core/names.c) assumed at its listing.
  */
 static int perm_changed(int ret)
 {

@@ -19,17 +19,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "libfvm.h"
-
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 /* A merged listing of one directory, for one fd. */
 struct listing {
@@ -190,27 +183,6 @@ static int listing_add(struct listing *l, const struct linux_dirent64 *d)
 	return 0;
 }
 
-/* Reads every record of directory RPATH and calls FN on it. */
-static int read_dir(const char *rpath, int (*fn)(const struct linux_dirent64 *, void *), void *arg)
-{
-	char buf[32768];
-	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int n, ret = 0;
-
-	if (fd < 0) {
-		return fd;
-	}
-	while (ret == 0 && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0) {
-		for (int off = 0; off < n && ret == 0;) {
-			const struct linux_dirent64 *d = (const void *)(buf + off);
-			off += d->d_reclen;
-			ret = fn(d, arg);
-		}
-	}
-	sys_close(fd);
-	return ret;
-}
-
 struct merge {
 	struct listing *l;
 	struct nameset names, whiteouts;
@@ -352,7 +324,7 @@ static int build_listing(struct listing *l, const char *vdir)
 	    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && res->klass != FVM_CLASS_SHARED) {
 		uint64_t ngen = fvm_names_gen(&fvm_g); /* before the read: a change meanwhile is newer */
 		m.updir = up;
-		ret = read_dir(up, merge_entry, &m);
+		ret = fvm_each_dirent(up, merge_entry, &m);
 		/*
 		 * Only a directory anyone may search (no ACL to say otherwise): a lookup
 		 * that skips upper/ for it must not skip a refusal (mode changes bump).
@@ -365,13 +337,13 @@ static int build_listing(struct listing *l, const char *vdir)
 	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&
 	    (res->where == FVM_HOST || fvm_host_shows(res))) {
 		m.host_pass = true;
-		ret = read_dir(res->vpath, merge_entry, &m);
+		ret = fvm_each_dirent(res->vpath, merge_entry, &m);
 		if (ret == -ENOENT || ret == -ENOTDIR) {
 			ret = 0;
 		}
 	} else if (ret == 0 && res->klass == FVM_CLASS_SHARED) {
 		m.host_pass = true;
-		ret = read_dir(res->rpath, merge_entry, &m);
+		ret = fvm_each_dirent(res->rpath, merge_entry, &m);
 	}
 	free(res);
 	nameset_free(&m.names);
@@ -552,7 +524,7 @@ static DIR *dir_from_fd(int fd)
 DIR *fvm_opendirat(int dirfd, const char *vpath)
 {
 	DIR *dir;
-	int fd = fvm_openat_user(dirfd, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
+	int fd = fvm_openat_remember(dirfd, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
 
 	if (fd < 0) {
 		errno = -fd;

@@ -193,8 +193,11 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
 
-/* The same for a program's own open: a directory fd is remembered (fvm_fd_remember). */
-int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode);
+/*
+ * fvm_openat, and a directory fd it returns is remembered with its virtual path
+ * (fvm_fd_remember): for a program's own opens, whose fds may serve as dirfds.
+ */
+int fvm_openat_remember(int dirfd, const char *vpath, int flags, mode_t mode);
 
 /*
  * Prepares VPATH for libc's own fopen with MODE (fopen, freopen, setmntent): does the
@@ -216,7 +219,7 @@ int fvm_fstat(int fd, struct stat *st);
 void fvm_entry_identity(const char *updir, const char *name, uint64_t *d_ino);
 
 /*
- * libfvm's own DIR streams, for the walkers built on them (walk.c); inside a VM only.
+ * libfvm's own DIR streams, for the walkers built on them (walk.h); inside a VM only.
  * fvm_opendirat and fvm_dir_read set errno as opendir/readdir do (NULL at the end
  * leaves it unchanged); fvm_dir_close returns 0 or -errno.
  */

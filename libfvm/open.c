@@ -2,8 +2,8 @@
  * open.c — the open family: open, openat, creat, their 64 and _2 names, fopen, freopen,
  * setmntent.
  *
- * Every entry point funnels into openat_core() (fvm_openat, or fvm_openat_user for a
- * program's own open, whose directory fds are remembered). Rules:
+ * Every entry point funnels into openat_core() (fvm_openat, or fvm_openat_remember for
+ * a program's own open, whose directory fds are remembered). Rules:
  *  - A read of a host name in a directory the VM never changed is one openat, as
  *    natively (open_direct).
  *  - Write intent (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND) on a host regular file copies
@@ -203,7 +203,7 @@ int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode)
 	return openat_core(dirfd, vpath, flags, mode, false);
 }
 
-int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode)
+int fvm_openat_remember(int dirfd, const char *vpath, int flags, mode_t mode)
 {
 	return openat_core(dirfd, vpath, flags, mode, true);
 }
@@ -213,48 +213,64 @@ static mode_t mode_arg(int flags, va_list ap)
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
-#define OPEN_WRAPPER(name)                                           \
-	int name(const char *vpath, int flags, ...)                  \
-	{                                                            \
-		va_list ap;                                          \
-		va_start(ap, flags);                                 \
-		mode_t mode = mode_arg(flags, ap);                   \
-		va_end(ap);                                          \
-		return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, mode)); \
-	}
-#define OPENAT_WRAPPER(name)                                         \
-	int name(int dirfd, const char *vpath, int flags, ...)       \
-	{                                                            \
-		va_list ap;                                          \
-		va_start(ap, flags);                                 \
-		mode_t mode = mode_arg(flags, ap);                   \
-		va_end(ap);                                          \
-		return fvm_ret(fvm_openat_user(dirfd, vpath, flags, mode)); \
-	}
+int open(const char *vpath, int flags, ...)
+{
+	va_list ap;
 
-OPEN_WRAPPER(open)
-OPEN_WRAPPER(open64)
-OPENAT_WRAPPER(openat)
-OPENAT_WRAPPER(openat64)
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, mode));
+}
+
+int open64(const char *vpath, int flags, ...)
+{
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, mode));
+}
+
+int openat(int dirfd, const char *vpath, int flags, ...)
+{
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, mode));
+}
+
+int openat64(int dirfd, const char *vpath, int flags, ...)
+{
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, mode));
+}
 
 int __open_2(const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, 0));
 }
 
 int __open64_2(const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, 0));
 }
 
 int __openat_2(int dirfd, const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(dirfd, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, 0));
 }
 
 int __openat64_2(int dirfd, const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(dirfd, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, 0));
 }
 
 int creat(const char *vpath, mode_t mode)

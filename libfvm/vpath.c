@@ -149,7 +149,7 @@ int fvm_resolve_from(int dirfd, const char *name, char *vp, int vlen, int rflags
 
 int fvm_resolve_vpath(char *vpath, size_t len, int rflags, struct fvm_res *res)
 {
-	/* /dev/shm/NAME is the VM's NAME, as shm_open and the listing have it (ipc.c). */
+	/* /dev/shm/NAME is the VM's NAME, as shm_open and the listing have it (ipcdir.c). */
 	int ret = fvm_ipc_vpath(vpath, len, PATH_MAX);
 
 	if (ret < 0) {
