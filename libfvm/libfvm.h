@@ -237,6 +237,18 @@ extern char fvm_lib_path[PATH_MAX];
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
 
+/* net.c: appends one line to the VM's log, ROOT/log (one O_APPEND write). */
+void fvm_vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* net.c: the IPv4 address inside SA (AF_INET, or an IPv4-mapped AF_INET6), else NULL. */
+struct in_addr *fvm_inet4_of(const struct sockaddr *sa, socklen_t len);
+
+/* net.c: whether the network policy lets the VM use inet address SA (no logging). */
+bool fvm_net_allowed(const struct sockaddr *sa, socklen_t len);
+
+/* net.c: checks inet address SA for CALL: 0, or -EACCES with a line in the VM's log. */
+int fvm_net_check(const char *call, const struct sockaddr *sa, socklen_t len);
+
 /* ipcdir.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
 const char *fvm_ipc_prefix_get(void);
 /*
