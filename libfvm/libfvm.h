@@ -227,6 +227,15 @@ DIR *fvm_opendirat(int dirfd, const char *vpath);
 struct dirent64 *fvm_dir_read(DIR *dir);
 int fvm_dir_close(DIR *dir);
 
+/* getdents64 of directory fd FD: the merged listing where there is one (dir.c). */
+ssize_t fvm_getdents(int fd, void *buf, size_t len);
+
+/* Frees the merged listing kept for directory fd FD, which is being closed (dir.c). */
+void fvm_listing_drop(int fd);
+
+/* True when directory fd FD lists as the kernel has it: its stream may read it directly. */
+bool fvm_dir_fd_plain(int fd);
+
 /* The descriptor under one of libfvm's DIR streams (what dirfd() answers in a VM). */
 int fvm_dir_fd(DIR *dir);
 

@@ -397,17 +397,25 @@ static int lookup_name(struct walk *w, struct comp *c)
 	return lret == -EACCES ? drop_next(w, -EACCES) : 0;
 }
 
-/* The result for a last component that does not exist: where it would be created. */
-static int end_absent(struct walk *w, const struct comp *c)
+/* The result's name and parent state: the last component next, in directory cur. */
+static struct fvm_res *end_at_next(struct walk *w, const struct comp *c)
 {
 	struct fvm_res *res = w->res;
 
 	memcpy(res->vpath, w->cur, c->nextlen + 1);
 	res->vlen = c->nextlen;
 	res->klass = c->klass;
-	res->whiteout = c->whiteout;
 	res->parent_upper = w->cur_upper;
 	res->parent_host = w->cur_host;
+	return res;
+}
+
+/* The result for a last component that does not exist: where it would be created. */
+static int end_absent(struct walk *w, const struct comp *c)
+{
+	struct fvm_res *res = end_at_next(w, c);
+
+	res->whiteout = c->whiteout;
 	if (c->klass == FVM_CLASS_SHARED) {
 		memcpy(res->rpath, w->cur, c->nextlen + 1);
 	} else if (fvm_upper_path(w->vm, w->cur, res->rpath, sizeof(res->rpath)) < 0) {
@@ -516,15 +524,10 @@ static int follow_link(struct walk *w, const struct comp *c)
 /* The result for a last component that exists (and is not a link to follow). */
 static int end_found(struct walk *w, const struct comp *c)
 {
-	struct fvm_res *res = w->res;
+	struct fvm_res *res = end_at_next(w, c);
 
-	memcpy(res->vpath, w->cur, c->nextlen + 1);
-	res->vlen = c->nextlen;
-	res->klass = c->klass;
 	res->st = c->st;
 	res->where = c->where;
-	res->parent_upper = w->cur_upper;
-	res->parent_host = w->cur_host;
 	if (c->where == FVM_UPPER) {
 		memcpy(res->rpath, w->up, strlen(w->up) + 1);
 	} else {
