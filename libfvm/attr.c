@@ -17,12 +17,13 @@
 #include <sys/xattr.h>
 #include <utime.h>
 
+#include "fvm/change.h"
 #include "fvm/path.h"
 #include "libfvm.h"
 
 /*
  * The result of a change of mode, owner or xattrs: a directory's may change who can
- * search it, which the upper names cache (resolve.c) assumed at its listing.
+ * search it, which the upper names cache (core/names.c) assumed at its listing.
  */
 static int perm_changed(int ret)
 {
@@ -32,14 +33,13 @@ static int perm_changed(int ret)
 	return fvm_ret(ret);
 }
 
-/* Makes resolved RES ready for an xattr change: the host's owner rule, then copy-up. */
+/*
+ * Makes resolved RES ready for an xattr change: the host's owner rule (only the owner
+ * may set the xattrs it can see, user.*), then copy-up.
+ */
 static int xattr_modify(struct fvm_res *res)
 {
-	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED && !fvm_g.is_root &&
-	    res->st.st_uid != sys_geteuid()) {
-		return -EPERM; /* only the owner may set xattrs it can see (user.*) */
-	}
-	return fvm_prepare_modify(&fvm_g, res, true);
+	return fvm_prepare_write(&fvm_g, res, FVM_MAY_OWN, true);
 }
 
 /*
@@ -239,49 +239,30 @@ int lremovexattr(const char *vpath, const char *name)
 }
 
 /*
- * The owner rule of the host: only the owner (or root) may change mode or times of an
- * object, and only root may give it away. Checked against the host's object, since an
- * unprivileged copy-up carries the caller as owner.
+ * Resolves DIRFD/VPATH for a metadata change. Nothing is copied up: the caller
+ * finishes its own checks first, so a refused change leaves the VM as it was, then
+ * calls fvm_prepare_write() (the host's owner rule, fvm/change.h).
  */
-static int owner_check(const struct fvm_res *res)
-{
-	struct stat buf;
-
-	if (fvm_g.is_root || res->klass == FVM_CLASS_SHARED) {
-		return 0;
-	}
-	return fvm_host_view(res, &buf)->st_uid == sys_geteuid() ? 0 : -EPERM;
-}
-
-/*
- * Resolves DIRFD/VPATH for a metadata change and applies the owner rule when
- * NEED_OWNER. Nothing is copied up: the caller finishes its own checks first, so a
- * refused change leaves the VM as it was, then calls fvm_prepare_modify().
- */
-static int meta_resolve(int dirfd, const char *vpath, bool follow, bool need_owner,
-			struct fvm_res *res)
+static int meta_resolve(int dirfd, const char *vpath, bool follow, struct fvm_res *res)
 {
 	int ret = fvm_resolve_at(dirfd, vpath, follow ? 0 : FVM_R_NOFOLLOW, res);
 
 	if (ret == 0 && res->where == FVM_ABSENT) {
 		ret = -ENOENT;
 	}
-	if (ret == 0 && need_owner) {
-		ret = owner_check(res);
-	}
 	return ret;
 }
 
 static int chmod_res(struct fvm_res *res, mode_t mode)
 {
-	int ret = owner_check(res);
+	int ret;
 
-	if (ret == 0 && S_ISLNK(res->st.st_mode)) {
-		ret = -EOPNOTSUPP; /* Linux cannot chmod a symlink */
+	if (S_ISLNK(res->st.st_mode)) {
+		/* Linux cannot chmod a symlink; the owner rule is told first, as natively. */
+		ret = fvm_may_write(&fvm_g, res, FVM_MAY_OWN);
+		return ret < 0 ? ret : -EOPNOTSUPP;
 	}
-	if (ret == 0) {
-		ret = fvm_prepare_modify(&fvm_g, res, true);
-	}
+	ret = fvm_prepare_write(&fvm_g, res, FVM_MAY_OWN, true);
 	return ret < 0 ? ret : sys_fchmodat(AT_FDCWD, res->rpath, mode);
 }
 
@@ -294,7 +275,7 @@ static int fvm_fchmodat(int dirfd, const char *vpath, mode_t mode, int flags)
 		return flags ? (int)FVM_SC(452 /* fchmodat2 */, dirfd, vpath, mode, flags, 0, 0)
 			     : sys_fchmodat(dirfd, vpath, mode);
 	}
-	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), &res);
 	return ret < 0 ? ret : chmod_res(&res, mode);
 }
 
@@ -321,14 +302,14 @@ static int chown_res(struct fvm_res *res, uid_t uid, gid_t gid)
 	int ret = 0;
 
 	/* Only root gives an object away; an owner may change the group to its own. */
-	if (uid != (uid_t)-1 || gid != (gid_t)-1) {
-		ret = owner_check(res);
-	}
-	if (ret == 0 && !fvm_g.is_root && uid != (uid_t)-1 && uid != sys_geteuid()) {
+	if (!fvm_g.is_root && uid != (uid_t)-1 && uid != sys_geteuid() &&
+	    res->klass != FVM_CLASS_READONLY) {
 		ret = -EPERM;
 	}
 	if (ret == 0) {
-		ret = fvm_prepare_modify(&fvm_g, res, true);
+		ret = fvm_prepare_write(&fvm_g, res,
+					uid != (uid_t)-1 || gid != (gid_t)-1 ? FVM_MAY_OWN : FVM_MAY_ANY,
+					true);
 	}
 	return ret < 0 ? ret : sys_fchownat(AT_FDCWD, res->rpath, uid, gid, AT_SYMLINK_NOFOLLOW);
 }
@@ -344,7 +325,7 @@ static int fvm_fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int 
 	if (vpath && !vpath[0] && (flags & AT_EMPTY_PATH)) {
 		return fvm_fchown(dirfd, uid, gid);
 	}
-	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), &res);
 	return ret < 0 ? ret : chown_res(&res, uid, gid);
 }
 
@@ -365,21 +346,10 @@ int fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int flags)
 
 static int utimens_res(struct fvm_res *res, const struct timespec ts[2])
 {
-	struct stat buf;
-	int ret = 0;
-
 	/* Setting explicit times needs ownership; "now" needs ownership or write access. */
 	bool explicit_times = ts && !(ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
-	if (explicit_times) {
-		ret = owner_check(res);
-	} else if (!fvm_g.is_root && res->klass != FVM_CLASS_SHARED &&
-		   fvm_host_view(res, &buf)->st_uid != sys_geteuid() && fvm_host_shows(res)) {
-		ret = sys_faccessat2(AT_FDCWD, res->where == FVM_HOST ? res->rpath : res->vpath, W_OK,
-				     AT_EACCESS);
-	}
-	if (ret == 0) {
-		ret = fvm_prepare_modify(&fvm_g, res, true);
-	}
+	int ret = fvm_prepare_write(&fvm_g, res, explicit_times ? FVM_MAY_OWN : FVM_MAY_TOUCH, true);
+
 	return ret < 0 ? ret : sys_utimensat(AT_FDCWD, res->rpath, ts, AT_SYMLINK_NOFOLLOW);
 }
 
@@ -394,7 +364,7 @@ static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[
 	if (!vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
 		return fvm_futimens(dirfd, ts); /* NULL path: futimens on dirfd itself */
 	}
-	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), false, &res);
+	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), &res);
 	return ret < 0 ? ret : utimens_res(&res, ts);
 }
 

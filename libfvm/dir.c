@@ -1,5 +1,6 @@
 /*
- * dir.c — merged directory listings: getdents64 and the DIR stream functions.
+ * dir.c — merged directory listings: getdents64, and fvm_getdents() under the DIR
+ * stream functions (dirstream.c).
  *
  * One core, fvm_getdents(), serves both: a directory fd whose virtual directory has
  * an upper part (or hides a name) is listed as the union of upper and host entries,
@@ -19,17 +20,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "libfvm.h"
-
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 /* A merged listing of one directory, for one fd. */
 struct listing {
@@ -190,27 +184,6 @@ static int listing_add(struct listing *l, const struct linux_dirent64 *d)
 	return 0;
 }
 
-/* Reads every record of directory RPATH and calls FN on it. */
-static int read_dir(const char *rpath, int (*fn)(const struct linux_dirent64 *, void *), void *arg)
-{
-	char buf[32768];
-	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int n, ret = 0;
-
-	if (fd < 0) {
-		return fd;
-	}
-	while (ret == 0 && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0) {
-		for (int off = 0; off < n && ret == 0;) {
-			const struct linux_dirent64 *d = (const void *)(buf + off);
-			off += d->d_reclen;
-			ret = fn(d, arg);
-		}
-	}
-	sys_close(fd);
-	return ret;
-}
-
 struct merge {
 	struct listing *l;
 	struct nameset names, whiteouts;
@@ -352,7 +325,7 @@ static int build_listing(struct listing *l, const char *vdir)
 	    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && res->klass != FVM_CLASS_SHARED) {
 		uint64_t ngen = fvm_names_gen(&fvm_g); /* before the read: a change meanwhile is newer */
 		m.updir = up;
-		ret = read_dir(up, merge_entry, &m);
+		ret = fvm_each_dirent(up, merge_entry, &m);
 		/*
 		 * Only a directory anyone may search (no ACL to say otherwise): a lookup
 		 * that skips upper/ for it must not skip a refusal (mode changes bump).
@@ -365,13 +338,13 @@ static int build_listing(struct listing *l, const char *vdir)
 	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&
 	    (res->where == FVM_HOST || fvm_host_shows(res))) {
 		m.host_pass = true;
-		ret = read_dir(res->vpath, merge_entry, &m);
+		ret = fvm_each_dirent(res->vpath, merge_entry, &m);
 		if (ret == -ENOENT || ret == -ENOTDIR) {
 			ret = 0;
 		}
 	} else if (ret == 0 && res->klass == FVM_CLASS_SHARED) {
 		m.host_pass = true;
-		ret = read_dir(res->rpath, merge_entry, &m);
+		ret = fvm_each_dirent(res->rpath, merge_entry, &m);
 	}
 	free(res);
 	nameset_free(&m.names);
@@ -411,8 +384,7 @@ static bool needs_merge(const char *vdir, size_t n)
 		fvm_policy_class(fvm_g.policy, vdir, n) != FVM_CLASS_SHARED);
 }
 
-/* True when directory fd FD lists as the kernel has it: its stream may read it directly. */
-static bool fd_plain(int fd)
+bool fvm_dir_fd_plain(int fd)
 {
 	char vdir[PATH_MAX];
 	int n = fvm_fd_vpath(fd, vdir, sizeof(vdir));
@@ -466,8 +438,7 @@ static struct listing *listing_for(int fd, off_t pos, int *err)
 	return l;
 }
 
-/* getdents64 of directory fd FD: the merged listing where there is one. */
-static ssize_t fvm_getdents(int fd, void *buf, size_t len)
+ssize_t fvm_getdents(int fd, void *buf, size_t len)
 {
 	struct listing *l;
 	off_t pos;
@@ -509,248 +480,12 @@ ssize_t getdents64(int fd, void *buf, size_t len)
 	return fvm_ret_ssize(fvm_getdents(fd, buf, len));
 }
 
-/*
- * libfvm's DIR stream: a buffer over fvm_getdents(), or over the kernel's getdents64
- * when the directory's listing is the kernel's (decided at open and at rewind; names
- * the VM adds while a stream reads are, as natively, not promised to it).
- */
-struct fvm_dir {
-	int fd;
-	bool plain;
-	size_t size, pos;   /* bytes in buf, next record */
-	long filepos;       /* d_off of the last record returned (telldir) */
-	struct dirent64 entry;
-	char buf[32768] __attribute__((aligned(8)));
-};
-
-static DIR *dir_from_fd(int fd)
+void fvm_listing_drop(int fd)
 {
-	struct fvm_dir *d;
-	struct stat st;
-	int ret = sys_fstat(fd, &st);
+	struct listing **slot = table_slot(fd);
 
-	if (ret < 0) {
-		errno = -ret;
-		return NULL;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return NULL;
-	}
-	d = malloc(sizeof(*d));
-	if (!d) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	d->fd = fd;
-	d->plain = fd_plain(fd);
-	d->size = d->pos = 0;
-	d->filepos = 0;
-	return (DIR *)d;
-}
-
-DIR *fvm_opendirat(int dirfd, const char *vpath)
-{
-	DIR *dir;
-	int fd = fvm_openat_user(dirfd, vpath, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0);
-
-	if (fd < 0) {
-		errno = -fd;
-		return NULL;
-	}
-	dir = dir_from_fd(fd);
-	if (!dir) {
-		int saved = errno;
-		sys_close(fd);
-		errno = saved;
-	}
-	return dir;
-}
-
-DIR *opendir(const char *vpath)
-{
-	if (!fvm_on()) {
-		return REAL(opendir)(vpath);
-	}
-	return fvm_opendirat(AT_FDCWD, vpath);
-}
-
-DIR *fdopendir(int fd)
-{
-	int fl;
-
-	if (!fvm_on()) {
-		return REAL(fdopendir)(fd);
-	}
-	fl = sys_fcntl(fd, F_GETFL, 0);
-	if (fl < 0) {
-		errno = -fl;
-		return NULL;
-	}
-	if ((fl & O_PATH) == O_PATH) {
-		errno = EBADF;
-		return NULL;
-	}
-	return dir_from_fd(fd);
-}
-
-static struct dirent64 *fvm_readdir(struct fvm_dir *d);
-
-struct dirent64 *fvm_dir_read(DIR *dir)
-{
-	return fvm_readdir((struct fvm_dir *)dir);
-}
-
-static struct dirent64 *fvm_readdir(struct fvm_dir *d)
-{
-	int saved = errno;
-
-	if (d->pos >= d->size) {
-		ssize_t n = d->plain ? sys_getdents64(d->fd, d->buf, sizeof(d->buf))
-				     : fvm_getdents(d->fd, d->buf, sizeof(d->buf));
-		if (n <= 0) {
-			if (n < 0) {
-				errno = (int)-n;
-			} else {
-				errno = saved; /* the end: errno unchanged */
-			}
-			return NULL;
-		}
-		d->size = (size_t)n;
-		d->pos = 0;
-	}
-	struct dirent64 *e = (struct dirent64 *)(d->buf + d->pos);
-	d->pos += e->d_reclen;
-	d->filepos = e->d_off;
-	return e;
-}
-
-/* On the 64-bit ABIs fvm supports, struct dirent and struct dirent64 are one layout. */
-_Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent64 layout");
-
-struct dirent *readdir(DIR *dir)
-{
-	if (!fvm_on()) {
-		return REAL(readdir)(dir);
-	}
-	return (struct dirent *)fvm_readdir((struct fvm_dir *)dir);
-}
-
-struct dirent64 *readdir64(DIR *dir)
-{
-	if (!fvm_on()) {
-		return REAL(readdir64)(dir);
-	}
-	return fvm_readdir((struct fvm_dir *)dir);
-}
-
-static int fvm_readdir_r(struct fvm_dir *d, struct dirent64 *entry, struct dirent64 **result)
-{
-	int saved = errno;
-	struct dirent64 *e;
-
-	errno = 0;
-	e = fvm_readdir(d);
-	if (!e) {
-		int err = errno;
-		errno = saved;
-		*result = NULL;
-		return err;
-	}
-	memcpy(entry, e, e->d_reclen < sizeof(*entry) ? e->d_reclen : sizeof(*entry));
-	*result = entry;
-	errno = saved;
-	return 0;
-}
-
-int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result)
-{
-	if (!fvm_on()) {
-		return REAL(readdir_r)(dir, entry, result);
-	}
-	return fvm_readdir_r((struct fvm_dir *)dir, (struct dirent64 *)entry, (struct dirent64 **)result);
-}
-
-int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result)
-{
-	if (!fvm_on()) {
-		return REAL(readdir64_r)(dir, entry, result);
-	}
-	return fvm_readdir_r((struct fvm_dir *)dir, entry, result);
-}
-
-void rewinddir(DIR *dir)
-{
-	struct fvm_dir *d = (struct fvm_dir *)dir;
-
-	if (!fvm_on()) {
-		REAL(rewinddir)(dir);
-		return;
-	}
-	sys_lseek(d->fd, 0, SEEK_SET);
-	d->plain = fd_plain(d->fd);
-	d->size = d->pos = 0;
-	d->filepos = 0;
-}
-
-void seekdir(DIR *dir, long loc)
-{
-	struct fvm_dir *d = (struct fvm_dir *)dir;
-
-	if (!fvm_on()) {
-		REAL(seekdir)(dir, loc);
-		return;
-	}
-	sys_lseek(d->fd, loc, SEEK_SET);
-	d->size = d->pos = 0;
-	d->filepos = loc;
-}
-
-long telldir(DIR *dir)
-{
-	if (!fvm_on()) {
-		return REAL(telldir)(dir);
-	}
-	return ((struct fvm_dir *)dir)->filepos;
-}
-
-int fvm_dir_close(DIR *dir)
-{
-	struct fvm_dir *d = (struct fvm_dir *)dir;
-	struct listing **slot;
-	int ret;
-
-	if (!d) {
-		return -EINVAL;
-	}
-	slot = table_slot(d->fd);
 	if (slot && *slot) {
 		listing_free(*slot);
 		*slot = NULL;
 	}
-	fvm_fd_forget(d->fd);
-	ret = sys_close(d->fd);
-	free(d);
-	return ret;
-}
-
-int closedir(DIR *dir)
-{
-	if (!fvm_on()) {
-		return REAL(closedir)(dir);
-	}
-	return fvm_ret(fvm_dir_close(dir));
-}
-
-int fvm_dir_fd(DIR *dir)
-{
-	return ((struct fvm_dir *)dir)->fd;
-}
-
-int dirfd(DIR *dir)
-{
-	if (!fvm_on()) {
-		return REAL(dirfd)(dir);
-	}
-	return fvm_dir_fd(dir);
 }

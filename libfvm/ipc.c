@@ -3,7 +3,8 @@
  * names for the IPC objects processes meet by name.
  *
  * Every name-taking call funnels into map_posix() and every key-taking call into
- * map_key(); the listing of /dev/shm and /dev/mqueue (dir.c) asks ipc_dir_entry().
+ * map_key(). The prefix and the /dev/shm and /dev/mqueue hooks that path lookup needs
+ * are ipcdir.c's, below this file.
  *
  * Invariants:
  *  - Inside a VM, a POSIX name N becomes the VM's prefix + N (fvm/ipcname.h), shortened
@@ -35,31 +36,6 @@
 #include "fvm/mqbroker.h"
 #include "fvm/path.h"
 #include "libfvm.h"
-
-static char prefix[FVM_IPC_PREFIX_MAX];
-static int prefix_state; /* 0 unknown, 1 ready, -1 unusable */
-
-const char *fvm_ipc_prefix_get(void)
-{
-	int st = __atomic_load_n(&prefix_state, __ATOMIC_ACQUIRE);
-
-	if (st == 0) {
-		char tmp[FVM_IPC_PREFIX_MAX];
-		/* Racing threads compute the same bytes; the first one publishes. */
-		st = fvm_ipc_prefix(fvm_g.root, tmp, sizeof(tmp)) < 0 ? -1 : 1;
-		int expected = 0;
-		if (st == 1 && __atomic_compare_exchange_n(&prefix_state, &expected, 2, false,
-							   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			memcpy(prefix, tmp, sizeof(prefix));
-			__atomic_store_n(&prefix_state, 1, __ATOMIC_RELEASE);
-		} else if (st < 0) {
-			__atomic_store_n(&prefix_state, -1, __ATOMIC_RELEASE);
-		}
-		while ((st = __atomic_load_n(&prefix_state, __ATOMIC_ACQUIRE)) == 2) {
-		}
-	}
-	return st == 1 ? prefix : NULL;
-}
 
 /* The three POSIX kinds: their registry name and the longest name libc/kernel take. */
 enum posix_kind { KIND_SHM, KIND_SEM, KIND_MQ };
@@ -433,126 +409,4 @@ key_t ftok(const char *vpath, int proj_id)
 	key_t key;
 	int ret = fvm_ftok(vpath, proj_id, &key);
 	return ret < 0 ? fvm_ret(ret) : key;
-}
-
-/* The listing of /dev/shm and the mqueue mount. */
-static const struct {
-	const char *dir;
-	const char *tag; /* a name's leading tag kept as is ("sem." for semaphores) */
-} ipc_dirs[] = {
-	{"/dev/shm", "sem."},
-	{"/dev/mqueue", NULL},
-};
-
-int fvm_ipc_dir(const char *vdir, size_t len)
-{
-	if (!fvm_ipc_prefix_get()) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(ipc_dirs) / sizeof(ipc_dirs[0]); i++) {
-		if (strlen(ipc_dirs[i].dir) == len && memcmp(ipc_dirs[i].dir, vdir, len) == 0) {
-			return (int)i;
-		}
-	}
-	return -1;
-}
-
-int fvm_ipc_vpath(char *vpath, size_t len, size_t size)
-{
-	const char *pfx, *name, *tag, *rest;
-	char mapped[NAME_MAX + 2], out[PATH_MAX];
-	size_t dlen = 0, nlen, taglen = 0;
-	int dir = -1, m, n;
-
-	/* The common case costs one byte compare: nothing under /dev. */
-	if (len < 6 || vpath[1] != 'd') {
-		return (int)len;
-	}
-	for (size_t i = 0; i < sizeof(ipc_dirs) / sizeof(ipc_dirs[0]); i++) {
-		dlen = strlen(ipc_dirs[i].dir);
-		if (len > dlen + 1 && memcmp(vpath, ipc_dirs[i].dir, dlen) == 0 && vpath[dlen] == '/' &&
-		    vpath[dlen + 1] != '/') {
-			dir = (int)i;
-			break;
-		}
-	}
-	if (dir < 0 || !(pfx = fvm_ipc_prefix_get()) ||
-	    fvm_policy_class(fvm_g.policy, ipc_dirs[dir].dir, dlen) != FVM_CLASS_SHARED) {
-		return (int)len;
-	}
-	/* The first component below the directory is the VM's name; the rest follows it. */
-	name = vpath + dlen + 1;
-	rest = strchr(name, '/');
-	nlen = rest ? (size_t)(rest - name) : strlen(name);
-	rest = rest ? rest : "";
-	if ((nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.')) {
-		return (int)len;
-	}
-	tag = ipc_dirs[dir].tag;
-	if (tag && nlen > strlen(tag) && strncmp(name, tag, strlen(tag)) == 0) {
-		taglen = strlen(tag);
-	}
-	/* Already the VM's real name: a path narrowed from the kernel (the cwd, an fd). */
-	if (nlen - taglen >= strlen(pfx) && memcmp(name + taglen, pfx, strlen(pfx)) == 0) {
-		return (int)len;
-	}
-	m = fvm_ipc_map(pfx, name + taglen, nlen - taglen, NAME_MAX - taglen, mapped, sizeof(mapped));
-	if (m < 0) {
-		return m;
-	}
-	n = snprintf(out, sizeof(out), "%.*s%.*s%s%s", (int)(dlen + 1), vpath, (int)taglen, name,
-		     mapped, rest);
-	if (n < 0 || (size_t)n >= sizeof(out) || (size_t)n >= size) {
-		return -ENAMETOOLONG;
-	}
-	memcpy(vpath, out, (size_t)n + 1);
-	return n;
-}
-
-struct unshorten {
-	const char *mapped;
-	char *out;
-	size_t outlen;
-	int found;
-};
-
-static int find_orig(const char *kind, const char *mapped, const char *orig, void *arg)
-{
-	struct unshorten *u = arg;
-
-	(void)kind;
-	if (strcmp(mapped, u->mapped) == 0 && strlen(orig) < u->outlen) {
-		strcpy(u->out, orig);
-		u->found = 1;
-		return 1;
-	}
-	return 0;
-}
-
-int fvm_ipc_dir_entry(int dir, const char *name, char *out, size_t outlen)
-{
-	const char *pfx = fvm_ipc_prefix_get(), *tag = ipc_dirs[dir].tag, *rest = name;
-	size_t taglen = 0;
-	int shortened;
-
-	if (!pfx) {
-		return -1;
-	}
-	if (tag && strncmp(name, tag, strlen(tag)) == 0) {
-		taglen = strlen(tag);
-		rest = name + taglen;
-	}
-	const char *vname = fvm_ipc_unmap(pfx, rest, strlen(rest), &shortened);
-	if (!vname || taglen + strlen(vname) + 1 > outlen) {
-		return -1;
-	}
-	memcpy(out, name, taglen);
-	if (shortened) {
-		struct unshorten u = {.mapped = rest, .out = out + taglen, .outlen = outlen - taglen};
-		if (fvm_ipc_each(fvm_g.root, find_orig, &u) > 0 && u.found) {
-			return (int)strlen(out);
-		}
-	}
-	strcpy(out + taglen, vname);
-	return (int)strlen(out);
 }

@@ -138,7 +138,7 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen);
 /* The virtual path of open file descriptor FD (narrowed /proc/self/fd/FD). */
 int fvm_fd_vpath(int fd, char *out, size_t outlen);
 
-/* Remembers that directory fd FD, just opened, is VPATH (LEN); see vpath.c. */
+/* Remembers that directory fd FD, just opened, is VPATH (LEN); see fd.c. */
 void fvm_fd_remember(int fd, const char *vpath, size_t len);
 
 /* Forgets what was remembered of FD: it is being closed or replaced. */
@@ -193,8 +193,11 @@ void fvm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The open logic (open.c), shared by the families that create files. */
 int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode);
 
-/* The same for a program's own open: a directory fd is remembered (fvm_fd_remember). */
-int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode);
+/*
+ * fvm_openat, and a directory fd it returns is remembered with its virtual path
+ * (fvm_fd_remember): for a program's own opens, whose fds may serve as dirfds.
+ */
+int fvm_openat_remember(int dirfd, const char *vpath, int flags, mode_t mode);
 
 /*
  * Prepares VPATH for libc's own fopen with MODE (fopen, freopen, setmntent): does the
@@ -216,13 +219,22 @@ int fvm_fstat(int fd, struct stat *st);
 void fvm_entry_identity(const char *updir, const char *name, uint64_t *d_ino);
 
 /*
- * libfvm's own DIR streams, for the walkers built on them (walk.c); inside a VM only.
+ * libfvm's own DIR streams, for the walkers built on them (walk.h); inside a VM only.
  * fvm_opendirat and fvm_dir_read set errno as opendir/readdir do (NULL at the end
  * leaves it unchanged); fvm_dir_close returns 0 or -errno.
  */
 DIR *fvm_opendirat(int dirfd, const char *vpath);
 struct dirent64 *fvm_dir_read(DIR *dir);
 int fvm_dir_close(DIR *dir);
+
+/* getdents64 of directory fd FD: the merged listing where there is one (dir.c). */
+ssize_t fvm_getdents(int fd, void *buf, size_t len);
+
+/* Frees the merged listing kept for directory fd FD, which is being closed (dir.c). */
+void fvm_listing_drop(int fd);
+
+/* True when directory fd FD lists as the kernel has it: its stream may read it directly. */
+bool fvm_dir_fd_plain(int fd);
 
 /* The descriptor under one of libfvm's DIR streams (what dirfd() answers in a VM). */
 int fvm_dir_fd(DIR *dir);
@@ -234,7 +246,19 @@ extern char fvm_lib_path[PATH_MAX];
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
 
-/* ipc.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
+/* net.c: appends one line to the VM's log, ROOT/log (one O_APPEND write). */
+void fvm_vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* net.c: the IPv4 address inside SA (AF_INET, or an IPv4-mapped AF_INET6), else NULL. */
+struct in_addr *fvm_inet4_of(const struct sockaddr *sa, socklen_t len);
+
+/* net.c: whether the network policy lets the VM use inet address SA (no logging). */
+bool fvm_net_allowed(const struct sockaddr *sa, socklen_t len);
+
+/* net.c: checks inet address SA for CALL: 0, or -EACCES with a line in the VM's log. */
+int fvm_net_check(const char *call, const struct sockaddr *sa, socklen_t len);
+
+/* ipcdir.c: the VM's IPC prefix (fvm/ipcname.h), NULL when it has none. */
 const char *fvm_ipc_prefix_get(void);
 /*
  * The listing hook of /dev/shm and /dev/mqueue: fvm_ipc_dir() gives the index of the

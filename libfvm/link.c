@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fvm/change.h"
 #include "fvm/path.h"
 #include "libfvm.h"
 
@@ -59,16 +60,7 @@ static int create_at(int dirfd, const char *vpath, const struct create_op *op)
 	if (res.trailing_slash && op->kind != MAKE_DIR) {
 		return -ENOENT;
 	}
-	if (res.klass == FVM_CLASS_SHARED) {
-		return make_entry(op, AT_FDCWD, res.rpath);
-	}
-	if (res.klass == FVM_CLASS_READONLY) {
-		return -EROFS;
-	}
-	ret = fvm_may_change_parent(&fvm_g, &res, false);
-	if (ret == 0) {
-		ret = fvm_prepare_create(&fvm_g, &res);
-	}
+	ret = fvm_prepare_new(&fvm_g, &res);
 	if (ret == 0) {
 		ret = make_entry(op, AT_FDCWD, res.rpath);
 	}
@@ -178,7 +170,6 @@ static int link_source(int olddirfd, const char *oldvpath, int flags, struct fvm
 {
 	char proc[64], target[FVM_RPATH_MAX];
 	const char *magic = NULL;
-	struct stat hv;
 	int ret;
 
 	*kfd = AT_FDCWD;
@@ -228,22 +219,7 @@ plain:
 	if (S_ISDIR(src->st.st_mode)) {
 		return -EPERM;
 	}
-	if (src->where != FVM_HOST || src->klass == FVM_CLASS_SHARED) {
-		return 0;
-	}
-	if (src->klass == FVM_CLASS_READONLY) {
-		return -EROFS;
-	}
-	if (!fvm_g.is_root) {
-		const struct stat *st = fvm_host_view(src, &hv);
-		if (st->st_uid != sys_geteuid() &&
-		    (!S_ISREG(st->st_mode) || (st->st_mode & S_ISUID) ||
-		     ((st->st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) ||
-		     sys_faccessat2(AT_FDCWD, src->rpath, R_OK | W_OK, AT_EACCESS) < 0)) {
-			return -EPERM;
-		}
-	}
-	return fvm_copy_up(&fvm_g, src, true);
+	return fvm_prepare_write(&fvm_g, src, FVM_MAY_LINK, true);
 }
 
 static int fvm_linkat(int olddirfd, const char *oldvpath, int newdirfd, const char *newvpath,
@@ -276,20 +252,12 @@ static int fvm_linkat(int olddirfd, const char *oldvpath, int newdirfd, const ch
 	if (dst.trailing_slash) {
 		return -ENOENT;
 	}
-	if (dst.klass == FVM_CLASS_READONLY) {
-		return -EROFS;
-	}
-	if (dst.klass != FVM_CLASS_SHARED) {
-		ret = fvm_may_change_parent(&fvm_g, &dst, false);
-		if (ret == 0) {
-			ret = fvm_prepare_create(&fvm_g, &dst);
-		}
-		if (ret < 0) {
-			return ret;
-		}
+	ret = fvm_prepare_new(&fvm_g, &dst);
+	if (ret < 0) {
+		return ret;
 	}
 	ret = sys_linkat(kfd, src.rpath, AT_FDCWD, dst.rpath, kflags);
-	if (ret == 0 && dst.klass != FVM_CLASS_SHARED) {
+	if (ret == 0) {
 		fvm_created(&fvm_g, &dst, false);
 	}
 	return ret;

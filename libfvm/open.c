@@ -2,8 +2,8 @@
  * open.c — the open family: open, openat, creat, their 64 and _2 names, fopen, freopen,
  * setmntent.
  *
- * Every entry point funnels into openat_core() (fvm_openat, or fvm_openat_user for a
- * program's own open, whose directory fds are remembered). Rules:
+ * Every entry point funnels into openat_core() (fvm_openat, or fvm_openat_remember for
+ * a program's own open, whose directory fds are remembered). Rules:
  *  - A read of a host name in a directory the VM never changed is one openat, as
  *    natively (open_direct).
  *  - Write intent (O_WRONLY, O_RDWR, O_TRUNC, O_APPEND) on a host regular file copies
@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "fvm/change.h"
 #include "fvm/path.h"
 #include "libfvm.h"
 
@@ -87,20 +88,8 @@ static int open_tmpfile(struct fvm_res *res, int flags, mode_t mode)
 	if (!S_ISDIR(res->st.st_mode)) {
 		return -ENOTDIR;
 	}
-	if (res->klass == FVM_CLASS_READONLY) {
-		return -EROFS;
-	}
-	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED) {
-		ret = sys_faccessat2(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS);
-		if (ret < 0) {
-			return ret;
-		}
-		ret = fvm_copy_up(&fvm_g, res, false);
-		if (ret < 0) {
-			return ret;
-		}
-	}
-	return sys_openat(AT_FDCWD, res->rpath, flags, mode);
+	ret = fvm_prepare_write(&fvm_g, res, FVM_MAY_WRITE_DIR, false);
+	return ret < 0 ? ret : sys_openat(AT_FDCWD, res->rpath, flags, mode);
 }
 
 /*
@@ -173,14 +162,7 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		if (res.trailing_slash) {
 			return -EISDIR;
 		}
-		if (res.klass == FVM_CLASS_READONLY) {
-			return -EROFS;
-		}
-		ret = fvm_may_change_parent(&fvm_g, &res, false);
-		if (ret < 0) {
-			return ret;
-		}
-		ret = fvm_prepare_create(&fvm_g, &res);
+		ret = fvm_prepare_new(&fvm_g, &res);
 		if (ret < 0) {
 			return ret;
 		}
@@ -194,16 +176,12 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	if ((flags & O_CREAT) && (flags & O_EXCL)) {
 		return -EEXIST;
 	}
-	if (write_intent(flags) && res.klass == FVM_CLASS_READONLY) {
-		return S_ISDIR(res.st.st_mode) ? -EISDIR : -EROFS;
+	if (write_intent(flags) && S_ISDIR(res.st.st_mode) && res.klass == FVM_CLASS_READONLY) {
+		return -EISDIR;
 	}
-	if (write_intent(flags) && res.where == FVM_HOST && S_ISREG(res.st.st_mode)) {
-		/* The host decides whether this process may write the file at all. */
-		ret = sys_faccessat2(AT_FDCWD, res.rpath, W_OK, AT_EACCESS);
-		if (ret < 0) {
-			return ret;
-		}
-		ret = fvm_copy_up(&fvm_g, &res, !(flags & O_TRUNC));
+	/* A regular file is copied up; other objects (a fifo, a device) are used in place. */
+	if (write_intent(flags) && (S_ISREG(res.st.st_mode) || res.klass == FVM_CLASS_READONLY)) {
+		ret = fvm_prepare_write(&fvm_g, &res, FVM_MAY_WRITE, !(flags & O_TRUNC));
 		if (ret < 0) {
 			return ret;
 		}
@@ -225,7 +203,7 @@ int fvm_openat(int dirfd, const char *vpath, int flags, mode_t mode)
 	return openat_core(dirfd, vpath, flags, mode, false);
 }
 
-int fvm_openat_user(int dirfd, const char *vpath, int flags, mode_t mode)
+int fvm_openat_remember(int dirfd, const char *vpath, int flags, mode_t mode)
 {
 	return openat_core(dirfd, vpath, flags, mode, true);
 }
@@ -235,48 +213,64 @@ static mode_t mode_arg(int flags, va_list ap)
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
-#define OPEN_WRAPPER(name)                                           \
-	int name(const char *vpath, int flags, ...)                  \
-	{                                                            \
-		va_list ap;                                          \
-		va_start(ap, flags);                                 \
-		mode_t mode = mode_arg(flags, ap);                   \
-		va_end(ap);                                          \
-		return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, mode)); \
-	}
-#define OPENAT_WRAPPER(name)                                         \
-	int name(int dirfd, const char *vpath, int flags, ...)       \
-	{                                                            \
-		va_list ap;                                          \
-		va_start(ap, flags);                                 \
-		mode_t mode = mode_arg(flags, ap);                   \
-		va_end(ap);                                          \
-		return fvm_ret(fvm_openat_user(dirfd, vpath, flags, mode)); \
-	}
+int open(const char *vpath, int flags, ...)
+{
+	va_list ap;
 
-OPEN_WRAPPER(open)
-OPEN_WRAPPER(open64)
-OPENAT_WRAPPER(openat)
-OPENAT_WRAPPER(openat64)
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, mode));
+}
+
+int open64(const char *vpath, int flags, ...)
+{
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, mode));
+}
+
+int openat(int dirfd, const char *vpath, int flags, ...)
+{
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, mode));
+}
+
+int openat64(int dirfd, const char *vpath, int flags, ...)
+{
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, mode));
+}
 
 int __open_2(const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, 0));
 }
 
 int __open64_2(const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(AT_FDCWD, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(AT_FDCWD, vpath, flags, 0));
 }
 
 int __openat_2(int dirfd, const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(dirfd, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, 0));
 }
 
 int __openat64_2(int dirfd, const char *vpath, int flags)
 {
-	return fvm_ret(fvm_openat_user(dirfd, vpath, flags, 0));
+	return fvm_ret(fvm_openat_remember(dirfd, vpath, flags, 0));
 }
 
 int creat(const char *vpath, mode_t mode)

@@ -1,6 +1,6 @@
 /*
- * socket.c — sockets in a VM: AF_UNIX names, the private loopback, the network policy,
- * and name lookups that must not reach a network the policy forbids.
+ * socket.c — sockets in a VM: AF_UNIX names, the private loopback, and the network
+ * policy (net.c) applied to every address. Name lookups are netdb.c's.
  *
  * Every address a program hands in goes through map_addr() (bind, connect, sendto,
  * sendmsg, sendmmsg); every address handed back goes through narrow_addr()
@@ -24,9 +24,6 @@
  *    loopback passes 127.0.0.0/8 and ::1; none passes nothing of AF_INET/AF_INET6; an
  *    allow rule passes its prefix and port. A refusal is EACCES and one line in the
  *    VM's log naming the call and the address.
- *  - libc's resolver sends its queries from inside libc, out of libfvm's sight: when the
- *    policy allows none of the nameservers, a lookup of a name that is neither numeric
- *    nor in /etc/hosts fails at once (EAI_AGAIN, TRY_AGAIN) instead of leaving the VM.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,6 +33,7 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "fvm/change.h"
 #include "fvm/ipcname.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
@@ -43,26 +41,6 @@
 
 #define SUN_OFF offsetof(struct sockaddr_un, sun_path)
 #define SUN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
-
-/* ---- the VM's log ---- */
-
-/* Appends one line to $FVM_ROOT/log (one O_APPEND write). */
-static void vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void vm_log(const char *fmt, ...)
-{
-	char file[PATH_MAX + 8];
-	va_list ap;
-	int fd;
-
-	snprintf(file, sizeof(file), "%s/%s", fvm_g.root, FVM_LOG_FILE);
-	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		va_start(ap, fmt);
-		fvm_vlog(fd, fmt, ap);
-		va_end(ap);
-		sys_close(fd);
-	}
-}
 
 /* ---- remembered AF_UNIX names, per socket ---- */
 
@@ -130,83 +108,6 @@ static void remember(int fd, bool local, const struct sockaddr *sa, socklen_t le
 	}
 	memcpy(local ? &s->local : &s->peer, sa, len);
 	*(local ? &s->local_len : &s->peer_len) = len;
-}
-
-/* ---- the network policy ---- */
-
-/* The IPv4 address inside SA (AF_INET, or an IPv4-mapped AF_INET6), else NULL. */
-static struct in_addr *inet4_of(const struct sockaddr *sa, socklen_t len)
-{
-	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-		return &((struct sockaddr_in *)sa)->sin_addr;
-	}
-	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-		struct in6_addr *a6 = &((struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			return (struct in_addr *)&a6->s6_addr[12];
-		}
-	}
-	return NULL;
-}
-
-static void addr_text(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(out, outlen, "%s:%u", a, ntohs(in->sin_port));
-	} else {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(out, outlen, "[%s]:%u", a, ntohs(in6->sin6_port));
-	}
-}
-
-/* Whether the policy lets the VM use inet address SA (no logging). */
-static bool net_allowed(const struct sockaddr *sa, socklen_t len)
-{
-	const struct fvm_policy *pol = fvm_g.policy;
-	enum fvm_net net = pol ? (enum fvm_net)pol->net : FVM_NET_ALL;
-	struct in_addr *a4 = inet4_of(sa, len);
-	uint16_t port;
-
-	if (net == FVM_NET_ALL) {
-		return true;
-	}
-	if (a4) {
-		port = ntohs(sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
-						      : ((const struct sockaddr_in6 *)sa)->sin6_port);
-		if (net == FVM_NET_LOOPBACK && (ntohl(a4->s_addr) >> 24) == 127) {
-			return true;
-		}
-		return fvm_policy_allowed(pol, AF_INET, a4, port);
-	}
-	const struct sockaddr_in6 *in6 = (const void *)sa;
-	if (net == FVM_NET_LOOPBACK && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
-		return true;
-	}
-	return fvm_policy_allowed(pol, AF_INET6, &in6->sin6_addr, ntohs(in6->sin6_port));
-}
-
-/* Checks inet address SA for CALL: 0, or -EACCES with a line in the VM's log. */
-static int net_check(const char *call, const struct sockaddr *sa, socklen_t len)
-{
-	char text[INET6_ADDRSTRLEN + 16];
-
-	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
-	    len < (sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-					    : sizeof(struct sockaddr_in6))) {
-		return 0; /* the kernel answers EINVAL itself */
-	}
-	if (net_allowed(sa, len)) {
-		return 0;
-	}
-	addr_text(sa, text, sizeof(text));
-	vm_log("net: %s %s refused: network policy '%s'", call, text,
-	       fvm_net_name((enum fvm_net)fvm_g.policy->net));
-	return -EACCES;
 }
 
 /* ---- the private loopback ---- */
@@ -309,8 +210,8 @@ static int map_unix(enum op op, const struct sockaddr_un *un, socklen_t len, str
 	if (ret == 0 && op == OP_BIND) {
 		if (res->where != FVM_ABSENT) {
 			ret = -EADDRINUSE;
-		} else if ((ret = fvm_may_change_parent(&fvm_g, res, false)) == 0) {
-			ret = fvm_prepare_create(&fvm_g, res);
+		} else {
+			ret = fvm_prepare_new(&fvm_g, res);
 		}
 	} else if (ret == 0 && res->where == FVM_ABSENT) {
 		ret = -ENOENT;
@@ -334,7 +235,7 @@ static int map_unix(enum op op, const struct sockaddr_un *un, socklen_t len, str
 static int map_inet6_loopback(int fd, enum op op, struct mapped *m)
 {
 	struct in6_addr *a6 = &m->u.in6.sin6_addr;
-	struct in_addr *a4 = inet4_of(&m->u.sa, m->len);
+	struct in_addr *a4 = fvm_inet4_of(&m->u.sa, m->len);
 	int v6only = 0;
 	socklen_t ol = sizeof(v6only);
 
@@ -382,7 +283,7 @@ static int map_addr(int fd, enum op op, const struct sockaddr *sa, socklen_t len
 			       ? map_unix(op, (const struct sockaddr_un *)sa, len, m)
 			       : 0;
 	}
-	ret = net_check(op_names[op], sa, len);
+	ret = fvm_net_check(op_names[op], sa, len);
 	if (ret < 0 || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    len > sizeof(m->u)) {
 		return ret;
@@ -391,7 +292,7 @@ static int map_addr(int fd, enum op op, const struct sockaddr *sa, socklen_t len
 	if (sa->sa_family == AF_INET6 && private_loopback()) {
 		return map_inet6_loopback(fd, op, m);
 	}
-	a4 = inet4_of(&m->u.sa, len);
+	a4 = fvm_inet4_of(&m->u.sa, len);
 	if (!a4) {
 		return 0;
 	}
@@ -444,7 +345,7 @@ static void narrow_addr(struct sockaddr *sa, socklen_t *len, socklen_t cap)
 		return;
 	}
 	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) && private_loopback() &&
-	    (a4 = inet4_of(sa, n)) && a4->s_addr == vm_loopback()) {
+	    (a4 = fvm_inet4_of(sa, n)) && a4->s_addr == vm_loopback()) {
 		a4->s_addr = htonl(INADDR_LOOPBACK);
 		return;
 	}
@@ -704,178 +605,4 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		narrow_addr(msg->msg_name, &msg->msg_namelen, cap);
 	}
 	return ret;
-}
-
-/* ---- name lookups ---- */
-
-/* True when NAME is a numeric address: no lookup ever leaves the process. */
-static bool numeric_host(const char *name)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	char buf[INET6_ADDRSTRLEN + 1];
-	const char *pct = strchr(name, '%');
-
-	if (inet_aton(name, &a4)) {
-		return true;
-	}
-	if (pct && (size_t)(pct - name) < sizeof(buf)) {
-		/* A scoped IPv6 address, fe80::1%eth0. */
-		memcpy(buf, name, (size_t)(pct - name));
-		buf[pct - name] = '\0';
-		name = buf;
-	}
-	return inet_pton(AF_INET6, name, &a6) == 1;
-}
-
-/* Calls FN on each whitespace-separated field of each line of FILE (comments dropped). */
-static bool each_field(const char *file, bool (*fn)(const char *field, size_t len, int idx,
-						    void *arg), void *arg)
-{
-	char buf[16384];
-	int fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
-	ssize_t n;
-
-	if (fd < 0) {
-		return false;
-	}
-	n = sys_read(fd, buf, sizeof(buf) - 1);
-	sys_close(fd);
-	if (n <= 0) {
-		return false;
-	}
-	buf[n] = '\0';
-	for (char *line = buf, *next; line; line = next) {
-		next = strchr(line, '\n');
-		if (next) {
-			*next++ = '\0';
-		}
-		char *hash = strchr(line, '#');
-		if (hash) {
-			*hash = '\0';
-		}
-		int idx = 0;
-		for (char *f = line; *f;) {
-			size_t len;
-			f += strspn(f, " \t\r");
-			len = strcspn(f, " \t\r");
-			if (len && fn(f, len, idx++, arg)) {
-				return true;
-			}
-			f += len;
-		}
-	}
-	return false;
-}
-
-/* /etc/hosts: a host name or alias (any field but the first) equal to ARG. */
-static bool hosts_match(const char *field, size_t len, int idx, void *arg)
-{
-	const char *name = arg;
-	size_t nl = strlen(name);
-
-	if (nl && name[nl - 1] == '.') {
-		nl--; /* "localhost." is "localhost" */
-	}
-	return idx > 0 && len == nl && strncasecmp(field, name, nl) == 0;
-}
-
-/* /etc/resolv.conf: a "nameserver ADDR" the policy allows (UDP or TCP port 53). */
-struct ns_scan {
-	bool after_keyword;
-};
-
-static bool ns_allowed(const char *field, size_t len, int idx, void *arg)
-{
-	struct ns_scan *s = arg;
-	char addr[INET6_ADDRSTRLEN + 1];
-
-	if (idx == 0) {
-		s->after_keyword = len == 10 && strncmp(field, "nameserver", 10) == 0;
-		return false;
-	}
-	if (idx != 1 || !s->after_keyword || len >= sizeof(addr)) {
-		return false;
-	}
-	memcpy(addr, field, len);
-	addr[len] = '\0';
-	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(53)};
-	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
-	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1) {
-		return net_allowed((struct sockaddr *)&in, sizeof(in));
-	}
-	if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1) {
-		return net_allowed((struct sockaddr *)&in6, sizeof(in6));
-	}
-	return false;
-}
-
-/*
- * Whether a lookup of NAME may go on to libc: always outside a VM or under net all,
- * for a numeric name, a name of /etc/hosts, or when a nameserver is allowed. A refusal
- * is logged once per call.
- */
-static bool lookup_allowed(const char *name)
-{
-	struct ns_scan scan = {false};
-
-	if (!fvm_on() || !name || !fvm_g.policy || fvm_g.policy->net == FVM_NET_ALL ||
-	    numeric_host(name) || each_field("/etc/hosts", hosts_match, (void *)name)) {
-		return true;
-	}
-	if (each_field("/etc/resolv.conf", ns_allowed, &scan)) {
-		return true;
-	}
-	vm_log("net: lookup of %s refused: no nameserver allowed by network policy '%s'", name,
-	       fvm_net_name((enum fvm_net)fvm_g.policy->net));
-	return false;
-}
-
-int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-		struct addrinfo **res)
-{
-	if (!lookup_allowed(node)) {
-		return EAI_AGAIN;
-	}
-	return REAL(getaddrinfo)(node, service, hints, res);
-}
-
-struct hostent *gethostbyname(const char *name)
-{
-	if (!lookup_allowed(name)) {
-		h_errno = TRY_AGAIN;
-		return NULL;
-	}
-	return REAL(gethostbyname)(name);
-}
-
-struct hostent *gethostbyname2(const char *name, int af)
-{
-	if (!lookup_allowed(name)) {
-		h_errno = TRY_AGAIN;
-		return NULL;
-	}
-	return REAL(gethostbyname2)(name, af);
-}
-
-int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
-		    struct hostent **result, int *h_errnop)
-{
-	if (!lookup_allowed(name)) {
-		*result = NULL;
-		*h_errnop = TRY_AGAIN;
-		return EAGAIN;
-	}
-	return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
-}
-
-int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
-		     struct hostent **result, int *h_errnop)
-{
-	if (!lookup_allowed(name)) {
-		*result = NULL;
-		*h_errnop = TRY_AGAIN;
-		return EAGAIN;
-	}
-	return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
 }

@@ -127,7 +127,7 @@ uint64_t fvm_name_hash(const char *name, size_t len);
  * Records, for this thread, that upper/VDIR (LEN; "/" or "" is the root) held exactly
  * the names hashed in HASHES (N, any order; whiteouts included by their own ".wh."
  * name) when the names generation was NGEN (read before reading the directory).
- * Lookups in VDIR then skip upper/ for names it did not hold (resolve.c).
+ * Lookups in VDIR then skip upper/ for names it did not hold (names.c).
  */
 void fvm_upper_names_record(const struct fvm_vm *vm, const char *vdir, size_t len, uint64_t ngen,
 			    uint64_t *hashes, size_t n);
