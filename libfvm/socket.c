@@ -1,6 +1,8 @@
 /*
  * socket.c — sockets in a VM: AF_UNIX names, the private loopback, and the network
- * policy (net.c) applied to every address. Name lookups are netdb.c's.
+ * policy (net.c) applied to every address. Name lookups are netdb.c's. Some 600
+ * lines, kept whole: map_addr() and narrow_addr() are the two halves of one mapping
+ * and every socket call below uses both.
  *
  * Every address a program hands in goes through map_addr() (bind, connect, sendto,
  * sendmsg, sendmmsg); every address handed back goes through narrow_addr()

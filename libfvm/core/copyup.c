@@ -22,6 +22,7 @@
 #include <sys/xattr.h>
 
 #include "fvm/copy.h"
+#include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/origins.h"
 #include "fvm/path.h"
@@ -321,33 +322,28 @@ void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir
 	fvm_gen_bump(vm);
 }
 
+/* fvm_each_entry's filter over fvm_each_dirent: "." and ".." are not entries. */
+struct each_entry {
+	int (*fn)(const char *name, unsigned char type, void *arg);
+	void *arg;
+};
+
+static int each_entry_one(const struct linux_dirent64 *d, void *arg)
+{
+	const struct each_entry *e = arg;
+
+	if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) {
+		return 0;
+	}
+	return e->fn(d->d_name, d->d_type, e->arg);
+}
+
 int fvm_each_entry(const char *rpath, int (*fn)(const char *name, unsigned char type, void *arg),
 		   void *arg)
 {
-	char buf[8192];
-	int fd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int n, ret = 0;
+	struct each_entry e = {fn, arg};
 
-	if (fd < 0) {
-		return fd;
-	}
-	while (ret == 0 && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0) {
-		for (int off = 0; off < n && ret == 0;) {
-			struct {
-				unsigned long long ino;
-				long long off;
-				unsigned short reclen;
-				unsigned char type;
-				char name[];
-			} *d = (void *)(buf + off);
-			off += d->reclen;
-			if (strcmp(d->name, ".") != 0 && strcmp(d->name, "..") != 0) {
-				ret = fn(d->name, d->type, arg);
-			}
-		}
-	}
-	sys_close(fd);
-	return ret;
+	return fvm_each_dirent(rpath, each_entry_one, &e);
 }
 
 static int upper_entry_visible(const char *name, unsigned char type, void *arg)
