@@ -6,8 +6,10 @@
 # the test did not make; root's hostname attacks run in a UTS namespace of their own.
 #
 #   ATK / ATK_DYN          the attack helper, static and dynamic (tests/helpers/attack.c)
-#   tmo CMD...             CMD bounded in time (SEC_TIMEOUT seconds, default 20) and, as
-#                          a runaway reader of /dev/zero would, in memory; 124 = hung
+#   tmo CMD...             CMD bounded in time (SEC_TIMEOUT seconds, default 20) and in
+#                          memory (1 GiB of address space); 124 = hung
+#   peak_run CMD...        tmo's bounds, done by python, which also writes CMD's peak
+#                          resident memory in KiB to $T/peak
 #   vm NAME ARGS...        fvm-exec -n NAME ARGS..., bounded
 #   fvmc ARGS...           fvm ARGS..., bounded
 #   sec_snapshot           records the host tree with every piece of metadata (mode,
@@ -31,7 +33,22 @@ OTHER_VM=
 ROOT=0
 [ "$(id -u)" = 0 ] && ROOT=1
 
-tmo() { (ulimit -v 4194304; timeout -k 2 "$SEC_TIMEOUT" "$@"); }
+tmo() { (ulimit -v 1048576; timeout -k 2 "$SEC_TIMEOUT" "$@"); }
+peak_run() {
+	python3 -c 'import os, resource, signal, subprocess, sys
+def bound():
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    os.setsid()
+p = subprocess.Popen(sys.argv[3:], preexec_fn=bound)
+try:
+    rc = p.wait(timeout=int(sys.argv[2]))
+except subprocess.TimeoutExpired:
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    rc = 124
+open(sys.argv[1], "w").write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$T/peak" "$SEC_TIMEOUT" "$@"
+}
 vm() { local n=$1; shift; tmo "$FVM_EXEC" -n "$n" "$@"; }
 fvmc() { tmo "$FVM" "$@"; }
 as_root() { [ $ROOT = 1 ] && echo "$1"; }
