@@ -328,6 +328,9 @@ int main(int argc, char **argv)
 	if (IS("shm-write", 2)) {
 		return report(op, shm_write(atoi(argv[2]), argv[3]));
 	}
+	if (strncmp(op, "mq-", 3) == 0 && argc == 3 && argv[2][0] == '/') {
+		argv[2]++; /* the system call takes the name without glibc's leading '/' */
+	}
 	if (IS("mq-create", 1)) {
 		return report(op, syscall(SYS_mq_open, argv[2], O_RDWR | O_CREAT | O_CLOEXEC, 0600, NULL));
 	}
