@@ -11,7 +11,7 @@
 #   vm_expect NAME EXPECTED SCRIPT
 #                          runs SCRIPT in a VM only; compares its output with EXPECTED
 #                          and checks the host manifest is unchanged.
-#   ok / not_ok / skip     raw TAP lines; done_testing prints the plan.
+#   ok / not_ok / skip     raw TAP lines (TODO: below); done_testing prints the plan.
 #
 # VOLATILE (default none) is an extended regex of paths whose contents legitimately
 # differ between two runs (git's index records inode numbers and ctimes): the manifest
@@ -53,11 +53,19 @@ compat_log() {
 	[ -n "${FVM_COMPAT_LOG:-}" ] || return 0
 	printf '%s\t%s\t%s\t%s\n' "$1" "$LAST_NATIVE_RC" "$LAST_VM_RC" "$2" >> "$FVM_COMPAT_LOG"
 }
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; compat_log "$1" ok; LAST_NATIVE_RC=- LAST_VM_RC=-; }
+# TODO="issue K: why", set just before ok or not_ok, marks that one test an expected
+# failure (a known bug open issue K fixes): "not ok ... # TODO ..." is not counted as a
+# failure; "ok ... # TODO ..." (the mark outlived the fix) is one under FVM_TEST_STRICT=1.
+TODO=
+ok() {
+	TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1${TODO:+ # TODO $TODO}"
+	[ -n "$TODO" ] && [ "${FVM_TEST_STRICT:-0}" = 1 ] && TAP_FAILED=$((TAP_FAILED + 1))
+	TODO=; compat_log "$1" ok; LAST_NATIVE_RC=- LAST_VM_RC=-
+}
 not_ok() {
-	TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $1"
-	compat_log "$1" fail; LAST_NATIVE_RC=- LAST_VM_RC=-
+	TAP_N=$((TAP_N + 1)); [ -n "$TODO" ] || TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $1${TODO:+ # TODO $TODO}"
+	TODO=; compat_log "$1" fail; LAST_NATIVE_RC=- LAST_VM_RC=-
 	shift
 	[ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/#   /'
 	return 0

@@ -1,0 +1,361 @@
+/*
+ * attack — one hostile action from inside a VM, for tests/security (issue 13).
+ * Built twice, like try-syscall: dynamic (libfvm is loaded, but every call below is a
+ * raw system call through syscall(2), which libfvm does not wrap) and static (libfvm
+ * cannot be loaded at all). The tests also run some operations natively, to set up a
+ * victim or to check one.
+ *
+ *   attack symlink TARGET LINK      symlinkat
+ *   attack symlinks TARGET PFX A B  symlinkat "PFX.N" -> TARGET for every N in A..B
+ *   attack rename OLD NEW           renameat
+ *   attack mkdir PATH               mkdirat 0755
+ *   attack append FILE TEXT         openat(O_WRONLY|O_APPEND|O_CREAT) and write TEXT
+ *   attack put FILE TEXT            openat(O_WRONLY|O_CREAT|O_TRUNC) and write TEXT
+ *   attack mkfifo PATH              mknodat S_IFIFO
+ *   attack read FILE                openat(O_RDONLY), copies the content to stdout
+ *   attack chmod PATH MODE          fchmodat (MODE octal)
+ *   attack fchmod PATH MODE         openat(O_RDONLY) then fchmod
+ *   attack i386-chmod PATH MODE     chmod through the i386 ABI (int $0x80, x86_64 only)
+ *   attack chown PATH UID GID       fchownat
+ *   attack utime PATH               utimensat: atime and mtime to the epoch
+ *   attack setxattr PATH NAME VAL   setxattr
+ *   attack setflags PATH FLAG       FS_IOC_SETFLAGS adding FLAG (immutable, append, nodump)
+ *   attack mknod-blk PATH MAJ MIN   mknodat S_IFBLK
+ *   attack devwrite PATH TEXT       openat(O_WRONLY), pwrite TEXT at offset 0, fsync
+ *   attack tiocsti TEXT             ioctl(TIOCSTI) of each byte of TEXT ("\n" escapes
+ *                                   a newline) into the controlling terminal (fd 0)
+ *   attack shm-create KEY TEXT      a 4 KiB SysV segment of KEY (0: private), mode 0600,
+ *                                   holding TEXT; prints its id (setup, natively)
+ *   attack shm-read ID              prints the segment's text (check, natively)
+ *   attack shm-write ID TEXT        shmat the SysV segment ID and write TEXT at its start
+ *   attack mq-create NAME           mq_open(O_CREAT) (setup, natively)
+ *   attack mq-exists NAME           mq_open(O_RDONLY) (check, natively)
+ *   attack mq-unlink NAME           mq_unlink
+ *   attack prlimit PID BYTES        prlimit64(PID, RLIMIT_FSIZE, {BYTES, BYTES})
+ *   attack setpriority PID NICE     setpriority(PRIO_PROCESS, PID, NICE)
+ *   attack sethostname NAME         sethostname
+ *   attack unix-connect PATH TEXT   connect an AF_UNIX stream socket to PATH, send TEXT
+ *   attack hold FILE SECONDS TEXT   daemonizes (fork, setsid, fork, closes 0-2) with FILE
+ *                                   open for appending, sleeps SECONDS, then writes TEXT
+ *
+ * Prints "OP: ok" or "OP: ERRNAME" and exits 0 or 1 (2: usage).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+static int report(const char *op, long ret)
+{
+	if (ret < 0) {
+		printf("%s: %s\n", op, strerrorname_np(errno));
+		return 1;
+	}
+	printf("%s: ok\n", op);
+	return 0;
+}
+
+static long open_raw(const char *path, int flags, int mode)
+{
+	return syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+}
+
+static long write_all(int fd, const char *text)
+{
+	size_t len = strlen(text);
+
+	return syscall(SYS_write, fd, text, len) == (long)len ? 0 : -1;
+}
+
+/* Opens PATH with FLAGS and writes TEXT. */
+static long open_write(const char *path, int flags, const char *text)
+{
+	long fd = open_raw(path, flags, 0644);
+
+	if (fd < 0) {
+		return -1;
+	}
+	long r = write_all((int)fd, text);
+	syscall(SYS_close, (int)fd);
+	return r;
+}
+
+#if defined(__x86_64__)
+/* An i386 system call from this 64-bit process: the kernel sees AUDIT_ARCH_I386. */
+static long int80(long nr, long a, long b)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory", "r8", "r9", "r10", "r11");
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+static long i386_chmod(const char *path, long mode)
+{
+	size_t len = strlen(path) + 1;
+	/* Below 4 GiB, where an i386 pointer can reach it. */
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+	if (p == MAP_FAILED) {
+		return -1;
+	}
+	memcpy(p, path, len);
+	return int80(15 /* i386 chmod */, (long)p, mode);
+}
+#else
+static long i386_chmod(const char *path, long mode)
+{
+	(void)path;
+	(void)mode;
+	errno = ENOSYS;
+	return -1;
+}
+#endif
+
+static long set_flag(const char *path, const char *flag)
+{
+	long fd = open_raw(path, O_RDONLY | O_NONBLOCK, 0);
+	int flags = 0, add;
+
+	if (strcmp(flag, "immutable") == 0) {
+		add = FS_IMMUTABLE_FL;
+	} else if (strcmp(flag, "append") == 0) {
+		add = FS_APPEND_FL;
+	} else if (strcmp(flag, "nodump") == 0) {
+		add = FS_NODUMP_FL;
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fd < 0 || syscall(SYS_ioctl, (int)fd, FS_IOC_GETFLAGS, &flags) < 0) {
+		return -1;
+	}
+	flags |= add;
+	return syscall(SYS_ioctl, (int)fd, FS_IOC_SETFLAGS, &flags);
+}
+
+static long tiocsti(const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		char ch = *c;
+		if (c[0] == '\\' && c[1] == 'n') {
+			ch = '\n';
+			c++;
+		}
+		if (syscall(SYS_ioctl, 0, TIOCSTI, &ch) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static long shm_write(int id, const char *text)
+{
+	char *p = (char *)syscall(SYS_shmat, id, NULL, 0);
+
+	if (p == (char *)-1) {
+		return -1;
+	}
+	memcpy(p, text, strlen(text));
+	return syscall(SYS_shmdt, p);
+}
+
+static long unix_connect(const char *path, const char *text)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	long fd = syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	if (fd < 0 || syscall(SYS_connect, (int)fd, &un, sizeof(un)) < 0) {
+		return -1;
+	}
+	return write_all((int)fd, text);
+}
+
+/* The parent reports that the daemon started; the daemon reports nothing. */
+static long hold(const char *path, int seconds, const char *text)
+{
+	long fd = open_raw(path, O_WRONLY | O_APPEND, 0);
+
+	if (fd < 0) {
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		return -1;
+	}
+	if (pid > 0) {
+		return 0;
+	}
+	setsid();
+	if (fork() != 0) {
+		_exit(0);
+	}
+	for (int i = 0; i < 3; i++) {
+		close(i);
+	}
+	struct timespec ts = {seconds, 0};
+	nanosleep(&ts, NULL);
+	write_all((int)fd, text);
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "";
+	struct rlimit64 {
+		unsigned long long cur, max;
+	} rl;
+	struct timespec ts[2] = {{0, 0}, {0, 0}};
+	char buf[4096];
+	long r;
+
+	setvbuf(stdout, NULL, _IONBF, 0); /* before hold's fork: nothing buffered twice */
+#define IS(name, n) (strcmp(op, name) == 0 && argc == (n) + 2)
+	if (IS("symlink", 2)) {
+		return report(op, syscall(SYS_symlinkat, argv[2], AT_FDCWD, argv[3]));
+	}
+	if (IS("symlinks", 4)) {
+		char link[4096];
+		long n = atol(argv[4]), last = atol(argv[5]);
+		for (r = 0; n <= last && r == 0; n++) {
+			snprintf(link, sizeof(link), "%s.%ld", argv[3], n);
+			r = syscall(SYS_symlinkat, argv[2], AT_FDCWD, link);
+		}
+		return report(op, r);
+	}
+	if (IS("rename", 2)) {
+		return report(op, syscall(SYS_renameat, AT_FDCWD, argv[2], AT_FDCWD, argv[3]));
+	}
+	if (IS("mkdir", 1)) {
+		return report(op, syscall(SYS_mkdirat, AT_FDCWD, argv[2], 0755));
+	}
+	if (IS("append", 2)) {
+		return report(op, open_write(argv[2], O_WRONLY | O_APPEND | O_CREAT, argv[3]));
+	}
+	if (IS("put", 2)) {
+		return report(op, open_write(argv[2], O_WRONLY | O_CREAT | O_TRUNC, argv[3]));
+	}
+	if (IS("mkfifo", 1)) {
+		return report(op, syscall(SYS_mknodat, AT_FDCWD, argv[2], S_IFIFO | 0644, 0));
+	}
+	if (IS("read", 1)) {
+		r = open_raw(argv[2], O_RDONLY, 0);
+		if (r < 0) {
+			return report(op, r);
+		}
+		int fd = (int)r;
+		while ((r = syscall(SYS_read, fd, buf, sizeof(buf))) > 0) {
+			fwrite(buf, 1, (size_t)r, stdout);
+		}
+		return r < 0 ? report(op, r) : 0;
+	}
+	if (IS("chmod", 2)) {
+		return report(op, syscall(SYS_fchmodat, AT_FDCWD, argv[2], strtol(argv[3], NULL, 8)));
+	}
+	if (IS("fchmod", 2)) {
+		r = open_raw(argv[2], O_RDONLY | O_NONBLOCK, 0);
+		if (r >= 0) {
+			r = syscall(SYS_fchmod, (int)r, strtol(argv[3], NULL, 8));
+		}
+		return report(op, r);
+	}
+	if (IS("i386-chmod", 2)) {
+		return report(op, i386_chmod(argv[2], strtol(argv[3], NULL, 8)));
+	}
+	if (IS("chown", 3)) {
+		return report(op, syscall(SYS_fchownat, AT_FDCWD, argv[2], atoi(argv[3]), atoi(argv[4]), 0));
+	}
+	if (IS("utime", 1)) {
+		return report(op, syscall(SYS_utimensat, AT_FDCWD, argv[2], ts, 0));
+	}
+	if (IS("setxattr", 3)) {
+		return report(op, syscall(SYS_setxattr, argv[2], argv[3], argv[4], strlen(argv[4]), 0));
+	}
+	if (IS("setflags", 2)) {
+		return report(op, set_flag(argv[2], argv[3]));
+	}
+	if (IS("mknod-blk", 3)) {
+		dev_t dev = makedev((unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
+		return report(op, syscall(SYS_mknodat, AT_FDCWD, argv[2], S_IFBLK | 0600, dev));
+	}
+	if (IS("devwrite", 2)) {
+		r = open_raw(argv[2], O_WRONLY, 0);
+		if (r >= 0) {
+			int fd = (int)r;
+			size_t len = strlen(argv[3]);
+			r = syscall(SYS_pwrite64, fd, argv[3], len, 0) == (long)len ? syscall(SYS_fsync, fd) : -1;
+		}
+		return report(op, r);
+	}
+	if (IS("tiocsti", 1)) {
+		return report(op, tiocsti(argv[2]));
+	}
+	if (IS("shm-create", 2)) {
+		r = syscall(SYS_shmget, atoi(argv[2]), 4096, IPC_CREAT | IPC_EXCL | 0600);
+		if (r < 0 || shm_write((int)r, argv[3]) < 0) {
+			return report(op, -1);
+		}
+		printf("%ld\n", r);
+		return 0;
+	}
+	if (IS("shm-read", 1)) {
+		char *p = (char *)syscall(SYS_shmat, atoi(argv[2]), NULL, SHM_RDONLY);
+		if (p == (char *)-1) {
+			return report(op, -1);
+		}
+		printf("%.*s\n", (int)strnlen(p, 4096), p);
+		return 0;
+	}
+	if (IS("shm-write", 2)) {
+		return report(op, shm_write(atoi(argv[2]), argv[3]));
+	}
+	if (strncmp(op, "mq-", 3) == 0 && argc == 3 && argv[2][0] == '/') {
+		argv[2]++; /* the system call takes the name without glibc's leading '/' */
+	}
+	if (IS("mq-create", 1)) {
+		return report(op, syscall(SYS_mq_open, argv[2], O_RDWR | O_CREAT | O_CLOEXEC, 0600, NULL));
+	}
+	if (IS("mq-exists", 1)) {
+		return report(op, syscall(SYS_mq_open, argv[2], O_RDONLY | O_CLOEXEC, 0, NULL));
+	}
+	if (IS("mq-unlink", 1)) {
+		return report(op, syscall(SYS_mq_unlink, argv[2]));
+	}
+	if (IS("prlimit", 2)) {
+		rl.cur = rl.max = strtoull(argv[3], NULL, 10);
+		return report(op, syscall(SYS_prlimit64, atoi(argv[2]), RLIMIT_FSIZE, &rl, NULL));
+	}
+	if (IS("setpriority", 2)) {
+		return report(op, syscall(SYS_setpriority, PRIO_PROCESS, atoi(argv[2]), atoi(argv[3])));
+	}
+	if (IS("sethostname", 1)) {
+		return report(op, syscall(SYS_sethostname, argv[2], strlen(argv[2])));
+	}
+	if (IS("unix-connect", 2)) {
+		return report(op, unix_connect(argv[2], argv[3]));
+	}
+	if (IS("hold", 3)) {
+		return report(op, hold(argv[2], atoi(argv[3]), argv[4]));
+	}
+	fprintf(stderr, "usage: attack OP ARGS... (see the header of tests/helpers/attack.c)\n");
+	return 2;
+}

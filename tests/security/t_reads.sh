@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Issue 13, item 6 and "other VMs and hidden paths stay unreadable": from VM b, read
+# what VM a wrote in its layer, and a path VM b runs with --hide: with the static
+# helper, the dynamic one's raw system calls, a shell that sets FVM_ROOT to the other
+# VM (libfvm believes it), and one that drops LD_PRELOAD. Listing / and the store's
+# parent directories must keep working as natively.
+. "$(dirname "$0")/lib.sh"
+sec_require
+
+echo 'host version' > "$HOST/secret"
+echo 'HIDDEN-CONTENT' > "$HOST/hidden"
+vm a -- sh -c "echo A-SECRET > '$HOST/secret'" > /dev/null 2>&1
+A=$(vmdir a)
+OTHER_VM=a
+
+# read_case NAME WHY SECRET OPTIONS... -- CMD: VM b runs CMD; SECRET must not show.
+read_case() {
+	local name=$1 why=$2 secret=$3 out
+	shift 3
+	sec_snapshot
+	out=$(cd "$HOST" && vm b "$@" 2>/dev/null)
+	verdict "$name" "$why" "$(case $out in *"$secret"*) echo "VM b read: $out" ;; esac)"
+}
+
+read_case other_vm_layer_is_unreadable_static "a static program read another VM's layer" A-SECRET \
+	-- "$ATK" read "$A/upper$HOST/secret"
+read_case other_vm_layer_is_unreadable_raw_syscall "a raw openat/read read another VM's layer" A-SECRET \
+	-- "$ATK_DYN" read "$A/upper$HOST/secret"
+read_case other_vm_layer_is_unreadable_with_fvm_root_rewritten \
+	"FVM_ROOT=.../vms/a cat showed VM a's version of the file in VM b" A-SECRET \
+	-- sh -c "FVM_ROOT='$A' cat '$HOST/secret'"
+read_case other_vm_layer_is_unreadable_by_cat "" A-SECRET -- cat "$A/upper$HOST/secret"
+read_case hidden_path_is_unreadable_static "a static program read a --hide path" HIDDEN-CONTENT \
+	--hide "$HOST/hidden" -- "$ATK" read "$HOST/hidden"
+read_case hidden_path_is_unreadable_raw_syscall "a raw openat/read read a --hide path" HIDDEN-CONTENT \
+	--hide "$HOST/hidden" -- "$ATK_DYN" read "$HOST/hidden"
+read_case hidden_path_is_unreadable_without_ld_preload "" HIDDEN-CONTENT \
+	--hide "$HOST/hidden" -- sh -c "env -u LD_PRELOAD cat '$HOST/hidden'"
+read_case hidden_path_is_unreadable_by_cat "" HIDDEN-CONTENT --hide "$HOST/hidden" -- cat "$HOST/hidden"
+
+# What must keep working: listing /, the home directory and the store's parents.
+out=$(vm b -- sh -c "ls / > /dev/null && ls '$T' > /dev/null && ls '$HOME' > /dev/null && echo listed" 2>&1)
+[ "$out" = listed ] && ok listing_root_home_and_store_parent_works_in_a_vm ||
+	not_ok listing_root_home_and_store_parent_works_in_a_vm "$out"
+
+done_testing
