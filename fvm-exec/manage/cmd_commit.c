@@ -1,5 +1,7 @@
 /*
- * cmd_commit.c — fvm commit NAME [--dry-run] [--force] [PATH...] (commit.c does the work).
+ * cmd_commit.c — fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]
+ * (commit.c does the work). Changes that grant privilege are asked about when stdin is
+ * a terminal (the question on stderr), and skipped otherwise unless allowed.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,9 +16,12 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 	static const struct option longopts[] = {
 		{"dry-run", no_argument, NULL, 'n'},
 		{"force", no_argument, NULL, 'f'},
+		{"allow-privileged", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
-	struct commit_opts o = {0};
+	static const char usage[] = "usage: fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]\n";
+	static const struct commit_ask terminal = {.in = 0, .out = 2};
+	struct commit_opts o = {.ask = isatty(0) ? &terminal : NULL};
 	char dir[PATH_MAX];
 	int c, rc, lock;
 
@@ -28,13 +33,16 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 		case 'f':
 			o.force = true;
 			break;
+		case 'P':
+			o.allow_privileged = true;
+			break;
 		default:
-			fprintf(stderr, "usage: fvm commit NAME [--dry-run] [--force] [PATH...]\n");
+			fputs(usage, stderr);
 			return FVM_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: fvm commit NAME [--dry-run] [--force] [PATH...]\n");
+		fputs(usage, stderr);
 		return FVM_EXIT_USAGE;
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0 ||

@@ -1,15 +1,22 @@
 /*
  * cmd_diff.c — fvm diff NAME [--stat | --json | -p] [PATH...]: what VM NAME changed,
- * sorted by path, one change per line ("A PATH", "M PATH", "D PATH").
+ * sorted by path, one change per line ("A PATH", "M PATH", "D PATH"); a change that
+ * grants privilege is "K! PATH [MARK,...]" (store/changes.h).
  *
  *   --stat  "K PATH<TAB>WHAT<TAB>SIZE-BEFORE -> SIZE-AFTER", then a summary line.
  *           WHAT: for A and D the object's type; for M the aspects that differ, comma
  *           separated (content, mode OLD->NEW, owner U:G->U:G, times, xattrs, target).
+ *           A privileged change: "K! PATH<TAB>...<TAB>[MARK,...]".
  *   --json  one JSON object per line, keys documented in fvm(1).
  *   -p      each change line followed by a unified diff of a text file's content
  *           (the host's diff(1)), "Binary files ... differ" otherwise.
+ *
+ * The VM chose every name and every byte of content: names are quoted and diff(1)'s
+ * output is passed through line by line with its unsafe bytes escaped
+ * (store/quote.h), so no output can move the cursor or add a line of its own.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +27,7 @@
 #include "cmd.h"
 #include "fvm/layout.h"
 #include "json.h"
+#include "store/quote.h"
 
 enum diff_format { FMT_PLAIN, FMT_STAT, FMT_JSON, FMT_PATCH };
 
@@ -55,7 +63,9 @@ static void size_field(FILE *out, bool present, const struct stat *st)
 static void print_stat(const struct diff_ctx *d, const struct fvm_change *ch)
 {
 	(void)d;
-	printf("%c %s\t", ch->kind, ch->vpath);
+	printf("%c%s ", ch->kind, ch->priv ? "!" : "");
+	fvm_quote_fputs(ch->vpath, stdout);
+	putchar('\t');
 	if (ch->kind != FVM_MODIFIED) {
 		fputs(fvm_change_type_name(change_mode(ch)), stdout);
 	} else {
@@ -78,6 +88,10 @@ static void print_stat(const struct diff_ctx *d, const struct fvm_change *ch)
 	size_field(stdout, has_host(ch), &ch->host);
 	fputs(" -> ", stdout);
 	size_field(stdout, has_upper(ch), &ch->upper);
+	if (ch->priv) {
+		putchar('\t');
+		fvm_change_print_marks(stdout, ch->priv);
+	}
 	putchar('\n');
 }
 
@@ -134,27 +148,75 @@ static void print_json(const struct diff_ctx *d, const struct fvm_change *ch)
 	json_num("gid_after", u, ch->upper.st_gid);
 	json_target("target_before", h && S_ISLNK(ch->host.st_mode), ch->vpath);
 	json_target("target_after", u && S_ISLNK(ch->upper.st_mode), upath);
-	printf("}\n");
+	printf(",\"privileged\":[");
+	sep = "";
+	for (const struct fvm_diff_name *n = fvm_priv_names; n->name; n++) {
+		if (ch->priv & n->bit) {
+			printf("%s\"%s\"", sep, n->name);
+			sep = ",";
+		}
+	}
+	printf("]}\n");
 }
 
-/* Runs the host's diff -u on OLD and NEW, labelled a/VPATH and b/VPATH. */
+/* "PREFIXVPATH" quoted as a name (a diff label), malloc'd, or NULL. */
+static char *label(const char *prefix, const char *vpath)
+{
+	char *raw = NULL, *q;
+
+	if (asprintf(&raw, "%s%s", prefix, vpath) < 0) {
+		return NULL;
+	}
+	q = fvm_quote_dup(raw);
+	free(raw);
+	return q;
+}
+
+/*
+ * Runs the host's diff -u on OLD and NEW, labelled a/VPATH and b/VPATH (quoted), and
+ * copies its output a line at a time with the unsafe bytes escaped.
+ */
 static void run_diff(const char *old, const char *new, const char *vpath)
 {
-	char la[PATH_MAX + 4], lb[PATH_MAX + 4];
-	int status;
+	char *la = label("a", vpath), *lb = label("b", vpath);
+	int pfd[2], status;
 
-	snprintf(la, sizeof(la), "a%s", vpath);
-	snprintf(lb, sizeof(lb), "b%s", vpath);
+	if (!la || !lb || pipe2(pfd, O_CLOEXEC) < 0) {
+		warn("diff");
+		free(la);
+		free(lb);
+		return;
+	}
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
+		dup2(pfd[1], 1);
 		execlp("diff", "diff", "-u", "--label", la, "--label", lb, old, new, (char *)NULL);
 		warn("diff");
 		_exit(2);
 	}
+	close(pfd[1]);
+	free(la);
+	free(lb);
 	if (pid < 0) {
 		warn("fork");
+		close(pfd[0]);
 		return;
+	}
+	FILE *in = fdopen(pfd[0], "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (in && (n = getline(&line, &cap, in)) > 0) {
+		bool nl = line[n - 1] == '\n';
+		fvm_quote_text(line, (size_t)n - nl, stdout);
+		putchar('\n');
+	}
+	free(line);
+	if (in) {
+		fclose(in);
+	} else {
+		close(pfd[0]);
 	}
 	waitpid(pid, &status, 0);
 }
@@ -165,7 +227,8 @@ static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 	bool h = has_host(ch) && S_ISREG(ch->host.st_mode);
 	bool u = has_upper(ch) && S_ISREG(ch->upper.st_mode);
 
-	printf("%c %s\n", ch->kind, ch->vpath);
+	fvm_change_print(stdout, ch);
+	putchar('\n');
 	snprintf(upath, sizeof(upath), "%s%s", d->upper, ch->vpath);
 	if ((h || u) && (ch->kind != FVM_MODIFIED || (ch->what & FVM_DIFF_CONTENT))) {
 		run_diff(h ? ch->vpath : "/dev/null", u ? upath : "/dev/null", ch->vpath);
@@ -175,7 +238,11 @@ static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 		ssize_t na = readlink(ch->vpath, a, sizeof(a) - 1), nb = readlink(upath, b, sizeof(b) - 1);
 		a[na > 0 ? na : 0] = '\0';
 		b[nb > 0 ? nb : 0] = '\0';
-		printf("-> %s\n+> %s\n", a, b);
+		fputs("-> ", stdout);
+		fvm_quote_fputs(a, stdout);
+		fputs("\n+> ", stdout);
+		fvm_quote_fputs(b, stdout);
+		putchar('\n');
 	}
 }
 
@@ -230,7 +297,8 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 			print_patch(&d, &ch.v[i]);
 			break;
 		case FMT_PLAIN:
-			printf("%c %s\n", ch.v[i].kind, ch.v[i].vpath);
+			fvm_change_print(stdout, &ch.v[i]);
+			putchar('\n');
 			break;
 		}
 	}

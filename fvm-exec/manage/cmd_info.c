@@ -1,6 +1,8 @@
 /*
  * cmd_info.c — fvm info NAME [--json]: a VM's state, sizes, changes by kind, processes
  * and its effective policy (the compiled policy fvm-exec last wrote, and vm.conf).
+ * Every text it did not make itself (paths, process names, the lines of vm.conf) is
+ * quoted (store/quote.h).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,6 +14,7 @@
 #include "fvm/layout.h"
 #include "json.h"
 #include "store/procs.h"
+#include "store/quote.h"
 
 /* The text of DIR/vm.conf (malloc'd), or NULL when there is none. */
 static char *read_conf(const char *dir)
@@ -48,7 +51,9 @@ static void print_policy_text(const struct fvm_policy *pol)
 		printf("  copy-limit  none\n");
 	}
 	for (uint32_t i = 0; i < pol->nrules; i++) {
-		printf("  %-11s %s\n", fvm_class_name(pol->rules[i].klass), pol->blob + pol->rules[i].off);
+		printf("  %-11s ", fvm_class_name(pol->rules[i].klass));
+		fvm_quote_fputs(pol->blob + pol->rules[i].off, stdout);
+		putchar('\n');
 	}
 	printf("  allow       %u rule%s\n", pol->nallow, pol->nallow == 1 ? "" : "s");
 }
@@ -130,16 +135,21 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		}
 		printf("}\n");
 	} else {
-		printf("name:       %s\ndirectory:  %s\nstate:      %s\nlast used:  %s\n", name, dir,
-		       cli_state(dir), when);
+		fputs("name:       ", stdout);
+		fvm_quote_fputs(name, stdout);
+		fputs("\ndirectory:  ", stdout);
+		fvm_quote_fputs(dir, stdout);
+		printf("\nstate:      %s\nlast used:  %s\n", cli_state(dir), when);
 		printf("upper:      %llu entries, %llu bytes\n", u.entries, u.bytes);
 		printf("changes:    %zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
-		printf("processes:  %s\n", procs.n ? who : "none");
+		printf("processes:  %s\n", procs.n ? who : "none"); /* names quoted by procs.c */
 		print_policy_text(pol);
 		if (conf) {
 			printf("vm.conf:\n");
 			for (char *line = strtok(conf, "\n"); line; line = strtok(NULL, "\n")) {
-				printf("  %s\n", line);
+				fputs("  ", stdout);
+				fvm_quote_fputs(line, stdout);
+				putchar('\n');
 			}
 		} else {
 			printf("vm.conf:    none\n");

@@ -1,14 +1,17 @@
 /*
  * cmd_list.c — fvm list [--json]: one row per VM: name, state, changes, bytes in its
- * upper layer, last used (UTC).
+ * upper layer, last used (UTC). A name is quoted (store/quote.h), though the store
+ * only lists valid ones.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "json.h"
+#include "store/quote.h"
 
 struct list_ctx {
 	const struct fvm_store *s;
@@ -36,7 +39,9 @@ static int list_one(const char *name, void *arg)
 		printf(",\"state\":\"%s\",\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"}", state,
 		       ch.n, u.bytes, when);
 	} else {
-		printf("%-24s %-8s %8zu %12llu  %s\n", name, state, ch.n, u.bytes, when);
+		char *q = fvm_quote_dup(name);
+		printf("%-24s %-8s %8zu %12llu  %s\n", q ? q : "?", state, ch.n, u.bytes, when);
+		free(q);
 	}
 	fvm_changes_free(&ch);
 	ctx->first = false;

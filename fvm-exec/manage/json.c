@@ -1,50 +1,41 @@
 /*
  * json.c — JSON string literals for the tools' --json output (json.h).
+ *
+ * UTF-8 validity and the characters unsafe on a terminal are decided by
+ * store/quote.c, as for the tools' other output.
  */
+#include <string.h>
+
 #include "json.h"
-
-/* Length of the valid UTF-8 sequence at S, or 0 when S does not start one. */
-static int utf8_len(const unsigned char *s)
-{
-	int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-
-	if (s[0] >= 0xf8) {
-		return 0;
-	}
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-	}
-	return n;
-}
+#include "store/quote.h"
 
 void json_string(FILE *out, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str);
 
 	putc('"', out);
-	while (*s) {
-		int n;
-		if (*s == '"' || *s == '\\') {
-			putc('\\', out);
-			putc(*s++, out);
-		} else if (*s == '\n') {
-			fputs("\\n", out);
-			s++;
-		} else if (*s == '\t') {
-			fputs("\\t", out);
-			s++;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(out, "\\u%04x", *s++);
-		} else if (*s < 0x80) {
-			putc(*s++, out);
-		} else if ((n = utf8_len(s)) > 0) {
-			fwrite(s, 1, (size_t)n, out);
-			s += n;
-		} else {
-			fprintf(out, "\\u%04x", *s++);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		int n = fvm_utf8_decode(s + i, len - i, &cp);
+		if (n == 0) {
+			/* Not UTF-8: the byte as a lone low surrogate, as PEP 383 maps it. */
+			fprintf(out, "\\udc%02x", s[i++]);
+			continue;
 		}
+		if (cp == '"' || cp == '\\') {
+			putc('\\', out);
+			putc((int)cp, out);
+		} else if (cp == '\n') {
+			fputs("\\n", out);
+		} else if (cp == '\t') {
+			fputs("\\t", out);
+		} else if (fvm_char_unsafe(cp)) {
+			fprintf(out, "\\u%04x", (unsigned)cp); /* all of them are in the BMP */
+		} else {
+			fwrite(s + i, 1, (size_t)n, out);
+		}
+		i += (size_t)n;
 	}
 	putc('"', out);
 }

@@ -1,9 +1,12 @@
 /*
  * json.h — the little JSON the tools print: strings escaped per RFC 8259.
  *
- * Bytes that are not valid UTF-8 cannot be represented in JSON text; they are written
- * as \u00XX escapes of the byte value (documented in fvm(1)), so output is always valid
- * JSON and a path survives a round trip for ASCII and UTF-8 names.
+ * Exact: every name maps to one JSON string and back. Control characters, C1 controls
+ * and the bidirectional and separator code points are \uXXXX escapes of themselves
+ * (so the text is safe on a terminal); a byte that is not part of valid UTF-8 is the
+ * lone surrogate \udcXX (XX its value, 80 to ff), as Python's "surrogateescape"
+ * decodes it: os.fsencode(json.loads(...)) gives back the name's bytes. A valid
+ * name never contains a surrogate, so the two cannot be confused (fvm(1)).
  */
 #ifndef FVM_MANAGE_JSON_H
 #define FVM_MANAGE_JSON_H

@@ -20,7 +20,7 @@ static const struct {
 	{"list", cmd_list, "list [--json]                          the VMs in the store"},
 	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
 	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [PATH...] what VM NAME changed (A/M/D)"},
-	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [PATH...]  apply changes to the host"},
+	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
 	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 };

@@ -3,7 +3,10 @@
  *
  * The summary goes to stderr, the question and the answer through /dev/tty, so that
  * the command's own stdout stays clean when it is piped. Without a terminal nothing
- * is asked and nothing is committed.
+ * is asked and nothing is committed. Names are the VM's: the summary and the list
+ * given to the editor quote them (store/quote.h), and the paths read back are
+ * unquoted. Changes that grant privilege are marked, and the commit asks about them
+ * on the same terminal.
  */
 #include <err.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include "store/changes.h"
 #include "store/commit.h"
 #include "store/procs.h"
+#include "store/quote.h"
 
 static void summary(const char *name, const struct fvm_changes *ch)
 {
@@ -28,7 +32,9 @@ static void summary(const char *name, const struct fvm_changes *ch)
 
 	fprintf(stderr, "fvm-exec: VM %s changed:\n", name);
 	for (size_t i = 0; i < ch->n; i++) {
-		fprintf(stderr, "  %c %s\n", ch->v[i].kind, ch->v[i].vpath);
+		fputs("  ", stderr);
+		fvm_change_print(stderr, &ch->v[i]);
+		fputc('\n', stderr);
 		n[ch->v[i].kind == FVM_ADDED ? 0 : ch->v[i].kind == FVM_MODIFIED ? 1 : 2]++;
 	}
 	fprintf(stderr, "%zu added, %zu modified, %zu deleted\n", n[0], n[1], n[2]);
@@ -53,7 +59,8 @@ static char **pick_paths(const struct fvm_changes *ch, int tty, size_t *n)
 	fprintf(f, "# Delete the lines of the changes to leave in the VM; save and quit to commit.\n");
 	for (size_t i = 0; i < ch->n; i++) {
 		if (i == 0 || strcmp(ch->v[i].vpath, ch->v[i - 1].vpath) != 0) {
-			fprintf(f, "%s\n", ch->v[i].vpath);
+			fvm_quote_fputs(ch->v[i].vpath, f);
+			fputc('\n', f);
 		}
 	}
 	fclose(f);
@@ -89,8 +96,12 @@ static char **pick_paths(const struct fvm_changes *ch, int tty, size_t *n)
 		ssize_t len;
 		while ((len = getline(&line, &cap, f)) > 0) {
 			line[strcspn(line, "\n")] = '\0';
-			if (line[0] != '/') {
+			if (line[0] != '/' && line[0] != '"') {
 				continue; /* comments and blank lines */
+			}
+			if (fvm_unquote(line) < 0 || line[0] != '/') {
+				warnx("a line of the edited list is not a path; ignored");
+				continue;
 			}
 			char **v = realloc(paths, (*n + 1) * sizeof(*v));
 			if (!v) {
@@ -139,6 +150,8 @@ int review_run(const char *vmdir, const char *name)
 		}
 	}
 	if (answer[0] == 'y' || answer[0] == 'Y' || (o.npaths && answer[0] != 'n')) {
+		struct commit_ask ask = {.in = tty, .out = tty};
+		o.ask = &ask;
 		int lock = vm_lock_idle(vmdir, name, "commit");
 		rc = lock < 0 ? 1 : fvm_commit(vmdir, &o);
 		if (lock >= 0) {

@@ -5,6 +5,8 @@
  * children are A too); one with a host entry of the same type is M when content or
  * metadata differ, nothing when they do not; a whiteout is D for the host entry it
  * hides; an opaque directory reports D for each host child not also in upper/.
+ * Each A and M carries what it would grant (fvm_change_privilege), judged against the
+ * directory it is in: the host's where the host has it, else upper/'s.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "fvm/path.h"
 #include "fvm/vm.h"
 #include "store/changes.h"
+#include "store/quote.h"
 
 struct scan {
 	const char *upper;
@@ -29,7 +32,7 @@ struct scan {
 };
 
 static int add(struct scan *s, char kind, unsigned what, const char *vpath, const struct stat *host,
-	       const struct stat *up)
+	       const struct stat *up, const struct stat *parent)
 {
 	struct fvm_changes *c = s->out;
 
@@ -65,7 +68,10 @@ static int add(struct scan *s, char kind, unsigned what, const char *vpath, cons
 		ch->host = *host;
 	}
 	if (up) {
+		char upath[PATH_MAX * 2];
 		ch->upper = *up;
+		snprintf(upath, sizeof(upath), "%s%s", s->upper, vpath);
+		ch->priv = fvm_change_privilege(ch, upath, parent);
 	}
 	c->n++;
 	return 0;
@@ -224,9 +230,13 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 	size_t nu = 0, nh = 0;
 	char **unames, **hnames = NULL;
 	bool opaque = false;
+	struct stat pst;
+	const struct stat *parent;
 	int ret = 0;
 
 	snprintf(udir, sizeof(udir), "%s%s", s->upper, vdir[1] ? vdir : "");
+	/* Where a new entry lands: the host's directory, or the VM's own new one. */
+	parent = lstat(host_visible ? vdir : udir, &pst) == 0 ? &pst : NULL;
 	unames = list_dir(udir, &nu);
 	if (host_visible) {
 		opaque = inherited_opaque || in_list(unames, nu, FVM_WH_OPAQUE);
@@ -248,7 +258,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			if (host_visible && !opaque && in_list(hnames, nh, hidden) && !in_list(unames, nu, hidden)) {
 				snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", hidden);
 				if (lstat(vpath, &hst) == 0) {
-					ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
+					ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL);
 				}
 			}
 			continue;
@@ -260,7 +270,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 		}
 		bool host = host_visible && in_list(hnames, nh, name) && lstat(vpath, &hst) == 0;
 		if (!host) {
-			ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust);
+			ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust, parent);
 			if (ret == 0 && S_ISDIR(ust.st_mode)) {
 				ret = add_tree(s, vpath);
 			}
@@ -268,9 +278,9 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 		}
 		unsigned what = fvm_changes_compare(vpath, &hst, upath, &ust);
 		if (what & FVM_DIFF_TYPE) {
-			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
+			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL);
 			if (ret == 0) {
-				ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust);
+				ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust, parent);
 			}
 			if (ret == 0 && S_ISDIR(ust.st_mode)) {
 				ret = add_tree(s, vpath);
@@ -278,7 +288,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			continue;
 		}
 		if (what) {
-			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust);
+			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust, parent);
 		}
 		if (ret == 0 && S_ISDIR(ust.st_mode)) {
 			ret = scan_dir(s, vpath, true, opaque);
@@ -293,7 +303,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			}
 			snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", hnames[i]);
 			if (lstat(vpath, &hst) == 0) {
-				ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
+				ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL);
 			}
 		}
 	}
@@ -333,6 +343,59 @@ void fvm_changes_free(struct fvm_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
+unsigned fvm_change_privilege(const struct fvm_change *ch, const char *upath, const struct stat *parent)
+{
+	const struct stat *u = &ch->upper, *h = &ch->host;
+	unsigned priv = 0;
+
+	if (ch->kind == FVM_DELETED) {
+		return 0;
+	}
+	if ((u->st_mode & S_ISUID) && !S_ISDIR(u->st_mode) && !S_ISLNK(u->st_mode)) {
+		priv |= FVM_PRIV_SETUID; /* Linux ignores it on a directory */
+	}
+	if ((u->st_mode & S_ISGID) && (S_ISREG(u->st_mode) || S_ISDIR(u->st_mode))) {
+		priv |= FVM_PRIV_SETGID;
+	}
+	if (S_ISREG(u->st_mode) && lgetxattr(upath, "security.capability", NULL, 0) >= 0) {
+		priv |= FVM_PRIV_CAPS;
+	}
+	if (S_ISCHR(u->st_mode) || S_ISBLK(u->st_mode)) {
+		priv |= FVM_PRIV_DEVICE;
+	}
+	/* The owner the object had before: the host object's, or its directory's. */
+	const struct stat *before = ch->kind == FVM_MODIFIED ? h : parent;
+	if (before && ((u->st_uid == 0 && before->st_uid != 0) || (u->st_gid == 0 && before->st_gid != 0))) {
+		priv |= FVM_PRIV_ROOT;
+	}
+	return priv;
+}
+
+void fvm_change_print_marks(FILE *out, unsigned priv)
+{
+	const char *sep = "[";
+
+	for (const struct fvm_diff_name *n = fvm_priv_names; priv && n->name; n++) {
+		if (priv & n->bit) {
+			fprintf(out, "%s%s", sep, n->name);
+			sep = ",";
+		}
+	}
+	if (priv) {
+		putc(']', out);
+	}
+}
+
+void fvm_change_print(FILE *out, const struct fvm_change *ch)
+{
+	fprintf(out, "%c%s ", ch->kind, ch->priv ? "!" : "");
+	fvm_quote_fputs(ch->vpath, out);
+	if (ch->priv) {
+		putc(' ', out);
+		fvm_change_print_marks(out, ch->priv);
+	}
+}
+
 const char *fvm_change_type_name(mode_t mode)
 {
 	static const struct {
@@ -355,4 +418,9 @@ const struct fvm_diff_name fvm_diff_names[] = {
 	{FVM_DIFF_CONTENT, "content"}, {FVM_DIFF_MODE, "mode"},     {FVM_DIFF_OWNER, "owner"},
 	{FVM_DIFF_TIMES, "times"},     {FVM_DIFF_XATTRS, "xattrs"}, {FVM_DIFF_TARGET, "target"},
 	{0, NULL},
+};
+
+const struct fvm_diff_name fvm_priv_names[] = {
+	{FVM_PRIV_SETUID, "setuid"}, {FVM_PRIV_SETGID, "setgid"}, {FVM_PRIV_CAPS, "caps"},
+	{FVM_PRIV_ROOT, "owner-root"}, {FVM_PRIV_DEVICE, "device"}, {0, NULL},
 };

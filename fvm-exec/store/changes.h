@@ -10,6 +10,7 @@
 #define FVM_STORE_CHANGES_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 enum fvm_change_kind { FVM_ADDED = 'A', FVM_MODIFIED = 'M', FVM_DELETED = 'D' };
@@ -25,9 +26,24 @@ enum {
 	FVM_DIFF_TYPE = 1 << 6,
 };
 
+/*
+ * What an added or modified object would grant once on the host (bits; fvm(1),
+ * PRIVILEGED CHANGES). A set-id bit or file capabilities count whether added or kept;
+ * an owner counts when it becomes root (uid or gid 0) where the host object had
+ * another, or, for a new object, where the directory it lands in has another.
+ */
+enum {
+	FVM_PRIV_SETUID = 1 << 0,  /* S_ISUID on a non-directory */
+	FVM_PRIV_SETGID = 1 << 1,  /* S_ISGID on a file or directory */
+	FVM_PRIV_CAPS = 1 << 2,    /* a security.capability xattr */
+	FVM_PRIV_ROOT = 1 << 3,    /* owner becomes root */
+	FVM_PRIV_DEVICE = 1 << 4,  /* a character or block device node */
+};
+
 struct fvm_change {
 	char kind;          /* enum fvm_change_kind */
 	unsigned what;      /* FVM_DIFF_* for M */
+	unsigned priv;      /* FVM_PRIV_* for A and M */
 	char *vpath;
 	struct stat host;   /* valid for M and D */
 	struct stat upper;  /* valid for A and M */
@@ -54,6 +70,22 @@ void fvm_changes_free(struct fvm_changes *c);
 unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
 			     const struct stat *ust);
 
+/*
+ * The FVM_PRIV_* bits of change CH (kind, host and upper stat filled), whose upper
+ * object is UPATH; PARENT: the directory an added object lands in (NULL: unknown, so
+ * a new object's owner is not judged).
+ */
+unsigned fvm_change_privilege(const struct fvm_change *ch, const char *upath, const struct stat *parent);
+
+/*
+ * Writes change CH as the tools show it, without a newline: "K PATH", or "K! PATH
+ * [MARK,...]" when it grants privilege; PATH quoted (store/quote.h).
+ */
+void fvm_change_print(FILE *out, const struct fvm_change *ch);
+
+/* "[MARK,...]" for the FVM_PRIV_* bits PRIV, or nothing when PRIV is 0. */
+void fvm_change_print_marks(FILE *out, unsigned priv);
+
 /* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev" for MODE's type. */
 const char *fvm_change_type_name(mode_t mode);
 
@@ -63,5 +95,8 @@ struct fvm_diff_name {
 	const char *name;
 };
 extern const struct fvm_diff_name fvm_diff_names[];
+
+/* The FVM_PRIV_* bits by name, in output order; ends with {0, NULL}. */
+extern const struct fvm_diff_name fvm_priv_names[];
 
 #endif

@@ -5,7 +5,10 @@
  *  1. upper/ is normalised (opaque markers become whiteouts) without changing the view.
  *  2. The changes are scanned, selected (PATHs plus the new directories they need) and
  *     checked against the origins log; a conflict and everything beneath it is skipped
- *     (commit_plan.c).
+ *     (commit_plan.c). A change that grants privilege is applied only when allowed
+ *     (--allow-privileged, or "yes" on a terminal); else it and everything beneath it
+ *     is skipped. Just before each change is applied, its upper object is looked at
+ *     again: one that grants more than the plan said is refused.
  *  3. The journal (id, options, planned changes; journal.h) is written, whole, before
  *     the first host change.
  *  4. The host is changed in path order (commit_apply.c): deletions first at a path,
@@ -26,19 +29,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fvm/layout.h"
+#include "fvm/path.h"
 #include "store/commit_steps.h"
 #include "store/layer_edit.h"
 #include "store/progress.h"
+#include "store/quote.h"
 
 static void commit_free(struct commit *c)
 {
 	fvm_changes_free(&c->ch);
 	free(c->sel);
 	free(c->why);
+	free(c->held);
 	free(c->done);
 }
 
@@ -46,10 +53,67 @@ static void report_conflicts(const struct commit *c)
 {
 	for (size_t i = 0; i < c->ch.n; i++) {
 		if (c->why[i]) {
-			fprintf(stderr, "fvm: conflict: %c %s: %s (skipped; --force overwrites)\n",
-				c->ch.v[i].kind, c->ch.v[i].vpath, c->why[i]);
+			fprintf(stderr, "fvm: conflict: %c ", c->ch.v[i].kind);
+			fvm_quote_fputs(c->ch.v[i].vpath, stderr);
+			fprintf(stderr, ": %s (skipped; --force overwrites)\n", c->why[i]);
 		}
 	}
+}
+
+static void report_held(const struct commit *c)
+{
+	for (size_t i = 0; i < c->ch.n; i++) {
+		if (c->held[i]) {
+			fputs(c->ch.v[i].priv ? "fvm: privileged change skipped: "
+					      : "fvm: skipped with a privileged change: ", stderr);
+			fvm_change_print(stderr, &c->ch.v[i]);
+			fputc('\n', stderr);
+		}
+	}
+	if (c->nheld) {
+		fprintf(stderr, "fvm: --allow-privileged, or \"yes\" on a terminal, applies them\n");
+	}
+}
+
+/*
+ * Names the selected changes of C that grant privilege on ASK's terminal and asks
+ * whether to apply them. True only for the answer "yes".
+ */
+static bool ask_privileged(const struct commit *c, const struct commit_ask *ask)
+{
+	int fd = dup(ask->out);
+	FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	char answer[8];
+	size_t n = 0;
+	char b;
+
+	if (!out) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return false;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	fprintf(out, "fvm: these changes grant privilege:\n");
+	for (size_t i = 0; i < c->ch.n; i++) {
+		if (c->sel[i] && c->ch.v[i].priv) {
+			fputs("  ", out);
+			fvm_change_print(out, &c->ch.v[i]);
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "Apply them? Type \"yes\" to apply them, anything else leaves them in the VM: ");
+	fclose(out);
+	/* One line; what does not fit is read and dropped, so "yes..." is not yes. */
+	while (read(ask->in, &b, 1) == 1 && b != '\n') {
+		if (n < sizeof(answer) - 1) {
+			answer[n] = b;
+		}
+		n++;
+	}
+	answer[n < sizeof(answer) ? n : sizeof(answer) - 1] = '\0';
+	return n == 3 && strcmp(answer, "yes") == 0;
 }
 
 static const char *plural(size_t n)
@@ -81,14 +145,46 @@ static int plan(struct commit *c, const struct commit_opts *o)
 	}
 	c->sel = calloc(c->ch.n + 1, sizeof(*c->sel));
 	c->why = calloc(c->ch.n + 1, sizeof(*c->why));
+	c->held = calloc(c->ch.n + 1, sizeof(*c->held));
 	c->done = calloc(c->ch.n + 1, sizeof(*c->done));
-	if (!c->sel || !c->why || !c->done) {
+	if (!c->sel || !c->why || !c->held || !c->done) {
 		err(1, "out of memory");
 	}
 	commit_plan(c, o, &orig);
 	originlog_free(&orig);
 	report_conflicts(c);
+	c->priv_ok = o->allow_privileged;
+	if (!o->dry_run && !c->priv_ok && commit_privileged(c) > 0) {
+		c->priv_ok = o->ask && ask_privileged(c, o->ask);
+		if (!c->priv_ok) {
+			commit_hold_privileged(c);
+			report_held(c);
+		}
+	}
 	return 0;
+}
+
+/*
+ * True when change I's upper object now grants what the plan did not see (the VM
+ * changed it since the scan): it is refused then, unless privilege was allowed.
+ */
+static bool grants_more_now(const struct commit *c, size_t i)
+{
+	struct fvm_change now = c->ch.v[i];
+	char upath[PATH_MAX * 2], parent[PATH_MAX];
+	struct stat pst;
+
+	if (now.kind == FVM_DELETED || c->priv_ok) {
+		return false;
+	}
+	snprintf(upath, sizeof(upath), "%s%s", c->upper, now.vpath);
+	size_t b = fvm_path_base_off(now.vpath, strlen(now.vpath));
+	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, now.vpath);
+	if (lstat(upath, &now.upper) < 0) {
+		return false; /* gone: applying it fails on its own */
+	}
+	unsigned priv = fvm_change_privilege(&now, upath, lstat(parent, &pst) == 0 ? &pst : NULL);
+	return (priv & ~c->ch.v[i].priv) != 0;
 }
 
 /* Step 3: the journal of the selected changes. Returns 0 or -errno. */
@@ -124,9 +220,13 @@ static void apply(struct commit *c)
 		if (!c->sel[i]) {
 			continue;
 		}
-		ret = commit_apply_one(c, i);
+		bool more = grants_more_now(c, i);
+		ret = more ? -EPERM : commit_apply_one(c, i);
 		if (ret < 0) {
-			fprintf(stderr, "fvm: %c %s: %s\n", c->ch.v[i].kind, c->ch.v[i].vpath, strerror(-ret));
+			fprintf(stderr, "fvm: %c ", c->ch.v[i].kind);
+			fvm_quote_fputs(c->ch.v[i].vpath, stderr);
+			fprintf(stderr, ": %s\n",
+				more ? "grants privilege it did not when planned (skipped)" : strerror(-ret));
 			c->nfail++;
 		} else {
 			c->done[i] = true;
@@ -160,11 +260,17 @@ static int commit_run(const char *vmdir, const struct commit_opts *o)
 	if (o->dry_run) {
 		for (size_t i = 0; i < c.ch.n; i++) {
 			if (c.sel[i]) {
-				printf("%c %s\n", c.ch.v[i].kind, c.ch.v[i].vpath);
+				fvm_change_print(stdout, &c.ch.v[i]);
+				putchar('\n');
 			}
 		}
-		printf("would commit %zu change%s, %zu conflict%s\n", c.nsel, plural(c.nsel), c.nconf,
+		printf("would commit %zu change%s, %zu conflict%s", c.nsel, plural(c.nsel), c.nconf,
 		       plural(c.nconf));
+		size_t npriv = commit_privileged(&c);
+		if (npriv) {
+			printf(", %zu granting privilege", npriv);
+		}
+		putchar('\n');
 		commit_free(&c);
 		return c.nconf ? 1 : 0;
 	}
@@ -181,17 +287,21 @@ static int commit_run(const char *vmdir, const struct commit_opts *o)
 	if (c.nconf) {
 		printf(", %zu conflict%s skipped", c.nconf, plural(c.nconf));
 	}
+	if (c.nheld) {
+		printf(", %zu skipped for privilege", c.nheld);
+	}
 	printf("\n");
-	ret = c.nconf || c.nfail ? 1 : 0;
+	ret = c.nconf || c.nfail || c.nheld ? 1 : 0;
 	commit_free(&c);
 	return ret;
 }
 
 /*
  * Finishes the commit that journal J of VMDIR describes: its temporaries go, then it
- * runs again with the journal's selection and options. Returns the exit status.
+ * runs again with the journal's selection and options, and O's say on privilege.
+ * Returns the exit status.
  */
-static int finish_interrupted(const char *vmdir, const struct journal *j)
+static int finish_interrupted(const char *vmdir, const struct journal *j, const struct commit_opts *o)
 {
 	char tmp[PATH_MAX + 64];
 
@@ -202,7 +312,9 @@ static int finish_interrupted(const char *vmdir, const struct journal *j)
 		}
 	}
 	fprintf(stderr, "fvm: finishing an interrupted commit\n");
-	struct commit_opts jo = {.force = j->force, .paths = j->paths, .npaths = j->npaths};
+	/* Privilege is what the person running this commit allows now. */
+	struct commit_opts jo = {.force = j->force, .paths = j->paths, .npaths = j->npaths,
+				 .allow_privileged = o->allow_privileged, .ask = o->ask};
 	return commit_run(vmdir, &jo);
 }
 
@@ -215,7 +327,7 @@ int fvm_commit(const char *vmdir, const struct commit_opts *o)
 		if (journal_read(vmdir, &j) < 0) {
 			return 1; /* reported: a damaged journal stops every commit */
 		}
-		rc = finish_interrupted(vmdir, &j);
+		rc = finish_interrupted(vmdir, &j, o);
 		journal_free(&j);
 		if (o->npaths == 0) {
 			return rc;

@@ -10,11 +10,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A terminal to ask on: the question goes to OUT, the answer is read from IN. */
+struct commit_ask {
+	int in, out;
+};
+
 struct commit_opts {
 	bool dry_run;   /* print the plan, change nothing */
 	bool force;     /* conflicts are overwritten, not skipped */
 	char **paths;   /* absolute, normalised subtrees to commit; none: everything */
 	size_t npaths;
+	/*
+	 * Changes that grant privilege (changes.h, FVM_PRIV_*) are applied when
+	 * ALLOW_PRIVILEGED is set, or when ASK is given and the answer to the question
+	 * naming them is "yes"; otherwise they and everything beneath them are skipped
+	 * and reported, and the commit is partial.
+	 */
+	bool allow_privileged;
+	const struct commit_ask *ask;
 };
 
 /*
@@ -22,8 +35,9 @@ struct commit_opts {
  * file through a temporary file in its destination directory and a rename; a journal
  * written before the first host change; committed changes leave upper/. An earlier
  * interrupted commit (its journal present) is finished first; with no PATH that is
- * all this call does. Prints the plan (dry run) or a summary on stdout, conflicts and
- * failures on stderr. Returns the exit status: 0 done, 1 conflict or partial.
+ * all this call does. Prints the plan (dry run) or a summary on stdout, conflicts,
+ * skipped privileged changes and failures on stderr. Returns the exit status: 0 done,
+ * 1 conflict, privileged change skipped, or partial.
  */
 int fvm_commit(const char *vmdir, const struct commit_opts *o);
 

@@ -25,6 +25,7 @@
 #include "fvm/path.h"
 #include "fvm/vm.h"
 #include "store/commit_steps.h"
+#include "store/quote.h"
 
 int commit_temp_name(const char *vpath, const char *id, size_t n, char *out, size_t len)
 {
@@ -224,7 +225,9 @@ void commit_finish_dirs(struct commit *c)
 		snprintf(upath, sizeof(upath), "%s%s", c->upper, ch->vpath);
 		int ret = apply_meta(ch->vpath, upath, &ch->upper, META_LATE);
 		if (ret < 0) {
-			warnx("%s: %s", ch->vpath, strerror(-ret));
+			char *q = fvm_quote_dup(ch->vpath); /* the VM named it */
+			warnx("%s: %s", q ? q : "?", strerror(-ret));
+			free(q);
 			c->done[i] = false;
 			c->nfail++;
 		}

@@ -3,8 +3,8 @@
  * the conflicts, decided before the host is touched.
  *
  * Invariants: a change is selected only with the added directories it needs above it;
- * a conflict takes everything beneath its path with it, since the changes are sorted
- * by path and a subtree follows its root.
+ * a conflict, and a privileged change left out, takes everything beneath its path
+ * with it, since the changes are sorted by path and a subtree follows its root.
  */
 #include <stdio.h>
 #include <string.h>
@@ -118,4 +118,42 @@ void commit_plan(struct commit *c, const struct commit_opts *o, const struct ori
 {
 	select_changes(c, o);
 	find_conflicts(c, orig, o->force);
+}
+
+size_t commit_privileged(const struct commit *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->ch.n; i++) {
+		n += c->sel[i] && c->ch.v[i].priv;
+	}
+	return n;
+}
+
+void commit_hold_privileged(struct commit *c)
+{
+	const char *last = NULL; /* the last privileged path held: its subtree follows */
+
+	for (size_t i = 0; i < c->ch.n; i++) {
+		const char *vp = c->ch.v[i].vpath;
+		if (!c->sel[i]) {
+			continue;
+		}
+		if (c->ch.v[i].priv) {
+			last = vp;
+			/* The host object a privileged one replaces (D then A) stays too. */
+			if (i > 0 && c->sel[i - 1] && strcmp(c->ch.v[i - 1].vpath, vp) == 0) {
+				c->sel[i - 1] = false;
+				c->held[i - 1] = true;
+				c->nsel--;
+				c->nheld++;
+			}
+		} else if (!last || !fvm_path_has_prefix(vp, strlen(vp), last, strlen(last))) {
+			continue;
+		}
+		c->sel[i] = false;
+		c->held[i] = true;
+		c->nsel--;
+		c->nheld++;
+	}
 }

@@ -25,8 +25,10 @@ struct commit {
 	struct fvm_changes ch;   /* sorted by path, as fvm_changes_scan gives them */
 	bool *sel;               /* selected and not in conflict */
 	const char **why;        /* conflict reason, or NULL */
+	bool *held;              /* selected, but privileged (or beneath): not applied */
 	bool *done;              /* host side applied */
-	size_t nsel, nconf, nfail;
+	bool priv_ok;            /* the privileged changes were allowed */
+	size_t nsel, nconf, nheld, nfail;
 };
 
 /* ---- the plan (commit_plan.c) ---- */
@@ -38,6 +40,15 @@ struct commit {
  * them; O->force marks none. Counts C->nsel and C->nconf.
  */
 void commit_plan(struct commit *c, const struct commit_opts *o, const struct originlog *orig);
+
+/* The number of selected changes of C that grant privilege (their priv bits). */
+size_t commit_privileged(const struct commit *c);
+
+/*
+ * Leaves out (C->held) the selected changes that grant privilege and everything
+ * beneath them, moving them from C->nsel to C->nheld.
+ */
+void commit_hold_privileged(struct commit *c);
 
 /* ---- applying (commit_apply.c) ---- */
 

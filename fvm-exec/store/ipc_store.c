@@ -27,6 +27,7 @@
 
 #include "fvm/ipcname.h"
 #include "store/ipc_store.h"
+#include "store/quote.h"
 
 #define SHM_DIR "/dev/shm"
 #define MQ_DIR  "/dev/mqueue"
@@ -40,7 +41,9 @@ struct removal {
 static void failed(struct removal *r, int e, const char *kind, const char *name)
 {
 	if (e != ENOENT && e != EINVAL && e != EIDRM) {
-		warnx("cannot remove %s %s: %s", kind, name, strerror(e));
+		char *q = fvm_quote_dup(name); /* from the VM's registry */
+		warnx("cannot remove %s %s: %s", kind, q ? q : "?", strerror(e));
+		free(q);
 		r->failed = 1;
 	}
 }

@@ -19,6 +19,7 @@
 #include "fvm/env.h"
 #include "fvm/layout.h"
 #include "store/procs.h"
+#include "store/quote.h"
 #include "store/store.h"
 
 /* True when the NUL-separated environment ENV (LEN bytes) holds exactly WANT. */
@@ -157,7 +158,10 @@ void vm_procs_describe(const struct vm_procs *p, char *out, size_t len)
 			}
 			fclose(f);
 		}
-		int n = snprintf(out + o, len - o, "%s%d (%s)", i ? ", " : "", (int)p->pid[i], comm);
+		/* A process of the VM names itself: quoted, as every name the tools print. */
+		char *q = fvm_quote_dup(comm);
+		int n = snprintf(out + o, len - o, "%s%d (%s)", i ? ", " : "", (int)p->pid[i], q ? q : "?");
+		free(q);
 		if (n < 0 || (size_t)n >= len - o) {
 			if (len > 4) {
 				strcpy(out + len - 4, "...");

@@ -22,7 +22,10 @@ struct vm_procs {
 int vm_procs_find(const char *vmdir, struct vm_procs *p);
 void vm_procs_free(struct vm_procs *p);
 
-/* "PID (COMM), PID (COMM)" into OUT (size LEN), truncated with "..." if need be. */
+/*
+ * "PID (COMM), PID (COMM)" into OUT (size LEN), truncated with "..." if need be; each
+ * COMM quoted (store/quote.h).
+ */
 void vm_procs_describe(const struct vm_procs *p, char *out, size_t len);
 
 /*

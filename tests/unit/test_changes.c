@@ -1,7 +1,7 @@
 /*
  * test_changes.c — what a VM changed (store/changes.c): A, M and D from the upper layer
  * against the host, once per path and sorted, what differs in an M, a type change as D
- * then A, and a scan restricted to some paths.
+ * then A, a scan restricted to some paths, and what a change grants (FVM_PRIV_*).
  */
 #include "fixture.h"
 
@@ -97,6 +97,64 @@ static void a_scan_can_be_restricted_to_paths(void **state)
 	fvm_changes_free(&ch);
 }
 
+/* fvm_change_privilege of a change of KIND with the given modes and owners. */
+static unsigned priv_of(char kind, mode_t hmode, uid_t huid, mode_t umode, uid_t uuid, const struct stat *parent)
+{
+	struct fvm_change ch = {.kind = kind};
+
+	ch.host.st_mode = hmode;
+	ch.host.st_uid = ch.host.st_gid = huid;
+	ch.upper.st_mode = umode;
+	ch.upper.st_uid = ch.upper.st_gid = uuid;
+	return fvm_change_privilege(&ch, "/nonexistent/fvm-test", parent);
+}
+
+static void privilege_is_set_id_bits_caps_root_owner_and_devices(void **state)
+{
+	struct fx *f = *state;
+	struct stat theirs = {.st_uid = 1000, .st_gid = 1000}, roots = {0};
+	(void)f;
+	/* Set-id bits, added or kept; setuid means nothing on a directory. */
+	assert_int_equal(priv_of('A', 0, 0, S_IFREG | 04755, 1000, &theirs), FVM_PRIV_SETUID);
+	assert_int_equal(priv_of('M', S_IFREG | 04755, 1000, S_IFREG | 04755, 1000, NULL), FVM_PRIV_SETUID);
+	assert_int_equal(priv_of('A', 0, 0, S_IFDIR | 04755, 1000, &theirs), 0);
+	assert_int_equal(priv_of('A', 0, 0, S_IFDIR | 02755, 1000, &theirs), FVM_PRIV_SETGID);
+	assert_int_equal(priv_of('A', 0, 0, S_IFLNK | 06777, 1000, &theirs), 0);
+	/* Owner: becoming root counts; staying root, or landing among root's, does not. */
+	assert_int_equal(priv_of('M', S_IFREG | 0644, 1000, S_IFREG | 0644, 0, NULL), FVM_PRIV_ROOT);
+	assert_int_equal(priv_of('M', S_IFREG | 0644, 0, S_IFREG | 0600, 0, NULL), 0);
+	assert_int_equal(priv_of('A', 0, 0, S_IFREG | 0644, 0, &theirs), FVM_PRIV_ROOT);
+	assert_int_equal(priv_of('A', 0, 0, S_IFREG | 0644, 0, &roots), 0);
+	assert_int_equal(priv_of('A', 0, 0, S_IFREG | 0644, 0, NULL), 0);
+	/* Device nodes; a deletion grants nothing. */
+	assert_int_equal(priv_of('A', 0, 0, S_IFBLK | 0600, 1000, &theirs), FVM_PRIV_DEVICE);
+	assert_int_equal(priv_of('D', S_IFREG | 04755, 0, 0, 0, NULL), 0);
+}
+
+static void a_scan_marks_file_capabilities(void **state)
+{
+	struct fx *f = *state;
+	char u[PATH_MAX * 2];
+	struct fvm_changes ch;
+	/* VFS v2 capabilities: cap_net_raw, effective. */
+	static const unsigned char cap[20] = {0x00, 0x00, 0x00, 0x02, 0x00, 0x20};
+
+	char h[PATH_MAX];
+	char *paths[] = {h};
+
+	fx_upper_dir(f, "");
+	fx_upper_file(f, "capped", "x");
+	fx_upper(f, "capped", u, sizeof(u));
+	if (lsetxattr(u, "security.capability", cap, sizeof(cap), 0) < 0) {
+		skip(); /* setting security.* needs CAP_SETFCAP */
+	}
+	fx_host(f, "capped", h, sizeof(h));
+	assert_int_equal(fvm_changes_scan(f->upper, paths, 1, &ch), 0);
+	assert_int_equal(ch.n, 1);
+	assert_true(ch.v[0].priv & FVM_PRIV_CAPS);
+	fvm_changes_free(&ch);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -105,6 +163,8 @@ int main(int argc, char **argv)
 		fx_test(a_file_replaced_by_a_directory_is_deleted_then_added),
 		fx_test(a_deleted_directory_is_one_line),
 		fx_test(a_scan_can_be_restricted_to_paths),
+		fx_test(privilege_is_set_id_bits_caps_root_owner_and_devices),
+		fx_test(a_scan_marks_file_capabilities),
 	};
 	return FX_MAIN(tests);
 }
