@@ -12,6 +12,11 @@
 #                          runs SCRIPT in a VM only; compares its output with EXPECTED
 #                          and checks the host manifest is unchanged.
 #   ok / not_ok / skip     raw TAP lines; done_testing prints the plan.
+#   TODO="issue K: why" CHECK...
+#                          marks the checks it prefixes as a known bug that open issue K
+#                          fixes: "not ok N - name # TODO issue K: why" is an expected
+#                          failure (run-all counts it apart; the script still exits 0),
+#                          "ok N - name # TODO ..." tells run-all the mark outlived the fix.
 #
 # VOLATILE (default none) is an extended regex of paths whose contents legitimately
 # differ between two runs (git's index records inode numbers and ctimes): the manifest
@@ -53,10 +58,12 @@ compat_log() {
 	[ -n "${FVM_COMPAT_LOG:-}" ] || return 0
 	printf '%s\t%s\t%s\t%s\n' "$1" "$LAST_NATIVE_RC" "$LAST_VM_RC" "$2" >> "$FVM_COMPAT_LOG"
 }
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; compat_log "$1" ok; LAST_NATIVE_RC=- LAST_VM_RC=-; }
+todo_mark() { [ -n "${TODO:-}" ] && printf ' # TODO %s' "$TODO"; }
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1$(todo_mark)"; compat_log "$1" ok; LAST_NATIVE_RC=- LAST_VM_RC=-; }
 not_ok() {
-	TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $1"
+	TAP_N=$((TAP_N + 1))
+	[ -n "${TODO:-}" ] || TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $1$(todo_mark)"
 	compat_log "$1" fail; LAST_NATIVE_RC=- LAST_VM_RC=-
 	shift
 	[ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/#   /'
