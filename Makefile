@@ -98,10 +98,15 @@ fvm-exec/fvm: $(FVM_SRC:%.c=$(B)/%.o) $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
 
 # The tools' objects first: they use the core archive, which the linker reads after them.
-$(B)/tests/unit/%: tests/unit/%.c $(EXEC_COMMON_OBJ) $(CORE_LIB)
+# Every unit binary goes through tests/lib/unit-runner.c, which lists its tests and runs
+# one alone (FVM_UNIT_LIST, FVM_UNIT_ONLY) for tests/run-all.
+UNIT_RUNNER := $(B)/tests/lib/unit-runner.o
+.SECONDARY: $(UNIT_RUNNER)
+$(B)/tests/unit/%: tests/unit/%.c $(UNIT_RUNNER) $(EXEC_COMMON_OBJ) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(EXEC_COMMON_OBJ) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(UNIT_RUNNER) -Wl,--wrap=_cmocka_run_group_tests \
+		$(EXEC_COMMON_OBJ) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
 
 $(B)/tests/helpers/%: tests/helpers/%.c
 	$(call msg,CC,$@)
