@@ -113,6 +113,12 @@ $(B)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
+# A helper that prints what the core library computes links its archive.
+$(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB)
+
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 
 HELP=$TOP/build/tests/helpers
-if [ ! -x "$HELP/sock-unix" ]; then
+if [ ! -x "$HELP/sock-unix" ] || [ ! -x "$HELP/ipc-name" ]; then
 	skip sock_helpers_built "tests/helpers not built: run make tests-bin"
 	done_testing
 	exit
@@ -115,7 +115,7 @@ fi
 # A shared path (/dev is shared) lives on the host, not in upper/. In /dev/shm, the IPC
 # directory, the name is the VM's own: the host sees it with the VM's prefix.
 SHARED=/dev/shm/fvm-test-sock-$$
-ON_HOST=/dev/shm/fvm.ua.$(printf '%s' "$FVM_HOME/vms/ua" | sha256sum | cut -c1-8).${SHARED#/dev/shm/}
+ON_HOST=/dev/shm/$("$HELP/ipc-name" map "$FVM_HOME/vms/ua" "${SHARED#/dev/shm/}")
 (in_vm ua "$HELP/sock-unix" serve "$SHARED" /dev/null > "$T/sserver.out") &
 if wait_for "$T/sserver.out"; then
 	got=$("$HELP/sock-unix" call "$ON_HOST" shared)
