@@ -3,6 +3,7 @@
 #   make              libfvm/libfvm.so, fvm-exec/fvm-exec, fvm-exec/fvm
 #   make check        every test suite; ends with "N passed, N failed"
 #   make compat       the compatibility suite alone, with its table of scenarios
+#   make golden-update rewrites the golden files of tests/e2e from the current output
 #   make demo         a short demonstration of the main job
 #   make deps         the Debian packages needed to build and test
 #   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
@@ -148,6 +149,11 @@ $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 
 tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC)
 .PHONY: tests-bin
+
+# Rewrites tests/e2e/golden/ from the current output (check only compares); refuses in CI.
+golden-update: all tests-bin
+	@tests/golden-update
+.PHONY: golden-update
 
 compat: deps
 	@$(MAKE) --no-print-directory all

@@ -11,6 +11,11 @@
 #   vm_expect NAME EXPECTED SCRIPT
 #                          runs SCRIPT in a VM only; compares its output with EXPECTED
 #                          and checks the host manifest is unchanged.
+#   golden_check NAME GOLDEN-FILE GOT-FILE
+#                          compares GOT-FILE with the golden file; never writes it.
+#                          When FVM_GOLDEN_OUT names a directory (tests/golden-update
+#                          sets it), a mismatching output is also copied there, for the
+#                          update to review: the check fails all the same.
 #   ok / not_ok / skip     raw TAP lines; done_testing prints the plan.
 #   TODO="issue K: why" CHECK...
 #                          marks the checks it prefixes as a known bug that open issue K
@@ -153,6 +158,17 @@ vm_expect() {
 		ok "$name"
 	fi
 	LAST_VM=$vm
+}
+
+golden_check() {
+	if diff -u "$2" "$3" > "$T/golden.diff" 2>&1; then
+		ok "$1"
+		return
+	fi
+	not_ok "$1" "$(cat "$T/golden.diff")"
+	if [ -n "${FVM_GOLDEN_OUT:-}" ] && [ -d "$FVM_GOLDEN_OUT" ]; then
+		cp "$3" "$FVM_GOLDEN_OUT/$(basename "$2")"
+	fi
 }
 
 # without_fence REASON: the rest of this file runs fvm-exec with --enforce off, to test
