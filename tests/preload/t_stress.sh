@@ -45,29 +45,61 @@ else
 	(cd "$HOST" && exec "$FVM_EXEC" -n crash -- sh -c 'echo x >> big') &
 	runner=$!
 	work=$FVM_HOME/vms/crash/work
+	# The crash, proved before the recovery is tested: the process holding the partial
+	# copy in work/ open is stopped (SIGSTOP), the frozen copy is shown to be partial
+	# (shorter than the file, nothing in upper/ yet), and only then killed.
+	partial= holder= state= psize=0
 	for _ in $(seq 1 400); do
 		f=$(ls "$work" 2>/dev/null | head -1)
-		[ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ] && break
+		if [ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ]; then
+			partial=$work/$f
+			break
+		fi
 		sleep 0.01
 	done
-	partial=$(ls "$work" 2>/dev/null | head -1)
-	pkill -KILL -f "sh -c echo x >> big" 2>/dev/null
+	if [ -n "$partial" ]; then
+		for fd in /proc/[0-9]*/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = "$partial" ] || continue
+			holder=${fd#/proc/}; holder=${holder%%/*}
+			break
+		done
+	fi
+	if [ -n "$holder" ]; then
+		kill -STOP "$holder" 2>/dev/null
+		state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
+		for _ in $(seq 100); do
+			[ "$state" = T ] && break
+			sleep 0.01
+			state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
+		done
+		psize=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+		upper_then=$(ls "$FVM_HOME/vms/crash/upper$HOST" 2>/dev/null)
+		kill -KILL "$holder" 2>/dev/null
+	fi
 	kill -KILL $runner 2>/dev/null
 	wait $runner 2>/dev/null
 	wait 2>/dev/null
+	crashed=0
+	if [ "$state" = T ] && [ "$psize" -gt 0 ] && [ "$psize" -lt "$size" ] && [ -z "$upper_then" ]; then
+		crashed=1
+	fi
 	seen=$("$FVM_EXEC" -n crash -- stat -c %s "$HOST/big")
 	upper=$(ls "$FVM_HOME/vms/crash/upper$HOST" 2>/dev/null)
-	if [ -z "$partial" ]; then
-		skip killed_copy_up_leaves_no_partial_file "the copy finished before it could be killed"
+	if [ $crashed = 0 ]; then
+		not_ok killed_copy_up_leaves_no_partial_file "the copy-up was not caught mid-way:" \
+			"partial copy: ${partial:-none}, held by: ${holder:-nobody}, state: ${state:-?}," \
+			"$psize of $size bytes copied, upper/ then: ${upper_then:-empty}"
 	elif [ "$seen" = "$size" ] && [ -z "$upper" ] && host_unchanged > "$T/why"; then
-		ok killed_copy_up_leaves_no_partial_file
+		ok "killed_copy_up_leaves_no_partial_file (killed at $psize of $size bytes)"
 	else
 		not_ok killed_copy_up_leaves_no_partial_file "VM sees size $seen (host $size), upper: $upper" \
 			"$(cat "$T/why" 2>/dev/null)"
 	fi
 	(cd "$HOST" && "$FVM_EXEC" -n crash -- sh -c 'echo x >> big')
 	after=$(cd "$HOST" && "$FVM_EXEC" -n crash -- sh -c 'echo $(stat -c %s big) $(tail -c 7 big)' 2>&1)
-	if [ "$after" = "$((size + 2)) tail x" ] && host_unchanged > "$T/why"; then
+	if [ $crashed = 0 ]; then
+		not_ok next_write_after_crash_copies_up_cleanly "no crash happened before it: nothing was recovered"
+	elif [ "$after" = "$((size + 2)) tail x" ] && host_unchanged > "$T/why"; then
 		ok next_write_after_crash_copies_up_cleanly
 	else
 		not_ok next_write_after_crash_copies_up_cleanly "got: $after, want $((size + 2)) tail x" \
