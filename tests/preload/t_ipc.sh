@@ -80,7 +80,7 @@ else
 fi
 
 # Names that fail natively fail alike in a VM (and create nothing anywhere).
-vm_check invalid_names_fail_as_natively \
+vm_check_fails invalid_names_fail_as_natively \
 	"'$HELP/ipc-posix' put / v; '$HELP/ipc-posix' put /a/b v; '$HELP/ipc-posix' put /$(printf 'x%.0s' $(seq 256)) v"
 
 # SysV: one key, two VMs, two segments; the host has none.
