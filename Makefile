@@ -3,6 +3,7 @@
 #   make              libfvm/libfvm.so, fvm-exec/fvm-exec, fvm-exec/fvm
 #   make check        every test suite; ends with "N passed, N failed"
 #   make compat       the compatibility suite alone, with its table of scenarios
+#   make golden-update rewrites the golden files of tests/e2e from the current output
 #   make demo         a short demonstration of the main job
 #   make deps         the Debian packages needed to build and test
 #   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
@@ -112,17 +113,27 @@ fvm-exec/fvm: $(MANAGE_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
 
 # Unit tests link the two archives; a test of a part's own object names it below.
-$(B)/tests/unit/%: tests/unit/%.c $(STORE_LIB) $(CORE_LIB)
+# Every unit binary goes through tests/lib/unit-runner.c, which lists its tests and runs
+# one alone (FVM_UNIT_LIST, FVM_UNIT_ONLY) for tests/run-all.
+UNIT_RUNNER := $(B)/tests/lib/unit-runner.o
+.SECONDARY: $(UNIT_RUNNER)
+$(B)/tests/unit/%: tests/unit/%.c $(UNIT_RUNNER) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(STORE_LIB) \
-		$(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $< $(filter %.o,$^) \
+		-Wl,--wrap=_cmocka_run_group_tests $(STORE_LIB) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
 $(B)/tests/unit/test_json: $(B)/fvm-exec/manage/json.o
 
 $(B)/tests/helpers/%: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+# A helper that prints what the core library computes links its archive.
+$(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB)
 
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
@@ -153,6 +164,11 @@ $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 
 tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC)
 .PHONY: tests-bin
+
+# Rewrites tests/e2e/golden/ from the current output (check only compares); refuses in CI.
+golden-update: all tests-bin
+	@tests/golden-update
+.PHONY: golden-update
 
 compat: deps
 	@$(MAKE) --no-print-directory all

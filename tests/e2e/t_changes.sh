@@ -13,9 +13,8 @@ norm() { sed -E -e "s|$HOST|HOST|g" -e "s|$FVM_HOME|STORE|g" \
 	-e "s/\"gid_(before|after)\":$(id -g)([,}])/\"gid_\\1\":ME\\2/g"; }
 golden() { # NAME FILE < OUTPUT: compares the normalised output with golden FILE
 	norm > "$T/got"
-	# FVM_GOLDEN_UPDATE=1 rewrites the golden files (review the change before committing).
-	[ "${FVM_GOLDEN_UPDATE:-0}" = 1 ] && cp "$T/got" "$GOLDEN/$2"
-	if diff -u "$GOLDEN/$2" "$T/got" > "$T/d"; then ok "$1"; else not_ok "$1" "$(cat "$T/d")"; fi
+	# Compared, never rewritten here: tests/golden-update updates the goldens.
+	golden_check "$1" "$GOLDEN/$2" "$T/got"
 }
 same() { # NAME A B
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "$(diff <(echo "$2") <(echo "$3"))"; fi

@@ -39,8 +39,7 @@ for opt in "--memory 12Q" "--nice 40" "--net wifi" "--cpus x" "--timeout 1y" "--
 	echo "exit $?" >> "$T/errors"
 done
 sed "s|$T|\$T|g" "$T/errors" > "$T/errors.got"
-diff -u "$GOLDEN/config-errors.txt" "$T/errors.got" > "$T/d" && ok config_error_messages_golden ||
-	not_ok config_error_messages_golden "$(cat "$T/d")"
+golden_check config_error_messages_golden "$GOLDEN/config-errors.txt" "$T/errors.got"
 
 # A system config writable by others is refused.
 echo "nice = 1" > "$FVM_SYSTEM_CONFIG"; chmod 666 "$FVM_SYSTEM_CONFIG"

@@ -6,19 +6,33 @@
 #
 #   vm_check NAME SCRIPT   runs SCRIPT (sh -c, cwd $HOST) inside a fresh VM, checks
 #                          that the host manifest is unchanged, runs it natively on the
-#                          same tree, and compares stdout+stderr, exit status and the
-#                          resulting tree (as the VM sees it vs. as the host has it).
+#                          same tree, requires the native run to succeed (exit 0: a
+#                          scenario broken on this machine fails, it does not pass as
+#                          "both failed alike"), and compares stdout+stderr, exit status
+#                          and the resulting tree (as the VM sees it vs. as the host has it).
+#   vm_check_fails NAME SCRIPT
+#                          the same for a scenario whose point is a failure: requires
+#                          SCRIPT to fail natively (exit != 0), then compares the exit
+#                          status, the error output and the tree as vm_check does.
 #   vm_expect NAME EXPECTED SCRIPT
 #                          runs SCRIPT in a VM only; compares its output with EXPECTED
 #                          and checks the host manifest is unchanged.
-#   ok / not_ok / skip     raw TAP lines (TODO: below); done_testing prints the plan.
+#   golden_check NAME GOLDEN-FILE GOT-FILE
+#                          compares GOT-FILE with the golden file; never writes it.
+#                          When FVM_GOLDEN_OUT names a directory (tests/golden-update
+#                          sets it), a mismatching output is also copied there, for the
+#                          update to review: the check fails all the same.
+#   ok / not_ok / skip     raw TAP lines; done_testing prints the plan.
+#   TODO="issue K: why"   set just before a check (or as a prefix of it), marks that
+#                          one check a known bug that open issue K fixes: "not ok N - name # TODO issue K: why" is an expected
+#                          failure (run-all counts it apart; the script still exits 0),
+#                          "ok N - name # TODO ..." tells run-all the mark outlived the fix.
 #
 # VOLATILE (default none) is an extended regex of paths whose contents legitimately
 # differ between two runs (git's index records inode numbers and ctimes): the manifest
 # keeps their type, mode and owner but not their size and hash.
 # VM_SHELL (default sh) is the shell that runs SCRIPT, natively and in the VM alike.
-# vm_check_ok NAME SCRIPT is vm_check that also requires SCRIPT to succeed natively, so
-# a scenario that is broken on this machine fails instead of passing as "both failed".
+# vm_check_ok NAME SCRIPT is vm_check (its former stricter form, now the default).
 # When FVM_COMPAT_LOG names a file, each check appends "NAME<TAB>native_rc<TAB>vm_rc<TAB>
 # ok|fail|skip" to it: tests/compat/run builds its table from these lines.
 set -u
@@ -122,8 +136,11 @@ vm_check() {
 	LAST_NATIVE_RC=$native_rc
 	native_tree=$(manifest "$HOST")
 	restore_host
-	if [ "${VM_CHECK_NATIVE_OK:-0}" = 1 ] && [ "$native_rc" != 0 ]; then
-		not_ok "$name" "the scenario fails natively (exit $native_rc): fix the test" \
+	if [ "${VM_CHECK_EXPECT:-ok}" = ok ] && [ "$native_rc" != 0 ]; then
+		not_ok "$name" "the scenario fails natively (exit $native_rc): fix the test," \
+			"or use vm_check_fails if the failure is its point" "native: $native_out"
+	elif [ "${VM_CHECK_EXPECT:-ok}" = fail ] && [ "$native_rc" = 0 ]; then
+		not_ok "$name" "the scenario is expected to fail, but succeeds natively" \
 			"native: $native_out"
 	elif [ "$vm_rc" != "$native_rc" ]; then
 		not_ok "$name" "exit status: native $native_rc, VM $vm_rc" "native: $native_out" "VM: $vm_out"
@@ -137,7 +154,8 @@ vm_check() {
 	fi
 }
 
-vm_check_ok() { VM_CHECK_NATIVE_OK=1 vm_check "$@"; }
+vm_check_ok() { VM_CHECK_EXPECT=ok vm_check "$@"; }
+vm_check_fails() { VM_CHECK_EXPECT=fail vm_check "$@"; }
 
 vm_expect() {
 	local name=$1 expected=$2 script=$3 vm out
@@ -154,6 +172,17 @@ vm_expect() {
 		ok "$name"
 	fi
 	LAST_VM=$vm
+}
+
+golden_check() {
+	if diff -u "$2" "$3" > "$T/golden.diff" 2>&1; then
+		ok "$1"
+		return
+	fi
+	not_ok "$1" "$(cat "$T/golden.diff")"
+	if [ -n "${FVM_GOLDEN_OUT:-}" ] && [ -d "$FVM_GOLDEN_OUT" ]; then
+		cp "$3" "$FVM_GOLDEN_OUT/$(basename "$2")"
+	fi
 }
 
 # without_fence REASON: the rest of this file runs fvm-exec with --enforce off, to test

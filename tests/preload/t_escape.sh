@@ -72,12 +72,37 @@ except OSError as e:
     import errno; print(errno.errorcode[e.errno])
 '"
 
-# All of the above again, in one VM, one after another: the host still has not changed.
+# All of the above again, in one VM, one after another: each step succeeds and the VM
+# sees its effect (so a VM that refused every write would fail here), while the host
+# still has not changed.
 snapshot_host
-for s in "ln file hl; echo x >> hl" "echo x >> abslink" "exec 3<file; echo x > /proc/self/fd/3" \
-	"echo x >> /proc/self/root$HOST/file" "rm -rf tree dir" "mv file moved"; do
-	(cd "$HOST" && "$FVM_EXEC" -n battery -- sh -c "$s") >/dev/null 2>&1
-done
+battery_step() { # NAME SCRIPT CHECK EXPECTED: SCRIPT must succeed; CHECK must print EXPECTED
+	local out rc seen
+	out=$(cd "$HOST" && "$FVM_EXEC" -n battery -- sh -c "$2" 2>&1); rc=$?
+	seen=$(cd "$HOST" && "$FVM_EXEC" -n battery -- sh -c "$3" 2>&1)
+	if [ $rc != 0 ]; then
+		not_ok "battery_$1" "exit $rc: $out"
+	elif [ "$seen" != "$4" ]; then
+		not_ok "battery_$1" "the VM does not see the change; expected:" "$4" "got:" "$seen"
+	elif ! host_unchanged > "$T/why"; then
+		not_ok "battery_$1 (host changed)" "$(cat "$T/why")"
+	else
+		ok "battery_$1"
+	fi
+}
+battery_step hard_link_append "ln file hl; echo x >> hl" 'stat -c %h file; cat file' '2
+hello
+x'
+battery_step absolute_symlink_append "echo x >> abslink" 'cat file' 'hello
+x
+x'
+battery_step proc_self_fd_write "exec 3<file; echo x > /proc/self/fd/3" 'cat file hl' 'x
+x'
+battery_step proc_self_root_append "echo x >> /proc/self/root$HOST/file" 'cat file' 'x
+x'
+battery_step rm_rf_host_trees "rm -rf tree dir" 'ls -d tree dir 2>/dev/null; echo $?' '2'
+battery_step rename_host_file "mv file moved" 'test -e file || cat moved' 'x
+x'
 if host_unchanged > "$T/why"; then
 	ok battery_in_one_vm_leaves_host_unchanged
 else

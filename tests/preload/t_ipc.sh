@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 
 HELP=$TOP/build/tests/helpers
-if [ ! -x "$HELP/ipc-posix" ] || [ ! -x "$HELP/ipc-sysv" ]; then
+if [ ! -x "$HELP/ipc-posix" ] || [ ! -x "$HELP/ipc-sysv" ] || [ ! -x "$HELP/ipc-name" ]; then
 	skip ipc_helpers_built "tests/helpers not built: run make tests-bin"
 	done_testing
 	exit
@@ -80,7 +80,7 @@ else
 fi
 
 # Names that fail natively fail alike in a VM (and create nothing anywhere).
-vm_check invalid_names_fail_as_natively \
+vm_check_fails invalid_names_fail_as_natively \
 	"'$HELP/ipc-posix' put / v; '$HELP/ipc-posix' put /a/b v; '$HELP/ipc-posix' put /$(printf 'x%.0s' $(seq 256)) v"
 
 # SysV: one key, two VMs, two segments; the host has none.
@@ -108,8 +108,8 @@ if [ -z "$(in_vm ia sh -c 'echo ${FVM_MQ_BROKER:-}')" ]; then
 	skip queue_broker_refuses_the_hosts_queue "$why"
 	skip queue_broker_refuses_another_vms_queue "$why"
 else
-	vm_prefix() { printf 'fvm.%s.%s.' "$1" "$(printf '%s' "$FVM_HOME/vms/$1" | sha256sum | cut -c1-8)"; }
-	ia_name=/$(vm_prefix ia)${N#/}
+	vm_prefix() { "$HELP/ipc-name" prefix "$FVM_HOME/vms/$1"; }
+	ia_name=/$("$HELP/ipc-name" map "$FVM_HOME/vms/ia" "${N#/}")
 	# ia's own queue (made above) opens: the refusal that follows is the broker's check.
 	got="$(in_vm ia "$HELP/mq-broker-probe" "$ia_name") $(in_vm ia "$HELP/mq-broker-probe" "$N")"
 	[ "$got" = "broker: ok broker: EACCES" ] && ok queue_broker_refuses_the_hosts_queue ||
@@ -119,15 +119,15 @@ else
 		not_ok queue_broker_refuses_another_vms_queue "got: $got"
 fi
 
-# fvm rm leaves nothing of the VM in /dev/shm (fvm rm is issue 5's; the removal itself,
-# store_remove_ipc, is unit-tested in tests/unit/test_ipc.c).
-if "$FVM" rm ia >/dev/null 2>&1; then
-	prefix=$(printf 'fvm.ia.%s.' "$(printf '%s' "$FVM_HOME/vms/ia" | sha256sum | cut -c1-8)")
+# fvm rm leaves nothing of the VM in /dev/shm (the removal itself, store_remove_ipc, is
+# unit-tested in tests/unit/test_ipc.c).
+if ! "$FVM" rm ia > "$T/rm.out" 2>&1; then
+	not_ok fvm_rm_leaves_no_ipc_object_behind "fvm rm ia failed:" "$(cat "$T/rm.out")"
+else
+	prefix=$("$HELP/ipc-name" prefix "$FVM_HOME/vms/ia")
 	left=$(ls /dev/shm | grep -F "$prefix")
 	[ -z "$left" ] && ok fvm_rm_leaves_no_ipc_object_behind ||
 		not_ok fvm_rm_leaves_no_ipc_object_behind "left: $left"
-else
-	skip fvm_rm_leaves_no_ipc_object_behind "fvm rm is not in this build (issue 5); store_remove_ipc is unit-tested"
 fi
 
 # The queue file system, mounted at /dev/mqueue in a mount namespace made here (this

@@ -42,32 +42,74 @@ else
 	snapshot_host() { manifest "$HOST" > "$T/host.manifest"; } # no 1 GiB pristine copy
 	snapshot_host
 	size=$(stat -c %s "$HOST/big")
-	(cd "$HOST" && exec "$FVM_EXEC" -n crash -- sh -c 'echo x >> big') &
-	runner=$!
-	work=$FVM_HOME/vms/crash/work
-	for _ in $(seq 1 400); do
-		f=$(ls "$work" 2>/dev/null | head -1)
-		[ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ] && break
-		sleep 0.01
+	# The crash, proved before the recovery is tested: the process holding the partial
+	# copy in work/ open is stopped (SIGSTOP), the frozen copy is shown to be partial
+	# (shorter than the file, nothing in upper/ yet), and only then killed.
+	# Up to three attempts, each in a fresh VM: a copy-up that ended before it could be
+	# stopped is tried again, never counted.
+	for attempt in 1 2 3; do
+		vm=crash$attempt
+		(cd "$HOST" && exec "$FVM_EXEC" -n "$vm" -- sh -c 'echo x >> big') &
+		runner=$!
+		work=$FVM_HOME/vms/$vm/work
+		partial= holder= state= psize=0 vmpids= upper_then=
+		for _ in $(seq 1 400); do
+			f=$(ls "$work" 2>/dev/null | head -1)
+			if [ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ]; then
+				partial=$work/$f
+				break
+			fi
+			sleep 0.01
+		done
+		if [ -n "$partial" ]; then
+			# The VM's processes are fvm-exec's children: all stopped at once, then the one
+			# holding the partial copy open is looked for among them.
+			vmpids=$(pgrep -P $runner)
+			kill -STOP $vmpids 2>/dev/null
+			for p in $vmpids; do
+				for fd in /proc/$p/fd/*; do
+					[ "$(readlink "$fd" 2>/dev/null)" = "$partial" ] && holder=$p && break 2
+				done
+			done
+		fi
+		if [ -n "$holder" ]; then
+			state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
+			for _ in $(seq 100); do
+				[ "$state" = T ] && break
+				sleep 0.01
+				state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
+			done
+			psize=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+			upper_then=$(ls "$FVM_HOME/vms/$vm/upper$HOST" 2>/dev/null)
+		fi
+		[ -z "${vmpids:-}" ] || kill -KILL $vmpids 2>/dev/null
+		kill -KILL $runner 2>/dev/null
+		wait $runner 2>/dev/null
+		wait 2>/dev/null
+		crashed=0
+		if [ "$state" = T ] && [ "$psize" -gt 0 ] && [ "$psize" -lt "$size" ] && [ -z "$upper_then" ]; then
+			crashed=1
+		fi
+		[ $crashed = 1 ] && break
+		[ $attempt = 3 ] || rm -rf "${FVM_HOME:?}/vms/$vm" # its 1 GiB copy
 	done
-	partial=$(ls "$work" 2>/dev/null | head -1)
-	pkill -KILL -f "sh -c echo x >> big" 2>/dev/null
-	kill -KILL $runner 2>/dev/null
-	wait $runner 2>/dev/null
-	wait 2>/dev/null
-	seen=$("$FVM_EXEC" -n crash -- stat -c %s "$HOST/big")
-	upper=$(ls "$FVM_HOME/vms/crash/upper$HOST" 2>/dev/null)
-	if [ -z "$partial" ]; then
-		skip killed_copy_up_leaves_no_partial_file "the copy finished before it could be killed"
+	seen=$("$FVM_EXEC" -n "$vm" -- stat -c %s "$HOST/big")
+	upper=$(ls "$FVM_HOME/vms/$vm/upper$HOST" 2>/dev/null)
+	if [ $crashed = 0 ]; then
+		not_ok killed_copy_up_leaves_no_partial_file "the copy-up was not caught mid-way:" \
+			"partial copy: ${partial:-none}, held by: ${holder:-nobody}, state: ${state:-?}," \
+			"$psize of $size bytes copied, upper/ then: ${upper_then:-empty}"
 	elif [ "$seen" = "$size" ] && [ -z "$upper" ] && host_unchanged > "$T/why"; then
-		ok killed_copy_up_leaves_no_partial_file
+		ok "killed_copy_up_leaves_no_partial_file (killed at $psize of $size bytes)"
 	else
 		not_ok killed_copy_up_leaves_no_partial_file "VM sees size $seen (host $size), upper: $upper" \
 			"$(cat "$T/why" 2>/dev/null)"
 	fi
-	(cd "$HOST" && "$FVM_EXEC" -n crash -- sh -c 'echo x >> big')
-	after=$(cd "$HOST" && "$FVM_EXEC" -n crash -- sh -c 'echo $(stat -c %s big) $(tail -c 7 big)' 2>&1)
-	if [ "$after" = "$((size + 2)) tail x" ] && host_unchanged > "$T/why"; then
+	(cd "$HOST" && "$FVM_EXEC" -n "$vm" -- sh -c 'echo x >> big')
+	after=$(cd "$HOST" && "$FVM_EXEC" -n "$vm" -- sh -c 'echo $(stat -c %s big) $(tail -c 7 big)' 2>&1)
+	if [ $crashed = 0 ]; then
+		not_ok next_write_after_crash_copies_up_cleanly "no crash happened before it: nothing was recovered"
+	elif [ "$after" = "$((size + 2)) tail x" ] && host_unchanged > "$T/why"; then
 		ok next_write_after_crash_copies_up_cleanly
 	else
 		not_ok next_write_after_crash_copies_up_cleanly "got: $after, want $((size + 2)) tail x" \
