@@ -47,16 +47,8 @@ echo 'keep me' > "$HOST/victimdir/a"; echo 'keep me' > "$HOST/victimdir/sub/b"
 # Left as it is, the link would make later tools walk the host: take it away natively.
 rm -f "$D/upper"; mv "$D/upper.old" "$D/upper" 2>/dev/null
 
-# 3. commit.journal.tmp planted as a link: fvm commit writes its journal through it.
-sec_snapshot
-D=$(vmdir l4)
-out=$(vm l4 -- sh -c "echo new > '$T/out/f' && '$ATK' symlink '$HOST/victim' '$D/commit.journal.tmp'" 2>&1)
-fvmc commit l4 "$T/out/f" > "$T/out.commit" 2>&1
-verdict commit_journal_tmp_link_is_not_followed_static \
-	"fvm commit wrote its journal through commit.journal.tmp -> host file, replacing its content" \
-	"$(grep -q 'keep me' "$HOST/victim" || echo "victim now holds: $(head_of "$HOST/victim")")"
-echo 'keep me' > "$HOST/victim"
-
+# 3. commit.journal.tmp.PID planted as links for every pid fvm commit may get: it writes
+#    its journal through one of them (planted after pid_range is defined, below).
 # 4. lock planted as a link to a host path: the next run creates (or touches) it.
 sec_snapshot
 D=$(vmdir l5)
@@ -74,6 +66,15 @@ pid_range() {
 	last=$(cat /proc/sys/kernel/ns_last_pid)
 	if [ "$max" -le 65536 ]; then echo "2 $max"; else echo "$((last + 1)) $((last + 30000))"; fi
 }
+sec_snapshot
+D=$(vmdir l4)
+out=$(vm l4 -- sh -c "echo new > '$T/out/f' && '$ATK' symlinks '$HOST/victim' '$D/commit.journal.tmp' $(pid_range)" 2>&1)
+fvmc commit l4 "$T/out/f" > "$T/out.commit" 2>&1
+verdict commit_journal_tmp_link_is_not_followed_static \
+	"fvm commit wrote its journal through commit.journal.tmp.PID -> host file, replacing its content" \
+	"$(grep -q 'keep me' "$HOST/victim" || echo "victim now holds: $(head_of "$HOST/victim")")"
+echo 'keep me' > "$HOST/victim"
+
 sec_snapshot
 D=$(vmdir l6)
 vm l6 -- true > /dev/null 2>&1
