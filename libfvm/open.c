@@ -91,7 +91,7 @@ static int open_tmpfile(struct fvm_res *res, int flags, mode_t mode)
 		return -EROFS;
 	}
 	if (res->where == FVM_HOST && res->klass != FVM_CLASS_SHARED) {
-		ret = sys_faccessat2(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS);
+		ret = sys_host_access(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS);
 		if (ret < 0) {
 			return ret;
 		}
@@ -199,7 +199,7 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	}
 	if (write_intent(flags) && res.where == FVM_HOST && S_ISREG(res.st.st_mode)) {
 		/* The host decides whether this process may write the file at all. */
-		ret = sys_faccessat2(AT_FDCWD, res.rpath, W_OK, AT_EACCESS);
+		ret = sys_host_access(AT_FDCWD, res.rpath, W_OK, AT_EACCESS);
 		if (ret < 0) {
 			return ret;
 		}
