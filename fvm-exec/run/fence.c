@@ -13,16 +13,16 @@
  *    runs of one VM cannot meet at an abstract socket; a limit, documented).
  *  - Truncation: Landlock's TRUNCATE right (ABI 3) MUST NOT be handled: with it, every
  *    open(2), even O_RDONLY, walks the path to the root to decide the fd's truncate
- *    right (+0.9 us an open here). Instead the seccomp filter, installed for every
- *    fenced run, refuses each way to truncate without a write open (which WRITE_FILE
- *    refuses): truncate/truncate64 (EACCES, the errno Landlock gave); open, openat,
- *    open_by_handle_at whose flags carry O_TRUNC with access mode O_RDONLY or 3 (Linux
- *    truncates then; EACCES; O_PATH ignores O_TRUNC and passes); openat2 (ENOSYS: its
- *    flags are behind a pointer; callers fall back to openat); io_uring_setup (ENOSYS).
- *    The same for i386 programs on x86_64. ftruncate and fallocate need a write fd.
- *    So the fence is as strong at every ABI, ABI < 3 included, and stronger: a raw
- *    truncate(2) of a shared path is refused too (libfvm's truncate() opens for writing
- *    and calls ftruncate, so dynamic programs do not see it).
+ *    right (+0.9 us an open here). Instead the seccomp filter (seccomp.c), installed for
+ *    every fenced run, refuses each way to truncate without a write open (which
+ *    WRITE_FILE refuses): truncate/truncate64 (EACCES, the errno Landlock gave); open,
+ *    openat whose flags carry O_TRUNC with access mode O_RDONLY or 3 (Linux truncates
+ *    then; EACCES; O_PATH ignores O_TRUNC and passes); open_by_handle_at (EPERM, whole);
+ *    openat2 (ENOSYS: its flags are behind a pointer; callers fall back to openat);
+ *    io_uring (ENOSYS). The same for i386 programs on x86_64. ftruncate and fallocate
+ *    need a write fd. So the fence is as strong at every ABI, ABI < 3 included, and
+ *    stronger: a raw truncate(2) of a shared path is refused too (libfvm's truncate()
+ *    opens for writing and calls ftruncate, so dynamic programs do not see it).
  *  - The network, what the kernel enforces and what only libfvm does:
  *    --net none, Landlock ABI >= 4 and every --allow rule with a port: TCP sockets may be
  *    made; Landlock refuses their bind and connect (EACCES) but on the rules' ports. The
@@ -36,30 +36,28 @@
  *    only" is libfvm's check alone, Landlock cannot say it.
  *    Every other family fails with EAFNOSUPPORT; on x86_64, i386 socketcall/socket
  *    fail (EAFNOSUPPORT). --net all: no socket rule.
- *  - Always (with the fence): io_uring, which could open files and sockets around the
- *    filter, is ENOSYS; so is the x32 ABI.
+ *  - Always (with the fence): the seccomp rules of seccomp.c's table — the terminal
+ *    (TIOCSTI, TIOCLINUX), host-wide state (hostname, clock, keyrings, mounts, modules,
+ *    swap, reboot), namespaces, other processes' rlimits and priorities, device nodes —
+ *    for the native and the compat ABI; the x32 ABI is ENOSYS.
+ *  - Root runs (rootfence.c): the host read-only in a mount namespace but for the trees
+ *    Landlock lets the VM write (mounted nodev), and Docker's capability bounding set.
  *  - POSIX message queues live in the IPC namespace's internal mqueue mount, which a
  *    Landlock rule covers only through an mqueue mount at /dev/mqueue. Without one, a
  *    broker outside the fence (mqbroker.c, fvm/mqbroker.h) opens the VM's queues for
  *    writing; its socket is named to libfvm by FVM_ENV_MQ.
  *  - no_new_privs is always set: a setuid program cannot leave the fence.
  *  - The ruleset and the filter are built in fvm-exec (errors before anything runs) and
- *    installed by the child just before the exec.
+ *    installed by the child just before the exec, in this order: the root run's
+ *    namespace and capabilities, no_new_privs, seccomp, Landlock.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/netlink.h>
-#include <linux/seccomp.h>
-#include <netinet/in.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>

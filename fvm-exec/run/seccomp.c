@@ -102,10 +102,14 @@ static const struct sc_rule rules[] = {
 	/* Truncation without a write open: Landlock does not handle TRUNCATE (fence.c).
 	 * Linux truncates on O_TRUNC with access mode O_RDONLY or 3; O_PATH ignores it.
 	 * openat first: it is the hottest call of all. EACCES, the errno Landlock gave. */
-	{.name = "openat", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_RDONLY)}},
-	{.name = "openat", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_ACCMODE)}},
-	{.name = "open", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_RDONLY)}},
-	{.name = "open", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_ACCMODE)}},
+	{.name = "openat", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_RDONLY)}},
+	{.name = "openat", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_ACCMODE)}},
+	{.name = "open", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_RDONLY)}},
+	{.name = "open", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_ACCMODE)}},
 	{.name = "truncate", .action = SCMP_ACT_ERRNO(EACCES)},
 	{.name = "truncate64", .action = SCMP_ACT_ERRNO(EACCES)},
 	/* Its flags are behind a pointer the filter cannot read: callers fall back to openat. */
@@ -121,8 +125,10 @@ static const struct sc_rule rules[] = {
 	/* The terminal fvm-exec was started from: TIOCSTI pushes input into it (the host
 	 * shell reads it after the VM exits), TIOCLINUX reads and pastes a console's screen.
 	 * The kernel compares the command's low 32 bits: so does the rule. */
-	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, TIOCSTI)}},
-	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, TIOCLINUX)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, TIOCSTI)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, TIOCLINUX)}},
 	{.name = "vhangup", .action = SCMP_ACT_ERRNO(EPERM)},
 
 	/* Host-wide state: names, clock, keyrings, mounts, swap, power, kernel code, logs.
@@ -178,7 +184,8 @@ static const struct sc_rule rules[] = {
 	{.name = "migrate_pages", .action = SCMP_ACT_ERRNO(EPERM)},
 	{.name = "move_pages", .action = SCMP_ACT_ERRNO(EPERM)},
 	/* Execution domains that weaken the process's own protections (Docker's values). */
-	{.name = "personality", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_NOT_IN, .vals = safe_personalities, .nvals = NELEM(safe_personalities)},
+	{.name = "personality", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_NOT_IN,
+	 .vals = safe_personalities, .nvals = NELEM(safe_personalities)},
 
 	/*
 	 * Namespaces. A VM process does not need new ones, and Docker refuses them (unshare,
@@ -211,18 +218,25 @@ static const struct sc_rule rules[] = {
 	{.name = "kcmp", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "pidfd_getfd", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "process_madvise", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
-	{.name = "prlimit64", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 2, .cmp = {SCMP_A0(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0)}},
-	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS)}},
-	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_NE, 0)}},
+	{.name = "prlimit64", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 2,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0)}},
+	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS)}},
+	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_NE, 0)}},
 
 	/* Device nodes: a node made in the VM would open a host device. Where the VM's
 	 * writable trees are mounted nodev (root runs, rootfence.c), root may make them (they
 	 * stat as on the host, never open); elsewhere mknod of a character or block device
 	 * is EPERM. FIFOs and sockets stay allowed. */
-	{.name = "mknod", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
-	{.name = "mknod", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
-	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
-	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1, .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
+	{.name = "mknod", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
+	{.name = "mknod", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
+	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
+	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
 };
 
 /* What the filter is built for. */
