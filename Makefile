@@ -26,6 +26,9 @@ WARNINGS += -Werror
 endif
 BSD_CFLAGS := $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
+# libseccomp builds the fence's filter; only fvm-exec links it.
+SECCOMP_CFLAGS := $(shell pkg-config --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS   := $(shell pkg-config --libs libseccomp 2>/dev/null)
 
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
 	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
@@ -82,6 +85,7 @@ $(B)/%.o: %.c
 # The tools' own headers live beside their part: "store/commit.h", "manage/json.h".
 TOOL_CFLAGS := -Ifvm-exec
 $(RUN_OBJ) $(MANAGE_OBJ) $(STORE_OBJ): PART_CFLAGS := $(TOOL_CFLAGS)
+$(RUN_OBJ): PART_CFLAGS += $(SECCOMP_CFLAGS)
 
 # The list of wrapped symbols is the version script: exactly these names are exported.
 $(MAP): libfvm/wrapped.list
@@ -106,7 +110,7 @@ $(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
 # Archives after the objects that use them, the store's before the core's it uses.
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
 
 fvm-exec/fvm: $(MANAGE_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
@@ -139,7 +143,11 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
-	bsdextrautils findutils coreutils
+	bsdextrautils findutils coreutils libseccomp-dev
+# The i386 toolchain builds the compat-ABI probe of the fence tests.
+ifeq ($(shell uname -m),x86_64)
+DEPS += gcc-multilib libc6-dev-i386
+endif
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -162,7 +170,16 @@ $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<
 
-tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC)
+# And for the compat ABI (i386 on x86_64) where an i386 libc is installed (make deps): the
+# fence's filter must refuse its calls by their own numbers.
+I386_LIBC := $(if $(filter x86_64,$(shell uname -m)),$(wildcard $(shell $(CC) -m32 -print-file-name=libc.a 2>/dev/null)))
+HELPER_I386 := $(if $(I386_LIBC),$(B)/tests/helpers/try-syscall-i386)
+$(B)/tests/helpers/try-syscall-i386: tests/helpers/try-syscall.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -m32 -static -o $@ $<
+
+tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC) $(HELPER_I386)
 .PHONY: tests-bin
 
 # Rewrites tests/e2e/golden/ from the current output (check only compares); refuses in CI.

@@ -403,7 +403,7 @@ static int fvm_faccessat(int dirfd, const char *vpath, int mode, int flags)
 	char vp[PATH_MAX];
 	int vlen;
 	if (fvm_direct_at(dirfd, vpath, vp, &vlen) == FVM_DIRECT_KNOWN) {
-		return (int)sys_faccessat2(AT_FDCWD, vp, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
+		return sys_host_access(AT_FDCWD, vp, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
 	}
 	ret = fvm_resolve_from(dirfd, vpath, vp, vlen, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0,
 			       &res);
@@ -416,7 +416,7 @@ static int fvm_faccessat(int dirfd, const char *vpath, int mode, int flags)
 	if ((mode & W_OK) && res.klass == FVM_CLASS_READONLY) {
 		return -EROFS;
 	}
-	return sys_faccessat2(AT_FDCWD, res.rpath, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
+	return sys_host_access(AT_FDCWD, res.rpath, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
 }
 
 int access(const char *vpath, int mode)

@@ -1,6 +1,7 @@
 /*
  * run.h — what fvm-exec does around the command: VM-wide cgroups (cgroup.c),
- * per-process quotas (quota.c), the kernel fence (fence.c), the queue broker
+ * per-process quotas (quota.c), the kernel fence (fence.c: Landlock; seccomp.c: the
+ * filter; rootfence.c: what root runs add), the queue broker
  * (mqbroker.c) and the supervision of the whole process tree (supervise.c).
  *
  * Order of a run: cgroup_setup and fence_prepare in fvm-exec (errors are exit 125
@@ -10,6 +11,7 @@
 #ifndef FVM_RUN_RUN_H
 #define FVM_RUN_RUN_H
 
+#include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -54,26 +56,79 @@ int quota_apply(const struct exec_settings *s);
 
 /* ---- the kernel fence ---- */
 
+/* What the seccomp filter depends on besides the policy. */
+struct filter_opts {
+	bool tcp_fenced;    /* Landlock refuses TCP bind/connect but the allowed ports */
+	bool nodev;         /* the VM's writable trees are mounted nodev (rootfence.c) */
+	bool ptrace_scoped; /* a Landlock domain scopes ptrace-checked calls */
+};
+
+/* A generated seccomp filter (seccomp.c). */
+struct exec_filter {
+	struct sock_fprog prog;
+	int nrules;
+	bool notify;                 /* some rule is SCMP_ACT_NOTIFY: install returns its fd */
+	bool nodev, full_inet, full_inet6;
+};
+
+#define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
+
 struct exec_fence {
 	bool off;              /* --enforce off */
+	bool verbose;          /* -v: the child says what it could not set up */
 	int ruleset_fd;        /* Landlock ruleset, -1: none */
 	int abi;               /* Landlock ABI, 0: none */
-	bool seccomp;          /* the seccomp filter (truncate, io_uring, sockets) is to be installed */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
-	void *filter;          /* struct sock_fprog */
-	char summary[1024];    /* what is active, for -v */
+	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
+	struct {
+		const char *path;
+		bool dev;      /* device nodes open beneath it (/dev/pts) */
+	} writable[FENCE_MAX_WRITABLE]; /* root: what stays writable in the namespace */
+	size_t nwritable;
+	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
+	struct exec_filter filter[2];
+	char summary[2048];    /* what is active, for -v */
 };
 
 /*
  * Prepares the fence for S in fvm-exec: the Landlock ruleset (writes beneath VMDIR and
- * the shared paths only), the seccomp filter. Under --enforce require an incomplete
- * fence is an error (-1 after a message); under auto it is said in summary.
+ * the shared paths only), the seccomp filter, the root run's plan. Under --enforce
+ * require an incomplete fence is an error (-1 after a message); under auto it is said
+ * in summary.
  */
 int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir);
 
-/* In the child: no_new_privs, seccomp, Landlock. Returns 0 or -errno. */
+/* In the child: the root run's namespace and capabilities, no_new_privs, seccomp,
+ * Landlock. Returns 0 or -errno. */
 int fence_apply(const struct exec_fence *f);
+
+/* Appends a line to F->summary. */
+void fence_say(struct exec_fence *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* seccomp.c: builds the filter for S and O into OUT; returns 0, or -1 after a message. */
+int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, const struct filter_opts *o);
+
+/*
+ * seccomp.c, in the child: installs F. *NOTIFY_FD is the user-notification fd of a
+ * filter with SCMP_ACT_NOTIFY rules (for a supervisor), else -1. Returns 0 or -errno.
+ */
+int fence_filter_install(const struct exec_filter *f, int *notify_fd);
+
+/* seccomp.c: says what F refuses, for -v. */
+void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, const struct exec_settings *s,
+		      bool tcp_fenced);
+
+/* rootfence.c: when fvm-exec is root, plans the namespace's writable trees (VMDIR, the
+ * shared paths of S, /dev/shm, /dev/mqueue, /dev/pts) and says so. */
+void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir);
+
+/*
+ * rootfence.c, in the child of a root run: the read-only mount namespace (*NODEV: it
+ * holds, and the writable trees are nodev) and the capability bounding set. Returns 0
+ * or -errno.
+ */
+int rootfence_apply(const struct exec_fence *f, bool *nodev);
 
 /* ---- the message-queue broker (fvm/mqbroker.h) ---- */
 

@@ -7,7 +7,7 @@
  *    copy alone, which an unprivileged copy-up makes the caller's.
  *  - Nothing is copied up or created before every check has passed, so a refused
  *    change leaves the VM as it was.
- *  - Only faccessat2 (with AT_EACCESS, the effective ids, as the kernel checks an open)
+ *  - Only faccessat2 (sys_host_access, with AT_EACCESS, the effective ids, as the kernel checks an open)
  *    and lstat are asked before the change: no check costs an allocation.
  */
 #include <errno.h>
@@ -43,7 +43,7 @@ static int may_link(const struct fvm_res *res, const struct stat *st)
 		return -EPERM;
 	}
 	hpath = host_rpath(res);
-	if (hpath && sys_faccessat2(AT_FDCWD, hpath, R_OK | W_OK, AT_EACCESS) < 0) {
+	if (hpath && sys_host_access(AT_FDCWD, hpath, R_OK | W_OK, AT_EACCESS) < 0) {
 		return -EPERM;
 	}
 	return 0;
@@ -60,11 +60,11 @@ int fvm_may_write(const struct fvm_vm *vm, const struct fvm_res *res, enum fvm_m
 	switch (may) {
 	case FVM_MAY_WRITE:
 		/* An upper object is checked by the kernel's own open of it. */
-		return res->where == FVM_HOST ? sys_faccessat2(AT_FDCWD, res->rpath, W_OK, AT_EACCESS)
+		return res->where == FVM_HOST ? sys_host_access(AT_FDCWD, res->rpath, W_OK, AT_EACCESS)
 					      : 0;
 	case FVM_MAY_WRITE_DIR:
 		return res->where == FVM_HOST
-			       ? sys_faccessat2(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS)
+			       ? sys_host_access(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS)
 			       : 0;
 	case FVM_MAY_LINK:
 		return vm->is_root ? 0 : may_link(res, fvm_host_view(res, &buf));
@@ -81,7 +81,7 @@ int fvm_may_write(const struct fvm_vm *vm, const struct fvm_res *res, enum fvm_m
 		if (st->st_uid == sys_geteuid() || !fvm_host_shows(res)) {
 			return 0;
 		}
-		return sys_faccessat2(AT_FDCWD, host_rpath(res), W_OK, AT_EACCESS);
+		return sys_host_access(AT_FDCWD, host_rpath(res), W_OK, AT_EACCESS);
 	case FVM_MAY_ANY:
 		return 0;
 	}

@@ -500,7 +500,7 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 /* Checks MODE access to directory RPATH for the effective ids; 0 or -EACCES. */
 static int dir_access(const char *rpath, int mode)
 {
-	return sys_faccessat2(AT_FDCWD, rpath, mode, AT_EACCESS);
+	return sys_host_access(AT_FDCWD, rpath, mode, AT_EACCESS);
 }
 
 int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bool removing)

@@ -1,0 +1,240 @@
+/*
+ * rootfence.c — what the fence adds when fvm-exec runs as root (run.h): a read-only
+ * view of the host in a mount namespace, and a capability bounding set.
+ *
+ * Rules:
+ *  - The mount namespace MUST NOT change the host's mounts: the child makes its own
+ *    (unshare), turns every mount in it into a slave of the host's first (the host's
+ *    later mounts still appear; nothing done here propagates back), and only then
+ *    changes anything.
+ *  - In it, every mount is read-only (mount_setattr, AT_RECURSIVE, MOUNT_ATTR_RDONLY),
+ *    but for writable copies of exactly the trees Landlock lets the VM write (fence.c):
+ *    the VM's data area, the shared paths, /dev/shm, /dev/mqueue and /dev/pts. So the
+ *    kernel refuses (EROFS) what Landlock has no right for — chmod, chown, utimes,
+ *    xattrs, FS_IOC_SETFLAGS of host files — at no cost per call. Host character
+ *    devices stay writable (a read-only mount does not stop a device write); Landlock
+ *    names those a VM may write.
+ *  - The writable copies, /dev/pts excepted, are nodev: a device node made in the VM
+ *    stats as made, and never opens (EACCES). The seccomp filter refuses mknod of
+ *    devices only where this does not hold.
+ *  - All or nothing: every writable tree is cloned before anything is made read-only;
+ *    a failure before that leaves the run without the namespace (said under -v), a
+ *    failure after it fails the run. The clones are taken from the mounts as they were,
+ *    so their other flags (nosuid, noexec) are kept.
+ *  - Capabilities: the bounding set keeps Docker's default set (below) and drops every
+ *    other capability, inheritable ones too, before the exec; with no_new_privs set,
+ *    nothing the VM runs gains one back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#ifndef MOUNT_ATTR_SIZE_VER0
+struct mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NODEV  0x00000004
+#endif
+
+/* Docker's default capability set: what package installs need. */
+static const int kept_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID,
+	CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,
+	CAP_AUDIT_WRITE,
+};
+
+/* Writable beneath these in every root run, besides the VM and its shared paths;
+ * DEV: device nodes open there (no nodev). */
+static const struct {
+	const char *path;
+	bool dev;
+} dev_trees[] = {
+	{"/dev/shm", false},
+	{"/dev/mqueue", false},
+	{"/dev/pts", true},
+};
+
+static bool kept(int cap)
+{
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++) {
+		if (kept_caps[i] == cap) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
+{
+	const struct fvm_policy *pol = &s->pol;
+
+	f->root = geteuid() == 0;
+	if (!f->root) {
+		return;
+	}
+	f->nwritable = 0;
+	f->writable[f->nwritable].path = vmdir;
+	f->writable[f->nwritable++].dev = false;
+	for (uint32_t i = 0; i < pol->nrules && f->nwritable < FENCE_MAX_WRITABLE - 3; i++) {
+		if (pol->rules[i].klass == FVM_CLASS_SHARED) {
+			f->writable[f->nwritable].path = pol->blob + pol->rules[i].off;
+			f->writable[f->nwritable++].dev = false;
+		}
+	}
+	for (size_t i = 0; i < sizeof(dev_trees) / sizeof(dev_trees[0]); i++) {
+		f->writable[f->nwritable].path = dev_trees[i].path;
+		f->writable[f->nwritable++].dev = dev_trees[i].dev;
+	}
+	fence_say(f, "root: the host read-only in a mount namespace (EROFS) but for the VM, %zu shared "
+		     "path%s, /dev/shm, /dev/mqueue, /dev/pts; device nodes made in the VM never open (nodev)\n",
+		  f->nwritable - 4, f->nwritable - 4 == 1 ? "" : "s");
+	fence_say(f, "root: capability bounding set: Docker's default set (chown, dac_override, fowner, "
+		     "fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, "
+		     "audit_write, setfcap)\n");
+}
+
+static int attr(int dfd, const char *path, unsigned flags, uint64_t set, uint64_t clr)
+{
+	struct mount_attr a = {.attr_set = set, .attr_clr = clr};
+	return syscall(SYS_mount_setattr, dfd, path, flags, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+/* Closes the N fds of FDS that are open; errno is kept for the caller's message. */
+static void close_all(int *fds, size_t n)
+{
+	int e = errno;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0) {
+			close(fds[i]);
+		}
+	}
+	errno = e;
+}
+
+/*
+ * In the child, before the filter: enters the read-only mount namespace of F's rules.
+ * Returns 1 when it holds, 0 when the kernel offered no way (nothing of the host's view
+ * changed; WHY says the step), or -errno when it failed half-way (the run must stop).
+ */
+static int mountns_enter(const struct exec_fence *f, const char **why)
+{
+	int fds[FENCE_MAX_WRITABLE];
+	char cwd[PATH_MAX];
+	bool have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+	int r;
+
+	if (unshare(CLONE_NEWNS) < 0) {
+		*why = "unshare";
+		return 0;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		*why = "mount --make-rslave";
+		return 0;
+	}
+	for (size_t i = 0; i < f->nwritable; i++) {
+		fds[i] = (int)syscall(SYS_open_tree, AT_FDCWD, f->writable[i].path,
+				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fds[i] < 0 && errno != ENOENT) { /* an absent tree is not needed */
+			*why = "open_tree";
+			close_all(fds, i);
+			return 0;
+		}
+		if (fds[i] >= 0 && !f->writable[i].dev &&
+		    attr(fds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_NODEV, 0) < 0) {
+			*why = "mount_setattr nodev";
+			close_all(fds, i + 1);
+			return 0;
+		}
+	}
+	if (attr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) < 0) {
+		*why = "mount_setattr rdonly";
+		close_all(fds, f->nwritable);
+		return 0;
+	}
+	r = 1;
+	for (size_t i = 0; i < f->nwritable; i++) {
+		if (fds[i] >= 0 && syscall(SYS_move_mount, fds[i], "", AT_FDCWD, f->writable[i].path,
+					   MOVE_MOUNT_F_EMPTY_PATH) < 0 && r > 0) {
+			fprintf(stderr, "fvm-exec: cannot mount %s writable in the VM's namespace: %s\n",
+				f->writable[i].path, strerror(errno));
+			r = -errno;
+		}
+	}
+	close_all(fds, f->nwritable);
+	/* The working directory was taken on a mount now covered: walk to it again (if it
+	 * is gone, the old one stays, read-only). */
+	if (r > 0 && have_cwd) {
+		(void)!chdir(cwd);
+	}
+	return r;
+}
+
+/* Drops every capability outside kept_caps from the bounding and inheritable sets. */
+static int caps_bound(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (!kept(cap) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			return -errno;
+		}
+	}
+	if (syscall(SYS_capget, &hdr, data) < 0) {
+		return -errno;
+	}
+	for (int cap = 0; cap < 64; cap++) {
+		if (!kept(cap)) {
+			data[cap / 32].inheritable &= ~(1u << (cap % 32));
+		}
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0) {
+		return -errno;
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); /* before Linux 4.3: none */
+	return 0;
+}
+
+int rootfence_apply(const struct exec_fence *f, bool *nodev)
+{
+	const char *why = NULL;
+	int r;
+
+	*nodev = false;
+	if (!f->root) {
+		return 0;
+	}
+	r = mountns_enter(f, &why);
+	if (r < 0) {
+		return r;
+	}
+	if (r == 0 && f->verbose) { /* errno is the failed step's */
+		fprintf(stderr, "fvm-exec: root run without the read-only mount namespace (%s: %s): "
+				"host metadata is fenced by Landlock's rights only\n", why, strerror(errno));
+	}
+	*nodev = r > 0;
+	return caps_bound();
+}

@@ -1,0 +1,611 @@
+/*
+ * seccomp.c — the seccomp filter of a fenced run (run.h), built with libseccomp.
+ *
+ * Invariants:
+ *  - The filter MUST cover every ABI the kernel accepts from a process of this build: the
+ *    native one and its compat ABI (i386 on x86_64, arm on aarch64) get the same rules,
+ *    each by its own numbers; any other ABI (x32 on x86_64) fails every call with ENOSYS
+ *    (libseccomp's bad-architecture action: x32 calls share x86_64's AUDIT_ARCH and are
+ *    told apart by their number, which libseccomp checks).
+ *  - The default is ALLOW: the filter refuses what the rule table below names and nothing
+ *    else, so that real programs keep working; Landlock (fence.c) holds the file system.
+ *  - An argument the kernel reads as a 32-bit int (flags, modes, ioctl commands,
+ *    families) is compared on its low 32 bits only (SCMP_CMP_MASKED_EQ with a mask below
+ *    2^32): a raw call cannot slip past a rule by setting the upper half, which the
+ *    kernel ignores. A pointer or a pid compared with NE on all 64 bits fails closed.
+ *  - Each refusal carries the errno a native unprivileged program gets for the call
+ *    (EPERM mostly), so that programs take their usual "not permitted" path.
+ *  - The filter is generated in fvm-exec (errors before anything runs) and installed by
+ *    the child with seccomp(2); fence_filter_install returns the user-notification fd
+ *    when a rule's action is SCMP_ACT_NOTIFY (for a supervisor; no rule is one yet).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#if defined(__x86_64__)
+#define COMPAT_ARCH SCMP_ARCH_X86
+#define COMPAT_NAME "i386"
+#elif defined(__aarch64__)
+#define COMPAT_ARCH SCMP_ARCH_ARM
+#define COMPAT_NAME "arm"
+#endif
+
+#ifndef TIOCLINUX
+#define TIOCLINUX 0x541C
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+/* When a row applies. */
+enum sc_when {
+	SC_ALWAYS,
+	SC_DEVICES_OPENABLE, /* the VM's writable trees are not mounted nodev (rootfence.c) */
+	SC_NO_PTRACE_SCOPE,  /* no Landlock domain scopes ptrace-checked calls to the VM */
+};
+
+/* How a row matches its system call's arguments. */
+enum sc_match {
+	SC_ANY,    /* every call */
+	SC_CMP,    /* all of cmp[0..ncmp) hold */
+	SC_BITS,   /* argument ARG has any of BITS set (one rule per bit) */
+	SC_NOT_IN, /* the low 32 bits of argument ARG are none of VALS */
+};
+
+struct sc_rule {
+	const char *name; /* libseccomp's name; a call an ABI lacks is skipped for it */
+	uint32_t action;  /* SCMP_ACT_ERRNO(e), or (later) SCMP_ACT_NOTIFY */
+	enum sc_when when;
+	enum sc_match match;
+	unsigned ncmp;
+	struct scmp_arg_cmp cmp[2];
+	unsigned arg;         /* SC_BITS, SC_NOT_IN */
+	uint32_t bits;        /* SC_BITS */
+	const uint32_t *vals; /* SC_NOT_IN */
+	size_t nvals;
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define LO32 0xffffffffull
+/* (flags & TRUNC_MASK) is one of these: truncation without a write open. */
+#define TRUNC_MASK (O_TRUNC | O_PATH | O_ACCMODE)
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
+		  CLONE_NEWPID | CLONE_NEWNET)
+
+/* personality(2) values Docker's default profile allows: PER_LINUX, PER_LINUX32, their
+ * UNAME26 variants, and the query 0xffffffff. */
+static const uint32_t safe_personalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
+
+/*
+ * The rules, with the errno a native unprivileged program gets. Docker's default seccomp
+ * profile and capability set are the reference (its allow list refuses each of these
+ * without a capability Docker drops); where a row differs, its comment says why.
+ */
+static const struct sc_rule rules[] = {
+	/* Truncation without a write open: Landlock does not handle TRUNCATE (fence.c).
+	 * Linux truncates on O_TRUNC with access mode O_RDONLY or 3; O_PATH ignores it.
+	 * openat first: it is the hottest call of all. EACCES, the errno Landlock gave. */
+	{.name = "openat", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_RDONLY)}},
+	{.name = "openat", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_ACCMODE)}},
+	{.name = "open", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_RDONLY)}},
+	{.name = "open", .action = SCMP_ACT_ERRNO(EACCES), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, TRUNC_MASK, O_TRUNC | O_ACCMODE)}},
+	{.name = "truncate", .action = SCMP_ACT_ERRNO(EACCES)},
+	{.name = "truncate64", .action = SCMP_ACT_ERRNO(EACCES)},
+	/* Its flags are behind a pointer the filter cannot read: callers fall back to openat. */
+	{.name = "openat2", .action = SCMP_ACT_ERRNO(ENOSYS)},
+	/* io_uring opens files and sockets around every rule here. */
+	{.name = "io_uring_setup", .action = SCMP_ACT_ERRNO(ENOSYS)},
+	{.name = "io_uring_enter", .action = SCMP_ACT_ERRNO(ENOSYS)},
+	{.name = "io_uring_register", .action = SCMP_ACT_ERRNO(ENOSYS)},
+	/* Opens any inode of a mounted file system by handle, around every path rule
+	 * (needs CAP_DAC_READ_SEARCH, which Docker drops). */
+	{.name = "open_by_handle_at", .action = SCMP_ACT_ERRNO(EPERM)},
+
+	/* The terminal fvm-exec was started from: TIOCSTI pushes input into it (the host
+	 * shell reads it after the VM exits), TIOCLINUX reads and pastes a console's screen.
+	 * The kernel compares the command's low 32 bits: so does the rule. */
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, TIOCSTI)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, TIOCLINUX)}},
+	{.name = "vhangup", .action = SCMP_ACT_ERRNO(EPERM)},
+
+	/* Host-wide state: names, clock, keyrings, mounts, swap, power, kernel code, logs.
+	 * adjtimex and clock_adjtime stay allowed, as in Docker: their read-only mode is what
+	 * programs use, the mode is behind a pointer, and the kernel refuses a change without
+	 * CAP_SYS_TIME, which no fenced process has (the bounding set of root runs). */
+	{.name = "sethostname", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "setdomainname", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "settimeofday", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "stime", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "clock_settime", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "clock_settime64", .action = SCMP_ACT_ERRNO(EPERM)},
+	/* Keyrings are per user, not per VM: a key added here is the host user's. */
+	{.name = "keyctl", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "add_key", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "request_key", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "mount", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "umount", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "umount2", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "pivot_root", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "move_mount", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "open_tree", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "fsopen", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "fsconfig", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "fsmount", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "fspick", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "mount_setattr", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "swapon", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "swapoff", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "reboot", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "kexec_load", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "kexec_file_load", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "init_module", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "finit_module", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "delete_module", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "acct", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "quotactl", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "quotactl_fd", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "syslog", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "iopl", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "ioperm", .action = SCMP_ACT_ERRNO(EPERM)},
+
+	/* Kernel interfaces that watch or reach beyond the VM, or are an exploit's tools. */
+	{.name = "bpf", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "perf_event_open", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "fanotify_init", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "lookup_dcookie", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "userfaultfd", .action = SCMP_ACT_ERRNO(EPERM)},
+	/* NUMA placement, system-wide in effect (Docker: CAP_SYS_NICE). */
+	{.name = "mbind", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "set_mempolicy", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "set_mempolicy_home_node", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "migrate_pages", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "move_pages", .action = SCMP_ACT_ERRNO(EPERM)},
+	/* Execution domains that weaken the process's own protections (Docker's values). */
+	{.name = "personality", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_NOT_IN,
+	 .vals = safe_personalities, .nvals = NELEM(safe_personalities)},
+
+	/*
+	 * Namespaces. A VM process does not need new ones, and Docker refuses them (unshare,
+	 * setns, namespace flags of clone; clone3, whose flags are behind a pointer, ENOSYS:
+	 * glibc falls back to clone). Landlock domains are inherited and Landlock refuses
+	 * mount(2) to a sandboxed process, so a user namespace would not open the host's
+	 * files; but it hands the VM CAP_SYS_ADMIN over new namespaces — a large kernel
+	 * surface, new mount trees in which paths libfvm and the supervisor resolve could
+	 * mean other files, a PID namespace hiding the VM's processes from /proc — for no
+	 * program's need. Refused (EPERM, what an unprivileged program gets when user
+	 * namespaces are disabled).
+	 */
+	{.name = "unshare", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "setns", .action = SCMP_ACT_ERRNO(EPERM)},
+	{.name = "clone", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_BITS, .bits = NS_FLAGS},
+	{.name = "clone3", .action = SCMP_ACT_ERRNO(ENOSYS)},
+
+	/*
+	 * Other processes: Landlock scopes the ptrace access check (ptrace, /proc/PID/mem,
+	 * process_vm_*, kcmp, pidfd_getfd, process_madvise) to the VM's domain; without a
+	 * domain they are refused. rlimits and priorities of another process have no such
+	 * check: only the calling process's own may change (pid 0), the supervisor may
+	 * later allow the VM's other processes. Scheduling and I/O priority of other
+	 * processes (sched_setaffinity, sched_setattr, ioprio_set) name threads by tid, which
+	 * the filter cannot tell from a host pid: left to the supervisor.
+	 */
+	{.name = "ptrace", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
+	{.name = "process_vm_readv", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
+	{.name = "process_vm_writev", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
+	{.name = "kcmp", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
+	{.name = "pidfd_getfd", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
+	{.name = "process_madvise", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
+	{.name = "prlimit64", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 2,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0)}},
+	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS)}},
+	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_NE, 0)}},
+
+	/* Device nodes: a node made in the VM would open a host device. Where the VM's
+	 * writable trees are mounted nodev (root runs, rootfence.c), root may make them (they
+	 * stat as on the host, never open); elsewhere mknod of a character or block device
+	 * is EPERM. FIFOs and sockets stay allowed. */
+	{.name = "mknod", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
+	{.name = "mknod", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
+	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
+	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
+};
+
+/* What the filter is built for. */
+struct sc_build {
+	scmp_filter_ctx ctx;
+	uint32_t arch;       /* the one ABI of CTX */
+	bool compat;         /* the compat ABI: sockets are refused whole */
+	bool nodev;          /* rootfence.c mounts the writable trees nodev */
+	bool ptrace_scoped;  /* a Landlock domain scopes ptrace */
+	bool notify;         /* some rule is SCMP_ACT_NOTIFY */
+	int nrules;          /* rules added, for -v */
+};
+
+/* Adds one rule; the call is skipped where B's ABI lacks it. Returns 0 or -errno. */
+static int add(struct sc_build *b, uint32_t action, const char *name, unsigned n,
+	       const struct scmp_arg_cmp *cmp)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR || seccomp_syscall_resolve_name_arch(b->arch, name) < 0) {
+		return 0; /* unknown to this libseccomp, or not a call of this ABI */
+	}
+	int r = seccomp_rule_add_array(b->ctx, action, nr, n, cmp);
+	if (r < 0) {
+		fprintf(stderr, "fvm-exec: seccomp rule for %s: %s\n", name, strerror(-r));
+		return r;
+	}
+	b->nrules++;
+	b->notify |= action == SCMP_ACT_NOTIFY;
+	return 0;
+}
+
+/*
+ * Adds the rules that apply ACTION to NAME when the prefix comparisons PRE (NPRE of them,
+ * on other arguments) hold and the bits of argument ARG within DOMAIN (a mask below
+ * 2^32) are none of VALS. libseccomp compares an argument once per rule and ORs rules,
+ * so the complement of VALS is spelled as masked equalities: with U the union of the
+ * values' bits, "a bit outside U is set" (one rule per bit) or "the bits are a subset
+ * of U that is not a value" (one rule per such subset). DOMAIN itself, all bits set, may
+ * be one of VALS (personality's query): then a pivot bit P outside U splits the first
+ * kind in two: P clear and another bit outside U set; P set and some other bit clear.
+ * Returns 0 or -errno.
+ */
+static int add_not_in(struct sc_build *b, uint32_t action, const char *name, const struct scmp_arg_cmp *pre,
+		      unsigned npre, unsigned arg, uint32_t domain, const uint32_t *vals, size_t nvals)
+{
+	struct scmp_arg_cmp cmp[4];
+	uint32_t u = 0, pivot = 0;
+	bool all_ones = false;
+	int r;
+
+	memcpy(cmp, pre, npre * sizeof(*pre));
+	for (size_t i = 0; i < nvals; i++) {
+		if (vals[i] == domain) {
+			all_ones = true;
+		} else {
+			u |= vals[i];
+		}
+	}
+	if (all_ones) {
+		for (uint32_t bit = 1u << 31; bit; bit >>= 1) {
+			if ((domain & ~u & bit) && !pivot) {
+				pivot = bit;
+			}
+		}
+	}
+	for (uint32_t bit = 1; bit && bit <= domain; bit <<= 1) {
+		if (!(domain & bit)) {
+			continue;
+		}
+		if (!(u & bit) && bit != pivot) { /* a bit outside U: (with P clear) */
+			cmp[npre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, bit | pivot, bit);
+			if ((r = add(b, action, name, npre + 1, cmp)) < 0) {
+				return r;
+			}
+		}
+		if (pivot && bit != pivot) { /* P set and BIT clear */
+			cmp[npre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, bit | pivot, pivot);
+			if ((r = add(b, action, name, npre + 1, cmp)) < 0) {
+				return r;
+			}
+		}
+	}
+	/* Every subset of U (U has few bits: callers' values are small sets). */
+	for (uint32_t sub = u;; sub = (sub - 1) & u) {
+		bool listed = false;
+		for (size_t i = 0; i < nvals; i++) {
+			listed |= vals[i] == sub;
+		}
+		if (!listed) {
+			cmp[npre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, domain, sub);
+			if ((r = add(b, action, name, npre + 1, cmp)) < 0) {
+				return r;
+			}
+		}
+		if (sub == 0) {
+			break;
+		}
+	}
+	return 0;
+}
+
+static bool applies(const struct sc_build *b, enum sc_when when)
+{
+	switch (when) {
+	case SC_ALWAYS:
+		return true;
+	case SC_DEVICES_OPENABLE:
+		return !b->nodev;
+	case SC_NO_PTRACE_SCOPE:
+		return !b->ptrace_scoped;
+	}
+	return true;
+}
+
+/* Adds the rows of the table that apply to B. Returns 0 or -errno. */
+static int add_table(struct sc_build *b)
+{
+	for (size_t i = 0; i < NELEM(rules); i++) {
+		const struct sc_rule *row = &rules[i];
+		int r = 0;
+
+		if (!applies(b, row->when)) {
+			continue;
+		}
+		switch (row->match) {
+		case SC_ANY:
+			r = add(b, row->action, row->name, 0, NULL);
+			break;
+		case SC_CMP:
+			r = add(b, row->action, row->name, row->ncmp, row->cmp);
+			break;
+		case SC_BITS:
+			for (uint32_t bit = 1; bit && r == 0; bit <<= 1) {
+				if (row->bits & bit) {
+					struct scmp_arg_cmp c = SCMP_CMP(row->arg, SCMP_CMP_MASKED_EQ, bit, bit);
+					r = add(b, row->action, row->name, 1, &c);
+				}
+			}
+			break;
+		case SC_NOT_IN:
+			r = add_not_in(b, row->action, row->name, NULL, 0, row->arg, 0xffffffffu, row->vals,
+				       row->nvals);
+			break;
+		}
+		if (r < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The socket policy of S (fence.c's header says it in prose): AF_UNIX always; AF_INET
+ * and AF_INET6 whole (--net loopback, or an --allow rule of the family), TCP only
+ * (Landlock fences its ports), or refused with EACCES; AF_NETLINK/NETLINK_ROUTE under
+ * --net loopback; every other family EAFNOSUPPORT. The compat ABI refuses socket and
+ * socketcall whole (EAFNOSUPPORT): socketcall hides the family behind a pointer.
+ * Returns 0 or -errno.
+ */
+static int add_sockets(struct sc_build *b, const struct exec_settings *s, bool tcp_fenced, bool full[2])
+{
+	static const uint32_t inet[] = {AF_INET, AF_INET6};
+	static const uint32_t stream[] = {SOCK_STREAM};
+	/* Only plain TCP: SCTP or MPTCP streams are not what Landlock's TCP rules see. */
+	static const uint32_t tcp[] = {0, IPPROTO_TCP};
+	static const uint32_t route[] = {NETLINK_ROUTE};
+	uint32_t families[4] = {AF_UNIX, AF_INET, AF_INET6};
+	size_t nfam = 3;
+	int r;
+
+	if (b->compat) {
+		if ((r = add(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socketcall", 0, NULL)) < 0) {
+			return r;
+		}
+		return add(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 0, NULL);
+	}
+	bool netlink = s->pol.net == FVM_NET_LOOPBACK;
+	if (netlink) {
+		families[nfam++] = AF_NETLINK;
+	}
+	/* The kernel refuses a family >= AF_MAX itself; rules cover every 32-bit value. */
+	if ((r = add_not_in(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", NULL, 0, 0, 0xffffffffu, families,
+			    nfam)) < 0) {
+		return r;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_MASKED_EQ, LO32, inet[i]);
+		if (full[i]) {
+			continue;
+		}
+		if (!tcp_fenced) { /* the policy's refusal, the errno libfvm gives */
+			r = add(b, SCMP_ACT_ERRNO(EACCES), "socket", 1, &fam);
+		} else if ((r = add_not_in(b, SCMP_ACT_ERRNO(EACCES), "socket", &fam, 1, 1, 0xf, stream, 1)) == 0) {
+			/* type & 0xf: less SOCK_NONBLOCK and SOCK_CLOEXEC */
+			r = add_not_in(b, SCMP_ACT_ERRNO(EACCES), "socket", &fam, 1, 2, 0xffffffffu, tcp, 2);
+		}
+		if (r < 0) {
+			return r;
+		}
+	}
+	if (netlink) {
+		struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_MASKED_EQ, LO32, AF_NETLINK);
+		return add_not_in(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", &fam, 1, 2, 0xffffffffu, route, 1);
+	}
+	return 0;
+}
+
+/* One ABI's filter in B->ctx. Returns 0 or -errno. */
+static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tcp_fenced, bool full[2])
+{
+	int r;
+
+	b->ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!b->ctx) {
+		return -ENOMEM;
+	}
+	if (b->arch != seccomp_arch_native()) {
+		if ((r = seccomp_arch_add(b->ctx, b->arch)) < 0 ||
+		    (r = seccomp_arch_remove(b->ctx, SCMP_ARCH_NATIVE)) < 0) {
+			return r;
+		}
+	}
+	if ((r = add_table(b)) < 0) {
+		return r;
+	}
+	if (s->pol.net != FVM_NET_ALL) {
+		return add_sockets(b, s, tcp_fenced, full);
+	}
+	return 0;
+}
+
+/* Writes CTX's BPF into *PROG (allocated). Returns 0 or -errno. */
+static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog)
+{
+	int fd = memfd_create("fvm-seccomp", MFD_CLOEXEC);
+	struct stat st;
+	int r = 0;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	if ((r = seccomp_export_bpf(ctx, fd)) < 0) {
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		r = -E2BIG;
+		goto out;
+	}
+	prog->filter = malloc((size_t)st.st_size);
+	if (!prog->filter) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, prog->filter, (size_t)st.st_size, 0) != st.st_size) {
+		r = errno ? -errno : -EIO;
+		free(prog->filter);
+		prog->filter = NULL;
+		goto out;
+	}
+	prog->len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+out:
+	close(fd);
+	return r;
+}
+
+int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, const struct filter_opts *o)
+{
+	bool full[2] = {false, false}; /* every socket type of AF_INET, AF_INET6 */
+	struct sc_build native = {.arch = seccomp_arch_native(), .nodev = o->nodev,
+				  .ptrace_scoped = o->ptrace_scoped};
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (s->pol.net == FVM_NET_LOOPBACK) {
+		full[0] = full[1] = true;
+	} else {
+		for (uint32_t i = 0; i < s->pol.nallow; i++) {
+			full[0] |= s->pol.allow[i].family == AF_INET;
+			full[1] |= s->pol.allow[i].family == AF_INET6;
+		}
+	}
+	if ((r = build_arch(&native, s, o->tcp_fenced, full)) < 0) {
+		goto out;
+	}
+	out->nrules = native.nrules;
+	out->notify = native.notify;
+#ifdef COMPAT_ARCH
+	struct sc_build compat = {.arch = COMPAT_ARCH, .compat = true, .nodev = o->nodev,
+				  .ptrace_scoped = o->ptrace_scoped};
+	if ((r = build_arch(&compat, s, o->tcp_fenced, full)) < 0) {
+		seccomp_release(compat.ctx);
+		goto out;
+	}
+	out->notify |= compat.notify;
+	/* The merge takes COMPAT's context (released with NATIVE's). */
+	if ((r = seccomp_merge(native.ctx, compat.ctx)) < 0) {
+		seccomp_release(compat.ctx);
+		goto out;
+	}
+#endif
+	/* Any other ABI (x32 on x86_64) fails closed; a binary tree keeps every call's path
+	 * short whatever the number of rules. */
+	if ((r = seccomp_attr_set(native.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS))) < 0 ||
+	    (r = seccomp_attr_set(native.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0) {
+		goto out;
+	}
+	r = export_prog(native.ctx, &out->prog);
+out:
+	seccomp_release(native.ctx);
+	if (r < 0) {
+		fprintf(stderr, "fvm-exec: cannot build the seccomp filter: %s\n", strerror(-r));
+		return -1;
+	}
+	out->full_inet = full[0];
+	out->full_inet6 = full[1];
+	out->nodev = o->nodev;
+	return 0;
+}
+
+int fence_filter_install(const struct exec_filter *f, int *notify_fd)
+{
+	unsigned flags = f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &f->prog);
+
+	*notify_fd = -1;
+	if (r < 0) {
+		return -errno;
+	}
+	if (f->notify) {
+		*notify_fd = (int)r;
+	}
+	return 0;
+}
+
+void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, const struct exec_settings *s,
+		      bool tcp_fenced)
+{
+	fence_say(fence, "seccomp: libseccomp filter, %d rules, %u instructions, native%s; other ABIs (x32) ENOSYS\n",
+		  f->nrules, f->prog.len,
+#ifdef COMPAT_ARCH
+		  " and " COMPAT_NAME
+#else
+		  ""
+#endif
+	);
+	if (s->pol.net == FVM_NET_ALL) {
+		fence_say(fence, "seccomp: sockets not filtered (--net all)\n");
+	} else {
+		fence_say(fence, "seccomp: sockets: unix; inet: %s; inet6: %s%s; other families EAFNOSUPPORT%s\n",
+			  f->full_inet ? "all" : tcp_fenced ? "tcp only (landlock fences its ports), others EACCES" : "EACCES",
+			  f->full_inet6 ? "all" : tcp_fenced ? "tcp only, others EACCES" : "EACCES",
+			  s->pol.net == FVM_NET_LOOPBACK ? "; netlink (route)" : "",
+#ifdef COMPAT_ARCH
+			  "; " COMPAT_NAME " socket/socketcall EAFNOSUPPORT"
+#else
+			  ""
+#endif
+		);
+	}
+	fence_say(fence, "seccomp: io_uring, openat2, clone3 ENOSYS; TIOCSTI/TIOCLINUX, hostname, clock, keyrings, "
+			 "mounts, modules, swap, reboot, namespaces, bpf, perf, other processes' rlimits and "
+			 "priorities EPERM%s\n",
+		  f->nodev ? "" : "; mknod of devices EPERM");
+	fence_say(fence, "truncate: seccomp refuses truncate(2) and read-only O_TRUNC opens (EACCES), openat2 "
+			 "is ENOSYS; Landlock does not handle TRUNCATE, so opens stay fast\n");
+}
