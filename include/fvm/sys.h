@@ -11,6 +11,7 @@
 #ifndef FVM_SYS_H
 #define FVM_SYS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <stddef.h>
