@@ -46,20 +46,20 @@ attack_file() {
 	done
 }
 
-attack_file chmod "raw chmod changed a host file's mode" 644 chmod FILE 0777
-attack_file fchmod "raw fchmod on a read-only fd changed a host file's mode" 644 fchmod FILE 0777
-attack_file i386_chmod "chmod through the i386 ABI changed a host file's mode" 644 i386-chmod FILE 0777
+attack_file chmod "$(as_user "raw chmod changed a host file's mode")" 644 chmod FILE 0777
+attack_file fchmod "$(as_user "raw fchmod on a read-only fd changed a host file's mode")" 644 fchmod FILE 0777
+attack_file i386_chmod "$(as_user "chmod through the i386 ABI changed a host file's mode")" 644 i386-chmod FILE 0777
 if [ $ROOT = 1 ]; then
-	attack_file chown "raw chown gave a host file to another owner" 644 chown FILE 12345 12345
+	attack_file chown "" 644 chown FILE 12345 12345
 else
 	# The owner may chown to itself: the kernel then clears the setuid and setgid bits.
 	attack_file chown "raw chown by the owner cleared a host file's setuid bit" 6755 chown FILE "$(id -u)" "$(id -g)"
 fi
-attack_file utime "raw utimensat set a host file's times to the epoch" 644 utime FILE
-attack_file setxattr_user "raw setxattr added a user.* xattr to a host file" 644 setxattr FILE user.fvmsec evil
-attack_file setxattr_trusted "$(as_root "raw setxattr added a trusted.* xattr to a host file")" 644 setxattr FILE trusted.fvmsec evil
+attack_file utime "$(as_user "raw utimensat set a host file's times to the epoch")" 644 utime FILE
+attack_file setxattr_user "$(as_user "raw setxattr added a user.* xattr to a host file")" 644 setxattr FILE user.fvmsec evil
+attack_file setxattr_trusted "" 644 setxattr FILE trusted.fvmsec evil
 if [ $ROOT = 1 ]; then
-	attack_file setflags_immutable "FS_IOC_SETFLAGS made a host file immutable" 644 setflags FILE immutable
+	attack_file setflags_immutable "" 644 setflags FILE immutable
 else
 	attack_file setflags_nodump "FS_IOC_SETFLAGS set a host file's nodump flag" 644 setflags FILE nodump
 fi
@@ -77,8 +77,7 @@ else
 	sec_snapshot
 	out=$(vm m -- sh -c "'$ATK' mknod-blk '$D/blk' $maj $min; '$ATK' devwrite '$D/blk' PWNED-THE-DISK" 2>/dev/null)
 	sync
-	verdict block_device_node_made_in_the_vm_cannot_write_a_disk \
-		"a block device node made in the VM opened the host disk and wrote it" \
+	verdict block_device_node_made_in_the_vm_cannot_write_a_disk "" \
 		"$(grep -q PWNED-THE-DISK "$HOST/disk.img" && echo "the disk now holds PWNED-THE-DISK ($out)")"
 	losetup -d "$LOOP"; LOOP=
 fi
@@ -116,8 +115,7 @@ for kind in static python; do
 	rm -f "$T/readback"
 	sec_snapshot
 	in_pty "'$FVM_EXEC' -n m -- $cmd > /dev/null 2>&1; stty -echo; read -r -t 2 line; printf '%s' \"\$line\" > '$T/readback'" > "$T/pty.out" 2>&1
-	verdict "${kind}_tiocsti_cannot_type_into_the_terminal_of_fvm_exec" \
-		"TIOCSTI pushed 'echo INJECTED' into the terminal; the shell that ran fvm-exec read it after the VM exited" \
+	verdict "${kind}_tiocsti_cannot_type_into_the_terminal_of_fvm_exec" "" \
 		"$([ -s "$T/readback" ] && echo "the shell read: $(head_of "$T/readback")")"
 done
 
@@ -163,11 +161,11 @@ for kind in static dynamic; do
 	sec_snapshot
 	out=$(vm m -- "$h" prlimit "$VICTIM_PID" 4096 2>/dev/null)
 	lim=$(awk '/^Max file size/ { print $4 }' "/proc/$VICTIM_PID/limits")
-	verdict "${kind}_host_process_rlimit_is_not_lowered" "prlimit lowered a host process's RLIMIT_FSIZE" \
+	verdict "${kind}_host_process_rlimit_is_not_lowered" "" \
 		"$([ "$lim" = unlimited ] || echo "host process $VICTIM_PID: RLIMIT_FSIZE $lim")"
 	out=$(vm m -- "$h" setpriority "$VICTIM_PID" 19 2>/dev/null)
 	ni=$(ps -o ni= -p "$VICTIM_PID" | tr -d ' ')
-	verdict "${kind}_host_process_nice_is_not_raised" "setpriority raised a host process's nice value" \
+	verdict "${kind}_host_process_nice_is_not_raised" "" \
 		"$([ "$ni" = 0 ] || echo "host process $VICTIM_PID: nice $ni")"
 	kill "$VICTIM_PID"; wait "$VICTIM_PID" 2>/dev/null; VICTIM_PID=
 done
@@ -180,7 +178,7 @@ else
 		[ $kind = static ] && h=$ATK || h=$ATK_DYN
 		sec_snapshot
 		out=$(vm m -- "$h" sethostname fvm-pwned 2>/dev/null)
-		verdict "${kind}_sethostname_changes_nothing" "$(as_root "sethostname from the VM changed the hostname")"
+		verdict "${kind}_sethostname_changes_nothing" ""
 		[ "$(hostname)" = "$(cat "$T/sec.hostname")" ] || hostname "$(cat "$T/sec.hostname")"
 	done
 fi
