@@ -136,10 +136,12 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv);
 /*
  * Reads the INI file FILE into C for VM (global keys, then the section [vm VM]).
  * MISSING_OK: a file that does not exist is no error. SYSTEM: refuse a file writable
- * by group or others. Returns 0, or -1 after printing "fvm-exec: FILE:LINE: why".
+ * by group or others. NOFOLLOW: refuse a link (the VM's vm.conf). Only a regular file
+ * of at most SAFE_MAX_CONF bytes is read. Returns 0, or -1 after printing
+ * "fvm-exec: FILE:LINE: why" or "fvm-exec: FILE: why".
  */
 int exec_config_read(struct exec_config *c, const char *file, const char *vm, bool missing_ok,
-		     bool system);
+		     bool system, bool nofollow);
 
 /* The effective typed settings. Returns 0, or -1 after printing the reason. */
 int exec_settings_build(const struct exec_config *c, struct exec_settings *s);

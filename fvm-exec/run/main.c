@@ -6,7 +6,8 @@
  * A run, in order: the command line; the configuration layers (system and user
  * fvm.conf or -c FILE, the VM's vm.conf, the command line); the VM, created on first
  * use with the effective policy written to its vm.conf; the compiled policy, rewritten
- * atomically on every run; the run lock, held shared; the environment contract
+ * atomically on every run (both in the VM's control area, outside the fence); the run
+ * lock, held shared; the environment contract
  * (fvm/env.h); cgroups and the kernel fence, prepared here; then a supervised child
  * that joins the cgroups, takes the quotas and the fence, and execs the command.
  *
@@ -109,10 +110,10 @@ static int read_base_config(struct exec_config *c, const char *file, const char 
 	char path[PATH_MAX];
 
 	if (file) {
-		return exec_config_read(c, file, vm, false, false);
+		return exec_config_read(c, file, vm, false, false, false);
 	}
 	snprintf(path, sizeof(path), "%s/fvm.conf", FVM_SYSCONFDIR);
-	if (exec_config_read(c, sys && *sys ? sys : path, vm, true, true) < 0) {
+	if (exec_config_read(c, sys && *sys ? sys : path, vm, true, true, false) < 0) {
 		return -1;
 	}
 	if (xdg && *xdg) {
@@ -122,7 +123,7 @@ static int read_base_config(struct exec_config *c, const char *file, const char 
 	} else {
 		return 0;
 	}
-	return exec_config_read(c, path, vm, true, false);
+	return exec_config_read(c, path, vm, true, false, false);
 }
 
 /* A fresh name for an ephemeral VM. */
@@ -163,7 +164,10 @@ static void set_contract(const char *vm, const char *vmdir, const char *home, co
 {
 	char policy[PATH_MAX + 16];
 
-	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
+	if (store_ctl_path(vmdir, policy, PATH_MAX) < 0) {
+		exit(FVM_EXIT_FVM);
+	}
+	strcat(policy, "/" FVM_POLICY_FILE);
 	if (setenv(FVM_ENV_VM, vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
 	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, home, 1) < 0 ||
 	    setenv(FVM_ENV_PRELOAD, lib, 1) < 0) {
@@ -206,7 +210,7 @@ static void after_run(const struct exec_settings *s, struct exec_cgroup *cg, int
 	if (s->ephemeral) {
 		if (s->keep) {
 			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);
-		} else if (store_remove_ipc(vmdir) < 0 || store_rm_tree(vmdir) < 0) {
+		} else if (store_remove_ipc(vmdir) < 0 || store_vm_remove(vmdir) < 0) {
 			warnx("%s: cannot remove the ephemeral VM", vmdir);
 		}
 	}
@@ -258,10 +262,14 @@ int main(int argc, char **argv)
 	if (store_vm_dir(&store, vm, vmdir, sizeof(vmdir)) < 0) {
 		return FVM_EXIT_FVM;
 	}
-	snprintf(vmconf, sizeof(vmconf), "%s/%s", vmdir, FVM_VMCONF_FILE);
+	/* vm.conf is in the control area, where the VM cannot write (fvm/layout.h). */
+	if (store_ctl_path(vmdir, vmconf, PATH_MAX) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	strcat(vmconf, "/" FVM_VMCONF_FILE);
 	created = !store_vm_exists(&store, vm);
 	if (read_base_config(&cfg, s.config, vm) < 0 ||
-	    (!created && exec_config_read(&cfg, vmconf, vm, true, false) < 0)) {
+	    (!created && exec_config_read(&cfg, vmconf, vm, true, false, true) < 0)) {
 		return FVM_EXIT_FVM;
 	}
 	merge_cli(&cfg, &cli);

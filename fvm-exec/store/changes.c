@@ -5,6 +5,11 @@
  * children are A too); one with a host entry of the same type is M when content or
  * metadata differ, nothing when they do not; a whiteout is D for the host entry it
  * hides; an opaque directory reports D for each host child not also in upper/.
+ *
+ * upper/ is the VM's, untrusted (safefs.h): it is walked through directory fds, each
+ * opened O_NOFOLLOW beneath the last, and its files are opened O_NOFOLLOW | O_NONBLOCK
+ * and checked by fstat, so a link or a FIFO the VM planted is compared as what it is,
+ * never followed or waited on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,10 +24,9 @@
 #include "fvm/path.h"
 #include "fvm/vm.h"
 #include "store/changes.h"
+#include "store/safefs.h"
 
 struct scan {
-	const char *upper;
-	size_t upper_len;
 	char *const *paths;
 	size_t npaths;
 	struct fvm_changes *out;
@@ -71,12 +75,14 @@ static int add(struct scan *s, char kind, unsigned what, const char *vpath, cons
 	return 0;
 }
 
-/* True when regular files A and B have the same bytes. */
-static bool same_content(const char *a, const char *b, off_t size)
+/* True when host file A and upper file UNAME of UDFD are regular files with the same bytes. */
+static bool same_content(const char *a, int udfd, const char *uname, off_t size)
 {
 	char ba[65536], bb[65536];
-	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
-	bool same = fa >= 0 && fb >= 0;
+	int fa = open(a, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fb = openat(udfd, uname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	bool same = fa >= 0 && fb >= 0 && fstat(fb, &st) == 0 && S_ISREG(st.st_mode);
 
 	while (same && size > 0) {
 		ssize_t na = read(fa, ba, sizeof(ba)), nb = read(fb, bb, sizeof(bb));
@@ -94,30 +100,46 @@ static bool same_content(const char *a, const char *b, off_t size)
 	return same;
 }
 
-static bool same_xattrs(const char *a, const char *b)
+/* The xattr names of upper entry UNAME of UDFD, without following it (fvm's own hidden). */
+static ssize_t upper_xattrs(int udfd, const char *uname, char *list, size_t len, char *fdpath, int *fd)
 {
-	char la[4096], lb[4096];
-	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
-	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
-	ssize_t nb = fvm_xattr_list_hide(lb, llistxattr(b, lb, sizeof(lb)));
-
-	if (na < 0 || nb < 0) {
-		return (na < 0) == (nb < 0);
+	*fd = openat(udfd, uname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		return -1;
 	}
-	if (na != nb) {
-		return false;
-	}
-	for (ssize_t off = 0; off < na; off += (ssize_t)strlen(la + off) + 1) {
-		char va[4096], vb[4096];
-		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = lgetxattr(b, la + off, vb, sizeof(vb));
-		if (x != y || (x > 0 && memcmp(va, vb, (size_t)x) != 0)) {
-			return false;
-		}
-	}
-	return true;
+	/* listxattr on /proc/self/fd/N reaches the object itself, a link included. */
+	safe_fd_path(*fd, fdpath);
+	return fvm_xattr_list_hide(list, listxattr(fdpath, list, len));
 }
 
-unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+static bool same_xattrs(const char *a, int udfd, const char *uname)
+{
+	char la[4096], lb[4096], fdpath[32];
+	int fd;
+	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
+	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
+	ssize_t nb = upper_xattrs(udfd, uname, lb, sizeof(lb), fdpath, &fd);
+	bool same = true;
+
+	if (na < 0 || nb < 0) {
+		same = (na < 0) == (nb < 0);
+	} else if (na != nb) {
+		same = false;
+	}
+	for (ssize_t off = 0; same && nb >= 0 && off < na; off += (ssize_t)strlen(la + off) + 1) {
+		char va[4096], vb[4096];
+		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = getxattr(fdpath, la + off, vb, sizeof(vb));
+		if (x != y || (x > 0 && memcmp(va, vb, (size_t)x) != 0)) {
+			same = false;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return same;
+}
+
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, int udfd, const char *uname,
 			     const struct stat *ust)
 {
 	unsigned what = 0;
@@ -138,28 +160,36 @@ unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const ch
 		what |= FVM_DIFF_TIMES;
 	}
 	if (S_ISREG(hst->st_mode) &&
-	    (hst->st_size != ust->st_size || !same_content(hpath, upath, hst->st_size))) {
+	    (hst->st_size != ust->st_size || !same_content(hpath, udfd, uname, hst->st_size))) {
 		what |= FVM_DIFF_CONTENT;
 	}
 	if (S_ISLNK(hst->st_mode)) {
 		char ta[PATH_MAX], tb[PATH_MAX];
-		ssize_t a = readlink(hpath, ta, sizeof(ta)), b = readlink(upath, tb, sizeof(tb));
+		ssize_t a = readlink(hpath, ta, sizeof(ta)), b = readlinkat(udfd, uname, tb, sizeof(tb));
 		if (a != b || (a > 0 && memcmp(ta, tb, (size_t)a) != 0)) {
 			what |= FVM_DIFF_TARGET;
 		}
 	}
-	if (!same_xattrs(hpath, upath)) {
+	if (!same_xattrs(hpath, udfd, uname)) {
 		what |= FVM_DIFF_XATTRS;
 	}
 	return what;
 }
 
-static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque);
+static int scan_dir(struct scan *s, const char *vdir, int udfd, bool host_visible, bool inherited_opaque);
 
-/* Every entry beneath new upper directory VDIR is added. */
-static int add_tree(struct scan *s, const char *vdir)
+/* Scans upper directory NAME of PFD (at VDIR), opened without following a link. */
+static int scan_sub(struct scan *s, const char *vdir, int pfd, const char *name, bool host_visible,
+		    bool inherited_opaque)
 {
-	return scan_dir(s, vdir, false, false);
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : -errno; /* a link in a directory's place: refused */
+	}
+	ret = scan_dir(s, vdir, fd, host_visible, inherited_opaque);
+	close(fd);
+	return ret;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -167,16 +197,20 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The sorted names of directory PATH (NULL-terminated, malloc'd), or NULL. */
-static char **list_dir(const char *path, size_t *count)
+/* The sorted names of directory PATH, or of directory fd FD when PATH is NULL. */
+static char **list_dir(const char *path, int fd, size_t *count)
 {
-	DIR *d = opendir(path);
+	int fd2 = path ? -1 : dup(fd);
+	DIR *d = path ? opendir(path) : fd2 >= 0 ? fdopendir(fd2) : NULL;
 	struct dirent *e;
 	char **v = NULL;
 	size_t n = 0;
 
 	*count = 0;
 	if (!d) {
+		if (fd2 >= 0) {
+			close(fd2);
+		}
 		return NULL;
 	}
 	while ((e = readdir(d))) {
@@ -218,24 +252,22 @@ static bool in_list(char **v, size_t n, const char *name)
  * ancestor is opaque, so, as for the resolver, nothing of the host shows through here
  * either and every host entry without an upper one is deleted.
  */
-static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque)
+static int scan_dir(struct scan *s, const char *vdir, int udfd, bool host_visible, bool inherited_opaque)
 {
-	char udir[PATH_MAX * 2];
 	size_t nu = 0, nh = 0;
 	char **unames, **hnames = NULL;
 	bool opaque = false;
 	int ret = 0;
 
-	snprintf(udir, sizeof(udir), "%s%s", s->upper, vdir[1] ? vdir : "");
-	unames = list_dir(udir, &nu);
+	unames = list_dir(NULL, udfd, &nu);
 	if (host_visible) {
 		opaque = inherited_opaque || in_list(unames, nu, FVM_WH_OPAQUE);
-		hnames = list_dir(vdir, &nh);
+		hnames = list_dir(vdir, -1, &nh);
 	}
 	/* Merge the two sorted lists by the visible name. */
 	for (size_t i = 0; ret == 0 && i < nu; i++) {
 		const char *name = unames[i];
-		char vpath[PATH_MAX], upath[PATH_MAX * 2];
+		char vpath[PATH_MAX];
 		struct stat ust, hst;
 		bool wh = fvm_is_wh_name(name, strlen(name));
 
@@ -254,26 +286,25 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			continue;
 		}
 		snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", name);
-		snprintf(upath, sizeof(upath), "%s%s", s->upper, vpath);
-		if (lstat(upath, &ust) < 0) {
+		if (fstatat(udfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0) {
 			continue;
 		}
 		bool host = host_visible && in_list(hnames, nh, name) && lstat(vpath, &hst) == 0;
 		if (!host) {
 			ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust);
 			if (ret == 0 && S_ISDIR(ust.st_mode)) {
-				ret = add_tree(s, vpath);
+				ret = scan_sub(s, vpath, udfd, name, false, false);
 			}
 			continue;
 		}
-		unsigned what = fvm_changes_compare(vpath, &hst, upath, &ust);
+		unsigned what = fvm_changes_compare(vpath, &hst, udfd, name, &ust);
 		if (what & FVM_DIFF_TYPE) {
 			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL);
 			if (ret == 0) {
 				ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust);
 			}
 			if (ret == 0 && S_ISDIR(ust.st_mode)) {
-				ret = add_tree(s, vpath);
+				ret = scan_sub(s, vpath, udfd, name, false, false);
 			}
 			continue;
 		}
@@ -281,7 +312,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust);
 		}
 		if (ret == 0 && S_ISDIR(ust.st_mode)) {
-			ret = scan_dir(s, vpath, true, opaque);
+			ret = scan_sub(s, vpath, udfd, name, true, opaque);
 		}
 	}
 	if (ret == 0 && opaque) {
@@ -313,11 +344,15 @@ static int cmp_change(const void *a, const void *b)
 
 int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struct fvm_changes *out)
 {
-	struct scan s = {.upper = upper, .upper_len = strlen(upper), .paths = paths, .npaths = npaths, .out = out};
-	int ret;
+	struct scan s = {.paths = paths, .npaths = npaths, .out = out};
+	int ret, fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	memset(out, 0, sizeof(*out));
-	ret = scan_dir(&s, "/", true, false);
+	if (fd < 0) {
+		return -errno;
+	}
+	ret = scan_dir(&s, "/", fd, true, false);
+	close(fd);
 	if (ret == 0 && out->n) {
 		qsort(out->v, out->n, sizeof(*out->v), cmp_change);
 	}

@@ -39,19 +39,21 @@ struct fvm_changes {
 };
 
 /*
- * Computes the changes of the VM whose upper layer is UPPER (absolute), restricted to
- * the subtrees PATHS (NPATHS of them; none: everything). Returns 0 or -errno.
+ * Computes the changes of the VM whose upper layer is UPPER (absolute; a link there is
+ * -ELOOP), restricted to the subtrees PATHS (NPATHS of them; none: everything).
+ * Returns 0 or -errno.
  */
 int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struct fvm_changes *out);
 void fvm_changes_free(struct fvm_changes *c);
 
 /*
  * What differs (FVM_DIFF_* bits; FVM_DIFF_TYPE alone when the types differ) between
- * host object HPATH (lstat HST) and upper object UPATH (lstat UST). Directory times
- * are not compared (adding a child changes them); owners only when running as root
- * (an unprivileged copy-up cannot keep them). 0: the two are the same.
+ * host object HPATH (lstat HST) and upper entry UNAME of directory fd UDFD (lstat UST;
+ * reached without following it). Directory times are not compared (adding a child
+ * changes them); owners only when running as root (an unprivileged copy-up cannot keep
+ * them). 0: the two are the same.
  */
-unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, int udfd, const char *uname,
 			     const struct stat *ust);
 
 /* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev" for MODE's type. */

@@ -30,13 +30,19 @@
 #include <unistd.h>
 
 #include "fvm/layout.h"
+#include "fvm/path.h"
 #include "store/commit_steps.h"
 #include "store/layer_edit.h"
 #include "store/progress.h"
+#include "store/safefs.h"
+#include "store/store.h"
 
 static void commit_free(struct commit *c)
 {
 	fvm_changes_free(&c->ch);
+	if (c->upperfd >= 0) {
+		close(c->upperfd);
+	}
 	free(c->sel);
 	free(c->why);
 	free(c->done);
@@ -65,7 +71,14 @@ static int plan(struct commit *c, const struct commit_opts *o)
 	int ret;
 
 	snprintf(c->upper, sizeof(c->upper), "%s/%s", c->vmdir, FVM_UPPER_DIR);
-	snprintf(c->id, sizeof(c->id), "%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+	if ((c->upperfd = store_upper_open(c->vmdir)) < 0) {
+		return 1; /* reported: upper/ is not a directory (a link the VM made?) */
+	}
+	/* Random, so that no name the commit's temporaries take can be guessed. */
+	if ((ret = safe_random_hex(c->id)) < 0) {
+		warnx("getrandom: %s", strerror(-ret));
+		return 1;
+	}
 	if (!o->dry_run && (ret = layer_deopaque(c->upper, o->paths, o->npaths)) < 0) {
 		warnx("%s: %s", c->upper, strerror(-ret));
 		return 1;
@@ -150,7 +163,7 @@ static void apply(struct commit *c)
 
 static int commit_run(const char *vmdir, const struct commit_opts *o)
 {
-	struct commit c = {.vmdir = vmdir};
+	struct commit c = {.vmdir = vmdir, .upperfd = -1};
 	int ret;
 
 	if (plan(&c, o) != 0) {
@@ -206,6 +219,50 @@ static int finish_interrupted(const char *vmdir, const struct journal *j)
 	return commit_run(vmdir, &jo);
 }
 
+/*
+ * True when the interrupted commit J asks no more than this one (O): no --force unless
+ * O has it, no path outside O's (O without paths asks for everything). So a journal,
+ * whatever wrote it, never widens what the person running fvm commit asked for.
+ */
+static bool journal_within(const struct journal *j, const struct commit_opts *o)
+{
+	if (j->force && !o->force) {
+		return false;
+	}
+	if (o->npaths == 0) {
+		return true;
+	}
+	if (j->npaths == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < j->npaths; i++) {
+		size_t k, jl = strlen(j->paths[i]);
+		for (k = 0; k < o->npaths; k++) {
+			if (fvm_path_has_prefix(j->paths[i], jl, o->paths[k], strlen(o->paths[k]))) {
+				break;
+			}
+		}
+		if (k == o->npaths) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Says on stderr how to finish the interrupted commit J that this one may not. */
+static void refuse_journal(const char *vmdir, const struct journal *j)
+{
+	const char *name = vmdir + fvm_path_base_off(vmdir, strlen(vmdir));
+
+	fprintf(stderr, "fvm: VM %s: an interrupted commit%s of %s is pending and this commit asks "
+			"less; finish it first: fvm commit%s %s", name, j->force ? " with --force" : "",
+		j->npaths ? "some paths" : "everything", j->force ? " --force" : "", name);
+	for (size_t i = 0; i < j->npaths; i++) {
+		fprintf(stderr, " '%s'", j->paths[i]);
+	}
+	fprintf(stderr, "\n");
+}
+
 int fvm_commit(const char *vmdir, const struct commit_opts *o)
 {
 	int rc = 0;
@@ -214,6 +271,11 @@ int fvm_commit(const char *vmdir, const struct commit_opts *o)
 		struct journal j;
 		if (journal_read(vmdir, &j) < 0) {
 			return 1; /* reported: a damaged journal stops every commit */
+		}
+		if (!journal_within(&j, o)) {
+			refuse_journal(vmdir, &j);
+			journal_free(&j);
+			return 1;
 		}
 		rc = finish_interrupted(vmdir, &j);
 		journal_free(&j);

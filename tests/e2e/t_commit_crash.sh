@@ -49,7 +49,7 @@ if [ $killed != 0 ] || [ "$n" -ge $N ]; then
 	skip commit_killed_half_way "the commit finished before it could be killed ($n files)"
 else
 	ok "commit_killed_half_way ($n of $N files on the host)"
-	[ -e "$FVM_HOME/vms/crash/commit.journal" ] && ok journal_left_by_killed_commit || not_ok journal_left_by_killed_commit
+	[ -e "$FVM_HOME/ctl/crash/commit.journal" ] && ok journal_left_by_killed_commit || not_ok journal_left_by_killed_commit
 fi
 "$FVM" commit crash > "$T/out2" 2>&1; rc=$?
 [ $rc = 0 ] && ok rerun_finishes_commit || not_ok rerun_finishes_commit "rc $rc" "$(cat "$T/out2")"
@@ -57,7 +57,7 @@ host=$(fast_manifest "$HOST" | sort)
 if [ "$host" = "$view" ]; then ok host_equals_vm_view_after_crash_and_rerun; else
 	not_ok host_equals_vm_view_after_crash_and_rerun "$(diff <(echo "$view") <(echo "$host") | head -20)"; fi
 [ -z "$(find "$HOST" -name '.fvm-commit.*')" ] && ok no_temporaries_left || not_ok no_temporaries_left "$(find "$HOST" -name '.fvm-commit.*' | head)"
-[ ! -e "$FVM_HOME/vms/crash/commit.journal" ] && ok journal_removed || not_ok journal_removed
+[ ! -e "$FVM_HOME/ctl/crash/commit.journal" ] && ok journal_removed || not_ok journal_removed
 [ -z "$("$FVM" diff crash)" ] && ok no_change_left_in_vm || not_ok no_change_left_in_vm "$("$FVM" diff crash | head)"
 [ "$(vm_fast_manifest crash)" = "$view" ] && ok vm_view_unchanged_by_commit || not_ok vm_view_unchanged_by_commit
 done_testing

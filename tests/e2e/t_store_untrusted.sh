@@ -29,6 +29,7 @@ imp_manifest() { manifest "$IMP"; }
 IMP_BEFORE=$(imp_manifest)
 imp_same() { [ "$(imp_manifest)" = "$IMP_BEFORE" ]; }
 snapshot_host
+cd "$HOST" || exit 1 # the VMs below write relative names: they land, and commit, here
 
 # 1. fvm reset does not follow a link the VM put where a directory was.
 (cd "$HOST/proj" && tool "$FVM_EXEC" -n lnk -- sh -c "rm -rf build; ln -s '$IMP' build") >/dev/null 2>&1
