@@ -140,6 +140,29 @@ static FILE *open_conf(const char *file, bool nofollow)
 	return f;
 }
 
+#ifndef FVM_SYSCONFDIR
+#define FVM_SYSCONFDIR "/etc"
+#endif
+
+void exec_config_paths(char *sys, char *user, size_t len)
+{
+	const char *env = getenv("FVM_SYSTEM_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+
+	if (env && *env) {
+		snprintf(sys, len, "%s", env);
+	} else {
+		snprintf(sys, len, "%s/fvm.conf", FVM_SYSCONFDIR);
+	}
+	if (xdg && *xdg) {
+		snprintf(user, len, "%s/fvm/fvm.conf", xdg);
+	} else if (home && *home) {
+		snprintf(user, len, "%s/.config/fvm/fvm.conf", home);
+	} else {
+		*user = '\0';
+	}
+}
+
 int exec_config_read(struct exec_config *c, const char *file, const char *vm, bool missing_ok,
 		     bool system, bool nofollow)
 {

@@ -174,13 +174,15 @@ share_refused share_inside_the_store_is_refused "$FVM_HOME/vms"
 share_refused share_of_the_binaries_is_refused "$TOP/fvm-exec"
 ln -s "$FVM_HOME" "$T/store-link"
 share_refused share_of_the_store_through_a_link_is_refused "$T/store-link/.."
+mkdir -p "$T/xdg/fvm"; echo '# mine' > "$T/xdg/fvm/fvm.conf"; ln -s "$T/xdg/fvm/fvm.conf" "$T/conf-link"
+out=$(XDG_CONFIG_HOME=$T/xdg tool "$FVM_EXEC" --share "$T/conf-link" -n sh2 -- true 2>&1); rc=$?
+[ $rc = 125 ] && ok share_of_a_link_to_the_user_configuration_is_refused || not_ok share_of_a_link_to_the_user_configuration_is_refused "rc $rc" "$out"
 out=$(tool "$FVM_EXEC" --share "$FVM_HOME" -n sh2 -- true 2>&1); rc=$?
 [ $rc = 125 ] && ok share_of_the_store_on_the_command_line_is_refused || not_ok share_of_the_store_on_the_command_line_is_refused "rc $rc" "$out"
 out=$(tool "$FVM_EXEC" --share "$IMP" -n sh3 -- true 2>&1); rc=$?
 [ $rc = 0 ] && ok share_of_an_unrelated_directory_still_works || not_ok share_of_an_unrelated_directory_still_works "rc $rc" "$out"
 
 # 10. With a scope, fvm's configuration stays protected (even without the fence).
-mkdir -p "$T/xdg/fvm"; echo '# mine' > "$T/xdg/fvm/fvm.conf"
 XDG_CONFIG_HOME=$T/xdg tool "$FVM_EXEC" --enforce off --scope "$HOST" -n sc -- \
 	sh -c "echo 'share = /' >> '$T/xdg/fvm/fvm.conf'" >/dev/null 2>&1
 [ "$(cat "$T/xdg/fvm/fvm.conf")" = '# mine' ] && ok scope_leaves_the_user_configuration_protected ||
