@@ -200,17 +200,13 @@ static int cmp_names(const void *a, const void *b)
 /* The sorted names of directory PATH, or of directory fd FD when PATH is NULL. */
 static char **list_dir(const char *path, int fd, size_t *count)
 {
-	int fd2 = path ? -1 : dup(fd);
-	DIR *d = path ? opendir(path) : fd2 >= 0 ? fdopendir(fd2) : NULL;
+	DIR *d = path ? opendir(path) : safe_dir_stream(fd);
 	struct dirent *e;
 	char **v = NULL;
 	size_t n = 0;
 
 	*count = 0;
 	if (!d) {
-		if (fd2 >= 0) {
-			close(fd2);
-		}
 		return NULL;
 	}
 	while ((e = readdir(d))) {

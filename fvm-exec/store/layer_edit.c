@@ -54,16 +54,12 @@ static int open_sub(int dfd, const char *name)
 /* Calls FN(name, type, ARG) for each entry of directory DFD but "." and "..". */
 static int each_entry(int dfd, int (*fn)(const char *name, unsigned char type, void *arg), void *arg)
 {
-	int fd2 = dup(dfd), ret = 0;
+	DIR *d = safe_dir_stream(dfd);
 	struct dirent *e;
-	DIR *d;
+	int ret = 0;
 
-	if (fd2 < 0 || !(d = fdopendir(fd2))) {
-		ret = -errno;
-		if (fd2 >= 0) {
-			close(fd2);
-		}
-		return ret;
+	if (!d) {
+		return -errno;
 	}
 	while (ret == 0 && (e = readdir(d))) {
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {

@@ -33,8 +33,6 @@
 /* -ENOSYS once the kernel said it has no openat2: the fallback is used from then on. */
 static int openat2_missing;
 
-static int fallback_openat(int dirfd, const char *rel, int flags, mode_t mode);
-
 int safe_openat(int dirfd, const char *rel, int flags, mode_t mode)
 {
 	struct open_how how = {
@@ -59,11 +57,10 @@ int safe_openat(int dirfd, const char *rel, int flags, mode_t mode)
 		}
 		openat2_missing = 1;
 	}
-	return fallback_openat(dirfd, rel, flags, mode);
+	return safe_openat_walk(dirfd, rel, flags, mode);
 }
 
-/* Without openat2: one component at a time, each O_NOFOLLOW, ".." refused. */
-static int fallback_openat(int dirfd, const char *rel, int flags, mode_t mode)
+int safe_openat_walk(int dirfd, const char *rel, int flags, mode_t mode)
 {
 	char comp[NAME_MAX + 1];
 	int cur = dirfd, fd;
@@ -287,10 +284,64 @@ int safe_temp_create(int dirfd, const char *name, mode_t mode, char *tmp, size_t
 	return -EEXIST;
 }
 
-static int rm_children(int dfd, void (*step)(void *), void *arg, int depth);
-
-int safe_rm_tree(int dirfd, const char *name, void (*step)(void *arg), void *arg)
+DIR *safe_dir_stream(int dfd)
 {
+	int fd2 = dup(dfd);
+	DIR *d;
+
+	if (fd2 < 0) {
+		return NULL;
+	}
+	if (!(d = fdopendir(fd2))) {
+		int e = errno;
+		close(fd2);
+		errno = e;
+	}
+	return d;
+}
+
+/* A tree deeper than this is refused rather than overflowing the stack. */
+#define SAFE_MAX_DEPTH 4096
+
+/* Calls FN(DFD, name, DEPTH, ARG) for each entry of directory DFD but "." and "..". */
+static int each_child(int dfd, int depth, int (*fn)(int dfd, const char *name, int depth, void *arg),
+		      void *arg)
+{
+	struct dirent *e;
+	int ret = 0;
+	DIR *d;
+
+	if (depth > SAFE_MAX_DEPTH) {
+		return -ELOOP;
+	}
+	if (!(d = safe_dir_stream(dfd))) {
+		return -errno;
+	}
+	while (ret == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			ret = fn(dfd, e->d_name, depth, arg);
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Opens subdirectory NAME of DIRFD, never through a link: fd, or -errno. */
+static int open_subdir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+struct rm_ctx {
+	void (*step)(void *arg);
+	void *arg;
+};
+
+static int rm_at(int dirfd, const char *name, int depth, void *arg)
+{
+	struct rm_ctx *c = arg;
 	struct stat st;
 	int ret = 0;
 
@@ -298,11 +349,11 @@ int safe_rm_tree(int dirfd, const char *name, void (*step)(void *arg), void *arg
 		return errno == ENOENT ? 0 : -errno;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = open_subdir(dirfd, name);
 		if (fd < 0) {
-			return errno == ENOENT ? 0 : -errno;
+			return fd == -ENOENT ? 0 : fd;
 		}
-		ret = rm_children(fd, step, arg, 0);
+		ret = each_child(fd, depth + 1, rm_at, c);
 		close(fd);
 		if (ret == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
 			ret = -errno;
@@ -310,98 +361,42 @@ int safe_rm_tree(int dirfd, const char *name, void (*step)(void *arg), void *arg
 	} else if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
 		ret = -errno;
 	}
-	if (ret == 0 && step) {
-		step(arg);
+	if (ret == 0 && c->step) {
+		c->step(c->arg);
 	}
 	return ret;
 }
 
-/* Empties directory DFD. A tree deeper than this is refused rather than overflowing. */
-#define SAFE_MAX_DEPTH 4096
-
-static int rm_children(int dfd, void (*step)(void *), void *arg, int depth)
+int safe_rm_tree(int dirfd, const char *name, void (*step)(void *arg), void *arg)
 {
-	int fd2 = dup(dfd), ret = 0;
-	DIR *d;
-	struct dirent *e;
+	struct rm_ctx c = {.step = step, .arg = arg};
 
-	if (depth > SAFE_MAX_DEPTH) {
-		return -ELOOP;
-	}
-	if (fd2 < 0 || !(d = fdopendir(fd2))) {
-		ret = -errno;
-		if (fd2 >= 0) {
-			close(fd2);
-		}
-		return ret;
-	}
-	while (ret == 0 && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
-			continue;
-		}
-		if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
-			int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				ret = rm_children(sub, step, arg, depth + 1);
-				close(sub);
-				if (ret == 0 && unlinkat(dfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-					ret = -errno;
-				}
-				if (ret == 0 && step) {
-					step(arg);
-				}
-				continue;
-			}
-			if (errno != ENOTDIR && errno != ELOOP) {
-				ret = errno == ENOENT ? 0 : -errno;
-				continue;
-			}
-		}
-		if (unlinkat(dfd, e->d_name, 0) < 0) {
-			ret = errno == ENOENT ? 0 : -errno;
-		} else if (step) {
-			step(arg);
-		}
-	}
-	closedir(d);
-	return ret;
+	return rm_at(dirfd, name, 0, &c);
 }
 
-static int walk_dir(int dfd, int depth,
-		    int (*fn)(int, const char *, const struct stat *, int, void *), void *arg)
-{
-	int fd2 = dup(dfd), ret = 0;
-	DIR *d;
-	struct dirent *e;
+struct walk_ctx {
+	int (*fn)(int pfd, const char *name, const struct stat *st, int depth, void *arg);
+	void *arg;
+};
 
-	if (depth > SAFE_MAX_DEPTH) {
-		return -ELOOP;
+static int walk_at(int dirfd, const char *name, int depth, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct stat st;
+	int ret;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		return depth == 0 ? -errno : 0; /* an entry gone meanwhile is no error */
 	}
-	if (fd2 < 0 || !(d = fdopendir(fd2))) {
-		ret = -errno;
-		if (fd2 >= 0) {
-			close(fd2);
-		}
+	if ((ret = w->fn(dirfd, name, &st, depth, w->arg)) != 0 || !S_ISDIR(st.st_mode)) {
 		return ret;
 	}
-	while (ret == 0 && (e = readdir(d))) {
-		struct stat st;
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
-			continue;
-		}
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			continue; /* gone meanwhile */
-		}
-		ret = fn(dfd, e->d_name, &st, depth, arg);
-		if (ret == 0 && S_ISDIR(st.st_mode)) {
-			int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				ret = walk_dir(sub, depth + 1, fn, arg);
-				close(sub);
-			}
-		}
+	int fd = open_subdir(dirfd, name);
+	if (fd < 0) {
+		return depth == 0 ? fd : 0;
 	}
-	closedir(d);
+	ret = each_child(fd, depth + 1, walk_at, w);
+	close(fd);
 	return ret;
 }
 
@@ -409,22 +404,9 @@ int safe_walk(int dirfd, const char *name,
 	      int (*fn)(int pfd, const char *name, const struct stat *st, int depth, void *arg),
 	      void *arg)
 {
-	struct stat st;
-	int ret;
+	struct walk_ctx w = {.fn = fn, .arg = arg};
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		return -errno;
-	}
-	if ((ret = fn(dirfd, name, &st, 0, arg)) != 0 || !S_ISDIR(st.st_mode)) {
-		return ret;
-	}
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	ret = walk_dir(fd, 1, fn, arg);
-	close(fd);
-	return ret;
+	return walk_at(dirfd, name, 0, &w);
 }
 
 void safe_fd_path(int fd, char out[32])

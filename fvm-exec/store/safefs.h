@@ -19,6 +19,7 @@
 #ifndef FVM_STORE_SAFEFS_H
 #define FVM_STORE_SAFEFS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -37,6 +38,12 @@
  * REL "" or "." opens DIRFD's directory again. Returns the fd or -errno.
  */
 int safe_openat(int dirfd, const char *rel, int flags, mode_t mode);
+
+/*
+ * What safe_openat does where the kernel has no openat2: REL one component at a time,
+ * each opened O_NOFOLLOW beneath the last, ".." refused (-EXDEV). Public for its test.
+ */
+int safe_openat_walk(int dirfd, const char *rel, int flags, mode_t mode);
 
 /*
  * Opens the directory that holds REL's last component, beneath DIRFD and without
@@ -89,6 +96,12 @@ int safe_random_hex(char out[17]);
  * bytes). Returns the fd.
  */
 int safe_temp_create(int dirfd, const char *name, mode_t mode, char *tmp, size_t len);
+
+/*
+ * A directory stream over DFD's directory (a dup of it: DFD stays the caller's, and the
+ * stream reads from the start). NULL with errno.
+ */
+DIR *safe_dir_stream(int dfd);
 
 /*
  * Removes entry NAME of DIRFD whatever it is: a link or a file is unlinked (a link is
