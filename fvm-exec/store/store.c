@@ -164,6 +164,18 @@ int store_ctl_open(const char *vmdir)
 		return -1;
 	}
 	fd = open(ctl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* A VM whose control area was lost gets an empty one: its data area stands. */
+		char *slash = strrchr(ctl, '/');
+		*slash = '\0';
+		if ((mkdir(ctl, FVM_MODE_CTL) == 0 || errno == EEXIST)) {
+			*slash = '/';
+			if (mkdir(ctl, FVM_MODE_CTL) == 0 || errno == EEXIST) {
+				fd = open(ctl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			}
+		}
+		*slash = '/';
+	}
 	if (fd < 0) {
 		warnx("%s: the VM's control area: %s", ctl, safe_strerror(-errno));
 	}

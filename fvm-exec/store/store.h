@@ -70,8 +70,8 @@ int store_ctl_path(const char *vmdir, char *out, size_t len);
 
 /*
  * Opens the control area of the VM at VMDIR (O_DIRECTORY, no link followed): where
- * vm.conf, policy, commit.journal, lock and runs/ live. Returns the fd (close it) or -1
- * (reported).
+ * vm.conf, policy, commit.journal, lock and runs/ live; made (0700, empty) when it is
+ * missing. Returns the fd (close it) or -1 (reported).
  */
 int store_ctl_open(const char *vmdir);
 
