@@ -34,7 +34,9 @@ static char *read_conf(const char *dir)
 	ret = safe_read_file(cfd, FVM_VMCONF_FILE, SAFE_MAX_CONF, &buf, &len);
 	close(cfd);
 	if (ret < 0 && ret != -ENOENT) {
-		warnx("%s: %s: %s", dir, FVM_VMCONF_FILE, safe_strerror(ret));
+		char ctl[PATH_MAX];
+		store_ctl_path(dir, ctl, sizeof(ctl));
+		warnx("%s/%s: %s", ctl, FVM_VMCONF_FILE, safe_strerror(ret));
 	}
 	return buf;
 }
@@ -52,7 +54,9 @@ static int load_policy(const char *dir, struct fvm_policy *pol)
 	close(cfd);
 	if (fd < 0) {
 		if (fd != -ENOENT) {
-			warnx("%s: %s: %s", dir, FVM_POLICY_FILE, safe_strerror(fd));
+			char ctl[PATH_MAX];
+			store_ctl_path(dir, ctl, sizeof(ctl));
+			warnx("%s/%s: %s", ctl, FVM_POLICY_FILE, safe_strerror(fd));
 		}
 		return -1;
 	}

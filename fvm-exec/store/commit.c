@@ -80,16 +80,16 @@ static int plan(struct commit *c, const struct commit_opts *o)
 		return 1;
 	}
 	if (!o->dry_run && (ret = layer_deopaque(c->upper, o->paths, o->npaths)) < 0) {
-		warnx("%s: %s", c->upper, strerror(-ret));
+		warnx("%s: %s", c->upper, safe_strerror(ret));
 		return 1;
 	}
 	if ((ret = fvm_changes_scan(c->upper, NULL, 0, &c->ch)) < 0) {
-		warnx("%s: %s", c->upper, strerror(-ret));
+		warnx("%s: %s", c->upper, safe_strerror(ret));
 		return 1;
 	}
 	snprintf(file, sizeof(file), "%s/%s", c->vmdir, FVM_ORIGINS_FILE);
 	if ((ret = originlog_load(file, &orig)) < 0) {
-		warnx("%s: %s", file, strerror(-ret));
+		warnx("%s: %s", file, safe_strerror(ret));
 		return 1;
 	}
 	c->sel = calloc(c->ch.n + 1, sizeof(*c->sel));
@@ -139,7 +139,7 @@ static void apply(struct commit *c)
 		}
 		ret = commit_apply_one(c, i);
 		if (ret < 0) {
-			fprintf(stderr, "fvm: %c %s: %s\n", c->ch.v[i].kind, c->ch.v[i].vpath, strerror(-ret));
+			fprintf(stderr, "fvm: %c %s: %s\n", c->ch.v[i].kind, c->ch.v[i].vpath, safe_strerror(ret));
 			c->nfail++;
 		} else {
 			c->done[i] = true;
@@ -156,7 +156,7 @@ static void apply(struct commit *c)
 		}
 	}
 	if ((ret = layer_prune(c->upper)) < 0 || (ret = originlog_compact(c->vmdir)) < 0) {
-		warnx("%s: tidying up: %s", c->vmdir, strerror(-ret));
+		warnx("%s: tidying up: %s", c->vmdir, safe_strerror(ret));
 	}
 	journal_remove(c->vmdir);
 }

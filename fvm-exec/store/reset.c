@@ -18,6 +18,7 @@
 #include "store/layer_edit.h"
 #include "store/originlog.h"
 #include "store/progress.h"
+#include "store/safefs.h"
 #include "store/store.h"
 
 int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
@@ -37,7 +38,7 @@ int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 		paths = all;
 		npaths = 1;
 	} else if ((ret = layer_deopaque(upper, paths, npaths)) < 0) {
-		warnx("%s: %s", upper, strerror(-ret));
+		warnx("%s: %s", upper, safe_strerror(ret));
 		return 1;
 	}
 	/* upper/ itself is never a link: a VM that made it one has nothing to reset. */
@@ -52,13 +53,13 @@ int fvm_reset(const char *vmdir, char *const *paths, size_t npaths)
 	progress_start(&prog, "reset", total);
 	for (size_t i = 0; i < npaths; i++) {
 		if ((ret = layer_discard(upper, paths[i], &prog)) < 0) {
-			warnx("%s: %s", paths[i], strerror(-ret));
+			warnx("%s: %s", paths[i], safe_strerror(ret));
 			rc = 1;
 		}
 	}
 	progress_end(&prog);
 	if ((ret = layer_prune(upper)) < 0 || (ret = originlog_compact(vmdir)) < 0) {
-		warnx("%s: tidying up: %s", vmdir, strerror(-ret));
+		warnx("%s: tidying up: %s", vmdir, safe_strerror(ret));
 		rc = 1;
 	}
 	return rc;
