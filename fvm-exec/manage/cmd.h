@@ -15,6 +15,7 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv);
 int cmd_commit(const struct fvm_store *s, int argc, char **argv);
 int cmd_reset(const struct fvm_store *s, int argc, char **argv);
 int cmd_rm(const struct fvm_store *s, int argc, char **argv);
+int cmd_migrate(const struct fvm_store *s, int argc, char **argv);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);

@@ -28,6 +28,7 @@
 #include "fvm/layout.h"
 #include "json.h"
 #include "store/quote.h"
+#include "store/safefs.h"
 
 enum diff_format { FMT_PLAIN, FMT_STAT, FMT_JSON, FMT_PATCH };
 
@@ -221,9 +222,29 @@ static void run_diff(const char *old, const char *new, const char *vpath)
 	waitpid(pid, &status, 0);
 }
 
+/*
+ * The upper file of VPATH opened for diff(1) to read as /dev/fd/N: reached beneath
+ * UPPER without links, a regular file (never a FIFO to wait on). -1 when it is not.
+ */
+static int upper_file(const char *upper, const char *vpath)
+{
+	int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+	struct stat st;
+
+	if (ufd >= 0) {
+		fd = safe_openat(ufd, vpath, O_RDONLY | O_NONBLOCK, 0);
+		close(ufd);
+	}
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFD, 0) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd < 0 ? -1 : fd;
+}
+
 static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 {
-	char upath[2 * PATH_MAX + 16];
+	char upath[2 * PATH_MAX + 16], ufile[32] = "/dev/null";
 	bool h = has_host(ch) && S_ISREG(ch->host.st_mode);
 	bool u = has_upper(ch) && S_ISREG(ch->upper.st_mode);
 
@@ -231,7 +252,14 @@ static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 	putchar('\n');
 	snprintf(upath, sizeof(upath), "%s%s", d->upper, ch->vpath);
 	if ((h || u) && (ch->kind != FVM_MODIFIED || (ch->what & FVM_DIFF_CONTENT))) {
-		run_diff(h ? ch->vpath : "/dev/null", u ? upath : "/dev/null", ch->vpath);
+		int fd = u ? upper_file(d->upper, ch->vpath) : -1;
+		if (fd >= 0) {
+			snprintf(ufile, sizeof(ufile), "/dev/fd/%d", fd);
+		}
+		run_diff(h ? ch->vpath : "/dev/null", ufile, ch->vpath);
+		if (fd >= 0) {
+			close(fd);
+		}
 	}
 	if (ch->kind == FVM_MODIFIED && (ch->what & FVM_DIFF_TARGET)) {
 		char a[PATH_MAX] = "", b[PATH_MAX] = "";

@@ -4,41 +4,70 @@
  * Every text it did not make itself (paths, process names, the lines of vm.conf) is
  * quoted (store/quote.h).
  */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "fvm/layout.h"
 #include "json.h"
 #include "store/procs.h"
 #include "store/quote.h"
+#include "store/safefs.h"
 
-/* The text of DIR/vm.conf (malloc'd), or NULL when there is none. */
+/*
+ * The text of the VM's vm.conf (malloc'd), or NULL when there is none or it cannot be
+ * read (reported: a FIFO, a link, a file too big).
+ */
 static char *read_conf(const char *dir)
 {
-	char path[PATH_MAX + 16];
-	FILE *f;
+	int cfd = store_ctl_open(dir), ret;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, FVM_VMCONF_FILE);
-	if (!(f = fopen(path, "re"))) {
+	if (cfd < 0) {
 		return NULL;
 	}
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		fwrite(chunk, 1, n, m);
+	ret = safe_read_file(cfd, FVM_VMCONF_FILE, SAFE_MAX_CONF, &buf, &len);
+	close(cfd);
+	if (ret < 0 && ret != -ENOENT) {
+		char ctl[PATH_MAX];
+		store_ctl_path(dir, ctl, sizeof(ctl));
+		warnx("%s/%s: %s", ctl, FVM_VMCONF_FILE, safe_strerror(ret));
 	}
-	if (m) {
-		fclose(m);
-	}
-	fclose(f);
 	return buf;
+}
+
+/* The compiled policy of the VM at DIR into POL: -1 when there is none (never run). */
+static int load_policy(const char *dir, struct fvm_policy *pol)
+{
+	char path[32];
+	int cfd = store_ctl_open(dir), fd, ret;
+
+	if (cfd < 0) {
+		return -1;
+	}
+	fd = safe_open_control(cfd, FVM_POLICY_FILE, O_RDONLY, 0);
+	close(cfd);
+	if (fd < 0) {
+		if (fd != -ENOENT) {
+			char ctl[PATH_MAX];
+			store_ctl_path(dir, ctl, sizeof(ctl));
+			warnx("%s/%s: %s", ctl, FVM_POLICY_FILE, safe_strerror(fd));
+		}
+		return -1;
+	}
+	/* The fd, checked a regular file, is read by the core's loader by its /proc name. */
+	safe_fd_path(fd, path);
+	ret = fvm_policy_load(pol, path);
+	close(fd);
+	return ret;
 }
 
 static void print_policy_text(const struct fvm_policy *pol)
@@ -74,7 +103,7 @@ static void print_policy_json(const struct fvm_policy *pol)
 int cmd_info(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	char dir[PATH_MAX], when[32], who[4096] = "", path[PATH_MAX + 16];
+	char dir[PATH_MAX], when[32], who[4096] = "";
 	struct fvm_policy *pol = malloc(sizeof(*pol));
 	struct fvm_changes ch;
 	struct cli_counts n;
@@ -106,8 +135,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 	}
 	cli_count(&ch, &n);
 	fvm_changes_free(&ch);
-	snprintf(path, sizeof(path), "%s/%s", dir, FVM_POLICY_FILE);
-	if (fvm_policy_load(pol, path) < 0) {
+	if (load_policy(dir, pol) < 0) {
 		fvm_policy_init(pol); /* never run yet: the defaults apply */
 	}
 	vm_procs_find(dir, &procs);

@@ -43,17 +43,10 @@ static int step_stop(struct rm_ctx *r)
 	return r->lock < 0 ? -1 : 0;
 }
 
+/* The data area goes at once (renamed aside), then is deleted; then the control area. */
 static int step_remove_dir(struct rm_ctx *r)
 {
-	char aside[PATH_MAX + 64];
-
-	snprintf(aside, sizeof(aside), "%.*s/.rm.%s.%d", (int)(strrchr(r->dir, '/') - r->dir), r->dir,
-		 r->name, (int)getpid());
-	if (rename(r->dir, aside) < 0) {
-		warn("%s", r->dir);
-		return -1;
-	}
-	return store_rm_tree(aside);
+	return store_vm_remove(r->dir);
 }
 
 /* The VM's POSIX and SysV IPC objects: named in its registry, which remove_dir deletes. */

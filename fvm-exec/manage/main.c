@@ -23,6 +23,7 @@ static const struct {
 	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
 	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
+	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
 };
 
 static void usage(FILE *out)
@@ -69,7 +70,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
-			if (store_init(&store, home) < 0) {
+			/* Every command but migrate needs a store of the current format. */
+			if (store_locate(&store, home) < 0 ||
+			    (commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
 				return FVM_EXIT_PARTIAL;
 			}
 			optind++;

@@ -136,10 +136,42 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv);
 /*
  * Reads the INI file FILE into C for VM (global keys, then the section [vm VM]).
  * MISSING_OK: a file that does not exist is no error. SYSTEM: refuse a file writable
- * by group or others. Returns 0, or -1 after printing "fvm-exec: FILE:LINE: why".
+ * by group or others. NOFOLLOW: refuse a link (the VM's vm.conf). Only a regular file
+ * of at most SAFE_MAX_CONF bytes is read. Returns 0, or -1 after printing
+ * "fvm-exec: FILE:LINE: why" or "fvm-exec: FILE: why".
  */
 int exec_config_read(struct exec_config *c, const char *file, const char *vm, bool missing_ok,
-		     bool system);
+		     bool system, bool nofollow);
+
+/*
+ * The system's fvm.conf ($FVM_SYSTEM_CONFIG, else SYSCONFDIR/fvm.conf) into SYS and the
+ * user's (${XDG_CONFIG_HOME:-$HOME/.config}/fvm/fvm.conf; "" without either) into USER,
+ * LEN bytes each.
+ */
+void exec_config_paths(char *sys, char *user, size_t len);
+
+/* ---- what no share may cover (config_protect.c) ---- */
+
+struct exec_protect {
+	const char *path;        /* absolute; need not exist */
+	const char *what;        /* for messages: "the store", "fvm's user configuration", ... */
+	enum fvm_class klass;    /* what a scope makes of it: HIDDEN or READONLY */
+};
+
+/*
+ * Refuses every share of C that contains one of the N protected paths P or lies
+ * inside one, compared by device and inode (a link or another name of the same
+ * directory is caught). Returns 0, or -1 after printing "fvm-exec: ORIGIN: share =
+ * PATH: ..." (ORIGIN is FILE:LINE or --share).
+ */
+int exec_protect_shares(const struct exec_config *c, const struct exec_protect *p, size_t n);
+
+/*
+ * With a scope (everything outside it is shared), keeps the N protected paths P out of
+ * the VM's reach in POL, each with a rule of its class. Returns 0 or -1
+ * (printed).
+ */
+int exec_protect_scope(struct fvm_policy *pol, const struct exec_protect *p, size_t n);
 
 /* The effective typed settings. Returns 0, or -1 after printing the reason. */
 int exec_settings_build(const struct exec_config *c, struct exec_settings *s);

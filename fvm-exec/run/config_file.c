@@ -7,21 +7,26 @@
  *    file whatever their order. Whole-line comments start with '#' or ';'. Every line
  *    of every section is checked, so a mistake is found even for another VM.
  *  - Every error names FILE:LINE, the key and the value.
+ *  - A file is read only as a regular file (a FIFO or a device in its place is an error,
+ *    never a wait) of at most SAFE_MAX_CONF bytes; vm.conf also never through a link.
  *
  * The INI format is parsed here, not with libinih: its handler does not get the line
  * number, which every message must name.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fvm/layout.h"
+#include "store/safefs.h"
 
 struct entry {
 	int line;
@@ -113,10 +118,55 @@ static int parse_line(const char *file, int lineno, char *line, const char *vm, 
 	return 0;
 }
 
-int exec_config_read(struct exec_config *c, const char *file, const char *vm, bool missing_ok,
-		     bool system)
+/*
+ * Opens configuration FILE for reading: a regular file (a FIFO or a device is refused,
+ * never waited on), not a link when NOFOLLOW. NULL with errno (EBADFD: not regular).
+ */
+static FILE *open_conf(const char *file, bool nofollow)
 {
-	FILE *f = fopen(file, "re");
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
+		int e = S_ISREG(st.st_mode) ? errno : EBADFD;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+#ifndef FVM_SYSCONFDIR
+#define FVM_SYSCONFDIR "/etc"
+#endif
+
+void exec_config_paths(char *sys, char *user, size_t len)
+{
+	const char *env = getenv("FVM_SYSTEM_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+
+	if (env && *env) {
+		snprintf(sys, len, "%s", env);
+	} else {
+		snprintf(sys, len, "%s/fvm.conf", FVM_SYSCONFDIR);
+	}
+	if (xdg && *xdg) {
+		snprintf(user, len, "%s/fvm/fvm.conf", xdg);
+	} else if (home && *home) {
+		snprintf(user, len, "%s/.config/fvm/fvm.conf", home);
+	} else {
+		*user = '\0';
+	}
+}
+
+int exec_config_read(struct exec_config *c, const char *file, const char *vm, bool missing_ok,
+		     bool system, bool nofollow)
+{
+	FILE *f = open_conf(file, nofollow);
 	struct exec_config scratch;
 	struct entry *ents = NULL;
 	char *line = NULL, *buf = NULL, why[256], origin[PATH_MAX + 16];
@@ -129,7 +179,7 @@ int exec_config_read(struct exec_config *c, const char *file, const char *vm, bo
 		if (missing_ok && errno == ENOENT) {
 			return 0;
 		}
-		fprintf(stderr, "fvm-exec: %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "fvm-exec: %s: %s\n", file, safe_strerror(errno));
 		return -1;
 	}
 	if (system && fstat(fileno(f), &st) == 0 && (st.st_mode & 022)) {
@@ -143,6 +193,10 @@ int exec_config_read(struct exec_config *c, const char *file, const char *vm, bo
 	ssize_t len;
 	size_t total = 0;
 	while ((len = getline(&line, &cap, f)) >= 0) {
+		if (total + (size_t)len > SAFE_MAX_CONF) {
+			fprintf(stderr, "fvm-exec: %s: %s\n", file, safe_strerror(-EFBIG));
+			goto out;
+		}
 		char *nb = realloc(buf, total + (size_t)len + 1);
 		if (!nb) {
 			goto out;

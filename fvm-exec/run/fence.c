@@ -6,7 +6,9 @@
  *  - Landlock, at the ABI the running kernel offers (probed, never assumed):
  *    every write right but one (write, create, remove, make device/fifo/socket/link,
  *    rename or link across directories) is handled, and granted only beneath the VM's
- *    directory, the shared paths, /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
+ *    data area ($FVM_HOME/vms/NAME: never its control area ctl/NAME, nor the rest of
+ *    the store; fvm/layout.h), the shared paths (which never cover the store, fvm's
+ *    configuration or its binaries: config_protect.c), /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
  *    IPC objects there), /dev/pts, and the character devices a program writes to
  *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
  *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two

@@ -6,7 +6,8 @@
  * A run, in order: the command line; the configuration layers (system and user
  * fvm.conf or -c FILE, the VM's vm.conf, the command line); the VM, created on first
  * use with the effective policy written to its vm.conf; the compiled policy, rewritten
- * atomically on every run; the run lock, held shared; the environment contract
+ * atomically on every run (both in the VM's control area, outside the fence); the run
+ * lock, held shared; the environment contract
  * (fvm/env.h); cgroups and the kernel fence, prepared here; then a supervised child
  * that joins the cgroups, takes the quotas and the fence, and execs the command.
  *
@@ -32,10 +33,6 @@
 #include "run.h"
 #include "store/ipc_store.h"
 #include "store/store.h"
-
-#ifndef FVM_SYSCONFDIR
-#define FVM_SYSCONFDIR "/etc"
-#endif
 
 struct child_ctx {
 	const struct exec_settings *s;
@@ -104,25 +101,53 @@ static void merge_cli(struct exec_config *c, const struct exec_config *cli)
 /* The configuration files before vm.conf: -c FILE, or the system's and the user's. */
 static int read_base_config(struct exec_config *c, const char *file, const char *vm)
 {
-	const char *sys = getenv("FVM_SYSTEM_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	char path[PATH_MAX];
+	char sys[PATH_MAX], user[PATH_MAX];
 
 	if (file) {
-		return exec_config_read(c, file, vm, false, false);
+		return exec_config_read(c, file, vm, false, false, false);
 	}
-	snprintf(path, sizeof(path), "%s/fvm.conf", FVM_SYSCONFDIR);
-	if (exec_config_read(c, sys && *sys ? sys : path, vm, true, true) < 0) {
+	exec_config_paths(sys, user, PATH_MAX);
+	if (exec_config_read(c, sys, vm, true, true, false) < 0) {
 		return -1;
 	}
-	if (xdg && *xdg) {
-		snprintf(path, sizeof(path), "%s/fvm/fvm.conf", xdg);
-	} else if (home && *home) {
-		snprintf(path, sizeof(path), "%s/.config/fvm/fvm.conf", home);
-	} else {
-		return 0;
+	return !*user ? 0 : exec_config_read(c, user, vm, true, false, false);
+}
+
+/*
+ * What no share may cover and a scope leaves protected (config_protect.c): the store,
+ * fvm's configuration files, the binaries of this run. Paths into BUF (N of them).
+ */
+static size_t protected_paths(struct exec_protect *p, char (*buf)[PATH_MAX], const char *home,
+			      const char *config, const char *lib)
+{
+	size_t n = 0;
+	ssize_t l;
+	char *slash;
+
+	p[n++] = (struct exec_protect){home, "the store", FVM_CLASS_HIDDEN};
+	exec_config_paths(buf[0], buf[1], PATH_MAX);
+	p[n++] = (struct exec_protect){buf[0], "fvm's system configuration", FVM_CLASS_READONLY};
+	if (*buf[1]) {
+		/* The user's whole fvm directory: a file added there is configuration too. */
+		if ((slash = strrchr(buf[1], '/'))) {
+			*slash = '\0';
+		}
+		p[n++] = (struct exec_protect){buf[1], "fvm's user configuration", FVM_CLASS_READONLY};
 	}
-	return exec_config_read(c, path, vm, true, false);
+	if (config) {
+		p[n++] = (struct exec_protect){config, "the configuration file of this run", FVM_CLASS_READONLY};
+	}
+	if ((l = readlink("/proc/self/exe", buf[2], PATH_MAX - 8)) > 0) {
+		buf[2][l] = '\0';
+		p[n++] = (struct exec_protect){buf[2], "the fvm-exec binary", FVM_CLASS_READONLY};
+		snprintf(buf[3], PATH_MAX, "%s", buf[2]);
+		if ((slash = strrchr(buf[3], '/'))) {
+			strcpy(slash + 1, "fvm");
+			p[n++] = (struct exec_protect){buf[3], "the fvm binary", FVM_CLASS_READONLY};
+		}
+	}
+	p[n++] = (struct exec_protect){lib, "libfvm", FVM_CLASS_READONLY};
+	return n;
 }
 
 /* A fresh name for an ephemeral VM. */
@@ -163,7 +188,10 @@ static void set_contract(const char *vm, const char *vmdir, const char *home, co
 {
 	char policy[PATH_MAX + 16];
 
-	snprintf(policy, sizeof(policy), "%s/%s", vmdir, FVM_POLICY_FILE);
+	if (store_ctl_path(vmdir, policy, PATH_MAX) < 0) {
+		exit(FVM_EXIT_FVM);
+	}
+	strcat(policy, "/" FVM_POLICY_FILE);
 	if (setenv(FVM_ENV_VM, vm, 1) < 0 || setenv(FVM_ENV_ROOT, vmdir, 1) < 0 ||
 	    setenv(FVM_ENV_POLICY, policy, 1) < 0 || setenv(FVM_ENV_HOME, home, 1) < 0 ||
 	    setenv(FVM_ENV_PRELOAD, lib, 1) < 0) {
@@ -206,7 +234,7 @@ static void after_run(const struct exec_settings *s, struct exec_cgroup *cg, int
 	if (s->ephemeral) {
 		if (s->keep) {
 			fprintf(stderr, "fvm-exec: kept ephemeral VM %s\n", vm);
-		} else if (store_remove_ipc(vmdir) < 0 || store_rm_tree(vmdir) < 0) {
+		} else if (store_remove_ipc(vmdir) < 0 || store_vm_remove(vmdir) < 0) {
 			warnx("%s: cannot remove the ephemeral VM", vmdir);
 		}
 	}
@@ -258,14 +286,24 @@ int main(int argc, char **argv)
 	if (store_vm_dir(&store, vm, vmdir, sizeof(vmdir)) < 0) {
 		return FVM_EXIT_FVM;
 	}
-	snprintf(vmconf, sizeof(vmconf), "%s/%s", vmdir, FVM_VMCONF_FILE);
+	/* vm.conf is in the control area, where the VM cannot write (fvm/layout.h). */
+	if (store_ctl_path(vmdir, vmconf, PATH_MAX) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	strcat(vmconf, "/" FVM_VMCONF_FILE);
 	created = !store_vm_exists(&store, vm);
 	if (read_base_config(&cfg, s.config, vm) < 0 ||
-	    (!created && exec_config_read(&cfg, vmconf, vm, true, false) < 0)) {
+	    (!created && exec_config_read(&cfg, vmconf, vm, true, false, true) < 0)) {
 		return FVM_EXIT_FVM;
 	}
 	merge_cli(&cfg, &cli);
 	if (exec_settings_build(&cfg, &s) < 0) {
+		return FVM_EXIT_FVM;
+	}
+	struct exec_protect prot[8];
+	static char protbuf[4][PATH_MAX];
+	size_t nprot = protected_paths(prot, protbuf, store.home, s.config, lib);
+	if (exec_protect_shares(&cfg, prot, nprot) < 0 || exec_protect_scope(&s.pol, prot, nprot) < 0) {
 		return FVM_EXIT_FVM;
 	}
 	if (created) {

@@ -7,6 +7,11 @@
  * hides; an opaque directory reports D for each host child not also in upper/.
  * Each A and M carries what it would grant (fvm_change_privilege), judged against the
  * directory it is in: the host's where the host has it, else upper/'s.
+ *
+ * upper/ is the VM's, untrusted (safefs.h): it is walked through directory fds, each
+ * opened O_NOFOLLOW beneath the last, and its files are opened O_NOFOLLOW | O_NONBLOCK
+ * and checked by fstat, so a link or a FIFO the VM planted is compared as what it is,
+ * never followed or waited on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,17 +27,20 @@
 #include "fvm/vm.h"
 #include "store/changes.h"
 #include "store/quote.h"
+#include "store/safefs.h"
 
 struct scan {
-	const char *upper;
-	size_t upper_len;
 	char *const *paths;
 	size_t npaths;
 	struct fvm_changes *out;
 };
 
+/*
+ * Records change KIND of VPATH; UP is upper's entry UNAME of directory UDFD (the VM's,
+ * reached without links), PARENT the directory a new entry lands in.
+ */
 static int add(struct scan *s, char kind, unsigned what, const char *vpath, const struct stat *host,
-	       const struct stat *up, const struct stat *parent)
+	       const struct stat *up, const struct stat *parent, int udfd, const char *uname)
 {
 	struct fvm_changes *c = s->out;
 
@@ -68,21 +76,21 @@ static int add(struct scan *s, char kind, unsigned what, const char *vpath, cons
 		ch->host = *host;
 	}
 	if (up) {
-		char upath[PATH_MAX * 2];
 		ch->upper = *up;
-		snprintf(upath, sizeof(upath), "%s%s", s->upper, vpath);
-		ch->priv = fvm_change_privilege(ch, upath, parent);
+		ch->priv = fvm_change_privilege(ch, udfd, uname, parent);
 	}
 	c->n++;
 	return 0;
 }
 
-/* True when regular files A and B have the same bytes. */
-static bool same_content(const char *a, const char *b, off_t size)
+/* True when host file A and upper file UNAME of UDFD are regular files with the same bytes. */
+static bool same_content(const char *a, int udfd, const char *uname, off_t size)
 {
 	char ba[65536], bb[65536];
-	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
-	bool same = fa >= 0 && fb >= 0;
+	int fa = open(a, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fb = openat(udfd, uname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	bool same = fa >= 0 && fb >= 0 && fstat(fb, &st) == 0 && S_ISREG(st.st_mode);
 
 	while (same && size > 0) {
 		ssize_t na = read(fa, ba, sizeof(ba)), nb = read(fb, bb, sizeof(bb));
@@ -100,30 +108,46 @@ static bool same_content(const char *a, const char *b, off_t size)
 	return same;
 }
 
-static bool same_xattrs(const char *a, const char *b)
+/* The xattr names of upper entry UNAME of UDFD, without following it (fvm's own hidden). */
+static ssize_t upper_xattrs(int udfd, const char *uname, char *list, size_t len, char *fdpath, int *fd)
 {
-	char la[4096], lb[4096];
-	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
-	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
-	ssize_t nb = fvm_xattr_list_hide(lb, llistxattr(b, lb, sizeof(lb)));
-
-	if (na < 0 || nb < 0) {
-		return (na < 0) == (nb < 0);
+	*fd = openat(udfd, uname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		return -1;
 	}
-	if (na != nb) {
-		return false;
-	}
-	for (ssize_t off = 0; off < na; off += (ssize_t)strlen(la + off) + 1) {
-		char va[4096], vb[4096];
-		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = lgetxattr(b, la + off, vb, sizeof(vb));
-		if (x != y || (x > 0 && memcmp(va, vb, (size_t)x) != 0)) {
-			return false;
-		}
-	}
-	return true;
+	/* listxattr on /proc/self/fd/N reaches the object itself, a link included. */
+	safe_fd_path(*fd, fdpath);
+	return fvm_xattr_list_hide(list, listxattr(fdpath, list, len));
 }
 
-unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+static bool same_xattrs(const char *a, int udfd, const char *uname)
+{
+	char la[4096], lb[4096], fdpath[32];
+	int fd;
+	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
+	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
+	ssize_t nb = upper_xattrs(udfd, uname, lb, sizeof(lb), fdpath, &fd);
+	bool same = true;
+
+	if (na < 0 || nb < 0) {
+		same = (na < 0) == (nb < 0);
+	} else if (na != nb) {
+		same = false;
+	}
+	for (ssize_t off = 0; same && nb >= 0 && off < na; off += (ssize_t)strlen(la + off) + 1) {
+		char va[4096], vb[4096];
+		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = getxattr(fdpath, la + off, vb, sizeof(vb));
+		if (x != y || (x > 0 && memcmp(va, vb, (size_t)x) != 0)) {
+			same = false;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return same;
+}
+
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, int udfd, const char *uname,
 			     const struct stat *ust)
 {
 	unsigned what = 0;
@@ -144,28 +168,36 @@ unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const ch
 		what |= FVM_DIFF_TIMES;
 	}
 	if (S_ISREG(hst->st_mode) &&
-	    (hst->st_size != ust->st_size || !same_content(hpath, upath, hst->st_size))) {
+	    (hst->st_size != ust->st_size || !same_content(hpath, udfd, uname, hst->st_size))) {
 		what |= FVM_DIFF_CONTENT;
 	}
 	if (S_ISLNK(hst->st_mode)) {
 		char ta[PATH_MAX], tb[PATH_MAX];
-		ssize_t a = readlink(hpath, ta, sizeof(ta)), b = readlink(upath, tb, sizeof(tb));
+		ssize_t a = readlink(hpath, ta, sizeof(ta)), b = readlinkat(udfd, uname, tb, sizeof(tb));
 		if (a != b || (a > 0 && memcmp(ta, tb, (size_t)a) != 0)) {
 			what |= FVM_DIFF_TARGET;
 		}
 	}
-	if (!same_xattrs(hpath, upath)) {
+	if (!same_xattrs(hpath, udfd, uname)) {
 		what |= FVM_DIFF_XATTRS;
 	}
 	return what;
 }
 
-static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque);
+static int scan_dir(struct scan *s, const char *vdir, int udfd, bool host_visible, bool inherited_opaque);
 
-/* Every entry beneath new upper directory VDIR is added. */
-static int add_tree(struct scan *s, const char *vdir)
+/* Scans upper directory NAME of PFD (at VDIR), opened without following a link. */
+static int scan_sub(struct scan *s, const char *vdir, int pfd, const char *name, bool host_visible,
+		    bool inherited_opaque)
 {
-	return scan_dir(s, vdir, false, false);
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : -errno; /* a link in a directory's place: refused */
+	}
+	ret = scan_dir(s, vdir, fd, host_visible, inherited_opaque);
+	close(fd);
+	return ret;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -173,10 +205,10 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The sorted names of directory PATH (NULL-terminated, malloc'd), or NULL. */
-static char **list_dir(const char *path, size_t *count)
+/* The sorted names of directory PATH, or of directory fd FD when PATH is NULL. */
+static char **list_dir(const char *path, int fd, size_t *count)
 {
-	DIR *d = opendir(path);
+	DIR *d = path ? opendir(path) : safe_dir_stream(fd);
 	struct dirent *e;
 	char **v = NULL;
 	size_t n = 0;
@@ -224,9 +256,8 @@ static bool in_list(char **v, size_t n, const char *name)
  * ancestor is opaque, so, as for the resolver, nothing of the host shows through here
  * either and every host entry without an upper one is deleted.
  */
-static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool inherited_opaque)
+static int scan_dir(struct scan *s, const char *vdir, int udfd, bool host_visible, bool inherited_opaque)
 {
-	char udir[PATH_MAX * 2];
 	size_t nu = 0, nh = 0;
 	char **unames, **hnames = NULL;
 	bool opaque = false;
@@ -234,18 +265,17 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 	const struct stat *parent;
 	int ret = 0;
 
-	snprintf(udir, sizeof(udir), "%s%s", s->upper, vdir[1] ? vdir : "");
 	/* Where a new entry lands: the host's directory, or the VM's own new one. */
-	parent = lstat(host_visible ? vdir : udir, &pst) == 0 ? &pst : NULL;
-	unames = list_dir(udir, &nu);
+	parent = (host_visible ? lstat(vdir, &pst) : fstat(udfd, &pst)) == 0 ? &pst : NULL;
+	unames = list_dir(NULL, udfd, &nu);
 	if (host_visible) {
 		opaque = inherited_opaque || in_list(unames, nu, FVM_WH_OPAQUE);
-		hnames = list_dir(vdir, &nh);
+		hnames = list_dir(vdir, -1, &nh);
 	}
 	/* Merge the two sorted lists by the visible name. */
 	for (size_t i = 0; ret == 0 && i < nu; i++) {
 		const char *name = unames[i];
-		char vpath[PATH_MAX], upath[PATH_MAX * 2];
+		char vpath[PATH_MAX];
 		struct stat ust, hst;
 		bool wh = fvm_is_wh_name(name, strlen(name));
 
@@ -258,40 +288,39 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			if (host_visible && !opaque && in_list(hnames, nh, hidden) && !in_list(unames, nu, hidden)) {
 				snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", hidden);
 				if (lstat(vpath, &hst) == 0) {
-					ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL);
+					ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL, -1, NULL);
 				}
 			}
 			continue;
 		}
 		snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", name);
-		snprintf(upath, sizeof(upath), "%s%s", s->upper, vpath);
-		if (lstat(upath, &ust) < 0) {
+		if (fstatat(udfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0) {
 			continue;
 		}
 		bool host = host_visible && in_list(hnames, nh, name) && lstat(vpath, &hst) == 0;
 		if (!host) {
-			ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust, parent);
+			ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust, parent, udfd, name);
 			if (ret == 0 && S_ISDIR(ust.st_mode)) {
-				ret = add_tree(s, vpath);
+				ret = scan_sub(s, vpath, udfd, name, false, false);
 			}
 			continue;
 		}
-		unsigned what = fvm_changes_compare(vpath, &hst, upath, &ust);
+		unsigned what = fvm_changes_compare(vpath, &hst, udfd, name, &ust);
 		if (what & FVM_DIFF_TYPE) {
-			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL);
+			ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL, -1, NULL);
 			if (ret == 0) {
-				ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust, parent);
+				ret = add(s, FVM_ADDED, 0, vpath, NULL, &ust, parent, udfd, name);
 			}
 			if (ret == 0 && S_ISDIR(ust.st_mode)) {
-				ret = add_tree(s, vpath);
+				ret = scan_sub(s, vpath, udfd, name, false, false);
 			}
 			continue;
 		}
 		if (what) {
-			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust, parent);
+			ret = add(s, FVM_MODIFIED, what, vpath, &hst, &ust, parent, udfd, name);
 		}
 		if (ret == 0 && S_ISDIR(ust.st_mode)) {
-			ret = scan_dir(s, vpath, true, opaque);
+			ret = scan_sub(s, vpath, udfd, name, true, opaque);
 		}
 	}
 	if (ret == 0 && opaque) {
@@ -303,7 +332,7 @@ static int scan_dir(struct scan *s, const char *vdir, bool host_visible, bool in
 			}
 			snprintf(vpath, sizeof(vpath), "%s/%s", vdir[1] ? vdir : "", hnames[i]);
 			if (lstat(vpath, &hst) == 0) {
-				ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL);
+				ret = add(s, FVM_DELETED, 0, vpath, &hst, NULL, NULL, -1, NULL);
 			}
 		}
 	}
@@ -323,11 +352,15 @@ static int cmp_change(const void *a, const void *b)
 
 int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struct fvm_changes *out)
 {
-	struct scan s = {.upper = upper, .upper_len = strlen(upper), .paths = paths, .npaths = npaths, .out = out};
-	int ret;
+	struct scan s = {.paths = paths, .npaths = npaths, .out = out};
+	int ret, fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	memset(out, 0, sizeof(*out));
-	ret = scan_dir(&s, "/", true, false);
+	if (fd < 0) {
+		return -errno;
+	}
+	ret = scan_dir(&s, "/", fd, true, false);
+	close(fd);
 	if (ret == 0 && out->n) {
 		qsort(out->v, out->n, sizeof(*out->v), cmp_change);
 	}
@@ -343,8 +376,10 @@ void fvm_changes_free(struct fvm_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-unsigned fvm_change_privilege(const struct fvm_change *ch, const char *upath, const struct stat *parent)
+unsigned fvm_change_privilege(const struct fvm_change *ch, int udfd, const char *uname,
+			      const struct stat *parent)
 {
+	char upath[64 + NAME_MAX];
 	const struct stat *u = &ch->upper, *h = &ch->host;
 	unsigned priv = 0;
 
@@ -357,7 +392,10 @@ unsigned fvm_change_privilege(const struct fvm_change *ch, const char *upath, co
 	if ((u->st_mode & S_ISGID) && (S_ISREG(u->st_mode) || S_ISDIR(u->st_mode))) {
 		priv |= FVM_PRIV_SETGID;
 	}
-	if (S_ISREG(u->st_mode) && lgetxattr(upath, "security.capability", NULL, 0) >= 0) {
+	/* lgetxattr of the name in the directory fd: the last component is not followed. */
+	if (S_ISREG(u->st_mode) && uname &&
+	    snprintf(upath, sizeof(upath), "/proc/self/fd/%d/%s", udfd, uname) < (int)sizeof(upath) &&
+	    lgetxattr(upath, "security.capability", NULL, 0) >= 0) {
 		priv |= FVM_PRIV_CAPS;
 	}
 	if (S_ISCHR(u->st_mode) || S_ISBLK(u->st_mode)) {

@@ -55,27 +55,31 @@ struct fvm_changes {
 };
 
 /*
- * Computes the changes of the VM whose upper layer is UPPER (absolute), restricted to
- * the subtrees PATHS (NPATHS of them; none: everything). Returns 0 or -errno.
+ * Computes the changes of the VM whose upper layer is UPPER (absolute; a link there is
+ * -ELOOP), restricted to the subtrees PATHS (NPATHS of them; none: everything).
+ * Returns 0 or -errno.
  */
 int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struct fvm_changes *out);
 void fvm_changes_free(struct fvm_changes *c);
 
 /*
  * What differs (FVM_DIFF_* bits; FVM_DIFF_TYPE alone when the types differ) between
- * host object HPATH (lstat HST) and upper object UPATH (lstat UST). Directory times
- * are not compared (adding a child changes them); owners only when running as root
- * (an unprivileged copy-up cannot keep them). 0: the two are the same.
+ * host object HPATH (lstat HST) and upper entry UNAME of directory fd UDFD (lstat UST;
+ * reached without following it). Directory times are not compared (adding a child
+ * changes them); owners only when running as root (an unprivileged copy-up cannot keep
+ * them). 0: the two are the same.
  */
-unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, const char *upath,
+unsigned fvm_changes_compare(const char *hpath, const struct stat *hst, int udfd, const char *uname,
 			     const struct stat *ust);
 
 /*
  * The FVM_PRIV_* bits of change CH (kind, host and upper stat filled), whose upper
- * object is UPATH; PARENT: the directory an added object lands in (NULL: unknown, so
- * a new object's owner is not judged).
+ * object is entry UNAME of directory UDFD (reached without links; UNAME NULL: not
+ * looked at for file capabilities); PARENT: the directory an added object lands in
+ * (NULL: unknown, so a new object's owner is not judged).
  */
-unsigned fvm_change_privilege(const struct fvm_change *ch, const char *upath, const struct stat *parent);
+unsigned fvm_change_privilege(const struct fvm_change *ch, int udfd, const char *uname,
+			      const struct stat *parent);
 
 /*
  * Writes change CH as the tools show it, without a newline: "K PATH", or "K! PATH

@@ -26,6 +26,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,15 @@
 #include "store/layer_edit.h"
 #include "store/progress.h"
 #include "store/quote.h"
+#include "store/safefs.h"
+#include "store/store.h"
 
 static void commit_free(struct commit *c)
 {
 	fvm_changes_free(&c->ch);
+	if (c->upperfd >= 0) {
+		close(c->upperfd);
+	}
 	free(c->sel);
 	free(c->why);
 	free(c->held);
@@ -129,18 +135,25 @@ static int plan(struct commit *c, const struct commit_opts *o)
 	int ret;
 
 	snprintf(c->upper, sizeof(c->upper), "%s/%s", c->vmdir, FVM_UPPER_DIR);
-	snprintf(c->id, sizeof(c->id), "%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+	if ((c->upperfd = store_upper_open(c->vmdir)) < 0) {
+		return 1; /* reported: upper/ is not a directory (a link the VM made?) */
+	}
+	/* Random, so that no name the commit's temporaries take can be guessed. */
+	if ((ret = safe_random_hex(c->id)) < 0) {
+		warnx("getrandom: %s", strerror(-ret));
+		return 1;
+	}
 	if (!o->dry_run && (ret = layer_deopaque(c->upper, o->paths, o->npaths)) < 0) {
-		warnx("%s: %s", c->upper, strerror(-ret));
+		warnx("%s: %s", c->upper, safe_strerror(ret));
 		return 1;
 	}
 	if ((ret = fvm_changes_scan(c->upper, NULL, 0, &c->ch)) < 0) {
-		warnx("%s: %s", c->upper, strerror(-ret));
+		warnx("%s: %s", c->upper, safe_strerror(ret));
 		return 1;
 	}
 	snprintf(file, sizeof(file), "%s/%s", c->vmdir, FVM_ORIGINS_FILE);
 	if ((ret = originlog_load(file, &orig)) < 0) {
-		warnx("%s: %s", file, strerror(-ret));
+		warnx("%s: %s", file, safe_strerror(ret));
 		return 1;
 	}
 	c->sel = calloc(c->ch.n + 1, sizeof(*c->sel));
@@ -171,20 +184,27 @@ static int plan(struct commit *c, const struct commit_opts *o)
 static bool grants_more_now(const struct commit *c, size_t i)
 {
 	struct fvm_change now = c->ch.v[i];
-	char upath[PATH_MAX * 2], parent[PATH_MAX];
+	char parent[PATH_MAX];
+	const char *name;
 	struct stat pst;
+	bool more;
 
 	if (now.kind == FVM_DELETED || c->priv_ok) {
 		return false;
 	}
-	snprintf(upath, sizeof(upath), "%s%s", c->upper, now.vpath);
-	size_t b = fvm_path_base_off(now.vpath, strlen(now.vpath));
-	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, now.vpath);
-	if (lstat(upath, &now.upper) < 0) {
+	int pfd = safe_open_parent(c->upperfd, now.vpath, &name);
+	if (pfd < 0 || fstatat(pfd, name, &now.upper, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (pfd >= 0) {
+			close(pfd);
+		}
 		return false; /* gone: applying it fails on its own */
 	}
-	unsigned priv = fvm_change_privilege(&now, upath, lstat(parent, &pst) == 0 ? &pst : NULL);
-	return (priv & ~c->ch.v[i].priv) != 0;
+	size_t b = fvm_path_base_off(now.vpath, strlen(now.vpath));
+	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, now.vpath);
+	unsigned priv = fvm_change_privilege(&now, pfd, name, lstat(parent, &pst) == 0 ? &pst : NULL);
+	more = (priv & ~c->ch.v[i].priv) != 0;
+	close(pfd);
+	return more;
 }
 
 /* Step 3: the journal of the selected changes. Returns 0 or -errno. */
@@ -226,7 +246,7 @@ static void apply(struct commit *c)
 			fprintf(stderr, "fvm: %c ", c->ch.v[i].kind);
 			fvm_quote_fputs(c->ch.v[i].vpath, stderr);
 			fprintf(stderr, ": %s\n",
-				more ? "grants privilege it did not when planned (skipped)" : strerror(-ret));
+				more ? "grants privilege it did not when planned (skipped)" : safe_strerror(ret));
 			c->nfail++;
 		} else {
 			c->done[i] = true;
@@ -243,14 +263,14 @@ static void apply(struct commit *c)
 		}
 	}
 	if ((ret = layer_prune(c->upper)) < 0 || (ret = originlog_compact(c->vmdir)) < 0) {
-		warnx("%s: tidying up: %s", c->vmdir, strerror(-ret));
+		warnx("%s: tidying up: %s", c->vmdir, safe_strerror(ret));
 	}
 	journal_remove(c->vmdir);
 }
 
 static int commit_run(const char *vmdir, const struct commit_opts *o)
 {
-	struct commit c = {.vmdir = vmdir};
+	struct commit c = {.vmdir = vmdir, .upperfd = -1};
 	int ret;
 
 	if (plan(&c, o) != 0) {
@@ -318,6 +338,50 @@ static int finish_interrupted(const char *vmdir, const struct journal *j, const 
 	return commit_run(vmdir, &jo);
 }
 
+/*
+ * True when the interrupted commit J asks no more than this one (O): no --force unless
+ * O has it, no path outside O's (O without paths asks for everything). So a journal,
+ * whatever wrote it, never widens what the person running fvm commit asked for.
+ */
+static bool journal_within(const struct journal *j, const struct commit_opts *o)
+{
+	if (j->force && !o->force) {
+		return false;
+	}
+	if (o->npaths == 0) {
+		return true;
+	}
+	if (j->npaths == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < j->npaths; i++) {
+		size_t k, jl = strlen(j->paths[i]);
+		for (k = 0; k < o->npaths; k++) {
+			if (fvm_path_has_prefix(j->paths[i], jl, o->paths[k], strlen(o->paths[k]))) {
+				break;
+			}
+		}
+		if (k == o->npaths) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Says on stderr how to finish the interrupted commit J that this one may not. */
+static void refuse_journal(const char *vmdir, const struct journal *j)
+{
+	const char *name = vmdir + fvm_path_base_off(vmdir, strlen(vmdir));
+
+	fprintf(stderr, "fvm: VM %s: an interrupted commit%s of %s is pending and this commit asks "
+			"less; finish it first: fvm commit%s %s", name, j->force ? " with --force" : "",
+		j->npaths ? "some paths" : "everything", j->force ? " --force" : "", name);
+	for (size_t i = 0; i < j->npaths; i++) {
+		fprintf(stderr, " '%s'", j->paths[i]);
+	}
+	fprintf(stderr, "\n");
+}
+
 int fvm_commit(const char *vmdir, const struct commit_opts *o)
 {
 	int rc = 0;
@@ -326,6 +390,11 @@ int fvm_commit(const char *vmdir, const struct commit_opts *o)
 		struct journal j;
 		if (journal_read(vmdir, &j) < 0) {
 			return 1; /* reported: a damaged journal stops every commit */
+		}
+		if (!journal_within(&j, o)) {
+			refuse_journal(vmdir, &j);
+			journal_free(&j);
+			return 1;
 		}
 		rc = finish_interrupted(vmdir, &j, o);
 		journal_free(&j);

@@ -8,6 +8,13 @@
  * made in place, to the same inode; a directory's mode and times come last, deepest
  * first, so a read-only directory can still be filled. Copying goes through the
  * core's fvm_copy_data and fvm_copy_xattrs (fvm/copy.h).
+ *
+ * upper/ is the VM's, untrusted (safefs.h): a change's upper entry is reached as
+ * "/proc/self/fd/P/NAME", P its directory opened beneath upper/ without links, so the
+ * one component looked up by name is the entry itself, which is never followed (lstat,
+ * readlink, l*xattr, O_NOFOLLOW | O_NONBLOCK opens checked by fstat). upper's own file
+ * is renamed into place only when it is still the object the scan saw, a regular file
+ * with one name (or a link), reached without links.
  */
 #include <err.h>
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include "fvm/vm.h"
 #include "store/commit_steps.h"
 #include "store/quote.h"
+#include "store/safefs.h"
 
 int commit_temp_name(const char *vpath, const char *id, size_t n, char *out, size_t len)
 {
@@ -91,13 +99,18 @@ static int apply_meta(const char *path, const char *upath, const struct stat *us
 /* Builds upper object UPATH (UST) as TMP, beside its destination. 0 or -errno. */
 static int build_temp(const char *upath, const struct stat *ust, const char *tmp)
 {
+	struct stat st;
 	int ret = 0;
 
 	switch (ust->st_mode & S_IFMT) {
 	case S_IFREG: {
-		int in = open(upath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int in = open(upath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (in < 0) {
 			return -errno;
+		}
+		if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(in);
+			return -EFTYPE_SAFE; /* no longer what the scan saw */
 		}
 		int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (out < 0) {
@@ -148,16 +161,24 @@ static int rm_host_entry(const char *path, const struct stat *st, int flag, stru
  * A file or link of upper/ that is on the destination's filesystem and has no other
  * name in upper/ is itself renamed into place: the same atomic rename as a built
  * copy's, without writing it again. Its identity mark (FVM_ORIGIN_XATTR) stays
- * behind. Returns 0, or -errno to build a copy instead (another filesystem, say).
+ * behind. It must still be what the scan saw (UST): the same inode, a regular file
+ * or a link, entry NAME of directory PFD. Returns 0, or -errno to build a copy instead
+ * (another filesystem, say).
  */
-static int move_from_upper(const char *upath, const struct stat *ust, const char *vpath)
+static int move_from_upper(int pfd, const char *name, const char *upath, const struct stat *ust,
+			   const char *vpath)
 {
 	char parent[PATH_MAX];
-	struct stat pst;
+	struct stat pst, now;
 	size_t b = fvm_path_base_off(vpath, strlen(vpath));
 
-	if (S_ISDIR(ust->st_mode) || (S_ISREG(ust->st_mode) && ust->st_nlink != 1)) {
+	if (!(S_ISREG(ust->st_mode) || S_ISLNK(ust->st_mode)) || (S_ISREG(ust->st_mode) && ust->st_nlink != 1)) {
 		return -EXDEV; /* another upper name would share the host's inode */
+	}
+	if (fstatat(pfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != ust->st_ino ||
+	    now.st_dev != ust->st_dev || (now.st_mode & S_IFMT) != (ust->st_mode & S_IFMT) ||
+	    (S_ISREG(now.st_mode) && now.st_nlink != 1)) {
+		return -EXDEV;
 	}
 	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, vpath);
 	if (stat(parent, &pst) < 0 || pst.st_dev != ust->st_dev) {
@@ -167,24 +188,35 @@ static int move_from_upper(const char *upath, const struct stat *ust, const char
 	    errno != ENODATA && errno != ENOTSUP) {
 		return -errno;
 	}
-	return rename(upath, vpath) < 0 ? -errno : 0;
+	return renameat(pfd, name, AT_FDCWD, vpath) < 0 ? -errno : 0;
 }
 
-int commit_apply_one(struct commit *c, size_t i)
+/*
+ * Opens the directory of VPATH's upper entry beneath C's upper/ without links, and
+ * writes "/proc/self/fd/P/NAME" into UPATH. Returns the directory fd or -errno.
+ */
+static int upper_entry(const struct commit *c, const char *vpath, char *upath, size_t len,
+		       const char **name)
+{
+	int pfd = safe_open_parent(c->upperfd, vpath, name);
+
+	if (pfd >= 0) {
+		safe_fd_path(pfd, upath);
+		size_t l = strlen(upath);
+		if (snprintf(upath + l, len - l, "/%s", *name) >= (int)(len - l)) {
+			close(pfd);
+			return -ENAMETOOLONG;
+		}
+	}
+	return pfd;
+}
+
+static int apply_change(struct commit *c, size_t i, int pfd, const char *name, const char *upath)
 {
 	const struct fvm_change *ch = &c->ch.v[i];
-	char upath[FVM_RPATH_MAX], tmp[PATH_MAX + 64];
+	char tmp[PATH_MAX + 64];
 	int ret;
 
-	snprintf(upath, sizeof(upath), "%s%s", c->upper, ch->vpath);
-	if (ch->kind == FVM_DELETED) {
-		struct stat st;
-		if (lstat(ch->vpath, &st) < 0) {
-			return errno == ENOENT ? 0 : -errno;
-		}
-		ret = nftw(ch->vpath, rm_host_entry, 64, FTW_DEPTH | FTW_PHYS);
-		return ret == 0 ? 0 : ret > 0 ? -ret : -errno;
-	}
 	if (S_ISDIR(ch->upper.st_mode)) {
 		if (ch->kind == FVM_ADDED && mkdir(ch->vpath, 0700) < 0 && errno != EEXIST) {
 			return -errno;
@@ -196,7 +228,7 @@ int commit_apply_one(struct commit *c, size_t i)
 	if (ch->kind == FVM_MODIFIED && !(ch->what & (FVM_DIFF_CONTENT | FVM_DIFF_TARGET))) {
 		return apply_meta(ch->vpath, upath, &ch->upper, ch->what); /* in place: same inode */
 	}
-	if (move_from_upper(upath, &ch->upper, ch->vpath) == 0) {
+	if (move_from_upper(pfd, name, upath, &ch->upper, ch->vpath) == 0) {
 		return 0;
 	}
 	if ((ret = commit_temp_name(ch->vpath, c->id, i, tmp, sizeof(tmp))) < 0) {
@@ -213,20 +245,47 @@ int commit_apply_one(struct commit *c, size_t i)
 	return ret;
 }
 
+int commit_apply_one(struct commit *c, size_t i)
+{
+	const struct fvm_change *ch = &c->ch.v[i];
+	char upath[64 + NAME_MAX];
+	const char *name;
+	int ret, pfd;
+
+	if (ch->kind == FVM_DELETED) {
+		struct stat st;
+		if (lstat(ch->vpath, &st) < 0) {
+			return errno == ENOENT ? 0 : -errno;
+		}
+		ret = nftw(ch->vpath, rm_host_entry, 64, FTW_DEPTH | FTW_PHYS);
+		return ret == 0 ? 0 : ret > 0 ? -ret : -errno;
+	}
+	if ((pfd = upper_entry(c, ch->vpath, upath, sizeof(upath), &name)) < 0) {
+		return pfd;
+	}
+	ret = apply_change(c, i, pfd, name, upath);
+	close(pfd);
+	return ret;
+}
+
 void commit_finish_dirs(struct commit *c)
 {
-	char upath[FVM_RPATH_MAX];
+	char upath[64 + NAME_MAX];
+	const char *name;
 
 	for (size_t i = c->ch.n; i-- > 0;) {
 		const struct fvm_change *ch = &c->ch.v[i];
 		if (!c->done[i] || ch->kind == FVM_DELETED || !S_ISDIR(ch->upper.st_mode)) {
 			continue;
 		}
-		snprintf(upath, sizeof(upath), "%s%s", c->upper, ch->vpath);
-		int ret = apply_meta(ch->vpath, upath, &ch->upper, META_LATE);
+		int pfd = upper_entry(c, ch->vpath, upath, sizeof(upath), &name), ret = pfd;
+		if (pfd >= 0) {
+			ret = apply_meta(ch->vpath, upath, &ch->upper, META_LATE);
+			close(pfd);
+		}
 		if (ret < 0) {
 			char *q = fvm_quote_dup(ch->vpath); /* the VM named it */
-			warnx("%s: %s", q ? q : "?", strerror(-ret));
+			warnx("%s: %s", q ? q : "?", safe_strerror(ret));
 			free(q);
 			c->done[i] = false;
 			c->nfail++;
@@ -237,18 +296,23 @@ void commit_finish_dirs(struct commit *c)
 void commit_drop_from_upper(struct commit *c, size_t i)
 {
 	const struct fvm_change *ch = &c->ch.v[i];
-	char upath[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
+	char wh[NAME_MAX + 8];
+	const char *name;
+	int pfd = safe_open_parent(c->upperfd, ch->vpath, &name);
 
-	snprintf(upath, sizeof(upath), "%s%s", c->upper, ch->vpath);
+	if (pfd < 0) {
+		return; /* nothing of the layer is there any more */
+	}
 	if (ch->kind == FVM_DELETED) {
-		if (fvm_wh_path(upath, wh, sizeof(wh)) == 0) {
-			unlink(wh);
+		if (snprintf(wh, sizeof(wh), "%s%s", FVM_WH_PREFIX, name) < (int)sizeof(wh)) {
+			unlinkat(pfd, wh, 0);
 		}
 	} else if (S_ISDIR(ch->upper.st_mode)) {
-		rmdir(upath); /* still holding uncommitted changes: it stays */
+		unlinkat(pfd, name, AT_REMOVEDIR); /* still holding uncommitted changes: it stays */
 	} else {
-		unlink(upath);
+		unlinkat(pfd, name, 0);
 	}
+	close(pfd);
 }
 
 /* syncfs on each filesystem written to, once: not the whole machine's, as sync(). */

@@ -21,6 +21,7 @@
 struct commit {
 	const char *vmdir;
 	char upper[PATH_MAX + 16];
+	int upperfd;             /* upper/, opened without links; every upper entry is reached from it */
 	char id[JOURNAL_ID_MAX + 1];
 	struct fvm_changes ch;   /* sorted by path, as fvm_changes_scan gives them */
 	bool *sel;               /* selected and not in conflict */

@@ -6,8 +6,9 @@
  * registry line was lost), and through the VM's registry (queues when the mqueue
  * filesystem is not mounted, SysV keys, which carry no name at all).
  *
- * Invariants: only names carrying the VM's own prefix are removed, and only keys the
- * VM's registry lists; nothing of the host or another VM is touched.
+ * Invariants: only names carrying the VM's own prefix are removed, and only keys that
+ * the VM's prefix makes of the keys its registry lists; nothing of the host or another
+ * VM is touched, whatever the registry (the VM's writing) says.
  */
 #include <dirent.h>
 #include <err.h>
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <mqueue.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "fvm/ipcname.h"
 #include "store/ipc_store.h"
 #include "store/quote.h"
+#include "store/safefs.h"
 
 #define SHM_DIR "/dev/shm"
 #define MQ_DIR  "/dev/mqueue"
@@ -89,23 +92,47 @@ static void rm_key(struct removal *r, const char *kind, key_t key)
 	}
 }
 
+/* A decimal int32 in TEXT, all of it, into *OUT. */
+static bool parse_key(const char *text, int32_t *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < INT32_MIN || v > INT32_MAX) {
+		return false;
+	}
+	*out = (int32_t)v;
+	return true;
+}
+
+/*
+ * A registry line is the VM's own writing, so it is obeyed only when its MAPPED name
+ * or key is exactly what the VM's prefix makes of its ORIGINAL, computed here with the
+ * core's own functions: a forged line naming a host object (or another VM's) is
+ * ignored.
+ */
 static int registry_line(const char *kind, const char *mapped, const char *orig, void *arg)
 {
 	struct removal *r = arg;
-	size_t plen = strlen(r->prefix);
 
-	(void)orig;
-	if (strcmp(kind, "mq") == 0 && strncmp(mapped, r->prefix, plen) == 0 && !strchr(mapped, '/')) {
-		rm_mq(r, mapped);
+	if (strcmp(kind, "mq") == 0) {
+		/* libfvm maps a queue's name to at most NAME_MAX bytes (libfvm/ipc.c). */
+		char want[NAME_MAX + 1];
+		int n = fvm_ipc_map(r->prefix, orig, strlen(orig), NAME_MAX, want, sizeof(want));
+		if (n > 0 && strcmp(want, mapped) == 0 && !strchr(mapped, '/')) {
+			rm_mq(r, mapped);
+		}
 	} else if (strcmp(kind, "shmkey") == 0 || strcmp(kind, "semkey") == 0 ||
 		   strcmp(kind, "msgkey") == 0) {
-		char *end;
-		long key = strtol(mapped, &end, 10);
-		if (*end == '\0' && key != IPC_PRIVATE) {
+		int32_t key, vkey;
+		if (parse_key(mapped, &key) && parse_key(orig, &vkey) && vkey != IPC_PRIVATE &&
+		    key == fvm_ipc_key(r->prefix, vkey)) {
 			rm_key(r, kind, (key_t)key);
 		}
 	}
-	/* shm and sem lines: the /dev/shm scan finds them all. */
+	/* shm and sem lines: the /dev/shm scan finds them all, by the VM's prefix. */
 	return 0;
 }
 
@@ -151,8 +178,12 @@ int store_remove_ipc(const char *vmdir)
 	scan_dir(&r, SHM_DIR, "sem.", false);
 	scan_dir(&r, MQ_DIR, NULL, true);
 	ret = fvm_ipc_each(vmdir, registry_line, &r);
-	if (ret < 0) {
-		warnx("%s/%s: %s", vmdir, FVM_IPC_FILE, strerror(-ret));
+	if (ret == -ELOOP || ret == -EBADFD || ret == -EFBIG) {
+		/* The VM damaged its registry: that must not keep the VM from being removed. */
+		warnx("%s/%s: %s; SysV objects the VM made may be left", vmdir, FVM_IPC_FILE,
+		      safe_strerror(ret));
+	} else if (ret < 0) {
+		warnx("%s/%s: %s", vmdir, FVM_IPC_FILE, safe_strerror(ret));
 		return -1;
 	}
 	return r.failed ? -1 : 0;

@@ -7,6 +7,8 @@
  * the directory of their change.
  */
 #include <err.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -17,14 +19,15 @@
 #include "fvm/escape.h"
 #include "store/journal.h"
 #include "store/replace.h"
+#include "store/safefs.h"
+#include "store/store.h"
 
 #define JOURNAL_MAGIC "fvm-commit-journal 1"
 
-static int journal_file(const char *vmdir, char *out, size_t len)
+/* The journal's directory: the VM's control area. fd, or -1 (reported). */
+static int journal_dir(const char *vmdir)
 {
-	int n = snprintf(out, len, "%s/%s", vmdir, JOURNAL_FILE);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return store_ctl_open(vmdir);
 }
 
 static bool valid_id(const char *id)
@@ -64,14 +67,18 @@ static int put_path(FILE *f, const char *prefix, const char *vpath)
 
 int journal_write(const char *vmdir, const struct journal *j)
 {
-	char file[PATH_MAX + 32], head[64];
+	char head[64];
 	struct replace out;
-	int ret;
+	int ret, cfd;
 
 	if (!valid_id(j->id)) {
 		return -EINVAL;
 	}
-	if ((ret = journal_file(vmdir, file, sizeof(file))) < 0 || (ret = replace_open(&out, file)) < 0) {
+	if ((cfd = journal_dir(vmdir)) < 0) {
+		return -EIO;
+	}
+	if ((ret = replace_open(&out, cfd, JOURNAL_FILE, 0600)) < 0) {
+		close(cfd);
 		return ret;
 	}
 	fprintf(out.f, "%s\nid %s\nforce %d\n", JOURNAL_MAGIC, j->id, j->force ? 1 : 0);
@@ -89,10 +96,12 @@ int journal_write(const char *vmdir, const struct journal *j)
 	}
 	if (ret < 0) {
 		replace_abort(&out);
-		return ret;
+	} else {
+		fprintf(out.f, "end\n");
+		ret = replace_commit(&out);
 	}
-	fprintf(out.f, "end\n");
-	return replace_commit(&out);
+	close(cfd);
+	return ret;
 }
 
 /* ---- reading --------------------------------------------------------------------- */
@@ -258,24 +267,25 @@ int journal_parse(FILE *f, struct journal *j, size_t *lineno)
 int journal_read(const char *vmdir, struct journal *j)
 {
 	char file[PATH_MAX + 32];
+	struct safe_text t;
 	size_t lineno;
-	FILE *f;
-	int ret;
+	int ret, cfd;
 
 	memset(j, 0, sizeof(*j));
-	if ((ret = journal_file(vmdir, file, sizeof(file))) < 0) {
-		warnx("%s/%s: %s", vmdir, JOURNAL_FILE, strerror(-ret));
-		return ret;
+	if (store_ctl_path(vmdir, file, PATH_MAX) < 0 || (cfd = journal_dir(vmdir)) < 0) {
+		return -EIO;
 	}
-	if (!(f = fopen(file, "re"))) {
-		ret = -errno;
+	strcat(file, "/" JOURNAL_FILE);
+	ret = safe_text_open(&t, cfd, JOURNAL_FILE, SAFE_MAX_JOURNAL);
+	close(cfd);
+	if (ret < 0) {
 		if (ret != -ENOENT) {
-			warn("%s", file);
+			warnx("%s: %s", file, safe_strerror(ret));
 		}
-		return ret;
+		return ret == -ENOENT ? ret : -EINVAL;
 	}
-	ret = journal_parse(f, j, &lineno);
-	fclose(f);
+	ret = journal_parse(t.f, j, &lineno);
+	safe_text_close(&t);
 	if (ret == -EINVAL) {
 		warnx("%s:%zu: damaged commit journal; remove it after checking the host", file, lineno);
 	} else if (ret < 0) {
@@ -286,17 +296,28 @@ int journal_read(const char *vmdir, struct journal *j)
 
 bool journal_exists(const char *vmdir)
 {
-	char file[PATH_MAX + 32];
+	struct stat st;
+	int cfd = journal_dir(vmdir);
+	bool yes = cfd >= 0 && fstatat(cfd, JOURNAL_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0;
 
-	return journal_file(vmdir, file, sizeof(file)) == 0 && access(file, F_OK) == 0;
+	if (cfd >= 0) {
+		close(cfd);
+	}
+	return yes;
 }
 
 int journal_remove(const char *vmdir)
 {
-	char file[PATH_MAX + 32];
-	int ret = journal_file(vmdir, file, sizeof(file));
+	int cfd = journal_dir(vmdir), ret = 0;
 
-	return ret < 0 ? ret : unlink(file) < 0 && errno != ENOENT ? -errno : 0;
+	if (cfd < 0) {
+		return -EIO;
+	}
+	if (unlinkat(cfd, JOURNAL_FILE, 0) < 0 && errno != ENOENT) {
+		ret = -errno;
+	}
+	close(cfd);
+	return ret;
 }
 
 void journal_free(struct journal *j)

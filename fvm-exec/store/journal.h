@@ -1,5 +1,7 @@
 /*
- * journal.h — the commit journal, VMDIR/commit.journal: what an fvm commit is doing,
+ * journal.h — the commit journal, commit.journal in the VM's control area (outside the
+ * fence: the VM cannot write it; still read as a bounded regular file): what an fvm
+ * commit is doing,
  * so that the next one, after a crash, can remove its temporaries and finish the work
  * with the same selection and options. Written whole (replace.h) before the commit's
  * first host change and removed after its last step; only this module writes or reads
@@ -21,7 +23,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define JOURNAL_FILE "commit.journal"
+#include "fvm/layout.h"
+
+#define JOURNAL_FILE FVM_JOURNAL_FILE
 #define JOURNAL_ID_MAX 23
 
 struct journal_change {

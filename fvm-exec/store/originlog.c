@@ -7,15 +7,20 @@
  * lock, when no libfvm process can be appending.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fvm/layout.h"
+#include "fvm/path.h"
 #include "fvm/vm.h"
 #include "store/originlog.h"
 #include "store/replace.h"
+#include "store/safefs.h"
+#include "store/store.h"
 
 /* A record while loading: its line number decides which record of a path wins. */
 struct loaded {
@@ -79,19 +84,45 @@ static int read_lines(FILE *f, struct loaded **v, size_t *n, size_t *skipped)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * Opens the directory of FILE (the VM's data area, whose path is the tools' own) and
+ * sets *BASE to FILE's last component, to be reached beneath it without links.
+ */
+static int open_dir_of(const char *file, const char **base)
+{
+	char dir[PATH_MAX];
+	size_t b = fvm_path_base_off(file, strlen(file));
+	int fd;
+
+	if (b == 0 || b >= sizeof(dir) || !file[b]) {
+		return -EINVAL;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", b > 1 ? (int)b - 1 : 1, file);
+	*base = file + b;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int originlog_load(const char *file, struct originlog *log)
 {
-	FILE *f = fopen(file, "re");
+	struct safe_text t;
 	struct loaded *v = NULL;
+	const char *base;
 	size_t n = 0, w = 0;
-	int ret;
+	int ret, dfd;
 
 	memset(log, 0, sizeof(*log));
-	if (!f) {
-		return errno == ENOENT ? 0 : -errno;
+	if ((dfd = open_dir_of(file, &base)) < 0) {
+		return dfd == -ENOENT ? 0 : dfd;
 	}
-	ret = read_lines(f, &v, &n, &log->skipped);
-	fclose(f);
+	/* The VM appends to its log: a bounded regular file, or an error naming it. */
+	ret = safe_text_open(&t, dfd, base, SAFE_MAX_ORIGINS);
+	close(dfd);
+	if (ret < 0) {
+		return ret == -ENOENT ? 0 : ret;
+	}
+	ret = read_lines(t.f, &v, &n, &log->skipped);
+	safe_text_close(&t);
 	if (ret == 0 && n && !(log->v = malloc(n * sizeof(*log->v)))) {
 		ret = -ENOMEM;
 	}
@@ -134,8 +165,13 @@ int originlog_rewrite(const char *file, const struct originlog *log,
 {
 	char line[FVM_ORIGIN_LINE_MAX];
 	struct replace out;
-	int ret = replace_open(&out, file);
+	const char *base;
+	int dfd = open_dir_of(file, &base), ret;
 
+	if (dfd < 0) {
+		return dfd;
+	}
+	ret = replace_open(&out, dfd, base, 0644);
 	for (size_t i = 0; ret == 0 && i < log->n; i++) {
 		if (!keep(&log->v[i], arg)) {
 			continue;
@@ -149,38 +185,47 @@ int originlog_rewrite(const char *file, const struct originlog *log,
 		if (out.f) {
 			replace_abort(&out);
 		}
-		return ret;
+	} else {
+		ret = replace_commit(&out);
 	}
-	return replace_commit(&out);
+	close(dfd);
+	return ret;
 }
 
+/* True when VPATH has an upper entry or a whiteout beneath UPPERFD (no link followed). */
 static bool still_in_upper(const struct fvm_origin *r, void *arg)
 {
-	const char *upper = arg;
-	char up[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
+	int upperfd = *(int *)arg, pfd;
+	char wh[NAME_MAX + 8];
+	const char *base;
 	struct stat st;
+	bool yes;
 
-	if (snprintf(up, sizeof(up), "%s%s", upper, r->vpath) >= (int)sizeof(up) ||
-	    fvm_wh_path(up, wh, sizeof(wh)) < 0) {
-		return true;
+	if ((pfd = safe_open_parent(upperfd, r->vpath, &base)) < 0) {
+		return pfd != -ENOENT && pfd != -ENOTDIR && pfd != -ELOOP; /* unsure: keep */
 	}
-	return lstat(up, &st) == 0 || lstat(wh, &st) == 0;
+	snprintf(wh, sizeof(wh), "%s%s", FVM_WH_PREFIX, base);
+	yes = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 || fstatat(pfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	close(pfd);
+	return yes;
 }
 
 int originlog_compact(const char *vmdir)
 {
-	char file[PATH_MAX + 16], upper[PATH_MAX + 16];
+	char file[PATH_MAX + 16];
 	struct originlog log;
-	int ret;
+	int ret, upperfd;
 
 	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
-	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
-	ret = originlog_load(file, &log);
-	if (ret < 0) {
-		return ret;
+	if ((upperfd = store_upper_open(vmdir)) < 0) {
+		return -EIO;
 	}
-	ret = originlog_rewrite(file, &log, still_in_upper, upper);
-	originlog_free(&log);
+	ret = originlog_load(file, &log);
+	if (ret == 0) {
+		ret = originlog_rewrite(file, &log, still_in_upper, &upperfd);
+		originlog_free(&log);
+	}
+	close(upperfd);
 	return ret;
 }
 

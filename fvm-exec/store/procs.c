@@ -113,7 +113,11 @@ int vm_procs_find(const char *vmdir, struct vm_procs *p)
 
 	memset(p, 0, sizeof(*p));
 	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
-	snprintf(lock, sizeof(lock), "%s/%s", vmdir, FVM_LOCK_FILE);
+	/* The lock is in the control area (fvm/layout.h). */
+	if (store_ctl_path(vmdir, lock, PATH_MAX) < 0) {
+		return -EINVAL;
+	}
+	strcat(lock, "/" FVM_LOCK_FILE);
 	proc = opendir("/proc");
 	if (!proc) {
 		return -errno;
@@ -128,7 +132,7 @@ int vm_procs_find(const char *vmdir, struct vm_procs *p)
 		}
 	}
 	closedir(proc);
-	if (ret == 0 && stat(lock, &st) == 0) {
+	if (ret == 0 && lstat(lock, &st) == 0 && S_ISREG(st.st_mode)) {
 		ret = lock_holders(st.st_dev, st.st_ino, p);
 	}
 	if (p->n) {

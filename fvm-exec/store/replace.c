@@ -7,22 +7,21 @@
 #include <unistd.h>
 
 #include "store/replace.h"
+#include "store/safefs.h"
 
-int replace_open(struct replace *r, const char *file)
+int replace_open(struct replace *r, int dirfd, const char *name, mode_t mode)
 {
-	r->file = file;
+	r->dirfd = dirfd;
+	r->name = name;
 	r->f = NULL;
-	if (snprintf(r->tmp, sizeof(r->tmp), "%s.tmp.%d", file, (int)getpid()) >= (int)sizeof(r->tmp)) {
-		return -ENAMETOOLONG;
-	}
-	int fd = open(r->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = safe_temp_create(dirfd, name, mode, r->tmp, sizeof(r->tmp));
 	if (fd < 0) {
-		return -errno;
+		return fd;
 	}
 	if (!(r->f = fdopen(fd, "w"))) {
 		int e = -errno;
 		close(fd);
-		unlink(r->tmp);
+		unlinkat(dirfd, r->tmp, 0);
 		return e;
 	}
 	return 0;
@@ -41,11 +40,11 @@ int replace_commit(struct replace *r)
 		ret = -errno;
 	}
 	r->f = NULL;
-	if (ret == 0 && rename(r->tmp, r->file) < 0) {
+	if (ret == 0 && renameat(r->dirfd, r->tmp, r->dirfd, r->name) < 0) {
 		ret = -errno;
 	}
 	if (ret < 0) {
-		unlink(r->tmp);
+		unlinkat(r->dirfd, r->tmp, 0);
 	}
 	return ret;
 }
@@ -56,5 +55,5 @@ void replace_abort(struct replace *r)
 		fclose(r->f);
 		r->f = NULL;
 	}
-	unlink(r->tmp);
+	unlinkat(r->dirfd, r->tmp, 0);
 }

@@ -1,33 +1,39 @@
 /*
  * replace.h — writing a file whole: into a temporary beside it, flushed to disk, then
  * renamed over it, so a reader (or a crash) sees the old file or the new one, never a
- * mix. The store's files (vm.conf, policy, origins, the commit journal) are written so.
+ * mix. The store's files (vm.conf, policy, origins, the commit journal, the format
+ * file) are written so.
+ *
+ * The temporary is ".NAME.tmp.RANDOM" in the same directory fd, created O_EXCL |
+ * O_NOFOLLOW under 64 random bits (safefs.h): no name can be planted for it.
  */
 #ifndef FVM_STORE_REPLACE_H
 #define FVM_STORE_REPLACE_H
 
 #include <limits.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct replace {
 	FILE *f;                /* write the new content here */
-	const char *file;
-	char tmp[PATH_MAX + 32];
+	int dirfd;              /* borrowed: open until commit or abort */
+	const char *name;
+	char tmp[NAME_MAX + 1];
 };
 
 /*
- * Opens "FILE.tmp.PID" for the new content of FILE (mode 0644 before the umask).
- * Returns 0 or -errno.
+ * Opens a temporary for the new content of NAME in directory DIRFD (MODE before the
+ * umask). Returns 0 or -errno.
  */
-int replace_open(struct replace *r, const char *file);
+int replace_open(struct replace *r, int dirfd, const char *name, mode_t mode);
 
 /*
- * Flushes, fsyncs and closes the new content and renames it over FILE. On failure the
- * temporary is removed and FILE is as it was. Returns 0 or -errno.
+ * Flushes, fsyncs and closes the new content and renames it over NAME. On failure the
+ * temporary is removed and NAME is as it was. Returns 0 or -errno.
  */
 int replace_commit(struct replace *r);
 
-/* Drops the new content: FILE is as it was. */
+/* Drops the new content: NAME is as it was. */
 void replace_abort(struct replace *r);
 
 #endif

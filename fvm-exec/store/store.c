@@ -1,14 +1,15 @@
 /*
- * store.c — the VM store for the tools (store.h).
+ * store.c — the VM store for the tools (store.h), format 2 (fvm/layout.h).
  *
- * Invariants: a VM directory is complete before its name appears (built under a
- * temporary name, then renamed); every file written is written whole (temp + rename).
+ * Invariants: a VM's control area and its data area each appear complete or not at all
+ * (built under a temporary name, then renamed; the control area first); every file
+ * written is written whole (replace.h); nothing beneath a data area is reached through
+ * a link (safefs.h); the store's format is checked before any VM is touched.
  */
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,10 @@
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "store/replace.h"
+#include "store/safefs.h"
 #include "store/store.h"
 
-int store_init(struct fvm_store *s, const char *opt_home)
+int store_locate(struct fvm_store *s, const char *opt_home)
 {
 	char raw[PATH_MAX], abs[2 * PATH_MAX + 2], cwd[PATH_MAX];
 	int ret;
@@ -51,6 +53,77 @@ int store_init(struct fvm_store *s, const char *opt_home)
 	return 0;
 }
 
+/* True when directory VMS (an fd) holds an entry that is a VM's name. */
+static bool has_vms(int homefd)
+{
+	int fd = safe_open_dir(homefd, FVM_VMS_DIR);
+	struct dirent *e;
+	bool any = false;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return false;
+	}
+	while (!any && (e = readdir(d))) {
+		any = fvm_vm_name_valid(e->d_name);
+	}
+	closedir(d);
+	return any;
+}
+
+int store_check_format(const struct fvm_store *s)
+{
+	char *text, word[32];
+	size_t len;
+	unsigned version;
+	int n = 0, ret, homefd = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (homefd < 0) {
+		if (errno == ENOENT) {
+			return 0; /* no store yet: the first VM makes it */
+		}
+		warn("%s", s->home);
+		return -1;
+	}
+	ret = safe_read_file(homefd, FVM_FORMAT_FILE, SAFE_MAX_CONF, &text, &len);
+	if (ret == -ENOENT) {
+		bool old = has_vms(homefd);
+		close(homefd);
+		if (old) {
+			warnx("the store %s has format 1 (made by an earlier fvm, with control files its "
+			      "VMs could write): run 'fvm migrate' to convert it", s->home);
+			return -1;
+		}
+		return 0;
+	}
+	close(homefd);
+	if (ret < 0) {
+		warnx("%s/%s: %s", s->home, FVM_FORMAT_FILE, safe_strerror(ret));
+		return -1;
+	}
+	ret = sscanf(text, "%31s %u\n%n", word, &version, &n) == 2 && strcmp(word, FVM_FORMAT_MAGIC) == 0 &&
+	      (size_t)n == len;
+	free(text);
+	if (!ret) {
+		warnx("%s/%s: not an fvm store's format file", s->home, FVM_FORMAT_FILE);
+		return -1;
+	}
+	if (version != FVM_FORMAT) {
+		warnx("the store %s has format %u; this fvm knows format %d: use the fvm that made it",
+		      s->home, version, FVM_FORMAT);
+		return -1;
+	}
+	return 0;
+}
+
+int store_init(struct fvm_store *s, const char *opt_home)
+{
+	return store_locate(s, opt_home) < 0 || store_check_format(s) < 0 ? -1 : 0;
+}
+
 int store_vm_dir(const struct fvm_store *s, const char *name, char *out, size_t len)
 {
 	if (!fvm_vm_name_valid(name)) {
@@ -64,20 +137,95 @@ int store_vm_dir(const struct fvm_store *s, const char *name, char *out, size_t 
 	return 0;
 }
 
-bool store_vm_exists(const struct fvm_store *s, const char *name)
+int store_ctl_path(const char *vmdir, char *out, size_t len)
 {
-	char dir[PATH_MAX], upper[PATH_MAX + 8];
-	struct stat st;
+	size_t l = strlen(vmdir), b = fvm_path_base_off(vmdir, l);
+	size_t vl = sizeof(FVM_VMS_DIR) - 1;
 
-	if (!fvm_vm_name_valid(name) ||
-	    snprintf(dir, sizeof(dir), "%s/%s/%s", s->home, FVM_VMS_DIR, name) >= (int)sizeof(dir)) {
-		return false;
+	/* VMDIR is HOME/vms/NAME, as store_vm_dir made it. */
+	if (b < vl + 2 || memcmp(vmdir + b - vl - 1, FVM_VMS_DIR "/", vl + 1) != 0 ||
+	    vmdir[b - vl - 2] != '/' || !fvm_vm_name_valid(vmdir + b)) {
+		warnx("%s: not a VM directory of a store", vmdir);
+		return -1;
 	}
-	snprintf(upper, sizeof(upper), "%s/%s", dir, FVM_UPPER_DIR);
-	return stat(upper, &st) == 0 && S_ISDIR(st.st_mode);
+	if (snprintf(out, len, "%.*s%s/%s", (int)(b - vl - 1), vmdir, FVM_CTL_DIR, vmdir + b) >= (int)len) {
+		warnx("%s: store path too long", vmdir);
+		return -1;
+	}
+	return 0;
 }
 
-/* mkdir -p PATH with MODE. */
+int store_ctl_open(const char *vmdir)
+{
+	char ctl[PATH_MAX];
+	int fd;
+
+	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0) {
+		return -1;
+	}
+	fd = open(ctl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* A VM whose control area was lost gets an empty one: its data area stands. */
+		char *slash = strrchr(ctl, '/');
+		*slash = '\0';
+		if ((mkdir(ctl, FVM_MODE_CTL) == 0 || errno == EEXIST)) {
+			*slash = '/';
+			if (mkdir(ctl, FVM_MODE_CTL) == 0 || errno == EEXIST) {
+				fd = open(ctl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			}
+		}
+		*slash = '/';
+	}
+	if (fd < 0) {
+		warnx("%s: the VM's control area: %s", ctl, safe_strerror(-errno));
+	}
+	return fd;
+}
+
+int store_data_open(const char *vmdir)
+{
+	int fd = open(vmdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		warnx("%s: %s", vmdir, safe_strerror(-errno));
+	}
+	return fd;
+}
+
+int store_upper_open(const char *vmdir)
+{
+	int dfd = store_data_open(vmdir), fd;
+
+	if (dfd < 0) {
+		return -1;
+	}
+	fd = safe_open_dir(dfd, FVM_UPPER_DIR);
+	close(dfd);
+	if (fd < 0) {
+		warnx("%s/%s: %s", vmdir, FVM_UPPER_DIR, safe_strerror(fd));
+		return -1;
+	}
+	return fd;
+}
+
+bool store_vm_exists(const struct fvm_store *s, const char *name)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int fd;
+	bool yes;
+
+	if (!fvm_vm_name_valid(name) ||
+	    snprintf(dir, sizeof(dir), "%s/%s/%s", s->home, FVM_VMS_DIR, name) >= (int)sizeof(dir) ||
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		return false;
+	}
+	yes = fstatat(fd, FVM_UPPER_DIR, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	close(fd);
+	return yes;
+}
+
+/* mkdir -p PATH: its missing parents 0755 (before the umask), PATH itself MODE exactly. */
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
@@ -92,7 +240,9 @@ static int mkdir_p(const char *path, mode_t mode)
 		if (tmp[i] == '/' || tmp[i] == '\0') {
 			char c = tmp[i];
 			tmp[i] = '\0';
-			if (mkdir(tmp, mode) < 0 && errno != EEXIST) {
+			if (mkdir(tmp, c ? 0755 : mode) == 0 && !c) {
+				chmod(tmp, mode); /* the umask would take the x bits others need */
+			} else if (errno != EEXIST) {
 				return -1;
 			}
 			tmp[i] = c;
@@ -101,95 +251,141 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Writes the text TEXT as FILE, whole. Returns 0 or -1 (reported). */
-static int write_file(const char *file, const char *text)
+/* mkdirat(DIRFD, NAME, MODE) exactly MODE when made here; then opened without links. */
+static int mkdir_open(int dirfd, const char *name, mode_t mode)
+{
+	if (mkdirat(dirfd, name, mode) == 0) {
+		fchmodat(dirfd, name, mode, 0);
+	} else if (errno != EEXIST) {
+		return -errno;
+	}
+	return safe_open_dir(dirfd, name);
+}
+
+/* Writes TEXT as NAME of DIRFD, whole (MODE). Returns 0 or -errno. */
+static int write_text(int dirfd, const char *name, const char *text, mode_t mode)
 {
 	struct replace r;
-	int ret = replace_open(&r, file);
+	int ret = replace_open(&r, dirfd, name, mode);
 
 	if (ret == 0) {
 		fputs(text, r.f);
 		ret = replace_commit(&r);
 	}
-	if (ret < 0) {
-		warnx("%s: %s", file, strerror(-ret));
-		return -1;
+	return ret;
+}
+
+/* The format file, when the store has none yet. */
+static int write_format(int homefd)
+{
+	char text[64];
+	struct stat st;
+
+	if (fstatat(homefd, FVM_FORMAT_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		return 0;
 	}
-	return 0;
+	snprintf(text, sizeof(text), "%s %d\n", FVM_FORMAT_MAGIC, FVM_FORMAT);
+	return write_text(homefd, FVM_FORMAT_FILE, text, 0644);
+}
+
+/* Builds the data area of VM NAME in VMSFD under a temporary name, then renames it. */
+static int create_data(int vmsfd, const char *name, const char *shown)
+{
+	char tmp[NAME_MAX + 1], rnd[17];
+	struct stat rst;
+	int fd, ret;
+
+	if ((ret = safe_random_hex(rnd)) < 0) {
+		return ret;
+	}
+	snprintf(tmp, sizeof(tmp), ".new.%.64s.%s", name, rnd);
+	if ((fd = mkdir_open(vmsfd, tmp, FVM_MODE_DATA)) < 0) {
+		return fd;
+	}
+	/* upper/ stands for the host root: it carries the root's mode. */
+	ret = mkdirat(fd, FVM_UPPER_DIR, 0755) < 0 || mkdirat(fd, FVM_WORK_DIR, 0700) < 0 ? -errno : 0;
+	if (ret == 0 && stat("/", &rst) == 0) {
+		fchmodat(fd, FVM_UPPER_DIR, rst.st_mode & 07777, 0);
+	}
+	if (ret == 0 && fchmodat(fd, FVM_WORK_DIR, FVM_MODE_WORK, 0) < 0) {
+		ret = -errno;
+	}
+	if (ret == 0) {
+		int o = openat(fd, FVM_ORIGINS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		ret = o < 0 ? -errno : close(o);
+	}
+	close(fd);
+	if (ret == 0 && renameat(vmsfd, tmp, vmsfd, name) < 0 && errno != ENOTEMPTY && errno != EEXIST) {
+		ret = -errno;
+	}
+	safe_rm_tree(vmsfd, tmp, NULL, NULL); /* lost a race with another fvm-exec: theirs stands */
+	if (ret < 0) {
+		warnx("%s: %s", shown, strerror(-ret));
+	}
+	return ret;
 }
 
 int store_vm_create(const struct fvm_store *s, const char *name, const struct fvm_policy *pol,
 		    const char *conf)
 {
-	char dir[PATH_MAX], tmpdir[PATH_MAX + 96], path[PATH_MAX + 160], vms[PATH_MAX + 8];
-	static const char *const subdirs[] = {FVM_UPPER_DIR, FVM_WORK_DIR};
-	int ret;
+	char dir[PATH_MAX];
+	int homefd = -1, vmsfd = -1, ctlsfd = -1, cfd = -1, ret = -1, r;
 
 	if (store_vm_dir(s, name, dir, sizeof(dir)) < 0) {
 		return -1;
 	}
-	if (!store_vm_exists(s, name)) {
-		snprintf(vms, sizeof(vms), "%s/%s", s->home, FVM_VMS_DIR);
-		if (mkdir_p(vms, 0700) < 0) {
-			warn("cannot create the store %s", vms);
-			return -1;
-		}
-		/* Built under a temporary name, so a VM is never seen half-made. */
-		snprintf(tmpdir, sizeof(tmpdir), "%s/.new.%s.%d", vms, name, (int)getpid());
-		if (mkdir(tmpdir, 0700) < 0) {
-			warn("%s", tmpdir);
-			return -1;
-		}
-		for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-			snprintf(path, sizeof(path), "%s/%s", tmpdir, subdirs[i]);
-			if (mkdir(path, i == 0 ? 0755 : 0700) < 0) {
-				warn("%s", path);
-				store_rm_tree(tmpdir);
-				return -1;
-			}
-		}
-		/* upper/ stands for the host root: it carries the root's mode. */
-		struct stat rst;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, FVM_UPPER_DIR);
-		if (stat("/", &rst) == 0) {
-			chmod(path, rst.st_mode & 07777);
-		}
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, FVM_ORIGINS_FILE);
-		ret = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (ret >= 0) {
-			close(ret);
-		}
-		if (rename(tmpdir, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST) {
-			warn("%s", dir);
-			store_rm_tree(tmpdir);
-			return -1;
-		}
-		store_rm_tree(tmpdir); /* lost a race with another fvm-exec: theirs stands */
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, FVM_POLICY_FILE);
-	ret = fvm_policy_save(pol, path);
-	if (ret < 0) {
-		warnx("%s: %s", path, strerror(-ret));
+	if (mkdir_p(s->home, FVM_MODE_HOME) < 0 ||
+	    (homefd = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		warn("cannot create the store %s", s->home);
 		return -1;
 	}
-	if (conf) {
-		snprintf(path, sizeof(path), "%s/%s", dir, FVM_VMCONF_FILE);
-		if (write_file(path, conf) < 0) {
-			return -1;
+	if ((r = write_format(homefd)) < 0 || (r = vmsfd = mkdir_open(homefd, FVM_VMS_DIR, FVM_MODE_DATA)) < 0 ||
+	    (r = ctlsfd = mkdir_open(homefd, FVM_CTL_DIR, FVM_MODE_CTL)) < 0 ||
+	    (r = cfd = mkdir_open(ctlsfd, name, FVM_MODE_CTL)) < 0) {
+		warnx("cannot create the store %s: %s", s->home, safe_strerror(r));
+		goto out;
+	}
+	if (!store_vm_exists(s, name) && create_data(vmsfd, name, dir) < 0) {
+		goto out;
+	}
+	struct replace rp;
+	if ((r = replace_open(&rp, cfd, FVM_POLICY_FILE, 0644)) == 0) {
+		r = fvm_policy_write(pol, fileno(rp.f));
+		if (r < 0) {
+			replace_abort(&rp);
+		} else {
+			r = replace_commit(&rp);
 		}
 	}
-	return 0;
+	if (r < 0) {
+		warnx("%s/%s/%s/%s: %s", s->home, FVM_CTL_DIR, name, FVM_POLICY_FILE, strerror(-r));
+		goto out;
+	}
+	if (conf && (r = write_text(cfd, FVM_VMCONF_FILE, conf, 0600)) < 0) {
+		warnx("%s/%s/%s/%s: %s", s->home, FVM_CTL_DIR, name, FVM_VMCONF_FILE, strerror(-r));
+		goto out;
+	}
+	ret = 0;
+out:
+	for (int *fd = (int[]){homefd, vmsfd, ctlsfd, cfd}, i = 0; i < 4; i++) {
+		if (fd[i] >= 0) {
+			close(fd[i]);
+		}
+	}
+	return ret;
 }
 
 int store_vm_lock(const char *vmdir, bool exclusive, bool nonblock)
 {
-	char path[PATH_MAX + 8];
-	int fd;
+	int cfd = store_ctl_open(vmdir), fd;
 
-	snprintf(path, sizeof(path), "%s/%s", vmdir, FVM_LOCK_FILE);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (cfd < 0) {
+		return -1;
+	}
+	fd = safe_open_control(cfd, FVM_LOCK_FILE, O_RDWR | O_CREAT, 0600);
+	close(cfd);
 	if (fd < 0) {
-		warn("%s", path);
+		warnx("%s: the VM's lock: %s", vmdir, safe_strerror(fd));
 		return -1;
 	}
 	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (nonblock ? LOCK_NB : 0)) < 0) {
@@ -198,8 +394,7 @@ int store_vm_lock(const char *vmdir, bool exclusive, bool nonblock)
 		if (e == EWOULDBLOCK) {
 			return -2;
 		}
-		errno = e;
-		warn("%s", path);
+		warnx("%s: the VM's lock: %s", vmdir, strerror(e));
 		return -1;
 	}
 	if (!exclusive) {
@@ -280,79 +475,110 @@ int store_each_vm(const struct fvm_store *s, int (*fn)(const char *name, void *a
 	return ret;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+int store_rm_tree(const char *path)
 {
-	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT) {
-		warn("%s", path);
+	char parent[PATH_MAX];
+	size_t l = strlen(path), b = fvm_path_base_off(path, l);
+	int pfd, ret;
+
+	if (l >= sizeof(parent) || b == 0 || path[b] == '\0') {
+		warnx("%s: cannot remove", path);
+		return -1;
+	}
+	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, path);
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		return errno == ENOENT ? 0 : (warn("%s", parent), -1);
+	}
+	ret = safe_rm_tree(pfd, path + b, NULL, NULL);
+	close(pfd);
+	if (ret < 0) {
+		warnx("%s: %s", path, strerror(-ret));
 		return -1;
 	}
 	return 0;
 }
 
-int store_rm_tree(const char *path)
+int store_vm_remove(const char *vmdir)
 {
-	struct stat st;
+	char aside[PATH_MAX + 64], ctl[PATH_MAX], rnd[17];
+	const char *name = vmdir + fvm_path_base_off(vmdir, strlen(vmdir));
 
-	if (lstat(path, &st) < 0) {
-		return errno == ENOENT ? 0 : -1;
+	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0 || safe_random_hex(rnd) < 0) {
+		return -1;
 	}
-	return nftw(path, rm_entry, 64, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+	snprintf(aside, sizeof(aside), "%.*s.rm.%s.%s", (int)(name - vmdir), vmdir, name, rnd);
+	if (rename(vmdir, aside) < 0 && errno != ENOENT) {
+		warn("%s", vmdir);
+		return -1;
+	}
+	return store_rm_tree(aside) < 0 || store_rm_tree(ctl) < 0 ? -1 : 0;
 }
 
-static size_t tree_count;
-
-static int count_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int count_entry(int pfd, const char *name, const struct stat *st, int depth, void *arg)
 {
-	(void)path;
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	tree_count++;
+	(void)pfd, (void)name, (void)st, (void)depth;
+	++*(size_t *)arg;
 	return 0;
 }
 
-size_t store_count_tree(const char *path)
+size_t store_count_tree(int dirfd, const char *rel)
 {
-	tree_count = 0;
-	nftw(path, count_entry, 64, FTW_PHYS);
-	return tree_count;
+	const char *base;
+	size_t n = 0;
+	int pfd;
+
+	while (*rel == '/') {
+		rel++;
+	}
+	if (!*rel) {
+		safe_walk(dirfd, ".", count_entry, &n);
+		return n;
+	}
+	if ((pfd = safe_open_parent(dirfd, rel, &base)) < 0) {
+		return 0;
+	}
+	safe_walk(pfd, base, count_entry, &n);
+	close(pfd);
+	return n;
 }
 
-static struct store_usage *usage_acc;
-
-static int usage_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int usage_entry(int pfd, const char *name, const struct stat *st, int depth, void *arg)
 {
-	(void)path;
-	(void)flag;
-	if (ftw->level == 0) {
+	struct store_usage *u = arg;
+
+	(void)pfd, (void)name;
+	if (depth == 0) {
 		return 0; /* upper/ itself */
 	}
-	usage_acc->entries++;
+	u->entries++;
 	if (S_ISREG(st->st_mode)) {
-		usage_acc->bytes += (unsigned long long)st->st_size;
+		u->bytes += (unsigned long long)st->st_size;
 	}
-	if (st->st_mtim.tv_sec > usage_acc->last_used) {
-		usage_acc->last_used = st->st_mtim.tv_sec;
+	if (st->st_mtim.tv_sec > u->last_used) {
+		u->last_used = st->st_mtim.tv_sec;
 	}
 	return 0;
 }
 
 int store_vm_usage(const char *vmdir, struct store_usage *u)
 {
-	char path[PATH_MAX + 16];
 	struct stat st;
+	int cfd = store_ctl_open(vmdir), dfd, ret;
 
 	memset(u, 0, sizeof(*u));
-	snprintf(path, sizeof(path), "%s/%s", vmdir, FVM_LOCK_FILE);
-	if (stat(path, &st) == 0) {
-		u->last_used = st.st_mtim.tv_sec;
+	if (cfd >= 0) {
+		if (fstatat(cfd, FVM_LOCK_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			u->last_used = st.st_mtim.tv_sec;
+		}
+		close(cfd);
 	}
-	snprintf(path, sizeof(path), "%s/%s", vmdir, FVM_UPPER_DIR);
-	usage_acc = u;
-	if (nftw(path, usage_entry, 64, FTW_PHYS) != 0) {
-		warn("%s", path);
+	if ((dfd = store_data_open(vmdir)) < 0) {
+		return -1;
+	}
+	ret = safe_walk(dfd, FVM_UPPER_DIR, usage_entry, u);
+	close(dfd);
+	if (ret < 0) {
+		warnx("%s/%s: %s", vmdir, FVM_UPPER_DIR, safe_strerror(ret));
 		return -1;
 	}
 	return 0;

@@ -1,6 +1,11 @@
 /*
- * store.h — the VM store as the tools see it ($FVM_HOME/vms/NAME), shared by fvm-exec
- * and fvm. libfvm never uses this: inside a VM the store is hidden.
+ * store.h — the VM store as the tools see it (format 2, fvm/layout.h): a VM is its data
+ * area $FVM_HOME/vms/NAME ("VMDIR" below, what FVM_ROOT names) and its control area
+ * $FVM_HOME/ctl/NAME. Shared by fvm-exec and fvm. libfvm never uses this: inside a VM
+ * the store is hidden.
+ *
+ * Everything beneath VMDIR is untrusted (safefs.h): it is reached through directory
+ * fds, never through a link.
  *
  * Functions report failures themselves (warn-style, naming the path) and return -1,
  * or 0 on success, unless they say otherwise.
@@ -33,10 +38,46 @@ struct fvm_store {
  * The store: OPT_HOME (--home) if given, else $FVM_HOME, else the XDG default. Made
  * absolute. Returns 0 or -1 (reported).
  */
+int store_locate(struct fvm_store *s, const char *opt_home);
+
+/*
+ * Checks the store's format (fvm/layout.h): format 2, or no store yet, is 0; a format-1
+ * store ("run fvm migrate") or another format is reported and gives -1.
+ */
+int store_check_format(const struct fvm_store *s);
+
+/* store_locate, then store_check_format. Returns 0 or -1 (reported). */
 int store_init(struct fvm_store *s, const char *opt_home);
+
+/*
+ * Converts a format-1 store to format 2 (fvm migrate): for each VM, its vm.conf and an
+ * interrupted commit's journal move to the control area (the VM could have written
+ * them: each vm.conf's settings are named on stderr), its old policy and lock go; then
+ * the format file is written. Each VM is converted whole or not at all (its control
+ * area appears by one rename). Returns 0, or -1 when a VM could not be converted
+ * (reported; the store stays format 1 until every VM is).
+ */
+int store_migrate(const struct fvm_store *s);
 
 /* $HOME/vms/NAME into OUT. Returns 0 or -1 (reported: bad name, too long). */
 int store_vm_dir(const struct fvm_store *s, const char *name, char *out, size_t len);
+
+/*
+ * The control area of the VM at VMDIR ($FVM_HOME/ctl/NAME) into OUT. Returns 0 or -1
+ * (reported: VMDIR is not STORE/vms/NAME, too long).
+ */
+int store_ctl_path(const char *vmdir, char *out, size_t len);
+
+/*
+ * Opens the control area of the VM at VMDIR (O_DIRECTORY, no link followed): where
+ * vm.conf, policy, commit.journal, lock and runs/ live; made (0700, empty) when it is
+ * missing. Returns the fd (close it) or -1 (reported).
+ */
+int store_ctl_open(const char *vmdir);
+
+/* Opens the data area VMDIR itself, and its upper/, without links. fd or -1 (reported). */
+int store_data_open(const char *vmdir);
+int store_upper_open(const char *vmdir);
 
 /* True when VM NAME exists. */
 bool store_vm_exists(const struct fvm_store *s, const char *name);
@@ -72,10 +113,16 @@ int store_find_libfvm(char *out, size_t len);
 /* Calls FN for each VM name in the store, sorted. Returns 0 or -1. */
 int store_each_vm(const struct fvm_store *s, int (*fn)(const char *name, void *arg), void *arg);
 
-/* Removes the tree at PATH (no symlink is followed). Returns 0 or -1 (reported). */
+/* Removes the tree at PATH (no link is followed). Returns 0 or -1 (reported). */
 int store_rm_tree(const char *path);
 
-/* The number of entries in the tree at PATH, PATH itself included (0: none). */
-size_t store_count_tree(const char *path);
+/*
+ * Removes the VM at VMDIR: its data area (renamed aside first, so the VM is gone at
+ * once), then its control area. Returns 0 or -1 (reported).
+ */
+int store_vm_remove(const char *vmdir);
+
+/* The number of entries in the tree REL beneath DIRFD, REL itself included (0: none). */
+size_t store_count_tree(int dirfd, const char *rel);
 
 #endif

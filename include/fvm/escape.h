@@ -31,4 +31,13 @@ int fvm_escape(const char *name, char *out, size_t outlen);
  */
 int fvm_unescape(char *text);
 
+/*
+ * The same for a field of a line whose fields are separated by spaces (the IPC
+ * registry, ipcname.h): ' ' is also written "\s" and '\t' "\t", so the escape holds no
+ * space or tab; fvm_unescape_field refuses a raw space or tab, and accepts the four
+ * escapes. Same returns as above.
+ */
+int fvm_escape_field(const char *name, char *out, size_t outlen);
+int fvm_unescape_field(char *text);
+
 #endif

@@ -15,6 +15,7 @@
 #ifndef FVM_IPCNAME_H
 #define FVM_IPCNAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,20 +58,32 @@ uint32_t fvm_ipc_loopback(const char *prefix);
 /*
  * The VM's IPC registry, ROOT/ipc (ipcreg.c; raw system calls, unlike the rest): one
  * line per object the VM created, "KIND MAPPED ORIGINAL", KIND one of shm sem mq shmkey
- * semkey msgkey (keys in decimal), ORIGINAL escaped (fvm/escape.h). It is how
- * fvm rm finds queues (whose filesystem may not be mounted) and SysV objects, and how a
- * listing shows the name behind a shortened one. Appended with one O_APPEND write per
- * line, so concurrent processes never interleave; duplicates are harmless.
+ * semkey msgkey (keys in decimal), MAPPED and ORIGINAL each escaped as a field
+ * (fvm_escape_field, fvm/escape.h: no raw space, tab or newline), so a name may hold
+ * any byte but NUL. It is how fvm rm finds queues (whose filesystem may not be
+ * mounted) and SysV objects, and how a listing shows the name behind a shortened one.
+ * Appended with one O_APPEND write per line, so concurrent processes never interleave;
+ * duplicates are harmless. The VM can write it: fvm rm acts on a line only when its
+ * MAPPED is what the VM's own prefix makes of its ORIGINAL (fvm_ipc_key, fvm_ipc_map).
+ * At most FVM_IPC_FILE_MAX bytes are read.
  */
 #define FVM_IPC_FILE "ipc"
+#define FVM_IPC_FILE_MAX ((size_t)16 << 20)
 
 /* Appends one line. Best effort: a failure is returned (-errno) but changes nothing. */
 int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const char *orig);
 
 /*
- * Calls FN(kind, mapped, orig, ARG) for each line of ROOT's registry (ORIG unescaped).
+ * Splits registry LINE (its newline removed) in place into its three fields, unescaped.
+ * False for a line that is not exactly three well-escaped fields.
+ */
+bool fvm_ipc_parse_line(char *line, char **kind, char **mapped, char **orig);
+
+/*
+ * Calls FN(kind, mapped, orig, ARG) for each line of ROOT's registry (unescaped).
  * Stops with FN's value when non-zero. Returns 0, FN's value, or -errno (a missing
- * registry is empty: 0).
+ * registry is empty: 0; a link, FIFO or other non-regular file -EBADFD; a file larger
+ * than FVM_IPC_FILE_MAX -EFBIG).
  */
 int fvm_ipc_each(const char *root,
 		 int (*fn)(const char *kind, const char *mapped, const char *orig, void *arg),

@@ -1,11 +1,33 @@
 /*
- * layout.h — a VM on disk, as ../shared/DESIGN.md ("A VM on disk") fixes it.
+ * layout.h — a store and its VMs on disk, store format 2 (../shared/DESIGN.md "A VM on
+ * disk"; fvm(1) FILES). The one owner of the names and modes below.
  *
- *   $FVM_HOME/vms/NAME/{vm.conf, policy, upper/, work/, origins, lock, state, log}
+ *   $FVM_HOME/              0711  traversable by every uid of a VM, listable by none
+ *     format                0644  "fvm-store 2\n": written by the tools, checked on every use
+ *     vms/                  0711
+ *       NAME/               0711  DATA area: the only part of the store the kernel fence
+ *                                 lets VM NAME write; FVM_ROOT names it; libfvm writes:
+ *         upper/                  the layer: host path P lives at upper/P; the modes of
+ *                                 the host's directories (upper/ itself has the root's)
+ *         work/             1733  copy-up temporaries, made by any uid of the VM
+ *         origins state ipc log   libfvm's logs and counters
+ *     ctl/                  0700
+ *       NAME/               0700  CONTROL area, written only by the tools, outside the
+ *                                 fence: what steers them
+ *         vm.conf policy commit.journal lock
+ *         runs/                   the supervisor's records of the VM's processes
  *
- * Host path P lives at upper/P. Deletion follows the OCI image-layer conventions:
- * an empty file ".wh.NAME" hides host entry NAME; ".wh..wh..opq" in a directory hides
- * the whole host directory beneath it. Names a program may use never start with ".wh.".
+ * Everything in the data area is untrusted input to the tools (fvm-exec/store/safefs.h):
+ * a VM may plant links, FIFOs, huge files or forged lines there. The control area is
+ * trusted but still read as bounded regular files.
+ *
+ * A store without a format file whose vms/ holds VMs is format 1 (vm.conf, policy, lock
+ * and commit.journal inside vms/NAME, where the VM could write them): the tools refuse
+ * it and `fvm migrate` converts it. A store of a higher format is refused.
+ *
+ * Deletion follows the OCI image-layer conventions: an empty file ".wh.NAME" hides host
+ * entry NAME; ".wh..wh..opq" in a directory hides the whole host directory beneath it.
+ * Names a program may use never start with ".wh.".
  */
 #ifndef FVM_LAYOUT_H
 #define FVM_LAYOUT_H
@@ -13,7 +35,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define FVM_FORMAT_FILE   "format"
+#define FVM_FORMAT        2
+#define FVM_FORMAT_MAGIC  "fvm-store"
 #define FVM_VMS_DIR       "vms"
+#define FVM_CTL_DIR       "ctl"
 #define FVM_UPPER_DIR     "upper"
 #define FVM_WORK_DIR      "work"
 #define FVM_VMCONF_FILE   "vm.conf"
@@ -22,6 +48,23 @@
 #define FVM_LOCK_FILE     "lock"
 #define FVM_STATE_FILE    "state"
 #define FVM_LOG_FILE      "log"
+#define FVM_JOURNAL_FILE  "commit.journal"
+#define FVM_RUNS_DIR      "runs"
+
+/*
+ * Modes. The path from $FVM_HOME to upper/ is 0711 so that a process of the VM that
+ * changed uid can reach its layer (but list no store directory); upper/ below mirrors
+ * the host's modes, so such a process writes in the VM where it could on the host.
+ * work/ is 1733, like /tmp without listing: any uid of the VM creates its copy-up
+ * temporary there (under an unpredictable name), none can remove or read another's;
+ * one shared directory, not one per uid, because a copy-up's rename into upper/ must
+ * stay on one filesystem and the VM's uids are not known in advance. The control
+ * area stays the owner's alone.
+ */
+#define FVM_MODE_HOME     0711
+#define FVM_MODE_DATA     0711
+#define FVM_MODE_WORK     01733
+#define FVM_MODE_CTL      0700
 
 #define FVM_WH_PREFIX     ".wh."
 #define FVM_WH_PREFIX_LEN 4

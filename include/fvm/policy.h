@@ -98,6 +98,8 @@ const char *fvm_class_name(enum fvm_class klass);
  * Loads it back: 0, -errno, or -EINVAL for a file that is not a policy of this version.
  */
 int fvm_policy_save(const struct fvm_policy *pol, const char *file);
+/* The image of POL (header, then the struct) written to FD. Returns 0 or -EIO. */
+int fvm_policy_write(const struct fvm_policy *pol, int fd);
 int fvm_policy_load(struct fvm_policy *pol, const char *file);
 
 /*

@@ -11,19 +11,21 @@
 
 #include "fvm/escape.h"
 
-int fvm_escape(const char *name, char *out, size_t outlen)
+/* The escape of NAME; FIELD also escapes the separators of a field (' ', '\t'). */
+static int escape(const char *name, char *out, size_t outlen, bool field)
 {
 	size_t o = 0;
 
 	for (; *name; name++) {
-		bool special = *name == '\n' || *name == '\\';
+		char esc = *name == '\n' ? 'n' : *name == '\\' ? '\\'
+			 : field && *name == ' ' ? 's' : field && *name == '\t' ? 't' : 0;
 		/* Room for this byte's escape and the final NUL. */
-		if (o + (special ? 2 : 1) >= outlen) {
+		if (o + (esc ? 2 : 1) >= outlen) {
 			return -ENAMETOOLONG;
 		}
-		if (special) {
+		if (esc) {
 			out[o++] = '\\';
-			out[o++] = *name == '\n' ? 'n' : '\\';
+			out[o++] = esc;
 		} else {
 			out[o++] = *name;
 		}
@@ -35,23 +37,47 @@ int fvm_escape(const char *name, char *out, size_t outlen)
 	return (int)o;
 }
 
-int fvm_unescape(char *text)
+static int unescape(char *text, bool field)
 {
 	char *w = text;
 
 	for (const char *r = text; *r; r++) {
-		if (*r == '\n') {
+		if (*r == '\n' || (field && (*r == ' ' || *r == '\t'))) {
 			return -EINVAL;
 		}
 		if (*r != '\\') {
 			*w++ = *r;
 			continue;
 		}
-		if (r[1] != 'n' && r[1] != '\\') {
-			return -EINVAL; /* also a backslash at the end: r[1] is the NUL */
+		/* Also a backslash at the end: r[1] is the NUL. */
+		switch (*++r) {
+		case 'n': *w++ = '\n'; break;
+		case '\\': *w++ = '\\'; break;
+		case 's': if (!field) return -EINVAL; *w++ = ' '; break;
+		case 't': if (!field) return -EINVAL; *w++ = '\t'; break;
+		default: return -EINVAL;
 		}
-		*w++ = *++r == 'n' ? '\n' : '\\';
 	}
 	*w = '\0';
 	return w - text > INT_MAX ? -EINVAL : (int)(w - text);
+}
+
+int fvm_escape(const char *name, char *out, size_t outlen)
+{
+	return escape(name, out, outlen, false);
+}
+
+int fvm_unescape(char *text)
+{
+	return unescape(text, false);
+}
+
+int fvm_escape_field(const char *name, char *out, size_t outlen)
+{
+	return escape(name, out, outlen, true);
+}
+
+int fvm_unescape_field(char *text)
+{
+	return unescape(text, true);
 }

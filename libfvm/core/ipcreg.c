@@ -4,13 +4,15 @@
  * listing can show the name behind a shortened one.
  *
  * Invariants: a line is written with one O_APPEND write, whole or not at all; readers
- * ignore a line they cannot parse. Raw system calls only (libfvm and the tools alike).
+ * ignore a line they cannot parse. The VM writes this file: a reader takes it only as
+ * a regular file (no link, no FIFO) of at most FVM_IPC_FILE_MAX bytes. Raw system calls only (libfvm and the tools alike).
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fvm/escape.h"
 #include "fvm/ipcname.h"
@@ -22,24 +24,29 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 {
 	char file[4096], line[LINE_MAX_LEN];
 	size_t o;
-	int fd, n;
+	int fd, n, e;
 	ssize_t w;
 
 	if (snprintf(file, sizeof(file), "%s/%s", root, FVM_IPC_FILE) >= (int)sizeof(file)) {
 		return -ENAMETOOLONG;
 	}
-	n = snprintf(line, sizeof(line), "%s %s ", kind, mapped);
+	n = snprintf(line, sizeof(line), "%s ", kind);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		return -ENAMETOOLONG;
 	}
-	/* The escape, then the newline in the byte its NUL took. */
-	int e = fvm_escape(orig, line + n, sizeof(line) - (size_t)n - 1);
-	if (e < 0) {
+	o = (size_t)n;
+	/* Each name escaped as a field, then the separator or the newline in its NUL's byte. */
+	if ((e = fvm_escape_field(mapped, line + o, sizeof(line) - o - 1)) < 0) {
 		return e;
 	}
-	o = (size_t)n + (size_t)e;
+	o += (size_t)e;
+	line[o++] = ' ';
+	if ((e = fvm_escape_field(orig, line + o, sizeof(line) - o - 1)) < 0) {
+		return e;
+	}
+	o += (size_t)e;
 	line[o++] = '\n';
-	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		return fd;
 	}
@@ -48,19 +55,18 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 	return w == (ssize_t)o ? 0 : w < 0 ? (int)w : -EIO;
 }
 
-/* Parses LINE in place into its three fields; false for a malformed line. */
-static bool parse_line(char *line, char **kind, char **mapped, char **orig)
+bool fvm_ipc_parse_line(char *line, char **kind, char **mapped, char **orig)
 {
 	char *sp1 = strchr(line, ' '), *sp2;
 
-	if (!sp1 || !(sp2 = strchr(sp1 + 1, ' '))) {
-		return false;
+	if (!sp1 || !(sp2 = strchr(sp1 + 1, ' ')) || strchr(sp2 + 1, ' ')) {
+		return false; /* three fields exactly */
 	}
 	*sp1 = *sp2 = '\0';
 	*kind = line;
 	*mapped = sp1 + 1;
 	*orig = sp2 + 1;
-	return **kind && **mapped && fvm_unescape(*orig) >= 0;
+	return **kind && **mapped && fvm_unescape_field(*mapped) > 0 && fvm_unescape_field(*orig) >= 0;
 }
 
 int fvm_ipc_each(const char *root,
@@ -68,19 +74,28 @@ int fvm_ipc_each(const char *root,
 		 void *arg)
 {
 	char file[4096], buf[8192], line[LINE_MAX_LEN];
-	size_t ll = 0;
+	size_t ll = 0, total = 0;
 	bool skipping = false;
+	struct stat st;
 	ssize_t n;
 	int fd, ret = 0;
 
 	if (snprintf(file, sizeof(file), "%s/%s", root, FVM_IPC_FILE) >= (int)sizeof(file)) {
 		return -ENAMETOOLONG;
 	}
-	fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
+	/* The VM writes its registry: a regular file, not followed, never waited on. */
+	fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0) {
 		return fd == -ENOENT ? 0 : fd;
 	}
+	if ((ret = sys_fstat(fd, &st)) == 0 && !S_ISREG(st.st_mode)) {
+		ret = -EBADFD;
+	}
 	while (ret == 0 && (n = sys_read(fd, buf, sizeof(buf))) > 0) {
+		if ((total += (size_t)n) > FVM_IPC_FILE_MAX) {
+			ret = -EFBIG;
+			break;
+		}
 		for (ssize_t i = 0; i < n && ret == 0; i++) {
 			if (buf[i] != '\n') {
 				if (ll + 1 < sizeof(line)) {
@@ -92,7 +107,7 @@ int fvm_ipc_each(const char *root,
 			}
 			line[ll] = '\0';
 			char *kind, *mapped, *orig;
-			if (!skipping && parse_line(line, &kind, &mapped, &orig)) {
+			if (!skipping && fvm_ipc_parse_line(line, &kind, &mapped, &orig)) {
 				ret = fn(kind, mapped, orig, arg);
 			}
 			ll = 0;

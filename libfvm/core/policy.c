@@ -232,10 +232,20 @@ bool fvm_policy_allowed(const struct fvm_policy *pol, int family, const void *ad
 	return false;
 }
 
-int fvm_policy_save(const struct fvm_policy *pol, const char *file)
+int fvm_policy_write(const struct fvm_policy *pol, int fd)
 {
 	struct policy_header hdr = {.magic = POLICY_MAGIC, .version = POLICY_VERSION,
 				    .size = sizeof(*pol)};
+
+	if (sys_write(fd, &hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+	    sys_write(fd, pol, sizeof(*pol)) != (ssize_t)sizeof(*pol)) {
+		return -EIO;
+	}
+	return 0;
+}
+
+int fvm_policy_save(const struct fvm_policy *pol, const char *file)
+{
 	char tmp[PATH_MAX];
 	int fd, ret = 0;
 
@@ -246,10 +256,7 @@ int fvm_policy_save(const struct fvm_policy *pol, const char *file)
 	if (fd < 0) {
 		return fd;
 	}
-	if (sys_write(fd, &hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
-	    sys_write(fd, pol, sizeof(*pol)) != (ssize_t)sizeof(*pol)) {
-		ret = -EIO;
-	}
+	ret = fvm_policy_write(pol, fd);
 	sys_close(fd);
 	if (ret == 0) {
 		ret = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, file, 0);

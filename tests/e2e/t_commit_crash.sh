@@ -55,7 +55,7 @@ done
 [ "$state" = T ] && stopped=0 || stopped=1
 n=$(find "$HOST/big" -maxdepth 1 -name 'f*' | wc -l)
 journal=no
-[ -s "$FVM_HOME/vms/crash/commit.journal" ] && journal=yes
+[ -s "$FVM_HOME/ctl/crash/commit.journal" ] && journal=yes
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null
 if [ $stopped = 0 ] && [ $journal = yes ] && [ "$n" -gt 0 ] && [ "$n" -lt $N ]; then
@@ -74,7 +74,7 @@ host=$(fast_manifest "$HOST" | sort)
 if [ "$host" = "$view" ]; then recovered host_equals_vm_view_after_crash_and_rerun; else
 	not_ok host_equals_vm_view_after_crash_and_rerun "$(diff <(echo "$view") <(echo "$host") | head -20)"; fi
 [ -z "$(find "$HOST" -name '.fvm-commit.*')" ] && recovered no_temporaries_left || not_ok no_temporaries_left "$(find "$HOST" -name '.fvm-commit.*' | head)"
-[ ! -e "$FVM_HOME/vms/crash/commit.journal" ] && recovered journal_removed || not_ok journal_removed
+[ ! -e "$FVM_HOME/ctl/crash/commit.journal" ] && recovered journal_removed || not_ok journal_removed
 [ -z "$("$FVM" diff crash)" ] && recovered no_change_left_in_vm || not_ok no_change_left_in_vm "$("$FVM" diff crash | head)"
 [ "$(vm_fast_manifest crash)" = "$view" ] && recovered vm_view_unchanged_by_commit || not_ok vm_view_unchanged_by_commit
 done_testing

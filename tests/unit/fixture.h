@@ -3,7 +3,8 @@
  * for each test and removed after it, so tests run in any order and alone.
  *
  *   BASE/host/   the "host" part of the tree a test looks at (virtual paths are BASE/host/...)
- *   BASE/vm/     a VM directory: upper/, work/, an empty origins log; VM is set up on it
+ *   BASE/store/vms/vm/  a VM's data area: upper/, work/, an empty origins log; VM is set up on it
+ *   BASE/store/ctl/vm/  its control area (the commit journal)
  *
  * Use with cmocka_unit_test_setup_teardown(test, fx_setup, fx_teardown); the test gets
  * its struct fx through *state. FVM_TEST_KEEP=1 keeps the tree. fx_main runs the
@@ -37,8 +38,9 @@
 struct fx {
 	char base[64];
 	char host[PATH_MAX];    /* BASE/host */
-	char vmdir[PATH_MAX];   /* BASE/vm */
-	char upper[PATH_MAX];   /* BASE/vm/upper */
+	char vmdir[PATH_MAX];   /* BASE/store/vms/vm */
+	char ctl[PATH_MAX];     /* BASE/store/ctl/vm */
+	char upper[PATH_MAX];   /* BASE/store/vms/vm/upper */
 	struct fvm_vm vm;
 };
 
@@ -143,10 +145,12 @@ static inline int fx_setup(void **state)
 		return -1;
 	}
 	fx_fmt(f->host, sizeof(f->host), "%s/host", f->base);
-	fx_fmt(f->vmdir, sizeof(f->vmdir), "%s/vm", f->base);
+	fx_fmt(f->vmdir, sizeof(f->vmdir), "%s/store/vms/vm", f->base);
+	fx_fmt(f->ctl, sizeof(f->ctl), "%s/store/ctl/vm", f->base);
 	fx_fmt(f->upper, sizeof(f->upper), "%s/upper", f->vmdir);
 	mkdir(f->host, 0755);
-	mkdir(f->vmdir, 0700);
+	fx_mkdirs(f->vmdir);
+	fx_mkdirs(f->ctl);
 	mkdir(f->upper, 0755);
 	fx_fmt(p, sizeof(p), "%s/work", f->vmdir);
 	mkdir(p, 0700);

@@ -36,12 +36,12 @@ static void a_modification_says_what_differs(void **state)
 	fx_upper(f, "file", u, sizeof(u));
 	assert_int_equal(lstat(h, &hst), 0);
 	assert_int_equal(lstat(u, &ust), 0);
-	assert_int_equal(fvm_changes_compare(h, &hst, u, &ust), 0);
+	assert_int_equal(fvm_changes_compare(h, &hst, AT_FDCWD, u, &ust), 0);
 
 	assert_int_equal(chmod(u, 0600), 0);
 	fx_put(u, "diff");
 	assert_int_equal(lstat(u, &ust), 0);
-	unsigned what = fvm_changes_compare(h, &hst, u, &ust);
+	unsigned what = fvm_changes_compare(h, &hst, AT_FDCWD, u, &ust);
 	assert_true(what & FVM_DIFF_CONTENT);
 	assert_true(what & FVM_DIFF_MODE);
 	assert_true(what & FVM_DIFF_TIMES);
@@ -49,7 +49,7 @@ static void a_modification_says_what_differs(void **state)
 	/* fvm's own identity mark on the copy is no difference. */
 	assert_false(what & FVM_DIFF_XATTRS);
 	if (lsetxattr(u, "user.test", "1", 1, 0) == 0) {
-		assert_true(fvm_changes_compare(h, &hst, u, &ust) & FVM_DIFF_XATTRS);
+		assert_true(fvm_changes_compare(h, &hst, AT_FDCWD, u, &ust) & FVM_DIFF_XATTRS);
 	}
 }
 
@@ -106,7 +106,7 @@ static unsigned priv_of(char kind, mode_t hmode, uid_t huid, mode_t umode, uid_t
 	ch.host.st_uid = ch.host.st_gid = huid;
 	ch.upper.st_mode = umode;
 	ch.upper.st_uid = ch.upper.st_gid = uuid;
-	return fvm_change_privilege(&ch, "/nonexistent/fvm-test", parent);
+	return fvm_change_privilege(&ch, AT_FDCWD, "/nonexistent/fvm-test", parent);
 }
 
 static void privilege_is_set_id_bits_caps_root_owner_and_devices(void **state)

@@ -149,7 +149,7 @@ static void a_damaged_journal_stops_the_commit(void **state)
 	struct fx *f = *state;
 	char p[PATH_MAX + 32];
 	some_changes(f);
-	fx_fmt(p, sizeof(p), "%s/%s", f->vmdir, JOURNAL_FILE);
+	fx_fmt(p, sizeof(p), "%s/%s", f->ctl, JOURNAL_FILE);
 	fx_put(p, "not a journal\n");
 	assert_int_equal(commit(f, false, false, NULL, 0), 1);
 	assert_string_equal(fx_changes(f), "D del\nM mod\nA new\nA new/file\n");

@@ -131,7 +131,7 @@ static void a_damaged_journal_on_disk_is_reported_not_used(void **state)
 	struct fx *f = *state;
 	char file[PATH_MAX + 32];
 	struct journal j;
-	fx_fmt(file, sizeof(file), "%s/%s", f->vmdir, JOURNAL_FILE);
+	fx_fmt(file, sizeof(file), "%s/%s", f->ctl, JOURNAL_FILE);
 	fx_put(file, "fvm-commit-journal 1\nid 1\nchange 0 A /half-writ");
 	assert_int_equal(journal_read(f->vmdir, &j), -EINVAL);
 	assert_null(j.changes);
