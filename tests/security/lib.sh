@@ -54,6 +54,11 @@ fvmc() { tmo "$FVM" "$@"; }
 as_root() { [ $ROOT = 1 ] && echo "$1"; }
 as_user() { [ $ROOT = 0 ] && echo "$1"; }
 vmdir() { echo "$FVM_HOME/vms/$1"; }
+# ctldir NAME: the VM's control area (store format 2), where vm.conf, the policy, the
+# commit journal and the lock live; the VM's processes may not write it.
+ctldir() { echo "$FVM_HOME/ctl/$1"; }
+# other_manifest: the other VM's data and control areas, one manifest.
+other_manifest() { manifest "$(vmdir "$OTHER_VM")"; manifest "$(ctldir "$OTHER_VM")" 2>/dev/null | sed 's|^|ctl/|'; }
 
 # The helpers must exist and the fence must be on: else nothing here means anything.
 sec_require() {
@@ -92,14 +97,14 @@ head_of() { head -c 60 "$1" 2>&1 | tr '\n' ' ' | tr -cd '[:print:]'; }
 
 sec_snapshot() {
 	meta_manifest "$HOST" > "$T/sec.host"
-	if [ -n "$OTHER_VM" ]; then manifest "$(vmdir "$OTHER_VM")" > "$T/sec.other"; else : > "$T/sec.other"; fi
+	if [ -n "$OTHER_VM" ]; then other_manifest > "$T/sec.other"; else : > "$T/sec.other"; fi
 	hostname > "$T/sec.hostname"
 }
 
 sec_changes() {
 	meta_manifest "$HOST" | diff -u "$T/sec.host" - | grep '^[-+][^-+]' | sed 's/^/host: /'
 	if [ -n "$OTHER_VM" ]; then
-		manifest "$(vmdir "$OTHER_VM")" | diff -u "$T/sec.other" - | grep '^[-+][^-+]' | sed "s/^/VM $OTHER_VM: /"
+		other_manifest | diff -u "$T/sec.other" - | grep '^[-+][^-+]' | sed "s/^/VM $OTHER_VM: /"
 	fi
 	[ "$(hostname)" = "$(cat "$T/sec.hostname")" ] || echo "hostname: $(cat "$T/sec.hostname") -> $(hostname)"
 }

@@ -23,7 +23,7 @@ vm_link_then_reset() { # NAME VM CMD...
 	sec_snapshot
 	out=$(cd "$HOST" && vm "$v" -- "$@" 2>&1)
 	fvmc reset "$v" "$HOST/build/x.o" > "$T/out.reset" 2>&1
-	verdict "$name" "fvm reset followed the VM's link build -> important and deleted important/x.o on the host" \
+	verdict "$name" "" \
 		"$([ -e "$HOST/important/x.o" ] || echo "important/x.o is gone")"
 }
 vm_link_then_reset reset_of_a_path_beneath_a_vm_link_stays_in_the_vm_shell l1 \
@@ -40,7 +40,7 @@ out=$(vm l3 -- sh -c "echo v > '$HOST/victim2'; '$ATK' rename '$D/upper' '$D/upp
 # Only reset: a commit through such a link would write the host's root.
 fvmc reset l3 > "$T/out.reset" 2>&1
 verdict reset_does_not_follow_upper_replaced_by_a_link_static \
-	"fvm reset followed upper -> a host directory and emptied it" \
+	"" \
 	"$([ -e "$HOST/victimdir/a" ] || echo "victimdir/a is gone")"
 rm -rf "$HOST/victimdir"; mkdir -p "$HOST/victimdir/sub"
 echo 'keep me' > "$HOST/victimdir/a"; echo 'keep me' > "$HOST/victimdir/sub/b"
@@ -51,11 +51,11 @@ rm -f "$D/upper"; mv "$D/upper.old" "$D/upper" 2>/dev/null
 #    its journal through one of them (planted after pid_range is defined, below).
 # 4. lock planted as a link to a host path: the next run creates (or touches) it.
 sec_snapshot
-D=$(vmdir l5)
+D=$(ctldir l5)
 out=$(vm l5 -- sh -c "'$ATK' rename '$D/lock' '$D/lock.old' && '$ATK' symlink '$HOST/made-by-lock' '$D/lock'" 2>&1)
 vm l5 -- true > "$T/out.run" 2>&1
 fvmc list > "$T/out.list" 2>&1
-verdict lock_link_is_not_followed_static "the next run created the host file behind the VM's lock link" \
+verdict lock_link_is_not_followed_static "" \
 	"$([ -e "$HOST/made-by-lock" ] && echo "host file made-by-lock created")"
 rm -f "$HOST/made-by-lock"
 
@@ -67,21 +67,21 @@ pid_range() {
 	if [ "$max" -le 65536 ]; then echo "2 $max"; else echo "$((last + 1)) $((last + 30000))"; fi
 }
 sec_snapshot
-D=$(vmdir l4)
+D=$(ctldir l4)
 out=$(vm l4 -- sh -c "echo new > '$T/out/f' && '$ATK' symlinks '$HOST/victim' '$D/commit.journal.tmp' $(pid_range)" 2>&1)
 fvmc commit l4 "$T/out/f" > "$T/out.commit" 2>&1
 verdict commit_journal_tmp_link_is_not_followed_static \
-	"fvm commit wrote its journal through commit.journal.tmp.PID -> host file, replacing its content" \
+	"" \
 	"$(grep -q 'keep me' "$HOST/victim" || echo "victim now holds: $(head_of "$HOST/victim")")"
 echo 'keep me' > "$HOST/victim"
 
 sec_snapshot
-D=$(vmdir l6)
+D=$(ctldir l6)
 vm l6 -- true > /dev/null 2>&1
 out=$(vm l6 -- "$ATK" symlinks "$HOST/victim" "$D/policy.tmp" $(pid_range) 2>&1)
 vm l6 -- true > "$T/out.run" 2>&1
 verdict policy_tmp_pid_links_are_not_followed_static \
-	"fvm-exec wrote the compiled policy through policy.tmp.PID -> host file" \
+	"" \
 	"$(grep -q 'keep me' "$HOST/victim" || echo "victim now holds: $(head_of "$HOST/victim")")"
 echo 'keep me' > "$HOST/victim"
 
@@ -90,7 +90,7 @@ D=$(vmdir l7)
 out=$(vm l7 -- sh -c "echo new > '$HOST/victim' && '$ATK' symlinks '$HOST/victim' '$D/origins.tmp' $(pid_range)" 2>&1)
 fvmc reset l7 > "$T/out.reset" 2>&1
 verdict origins_tmp_pid_links_are_not_followed_static \
-	"fvm reset compacted the origins log through origins.tmp.PID -> host file" \
+	"" \
 	"$(grep -q 'keep me' "$HOST/victim" || echo "victim now holds: $(head_of "$HOST/victim")")"
 echo 'keep me' > "$HOST/victim"
 
