@@ -145,7 +145,8 @@ check: deps
 	@tests/run-all
 
 # The fence tests need helpers libfvm cannot enter: the same sources, linked statically.
-HELPER_STATIC := $(B)/tests/helpers/try-syscall-static $(B)/tests/helpers/try-truncate-static
+HELPER_STATIC := $(B)/tests/helpers/try-syscall-static $(B)/tests/helpers/try-truncate-static \
+	$(B)/tests/helpers/daemon-static
 $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)

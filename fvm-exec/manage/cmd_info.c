@@ -76,6 +76,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 	struct store_usage u;
 	struct vm_procs procs = {0};
 	bool json = false;
+	size_t nprocs;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -106,7 +107,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		fvm_policy_init(pol); /* never run yet: the defaults apply */
 	}
 	vm_procs_find(dir, &procs);
-	vm_procs_describe(&procs, who, sizeof(who));
+	vm_procs_describe(&procs, true, who, sizeof(who));
 	cli_time(u.last_used, when, sizeof(when));
 	char *conf = read_conf(dir);
 	if (json) {
@@ -116,9 +117,9 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		json_string(stdout, dir);
 		printf(",\"state\":\"%s\",\"last_used\":\"%s\",\"upper_entries\":%llu,\"upper_bytes\":%llu,"
 		       "\"changes\":{\"added\":%zu,\"modified\":%zu,\"deleted\":%zu},\"processes\":[",
-		       cli_state(dir), when, u.entries, u.bytes, n.added, n.modified, n.deleted);
+		       cli_state(dir, &nprocs), when, u.entries, u.bytes, n.added, n.modified, n.deleted);
 		for (size_t i = 0; i < procs.n; i++) {
-			printf("%s%d", i ? "," : "", (int)procs.pid[i]);
+			printf("%s%d", i ? "," : "", (int)procs.v[i].pid);
 		}
 		printf("],");
 		print_policy_json(pol);
@@ -130,8 +131,14 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		}
 		printf("}\n");
 	} else {
-		printf("name:       %s\ndirectory:  %s\nstate:      %s\nlast used:  %s\n", name, dir,
-		       cli_state(dir), when);
+		const char *state = cli_state(dir, &nprocs);
+		printf("name:       %s\ndirectory:  %s\n", name, dir);
+		if (nprocs) {
+			printf("state:      %s (%zu process%s)\n", state, nprocs, nprocs == 1 ? "" : "es");
+		} else {
+			printf("state:      %s\n", state);
+		}
+		printf("last used:  %s\n", when);
 		printf("upper:      %llu entries, %llu bytes\n", u.entries, u.bytes);
 		printf("changes:    %zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
 		printf("processes:  %s\n", procs.n ? who : "none");

@@ -23,6 +23,8 @@ static const struct {
 	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [PATH...]  apply changes to the host"},
 	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
+	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
+	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 
 static void usage(FILE *out)

@@ -5,7 +5,8 @@
  *
  * Order of a run: cgroup_setup and fence_prepare in fvm-exec (errors are exit 125
  * before anything runs); then, in the child, cgroup_join, quota_apply, fence_apply and
- * the exec; fvm-exec supervises until the command ends, then cgroup_remove.
+ * the exec; the run's supervisor (supervise.c) stays until the VM's last process has
+ * exited, then cgroup_remove.
  */
 #ifndef FVM_RUN_RUN_H
 #define FVM_RUN_RUN_H
@@ -91,15 +92,20 @@ int mq_broker_start(const char *vmdir, int *vm_end, pid_t *pid);
 struct exec_super {
 	uint64_t timeout_ms, kill_after_ms;
 	bool end_all;                 /* end every process of the VM when the command ends */
-	const struct exec_cgroup *cg;
-	void (*child)(void *arg);     /* runs in the child; never returns */
+	struct exec_cgroup *cg;       /* the run's cgroups: the supervisor removes them */
+	const char *vm;               /* the VM's name, for messages */
+	const char *ctldir;           /* the VM's control directory: the run's record */
+	int lock;                     /* the run lock, held shared: passed to the supervisor */
+	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;
 };
 
 /*
- * Runs SUP->child in a child process and supervises the VM's processes (fvm-exec is a
- * child subreaper). Returns the exit status of fvm-exec: the command's, 128+N when
- * it was killed by signal N, 124 when the wall clock ran out.
+ * Starts the run's supervisor (a child subreaper, outside the fence), which records
+ * the run, runs SUP->child in the command's process and stays until the VM's last
+ * process has exited, holding SUP->lock (closed here). Returns, when the command ends,
+ * the exit status of fvm-exec: the command's, 128+N when it was killed by signal N,
+ * 124 when the wall clock ran out, 125 when the run could not start (reported).
  */
 int supervise(const struct exec_super *sup);
 

@@ -64,6 +64,20 @@ int store_vm_dir(const struct fvm_store *s, const char *name, char *out, size_t 
 	return 0;
 }
 
+int store_vm_ctl_dir(const char *vmdir, char *out, size_t len)
+{
+	const char *name = strrchr(vmdir, '/');
+	size_t vl = strlen("/" FVM_VMS_DIR);
+
+	/* VMDIR is "HOME/vms/NAME" (store_vm_dir): the control area is beside vms/. */
+	if (!name || (size_t)(name - vmdir) < vl || strncmp(name - vl, "/" FVM_VMS_DIR, vl) != 0 ||
+	    snprintf(out, len, "%.*s/%s%s", (int)(name - vmdir - vl), vmdir, FVM_CTL_DIR, name) >= (int)len) {
+		warnx("%s: not a VM directory of a store", vmdir);
+		return -1;
+	}
+	return 0;
+}
+
 bool store_vm_exists(const struct fvm_store *s, const char *name)
 {
 	char dir[PATH_MAX], upper[PATH_MAX + 8];

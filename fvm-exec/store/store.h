@@ -38,6 +38,13 @@ int store_init(struct fvm_store *s, const char *opt_home);
 /* $HOME/vms/NAME into OUT. Returns 0 or -1 (reported: bad name, too long). */
 int store_vm_dir(const struct fvm_store *s, const char *name, char *out, size_t len);
 
+/*
+ * The control directory of the VM at VMDIR ($HOME/vms/NAME): $HOME/ctl/NAME, written
+ * only by the tools, outside the fence (the records of live runs: runs.h). The one
+ * place that decides where a VM's control files are. Returns 0 or -1 (reported).
+ */
+int store_vm_ctl_dir(const char *vmdir, char *out, size_t len);
+
 /* True when VM NAME exists. */
 bool store_vm_exists(const struct fvm_store *s, const char *name);
 

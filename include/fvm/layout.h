@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #define FVM_VMS_DIR       "vms"
+#define FVM_CTL_DIR       "ctl"  /* $FVM_HOME/ctl/NAME: the tools' control area of VM NAME */
 #define FVM_UPPER_DIR     "upper"
 #define FVM_WORK_DIR      "work"
 #define FVM_VMCONF_FILE   "vm.conf"
