@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "fvm/ipcname.h"
 
 /* ---- cgroups ---- */
 
@@ -55,6 +56,13 @@ int quota_apply(const struct exec_settings *s);
 
 /* ---- the kernel fence ---- */
 
+/* The message-queue broker's end of its socket (see below). */
+struct mq_broker {
+	int sock;                          /* the broker's end, nonblocking; -1: no broker */
+	char prefix[FVM_IPC_PREFIX_MAX];   /* the VM's IPC names */
+};
+
+
 struct exec_fence {
 	bool off;              /* --enforce off */
 	int ruleset_fd;        /* Landlock ruleset, -1: none */
@@ -62,6 +70,7 @@ struct exec_fence {
 	bool seccomp;          /* the seccomp filter (truncate, io_uring, sockets) is to be installed */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
+	struct mq_broker mq;   /* the broker's end, for the supervisor */
 	void *filter;          /* struct sock_fprog */
 	char summary[1024];    /* what is active, for -v */
 };
@@ -82,10 +91,16 @@ int fence_apply(const struct exec_fence *f);
 bool mq_broker_needed(void);
 
 /*
- * Starts the broker of the VM at VMDIR (a child process). Returns 0 with *VM_END, the
- * close-on-exec socket to hand to the VM, and *PID; or -errno.
+ * Makes the broker of the VM at VMDIR: B, served by the run's supervisor, and *VM_END,
+ * the close-on-exec socket to hand to the VM. Returns 0 or -errno.
  */
-int mq_broker_start(const char *vmdir, int *vm_end, pid_t *pid);
+int mq_broker_open(const char *vmdir, struct mq_broker *b, int *vm_end);
+
+/*
+ * Serves one request waiting on B's socket. Returns 1 (served, or nothing to serve), 0
+ * when every process of the VM has closed its end, -1 on an error of the socket.
+ */
+int mq_broker_serve(const struct mq_broker *b);
 
 /* ---- supervision ---- */
 
@@ -96,6 +111,7 @@ struct exec_super {
 	const char *vm;               /* the VM's name, for messages */
 	const char *ctldir;           /* the VM's control directory: the run's record */
 	int lock;                     /* the run lock, held shared: passed to the supervisor */
+	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
 	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;
 };

@@ -27,9 +27,9 @@
  *    processes a command left running are ended when it runs out too.
  *  - fvm-exec killed outright (SIGKILL) takes the command with it; the rest of the VM
  *    stays under its supervisor.
- *  - The supervisor waits in one poll() loop over descriptors (its signals, fvm-exec's
- *    end of a pipe); a service of the run (a seccomp notification listener) is one
- *    more descriptor in that loop.
+ *  - The supervisor waits in one poll() loop over descriptors: its signals, fvm-exec's
+ *    end of a pipe, and the services it gives the VM (the POSIX-queue broker,
+ *    mqbroker.c); a seccomp notification listener is one more row of that loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -209,7 +209,8 @@ static void on_signal(struct super *s, const struct signalfd_siginfo *si)
 	}
 }
 
-enum { FD_SIGNALS, FD_PARENT, FD_COUNT };
+/* The descriptors of the loop; a new job of the supervisor is one more row. */
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_COUNT };
 
 /* The event loop: until the command has ended and the VM is empty. */
 static void supervise_loop(struct super *s, int sigfd, int parent)
@@ -217,19 +218,22 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 	struct pollfd fds[FD_COUNT] = {
 		[FD_SIGNALS] = {.fd = sigfd, .events = POLLIN},
 		[FD_PARENT] = {.fd = parent, .events = POLLIN},
+		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
 	};
 
 	for (;;) {
 		reap(s);
+		/* An empty VM ends the loop first: its lock is released before fvm-exec hears
+		 * the status, so the tools run right after fvm-exec see the VM idle. */
+		if (s->cmd_done && run_empty(s)) {
+			return;
+		}
 		if (s->cmd_done && s->phase == RUNNING) {
 			if (s->sup->end_all || s->stopping) {
 				begin_ending(s);
 			} else {
 				report(s);
 			}
-		}
-		if (s->cmd_done && run_empty(s)) {
-			return;
 		}
 		int timeout = -1;
 		if (s->deadline) {
@@ -249,6 +253,11 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				on_signal(s, &si);
 			}
+		}
+		if (fds[FD_MQ_BROKER].revents && mq_broker_serve(s->sup->mq) <= 0) {
+			/* Every process of the VM has closed its end, or the socket failed. */
+			close(fds[FD_MQ_BROKER].fd);
+			fds[FD_MQ_BROKER].fd = -1;
 		}
 		if (fds[FD_PARENT].revents) {
 			/* fvm-exec ended: killed outright if the command still runs. */
@@ -283,9 +292,9 @@ static int cmp_int(const void *a, const void *b)
 
 /* The supervisor's standard streams go to /dev/null, and every descriptor it does not
  * need is closed, so no reader of the run's output waits for it. */
-static void detach(int lock, int up, int sigfd, int parent)
+static void detach(int lock, int up, int sigfd, int parent, int broker)
 {
-	int keep[] = {lock, up, sigfd, parent};
+	int keep[] = {lock, up, sigfd, parent, broker};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
@@ -332,6 +341,9 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		close(up);
 		close(parent);
 		close(sigfd);
+		if (sup->mq && sup->mq->sock >= 0) {
+			close(sup->mq->sock);
+		}
 		sup->child(sup->arg);
 		_exit(FVM_EXIT_FVM);
 	}
@@ -344,13 +356,14 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	tell(up, MSG_STARTED, 0, s.cmd);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
-	detach(sup->lock, up, sigfd, parent);
+	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1);
 	supervise_loop(&s, sigfd, parent);
-	/* The VM is empty: its cgroups, record and lock go. */
+	/* The VM is empty: its cgroups, record and lock go, then fvm-exec may return. */
 	for (int i = 0; i < 20 && !cgroup_remove(sup->cg); i++) {
 		usleep(5000);
 	}
 	run_record_remove(sup->ctldir, s.rec.pid);
+	close(sup->lock);
 	report(&s);
 	_exit(0);
 }
@@ -447,7 +460,10 @@ int supervise(const struct exec_super *sup)
 	}
 	close(up[1]);
 	close(life[0]);
-	close(sup->lock); /* the supervisor holds the run lock now */
+	close(sup->lock); /* the supervisor holds the run lock now, and serves the broker */
+	if (sup->mq && sup->mq->sock >= 0) {
+		close(sup->mq->sock);
+	}
 	status = await_command(sup, pid, up[0], &set);
 	close(up[0]);
 	/* life[1] stays open until fvm-exec exits: its end tells the supervisor. */

@@ -41,12 +41,12 @@ unsigned long long proc_start_time(pid_t pid)
 	}
 	buf[n] = '\0';
 	/* The command name may hold anything: the fields follow its last ')'. Field 22. */
-	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &start) != 1) {
+	char *p = strrchr(buf, ')'), state;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &state, &start) != 2) {
 		return 0;
 	}
-	return start;
+	return state == 'Z' || state == 'X' ? 0 : start; /* a zombie has ended */
 }
 
 bool run_record_live(const struct run_record *r)

@@ -33,7 +33,8 @@ struct run_record {
 	char cg[RUN_CG_MAX][PATH_MAX]; /* the run's cgroup directories */
 };
 
-/* The start time of process PID (field 22 of /proc/PID/stat), or 0 when it is gone. */
+/* The start time of process PID (field 22 of /proc/PID/stat), or 0 when it is gone
+ * (or a zombie). */
 unsigned long long proc_start_time(pid_t pid);
 
 /* True when R's supervisor is still the process that wrote R. */
