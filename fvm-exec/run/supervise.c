@@ -54,7 +54,7 @@ static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 /* What the supervisor tells fvm-exec, over a pipe. */
 enum super_msg_kind {
 	MSG_STARTED = 1, /* the command runs as PID */
-	MSG_ENDED,       /* fvm-exec returns STATUS now */
+	MSG_ENDED,       /* fvm-exec returns STATUS now; PID 1: processes of the VM remain */
 	MSG_FAILED,      /* the run could not start (reported): fvm-exec returns 125 */
 };
 
@@ -160,10 +160,11 @@ static int exit_status(const struct super *s)
 	return WIFSIGNALED(s->status) ? 128 + WTERMSIG(s->status) : WEXITSTATUS(s->status);
 }
 
-static void report(struct super *s)
+/* fvm-exec's status; LEFT: processes of the VM remain. */
+static void report(struct super *s, bool left)
 {
 	if (!s->reported) {
-		tell(s->up, MSG_ENDED, exit_status(s), 0);
+		tell(s->up, MSG_ENDED, exit_status(s), left);
 		s->reported = true;
 	}
 }
@@ -232,7 +233,7 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			if (s->sup->end_all || s->stopping) {
 				begin_ending(s);
 			} else {
-				report(s);
+				report(s, true);
 			}
 		}
 		int timeout = -1;
@@ -364,7 +365,7 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	}
 	run_record_remove(sup->ctldir, s.rec.pid);
 	close(sup->lock);
-	report(&s);
+	report(&s, false);
 	_exit(0);
 }
 
@@ -427,7 +428,9 @@ static int await_command(const struct exec_super *sup, pid_t supervisor, int up,
 		if (m.kind == MSG_STARTED) {
 			cmd = m.pid;
 		} else if (m.kind == MSG_ENDED) {
-			name_leftovers(sup, supervisor);
+			if (m.pid) {
+				name_leftovers(sup, supervisor);
+			}
 			close(sigfd);
 			return m.status;
 		}

@@ -140,6 +140,38 @@ fvm rm b > "$T/out" 2>&1 && [ ! -e "$FVM_HOME/vms/b" ] && [ ! -e "$FVM_HOME/ctl/
 fvm stop b > /dev/null 2>&1; [ $? = 1 ] && ok fvm_stop_of_a_missing_vm_is_1 || not_ok fvm_stop_of_a_missing_vm_is_1
 fvm stop s --kill-after 2x > /dev/null 2>&1; [ $? = 2 ] && ok fvm_stop_bad_duration_is_usage || not_ok fvm_stop_bad_duration_is_usage
 
+# rm --force ends the daemons first, then removes the VM and its control area.
+exec_vm -n r -- sh -c "setsid sleep $((TAG + 10)) > /dev/null 2>&1 < /dev/null &" > /dev/null 2>&1
+pids=$(pids_of r)
+fvm rm --force r > "$T/out" 2>&1; rc=$?
+[ $rc = 0 ] && [ -n "$pids" ] && none_alive $pids && [ ! -e "$FVM_HOME/vms/r" ] && [ ! -e "$FVM_HOME/ctl/r" ] &&
+	ok rm_force_ends_the_daemons_and_removes_the_vm || not_ok rm_force_ends_the_daemons_and_removes_the_vm "rc $rc, pids: $pids" "$(cat "$T/out")"
+
+# ---- a commit holds the lock: no run of the VM starts until it is done --------------
+exec_vm -n c -- python3 -c "
+import os
+os.makedirs('big')
+for i in range(3000):
+    open('big/f%04d' % i, 'w').write('x' * 100)" > /dev/null 2>&1
+fvm commit c > "$T/commit.out" 2>&1 & cpid=$!
+if until_true 20 sh -c "ls '$HOST/big' 2>/dev/null | grep -q ."; then
+	if ! kill -0 $cpid 2>/dev/null; then
+		skip run_waits_for_a_commit_in_progress "the commit of 3000 files ended before a run could be started"
+	else
+		exec_vm -n c -- true > /dev/null 2>&1
+		# fvm-exec got the run lock only once the commit had let it go.
+		if kill -0 $cpid 2>/dev/null && [ "$(ls "$HOST/big" | wc -l)" -lt 3000 ]; then
+			not_ok run_waits_for_a_commit_in_progress "the run started while the commit was working"
+		else
+			ok run_waits_for_a_commit_in_progress
+		fi
+	fi
+else
+	not_ok run_waits_for_a_commit_in_progress "the commit never wrote the host" "$(cat "$T/commit.out")"
+fi
+wait $cpid
+rm -rf "$HOST/big"
+
 # ---- --kill-on-exit, and kill-on-exit in fvm.conf ----------------------------------
 out=$(exec_vm --kill-on-exit --kill-after 1s -n k -- sh -c "setsid sh -c 'trap \"\" TERM; sleep $((TAG + 6))' > /dev/null 2>&1 < /dev/null & exit 5" 2>&1); rc=$?
 [ $rc = 5 ] && [ -z "$out" ] && no_procs k && ! pgrep -f "sleep $((TAG + 6))" > /dev/null &&
@@ -164,5 +196,5 @@ out=$(exec_vm --timeout 1s --kill-after 500ms -n t -- sh -c "setsid sleep $((TAG
 [ $rc = 0 ] && until_true 5 no_procs t && ok timeout_ends_what_the_command_left_running ||
 	not_ok timeout_ends_what_the_command_left_running "rc $rc" "$out" "$(fvm ps t)"
 
-for i in 1 2 3 4 5 6 7 8 9; do pkill -f "sleep $((TAG + i))" 2>/dev/null; done
+for i in 1 2 3 4 5 6 7 8 9 10; do pkill -f "sleep $((TAG + i))" 2>/dev/null; done
 done_testing
