@@ -124,6 +124,16 @@ fvm info b | grep -q "^state:      running ($n_ps processes)$" && ok fvm_info_sh
 	not_ok fvm_info_shows_the_process_count "ps: $n_ps" "$(fvm info b | head -8)"
 fvm list --json | python3 -c "import json,sys; v=[x for x in json.load(sys.stdin) if x['name']=='b'][0]; sys.exit(not (v['state']=='running' and v['processes']==$n_ps))" &&
 	ok fvm_list_json_shows_the_process_count || not_ok fvm_list_json_shows_the_process_count "$(fvm list --json)"
+# A VM names its processes: their command lines reach the terminal escaped. (A second
+# run of VM b, still in its command: fvm ps and fvm stop cover every run.)
+exec_vm -n b -- python3 -c "import os; os.execv('/bin/sleep', ['sleep\x1b[2J\x07', '$((TAG + 11))'])" > /dev/null 2>&1 & second=$!
+until_true 10 sh -c "'$FVM' ps b | grep -q 'sleep.033.2J.007 $((TAG + 11))'"
+fvm ps b > "$T/ps"
+if grep -q 'sleep\\033\[2J\\007 '"$((TAG + 11))" "$T/ps" && ! grep -q $'\033' "$T/ps"; then
+	ok fvm_ps_escapes_control_characters
+else
+	not_ok fvm_ps_escapes_control_characters "$(cat -v "$T/ps")"
+fi
 pids=$(pids_of b)
 start=$(date +%s%N)
 fvm stop b --kill-after 1s > "$T/out" 2>&1; rc=$?
@@ -134,6 +144,7 @@ if [ $rc = 0 ] && none_alive $pids && [ $ms -ge 900 ] && [ $ms -lt 4500 ]; then
 else
 	not_ok fvm_stop_ends_them_all_term_then_kill "rc $rc, ${ms} ms, alive: $(for p in $pids; do kill -0 $p 2>/dev/null && echo $p; done)" "$(cat "$T/out")"
 fi
+wait $second
 fvm list | grep -q '^b  *idle ' && ok fvm_list_idle_after_stop || not_ok fvm_list_idle_after_stop "$(fvm list)"
 fvm rm b > "$T/out" 2>&1 && [ ! -e "$FVM_HOME/vms/b" ] && [ ! -e "$FVM_HOME/ctl/b" ] && ok rm_after_stop_removes_vm_and_control_area ||
 	not_ok rm_after_stop_removes_vm_and_control_area "$(cat "$T/out")"
@@ -196,5 +207,5 @@ out=$(exec_vm --timeout 1s --kill-after 500ms -n t -- sh -c "setsid sleep $((TAG
 [ $rc = 0 ] && until_true 5 no_procs t && ok timeout_ends_what_the_command_left_running ||
 	not_ok timeout_ends_what_the_command_left_running "rc $rc" "$out" "$(fvm ps t)"
 
-for i in 1 2 3 4 5 6 7 8 9 10; do pkill -f "sleep $((TAG + i))" 2>/dev/null; done
+for i in 1 2 3 4 5 6 7 8 9 10 11; do pkill -f "sleep $((TAG + i))" 2>/dev/null; done
 done_testing
