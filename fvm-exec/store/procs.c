@@ -110,6 +110,13 @@ static bool has_pid(const struct vm_procs *p, pid_t pid)
 	return false;
 }
 
+static int cmp_proc(const void *a, const void *b)
+{
+	pid_t x = ((const struct vm_proc *)a)->pid, y = ((const struct vm_proc *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
 static int add_proc(struct vm_procs *p, const struct vm_proc *q)
 {
 	if (has_pid(p, q->pid)) {
@@ -178,28 +185,6 @@ static int run_procs(const struct proc_table *t, const struct run_record *r, str
 	return ret;
 }
 
-static int cmp_proc(const void *a, const void *b)
-{
-	pid_t x = ((const struct vm_proc *)a)->pid, y = ((const struct vm_proc *)b)->pid;
-
-	return (x > y) - (x < y);
-}
-
-int vm_procs_of_run(const struct run_record *r, struct vm_procs *p)
-{
-	struct proc_table t;
-	int ret = table_read(&t);
-
-	if (ret == 0) {
-		ret = run_procs(&t, r, p);
-	}
-	if (p->n) {
-		qsort(p->v, p->n, sizeof(*p->v), cmp_proc);
-	}
-	free(t.v);
-	return ret;
-}
-
 /* True when the NUL-separated environment ENV (LEN bytes) holds exactly WANT. */
 static bool env_has(const char *env, size_t len, const char *want)
 {
@@ -230,30 +215,23 @@ static bool in_env(pid_t pid, const char *want)
 	return n > 0 && env_has(buf, (size_t)n, want);
 }
 
-int vm_procs_find(const char *vmdir, struct vm_procs *p)
+/*
+ * One walk of /proc: the processes of RUNS (N of them, not their supervisors) into P,
+ * sorted; with WANT ("FVM_ROOT=VMDIR"), also the processes whose initial environment
+ * holds it.
+ */
+static int find_once(const struct run_record *runs, size_t n, const char *want, struct vm_procs *p)
 {
-	char want[PATH_MAX + 16], ctl[PATH_MAX];
-	struct run_record *runs = NULL;
-	struct proc_table t = {NULL, 0};
-	size_t nruns = 0;
-	int ret;
+	struct proc_table t;
+	int ret = table_read(&t);
 
-	memset(p, 0, sizeof(*p));
-	if (store_vm_ctl_dir(vmdir, ctl, sizeof(ctl)) < 0) {
-		return -EINVAL;
-	}
-	if ((ret = run_records_load(ctl, false, &runs, &nruns)) < 0 || (ret = table_read(&t)) < 0) {
-		goto out;
-	}
-	p->nruns = nruns;
-	for (size_t i = 0; ret == 0 && i < nruns; i++) {
+	for (size_t i = 0; ret == 0 && i < n; i++) {
 		ret = run_procs(&t, &runs[i], p);
 	}
 	/* The second net: processes started in the VM whose supervisor is gone. */
-	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
-	for (size_t j = 0; ret == 0 && j < t.n; j++) {
+	for (size_t j = 0; want && ret == 0 && j < t.n; j++) {
 		bool supervisor = false;
-		for (size_t i = 0; i < nruns; i++) {
+		for (size_t i = 0; i < n; i++) {
 			supervisor |= runs[i].pid == t.v[j].pid;
 		}
 		if (!supervisor && t.v[j].pid != getpid() && !has_pid(p, t.v[j].pid) &&
@@ -264,9 +242,72 @@ int vm_procs_find(const char *vmdir, struct vm_procs *p)
 	if (p->n) {
 		qsort(p->v, p->n, sizeof(*p->v), cmp_proc);
 	}
-out:
-	free(runs);
 	free(t.v);
+	return ret;
+}
+
+static bool same_pids(const struct vm_procs *a, const struct vm_procs *b)
+{
+	if (a->n != b->n) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].pid != b->v[i].pid) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * find_once until two walks agree (at most 6 walks). A walk of /proc lists the pids
+ * first and reads each process after: one that forks and exits in between (the middle
+ * of a double fork) hides its child from that walk, never from the next.
+ */
+static int find_stable(const struct run_record *runs, size_t n, const char *want, struct vm_procs *p)
+{
+	struct vm_procs prev = {0};
+	int ret = find_once(runs, n, want, &prev);
+
+	for (int i = 0; ret == 0 && i < 5; i++) {
+		struct vm_procs cur = {0};
+		ret = find_once(runs, n, want, &cur);
+		bool same = same_pids(&prev, &cur);
+		vm_procs_free(&prev);
+		prev = cur;
+		if (same) {
+			break;
+		}
+	}
+	p->v = prev.v;
+	p->n = prev.n;
+	return ret;
+}
+
+int vm_procs_of_run(const struct run_record *r, struct vm_procs *p)
+{
+	vm_procs_free(p);
+	return find_stable(r, 1, NULL, p);
+}
+
+int vm_procs_find(const char *vmdir, struct vm_procs *p)
+{
+	char want[PATH_MAX + 16], ctl[PATH_MAX];
+	struct run_record *runs = NULL;
+	size_t nruns = 0;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (store_vm_ctl_dir(vmdir, ctl, sizeof(ctl)) < 0) {
+		return -EINVAL;
+	}
+	if ((ret = run_records_load(ctl, false, &runs, &nruns)) < 0) {
+		return ret;
+	}
+	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
+	ret = find_stable(runs, nruns, want, p);
+	p->nruns = nruns;
+	free(runs);
 	return ret;
 }
 

@@ -35,7 +35,7 @@ struct vm_procs {
 /* Reads PID's parent, state, start time and command name into P. Returns 0 or -errno. */
 int vm_proc_read(pid_t pid, struct vm_proc *p);
 
-/* Adds the processes of run R (not its supervisor) to P. Returns 0 or -errno. */
+/* The processes of run R (not its supervisor) into P (emptied first). 0 or -errno. */
 int vm_procs_of_run(const struct run_record *r, struct vm_procs *p);
 
 /* Finds the processes of the VM at VMDIR into P. Returns 0 or -errno. */

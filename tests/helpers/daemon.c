@@ -46,17 +46,25 @@ int main(int argc, char **argv)
 	if (pid != 0) {
 		return pid < 0 ? 1 : 0;
 	}
-	setsid();
-	if (fork() != 0) {
-		_exit(0);
+	if (setsid() < 0) {
+		perror("daemon: setsid");
+		_exit(1);
+	}
+	pid = fork();
+	if (pid != 0) {
+		if (pid < 0) {
+			perror("daemon: fork");
+		}
+		_exit(pid < 0);
 	}
 	long fd = syscall(SYS_openat, AT_FDCWD, argv[1], O_WRONLY | O_APPEND, 0);
 	if (fd < 0 || (fd != FD && dup2((int)fd, FD) < 0)) {
+		fprintf(stderr, "daemon: %s: %s\n", argv[1], strerror(errno));
 		_exit(1);
 	}
 	close_range(0, FD - 1, 0);
 	close_range(FD + 1, ~0u, 0);
 	char *args[] = {argv[0], "--detached", argv[1], argv[2], NULL}, *env[] = {NULL};
 	syscall(SYS_execve, argv[0], args, env);
-	_exit(1);
+	_exit(1); /* no stderr left to say why */
 }
