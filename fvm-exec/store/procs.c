@@ -177,7 +177,7 @@ static int add_cgroup(const char *dir, struct vm_procs *p)
 
 static int run_procs(const struct proc_table *t, const struct run_record *r, struct vm_procs *p)
 {
-	int ret = add_tree(t, r->pid, p);
+	int ret = r->pid > 0 ? add_tree(t, r->pid, p) : 0;
 
 	for (int i = 0; ret == 0 && i < r->ncg; i++) {
 		ret = add_cgroup(r->cg[i], p);
@@ -306,7 +306,9 @@ int vm_procs_find(const char *vmdir, struct vm_procs *p)
 	}
 	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
 	ret = find_stable(runs, nruns, want, p);
-	p->nruns = nruns;
+	for (size_t i = 0; i < nruns; i++) {
+		p->nruns += runs[i].pid > 0;
+	}
 	free(runs);
 	return ret;
 }

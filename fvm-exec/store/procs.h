@@ -6,8 +6,8 @@
  * A process is in VM VMDIR when it descends from the supervisor of one of the VM's
  * live runs (runs.h) or sits in one of those runs' cgroups: the supervisor is a child
  * subreaper, so no double fork, setsid() or closed descriptor takes a process out of
- * its tree. Also, as a second net for a run whose supervisor is gone, a process whose
- * initial environment carries FVM_ROOT=VMDIR. Each process is named with its start
+ * its tree. A run whose supervisor was killed still has its cgroups; and, as a last
+ * net, a process whose initial environment carries FVM_ROOT=VMDIR is the VM's. Each process is named with its start
  * time, so a pid reused meanwhile is never signalled.
  */
 #ifndef FVM_STORE_PROCS_H
@@ -29,7 +29,7 @@ struct vm_proc {
 struct vm_procs {
 	struct vm_proc *v; /* sorted by pid */
 	size_t n;
-	size_t nruns;      /* live runs (supervisors) */
+	size_t nruns;      /* runs whose supervisor lives */
 };
 
 /* Reads PID's parent, state, start time and command name into P. Returns 0 or -errno. */

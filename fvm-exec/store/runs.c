@@ -206,6 +206,23 @@ static int read_record(int dir, const char *ctldir, const char *name, struct run
 	return parse_record(file, text, r);
 }
 
+/* True when one of R's cgroups still holds a process. */
+static bool cgroups_busy(const struct run_record *r)
+{
+	char path[PATH_MAX + 16], c;
+	bool busy = false;
+
+	for (int i = 0; !busy && i < r->ncg; i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", r->cg[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			busy = read(fd, &c, 1) == 1;
+			close(fd);
+		}
+	}
+	return busy;
+}
+
 int run_records_load(const char *ctldir, bool prune, struct run_record **out, size_t *n)
 {
 	struct run_record *v = NULL;
@@ -236,10 +253,17 @@ int run_records_load(const char *ctldir, bool prune, struct run_record **out, si
 			continue;
 		}
 		if (!run_record_live(&r)) {
-			if (prune) {
-				unlinkat(fd, d->d_name, 0);
+			if (cgroups_busy(&r)) {
+				r.pid = 0; /* its supervisor is gone, not its processes */
+			} else {
+				if (prune) {
+					for (int i = 0; i < r.ncg; i++) {
+						rmdir(r.cg[i]); /* left behind by a supervisor that was killed */
+					}
+					unlinkat(fd, d->d_name, 0);
+				}
+				continue;
 			}
-			continue;
 		}
 		struct run_record *nv = realloc(v, (cnt + 1) * sizeof(*v));
 		if (!nv) {

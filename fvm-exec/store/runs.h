@@ -27,7 +27,7 @@
 #define RUNS_DIR "runs"
 
 struct run_record {
-	pid_t pid;                     /* the supervisor */
+	pid_t pid;                     /* the supervisor; 0: gone (run_records_load) */
 	unsigned long long start;      /* its start time, /proc/PID/stat field 22 */
 	int ncg;
 	char cg[RUN_CG_MAX][PATH_MAX]; /* the run's cgroup directories */
@@ -51,8 +51,10 @@ int run_record_remove(const char *ctldir, pid_t pid);
 
 /*
  * The live records of CTLDIR into *OUT (malloc'd, *N of them). A malformed record is
- * reported (file and line) and skipped; a stale one is skipped, and removed when
- * PRUNE (the caller holds the VM's lock exclusively). Returns 0 or -errno.
+ * reported (file and line) and skipped. A stale one whose cgroups still hold processes
+ * (its supervisor was killed) is returned with pid 0: its processes are still the
+ * VM's. Any other stale one is skipped, and removed with its empty cgroups when PRUNE
+ * (the caller holds the VM's lock exclusively). Returns 0 or -errno.
  */
 int run_records_load(const char *ctldir, bool prune, struct run_record **out, size_t *n);
 

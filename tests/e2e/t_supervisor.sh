@@ -158,6 +158,30 @@ fvm rm --force r > "$T/out" 2>&1; rc=$?
 [ $rc = 0 ] && [ -n "$pids" ] && none_alive $pids && [ ! -e "$FVM_HOME/vms/r" ] && [ ! -e "$FVM_HOME/ctl/r" ] &&
 	ok rm_force_ends_the_daemons_and_removes_the_vm || not_ok rm_force_ends_the_daemons_and_removes_the_vm "rc $rc, pids: $pids" "$(cat "$T/out")"
 
+# ---- a supervisor killed outright: its run's cgroup still names the VM's processes --
+exec_vm -n z -- "$STATIC" /dev/null "$T/go.z" > /dev/null 2>&1
+until_true 5 nprocs_is z 1
+rec=$(ls "$FVM_HOME/ctl/z/runs" 2>/dev/null)
+if [ -z "$rec" ] || ! grep -q '^cgroup ' "$FVM_HOME/ctl/z/runs/$rec"; then
+	skip killed_supervisor_leaves_the_vm_known "no cgroup for the run ($(whoami_tag) cannot create one here): only the supervisor's tree knows a static daemon with no environment"
+else
+	daemon=$(pids_of z)
+	cg=$(sed -n 's/^cgroup //p' "$FVM_HOME/ctl/z/runs/$rec" | head -1)
+	kill -KILL "$rec"
+	until_true 5 sh -c "! kill -0 $rec 2>/dev/null || grep -q '^State:.*Z' /proc/$rec/status"
+	fvm commit z > "$T/out" 2>&1; rc=$?
+	if [ "$(pids_of z)" = "$daemon" ] && [ $rc = 1 ] && grep -q "$daemon (daemon-static)" "$T/out"; then
+		ok killed_supervisor_leaves_the_vm_known
+	else
+		not_ok killed_supervisor_leaves_the_vm_known "rc $rc, before: $daemon, now: $(pids_of z)" "$(cat "$T/out")"
+	fi
+	fvm stop z --kill-after 500ms > /dev/null 2>&1
+	# rm prunes the stale record, and the cgroup its supervisor could not remove.
+	fvm rm z > "$T/out" 2>&1 && [ ! -e "$cg" ] && [ ! -e "$FVM_HOME/ctl/z" ] && ok rm_after_a_killed_supervisor_removes_its_cgroup ||
+		not_ok rm_after_a_killed_supervisor_removes_its_cgroup "cgroup $cg: $(ls -d "$cg" 2>&1)" "$(cat "$T/out")"
+fi
+fvm stop z --kill-after 500ms > /dev/null 2>&1
+
 # ---- a commit holds the lock: no run of the VM starts until it is done --------------
 exec_vm -n c -- python3 -c "
 import os
