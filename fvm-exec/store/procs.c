@@ -17,13 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fvm/env.h"
-#include "fvm/layout.h"
 #include "store/procs.h"
 #include "store/store.h"
 
