@@ -164,7 +164,8 @@ check: deps
 	@tests/run-all
 
 # The fence tests need helpers libfvm cannot enter: the same sources, linked statically.
-HELPER_STATIC := $(B)/tests/helpers/try-syscall-static $(B)/tests/helpers/try-truncate-static $(B)/tests/helpers/attack-static
+HELPER_STATIC := $(B)/tests/helpers/try-syscall-static $(B)/tests/helpers/try-truncate-static \
+	$(B)/tests/helpers/attack-static $(B)/tests/helpers/daemon-static
 $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)

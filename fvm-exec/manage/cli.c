@@ -12,6 +12,7 @@
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "store/journal.h"
+#include "store/procs.h"
 
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len)
 {
@@ -92,14 +93,20 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n)
 	}
 }
 
-const char *cli_state(const char *vmdir)
+const char *cli_state(const char *vmdir, size_t *nprocs)
 {
 	int lock = store_vm_lock(vmdir, true, true);
+	struct vm_procs p;
 
 	if (lock >= 0) {
 		close(lock);
 	}
-	return lock == -2 ? "running" : "idle";
+	*nprocs = 0;
+	if (vm_procs_find(vmdir, &p) == 0) {
+		*nprocs = p.n;
+		vm_procs_free(&p);
+	}
+	return lock == -2 || *nprocs ? "running" : "idle";
 }
 
 void cli_time(long long t, char *out, size_t len)

@@ -16,6 +16,8 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv);
 int cmd_reset(const struct fvm_store *s, int argc, char **argv);
 int cmd_rm(const struct fvm_store *s, int argc, char **argv);
 int cmd_migrate(const struct fvm_store *s, int argc, char **argv);
+int cmd_ps(const struct fvm_store *s, int argc, char **argv);
+int cmd_stop(const struct fvm_store *s, int argc, char **argv);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
@@ -32,8 +34,9 @@ struct cli_counts {
 };
 void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
 
-/* "running" or "idle". */
-const char *cli_state(const char *vmdir);
+/* "running" (a run holds the lock, or processes live) or "idle"; *NPROCS the number of
+ * the VM's live processes. */
+const char *cli_state(const char *vmdir, size_t *nprocs);
 
 /* T (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or "-" for none. */
 void cli_time(long long t, char *out, size_t len);

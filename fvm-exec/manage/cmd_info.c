@@ -110,6 +110,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 	struct store_usage u;
 	struct vm_procs procs = {0};
 	bool json = false;
+	size_t nprocs;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -139,7 +140,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		fvm_policy_init(pol); /* never run yet: the defaults apply */
 	}
 	vm_procs_find(dir, &procs);
-	vm_procs_describe(&procs, who, sizeof(who));
+	vm_procs_describe(&procs, true, who, sizeof(who));
 	cli_time(u.last_used, when, sizeof(when));
 	char *conf = read_conf(dir);
 	if (json) {
@@ -149,9 +150,9 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		json_string(stdout, dir);
 		printf(",\"state\":\"%s\",\"last_used\":\"%s\",\"upper_entries\":%llu,\"upper_bytes\":%llu,"
 		       "\"changes\":{\"added\":%zu,\"modified\":%zu,\"deleted\":%zu},\"processes\":[",
-		       cli_state(dir), when, u.entries, u.bytes, n.added, n.modified, n.deleted);
+		       cli_state(dir, &nprocs), when, u.entries, u.bytes, n.added, n.modified, n.deleted);
 		for (size_t i = 0; i < procs.n; i++) {
-			printf("%s%d", i ? "," : "", (int)procs.pid[i]);
+			printf("%s%d", i ? "," : "", (int)procs.v[i].pid);
 		}
 		printf("],");
 		print_policy_json(pol);
@@ -163,11 +164,17 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		}
 		printf("}\n");
 	} else {
+		const char *state = cli_state(dir, &nprocs);
 		fputs("name:       ", stdout);
 		fvm_quote_fputs(name, stdout);
 		fputs("\ndirectory:  ", stdout);
 		fvm_quote_fputs(dir, stdout);
-		printf("\nstate:      %s\nlast used:  %s\n", cli_state(dir), when);
+		if (nprocs) {
+			printf("\nstate:      %s (%zu process%s)\n", state, nprocs, nprocs == 1 ? "" : "es");
+		} else {
+			printf("\nstate:      %s\n", state);
+		}
+		printf("last used:  %s\n", when);
 		printf("upper:      %llu entries, %llu bytes\n", u.entries, u.bytes);
 		printf("changes:    %zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
 		printf("processes:  %s\n", procs.n ? who : "none"); /* names quoted by procs.c */

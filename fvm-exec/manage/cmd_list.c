@@ -1,7 +1,7 @@
 /*
- * cmd_list.c — fvm list [--json]: one row per VM: name, state, changes, bytes in its
- * upper layer, last used (UTC). A name is quoted (store/quote.h), though the store
- * only lists valid ones.
+ * cmd_list.c — fvm list [--json]: one row per VM: name, state (running with the number
+ * of its live processes, or idle), changes, bytes in its upper layer, last used (UTC).
+ * A name is quoted (store/quote.h), though the store only lists valid ones.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -26,21 +26,28 @@ static int list_one(const char *name, void *arg)
 	struct fvm_changes ch;
 	struct store_usage u;
 	const char *state;
+	char cell[32];
+	size_t nprocs;
 
 	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0 ||
 	    cli_scan(dir, NULL, 0, &ch) != 0) {
 		return -1;
 	}
-	state = cli_state(dir);
+	state = cli_state(dir, &nprocs);
 	cli_time(u.last_used, when, sizeof(when));
 	if (ctx->json) {
 		printf("%s{\"name\":", ctx->first ? "" : ",\n");
 		json_string(stdout, name);
-		printf(",\"state\":\"%s\",\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"}", state,
-		       ch.n, u.bytes, when);
+		printf(",\"state\":\"%s\",\"processes\":%zu,\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"}",
+		       state, nprocs, ch.n, u.bytes, when);
 	} else {
 		char *q = fvm_quote_dup(name);
-		printf("%-24s %-8s %8zu %12llu  %s\n", q ? q : "?", state, ch.n, u.bytes, when);
+		if (nprocs) {
+			snprintf(cell, sizeof(cell), "%s(%zu)", state, nprocs);
+		} else {
+			snprintf(cell, sizeof(cell), "%s", state);
+		}
+		printf("%-24s %-12s %8zu %12llu  %s\n", q ? q : "?", cell, ch.n, u.bytes, when);
 		free(q);
 	}
 	fvm_changes_free(&ch);
@@ -66,7 +73,7 @@ int cmd_list(const struct fvm_store *s, int argc, char **argv)
 		return FVM_EXIT_USAGE;
 	}
 	if (!ctx.json) {
-		printf("%-24s %-8s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");
+		printf("%-24s %-12s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");
 	} else {
 		printf("[");
 	}

@@ -55,6 +55,14 @@ static int step_remove_ipc(struct rm_ctx *r)
 	return store_remove_ipc(r->dir);
 }
 
+/* The VM's control area (its run records), outside its directory. */
+static int step_remove_ctl(struct rm_ctx *r)
+{
+	char ctl[PATH_MAX];
+
+	return store_ctl_path(r->dir, ctl, sizeof(ctl)) < 0 ? -1 : store_rm_tree(ctl);
+}
+
 /* To remove a VM's other resources, add a step before remove_dir. */
 static const struct {
 	const char *what;
@@ -62,6 +70,7 @@ static const struct {
 } rm_steps[] = {
 	{"stop", step_stop},
 	{"remove IPC objects", step_remove_ipc},
+	{"remove the control directory", step_remove_ctl},
 	{"remove the directory", step_remove_dir},
 };
 

@@ -24,6 +24,8 @@ static const struct {
 	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
+	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
+	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 
 static void usage(FILE *out)

@@ -255,6 +255,7 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		case K_CPUS: s->cpus_set = t != NULL; if (t) s->cpus = v.cpus; break;
 		case K_TIMEOUT: s->timeout_ms = t ? v.u : 0; break;
 		case K_KILL_AFTER: s->kill_after_ms = t ? v.u : 0; break;
+		case K_KILL_ON_EXIT: s->kill_on_exit = t && v.b; break;
 		case K_COPY_LIMIT: s->copy_limit = v.u; break;
 		case K_MEMORY_TOTAL: s->memory_total = v.u; break;
 		case K_PIDS_TOTAL: s->pids_total = v.u; break;

@@ -21,7 +21,7 @@
 enum exec_key {
 	K_VM, K_HOME, K_CONFIG, K_EPHEMERAL, K_KEEP, K_REVIEW,
 	K_CPU, K_MEMORY, K_DATA, K_STACK, K_NPROC, K_NOFILE, K_FSIZE, K_CORE, K_MEMLOCK,
-	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
+	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
 	K_NET, K_ALLOW, K_LOOPBACK, K_ENFORCE,
 	K_VERBOSE, K_HELP, K_VERSION,
@@ -81,7 +81,7 @@ enum exec_enforce { ENFORCE_AUTO = 0, ENFORCE_REQUIRE, ENFORCE_OFF };
 /* The typed settings. Numeric quotas are EXEC_UNSET when not set or "unlimited". */
 struct exec_settings {
 	const char *vm, *home, *config;
-	bool ephemeral, keep, review, verbose;
+	bool ephemeral, keep, review, verbose, kill_on_exit;
 	uint64_t rlim[K_PIDS_TOTAL + 1]; /* indexed by key, K_CPU..K_MEMLOCK; seconds or bytes */
 	bool nice_set;
 	int nice;

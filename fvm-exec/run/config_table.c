@@ -34,6 +34,8 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 	[K_CPUS] = {"cpus", 0, V_CPUS, 0, NULL, "CPU affinity, a list such as 0,2-3"},
 	[K_TIMEOUT] = {"timeout", 0, V_DURATION, 0, NULL, "wall clock of the whole run (exit 124)"},
 	[K_KILL_AFTER] = {"kill-after", 0, V_DURATION, 0, "5s", "grace between SIGTERM and SIGKILL"},
+	[K_KILL_ON_EXIT] = {"kill-on-exit", 0, V_FLAG, OPT_RUN, "false",
+			    "end the VM's other processes when the command ends"},
 	[K_COPY_LIMIT] = {"copy-limit", 0, V_SIZE, 0, NULL, "largest host file copied up (else EFBIG)"},
 	[K_MEMORY_TOTAL] = {"memory-total", 0, V_SIZE, 0, NULL, "memory of the whole VM (cgroup)"},
 	[K_PIDS_TOTAL] = {"pids-total", 0, V_COUNT, 0, NULL, "processes of the whole VM (cgroup)"},

@@ -275,13 +275,12 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 static void mq_prepare(struct exec_fence *f, const char *vmdir)
 {
 	char val[32];
-	pid_t pid;
 	int r;
 
 	if (f->ruleset_fd < 0 || !mq_broker_needed()) {
 		return;
 	}
-	if ((r = mq_broker_start(vmdir, &f->mq_fd, &pid)) < 0) {
+	if ((r = mq_broker_open(vmdir, &f->mq, &f->mq_fd)) < 0) {
 		fence_say(f, "landlock: no mqueue mount and no queue broker (%s): mq_open for writing fails\n",
 		    strerror(-r));
 		return;
@@ -289,8 +288,8 @@ static void mq_prepare(struct exec_fence *f, const char *vmdir)
 	/* The pid SO_PEERCRED reports on a socketpair: its creator's, fvm-exec's. */
 	snprintf(val, sizeof(val), "%d:%d", f->mq_fd, (int)getpid());
 	setenv(FVM_ENV_MQ, val, 1);
-	fence_say(f, "landlock: no mqueue mount at /dev/mqueue: queues are opened for writing by a "
-	       "broker outside the fence (pid %d), for the VM's names only\n", (int)pid);
+	fence_say(f, "landlock: no mqueue mount at /dev/mqueue: queues are opened for writing by the "
+	       "run's supervisor, outside the fence, for the VM's names only\n");
 }
 
 int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
@@ -301,6 +300,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->ruleset_fd = -1;
 	f->mq_fd = -1;
 	f->verbose = s->verbose;
+	f->mq.sock = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;

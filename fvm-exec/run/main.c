@@ -7,9 +7,10 @@
  * fvm.conf or -c FILE, the VM's vm.conf, the command line); the VM, created on first
  * use with the effective policy written to its vm.conf; the compiled policy, rewritten
  * atomically on every run (both in the VM's control area, outside the fence); the run
- * lock, held shared; the environment contract
- * (fvm/env.h); cgroups and the kernel fence, prepared here; then a supervised child
- * that joins the cgroups, takes the quotas and the fence, and execs the command.
+ * lock, held shared; the environment contract (fvm/env.h); cgroups and the kernel
+ * fence, prepared here; then the run's supervisor (supervise.c), whose child joins the
+ * cgroups, takes the quotas and the fence, and execs the command. fvm-exec returns when
+ * the command ends; the supervisor stays with the processes the command left running.
  *
  * The child execs through libfvm itself (dlopen + its execvp), so the command is found
  * and run in the virtual namespace exactly as a program inside the VM would run it.
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,19 +215,11 @@ static void say_setup(const struct exec_config *cfg, const struct exec_fence *fe
 }
 
 /*
- * After the command: the cgroups go, the run lock is released, then --review and an
- * ephemeral VM's removal.
+ * After the command: --review, and an ephemeral VM's removal (its processes have
+ * ended: an ephemeral run ends them all, see main).
  */
-static void after_run(const struct exec_settings *s, struct exec_cgroup *cg, int lock,
-		      const char *vm, const char *vmdir)
+static void after_run(const struct exec_settings *s, const char *vm, const char *vmdir)
 {
-	/* Processes that just ended (orphans, now ours) leave the cgroup once reaped. */
-	for (int i = 0; i < 20 && !cgroup_remove(cg); i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0) {
-		}
-		usleep(5000);
-	}
-	close(lock);
 	if (s->review) {
 		review_run(vmdir, vm); /* the command's exit status stands */
 	}
@@ -247,7 +239,7 @@ int main(int argc, char **argv)
 	struct fvm_store store;
 	struct exec_cgroup cg = {.n = 0};
 	struct exec_fence fence;
-	char vmdir[PATH_MAX], lib[PATH_MAX], vmconf[PATH_MAX + 16];
+	char vmdir[PATH_MAX], ctldir[PATH_MAX], lib[PATH_MAX], vmconf[PATH_MAX + 16];
 	char eph[FVM_NAME_MAX + 8], why[512];
 	char *shell_argv[2], **cmd, *conf = NULL;
 	const char *vm;
@@ -283,7 +275,8 @@ int main(int argc, char **argv)
 	} else if (!fvm_vm_name_valid(vm)) {
 		errx(FVM_EXIT_FVM, "-n %s: invalid VM name: use [A-Za-z0-9][A-Za-z0-9._-]{0,63}", vm);
 	}
-	if (store_vm_dir(&store, vm, vmdir, sizeof(vmdir)) < 0) {
+	if (store_vm_dir(&store, vm, vmdir, sizeof(vmdir)) < 0 ||
+	    store_ctl_path(vmdir, ctldir, sizeof(ctldir)) < 0) {
 		return FVM_EXIT_FVM;
 	}
 	/* vm.conf is in the control area, where the VM cannot write (fvm/layout.h). */
@@ -336,10 +329,11 @@ int main(int argc, char **argv)
 
 	struct child_ctx ctx = {.s = &s, .cg = &cg, .fence = &fence, .lib = lib, .cmd = cmd};
 	struct exec_super sup = {.timeout_ms = s.timeout_ms, .kill_after_ms = s.kill_after_ms,
-				 .end_all = s.ephemeral && !s.keep, .cg = &cg, .child = child_main,
-				 .arg = &ctx};
+				 .end_all = s.kill_on_exit || (s.ephemeral && !s.keep), .cg = &cg,
+				 .vm = vm, .ctldir = ctldir, .lock = lock, .mq = &fence.mq,
+				 .child = child_main, .arg = &ctx};
 	status = supervise(&sup);
-	after_run(&s, &cg, lock, vm, vmdir);
+	after_run(&s, vm, vmdir);
 	exec_config_free(&cli);
 	exec_config_free(&cfg);
 	return status;

@@ -3,23 +3,20 @@
  * exists and what libfvm sends it).
  *
  * Rules:
- *  - Started by fence_prepare, before the fence exists, only when the fence needs it:
- *    Landlock is on and /dev/mqueue is not an mqueue mount a rule can cover.
- *  - The broker keeps no descriptor of fvm-exec's but its socket (no run lock: a VM whose
- *    broker lingers is not "running"); stdin, stdout and stderr are /dev/null, so a
- *    caller reading the run's output is never held open by it.
+ *  - Its socket is made by fence_prepare, before the fence exists, only when the fence
+ *    needs it: Landlock is on and /dev/mqueue is not an mqueue mount a rule can cover.
+ *  - It is a job of the run's supervisor (supervise.c): one descriptor of its poll loop,
+ *    one request served each time poll says one came; it never blocks on a VM (the
+ *    socket is nonblocking, a reply is sent MSG_DONTWAIT).
  *  - It opens a queue only for a well-formed request whose name carries the VM's IPC
  *    prefix, with the request's flags limited to FVM_MQ_OFLAGS; anything else is refused
  *    (EACCES for a foreign name, EINVAL for a malformed request).
- *  - It ignores the terminal's SIGINT, SIGQUIT and SIGHUP (daemons of the VM outlive a
- *    ^C of the command and still need it); SIGTERM of a run that ends ends it too.
- *  - It exits when the socket reports end of file: every process of the VM and
- *    fvm-exec have closed their copy.
+ *  - It is dropped from the loop when the socket reports end of file: every process of
+ *    the VM has closed its copy.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +83,9 @@ static void give_reply(int reply, int err, int q)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &q, sizeof(int));
 	}
-	sendmsg(reply, &msg, MSG_NOSIGNAL); /* a requester gone meanwhile: nothing to do */
+	/* A requester gone meanwhile, or whose socket is full: nothing to do; the
+	 * supervisor never waits for a VM. */
+	sendmsg(reply, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* The broker's answer to REQ: a queue descriptor, or -errno. */
@@ -109,59 +108,44 @@ static int serve_one(const struct fvm_mq_request *req, const char *prefix)
 	return q == (mqd_t)-1 ? -errno : (int)q;
 }
 
-static void __attribute__((noreturn)) serve(int sock, const char *prefix)
+int mq_broker_serve(const struct mq_broker *b)
 {
-	static const int ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGPIPE};
 	struct fvm_mq_request req;
+	mode_t old;
 	int reply;
-	ssize_t n;
+	ssize_t n = take_request(b->sock, &req, &reply);
 
-	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
-		signal(ignored[i], SIG_IGN);
+	if (n <= 0) {
+		return n == 0 ? 0 : errno == EAGAIN ? 1 : -1;
 	}
-	while ((n = take_request(sock, &req, &reply)) > 0) {
-		if (reply < 0) {
-			continue;
-		}
-		int q = (size_t)n == sizeof(req) ? serve_one(&req, prefix) : -EINVAL;
-		give_reply(reply, q < 0 ? -q : 0, q);
-		if (q >= 0) {
-			close(q);
-		}
-		close(reply);
+	if (reply < 0) {
+		return 1;
 	}
-	_exit(0);
+	old = umask(0);
+	int q = (size_t)n == sizeof(req) ? serve_one(&req, b->prefix) : -EINVAL;
+	umask(old);
+	give_reply(reply, q < 0 ? -q : 0, q);
+	if (q >= 0) {
+		close(q);
+	}
+	close(reply);
+	return 1;
 }
 
-int mq_broker_start(const char *vmdir, int *vm_end, pid_t *pid)
+int mq_broker_open(const char *vmdir, struct mq_broker *b, int *vm_end)
 {
-	char prefix[FVM_IPC_PREFIX_MAX];
 	int sv[2];
 
-	if (fvm_ipc_prefix(vmdir, prefix, sizeof(prefix)) < 0) {
+	b->sock = -1;
+	if (fvm_ipc_prefix(vmdir, b->prefix, sizeof(b->prefix)) < 0) {
 		return -ENAMETOOLONG;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	/* Nonblocking on the broker's side: a request is taken only when poll says one came. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
 		return -errno;
 	}
-	fflush(NULL); /* nothing buffered is written twice */
-	*pid = fork();
-	if (*pid < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
-	if (*pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (dup2(sv[0], 3) < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-		    dup2(null, 2) < 0) {
-			_exit(1);
-		}
-		close_range(4, ~0u, 0);
-		serve(3, prefix);
-	}
-	close(sv[0]);
+	b->sock = sv[0];
 	*vm_end = sv[1];
 	return 0;
 }

@@ -6,7 +6,8 @@
  *
  * Order of a run: cgroup_setup and fence_prepare in fvm-exec (errors are exit 125
  * before anything runs); then, in the child, cgroup_join, quota_apply, fence_apply and
- * the exec; fvm-exec supervises until the command ends, then cgroup_remove.
+ * the exec; the run's supervisor (supervise.c) stays until the VM's last process has
+ * exited, then cgroup_remove.
  */
 #ifndef FVM_RUN_RUN_H
 #define FVM_RUN_RUN_H
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "fvm/ipcname.h"
 
 /* ---- cgroups ---- */
 
@@ -72,6 +74,12 @@ struct exec_filter {
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
+/* The message-queue broker's end of its socket (see below). */
+struct mq_broker {
+	int sock;                          /* the broker's end, nonblocking; -1: no broker */
+	char prefix[FVM_IPC_PREFIX_MAX];   /* the VM's IPC names */
+};
+
 
 struct exec_fence {
 	bool off;              /* --enforce off */
@@ -80,6 +88,7 @@ struct exec_fence {
 	int abi;               /* Landlock ABI, 0: none */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
+	struct mq_broker mq;   /* the broker's end, for the supervisor */
 	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
 	struct {
 		const char *path;
@@ -136,25 +145,37 @@ int rootfence_apply(const struct exec_fence *f, bool *nodev);
 bool mq_broker_needed(void);
 
 /*
- * Starts the broker of the VM at VMDIR (a child process). Returns 0 with *VM_END, the
- * close-on-exec socket to hand to the VM, and *PID; or -errno.
+ * Makes the broker of the VM at VMDIR: B, served by the run's supervisor, and *VM_END,
+ * the close-on-exec socket to hand to the VM. Returns 0 or -errno.
  */
-int mq_broker_start(const char *vmdir, int *vm_end, pid_t *pid);
+int mq_broker_open(const char *vmdir, struct mq_broker *b, int *vm_end);
+
+/*
+ * Serves one request waiting on B's socket. Returns 1 (served, or nothing to serve), 0
+ * when every process of the VM has closed its end, -1 on an error of the socket.
+ */
+int mq_broker_serve(const struct mq_broker *b);
 
 /* ---- supervision ---- */
 
 struct exec_super {
 	uint64_t timeout_ms, kill_after_ms;
 	bool end_all;                 /* end every process of the VM when the command ends */
-	const struct exec_cgroup *cg;
-	void (*child)(void *arg);     /* runs in the child; never returns */
+	struct exec_cgroup *cg;       /* the run's cgroups: the supervisor removes them */
+	const char *vm;               /* the VM's name, for messages */
+	const char *ctldir;           /* the VM's control directory: the run's record */
+	int lock;                     /* the run lock, held shared: passed to the supervisor */
+	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
+	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;
 };
 
 /*
- * Runs SUP->child in a child process and supervises the VM's processes (fvm-exec is a
- * child subreaper). Returns the exit status of fvm-exec: the command's, 128+N when
- * it was killed by signal N, 124 when the wall clock ran out.
+ * Starts the run's supervisor (a child subreaper, outside the fence), which records
+ * the run, runs SUP->child in the command's process and stays until the VM's last
+ * process has exited, holding SUP->lock (closed here). Returns, when the command ends,
+ * the exit status of fvm-exec: the command's, 128+N when it was killed by signal N,
+ * 124 when the wall clock ran out, 125 when the run could not start (reported).
  */
 int supervise(const struct exec_super *sup);
 

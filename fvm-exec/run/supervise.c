@@ -1,38 +1,83 @@
 /*
- * supervise.c — the supervision of a run (run.h).
+ * supervise.c — the supervisor of a run, and fvm-exec's wait for its command (run.h).
+ *
+ *   fvm-exec ──fork──> supervisor ──fork──> command ──> ... every process of the run
  *
  * Rules:
- *  - fvm-exec is a child subreaper: a process of the VM whose parent ends (a daemon
- *    after setsid() and a double fork) becomes fvm-exec's child, never init's. So the
- *    tree below fvm-exec, walked in /proc, is every process of the run; the run's
- *    cgroups, where there are some, are added to it.
- *  - SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to fvm-exec by another process are
- *    forwarded to the command; the run is then ending: when the command has ended, or
- *    after the grace (--kill-after), every process of the VM is ended too.
- *    A signal from the terminal reaches the command directly and is not forwarded.
- *  - On --timeout every process of the run gets SIGTERM, and SIGKILL after the grace;
- *    fvm-exec returns 124 once none is left.
- *  - When the command ends normally, the other processes of the VM keep running
- *    (a VM may start a daemon), unless END_ALL says the VM ends with its command.
- *  - Signals are taken synchronously (sigtimedwait): no handler, no race with waitpid.
+ *  - The supervisor is a child subreaper outside the fence, one per run: a process of
+ *    the VM whose parent ends (a daemon after setsid() and a double fork) becomes its
+ *    child, never init's, so no process of the run leaves its tree. The run's cgroups,
+ *    where there are some, hold the same processes (a root process that moves itself
+ *    out of them is still in the tree; both are used).
+ *  - It writes the run's record (runs.h) before the command starts and removes it, with
+ *    the cgroups, when the VM's last process has exited; it holds the run lock (shared)
+ *    until then, so commit, reset and rm cannot act on a VM in use.
+ *  - fvm-exec returns when the command ends, with its status (128+N when killed by
+ *    signal N); it names the processes the command left running on stderr in one line.
+ *    The supervisor stays with them, its standard streams on /dev/null.
+ *  - END_ALL (--kill-on-exit, an ephemeral VM): when the command ends, every process
+ *    of the VM gets SIGTERM, then SIGKILL after the grace (--kill-after); fvm-exec
+ *    returns the command's status once none is left.
+ *  - SIGINT, SIGTERM, SIGHUP and SIGQUIT sent by another process (to fvm-exec, which
+ *    passes them on, or to the supervisor) are forwarded to the command; the VM then
+ *    ends as under END_ALL, or after the grace if the command does not end. A signal
+ *    from the terminal reaches the command directly and is not forwarded.
+ *  - On --timeout every process of the VM gets SIGTERM, and SIGKILL after the grace;
+ *    fvm-exec returns 124 once none is left. The clock runs for the whole run: the
+ *    processes a command left running are ended when it runs out too.
+ *  - fvm-exec killed outright (SIGKILL) takes the command with it; the rest of the VM
+ *    stays under its supervisor.
+ *  - The supervisor waits in one poll() loop over descriptors: its signals, fvm-exec's
+ *    end of a pipe, and the services it gives the VM (the POSIX-queue broker,
+ *    mqbroker.c); a seccomp notification listener is one more row of that loop.
  */
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "run.h"
+#include "store/procs.h"
+#include "store/runs.h"
 #include "store/store.h"
 
-#define TREE_MAX 8192
-
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+/* What the supervisor tells fvm-exec, over a pipe. */
+enum super_msg_kind {
+	MSG_STARTED = 1, /* the command runs as PID */
+	MSG_ENDED,       /* fvm-exec returns STATUS now; PID 1: processes of the VM remain */
+	MSG_FAILED,      /* the run could not start (reported): fvm-exec returns 125 */
+};
+
+struct super_msg {
+	int kind;
+	int status;
+	pid_t pid;
+};
+
+enum phase { RUNNING, ENDING, KILLING };
+
+/* The supervisor's state. */
+struct super {
+	const struct exec_super *sup;
+	struct run_record rec; /* this run, as its record says */
+	pid_t cmd;
+	int status;            /* the command's wait status */
+	bool cmd_done, reported, timed_out, stopping;
+	enum phase phase;
+	uint64_t deadline;     /* ms, CLOCK_MONOTONIC; 0: none */
+	int up;                /* the pipe to fvm-exec */
+};
 
 static uint64_t now_ms(void)
 {
@@ -41,172 +86,390 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The parent of PID from /proc/PID/stat, or -1. */
-static pid_t parent_of(pid_t pid)
+static void stop_set(sigset_t *set)
 {
-	char path[64], buf[512];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f) {
-		return -1;
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		sigaddset(set, stop_signals[i]);
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold anything: the fields follow its last ')'. */
-	char *p = strrchr(buf, ')');
-	int ppid;
-	return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
 }
 
-/* Every process of the run: descendants of fvm-exec, and the run's cgroups. */
-static size_t run_tree(const struct exec_cgroup *cg, pid_t *out)
+static bool is_stop_signal(int sig)
 {
-	static pid_t all[TREE_MAX], par[TREE_MAX];
-	size_t nall = 0, n = 0;
-	struct dirent *d;
-	DIR *dir = opendir("/proc");
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		if (stop_signals[i] == sig) {
+			return true;
+		}
+	}
+	return false;
+}
 
-	if (dir) {
-		while ((d = readdir(dir)) && nall < TREE_MAX) {
-			int pid = atoi(d->d_name);
-			if (pid > 0) {
-				all[nall] = pid;
-				par[nall++] = parent_of(pid);
+static void tell(int fd, int kind, int status, pid_t pid)
+{
+	struct super_msg m = {.kind = kind, .status = status, .pid = pid};
+
+	if (fd >= 0 && write(fd, &m, sizeof(m)) != (ssize_t)sizeof(m)) {
+		/* fvm-exec is gone: nobody waits for the status */
+	}
+}
+
+/* ---- the supervisor -------------------------------------------------------------- */
+
+/* Sends SIG to every process of the run. */
+static void signal_all(const struct super *s, int sig)
+{
+	struct vm_procs p = {0};
+
+	if (vm_procs_of_run(&s->rec, &p) == 0) {
+		vm_procs_signal(&p, sig);
+	}
+	vm_procs_free(&p);
+}
+
+/* Reaps every child that ended; the command's status is kept. */
+static void reap(struct super *s)
+{
+	pid_t p;
+	int st;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (p == s->cmd) {
+			s->cmd_done = true;
+			s->status = st;
+		}
+	}
+}
+
+/* True when no process of the run is left: no child (every process descends from the
+ * supervisor) and nobody in its cgroups. */
+static bool run_empty(const struct super *s)
+{
+	siginfo_t si = {0};
+	pid_t none[1];
+
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD) {
+		return false;
+	}
+	return cgroup_pids(s->sup->cg, none, 0, 1) == 0;
+}
+
+static int exit_status(const struct super *s)
+{
+	if (s->timed_out) {
+		return FVM_EXIT_TIMEOUT;
+	}
+	return WIFSIGNALED(s->status) ? 128 + WTERMSIG(s->status) : WEXITSTATUS(s->status);
+}
+
+/* fvm-exec's status; LEFT: processes of the VM remain. */
+static void report(struct super *s, bool left)
+{
+	if (!s->reported) {
+		tell(s->up, MSG_ENDED, exit_status(s), left);
+		s->reported = true;
+	}
+}
+
+/* The VM ends: SIGTERM to all, SIGKILL after the grace. */
+static void begin_ending(struct super *s)
+{
+	s->phase = ENDING;
+	s->deadline = now_ms() + s->sup->kill_after_ms;
+	signal_all(s, SIGTERM);
+}
+
+static void on_deadline(struct super *s)
+{
+	if (s->phase == RUNNING && !s->stopping) {
+		s->timed_out = !s->reported;
+		begin_ending(s);
+		return;
+	}
+	/* The grace of a stop or of the ending is over; while killing, new children of a
+	 * dying tree are killed again soon. */
+	s->phase = KILLING;
+	s->deadline = now_ms() + 50;
+	signal_all(s, SIGKILL);
+}
+
+static void on_signal(struct super *s, const struct signalfd_siginfo *si)
+{
+	int sig = (int)si->ssi_signo;
+
+	if (!is_stop_signal(sig) || (si->ssi_code != SI_USER && si->ssi_code != SI_QUEUE) ||
+	    (pid_t)si->ssi_pid == s->cmd) {
+		return; /* SIGCHLD, the terminal's, or the command's own */
+	}
+	if (!s->cmd_done) {
+		kill(s->cmd, sig);
+	}
+	if (!s->stopping) {
+		s->stopping = true;
+		if (s->phase == RUNNING) {
+			s->deadline = now_ms() + s->sup->kill_after_ms;
+		}
+	}
+}
+
+/* The descriptors of the loop; a new job of the supervisor is one more row. */
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_COUNT };
+
+/* The event loop: until the command has ended and the VM is empty. */
+static void supervise_loop(struct super *s, int sigfd, int parent)
+{
+	struct pollfd fds[FD_COUNT] = {
+		[FD_SIGNALS] = {.fd = sigfd, .events = POLLIN},
+		[FD_PARENT] = {.fd = parent, .events = POLLIN},
+		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
+	};
+
+	for (;;) {
+		reap(s);
+		/* An empty VM ends the loop first: its lock is released before fvm-exec hears
+		 * the status, so the tools run right after fvm-exec see the VM idle. */
+		if (s->cmd_done && run_empty(s)) {
+			return;
+		}
+		if (s->cmd_done && s->phase == RUNNING) {
+			if (s->sup->end_all || s->stopping) {
+				begin_ending(s);
+			} else {
+				report(s, true);
 			}
 		}
-		closedir(dir);
-	}
-	out[n++] = getpid();
-	/* Breadth first: out[] grows as children of its members are found. */
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < nall && n < TREE_MAX; j++) {
-			if (par[j] == out[i]) {
-				out[n++] = all[j];
+		int timeout = -1;
+		if (s->deadline) {
+			uint64_t now = now_ms(), left = s->deadline > now ? s->deadline - now : 0;
+			timeout = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		int n = poll(fds, FD_COUNT, timeout);
+		/* Checked whatever woke poll: a busy VM cannot hold the clock off. */
+		if (s->deadline && now_ms() >= s->deadline) {
+			on_deadline(s);
+		}
+		if (n <= 0) {
+			continue; /* the deadline, or EINTR */
+		}
+		if (fds[FD_SIGNALS].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				on_signal(s, &si);
+			}
+		}
+		if (fds[FD_MQ_BROKER].revents && mq_broker_serve(s->sup->mq) <= 0) {
+			/* Every process of the VM has closed its end, or the socket failed. */
+			close(fds[FD_MQ_BROKER].fd);
+			fds[FD_MQ_BROKER].fd = -1;
+		}
+		if (fds[FD_PARENT].revents) {
+			/* fvm-exec ended: killed outright if the command still runs. */
+			fds[FD_PARENT].fd = -1;
+			if (!s->cmd_done) {
+				kill(s->cmd, SIGKILL);
 			}
 		}
 	}
-	memmove(out, out + 1, (n - 1) * sizeof(*out));
-	n--;
-	if (cg) {
-		n = cgroup_pids(cg, out, n, TREE_MAX);
-	}
-	return n;
 }
 
-/* Sends SIG to every process of the run; returns how many there were. */
-static size_t signal_tree(const struct exec_cgroup *cg, int sig)
+/* Closes every descriptor but the KEEP ones (N of them, sorted). */
+static void close_others(const int *keep, size_t n)
 {
-	static pid_t pids[TREE_MAX];
-	size_t n = run_tree(cg, pids);
+	unsigned from = 3;
 
 	for (size_t i = 0; i < n; i++) {
-		if (pids[i] != getpid()) {
-			kill(pids[i], sig);
+		if (keep[i] >= (int)from) {
+			if (keep[i] > (int)from) {
+				close_range(from, (unsigned)keep[i] - 1, 0);
+			}
+			from = (unsigned)keep[i] + 1;
 		}
 	}
-	return n;
+	close_range(from, ~0u, 0);
 }
 
-enum phase { RUNNING, ENDING, KILLING };
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The supervisor's standard streams go to /dev/null, and every descriptor it does not
+ * need is closed, so no reader of the run's output waits for it. */
+static void detach(int lock, int up, int sigfd, int parent, int broker)
+{
+	int keep[] = {lock, up, sigfd, parent, broker};
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	qsort(keep, sizeof(keep) / sizeof(keep[0]), sizeof(keep[0]), cmp_int);
+	close_others(keep, sizeof(keep) / sizeof(keep[0]));
+}
+
+static void __attribute__((noreturn)) supervisor_main(const struct exec_super *sup, const sigset_t *old,
+						      int up, int parent)
+{
+	struct super s = {.sup = sup, .up = up};
+	sigset_t set;
+	int sigfd;
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	stop_set(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	s.rec.pid = getpid();
+	s.rec.start = proc_start_time(s.rec.pid);
+	for (int i = 0; i < sup->cg->n && i < RUN_CG_MAX; i++) {
+		snprintf(s.rec.cg[s.rec.ncg++], sizeof(s.rec.cg[0]), "%s", sup->cg->dir[i]);
+	}
+	int r = sigfd < 0 ? -errno : run_record_write(sup->ctldir, &s.rec);
+	if (r < 0) {
+		fprintf(stderr, "fvm-exec: %s/%s: cannot record the run: %s\n", sup->ctldir, RUNS_DIR, strerror(-r));
+		tell(up, MSG_FAILED, 0, 0);
+		_exit(FVM_EXIT_FVM);
+	}
+	s.cmd = fork();
+	if (s.cmd == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		/* The supervisor killed outright takes the command with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != s.rec.pid) {
+			_exit(FVM_EXIT_FVM);
+		}
+		close(up);
+		close(parent);
+		close(sigfd);
+		if (sup->mq && sup->mq->sock >= 0) {
+			close(sup->mq->sock);
+		}
+		sup->child(sup->arg);
+		_exit(FVM_EXIT_FVM);
+	}
+	if (s.cmd < 0) {
+		perror("fvm-exec: fork");
+		run_record_remove(sup->ctldir, s.rec.pid);
+		tell(up, MSG_FAILED, 0, 0);
+		_exit(FVM_EXIT_FVM);
+	}
+	tell(up, MSG_STARTED, 0, s.cmd);
+	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
+	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
+	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1);
+	supervise_loop(&s, sigfd, parent);
+	/* The VM is empty: its cgroups, record and lock go, then fvm-exec may return. */
+	for (int i = 0; i < 20 && !cgroup_remove(sup->cg); i++) {
+		usleep(5000);
+	}
+	run_record_remove(sup->ctldir, s.rec.pid);
+	close(sup->lock);
+	report(&s, false);
+	_exit(0);
+}
+
+/* ---- fvm-exec -------------------------------------------------------------------- */
+
+/* The processes the command left running, named on stderr in one line. */
+static void name_leftovers(const struct exec_super *sup, pid_t supervisor)
+{
+	struct run_record r = {.pid = supervisor};
+	struct vm_procs p = {0};
+	char who[2048];
+
+	for (int i = 0; i < sup->cg->n && i < RUN_CG_MAX; i++) {
+		snprintf(r.cg[r.ncg++], sizeof(r.cg[0]), "%s", sup->cg->dir[i]);
+	}
+	if (vm_procs_of_run(&r, &p) == 0 && p.n > 0) {
+		vm_procs_describe(&p, false, who, sizeof(who));
+		fprintf(stderr, "fvm-exec: VM %s: %zu process%s still running: %s; `fvm stop %s` ends them\n",
+			sup->vm, p.n, p.n == 1 ? "" : "es", who, sup->vm);
+	}
+	vm_procs_free(&p);
+}
+
+/* fvm-exec until the supervisor says the command ended: stop signals are passed on. */
+static int await_command(const struct exec_super *sup, pid_t supervisor, int up, const sigset_t *set)
+{
+	int sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	pid_t cmd = 0;
+
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = up, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0) {
+			continue;
+		}
+		if (fds[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if ((si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) && (pid_t)si.ssi_pid != cmd &&
+				    (pid_t)si.ssi_pid != supervisor) {
+					kill(supervisor, (int)si.ssi_signo);
+				}
+			}
+		}
+		if (!fds[0].revents) {
+			continue;
+		}
+		struct super_msg m;
+		ssize_t n = read(up, &m, sizeof(m));
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n != (ssize_t)sizeof(m) || m.kind == MSG_FAILED) {
+			if (n == 0) {
+				fprintf(stderr, "fvm-exec: the supervisor of the run ended unexpectedly\n");
+			}
+			cgroup_remove(sup->cg); /* the run never started, or its supervisor is gone */
+			close(sigfd);
+			return FVM_EXIT_FVM;
+		}
+		if (m.kind == MSG_STARTED) {
+			cmd = m.pid;
+		} else if (m.kind == MSG_ENDED) {
+			if (m.pid) {
+				name_leftovers(sup, supervisor);
+			}
+			close(sigfd);
+			return m.status;
+		}
+	}
+}
 
 int supervise(const struct exec_super *sup)
 {
 	sigset_t set, old;
-	siginfo_t si;
-	int status = 0;
-	bool done = false, timed_out = false, stopping = false;
-	enum phase phase = RUNNING;
-	uint64_t deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
+	int up[2], life[2], status;
 	pid_t pid;
 
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
-		sigaddset(&set, stop_signals[i]);
+	if (pipe2(up, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0) {
+		perror("fvm-exec: pipe");
+		return FVM_EXIT_FVM;
 	}
+	stop_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	fflush(NULL); /* nothing buffered is written twice */
 	pid = fork();
 	if (pid < 0) {
 		perror("fvm-exec: fork");
+		cgroup_remove(sup->cg);
 		return FVM_EXIT_FVM;
 	}
 	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		/* fvm-exec killed outright (SIGKILL) takes the command with it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sup->child(sup->arg);
-		_exit(FVM_EXIT_FVM);
+		close(up[0]);
+		close(life[1]);
+		supervisor_main(sup, &old, up[1], life[0]);
 	}
-	for (;;) {
-		pid_t p;
-		int st;
-		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-			if (p == pid) {
-				done = true;
-				status = st;
-			}
-		}
-		if (done && phase == RUNNING) {
-			if (!sup->end_all && !stopping) {
-				break;
-			}
-			phase = ENDING;
-			deadline = now_ms() + sup->kill_after_ms;
-			signal_tree(sup->cg, SIGTERM);
-		}
-		if (phase != RUNNING && done) {
-			static pid_t pids[TREE_MAX];
-			if (run_tree(sup->cg, pids) == 0) {
-				break;
-			}
-		}
-		struct timespec ts, *tsp = NULL;
-		uint64_t now = now_ms();
-		if (phase == KILLING) {
-			deadline = now + 50; /* new children of a dying tree: kill again soon */
-		}
-		if (deadline) {
-			uint64_t left = deadline > now ? deadline - now : 0;
-			ts.tv_sec = (time_t)(left / 1000);
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
-			tsp = &ts;
-		}
-		int sig = tsp ? sigtimedwait(&set, &si, tsp) : sigwaitinfo(&set, &si);
-		if (sig < 0 && errno == EAGAIN) {
-			if (phase == RUNNING && !stopping) {
-				timed_out = true;
-				phase = ENDING;
-				deadline = now_ms() + sup->kill_after_ms;
-				signal_tree(sup->cg, SIGTERM);
-			} else {
-				phase = KILLING;
-				signal_tree(sup->cg, SIGKILL);
-			}
-			continue;
-		}
-		if (sig <= 0 || sig == SIGCHLD) {
-			continue;
-		}
-		/* A stop signal from another process: forward it, then the VM ends. */
-		if ((si.si_code == SI_USER || si.si_code == SI_QUEUE) && si.si_pid != pid) {
-			if (!done) {
-				kill(pid, sig);
-			}
-			if (!stopping) {
-				stopping = true;
-				if (phase == RUNNING) {
-					deadline = now_ms() + sup->kill_after_ms;
-				}
-			}
-		}
+	close(up[1]);
+	close(life[0]);
+	close(sup->lock); /* the supervisor holds the run lock now, and serves the broker */
+	if (sup->mq && sup->mq->sock >= 0) {
+		close(sup->mq->sock);
 	}
-	if (timed_out) {
-		return FVM_EXIT_TIMEOUT;
-	}
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	status = await_command(sup, pid, up[0], &set);
+	close(up[0]);
+	/* life[1] stays open until fvm-exec exits: its end tells the supervisor. */
+	return status;
 }

@@ -1,5 +1,11 @@
 /*
  * procs.c — finding, naming and ending the processes of a VM (procs.h).
+ *
+ * Rules:
+ *  - One walk of /proc per question: every process with its parent; a run's processes
+ *    are then its supervisor's descendants plus its cgroups' members.
+ *  - A process is signalled only through a pidfd opened after it was listed and
+ *    checked against the start time it was listed with.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -11,16 +17,172 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fvm/env.h"
-#include "fvm/layout.h"
 #include "store/procs.h"
 #include "store/quote.h"
 #include "store/store.h"
+
+int vm_proc_read(pid_t pid, struct vm_proc *p)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd, ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return -ESRCH;
+	}
+	buf[n] = '\0';
+	/* "PID (COMM) S PPID ...": COMM may hold anything, ')' included. */
+	char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren ||
+	    sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &p->state, &ppid, &p->start) != 3) {
+		return -EINVAL;
+	}
+	size_t len = (size_t)(close_paren - open_paren - 1);
+	if (len >= sizeof(p->comm)) {
+		len = sizeof(p->comm) - 1;
+	}
+	memcpy(p->comm, open_paren + 1, len);
+	p->comm[len] = '\0';
+	p->pid = pid;
+	p->ppid = ppid;
+	return 0;
+}
+
+/* Every process of the system, as /proc shows it now. */
+struct proc_table {
+	struct vm_proc *v;
+	size_t n;
+};
+
+static int table_read(struct proc_table *t)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *d;
+
+	t->v = NULL;
+	t->n = 0;
+	if (!dir) {
+		return -errno;
+	}
+	size_t cap = 0;
+	while ((d = readdir(dir))) {
+		if (!isdigit((unsigned char)d->d_name[0])) {
+			continue;
+		}
+		if (t->n == cap) {
+			cap = cap ? 2 * cap : 256;
+			struct vm_proc *nv = realloc(t->v, cap * sizeof(*nv));
+			if (!nv) {
+				closedir(dir);
+				return -ENOMEM;
+			}
+			t->v = nv;
+		}
+		if (vm_proc_read((pid_t)atoi(d->d_name), &t->v[t->n]) == 0) {
+			t->n++;
+		}
+	}
+	closedir(dir);
+	return 0;
+}
+
+static bool has_pid(const struct vm_procs *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].pid == pid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	pid_t x = ((const struct vm_proc *)a)->pid, y = ((const struct vm_proc *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+static int add_proc(struct vm_procs *p, const struct vm_proc *q)
+{
+	if (has_pid(p, q->pid)) {
+		return 0;
+	}
+	struct vm_proc *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	if (!nv) {
+		return -ENOMEM;
+	}
+	p->v = nv;
+	p->v[p->n++] = *q;
+	return 0;
+}
+
+/* The descendants of ROOT in T (ROOT itself excluded), breadth first, into P. */
+static int add_tree(const struct proc_table *t, pid_t root, struct vm_procs *p)
+{
+	size_t first = p->n;
+	int ret = 0;
+
+	for (size_t j = 0; ret == 0 && j < t->n; j++) {
+		if (t->v[j].ppid == root && t->v[j].pid != root) {
+			ret = add_proc(p, &t->v[j]);
+		}
+	}
+	/* P grows as the children of its new members are found. */
+	for (size_t i = first; ret == 0 && i < p->n; i++) {
+		for (size_t j = 0; ret == 0 && j < t->n; j++) {
+			if (t->v[j].ppid == p->v[i].pid) {
+				ret = add_proc(p, &t->v[j]);
+			}
+		}
+	}
+	return ret;
+}
+
+/* The members of the cgroup at DIR into P. */
+static int add_cgroup(const char *dir, struct vm_procs *p)
+{
+	char path[PATH_MAX + 16];
+	struct vm_proc q;
+	FILE *f;
+	int pid, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (!f) {
+		return 0; /* removed with its run */
+	}
+	while (ret == 0 && fscanf(f, "%d", &pid) == 1) {
+		if (pid > 0 && vm_proc_read(pid, &q) == 0) {
+			ret = add_proc(p, &q);
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static int run_procs(const struct proc_table *t, const struct run_record *r, struct vm_procs *p)
+{
+	int ret = r->pid > 0 ? add_tree(t, r->pid, p) : 0;
+
+	for (int i = 0; ret == 0 && i < r->ncg; i++) {
+		ret = add_cgroup(r->cg[i], p);
+	}
+	return ret;
+}
 
 /* True when the NUL-separated environment ENV (LEN bytes) holds exactly WANT. */
 static bool env_has(const char *env, size_t len, const char *want)
@@ -52,119 +214,124 @@ static bool in_env(pid_t pid, const char *want)
 	return n > 0 && env_has(buf, (size_t)n, want);
 }
 
-static int add_pid(struct vm_procs *p, pid_t pid)
+/*
+ * One walk of /proc: the processes of RUNS (N of them, not their supervisors) into P,
+ * sorted; with WANT ("FVM_ROOT=VMDIR"), also the processes whose initial environment
+ * holds it.
+ */
+static int find_once(const struct run_record *runs, size_t n, const char *want, struct vm_procs *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->pid[i] == pid) {
-			return 0;
-		}
-	}
-	pid_t *v = realloc(p->pid, (p->n + 1) * sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
-	}
-	p->pid = v;
-	p->pid[p->n++] = pid;
-	return 0;
-}
+	struct proc_table t;
+	int ret = table_read(&t);
 
-/* Holders of the flock on the file with device DEV and inode INO, from /proc/locks. */
-static int lock_holders(dev_t dev, ino_t ino, struct vm_procs *p)
-{
-	FILE *f = fopen("/proc/locks", "re");
-	char line[256];
-	int ret = 0;
-
-	if (!f) {
-		return 0;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		ret = run_procs(&t, &runs[i], p);
 	}
-	while (ret == 0 && fgets(line, sizeof(line), f)) {
-		char kind[16], dummy[16], mode[16];
-		unsigned maj, min;
-		unsigned long long lino;
-		int pid;
-		if (strstr(line, "->")) {
-			continue; /* a waiter, not a holder */
+	/* The second net: processes started in the VM whose supervisor is gone. */
+	for (size_t j = 0; want && ret == 0 && j < t.n; j++) {
+		bool supervisor = false;
+		for (size_t i = 0; i < n; i++) {
+			supervisor |= runs[i].pid == t.v[j].pid;
 		}
-		if (sscanf(line, "%*d: %15s %15s %15s %d %x:%x:%llu", kind, dummy, mode, &pid, &maj,
-			   &min, &lino) == 7 &&
-		    strcmp(kind, "FLOCK") == 0 && makedev(maj, min) == dev && lino == ino && pid > 0) {
-			ret = add_pid(p, pid);
+		if (!supervisor && t.v[j].pid != getpid() && !has_pid(p, t.v[j].pid) &&
+		    in_env(t.v[j].pid, want)) {
+			ret = add_proc(p, &t.v[j]);
 		}
 	}
-	fclose(f);
+	if (p->n) {
+		qsort(p->v, p->n, sizeof(*p->v), cmp_proc);
+	}
+	free(t.v);
 	return ret;
 }
 
-static int cmp_pid(const void *a, const void *b)
+static bool same_pids(const struct vm_procs *a, const struct vm_procs *b)
 {
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	if (a->n != b->n) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].pid != b->v[i].pid) {
+			return false;
+		}
+	}
+	return true;
+}
 
-	return (x > y) - (x < y);
+/*
+ * find_once until two walks agree (at most 6 walks). A walk of /proc lists the pids
+ * first and reads each process after: one that forks and exits in between (the middle
+ * of a double fork) hides its child from that walk, never from the next.
+ */
+static int find_stable(const struct run_record *runs, size_t n, const char *want, struct vm_procs *p)
+{
+	struct vm_procs prev = {0};
+	int ret = find_once(runs, n, want, &prev);
+
+	for (int i = 0; ret == 0 && i < 5; i++) {
+		struct vm_procs cur = {0};
+		ret = find_once(runs, n, want, &cur);
+		bool same = same_pids(&prev, &cur);
+		vm_procs_free(&prev);
+		prev = cur;
+		if (same) {
+			break;
+		}
+	}
+	p->v = prev.v;
+	p->n = prev.n;
+	return ret;
+}
+
+int vm_procs_of_run(const struct run_record *r, struct vm_procs *p)
+{
+	vm_procs_free(p);
+	return find_stable(r, 1, NULL, p);
 }
 
 int vm_procs_find(const char *vmdir, struct vm_procs *p)
 {
-	char want[PATH_MAX + 16], lock[PATH_MAX + 8];
-	struct dirent *d;
-	struct stat st;
-	DIR *proc;
-	int ret = 0;
+	char want[PATH_MAX + 16], ctl[PATH_MAX];
+	struct run_record *runs = NULL;
+	size_t nruns = 0;
+	int ret;
 
 	memset(p, 0, sizeof(*p));
-	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
-	/* The lock is in the control area (fvm/layout.h). */
-	if (store_ctl_path(vmdir, lock, PATH_MAX) < 0) {
+	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0) {
 		return -EINVAL;
 	}
-	strcat(lock, "/" FVM_LOCK_FILE);
-	proc = opendir("/proc");
-	if (!proc) {
-		return -errno;
+	if ((ret = run_records_load(ctl, false, &runs, &nruns)) < 0) {
+		return ret;
 	}
-	while (ret == 0 && (d = readdir(proc))) {
-		if (!isdigit((unsigned char)d->d_name[0])) {
-			continue;
-		}
-		pid_t pid = (pid_t)atoi(d->d_name);
-		if (pid != getpid() && in_env(pid, want)) {
-			ret = add_pid(p, pid);
-		}
+	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
+	ret = find_stable(runs, nruns, want, p);
+	for (size_t i = 0; i < nruns; i++) {
+		p->nruns += runs[i].pid > 0;
 	}
-	closedir(proc);
-	if (ret == 0 && lstat(lock, &st) == 0 && S_ISREG(st.st_mode)) {
-		ret = lock_holders(st.st_dev, st.st_ino, p);
-	}
-	if (p->n) {
-		qsort(p->pid, p->n, sizeof(*p->pid), cmp_pid);
-	}
+	free(runs);
 	return ret;
 }
 
 void vm_procs_free(struct vm_procs *p)
 {
-	free(p->pid);
+	free(p->v);
 	memset(p, 0, sizeof(*p));
 }
 
-void vm_procs_describe(const struct vm_procs *p, char *out, size_t len)
+void vm_procs_describe(const struct vm_procs *p, bool parens, char *out, size_t len)
 {
 	size_t o = 0;
 
 	out[0] = '\0';
 	for (size_t i = 0; i < p->n; i++) {
-		char path[64], comm[64] = "?";
-		FILE *f;
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid[i]);
-		if ((f = fopen(path, "re"))) {
-			if (fgets(comm, sizeof(comm), f)) {
-				comm[strcspn(comm, "\n")] = '\0';
-			}
-			fclose(f);
-		}
 		/* A process of the VM names itself: quoted, as every name the tools print. */
-		char *q = fvm_quote_dup(comm);
-		int n = snprintf(out + o, len - o, "%s%d (%s)", i ? ", " : "", (int)p->pid[i], q ? q : "?");
+		char *q = fvm_quote_dup(p->v[i].comm);
+		int n = snprintf(out + o, len - o, i ? ", " : "");
+		if (n >= 0 && (size_t)n < len - o) {
+			o += (size_t)n;
+			n = parens ? snprintf(out + o, len - o, "%d (%s)", (int)p->v[i].pid, q ? q : "?")
+				   : snprintf(out + o, len - o, "%d %s", (int)p->v[i].pid, q ? q : "?");
+		}
 		free(q);
 		if (n < 0 || (size_t)n >= len - o) {
 			if (len > 4) {
@@ -176,21 +343,25 @@ void vm_procs_describe(const struct vm_procs *p, char *out, size_t len)
 	}
 }
 
-int vm_lock_idle(const char *vmdir, const char *name, const char *action)
+size_t vm_procs_signal(const struct vm_procs *p, int sig)
 {
-	int fd = store_vm_lock(vmdir, true, true);
+	size_t n = 0;
 
-	if (fd == -2) {
-		struct vm_procs p;
-		char who[1024] = "";
-		if (vm_procs_find(vmdir, &p) == 0) {
-			vm_procs_describe(&p, who, sizeof(who));
-			vm_procs_free(&p);
+	for (size_t i = 0; i < p->n; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, p->v[i].pid, 0);
+		if (fd < 0 && errno != ENOSYS) {
+			continue; /* gone */
 		}
-		warnx("VM %s is running; %s refused while these processes run: %s", name, action,
-		      who[0] ? who : "(not visible to this user)");
+		/* Held by the pidfd, the pid cannot be reused: is it still the one listed? */
+		if (proc_start_time(p->v[i].pid) == p->v[i].start &&
+		    (fd >= 0 ? syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) : kill(p->v[i].pid, sig)) == 0) {
+			n++;
+		}
+		if (fd >= 0) {
+			close(fd);
+		}
 	}
-	return fd;
+	return n;
 }
 
 static void sleep_ms(int ms)
@@ -200,40 +371,110 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Sends SIG to every process of VMDIR; returns how many there were. */
-static size_t signal_all(const char *vmdir, int sig)
+int vm_lock_idle(const char *vmdir, const char *name, const char *action)
 {
-	struct vm_procs p;
+	struct vm_procs p = {0};
+	char who[1024] = "", ctl[PATH_MAX];
+	int fd = -2;
+
+	/* A run between taking the lock and writing its record, or after removing it, holds
+	 * the lock with no process: such a moment is short, wait it out (at most 2 s). */
+	for (int tries = 0; tries < 100; tries++) {
+		fd = store_vm_lock(vmdir, true, true);
+		if (fd == -1) {
+			return -1;
+		}
+		vm_procs_free(&p);
+		vm_procs_find(vmdir, &p);
+		if (p.n > 0) {
+			break;
+		}
+		if (fd >= 0) {
+			/* Stale records (a supervisor that was killed) go while we hold the lock. */
+			struct run_record *runs;
+			size_t n;
+			if (store_ctl_path(vmdir, ctl, sizeof(ctl)) == 0 && run_records_load(ctl, true, &runs, &n) == 0) {
+				free(runs);
+			}
+			return fd;
+		}
+		sleep_ms(20);
+	}
+	if (fd >= 0) {
+		close(fd); /* the lock was free, but processes of the VM live */
+	}
+	vm_procs_describe(&p, true, who, sizeof(who));
+	warnx("VM %s is running; %s refused while these processes run: %s", name, action,
+	      who[0] ? who : "(not visible to this user)");
+	vm_procs_free(&p);
+	return -2;
+}
+
+/* Kills the runs' v2 cgroups of VMDIR whole (cgroup.kill, Linux 5.14). */
+static void kill_cgroups(const char *vmdir)
+{
+	char ctl[PATH_MAX], path[PATH_MAX + 16];
+	struct run_record *runs;
 	size_t n;
 
-	if (vm_procs_find(vmdir, &p) < 0) {
-		return 0;
+	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0 || run_records_load(ctl, false, &runs, &n) < 0) {
+		return;
 	}
-	for (size_t i = 0; i < p.n; i++) {
-		kill(p.pid[i], sig);
+	for (size_t i = 0; i < n; i++) {
+		for (int j = 0; j < runs[i].ncg; j++) {
+			snprintf(path, sizeof(path), "%s/cgroup.kill", runs[i].cg[j]);
+			int fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				if (write(fd, "1", 1) < 0) {
+					/* an older kernel: the processes are signalled one by one */
+				}
+				close(fd);
+			}
+		}
 	}
-	n = p.n;
-	vm_procs_free(&p);
-	return n;
+	free(runs);
+}
+
+/*
+ * Every 50 ms for at most MS: signals the processes of VMDIR with SIG (0: none) until
+ * none is left, and with IDLE no supervisor either. True when that came to pass.
+ */
+static bool end_phase(const char *vmdir, int sig, int ms, bool idle)
+{
+	for (int waited = 0;; waited += 50) {
+		struct vm_procs p;
+		if (vm_procs_find(vmdir, &p) < 0) {
+			return false;
+		}
+		bool done = p.n == 0 && (!idle || p.nruns == 0);
+		if (sig && p.n) {
+			vm_procs_signal(&p, sig);
+		}
+		vm_procs_free(&p);
+		if (done || waited >= ms) {
+			return done;
+		}
+		sleep_ms(50);
+	}
 }
 
 int vm_procs_end(const char *vmdir, int grace_ms)
 {
-	if (signal_all(vmdir, SIGTERM) == 0) {
-		return 0;
+	struct vm_procs p;
+
+	if (vm_procs_find(vmdir, &p) < 0) {
+		return -EBUSY;
 	}
-	for (int waited = 0; waited < grace_ms; waited += 50) {
-		sleep_ms(50);
-		if (signal_all(vmdir, 0) == 0) {
-			return 0;
+	vm_procs_signal(&p, SIGTERM);
+	vm_procs_free(&p);
+	if (!end_phase(vmdir, 0, grace_ms, false)) {
+		kill_cgroups(vmdir);
+		/* SIGKILL again and again: a dying tree may still fork. */
+		if (!end_phase(vmdir, SIGKILL, 3000, false)) {
+			return -EBUSY;
 		}
 	}
-	signal_all(vmdir, SIGKILL);
-	for (int waited = 0; waited < 2000; waited += 50) {
-		sleep_ms(50);
-		if (signal_all(vmdir, 0) == 0) {
-			return 0;
-		}
-	}
-	return -EBUSY;
+	/* The processes are gone: their supervisors follow at once, releasing the lock. */
+	end_phase(vmdir, 0, 2000, true);
+	return 0;
 }

@@ -1,43 +1,73 @@
 /*
- * procs.h — the processes running in a VM, for the tools that must not act on a
- * running VM (commit, reset, rm) and for fvm info.
+ * procs.h — the processes of a VM: found, named and ended, for fvm-exec (its
+ * supervisor and its closing message), fvm ps, fvm stop, fvm info and list, and the
+ * tools that must not act on a running VM (commit, reset, rm).
  *
- * A process is in VM VMDIR when its initial environment carries FVM_ROOT=VMDIR (every
- * process libfvm runs does, env -i included) or when it holds VMDIR's lock (fvm-exec).
- * Processes of other users cannot be inspected without privilege and are missed by an
- * unprivileged caller; the lock still tells that the VM runs.
+ * A process is in VM VMDIR when it descends from the supervisor of one of the VM's
+ * live runs (runs.h) or sits in one of those runs' cgroups: the supervisor is a child
+ * subreaper, so no double fork, setsid() or closed descriptor takes a process out of
+ * its tree. A run whose supervisor was killed still has its cgroups; and, as a last
+ * net, a process whose initial environment carries FVM_ROOT=VMDIR is the VM's. Each process is named with its start
+ * time, so a pid reused meanwhile is never signalled.
  */
 #ifndef FVM_STORE_PROCS_H
 #define FVM_STORE_PROCS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-struct vm_procs {
-	pid_t *pid;  /* sorted */
-	size_t n;
+#include "store/runs.h"
+
+struct vm_proc {
+	pid_t pid, ppid;
+	unsigned long long start; /* /proc/PID/stat field 22 */
+	char state;               /* R, S, D, Z, T, ... */
+	char comm[32];
 };
 
-/* Finds the processes of VM directory VMDIR into P. Returns 0 or -errno. */
+struct vm_procs {
+	struct vm_proc *v; /* sorted by pid */
+	size_t n;
+	size_t nruns;      /* runs whose supervisor lives */
+};
+
+/* Reads PID's parent, state, start time and command name into P. Returns 0 or -errno. */
+int vm_proc_read(pid_t pid, struct vm_proc *p);
+
+/* The processes of run R (not its supervisor) into P (emptied first). 0 or -errno. */
+int vm_procs_of_run(const struct run_record *r, struct vm_procs *p);
+
+/* Finds the processes of the VM at VMDIR into P. Returns 0 or -errno. */
 int vm_procs_find(const char *vmdir, struct vm_procs *p);
 void vm_procs_free(struct vm_procs *p);
 
 /*
- * "PID (COMM), PID (COMM)" into OUT (size LEN), truncated with "..." if need be; each
- * COMM quoted (store/quote.h).
+ * "PID (COMM), PID (COMM)" (PARENS) or "PID COMM, PID COMM" into OUT (size LEN),
+ * truncated with "..." if need be; each COMM quoted (store/quote.h).
  */
-void vm_procs_describe(const struct vm_procs *p, char *out, size_t len);
+void vm_procs_describe(const struct vm_procs *p, bool parens, char *out, size_t len);
 
 /*
- * Takes VMDIR's lock exclusively without waiting. When the VM runs, reports
- * "VM NAME is running (ACTION refused): PIDS" and returns -2; -1 on another failure
- * (reported). Returns the lock fd (close to release).
+ * Sends SIG to each process of P that is still the one listed (same start time),
+ * through a pidfd so that a pid reused meanwhile is never hit. Returns how many
+ * were signalled.
+ */
+size_t vm_procs_signal(const struct vm_procs *p, int sig);
+
+/*
+ * Takes VMDIR's lock exclusively without waiting, for ACTION on VM NAME, and checks
+ * that no process of the VM lives. When one does, reports "VM NAME is running; ACTION
+ * refused while these processes run: PID (COMM), ..." and returns -2; -1 on another
+ * failure (reported). Returns the lock fd (close to release): while it is held no run
+ * of the VM can start.
  */
 int vm_lock_idle(const char *vmdir, const char *name, const char *action);
 
 /*
  * Ends the processes of VMDIR: SIGTERM, then SIGKILL to those still there after
- * GRACE_MS. Returns 0 when none is left, else -EBUSY.
+ * GRACE_MS (the runs' cgroups are killed whole where the kernel can). Waits until their
+ * supervisors are gone too. Returns 0 when none is left, else -EBUSY.
  */
 int vm_procs_end(const char *vmdir, int grace_ms);
 

@@ -54,11 +54,11 @@ A $HOST/nd/x" ] && ok diff_restricted_to_path || not_ok diff_restricted_to_path 
 
 # Columns: name, state, changes, bytes in upper/, last used (normalised: time-dependent).
 cat > "$T/want" <<'EOW'
-NAME                     STATE     CHANGES        BYTES  LAST-USED
-e                        idle            0            0  TIME
-g                        idle            4           16  TIME
-g2                       idle            1            0  TIME
-t                        idle            1            3  TIME
+NAME                     STATE         CHANGES        BYTES  LAST-USED
+e                        idle                0            0  TIME
+g                        idle                4           16  TIME
+g2                       idle                1            0  TIME
+t                        idle                1            3  TIME
 EOW
 "$FVM" list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/TIME/' > "$T/got"
 diff -u "$T/want" "$T/got" > "$T/d" && ok list_golden || not_ok list_golden "$(cat "$T/d")"
