@@ -4,6 +4,7 @@
 #   make check        every test suite; ends with "N passed, N failed"
 #   make compat       the compatibility suite alone, with its table of scenarios
 #   make demo         a short demonstration of the main job
+#   make check-sanitize  unit and e2e tests with the tools under ASan+UBSan (mk/)
 #   make deps         the Debian packages needed to build and test
 #   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
 #   WERROR=1          warnings are errors (CI);  V=1  show commands
@@ -195,5 +196,8 @@ uninstall:
 
 clean:
 	rm -rf $(B) $(SO) $(TOOLS)
+
+# make check-sanitize (ASan+UBSan): its own build tree.
+include mk/check-sanitize.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
