@@ -3,8 +3,9 @@
  * namespaces that do not live in its upper layer, so that fvm rm can remove it and a
  * listing can show the name behind a shortened one.
  *
- * Invariants: a line is written with one O_APPEND write, whole or not at all; readers
- * ignore a line they cannot parse. Raw system calls only (libfvm and the tools alike).
+ * Invariants: a line is written with one O_APPEND write, whole or not at all, and is
+ * one record: a kind or mapped name with a blank or newline is refused, never written
+ * as other records. Readers ignore a line they cannot parse. Raw system calls only (libfvm and the tools alike).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +28,13 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 
 	if (snprintf(file, sizeof(file), "%s/%s", root, FVM_IPC_FILE) >= (int)sizeof(file)) {
 		return -ENAMETOOLONG;
+	}
+	/* The first two fields are not escaped: a blank or newline there (the mapped name
+	 * holds a name the VM chose) would cut the line into other records, which fvm rm
+	 * would act on. Such an object goes unregistered; fvm rm still finds it by its
+	 * prefix where its filesystem is mounted. */
+	if (!*kind || !*mapped || strpbrk(kind, " \n") || strpbrk(mapped, " \n")) {
+		return -EINVAL;
 	}
 	n = snprintf(line, sizeof(line), "%s %s ", kind, mapped);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
