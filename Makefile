@@ -5,6 +5,8 @@
 #   make compat       the compatibility suite alone, with its table of scenarios
 #   make golden-update rewrites the golden files of tests/e2e from the current output
 #   make demo         a short demonstration of the main job
+#   make check-sanitize  unit and e2e tests with the tools under ASan+UBSan (mk/)
+#   make fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) (mk/)
 #   make deps         the Debian packages needed to build and test
 #   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
 #   WERROR=1          warnings are errors (CI);  V=1  show commands
@@ -229,5 +231,8 @@ uninstall:
 
 clean:
 	rm -rf $(B) $(SO) $(TOOLS)
+
+# make check-sanitize (ASan+UBSan) and make fuzz (libFuzzer): their own build trees.
+include mk/check-sanitize.mk mk/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -12,6 +12,7 @@
  *    values are config_table.c's.
  *  - Every error names the option or FILE:LINE, the key and the value, and is exit 125.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -109,12 +110,17 @@ int exec_config_set(struct exec_config *c, enum exec_key k, const char *text, co
 		return -1;
 	}
 	c->vals[k] = nv;
-	nv[c->n[k]].text = o->kind == V_PATH ? expand_home(text) : strdup(text);
-	nv[c->n[k]].origin = strdup(origin);
-	if (!nv[c->n[k]].text || !nv[c->n[k]].origin) {
-		snprintf(why, whylen, o->kind == V_PATH ? "cannot expand ~: HOME is not set" : "out of memory");
-		free(nv[c->n[k]].text);
-		free(nv[c->n[k]].origin);
+	struct exec_val *e = &nv[c->n[k]];
+	e->text = o->kind == V_PATH ? expand_home(text) : strdup(text);
+	e->origin = strdup(origin);
+	/* vm.conf holds each value on one line: a newline would write other keys there. */
+	const char *bad = !e->text && o->kind == V_PATH ? "cannot expand ~: HOME is not set" :
+			  !e->text || !e->origin ? "out of memory" :
+			  strchr(e->text, '\n') ? "a value holds no newline" : NULL;
+	if (bad) {
+		snprintf(why, whylen, "%s", bad);
+		free(e->text);
+		free(e->origin);
 		return -1;
 	}
 	c->n[k]++;
@@ -305,7 +311,12 @@ void exec_config_write(const struct exec_config *c, FILE *out, bool with_origin)
 			continue;
 		}
 		for (size_t i = 0; i < c->n[k]; i++) {
-			fprintf(out, "%s = %s", o->name, c->vals[k][i].text);
+			const char *t = c->vals[k][i].text;
+			size_t tl = strlen(t);
+			/* Quoted when the reader (config_file.c) would otherwise trim or unquote it. */
+			bool quote = tl && (isspace((unsigned char)t[0]) || isspace((unsigned char)t[tl - 1]) ||
+					    (tl >= 2 && t[0] == '"' && t[tl - 1] == '"'));
+			fprintf(out, quote ? "%s = \"%s\"" : "%s = %s", o->name, t);
 			if (with_origin) {
 				fprintf(out, "  # %s", c->vals[k][i].origin);
 			}

@@ -116,7 +116,8 @@ void exec_config_layer(struct exec_config *c);
 
 /*
  * Sets key K to TEXT (ORIGIN says where it was written) after checking it with the
- * key's parser. Returns 0, or -1 with a message (without the origin) in WHY.
+ * key's parser; a value with a newline is refused (vm.conf holds it on one line).
+ * Returns 0, or -1 with a message (without the origin) in WHY.
  */
 int exec_config_set(struct exec_config *c, enum exec_key k, const char *text, const char *origin,
 		    char *why, size_t whylen);

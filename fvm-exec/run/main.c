@@ -234,7 +234,8 @@ static void after_run(const struct exec_settings *s, const char *vm, const char 
 
 int main(int argc, char **argv)
 {
-	struct exec_config cli, cfg;
+	/* Static, as the settings that point into them: they live as long as the process. */
+	static struct exec_config cli, cfg;
 	static struct exec_settings s;
 	struct fvm_store store;
 	struct exec_cgroup cg = {.n = 0};

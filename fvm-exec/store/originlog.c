@@ -127,7 +127,9 @@ int originlog_load(const char *file, struct originlog *log)
 		ret = -ENOMEM;
 	}
 	/* Sorted by path, later records after earlier ones: keep the last of each path. */
-	qsort(v, n, sizeof(*v), cmp_loaded);
+	if (n) {
+		qsort(v, n, sizeof(*v), cmp_loaded); /* v is NULL for a log without records */
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (ret < 0 || (i + 1 < n && strcmp(v[i].r.vpath, v[i + 1].r.vpath) == 0)) {
 			free((char *)v[i].r.vpath);

@@ -464,7 +464,9 @@ int store_each_vm(const struct fvm_store *s, int (*fn)(const char *name, void *a
 		}
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n) {
+		qsort(names, n, sizeof(*names), cmp_names); /* names is NULL when there is none */
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (ret == 0) {
 			ret = fn(names[i], arg);

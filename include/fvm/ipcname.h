@@ -70,7 +70,10 @@ uint32_t fvm_ipc_loopback(const char *prefix);
 #define FVM_IPC_FILE "ipc"
 #define FVM_IPC_FILE_MAX ((size_t)16 << 20)
 
-/* Appends one line. Best effort: a failure is returned (-errno) but changes nothing. */
+/*
+ * Appends one line. Best effort: a failure is returned (-errno) but changes nothing;
+ * -EINVAL for a KIND or MAPPED that is empty or holds a blank or newline.
+ */
 int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const char *orig);
 
 /*

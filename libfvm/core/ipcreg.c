@@ -30,6 +30,10 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 	if (snprintf(file, sizeof(file), "%s/%s", root, FVM_IPC_FILE) >= (int)sizeof(file)) {
 		return -ENAMETOOLONG;
 	}
+	/* The kind is libfvm's own word; the names, chosen by the VM, are escaped below. */
+	if (!*kind || strpbrk(kind, " \t\n\\")) {
+		return -EINVAL;
+	}
 	n = snprintf(line, sizeof(line), "%s ", kind);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		return -ENAMETOOLONG;

@@ -68,6 +68,11 @@ sleep 0.5
 got=$("$FVM" list | grep -c running)
 wait
 [ "$got" = 1 ] && ok list_shows_running_vm || not_ok list_shows_running_vm "running rows: $got"
+# A store whose vms/ holds no VM yet lists the header only.
+mkdir -p "$T/empty-store/vms"
+got=$(FVM_HOME=$T/empty-store "$FVM" list 2>&1); rc=$?
+[ "$rc" = 0 ] && [ "$got" = "$(head -1 "$T/want")" ] && ok list_of_store_without_vms ||
+	not_ok list_of_store_without_vms "exit $rc" "$got"
 
 # A refused change leaves the VM as it was: nothing is copied up for it.
 if [ "$(id -u)" = 0 ]; then

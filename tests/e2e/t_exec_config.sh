@@ -75,5 +75,15 @@ out=$(cd "$HOST" && "$FVM_EXEC" -n p6 --hide "$HOST/other" -- cat secret 2>&1)
 check command_line_list_replaces_vm_conf_list "s" "$out"
 out=$("$FVM_EXEC" -n p7 --share '~/sub' -v -- true 2>&1 | grep '^share')
 check tilde_expands_in_paths "share = $HOME/sub  # --share" "$out"
+# A quoted value keeps its blanks in vm.conf: the path hidden at creation stays hidden.
+echo t > "$HOST/trailing "; snapshot_host
+printf 'hide = "%s"\n' "$HOST/trailing " > "$T/blank.conf"
+(cd "$HOST" && "$FVM_EXEC" -n p8 -c "$T/blank.conf" -- true)
+out=$(cd "$HOST" && "$FVM_EXEC" -n p8 -- cat "trailing " 2>&1)
+check quoted_value_with_blanks_survives_vm_conf "cat: 'trailing ': No such file or directory" "$out"
+# A value cannot carry a newline into vm.conf, where it would be another key.
+out=$("$FVM_EXEC" -n p9 --hide "$(printf '/x\nnice = 19')" -- true 2>&1); rc=$?
+[ "$rc" = 125 ] && [ ! -e "$FVM_HOME/vms/p9" ] && case $out in *"a value holds no newline"*) true ;; *) false ;; esac &&
+	ok newline_in_a_value_is_refused || not_ok newline_in_a_value_is_refused "exit $rc" "$out"
 host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
 done_testing

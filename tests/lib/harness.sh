@@ -35,10 +35,13 @@
 # vm_check_ok NAME SCRIPT is vm_check (its former stricter form, now the default).
 # When FVM_COMPAT_LOG names a file, each check appends "NAME<TAB>native_rc<TAB>vm_rc<TAB>
 # ok|fail|skip" to it: tests/compat/run builds its table from these lines.
+# FVM_TOOLS_DIR (default $TOP/fvm-exec) is where fvm-exec and fvm are taken from: make
+# check-sanitize points it at the sanitized build of the tools.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-FVM_EXEC=$TOP/fvm-exec/fvm-exec
-FVM=$TOP/fvm-exec/fvm
+FVM_TOOLS_DIR=${FVM_TOOLS_DIR:-$TOP/fvm-exec}
+FVM_EXEC=$FVM_TOOLS_DIR/fvm-exec
+FVM=$FVM_TOOLS_DIR/fvm
 T=$(mktemp -d "${TMPDIR:-/tmp}/fvm-test.XXXXXX")
 HOST=$T/host
 export FVM_HOME=$T/store
@@ -190,7 +193,7 @@ golden_check() {
 # answer first or differently. The reason is printed as a TAP comment.
 without_fence() {
 	echo "# without the kernel fence: $1"
-	printf '#!/bin/sh\nexec "%s" --enforce off "$@"\n' "$TOP/fvm-exec/fvm-exec" > "$T/fvm-exec-nofence"
+	printf '#!/bin/sh\nexec "%s" --enforce off "$@"\n' "$FVM_TOOLS_DIR/fvm-exec" > "$T/fvm-exec-nofence"
 	chmod 755 "$T/fvm-exec-nofence"
 	FVM_EXEC=$T/fvm-exec-nofence
 }

@@ -95,6 +95,7 @@ static void a_host_change_since_copy_up_is_a_conflict_unless_forced(void **state
 	char p[PATH_MAX * 2];
 	some_changes(f);
 	fx_host_file(f, "mod", "host changed meanwhile");
+	fx_host(f, "mod", p, sizeof(p));
 	assert_int_equal(commit(f, false, false, NULL, 0), 1);
 	assert_string_equal(printed, "committed 3 changes, 1 conflict skipped\n");
 	assert_string_equal(fx_get(p), "host changed meanwhile");

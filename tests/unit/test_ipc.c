@@ -176,6 +176,25 @@ static void registry_keeps_escaped_original_names(void **state)
 	rm_tree();
 }
 
+/*
+ * A mapped name carries the name a program of the VM chose: a newline in it must not
+ * add a line of the VM's choosing ("shmkey KEY"), which fvm rm would act on.
+ */
+/* Names the VM chose, with blanks and newlines, stay one record each, read back exact. */
+static void registry_names_cannot_forge_records(void **state)
+{
+	char vmdir[PATH_MAX], seen[1024] = "";
+	(void)state;
+	make_vmdir(vmdir, sizeof(vmdir), "forge");
+	assert_int_equal(fvm_ipc_record(vmdir, "shm", "fvm.forge.1.x\nshmkey 1234 y", "x\nshmkey 1234 y"), 0);
+	assert_int_equal(fvm_ipc_record(vmdir, "mq", "fvm.forge.1.a b", "a b"), 0);
+	assert_int_equal(fvm_ipc_record(vmdir, "shm\nshmkey", "1234", "x"), -EINVAL);
+	assert_int_equal(fvm_ipc_record(vmdir, "", "fvm.forge.1.x", "x"), -EINVAL);
+	assert_int_equal(fvm_ipc_each(vmdir, count_line, seen), 0);
+	assert_string_equal(seen, "shm:fvm.forge.1.x\nshmkey 1234 y:x\nshmkey 1234 y;mq:fvm.forge.1.a b:a b;");
+	rm_tree();
+}
+
 static bool shm_exists(const char *name)
 {
 	char path[PATH_MAX];
@@ -242,6 +261,7 @@ int main(void)
 		cmocka_unit_test(keys_are_per_vm_and_never_private),
 		cmocka_unit_test(loopback_is_in_127_8_and_never_127_0_0),
 		cmocka_unit_test(registry_keeps_escaped_original_names),
+		cmocka_unit_test(registry_names_cannot_forge_records),
 		cmocka_unit_test(remove_ipc_takes_the_vms_objects_and_nothing_else),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

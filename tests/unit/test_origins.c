@@ -141,6 +141,21 @@ static void missing_log_is_empty(void **state)
 	originlog_free(&o);
 }
 
+/* A log that exists but holds no record (a VM that never copied up since a commit). */
+static void empty_log_is_empty(void **state)
+{
+	struct fx *f = *state;
+	struct originlog o;
+	char file[PATH_MAX + 16];
+	log_path(f, file, sizeof(file));
+	fx_put(file, "");
+	assert_int_equal(originlog_load(file, &o), 0);
+	assert_int_equal(o.n, 0);
+	assert_int_equal(o.skipped, 0);
+	assert_null(originlog_find(&o, "/a"));
+	originlog_free(&o);
+}
+
 static void host_change_after_copy_up_does_not_match(void **state)
 {
 	struct fvm_origin r = {.dev = 1, .ino = 2, .size = 3, .mtime_sec = 4, .mtime_nsec = 5};
@@ -208,6 +223,7 @@ int main(int argc, char **argv)
 		fx_test(copy_up_appends_a_record_the_tools_read_back),
 		fx_test(last_record_of_a_path_wins_and_damaged_lines_are_skipped),
 		fx_test(missing_log_is_empty),
+		fx_test(empty_log_is_empty),
 		cmocka_unit_test(host_change_after_copy_up_does_not_match),
 		fx_test(rewrite_keeps_only_chosen_records),
 		fx_test(compact_drops_records_of_paths_gone_from_upper),
