@@ -1,6 +1,6 @@
 /*
- * layout.h — a store and its VMs on disk, store format 2 (../shared/DESIGN.md "A VM on
- * disk"; fvm(1) FILES). The one owner of the names and modes below.
+ * layout.h — a store and its VMs on disk, store format 2 (docs/DESIGN.md "On disk";
+ * fvm(1) FILES). The one owner of the names and modes below.
  *
  *   $FVM_HOME/              0711  traversable by every uid of a VM, listable by none
  *     format                0644  "fvm-store 2\n": written by the tools, checked on every use

@@ -47,6 +47,7 @@ else
 	# (shorter than the file, nothing in upper/ yet), and only then killed.
 	# Up to three attempts, each in a fresh VM: a copy-up that ended before it could be
 	# stopped is tried again, never counted.
+	descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
 	for attempt in 1 2 3; do
 		vm=crash$attempt
 		(cd "$HOST" && exec "$FVM_EXEC" -n "$vm" -- sh -c 'echo x >> big') &
@@ -62,9 +63,9 @@ else
 			sleep 0.01
 		done
 		if [ -n "$partial" ]; then
-			# The VM's processes are fvm-exec's children: all stopped at once, then the one
-			# holding the partial copy open is looked for among them.
-			vmpids=$(pgrep -P $runner)
+			# The VM's processes descend from fvm-exec (through the run's supervisor): all
+			# stopped at once, then the one holding the partial copy open is looked for.
+			vmpids=$(descendants $runner)
 			kill -STOP $vmpids 2>/dev/null
 			for p in $vmpids; do
 				for fd in /proc/$p/fd/*; do
