@@ -40,6 +40,7 @@ $(SAN_B)/%.o: %.c
 
 $(foreach s,$(SAN_RUN_SRC) $(SAN_MANAGE_SRC) $(SAN_STORE_SRC),$(SAN_B)/$(s:.c=.o)): \
 	PART_CFLAGS := $(TOOL_CFLAGS)
+$(foreach s,$(SAN_RUN_SRC),$(SAN_B)/$(s:.c=.o)): PART_CFLAGS += $(SECCOMP_CFLAGS)
 
 $(SAN_CORE_LIB): $(SAN_CORE_SRC:%.c=$(SAN_B)/%.o)
 	$(call msg,AR,$@)
@@ -51,7 +52,7 @@ $(SAN_STORE_LIB): $(SAN_STORE_SRC:%.c=$(SAN_B)/%.o)
 
 $(SAN_B)/fvm-exec/fvm-exec: $(SAN_RUN_SRC:%.c=$(SAN_B)/%.o) $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
 
 $(SAN_B)/fvm-exec/fvm: $(SAN_MANAGE_SRC:%.c=$(SAN_B)/%.o) $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,LD,$@)

@@ -54,7 +54,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_SRC:%.c=$(FUZZ_B)/%.o)
 
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ldl $(BSD_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS)
 
 fuzz-deps:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"

@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 	static struct exec_settings s;
 	struct fvm_store store;
 	struct exec_cgroup cg = {.n = 0};
-	struct exec_fence fence;
+	static struct exec_fence fence; /* static: its filters live until exit, reachable */
 	char vmdir[PATH_MAX], ctldir[PATH_MAX], lib[PATH_MAX], vmconf[PATH_MAX + 16];
 	char eph[FVM_NAME_MAX + 8], why[512];
 	char *shell_argv[2], **cmd, *conf = NULL;

@@ -288,7 +288,9 @@ static int add_not_in(struct sc_build *b, uint32_t action, const char *name, con
 	bool all_ones = false;
 	int r;
 
-	memcpy(cmp, pre, npre * sizeof(*pre));
+	if (npre) {
+		memcpy(cmp, pre, npre * sizeof(*pre)); /* PRE may be NULL when there are none */
+	}
 	for (size_t i = 0; i < nvals; i++) {
 		if (vals[i] == domain) {
 			all_ones = true;

@@ -181,7 +181,7 @@ share_refused() { # NAME VALUE
 }
 share_refused share_containing_the_store_is_refused "$T"
 share_refused share_inside_the_store_is_refused "$FVM_HOME/vms"
-share_refused share_of_the_binaries_is_refused "$TOP/fvm-exec"
+share_refused share_of_the_binaries_is_refused "$(dirname "$FVM_EXEC")" # the fvm-exec in use
 ln -s "$FVM_HOME" "$T/store-link"
 share_refused share_of_the_store_through_a_link_is_refused "$T/store-link/.."
 mkdir -p "$T/xdg/fvm"; echo '# mine' > "$T/xdg/fvm/fvm.conf"; ln -s "$T/xdg/fvm/fvm.conf" "$T/conf-link"

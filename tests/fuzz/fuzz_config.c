@@ -41,7 +41,7 @@ static int read_text(struct exec_config *c, const uint8_t *text, size_t len, con
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	exec_config_init(c);
-	r = exec_config_read(c, path, vm, false, false);
+	r = exec_config_read(c, path, vm, false, false, false); /* a memfd: through /proc */
 	close(fd);
 	return r;
 }
