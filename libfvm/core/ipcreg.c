@@ -31,7 +31,7 @@ int fvm_ipc_record(const char *root, const char *kind, const char *mapped, const
 		return -ENAMETOOLONG;
 	}
 	/* The kind is libfvm's own word; the names, chosen by the VM, are escaped below. */
-	if (!*kind || strpbrk(kind, " \t\n\\")) {
+	if (!*kind || strpbrk(kind, " \t\n\\") || !*mapped) {
 		return -EINVAL;
 	}
 	n = snprintf(line, sizeof(line), "%s ", kind);
@@ -70,7 +70,9 @@ bool fvm_ipc_parse_line(char *line, char **kind, char **mapped, char **orig)
 	*kind = line;
 	*mapped = sp1 + 1;
 	*orig = sp2 + 1;
-	return **kind && **mapped && fvm_unescape_field(*mapped) > 0 && fvm_unescape_field(*orig) >= 0;
+	/* The kind as the writer makes it: a word, no tab or backslash. */
+	return **kind && !strpbrk(*kind, "\t\\") && **mapped && fvm_unescape_field(*mapped) > 0 &&
+	       fvm_unescape_field(*orig) >= 0;
 }
 
 int fvm_ipc_each(const char *root,

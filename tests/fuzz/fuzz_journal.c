@@ -23,7 +23,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
 	fuzz_init_messages();
-	snprintf(vmdir, sizeof(vmdir), "%s", fuzz_scratch_dir("journal"));
+	/* A VM directory as the store lays it out: the journal goes to its control area. */
+	const char *dir = fuzz_scratch_dir("journal");
+	char vms[PATH_MAX];
+	snprintf(vms, sizeof(vms), "%s/vms", dir);
+	snprintf(vmdir, sizeof(vmdir), "%s/vms/fz", dir);
+	if ((mkdir(vms, 0700) < 0 && errno != EEXIST) || (mkdir(vmdir, 0700) < 0 && errno != EEXIST)) {
+		abort();
+	}
 	return 0;
 }
 

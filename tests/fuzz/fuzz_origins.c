@@ -133,13 +133,11 @@ static void escape_round_trip(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char path[64];
+	const char *path = copy_file; /* a regular file: the log is never read through a link */
 	struct originlog log, again;
-	int fd = fuzz_memfd(data, size);
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	fuzz_write_file(path, data, size);
 	FUZZ_CHECK(originlog_load(path, &log) == 0);
-	close(fd);
 	for (size_t i = 0; i < log.n; i++) {
 		FUZZ_CHECK(log.v[i].vpath[0] == '/');
 		FUZZ_CHECK(i == 0 || strcmp(log.v[i - 1].vpath, log.v[i].vpath) < 0);
