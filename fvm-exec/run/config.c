@@ -234,6 +234,17 @@ static const struct {
 	{K_SCOPE, FVM_CLASS_SCOPE},
 };
 
+static int add_unix_allow(struct exec_settings *s, const char *path, const char *origin)
+{
+	if (s->nunix_allow >= FVM_POLICY_MAX_ALLOW) {
+		fprintf(stderr, "fvm-exec: unix:%s (%s): too many allowed unix sockets (at most %d)\n", path, origin,
+			FVM_POLICY_MAX_ALLOW);
+		return -1;
+	}
+	s->unix_allow[s->nunix_allow++] = path;
+	return 0;
+}
+
 int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 {
 	union exec_value v;
@@ -288,7 +299,23 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 			}
 		}
 	}
+	/* unix: the last of all and vm wins; a path allows one socket (and means vm). */
+	s->unix_vm = s->pol.net == FVM_NET_NONE;
+	for (size_t j = 0; j < c->n[K_UNIX]; j++) {
+		const char *u = c->vals[K_UNIX][j].text;
+		s->unix_vm = strcmp(u, "all") != 0;
+		if (u[0] == '/' && add_unix_allow(s, u, c->vals[K_UNIX][j].origin) < 0) {
+			return -1;
+		}
+	}
 	for (size_t j = 0; j < c->n[K_ALLOW]; j++) {
+		const char *a = c->vals[K_ALLOW][j].text;
+		if (strncmp(a, "unix:", 5) == 0) {
+			if (add_unix_allow(s, a + 5, c->vals[K_ALLOW][j].origin) < 0) {
+				return -1;
+			}
+			continue;
+		}
 		if (fvm_policy_add_allow(&s->pol, c->vals[K_ALLOW][j].text) < 0) {
 			fprintf(stderr, "fvm-exec: allow %s (%s): too many allow rules (at most %d)\n",
 				c->vals[K_ALLOW][j].text, c->vals[K_ALLOW][j].origin, FVM_POLICY_MAX_ALLOW);

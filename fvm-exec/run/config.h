@@ -23,7 +23,7 @@ enum exec_key {
 	K_CPU, K_MEMORY, K_DATA, K_STACK, K_NPROC, K_NOFILE, K_FSIZE, K_CORE, K_MEMLOCK,
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
-	K_NET, K_ALLOW, K_LOOPBACK, K_ENFORCE,
+	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE,
 	K_VERBOSE, K_HELP, K_VERSION,
 	K_NKEYS
 };
@@ -41,6 +41,7 @@ enum exec_kind {
 	V_CPUS,     /* a CPU list: "0", "0-3", "0,2,4-5" */
 	V_NET,      /* all | loopback | none */
 	V_ALLOW,    /* ADDR[/PREFIX][:PORT], IPv6 in brackets when a port is given */
+	V_UNIX,     /* all | vm | an absolute path (an allowed socket) */
 	V_LOOPBACK, /* shared | private */
 	V_ENFORCE,  /* auto | require | off */
 };
@@ -91,6 +92,11 @@ struct exec_settings {
 	uint64_t copy_limit, memory_total, pids_total;
 	enum exec_enforce enforce;
 	struct fvm_policy pol;
+	/* AF_UNIX path sockets: false: every one (unix = all); true: the VM's own, those
+	 * under a shared path and UNIX_ALLOW (unix = vm, the default under --net none) */
+	bool unix_vm;
+	const char *unix_allow[FVM_POLICY_MAX_ALLOW]; /* --allow unix:PATH, unix = PATH */
+	size_t nunix_allow;
 };
 
 /* A value parsed by its kind's parser (config_table.c). */

@@ -44,7 +44,9 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 	[K_READONLY] = {"readonly", 0, V_PATH, OPT_LIST, NULL, "visible, not writable (EROFS)"},
 	[K_SCOPE] = {"scope", 0, V_PATH, OPT_LIST, NULL, "virtualize only these trees"},
 	[K_NET] = {"net", 0, V_NET, 0, "all", "network: all, loopback or none"},
-	[K_ALLOW] = {"allow", 0, V_ALLOW, OPT_LIST, NULL, "also allow ADDR[/PREFIX][:PORT]"},
+	[K_ALLOW] = {"allow", 0, V_ALLOW, OPT_LIST, NULL, "also allow ADDR[/PREFIX][:PORT], or unix:PATH"},
+	[K_UNIX] = {"unix", 0, V_UNIX, OPT_LIST, NULL,
+		    "AF_UNIX path sockets: all, vm, or allowed paths (default: vm under --net none, else all)"},
 	[K_LOOPBACK] = {"loopback", 0, V_LOOPBACK, 0, "shared", "shared, or private (an own 127.x.y.z)"},
 	[K_ENFORCE] = {"enforce", 0, V_ENFORCE, 0, "auto", "kernel fence: auto, require or off"},
 	[K_VERBOSE] = {"verbose", 'v', V_FLAG, OPT_RUN, "false", "print the policy and the fence"},
@@ -219,8 +221,17 @@ static int parse_allow(const char *t, void *out)
 	static struct fvm_policy scratch;
 
 	(void)out;
+	if (strncmp(t, "unix:", 5) == 0) {
+		return t[5] == '/' ? 0 : -1;
+	}
 	scratch.nallow = 0;
 	return fvm_policy_add_allow(&scratch, t) < 0 ? -1 : 0;
+}
+
+static int parse_unix(const char *t, void *out)
+{
+	(void)out;
+	return strcmp(t, "all") == 0 || strcmp(t, "vm") == 0 || t[0] == '/' ? 0 : -1;
 }
 
 static int parse_loopback(const char *t, void *out)
@@ -249,7 +260,8 @@ static const struct {
 	[V_NICE] = {parse_nice, "not a niceness: use a number from -20 to 19"},
 	[V_CPUS] = {parse_cpus, "not a CPU list: use numbers and ranges such as 0,2-3"},
 	[V_NET] = {parse_net, "not a network policy: use all, loopback or none"},
-	[V_ALLOW] = {parse_allow, "not an address: use ADDR[/PREFIX][:PORT], [IPV6][/PREFIX][:PORT]"},
+	[V_ALLOW] = {parse_allow, "not an address: use ADDR[/PREFIX][:PORT], [IPV6][/PREFIX][:PORT] or unix:/PATH"},
+	[V_UNIX] = {parse_unix, "not a unix socket policy: use all, vm or an absolute path"},
 	[V_LOOPBACK] = {parse_loopback, "not a loopback mode: use shared or private"},
 	[V_ENFORCE] = {parse_enforce, "not a fence mode: use auto, require or off"},
 };

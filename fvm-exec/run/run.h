@@ -12,6 +12,7 @@
 #ifndef FVM_RUN_RUN_H
 #define FVM_RUN_RUN_H
 
+#include <limits.h>
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,6 +74,21 @@ struct exec_filter {
 	bool nodev, full_inet, full_inet6;
 };
 
+/*
+ * The supervisor's side of unix = vm. The child installs the filter, whose connect rule
+ * notifies, and sends the listener over SOCK (SCM_RIGHTS) before exec; the supervisor
+ * takes it (unix_guard_take) and serves each notification (unix_guard_serve).
+ */
+struct unix_guard {
+	int sock;                       /* the supervisor's end of the socketpair, -1: none */
+	int child_sock;                 /* the child's end (the fence sends the listener) */
+	int notify;                     /* the seccomp listener, -1: not yet taken */
+	const struct fvm_policy *pol;   /* shared paths */
+	char upper[PATH_MAX];           /* the VM's data area: its sockets are the VM's */
+	const char *const *allow;       /* --allow unix:PATH */
+	size_t nallow;
+};
+
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
 /* The message-queue broker's end of its socket (see below). */
 struct mq_broker {
@@ -97,6 +113,7 @@ struct exec_fence {
 	size_t nwritable;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
+	struct unix_guard guard; /* the listener goes to the supervisor (unix = vm) */
 	char summary[2048];    /* what is active, for -v */
 };
 
@@ -156,6 +173,23 @@ int mq_broker_open(const char *vmdir, struct mq_broker *b, int *vm_end);
  */
 int mq_broker_serve(const struct mq_broker *b);
 
+/* ---- the AF_UNIX guard (unixguard.c) ---- */
+
+
+/* In fvm-exec: prepares G for S (a socketpair when S says unix = vm). Returns 0 or -errno. */
+int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
+
+/* In the child, after the filter: sends NOTIFY_FD to the supervisor and closes both. */
+int unix_guard_send(const struct unix_guard *g, int notify_fd);
+
+/* In the supervisor: receives the listener from G->sock into G->notify (G->sock is
+ * closed). Returns 0, or -1 when the child ended without sending it. */
+int unix_guard_take(struct unix_guard *g);
+
+/* In the supervisor: answers one notification of G->notify. Returns 0, or -1 when the
+ * listener is dead (no process of the VM holds the filter any more). */
+int unix_guard_serve(struct unix_guard *g);
+
 /* ---- supervision ---- */
 
 struct exec_super {
@@ -166,6 +200,7 @@ struct exec_super {
 	const char *ctldir;           /* the VM's control directory: the run's record */
 	int lock;                     /* the run lock, held shared: passed to the supervisor */
 	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
+	struct unix_guard *guard;     /* the AF_UNIX guard the supervisor serves (sock -1: none) */
 	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;
 };

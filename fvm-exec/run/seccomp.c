@@ -17,7 +17,8 @@
  *    (EPERM mostly), so that programs take their usual "not permitted" path.
  *  - The filter is generated in fvm-exec (errors before anything runs) and installed by
  *    the child with seccomp(2); fence_filter_install returns the user-notification fd
- *    when a rule's action is SCMP_ACT_NOTIFY (for a supervisor; no rule is one yet).
+ *    when a rule's action is SCMP_ACT_NOTIFY (connect under unix = vm), which the child
+ *    hands to the run's supervisor (unixguard.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -256,7 +257,9 @@ static int add(struct sc_build *b, uint32_t action, const char *name, unsigned n
 {
 	int nr = seccomp_syscall_resolve_name(name);
 
-	if (nr == __NR_SCMP_ERROR || seccomp_syscall_resolve_name_arch(b->arch, name) < 0) {
+	/* A negative number of B's ABI is one libseccomp multiplexes (i386's socket calls:
+	 * their own numbers and socketcall's): a rule for it covers both. */
+	if (nr == __NR_SCMP_ERROR || seccomp_syscall_resolve_name_arch(b->arch, name) == __NR_SCMP_ERROR) {
 		return 0; /* unknown to this libseccomp, or not a call of this ABI */
 	}
 	int r = seccomp_rule_add_array(b->ctx, action, nr, n, cmp);
@@ -465,6 +468,18 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	if ((r = add_table(b)) < 0) {
 		return r;
 	}
+	/* unix = vm: every connect goes to the supervisor (unixguard.c), which performs the
+	 * AF_UNIX ones itself; the family of the socket and the address are behind an fd and
+	 * a pointer the filter cannot read. Both ABIs: i386 has connect(2) of its own, and
+	 * socketcall, which hides it, is refused whole (here under --net all, else in
+	 * add_sockets). */
+	if (s->unix_vm && (r = add(b, SCMP_ACT_NOTIFY, "connect", 0, NULL)) < 0) {
+		return r;
+	}
+	if (s->unix_vm && b->compat && s->pol.net == FVM_NET_ALL &&
+	    (r = add(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socketcall", 0, NULL)) < 0) {
+		return r;
+	}
 	if (s->pol.net != FVM_NET_ALL) {
 		return add_sockets(b, s, tcp_fenced, full);
 	}
@@ -603,6 +618,10 @@ void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, con
 			  ""
 #endif
 		);
+	}
+	if (s->unix_vm) {
+		fence_say(fence, "seccomp: connect notified: the supervisor connects AF_UNIX path sockets of the VM, of "
+				 "shared paths and --allow unix:PATH only (EACCES otherwise)\n");
 	}
 	fence_say(fence, "seccomp: io_uring, openat2, clone3 ENOSYS; TIOCSTI/TIOCLINUX, hostname, clock, keyrings, "
 			 "mounts, modules, swap, reboot, namespaces, bpf, perf, other processes' rlimits and "

@@ -35,6 +35,8 @@
  *   attack setpriority PID NICE     setpriority(PRIO_PROCESS, PID, NICE)
  *   attack sethostname NAME         sethostname
  *   attack unix-connect PATH TEXT   connect an AF_UNIX stream socket to PATH, send TEXT
+ *   attack i386-unix-connect PATH TEXT        the same, connect(2) of the i386 ABI
+ *   attack i386-socketcall-connect PATH TEXT  the same, i386 socketcall(SYS_CONNECT)
  *   attack hold FILE SECONDS TEXT   daemonizes (fork, setsid, fork, closes 0-2) with FILE
  *                                   open for appending, sleeps SECONDS, then writes TEXT
  *
@@ -44,6 +46,8 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +124,55 @@ static long i386_chmod(const char *path, long mode)
 	memcpy(p, path, len);
 	return int80(15 /* i386 chmod */, (long)p, mode);
 }
+
+static long int80_3(long nr, long a, long b, long c)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory", "r8", "r9", "r10", "r11");
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+/* A native AF_UNIX socket connected to PATH by the i386 ABI: its connect(2) (362), or
+ * socketcall(SYS_CONNECT) (102) when SOCKETCALL; then TEXT is written. */
+static long i386_unix_connect(const char *path, const char *text, bool socketcall)
+{
+	struct {
+		struct sockaddr_un un;
+		uint32_t args[3];
+	} *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	long fd = syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (low == MAP_FAILED || fd < 0) {
+		return -1;
+	}
+	low->un.sun_family = AF_UNIX;
+	snprintf(low->un.sun_path, sizeof(low->un.sun_path), "%s", path);
+	long r;
+	if (socketcall) {
+		low->args[0] = (uint32_t)fd;
+		low->args[1] = (uint32_t)(uintptr_t)&low->un;
+		low->args[2] = sizeof(low->un);
+		r = int80(102, 3 /* SYS_CONNECT */, (long)low->args);
+	} else {
+		r = int80_3(362, fd, (long)&low->un, sizeof(low->un));
+	}
+	return r < 0 ? -1 : write_all((int)fd, text);
+}
 #else
+static long i386_unix_connect(const char *path, const char *text, bool socketcall)
+{
+	(void)path;
+	(void)text;
+	(void)socketcall;
+	errno = ENOSYS;
+	return -1;
+}
+
 static long i386_chmod(const char *path, long mode)
 {
 	(void)path;
@@ -349,6 +401,12 @@ int main(int argc, char **argv)
 	}
 	if (IS("sethostname", 1)) {
 		return report(op, syscall(SYS_sethostname, argv[2], strlen(argv[2])));
+	}
+	if (IS("i386-unix-connect", 2)) {
+		return report(op, i386_unix_connect(argv[2], argv[3], false));
+	}
+	if (IS("i386-socketcall-connect", 2)) {
+		return report(op, i386_unix_connect(argv[2], argv[3], true));
 	}
 	if (IS("unix-connect", 2)) {
 		return report(op, unix_connect(argv[2], argv[3]));

@@ -8,8 +8,9 @@
 sec_require
 PY=$(command -v python3)
 
-sock=$T/service.sock
-"$PY" - "$sock" "$T/received" <<'PY' &
+# serve SOCK FILE: a service at SOCK that appends what each client sends to FILE.
+serve() {
+	"$PY" - "$1" "$2" <<'PY' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(8)
@@ -25,10 +26,16 @@ try:
 except Exception:
     pass
 PY
+}
+sock=$T/service.sock
+other=$T/other.sock
+serve "$sock" "$T/received"
 server=$!
-trap 'kill $server 2>/dev/null; cleanup' EXIT
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-if [ ! -S "$sock" ]; then
+serve "$other" "$T/received-other"
+server2=$!
+trap 'kill $server $server2 2>/dev/null; cleanup' EXIT
+for _ in $(seq 50); do [ -S "$sock" ] && [ -S "$other" ] && break; sleep 0.1; done
+if [ ! -S "$sock" ] || [ ! -S "$other" ]; then
 	skip unix_socket_tests "could not start a unix socket server"
 	done_testing; exit
 fi
@@ -40,14 +47,14 @@ if ! grep -q native "$T/received" 2>/dev/null; then
 	done_testing; exit
 fi
 
-unix_case() { # NAME CMD...
+unix_case() { # NAME WORD CMD...: the service must not hear WORD
 	local name=$1 word=$2 out
 	shift 2
 	sec_snapshot
 	out=$(vm u --net none -- "$@" 2>&1)
 	sleep 0.2
-	verdict "$name" "under --net none the VM connected to a host AF_UNIX socket and the service received its message" \
-		"$(grep -q "$word" "$T/received" && echo "the service received: $word")"
+	verdict "$name" "" \
+		"$(grep -q "$word" "$T/received" && echo "the service received: $word ($out)")"
 }
 unix_case net_none_refuses_a_host_unix_socket_static from-static "$ATK" unix-connect "$sock" from-static
 unix_case net_none_refuses_a_host_unix_socket_raw_syscall from-raw "$ATK_DYN" unix-connect "$sock" from-raw
@@ -55,5 +62,59 @@ unix_case net_none_refuses_a_host_unix_socket_python from-python "$PY" -c "
 import socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect('$sock'); s.send(b'from-python')"
+
+# What the VM may reach. heard NAME FILE WORD OUT: ok when FILE got WORD.
+heard() {
+	sleep 0.2
+	if grep -q "$3" "$2" 2>/dev/null; then ok "$1"; else not_ok "$1" "the service did not hear $3: $4"; fi
+}
+# The i386 ABI: its own connect(2), and socketcall, on a socket made natively.
+if [ "$(uname -m)" = x86_64 ]; then
+	unix_case net_none_refuses_a_host_unix_socket_i386_connect from-i386 "$ATK" i386-unix-connect "$sock" from-i386
+	unix_case net_none_refuses_a_host_unix_socket_i386_socketcall from-i386sc \
+		"$ATK" i386-socketcall-connect "$sock" from-i386sc
+else
+	skip i386_unix_connect "this machine is $(uname -m), no i386 ABI"
+fi
+# A link the VM plants in its own tree, to the host socket: the inode is the host's.
+upper=$(vmdir u)/upper
+unix_case net_none_refuses_a_planted_symlink_python from-link "$PY" -c "
+import os, socket
+os.symlink('$sock', '/tmp/planted.sock')
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect('/tmp/planted.sock'); s.send(b'from-link')"
+unix_case net_none_refuses_a_planted_symlink_static from-slink "$ATK" unix-connect "$upper/tmp/planted.sock" from-slink
+
+# --allow unix:PATH lets exactly that socket through.
+out=$(vm u --net none --allow "unix:$sock" -- "$ATK" unix-connect "$sock" from-allowed 2>&1)
+heard allow_unix_path_lets_that_socket_through "$T/received" from-allowed "$out"
+out=$(vm u --net none --allow "unix:$sock" -- "$ATK" unix-connect "$other" from-not-allowed 2>&1)
+sleep 0.2
+if grep -q from-not-allowed "$T/received-other" 2>/dev/null; then
+	not_ok allow_unix_path_allows_no_other_socket "the other service heard the VM: $out"
+else
+	ok allow_unix_path_allows_no_other_socket
+fi
+# unix = all (the key, here from the command line) restores access under --net none.
+out=$(vm u --net none --unix all -- "$ATK" unix-connect "$sock" from-unix-all 2>&1)
+heard unix_all_restores_access "$T/received" from-unix-all "$out"
+# A socket the VM made itself (in its upper directory) works under --net none.
+out=$(vm u --net none -- "$PY" -c "
+import os, socket, threading
+try: os.unlink('/tmp/own.sock')
+except FileNotFoundError: pass
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind('/tmp/own.sock'); srv.listen(1)
+def echo():
+    c, _ = srv.accept(); c.send(c.recv(64)); c.close()
+threading.Thread(target=echo).start()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect('/tmp/own.sock'); s.send(b'own'); print(s.recv(64).decode())" 2>&1)
+if [ "$out" = own ]; then ok vm_own_unix_socket_works_under_net_none; else not_ok vm_own_unix_socket_works_under_net_none "$out"; fi
+out=$(vm u --net none -- "$ATK" unix-connect "$upper/tmp/own.sock" static-own 2>&1)
+case $out in
+*ECONNREFUSED* | *ok*) ok vm_own_unix_socket_reached_by_a_static_program ;;
+*) not_ok vm_own_unix_socket_reached_by_a_static_program "$out" ;;
+esac
 
 done_testing
