@@ -52,6 +52,15 @@ verdict later_vm_layer_is_unreadable_static "$(as_user "a static program read th
 	"$(grep -q started "$T/b.out" || echo "VM b did not start: $(head_of "$T/b.out")")" \
 	"$(grep C-SECRET "$T/b.out" | sed 's/^/VM b read: /')"
 
+# -v says what protects reads: the namespace as root, nothing of the kernel's otherwise.
+out=$(vm b -v -- true 2>&1)
+if [ $ROOT = 1 ]; then
+	want="root: other VMs' data areas, the control area (but this run's policy) and 0 hide paths unreadable"
+else
+	want="reads: fvm-exec is not root: other VMs' layers, the control area and hide paths are not kernel-protected"
+fi
+case $out in *"$want"*) ok verbose_says_what_protects_reads ;; *) not_ok verbose_says_what_protects_reads "expected: $want" "$out" ;; esac
+
 # What must keep working: listing /, the home directory and the store's parents.
 out=$(vm b -- sh -c "ls / > /dev/null && ls '$T' > /dev/null && ls '$HOME' > /dev/null && echo listed" 2>&1)
 [ "$out" = listed ] && ok listing_root_home_and_store_parent_works_in_a_vm ||
