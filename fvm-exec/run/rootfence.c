@@ -413,10 +413,11 @@ static int mountns_enter(const struct exec_fence *f, const char **why)
 		r = 1;
 	}
 	close_all(fds, f->nwritable);
-	/* The working directory was taken on a mount now covered: walk to it again (if it
-	 * is gone, the old one stays, read-only). */
-	if (r > 0 && have_cwd) {
-		(void)!chdir(cwd);
+	/* The working directory was taken on a mount now covered: walk to it again. If it
+	 * is gone, it was beneath a cover (another VM, a hide path): keeping the old one
+	 * would leave what is covered readable by relative paths, so the VM starts at /. */
+	if (r > 0 && have_cwd && chdir(cwd) < 0) {
+		(void)!chdir("/");
 	}
 	return r;
 }

@@ -39,6 +39,12 @@ read_case hidden_path_is_unreadable_raw_syscall "$(as_user "a raw openat/read re
 read_case hidden_path_is_unreadable_without_ld_preload "" HIDDEN-CONTENT \
 	--hide "$HOST/hidden" -- sh -c "env -u LD_PRELOAD cat '$HOST/hidden'"
 read_case hidden_path_is_unreadable_by_cat "" HIDDEN-CONTENT --hide "$HOST/hidden" -- cat "$HOST/hidden"
+# Started in another VM's layer, by a relative path.
+sec_snapshot
+out=$(cd "$A/upper$HOST" && vm b -- "$ATK" read secret 2>/dev/null)
+verdict other_vm_layer_is_unreadable_from_its_working_directory \
+	"$(as_user "a static program started in another VM's layer read it by a relative path")" \
+	"$(case $out in *A-SECRET*) echo "VM b read: $out" ;; esac)"
 read_case other_vm_control_area_is_unreadable_static "$(as_user "a static program read another VM's vm.conf")" \
 	"vm.conf of VM a" -- "$ATK" read "$(ctldir a)/vm.conf"
 
