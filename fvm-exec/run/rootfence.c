@@ -22,17 +22,18 @@
  *    failure after it fails the run. The clones are taken from the mounts as they were,
  *    so their other flags (nosuid, noexec) are kept.
  *  - Reads (issue 13): other VMs' layers, the control area and the hide paths are
- *    unreadable in the namespace, for static programs and raw system calls too. One
- *    detached, empty, read-only tmpfs supplies what covers them: its vms/ covers the
- *    store's vms/ (this VM's data area is moved back onto vms/NAME, so a VM made later
- *    is covered as well), its ctl/ covers ctl/ (this run's policy file, FVM_POLICY, is
- *    bound back read-only onto ctl/NAME/policy), an empty 000 directory or file covers
- *    each hide path that exists. The covering directories keep the modes and owners of
- *    the host's, so listing the store's parent and the store works as natively. A hide
- *    path that holds the store, libfvm or a writable tree is left uncovered (said
- *    under -v): covering it would break the run; libfvm still hides it. Unprivileged
- *    runs have no such means: -v says so (--enforce require does not refuse them, so
- *    that require keeps meaning a complete write fence).
+ *    unreadable in the namespace, for static programs and raw system calls too. An
+ *    empty tmpfs, read-only once its places are made, covers the store's vms/ (this
+ *    VM's data area is moved back onto its place vms/NAME, so a VM made later is covered
+ *    as well) and another ctl/ (this run's policy file, FVM_POLICY, is bound back
+ *    read-only onto ctl/NAME/policy); an empty read-only tmpfs of mode 000 covers each
+ *    hide directory that exists, /dev/null bound read-only and nodev (it never opens)
+ *    each other hide path. The covers keep the modes and owners of what they cover, so
+ *    listing the store and its parent works as natively. A hide path that holds the
+ *    store, libfvm or a writable tree is left uncovered (said under -v): covering it
+ *    would break the run; libfvm still hides it. Unprivileged runs have no such means:
+ *    -v says so (--enforce require does not refuse them: require means a complete
+ *    write fence).
  *  - Capabilities: the bounding set keeps Docker's default set (below) and drops every
  *    other capability, inheritable ones too, before the exec; with no_new_privs set,
  *    nothing the VM runs gains one back.
@@ -67,14 +68,6 @@ struct mount_attr {
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
-#ifndef FSCONFIG_CMD_CREATE
-#define FSCONFIG_SET_STRING 1
-#define FSCONFIG_CMD_CREATE 6
-#endif
-#ifndef FSOPEN_CLOEXEC
-#define FSOPEN_CLOEXEC 1
-#define FSMOUNT_CLOEXEC 1
 #endif
 #ifndef MOUNT_ATTR_NOSUID
 #define MOUNT_ATTR_NOSUID 0x00000002
@@ -172,7 +165,7 @@ static void plan_reads(struct exec_fence *f, const struct exec_settings *s, cons
 		f->hidden[f->nhidden++] = p;
 	}
 	fence_say(f, "root: other VMs' data areas, the control area (but this run's policy) and %zu hide "
-		     "path%s unreadable in the namespace (empty read-only tmpfs over each)\n",
+		     "path%s unreadable in the namespace (covered by empty read-only mounts)\n",
 		  f->nhidden, f->nhidden == 1 ? "" : "s");
 	if (kept) {
 		fence_say(f, "root: %zu hide path%s not covered in the namespace: %s the store, libfvm or "
