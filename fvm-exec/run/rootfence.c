@@ -21,6 +21,19 @@
  *    a failure before that leaves the run without the namespace (said under -v), a
  *    failure after it fails the run. The clones are taken from the mounts as they were,
  *    so their other flags (nosuid, noexec) are kept.
+ *  - Reads (issue 13): other VMs' layers, the control area and the hide paths are
+ *    unreadable in the namespace, for static programs and raw system calls too. An
+ *    empty tmpfs, read-only once its places are made, covers the store's vms/ (this
+ *    VM's data area is moved back onto its place vms/NAME, so a VM made later is covered
+ *    as well) and another ctl/ (this run's policy file, FVM_POLICY, is bound back
+ *    read-only onto ctl/NAME/policy); an empty read-only tmpfs of mode 000 covers each
+ *    hide directory that exists, /dev/null bound read-only and nodev (it never opens)
+ *    each other hide path. The covers keep the modes and owners of what they cover, so
+ *    listing the store and its parent works as natively. A hide path that holds the
+ *    store, libfvm or a writable tree is left uncovered (said under -v): covering it
+ *    would break the run; libfvm still hides it. Unprivileged runs have no such means:
+ *    -v says so (--enforce require does not refuse them: require means a complete
+ *    write fence).
  *  - Capabilities: the bounding set keeps Docker's default set (below) and drops every
  *    other capability, inheritable ones too, before the exec; with no_new_privs set,
  *    nothing the VM runs gains one back.
@@ -30,15 +43,19 @@
 #include <linux/capability.h>
 #include <linux/mount.h>
 #include <limits.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fvm/env.h"
+#include "fvm/layout.h"
 #include "run.h"
 
 #ifndef MOUNT_ATTR_SIZE_VER0
@@ -51,6 +68,10 @@ struct mount_attr {
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOUNT_ATTR_NOSUID
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NOEXEC 0x00000008
 #endif
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -85,12 +106,84 @@ static bool kept(int cap)
 	return false;
 }
 
+/* Whether PATH is BASE or beneath it. */
+static bool beneath(const char *path, const char *base)
+{
+	size_t l = strlen(base);
+
+	if (l == 1 && base[0] == '/') {
+		return path[0] == '/';
+	}
+	return strncmp(path, base, l) == 0 && (path[l] == '\0' || path[l] == '/');
+}
+
+/* The covered paths of a root run: the store's vms/ and ctl/ (VMDIR is HOME/vms/NAME),
+ * and the hide paths of S that may be covered. */
+static void plan_reads(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
+{
+	const struct fvm_policy *pol = &s->pol;
+	const char *lib = getenv(FVM_ENV_PRELOAD), *name = strrchr(vmdir, '/');
+	size_t homelen, kept = 0;
+	char home[sizeof(f->vms)];
+
+	f->vmdir = vmdir;
+	if (!name || name - vmdir <= (ptrdiff_t)sizeof(FVM_VMS_DIR) || name[-(ptrdiff_t)sizeof(FVM_VMS_DIR)] != '/' ||
+	    strncmp(name - sizeof(FVM_VMS_DIR) + 1, FVM_VMS_DIR, sizeof(FVM_VMS_DIR) - 1) != 0) {
+		return; /* not HOME/vms/NAME: main made it so; nothing is covered */
+	}
+	homelen = (size_t)(name - vmdir) - sizeof(FVM_VMS_DIR);
+	if (homelen + strlen(name) + sizeof(FVM_CTL_DIR "/" FVM_POLICY_FILE) >= sizeof(f->policy)) {
+		return; /* longer than any path the store may have */
+	}
+	memcpy(home, vmdir, homelen);
+	home[homelen] = '\0';
+	memcpy(f->vms, vmdir, homelen);
+	strcpy(f->vms + homelen, "/" FVM_VMS_DIR);
+	memcpy(f->ctl, vmdir, homelen);
+	strcpy(f->ctl + homelen, "/" FVM_CTL_DIR);
+	strcpy(f->policy, f->ctl);
+	strcat(f->policy, name);
+	strcat(f->policy, "/" FVM_POLICY_FILE);
+	for (uint32_t i = 0; i < pol->nrules; i++) {
+		const char *p = pol->blob + pol->rules[i].off;
+		bool holds = false;
+
+		if (pol->rules[i].klass != FVM_CLASS_HIDDEN) {
+			continue;
+		}
+		if (beneath(p, home)) {
+			continue; /* the store or inside it: covered as vms/ and ctl/ */
+		}
+		holds = beneath(home, p) || (lib && *lib == '/' && beneath(lib, p));
+		for (size_t w = 0; w < f->nwritable && !holds; w++) {
+			holds = beneath(f->writable[w].path, p);
+		}
+		if (holds) {
+			kept++;
+			continue;
+		}
+		f->hidden[f->nhidden++] = p;
+	}
+	fence_say(f, "root: other VMs' data areas, the control area (but this run's policy) and %zu hide "
+		     "path%s unreadable in the namespace (covered by empty read-only mounts)\n",
+		  f->nhidden, f->nhidden == 1 ? "" : "s");
+	if (kept) {
+		fence_say(f, "root: %zu hide path%s not covered in the namespace: %s the store, libfvm or "
+			     "a writable tree (libfvm still hides %s)\n", kept, kept == 1 ? "" : "s",
+			  kept == 1 ? "it holds" : "each holds", kept == 1 ? "it" : "them");
+	}
+}
+
 void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
 {
 	const struct fvm_policy *pol = &s->pol;
 
 	f->root = geteuid() == 0;
 	if (!f->root) {
+		/* Landlock restricts reads only as a whole tree; no unprivileged means yet. */
+		fence_say(f, "reads: fvm-exec is not root: other VMs' layers, the control area and hide paths "
+			     "are not kernel-protected (libfvm hides them from dynamic programs only; static "
+			     "programs and raw system calls read them)\n");
 		return;
 	}
 	f->nwritable = 0;
@@ -109,6 +202,7 @@ void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 	fence_say(f, "root: the host read-only in a mount namespace (EROFS) but for the VM, %zu shared "
 		     "path%s, /dev/shm, /dev/mqueue, /dev/pts; device nodes made in the VM never open (nodev)\n",
 		  f->nwritable - 4, f->nwritable - 4 == 1 ? "" : "s");
+	plan_reads(f, s, vmdir);
 	fence_say(f, "root: capability bounding set: Docker's default set (chown, dac_override, fowner, "
 		     "fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, "
 		     "audit_write, setfcap)\n");
@@ -133,6 +227,123 @@ static void close_all(int *fds, size_t n)
 	errno = e;
 }
 
+/* An empty tmpfs on DIR with the mode and owner of what it covers; read-only unless RW. */
+static int tmpfs_over(const char *dir, bool rw)
+{
+	struct stat st;
+	char opts[96];
+
+	if (stat(dir, &st) < 0) {
+		return -errno;
+	}
+	snprintf(opts, sizeof(opts), "mode=%o,uid=%u,gid=%u,size=64k,nr_inodes=16", (unsigned)(st.st_mode & 07777),
+		 (unsigned)st.st_uid, (unsigned)st.st_gid);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (rw ? 0 : MS_RDONLY), opts) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* Makes AT, in a tmpfs of tmpfs_over, like what it covers, whose stat (taken before)
+ * is ST: a directory, or an empty file, with its mode and owner. */
+static int placeholder(const char *at, const struct stat *st)
+{
+	int fd;
+
+	if (S_ISDIR(st->st_mode)) {
+		if (mkdir(at, 0) < 0) {
+			return -errno;
+		}
+	} else if ((fd = open(at, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)) < 0) {
+		return -errno;
+	} else {
+		close(fd);
+	}
+	if (lchown(at, st->st_uid, st->st_gid) < 0 || chmod(at, st->st_mode & 07777) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Covers the store's vms/ and ctl/ (plan_reads), before the writable trees are moved
+ * back: vms/NAME and ctl/NAME/policy are left as places; the policy's read-only clone is
+ * moved onto the latter here, the VM's writable one onto the former by the caller.
+ * On failure, *WHAT is the path. Returns 0 or -errno.
+ */
+static int cover_store(const struct exec_fence *f, const char **what)
+{
+	struct stat vst, cst, pst;
+	char ctlvm[sizeof(f->policy)], *slash;
+	int pfd, r;
+
+	snprintf(ctlvm, sizeof(ctlvm), "%s", f->policy);
+	slash = strrchr(ctlvm, '/');
+	*slash = '\0';
+	*what = f->vms;
+	if (stat(f->vmdir, &vst) < 0) {
+		return -errno;
+	}
+	if ((r = tmpfs_over(f->vms, true)) < 0 || (r = placeholder(f->vmdir, &vst)) < 0 ||
+	    (r = attr(AT_FDCWD, f->vms, 0, MOUNT_ATTR_RDONLY, 0)) < 0) {
+		return r;
+	}
+	*what = f->ctl;
+	if (stat(ctlvm, &cst) < 0 || stat(f->policy, &pst) < 0) {
+		return -errno;
+	}
+	pfd = (int)syscall(SYS_open_tree, AT_FDCWD, f->policy, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (pfd < 0) {
+		return -errno;
+	}
+	if ((r = attr(pfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0)) < 0 ||
+	    (r = tmpfs_over(f->ctl, true)) < 0 || (r = placeholder(ctlvm, &cst)) < 0 ||
+	    (r = placeholder(f->policy, &pst)) < 0 ||
+	    (r = attr(AT_FDCWD, f->ctl, 0, MOUNT_ATTR_RDONLY, 0)) < 0) {
+		close(pfd);
+		return r;
+	}
+	*what = f->policy;
+	r = syscall(SYS_move_mount, pfd, "", AT_FDCWD, f->policy, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
+	close(pfd);
+	return r;
+}
+
+/*
+ * Covers each hide path of F that exists: a directory with an empty read-only tmpfs of
+ * mode 000, anything else (symbolic links aside: the path they name is not hidden) with
+ * /dev/null bound read-only and nodev, so it never opens. On failure, *WHAT is the path.
+ * Returns 0 or -errno.
+ */
+static int cover_hidden(const struct exec_fence *f, const char **what)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < f->nhidden; i++) {
+		*what = f->hidden[i];
+		if (lstat(f->hidden[i], &st) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", f->hidden[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+				  "mode=0,size=4k,nr_inodes=1") < 0) {
+				return -errno;
+			}
+		} else if (mount("/dev/null", f->hidden[i], NULL, MS_BIND, NULL) < 0 ||
+			   attr(AT_FDCWD, f->hidden[i], AT_SYMLINK_NOFOLLOW,
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0) < 0) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 /*
  * In the child, before the filter: enters the read-only mount namespace of F's rules.
  * Returns 1 when it holds, 0 when the kernel offered no way (nothing of the host's view
@@ -143,6 +354,7 @@ static int mountns_enter(const struct exec_fence *f, const char **why)
 	int fds[FENCE_MAX_WRITABLE];
 	char cwd[PATH_MAX];
 	bool have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+	const char *what = NULL;
 	int r;
 
 	if (unshare(CLONE_NEWNS) < 0) {
@@ -173,8 +385,13 @@ static int mountns_enter(const struct exec_fence *f, const char **why)
 		close_all(fds, f->nwritable);
 		return 0;
 	}
-	r = 1;
-	for (size_t i = 0; i < f->nwritable; i++) {
+	r = *f->vms ? cover_store(f, &what) : 0;
+	if (r < 0) {
+		fprintf(stderr, "fvm-exec: cannot cover %s in the VM's namespace: %s\n", what, strerror(-r));
+	} else {
+		r = 1;
+	}
+	for (size_t i = 0; i < f->nwritable && r > 0; i++) {
 		if (fds[i] >= 0 && syscall(SYS_move_mount, fds[i], "", AT_FDCWD, f->writable[i].path,
 					   MOVE_MOUNT_F_EMPTY_PATH) < 0 && r > 0) {
 			fprintf(stderr, "fvm-exec: cannot mount %s writable in the VM's namespace: %s\n",
@@ -182,11 +399,18 @@ static int mountns_enter(const struct exec_fence *f, const char **why)
 			r = -errno;
 		}
 	}
+	if (r > 0 && (r = cover_hidden(f, &what)) < 0) {
+		fprintf(stderr, "fvm-exec: cannot cover hide path %s in the VM's namespace: %s\n", what,
+			strerror(-r));
+	} else if (r == 0) {
+		r = 1;
+	}
 	close_all(fds, f->nwritable);
-	/* The working directory was taken on a mount now covered: walk to it again (if it
-	 * is gone, the old one stays, read-only). */
-	if (r > 0 && have_cwd) {
-		(void)!chdir(cwd);
+	/* The working directory was taken on a mount now covered: walk to it again. If it
+	 * is gone, it was beneath a cover (another VM, a hide path): keeping the old one
+	 * would leave what is covered readable by relative paths, so the VM starts at /. */
+	if (r > 0 && have_cwd && chdir(cwd) < 0) {
+		(void)!chdir("/");
 	}
 	return r;
 }

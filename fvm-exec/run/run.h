@@ -111,6 +111,13 @@ struct exec_fence {
 		bool dev;      /* device nodes open beneath it (/dev/pts) */
 	} writable[FENCE_MAX_WRITABLE]; /* root: what stays writable in the namespace */
 	size_t nwritable;
+	/* root: the store's areas other VMs' layers and the control area live in, the
+	 * policy file libfvm reads (FVM_POLICY), and the hide paths covered by empty
+	 * read-only tmpfs trees in the namespace (rootfence.c) */
+	char vms[4096], ctl[4096], policy[4096];
+	const char *vmdir;
+	const char *hidden[FVM_POLICY_MAX_RULES];
+	size_t nhidden;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
 	struct unix_guard guard; /* the listener goes to the supervisor (unix = vm) */
