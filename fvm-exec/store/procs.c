@@ -26,41 +26,6 @@
 #include "store/quote.h"
 #include "store/store.h"
 
-int vm_proc_read(pid_t pid, struct vm_proc *p)
-{
-	char path[64], buf[1024];
-	ssize_t n;
-	int fd, ppid;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0) {
-		return -ESRCH;
-	}
-	buf[n] = '\0';
-	/* "PID (COMM) S PPID ...": COMM may hold anything, ')' included. */
-	char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
-	if (!open_paren || !close_paren || close_paren < open_paren ||
-	    sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &p->state, &ppid, &p->start) != 3) {
-		return -EINVAL;
-	}
-	size_t len = (size_t)(close_paren - open_paren - 1);
-	if (len >= sizeof(p->comm)) {
-		len = sizeof(p->comm) - 1;
-	}
-	memcpy(p->comm, open_paren + 1, len);
-	p->comm[len] = '\0';
-	p->pid = pid;
-	p->ppid = ppid;
-	return 0;
-}
-
 /* Every process of the system, as /proc shows it now. */
 struct proc_table {
 	struct vm_proc *v;

@@ -19,21 +19,11 @@
 
 #include "store/runs.h"
 
-struct vm_proc {
-	pid_t pid, ppid;
-	unsigned long long start; /* /proc/PID/stat field 22 */
-	char state;               /* R, S, D, Z, T, ... */
-	char comm[32];
-};
-
 struct vm_procs {
 	struct vm_proc *v; /* sorted by pid */
 	size_t n;
 	size_t nruns;      /* runs whose supervisor lives */
 };
-
-/* Reads PID's parent, state, start time and command name into P. Returns 0 or -errno. */
-int vm_proc_read(pid_t pid, struct vm_proc *p);
 
 /* The processes of run R (not its supervisor) into P (emptied first). 0 or -errno. */
 int vm_procs_of_run(const struct run_record *r, struct vm_procs *p);

@@ -22,31 +22,49 @@
 
 #define RUN_MAGIC "fvm-run 1"
 
-unsigned long long proc_start_time(pid_t pid)
+int vm_proc_read(pid_t pid, struct vm_proc *p)
 {
 	char path[64], buf[1024];
-	unsigned long long start = 0;
 	ssize_t n;
-	int fd;
+	int fd, ppid;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		return 0;
+		return -errno;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0) {
-		return 0;
+		return -ESRCH;
 	}
 	buf[n] = '\0';
-	/* The command name may hold anything: the fields follow its last ')'. Field 22. */
-	char *p = strrchr(buf, ')'), state;
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &state, &start) != 2) {
+	/* "PID (COMM) S PPID ...": COMM may hold anything, ')' included. */
+	char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren ||
+	    sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &p->state, &ppid, &p->start) != 3) {
+		return -EINVAL;
+	}
+	size_t len = (size_t)(close_paren - open_paren - 1);
+	if (len >= sizeof(p->comm)) {
+		len = sizeof(p->comm) - 1;
+	}
+	memcpy(p->comm, open_paren + 1, len);
+	p->comm[len] = '\0';
+	p->pid = pid;
+	p->ppid = ppid;
+	return 0;
+}
+
+unsigned long long proc_start_time(pid_t pid)
+{
+	struct vm_proc p;
+
+	if (vm_proc_read(pid, &p) < 0) {
 		return 0;
 	}
-	return state == 'Z' || state == 'X' ? 0 : start; /* a zombie has ended */
+	return p.state == 'Z' || p.state == 'X' ? 0 : p.start; /* a zombie has ended */
 }
 
 bool run_record_live(const struct run_record *r)

@@ -33,6 +33,17 @@ struct run_record {
 	char cg[RUN_CG_MAX][PATH_MAX]; /* the run's cgroup directories */
 };
 
+/* A process as /proc/PID/stat shows it now. */
+struct vm_proc {
+	pid_t pid, ppid;
+	unsigned long long start; /* /proc/PID/stat field 22 */
+	char state;               /* R, S, D, Z, T, ... */
+	char comm[32];
+};
+
+/* Reads PID's parent, state, start time and command name into P. Returns 0 or -errno. */
+int vm_proc_read(pid_t pid, struct vm_proc *p);
+
 /* The start time of process PID (field 22 of /proc/PID/stat), or 0 when it is gone
  * (or a zombie). */
 unsigned long long proc_start_time(pid_t pid);
