@@ -63,15 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int report(const char *op, long ret)
-{
-	if (ret < 0) {
-		printf("%s: %s\n", op, strerrorname_np(errno));
-		return 1;
-	}
-	printf("%s: ok\n", op);
-	return 0;
-}
+#include "report.h"
 
 static long open_raw(const char *path, int flags, int mode)
 {

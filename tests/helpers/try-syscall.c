@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
@@ -364,16 +366,6 @@ static const struct {
 	{"chown", 1, do_chown},                 {"utimes", 1, do_utimes},
 	{"setxattr", 2, do_setxattr},           {"setflags", 1, do_setflags},
 };
-
-static int report(const char *op, long ret)
-{
-	if (ret < 0) {
-		printf("%s: %s\n", op, strerrorname_np(errno));
-		return 1;
-	}
-	printf("%s: ok\n", op);
-	return 0;
-}
 
 int main(int argc, char **argv)
 {

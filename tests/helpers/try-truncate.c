@@ -30,15 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int report(const char *op, long ret)
-{
-	if (ret < 0) {
-		printf("%s: %s\n", op, strerrorname_np(errno));
-		return 1;
-	}
-	printf("%s: ok\n", op);
-	return 0;
-}
+#include "report.h"
 
 static long open_by_handle(const char *path)
 {
