@@ -7,8 +7,9 @@
  *    copy alone, which an unprivileged copy-up makes the caller's.
  *  - Nothing is copied up or created before every check has passed, so a refused
  *    change leaves the VM as it was.
- *  - Only faccessat2 (sys_host_access, with AT_EACCESS, the effective ids, as the kernel checks an open)
- *    and lstat are asked before the change: no check costs an allocation.
+ *  - Only faccessat2 (sys_host_access: AT_EACCESS, the effective ids, as the kernel
+ *    checks an open; a read-only mount's EROFS counts as the host's yes) and lstat are
+ *    asked before the change: no check costs an allocation.
  */
 #include <errno.h>
 #include <fcntl.h>
