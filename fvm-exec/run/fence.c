@@ -301,7 +301,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->mq_fd = -1;
 	f->verbose = s->verbose;
 	f->mq.sock = -1;
-	f->guard.sock = f->guard.child_sock = f->guard.notify = -1;
+	f->notify.sock = f->notify.child_sock = f->notify.fd = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
@@ -313,9 +313,9 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	}
 	mq_prepare(f, vmdir);
 	rootfence_prepare(f, s, vmdir);
-	int r = unix_guard_prepare(&f->guard, s, vmdir);
+	int r = notify_prepare(&f->notify, s, vmdir);
 	if (r < 0) {
-		fprintf(stderr, "fvm-exec: cannot prepare the unix socket guard: %s\n", strerror(-r));
+		fprintf(stderr, "fvm-exec: cannot prepare the supervisor's seccomp listener: %s\n", strerror(-r));
 		return -1;
 	}
 	struct filter_opts o = {.tcp_fenced = f->tcp_fenced, .ptrace_scoped = f->ruleset_fd >= 0};
@@ -355,8 +355,8 @@ int fence_apply(const struct exec_fence *f)
 	if ((r = fence_filter_install(&f->filter[nodev], &notify_fd)) < 0) {
 		return r;
 	}
-	if (notify_fd >= 0 && (r = unix_guard_send(&f->guard, notify_fd)) < 0) {
-		return r; /* the supervisor answers connect(2) (unixguard.c) */
+	if (notify_fd >= 0 && (r = notify_send(&f->notify, notify_fd)) < 0) {
+		return r; /* the supervisor answers the SCMP_ACT_NOTIFY calls (notify.c) */
 	}
 	if (f->ruleset_fd >= 0) {
 		if (syscall(SYS_landlock_restrict_self, f->ruleset_fd, 0) < 0) {

@@ -14,6 +14,7 @@
 
 #include <limits.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -74,19 +75,26 @@ struct exec_filter {
 	bool nodev, full_inet, full_inet6;
 };
 
-/*
- * The supervisor's side of unix = vm. The child installs the filter, whose connect rule
- * notifies, and sends the listener over SOCK (SCM_RIGHTS) before exec; the supervisor
- * takes it (unix_guard_take) and serves each notification (unix_guard_serve).
- */
+/* unix = vm: what the supervisor's connect(2) answer needs (unixguard.c). */
 struct unix_guard {
-	int sock;                       /* the supervisor's end of the socketpair, -1: none */
-	int child_sock;                 /* the child's end (the fence sends the listener) */
-	int notify;                     /* the seccomp listener, -1: not yet taken */
 	const struct fvm_policy *pol;   /* shared paths */
 	char upper[PATH_MAX];           /* the VM's data area: its sockets are the VM's */
 	const char *const *allow;       /* --allow unix:PATH */
 	size_t nallow;
+};
+
+/*
+ * The supervisor's seccomp listener (notify.c). The child installs the filter, whose
+ * SCMP_ACT_NOTIFY rules hand calls to the supervisor, and sends the listener over SOCK
+ * (SCM_RIGHTS) before exec; the supervisor takes it (notify_take) and answers each
+ * notification (notify_serve) through the handler its system call is routed to.
+ */
+struct notify {
+	int sock;                       /* the supervisor's end of the socketpair, -1: none */
+	int child_sock;                 /* the child's end (the fence sends the listener) */
+	int fd;                         /* the seccomp listener, -1: not yet taken */
+	const char *vmdir;              /* the VM's data area */
+	struct unix_guard unixg;        /* connect(2) under unix = vm */
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
@@ -120,7 +128,7 @@ struct exec_fence {
 	size_t nhidden;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
-	struct unix_guard guard; /* the listener goes to the supervisor (unix = vm) */
+	struct notify notify;  /* the listener goes to the supervisor (notify.c) */
 	char summary[2048];    /* what is active, for -v */
 };
 
@@ -180,22 +188,54 @@ int mq_broker_open(const char *vmdir, struct mq_broker *b, int *vm_end);
  */
 int mq_broker_serve(const struct mq_broker *b);
 
-/* ---- the AF_UNIX guard (unixguard.c) ---- */
+/* ---- the supervisor's seccomp listener (notify.c) ---- */
 
-
-/* In fvm-exec: prepares G for S (a socketpair when S says unix = vm). Returns 0 or -errno. */
-int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
+/* In fvm-exec: prepares N for S (the socketpair, each handler's state). 0 or -errno. */
+int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir);
 
 /* In the child, after the filter: sends NOTIFY_FD to the supervisor and closes both. */
-int unix_guard_send(const struct unix_guard *g, int notify_fd);
+int notify_send(const struct notify *n, int notify_fd);
 
-/* In the supervisor: receives the listener from G->sock into G->notify (G->sock is
+/* In the supervisor: receives the listener from N->sock into N->fd (N->sock is
  * closed). Returns 0, or -1 when the child ended without sending it. */
-int unix_guard_take(struct unix_guard *g);
+int notify_take(struct notify *n);
 
-/* In the supervisor: answers one notification of G->notify. Returns 0, or -1 when the
+/* In the supervisor: answers one notification of N->fd. Returns 0, or -1 when the
  * listener is dead (no process of the VM holds the filter any more). */
-int unix_guard_serve(struct unix_guard *g);
+int notify_serve(struct notify *n);
+
+/*
+ * A handler: answers the notification REQ (its pid, system call, arguments) with a
+ * result (0 or -errno, or a value >= 0 the call returns), or sets *CONT to let the
+ * kernel run the call as asked. Every read of the caller (memory, /proc, fds) is
+ * followed by notify_valid before anything is decided on it.
+ */
+typedef long notify_fn(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+
+/* The caller's notification is still pending: its pid was not reused. */
+bool notify_valid(const struct notify *n, uint64_t id);
+
+/* LEN bytes at ADDR in PID into BUF. 0 or -EFAULT. */
+int notify_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* The NUL-terminated string at ADDR in PID into BUF (SIZE bytes). 0, -EFAULT, or
+ * -ENAMETOOLONG when it does not fit. */
+int notify_read_str(pid_t pid, uint64_t addr, char *buf, size_t size);
+
+/* A copy of PID's descriptor FDNUM (pidfd_getfd), or -errno (-EBADF: no such fd). */
+int notify_getfd(pid_t pid, int fdnum);
+
+/* The directory PATH is resolved from for PID: its root when PATH is absolute, its
+ * working directory for AT_FDCWD, else its descriptor DIRFD. An fd, or -errno. */
+int notify_dirfd(pid_t pid, int dirfd, const char *path);
+
+/* FN(ARG) with the fsuid, fsgid and groups of PID: here when they are the
+ * supervisor's, else in a forked child that takes them. FN's result (0 or -errno). */
+long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
+
+/* The handlers (one file each). */
+int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
+notify_fn unix_guard_connect;
 
 /* ---- supervision ---- */
 
@@ -207,7 +247,7 @@ struct exec_super {
 	const char *ctldir;           /* the VM's control directory: the run's record */
 	int lock;                     /* the run lock, held shared: passed to the supervisor */
 	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
-	struct unix_guard *guard;     /* the AF_UNIX guard the supervisor serves (sock -1: none) */
+	struct notify *notify;        /* the seccomp listener the supervisor serves (sock -1: none) */
 	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;
 };

@@ -18,7 +18,7 @@
  *  - The filter is generated in fvm-exec (errors before anything runs) and installed by
  *    the child with seccomp(2); fence_filter_install returns the user-notification fd
  *    when a rule's action is SCMP_ACT_NOTIFY (connect under unix = vm), which the child
- *    hands to the run's supervisor (unixguard.c).
+ *    hands to the run's supervisor (notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -212,7 +212,7 @@ static void on_signal(struct super *s, const struct signalfd_siginfo *si)
 }
 
 /* The descriptors of the loop; a new job of the supervisor is one more row. */
-enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_UNIX, FD_COUNT };
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_NOTIFY, FD_COUNT };
 
 /* The event loop: until the command has ended and the VM is empty. */
 static void supervise_loop(struct super *s, int sigfd, int parent)
@@ -221,10 +221,10 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		[FD_SIGNALS] = {.fd = sigfd, .events = POLLIN},
 		[FD_PARENT] = {.fd = parent, .events = POLLIN},
 		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
-		/* The guard's socketpair until the child sends the listener, then the listener. */
-		[FD_UNIX] = {.fd = s->sup->guard ? s->sup->guard->sock : -1, .events = POLLIN},
+		/* The socketpair until the child sends the listener, then the listener. */
+		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->sock : -1, .events = POLLIN},
 	};
-	struct unix_guard *guard = s->sup->guard;
+	struct notify *nt = s->sup->notify;
 
 	for (;;) {
 		reap(s);
@@ -264,13 +264,13 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			close(fds[FD_MQ_BROKER].fd);
 			fds[FD_MQ_BROKER].fd = -1;
 		}
-		if (fds[FD_UNIX].revents) {
-			if (guard->notify < 0) {
-				/* the listener, or the child ended before its filter: no row */
-				fds[FD_UNIX].fd = unix_guard_take(guard) == 0 ? guard->notify : -1;
-			} else if ((fds[FD_UNIX].revents & (POLLHUP | POLLERR)) || unix_guard_serve(guard) < 0) {
-				close(guard->notify); /* no process of the VM holds the filter any more */
-				guard->notify = fds[FD_UNIX].fd = -1;
+		if (fds[FD_NOTIFY].revents) {
+			if (nt->fd < 0) {
+				/* the listener, or the child's exec without one: no row */
+				fds[FD_NOTIFY].fd = notify_take(nt) == 0 ? nt->fd : -1;
+			} else if ((fds[FD_NOTIFY].revents & (POLLHUP | POLLERR)) || notify_serve(nt) < 0) {
+				close(nt->fd); /* no process of the VM holds the filter any more */
+				nt->fd = fds[FD_NOTIFY].fd = -1;
 			}
 		}
 		if (fds[FD_PARENT].revents) {
@@ -306,9 +306,9 @@ static int cmp_int(const void *a, const void *b)
 
 /* The supervisor's standard streams go to /dev/null, and every descriptor it does not
  * need is closed, so no reader of the run's output waits for it. */
-static void detach(int lock, int up, int sigfd, int parent, int broker, int guard)
+static void detach(int lock, int up, int sigfd, int parent, int broker, int notify)
 {
-	int keep[] = {lock, up, sigfd, parent, broker, guard};
+	int keep[] = {lock, up, sigfd, parent, broker, notify};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
@@ -358,8 +358,8 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		if (sup->mq && sup->mq->sock >= 0) {
 			close(sup->mq->sock);
 		}
-		if (sup->guard && sup->guard->sock >= 0) {
-			close(sup->guard->sock);
+		if (sup->notify && sup->notify->sock >= 0) {
+			close(sup->notify->sock);
 		}
 		sup->child(sup->arg);
 		_exit(FVM_EXIT_FVM);
@@ -373,7 +373,7 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	tell(up, MSG_STARTED, 0, s.cmd);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
-	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->guard ? sup->guard->sock : -1);
+	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->notify ? sup->notify->sock : -1);
 	supervise_loop(&s, sigfd, parent);
 	/* The VM is empty: its cgroups, record and lock go, then fvm-exec may return. */
 	for (int i = 0; i < 20 && !cgroup_remove(sup->cg); i++) {
@@ -483,9 +483,9 @@ int supervise(const struct exec_super *sup)
 	if (sup->mq && sup->mq->sock >= 0) {
 		close(sup->mq->sock);
 	}
-	if (sup->guard && sup->guard->sock >= 0) { /* the supervisor and the child have them */
-		close(sup->guard->sock);
-		close(sup->guard->child_sock);
+	if (sup->notify && sup->notify->sock >= 0) { /* the supervisor and the child have them */
+		close(sup->notify->sock);
+		close(sup->notify->child_sock);
 	}
 	status = await_command(sup, pid, up[0], &set);
 	close(up[0]);

@@ -1,0 +1,322 @@
+/*
+ * notify.c — the supervisor's seccomp listener (run.h): the calls the filter hands to
+ * the run's supervisor, routed by system call to the handler that answers them.
+ *
+ * Rules:
+ *  - One listener per run: the child installs the filter (seccomp.c) with
+ *    SECCOMP_FILTER_FLAG_NEW_LISTENER when some rule is SCMP_ACT_NOTIFY, and passes the
+ *    listener to the supervisor over a socketpair made here before the fork. A child
+ *    whose filter has no such rule closes its end at exec; the supervisor then drops it.
+ *  - Routing: each handler names the system calls it answers; their numbers are
+ *    resolved per architecture the filter covers (x86_64 and i386: the compat ABI's
+ *    numbers differ) when the listener is taken. A notification of a call no handler
+ *    routes is refused with ENOSYS (a filter and a table out of step: a bug, fail closed).
+ *  - The helpers every handler uses: reads of the caller's memory (process_vm_readv),
+ *    its descriptors (pidfd_getfd), its root and working directory (/proc/PID), and its
+ *    credentials. A handler checks notify_valid after each read of the caller, before
+ *    deciding on what it read: a pid reused meanwhile gets nothing.
+ *  - Credentials: a handler that performs a call does it with the caller's fsuid, fsgid
+ *    and groups (notify_as). The supervisor has the run's credentials; when the
+ *    caller's (from /proc/PID/status) differ — only in a root run, whose processes may
+ *    change ids — the call runs in a forked child that first takes the caller's groups,
+ *    fsgid and fsuid (raw per-task system calls). A fork costs more than a thread, but
+ *    needs no care for glibc's process-wide setxid broadcast, and such runs are rare.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#define GROUPS_MAX 256
+
+/* System call name -> handler. */
+static const struct {
+	const char *name;
+	notify_fn *fn;
+} routes[] = {
+	{"connect", unix_guard_connect},
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The architectures the filter covers (seccomp.c) and each route's number there. */
+static const uint32_t arches[] = {SCMP_ARCH_X86_64, SCMP_ARCH_X86};
+static int route_nr[sizeof(arches) / sizeof(arches[0])][NROUTES];
+
+int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir)
+{
+	int sv[2], r;
+
+	n->sock = n->child_sock = n->fd = -1;
+	n->vmdir = vmdir;
+	if ((r = unix_guard_prepare(&n->unixg, s, vmdir)) < 0) {
+		return r;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		return -errno;
+	}
+	n->sock = sv[0];
+	n->child_sock = sv[1];
+	return 0;
+}
+
+int notify_send(const struct notify *n, int notify_fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	char byte = 'N';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int r = 0;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &notify_fd, sizeof(int));
+	if (n->child_sock < 0 || sendmsg(n->child_sock, &mh, MSG_NOSIGNAL) != 1) {
+		r = n->child_sock < 0 ? -EBADF : -errno;
+	}
+	close(notify_fd);
+	close(n->child_sock);
+	return r;
+}
+
+int notify_take(struct notify *n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	ssize_t got = recvmsg(n->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	struct cmsghdr *cm = got == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+
+	close(n->sock);
+	n->sock = -1;
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+		return -1;
+	}
+	memcpy(&n->fd, CMSG_DATA(cm), sizeof(int));
+	for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++) {
+		for (size_t i = 0; i < NROUTES; i++) {
+			route_nr[a][i] = seccomp_syscall_resolve_name_arch(arches[a], routes[i].name);
+		}
+	}
+	return 0;
+}
+
+static notify_fn *route(const struct seccomp_data *d)
+{
+	for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++) {
+		if (d->arch != arches[a]) {
+			continue;
+		}
+		for (size_t i = 0; i < NROUTES; i++) {
+			if (route_nr[a][i] == d->nr) {
+				return routes[i].fn;
+			}
+		}
+	}
+	return NULL;
+}
+
+int notify_serve(struct notify *n)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	bool cont = false;
+
+	memset(&req, 0, sizeof(req));
+	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+		/* ENOENT: the caller died meanwhile; EINTR: again later */
+		return errno == ENOENT || errno == EINTR ? 0 : -1;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req.id;
+	notify_fn *fn = route(&req.data);
+	long r = fn ? fn(n, &req, &cont) : -ENOSYS;
+	if (cont) {
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else if (r < 0) {
+		resp.error = (int32_t)r;
+	} else {
+		resp.val = r;
+	}
+	ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: the caller is gone */
+	return 0;
+}
+
+bool notify_valid(const struct notify *n, uint64_t id)
+{
+	return ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+int notify_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int notify_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	size_t got = 0;
+
+	if (addr == 0) {
+		return -EFAULT;
+	}
+	/* Page by page: a string that ends just before an unmapped page is readable. */
+	while (got < size) {
+		size_t chunk = 4096 - (size_t)((addr + got) & 4095);
+		if (chunk > size - got) {
+			chunk = size - got;
+		}
+		struct iovec local = {.iov_base = buf + got, .iov_len = chunk};
+		struct iovec remote = {.iov_base = (void *)(uintptr_t)(addr + got), .iov_len = chunk};
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)chunk) {
+			return -EFAULT;
+		}
+		if (memchr(buf + got, '\0', chunk)) {
+			return 0;
+		}
+		got += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+int notify_getfd(pid_t pid, int fdnum)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), fd;
+
+	if (pidfd < 0) {
+		return -ESRCH;
+	}
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, fdnum, 0);
+	int e = errno;
+	close(pidfd);
+	return fd >= 0 ? fd : e == EBADF ? -EBADF : -EPERM;
+}
+
+int notify_dirfd(pid_t pid, int dirfd, const char *path)
+{
+	char proc[64];
+	int fd;
+
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		return notify_getfd(pid, dirfd);
+	}
+	snprintf(proc, sizeof(proc), "/proc/%d/%s", (int)pid, path[0] == '/' ? "root" : "cwd");
+	fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : -ESRCH;
+}
+
+/* The fsuid, fsgid and groups of a process. */
+struct creds {
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[GROUPS_MAX];
+};
+
+static int creds_of(pid_t pid, struct creds *c)
+{
+	char path[64], line[4096];
+	unsigned long a, b, d, e;
+	int got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		return -1;
+	}
+	c->ngroups = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->fsuid = (uid_t)e;
+			got |= 1;
+		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->fsgid = (gid_t)e;
+			got |= 2;
+		} else if (strncmp(line, "Groups:", 7) == 0) {
+			char *p = line + 7, *end;
+			for (;;) {
+				unsigned long g = strtoul(p, &end, 10);
+				if (end == p || c->ngroups >= GROUPS_MAX) {
+					break;
+				}
+				c->groups[c->ngroups++] = (gid_t)g;
+				p = end;
+			}
+			got |= 4;
+		}
+	}
+	fclose(f);
+	return got == 7 ? 0 : -1;
+}
+
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The supervisor acts with C's credentials already. */
+static bool creds_are_mine(struct creds *c)
+{
+	gid_t mine[GROUPS_MAX];
+	int n = getgroups(GROUPS_MAX, mine);
+
+	if (c->fsuid != geteuid() || c->fsgid != getegid() || n != c->ngroups) {
+		return false;
+	}
+	qsort(mine, (size_t)n, sizeof(gid_t), cmp_gid);
+	qsort(c->groups, (size_t)c->ngroups, sizeof(gid_t), cmp_gid);
+	return memcmp(mine, c->groups, (size_t)n * sizeof(gid_t)) == 0;
+}
+
+long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
+{
+	struct creds c;
+	int status;
+
+	if (creds_of(pid, &c) < 0) {
+		return -ESRCH;
+	}
+	if (creds_are_mine(&c)) {
+		return fn(arg);
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		return -errno;
+	}
+	if (child == 0) {
+		/* Raw calls: per task, and nothing of glibc's broadcast in a forked child. */
+		if (syscall(SYS_setgroups, c.ngroups, c.groups) < 0) {
+			_exit(EPERM);
+		}
+		syscall(SYS_setfsgid, c.fsgid);
+		syscall(SYS_setfsuid, c.fsuid);
+		if ((gid_t)syscall(SYS_setfsgid, -1) != c.fsgid || (uid_t)syscall(SYS_setfsuid, -1) != c.fsuid) {
+			_exit(EPERM);
+		}
+		long r = fn(arg);
+		_exit(r < 0 ? (int)-r : 0);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -ECHILD;
+		}
+	}
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
