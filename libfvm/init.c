@@ -104,6 +104,7 @@ void fvm_init(void)
 		debug_fd = atoi(dbg);
 	}
 	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
+		fvm_cwd_init();
 		if (pol && *pol && (fvm_g.policy = fvm_policy_map(pol)) != NULL) {
 			/* mapped */
 		} else if (pol && *pol) {

@@ -144,14 +144,20 @@ void fvm_fd_remember(int fd, const char *vpath, size_t len);
 /* Forgets what was remembered of FD: it is being closed or replaced. */
 void fvm_fd_forget(int fd);
 
-/* The process's cwd is about to change (chdir, fchdir): stop memoising it. */
+/* The process's cwd is changing (chdir, fchdir): called before and after the system
+ * call, so that no cwd asked around it is memoised (vpath.c). */
 void fvm_cwd_changing(void);
+
+/* At start (fvm_init): the cwd memo belongs to this process, and to each fork child. */
+void fvm_cwd_init(void);
 
 /* fchdir for libfvm's own use: every change of cwd goes through here or chdir(). */
 static inline int fvm_fchdir(int fd)
 {
 	fvm_cwd_changing();
-	return (int)sys_fchdir(fd);
+	int r = (int)sys_fchdir(fd);
+	fvm_cwd_changing();
+	return r;
 }
 
 /*

@@ -271,6 +271,7 @@ int chdir(const char *vpath)
 	if (ret == 0) {
 		ret = sys_chdir(res.rpath);
 	}
+	fvm_cwd_changing();
 	return fvm_ret(ret);
 }
 

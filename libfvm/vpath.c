@@ -7,14 +7,20 @@
  *
  * Two memos spare the readlink/getcwd that asking costs, on every relative name: the
  * fd table (fd.c) and the cwd, memoised here at the VM generation, so that a rename in
- * the VM asks again. chdir and fchdir switch the cwd memo off for the rest of the
- * process image: a vfork child shares this memory, and must never leave its own cwd
- * behind in it. A rename by a host process of a directory a VM process is in is not
- * seen. The memo is a seqlock: a reader that sees a writer simply asks the kernel.
+ * the VM asks again. The cwd memo also carries the count of cwd changes it was asked
+ * after: chdir and fchdir count one before and one after their system call, so a memo
+ * put by a thread that asked the kernel around a change is never served. A vfork child
+ * (or any clone that shares this memory without running the fork handlers) has a cwd
+ * of its own in the parent's memory: its first chdir sees a pid that is not the memo's
+ * owner's and switches the memo off for the rest of the process image, so the parent
+ * never reads the child's cwd. A fork child takes ownership in its fork handler. A
+ * rename by a host process of a directory a VM process is in is not seen. The memo is
+ * a seqlock: a reader that sees a writer simply asks the kernel.
  *
  * /dev/shm/NAME is the VM's mapped NAME (ipcdir.c) before the walk sees it.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,15 +29,33 @@
 
 static struct {
 	unsigned seq;
-	bool off;          /* a chdir happened: never memoise again */
+	bool off;          /* a vfork child changed its cwd: never memoise again */
 	unsigned short len;
+	unsigned changes;  /* the count of cwd changes when the path was asked */
 	uint64_t gen;
 	char path[PATH_MAX];
 } cwd_memo;
 
+static unsigned cwd_changes; /* cwd changes of this process image, each counted twice */
+static pid_t cwd_owner;      /* the process the memo belongs to (fvm_cwd_init) */
+
+static void cwd_forked(void)
+{
+	cwd_owner = (pid_t)sys_getpid();
+}
+
+void fvm_cwd_init(void)
+{
+	cwd_owner = (pid_t)sys_getpid();
+	pthread_atfork(NULL, NULL, cwd_forked);
+}
+
 void fvm_cwd_changing(void)
 {
-	__atomic_store_n(&cwd_memo.off, true, __ATOMIC_RELEASE);
+	if (cwd_owner != (pid_t)sys_getpid()) {
+		__atomic_store_n(&cwd_memo.off, true, __ATOMIC_RELEASE);
+	}
+	__atomic_add_fetch(&cwd_changes, 1, __ATOMIC_ACQ_REL);
 }
 
 static int cwd_get(uint64_t gen, char *out, size_t outlen)
@@ -40,6 +64,7 @@ static int cwd_get(uint64_t gen, char *out, size_t outlen)
 	size_t len = cwd_memo.len;
 
 	if ((seq & 1) || !gen || cwd_memo.gen != gen || !len || len >= outlen ||
+	    cwd_memo.changes != __atomic_load_n(&cwd_changes, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&cwd_memo.off, __ATOMIC_ACQUIRE)) {
 		return -1;
 	}
@@ -49,7 +74,7 @@ static int cwd_get(uint64_t gen, char *out, size_t outlen)
 	return __atomic_load_n(&cwd_memo.seq, __ATOMIC_RELAXED) == seq ? (int)len : -1;
 }
 
-static void cwd_put(uint64_t gen, const char *path, size_t len)
+static void cwd_put(uint64_t gen, unsigned changes, const char *path, size_t len)
 {
 	unsigned seq = __atomic_load_n(&cwd_memo.seq, __ATOMIC_RELAXED);
 
@@ -60,6 +85,7 @@ static void cwd_put(uint64_t gen, const char *path, size_t len)
 		return;
 	}
 	cwd_memo.gen = gen;
+	cwd_memo.changes = changes;
 	cwd_memo.len = (unsigned short)len;
 	memcpy(cwd_memo.path, path, len);
 	__atomic_store_n(&cwd_memo.seq, seq + 2, __ATOMIC_RELEASE);
@@ -68,7 +94,9 @@ static void cwd_put(uint64_t gen, const char *path, size_t len)
 static int vcwd(char *out, size_t outlen)
 {
 	char rpath[FVM_RPATH_MAX];
-	uint64_t gen = fvm_gen_now(&fvm_g); /* read before asking: a change meanwhile makes it stale */
+	/* Both read before asking: a change meanwhile makes the answer stale. */
+	uint64_t gen = fvm_gen_now(&fvm_g);
+	unsigned changes = __atomic_load_n(&cwd_changes, __ATOMIC_ACQUIRE);
 	int n = cwd_get(gen, out, outlen);
 
 	if (n >= 0) {
@@ -83,7 +111,7 @@ static int vcwd(char *out, size_t outlen)
 	}
 	n = fvm_narrow(&fvm_g, rpath, out, outlen);
 	if (n > 0) {
-		cwd_put(gen, out, (size_t)n);
+		cwd_put(gen, changes, out, (size_t)n);
 	}
 	return n;
 }

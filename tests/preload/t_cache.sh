@@ -126,4 +126,21 @@ print(subprocess.run([\"./prog\"], cwd=\"sub\", capture_output=True, text=True).
 print(open(\"marker\").read().strip())
 print(subprocess.run([\"sh\", \"-c\", \"cat marker\"], capture_output=True, text=True).stdout.strip())
 '"
+# The cwd memo stays valid across chdir (git chdirs to the top of its worktree first):
+# each relative name after a chdir, an fchdir, a fork child's chdir and a thread's
+# chdir is looked up from the cwd the kernel has, as natively.
+vm_check cwd_memo_follows_every_change_of_directory "cd p && /usr/bin/python3 -c '
+import os, threading
+def show(tag):
+    print(tag, os.path.exists(\"marker\"), os.path.exists(\"prog\"), os.getcwd().rsplit(\"/\", 1)[-1])
+show(\"start\")
+os.chdir(\"sub\"); show(\"chdir sub\")
+os.chdir(\"..\"); show(\"chdir ..\")
+fd = os.open(\"sub\", os.O_RDONLY); os.fchdir(fd); show(\"fchdir sub\")
+pid = os.fork()
+if pid == 0:
+    os.chdir(\"..\"); show(\"child chdir ..\"); os._exit(0)
+os.waitpid(pid, 0); show(\"parent after the child\")
+t = threading.Thread(target=os.chdir, args=(\"..\",)); t.start(); t.join(); show(\"thread chdir ..\")
+'"
 done_testing
