@@ -22,6 +22,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/fscrypt.h>
+#include <linux/fsverity.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -60,6 +63,7 @@ enum sc_when {
 	SC_ALWAYS,
 	SC_DEVICES_OPENABLE, /* the VM's writable trees are not mounted nodev (rootfence.c) */
 	SC_NO_PTRACE_SCOPE,  /* no Landlock domain scopes ptrace-checked calls to the VM */
+	SC_HOST_WRITABLE,    /* the host is not read-only in rootfence.c's namespace */
 };
 
 /* How a row matches its system call's arguments. */
@@ -238,6 +242,78 @@ static const struct sc_rule rules[] = {
 	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
 	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
 	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
+
+	/*
+	 * Metadata of inodes (issue 13: mode, owner, times, xattrs, inode flags), which
+	 * Landlock has no right for. Where the host is read-only (a root run's namespace,
+	 * rootfence.c) the kernel refuses them on host files (EROFS); elsewhere every such
+	 * call goes to the supervisor (metaguard.c), which performs it on the inode it
+	 * resolved when that inode lies beneath a tree Landlock lets the VM write, and
+	 * answers EACCES otherwise. Both ABIs (i386's 16-bit chown family, chown32,
+	 * utimensat_time64 included). ioctl: the commands that set inode flags, the
+	 * project/extent-size attributes, the generation, ext4's extent migration (the
+	 * kernel compares the command's low 32 bits: so do the rules; the 32-bit variants
+	 * are listed). fs-verity and fscrypt policies would change a file for good and need
+	 * pointers the supervisor would have to follow: EOPNOTSUPP, what a file system
+	 * without them says. The *at xattr calls and file_setattr of Linux 6.13/6.17 (libseccomp
+	 * 2.5 does not know them, see add_unnamed): ENOSYS, callers fall back to the calls
+	 * above.
+	 */
+	{.name = "chmod", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchmod", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchmodat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchmodat2", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "chown", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchown", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lchown", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchownat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "chown32", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchown32", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lchown32", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utime", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utimes", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "futimesat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utimensat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utimensat_time64", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "setxattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lsetxattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fsetxattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "removexattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lremovexattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fremovexattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SETFLAGS & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC32_SETFLAGS & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_FSSETXATTR & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC32_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, META_EXT4_IOC_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, META_EXT4_IOC32_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, META_EXT4_IOC_MIGRATE & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EOPNOTSUPP), .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_ENABLE_VERITY & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EOPNOTSUPP), .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SET_ENCRYPTION_POLICY & LO32)}},
+};
+
+/* Metadata calls newer than libseccomp 2.5 (one number on x86_64 and i386 alike: the
+ * numbers from 403 on are shared), refused where the host is writable (the rows above). */
+static const struct {
+	const char *name;
+	int nr;
+	int err;
+} unnamed[] = {
+	{"fchmodat2", 452, ENOSYS}, /* only when libseccomp does not know it: else notified */
+	{"setxattrat", 463, ENOSYS},
+	{"removexattrat", 466, ENOSYS},
+	{"file_setattr", 469, ENOSYS},
 };
 
 /* What the filter is built for. */
@@ -247,6 +323,7 @@ struct sc_build {
 	bool compat;         /* the compat ABI: sockets are refused whole */
 	bool nodev;          /* rootfence.c mounts the writable trees nodev */
 	bool ptrace_scoped;  /* a Landlock domain scopes ptrace */
+	bool host_ro;        /* rootfence.c's namespace makes the host read-only */
 	bool notify;         /* some rule is SCMP_ACT_NOTIFY */
 	int nrules;          /* rules added, for -v */
 };
@@ -353,8 +430,28 @@ static bool applies(const struct sc_build *b, enum sc_when when)
 		return !b->nodev;
 	case SC_NO_PTRACE_SCOPE:
 		return !b->ptrace_scoped;
+	case SC_HOST_WRITABLE:
+		return !b->host_ro;
 	}
 	return true;
+}
+
+/* The rows of unnamed[] this libseccomp cannot name, by number, where the host is
+ * writable. Returns 0 or -errno. */
+static int add_unnamed(struct sc_build *b)
+{
+	for (size_t i = 0; i < NELEM(unnamed) && !b->host_ro; i++) {
+		if (seccomp_syscall_resolve_name(unnamed[i].name) != __NR_SCMP_ERROR) {
+			continue; /* named: the table's row (or none: a read) holds it */
+		}
+		int r = seccomp_rule_add_array(b->ctx, SCMP_ACT_ERRNO((uint32_t)unnamed[i].err), unnamed[i].nr, 0, NULL);
+		if (r < 0) {
+			fprintf(stderr, "fvm-exec: seccomp rule for %s: %s\n", unnamed[i].name, strerror(-r));
+			return r;
+		}
+		b->nrules++;
+	}
+	return 0;
 }
 
 /* Adds the rows of the table that apply to B. Returns 0 or -errno. */
@@ -465,7 +562,7 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 			return r;
 		}
 	}
-	if ((r = add_table(b)) < 0) {
+	if ((r = add_table(b)) < 0 || (r = add_unnamed(b)) < 0) {
 		return r;
 	}
 	/* unix = vm: every connect goes to the supervisor (unixguard.c), which performs the
@@ -529,7 +626,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 {
 	bool full[2] = {false, false}; /* every socket type of AF_INET, AF_INET6 */
 	struct sc_build native = {.arch = seccomp_arch_native(), .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped};
+				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -548,7 +645,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	out->notify = native.notify;
 #ifdef COMPAT_ARCH
 	struct sc_build compat = {.arch = COMPAT_ARCH, .compat = true, .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped};
+				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro};
 	if ((r = build_arch(&compat, s, o->tcp_fenced, full)) < 0) {
 		seccomp_release(compat.ctx);
 		goto out;
