@@ -303,17 +303,18 @@ static const struct sc_rule rules[] = {
 	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SET_ENCRYPTION_POLICY & LO32)}},
 };
 
-/* Metadata calls newer than libseccomp 2.5 (one number on x86_64 and i386 alike: the
- * numbers from 403 on are shared), refused where the host is writable (the rows above). */
+/* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a
+ * number it cannot name (EFAULT): refused where the host is writable (the rows above)
+ * by a few instructions put before libseccomp's program (unnamed_prologue). One number
+ * on x86_64 and i386 alike: the numbers from 403 on are shared. */
 static const struct {
 	const char *name;
-	int nr;
-	int err;
+	uint32_t nr;
 } unnamed[] = {
-	{"fchmodat2", 452, ENOSYS}, /* only when libseccomp does not know it: else notified */
-	{"setxattrat", 463, ENOSYS},
-	{"removexattrat", 466, ENOSYS},
-	{"file_setattr", 469, ENOSYS},
+	{"fchmodat2", 452}, /* only when libseccomp does not know it: else notified */
+	{"setxattrat", 463},
+	{"removexattrat", 466},
+	{"file_setattr", 469},
 };
 
 /* What the filter is built for. */
@@ -436,24 +437,6 @@ static bool applies(const struct sc_build *b, enum sc_when when)
 	return true;
 }
 
-/* The rows of unnamed[] this libseccomp cannot name, by number, where the host is
- * writable. Returns 0 or -errno. */
-static int add_unnamed(struct sc_build *b)
-{
-	for (size_t i = 0; i < NELEM(unnamed) && !b->host_ro; i++) {
-		if (seccomp_syscall_resolve_name(unnamed[i].name) != __NR_SCMP_ERROR) {
-			continue; /* named: the table's row (or none: a read) holds it */
-		}
-		int r = seccomp_rule_add_array(b->ctx, SCMP_ACT_ERRNO((uint32_t)unnamed[i].err), unnamed[i].nr, 0, NULL);
-		if (r < 0) {
-			fprintf(stderr, "fvm-exec: seccomp rule for %s: %s\n", unnamed[i].name, strerror(-r));
-			return r;
-		}
-		b->nrules++;
-	}
-	return 0;
-}
-
 /* Adds the rows of the table that apply to B. Returns 0 or -errno. */
 static int add_table(struct sc_build *b)
 {
@@ -562,7 +545,7 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 			return r;
 		}
 	}
-	if ((r = add_table(b)) < 0 || (r = add_unnamed(b)) < 0) {
+	if ((r = add_table(b)) < 0) {
 		return r;
 	}
 	/* unix = vm: every connect goes to the supervisor (unixguard.c), which performs the
@@ -580,6 +563,50 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	if (s->pol.net != FVM_NET_ALL) {
 		return add_sockets(b, s, tcp_fenced, full);
 	}
+	return 0;
+}
+
+/*
+ * Puts before PROG: for x86_64 and i386 (the x32 numbers carry bit 30 and never match),
+ * each call of unnamed[] this libseccomp cannot name fails with ENOSYS; everything else
+ * goes on to PROG (its jumps are relative: prepending keeps them). Returns 0 or -errno.
+ */
+static int unnamed_prologue(struct sock_fprog *prog)
+{
+	struct sock_filter head[4 + 2 * NELEM(unnamed)];
+	unsigned n = 0, nr = 0;
+	uint32_t nrs[NELEM(unnamed)];
+
+	for (size_t i = 0; i < NELEM(unnamed); i++) {
+		if (seccomp_syscall_resolve_name(unnamed[i].name) == __NR_SCMP_ERROR) {
+			nrs[nr++] = unnamed[i].nr;
+		}
+	}
+	if (nr == 0) {
+		return 0;
+	}
+	/* arch is x86_64 or i386, else on to PROG; then each number; then on to PROG */
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 1, 0);
+	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86, 0, (uint8_t)(nr + 3));
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < nr; i++) { /* to the RET after the JA */
+		head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(nr - i), 0);
+	}
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 1);
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+	if (prog->len + n > BPF_MAXINSNS) {
+		return -E2BIG;
+	}
+	struct sock_filter *all = malloc((prog->len + n) * sizeof(*all));
+	if (!all) {
+		return -ENOMEM;
+	}
+	memcpy(all, head, n * sizeof(*all));
+	memcpy(all + n, prog->filter, prog->len * sizeof(*all));
+	free(prog->filter);
+	prog->filter = all;
+	prog->len = (unsigned short)(prog->len + n);
 	return 0;
 }
 
@@ -663,7 +690,9 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	    (r = seccomp_attr_set(native.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0) {
 		goto out;
 	}
-	r = export_prog(native.ctx, &out->prog);
+	if ((r = export_prog(native.ctx, &out->prog)) == 0 && !o->host_ro) {
+		r = unnamed_prologue(&out->prog);
+	}
 out:
 	seccomp_release(native.ctx);
 	if (r < 0) {
