@@ -60,7 +60,7 @@ LIST='find "$@" \( -type d -newer tree.tar -printf "%p %y %m\n" \) -o -printf "%
 
 meta_check chmod_of_vm_and_host_files 'set -e
 echo new > out/new; chmod 600 out/new; chmod 755 hostfile; chmod -R go-rwx tree/a
-'"$STAT"'out/new hostfile tree/a tree/a/f2 tree/a/b/deep'
+stat -c "%n %a" out/new; '"$STAT"'hostfile tree/a tree/a/f2 tree/a/b/deep'
 
 meta_check touch_and_touch_d_of_vm_and_host_files 'set -e
 touch out/new; touch hostfile; touch -d "2001-02-03 04:05:06" hostfile out/new tree/a/f3
