@@ -1,17 +1,22 @@
 /*
  * attr.c — attributes: the xattr family, chmod, chown, utimes, truncate, and their fd
- * forms (fchmod, fchown, futimens, futimes, fsetxattr, fremovexattr).
+ * forms (fchmod, fchown, futimens, futimes, fsetxattr, fremovexattr), and the ioctls
+ * that set inode flags (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR: chattr).
  *
  * Reads ask the resolved object; changes copy a host object up first (the host's own
  * object is never changed), with the host deciding whether this process may change it.
- * An fd on a host file changes the VM's copy of that name (fd_object), never the host.
+ * An fd on a host file changes the VM's copy of that name (fd_object), never the host;
+ * the fd itself still shows the host file (a later FS_IOC_GETFLAGS on it reads the
+ * host's flags, a new open reads the copy's).
  *
  * fvm's own xattr (FVM_ORIGIN_XATTR, the identity of a copied-up file) does not exist
  * for a VM: it is never listed, reading or removing it gives ENODATA, and setting it
  * EOPNOTSUPP (the answer of a filesystem that cannot store a name, which programs
  * that copy xattrs, such as cp -a and rsync, tolerate).
  */
+#include <linux/fs.h>
 #include <linux/limits.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -594,4 +599,45 @@ int truncate(const char *vpath, off_t len)
 int truncate64(const char *vpath, off64_t len)
 {
 	return fvm_ret(fvm_truncate(vpath, (off_t)len));
+}
+
+/*
+ * An inode-flag ioctl (REQ: FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR) on
+ * FD: on a host object, the VM's copy of its name is changed (the owner rule first, as
+ * natively), through an fd of its own.
+ */
+static int fvm_ioctl_setattr(int fd, unsigned long req, long arg)
+{
+	struct fvm_res res;
+	int ret = fd_object(fd, &res), cfd;
+
+	if (ret == 1) {
+		return sys_ioctl(fd, req, arg);
+	}
+	if (ret < 0 || (ret = fvm_prepare_write(&fvm_g, &res, FVM_MAY_OWN, true)) < 0) {
+		return ret;
+	}
+	cfd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (cfd < 0) {
+		return cfd;
+	}
+	ret = sys_ioctl(cfd, req, arg);
+	sys_close(cfd);
+	return ret;
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	long arg;
+	uint32_t cmd = (uint32_t)req; /* the kernel's command: the low 32 bits */
+
+	va_start(ap, req);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	if ((cmd == (uint32_t)FS_IOC_SETFLAGS || cmd == (uint32_t)FS_IOC32_SETFLAGS ||
+	     cmd == (uint32_t)FS_IOC_FSSETXATTR) && fvm_on()) {
+		return fvm_ret(fvm_ioctl_setattr(fd, req, arg));
+	}
+	return fvm_ret(sys_ioctl(fd, req, arg));
 }

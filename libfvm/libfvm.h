@@ -26,6 +26,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <fts.h>
 #include <ftw.h>

@@ -127,6 +127,25 @@ static const struct {
 	{"/dev/pts", false}, {"/dev/shm", false}, {"/dev/mqueue", false},
 };
 
+size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, struct fence_tree *out, size_t max)
+{
+	const struct fvm_policy *pol = &s->pol;
+	size_t n = 0;
+
+	if (n < max) {
+		out[n++] = (struct fence_tree){vmdir, FENCE_TREE_VM};
+	}
+	for (size_t i = 0; i < sizeof(dev_paths) / sizeof(dev_paths[0]) && n < max; i++) {
+		out[n++] = (struct fence_tree){dev_paths[i].path, dev_paths[i].file ? FENCE_TREE_DEVICE : FENCE_TREE_DEV};
+	}
+	for (uint32_t i = 0; i < pol->nrules && n < max; i++) {
+		if (pol->rules[i].klass == FVM_CLASS_SHARED) {
+			out[n++] = (struct fence_tree){pol->blob + pol->rules[i].off, FENCE_TREE_SHARED};
+		}
+	}
+	return n;
+}
+
 /*
  * Whether Landlock can say --net none (plus --allow rules) for TCP: ABI >= 4, and every
  * allow rule names a port (Landlock rules are ports; "all ports of an address" is not one).
@@ -226,25 +245,18 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		return -1;
 	}
 	f->ruleset_fd = fd;
-	int r = ll_allow_path(fd, vmdir, attr.handled_access_fs);
-	if (r < 0) {
-		fence_say(f, "landlock: %s: %s\n", vmdir, strerror(-r));
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(dev_paths) / sizeof(dev_paths[0]); i++) {
-		ll_allow_path(fd, dev_paths[i].path, attr.handled_access_fs); /* absent: not needed */
-	}
-	size_t nshared = 0;
-	for (uint32_t i = 0; i < pol->nrules; i++) {
-		const char *p = pol->blob + pol->rules[i].off;
-		if (pol->rules[i].klass != FVM_CLASS_SHARED) {
-			continue;
-		}
-		if (ll_allow_path(fd, p, attr.handled_access_fs) < 0) {
-			fence_say(f, "landlock: shared path %s does not exist: not writable in the VM\n", p);
-		} else {
+	struct fence_tree trees[FENCE_MAX_TREES];
+	size_t ntrees = fence_writable_trees(s, vmdir, trees, FENCE_MAX_TREES), nshared = 0;
+	for (size_t i = 0; i < ntrees; i++) {
+		int r = ll_allow_path(fd, trees[i].path, attr.handled_access_fs);
+		if (trees[i].kind == FENCE_TREE_VM && r < 0) {
+			fence_say(f, "landlock: %s: %s\n", vmdir, strerror(-r));
+			return -1;
+		} else if (trees[i].kind == FENCE_TREE_SHARED && r < 0) {
+			fence_say(f, "landlock: shared path %s does not exist: not writable in the VM\n", trees[i].path);
+		} else if (trees[i].kind == FENCE_TREE_SHARED) {
 			nshared++;
-		}
+		} /* a device or IPC place absent here is not needed */
 	}
 	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, /dev/shm, "
 	       "/dev/mqueue, /dev/pts and the usual devices\n",
@@ -322,7 +334,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	if (fence_filter_build(&f->filter[0], s, &o) < 0) {
 		return -1;
 	}
-	o.nodev = true;
+	o.nodev = o.host_ro = true;
 	if (f->root && fence_filter_build(&f->filter[1], s, &o) < 0) {
 		return -1;
 	}

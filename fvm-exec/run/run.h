@@ -65,6 +65,7 @@ struct filter_opts {
 	bool tcp_fenced;    /* Landlock refuses TCP bind/connect but the allowed ports */
 	bool nodev;         /* the VM's writable trees are mounted nodev (rootfence.c) */
 	bool ptrace_scoped; /* a Landlock domain scopes ptrace-checked calls */
+	bool host_ro;       /* the host is read-only in the root run's namespace (rootfence.c) */
 };
 
 /* A generated seccomp filter (seccomp.c). */
@@ -83,6 +84,21 @@ struct unix_guard {
 	size_t nallow;
 };
 
+/* The metadata guard (metaguard.c): the trees whose objects' metadata the VM may
+ * change, as Landlock lets it write them (fence_writable_trees), resolved. */
+#define FENCE_MAX_TREES (FVM_POLICY_MAX_RULES + 11)
+/* ext4's inode-metadata ioctls the UAPI headers do not name (seccomp.c, metaguard.c). */
+#define META_EXT4_IOC_SETVERSION   _IOW('f', 4, long)
+#define META_EXT4_IOC32_SETVERSION _IOW('f', 4, int)
+#define META_EXT4_IOC_MIGRATE      _IO('f', 9)
+struct meta_guard {
+	size_t n;
+	struct {
+		char *path; /* canonical (realpath, allocated); those absent here are left out */
+		bool file;  /* a device file: that object only */
+	} tree[FENCE_MAX_TREES];
+};
+
 /*
  * The supervisor's seccomp listener (notify.c). The child installs the filter, whose
  * SCMP_ACT_NOTIFY rules hand calls to the supervisor, and sends the listener over SOCK
@@ -95,6 +111,7 @@ struct notify {
 	int fd;                         /* the seccomp listener, -1: not yet taken */
 	const char *vmdir;              /* the VM's data area */
 	struct unix_guard unixg;        /* connect(2) under unix = vm */
+	struct meta_guard meta;         /* chmod, chown, utimes, xattrs, inode flags */
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
@@ -146,6 +163,21 @@ int fence_apply(const struct exec_fence *f);
 
 /* Appends a line to F->summary. */
 void fence_say(struct exec_fence *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What Landlock lets the VM write (fence.c), one list for every part of the fence. */
+enum fence_tree_kind {
+	FENCE_TREE_VM,     /* the VM's data area */
+	FENCE_TREE_DEVICE, /* a character device a program writes (/dev/null...): that file */
+	FENCE_TREE_DEV,    /* /dev/pts, /dev/shm, /dev/mqueue */
+	FENCE_TREE_SHARED, /* a shared path of the policy */
+};
+struct fence_tree {
+	const char *path;
+	enum fence_tree_kind kind;
+};
+
+/* The trees of S and VMDIR into OUT (at most MAX); returns their number. */
+size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, struct fence_tree *out, size_t max);
 
 /* seccomp.c: builds the filter for S and O into OUT; returns 0, or -1 after a message. */
 int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, const struct filter_opts *o);
@@ -236,6 +268,8 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
 notify_fn unix_guard_connect;
+int meta_guard_prepare(struct meta_guard *g, const struct exec_settings *s, const char *vmdir);
+notify_fn meta_guard_call, meta_guard_ioctl;
 
 /* ---- supervision ---- */
 

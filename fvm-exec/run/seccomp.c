@@ -22,6 +22,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/fscrypt.h>
+#include <linux/fsverity.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -60,6 +63,7 @@ enum sc_when {
 	SC_ALWAYS,
 	SC_DEVICES_OPENABLE, /* the VM's writable trees are not mounted nodev (rootfence.c) */
 	SC_NO_PTRACE_SCOPE,  /* no Landlock domain scopes ptrace-checked calls to the VM */
+	SC_HOST_WRITABLE,    /* the host is not read-only in rootfence.c's namespace */
 };
 
 /* How a row matches its system call's arguments. */
@@ -238,6 +242,79 @@ static const struct sc_rule rules[] = {
 	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR)}},
 	{.name = "mknodat", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_DEVICES_OPENABLE, .match = SC_CMP, .ncmp = 1,
 	 .cmp = {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)}},
+
+	/*
+	 * Metadata of inodes (issue 13: mode, owner, times, xattrs, inode flags), which
+	 * Landlock has no right for. Where the host is read-only (a root run's namespace,
+	 * rootfence.c) the kernel refuses them on host files (EROFS); elsewhere every such
+	 * call goes to the supervisor (metaguard.c), which performs it on the inode it
+	 * resolved when that inode lies beneath a tree Landlock lets the VM write, and
+	 * answers EACCES otherwise. Both ABIs (i386's 16-bit chown family, chown32,
+	 * utimensat_time64 included). ioctl: the commands that set inode flags, the
+	 * project/extent-size attributes, the generation, ext4's extent migration (the
+	 * kernel compares the command's low 32 bits: so do the rules; the 32-bit variants
+	 * are listed). fs-verity and fscrypt policies would change a file for good and need
+	 * pointers the supervisor would have to follow: EOPNOTSUPP, what a file system
+	 * without them says. The *at xattr calls and file_setattr of Linux 6.13/6.17 (libseccomp
+	 * 2.5 does not know them, see add_unnamed): ENOSYS, callers fall back to the calls
+	 * above.
+	 */
+	{.name = "chmod", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchmod", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchmodat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchmodat2", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "chown", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchown", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lchown", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchownat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "chown32", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fchown32", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lchown32", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utime", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utimes", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "futimesat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utimensat", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "utimensat_time64", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "setxattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lsetxattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fsetxattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "removexattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "lremovexattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "fremovexattr", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SETFLAGS & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC32_SETFLAGS & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_FSSETXATTR & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC32_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, META_EXT4_IOC_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, META_EXT4_IOC32_SETVERSION & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_NOTIFY, .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, META_EXT4_IOC_MIGRATE & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EOPNOTSUPP), .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_ENABLE_VERITY & LO32)}},
+	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EOPNOTSUPP), .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SET_ENCRYPTION_POLICY & LO32)}},
+};
+
+/* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a
+ * number it cannot name (EFAULT): refused where the host is writable (the rows above)
+ * by a few instructions put before libseccomp's program (unnamed_prologue). One number
+ * on x86_64 and i386 alike: the numbers from 403 on are shared. */
+static const struct {
+	const char *name;
+	uint32_t nr;
+} unnamed[] = {
+	{"fchmodat2", 452}, /* only when libseccomp does not know it: else notified */
+	{"setxattrat", 463},
+	{"removexattrat", 466},
+	{"file_setattr", 469},
 };
 
 /* What the filter is built for. */
@@ -247,6 +324,7 @@ struct sc_build {
 	bool compat;         /* the compat ABI: sockets are refused whole */
 	bool nodev;          /* rootfence.c mounts the writable trees nodev */
 	bool ptrace_scoped;  /* a Landlock domain scopes ptrace */
+	bool host_ro;        /* rootfence.c's namespace makes the host read-only */
 	bool notify;         /* some rule is SCMP_ACT_NOTIFY */
 	int nrules;          /* rules added, for -v */
 };
@@ -353,6 +431,8 @@ static bool applies(const struct sc_build *b, enum sc_when when)
 		return !b->nodev;
 	case SC_NO_PTRACE_SCOPE:
 		return !b->ptrace_scoped;
+	case SC_HOST_WRITABLE:
+		return !b->host_ro;
 	}
 	return true;
 }
@@ -486,6 +566,50 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	return 0;
 }
 
+/*
+ * Puts before PROG: for x86_64 and i386 (the x32 numbers carry bit 30 and never match),
+ * each call of unnamed[] this libseccomp cannot name fails with ENOSYS; everything else
+ * goes on to PROG (its jumps are relative: prepending keeps them). Returns 0 or -errno.
+ */
+static int unnamed_prologue(struct sock_fprog *prog)
+{
+	struct sock_filter head[4 + 2 * NELEM(unnamed)];
+	unsigned n = 0, nr = 0;
+	uint32_t nrs[NELEM(unnamed)];
+
+	for (size_t i = 0; i < NELEM(unnamed); i++) {
+		if (seccomp_syscall_resolve_name(unnamed[i].name) == __NR_SCMP_ERROR) {
+			nrs[nr++] = unnamed[i].nr;
+		}
+	}
+	if (nr == 0) {
+		return 0;
+	}
+	/* arch is x86_64 or i386, else on to PROG; then each number; then on to PROG */
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 1, 0);
+	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86, 0, (uint8_t)(nr + 3));
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < nr; i++) { /* to the RET after the JA */
+		head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(nr - i), 0);
+	}
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 1);
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+	if (prog->len + n > BPF_MAXINSNS) {
+		return -E2BIG;
+	}
+	struct sock_filter *all = malloc((prog->len + n) * sizeof(*all));
+	if (!all) {
+		return -ENOMEM;
+	}
+	memcpy(all, head, n * sizeof(*all));
+	memcpy(all + n, prog->filter, prog->len * sizeof(*all));
+	free(prog->filter);
+	prog->filter = all;
+	prog->len = (unsigned short)(prog->len + n);
+	return 0;
+}
+
 /* Writes CTX's BPF into *PROG (allocated). Returns 0 or -errno. */
 static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog)
 {
@@ -529,7 +653,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 {
 	bool full[2] = {false, false}; /* every socket type of AF_INET, AF_INET6 */
 	struct sc_build native = {.arch = seccomp_arch_native(), .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped};
+				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -548,7 +672,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	out->notify = native.notify;
 #ifdef COMPAT_ARCH
 	struct sc_build compat = {.arch = COMPAT_ARCH, .compat = true, .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped};
+				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro};
 	if ((r = build_arch(&compat, s, o->tcp_fenced, full)) < 0) {
 		seccomp_release(compat.ctx);
 		goto out;
@@ -566,7 +690,9 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	    (r = seccomp_attr_set(native.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0) {
 		goto out;
 	}
-	r = export_prog(native.ctx, &out->prog);
+	if ((r = export_prog(native.ctx, &out->prog)) == 0 && !o->host_ro) {
+		r = unnamed_prologue(&out->prog);
+	}
 out:
 	seccomp_release(native.ctx);
 	if (r < 0) {
