@@ -64,6 +64,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fvm/ipcname.h"
 #include "fvm/mqbroker.h"
 #include "run.h"
 
@@ -124,7 +125,7 @@ static const struct {
 } dev_paths[] = {
 	{"/dev/null", true}, {"/dev/zero", true}, {"/dev/full", true}, {"/dev/tty", true},
 	{"/dev/ptmx", true}, {"/dev/random", true}, {"/dev/urandom", true},
-	{"/dev/pts", false}, {"/dev/shm", false}, {"/dev/mqueue", false},
+	{"/dev/pts", false},
 };
 
 /*
@@ -234,6 +235,9 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 	for (size_t i = 0; i < sizeof(dev_paths) / sizeof(dev_paths[0]); i++) {
 		ll_allow_path(fd, dev_paths[i].path, attr.handled_access_fs); /* absent: not needed */
 	}
+	if (f->shmdir[0] && (r = ll_allow_path(fd, f->shmdir, attr.handled_access_fs)) < 0) {
+		fence_say(f, "landlock: %s: %s: POSIX shm and semaphores fail\n", f->shmdir, strerror(-r));
+	}
 	size_t nshared = 0;
 	for (uint32_t i = 0; i < pol->nrules; i++) {
 		const char *p = pol->blob + pol->rules[i].off;
@@ -246,9 +250,9 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			nshared++;
 		}
 	}
-	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, /dev/shm, "
-	       "/dev/mqueue, /dev/pts and the usual devices\n",
-	    f->abi, nshared, nshared == 1 ? "" : "s");
+	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, %s, "
+	       "/dev/pts and the usual devices\n",
+	    f->abi, nshared, nshared == 1 ? "" : "s", f->shmdir[0] ? f->shmdir : "(no /dev/shm directory)");
 	if (net_rules) {
 		for (uint32_t i = 0; i < pol->nallow; i++) {
 			ll_allow_port(fd, pol->allow[i].port, LL_NET_BIND_TCP | LL_NET_CONNECT_TCP);
@@ -292,6 +296,46 @@ static void mq_prepare(struct exec_fence *f, const char *vmdir)
 	       "run's supervisor, outside the fence, for the VM's names only\n");
 }
 
+/*
+ * The VM's directory beneath /dev/shm (fvm_ipc_shmdir), made here, outside the fence:
+ * 0700 and the user's, or 01777 and root's in a root run (whose processes may change
+ * uid; each object's mode decides then, as in /dev/shm itself). Its name is predictable,
+ * so one found must be a directory of ours, not writable by others but as made here:
+ * anything else (another user's, a link) is refused. No /dev/shm: "" and 0. Returns 0,
+ * or -1 after a message.
+ */
+static int shm_dir_prepare(struct exec_fence *f, const char *vmdir)
+{
+	char prefix[FVM_IPC_PREFIX_MAX];
+	bool root = geteuid() == 0;
+	mode_t want = root ? 01777 : 0700;
+	struct stat st;
+
+	f->shmdir[0] = '\0';
+	if (stat(FVM_SHM_ROOT, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		return 0;
+	}
+	if (fvm_ipc_prefix(vmdir, prefix, sizeof(prefix)) < 0 ||
+	    fvm_ipc_shmdir(prefix, f->shmdir, sizeof(f->shmdir)) < 0) {
+		fprintf(stderr, "fvm-exec: %s: VM name too long for an IPC prefix\n", vmdir);
+		return -1;
+	}
+	if (mkdir(f->shmdir, 0700) == 0 && root && chmod(f->shmdir, want) < 0) {
+		fprintf(stderr, "fvm-exec: %s: %s\n", f->shmdir, strerror(errno));
+		return -1;
+	}
+	if (lstat(f->shmdir, &st) < 0) {
+		fprintf(stderr, "fvm-exec: %s: %s\n", f->shmdir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || ((st.st_mode & 022) && (st.st_mode & 07777) != want)) {
+		fprintf(stderr, "fvm-exec: %s: not a directory of this user's (planted?): refusing to run; "
+				"remove it\n", f->shmdir);
+		return -1;
+	}
+	return 0;
+}
+
 int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
 {
 	bool complete = true;
@@ -303,6 +347,10 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->mq.sock = -1;
 	f->notify.sock = f->notify.child_sock = f->notify.fd = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
+	unsetenv(FVM_ENV_SYSV);
+	if (shm_dir_prepare(f, vmdir) < 0) {
+		return -1;
+	}
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
 		fence_say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
@@ -327,6 +375,8 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 		return -1;
 	}
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
+	/* The supervisor maps SysV keys (ipcguard.c): libfvm must not map them again. */
+	setenv(FVM_ENV_SYSV, "1", 1);
 	fence_say(f, "no_new_privs: set\n");
 	if (!complete && s->enforce == ENFORCE_REQUIRE) {
 		fprintf(stderr, "fvm-exec: --enforce require: the kernel fence is incomplete:\n%s", f->summary);

@@ -45,6 +45,21 @@ static const struct {
 	notify_fn *fn;
 } routes[] = {
 	{"connect", unix_guard_connect},
+	/* The IPC guard (ipcguard.c): SysV gets and by-id calls, POSIX queues by name. */
+	{"shmget", ipc_guard_shmget},
+	{"semget", ipc_guard_semget},
+	{"msgget", ipc_guard_msgget},
+	{"shmat", ipc_guard_shmat},
+	{"shmctl", ipc_guard_shmctl},
+	{"semop", ipc_guard_semop},
+	{"semtimedop", ipc_guard_semop},
+	{"semtimedop_time64", ipc_guard_semop},
+	{"semctl", ipc_guard_semctl},
+	{"msgsnd", ipc_guard_msgsnd},
+	{"msgrcv", ipc_guard_msgrcv},
+	{"msgctl", ipc_guard_msgctl},
+	{"mq_open", ipc_guard_mq_open},
+	{"mq_unlink", ipc_guard_mq_unlink},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -60,6 +75,9 @@ int notify_prepare(struct notify *n, const struct exec_settings *s, const char *
 	n->sock = n->child_sock = n->fd = -1;
 	n->vmdir = vmdir;
 	if ((r = unix_guard_prepare(&n->unixg, s, vmdir)) < 0) {
+		return r;
+	}
+	if ((r = ipc_guard_prepare(&n->ipcg, vmdir)) < 0) {
 		return r;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {

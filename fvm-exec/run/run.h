@@ -95,6 +95,7 @@ struct notify {
 	int fd;                         /* the seccomp listener, -1: not yet taken */
 	const char *vmdir;              /* the VM's data area */
 	struct unix_guard unixg;        /* connect(2) under unix = vm */
+	struct ipc_guard *ipcg;         /* SysV and POSIX queues (ipcguard.c) */
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
@@ -111,6 +112,7 @@ struct exec_fence {
 	int ruleset_fd;        /* Landlock ruleset, -1: none */
 	int abi;               /* Landlock ABI, 0: none */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
+	char shmdir[FVM_IPC_PREFIX_MAX + 16]; /* the VM's directory beneath /dev/shm, "": none */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	struct mq_broker mq;   /* the broker's end, for the supervisor */
 	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
@@ -236,6 +238,15 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
 notify_fn unix_guard_connect;
+
+/* ipcguard.c: the VM's SysV objects and POSIX queues. ipc_guard_prepare allocates *G
+ * (the prefix, the control area's registry); returns 0 or -errno. */
+struct ipc_guard;
+int ipc_guard_prepare(struct ipc_guard **g, const char *vmdir);
+notify_fn ipc_guard_shmget, ipc_guard_semget, ipc_guard_msgget;
+notify_fn ipc_guard_shmat, ipc_guard_shmctl, ipc_guard_semop, ipc_guard_semctl;
+notify_fn ipc_guard_msgsnd, ipc_guard_msgrcv, ipc_guard_msgctl;
+notify_fn ipc_guard_mq_open, ipc_guard_mq_unlink;
 
 /* ---- supervision ---- */
 
