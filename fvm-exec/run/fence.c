@@ -348,13 +348,13 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->notify.sock = f->notify.child_sock = f->notify.fd = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
 	unsetenv(FVM_ENV_SYSV);
-	if (shm_dir_prepare(f, vmdir) < 0) {
-		return -1;
-	}
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
 		fence_say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
-		return 0;
+		return 0; /* libfvm makes the VM's /dev/shm directory when it needs it */
+	}
+	if (shm_dir_prepare(f, vmdir) < 0) {
+		return -1;
 	}
 	if (ll_prepare(f, s, vmdir) < 0) {
 		complete = false;

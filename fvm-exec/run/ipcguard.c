@@ -187,6 +187,23 @@ static void record(struct ipc_guard *g, enum sysv_kind kind, int32_t vkey, int32
 	}
 }
 
+void ipc_guard_end(const char *vmdir)
+{
+	char prefix[FVM_IPC_PREFIX_MAX], dir[PATH_MAX];
+	int lock;
+
+	if (!vmdir || fvm_ipc_prefix(vmdir, prefix, sizeof(prefix)) < 0 ||
+	    fvm_ipc_shmdir(prefix, dir, sizeof(dir)) < 0) {
+		return;
+	}
+	/* Exclusive: no other run of the VM holds its lock (a run takes it before it makes
+	 * the directory, fence.c); nonblocking: never wait for one. */
+	if ((lock = store_vm_lock(vmdir, true, true)) >= 0) {
+		rmdir(dir); /* only when empty: the VM's objects stay until fvm rm */
+		close(lock);
+	}
+}
+
 /* ---- the caller's credentials, for the get calls ---- */
 
 #define GROUPS_MAX 256

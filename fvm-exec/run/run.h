@@ -247,6 +247,10 @@ notify_fn ipc_guard_shmget, ipc_guard_semget, ipc_guard_msgget;
 notify_fn ipc_guard_shmat, ipc_guard_shmctl, ipc_guard_semop, ipc_guard_semctl;
 notify_fn ipc_guard_msgsnd, ipc_guard_msgrcv, ipc_guard_msgctl;
 notify_fn ipc_guard_mq_open, ipc_guard_mq_unlink;
+/* At the end of a run (the supervisor, after it released the run lock): removes the VM's
+ * directory beneath /dev/shm when it is empty and no other run of the VM holds the lock,
+ * so that a VM that used no POSIX shm leaves nothing there. VMDIR NULL: nothing. */
+void ipc_guard_end(const char *vmdir);
 
 /* ---- supervision ---- */
 
