@@ -16,6 +16,7 @@
  *   ipc-raw msg-take ID          msgrcv(ID, IPC_NOWAIT): prints the text
  *   ipc-raw mq-open NAME FLAGS   mq_open(NAME, FLAGS: r, w, c (O_CREAT|O_RDWR)), mode 0600
  *   ipc-raw mq-unlink NAME       mq_unlink
+ *   ipc-raw unlink PATH          unlinkat (a queue's file under an mqueue mount)
  *
  * Prints "OP: ok" or "OP: ERRNAME" when it prints nothing else; exits 0 or 1 (2: usage).
  */
@@ -155,6 +156,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(op, "mq-unlink") == 0) {
 		return report(op, syscall(SYS_mq_unlink, argv[2]));
+	}
+	if (argc == 3 && strcmp(op, "unlink") == 0) {
+		return report(op, syscall(SYS_unlinkat, AT_FDCWD, argv[2], 0));
 	}
 	fprintf(stderr, "usage: ipc-raw OP ARGS (see the source)\n");
 	return 2;
