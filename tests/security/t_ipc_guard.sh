@@ -130,7 +130,7 @@ rm -f "$pdir"
 
 # /dev/mqueue paths (root: an mqueue mount in a mount namespace made here).
 if [ $ROOT = 0 ] || ! unshare -m true 2>/dev/null; then
-	skip dev_mqueue_path_cannot_unlink_a_host_queue "an mqueue mount needs root (a mount namespace)"
+	skip dev_mqueue_path_cannot_unlink_or_create_a_host_queue "an mqueue mount needs root (a mount namespace)"
 else
 	sec_snapshot
 	# A private /dev: the usual devices, /dev/shm, and a fresh mqueue mount (as t_ipc.sh).
@@ -143,12 +143,13 @@ else
 		mount --move "$D" /dev || exit 3
 		"$4" mq-open "$3" c > /dev/null || exit 4
 		"$1" -n g -- "$4" unlink "/dev/mqueue/$3" > /dev/null 2>&1
-		"$1" -n g -- "$2" put "/dev/mqueue/$3" EVIL > /dev/null 2>&1
 		"$1" -n g -- rm -f "/dev/mqueue/$3" > /dev/null 2>&1
 		[ -e "/dev/mqueue/$3" ] && echo present
+		"$1" -n g -- "$2" put "/dev/mqueue/$3.new" EVIL > /dev/null 2>&1
+		[ -e "/dev/mqueue/$3.new" ] && echo made && "$4" mq-unlink "$3.new" > /dev/null
 		"$4" mq-unlink "$3" > /dev/null' _ "$FVM_EXEC" "$ATK" "$TAG.m" "$RAW" "$T/dev")
-	verdict dev_mqueue_path_cannot_unlink_a_host_queue "" \
-		"$([ "$out" = present ] || echo "host queue /$TAG through /dev/mqueue: ${out:-gone}")"
+	verdict dev_mqueue_path_cannot_unlink_or_create_a_host_queue "" \
+		"$([ "$out" = present ] || echo "host queue /$TAG.m through /dev/mqueue: ${out:-gone}")"
 fi
 
 # The cost of the guard for the hottest by-id call (a diagnostic, no verdict).
