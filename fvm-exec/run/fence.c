@@ -8,8 +8,10 @@
  *    rename or link across directories) is handled, and granted only beneath the VM's
  *    data area ($FVM_HOME/vms/NAME: never its control area ctl/NAME, nor the rest of
  *    the store; fvm/layout.h), the shared paths (which never cover the store, fvm's
- *    configuration or its binaries: config_protect.c), /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
- *    IPC objects there), /dev/pts, and the character devices a program writes to
+ *    configuration or its binaries: config_protect.c), the VM's own directory beneath
+ *    /dev/shm (fvm_ipc_shmdir, made here: libfvm keeps the VM's POSIX shm objects and
+ *    semaphores there; the rest of /dev/shm is the host's), /dev/pts, and the
+ *    character devices a program writes to
  *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
  *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two
  *    runs of one VM cannot meet at an abstract socket; a limit, documented).
@@ -44,10 +46,16 @@
  *    for the native and the compat ABI; the x32 ABI is ENOSYS.
  *  - Root runs (rootfence.c): the host read-only in a mount namespace but for the trees
  *    Landlock lets the VM write (mounted nodev), and Docker's capability bounding set.
- *  - POSIX message queues live in the IPC namespace's internal mqueue mount, which a
- *    Landlock rule covers only through an mqueue mount at /dev/mqueue. Without one, a
- *    broker outside the fence (mqbroker.c, fvm/mqbroker.h) opens the VM's queues for
- *    writing; its socket is named to libfvm by FVM_ENV_MQ.
+ *  - IPC objects that are no files (SysV objects by key or id, POSIX queues by name:
+ *    mq_unlink is no path operation Landlock sees) are the supervisor's IPC guard's
+ *    (ipcguard.c, seccomp user notification); /dev/mqueue gets no Landlock right, so a
+ *    queue's file there cannot be unlinked or made. libfvm is told by FVM_ENV_SYSV that
+ *    the supervisor maps SysV keys. Without an mqueue mount, a broker outside the fence
+ *    (mqbroker.c, fvm/mqbroker.h) still opens the VM's queues for writing for libfvm;
+ *    its socket is named to libfvm by FVM_ENV_MQ.
+ *  - The VM's /dev/shm directory has a predictable name: one found that is not a
+ *    directory of this user's, not writable by others but as made here, is refused
+ *    (a planted link would carry the VM's writes elsewhere).
  *  - no_new_privs is always set: a setuid program cannot leave the fence.
  *  - The ruleset and the filter are built in fvm-exec (errors before anything runs) and
  *    installed by the child just before the exec, in this order: the root run's
