@@ -17,6 +17,9 @@
  *   ipc-raw mq-open NAME FLAGS   mq_open(NAME, FLAGS: r, w, c (O_CREAT|O_RDWR)), mode 0600
  *   ipc-raw mq-unlink NAME       mq_unlink
  *   ipc-raw unlink PATH          unlinkat (a queue's file under an mqueue mount)
+ *   ipc-raw i386-shm-rmid ID     shmctl(ID, IPC_RMID) through the i386 ABI (int $0x80,
+ *                                x86_64 only): ipc(2) with version bits set, then the
+ *                                direct i386 shmctl; "ok" when either removed it
  *
  * Prints "OP: ok" or "OP: ERRNAME" when it prints nothing else; exits 0 or 1 (2: usage).
  */
@@ -47,6 +50,24 @@ static int fail(const char *op)
 {
 	return report(op, -1);
 }
+
+#if defined(__x86_64__)
+/* An i386 system call from this 64-bit process: the kernel sees AUDIT_ARCH_I386. */
+static long int80(long nr, long a, long b, long c, long d)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
+			 : "memory", "r8", "r9", "r10", "r11");
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+#endif
 
 struct msg {
 	long type;
@@ -160,6 +181,16 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(op, "unlink") == 0) {
 		return report(op, syscall(SYS_unlinkat, AT_FDCWD, argv[2], 0));
 	}
+#if defined(__x86_64__)
+	if (argc == 3 && strcmp(op, "i386-shm-rmid") == 0) {
+		/* ipc(SHMCTL | version 1 << 16, id, IPC_RMID, 0, NULL): the kernel drops the
+		 * version; then i386's own shmctl (396). */
+		if (int80(117, 24 | 1 << 16, atoi(argv[2]), IPC_RMID, 0) == 0) {
+			return report(op, 0);
+		}
+		return report(op, int80(396, atoi(argv[2]), IPC_RMID, 0, 0));
+	}
+#endif
 	fprintf(stderr, "usage: ipc-raw OP ARGS (see the source)\n");
 	return 2;
 }

@@ -4,7 +4,8 @@
 # making raw system calls try to remove a host SysV segment by id, change a host
 # semaphore, take a host SysV message, open a host POSIX queue for reading or create
 # one under a host name, unlink a host queue through /dev/mqueue (root, in a mount
-# namespace made here with an mqueue mount), and create a file directly in /dev/shm.
+# namespace made here with an mqueue mount), and create a file directly in /dev/shm;
+# the i386 ABI (ipc(2) with version bits, the direct i386 call) too.
 # What the VM may do keeps working: SysV by key and IPC_PRIVATE for static programs
 # too, one key meaning one object for static and dynamic programs of a VM, reads of
 # host objects, the VM's own queues by raw calls; a planted /dev/shm directory is
@@ -23,6 +24,7 @@ fi
 TAG=fvmsec.$$.$RANDOM
 KEY=$((0x4700000 + $$ % 65536))
 SHMIDS= SEMIDS= MSGIDS=
+shm_exists() { ipcs -m | awk -v id="$1" '$2 == id { f = 1 } END { exit !f }'; }
 
 sec_cleanup() {
 	local i
@@ -49,7 +51,7 @@ for kind in static dynamic; do
 	out=$(vm g -- "$r" shm-rmid "$hshm" 2>/dev/null)
 	verdict "${kind}_host_sysv_segment_cannot_be_removed_by_id" "" \
 		"$([ "$out" = "shm-rmid: EACCES" ] || echo "in the VM: $out")" \
-		"$("$RAW" shm-get 0 > /dev/null 2>&1; ipcs -m -i "$hshm" > /dev/null 2>&1 || echo "segment $hshm is gone")"
+		"$(shm_exists "$hshm" || echo "segment $hshm is gone")"
 	out=$(vm g -- "$r" sem-up "$hsem" 2>/dev/null)
 	now=$("$RAW" sem-val "$hsem")
 	verdict "${kind}_host_semaphore_cannot_be_changed_by_id" "" \
@@ -66,6 +68,12 @@ for kind in static dynamic; do
 	[ "$out" = original ] && ok "${kind}_host_segment_can_be_attached_read_only" ||
 		not_ok "${kind}_host_segment_can_be_attached_read_only" "got: $out"
 
+	if [ "$(uname -m)" = x86_64 ]; then
+		out=$(vm g -- "$r" i386-shm-rmid "$hshm" 2>/dev/null)
+		verdict "${kind}_host_sysv_segment_cannot_be_removed_through_the_i386_abi" "" \
+			"$([ "$out" = "i386-shm-rmid: ENOSYS" ] || echo "in the VM: $out")" \
+			"$(shm_exists "$hshm" || echo "segment $hshm is gone")"
+	fi
 	out=$(vm g -- "$r" mq-open "$TAG" r 2>/dev/null)
 	verdict "${kind}_host_posix_queue_cannot_be_opened" "" \
 		"$([ "$out" = "mq-open: EACCES" ] || echo "in the VM: $out")"
