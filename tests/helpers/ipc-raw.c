@@ -17,6 +17,10 @@
  *   ipc-raw mq-open NAME FLAGS   mq_open(NAME, FLAGS: r, w, c (O_CREAT|O_RDWR)), mode 0600
  *   ipc-raw mq-unlink NAME       mq_unlink
  *   ipc-raw unlink PATH          unlinkat (a queue's file under an mqueue mount)
+ *   ipc-raw mq-send NAME TEXT    mq_open(NAME, O_WRONLY), mq_timedsend TEXT (setup)
+ *   ipc-raw mq-path-take PATH    openat(PATH, O_RDONLY) (a queue's file under an mqueue
+ *                                mount), mq_timedreceive on it without waiting: prints
+ *                                the message
  *   ipc-raw i386-shm-rmid ID     shmctl(ID, IPC_RMID) through the i386 ABI (int $0x80,
  *                                x86_64 only): ipc(2) with version bits set, then the
  *                                direct i386 shmctl; "ok" when either removed it
@@ -177,6 +181,21 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(op, "mq-unlink") == 0) {
 		return report(op, syscall(SYS_mq_unlink, argv[2]));
+	}
+	if (argc == 4 && strcmp(op, "mq-send") == 0) {
+		r = syscall(SYS_mq_open, argv[2], O_WRONLY | O_CLOEXEC, 0, NULL);
+		return report(op, r < 0 ? r : syscall(SYS_mq_timedsend, (int)r, argv[3], strlen(argv[3]), 0, NULL));
+	}
+	if (argc == 3 && strcmp(op, "mq-path-take") == 0) {
+		char buf[65536];
+		struct timespec past = {0, 0};
+		r = syscall(SYS_openat, AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC);
+		r = r < 0 ? r : syscall(SYS_mq_timedreceive, (int)r, buf, sizeof(buf), NULL, &past);
+		if (r < 0) {
+			return fail(op);
+		}
+		printf("%.*s\n", (int)r, buf);
+		return 0;
 	}
 	if (argc == 3 && strcmp(op, "unlink") == 0) {
 		return report(op, syscall(SYS_unlinkat, AT_FDCWD, argv[2], 0));

@@ -4,7 +4,8 @@
 # making raw system calls try to remove a host SysV segment by id, change a host
 # semaphore, take a host SysV message, open a host POSIX queue for reading or create
 # one under a host name, unlink a host queue through /dev/mqueue (root, in a mount
-# namespace made here with an mqueue mount), and create a file directly in /dev/shm;
+# namespace made here with an mqueue mount; and, still possible, take a host queue's
+# message through a read-only open there), and create a file directly in /dev/shm;
 # the i386 ABI (ipc(2) with version bits, the direct i386 call) too.
 # What the VM may do keeps working: SysV by key and IPC_PRIVATE for static programs
 # too, one key meaning one object for static and dynamic programs of a VM, reads of
@@ -153,11 +154,16 @@ else
 		"$1" -n g -- "$4" unlink "/dev/mqueue/$3" > /dev/null 2>&1
 		"$1" -n g -- rm -f "/dev/mqueue/$3" > /dev/null 2>&1
 		[ -e "/dev/mqueue/$3" ] && echo present
+		"$4" mq-send "$3" hostmsg > /dev/null
+		"$1" -n g -- "$4" mq-path-take "/dev/mqueue/$3" > "$5.take" 2>/dev/null
 		"$1" -n g -- "$2" put "/dev/mqueue/$3.new" EVIL > /dev/null 2>&1
 		[ -e "/dev/mqueue/$3.new" ] && echo made && "$4" mq-unlink "$3.new" > /dev/null
 		"$4" mq-unlink "$3" > /dev/null' _ "$FVM_EXEC" "$ATK" "$TAG.m" "$RAW" "$T/dev")
 	verdict dev_mqueue_path_cannot_unlink_or_create_a_host_queue "" \
 		"$([ "$out" = present ] || echo "host queue /$TAG.m through /dev/mqueue: ${out:-gone}")"
+	verdict dev_mqueue_path_cannot_take_a_host_queues_message \
+		"a read-only open of a host queue's file under an mqueue mount gives a queue descriptor mq_timedreceive takes from (Landlock does not restrict reads)" \
+		"$(grep -q hostmsg "$T/dev.take" && echo "the VM took: $(cat "$T/dev.take")")"
 fi
 
 # The cost of the guard for the hottest by-id call (a diagnostic, no verdict).
