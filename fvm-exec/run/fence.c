@@ -385,6 +385,9 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
 	/* The supervisor maps SysV keys (ipcguard.c): libfvm must not map them again. */
 	setenv(FVM_ENV_SYSV, "1", 1);
+	fence_say(f, "seccomp: SysV IPC and mq_open/mq_unlink notified: the supervisor maps SysV keys, lets "
+		     "calls on an id through for the VM's objects (or reads) only, opens and unlinks the VM's "
+		     "queues only (EACCES otherwise); i386 SysV ENOSYS\n");
 	fence_say(f, "no_new_privs: set\n");
 	if (!complete && s->enforce == ENFORCE_REQUIRE) {
 		fprintf(stderr, "fvm-exec: --enforce require: the kernel fence is incomplete:\n%s", f->summary);
