@@ -77,6 +77,9 @@ uint32_t fvm_ipc_loopback(const char *prefix);
  * duplicates are harmless. The VM can write it: fvm rm acts on a line only when its
  * MAPPED is what the VM's own prefix makes of its ORIGINAL (fvm_ipc_key, fvm_ipc_map).
  * At most FVM_IPC_FILE_MAX bytes are read.
+ * The control area holds a registry of the same format, ctl/NAME/ipc, written only by
+ * the runs' supervisors (fvm-exec/run/ipcguard.c): the SysV keys ("shmkey" ...) and
+ * IPC_PRIVATE ids ("shmid ID 0", "semid", "msgid") the VM got, and the queues it made.
  */
 #define FVM_IPC_FILE "ipc"
 #define FVM_IPC_FILE_MAX ((size_t)16 << 20)
