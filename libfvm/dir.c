@@ -344,7 +344,12 @@ static int build_listing(struct listing *l, const char *vdir)
 		}
 	} else if (ret == 0 && res->klass == FVM_CLASS_SHARED) {
 		m.host_pass = true;
-		ret = fvm_each_dirent(res->rpath, merge_entry, &m);
+		/* /dev/shm: the VM's objects are in its own directory beneath it (ipcdir.c). */
+		const char *real = m.ipc >= 0 ? fvm_ipc_dir_real(m.ipc) : res->rpath;
+		ret = real ? fvm_each_dirent(real, merge_entry, &m) : 0;
+		if (m.ipc >= 0 && ret == -ENOENT) {
+			ret = 0; /* no object yet */
+		}
 	}
 	free(res);
 	nameset_free(&m.names);

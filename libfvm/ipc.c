@@ -103,33 +103,200 @@ static void record(enum posix_kind kind, bool ok, int oflag, const char *rname, 
 	errno = saved;
 }
 
+/*
+ * The real path of mapped name RNAME ("/" + mapped) of KIND (shm or sem) in the VM's
+ * directory beneath /dev/shm, into OUT. glibc's shm_open and sem_open take no
+ * directory (a name with a '/' is EINVAL), so libfvm opens the objects itself, as
+ * glibc does: the same flags, the same file contents. Returns 0 or -errno.
+ */
+static int shm_path(enum posix_kind kind, const char *rname, char *out, size_t outlen)
+{
+	const char *dir = fvm_ipc_shmdir_get();
+	int n = dir ? snprintf(out, outlen, "%s/%s%s", dir, kind == KIND_SEM ? "sem." : "", rname + 1) : -1;
+
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* The VM's directory beneath /dev/shm, made when missing (fvm-exec makes it before the
+ * fence, so this only happens to a run without fvm-exec's fence). */
+static void shm_dir_make(void)
+{
+	const char *dir = fvm_ipc_shmdir_get();
+
+	if (dir) {
+		sys_mkdirat(AT_FDCWD, dir, 0700);
+	}
+}
+
+/* glibc's answer for a name it unlinks: EPERM is reported as EACCES. */
+static int unlink_ret(int r)
+{
+	return r == -EPERM ? -EACCES : r;
+}
+
 int shm_open(const char *vname, int oflag, mode_t mode)
 {
-	char rname[NAME_MAX + 2];
-	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname));
+	char rname[NAME_MAX + 2], rpath[PATH_MAX];
+	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname)), fd;
 
 	if (m <= 0) {
 		return m < 0 ? fvm_ret(m) : REAL(shm_open)(vname, oflag, mode);
 	}
-	int fd = REAL(shm_open)(rname, oflag, mode);
+	if ((m = shm_path(KIND_SHM, rname, rpath, sizeof(rpath))) < 0) {
+		return fvm_ret(m);
+	}
+	fd = sys_openat(AT_FDCWD, rpath, oflag | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -ENOENT && (oflag & O_CREAT)) {
+		shm_dir_make();
+		fd = sys_openat(AT_FDCWD, rpath, oflag | O_NOFOLLOW | O_CLOEXEC, mode);
+	}
 	record(KIND_SHM, fd >= 0, oflag, rname, vname);
-	return fd;
+	return fd < 0 ? fvm_ret(fd) : fd;
 }
 
 int shm_unlink(const char *vname)
 {
-	char rname[NAME_MAX + 2];
+	char rname[NAME_MAX + 2], rpath[PATH_MAX];
 	int m = map_posix(KIND_SHM, vname, rname, sizeof(rname));
 
-	return m < 0 ? fvm_ret(m) : REAL(shm_unlink)(m ? rname : vname);
+	if (m <= 0) {
+		return m < 0 ? fvm_ret(m) : REAL(shm_unlink)(vname);
+	}
+	if ((m = shm_path(KIND_SHM, rname, rpath, sizeof(rpath))) < 0) {
+		return fvm_ret(m);
+	}
+	m = unlink_ret(sys_unlinkat(AT_FDCWD, rpath, 0));
+	return m < 0 ? fvm_ret(m) : 0;
+}
+
+/*
+ * The semaphores libfvm mapped, so that sem_close unmaps them (glibc's sem_close knows
+ * only its own). A short list under a spin lock: processes hold few named semaphores.
+ */
+struct sem_map {
+	sem_t *sem;
+	struct sem_map *next;
+};
+static struct sem_map *sem_maps;
+static int sem_lock;
+
+static void sem_maps_lock(void)
+{
+	while (__atomic_exchange_n(&sem_lock, 1, __ATOMIC_ACQUIRE)) {
+	}
+}
+
+static void sem_maps_unlock(void)
+{
+	__atomic_store_n(&sem_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* A random word for a temporary name (a counter mixed in when getrandom fails). */
+static unsigned long sem_random(void)
+{
+	static unsigned long counter;
+	unsigned long r = 0;
+
+	if (FVM_SC(SYS_getrandom, &r, sizeof(r), 0, 0, 0, 0) != (long)sizeof(r)) {
+		r = (unsigned long)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0) * 2654435761UL +
+		    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	}
+	return r;
+}
+
+/* Maps the semaphore file FD (closed here). Returns the semaphore or NULL with -errno in *ERR. */
+static sem_t *sem_map_fd(int fd, int *err)
+{
+	struct sem_map *e = malloc(sizeof(*e));
+	void *p = e ? sys_mmap(NULL, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : NULL;
+
+	sys_close(fd);
+	if (!e || (unsigned long)p > -4096UL) {
+		*err = e ? (int)(long)p : -ENOMEM;
+		free(e);
+		return NULL;
+	}
+	e->sem = p;
+	sem_maps_lock();
+	e->next = sem_maps;
+	sem_maps = e;
+	sem_maps_unlock();
+	return p;
+}
+
+/*
+ * sem_open of RPATH as glibc does it: an existing file is opened read-write and mapped;
+ * a new one is written whole under a temporary name in the same directory, then linked
+ * into place (EEXIST: another process made it first; without O_EXCL, open that one).
+ * Returns the semaphore or NULL with -errno in *ERR.
+ */
+static sem_t *sem_open_path(const char *rpath, int oflag, mode_t mode, unsigned value, int *err)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(rpath, '/');
+	sem_t init;
+	int fd;
+
+	if ((oflag & O_CREAT) && value > SEM_VALUE_MAX) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		if (!(oflag & O_CREAT) || !(oflag & O_EXCL)) {
+			fd = sys_openat(AT_FDCWD, rpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+			if (fd >= 0) {
+				return sem_map_fd(fd, err);
+			}
+			if (fd != -ENOENT || !(oflag & O_CREAT)) {
+				*err = fd;
+				return NULL;
+			}
+		}
+		if (sem_init(&init, 1, value) < 0) {
+			*err = -errno;
+			return NULL;
+		}
+		unsigned long r = (unsigned long)sem_random();
+		snprintf(tmp, sizeof(tmp), "%.*s/sem.%08lx", (int)(slash - rpath), rpath, r & 0xffffffffUL);
+		fd = sys_openat(AT_FDCWD, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd == -ENOENT) {
+			shm_dir_make();
+			fd = sys_openat(AT_FDCWD, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		}
+		if (fd == -EEXIST) {
+			continue;
+		}
+		if (fd < 0) {
+			*err = fd;
+			return NULL;
+		}
+		if (sys_write(fd, &init, sizeof(init)) != (ssize_t)sizeof(init)) {
+			sys_close(fd);
+			sys_unlinkat(AT_FDCWD, tmp, 0);
+			*err = -EIO;
+			return NULL;
+		}
+		int l = sys_linkat(AT_FDCWD, tmp, AT_FDCWD, rpath, 0);
+		sys_unlinkat(AT_FDCWD, tmp, 0);
+		if (l == 0) {
+			return sem_map_fd(fd, err);
+		}
+		sys_close(fd);
+		if (l != -EEXIST || (oflag & O_EXCL)) {
+			*err = l;
+			return NULL;
+		}
+	}
+	*err = -EAGAIN;
+	return NULL;
 }
 
 sem_t *sem_open(const char *vname, int oflag, ...)
 {
-	char rname[NAME_MAX + 2];
+	char rname[NAME_MAX + 2], rpath[PATH_MAX];
 	mode_t mode = 0;
 	unsigned value = 0;
-	int m = map_posix(KIND_SEM, vname, rname, sizeof(rname));
+	int m = map_posix(KIND_SEM, vname, rname, sizeof(rname)), err = 0;
 	sem_t *sem;
 
 	if (oflag & O_CREAT) {
@@ -139,21 +306,55 @@ sem_t *sem_open(const char *vname, int oflag, ...)
 		value = va_arg(ap, unsigned);
 		va_end(ap);
 	}
-	if (m < 0) {
+	if (m == 0) {
+		return REAL(sem_open)(vname, oflag, mode, value);
+	}
+	if (m < 0 || (m = shm_path(KIND_SEM, rname, rpath, sizeof(rpath))) < 0) {
 		errno = -m;
 		return SEM_FAILED;
 	}
-	sem = REAL(sem_open)(m ? rname : vname, oflag, mode, value);
-	record(KIND_SEM, m && sem != SEM_FAILED, oflag, rname, vname);
+	sem = sem_open_path(rpath, oflag, mode, value, &err);
+	record(KIND_SEM, sem != NULL, oflag, rname, vname);
+	if (!sem) {
+		errno = -err;
+		return SEM_FAILED;
+	}
 	return sem;
+}
+
+int sem_close(sem_t *sem)
+{
+	struct sem_map **pp, *e = NULL;
+
+	sem_maps_lock();
+	for (pp = &sem_maps; *pp; pp = &(*pp)->next) {
+		if ((*pp)->sem == sem) {
+			e = *pp;
+			*pp = e->next;
+			break;
+		}
+	}
+	sem_maps_unlock();
+	if (!e) {
+		return REAL(sem_close)(sem);
+	}
+	free(e);
+	return sys_munmap(sem, sizeof(sem_t)) < 0 ? fvm_ret(-EINVAL) : 0;
 }
 
 int sem_unlink(const char *vname)
 {
-	char rname[NAME_MAX + 2];
+	char rname[NAME_MAX + 2], rpath[PATH_MAX];
 	int m = map_posix(KIND_SEM, vname, rname, sizeof(rname));
 
-	return m < 0 ? fvm_ret(m) : REAL(sem_unlink)(m ? rname : vname);
+	if (m <= 0) {
+		return m < 0 ? fvm_ret(m) : REAL(sem_unlink)(vname);
+	}
+	if ((m = shm_path(KIND_SEM, rname, rpath, sizeof(rpath))) < 0) {
+		return fvm_ret(m);
+	}
+	m = unlink_ret(sys_unlinkat(AT_FDCWD, rpath, 0));
+	return m < 0 ? fvm_ret(m) : 0;
 }
 
 /* ---- the queue broker of a fenced run (fvm/mqbroker.h) ---- */
@@ -332,12 +533,23 @@ int mq_unlink(const char *vname)
 	return m < 0 ? fvm_ret(m) : REAL(mq_unlink)(m ? rname : vname);
 }
 
-/* SysV: the three get calls share one key mapping and one registry line. */
+/* FVM_ENV_SYSV, read as the process starts: the run's supervisor maps SysV keys. */
+static bool sysv_guarded;
+
+__attribute__((constructor)) static void sysv_init(void)
+{
+	const char *v = getenv(FVM_ENV_SYSV);
+	sysv_guarded = v && strcmp(v, "1") == 0;
+}
+
+/* SysV: the three get calls share one key mapping and one registry line. Under the
+ * fence the supervisor maps the key (fvm-exec/run/ipcguard.c) with the same function,
+ * and records the object in the VM's control area: the key goes through unchanged. */
 static key_t map_key(key_t key)
 {
 	const char *pfx;
 
-	if (key == IPC_PRIVATE || !fvm_on() || !(pfx = fvm_ipc_prefix_get())) {
+	if (key == IPC_PRIVATE || sysv_guarded || !fvm_on() || !(pfx = fvm_ipc_prefix_get())) {
 		return key;
 	}
 	return (key_t)fvm_ipc_key(pfx, (int32_t)key);

@@ -12,7 +12,10 @@
  *    threads compute the same bytes and one publishes.
  *  - The path hook rewrites only the first component below a SHARED IPC directory,
  *    leaves ".", ".." and an already-mapped name alone, and costs one byte compare for
- *    every path not under /dev.
+ *    every path not under /dev. Below /dev/shm, the mapped name lives in the VM's own
+ *    directory (fvm_ipc_shmdir: /dev/shm/NAME is /dev/shm/fvm.VM.HASH/PREFIX+NAME), the
+ *    only place in /dev/shm the fence lets the VM write; that directory's own name,
+ *    met in a path the kernel gave back, is left alone.
  *  - A listing shows an entry only when it carries the VM's prefix; a shortened name
  *    is shown by the original the VM's registry (ROOT/ipc) keeps for it.
  */
@@ -24,6 +27,8 @@
 #include "libfvm.h"
 
 static char prefix[FVM_IPC_PREFIX_MAX];
+static char shmdir[FVM_IPC_PREFIX_MAX + sizeof(FVM_SHM_ROOT) + 1]; /* fvm_ipc_shmdir() */
+static size_t shmdir_base; /* offset of its last component */
 static int prefix_state; /* 0 unknown, 1 ready, -1 unusable */
 
 const char *fvm_ipc_prefix_get(void)
@@ -38,6 +43,8 @@ const char *fvm_ipc_prefix_get(void)
 		if (st == 1 && __atomic_compare_exchange_n(&prefix_state, &expected, 2, false,
 							   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			memcpy(prefix, tmp, sizeof(prefix));
+			fvm_ipc_shmdir(prefix, shmdir, sizeof(shmdir));
+			shmdir_base = strlen(FVM_SHM_ROOT) + 1;
 			__atomic_store_n(&prefix_state, 1, __ATOMIC_RELEASE);
 		} else if (st < 0) {
 			__atomic_store_n(&prefix_state, -1, __ATOMIC_RELEASE);
@@ -46,6 +53,11 @@ const char *fvm_ipc_prefix_get(void)
 		}
 	}
 	return st == 1 ? prefix : NULL;
+}
+
+const char *fvm_ipc_shmdir_get(void)
+{
+	return fvm_ipc_prefix_get() ? shmdir : NULL;
 }
 
 /* The listing of /dev/shm and the mqueue mount. */
@@ -68,6 +80,11 @@ int fvm_ipc_dir(const char *vdir, size_t len)
 		}
 	}
 	return -1;
+}
+
+const char *fvm_ipc_dir_real(int dir)
+{
+	return dir == 0 ? fvm_ipc_shmdir_get() : ipc_dirs[dir].dir;
 }
 
 int fvm_ipc_vpath(char *vpath, size_t len, size_t size)
@@ -101,6 +118,10 @@ int fvm_ipc_vpath(char *vpath, size_t len, size_t size)
 	if ((nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.')) {
 		return (int)len;
 	}
+	/* Already the VM's own directory: a path narrowed from the kernel. */
+	if (dir == 0 && nlen == strlen(shmdir + shmdir_base) && memcmp(name, shmdir + shmdir_base, nlen) == 0) {
+		return (int)len;
+	}
 	tag = ipc_dirs[dir].tag;
 	if (tag && nlen > strlen(tag) && strncmp(name, tag, strlen(tag)) == 0) {
 		taglen = strlen(tag);
@@ -113,8 +134,12 @@ int fvm_ipc_vpath(char *vpath, size_t len, size_t size)
 	if (m < 0) {
 		return m;
 	}
-	n = snprintf(out, sizeof(out), "%.*s%.*s%s%s", (int)(dlen + 1), vpath, (int)taglen, name,
-		     mapped, rest);
+	if (dir == 0) { /* /dev/shm/NAME: in the VM's directory beneath it */
+		n = snprintf(out, sizeof(out), "%s/%.*s%s%s", shmdir, (int)taglen, name, mapped, rest);
+	} else {
+		n = snprintf(out, sizeof(out), "%.*s%.*s%s%s", (int)(dlen + 1), vpath, (int)taglen, name,
+			     mapped, rest);
+	}
 	if (n < 0 || (size_t)n >= sizeof(out) || (size_t)n >= size) {
 		return -ENAMETOOLONG;
 	}

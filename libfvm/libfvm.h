@@ -275,6 +275,10 @@ const char *fvm_ipc_prefix_get(void);
  */
 int fvm_ipc_dir(const char *vdir, size_t len);
 int fvm_ipc_dir_entry(int dir, const char *name, char *out, size_t outlen);
+/* The real directory listed for IPC directory DIR (the VM's own beneath /dev/shm). */
+const char *fvm_ipc_dir_real(int dir);
+/* The VM's directory beneath /dev/shm (fvm/ipcname.h), NULL when it has no prefix. */
+const char *fvm_ipc_shmdir_get(void);
 /*
  * The path hook of the same directories: absolute VPATH (LEN bytes, buffer SIZE) below
  * /dev/shm or /dev/mqueue gets the VM's name of its first component there, in place.

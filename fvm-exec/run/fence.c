@@ -8,8 +8,10 @@
  *    rename or link across directories) is handled, and granted only beneath the VM's
  *    data area ($FVM_HOME/vms/NAME: never its control area ctl/NAME, nor the rest of
  *    the store; fvm/layout.h), the shared paths (which never cover the store, fvm's
- *    configuration or its binaries: config_protect.c), /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
- *    IPC objects there), /dev/pts, and the character devices a program writes to
+ *    configuration or its binaries: config_protect.c), the VM's own directory beneath
+ *    /dev/shm (fvm_ipc_shmdir, made here: libfvm keeps the VM's POSIX shm objects and
+ *    semaphores there; the rest of /dev/shm is the host's), /dev/pts, and the
+ *    character devices a program writes to
  *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
  *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two
  *    runs of one VM cannot meet at an abstract socket; a limit, documented).
@@ -44,10 +46,16 @@
  *    for the native and the compat ABI; the x32 ABI is ENOSYS.
  *  - Root runs (rootfence.c): the host read-only in a mount namespace but for the trees
  *    Landlock lets the VM write (mounted nodev), and Docker's capability bounding set.
- *  - POSIX message queues live in the IPC namespace's internal mqueue mount, which a
- *    Landlock rule covers only through an mqueue mount at /dev/mqueue. Without one, a
- *    broker outside the fence (mqbroker.c, fvm/mqbroker.h) opens the VM's queues for
- *    writing; its socket is named to libfvm by FVM_ENV_MQ.
+ *  - IPC objects that are no files (SysV objects by key or id, POSIX queues by name:
+ *    mq_unlink is no path operation Landlock sees) are the supervisor's IPC guard's
+ *    (ipcguard.c, seccomp user notification); /dev/mqueue gets no Landlock right, so a
+ *    queue's file there cannot be unlinked or made. libfvm is told by FVM_ENV_SYSV that
+ *    the supervisor maps SysV keys. Without an mqueue mount, a broker outside the fence
+ *    (mqbroker.c, fvm/mqbroker.h) still opens the VM's queues for writing for libfvm;
+ *    its socket is named to libfvm by FVM_ENV_MQ.
+ *  - The VM's /dev/shm directory has a predictable name: one found that is not a
+ *    directory of this user's, not writable by others but as made here, is refused
+ *    (a planted link would carry the VM's writes elsewhere).
  *  - no_new_privs is always set: a setuid program cannot leave the fence.
  *  - The ruleset and the filter are built in fvm-exec (errors before anything runs) and
  *    installed by the child just before the exec, in this order: the root run's
@@ -64,6 +72,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fvm/ipcname.h"
 #include "fvm/mqbroker.h"
 #include "run.h"
 
@@ -124,16 +133,20 @@ static const struct {
 } dev_paths[] = {
 	{"/dev/null", true}, {"/dev/zero", true}, {"/dev/full", true}, {"/dev/tty", true},
 	{"/dev/ptmx", true}, {"/dev/random", true}, {"/dev/urandom", true},
-	{"/dev/pts", false}, {"/dev/shm", false}, {"/dev/mqueue", false},
+	{"/dev/pts", false},
 };
 
-size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, struct fence_tree *out, size_t max)
+size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, const char *shmdir,
+			    struct fence_tree *out, size_t max)
 {
 	const struct fvm_policy *pol = &s->pol;
 	size_t n = 0;
 
 	if (n < max) {
 		out[n++] = (struct fence_tree){vmdir, FENCE_TREE_VM};
+	}
+	if (shmdir && shmdir[0] && n < max) {
+		out[n++] = (struct fence_tree){shmdir, FENCE_TREE_DEV};
 	}
 	for (size_t i = 0; i < sizeof(dev_paths) / sizeof(dev_paths[0]) && n < max; i++) {
 		out[n++] = (struct fence_tree){dev_paths[i].path, dev_paths[i].file ? FENCE_TREE_DEVICE : FENCE_TREE_DEV};
@@ -246,7 +259,7 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 	}
 	f->ruleset_fd = fd;
 	struct fence_tree trees[FENCE_MAX_TREES];
-	size_t ntrees = fence_writable_trees(s, vmdir, trees, FENCE_MAX_TREES), nshared = 0;
+	size_t ntrees = fence_writable_trees(s, vmdir, f->shmdir, trees, FENCE_MAX_TREES), nshared = 0;
 	for (size_t i = 0; i < ntrees; i++) {
 		int r = ll_allow_path(fd, trees[i].path, attr.handled_access_fs);
 		if (trees[i].kind == FENCE_TREE_VM && r < 0) {
@@ -258,9 +271,9 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			nshared++;
 		} /* a device or IPC place absent here is not needed */
 	}
-	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, /dev/shm, "
-	       "/dev/mqueue, /dev/pts and the usual devices\n",
-	    f->abi, nshared, nshared == 1 ? "" : "s");
+	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, %s, "
+	       "/dev/pts and the usual devices\n",
+	    f->abi, nshared, nshared == 1 ? "" : "s", f->shmdir[0] ? f->shmdir : "(no /dev/shm directory)");
 	if (net_rules) {
 		for (uint32_t i = 0; i < pol->nallow; i++) {
 			ll_allow_port(fd, pol->allow[i].port, LL_NET_BIND_TCP | LL_NET_CONNECT_TCP);
@@ -304,6 +317,46 @@ static void mq_prepare(struct exec_fence *f, const char *vmdir)
 	       "run's supervisor, outside the fence, for the VM's names only\n");
 }
 
+/*
+ * The VM's directory beneath /dev/shm (fvm_ipc_shmdir), made here, outside the fence:
+ * 0700 and the user's, or 01777 and root's in a root run (whose processes may change
+ * uid; each object's mode decides then, as in /dev/shm itself). Its name is predictable,
+ * so one found must be a directory of ours, not writable by others but as made here:
+ * anything else (another user's, a link) is refused. No /dev/shm: "" and 0. Returns 0,
+ * or -1 after a message.
+ */
+static int shm_dir_prepare(struct exec_fence *f, const char *vmdir)
+{
+	char prefix[FVM_IPC_PREFIX_MAX];
+	bool root = geteuid() == 0;
+	mode_t want = root ? 01777 : 0700;
+	struct stat st;
+
+	f->shmdir[0] = '\0';
+	if (stat(FVM_SHM_ROOT, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		return 0;
+	}
+	if (fvm_ipc_prefix(vmdir, prefix, sizeof(prefix)) < 0 ||
+	    fvm_ipc_shmdir(prefix, f->shmdir, sizeof(f->shmdir)) < 0) {
+		fprintf(stderr, "fvm-exec: %s: VM name too long for an IPC prefix\n", vmdir);
+		return -1;
+	}
+	if (mkdir(f->shmdir, 0700) == 0 && root && chmod(f->shmdir, want) < 0) {
+		fprintf(stderr, "fvm-exec: %s: %s\n", f->shmdir, strerror(errno));
+		return -1;
+	}
+	if (lstat(f->shmdir, &st) < 0) {
+		fprintf(stderr, "fvm-exec: %s: %s\n", f->shmdir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || ((st.st_mode & 022) && (st.st_mode & 07777) != want)) {
+		fprintf(stderr, "fvm-exec: %s: not a directory of this user's (planted?): refusing to run; "
+				"remove it\n", f->shmdir);
+		return -1;
+	}
+	return 0;
+}
+
 int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
 {
 	bool complete = true;
@@ -315,17 +368,21 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->mq.sock = -1;
 	f->notify.sock = f->notify.child_sock = f->notify.fd = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
+	unsetenv(FVM_ENV_SYSV);
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
 		fence_say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
-		return 0;
+		return 0; /* libfvm makes the VM's /dev/shm directory when it needs it */
+	}
+	if (shm_dir_prepare(f, vmdir) < 0) {
+		return -1;
 	}
 	if (ll_prepare(f, s, vmdir) < 0) {
 		complete = false;
 	}
 	mq_prepare(f, vmdir);
 	rootfence_prepare(f, s, vmdir);
-	int r = notify_prepare(&f->notify, s, vmdir);
+	int r = notify_prepare(&f->notify, s, vmdir, f->shmdir);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: cannot prepare the supervisor's seccomp listener: %s\n", strerror(-r));
 		return -1;
@@ -339,6 +396,11 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 		return -1;
 	}
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
+	/* The supervisor maps SysV keys (ipcguard.c): libfvm must not map them again. */
+	setenv(FVM_ENV_SYSV, "1", 1);
+	fence_say(f, "seccomp: SysV IPC and mq_open/mq_unlink notified: the supervisor maps SysV keys, lets "
+		     "calls on an id through for the VM's objects (or reads) only, opens and unlinks the VM's "
+		     "queues only (EACCES otherwise); i386 SysV ENOSYS\n");
 	fence_say(f, "no_new_privs: set\n");
 	if (!complete && s->enforce == ENFORCE_REQUIRE) {
 		fprintf(stderr, "fvm-exec: --enforce require: the kernel fence is incomplete:\n%s", f->summary);

@@ -150,10 +150,10 @@ static const struct meta_call *call_of(const struct seccomp_data *d, bool *compa
 	return NULL;
 }
 
-int meta_guard_prepare(struct meta_guard *g, const struct exec_settings *s, const char *vmdir)
+int meta_guard_prepare(struct meta_guard *g, const struct exec_settings *s, const char *vmdir, const char *shmdir)
 {
 	struct fence_tree trees[FENCE_MAX_TREES];
-	size_t n = fence_writable_trees(s, vmdir, trees, FENCE_MAX_TREES);
+	size_t n = fence_writable_trees(s, vmdir, shmdir, trees, FENCE_MAX_TREES);
 
 	g->n = 0;
 	for (size_t i = 0; i < n; i++) {

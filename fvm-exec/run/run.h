@@ -112,6 +112,7 @@ struct notify {
 	const char *vmdir;              /* the VM's data area */
 	struct unix_guard unixg;        /* connect(2) under unix = vm */
 	struct meta_guard meta;         /* chmod, chown, utimes, xattrs, inode flags */
+	struct ipc_guard *ipcg;         /* SysV and POSIX queues (ipcguard.c) */
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
@@ -128,6 +129,7 @@ struct exec_fence {
 	int ruleset_fd;        /* Landlock ruleset, -1: none */
 	int abi;               /* Landlock ABI, 0: none */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
+	char shmdir[FVM_IPC_PREFIX_MAX + 16]; /* the VM's directory beneath /dev/shm, "": none */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	struct mq_broker mq;   /* the broker's end, for the supervisor */
 	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
@@ -177,7 +179,8 @@ struct fence_tree {
 };
 
 /* The trees of S and VMDIR into OUT (at most MAX); returns their number. */
-size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, struct fence_tree *out, size_t max);
+size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, const char *shmdir,
+			    struct fence_tree *out, size_t max);
 
 /* seccomp.c: builds the filter for S and O into OUT; returns 0, or -1 after a message. */
 int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, const struct filter_opts *o);
@@ -223,7 +226,8 @@ int mq_broker_serve(const struct mq_broker *b);
 /* ---- the supervisor's seccomp listener (notify.c) ---- */
 
 /* In fvm-exec: prepares N for S (the socketpair, each handler's state). 0 or -errno. */
-int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir);
+/* SHMDIR: the VM's directory beneath /dev/shm (fence.c), "": none. */
+int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir, const char *shmdir);
 
 /* In the child, after the filter: sends NOTIFY_FD to the supervisor and closes both. */
 int notify_send(const struct notify *n, int notify_fd);
@@ -268,8 +272,21 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
 notify_fn unix_guard_connect;
-int meta_guard_prepare(struct meta_guard *g, const struct exec_settings *s, const char *vmdir);
+int meta_guard_prepare(struct meta_guard *g, const struct exec_settings *s, const char *vmdir, const char *shmdir);
 notify_fn meta_guard_call, meta_guard_ioctl;
+
+/* ipcguard.c: the VM's SysV objects and POSIX queues. ipc_guard_prepare allocates *G
+ * (the prefix, the control area's registry); returns 0 or -errno. */
+struct ipc_guard;
+int ipc_guard_prepare(struct ipc_guard **g, const char *vmdir);
+notify_fn ipc_guard_shmget, ipc_guard_semget, ipc_guard_msgget;
+notify_fn ipc_guard_shmat, ipc_guard_shmctl, ipc_guard_semop, ipc_guard_semctl;
+notify_fn ipc_guard_msgsnd, ipc_guard_msgrcv, ipc_guard_msgctl;
+notify_fn ipc_guard_mq_open, ipc_guard_mq_unlink;
+/* At the end of a run (the supervisor, after it released the run lock): removes the VM's
+ * directory beneath /dev/shm when it is empty and no other run of the VM holds the lock,
+ * so that a VM that used no POSIX shm leaves nothing there. VMDIR NULL: nothing. */
+void ipc_guard_end(const char *vmdir);
 
 /* ---- supervision ---- */
 

@@ -301,6 +301,31 @@ static const struct sc_rule rules[] = {
 	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_ENABLE_VERITY & LO32)}},
 	{.name = "ioctl", .action = SCMP_ACT_ERRNO(EOPNOTSUPP), .when = SC_HOST_WRITABLE, .match = SC_CMP, .ncmp = 1,
 	 .cmp = {SCMP_A1(SCMP_CMP_MASKED_EQ, LO32, FS_IOC_SET_ENCRYPTION_POLICY & LO32)}},
+
+	/*
+	 * IPC objects (the IPC guard, ipcguard.c, in the supervisor). SysV objects are met by
+	 * key or by an id anyone can guess (/proc/sysvipc lists them), POSIX queues by a name
+	 * in one host-wide namespace that Landlock does not cover (mq_unlink is no path
+	 * operation): the supervisor maps the keys the VM gets, continues by-id calls only
+	 * on the VM's objects, and opens or unlinks only queues of the VM's prefix. i386's
+	 * multiplexed ipc(2) hides its call behind version bits: ENOSYS whole (glibc's i386
+	 * SysV calls use it); the direct i386 calls are notified and refused there.
+	 */
+	{.name = "shmget", .action = SCMP_ACT_NOTIFY},
+	{.name = "semget", .action = SCMP_ACT_NOTIFY},
+	{.name = "msgget", .action = SCMP_ACT_NOTIFY},
+	{.name = "shmat", .action = SCMP_ACT_NOTIFY},
+	{.name = "shmctl", .action = SCMP_ACT_NOTIFY},
+	{.name = "semop", .action = SCMP_ACT_NOTIFY},
+	{.name = "semtimedop", .action = SCMP_ACT_NOTIFY},
+	{.name = "semtimedop_time64", .action = SCMP_ACT_NOTIFY},
+	{.name = "semctl", .action = SCMP_ACT_NOTIFY},
+	{.name = "msgsnd", .action = SCMP_ACT_NOTIFY},
+	{.name = "msgrcv", .action = SCMP_ACT_NOTIFY},
+	{.name = "msgctl", .action = SCMP_ACT_NOTIFY},
+	{.name = "ipc", .action = SCMP_ACT_ERRNO(ENOSYS)},
+	{.name = "mq_open", .action = SCMP_ACT_NOTIFY},
+	{.name = "mq_unlink", .action = SCMP_ACT_NOTIFY},
 };
 
 /* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a

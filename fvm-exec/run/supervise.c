@@ -381,6 +381,7 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	}
 	run_record_remove(sup->ctldir, s.rec.pid);
 	close(sup->lock);
+	ipc_guard_end(sup->notify ? sup->notify->vmdir : NULL);
 	report(&s, false);
 	_exit(0);
 }

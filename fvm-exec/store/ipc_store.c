@@ -1,10 +1,13 @@
 /*
  * ipc_store.c — removing a VM's IPC objects, so that a removed VM leaves none behind.
  *
- * The VM's names are found two ways, because neither alone is complete: by prefix in
- * the IPC filesystems (every shm and semaphore of the VM is in /dev/shm, even one whose
- * registry line was lost), and through the VM's registry (queues when the mqueue
- * filesystem is not mounted, SysV keys, which carry no name at all).
+ * The VM's names are found three ways, because none alone is complete: its own
+ * directory beneath /dev/shm (fvm_ipc_shmdir: every shm object and semaphore of the VM,
+ * removed whole), by prefix in the IPC filesystems (objects made before the VM had that
+ * directory; queues when the mqueue filesystem is mounted), and through the registries:
+ * the control area's, written by the run's supervisor (SysV keys and queues of every
+ * program, fvm-exec/run/ipcguard.c), and the VM's own (SysV keys of --enforce off runs,
+ * queues when the mqueue filesystem is not mounted).
  *
  * Invariants: only names carrying the VM's own prefix are removed, and only keys that
  * the VM's prefix makes of the keys its registry lists; nothing of the host or another
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/stat.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -31,6 +35,7 @@
 #include "store/ipc_store.h"
 #include "store/quote.h"
 #include "store/safefs.h"
+#include "store/store.h"
 
 #define SHM_DIR "/dev/shm"
 #define MQ_DIR  "/dev/mqueue"
@@ -166,17 +171,54 @@ static void scan_dir(struct removal *r, const char *dir, const char *tag, bool q
 	closedir(d);
 }
 
+/*
+ * Removes the VM's directory beneath /dev/shm (fvm_ipc_shmdir) and all in it: every
+ * entry there is the VM's, whatever its name. Only a directory of this user's: the name
+ * is predictable, and what another user planted under it is not the VM's to remove.
+ */
+static void rm_shm_dir(struct removal *r)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (fvm_ipc_shmdir(r->prefix, dir, sizeof(dir)) < 0) {
+		return;
+	}
+	int parent = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *base = dir + strlen(SHM_DIR) + 1;
+	if (parent < 0) {
+		return;
+	}
+	if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		int e = !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ? EPERM : -safe_rm_tree(parent, base, NULL, NULL);
+		if (e) {
+			failed(r, e, "shared memory directory", dir);
+		}
+	}
+	close(parent);
+}
+
 int store_remove_ipc(const char *vmdir)
 {
 	struct removal r = {.failed = 0};
+	char ctldir[PATH_MAX];
 	int ret;
 
 	if (fvm_ipc_prefix(vmdir, r.prefix, sizeof(r.prefix)) < 0) {
 		warnx("%s: VM name too long", vmdir);
 		return -1;
 	}
-	scan_dir(&r, SHM_DIR, "sem.", false);
+	rm_shm_dir(&r);
+	scan_dir(&r, SHM_DIR, "sem.", false); /* objects made before the VM had a directory */
 	scan_dir(&r, MQ_DIR, NULL, true);
+	/* What the run's supervisor recorded (fvm-exec/run/ipcguard.c): SysV keys and queues
+	 * of every program of the VM, static ones too. Written by the tools only; its lines
+	 * are checked all the same. */
+	if (store_ctl_path(vmdir, ctldir, sizeof(ctldir)) == 0 &&
+	    (ret = fvm_ipc_each(ctldir, registry_line, &r)) < 0 && ret != -ENOENT) {
+		warnx("%s/%s: %s", ctldir, FVM_IPC_FILE, safe_strerror(ret));
+		r.failed = 1;
+	}
 	ret = fvm_ipc_each(vmdir, registry_line, &r);
 	if (ret == -ELOOP || ret == -EBADFD || ret == -EFBIG) {
 		/* The VM damaged its registry: that must not keep the VM from being removed. */

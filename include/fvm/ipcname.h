@@ -46,6 +46,17 @@ int fvm_ipc_map(const char *prefix, const char *name, size_t len, size_t limit, 
  */
 const char *fvm_ipc_unmap(const char *prefix, const char *mapped, size_t len, int *shortened);
 
+/*
+ * The VM's own directory beneath /dev/shm, where its POSIX shm objects and named
+ * semaphores live (under their mapped names) and what a path /dev/shm/NAME means in
+ * it: FVM_SHM_ROOT "/" + PREFIX less its final '.'. fvm-exec makes it before the fence
+ * (which grants writes beneath it and nowhere else in /dev/shm); the name never starts
+ * with PREFIX itself, so no mapped name of the VM is it. Writes it into OUT; returns its
+ * length or -ENAMETOOLONG.
+ */
+#define FVM_SHM_ROOT "/dev/shm"
+int fvm_ipc_shmdir(const char *prefix, char *out, size_t outlen);
+
 /* The SysV key of KEY inside the VM of PREFIX: never IPC_PRIVATE (0). */
 int32_t fvm_ipc_key(const char *prefix, int32_t key);
 
@@ -66,6 +77,9 @@ uint32_t fvm_ipc_loopback(const char *prefix);
  * duplicates are harmless. The VM can write it: fvm rm acts on a line only when its
  * MAPPED is what the VM's own prefix makes of its ORIGINAL (fvm_ipc_key, fvm_ipc_map).
  * At most FVM_IPC_FILE_MAX bytes are read.
+ * The control area holds a registry of the same format, ctl/NAME/ipc, written only by
+ * the runs' supervisors (fvm-exec/run/ipcguard.c): the SysV keys ("shmkey" ...) and
+ * IPC_PRIVATE ids ("shmid ID 0", "semid", "msgid") the VM got, and the queues it made.
  */
 #define FVM_IPC_FILE "ipc"
 #define FVM_IPC_FILE_MAX ((size_t)16 << 20)

@@ -200,3 +200,16 @@ uint32_t fvm_ipc_loopback(const char *prefix)
 	return 127u << 24 | (uint32_t)(1 + d[0] % 254) << 16 | (uint32_t)d[1] << 8 |
 	       (uint32_t)(1 + d[2] % 254);
 }
+
+int fvm_ipc_shmdir(const char *prefix, char *out, size_t outlen)
+{
+	size_t plen = strlen(prefix), rlen = strlen(FVM_SHM_ROOT);
+
+	if (plen < 2 || rlen + 1 + plen > outlen) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(out, FVM_SHM_ROOT "/", rlen + 1);
+	memcpy(out + rlen + 1, prefix, plen - 1);
+	out[rlen + plen] = '\0';
+	return (int)(rlen + plen);
+}

@@ -66,16 +66,20 @@ else
 	not_ok root_makes_a_device_node_in_the_vm_that_never_opens "$out"
 fi
 up=$FVM_HOME/vms/r/upper
-mkdir -p "$up" /dev/shm/fvmtest-$$
-for dir in "$up" "$T/shared" /dev/shm/fvmtest-$$; do
+# The VM's own directory beneath /dev/shm (fvm-exec makes it), the one place there it writes.
+shmdir=/dev/shm/$("$TOP/build/tests/helpers/ipc-name" prefix "$FVM_HOME/vms/r" | sed 's/\.$//')
+mkdir -p "$up"
+for dir in "$up" "$T/shared" "$shmdir"; do
 	for t in b c; do
-		name="static_${t}_device_made_in_$(basename "$dir" | tr -c 'a-z0-9\n' _)_never_opens"
+		label=$(basename "$dir" | tr -c 'a-z0-9\n' _)
+		[ "$dir" = "$shmdir" ] && label=dev_shm
+		name="static_${t}_device_made_in_${label}_never_opens"
 		out=$("$FVM_EXEC" -n r --share "$T/shared" -- sh -c "'$STATIC' mknod '$dir/dev-$t' $t; '$STATIC' open-rw '$dir/dev-$t'" 2>/dev/null)
 		[ "$out" = "mknod: ok
 open-rw: EACCES" ] && ok "$name" || not_ok "$name" "$out"
 	done
 done
-rm -rf /dev/shm/fvmtest-$$
+rm -rf "$shmdir"
 
 # Capabilities.
 out=$("$FVM_EXEC" -n r -- sh -c 'grep CapBnd /proc/self/status; grep CapInh /proc/self/status')

@@ -113,9 +113,11 @@ else
 fi
 
 # A shared path (/dev is shared) lives on the host, not in upper/. In /dev/shm, the IPC
-# directory, the name is the VM's own: the host sees it with the VM's prefix.
+# directory, the name is the VM's own: the host sees it with the VM's prefix, in the
+# VM's own directory beneath /dev/shm.
 SHARED=/dev/shm/fvm-test-sock-$$
-ON_HOST=/dev/shm/$("$HELP/ipc-name" map "$FVM_HOME/vms/ua" "${SHARED#/dev/shm/}")
+ua_prefix=$("$HELP/ipc-name" prefix "$FVM_HOME/vms/ua")
+ON_HOST=/dev/shm/${ua_prefix%.}/$("$HELP/ipc-name" map "$FVM_HOME/vms/ua" "${SHARED#/dev/shm/}")
 (in_vm ua "$HELP/sock-unix" serve "$SHARED" /dev/null > "$T/sserver.out") &
 if wait_for "$T/sserver.out"; then
 	got=$("$HELP/sock-unix" call "$ON_HOST" shared)

@@ -251,6 +251,52 @@ static void remove_ipc_takes_the_vms_objects_and_nothing_else(void **state)
 	rm_tree();
 }
 
+static void shmdir_is_the_prefix_less_its_dot_beneath_dev_shm(void **state)
+{
+	char out[64];
+	(void)state;
+	assert_int_equal(fvm_ipc_shmdir("fvm.a.0123abcd.", out, sizeof(out)), 23);
+	assert_string_equal(out, "/dev/shm/fvm.a.0123abcd");
+	assert_int_equal(fvm_ipc_shmdir("fvm.a.0123abcd.", out, 10), -ENAMETOOLONG);
+}
+
+/* The VM's /dev/shm directory goes whole; the control area's registry is obeyed. */
+static void remove_ipc_takes_the_shm_directory_and_the_control_registry(void **state)
+{
+	char vmdir[PATH_MAX], ctldir[PATH_MAX + 80], pfx[FVM_IPC_PREFIX_MAX], dir[PATH_MAX], path[PATH_MAX + 128],
+		vname[64], mapped[32];
+	(void)state;
+	snprintf(vname, sizeof(vname), "rd%d", (int)getpid());
+	make_vmdir(vmdir, sizeof(vmdir), vname);
+	assert_true(fvm_ipc_prefix(vmdir, pfx, sizeof(pfx)) > 0);
+	assert_true(fvm_ipc_shmdir(pfx, dir, sizeof(dir)) > 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/%sobj", dir, pfx);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/sub/link", dir);
+	assert_int_equal(symlink("/etc/hostname", path), 0);
+
+	snprintf(ctldir, sizeof(ctldir), "%s/ctl", tmpl);
+	assert_int_equal(mkdir(ctldir, 0700), 0);
+	snprintf(ctldir, sizeof(ctldir), "%s/ctl/%s", tmpl, vname);
+	assert_int_equal(mkdir(ctldir, 0700), 0);
+	key_t key = fvm_ipc_key(pfx, 4343);
+	int id = shmget(key, 4096, IPC_CREAT | 0600);
+	assert_true(id >= 0);
+	snprintf(mapped, sizeof(mapped), "%d", (int)key);
+	assert_int_equal(fvm_ipc_record(ctldir, "shmkey", mapped, "4343"), 0);
+
+	assert_int_equal(store_remove_ipc(vmdir), 0);
+	assert_int_equal(access(dir, F_OK), -1);
+	assert_int_equal(access("/etc/hostname", F_OK), 0);
+	assert_int_equal(shmget(key, 0, 0), -1);
+	rm_tree();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +309,8 @@ int main(void)
 		cmocka_unit_test(registry_keeps_escaped_original_names),
 		cmocka_unit_test(registry_names_cannot_forge_records),
 		cmocka_unit_test(remove_ipc_takes_the_vms_objects_and_nothing_else),
+		cmocka_unit_test(shmdir_is_the_prefix_less_its_dot_beneath_dev_shm),
+		cmocka_unit_test(remove_ipc_takes_the_shm_directory_and_the_control_registry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
