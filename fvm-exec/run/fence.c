@@ -10,7 +10,9 @@
  *    the store; fvm/layout.h), the shared paths (which never cover the store, fvm's
  *    configuration or its binaries: config_protect.c), /dev/shm and /dev/mqueue (libfvm keeps the VM's POSIX
  *    IPC objects there), /dev/pts, and the character devices a program writes to
- *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
+ *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading: unprivileged runs
+ *    also handle READ_FILE and EXECUTE, granted everywhere but other VMs, the control
+ *    area and the hide paths (readfence.c); root runs cover those in their namespace.
  *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two
  *    runs of one VM cannot meet at an abstract socket; a limit, documented).
  *  - Truncation: Landlock's TRUNCATE right (ABI 3) MUST NOT be handled: with it, every
@@ -211,6 +213,9 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			attr.handled_access_fs |= fs_rights[i].rights;
 		}
 	}
+	uint64_t writes = attr.handled_access_fs;
+	f->read_rights = readfence_rights(); /* unprivileged runs: readfence.c */
+	attr.handled_access_fs |= f->read_rights;
 	bool net_rules = ll_handles_tcp(f->abi, pol);
 	if (net_rules) {
 		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
@@ -226,13 +231,13 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		return -1;
 	}
 	f->ruleset_fd = fd;
-	int r = ll_allow_path(fd, vmdir, attr.handled_access_fs);
+	int r = ll_allow_path(fd, vmdir, writes);
 	if (r < 0) {
 		fence_say(f, "landlock: %s: %s\n", vmdir, strerror(-r));
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(dev_paths) / sizeof(dev_paths[0]); i++) {
-		ll_allow_path(fd, dev_paths[i].path, attr.handled_access_fs); /* absent: not needed */
+		ll_allow_path(fd, dev_paths[i].path, writes); /* absent: not needed */
 	}
 	size_t nshared = 0;
 	for (uint32_t i = 0; i < pol->nrules; i++) {
@@ -240,7 +245,7 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		if (pol->rules[i].klass != FVM_CLASS_SHARED) {
 			continue;
 		}
-		if (ll_allow_path(fd, p, attr.handled_access_fs) < 0) {
+		if (ll_allow_path(fd, p, writes) < 0) {
 			fence_say(f, "landlock: shared path %s does not exist: not writable in the VM\n", p);
 		} else {
 			nshared++;
@@ -313,6 +318,10 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	}
 	mq_prepare(f, vmdir);
 	rootfence_prepare(f, s, vmdir);
+	readfence_prepare(f, s, vmdir);
+	if (f->reads_error) {
+		return -1;
+	}
 	int r = unix_guard_prepare(&f->guard, s, vmdir);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: cannot prepare the unix socket guard: %s\n", strerror(-r));
