@@ -300,17 +300,16 @@ static int grant_entries(struct plan *pl, const char *dir)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
 			continue;
 		}
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISLNK(st.st_mode) ||
-		    set_has_id(&pl->prot, st.st_dev, st.st_ino) || set_has_id(&pl->anc, st.st_dev, st.st_ino)) {
+		if (e->d_type == DT_LNK) {
 			continue;
 		}
+		/* The object opened is the one checked and granted (a rename cannot race). */
 		int fd = openat(dfd, e->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			continue; /* vanished */
 		}
-		/* What was opened is what was checked (not a rename racing the listing). */
-		struct stat st2;
-		if (fstat(fd, &st2) == 0 && st2.st_dev == st.st_dev && st2.st_ino == st.st_ino) {
+		if (fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) && !set_has_id(&pl->prot, st.st_dev, st.st_ino) &&
+		    !set_has_id(&pl->anc, st.st_dev, st.st_ino)) {
 			r = grant_fd(pl, fd);
 		}
 		close(fd);
