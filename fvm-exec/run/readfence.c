@@ -12,15 +12,16 @@
  *  - The protected set P: the store ($FVM_HOME: vms/, ctl/, format, anything else in
  *    it) and every hide path of the policy, taken at their real paths (links of the
  *    directories above resolved; a hide path that is itself a symbolic link is not
- *    hidden: the path it names is not). A Landlock right on a directory holds for its
- *    whole tree, so a directory that holds a protected path (an ancestor) can carry
- *    none: instead each entry of each ancestor that is neither protected nor an
- *    ancestor itself gets READ_FILE and EXECUTE (its tree, for a directory), compared
- *    by device and inode, so a hard link or a second mount of a protected object in an
- *    ancestor stays covered. Symbolic links get no rule: what they name is covered
- *    (or not) at its own place. A hide path that does not exist is taken at its
- *    deepest existing ancestor, which is then an ancestor too: made later, it is
- *    unreadable.
+ *    hidden: the path it names is not), and the other places the mounts show them at
+ *    (a bind mount of a directory holding one, or of one, /proc/self/mountinfo). A
+ *    Landlock right on a directory holds for its whole tree, so a directory that holds
+ *    a protected path (an ancestor) can carry none: instead each entry of each
+ *    ancestor that is neither protected nor an ancestor itself gets READ_FILE and
+ *    EXECUTE (its tree, for a directory), compared by device and inode, so a hard link
+ *    or a mount of a protected object in an ancestor stays covered. Symbolic links get
+ *    no rule: what they name is covered (or not) at its own place. A hide path that
+ *    does not exist is taken at its deepest existing ancestor, which is then an
+ *    ancestor too: made later, it is unreadable.
  *  - Then granted explicitly, also where they lie in P: the VM's own data area
  *    (vms/NAME), this run's policy file (FVM_POLICY, the one file of the control area
  *    libfvm reads), libfvm (LD_PRELOAD), the shared paths, /dev/shm, /dev/mqueue and
@@ -34,8 +35,8 @@
  *    unreadable for this run — a VM made after the run started stays unreadable, and so
  *    does a file the host writes in the home directory during the run when the store is
  *    beneath it. File names and metadata (stat, listing) of protected trees stay
- *    visible. A bind mount of a directory that holds a protected path, mounted at a
- *    place that holds none, exposes it through that place.
+ *    visible. A hard link made elsewhere to a protected file, or a mount made after the
+ *    start, exposes it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -239,6 +240,117 @@ static int protect(struct plan *pl, const char *path)
 	return set_add(&pl->prot, real);
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space...) of S in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* PATH with its prefix FROM (a directory PATH is beneath) replaced by TO, into OUT. */
+static bool rebase(const char *path, const char *from, const char *to, char *out)
+{
+	const char *rest = strcmp(from, "/") == 0 ? path : path + strlen(from);
+
+	if (*rest == '\0') {
+		return snprintf(out, PATH_MAX, "%s", to) < PATH_MAX;
+	}
+	return snprintf(out, PATH_MAX, "%s%s", strcmp(to, "/") == 0 ? "" : to, rest) < PATH_MAX;
+}
+
+/*
+ * Adds to P the other places the mounts show a protected object at: a mount of the
+ * same device whose root holds a path of P shows it beneath its mount point (a bind
+ * mount of the home directory elsewhere), and one whose root lies inside a path of P
+ * is protected whole. The mounts are /proc/self/mountinfo's; without it, none.
+ */
+static int mount_aliases(struct plan *pl)
+{
+	struct mnt {
+		char *dev, *root, *at;
+	} *m = NULL;
+	size_t n = 0, cap = 0, nprot = pl->prot.n;
+	char *line = NULL, alias[PATH_MAX], fs[PATH_MAX];
+	size_t len = 0;
+	int r = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f) {
+		return 0;
+	}
+	while (getline(&line, &len, f) > 0) {
+		char *save, *fld[5];
+		int i = 0;
+		for (char *t = strtok_r(line, " \n", &save); t && i < 5; t = strtok_r(NULL, " \n", &save)) {
+			fld[i++] = t;
+		}
+		if (i < 5) {
+			continue;
+		}
+		if (n == cap) {
+			struct mnt *nm = realloc(m, (cap = cap ? cap * 2 : 64) * sizeof(*m));
+			if (!nm) {
+				r = -ENOMEM;
+				break;
+			}
+			m = nm;
+		}
+		unescape(fld[3]);
+		unescape(fld[4]);
+		m[n].dev = strdup(fld[2]);
+		m[n].root = strdup(fld[3]);
+		m[n].at = strdup(fld[4]);
+		n++;
+		if (!m[n - 1].dev || !m[n - 1].root || !m[n - 1].at) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	for (size_t p = 0; p < nprot && r == 0; p++) {
+		const char *path = pl->prot.path[p];
+		size_t best = n, bestlen = 0;
+		for (size_t i = 0; i < n; i++) { /* the mount PATH is on: the deepest, the last */
+			size_t l = strlen(m[i].at);
+			if (beneath(path, m[i].at) && (best == n || l >= bestlen)) {
+				best = i;
+				bestlen = l;
+			}
+		}
+		if (best == n || !rebase(path, m[best].at, m[best].root, fs)) {
+			continue;
+		}
+		for (size_t i = 0; i < n && r == 0; i++) {
+			if (i == best || strcmp(m[i].dev, m[best].dev) != 0) {
+				continue;
+			}
+			if (beneath(fs, m[i].root) && rebase(fs, m[i].root, m[i].at, alias)) {
+				r = set_add(&pl->prot, alias);
+			} else if (beneath(m[i].root, fs)) {
+				r = set_add(&pl->prot, m[i].at);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].dev);
+		free(m[i].root);
+		free(m[i].at);
+	}
+	free(m);
+	return r;
+}
+
 /* Makes the ancestors of PL: every proper prefix of a path of P, every prefix of an
  * absent hide path's existing part (itself too), less those in P or beneath it. */
 static int ancestors(struct plan *pl)
@@ -369,6 +481,9 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 			nhide++;
 			r = protect(&pl, pol->blob + pol->rules[i].off);
 		}
+	}
+	if (r == 0) {
+		r = mount_aliases(&pl);
 	}
 	if (r == 0) {
 		r = ancestors(&pl);
