@@ -217,16 +217,23 @@ static int real_of(const char *path, char *out, bool *exists)
 	}
 }
 
-/* Adds protected path PATH (NULL: none) to PL: P, or its existing part to the ancestors. */
-static int protect(struct plan *pl, const char *path)
+/*
+ * Adds protected path PATH to PL: to P, or its existing part to the absent ones. A
+ * hide path that is not absolute names nothing to protect; the STORE must exist (links
+ * to it followed).
+ */
+static int protect(struct plan *pl, const char *path, bool store)
 {
 	char real[PATH_MAX];
 	struct stat st;
 	bool exists;
 	int r;
 
-	if (!path || (r = real_of(path, real, &exists)) == -EINVAL) {
-		return 0; /* a relative hide path names nothing fvm-exec can find */
+	if (store) { /* followed to the end: a link to the store is the store */
+		return !path ? -EINVAL : !realpath(path, real) ? -errno : set_add(&pl->prot, real);
+	}
+	if ((r = real_of(path, real, &exists)) == -EINVAL) {
+		return 0;
 	}
 	if (r < 0) {
 		return r;
@@ -475,11 +482,11 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 		return;
 	}
 	f->reads_error = true;
-	r = protect(&pl, getenv(FVM_ENV_HOME));
+	r = protect(&pl, getenv(FVM_ENV_HOME), true);
 	for (uint32_t i = 0; i < pol->nrules && r == 0; i++) {
 		if (pol->rules[i].klass == FVM_CLASS_HIDDEN) {
 			nhide++;
-			r = protect(&pl, pol->blob + pol->rules[i].off);
+			r = protect(&pl, pol->blob + pol->rules[i].off, false);
 		}
 	}
 	if (r == 0) {
