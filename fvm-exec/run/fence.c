@@ -12,7 +12,10 @@
  *    /dev/shm (fvm_ipc_shmdir, made here: libfvm keeps the VM's POSIX shm objects and
  *    semaphores there; the rest of /dev/shm is the host's), /dev/pts, and the
  *    character devices a program writes to
- *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading is not restricted.
+ *    (/dev/null, zero, full, tty, ptmx, random, urandom). Reading: unprivileged runs
+ *    also handle READ_FILE and EXECUTE, granted everywhere but other VMs, the control
+ *    area, /dev/mqueue and the hide paths (readfence.c); root runs cover those in their
+ *    namespace.
  *    ABI >= 6: signals and abstract unix sockets are scoped to the fvm-exec run (two
  *    runs of one VM cannot meet at an abstract socket; a limit, documented).
  *  - Truncation: Landlock's TRUNCATE right (ABI 3) MUST NOT be handled: with it, every
@@ -243,6 +246,9 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			attr.handled_access_fs |= fs_rights[i].rights;
 		}
 	}
+	uint64_t writes = attr.handled_access_fs;
+	f->read_rights = readfence_rights(); /* unprivileged runs: readfence.c */
+	attr.handled_access_fs |= f->read_rights;
 	bool net_rules = ll_handles_tcp(f->abi, pol);
 	if (net_rules) {
 		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
@@ -261,7 +267,7 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 	struct fence_tree trees[FENCE_MAX_TREES];
 	size_t ntrees = fence_writable_trees(s, vmdir, f->shmdir, trees, FENCE_MAX_TREES), nshared = 0;
 	for (size_t i = 0; i < ntrees; i++) {
-		int r = ll_allow_path(fd, trees[i].path, attr.handled_access_fs);
+		int r = ll_allow_path(fd, trees[i].path, writes);
 		if (trees[i].kind == FENCE_TREE_VM && r < 0) {
 			fence_say(f, "landlock: %s: %s\n", vmdir, strerror(-r));
 			return -1;
@@ -382,6 +388,10 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	}
 	mq_prepare(f, vmdir);
 	rootfence_prepare(f, s, vmdir);
+	readfence_prepare(f, s, vmdir);
+	if (f->reads_error) {
+		return -1;
+	}
 	int r = notify_prepare(&f->notify, s, vmdir, f->shmdir);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: cannot prepare the supervisor's seccomp listener: %s\n", strerror(-r));

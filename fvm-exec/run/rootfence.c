@@ -31,9 +31,8 @@
  *    each other hide path. The covers keep the modes and owners of what they cover, so
  *    listing the store and its parent works as natively. A hide path that holds the
  *    store, libfvm or a writable tree is left uncovered (said under -v): covering it
- *    would break the run; libfvm still hides it. Unprivileged runs have no such means:
- *    -v says so (--enforce require does not refuse them: require means a complete
- *    write fence).
+ *    would break the run; libfvm still hides it. Unprivileged runs use Landlock's read
+ *    rights instead (readfence.c).
  *  - Capabilities: the bounding set keeps Docker's default set (below) and drops every
  *    other capability, inheritable ones too, before the exec; with no_new_privs set,
  *    nothing the VM runs gains one back.
@@ -180,11 +179,7 @@ void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 
 	f->root = geteuid() == 0;
 	if (!f->root) {
-		/* Landlock restricts reads only as a whole tree; no unprivileged means yet. */
-		fence_say(f, "reads: fvm-exec is not root: other VMs' layers, the control area and hide paths "
-			     "are not kernel-protected (libfvm hides them from dynamic programs only; static "
-			     "programs and raw system calls read them)\n");
-		return;
+		return; /* reads: readfence.c */
 	}
 	f->nwritable = 0;
 	f->writable[f->nwritable].path = vmdir;

@@ -1,7 +1,8 @@
 /*
  * run.h — what fvm-exec does around the command: VM-wide cgroups (cgroup.c),
  * per-process quotas (quota.c), the kernel fence (fence.c: Landlock; seccomp.c: the
- * filter; rootfence.c: what root runs add), the queue broker
+ * filter; rootfence.c: what root runs add; readfence.c: the read rules of unprivileged
+ * runs), the queue broker
  * (mqbroker.c) and the supervision of the whole process tree (supervise.c).
  *
  * Order of a run: cgroup_setup and fence_prepare in fvm-exec (errors are exit 125
@@ -130,6 +131,8 @@ struct exec_fence {
 	int abi;               /* Landlock ABI, 0: none */
 	bool tcp_fenced;       /* Landlock refuses TCP bind/connect but the allowed ports */
 	char shmdir[FVM_IPC_PREFIX_MAX + 16]; /* the VM's directory beneath /dev/shm, "": none */
+	uint64_t read_rights;  /* Landlock read rights handled (readfence.c), 0: none */
+	bool reads_error;      /* readfence_prepare failed (said): the run must not start */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	struct mq_broker mq;   /* the broker's end, for the supervisor */
 	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
@@ -205,6 +208,19 @@ void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
  * or -errno.
  */
 int rootfence_apply(const struct exec_fence *f, bool *nodev);
+
+/* readfence.c: the Landlock read rights an unprivileged run handles (0 for root, whose
+ * mount namespace covers reads). */
+uint64_t readfence_rights(void);
+
+/*
+ * readfence.c, in fvm-exec, after rootfence_prepare: in an unprivileged run, adds to
+ * F's ruleset the read rules that keep other VMs (of the store FVM_HOME), the control
+ * area but this run's policy (FVM_POLICY) and the hide paths of S unreadable, VMDIR
+ * readable; says so, or that reads are not kernel-protected. On an error it says why
+ * on stderr and sets F->reads_error.
+ */
+void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir);
 
 /* ---- the message-queue broker (fvm/mqbroker.h) ---- */
 

@@ -5,7 +5,7 @@
 # VM (libfvm believes it), and one that drops LD_PRELOAD. Listing / and the store's
 # parent directories must keep working as natively. Root runs cover the other VMs, the
 # control area and the hide paths in their mount namespace (fvm-exec/run/rootfence.c);
-# unprivileged runs have no kernel means yet.
+# unprivileged runs with Landlock's read rights (fvm-exec/run/readfence.c).
 . "$(dirname "$0")/lib.sh"
 sec_require
 
@@ -24,17 +24,16 @@ read_case() {
 	verdict "$name" "$why" "$(case $out in *"$secret"*) echo "VM b read: $out" ;; esac)"
 }
 
-read_case other_vm_layer_is_unreadable_static "$(as_user "a static program read another VM's layer")" A-SECRET \
+read_case other_vm_layer_is_unreadable_static "" A-SECRET \
 	-- "$ATK" read "$A/upper$HOST/secret"
-read_case other_vm_layer_is_unreadable_raw_syscall "$(as_user "a raw openat/read read another VM's layer")" A-SECRET \
+read_case other_vm_layer_is_unreadable_raw_syscall "" A-SECRET \
 	-- "$ATK_DYN" read "$A/upper$HOST/secret"
-read_case other_vm_layer_is_unreadable_with_fvm_root_rewritten \
-	"$(as_user "FVM_ROOT=.../vms/a cat showed VM a's version of the file in VM b")" A-SECRET \
+read_case other_vm_layer_is_unreadable_with_fvm_root_rewritten "" A-SECRET \
 	-- sh -c "FVM_ROOT='$A' cat '$HOST/secret'"
 read_case other_vm_layer_is_unreadable_by_cat "" A-SECRET -- cat "$A/upper$HOST/secret"
-read_case hidden_path_is_unreadable_static "$(as_user "a static program read a --hide path")" HIDDEN-CONTENT \
+read_case hidden_path_is_unreadable_static "" HIDDEN-CONTENT \
 	--hide "$HOST/hidden" -- "$ATK" read "$HOST/hidden"
-read_case hidden_path_is_unreadable_raw_syscall "$(as_user "a raw openat/read read a --hide path")" HIDDEN-CONTENT \
+read_case hidden_path_is_unreadable_raw_syscall "" HIDDEN-CONTENT \
 	--hide "$HOST/hidden" -- "$ATK_DYN" read "$HOST/hidden"
 read_case hidden_path_is_unreadable_without_ld_preload "" HIDDEN-CONTENT \
 	--hide "$HOST/hidden" -- sh -c "env -u LD_PRELOAD cat '$HOST/hidden'"
@@ -42,11 +41,25 @@ read_case hidden_path_is_unreadable_by_cat "" HIDDEN-CONTENT --hide "$HOST/hidde
 # Started in another VM's layer, by a relative path.
 sec_snapshot
 out=$(cd "$A/upper$HOST" && vm b -- "$ATK" read secret 2>/dev/null)
-verdict other_vm_layer_is_unreadable_from_its_working_directory \
-	"$(as_user "a static program started in another VM's layer read it by a relative path")" \
+verdict other_vm_layer_is_unreadable_from_its_working_directory "" \
 	"$(case $out in *A-SECRET*) echo "VM b read: $out" ;; esac)"
-read_case other_vm_control_area_is_unreadable_static "$(as_user "a static program read another VM's vm.conf")" \
-	"vm.conf of VM a" -- "$ATK" read "$(ctldir a)/vm.conf"
+read_case other_vm_control_area_is_unreadable_static "" "vm.conf of VM a" \
+	-- "$ATK" read "$(ctldir a)/vm.conf"
+# A hide directory, and a hide path made by the host after the run started.
+mkdir "$HOST/hdir" && echo 'HIDDEN-DIR-CONTENT' > "$HOST/hdir/f"
+read_case hidden_directory_is_unreadable_static "" HIDDEN-DIR-CONTENT \
+	--hide "$HOST/hdir" -- "$ATK" read "$HOST/hdir/f"
+sec_snapshot
+vm b --hide "$HOST/later/f" -- sh -c "echo started; sleep 3; '$ATK' read '$HOST/later/f'" > "$T/b.out" 2>/dev/null &
+for _ in $(seq 100); do grep -q started "$T/b.out" 2>/dev/null && break; sleep 0.1; done
+mkdir "$HOST/later" && echo 'LATER-HIDDEN' > "$HOST/later/f"
+wait
+rm -r "$HOST/later"
+verdict hidden_path_made_after_the_start_is_unreadable_static \
+	"$(as_root "the namespace covers only the hide paths that exist when the run starts")" \
+	"$(grep -q started "$T/b.out" || echo "VM b did not start: $(head_of "$T/b.out")")" \
+	"$(grep LATER-HIDDEN "$T/b.out" | sed 's/^/VM b read: /')"
+rm -r "$HOST/hdir"
 
 # A VM made while VM b runs is as unreadable: b starts, then c writes its layer.
 sec_snapshot
@@ -54,16 +67,16 @@ vm b -- sh -c "echo started; sleep 4; '$ATK' read '$(vmdir c)/upper$HOST/secret'
 for _ in $(seq 100); do grep -q started "$T/b.out" 2>/dev/null && break; sleep 0.1; done
 vm c -- sh -c "echo C-SECRET > '$HOST/secret'" > /dev/null 2>&1
 wait
-verdict later_vm_layer_is_unreadable_static "$(as_user "a static program read the layer of a VM made after it started")" \
+verdict later_vm_layer_is_unreadable_static "" \
 	"$(grep -q started "$T/b.out" || echo "VM b did not start: $(head_of "$T/b.out")")" \
 	"$(grep C-SECRET "$T/b.out" | sed 's/^/VM b read: /')"
 
-# -v says what protects reads: the namespace as root, nothing of the kernel's otherwise.
+# -v says what protects reads: the namespace as root, Landlock's read rights otherwise.
 out=$(vm b -v -- true 2>&1)
 if [ $ROOT = 1 ]; then
 	want="root: other VMs' data areas, the control area (but this run's policy) and 0 hide paths unreadable"
 else
-	want="reads: fvm-exec is not root: other VMs' layers, the control area and hide paths are not kernel-protected"
+	want="reads: landlock: other VMs' layers, the control area (but this run's policy) and 0 hide paths unreadable"
 fi
 case $out in *"$want"*) ok verbose_says_what_protects_reads ;; *) not_ok verbose_says_what_protects_reads "expected: $want" "$out" ;; esac
 
@@ -71,5 +84,20 @@ case $out in *"$want"*) ok verbose_says_what_protects_reads ;; *) not_ok verbose
 out=$(vm b -- sh -c "ls / > /dev/null && ls '$T' > /dev/null && ls '$HOME' > /dev/null && echo listed" 2>&1)
 [ "$out" = listed ] && ok listing_root_home_and_store_parent_works_in_a_vm ||
 	not_ok listing_root_home_and_store_parent_works_in_a_vm "$out"
+
+# What must keep reading as natively, for a static program too: host files beside the
+# store, /etc, /proc/self, the VM's own files and its policy (libfvm reads it).
+sec_snapshot
+out=$(cd "$HOST" && vm b -- sh -c "echo MINE > '$HOST/mine'; '$ATK' read '$HOST/secret'; '$ATK' read \"\$FVM_ROOT/upper$HOST/mine\";
+	'$ATK' read /etc/passwd | head -c 4; echo; '$ATK' read /proc/self/status | grep -c '^Pid:';
+	'$ATK' read \"\$FVM_POLICY\" | wc -c" 2>/dev/null)
+want="host version
+MINE
+root
+1"
+case $out in
+"$want"*) ok host_files_and_own_files_stay_readable_in_a_vm ;;
+*) not_ok host_files_and_own_files_stay_readable_in_a_vm "expected: $want" "$out" ;;
+esac
 
 done_testing
