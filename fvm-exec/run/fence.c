@@ -72,6 +72,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -138,6 +139,12 @@ static const struct {
 	{"/dev/ptmx", true}, {"/dev/random", true}, {"/dev/urandom", true},
 	{"/dev/pts", false},
 };
+
+bool fence_mqueue_mounted(void)
+{
+	struct statfs sf;
+	return statfs("/dev/mqueue", &sf) == 0 && sf.f_type == 0x19800202; /* MQUEUE_MAGIC */
+}
 
 size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, const char *shmdir,
 			    struct fence_tree *out, size_t max)

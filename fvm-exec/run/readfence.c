@@ -466,7 +466,7 @@ static int grant_path(struct plan *pl, const char *path)
 
 void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
 {
-	static const char *const trees[] = {"/dev/shm", "/dev/mqueue", "/dev/pts"};
+	static const char *const trees[] = {"/dev/shm", "/dev/pts"};
 	const struct fvm_policy *pol = &s->pol;
 	struct plan pl = {.ruleset = f->ruleset_fd};
 	size_t nhide = 0;
@@ -483,6 +483,9 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 	}
 	f->reads_error = true;
 	r = protect(&pl, getenv(FVM_ENV_HOME), true);
+	if (r == 0 && fence_mqueue_mounted()) {
+		r = protect(&pl, "/dev/mqueue", false); /* its files are host queues (run.h) */
+	}
 	for (uint32_t i = 0; i < pol->nrules && r == 0; i++) {
 		if (pol->rules[i].klass == FVM_CLASS_HIDDEN) {
 			nhide++;

@@ -163,6 +163,11 @@ static void plan_reads(struct exec_fence *f, const struct exec_settings *s, cons
 		}
 		f->hidden[f->nhidden++] = p;
 	}
+	if (fence_mqueue_mounted()) {
+		f->hidden[f->nhidden++] = "/dev/mqueue"; /* its files are host queues (run.h) */
+		fence_say(f, "root: /dev/mqueue covered in the namespace: the host's queues cannot be opened "
+			     "through it (the VM's own open by mq_open)\n");
+	}
 	fence_say(f, "root: other VMs' data areas, the control area (but this run's policy) and %zu hide "
 		     "path%s unreadable in the namespace (covered by empty read-only mounts)\n",
 		  f->nhidden, f->nhidden == 1 ? "" : "s");

@@ -146,7 +146,7 @@ struct exec_fence {
 	 * read-only tmpfs trees in the namespace (rootfence.c) */
 	char vms[4096], ctl[4096], policy[4096];
 	const char *vmdir;
-	const char *hidden[FVM_POLICY_MAX_RULES];
+	const char *hidden[FVM_POLICY_MAX_RULES + 1]; /* + /dev/mqueue (fence_mqueue_mounted) */
 	size_t nhidden;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
@@ -182,6 +182,15 @@ struct fence_tree {
 };
 
 /* The trees of S and VMDIR into OUT (at most MAX); returns their number. */
+/*
+ * An mqueue file system is mounted at /dev/mqueue (systemd mounts one). A read-only
+ * open of a queue's file there is a queue descriptor: mq_timedreceive takes the host's
+ * messages through it, mq_notify its notification. So the fence keeps /dev/mqueue's
+ * files unopenable in the VM: Landlock's read right withheld (readfence.c), an empty
+ * read-only mount over it in a root run's namespace (rootfence.c).
+ */
+bool fence_mqueue_mounted(void);
+
 size_t fence_writable_trees(const struct exec_settings *s, const char *vmdir, const char *shmdir,
 			    struct fence_tree *out, size_t max);
 
