@@ -254,7 +254,7 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 		}
 	}
 	uint64_t writes = attr.handled_access_fs;
-	f->read_rights = readfence_rights(); /* unprivileged runs: readfence.c */
+	f->read_rights = readfence_rights(s); /* unprivileged runs, absent hide paths: readfence.c */
 	attr.handled_access_fs |= f->read_rights;
 	bool net_rules = ll_handles_tcp(f->abi, pol);
 	if (net_rules) {

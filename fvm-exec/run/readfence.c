@@ -80,9 +80,20 @@ struct plan {
 	int ruleset;
 };
 
-uint64_t readfence_rights(void)
+uint64_t readfence_rights(const struct exec_settings *s)
 {
-	return geteuid() != 0 ? READ_RIGHTS : 0;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		return READ_RIGHTS;
+	}
+	/* Root: the namespace covers what exists now; a hide path made later needs Landlock. */
+	for (uint32_t i = 0; i < s->pol.nrules; i++) {
+		if (s->pol.rules[i].klass == FVM_CLASS_HIDDEN && lstat(s->pol.blob + s->pol.rules[i].off, &st) < 0) {
+			return READ_RIGHTS;
+		}
+	}
+	return 0;
 }
 
 /* Whether PATH is BASE or beneath it (both real, absolute, without a trailing slash). */
@@ -472,7 +483,7 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 	size_t nhide = 0;
 	int r = 0;
 
-	if (f->root) {
+	if (f->root && !f->read_rights) {
 		return; /* the mount namespace covers them (rootfence.c) */
 	}
 	if (f->ruleset_fd < 0 || !f->read_rights) {

@@ -218,9 +218,10 @@ void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
  */
 int rootfence_apply(const struct exec_fence *f, bool *nodev);
 
-/* readfence.c: the Landlock read rights an unprivileged run handles (0 for root, whose
- * mount namespace covers reads). */
-uint64_t readfence_rights(void);
+/* readfence.c: the Landlock read rights a run handles: those of reads for an
+ * unprivileged run; for root, whose mount namespace covers what exists at the start,
+ * only when a hide path does not exist yet (else 0). */
+uint64_t readfence_rights(const struct exec_settings *s);
 
 /*
  * readfence.c, in fvm-exec, after rootfence_prepare: in an unprivileged run, adds to
