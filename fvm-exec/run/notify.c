@@ -45,6 +45,14 @@ static const struct {
 	notify_fn *fn;
 } routes[] = {
 	{"connect", unix_guard_connect},
+	/* Other processes' scheduling, priority and limits (procguard.c). */
+	{"sched_setaffinity", proc_guard_arg0},
+	{"sched_setscheduler", proc_guard_arg0},
+	{"sched_setparam", proc_guard_arg0},
+	{"sched_setattr", proc_guard_arg0},
+	{"prlimit64", proc_guard_arg0},
+	{"setpriority", proc_guard_arg1},
+	{"ioprio_set", proc_guard_arg1},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

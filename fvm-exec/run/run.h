@@ -236,6 +236,9 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
 notify_fn unix_guard_connect;
+/* procguard.c: another process's scheduling, priority or limits, by the pid in the
+ * call's first argument (sched_*, prlimit64) or second (setpriority, ioprio_set). */
+notify_fn proc_guard_arg0, proc_guard_arg1;
 
 /* ---- supervision ---- */
 

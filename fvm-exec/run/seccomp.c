@@ -207,11 +207,14 @@ static const struct sc_rule rules[] = {
 	/*
 	 * Other processes: Landlock scopes the ptrace access check (ptrace, /proc/PID/mem,
 	 * process_vm_*, kcmp, pidfd_getfd, process_madvise) to the VM's domain; without a
-	 * domain they are refused. rlimits and priorities of another process have no such
-	 * check: only the calling process's own may change (pid 0), the supervisor may
-	 * later allow the VM's other processes. Scheduling and I/O priority of other
-	 * processes (sched_setaffinity, sched_setattr, ioprio_set) name threads by tid, which
-	 * the filter cannot tell from a host pid: left to the supervisor.
+	 * domain they are refused. Scheduling, priorities and limits of another process have
+	 * no such check (the kernel asks only for the same owner, or CAP_SYS_NICE and a
+	 * superset of the target's capabilities): a call naming the caller (pid 0) passes;
+	 * one naming a pid goes to the supervisor (procguard.c), which lets it through only
+	 * for a process of the VM (EPERM otherwise); the forms naming a process group or a
+	 * user's every process are EPERM. Comparisons of pids are on all 64 bits: a raw call
+	 * setting the upper half is notified, and the supervisor reads the low 32 bits, as
+	 * the kernel does.
 	 */
 	{.name = "ptrace", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "process_vm_readv", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
@@ -219,12 +222,27 @@ static const struct sc_rule rules[] = {
 	{.name = "kcmp", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "pidfd_getfd", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "process_madvise", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
-	{.name = "prlimit64", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 2,
+	{.name = "prlimit64", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 2,
 	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0)}},
 	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
 	 .cmp = {SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS)}},
-	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
-	 .cmp = {SCMP_A1(SCMP_CMP_NE, 0)}},
+	{.name = "setpriority", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 2,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS), SCMP_A1(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setaffinity", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setscheduler", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setparam", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setattr", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	/* ioprio_set(WHICH, WHO, PRIO): IOPRIO_WHO_PROCESS is 1; PGRP (2) and USER (3), even
+	 * with WHO 0 (the caller's process group, which fvm-exec shares with the shell's
+	 * job, or every process of its user), reach beyond the VM. */
+	{.name = "ioprio_set", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 1)}},
+	{.name = "ioprio_set", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 2,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, 1), SCMP_A1(SCMP_CMP_NE, 0)}},
 
 	/* Device nodes: a node made in the VM would open a host device. Where the VM's
 	 * writable trees are mounted nodev (root runs, rootfence.c), root may make them (they
@@ -624,8 +642,9 @@ void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, con
 				 "shared paths and --allow unix:PATH only (EACCES otherwise)\n");
 	}
 	fence_say(fence, "seccomp: io_uring, openat2, clone3 ENOSYS; TIOCSTI/TIOCLINUX, hostname, clock, keyrings, "
-			 "mounts, modules, swap, reboot, namespaces, bpf, perf, other processes' rlimits and "
-			 "priorities EPERM%s\n",
+			 "mounts, modules, swap, reboot, namespaces, bpf, perf EPERM; another process's "
+			 "scheduling, priorities and limits: the VM's own only (the supervisor checks the pid), "
+			 "EPERM otherwise%s\n",
 		  f->nodev ? "" : "; mknod of devices EPERM");
 	fence_say(fence, "truncate: seccomp refuses truncate(2) and read-only O_TRUNC opens (EACCES), openat2 "
 			 "is ENOSYS; Landlock does not handle TRUNCATE, so opens stay fast\n");
