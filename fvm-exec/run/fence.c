@@ -326,6 +326,19 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	if (f->root && fence_filter_build(&f->filter[1], s, &o) < 0) {
 		return -1;
 	}
+	/* Under a seccomp filter already (an outer run's, when fvm-exec runs in a VM), the
+	 * kernel may refuse this run a listener: the fallback is built now, before the fork. */
+	if (f->filter[0].notify && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2) {
+		o.no_listener = true;
+		o.nodev = false;
+		if (fence_filter_build(&f->nested[0], s, &o) < 0) {
+			return -1;
+		}
+		o.nodev = true;
+		if (f->root && fence_filter_build(&f->nested[1], s, &o) < 0) {
+			return -1;
+		}
+	}
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
 	fence_say(f, "no_new_privs: set\n");
 	if (!complete && s->enforce == ENFORCE_REQUIRE) {
@@ -352,8 +365,14 @@ int fence_apply(const struct exec_fence *f)
 	if (f->mq_fd >= 0 && fcntl(f->mq_fd, F_SETFD, 0) < 0) { /* the VM keeps it */
 		return -errno;
 	}
-	if ((r = fence_filter_install(&f->filter[nodev], &notify_fd)) < 0) {
+	bool nested;
+	if ((r = fence_filter_install(&f->filter[nodev], &f->nested[nodev], &notify_fd, &nested)) < 0) {
 		return r;
+	}
+	if (nested && f->verbose) {
+		fprintf(stderr, "fvm-exec: seccomp: nested in a run whose filter has the listener (EBUSY): the "
+				"calls this run's supervisor would answer fail closed instead (connect of any "
+				"socket EACCES; another process's scheduling, priorities and limits EPERM)\n");
 	}
 	if (notify_fd >= 0 && (r = notify_send(&f->notify, notify_fd)) < 0) {
 		return r; /* the supervisor answers the SCMP_ACT_NOTIFY calls (notify.c) */

@@ -65,6 +65,7 @@ struct filter_opts {
 	bool tcp_fenced;    /* Landlock refuses TCP bind/connect but the allowed ports */
 	bool nodev;         /* the VM's writable trees are mounted nodev (rootfence.c) */
 	bool ptrace_scoped; /* a Landlock domain scopes ptrace-checked calls */
+	bool no_listener;   /* nested: the SCMP_ACT_NOTIFY rules fail closed instead */
 };
 
 /* A generated seccomp filter (seccomp.c). */
@@ -128,6 +129,9 @@ struct exec_fence {
 	size_t nhidden;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
+	/* The same without a listener, for a run nested in another fvm-exec's (built only
+	 * when fvm-exec itself runs under a seccomp filter; prog.filter NULL otherwise) */
+	struct exec_filter nested[2];
 	struct notify notify;  /* the listener goes to the supervisor (notify.c) */
 	char summary[2048];    /* what is active, for -v */
 };
@@ -152,9 +156,13 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 
 /*
  * seccomp.c, in the child: installs F. *NOTIFY_FD is the user-notification fd of a
- * filter with SCMP_ACT_NOTIFY rules (for a supervisor), else -1. Returns 0 or -errno.
+ * filter with SCMP_ACT_NOTIFY rules (for a supervisor), else -1. When a filter already
+ * on the process has a listener (a run nested in another run: the kernel allows one
+ * listener per process, EBUSY), NESTED is installed instead if it was built (its
+ * prog.filter not NULL) and *NESTED_USED is set. Returns 0 or -errno.
  */
-int fence_filter_install(const struct exec_filter *f, int *notify_fd);
+int fence_filter_install(const struct exec_filter *f, const struct exec_filter *nested, int *notify_fd,
+			 bool *nested_used);
 
 /* seccomp.c: says what F refuses, for -v. */
 void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, const struct exec_settings *s,

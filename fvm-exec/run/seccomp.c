@@ -266,8 +266,23 @@ struct sc_build {
 	bool nodev;          /* rootfence.c mounts the writable trees nodev */
 	bool ptrace_scoped;  /* a Landlock domain scopes ptrace */
 	bool notify;         /* some rule is SCMP_ACT_NOTIFY */
+	bool no_listener;    /* nested run: SCMP_ACT_NOTIFY rules become refusals */
 	int nrules;          /* rules added, for -v */
 };
+
+/*
+ * A run nested in another run (fvm-exec in a VM) cannot have a listener of its own: the
+ * kernel gives a process one listener, the outer run's supervisor holds it. Letting the
+ * calls the inner supervisor would answer through would leave them to the outer
+ * supervisor, which knows only the outer VM (its data area holds the inner VM's store:
+ * the inner VM would reach the outer VM's sockets and processes), or to nothing when
+ * the outer run has no such rule (unix = all). So they fail closed: connect EACCES (what
+ * Landlock gives a refused path), every other notified call EPERM.
+ */
+static uint32_t nested_action(const struct sc_build *b, uint32_t action, int err)
+{
+	return b->no_listener && action == SCMP_ACT_NOTIFY ? SCMP_ACT_ERRNO(err) : action;
+}
 
 /* Adds one rule; the call is skipped where B's ABI lacks it. Returns 0 or -errno. */
 static int add(struct sc_build *b, uint32_t action, const char *name, unsigned n,
@@ -280,6 +295,7 @@ static int add(struct sc_build *b, uint32_t action, const char *name, unsigned n
 	if (nr == __NR_SCMP_ERROR || seccomp_syscall_resolve_name_arch(b->arch, name) == __NR_SCMP_ERROR) {
 		return 0; /* unknown to this libseccomp, or not a call of this ABI */
 	}
+	action = nested_action(b, action, EPERM);
 	int r = seccomp_rule_add_array(b->ctx, action, nr, n, cmp);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: seccomp rule for %s: %s\n", name, strerror(-r));
@@ -491,7 +507,7 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	 * a pointer the filter cannot read. Both ABIs: i386 has connect(2) of its own, and
 	 * socketcall, which hides it, is refused whole (here under --net all, else in
 	 * add_sockets). */
-	if (s->unix_vm && (r = add(b, SCMP_ACT_NOTIFY, "connect", 0, NULL)) < 0) {
+	if (s->unix_vm && (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "connect", 0, NULL)) < 0) {
 		return r;
 	}
 	if (s->unix_vm && b->compat && s->pol.net == FVM_NET_ALL &&
@@ -547,7 +563,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 {
 	bool full[2] = {false, false}; /* every socket type of AF_INET, AF_INET6 */
 	struct sc_build native = {.arch = seccomp_arch_native(), .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped};
+				  .ptrace_scoped = o->ptrace_scoped, .no_listener = o->no_listener};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -566,7 +582,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	out->notify = native.notify;
 #ifdef COMPAT_ARCH
 	struct sc_build compat = {.arch = COMPAT_ARCH, .compat = true, .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped};
+				  .ptrace_scoped = o->ptrace_scoped, .no_listener = o->no_listener};
 	if ((r = build_arch(&compat, s, o->tcp_fenced, full)) < 0) {
 		seccomp_release(compat.ctx);
 		goto out;
@@ -597,12 +613,19 @@ out:
 	return 0;
 }
 
-int fence_filter_install(const struct exec_filter *f, int *notify_fd)
+int fence_filter_install(const struct exec_filter *f, const struct exec_filter *nested, int *notify_fd,
+			 bool *nested_used)
 {
 	unsigned flags = f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
 	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &f->prog);
 
 	*notify_fd = -1;
+	*nested_used = false;
+	if (r < 0 && errno == EBUSY && f->notify && nested && nested->prog.filter) {
+		/* an outer run's listener: this run's notified calls fail closed instead */
+		*nested_used = true;
+		return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &nested->prog) < 0 ? -errno : 0;
+	}
 	if (r < 0) {
 		return -errno;
 	}
