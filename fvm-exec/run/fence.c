@@ -246,6 +246,12 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			nshared++;
 		}
 	}
+	for (size_t i = 0; i < s->ndevices; i++) { /* device = PATH: the VM may write it */
+		if ((r = ll_allow_path(fd, s->devices[i], attr.handled_access_fs)) < 0) {
+			fence_say(f, "landlock: device %s: %s\n", s->devices[i], strerror(-r));
+			return -1;
+		}
+	}
 	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, /dev/shm, "
 	       "/dev/mqueue, /dev/pts and the usual devices\n",
 	    f->abi, nshared, nshared == 1 ? "" : "s");

@@ -127,6 +127,9 @@ struct exec_fence {
 	const char *vmdir;
 	const char *hidden[FVM_POLICY_MAX_RULES];
 	size_t nhidden;
+	/* root: the block devices (device = PATH) whose nodes under /dev stay openable */
+	const dev_t *devices;
+	size_t ndevices;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
 	/* The same without a listener, for a run nested in another fvm-exec's (built only
