@@ -377,8 +377,9 @@ int fence_apply(const struct exec_fence *f)
 	}
 	if (nested && f->verbose) {
 		fprintf(stderr, "fvm-exec: seccomp: nested in a run whose filter has the listener (EBUSY): the "
-				"calls this run's supervisor would answer fail closed instead (connect of any "
-				"socket EACCES; another process's scheduling, priorities and limits EPERM)\n");
+				"calls this run's supervisor would answer fail closed instead (under unix = vm, "
+				"connect, sendmsg, sendmmsg and sendto with an address EACCES; another "
+				"process's scheduling, priorities and limits EPERM)\n");
 	}
 	if (notify_fd >= 0 && (r = notify_send(&f->notify, notify_fd)) < 0) {
 		return r; /* the supervisor answers the SCMP_ACT_NOTIFY calls (notify.c) */

@@ -86,8 +86,8 @@ struct unix_guard {
 
 /*
  * The supervisor's seccomp listener (notify.c). The child installs the filter, whose
- * SCMP_ACT_NOTIFY rules hand calls to the supervisor, and sends the listener over SOCK
- * (SCM_RIGHTS) before exec; the supervisor takes it (notify_take) and answers each
+ * SCMP_ACT_NOTIFY rules hand calls to the supervisor, and names the listener over SOCK
+ * before exec (the supervisor takes it with pidfd_getfd); the supervisor takes it (notify_take) and answers each
  * notification (notify_serve) through the handler its system call is routed to.
  */
 struct notify {
@@ -204,11 +204,13 @@ int mq_broker_serve(const struct mq_broker *b);
 /* In fvm-exec: prepares N for S (the socketpair, each handler's state). 0 or -errno. */
 int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir);
 
-/* In the child, after the filter: sends NOTIFY_FD to the supervisor and closes both. */
+/* In the child, after the filter: names NOTIFY_FD to the supervisor, waits until it
+ * has taken it, and closes both. */
 int notify_send(const struct notify *n, int notify_fd);
 
-/* In the supervisor: receives the listener from N->sock into N->fd (N->sock is
- * closed). Returns 0, or -1 when the child ended without sending it. */
+/* In the supervisor: takes the listener the child names on N->sock into N->fd
+ * (pidfd_getfd; N->sock is closed). Returns 0, or -1 when the child ended without
+ * naming it. */
 int notify_take(struct notify *n);
 
 /* In the supervisor: answers one notification of N->fd. Returns 0, or -1 when the
@@ -247,6 +249,14 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);
 notify_fn unix_guard_connect;
+/*
+ * unixguard.c: PATH resolved from DIRFD (RESOLVE_IN_ROOT when ABSOLUTE: DIRFD is a
+ * caller's root) to an O_PATH fd of a socket inode G allows, or -errno (-EACCES: not
+ * allowed; -ECONNREFUSED: no socket). Runs with the caller's credentials (notify_as).
+ */
+int unix_guard_resolve(const struct unix_guard *g, int dirfd, bool absolute, const char *path);
+/* unixsend.c: sendto(2) with an address, sendmsg(2), sendmmsg(2) under unix = vm. */
+notify_fn unix_guard_sendto, unix_guard_sendmsg, unix_guard_sendmmsg;
 /* procguard.c: another process's scheduling, priority or limits, by the pid in the
  * call's first argument (sched_*, prlimit64) or second (setpriority, ioprio_set). */
 notify_fn proc_guard_arg0, proc_guard_arg1;

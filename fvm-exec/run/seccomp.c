@@ -510,6 +510,17 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	if (s->unix_vm && (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "connect", 0, NULL)) < 0) {
 		return r;
 	}
+	/* unix = vm: datagrams to an address go to the supervisor too (unixsend.c). sendto
+	 * names its address in a register: NULL (send(2), a connected socket) passes here.
+	 * sendmsg and sendmmsg hide it in memory: every call is notified. */
+	if (s->unix_vm) {
+		struct scmp_arg_cmp addr = SCMP_A4(SCMP_CMP_NE, 0);
+		if ((r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "sendto", 1, &addr)) < 0 ||
+		    (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "sendmsg", 0, NULL)) < 0 ||
+		    (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "sendmmsg", 0, NULL)) < 0) {
+			return r;
+		}
+	}
 	if (s->unix_vm && b->compat && s->pol.net == FVM_NET_ALL &&
 	    (r = add(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socketcall", 0, NULL)) < 0) {
 		return r;
@@ -663,6 +674,8 @@ void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, con
 	if (s->unix_vm) {
 		fence_say(fence, "seccomp: connect notified: the supervisor connects AF_UNIX path sockets of the VM, of "
 				 "shared paths and --allow unix:PATH only (EACCES otherwise)\n");
+		fence_say(fence, "seccomp: sendto with an address, sendmsg, sendmmsg notified: the supervisor sends "
+				 "AF_UNIX datagrams itself, to the same sockets only\n");
 	}
 	fence_say(fence, "seccomp: io_uring, openat2, clone3 ENOSYS; TIOCSTI/TIOCLINUX, hostname, clock, keyrings, "
 			 "mounts, modules, swap, reboot, namespaces, bpf, perf EPERM; another process's "
