@@ -23,6 +23,7 @@
  *    README's Limitations).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -30,6 +31,10 @@
 
 #include "run.h"
 #include "store/runs.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 
 /* Parents followed at most: deeper trees do not occur; a loop cannot. */
 #define DEPTH_MAX 4096
@@ -69,8 +74,12 @@ static long guard(const struct notify *n, const struct seccomp_notif *req, bool 
 		*cont = true; /* the caller itself, or a pid no process has: the kernel answers */
 		return 0;
 	}
-	int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
-	if (pidfd < 0 && errno != EINVAL) { /* EINVAL: TARGET is a thread, not a leader */
+	/* PIDFD_THREAD (Linux 6.9): TARGET may be any thread; before, a leader only. */
+	int pidfd = (int)syscall(SYS_pidfd_open, target, PIDFD_THREAD);
+	if (pidfd < 0 && errno == EINVAL) {
+		pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+	}
+	if (pidfd < 0 && errno != EINVAL && errno != ENOENT) { /* those: a thread, on older kernels */
 		return -ESRCH;
 	}
 	r = of_vm(target);

@@ -87,5 +87,12 @@ for kind in static dynamic; do
 	*) not_ok "${kind}_vm_changes_its_own_processes" "$out" ;;
 	esac
 done
+# A thread of the VM by its tid (pthread_setaffinity_np's way).
+out=$(vm p -- python3 -c "
+import os, threading
+def f():
+    os.sched_setaffinity(threading.get_native_id(), {$cpu}); print('thread', sorted(os.sched_getaffinity(0)))
+t = threading.Thread(target=f); t.start(); t.join()" 2>&1)
+if [ "$out" = "thread [$cpu]" ]; then ok vm_changes_its_own_thread_by_tid; else not_ok vm_changes_its_own_thread_by_tid "$out"; fi
 
 done_testing
