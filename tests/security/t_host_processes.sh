@@ -88,7 +88,7 @@ for kind in static dynamic; do
 	esac
 done
 # A thread of the VM by its tid (pthread_setaffinity_np's way).
-out=$(vm p -- python3 -c "
+out=$(vm p -- "$(command -v python3)" -c "
 import os, threading
 def f():
     os.sched_setaffinity(threading.get_native_id(), {$cpu}); print('thread', sorted(os.sched_getaffinity(0)))
