@@ -132,8 +132,13 @@ int notify_send(const struct notify *n, int notify_fd)
 	 * pidfd_getfd while this process waits for its answer, then it is closed here. */
 	if (n->child_sock < 0 || write(n->child_sock, &at, sizeof(at)) != (ssize_t)sizeof(at)) {
 		r = n->child_sock < 0 ? -EBADF : -errno;
-	} else if (read(n->child_sock, &ack, 1) != 1) {
-		r = -EPIPE; /* the supervisor could not take it: the notified calls fail (ENOSYS) */
+	} else {
+		ssize_t got;
+		while ((got = read(n->child_sock, &ack, 1)) < 0 && errno == EINTR) {
+		}
+		if (got != 1) {
+			r = -EPIPE; /* the supervisor could not take it: the notified calls fail (ENOSYS) */
+		}
 	}
 	close(notify_fd);
 	close(n->child_sock);
