@@ -183,6 +183,10 @@ if grep -q from-not-allowed "$T/received-other" 2>/dev/null; then
 else
 	ok allow_unix_path_allows_no_other_socket
 fi
+if [ "$(uname -m)" = x86_64 ]; then # the supervisor routes i386 connect(2) too
+	out=$(vm u --net none --allow "unix:$sock" -- "$ATK" i386-unix-connect "$sock" from-i386-allowed 2>&1)
+	heard allow_unix_path_lets_an_i386_connect_through "$T/received" from-i386-allowed "$out"
+fi
 # unix = all (the key, here from the command line) restores access under --net none.
 out=$(vm u --net none --unix all -- "$ATK" unix-connect "$sock" from-unix-all 2>&1)
 heard unix_all_restores_access "$T/received" from-unix-all "$out"
