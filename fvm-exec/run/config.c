@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -307,6 +308,23 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		if (u[0] == '/' && add_unix_allow(s, u, c->vals[K_UNIX][j].origin) < 0) {
 			return -1;
 		}
+	}
+	/* device: a block device, by its number (the node may have other names). */
+	for (size_t j = 0; j < c->n[K_DEVICE]; j++) {
+		const char *d = c->vals[K_DEVICE][j].text;
+		struct stat st;
+		if (s->ndevices >= FVM_POLICY_MAX_ALLOW) {
+			fprintf(stderr, "fvm-exec: device %s (%s): too many devices (at most %d)\n", d,
+				c->vals[K_DEVICE][j].origin, FVM_POLICY_MAX_ALLOW);
+			return -1;
+		}
+		if (stat(d, &st) < 0 || !S_ISBLK(st.st_mode)) {
+			fprintf(stderr, "fvm-exec: device %s (%s): %s\n", d, c->vals[K_DEVICE][j].origin,
+				access(d, F_OK) < 0 ? strerror(errno) : "not a block device");
+			return -1;
+		}
+		s->devices[s->ndevices] = d;
+		s->device_rdev[s->ndevices++] = st.st_rdev;
 	}
 	for (size_t j = 0; j < c->n[K_ALLOW]; j++) {
 		const char *a = c->vals[K_ALLOW][j].text;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "fvm/policy.h"
 
@@ -23,7 +24,7 @@ enum exec_key {
 	K_CPU, K_MEMORY, K_DATA, K_STACK, K_NPROC, K_NOFILE, K_FSIZE, K_CORE, K_MEMLOCK,
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
-	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE,
+	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
 	K_VERBOSE, K_HELP, K_VERSION,
 	K_NKEYS
 };
@@ -97,6 +98,10 @@ struct exec_settings {
 	bool unix_vm;
 	const char *unix_allow[FVM_POLICY_MAX_ALLOW]; /* --allow unix:PATH, unix = PATH */
 	size_t nunix_allow;
+	/* device = PATH: host block devices the VM may open (root runs cover the others) */
+	const char *devices[FVM_POLICY_MAX_ALLOW];
+	dev_t device_rdev[FVM_POLICY_MAX_ALLOW];
+	size_t ndevices;
 };
 
 /* A value parsed by its kind's parser (config_table.c). */

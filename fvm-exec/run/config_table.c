@@ -49,6 +49,7 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 		    "AF_UNIX path sockets: all, vm, or allowed paths (default: vm under --net none, else all)"},
 	[K_LOOPBACK] = {"loopback", 0, V_LOOPBACK, 0, "shared", "shared, or private (an own 127.x.y.z)"},
 	[K_ENFORCE] = {"enforce", 0, V_ENFORCE, 0, "auto", "kernel fence: auto, require or off"},
+	[K_DEVICE] = {"device", 0, V_PATH, OPT_LIST, NULL, "a host block device the VM may open"},
 	[K_VERBOSE] = {"verbose", 'v', V_FLAG, OPT_RUN, "false", "print the policy and the fence"},
 	[K_HELP] = {"help", 'h', V_FLAG, OPT_CLI, NULL, "this help"},
 	[K_VERSION] = {"version", 0, V_FLAG, OPT_CLI, NULL, "the version"},

@@ -284,6 +284,13 @@ static int ll_prepare(struct exec_fence *f, const struct exec_settings *s, const
 			nshared++;
 		} /* a device or IPC place absent here is not needed */
 	}
+	for (size_t i = 0; i < s->ndevices; i++) { /* device = PATH: the VM may write it */
+		int r = ll_allow_path(fd, s->devices[i], writes);
+		if (r < 0) {
+			fence_say(f, "landlock: device %s: %s\n", s->devices[i], strerror(-r));
+			return -1;
+		}
+	}
 	fence_say(f, "landlock: ABI %d: writes only beneath the VM, %zu shared path%s, %s, "
 	       "/dev/pts and the usual devices\n",
 	    f->abi, nshared, nshared == 1 ? "" : "s", f->shmdir[0] ? f->shmdir : "(no /dev/shm directory)");
@@ -412,6 +419,19 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	if (f->root && fence_filter_build(&f->filter[1], s, &o) < 0) {
 		return -1;
 	}
+	/* Under a seccomp filter already (an outer run's, when fvm-exec runs in a VM), the
+	 * kernel may refuse this run a listener: the fallback is built now, before the fork. */
+	if (f->filter[0].notify && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2) {
+		o.no_listener = true;
+		o.nodev = false;
+		if (fence_filter_build(&f->nested[0], s, &o) < 0) {
+			return -1;
+		}
+		o.nodev = true;
+		if (f->root && fence_filter_build(&f->nested[1], s, &o) < 0) {
+			return -1;
+		}
+	}
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
 	/* The supervisor maps SysV keys (ipcguard.c): libfvm must not map them again. */
 	setenv(FVM_ENV_SYSV, "1", 1);
@@ -443,8 +463,15 @@ int fence_apply(const struct exec_fence *f)
 	if (f->mq_fd >= 0 && fcntl(f->mq_fd, F_SETFD, 0) < 0) { /* the VM keeps it */
 		return -errno;
 	}
-	if ((r = fence_filter_install(&f->filter[nodev], &notify_fd)) < 0) {
+	bool nested;
+	if ((r = fence_filter_install(&f->filter[nodev], &f->nested[nodev], &notify_fd, &nested)) < 0) {
 		return r;
+	}
+	if (nested && f->verbose) {
+		fprintf(stderr, "fvm-exec: seccomp: nested in a run whose filter has the listener (EBUSY): the "
+				"calls this run's supervisor would answer fail closed instead (under unix = vm, "
+				"connect, sendmsg, sendmmsg and sendto with an address EACCES; another "
+				"process's scheduling, priorities and limits EPERM)\n");
 	}
 	if (notify_fd >= 0 && (r = notify_send(&f->notify, notify_fd)) < 0) {
 		return r; /* the supervisor answers the SCMP_ACT_NOTIFY calls (notify.c) */

@@ -4,8 +4,10 @@
  *
  * Rules:
  *  - One listener per run: the child installs the filter (seccomp.c) with
- *    SECCOMP_FILTER_FLAG_NEW_LISTENER when some rule is SCMP_ACT_NOTIFY, and passes the
- *    listener to the supervisor over a socketpair made here before the fork. A child
+ *    SECCOMP_FILTER_FLAG_NEW_LISTENER when some rule is SCMP_ACT_NOTIFY, and names the
+ *    listener (its pid and fd number, by write(2): sendmsg may be notified already) over
+ *    a socketpair made here before the fork; the supervisor, its parent, takes it with
+ *    pidfd_getfd and answers, and only then does the child close it and go on. A child
  *    whose filter has no such rule closes its end at exec; the supervisor then drops it.
  *  - Routing: each handler names the system calls it answers; their numbers are
  *    resolved per architecture the filter covers (x86_64 and i386: the compat ABI's
@@ -23,6 +25,7 @@
  *    needs no care for glibc's process-wide setxid broadcast, and such runs are rare.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -88,9 +91,52 @@ static const struct {
 	{"msgctl", ipc_guard_msgctl},
 	{"mq_open", ipc_guard_mq_open},
 	{"mq_unlink", ipc_guard_mq_unlink},
+	/* Other processes' scheduling, priority and limits (procguard.c). */
+	{"sched_setaffinity", proc_guard_arg0},
+	{"sched_setscheduler", proc_guard_arg0},
+	{"sched_setparam", proc_guard_arg0},
+	{"sched_setattr", proc_guard_arg0},
+	{"prlimit64", proc_guard_arg0},
+	{"setpriority", proc_guard_arg1},
+	{"ioprio_set", proc_guard_arg1},
+	/* Datagrams of unix = vm (unixsend.c). */
+	{"sendto", unix_guard_sendto},
+	{"sendmsg", unix_guard_sendmsg},
+	{"sendmmsg", unix_guard_sendmmsg},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/*
+ * libseccomp names i386's socket and SysV IPC calls by pseudo-numbers (below 0), as it
+ * multiplexes them with socketcall(2) and ipc(2); a notification carries the call's own
+ * i386 number (arch/x86/entry/syscalls/syscall_32.tbl), found here.
+ */
+static const struct {
+	const char *name;
+	int nr;
+} i386_direct[] = {
+	{"socket", 359}, {"socketpair", 360}, {"bind", 361}, {"connect", 362}, {"listen", 363},
+	{"accept4", 364}, {"getsockopt", 365}, {"setsockopt", 366}, {"getsockname", 367},
+	{"getpeername", 368}, {"sendto", 369}, {"sendmsg", 370}, {"recvfrom", 371}, {"recvmsg", 372},
+	{"shutdown", 373}, {"recvmmsg", 337}, {"sendmmsg", 345},
+	{"semget", 393}, {"semctl", 394}, {"shmget", 395}, {"shmctl", 396}, {"shmat", 397},
+	{"shmdt", 398}, {"msgget", 399}, {"msgsnd", 400}, {"msgrcv", 401}, {"msgctl", 402},
+};
+
+static int resolve_arch(uint32_t arch, const char *name)
+{
+	int nr = seccomp_syscall_resolve_name_arch(arch, name);
+
+	if (nr < 0 && arch == SCMP_ARCH_X86) {
+		for (size_t i = 0; i < sizeof(i386_direct) / sizeof(i386_direct[0]); i++) {
+			if (strcmp(i386_direct[i].name, name) == 0) {
+				return i386_direct[i].nr;
+			}
+		}
+	}
+	return nr;
+}
 
 /* The architectures the filter covers (seccomp.c) and each route's number there. */
 static const uint32_t arches[] = {SCMP_ARCH_X86_64, SCMP_ARCH_X86};
@@ -116,21 +162,29 @@ int notify_prepare(struct notify *n, const struct exec_settings *s, const char *
 	return 0;
 }
 
+/* What the child writes to the supervisor: where its listener is. */
+struct listener_at {
+	int32_t pid, fd;
+};
+
 int notify_send(const struct notify *n, int notify_fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	char byte = 'N';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct listener_at at = {.pid = (int32_t)getpid(), .fd = notify_fd};
+	char ack;
 	int r = 0;
 
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &notify_fd, sizeof(int));
-	if (n->child_sock < 0 || sendmsg(n->child_sock, &mh, MSG_NOSIGNAL) != 1) {
+	/* Not SCM_RIGHTS: sendmsg is itself notified (unix = vm), to the listener on its
+	 * way. write(2) and read(2) are never filtered: the supervisor takes the fd with
+	 * pidfd_getfd while this process waits for its answer, then it is closed here. */
+	if (n->child_sock < 0 || write(n->child_sock, &at, sizeof(at)) != (ssize_t)sizeof(at)) {
 		r = n->child_sock < 0 ? -EBADF : -errno;
+	} else {
+		ssize_t got;
+		while ((got = read(n->child_sock, &ack, 1)) < 0 && errno == EINTR) {
+		}
+		if (got != 1) {
+			r = -EPIPE; /* the supervisor could not take it: the notified calls fail (ENOSYS) */
+		}
 	}
 	close(notify_fd);
 	close(n->child_sock);
@@ -139,26 +193,29 @@ int notify_send(const struct notify *n, int notify_fd)
 
 int notify_take(struct notify *n)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	ssize_t got = recvmsg(n->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	struct cmsghdr *cm = got == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	struct listener_at at;
+	ssize_t got = read(n->sock, &at, sizeof(at));
+	int pidfd = got == (ssize_t)sizeof(at) ? (int)syscall(SYS_pidfd_open, at.pid, 0) : -1;
 
+	if (pidfd >= 0) {
+		n->fd = (int)syscall(SYS_pidfd_getfd, pidfd, at.fd, 0);
+		close(pidfd);
+	}
+	if (n->fd >= 0) {
+		fcntl(n->fd, F_SETFD, FD_CLOEXEC);
+		(void)!write(n->sock, "A", 1);
+	}
 	close(n->sock);
 	n->sock = -1;
-	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+	if (n->fd < 0) {
 		return -1;
 	}
-	memcpy(&n->fd, CMSG_DATA(cm), sizeof(int));
 	/* The supervisor answers on the caller's CPU (Linux >= 6.6, best effort): a
 	 * notified semop costs a few microseconds instead of a cross-CPU wakeup each way. */
 	ioctl(n->fd, NOTIF_SET_FLAGS, NOTIF_FD_SYNC_WAKE_UP);
 	for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++) {
 		for (size_t i = 0; i < NROUTES; i++) {
-			route_nr[a][i] = seccomp_syscall_resolve_name_arch(arches[a], routes[i].name);
+			route_nr[a][i] = resolve_arch(arches[a], routes[i].name);
 		}
 	}
 	return 0;

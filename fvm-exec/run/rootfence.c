@@ -33,10 +33,19 @@
  *    store, libfvm or a writable tree is left uncovered (said under -v): covering it
  *    would break the run; libfvm still hides it. Unprivileged runs use Landlock's read
  *    rights instead (readfence.c).
+ *  - The host's disks: in the namespace every block device node under /dev (devtmpfs,
+ *    subdirectories included, symbolic links aside: they name these nodes) is bound onto
+ *    itself read-only and nodev, so root in the VM still stats it as on the host and
+ *    never opens it, for reading or writing (EACCES); but the devices of the policy
+ *    (device = PATH, compared by device number), which Landlock also lets the VM write.
+ *    A node made later (a disk plugged in, a loop device attached during the run) is not
+ *    covered, nor a block device node elsewhere in the host's trees (see the README's
+ *    Limitations).
  *  - Capabilities: the bounding set keeps Docker's default set (below) and drops every
  *    other capability, inheritable ones too, before the exec; with no_new_privs set,
  *    nothing the VM runs gains one back.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -203,6 +212,10 @@ void rootfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 		     "path%s, /dev/shm, /dev/mqueue, /dev/pts; device nodes made in the VM never open (nodev)\n",
 		  f->nwritable - 4, f->nwritable - 4 == 1 ? "" : "s");
 	plan_reads(f, s, vmdir);
+	f->devices = s->device_rdev;
+	f->ndevices = s->ndevices;
+	fence_say(f, "root: the host's block devices under /dev never open in the namespace (nodev)%s\n",
+		  s->ndevices ? ", but those of device = PATH" : "");
 	fence_say(f, "root: capability bounding set: Docker's default set (chown, dac_override, fowner, "
 		     "fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, "
 		     "audit_write, setfcap)\n");
@@ -344,6 +357,79 @@ static int cover_hidden(const struct exec_fence *f, const char **what)
 	return 0;
 }
 
+/* Whether RDEV is one of F's allowed block devices. */
+static bool device_allowed(const struct exec_fence *f, dev_t rdev)
+{
+	for (size_t i = 0; i < f->ndevices; i++) {
+		if (f->devices[i] == rdev) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* /dev's trees that hold no disk: the writable ones (bound before) and pseudo file systems. */
+static bool dev_skipped(const char *name)
+{
+	static const char *const skip[] = {"pts", "shm", "mqueue", "hugepages", "fd"};
+
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
+		if (strcmp(name, skip[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Binds each block device node beneath DIR (a path of PATH_MAX bytes, changed while
+ * walking and restored; DEPTH levels of directories more) onto itself read-only and
+ * nodev, but F's allowed devices. On failure DIR is the node's path.
+ * Returns 0 or -errno.
+ */
+static int cover_disks(const struct exec_fence *f, char *dir, int depth)
+{
+	size_t len = strlen(dir);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	int r = 0;
+
+	if (!d) {
+		return errno == ENOENT || errno == EACCES ? 0 : -errno;
+	}
+	while (r == 0 && (e = readdir(d)) != NULL) {
+		unsigned char type = e->d_type;
+		if (e->d_name[0] == '.' || len + strlen(e->d_name) + 2 > PATH_MAX) {
+			continue;
+		}
+		if (type != DT_BLK && type != DT_DIR && type != DT_UNKNOWN) {
+			continue; /* the common case, no system call: char devices, links */
+		}
+		snprintf(dir + len, PATH_MAX - len, "/%s", e->d_name);
+		if (type == DT_UNKNOWN) {
+			type = lstat(dir, &st) < 0 ? DT_UNKNOWN : S_ISBLK(st.st_mode) ? DT_BLK
+							  : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
+		}
+		if (type == DT_DIR && depth > 0 && !dev_skipped(e->d_name)) {
+			r = cover_disks(f, dir, depth - 1);
+		} else if (type == DT_BLK && lstat(dir, &st) == 0 && S_ISBLK(st.st_mode) &&
+			   !device_allowed(f, st.st_rdev)) {
+			if (mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
+			    (r = attr(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW,
+				      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0)) < 0) {
+				r = r < 0 ? r : -errno;
+				break; /* DIR names the node */
+			}
+		}
+		if (r == 0) {
+			dir[len] = '\0';
+		}
+	}
+	closedir(d);
+	return r;
+}
+
 /*
  * In the child, before the filter: enters the read-only mount namespace of F's rules.
  * Returns 1 when it holds, 0 when the kernel offered no way (nothing of the host's view
@@ -404,6 +490,15 @@ static int mountns_enter(const struct exec_fence *f, const char **why)
 			strerror(-r));
 	} else if (r == 0) {
 		r = 1;
+	}
+	if (r > 0) {
+		char dev[PATH_MAX] = "/dev";
+		if ((r = cover_disks(f, dev, 3)) < 0) {
+			fprintf(stderr, "fvm-exec: cannot cover block device %s in the VM's namespace: %s\n", dev,
+				strerror(-r));
+		} else {
+			r = 1;
+		}
 	}
 	close_all(fds, f->nwritable);
 	/* The working directory was taken on a mount now covered: walk to it again. If it

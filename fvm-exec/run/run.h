@@ -67,6 +67,7 @@ struct filter_opts {
 	bool nodev;         /* the VM's writable trees are mounted nodev (rootfence.c) */
 	bool ptrace_scoped; /* a Landlock domain scopes ptrace-checked calls */
 	bool host_ro;       /* the host is read-only in the root run's namespace (rootfence.c) */
+	bool no_listener;   /* nested: the SCMP_ACT_NOTIFY rules fail closed instead */
 };
 
 /* A generated seccomp filter (seccomp.c). */
@@ -102,8 +103,8 @@ struct meta_guard {
 
 /*
  * The supervisor's seccomp listener (notify.c). The child installs the filter, whose
- * SCMP_ACT_NOTIFY rules hand calls to the supervisor, and sends the listener over SOCK
- * (SCM_RIGHTS) before exec; the supervisor takes it (notify_take) and answers each
+ * SCMP_ACT_NOTIFY rules hand calls to the supervisor, and names the listener over SOCK
+ * before exec (the supervisor takes it with pidfd_getfd); the supervisor takes it (notify_take) and answers each
  * notification (notify_serve) through the handler its system call is routed to.
  */
 struct notify {
@@ -148,8 +149,14 @@ struct exec_fence {
 	const char *vmdir;
 	const char *hidden[FVM_POLICY_MAX_RULES + 1]; /* + /dev/mqueue (fence_mqueue_mounted) */
 	size_t nhidden;
+	/* root: the block devices (device = PATH) whose nodes under /dev stay openable */
+	const dev_t *devices;
+	size_t ndevices;
 	/* [0]: mknod of devices refused; [1]: for a root run whose writable trees are nodev */
 	struct exec_filter filter[2];
+	/* The same without a listener, for a run nested in another fvm-exec's (built only
+	 * when fvm-exec itself runs under a seccomp filter; prog.filter NULL otherwise) */
+	struct exec_filter nested[2];
 	struct notify notify;  /* the listener goes to the supervisor (notify.c) */
 	char summary[2048];    /* what is active, for -v */
 };
@@ -199,9 +206,13 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 
 /*
  * seccomp.c, in the child: installs F. *NOTIFY_FD is the user-notification fd of a
- * filter with SCMP_ACT_NOTIFY rules (for a supervisor), else -1. Returns 0 or -errno.
+ * filter with SCMP_ACT_NOTIFY rules (for a supervisor), else -1. When a filter already
+ * on the process has a listener (a run nested in another run: the kernel allows one
+ * listener per process, EBUSY), NESTED is installed instead if it was built (its
+ * prog.filter not NULL) and *NESTED_USED is set. Returns 0 or -errno.
  */
-int fence_filter_install(const struct exec_filter *f, int *notify_fd);
+int fence_filter_install(const struct exec_filter *f, const struct exec_filter *nested, int *notify_fd,
+			 bool *nested_used);
 
 /* seccomp.c: says what F refuses, for -v. */
 void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, const struct exec_settings *s,
@@ -255,11 +266,13 @@ int mq_broker_serve(const struct mq_broker *b);
 /* SHMDIR: the VM's directory beneath /dev/shm (fence.c), "": none. */
 int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir, const char *shmdir);
 
-/* In the child, after the filter: sends NOTIFY_FD to the supervisor and closes both. */
+/* In the child, after the filter: names NOTIFY_FD to the supervisor, waits until it
+ * has taken it, and closes both. */
 int notify_send(const struct notify *n, int notify_fd);
 
-/* In the supervisor: receives the listener from N->sock into N->fd (N->sock is
- * closed). Returns 0, or -1 when the child ended without sending it. */
+/* In the supervisor: takes the listener the child names on N->sock into N->fd
+ * (pidfd_getfd; N->sock is closed). Returns 0, or -1 when the child ended without
+ * naming it. */
 int notify_take(struct notify *n);
 
 /* In the supervisor: answers one notification of N->fd. Returns 0, or -1 when the
@@ -313,6 +326,17 @@ notify_fn ipc_guard_mq_open, ipc_guard_mq_unlink;
  * directory beneath /dev/shm when it is empty and no other run of the VM holds the lock,
  * so that a VM that used no POSIX shm leaves nothing there. VMDIR NULL: nothing. */
 void ipc_guard_end(const char *vmdir);
+/*
+ * unixguard.c: PATH resolved from DIRFD (RESOLVE_IN_ROOT when ABSOLUTE: DIRFD is a
+ * caller's root) to an O_PATH fd of a socket inode G allows, or -errno (-EACCES: not
+ * allowed; -ECONNREFUSED: no socket). Runs with the caller's credentials (notify_as).
+ */
+int unix_guard_resolve(const struct unix_guard *g, int dirfd, bool absolute, const char *path);
+/* unixsend.c: sendto(2) with an address, sendmsg(2), sendmmsg(2) under unix = vm. */
+notify_fn unix_guard_sendto, unix_guard_sendmsg, unix_guard_sendmmsg;
+/* procguard.c: another process's scheduling, priority or limits, by the pid in the
+ * call's first argument (sched_*, prlimit64) or second (setpriority, ioprio_set). */
+notify_fn proc_guard_arg0, proc_guard_arg1;
 
 /* ---- supervision ---- */
 

@@ -211,11 +211,14 @@ static const struct sc_rule rules[] = {
 	/*
 	 * Other processes: Landlock scopes the ptrace access check (ptrace, /proc/PID/mem,
 	 * process_vm_*, kcmp, pidfd_getfd, process_madvise) to the VM's domain; without a
-	 * domain they are refused. rlimits and priorities of another process have no such
-	 * check: only the calling process's own may change (pid 0), the supervisor may
-	 * later allow the VM's other processes. Scheduling and I/O priority of other
-	 * processes (sched_setaffinity, sched_setattr, ioprio_set) name threads by tid, which
-	 * the filter cannot tell from a host pid: left to the supervisor.
+	 * domain they are refused. Scheduling, priorities and limits of another process have
+	 * no such check (the kernel asks only for the same owner, or CAP_SYS_NICE and a
+	 * superset of the target's capabilities): a call naming the caller (pid 0) passes;
+	 * one naming a pid goes to the supervisor (procguard.c), which lets it through only
+	 * for a process of the VM (EPERM otherwise); the forms naming a process group or a
+	 * user's every process are EPERM. Comparisons of pids are on all 64 bits: a raw call
+	 * setting the upper half is notified, and the supervisor reads the low 32 bits, as
+	 * the kernel does.
 	 */
 	{.name = "ptrace", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "process_vm_readv", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
@@ -223,12 +226,27 @@ static const struct sc_rule rules[] = {
 	{.name = "kcmp", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "pidfd_getfd", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
 	{.name = "process_madvise", .action = SCMP_ACT_ERRNO(EPERM), .when = SC_NO_PTRACE_SCOPE},
-	{.name = "prlimit64", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 2,
+	{.name = "prlimit64", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 2,
 	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0)}},
 	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
 	 .cmp = {SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS)}},
-	{.name = "setpriority", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
-	 .cmp = {SCMP_A1(SCMP_CMP_NE, 0)}},
+	{.name = "setpriority", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 2,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS), SCMP_A1(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setaffinity", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setscheduler", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setparam", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	{.name = "sched_setattr", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 0)}},
+	/* ioprio_set(WHICH, WHO, PRIO): IOPRIO_WHO_PROCESS is 1; PGRP (2) and USER (3), even
+	 * with WHO 0 (the caller's process group, which fvm-exec shares with the shell's
+	 * job, or every process of its user), reach beyond the VM. */
+	{.name = "ioprio_set", .action = SCMP_ACT_ERRNO(EPERM), .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_NE, 1)}},
+	{.name = "ioprio_set", .action = SCMP_ACT_NOTIFY, .match = SC_CMP, .ncmp = 2,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, 1), SCMP_A1(SCMP_CMP_NE, 0)}},
 
 	/* Device nodes: a node made in the VM would open a host device. Where the VM's
 	 * writable trees are mounted nodev (root runs, rootfence.c), root may make them (they
@@ -351,8 +369,23 @@ struct sc_build {
 	bool ptrace_scoped;  /* a Landlock domain scopes ptrace */
 	bool host_ro;        /* rootfence.c's namespace makes the host read-only */
 	bool notify;         /* some rule is SCMP_ACT_NOTIFY */
+	bool no_listener;    /* nested run: SCMP_ACT_NOTIFY rules become refusals */
 	int nrules;          /* rules added, for -v */
 };
+
+/*
+ * A run nested in another run (fvm-exec in a VM) cannot have a listener of its own: the
+ * kernel gives a process one listener, the outer run's supervisor holds it. Letting the
+ * calls the inner supervisor would answer through would leave them to the outer
+ * supervisor, which knows only the outer VM (its data area holds the inner VM's store:
+ * the inner VM would reach the outer VM's sockets and processes), or to nothing when
+ * the outer run has no such rule (unix = all). So they fail closed: connect EACCES (what
+ * Landlock gives a refused path), every other notified call EPERM.
+ */
+static uint32_t nested_action(const struct sc_build *b, uint32_t action, int err)
+{
+	return b->no_listener && action == SCMP_ACT_NOTIFY ? SCMP_ACT_ERRNO(err) : action;
+}
 
 /* Adds one rule; the call is skipped where B's ABI lacks it. Returns 0 or -errno. */
 static int add(struct sc_build *b, uint32_t action, const char *name, unsigned n,
@@ -365,6 +398,7 @@ static int add(struct sc_build *b, uint32_t action, const char *name, unsigned n
 	if (nr == __NR_SCMP_ERROR || seccomp_syscall_resolve_name_arch(b->arch, name) == __NR_SCMP_ERROR) {
 		return 0; /* unknown to this libseccomp, or not a call of this ABI */
 	}
+	action = nested_action(b, action, EPERM);
 	int r = seccomp_rule_add_array(b->ctx, action, nr, n, cmp);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: seccomp rule for %s: %s\n", name, strerror(-r));
@@ -578,8 +612,19 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	 * a pointer the filter cannot read. Both ABIs: i386 has connect(2) of its own, and
 	 * socketcall, which hides it, is refused whole (here under --net all, else in
 	 * add_sockets). */
-	if (s->unix_vm && (r = add(b, SCMP_ACT_NOTIFY, "connect", 0, NULL)) < 0) {
+	if (s->unix_vm && (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "connect", 0, NULL)) < 0) {
 		return r;
+	}
+	/* unix = vm: datagrams to an address go to the supervisor too (unixsend.c). sendto
+	 * names its address in a register: NULL (send(2), a connected socket) passes here.
+	 * sendmsg and sendmmsg hide it in memory: every call is notified. */
+	if (s->unix_vm) {
+		struct scmp_arg_cmp addr = SCMP_A4(SCMP_CMP_NE, 0);
+		if ((r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "sendto", 1, &addr)) < 0 ||
+		    (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "sendmsg", 0, NULL)) < 0 ||
+		    (r = add(b, nested_action(b, SCMP_ACT_NOTIFY, EACCES), "sendmmsg", 0, NULL)) < 0) {
+			return r;
+		}
 	}
 	if (s->unix_vm && b->compat && s->pol.net == FVM_NET_ALL &&
 	    (r = add(b, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socketcall", 0, NULL)) < 0) {
@@ -678,7 +723,8 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 {
 	bool full[2] = {false, false}; /* every socket type of AF_INET, AF_INET6 */
 	struct sc_build native = {.arch = seccomp_arch_native(), .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro};
+				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro,
+				  .no_listener = o->no_listener};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -697,7 +743,8 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	out->notify = native.notify;
 #ifdef COMPAT_ARCH
 	struct sc_build compat = {.arch = COMPAT_ARCH, .compat = true, .nodev = o->nodev,
-				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro};
+				  .ptrace_scoped = o->ptrace_scoped, .host_ro = o->host_ro,
+				  .no_listener = o->no_listener};
 	if ((r = build_arch(&compat, s, o->tcp_fenced, full)) < 0) {
 		seccomp_release(compat.ctx);
 		goto out;
@@ -730,12 +777,19 @@ out:
 	return 0;
 }
 
-int fence_filter_install(const struct exec_filter *f, int *notify_fd)
+int fence_filter_install(const struct exec_filter *f, const struct exec_filter *nested, int *notify_fd,
+			 bool *nested_used)
 {
 	unsigned flags = f->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
 	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &f->prog);
 
 	*notify_fd = -1;
+	*nested_used = false;
+	if (r < 0 && errno == EBUSY && f->notify && nested && nested->prog.filter) {
+		/* an outer run's listener: this run's notified calls fail closed instead */
+		*nested_used = true;
+		return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &nested->prog) < 0 ? -errno : 0;
+	}
 	if (r < 0) {
 		return -errno;
 	}
@@ -773,10 +827,13 @@ void fence_filter_say(const struct exec_filter *f, struct exec_fence *fence, con
 	if (s->unix_vm) {
 		fence_say(fence, "seccomp: connect notified: the supervisor connects AF_UNIX path sockets of the VM, of "
 				 "shared paths and --allow unix:PATH only (EACCES otherwise)\n");
+		fence_say(fence, "seccomp: sendto with an address, sendmsg, sendmmsg notified: the supervisor sends "
+				 "AF_UNIX datagrams itself, to the same sockets only\n");
 	}
 	fence_say(fence, "seccomp: io_uring, openat2, clone3 ENOSYS; TIOCSTI/TIOCLINUX, hostname, clock, keyrings, "
-			 "mounts, modules, swap, reboot, namespaces, bpf, perf, other processes' rlimits and "
-			 "priorities EPERM%s\n",
+			 "mounts, modules, swap, reboot, namespaces, bpf, perf EPERM; another process's "
+			 "scheduling, priorities and limits: the VM's own only (the supervisor checks the pid), "
+			 "EPERM otherwise%s\n",
 		  f->nodev ? "" : "; mknod of devices EPERM");
 	fence_say(fence, "truncate: seccomp refuses truncate(2) and read-only O_TRUNC opens (EACCES), openat2 "
 			 "is ENOSYS; Landlock does not handle TRUNCATE, so opens stay fast\n");

@@ -84,31 +84,45 @@ static bool allowed(const struct unix_guard *g, int fd, const struct stat *st)
 	return fvm_policy_class(g->pol, path, (size_t)n) == FVM_CLASS_SHARED;
 }
 
-/* Resolves PATH as PID sees it, decides, connects SOCK through the inode. Returns 0 or
- * -errno. DIRFD: PID's root (absolute PATH) or working directory. */
-static int connect_path(const struct unix_guard *g, int sock, int dirfd, bool absolute, const char *path,
-			socklen_t len)
+int unix_guard_resolve(const struct unix_guard *g, int dirfd, bool absolute, const char *path)
 {
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = absolute ? RESOLVE_IN_ROOT : 0};
-	struct sockaddr_un via = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	int r;
+	int r = 0;
 
-	(void)len;
 	if (fd < 0) {
 		return -errno;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 	} else if (!S_ISSOCK(st.st_mode)) {
-		r = -ECONNREFUSED; /* what connect(2) gives for a path that is no socket */
+		r = -ECONNREFUSED; /* what connect(2) and sendto(2) give for a path that is no socket */
 	} else if (!allowed(g, fd, &st)) {
 		r = -EACCES;
-	} else {
-		snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d", fd);
-		r = connect(sock, (struct sockaddr *)&via, sizeof(via)) < 0 ? -errno : 0;
 	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Resolves PATH as PID sees it, decides, connects SOCK through the inode. Returns 0 or
+ * -errno. DIRFD: PID's root (absolute PATH) or working directory. */
+static int connect_path(const struct unix_guard *g, int sock, int dirfd, bool absolute, const char *path,
+			socklen_t len)
+{
+	struct sockaddr_un via = {.sun_family = AF_UNIX};
+	int fd = unix_guard_resolve(g, dirfd, absolute, path);
+	int r;
+
+	(void)len;
+	if (fd < 0) {
+		return fd;
+	}
+	snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d", fd);
+	r = connect(sock, (struct sockaddr *)&via, sizeof(via)) < 0 ? -errno : 0;
 	close(fd);
 	return r;
 }

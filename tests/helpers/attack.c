@@ -37,6 +37,16 @@
  *   attack unix-connect PATH TEXT   connect an AF_UNIX stream socket to PATH, send TEXT
  *   attack i386-unix-connect PATH TEXT        the same, connect(2) of the i386 ABI
  *   attack i386-socketcall-connect PATH TEXT  the same, i386 socketcall(SYS_CONNECT)
+ *   attack unix-sendto PATH TEXT    an AF_UNIX datagram socket, unconnected: sendto(PATH)
+ *   attack unix-sendmsg PATH TEXT   the same, sendmsg with msg_name PATH
+ *   attack unix-sendmmsg PATH TEXT  the same, sendmmsg of one message to PATH
+ *   attack unix-sendmsg-fd PATH TEXT  sendmsg to PATH with an SCM_RIGHTS fd (stdin)
+ *   attack i386-unix-sendmsg PATH TEXT  the same as unix-sendmsg, i386 sendmsg(2)
+ *   attack sched-setaffinity PID CPU          sched_setaffinity(PID) to CPU alone
+ *   attack sched-setscheduler PID             sched_setscheduler(PID, SCHED_IDLE)
+ *   attack sched-setattr PID                  sched_setattr(PID): SCHED_BATCH, nice 19
+ *   attack ioprio-set WHICH WHO               ioprio_set(WHICH: process, pgrp or user,
+ *                                             WHO, the idle class)
  *   attack hold FILE SECONDS TEXT   daemonizes (fork, setsid, fork, closes 0-2) with FILE
  *                                   open for appending, sleeps SECONDS, then writes TEXT
  *
@@ -58,6 +68,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -155,7 +166,42 @@ static long i386_unix_connect(const char *path, const char *text, bool socketcal
 	}
 	return r < 0 ? -1 : write_all((int)fd, text);
 }
+/* An unconnected AF_UNIX datagram socket sends TEXT to PATH by the i386 sendmsg(2)
+ * (370), its msghdr and iovec in their 32-bit layout below 4 GiB. */
+static long i386_unix_sendmsg(const char *path, const char *text)
+{
+	struct {
+		struct sockaddr_un un;
+		uint32_t iov[2];
+		uint32_t msg[7]; /* name, namelen, iov, iovlen, control, controllen, flags */
+		char text[256];
+	} *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	long fd = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (low == MAP_FAILED || fd < 0) {
+		return -1;
+	}
+	low->un.sun_family = AF_UNIX;
+	snprintf(low->un.sun_path, sizeof(low->un.sun_path), "%s", path);
+	snprintf(low->text, sizeof(low->text), "%s", text);
+	low->iov[0] = (uint32_t)(uintptr_t)low->text;
+	low->iov[1] = (uint32_t)strlen(low->text);
+	memset(low->msg, 0, sizeof(low->msg));
+	low->msg[0] = (uint32_t)(uintptr_t)&low->un;
+	low->msg[1] = sizeof(low->un);
+	low->msg[2] = (uint32_t)(uintptr_t)low->iov;
+	low->msg[3] = 1;
+	return int80_3(370, fd, (long)low->msg, 0) < 0 ? -1 : 0;
+}
 #else
+static long i386_unix_sendmsg(const char *path, const char *text)
+{
+	(void)path;
+	(void)text;
+	errno = ENOSYS;
+	return -1;
+}
+
 static long i386_unix_connect(const char *path, const char *text, bool socketcall)
 {
 	(void)path;
@@ -232,6 +278,41 @@ static long unix_connect(const char *path, const char *text)
 		return -1;
 	}
 	return write_all((int)fd, text);
+}
+
+/* An unconnected AF_UNIX datagram socket sends TEXT to PATH: by sendto (HOW 0),
+ * sendmsg (1), sendmmsg (2), or sendmsg carrying fd 0 in SCM_RIGHTS (3). */
+static long unix_send(const char *path, const char *text, int how)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	long fd = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct mmsghdr mm = {.msg_hdr = {.msg_name = &un, .msg_namelen = sizeof(un), .msg_iov = &iov, .msg_iovlen = 1}};
+
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	if (fd < 0) {
+		return -1;
+	}
+	switch (how) {
+	case 0:
+		return syscall(SYS_sendto, (int)fd, text, strlen(text), 0, &un, sizeof(un)) < 0 ? -1 : 0;
+	case 2:
+		return syscall(SYS_sendmmsg, (int)fd, &mm, 1, 0) == 1 ? 0 : -1;
+	case 3: {
+		int zero = 0;
+		mm.msg_hdr.msg_control = cbuf;
+		mm.msg_hdr.msg_controllen = sizeof(cbuf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mm.msg_hdr);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &zero, sizeof(int));
+	}
+		/* fall through */
+	default:
+		return syscall(SYS_sendmsg, (int)fd, &mm.msg_hdr, 0) < 0 ? -1 : 0;
+	}
 }
 
 /* The parent reports that the daemon started; the daemon reports nothing. */
@@ -402,6 +483,48 @@ int main(int argc, char **argv)
 	}
 	if (IS("unix-connect", 2)) {
 		return report(op, unix_connect(argv[2], argv[3]));
+	}
+	if (IS("unix-sendto", 2)) {
+		return report(op, unix_send(argv[2], argv[3], 0));
+	}
+	if (IS("unix-sendmsg", 2)) {
+		return report(op, unix_send(argv[2], argv[3], 1));
+	}
+	if (IS("unix-sendmmsg", 2)) {
+		return report(op, unix_send(argv[2], argv[3], 2));
+	}
+	if (IS("unix-sendmsg-fd", 2)) {
+		return report(op, unix_send(argv[2], argv[3], 3));
+	}
+	if (IS("i386-unix-sendmsg", 2)) {
+		return report(op, i386_unix_sendmsg(argv[2], argv[3]));
+	}
+	if (IS("sched-setaffinity", 2)) {
+		uint64_t mask[16] = {0};
+		int cpu = atoi(argv[3]);
+		if (cpu < 0 || cpu >= 1024) {
+			return report(op, (errno = EINVAL, -1));
+		}
+		mask[cpu / 64] = 1ull << (cpu % 64);
+		return report(op, syscall(SYS_sched_setaffinity, atoi(argv[2]), sizeof(mask), mask));
+	}
+	if (IS("sched-setscheduler", 1)) {
+		int prio = 0;
+		return report(op, syscall(SYS_sched_setscheduler, atoi(argv[2]), 5 /* SCHED_IDLE */, &prio));
+	}
+	if (IS("sched-setattr", 1)) {
+		struct {
+			uint32_t size, policy;
+			uint64_t flags;
+			int32_t nice;
+			uint32_t prio;
+			uint64_t runtime, deadline, period;
+		} a = {.size = 48, .policy = 3 /* SCHED_BATCH */, .nice = 19};
+		return report(op, syscall(SYS_sched_setattr, atoi(argv[2]), &a, 0));
+	}
+	if (IS("ioprio-set", 2)) {
+		int which = strcmp(argv[2], "pgrp") == 0 ? 2 : strcmp(argv[2], "user") == 0 ? 3 : 1;
+		return report(op, syscall(SYS_ioprio_set, which, atoi(argv[3]), 3 << 13 /* IOPRIO_CLASS_IDLE */));
 	}
 	if (IS("hold", 3)) {
 		return report(op, hold(argv[2], atoi(argv[3]), argv[4]));

@@ -79,6 +79,29 @@ else
 	sync
 	verdict block_device_node_made_in_the_vm_cannot_write_a_disk "" \
 		"$(grep -q PWNED-THE-DISK "$HOST/disk.img" && echo "the disk now holds PWNED-THE-DISK ($out)")"
+	# The host's own node of the disk: root in a VM must not read it either (nor write:
+	# Landlock already refuses that), unless the policy allows the device by name.
+	printf 'SECRET-ON-THE-DISK' | dd of="$HOST/disk.img" bs=1 seek=4096 conv=notrunc status=none
+	losetup -d "$LOOP"; LOOP=$(losetup -f --show "$HOST/disk.img")
+	for kind in static dynamic; do
+		[ $kind = static ] && h=$ATK || h=$ATK_DYN
+		sec_snapshot
+		out=$(vm m -- "$h" read "$LOOP" 2>&1 | tr -d '\0')
+		verdict "${kind}_root_vm_cannot_read_a_host_disk" "" \
+			"$(grep -q SECRET-ON-THE-DISK <<< "$out" && echo "the VM read the disk $LOOP")"
+		out=$(vm m -- "$h" devwrite "$LOOP" PWNED-THE-DISK 2>&1)
+		sync
+		verdict "${kind}_root_vm_cannot_write_a_host_disk" "" \
+			"$(grep -q PWNED-THE-DISK "$HOST/disk.img" && echo "the disk now holds PWNED-THE-DISK ($out)")"
+	done
+	out=$(vm m -- sh -c "stat -c %t:%T '$LOOP'" 2>&1)
+	if [ "$out" = "$(stat -c %t:%T "$LOOP")" ]; then ok root_vm_sees_the_host_disk_node
+	else not_ok root_vm_sees_the_host_disk_node "stat in the VM: $out"; fi
+	out=$(vm m --device "$LOOP" -- "$ATK" read "$LOOP" 2>&1 | tr -d '\0')
+	case $out in
+	*SECRET-ON-THE-DISK*) ok device_key_allows_reading_that_disk ;;
+	*) not_ok device_key_allows_reading_that_disk "$(head -c 200 <<< "$out")" ;;
+	esac
 	losetup -d "$LOOP"; LOOP=
 fi
 

@@ -3,7 +3,9 @@
 # an AF_UNIX socket outside the VM (a D-Bus, systemd, tmux or docker socket) unless it
 # is allowed by name. A server this test starts natively stands for such a service; the
 # static helper, the dynamic one's raw system calls and python's socket module connect
-# to it and send a line. Whatever the server receives is the accomplice reached.
+# to it and send a line. Whatever the server receives is the accomplice reached. The same
+# for datagrams (a /dev/log or /run/systemd/notify): an unconnected datagram socket
+# sends to a host datagram socket by sendto, sendmsg, sendmmsg and i386 sendmsg.
 . "$(dirname "$0")/lib.sh"
 sec_require
 PY=$(command -v python3)
@@ -63,6 +65,92 @@ import socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect('$sock'); s.send(b'from-python')"
 
+# Datagrams: a host datagram socket that appends each datagram (and the number of
+# descriptors passed with it) to a file.
+dgram=$T/dgram.sock
+"$PY" - "$dgram" "$T/dgrams" <<'PY' &
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)
+s.settimeout(120)
+try:
+    while True:
+        data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
+        fds = array.array("i")
+        for level, kind, d in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(d[: len(d) - len(d) % 4])
+        for fd in fds:
+            os.close(fd)
+        with open(sys.argv[2], "ab") as f:
+            f.write(data + b" fds=%d\n" % len(fds))
+except Exception:
+    pass
+PY
+dserver=$!
+trap 'kill $server $server2 $dserver 2>/dev/null; cleanup' EXIT
+for _ in $(seq 50); do [ -S "$dgram" ] && break; sleep 0.1; done
+"$ATK" unix-sendto "$dgram" dgram-native > /dev/null 2>&1
+sleep 0.2
+if ! grep -q dgram-native "$T/dgrams" 2>/dev/null; then
+	skip unix_datagram_tests "the datagram server did not hear a native client"
+else
+	dgram_case() { # NAME WORD CMD...: the datagram service must not hear WORD
+		local name=$1 word=$2 out
+		shift 2
+		sec_snapshot
+		out=$(vm u --net none -- "$@" 2>&1)
+		sleep 0.2
+		verdict "$name" "" \
+			"$(grep -q "$word" "$T/dgrams" && echo "the datagram service received: $word ($out)")"
+	}
+	for op in sendto sendmsg sendmmsg sendmsg-fd; do
+		dgram_case "net_none_refuses_a_host_datagram_socket_${op//-/_}_static" "st-$op" \
+			"$ATK" "unix-$op" "$dgram" "st-$op"
+		dgram_case "net_none_refuses_a_host_datagram_socket_${op//-/_}_raw_syscall" "dy-$op" \
+			"$ATK_DYN" "unix-$op" "$dgram" "dy-$op"
+	done
+	dgram_case net_none_refuses_a_host_datagram_socket_python py-dgram "$PY" -c "
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b'py-dgram', '$dgram')"
+	if [ "$(uname -m)" = x86_64 ]; then
+		dgram_case net_none_refuses_a_host_datagram_socket_i386_sendmsg i386-dgram \
+			"$ATK" i386-unix-sendmsg "$dgram" i386-dgram
+	fi
+	dgram_case net_none_refuses_a_planted_symlink_datagram_python py-link "$PY" -c "
+import os, socket
+os.symlink('$dgram', '/tmp/planted.dgram')
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b'py-link', '/tmp/planted.dgram')"
+	# Allowed by name: the datagram arrives, with the descriptor passed along.
+	out=$(vm u --net none --allow "unix:$dgram" -- "$ATK" unix-sendmsg-fd "$dgram" dg-allowed 2>&1)
+	sleep 0.2
+	if grep -q 'dg-allowed fds=1' "$T/dgrams"; then ok allow_unix_path_lets_datagrams_and_fds_through
+	else not_ok allow_unix_path_lets_datagrams_and_fds_through "$out; received: $(tail -3 "$T/dgrams")"; fi
+	if [ "$(uname -m)" = x86_64 ]; then
+		out=$(vm u --net none --allow "unix:$dgram" -- "$ATK" i386-unix-sendmsg "$dgram" dg-i386-allowed 2>&1)
+		sleep 0.2
+		if grep -q 'dg-i386-allowed' "$T/dgrams"; then ok allow_unix_path_lets_i386_datagrams_through
+		else not_ok allow_unix_path_lets_i386_datagrams_through "$out"; fi
+	fi
+	# The VM's own datagram sockets: by address, by a connected socket, with sendmsg.
+	out=$(vm u --net none -- "$PY" -c "
+import os, socket
+for p in ('/tmp/own.dgram',):
+    try: os.unlink(p)
+    except FileNotFoundError: pass
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); srv.bind('/tmp/own.dgram')
+c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+c.sendto(b'a', '/tmp/own.dgram')
+c.sendmsg([b'b', b'c'], [], 0, '/tmp/own.dgram')
+c.connect('/tmp/own.dgram'); c.send(b'd'); c.sendmsg([b'e'])
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); a.sendmsg([b'f']); a.sendmsg([b'g'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(4))])
+print(b''.join(srv.recv(9) for _ in range(4)).decode() + b.recv(9).decode() + b.recv(9).decode())" 2>&1)
+	if [ "$out" = abcdefg ]; then ok vm_own_datagram_sockets_work_under_net_none
+	else not_ok vm_own_datagram_sockets_work_under_net_none "$out"; fi
+fi
+
 # What the VM may reach. heard NAME FILE WORD OUT: ok when FILE got WORD.
 heard() {
 	sleep 0.2
@@ -94,6 +182,10 @@ if grep -q from-not-allowed "$T/received-other" 2>/dev/null; then
 	not_ok allow_unix_path_allows_no_other_socket "the other service heard the VM: $out"
 else
 	ok allow_unix_path_allows_no_other_socket
+fi
+if [ "$(uname -m)" = x86_64 ]; then # the supervisor routes i386 connect(2) too
+	out=$(vm u --net none --allow "unix:$sock" -- "$ATK" i386-unix-connect "$sock" from-i386-allowed 2>&1)
+	heard allow_unix_path_lets_an_i386_connect_through "$T/received" from-i386-allowed "$out"
 fi
 # unix = all (the key, here from the command line) restores access under --net none.
 out=$(vm u --net none --unix all -- "$ATK" unix-connect "$sock" from-unix-all 2>&1)
