@@ -102,7 +102,7 @@ echo keep > "$HOST/nested-file"
 chmod 644 "$HOST/nested-file"
 sec_snapshot
 out=$(nest -- -- "$ATK" chmod "$HOST/nested-file" 0777 2>&1)
-verdict static_nested_vm_does_not_chmod_a_host_file "$(as_user "raw chmod changed a host file's mode")" \
+verdict static_nested_vm_does_not_chmod_a_host_file "" \
 	"$([ "$(stat -c %a "$HOST/nested-file")" = 644 ] || echo "mode now $(stat -c %a "$HOST/nested-file"): $out")"
 
 done_testing
