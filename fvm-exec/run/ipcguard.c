@@ -61,6 +61,7 @@
 
 #include "fvm/ipcname.h"
 #include "run.h"
+#include "store/ipc_store.h"
 #include "store/store.h"
 
 #ifndef SHM_STAT_ANY
@@ -136,20 +137,6 @@ static void remember(struct ipc_guard *g, enum sysv_kind kind, int32_t key, int 
 	g->objs[g->nobjs++] = (struct sysv_obj){kind, key, key == IPC_PRIVATE ? id : 0};
 }
 
-static bool parse_int(const char *text, int32_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v < INT32_MIN || v > INT32_MAX) {
-		return false;
-	}
-	*out = (int32_t)v;
-	return true;
-}
-
 /* One line of the control area's registry (written here; checked all the same). */
 static int load_line(const char *kind, const char *mapped, const char *orig, void *arg)
 {
@@ -157,10 +144,10 @@ static int load_line(const char *kind, const char *mapped, const char *orig, voi
 	int32_t a, b;
 
 	for (int k = SYSV_SHM; k <= SYSV_MSG; k++) {
-		if (strcmp(kind, key_kind[k]) == 0 && parse_int(mapped, &a) && parse_int(orig, &b) &&
+		if (strcmp(kind, key_kind[k]) == 0 && store_ipc_parse_int32(mapped, &a) && store_ipc_parse_int32(orig, &b) &&
 		    b != IPC_PRIVATE && a == fvm_ipc_key(g->prefix, b)) {
 			remember(g, (enum sysv_kind)k, a, 0);
-		} else if (strcmp(kind, id_kind[k]) == 0 && parse_int(mapped, &a) && a >= 0) {
+		} else if (strcmp(kind, id_kind[k]) == 0 && store_ipc_parse_int32(mapped, &a) && a >= 0) {
 			remember(g, (enum sysv_kind)k, IPC_PRIVATE, a);
 		}
 	}
@@ -206,64 +193,14 @@ void ipc_guard_end(const char *vmdir)
 
 /* ---- the caller's credentials, for the get calls ---- */
 
-#define GROUPS_MAX 256
-
-struct sysv_creds {
-	uid_t euid;
-	gid_t egid, fsgid;
-	int ngroups;
-	gid_t groups[GROUPS_MAX];
-	uint64_t capeff;
-};
-
-static int sysv_creds_of(const char *status, struct sysv_creds *c)
-{
-	char line[4096];
-	unsigned long a, b, d, e;
-	unsigned long long cap;
-	int got = 0;
-	FILE *f = fopen(status, "re");
-
-	if (!f) {
-		return -1;
-	}
-	c->ngroups = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
-			c->euid = (uid_t)b;
-			got |= 1;
-		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
-			c->egid = (gid_t)b;
-			c->fsgid = (gid_t)e;
-			got |= 2;
-		} else if (strncmp(line, "Groups:", 7) == 0) {
-			char *p = line + 7, *end;
-			for (;;) {
-				unsigned long gid = strtoul(p, &end, 10);
-				if (end == p || c->ngroups >= GROUPS_MAX) {
-					break;
-				}
-				c->groups[c->ngroups++] = (gid_t)gid;
-				p = end;
-			}
-			got |= 4;
-		} else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
-			c->capeff = cap;
-			got |= 8;
-		}
-	}
-	fclose(f);
-	return got == 15 ? 0 : -1;
-}
-
-static bool same_creds(const struct sysv_creds *a, const struct sysv_creds *b)
+static bool same_creds(const struct notify_creds *a, const struct notify_creds *b)
 {
 	return a->euid == b->euid && a->egid == b->egid && a->fsgid == b->fsgid && a->capeff == b->capeff &&
 	       a->ngroups == b->ngroups && memcmp(a->groups, b->groups, (size_t)a->ngroups * sizeof(gid_t)) == 0;
 }
 
 /* Takes C's ids and effective capabilities in a forked child (raw per-task calls). */
-static int take_creds(const struct sysv_creds *c)
+static int take_creds(const struct notify_creds *c)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
@@ -287,16 +224,14 @@ static int take_creds(const struct sysv_creds *c)
  */
 static long sysv_as(pid_t pid, long (*fn)(void *arg), void *arg)
 {
-	struct sysv_creds caller, mine;
-	char path[64];
+	struct notify_creds caller, mine;
 	int pipefd[2], status;
 	long r = -EIO;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (sysv_creds_of(path, &caller) < 0) {
+	if (notify_creds_of(pid, &caller) < 0) {
 		return -ESRCH;
 	}
-	if (sysv_creds_of("/proc/self/status", &mine) == 0 && same_creds(&caller, &mine)) {
+	if (notify_creds_of(0, &mine) == 0 && same_creds(&caller, &mine)) {
 		return fn(arg);
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {

@@ -40,7 +40,6 @@
 
 #include "run.h"
 
-#define GROUPS_MAX 256
 
 /* Linux 6.6's UAPI, spelled out: the build host's headers may be older. */
 #define NOTIF_SET_FLAGS SECCOMP_IOW(4, uint64_t)
@@ -327,21 +326,18 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path)
 	return fd >= 0 ? fd : -ESRCH;
 }
 
-/* The fsuid, fsgid and groups of a process. */
-struct creds {
-	uid_t fsuid;
-	gid_t fsgid;
-	int ngroups;
-	gid_t groups[GROUPS_MAX];
-};
-
-static int creds_of(pid_t pid, struct creds *c)
+int notify_creds_of(pid_t pid, struct notify_creds *c)
 {
 	char path[64], line[4096];
 	unsigned long a, b, d, e;
+	unsigned long long cap;
 	int got = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (pid) {
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/status");
+	}
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		return -1;
@@ -349,26 +345,31 @@ static int creds_of(pid_t pid, struct creds *c)
 	c->ngroups = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->euid = (uid_t)b;
 			c->fsuid = (uid_t)e;
 			got |= 1;
 		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->egid = (gid_t)b;
 			c->fsgid = (gid_t)e;
 			got |= 2;
 		} else if (strncmp(line, "Groups:", 7) == 0) {
 			char *p = line + 7, *end;
 			for (;;) {
 				unsigned long g = strtoul(p, &end, 10);
-				if (end == p || c->ngroups >= GROUPS_MAX) {
+				if (end == p || c->ngroups >= NOTIFY_GROUPS_MAX) {
 					break;
 				}
 				c->groups[c->ngroups++] = (gid_t)g;
 				p = end;
 			}
 			got |= 4;
+		} else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
+			c->capeff = cap;
+			got |= 8;
 		}
 	}
 	fclose(f);
-	return got == 7 ? 0 : -1;
+	return got == 15 ? 0 : -1;
 }
 
 static int cmp_gid(const void *a, const void *b)
@@ -378,10 +379,10 @@ static int cmp_gid(const void *a, const void *b)
 }
 
 /* The supervisor acts with C's credentials already. */
-static bool creds_are_mine(struct creds *c)
+static bool creds_are_mine(struct notify_creds *c)
 {
-	gid_t mine[GROUPS_MAX];
-	int n = getgroups(GROUPS_MAX, mine);
+	gid_t mine[NOTIFY_GROUPS_MAX];
+	int n = getgroups(NOTIFY_GROUPS_MAX, mine);
 
 	if (c->fsuid != geteuid() || c->fsgid != getegid() || n != c->ngroups) {
 		return false;
@@ -393,7 +394,7 @@ static bool creds_are_mine(struct creds *c)
 
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 {
-	struct creds c;
+	struct notify_creds c;
 	int status;
 
 	/* An unprivileged run: no process of the VM can hold other ids or groups than the
@@ -401,7 +402,7 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 	if (geteuid() != 0) {
 		return fn(arg);
 	}
-	if (creds_of(pid, &c) < 0) {
+	if (notify_creds_of(pid, &c) < 0) {
 		return -ESRCH;
 	}
 	if (creds_are_mine(&c)) {

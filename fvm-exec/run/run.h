@@ -287,6 +287,19 @@ int notify_serve(struct notify *n);
  */
 typedef long notify_fn(const struct notify *n, const struct seccomp_notif *req, bool *cont);
 
+/* A process's credentials, from /proc/PID/status. */
+#define NOTIFY_GROUPS_MAX 256
+struct notify_creds {
+	uid_t euid, fsuid;
+	gid_t egid, fsgid;
+	int ngroups;
+	gid_t groups[NOTIFY_GROUPS_MAX];
+	uint64_t capeff;
+};
+
+/* PID's credentials (0: the supervisor's own) into *C. 0, or -1 (PID gone). */
+int notify_creds_of(pid_t pid, struct notify_creds *c);
+
 /* The caller's notification is still pending: its pid was not reused. */
 bool notify_valid(const struct notify *n, uint64_t id);
 

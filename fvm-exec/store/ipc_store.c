@@ -97,8 +97,7 @@ static void rm_key(struct removal *r, const char *kind, key_t key)
 	}
 }
 
-/* A decimal int32 in TEXT, all of it, into *OUT. */
-static bool parse_key(const char *text, int32_t *out)
+bool store_ipc_parse_int32(const char *text, int32_t *out)
 {
 	char *end;
 	long v;
@@ -132,7 +131,7 @@ static int registry_line(const char *kind, const char *mapped, const char *orig,
 	} else if (strcmp(kind, "shmkey") == 0 || strcmp(kind, "semkey") == 0 ||
 		   strcmp(kind, "msgkey") == 0) {
 		int32_t key, vkey;
-		if (parse_key(mapped, &key) && parse_key(orig, &vkey) && vkey != IPC_PRIVATE &&
+		if (store_ipc_parse_int32(mapped, &key) && store_ipc_parse_int32(orig, &vkey) && vkey != IPC_PRIVATE &&
 		    key == fvm_ipc_key(r->prefix, vkey)) {
 			rm_key(r, kind, (key_t)key);
 		}

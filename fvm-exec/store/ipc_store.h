@@ -4,6 +4,9 @@
 #ifndef FVM_STORE_IPC_STORE_H
 #define FVM_STORE_IPC_STORE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /*
  * Removes every IPC object of the VM whose directory is VMDIR ($FVM_HOME/vms/NAME, as
  * store_vm_dir() gives it): its shared memory and semaphores in /dev/shm, its message
@@ -13,5 +16,8 @@
  * Returns 0, or -1 after reporting (warn-style) each object it could not remove.
  */
 int store_remove_ipc(const char *vmdir);
+
+/* A registry field: a decimal int32, all of TEXT, into *OUT. False for anything else. */
+bool store_ipc_parse_int32(const char *text, int32_t *out);
 
 #endif
