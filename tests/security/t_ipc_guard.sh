@@ -140,6 +140,7 @@ rm -f "$pdir"
 # /dev/mqueue paths (root: an mqueue mount in a mount namespace made here).
 if [ $ROOT = 0 ] || ! unshare -m true 2>/dev/null; then
 	skip dev_mqueue_path_cannot_unlink_or_create_a_host_queue "an mqueue mount needs root (a mount namespace)"
+	skip dev_mqueue_path_cannot_take_a_host_queues_message "an mqueue mount needs root (a mount namespace)"
 else
 	sec_snapshot
 	# A private /dev: the usual devices, /dev/shm, and a fresh mqueue mount (as t_ipc.sh).
