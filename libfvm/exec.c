@@ -68,12 +68,11 @@ char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, siz
 	if (!fvm_active) {
 		return (char **)envp;
 	}
+	const char *lib = fvm_lib_path();
 	for (size_t i = 0; envp && envp[i] && n + FVM_ENV_CONTRACT_N + 2 < outn; i++) {
-		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && fvm_lib_path[0] &&
-		    !strstr(envp[i] + 11, fvm_lib_path)) {
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && lib[0] && !strstr(envp[i] + 11, lib)) {
 			/* Keep the program's own preloads, after libfvm. */
-			int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", fvm_lib_path,
-					   envp[i] + 11);
+			int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", lib, envp[i] + 11);
 			if (len > 0 && used + (size_t)len + 1 <= buflen) {
 				out[n++] = buf + used;
 				used += (size_t)len + 1;
@@ -83,8 +82,8 @@ char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, siz
 		out[n++] = envp[i];
 	}
 	out[n] = NULL;
-	if (fvm_lib_path[0] && !env_get(out, "LD_PRELOAD")) {
-		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", fvm_lib_path);
+	if (lib[0] && !env_get(out, "LD_PRELOAD")) {
+		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", lib);
 		if (len > 0 && used + (size_t)len + 1 <= buflen) {
 			out[n++] = buf + used;
 			used += (size_t)len + 1;
@@ -570,7 +569,7 @@ static void restore_contract(void)
 	char *envv[envn], envbuf[ENV_BUF];
 	char **env = fvm_env_fixup(environ, envv, envn, envbuf, sizeof(envbuf));
 
-	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path)) {
+	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path())) {
 		const char *v = env_get(env, "LD_PRELOAD");
 		if (v) {
 			setenv("LD_PRELOAD", v, 1);

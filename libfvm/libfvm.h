@@ -248,7 +248,9 @@ int fvm_dir_fd(DIR *dir);
 
 /* Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored. */
 char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen);
-extern char fvm_lib_path[PATH_MAX];
+/* libfvm's own path ("" when unknown), asked of the dynamic linker at the first use:
+ * only a process that execs needs it (dladdr walks the symbol table). */
+const char *fvm_lib_path(void);
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
