@@ -447,6 +447,12 @@ static int await_command(const struct exec_super *sup, pid_t supervisor, int up,
 		} else if (m.kind == MSG_ENDED) {
 			if (m.pid) {
 				name_leftovers(sup, supervisor);
+			} else {
+				/* The VM is empty and the supervisor is exiting: wait for it, so that
+				 * whoever runs fvm-exec (an outer VM's run, a script) sees no process
+				 * of this run left once fvm-exec returns. */
+				while (waitpid(supervisor, NULL, 0) < 0 && errno == EINTR) {
+				}
 			}
 			close(sigfd);
 			return m.status;
