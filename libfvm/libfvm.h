@@ -17,6 +17,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/xattr.h>
@@ -109,6 +110,39 @@ static inline bool fvm_on(void)
 		fvm_init();
 	}
 	return fvm_active;
+}
+
+/*
+ * The first user address the kernel refuses: the end of user space (48-bit virtual
+ * addresses on x86_64 and arm64).
+ */
+#if defined(__x86_64__)
+#define FVM_USER_TOP ((uintptr_t)1 << 47)
+#elif defined(__aarch64__)
+#define FVM_USER_TOP ((uintptr_t)1 << 48)
+#else
+#define FVM_USER_TOP UINTPTR_MAX
+#endif
+
+/*
+ * A pointer the kernel would answer EFAULT for, told without a system call: NULL, the
+ * zero page, or beyond user space. libfvm never dereferences one; it hands it to the
+ * kernel (which says EFAULT) or returns -EFAULT. One comparison: the fast paths keep it.
+ * A pointer into an unmapped page inside user space is not caught (README).
+ */
+static inline bool fvm_bad_ptr(const void *p)
+{
+	return (uintptr_t)p - 4096 >= FVM_USER_TOP - 4096;
+}
+
+/*
+ * Reads the first byte at P as libc's own function does before any system call (it
+ * calls strlen or looks at name[0]): a bad pointer faults here, so the program crashes
+ * in a VM where it crashes natively, not with a made-up error.
+ */
+static inline void fvm_touch(const void *p)
+{
+	(void)*(const volatile char *)p;
 }
 
 /* Exported-boundary return: sets errno from a negative result and returns -1. */

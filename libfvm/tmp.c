@@ -195,7 +195,7 @@ static bool dir_exists(const char *vpath)
 {
 	struct stat st;
 
-	return vpath && fvm_fstatat(AT_FDCWD, vpath, &st, 0) == 0 && S_ISDIR(st.st_mode);
+	return !fvm_bad_ptr(vpath) && fvm_fstatat(AT_FDCWD, vpath, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
 /*
