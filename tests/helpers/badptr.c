@@ -6,7 +6,10 @@
  * gives what the kernel and glibc give (EFAULT, EINVAL...), and where glibc itself
  * crashes natively, the VM crashes the same way.
  *
- *   badptr [FILTER]      runs the cases whose name contains FILTER (all without one)
+ *   badptr [-b KIND,...] [FILTER]
+ *                        runs the cases whose name contains FILTER (all without one)
+ *                        with the bad values named (all without -b): NULL, 1,
+ *                        unmapped, kernel
  *
  * Rules:
  *  - Each case runs in a child of its own (a crash or an exec ends only that child) and
@@ -37,6 +40,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -213,10 +217,14 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 		socketpair(AF_UNIX, SOCK_DGRAM, 0, sp);
 		send(sp[1], "x", 1, 0);
 		ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		if (bind(ls, (struct sockaddr *)&sun, sizeof(sa_family_t)) == 0 && listen(ls, 1) == 0 &&
-		    getsockname(ls, (struct sockaddr *)&ss, &sl) == 0) {
+		sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				 (size_t)snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1,
+						  "fvm-badptr-%d", (int)getpid()));
+		if (bind(ls, (struct sockaddr *)&sun, sl) == 0 && listen(ls, 1) == 0) {
 			int c = socket(AF_UNIX, SOCK_STREAM, 0);
-			connect(c, (struct sockaddr *)&ss, sl);
+			if (connect(c, (struct sockaddr *)&sun, sl) < 0) {
+				perror("badptr: connect");
+			}
 		}
 		sl = sizeof(ss);
 	}
@@ -608,9 +616,22 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 
 static const char *const bad_names[] = {"NULL", "1", "unmapped", "kernel"};
 
+/* True when comma-separated LIST names KIND. */
+static bool kind_listed(const char *list, const char *kind)
+{
+	size_t kl = strlen(kind);
+
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		if (strncmp(p, kind, kl) == 0 && (p[kl] == ',' || p[kl] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
-	const char *filter = argc > 1 ? argv[1] : NULL;
+	const char *kinds = NULL, *filter;
 	void *bad[4];
 	void *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -618,6 +639,12 @@ int main(int argc, char **argv)
 		perror("badptr: mmap");
 		return 2;
 	}
+	if (argc > 2 && strcmp(argv[1], "-b") == 0) {
+		kinds = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	filter = argc > 1 ? argv[1] : NULL;
 	bad[0] = NULL;
 	bad[1] = (void *)1;
 	bad[2] = page;
@@ -639,6 +666,9 @@ int main(int argc, char **argv)
 			ssize_t n;
 			pid_t pid;
 
+			if (kinds && !kind_listed(kinds, bad_names[b])) {
+				continue;
+			}
 			if (pipe2(pfd, O_CLOEXEC) < 0) {
 				perror("badptr: pipe");
 				return 2;
@@ -650,6 +680,12 @@ int main(int argc, char **argv)
 			}
 			if (pid == 0) {
 				close(pfd[0]);
+				/* What a case's own children say (sh -c of popen(NULL)) is no result. */
+				int null = open("/dev/null", O_WRONLY);
+				if (null >= 0) {
+					dup2(null, 2);
+					close(null);
+				}
 				alarm(10);
 				memset(&r, 0, sizeof(r));
 				run_case(idx, bad[b], true, &name, &r);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Bad pointers: every exported wrapper of libfvm (libfvm/wrapped.list), called by
+# tests/helpers/badptr with NULL, (void *)1, an address beyond user space and a pointer
+# into an unmapped page in each pointer argument, answers in a VM exactly as natively:
+# the same return value and errno, or the same crash where glibc itself faults. Rust's
+# std probes statx(0, NULL, 0, mask, NULL) for EFAULT at every start.
+. "$(dirname "$0")/../lib/harness.sh"
+B=$TOP/build/tests/helpers/badptr
+
+mkdir -p "$HOST/d"
+echo hello > "$HOST/f"
+ln -s f "$HOST/l"
+touch "$HOST/d/x"
+
+# The table of the helper names every wrapped symbol.
+listed=$(sed -n 's/^FVM_SYM(\([A-Za-z0-9_]*\),.*/\1/p' "$TOP/libfvm/wrapped.list" | sort -u)
+cased=$(cd "$HOST" && "$B" -b NULL | sed 's/(.*//' | sort -u)
+missing=$(comm -23 <(echo "$listed") <(echo "$cased"))
+if [ -z "$missing" ]; then
+	ok "the helper's table calls every name of wrapped.list"
+else
+	not_ok "the helper's table calls every name of wrapped.list" "missing: $missing"
+fi
+
+vm_check rust_statx_probe_of_null_is_efault "$B -b NULL 'Rust'"
+vm_check utimensat_of_null_name_is_einval "$B -b NULL 'utimensat(cwd,P,ts)'"
+vm_check every_wrapper_given_null_answers_as_natively "$B -b NULL"
+vm_check every_wrapper_given_the_zero_page_answers_as_natively "$B -b 1"
+vm_check every_wrapper_given_a_kernel_address_answers_as_natively "$B -b kernel"
+TODO="issue 14: libfvm reads a name or buffer in an unmapped page of user space itself and faults where the kernel says EFAULT"
+vm_check every_wrapper_given_an_unmapped_page_answers_as_natively "$B -b unmapped"
+
+done_testing
