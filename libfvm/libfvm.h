@@ -124,16 +124,40 @@ static inline bool fvm_on(void)
 #define FVM_USER_TOP UINTPTR_MAX
 #endif
 
+/* This thread's pages known to be mapped (uptr.c), by page number modulo the slots. */
+#define FVM_PAGE 4096
+#define FVM_PAGE_SLOTS 16
+extern __thread uintptr_t fvm_page_known[FVM_PAGE_SLOTS];
+
+/* True when nothing is mapped at PAGE (FVM_PAGE-aligned); remembers it otherwise. */
+bool fvm_page_unmapped(uintptr_t page);
+
 /*
- * A pointer the kernel would answer EFAULT for, told without a system call: NULL, the
- * zero page, or beyond user space. libfvm never dereferences one; it hands it to the
- * kernel (which says EFAULT) or returns -EFAULT. One comparison: the fast paths keep it.
- * A pointer into an unmapped page inside user space is not caught (README).
+ * A pointer the kernel would answer EFAULT for: NULL, the zero page, beyond user space
+ * (told inline), or in a page where nothing is mapped (asked of the kernel once per
+ * page and thread, uptr.c). libfvm never dereferences one; it hands it to the kernel
+ * (which says EFAULT) or returns -EFAULT. Only P's own page is checked: a string that
+ * runs on is measured with fvm_strlen_user.
  */
 static inline bool fvm_bad_ptr(const void *p)
 {
-	return (uintptr_t)p - 4096 >= FVM_USER_TOP - 4096;
+	uintptr_t a = (uintptr_t)p, page = a & ~(uintptr_t)(FVM_PAGE - 1);
+
+	if (a - FVM_PAGE >= FVM_USER_TOP - FVM_PAGE) {
+		return true;
+	}
+	if (__builtin_expect(fvm_page_known[(page / FVM_PAGE) % FVM_PAGE_SLOTS] == page, 1)) {
+		return false;
+	}
+	return fvm_page_unmapped(page);
 }
+
+/*
+ * strlen of S, a string of the program's whose first page passed fvm_bad_ptr:
+ * -EFAULT when it runs into a page where nothing is mapped; PATH_MAX when it is
+ * longer than that (too long for any name).
+ */
+long fvm_strlen_user(const char *s);
 
 /*
  * Reads the first byte at P as libc's own function does before any system call (it

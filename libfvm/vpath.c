@@ -119,13 +119,14 @@ static int vcwd(char *out, size_t outlen)
 int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 {
 	char base[PATH_MAX];
+	long len;
 	size_t nl;
 	int ret;
 
-	if (fvm_bad_ptr(name)) {
+	if (fvm_bad_ptr(name) || (len = fvm_strlen_user(name)) < 0) {
 		return -EFAULT;
 	}
-	nl = strlen(name);
+	nl = (size_t)len;
 	if (nl >= PATH_MAX) {
 		return -ENAMETOOLONG;
 	}

@@ -15,8 +15,8 @@
  *  - Each case runs in a child of its own (a crash or an exec ends only that child) and
  *    reports through a pipe; the parent prints the line, so the output is one line per
  *    case and bad value in a fixed order.
- *  - The bad values: NULL, (void *)1 (the zero page), a page that was mapped and then
- *    unmapped, and an address beyond user space.
+ *  - The bad values: NULL, (void *)1 (the zero page), a page of user space where
+ *    nothing is mapped, and an address beyond user space.
  *  - Cases name good arguments relative to the cwd, which the test prepares: a file
  *    "f", a directory "d", a symbolic link "l" to f. What a case creates on success is
  *    compared by the test's tree check.
@@ -633,10 +633,16 @@ int main(int argc, char **argv)
 {
 	const char *kinds = NULL, *filter;
 	void *bad[4];
-	void *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * The unmapped page lies far below where the kernel places mappings (top down from
+	 * under the stack), so that no mmap of a case (posix_spawn's stack, malloc) can
+	 * land on it, as a page just unmapped could.
+	 */
+	void *page = (void *)(uintptr_t)0x100000000000ULL;
+	unsigned char vec;
 
-	if (page == MAP_FAILED || munmap(page, 4096) < 0) {
-		perror("badptr: mmap");
+	if (mincore(page, 4096, &vec) == 0 || errno != ENOMEM) {
+		fprintf(stderr, "badptr: %p is mapped here: no unmapped page to test with\n", page);
 		return 2;
 	}
 	if (argc > 2 && strcmp(argv[1], "-b") == 0) {

@@ -27,7 +27,6 @@ vm_check utimensat_of_null_name_is_einval "$B -b NULL 'utimensat(cwd,P,ts)'"
 vm_check every_wrapper_given_null_answers_as_natively "$B -b NULL"
 vm_check every_wrapper_given_the_zero_page_answers_as_natively "$B -b 1"
 vm_check every_wrapper_given_a_kernel_address_answers_as_natively "$B -b kernel"
-TODO="issue 14: libfvm reads a name or buffer in an unmapped page of user space itself and faults where the kernel says EFAULT"
 vm_check every_wrapper_given_an_unmapped_page_answers_as_natively "$B -b unmapped"
 
 done_testing
