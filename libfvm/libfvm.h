@@ -126,7 +126,7 @@ static inline bool fvm_on(void)
 
 /* This thread's pages known to be mapped (uptr.c), by page number modulo the slots. */
 #define FVM_PAGE 4096
-#define FVM_PAGE_SLOTS 16
+#define FVM_PAGE_SLOTS 64
 extern __thread uintptr_t fvm_page_known[FVM_PAGE_SLOTS];
 
 /* True when nothing is mapped at PAGE (FVM_PAGE-aligned); remembers it otherwise. */
