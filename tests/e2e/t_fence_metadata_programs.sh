@@ -99,7 +99,7 @@ def work():
     fd = os.open(\"tree/a/f8\", os.O_RDONLY); os.fchmod(fd, 0o600); os.utime(fd, (8, 8)); os.close(fd)
     fd = os.open(\"out/t\", os.O_WRONLY | os.O_CREAT, 0o644); os.fchmod(fd, 0o604); os.close(fd)
 t = threading.Thread(target=work); t.start(); t.join()"
-'"$STAT"'tree/a/f8 out/t'
+'"$STAT"'tree/a/f8; stat -c "%n %a" out/t'
 
 if [ $XATTR_OK = 1 ]; then
 	meta_check setfattr_user_xattr_of_vm_and_host_files 'set -e
