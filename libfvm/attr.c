@@ -377,7 +377,7 @@ static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[
 		return sys_utimensat(dirfd, vpath, ts, flags);
 	}
 	/* The kernel's order: the times are read first, and two UTIME_OMIT end the call. */
-	if (ts && fvm_bad_ptr(ts)) {
+	if (ts && fvm_bad_range(ts, 2 * sizeof(ts[0]))) {
 		return -EFAULT;
 	}
 	if (ts && ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT) {

@@ -543,13 +543,14 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 	char *const *args = argv;
 	int ret = -ENOENT;
 
-	if (argv && fvm_bad_ptr(argv)) {
-		fvm_touch(argv); /* libc's counts ARGV in the parent: it faults there */
+	if (argv) {
+		volatile size_t argc = vec_len(argv); /* libc's counts ARGV in the parent: a */
+		(void)argc;			      /* bad vector faults there, as natively */
 	}
 	if (vec_bad(argv) || vec_bad(envp)) {
 		return EFAULT; /* the child's execve would say so */
 	}
-	if (search && fvm_bad_ptr(file)) {
+	if (search && (fvm_bad_ptr(file) || fvm_strlen_user(file) < 0)) {
 		/* libc's child faults on FILE, and its spawn reports what it reports. */
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	}

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 #include <utime.h>
 #include <sys/time.h>
@@ -152,6 +153,12 @@ static inline bool fvm_bad_ptr(const void *p)
 	return fvm_page_unmapped(page);
 }
 
+/* fvm_bad_ptr for the LEN (> 0) bytes at P: a struct or buffer, by its first and last page. */
+static inline bool fvm_bad_range(const void *p, size_t len)
+{
+	return fvm_bad_ptr(p) || fvm_bad_ptr((const char *)p + len - 1);
+}
+
 /*
  * strlen of S, a string of the program's whose first page passed fvm_bad_ptr:
  * -EFAULT when it runs into a page where nothing is mapped; PATH_MAX when it is
@@ -167,6 +174,14 @@ long fvm_strlen_user(const char *s);
 static inline void fvm_touch(const void *p)
 {
 	(void)*(const volatile char *)p;
+}
+
+/* Reads string S to its end, as libc's own function does with strlen: a string that
+ * runs into an unmapped page faults here, as natively. */
+static inline void fvm_touch_str(const char *s)
+{
+	volatile size_t n = strlen(s);
+	(void)n;
 }
 
 /* Exported-boundary return: sets errno from a negative result and returns -1. */

@@ -91,6 +91,9 @@ static int fvm_mknodat(int dirfd, const char *vpath, mode_t mode, dev_t dev)
 {
 	const struct create_op op = {.kind = MAKE_NODE, .mode = mode, .dev = dev};
 
+	if ((unsigned int)dev != dev) {
+		return -EINVAL; /* glibc's check: the kernel takes a 32-bit dev_t */
+	}
 	if (S_ISDIR(mode)) {
 		return -EPERM; /* the kernel makes directories only through mkdir */
 	}

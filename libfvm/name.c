@@ -45,7 +45,7 @@ static ssize_t fvm_readlinkat(int dirfd, const char *vpath, char *buf, size_t le
 	if ((size_t)n > len) {
 		n = (ssize_t)len; /* readlink truncates silently, as the kernel does */
 	}
-	if (fvm_bad_ptr(buf)) {
+	if (n > 0 && fvm_bad_range(buf, (size_t)n)) {
 		return -EFAULT;
 	}
 	memcpy(buf, target, (size_t)n);
@@ -95,7 +95,7 @@ static int fvm_getcwd(char *buf, size_t size)
 	if ((size_t)n + 1 > size) {
 		return -ERANGE;
 	}
-	if (fvm_bad_ptr(buf)) {
+	if (fvm_bad_range(buf, (size_t)n + 1)) {
 		return -EFAULT;
 	}
 	memcpy(buf, rpath, (size_t)n + 1);
@@ -175,7 +175,7 @@ static int fvm_realpath(const char *vpath, char *out)
 	if (!vpath) {
 		return -EINVAL;
 	}
-	fvm_touch(vpath); /* libc's reads any other pointer: a bad one faults */
+	fvm_touch_str(vpath); /* libc's measures any other pointer: a bad one faults */
 	if (!vpath[0]) {
 		return -ENOENT;
 	}

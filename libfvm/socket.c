@@ -450,7 +450,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct mapped m;
 	int ret;
 
-	if (fvm_bad_ptr(msg) || !msg->msg_name) {
+	if (fvm_bad_range(msg, sizeof(*msg)) || !msg->msg_name) {
 		return REAL(sendmsg)(fd, msg, flags);
 	}
 	ret = map_addr(fd, OP_SEND, msg->msg_name, msg->msg_namelen, &m);
@@ -477,7 +477,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	unsigned n = vlen < MMSG_BATCH ? vlen : MMSG_BATCH, i;
 	int ret = 0;
 
-	if (fvm_bad_ptr(vec) || !fvm_on()) {
+	if ((n && fvm_bad_range(vec, n * sizeof(*vec))) || !fvm_on()) {
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	}
 	for (i = 0; i < n; i++) {
@@ -508,7 +508,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct times
 	socklen_t cap[1024]; /* the kernel takes at most UIO_MAXIOV messages */
 	unsigned n = vlen < 1024 ? vlen : 1024;
 
-	if (fvm_bad_ptr(vec) || !fvm_on()) {
+	if ((n && fvm_bad_range(vec, n * sizeof(*vec))) || !fvm_on()) {
 		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -600,7 +600,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	socklen_t cap = fvm_bad_ptr(msg) ? 0 : msg->msg_namelen;
+	socklen_t cap = fvm_bad_range(msg, sizeof(*msg)) ? 0 : msg->msg_namelen;
 	ssize_t ret = REAL(recvmsg)(fd, msg, flags);
 
 	if (ret >= 0 && msg && msg->msg_name && fvm_on()) {

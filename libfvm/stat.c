@@ -206,7 +206,7 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 	if (res.where == FVM_ABSENT) {
 		return -ENOENT;
 	}
-	if (fvm_bad_ptr(st)) {
+	if (fvm_bad_range(st, sizeof(*st))) {
 		return -EFAULT; /* after the lookup's errors, as the kernel orders them */
 	}
 	*st = res.st;

@@ -247,6 +247,9 @@ char *tempnam(const char *dir, const char *pfx)
 	if (!fvm_on()) {
 		return REAL(tempnam)(dir, pfx);
 	}
+	if (pfx && *pfx) {
+		fvm_touch_str(pfx); /* libc's takes strlen(pfx) */
+	}
 	ret = path_search(buf, sizeof(buf), dir, pfx, true);
 	if (ret == 0) {
 		ret = make_unique(buf, 0, 0, probe_free);
