@@ -108,7 +108,8 @@ static ssize_t list_visible(int fd, const char *rpath, char *list, size_t size)
 	if (n >= 0 && !fault) {
 		return fvm_xattr_list_hide(list, n);
 	}
-	/* EFAULT: the kernel could not write our names; an empty visible list is 0. */
+	/* EFAULT: the kernel could not write the list with our names; the visible one may
+	 * fit (an empty one always does). */
 	if (n < 0 && n != -ERANGE && n != -EFAULT) {
 		return n;
 	}
@@ -121,8 +122,8 @@ static ssize_t list_visible(int fd, const char *rpath, char *list, size_t size)
 	if (n >= 0 && size) {
 		if ((size_t)n > size) {
 			n = -ERANGE;
-		} else if (n > 0 && fault) {
-			n = -EFAULT;
+		} else if (n > 0 && fault && fvm_bad_range(list, (size_t)n)) {
+			n = -EFAULT; /* the visible list does not fit where the program's memory is */
 		} else {
 			memcpy(list, all, (size_t)n);
 		}
