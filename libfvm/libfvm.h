@@ -31,6 +31,7 @@
 #include <fts.h>
 #include <ftw.h>
 #include <glob.h>
+#include <shadow.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
