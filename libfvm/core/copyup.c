@@ -19,6 +19,8 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #include "fvm/copy.h"
@@ -29,15 +31,89 @@
 #include "fvm/sys.h"
 #include "fvm/vm.h"
 
-/* A name in work/ that no other process or thread uses at the same time. */
+/*
+ * A name in work/ that no other process or thread uses at the same time, and that no
+ * other uid of the VM can guess and plant first (work/ is writable by every uid).
+ */
 static int work_temp(const struct fvm_vm *vm, char *out, size_t outlen)
 {
 	static unsigned long counter;
-	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-	int len = snprintf(out, outlen, "%s/cu.%d.%d.%lu", vm->work, (int)sys_getpid(),
-			   (int)sys_gettid(), n);
+	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED), rnd = 0;
+	int len;
 
+	if (FVM_SC(SYS_getrandom, &rnd, sizeof(rnd), GRND_NONBLOCK, 0, 0, 0) != (long)sizeof(rnd)) {
+		rnd = 0; /* no entropy yet: a planted name is retried (WORK_TEMP_TRIES) */
+	}
+	len = snprintf(out, outlen, "%s/cu.%d.%d.%lu.%016lx", vm->work, (int)sys_getpid(),
+		       (int)sys_gettid(), n, rnd);
 	return len < 0 || (size_t)len >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* How many fresh names a copy-up tries when its temporary name is taken. */
+#define WORK_TEMP_TRIES 8
+
+/*
+ * Creates the copy of host object HOST_RPATH (lstat HST) at a fresh name in work/,
+ * written to TMP (size TMPLEN): a regular file empty (*DST its fd, *SRC the host
+ * file's), a directory (*DST and *SRC opened), a symlink, or a node. Returns 0 or -errno.
+ */
+static int make_temp(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
+		     char *tmp, size_t tmplen, int *src, int *dst)
+{
+	int ret = -EEXIST;
+
+	*src = *dst = -1;
+	switch (hst->st_mode & S_IFMT) {
+	case S_IFREG:
+		*src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (*src < 0) {
+			return *src;
+		}
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		}
+		if (ret < 0) {
+			sys_close(*src);
+			*src = -1;
+			return ret;
+		}
+		*dst = ret;
+		return 0;
+	case S_IFDIR:
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_mkdirat(AT_FDCWD, tmp, 0700);
+		}
+		if (ret == 0) {
+			*dst = sys_openat(AT_FDCWD, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+			if (*dst < 0) {
+				sys_unlinkat(AT_FDCWD, tmp, AT_REMOVEDIR);
+				return *dst;
+			}
+			*src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+		}
+		return ret;
+	case S_IFLNK: {
+		char target[PATH_MAX];
+		ssize_t tl = sys_readlinkat(AT_FDCWD, host_rpath, target, sizeof(target) - 1);
+		if (tl < 0) {
+			return (int)tl;
+		}
+		target[tl] = '\0';
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_symlinkat(target, AT_FDCWD, tmp);
+		}
+		return ret;
+	}
+	default:
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_mknodat(AT_FDCWD, tmp, hst->st_mode & (S_IFMT | 0600), hst->st_rdev);
+		}
+		return ret;
+	}
 }
 
 bool fvm_xattr_is_ours(const char *name)
@@ -99,44 +175,12 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 	mode_t type = hst->st_mode & S_IFMT;
 	int ret, dst = -1, src = -1;
 
-	ret = work_temp(vm, tmp, sizeof(tmp));
+	ret = make_temp(vm, host_rpath, hst, tmp, sizeof(tmp), &src, &dst);
 	if (ret < 0) {
-		return ret;
+		return ret; /* nothing left open or made */
 	}
-	switch (type) {
-	case S_IFREG:
-		src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-		if (src < 0) {
-			return src;
-		}
-		dst = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (dst < 0) {
-			sys_close(src);
-			return dst;
-		}
+	if (type == S_IFREG) {
 		ret = data ? fvm_copy_data(src, dst, hst->st_size) : 0;
-		break;
-	case S_IFDIR:
-		ret = sys_mkdirat(AT_FDCWD, tmp, 0700);
-		if (ret == 0) {
-			dst = sys_openat(AT_FDCWD, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-			src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-			ret = dst < 0 ? dst : 0;
-		}
-		break;
-	case S_IFLNK: {
-		char target[PATH_MAX];
-		ssize_t tl = sys_readlinkat(AT_FDCWD, host_rpath, target, sizeof(target) - 1);
-		if (tl < 0) {
-			return (int)tl;
-		}
-		target[tl] = '\0';
-		ret = sys_symlinkat(target, AT_FDCWD, tmp);
-		break;
-	}
-	default:
-		ret = sys_mknodat(AT_FDCWD, tmp, hst->st_mode & (S_IFMT | 0600), hst->st_rdev);
-		break;
 	}
 	if (ret == 0) {
 		if (vm->is_root) {
