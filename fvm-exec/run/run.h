@@ -136,6 +136,8 @@ struct exec_fence {
 	bool reads_error;      /* readfence_prepare failed (said): the run must not start */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	struct mq_broker mq;   /* the broker's end, for the supervisor */
+	int cu_fd;             /* root: the VM's end of the copy-up broker's socket, -1: none */
+	int cu_sock;           /* root: the copy-up broker's end, for the supervisor, -1: none */
 	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
 	struct {
 		const char *path;
@@ -242,6 +244,19 @@ uint64_t readfence_rights(const struct exec_settings *s);
  * on stderr and sets F->reads_error.
  */
 void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir);
+
+/* ---- the copy-up broker of a root run (fvm/cubroker.h) ---- */
+
+/* Makes the broker's socketpair: *BROKER_END (nonblocking) for the supervisor,
+ * *VM_END (close-on-exec) to hand to the VM. Returns 0 or -errno. */
+int cu_broker_open(int *broker_end, int *vm_end);
+
+/*
+ * Serves one request waiting on SOCK (in a child that answers the requester). Returns
+ * 1 (served, or nothing to serve), 0 when every process of the VM has closed its end,
+ * -1 on an error of the socket.
+ */
+int cu_broker_serve(int sock);
 
 /* ---- the message-queue broker (fvm/mqbroker.h) ---- */
 
@@ -361,6 +376,7 @@ struct exec_super {
 	const char *ctldir;           /* the VM's control directory: the run's record */
 	int lock;                     /* the run lock, held shared: passed to the supervisor */
 	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
+	int cu;                       /* the copy-up broker's socket it serves, -1: none */
 	struct notify *notify;        /* the seccomp listener the supervisor serves (sock -1: none) */
 	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;

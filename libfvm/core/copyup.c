@@ -14,6 +14,9 @@
  *  - Removal writes the whiteout before it removes the upper entry, so a crash between
  *    the two leaves the entry visible, never a half-state.
  *  - Only SHARED paths are ever modified on the host.
+ *  - In a root run (vm->copyup_broker set) a process whose euid is not 0 never copies
+ *    up itself: it could neither keep the host's owner nor rename into upper/
+ *    directories that mirror root's; the run's supervisor does it (fvm/cubroker.h).
  */
 #include <errno.h>
 #include <linux/fs.h>
@@ -24,6 +27,7 @@
 #include <sys/xattr.h>
 
 #include "fvm/copy.h"
+#include "fvm/cubroker.h"
 #include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/origins.h"
@@ -240,6 +244,12 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 	return ret;
 }
 
+/* True when this process must ask the run's copy-up broker instead of copying up. */
+static bool brokered(const struct fvm_vm *vm)
+{
+	return vm->copyup_broker && sys_geteuid() != 0;
+}
+
 int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 {
 	char up[FVM_RPATH_MAX];
@@ -248,6 +258,9 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 
 	if (res->parent_upper || plen <= 1) {
 		return 0;
+	}
+	if (brokered(vm)) {
+		return vm->copyup_broker(FVM_CU_PARENT, res->vpath);
 	}
 	/* Walk the parent's prefixes top-down; copy up each directory not yet in upper/. */
 	for (i = 1; i < plen; i++) {
@@ -284,6 +297,7 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 {
 	struct stat hst = res->st;
+	char up[FVM_RPATH_MAX];
 	int ret;
 
 	if (res->where != FVM_HOST) {
@@ -293,20 +307,20 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 	    (uint64_t)hst.st_size > vm->policy->copy_limit) {
 		return -EFBIG;
 	}
-	ret = fvm_upper_parent(vm, res);
-	if (ret < 0) {
-		return ret;
-	}
-	char up[FVM_RPATH_MAX];
 	if (fvm_upper_path(vm, res->vpath, up, sizeof(up)) < 0) {
 		return -ENAMETOOLONG;
 	}
-	ret = copy_object(vm, res->vpath, &hst, up, data);
+	if (brokered(vm)) {
+		ret = vm->copyup_broker(FVM_CU_OBJECT, res->vpath); /* parents, copy, record */
+	} else {
+		ret = fvm_upper_parent(vm, res);
+		ret = ret < 0 ? ret : copy_object(vm, res->vpath, &hst, up, data);
+		if (ret == 0) {
+			fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
+		}
+	}
 	if (ret < 0) {
 		return ret;
-	}
-	if (ret == 0) {
-		fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
 	}
 	memcpy(res->rpath, up, strlen(up) + 1);
 	res->where = FVM_UPPER;

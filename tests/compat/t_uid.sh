@@ -24,6 +24,7 @@ echo secret > "$HOST/s600"; chmod 600 "$HOST/s600"
 echo public > "$HOST/p644"; chmod 644 "$HOST/p644"
 echo shared > "$HOST/w666"; chmod 666 "$HOST/w666"
 mkdir -p "$HOST/deep/er/sticky"; chmod 1777 "$HOST/deep/er/sticky"
+mkdir -m 1777 "$HOST/sticky2"; echo shared > "$HOST/sticky2/w"; chmod 666 "$HOST/sticky2/w"
 
 etc_state() { sha256sum /etc/passwd /etc/group /etc/shadow /etc/gshadow /var/lib/dpkg/status; ls -A /etc; }
 ETC_BEFORE=$(etc_state)
@@ -41,7 +42,6 @@ vm_check su_and_runuser_to_nobody 'su nobody -s /bin/sh -c id; runuser -u nobody
 vm_check nobody_creates_in_a_sticky_dir_the_vm_changed_is_nobodys \
 	"echo root > sticky/r; runuser -u nobody -- sh -c 'echo x > sticky/f; id -un > sticky/g'; ls -ln sticky | cut -d' ' -f1,3,4,9"
 
-TODO="issue 14: a process that dropped root cannot copy up a directory (upper/ mirrors the host's owner and mode; a copy-up needs root)" \
 vm_check nobody_creates_in_a_sticky_dir_the_vm_never_changed \
 	"runuser -u nobody -- sh -c 'echo x > deep/er/sticky/f'; ls -ln deep/er/sticky | cut -d' ' -f1,3,4,9"
 
@@ -53,9 +53,28 @@ ls -ln s600 p644 | cut -d' ' -f1,3,4,9"
 vm_check another_uid_is_refused_what_the_host_refuses \
 	"$NOBODY cat s600 || echo denied; $NOBODY sh -c 'echo x > new' || echo denied; $NOBODY rm -f p644 || echo denied"
 
-TODO="issue 14: a process that dropped root cannot copy up a file (the copy must keep root as owner)" \
 vm_check nobody_writes_a_host_file_its_mode_lets_it_write \
 	"$NOBODY sh -c 'echo nobody >> w666'; cat w666; ls -ln w666 | cut -d' ' -f1,3,4,9"
+
+# A copy-up made by a process that dropped root keeps the host's owner even where it
+# could rename into upper/ itself (a sticky directory the VM changed already): the copy
+# is root's, so nobody cannot chmod it; a file it must not write stays unwritten.
+vm_check nobodys_copy_up_in_a_changed_sticky_dir_stays_roots \
+	"echo root > sticky2/r
+$NOBODY sh -c 'echo nobody >> sticky2/w; chmod 777 sticky2/w || echo chmod-denied; echo x >> sticky2/r || echo write-denied'
+ls -ln sticky2 | cut -d' ' -f1,3,4,9; cat sticky2/w"
+
+vm_check a_daemon_dropping_root_after_start_copies_up_as_root \
+	"python3 -c '
+import os
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+open(\"w666\", \"a\").write(\"daemon\\n\")
+os.makedirs(\"deep/er/sticky/d\")
+try:
+    open(\"s600\", \"a\")
+except PermissionError:
+    print(\"denied\")
+'; ls -ln w666 | cut -d' ' -f1,3,4,9; ls -lnd deep/er/sticky/d | cut -d' ' -f1,3,4"
 
 # fvm diff and commit see the file as nobody's; the commit lands it on the host so.
 VM_SEQ=$((VM_SEQ + 1)); vm=t$VM_SEQ
