@@ -65,7 +65,7 @@ $NOBODY sh -c 'echo nobody >> sticky2/w; chmod 777 sticky2/w || echo chmod-denie
 ls -ln sticky2 | cut -d' ' -f1,3,4,9; cat sticky2/w"
 
 vm_check a_daemon_dropping_root_after_start_copies_up_as_root \
-	"python3 -c '
+	"/usr/bin/python3 -c '
 import os
 os.setgroups([]); os.setgid(65534); os.setuid(65534)
 open(\"w666\", \"a\").write(\"daemon\\n\")
@@ -75,6 +75,36 @@ try:
 except PermissionError:
     print(\"denied\")
 '; ls -ln w666 | cut -d' ' -f1,3,4,9; ls -lnd deep/er/sticky/d | cut -d' ' -f1,3,4"
+
+# A hostile process of the VM speaks the copy-up broker's protocol itself, as nobody:
+# the copies it obtains keep the host's owner and mode, so it still reads, writes and
+# chmods nothing the host would refuse it; a path in the store is refused.
+if [ -x /usr/bin/python3 ]; then
+	cat > "$T/cu-probe.py" <<'PY'
+import os, socket, struct, sys
+fd, _ = os.environ["FVM_CU_BROKER"].split(":")
+broker = socket.socket(fileno=int(fd))
+for path in sys.argv[1:]:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    req = struct.pack("II", 1, 1) + path.encode().ljust(4096, b"\0")
+    broker.sendmsg([req], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", b.fileno()))])
+    b.close()
+    print(path.rsplit("/", 1)[-1], os.strerror(struct.unpack("i", a.recv(4))[0]) if True else "")
+PY
+	chmod 644 "$T/cu-probe.py"
+	vm_expect broker_copies_for_a_hostile_caller_change_nothing_it_sees "s600 Success
+format Permission denied
+denied
+denied
+chmod-denied
+-rw------- 0 0 s600" \
+		"$NOBODY /usr/bin/python3 '$T/cu-probe.py' '$HOST/s600' '$FVM_HOME/format'
+$NOBODY cat '$HOST/s600' 2>/dev/null || echo denied; $NOBODY sh -c 'echo x >> $HOST/s600' 2>/dev/null || echo denied
+$NOBODY chmod 666 '$HOST/s600' 2>/dev/null || echo chmod-denied; ls -ln '$HOST/s600' | cut -d' ' -f1,3,4 | tr '\n' ' '; echo s600"
+	[ "$(stat -c %u:%a "$FVM_HOME/vms/$LAST_VM/upper$HOST/s600" 2>&1)" = 0:600 ] &&
+		ok broker_copy_is_roots_in_the_layer ||
+		not_ok broker_copy_is_roots_in_the_layer "$(ls -ln "$FVM_HOME/vms/$LAST_VM/upper$HOST" 2>&1)"
+fi
 
 # fvm diff and commit see the file as nobody's; the commit lands it on the host so.
 VM_SEQ=$((VM_SEQ + 1)); vm=t$VM_SEQ
