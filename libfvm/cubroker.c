@@ -10,7 +10,6 @@
  *  - Each request carries its own reply socketpair: no other process reads the answer.
  */
 #include <limits.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -40,8 +39,7 @@ static int cu_sock(void)
 /* struct fvm_vm's copyup_broker: asks for KIND of VPATH; 0 or -errno. */
 static int cu_request(unsigned kind, const char *vpath)
 {
-	static struct fvm_cu_request req; /* PATH_MAX: not on a small thread stack */
-	static int busy;
+	struct fvm_cu_request req; /* PATH_MAX on the stack, as every resolution's */
 	struct fvm_cu_reply rep;
 	union {
 		struct cmsghdr h;
@@ -59,9 +57,6 @@ static int cu_request(unsigned kind, const char *vpath)
 	}
 	if (vl >= sizeof(req.vpath)) {
 		return -ENAMETOOLONG;
-	}
-	while (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE)) {
-		sched_yield(); /* one request at a time per process: the buffer is shared */
 	}
 	req.version = FVM_CU_VERSION;
 	req.kind = kind;
@@ -84,7 +79,6 @@ static int cu_request(unsigned kind, const char *vpath)
 			sys_close(sv[0]);
 		}
 	}
-	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 	if (ret < 0) {
 		return ret;
 	}
