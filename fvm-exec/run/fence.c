@@ -342,22 +342,19 @@ static void mq_prepare(struct exec_fence *f, const char *vmdir)
  * processes of the VM that change uid get their copy-ups made with the host's owner.
  * Without it they fail with EACCES: said, not fatal.
  */
-static void cu_prepare(struct exec_fence *f)
+static void cu_prepare(struct exec_fence *f, const char *vmdir)
 {
-	char val[32];
 	int r;
 
 	if (!f->root) {
 		return;
 	}
-	if ((r = cu_broker_open(&f->cu_sock, &f->cu_fd)) < 0) {
+	if ((r = cu_broker_open(vmdir, &f->cu)) < 0) {
 		fence_say(f, "root: no copy-up broker (%s): a process that changes uid cannot copy up\n",
 			  strerror(-r));
 		return;
 	}
-	/* The pid SO_PEERCRED reports on a socketpair: its creator's, fvm-exec's. */
-	snprintf(val, sizeof(val), "%d:%d", f->cu_fd, (int)getpid());
-	setenv(FVM_ENV_CU, val, 1);
+	setenv(FVM_ENV_CU, f->cu.path, 1);
 	fence_say(f, "root: copy-ups of processes that change uid are made by the run's supervisor\n");
 }
 
@@ -410,7 +407,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->mq_fd = -1;
 	f->verbose = s->verbose;
 	f->mq.sock = -1;
-	f->cu_fd = f->cu_sock = -1;
+	f->cu.listen = f->cu.handoff = f->cu.child_end = f->cu.ns = -1;
 	f->notify.sock = f->notify.child_sock = f->notify.fd = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
 	unsetenv(FVM_ENV_CU);
@@ -428,7 +425,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	}
 	mq_prepare(f, vmdir);
 	rootfence_prepare(f, s, vmdir);
-	cu_prepare(f);
+	cu_prepare(f, vmdir);
 	readfence_prepare(f, s, vmdir);
 	if (f->reads_error) {
 		return -1;
@@ -490,8 +487,8 @@ int fence_apply(const struct exec_fence *f)
 	if (f->mq_fd >= 0 && fcntl(f->mq_fd, F_SETFD, 0) < 0) { /* the VM keeps it */
 		return -errno;
 	}
-	if (f->cu_fd >= 0 && fcntl(f->cu_fd, F_SETFD, 0) < 0) {
-		return -errno;
+	if (f->cu.child_end >= 0 && (r = cu_broker_send_ns(f->cu.child_end)) < 0 && f->verbose) {
+		fprintf(stderr, "fvm-exec: no copy-up broker: %s\n", strerror(-r));
 	}
 	bool nested;
 	if ((r = fence_filter_install(&f->filter[nodev], &f->nested[nodev], &notify_fd, &nested)) < 0) {

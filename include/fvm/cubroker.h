@@ -9,18 +9,21 @@
  * its directory (a 1777 one). Making upper/ writable for it would widen what the host
  * gives; copying with its own uid would make the copy its own. So in a root run the
  * supervisor serves copy-ups (fvm-exec/run/cubroker.c): libfvm (core/copyup.c, through
- * struct fvm_vm's copyup_broker) sends a request over the socket named by FVM_ENV_CU
- * ("FD:PID", PID what SO_PEERCRED reports on it: fvm-exec, which made the socketpair),
- * with one end of a fresh socketpair, and reads the errno on that socketpair.
+ * struct fvm_vm's copyup_broker) connects to the socket FVM_ENV_CU names (a path in
+ * the VM's data area, reached with a raw connect: libfvm hides the store), sends one
+ * request and reads the errno on the same connection.
  *
  * Rules the broker keeps:
  *  - A copy-up changes nothing a process of the VM sees (owner, mode, content, times,
  *    the identity through the origin xattr): serving any process of the VM any path is
  *    no gain to it. The caller checks the host's permission for what it does next, as
  *    before; the broker checks none.
- *  - The work is done by a child of the supervisor that has entered the requester's
- *    mount namespace (the root fence's: the host read-only, the store covered but the
- *    VM's data area); a requester in the supervisor's own namespace is refused (EPERM).
+ *  - The work is done by a child of the supervisor that has entered the VM's mount
+ *    namespace (the root fence's: the host read-only, the store covered but the VM's
+ *    data area), which the command's process handed over before its exec. Who asks is
+ *    not checked (a process the AF_UNIX guard connects for shows the supervisor's
+ *    credentials): any process that reaches the socket may have host objects copied
+ *    up, which costs the layer space and shows it nothing new.
  *  - Only objects of the VM's namespace class (neither shared nor read-only) are copied;
  *    a path in the store is refused (EACCES).
  */

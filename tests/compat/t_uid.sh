@@ -81,15 +81,17 @@ except PermissionError:
 # chmods nothing the host would refuse it; a path in the store is refused.
 if [ -x /usr/bin/python3 ]; then
 	cat > "$T/cu-probe.py" <<'PY'
-import os, socket, struct, sys
-fd, _ = os.environ["FVM_CU_BROKER"].split(":")
-broker = socket.socket(fileno=int(fd))
+import ctypes, os, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+where = os.environ["FVM_CU_BROKER"].encode()
+addr = struct.pack("H", socket.AF_UNIX) + where.ljust(108, b"\0")
 for path in sys.argv[1:]:
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    req = struct.pack("II", 1, 1) + path.encode().ljust(4096, b"\0")
-    broker.sendmsg([req], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", b.fileno()))])
-    b.close()
-    print(path.rsplit("/", 1)[-1], os.strerror(struct.unpack("i", a.recv(4))[0]) if True else "")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # a raw connect(2), as a hostile program makes it: libfvm hides the store
+    if libc.syscall(42, s.fileno(), addr, len(addr)) != 0:
+        sys.exit("connect: " + os.strerror(ctypes.get_errno()))
+    s.send(struct.pack("II", 1, 1) + path.encode().ljust(4096, b"\0"))
+    print(path.rsplit("/", 1)[-1], os.strerror(struct.unpack("i", s.recv(4))[0]))
 PY
 	chmod 644 "$T/cu-probe.py"
 	vm_expect broker_copies_for_a_hostile_caller_change_nothing_it_sees "s600 Success
@@ -104,6 +106,18 @@ $NOBODY chmod 666 '$HOST/s600' 2>/dev/null || echo chmod-denied; ls -ln '$HOST/s
 	[ "$(stat -c %u:%a "$FVM_HOME/vms/$LAST_VM/upper$HOST/s600" 2>&1)" = 0:600 ] &&
 		ok broker_copy_is_roots_in_the_layer ||
 		not_ok broker_copy_is_roots_in_the_layer "$(ls -ln "$FVM_HOME/vms/$LAST_VM/upper$HOST" 2>&1)"
+fi
+
+# A daemon started by start-stop-daemon --background closes every descriptor it
+# inherited, then runs as nobody: its copy-ups still reach the broker, by path.
+if command -v start-stop-daemon >/dev/null; then
+	printf '#!/bin/sh\necho daemon >> w666; echo y > deep/er/sticky/f; echo done > sticky/done\n' > "$HOST/job.sh"
+	chmod 755 "$HOST/job.sh"
+	vm_check start_stop_daemon_background_chuid_nobody_copies_up \
+		"start-stop-daemon --start --background --chuid nobody --chdir '$HOST' --startas '$HOST/job.sh' --name job.sh
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -e sticky/done ] && break; sleep 0.2; done
+cat w666; ls -ln w666 deep/er/sticky | cut -d' ' -f1,3,4,9"
+	rm -f "$HOST/job.sh"
 fi
 
 # fvm diff and commit see the file as nobody's; the commit lands it on the host so.
