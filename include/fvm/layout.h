@@ -14,6 +14,8 @@
  *         origins state         0600  libfvm's log of copy-ups (it names changed paths) and
  *                                 its counters: the VM owner's alone
  *         ipc log                 libfvm's registry and log
+ *         cu.PID            0666  a root run's copy-up broker socket (fvm/cubroker.h),
+ *                                 while the run of fvm-exec PID lasts
  *     ctl/                  0700
  *       NAME/               0700  CONTROL area, written only by the tools, outside the
  *                                 fence: what steers them
