@@ -186,6 +186,20 @@ int cu_broker_send_ns(int child_end)
 	return r;
 }
 
+/* Closes what cu_broker_open made of B and says there is no broker. Returns ERR. */
+static int broker_undo(struct cu_broker *b, int err)
+{
+	int *fds[] = {&b->listen, &b->handoff, &b->child_end};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	}
+	return err;
+}
+
 int cu_broker_open(const char *vmdir, struct cu_broker *b)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -204,14 +218,19 @@ int cu_broker_open(const char *vmdir, struct cu_broker *b)
 	b->child_end = sv[1];
 	b->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (b->listen < 0) {
-		return -errno;
+		return broker_undo(b, -errno);
 	}
 	unlink(sa.sun_path); /* a run's pid before ours: its supervisor is gone */
 	old = umask(0111);   /* 0666: every uid of the VM connects; made so, never chmod'ed */
 	n = bind(b->listen, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (n < 0 || listen(b->listen, 64) < 0) {
-		return -errno;
+	if (n < 0) {
+		return broker_undo(b, -errno);
+	}
+	if (listen(b->listen, 64) < 0) {
+		n = -errno;
+		unlink(sa.sun_path);
+		return broker_undo(b, n);
 	}
 	memcpy(b->path, sa.sun_path, sizeof(sa.sun_path));
 	return 0;
