@@ -119,6 +119,7 @@ void fvm_init(void)
 	}
 	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
 		fvm_cwd_init();
+		fvm_cu_broker_attach(&fvm_g);
 		if (pol && *pol && (fvm_g.policy = fvm_policy_map(pol)) != NULL) {
 			/* mapped */
 		} else if (pol && *pol) {

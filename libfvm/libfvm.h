@@ -33,6 +33,7 @@
 #include <fts.h>
 #include <ftw.h>
 #include <glob.h>
+#include <shadow.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -224,6 +225,9 @@ void fvm_cwd_changing(void);
 
 /* At start (fvm_init): the cwd memo belongs to this process, and to each fork child. */
 void fvm_cwd_init(void);
+
+/* cubroker.c: names a root run's copy-up broker (FVM_ENV_CU) in VM, if there is one. */
+void fvm_cu_broker_attach(struct fvm_vm *vm);
 
 /* fchdir for libfvm's own use: every change of cwd goes through here or chdir(). */
 static inline int fvm_fchdir(int fd)
