@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,10 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	FD("dup3(fd,30) none", dup3(fd, 30, O_CLOEXEC))
 	I("close_range(30,40) none", close_range(30, 40, 0))
 	V("closefrom(30) none", closefrom(30))
+
+	/* pwdlock.c: no pointer; the lock is taken and given back as natively. */
+	I("lckpwdf() none", lckpwdf())
+	I("ulckpwdf() none", ulckpwdf())
 
 	/* dir.c, dirstream.c */
 	PT("opendir(P)", opendir(P))
