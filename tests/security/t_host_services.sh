@@ -10,25 +10,6 @@
 sec_require
 PY=$(command -v python3)
 
-# serve SOCK FILE: a service at SOCK that appends what each client sends to FILE.
-serve() {
-	"$PY" - "$1" "$2" <<'PY' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(8)
-s.settimeout(60)
-try:
-    while True:
-        c, _ = s.accept()
-        c.settimeout(5)
-        data = c.recv(256)
-        with open(sys.argv[2], "ab") as f:
-            f.write(data + b"\n")
-        c.close()
-except Exception:
-    pass
-PY
-}
 sock=$T/service.sock
 other=$T/other.sock
 serve "$sock" "$T/received"

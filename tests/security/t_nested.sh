@@ -10,7 +10,6 @@
 # host file's mode does not change.
 . "$(dirname "$0")/lib.sh"
 sec_require
-PY=$(command -v python3)
 VICTIM_PID= SERVER=
 
 sec_cleanup() {
@@ -51,21 +50,7 @@ verdict nested_run_cannot_use_the_outer_store "" \
 
 # A host service (a unix stream socket this test serves).
 sock=$T/service.sock
-"$PY" - "$sock" "$T/received" <<'PY' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(8)
-s.settimeout(60)
-try:
-    while True:
-        c, _ = s.accept()
-        c.settimeout(5)
-        with open(sys.argv[2], "ab") as f:
-            f.write(c.recv(256) + b"\n")
-        c.close()
-except Exception:
-    pass
-PY
+serve "$sock" "$T/received"
 SERVER=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 for kind in static dynamic; do
