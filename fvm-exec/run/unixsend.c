@@ -402,10 +402,28 @@ static int begin(struct send_ctx *c, const struct notify *n, const struct seccom
 	return r;
 }
 
+/* Reads M (with RIOV, NIOV when the call passed its data apart) and sends it for C's
+ * caller with FLAGS, then lets go of C's socket: what sendto and sendmsg share. */
+static long send_msg(struct send_ctx *c, const struct msg_in *m, struct iovec *riov, size_t niov,
+		     int flags, bool *cont)
+{
+	struct msg_out o = {.dirfd = -1};
+	long r = read_msg(c, m, riov, niov, &o);
+
+	if (r == 1) {
+		*cont = true; /* an abstract name */
+		r = 0;
+	} else if (r == 0) {
+		r = send_one(c, &o, flags);
+	}
+	msg_out_free(&o);
+	close(c->sock);
+	return r;
+}
+
 long unix_guard_sendto(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
 	struct send_ctx c;
-	struct msg_out o = {.dirfd = -1};
 	struct msg_in m = {.name = req->data.args[4], .namelen = (uint32_t)req->data.args[5]};
 	struct iovec riov = {.iov_base = (void *)(uintptr_t)req->data.args[1], .iov_len = (size_t)req->data.args[2]};
 	long r = begin(&c, n, req, cont);
@@ -413,38 +431,23 @@ long unix_guard_sendto(const struct notify *n, const struct seccomp_notif *req, 
 	if (r <= 0) {
 		return r;
 	}
-	if ((r = read_msg(&c, &m, &riov, 1, &o)) == 1) {
-		*cont = true; /* an abstract name */
-		r = 0;
-	} else if (r == 0) {
-		r = send_one(&c, &o, (int)(uint32_t)req->data.args[3]);
-	}
-	msg_out_free(&o);
-	close(c.sock);
-	return r;
+	return send_msg(&c, &m, &riov, 1, (int)(uint32_t)req->data.args[3], cont);
 }
 
 long unix_guard_sendmsg(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
 	struct send_ctx c;
-	struct msg_out o = {.dirfd = -1};
 	struct msg_in m;
 	long r = begin(&c, n, req, cont);
 
 	if (r <= 0) {
 		return r;
 	}
-	if ((r = read_msghdr(&c, req->data.args[1], &m)) == 0) {
-		if ((r = read_msg(&c, &m, NULL, 0, &o)) == 1) {
-			*cont = true; /* an abstract name */
-			r = 0;
-		} else if (r == 0) {
-			r = send_one(&c, &o, (int)(uint32_t)req->data.args[2]);
-		}
+	if ((r = read_msghdr(&c, req->data.args[1], &m)) != 0) {
+		close(c.sock);
+		return r;
 	}
-	msg_out_free(&o);
-	close(c.sock);
-	return r;
+	return send_msg(&c, &m, NULL, 0, (int)(uint32_t)req->data.args[2], cont);
 }
 
 long unix_guard_sendmmsg(const struct notify *n, const struct seccomp_notif *req, bool *cont)
