@@ -8,7 +8,8 @@
  *    fd whose meaning libfvm keeps (directory fds and their listings, the cwd, fds on
  *    copied-up files, the flags and times of host objects) goes to libfvm's wrapper of
  *    the libc function with the same arguments, converted where libc's function and the
- *    kernel differ (getcwd returns the length; mq_open's name has no leading '/';
+ *    kernel differ (getcwd returns the length; mq_open's name has no leading '/'; the
+ *    legacy getdents is getdents64's merged listing in the old record format;
  *    utimensat and futimesat with a NULL name act on the fd; utime and utimes read their
  *    times before anything else). A wrapper entered from here gets the program's own
  *    (virtual) arguments, never a real path: it is the one place libfvm enters an
@@ -176,6 +177,31 @@ static long raw_mq_unlink(const char *name, long *a)
 	}
 	return mq_unlink(vname);
 }
+
+#ifdef SYS_getdents
+/*
+ * getdents(2), the legacy listing (x86_64): getdents64's merged listing, each record
+ * rewritten in place. The two records have one size for one name (19 bytes of header
+ * and the name's NUL; d_type before the name in one, in the record's last byte in the
+ * other), so what fits LEN as the one fits as the other.
+ */
+static long raw_getdents(int fd, char *buf, size_t len)
+{
+	ssize_t n = getdents64(fd, buf, len);
+
+	for (ssize_t at = 0; n > 0 && at < n;) {
+		char *rec = buf + at;
+		unsigned short reclen;
+		unsigned char type = (unsigned char)rec[18];
+
+		memcpy(&reclen, rec + 16, sizeof(reclen));
+		memmove(rec + 18, rec + 19, strnlen(rec + 19, reclen - 19) + 1);
+		rec[reclen - 1] = (char)type;
+		at += reclen;
+	}
+	return n;
+}
+#endif
 
 /* The call in a VM; nr is one of the numbers virt() names (its switch). */
 static long virt(long nr, long *a)
@@ -363,6 +389,10 @@ static long virt(long nr, long *a)
 		return fchdir(I(0));
 	case SYS_getdents64:
 		return getdents64(I(0), V(1), Z(2));
+#ifdef SYS_getdents
+	case SYS_getdents:
+		return raw_getdents(I(0), V(1), Z(2));
+#endif
 	case SYS_close:
 		return close(I(0));
 	case SYS_close_range:
