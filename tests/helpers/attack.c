@@ -1,8 +1,8 @@
 /*
  * attack — one hostile action from inside a VM, for tests/security (issue 13).
  * Built twice, like try-syscall: dynamic (libfvm is loaded, but every call below is a
- * raw system call made by the instruction itself (rawcall.h), which libfvm cannot see) and static (libfvm
- * cannot be loaded at all). The tests also run some operations natively, to set up a
+ * raw system call made by the instruction itself, rawcall.h, which libfvm cannot see)
+ * and static (libfvm cannot be loaded at all). The tests also run some operations natively, to set up a
  * victim or to check one.
  *
  *   attack symlink TARGET LINK      symlinkat
