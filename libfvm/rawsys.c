@@ -11,7 +11,8 @@
  *    kernel differ (getcwd returns the length; mq_open's name has no leading '/'; the
  *    legacy getdents is getdents64's merged listing in the old record format;
  *    utimensat and futimesat with a NULL name act on the fd; utime and utimes read their
- *    times before anything else). A wrapper entered from here gets the program's own
+ *    times before anything else; the *xattrat calls of Linux 6.13, which libc lacks,
+ *    go to the path or fd wrappers of the xattr family). A wrapper entered from here gets the program's own
  *    (virtual) arguments, never a real path: it is the one place libfvm enters an
  *    exported name of its own, and it does so once per call.
  *  - Every other number goes to the kernel unchanged, with all six arguments, and only
@@ -40,6 +41,12 @@
 #endif
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
+#endif
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#define SYS_getxattrat 464
+#define SYS_listxattrat 465
+#define SYS_removexattrat 466
 #endif
 
 /* The kernel's answer R (>= 0 or -errno) as syscall() returns it. */
@@ -202,6 +209,109 @@ static long raw_getdents(int fd, char *buf, size_t len)
 	return n;
 }
 #endif
+
+/*
+ * The *xattrat calls (Linux 6.13; no libc wrapper yet): DIRFD/VPATH as an absolute
+ * virtual path for the path wrappers (AT_SYMLINK_NOFOLLOW: the l* ones), or DIRFD itself
+ * for an empty name with AT_EMPTY_PATH (the f* ones). Returns 1 (an fd: *FD set), 0 (a
+ * path in OUT) or -errno, the kernel's checks first.
+ */
+static int raw_xattr_target(int dirfd, const char *vpath, unsigned int at_flags, char *out,
+			    size_t outlen)
+{
+	long n;
+
+	if (at_flags & ~(unsigned int)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) {
+		return -EINVAL;
+	}
+	if (fvm_bad_ptr(vpath) || (n = fvm_strlen_user(vpath)) < 0) {
+		return -EFAULT;
+	}
+	if (n == 0) {
+		return (at_flags & AT_EMPTY_PATH) ? 1 : -ENOENT;
+	}
+	n = fvm_vpath_at(dirfd, vpath, out, outlen);
+	return n < 0 ? (int)n : 0;
+}
+
+/* struct xattr_args of getxattrat and setxattrat, read as the kernel reads it. */
+struct raw_xattr_args {
+	uint64_t value;
+	uint32_t size;
+	uint32_t flags;
+};
+
+static int raw_xattr_args(const void *uargs, size_t usize, struct raw_xattr_args *args)
+{
+	if (usize < sizeof(*args)) {
+		return -EINVAL;
+	}
+	if (usize > FVM_PAGE) {
+		return -E2BIG;
+	}
+	if (fvm_bad_range(uargs, usize)) {
+		return -EFAULT;
+	}
+	memcpy(args, uargs, sizeof(*args));
+	for (size_t i = sizeof(*args); i < usize; i++) {
+		if (((const char *)uargs)[i]) {
+			return -E2BIG;
+		}
+	}
+	return 0;
+}
+
+/* Whether the kernel has the *xattrat calls: asked once, with flags it refuses (EINVAL). */
+static bool raw_have_xattrat(void)
+{
+	static int have; /* 0: not asked yet; 1: yes; -1: no */
+
+	if (!have) {
+		long r = FVM_SC(SYS_getxattrat, AT_FDCWD, "", ~0u, "", 0, 0);
+		have = r == -ENOSYS ? -1 : 1;
+	}
+	return have > 0;
+}
+
+static long raw_xattrat(long nr, long *a)
+{
+	char vp[PATH_MAX];
+	struct raw_xattr_args args = {0};
+	bool nofollow = (unsigned int)a[2] & AT_SYMLINK_NOFOLLOW;
+	int fd = (int)a[0];
+	const char *name = (const char *)a[3];
+
+	if (!raw_have_xattrat()) {
+		return raw_ret(-ENOSYS);
+	}
+	int t = raw_xattr_target(fd, (const char *)a[1], (unsigned int)a[2], vp, sizeof(vp));
+
+	if (t >= 0 && (nr == SYS_getxattrat || nr == SYS_setxattrat)) {
+		int r = raw_xattr_args((const void *)a[4], (size_t)a[5], &args);
+		if (r < 0) {
+			t = r;
+		} else if (nr == SYS_getxattrat && args.flags) {
+			t = -EINVAL;
+		}
+	}
+	if (t < 0) {
+		return raw_ret(t);
+	}
+	void *value = (void *)(uintptr_t)args.value;
+	switch (nr) {
+	case SYS_getxattrat:
+		return t ? fgetxattr(fd, name, value, args.size)
+			 : (nofollow ? lgetxattr : getxattr)(vp, name, value, args.size);
+	case SYS_setxattrat:
+		return t ? fsetxattr(fd, name, value, args.size, (int)args.flags)
+			 : (nofollow ? lsetxattr : setxattr)(vp, name, value, args.size, (int)args.flags);
+	case SYS_listxattrat:
+		return t ? flistxattr(fd, (char *)a[3], (size_t)a[4])
+			 : (nofollow ? llistxattr : listxattr)(vp, (char *)a[3], (size_t)a[4]);
+	default: /* SYS_removexattrat */
+		return t ? fremovexattr(fd, name) : (nofollow ? lremovexattr : removexattr)(vp, name);
+	}
+}
 
 /* The call in a VM; nr is one of the numbers virt() names (its switch). */
 static long virt(long nr, long *a)
@@ -379,6 +489,11 @@ static long virt(long nr, long *a)
 		return lremovexattr(P(0), P(1));
 	case SYS_fremovexattr:
 		return fremovexattr(I(0), P(1));
+	case SYS_setxattrat:
+	case SYS_getxattrat:
+	case SYS_listxattrat:
+	case SYS_removexattrat:
+		return raw_xattrat(nr, a);
 
 	/* The cwd, listings and the fds libfvm keeps track of. */
 	case SYS_getcwd:

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,32 @@ static void stat_of(const char *path)
 	       st.st_ino == stx.stx_ino ? "agrees" : "differs");
 }
 
+/* The *xattrat calls of Linux 6.13 (ENOSYS before, natively and in a VM alike). */
+static void xattrat(const char *path)
+{
+	struct {
+		uint64_t value;
+		uint32_t size, flags;
+	} args = {(uintptr_t) "v1", 2, 0};
+	char list[256], val[16];
+	long r;
+
+	say("setxattrat", syscall(463, AT_FDCWD, path, 0, "user.k", &args, sizeof(args)));
+	args.value = (uintptr_t)val;
+	args.size = sizeof(val);
+	r = syscall(464, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, "user.k", &args, sizeof(args));
+	printf("getxattrat: %.*s\n", (int)(r > 0 ? r : 0), val);
+	say("getxattrat bad flags", syscall(464, AT_FDCWD, path, 0x4000, "user.k", &args, sizeof(args)));
+	r = syscall(465, AT_FDCWD, path, 0, list, sizeof(list));
+	printf("listxattrat:");
+	for (long at = 0; r > 0 && at < r; at += (long)strlen(list + at) + 1) {
+		printf(" %s", list + at);
+	}
+	printf("\n");
+	say("removexattrat", syscall(466, AT_FDCWD, path, 0, "user.k"));
+	say("getxattrat removed", syscall(464, AT_FDCWD, path, 0, "user.k", &args, sizeof(args)));
+}
+
 static int script(void)
 {
 	char buf[PATH_MAX];
@@ -112,6 +139,7 @@ static int script(void)
 	say("truncate", syscall(SYS_truncate, "d/hard", 4));
 	stat_of("d/sub/moved");
 	stat_of("d/sub/link");
+	xattrat("d/sub/moved");
 	say("faccessat X_OK", syscall(SYS_faccessat, AT_FDCWD, "d/sub/moved", X_OK));
 	say("unlinkat host.txt", syscall(SYS_unlinkat, AT_FDCWD, "host.txt", 0));
 	stat_of("host.txt");
