@@ -12,9 +12,11 @@
  *    legacy getdents is getdents64's merged listing in the old record format;
  *    utimensat and futimesat with a NULL name act on the fd; utime and utimes read their
  *    times before anything else; the *xattrat calls of Linux 6.13, which libc lacks,
- *    go to the path or fd wrappers of the xattr family). A wrapper entered from here gets the program's own
- *    (virtual) arguments, never a real path: it is the one place libfvm enters an
- *    exported name of its own, and it does so once per call.
+ *    go to the path or fd wrappers of the xattr family). A wrapper entered from here
+ *    gets the program's own (virtual) arguments, never a real path: it is the one place
+ *    libfvm enters an exported name of its own, and it does so once per call.
+ *  - fchmodat2 and faccessat2 are served by the fchmodat and faccessat wrappers, which
+ *    give their flags' answers on kernels older than those calls (6.6, 5.8) too.
  *  - Every other number goes to the kernel unchanged, with all six arguments, and only
  *    errno is set from the answer, as glibc's syscall() does: a process pays one switch.
  *  - A bad pointer gets what the kernel gives (EFAULT, EINVAL...), never a crash: where
