@@ -147,7 +147,12 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
-	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo
+	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go
+# Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
+# with Debian's, which apt would remove it for); Debian's where there are none.
+ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
+DEPS += nodejs npm
+endif
 # The i386 toolchain builds the compat-ABI probe of the fence tests.
 ifeq ($(shell uname -m),x86_64)
 DEPS += gcc-multilib libc6-dev-i386

@@ -50,12 +50,21 @@ static inline long fvm_syscall6(long n, long a, long b, long c, long d, long e, 
 	return x0;
 }
 #else
+#include <dlfcn.h>
 #include <errno.h>
-/* Portable fallback: libc's syscall(), with errno saved around it. */
+/*
+ * Portable fallback: libc's syscall(), with errno saved around it. libfvm wraps
+ * syscall() (rawsys.c), so the one called is the next definition after the caller's
+ * object: libc's, never libfvm's own again.
+ */
 static inline long fvm_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
+	static long (*next)(long, ...);
+	if (!next) {
+		next = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	}
 	int saved = errno;
-	long ret = syscall(n, a, b, c, d, e, f);
+	long ret = next(n, a, b, c, d, e, f);
 	if (ret == -1) {
 		ret = -errno;
 	}

@@ -1,8 +1,8 @@
 /*
  * attack — one hostile action from inside a VM, for tests/security (issue 13).
  * Built twice, like try-syscall: dynamic (libfvm is loaded, but every call below is a
- * raw system call through syscall(2), which libfvm does not wrap) and static (libfvm
- * cannot be loaded at all). The tests also run some operations natively, to set up a
+ * raw system call made by the instruction itself, rawcall.h, which libfvm cannot see)
+ * and static (libfvm cannot be loaded at all). The tests also run some operations natively, to set up a
  * victim or to check one.
  *
  *   attack symlink TARGET LINK      symlinkat
@@ -74,6 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rawcall.h"
 #include "report.h"
 
 static long open_raw(const char *path, int flags, int mode)

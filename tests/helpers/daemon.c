@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rawcall.h"
+
 #define FD 3
 
 static int wait_and_write(const char *go)

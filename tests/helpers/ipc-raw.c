@@ -1,8 +1,8 @@
 /*
  * ipc-raw — SysV and POSIX-queue operations by raw system calls, for the IPC guard's
  * tests (tests/security/t_ipc_guard.sh). Built twice, like attack: dynamic (libfvm is
- * loaded but wraps none of these calls) and static. Names are passed to the kernel as
- * given (no leading '/': the system call's form).
+ * loaded, but these calls are made by the instruction itself, rawcall.h, unseen by it)
+ * and static. Names are passed to the kernel as given (no leading '/': the system call's form).
  *
  *   ipc-raw shm-put KEY TEXT     shmget(KEY, 4096, IPC_CREAT|0600), write TEXT; prints the id
  *   ipc-raw shm-get KEY          shmget(KEY, 0, 0), prints the text (SHM_RDONLY attach)
@@ -39,6 +39,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "rawcall.h"
 
 static int report(const char *op, long r)
 {

@@ -1,7 +1,8 @@
 /*
  * try-syscall — one system call (or one quota probe), for the fence and quota tests.
- * Built twice: dynamic (libfvm is loaded, but the calls below go to the kernel through
- * syscall(2), which libfvm does not wrap) and static (libfvm cannot be loaded at all).
+ * Built twice: dynamic (libfvm is loaded, but the calls below go to the kernel by the
+ * instruction itself, rawcall.h: libfvm wraps libc's syscall()) and static (libfvm
+ * cannot be loaded at all).
  *
  *   try-syscall create PATH       openat(O_CREAT|O_EXCL|O_WRONLY)
  *   try-syscall write PATH        openat(O_WRONLY|O_APPEND) and write one byte
@@ -43,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rawcall.h"
 #include "report.h"
 
 #ifndef TIOCLINUX

@@ -1,8 +1,8 @@
 /*
  * try-truncate — one way of truncating a file to size 0 without a write open, for the
  * fence tests: Landlock does not handle its TRUNCATE right, so seccomp must refuse each
- * of these. Every call is a raw system call (syscall(2) or, for the i386 ABI, int $0x80),
- * so the dynamic build bypasses libfvm as the static build does.
+ * of these. Every call is a raw system call (the instruction, rawcall.h, or for the
+ * i386 ABI int $0x80), so the dynamic build bypasses libfvm as the static build does.
  *
  *   try-truncate truncate PATH               truncate(PATH, 0)
  *   try-truncate open-rdonly-trunc PATH      open(PATH, O_RDONLY|O_TRUNC)       (x86_64)
@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "rawcall.h"
 #include "report.h"
 
 static long open_by_handle(const char *path)

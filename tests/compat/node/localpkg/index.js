@@ -1,0 +1,5 @@
+const fs = require('fs');
+module.exports = {
+  greet: (who) => 'hello ' + who,
+  size: (p) => fs.statSync(p).size,
+};
