@@ -1,0 +1,306 @@
+/*
+ * loader.c — when a new program needs the loader module (libfvm-audit.so, LD_AUDIT),
+ * and the environment that carries it (docs/DESIGN.md "The loader").
+ *
+ * The dynamic loader finds a program's libraries before libfvm runs; the module maps
+ * its searches into the VM. It costs a little at every start, so an exec gets it only
+ * when the VM's layer holds something the loader could look for:
+ *  - the program itself lies in upper/ (a program the VM built: its rpath, $ORIGIN and
+ *    its libraries are likely the VM's too), or its DT_RPATH or DT_RUNPATH names a
+ *    directory the VM made, changed or deleted (read from the ELF file at the exec:
+ *    one pread of its dynamic section, one more for an rpath);
+ *  - an LD_LIBRARY_PATH or LD_PRELOAD entry is not the host's own (the VM made,
+ *    changed or deleted it);
+ *  - the VM has its own /etc/ld.so.cache (ldconfig ran in it) or deleted it;
+ *  - the VM changed a directory the loader searches or its cache names by default
+ *    (/lib, /usr/lib and beneath, /usr/local/lib, /lib64, /usr/lib64).
+ *
+ * Rules:
+ *  - The program never sees the module in LD_AUDIT unless it set LD_AUDIT itself: the
+ *    exec adds FVM_AUDIT (fvm/env.h) holding the program's own value ("" for none),
+ *    and libfvm's constructor (fvm_loader_restore) puts LD_AUDIT back as it was. A
+ *    user's own LD_AUDIT is kept, after the module.
+ *  - No allocation (the exec path runs in vfork children): strings go into the
+ *    caller's buffer.
+ *  - Setuid and setgid programs run in secure mode, where the loader ignores LD_AUDIT
+ *    paths, as it ignores LD_PRELOAD's: they see the host's libraries.
+ */
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fvm/env.h"
+#include "fvm/layout.h"
+#include "fvm/path.h"
+#include "libfvm.h"
+
+#define AUDIT_SO "libfvm-audit.so"
+
+/* The module beside libfvm.so; "" when it is not there. */
+static const char *audit_path(void)
+{
+	static char path[PATH_MAX];
+	static int state; /* 0 unknown, 1 found, -1 absent */
+	struct stat st;
+
+	if (state == 0) {
+		const char *lib = fvm_lib_path(), *slash = strrchr(lib, '/');
+		int n = slash ? snprintf(path, sizeof(path), "%.*s/" AUDIT_SO, (int)(slash - lib), lib) : -1;
+		state = n > 0 && (size_t)n < sizeof(path) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 ? 1 : -1;
+	}
+	return state > 0 ? path : "";
+}
+
+/* The value of NAME in the NULL-terminated ENV, and its index in *IDX; or NULL. */
+static const char *env_find(char **env, const char *name, size_t *idx)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; env[i]; i++) {
+		if (strncmp(env[i], name, nl) == 0 && env[i][nl] == '=') {
+			*idx = i;
+			return env[i] + nl + 1;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * True when an entry of LIST (separated by any of SEPS) is not the host's own: the VM
+ * made, changed or deleted it. PATHS_ONLY: bare names are searched by the loader, not
+ * named (LD_PRELOAD), and left to the other checks.
+ */
+static bool list_in_vm(const char *list, const char *seps, bool paths_only)
+{
+	char name[PATH_MAX];
+	struct fvm_res res;
+	const char *lib = fvm_lib_path();
+
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, seps);
+		if (len && len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			if ((!paths_only || strchr(name, '/')) && strcmp(name, lib) != 0 &&
+			    !strchr(name, '$') && fvm_resolve_at(AT_FDCWD, name, 0, &res) == 0 &&
+			    (res.where == FVM_UPPER || res.whiteout)) {
+				return true;
+			}
+		}
+		p += len;
+		p += strspn(p, seps);
+	}
+	return false;
+}
+
+/* True when upper/VPATH exists: the VM made, changed or replaced VPATH or beneath it. */
+static bool in_upper(const char *vpath)
+{
+	char up[FVM_RPATH_MAX];
+	struct stat st;
+
+	return fvm_upper_path(&fvm_g, vpath, up, sizeof(up)) >= 0 && sys_lstat(up, &st) == 0;
+}
+
+/*
+ * True when the VM changed what the loader reads by default: its cache (or deleted
+ * it), or a library directory it searches or its cache names. A few lstat calls of
+ * upper/, ENOENT in a VM that changed neither /etc nor /usr.
+ */
+static bool system_dirs_in_vm(void)
+{
+	if (in_upper("/etc") &&
+	    (in_upper("/etc/ld.so.cache") || in_upper("/etc/" FVM_WH_PREFIX "ld.so.cache"))) {
+		return true;
+	}
+	if (in_upper("/usr") &&
+	    (in_upper("/usr/lib") || in_upper("/usr/local/lib") || in_upper("/usr/lib64"))) {
+		return true;
+	}
+	return in_upper("/lib") || in_upper("/lib64");
+}
+
+/* The file offset of virtual address ADDR in the ELF whose program headers are PH (PN). */
+static bool vaddr_off(const Elf64_Phdr *ph, size_t pn, uint64_t addr, uint64_t *off)
+{
+	for (size_t i = 0; i < pn; i++) {
+		if (ph[i].p_type == PT_LOAD && addr >= ph[i].p_vaddr &&
+		    addr < ph[i].p_vaddr + ph[i].p_filesz) {
+			*off = addr - ph[i].p_vaddr + ph[i].p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* True when a directory of rpath list LIST (of the program at canonical VPROG) is the VM's. */
+static bool rpath_in_vm(const char *list, const char *vprog)
+{
+	char dir[PATH_MAX];
+	const char *base = strrchr(vprog, '/');
+	int olen = base ? (int)(base - vprog) : 0;
+
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ":");
+		int n = -1;
+		if (len > 7 && memcmp(p, "$ORIGIN", 7) == 0) {
+			n = snprintf(dir, sizeof(dir), "%.*s%.*s", olen, vprog, (int)(len - 7), p + 7);
+		} else if (len > 9 && memcmp(p, "${ORIGIN}", 9) == 0) {
+			n = snprintf(dir, sizeof(dir), "%.*s%.*s", olen, vprog, (int)(len - 9), p + 9);
+		} else if (len == 7 && memcmp(p, "$ORIGIN", 7) == 0) {
+			n = snprintf(dir, sizeof(dir), "%.*s", olen ? olen : 1, olen ? vprog : "/");
+		} else if (len && !memchr(p, '$', len)) {
+			n = snprintf(dir, sizeof(dir), "%.*s", (int)len, p);
+		}
+		if (n > 0 && (size_t)n < sizeof(dir) && list_in_vm(dir, "", false)) {
+			return true;
+		}
+		p += len;
+		p += *p == ':';
+	}
+	return false;
+}
+
+bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[32];
+	Elf64_Dyn dyn[128];
+	char list[PATH_MAX];
+	uint64_t strtab = 0, rp = 0, off;
+	bool has_rp = false;
+	size_t pn;
+
+	if (res->where == FVM_UPPER) {
+		return true;
+	}
+	if (n < sizeof(eh) || memcmp(head, ELFMAG, SELFMAG) != 0) {
+		return false;
+	}
+	memcpy(&eh, head, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0])) {
+		return false;
+	}
+	pn = eh.e_phnum < 32 ? eh.e_phnum : 32;
+	if (eh.e_phoff + pn * sizeof(ph[0]) <= n) {
+		memcpy(ph, head + eh.e_phoff, pn * sizeof(ph[0]));
+	} else if (sys_pread(fd, ph, pn * sizeof(ph[0]), (off_t)eh.e_phoff) != (ssize_t)(pn * sizeof(ph[0]))) {
+		return false;
+	}
+	for (size_t i = 0; i < pn; i++) {
+		if (ph[i].p_type != PT_DYNAMIC) {
+			continue;
+		}
+		size_t len = ph[i].p_filesz < sizeof(dyn) ? ph[i].p_filesz : sizeof(dyn);
+		ssize_t got = sys_pread(fd, dyn, len, (off_t)ph[i].p_offset);
+		for (size_t d = 0; got > 0 && d < (size_t)got / sizeof(dyn[0]) && dyn[d].d_tag != DT_NULL; d++) {
+			if (dyn[d].d_tag == DT_STRTAB) {
+				strtab = dyn[d].d_un.d_ptr;
+			} else if (dyn[d].d_tag == DT_RPATH || dyn[d].d_tag == DT_RUNPATH) {
+				rp = dyn[d].d_un.d_val;
+				has_rp = true;
+			}
+		}
+	}
+	if (!has_rp || !vaddr_off(ph, pn, strtab, &off)) {
+		return false;
+	}
+	ssize_t got = sys_pread(fd, list, sizeof(list) - 1, (off_t)(off + rp));
+	if (got <= 0) {
+		return false;
+	}
+	list[got] = '\0';
+	return rpath_in_vm(list, res->vpath);
+}
+
+/* True when the program (PROG_LOADER) or ENV needs the module. */
+static bool needs_module(bool prog_loader, char **env)
+{
+	size_t i;
+	const char *v;
+
+	if (prog_loader) {
+		return true;
+	}
+	if ((v = env_find(env, "LD_LIBRARY_PATH", &i)) != NULL && list_in_vm(v, ":;", false)) {
+		return true;
+	}
+	if ((v = env_find(env, "LD_PRELOAD", &i)) != NULL && list_in_vm(v, ": \t", true)) {
+		return true;
+	}
+	return system_dirs_in_vm();
+}
+
+/* Appends "NAME=VAL1[:VAL2]" to BUF (*USED of LEN): the string, or NULL when it does not fit. */
+static char *env_str(char *buf, size_t len, size_t *used, const char *name, const char *v1,
+		     const char *v2)
+{
+	int n = snprintf(buf + *used, len - *used, "%s=%s%s%s", name, v1, v2 && *v2 ? ":" : "",
+			 v2 ? v2 : "");
+	if (n < 0 || *used + (size_t)n + 1 > len) {
+		return NULL;
+	}
+	char *s = buf + *used;
+	*used += (size_t)n + 1;
+	return s;
+}
+
+size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen)
+{
+	size_t ia = 0, im = 0, used = 0;
+	const char *user, *ours;
+	const char *mod = audit_path();
+
+	env[n] = NULL;
+	user = env_find(env, "LD_AUDIT", &ia);
+	ours = env_find(env, FVM_ENV_AUDIT, &im);
+	if (ours) {
+		/* Inherited from a start that had the module: the program's own value is ours. */
+		env[im] = env[--n];
+		env[n] = NULL;
+		user = env_find(env, "LD_AUDIT", &ia);
+		char *own = user && *ours ? env_str(buf, buflen, &used, "LD_AUDIT", ours, NULL) : NULL;
+		if (own) {
+			env[ia] = own;
+			user = own + sizeof("LD_AUDIT");
+		} else if (user) {
+			env[ia] = env[--n];
+			env[n] = NULL;
+			user = NULL;
+		}
+	}
+	if (!mod[0] || n + 3 > outn || !needs_module(prog_loader, env)) {
+		return n;
+	}
+	if (user && strstr(user, mod)) {
+		return n; /* the program asked for the module itself */
+	}
+	char *audit = env_str(buf, buflen, &used, "LD_AUDIT", mod, user);
+	char *mark = env_str(buf, buflen, &used, FVM_ENV_AUDIT, user ? user : "", NULL);
+	if (!audit || !mark) {
+		return n;
+	}
+	if (user) {
+		env[ia] = audit;
+	} else {
+		env[n++] = audit;
+	}
+	env[n++] = mark;
+	env[n] = NULL;
+	return n;
+}
+
+void fvm_loader_restore(void)
+{
+	const char *ours = getenv(FVM_ENV_AUDIT);
+
+	if (!ours) {
+		return;
+	}
+	if (*ours) {
+		setenv("LD_AUDIT", ours, 1);
+	} else {
+		unsetenv("LD_AUDIT");
+	}
+	unsetenv(FVM_ENV_AUDIT);
+}
