@@ -51,18 +51,41 @@ static const char *audit_path(void)
 	return state > 0 ? path : "";
 }
 
-/* The value of NAME in the NULL-terminated ENV, and its index in *IDX; or NULL. */
-static const char *env_find(char **env, const char *name, size_t *idx)
-{
-	size_t nl = strlen(name);
+/* What the loader reads of an environment, found in one pass (scan_env). */
+struct ld_env {
+	const char *audit, *mark, *libpath, *preload; /* values, or NULL */
+	size_t ia, im;                                /* indexes of LD_AUDIT, FVM_AUDIT */
+};
 
+/* The value of ENTRY when it is NAME=value (NL: strlen(NAME)), else NULL. */
+static const char *env_is(const char *entry, const char *name, size_t nl)
+{
+	return strncmp(entry, name, nl) == 0 && entry[nl] == '=' ? entry + nl + 1 : NULL;
+}
+
+/* Fills *E from the NULL-terminated ENV: an exec's cost is one look at each entry. */
+static void scan_env(char **env, struct ld_env *e)
+{
+	const char *v;
+
+	e->audit = e->mark = e->libpath = e->preload = NULL;
+	e->ia = e->im = 0;
 	for (size_t i = 0; env[i]; i++) {
-		if (strncmp(env[i], name, nl) == 0 && env[i][nl] == '=') {
-			*idx = i;
-			return env[i] + nl + 1;
+		const char *s = env[i];
+		if (s[0] == 'L' && s[1] == 'D' && s[2] == '_') {
+			if ((v = env_is(s, "LD_AUDIT", 8)) != NULL) {
+				e->audit = v;
+				e->ia = i;
+			} else if ((v = env_is(s, "LD_LIBRARY_PATH", 15)) != NULL) {
+				e->libpath = v;
+			} else if ((v = env_is(s, "LD_PRELOAD", 10)) != NULL) {
+				e->preload = v;
+			}
+		} else if (s[0] == 'F' && (v = env_is(s, FVM_ENV_AUDIT, sizeof(FVM_ENV_AUDIT) - 1)) != NULL) {
+			e->mark = v;
+			e->im = i;
 		}
 	}
-	return NULL;
 }
 
 /*
@@ -93,12 +116,19 @@ static bool list_in_vm(const char *list, const char *seps, bool paths_only)
 	return false;
 }
 
-/* True when upper/VPATH exists: the VM made, changed or replaced VPATH or beneath it. */
+/*
+ * True when upper/VPATH exists: the VM made, changed or replaced VPATH or beneath it.
+ * The lookup cache (inherited from the parent, which resolved the program) often knows
+ * the directory has nothing in upper/: then no system call is made.
+ */
 static bool in_upper(const char *vpath)
 {
 	char up[FVM_RPATH_MAX];
 	struct stat st;
 
+	if (fvm_dir_host_only(&fvm_g, vpath, strlen(vpath))) {
+		return false;
+	}
 	return fvm_upper_path(&fvm_g, vpath, up, sizeof(up)) >= 0 && sys_lstat(up, &st) == 0;
 }
 
@@ -213,22 +243,11 @@ bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int 
 	return rpath_in_vm(list, res->vpath);
 }
 
-/* True when the program (PROG_LOADER) or ENV needs the module. */
-static bool needs_module(bool prog_loader, char **env)
+/* True when the program (PROG_LOADER) or the environment E needs the module. */
+static bool needs_module(bool prog_loader, const struct ld_env *e)
 {
-	size_t i;
-	const char *v;
-
-	if (prog_loader) {
-		return true;
-	}
-	if ((v = env_find(env, "LD_LIBRARY_PATH", &i)) != NULL && list_in_vm(v, ":;", false)) {
-		return true;
-	}
-	if ((v = env_find(env, "LD_PRELOAD", &i)) != NULL && list_in_vm(v, ": \t", true)) {
-		return true;
-	}
-	return system_dirs_in_vm();
+	return prog_loader || (e->libpath && list_in_vm(e->libpath, ":;", false)) ||
+	       (e->preload && list_in_vm(e->preload, ": \t", true)) || system_dirs_in_vm();
 }
 
 /* Appends "NAME=VAL1[:VAL2]" to BUF (*USED of LEN): the string, or NULL when it does not fit. */
@@ -247,41 +266,42 @@ static char *env_str(char *buf, size_t len, size_t *used, const char *name, cons
 
 size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen)
 {
-	size_t ia = 0, im = 0, used = 0;
-	const char *user, *ours;
-	const char *mod = audit_path();
+	struct ld_env e;
+	size_t used = 0;
+	const char *mod;
 
 	env[n] = NULL;
-	user = env_find(env, "LD_AUDIT", &ia);
-	ours = env_find(env, FVM_ENV_AUDIT, &im);
-	if (ours) {
+	scan_env(env, &e);
+	if (e.mark) {
 		/* Inherited from a start that had the module: the program's own value is ours. */
-		env[im] = env[--n];
+		if (e.ia == n - 1) {
+			e.ia = e.im;
+		}
+		env[e.im] = env[--n];
 		env[n] = NULL;
-		user = env_find(env, "LD_AUDIT", &ia);
-		char *own = user && *ours ? env_str(buf, buflen, &used, "LD_AUDIT", ours, NULL) : NULL;
+		char *own = e.audit && *e.mark ? env_str(buf, buflen, &used, "LD_AUDIT", e.mark, NULL) : NULL;
 		if (own) {
-			env[ia] = own;
-			user = own + sizeof("LD_AUDIT");
-		} else if (user) {
-			env[ia] = env[--n];
+			env[e.ia] = own;
+			e.audit = own + sizeof("LD_AUDIT");
+		} else if (e.audit) {
+			env[e.ia] = env[--n];
 			env[n] = NULL;
-			user = NULL;
+			e.audit = NULL;
 		}
 	}
-	if (!mod[0] || n + 3 > outn || !needs_module(prog_loader, env)) {
+	if (n + 3 > outn || !needs_module(prog_loader, &e) || !(mod = audit_path())[0]) {
 		return n;
 	}
-	if (user && strstr(user, mod)) {
+	if (e.audit && strstr(e.audit, mod)) {
 		return n; /* the program asked for the module itself */
 	}
-	char *audit = env_str(buf, buflen, &used, "LD_AUDIT", mod, user);
-	char *mark = env_str(buf, buflen, &used, FVM_ENV_AUDIT, user ? user : "", NULL);
+	char *audit = env_str(buf, buflen, &used, "LD_AUDIT", mod, e.audit);
+	char *mark = env_str(buf, buflen, &used, FVM_ENV_AUDIT, e.audit ? e.audit : "", NULL);
 	if (!audit || !mark) {
 		return n;
 	}
-	if (user) {
-		env[ia] = audit;
+	if (e.audit) {
+		env[e.ia] = audit;
 	} else {
 		env[n++] = audit;
 	}

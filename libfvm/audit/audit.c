@@ -41,6 +41,7 @@ static struct fvm_vm vm;
 static bool active;
 static char out[FVM_RPATH_MAX];     /* the answer: the loader copies it at once */
 static char absent_path[PATH_MAX];  /* upper/.wh.fvm-absent: never exists */
+static char libfvm_path[PATH_MAX];  /* libfvm.so beside this module: loaded as it is */
 
 /* The VM's /etc/ld.so.cache: unknown, the host's (none of its own), its own, deleted. */
 static enum { CACHE_UNKNOWN, CACHE_HOST, CACHE_VM, CACHE_NONE } cache_state;
@@ -91,6 +92,15 @@ __attribute__((constructor)) static void audit_init(int argc, char **argv, char 
 		vm.policy = fvm_policy_map(pol);
 	}
 	snprintf(absent_path, sizeof(absent_path), "%s/" FVM_WH_PREFIX "fvm-absent", vm.upper);
+	/* libfvm's exec puts this module first in LD_AUDIT, beside libfvm.so. */
+	const char *audit = env_get(envp, "LD_AUDIT");
+	const char *end = audit ? strchr(audit, ':') : NULL, *slash = NULL;
+	for (const char *p = audit; p && *p && p != end; p++) {
+		slash = *p == '/' ? p : slash;
+	}
+	if (slash) {
+		snprintf(libfvm_path, sizeof(libfvm_path), "%.*s/libfvm.so", (int)(slash - audit), audit);
+	}
 	active = true;
 }
 
@@ -295,6 +305,9 @@ EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned flag)
 				memcpy(pending, name, nl + 1);
 			}
 			return (char *)name;
+		}
+		if (strcmp(name, libfvm_path) == 0) {
+			return (char *)name; /* LD_PRELOAD's libfvm: fvm's own, never in the VM */
 		}
 		return (char *)map_name(name);
 	case LA_SER_CONFIG:

@@ -7,8 +7,8 @@
  * Rules:
  *  - Built with -ffreestanding -fno-builtin and -fno-tree-loop-distribute-patterns, so
  *    that GCC never turns these loops into calls to themselves.
- *  - Plain byte loops: the module handles a few short paths per library the loader
- *    looks for; speed here does not matter, size and independence do.
+ *  - Plain byte loops, but for copies and fills, which the walk makes of whole path
+ *    buffers: "rep movsb" / "rep stosb" on x86_64 (fast on every CPU with ERMS).
  *  - snprintf knows %s, %.*s, %c, %d, %u, %zu, %lu and %%: what the core's linked
  *    functions format (paths); anything else ends the output there.
  */
@@ -31,12 +31,17 @@ int snprintf(char *out, size_t len, const char *fmt, ...);
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
+#if defined(__x86_64__)
+	void *d = dst;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+#else
 	unsigned char *d = dst;
 	const unsigned char *s = src;
 
 	while (n--) {
 		*d++ = *s++;
 	}
+#endif
 	return dst;
 }
 
@@ -46,9 +51,7 @@ void *memmove(void *dst, const void *src, size_t n)
 	const unsigned char *s = src;
 
 	if (d < s) {
-		while (n--) {
-			*d++ = *s++;
-		}
+		return memcpy(dst, src, n); /* a forward copy never overwrites what it reads */
 	} else {
 		while (n--) {
 			d[n] = s[n];
@@ -59,11 +62,16 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
+#if defined(__x86_64__)
+	void *d = dst;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+#else
 	unsigned char *d = dst;
 
 	while (n--) {
 		*d++ = (unsigned char)c;
 	}
+#endif
 	return dst;
 }
 
