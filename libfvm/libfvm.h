@@ -344,7 +344,7 @@ bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int 
  * and drops what an earlier start added. Returns the new count. FVM_LOADER_ENV_N: the
  * entries it may add.
  */
-#define FVM_LOADER_ENV_N 2
+#define FVM_LOADER_ENV_N 3
 size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen);
 
 /* loader.c, at start: LD_AUDIT as the program set it, when libfvm's exec changed it. */

@@ -19,13 +19,17 @@
  *  - The program never sees the module in LD_AUDIT unless it set LD_AUDIT itself: the
  *    exec adds FVM_AUDIT (fvm/env.h) holding the program's own value ("" for none),
  *    and libfvm's constructor (fvm_loader_restore) puts LD_AUDIT back as it was. A
- *    user's own LD_AUDIT is kept, after the module.
+ *    user's own LD_AUDIT is kept, after the module. An LD_LIBRARY_PATH entry naming a
+ *    directory only the VM has is given to the loader as its real path in upper/
+ *    (libpath_real), the program's own value kept in FVM_AUDIT_LIBPATH and put back
+ *    the same way.
  *  - No allocation (the exec path runs in vfork children): strings go into the
  *    caller's buffer.
  *  - Setuid and setgid programs run in secure mode, where the loader ignores LD_AUDIT
  *    paths, as it ignores LD_PRELOAD's: they see the host's libraries.
  */
 #include <elf.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +37,8 @@
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "libfvm.h"
+
+extern char **environ;
 
 #define AUDIT_SO "libfvm-audit.so"
 
@@ -54,7 +60,9 @@ static const char *audit_path(void)
 /* What the loader reads of an environment, found in one pass (scan_env). */
 struct ld_env {
 	const char *audit, *mark, *libpath, *preload; /* values, or NULL */
-	size_t ia, im;                                /* indexes of LD_AUDIT, FVM_AUDIT */
+	const char *libmark;                          /* FVM_AUDIT_LIBPATH's value, or NULL */
+	size_t ia, im, il, ilm;                       /* indexes of LD_AUDIT, FVM_AUDIT,
+							 LD_LIBRARY_PATH, FVM_AUDIT_LIBPATH */
 };
 
 /* The value of ENTRY when it is NAME=value (NL: strlen(NAME)), else NULL. */
@@ -68,8 +76,8 @@ static void scan_env(char **env, struct ld_env *e)
 {
 	const char *v;
 
-	e->audit = e->mark = e->libpath = e->preload = NULL;
-	e->ia = e->im = 0;
+	e->audit = e->mark = e->libpath = e->preload = e->libmark = NULL;
+	e->ia = e->im = e->il = e->ilm = 0;
 	for (size_t i = 0; env[i]; i++) {
 		const char *s = env[i];
 		if (s[0] == 'L' && s[1] == 'D' && s[2] == '_') {
@@ -78,12 +86,17 @@ static void scan_env(char **env, struct ld_env *e)
 				e->ia = i;
 			} else if ((v = env_is(s, "LD_LIBRARY_PATH", 15)) != NULL) {
 				e->libpath = v;
+				e->il = i;
 			} else if ((v = env_is(s, "LD_PRELOAD", 10)) != NULL) {
 				e->preload = v;
 			}
 		} else if (s[0] == 'F' && (v = env_is(s, FVM_ENV_AUDIT, sizeof(FVM_ENV_AUDIT) - 1)) != NULL) {
 			e->mark = v;
 			e->im = i;
+		} else if (s[0] == 'F' &&
+			   (v = env_is(s, FVM_ENV_AUDIT_LIBPATH, sizeof(FVM_ENV_AUDIT_LIBPATH) - 1)) != NULL) {
+			e->libmark = v;
+			e->ilm = i;
 		}
 	}
 }
@@ -264,6 +277,74 @@ static char *env_str(char *buf, size_t len, size_t *used, const char *name, cons
 	return s;
 }
 
+/* Removes entry K of ENV (*N entries): the last takes its place, E's indexes follow. */
+static void env_del(char **env, size_t *n, size_t k, struct ld_env *e)
+{
+	size_t last = --*n;
+
+	env[k] = env[last];
+	env[last] = NULL;
+	size_t *idx[] = {&e->ia, &e->im, &e->il, &e->ilm};
+	for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		if (*idx[i] == last) {
+			*idx[i] = k;
+		}
+	}
+}
+
+/*
+ * LD_LIBRARY_PATH for the loader, into BUF: each entry that names a directory only the
+ * VM has becomes its real path in upper/. The loader stats a directory where a library
+ * was missing and skips it for the rest of the process when the host has none there;
+ * the real path exists. The module maps the names beneath it back into the VM. Returns
+ * the "LD_LIBRARY_PATH=..." string, or NULL when nothing changes (or it does not fit).
+ */
+static char *libpath_real(const char *list, char *buf, size_t len, size_t *used)
+{
+	char name[PATH_MAX];
+	struct fvm_res res;
+	struct stat st;
+	size_t start = *used, o = start;
+	bool changed = false;
+	int k = snprintf(buf + o, len - o, "LD_LIBRARY_PATH=");
+
+	if (k < 0 || o + (size_t)k >= len) {
+		return NULL;
+	}
+	o += (size_t)k;
+	for (const char *p = list; *p;) {
+		size_t nl = strcspn(p, ":;");
+		const char *ent = p;
+		if (nl && nl < sizeof(name)) {
+			memcpy(name, p, nl);
+			name[nl] = '\0';
+			if (!strchr(name, '$') && sys_fstatat(AT_FDCWD, name, &st, 0) < 0 &&
+			    fvm_resolve_at(AT_FDCWD, name, 0, &res) == 0 && res.where == FVM_UPPER &&
+			    S_ISDIR(res.st.st_mode)) {
+				ent = res.rpath;
+				nl = strlen(res.rpath);
+				changed = true;
+			}
+		}
+		if (o + nl + 2 > len) {
+			return NULL;
+		}
+		memcpy(buf + o, ent, nl);
+		o += nl;
+		p += strcspn(p, ":;");
+		if (*p) {
+			buf[o++] = ':';
+			p++;
+		}
+	}
+	buf[o++] = '\0';
+	if (!changed) {
+		return NULL;
+	}
+	*used = o;
+	return buf + start;
+}
+
 size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen)
 {
 	struct ld_env e;
@@ -272,24 +353,28 @@ size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char 
 
 	env[n] = NULL;
 	scan_env(env, &e);
-	if (e.mark) {
-		/* Inherited from a start that had the module: the program's own value is ours. */
-		if (e.ia == n - 1) {
-			e.ia = e.im;
+	/* Inherited from a start that had the module: the program's own values are ours. */
+	if (e.libmark) {
+		env_del(env, &n, e.ilm, &e);
+		char *own = e.libpath ? env_str(buf, buflen, &used, "LD_LIBRARY_PATH", e.libmark, NULL) : NULL;
+		if (own) {
+			env[e.il] = own;
+			e.libpath = own + sizeof("LD_LIBRARY_PATH");
 		}
-		env[e.im] = env[--n];
-		env[n] = NULL;
+	}
+	if (e.mark) {
+		env_del(env, &n, e.im, &e);
 		char *own = e.audit && *e.mark ? env_str(buf, buflen, &used, "LD_AUDIT", e.mark, NULL) : NULL;
 		if (own) {
 			env[e.ia] = own;
 			e.audit = own + sizeof("LD_AUDIT");
 		} else if (e.audit) {
-			env[e.ia] = env[--n];
-			env[n] = NULL;
+			env_del(env, &n, e.ia, &e);
 			e.audit = NULL;
 		}
 	}
-	if (n + 3 > outn || !needs_module(prog_loader, &e) || !(mod = audit_path())[0]) {
+	if (n + FVM_LOADER_ENV_N + 1 > outn || !needs_module(prog_loader, &e) ||
+	    !(mod = audit_path())[0]) {
 		return n;
 	}
 	if (e.audit && strstr(e.audit, mod)) {
@@ -306,21 +391,73 @@ size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char 
 		env[n++] = audit;
 	}
 	env[n++] = mark;
+	char *lp = e.libpath ? libpath_real(e.libpath, buf, buflen, &used) : NULL;
+	char *lmark = lp ? env_str(buf, buflen, &used, FVM_ENV_AUDIT_LIBPATH, e.libpath, NULL) : NULL;
+	if (lmark) {
+		env[e.il] = lp;
+		env[n++] = lmark;
+	}
 	env[n] = NULL;
 	return n;
 }
 
-void fvm_loader_restore(void)
+/* Removes entry K of the NULL-terminated ENV, keeping the order (as unsetenv). */
+static void env_drop(char **env, size_t k)
 {
-	const char *ours = getenv(FVM_ENV_AUDIT);
+	for (; env[k]; k++) {
+		env[k] = env[k + 1];
+	}
+}
 
-	if (!ours) {
+/*
+ * Puts VAR back into ENV: the saved value is the tail of the marker entry MARK
+ * ("FVM_AUDIT=value"), so "LD_AUDIT=value" is written over the marker's own name,
+ * in place: no allocation, and no setenv, which a program may interpose with its own
+ * (bash does, working on its variables, not yet made when this runs).
+ */
+static void env_put_back(char **env, const char *mark, const char *var)
+{
+	size_t ml = strlen(mark), vl = strlen(var), im = SIZE_MAX, iv = SIZE_MAX;
+
+	for (size_t i = 0; env[i]; i++) {
+		if (strncmp(env[i], mark, ml) == 0 && env[i][ml] == '=') {
+			im = i;
+		} else if (strncmp(env[i], var, vl) == 0 && env[i][vl] == '=') {
+			iv = i;
+		}
+	}
+	if (im == SIZE_MAX) {
 		return;
 	}
-	if (*ours) {
-		setenv("LD_AUDIT", ours, 1);
-	} else {
-		unsetenv("LD_AUDIT");
+	char *e = env[im];
+	if (!e[ml + 1] && strcmp(var, "LD_AUDIT") == 0) {
+		/* The program had no LD_AUDIT. */
+		if (iv != SIZE_MAX) {
+			env_drop(env, iv);
+			im -= iv < im;
+		}
+		env_drop(env, im);
+		return;
 	}
-	unsetenv(FVM_ENV_AUDIT);
+	char *own = e + ml - vl;         /* "VAR=value" ends where the marker's does */
+	memcpy(own, var, vl);
+	if (iv != SIZE_MAX) {
+		env[iv] = own;
+		env_drop(env, im);
+	} else {
+		env[im] = own;
+	}
+}
+
+void fvm_loader_restore(void)
+{
+	bool marked = false;
+
+	for (size_t i = 0; environ[i] && !marked; i++) {
+		marked = environ[i][0] == 'F' && strncmp(environ[i], FVM_ENV_AUDIT "=", sizeof(FVM_ENV_AUDIT)) == 0;
+	}
+	if (marked) {
+		env_put_back(environ, FVM_ENV_AUDIT_LIBPATH, "LD_LIBRARY_PATH");
+		env_put_back(environ, FVM_ENV_AUDIT, "LD_AUDIT");
+	}
 }

@@ -82,6 +82,15 @@ mkdir -p new/lib; gcc -shared -fPIC -DVERSION='\"new\"' -o new/lib/libfoo.so foo
 gcc -o main main.c -Lnew/lib -lfoo -lm
 LD_LIBRARY_PATH=\$PWD/new/lib ./main; LD_LIBRARY_PATH=new/lib ./main"
 
+# The loader stats a search directory where a library was missing (libm first) and skips
+# it for the rest of the process when the host has none: a directory only the VM has
+# is given to it by its real path, the shell still sees its own LD_LIBRARY_PATH.
+vm_check ld_library_path_dir_made_here_missing_a_library_first "set -e
+mkdir -p only; gcc -shared -fPIC -DVERSION='\"only\"' -o only/libfoo.so foo.c
+gcc -o only/m2 main.c -Wl,--no-as-needed -lm -Lonly -lfoo
+LD_LIBRARY_PATH=\$PWD/only only/m2
+LD_LIBRARY_PATH=\$PWD/only bash -c 'echo \"\$LD_LIBRARY_PATH\" | sed \"s|\$PWD|.|\"; echo \"[\${LD_AUDIT-unset}] [\${FVM_AUDIT-unset}]\"; only/m2'"
+
 vm_check rpath_absolute_to_a_dir_made_here "set -e
 mkdir -p rp; gcc -shared -fPIC -DVERSION='\"rp\"' -o rp/libfoo.so foo.c
 gcc -o main main.c -Lrp -lfoo -Wl,-rpath,\$PWD/rp; ./main
