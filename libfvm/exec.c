@@ -82,7 +82,7 @@ static size_t env_room(char *const envp[])
 	return vec_len(envp) + FVM_ENV_CONTRACT_N + 3 + FVM_LOADER_ENV_N;
 }
 
-char **fvm_env_fixup(bool prog_loader, char *const envp[], char **out, size_t outn, char *buf,
+char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t outn, char *buf,
 		     size_t buflen)
 {
 	static const char *const contract[] = FVM_ENV_CONTRACT;
@@ -171,7 +171,8 @@ struct target {
 	char interp[PATH_MAX];       /* a "#!" script's interpreter (virtual), or "" */
 	char iarg[256];              /* and its optional argument */
 	bool is_static;              /* rprog is a static ELF program */
-	bool loader;                 /* it needs the loader module (loader.c) */
+	int loader;                  /* the loader module: 1 needed, 0 if the environment
+					says so, -1 never (fvm_loader_prog) */
 };
 
 /*
@@ -236,7 +237,8 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	ssize_t n;
 
 	t->interp[0] = t->iarg[0] = '\0';
-	t->is_static = t->loader = false;
+	t->is_static = false;
+	t->loader = 0;
 	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
 	if (ret < 0) {
 		return ret;
@@ -271,7 +273,7 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 		return script_target(head, t);
 	}
 	t->is_static = n > 0 && elf_is_static(head, (size_t)n, fd);
-	t->loader = n > 0 && !t->is_static && fvm_loader_prog(&res, head, (size_t)n, fd);
+	t->loader = n > 0 && !t->is_static ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
 	sys_close(fd);
 	return 0;
 }
@@ -505,7 +507,7 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 		}
 		size_t envn = env_room(envp);
 		char *envv[envn];
-		char **env = fvm_env_fixup(false, envp, envv, envn, envbuf, sizeof(envbuf));
+		char **env = fvm_env_fixup(0, envp, envv, envn, envbuf, sizeof(envbuf));
 		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, env, flags, 0);
 	}
 	ret = fvm_vpath_at(dirfd, vpath, full, sizeof(full));
@@ -614,7 +616,7 @@ static void restore_contract(void)
 	static const char *const contract[] = FVM_ENV_CONTRACT;
 	size_t envn = env_room(environ);
 	char *envv[envn], envbuf[ENV_BUF];
-	char **env = fvm_env_fixup(false, environ, envv, envn, envbuf, sizeof(envbuf));
+	char **env = fvm_env_fixup(0, environ, envv, envn, envbuf, sizeof(envbuf));
 
 	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path())) {
 		const char *v = env_get(env, "LD_PRELOAD");

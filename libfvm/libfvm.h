@@ -326,17 +326,18 @@ int fvm_dir_fd(DIR *dir);
 /*
  * Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored, and the
  * loader module when the program or the environment needs it (loader.c); PROG_LOADER:
- * the program does (fvm_loader_prog).
+ * what fvm_loader_prog said of the program (0 when unknown).
  */
-char **fvm_env_fixup(bool prog_loader, char *const envp[], char **out, size_t outn, char *buf,
+char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t outn, char *buf,
 		     size_t buflen);
 
 /*
- * loader.c: true when the dynamic program RES (opened as FD, its first N bytes in HEAD)
- * needs the loader module: it lies in upper/, or its DT_RPATH or DT_RUNPATH names a
- * directory the VM changed.
+ * loader.c: whether the dynamic program RES (opened as FD, its first N bytes in HEAD)
+ * needs the loader module: 1 when it lies in upper/ or its DT_RPATH or DT_RUNPATH names
+ * a directory the VM changed; 0 when only the environment can say; -1 never (not a
+ * program of the module's ELF class and machine: its loader would print an error).
  */
-bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd);
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd);
 
 /*
  * loader.c: adds the loader module to LD_AUDIT in ENV (N entries, room for OUTN with
@@ -345,7 +346,7 @@ bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int 
  * entries it may add.
  */
 #define FVM_LOADER_ENV_N 3
-size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen);
+size_t fvm_loader_env(int prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen);
 
 /* loader.c, at start: LD_AUDIT as the program set it, when libfvm's exec changed it. */
 void fvm_loader_restore(void);

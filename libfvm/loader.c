@@ -42,6 +42,15 @@ extern char **environ;
 
 #define AUDIT_SO "libfvm-audit.so"
 
+/* The machine the module is built for: a program of another cannot load it. */
+#if defined(__x86_64__)
+#define ELF_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define ELF_MACHINE EM_AARCH64
+#else
+#define ELF_MACHINE EM_NONE
+#endif
+
 /* The module beside libfvm.so; "" when it is not there. */
 static const char *audit_path(void)
 {
@@ -204,7 +213,7 @@ static bool rpath_in_vm(const char *list, const char *vprog)
 	return false;
 }
 
-bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd)
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[32];
@@ -214,21 +223,22 @@ bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int 
 	bool has_rp = false;
 	size_t pn;
 
-	if (res->where == FVM_UPPER) {
-		return true;
-	}
 	if (n < sizeof(eh) || memcmp(head, ELFMAG, SELFMAG) != 0) {
-		return false;
+		return -1;
 	}
 	memcpy(&eh, head, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0])) {
-		return false;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != ELF_MACHINE ||
+	    eh.e_phentsize != sizeof(ph[0])) {
+		return -1;
+	}
+	if (res->where == FVM_UPPER) {
+		return 1;
 	}
 	pn = eh.e_phnum < 32 ? eh.e_phnum : 32;
 	if (eh.e_phoff + pn * sizeof(ph[0]) <= n) {
 		memcpy(ph, head + eh.e_phoff, pn * sizeof(ph[0]));
 	} else if (sys_pread(fd, ph, pn * sizeof(ph[0]), (off_t)eh.e_phoff) != (ssize_t)(pn * sizeof(ph[0]))) {
-		return false;
+		return 0;
 	}
 	for (size_t i = 0; i < pn; i++) {
 		if (ph[i].p_type != PT_DYNAMIC) {
@@ -246,20 +256,23 @@ bool fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int 
 		}
 	}
 	if (!has_rp || !vaddr_off(ph, pn, strtab, &off)) {
-		return false;
+		return 0;
 	}
 	ssize_t got = sys_pread(fd, list, sizeof(list) - 1, (off_t)(off + rp));
 	if (got <= 0) {
-		return false;
+		return 0;
 	}
 	list[got] = '\0';
-	return rpath_in_vm(list, res->vpath);
+	return rpath_in_vm(list, res->vpath) ? 1 : 0;
 }
 
-/* True when the program (PROG_LOADER) or the environment E needs the module. */
-static bool needs_module(bool prog_loader, const struct ld_env *e)
+/* True when the program (PROG_LOADER, fvm_loader_prog) or the environment E needs the module. */
+static bool needs_module(int prog_loader, const struct ld_env *e)
 {
-	return prog_loader || (e->libpath && list_in_vm(e->libpath, ":;", false)) ||
+	if (prog_loader != 0) {
+		return prog_loader > 0;
+	}
+	return (e->libpath && list_in_vm(e->libpath, ":;", false)) ||
 	       (e->preload && list_in_vm(e->preload, ": \t", true)) || system_dirs_in_vm();
 }
 
@@ -345,7 +358,7 @@ static char *libpath_real(const char *list, char *buf, size_t len, size_t *used)
 	return buf + start;
 }
 
-size_t fvm_loader_env(bool prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen)
+size_t fvm_loader_env(int prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen)
 {
 	struct ld_env e;
 	size_t used = 0;
