@@ -12,8 +12,9 @@
  *  - an LD_LIBRARY_PATH or LD_PRELOAD entry is not the host's own (the VM made,
  *    changed or deleted it);
  *  - the VM has its own /etc/ld.so.cache (ldconfig ran in it) or deleted it;
- *  - the VM changed a directory the loader searches or its cache names by default
- *    (/lib, /usr/lib and beneath, /usr/local/lib, /lib64, /usr/lib64).
+ *  - the VM changed a directory the loader searches or its cache names by default:
+ *    the multiarch directories, a file in /lib, /usr/lib or /usr/local/lib, /lib64,
+ *    /usr/lib64 (not a subdirectory only, such as python's packages).
  *
  * Rules:
  *  - The program never sees the module in LD_AUDIT unless it set LD_AUDIT itself: the
@@ -28,11 +29,13 @@
  *  - Setuid and setgid programs run in secure mode, where the loader ignores LD_AUDIT
  *    paths, as it ignores LD_PRELOAD's: they see the host's libraries.
  */
+#include <dirent.h>
 #include <elf.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fvm/dirent.h"
 #include "fvm/env.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
@@ -154,10 +157,40 @@ static bool in_upper(const char *vpath)
 	return fvm_upper_path(&fvm_g, vpath, up, sizeof(up)) >= 0 && sys_lstat(up, &st) == 0;
 }
 
+/* fvm_each_dirent callback: stops at an entry that is not a directory. */
+static int nondir_entry(const struct linux_dirent64 *d, void *arg)
+{
+	(void)arg;
+	return d->d_type != DT_DIR && strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
+}
+
+/*
+ * True when upper/VPATH holds something the loader could open or miss there: an entry
+ * that is not a directory (a library, a link, a whiteout). A directory the VM changed
+ * only beneath (python's packages in /usr/lib/python3) changes nothing it searches.
+ */
+static bool files_in_upper(const char *vpath)
+{
+	char up[FVM_RPATH_MAX];
+
+	if (!in_upper(vpath) || fvm_upper_path(&fvm_g, vpath, up, sizeof(up)) < 0) {
+		return false;
+	}
+	return fvm_each_dirent(up, nondir_entry, NULL) != 0; /* unreadable (< 0): say yes */
+}
+
+#if defined(__x86_64__)
+#define MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define MULTIARCH "aarch64-linux-gnu"
+#endif
+
 /*
  * True when the VM changed what the loader reads by default: its cache (or deleted
- * it), or a library directory it searches or its cache names. A few lstat calls of
- * upper/, ENOENT in a VM that changed neither /etc nor /usr.
+ * it), a default directory (/lib, /usr/lib, their multiarch directory, /lib64,
+ * /usr/lib64) or /usr/local/lib, which the cache names. A few lstat calls of upper/,
+ * ENOENT in a VM that changed neither /etc nor /usr; a listing of a directory the VM
+ * changed beneath.
  */
 static bool system_dirs_in_vm(void)
 {
@@ -165,11 +198,20 @@ static bool system_dirs_in_vm(void)
 	    (in_upper("/etc/ld.so.cache") || in_upper("/etc/" FVM_WH_PREFIX "ld.so.cache"))) {
 		return true;
 	}
+#ifdef MULTIARCH
+	if (in_upper("/usr") && (in_upper("/usr/lib/" MULTIARCH) || files_in_upper("/usr/lib") ||
+				 files_in_upper("/usr/local/lib") || in_upper("/usr/lib64"))) {
+		return true;
+	}
+	return (in_upper("/lib") && (in_upper("/lib/" MULTIARCH) || files_in_upper("/lib"))) ||
+	       in_upper("/lib64");
+#else
 	if (in_upper("/usr") &&
 	    (in_upper("/usr/lib") || in_upper("/usr/local/lib") || in_upper("/usr/lib64"))) {
 		return true;
 	}
 	return in_upper("/lib") || in_upper("/lib64");
+#endif
 }
 
 /* The file offset of virtual address ADDR in the ELF whose program headers are PH (PN). */
