@@ -76,10 +76,11 @@ HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 CORE_LIB := $(B)/libfvmcore.a
 STORE_LIB := $(B)/libfvmstore.a
 SO       := libfvm/libfvm.so
+AUDIT_SO := libfvm/libfvm-audit.so
 MAP      := $(B)/libfvm.map
 TOOLS    := fvm-exec/fvm-exec fvm-exec/fvm
 
-all: $(SO) $(TOOLS)
+all: $(SO) $(AUDIT_SO) $(TOOLS)
 
 $(B)/%.o: %.c
 	$(call msg,CC,$<)
@@ -110,6 +111,27 @@ $(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $(LIB_OBJ) $(CORE_OBJ) -Wl,--version-script=$(MAP) \
 		-Wl,-z,defs -Wl,-z,now -ldl $(LDFLAGS)
+
+# The loader's audit module (libfvm/audit/, DESIGN.md "The loader"): libfvm's lookup core
+# built a second time, each function in its own section so that only what the walk
+# needs is linked, with mini.c's few string functions instead of libc.
+AUDIT_CORE := resolve direct path vm layout policy gen rpath
+AUDIT_OBJ := $(patsubst %,$(B)/audit/core/%.o,$(AUDIT_CORE)) \
+	$(patsubst libfvm/audit/%.c,$(B)/audit/%.o,$(wildcard libfvm/audit/*.c))
+AUDIT_CFLAGS := $(PIC_CFLAGS) -ffunction-sections -fdata-sections -fno-stack-protector \
+	-fno-builtin -fno-tree-loop-distribute-patterns -U_FORTIFY_SOURCE
+$(B)/audit/core/%.o: libfvm/core/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(AUDIT_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/audit/%.o: libfvm/audit/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(AUDIT_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(AUDIT_SO): $(AUDIT_OBJ)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -nostdlib -o $@ $^ -Wl,--gc-sections -Wl,-z,defs -Wl,-z,now \
+		-Wl,--hash-style=gnu $(LDFLAGS)
 
 # Archives after the objects that use them, the store's before the core's it uses.
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
@@ -226,18 +248,20 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
+	install -m 755 $(AUDIT_SO) $(DESTDIR)$(LIBDIR)/libfvm-audit.so
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/fvm.1 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so
+	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so \
+		$(DESTDIR)$(LIBDIR)/libfvm-audit.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/fvm.1 $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 \
 		$(DESTDIR)$(MANDIR)/man5/fvm.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:
-	rm -rf $(B) $(SO) $(TOOLS)
+	rm -rf $(B) $(SO) $(AUDIT_SO) $(TOOLS)
 
 # make check-sanitize (ASan+UBSan) and make fuzz (libFuzzer): their own build trees.
 include mk/check-sanitize.mk mk/fuzz.mk

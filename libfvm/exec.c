@@ -10,7 +10,8 @@
  *    The script keeps its virtual name in the interpreter's argv.
  *  - execvp-style PATH searches are done here, in the virtual namespace.
  *  - The environment contract (LD_PRELOAD with libfvm, FVM_*) is put back into every
- *    new environment that lost it (env -i), so children stay in the VM.
+ *    new environment that lost it (env -i), so children stay in the VM; the loader
+ *    module joins LD_AUDIT when the program needs it (loader.c decides).
  *  - No allocation on the exec path (it runs in vfork children): buffers are on the stack.
  */
 #include <dlfcn.h>
@@ -78,10 +79,11 @@ static bool vec_bad(char *const v[])
 /* Entries fvm_env_fixup() may need for ENVP, its terminator included. */
 static size_t env_room(char *const envp[])
 {
-	return vec_len(envp) + FVM_ENV_CONTRACT_N + 3;
+	return vec_len(envp) + FVM_ENV_CONTRACT_N + 3 + FVM_LOADER_ENV_N;
 }
 
-char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen)
+char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t outn, char *buf,
+		     size_t buflen)
 {
 	static const char *const contract[] = FVM_ENV_CONTRACT;
 	size_t n = 0, used = 0;
@@ -125,6 +127,7 @@ char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, siz
 			used += (size_t)len + 1;
 		}
 	}
+	n = fvm_loader_env(prog_loader, out, n, outn, buf + used, buflen - used);
 	out[n] = NULL;
 	return out;
 }
@@ -168,6 +171,8 @@ struct target {
 	char interp[PATH_MAX];       /* a "#!" script's interpreter (virtual), or "" */
 	char iarg[256];              /* and its optional argument */
 	bool is_static;              /* rprog is a static ELF program */
+	int loader;                  /* the loader module: 1 needed, 0 if the environment
+					says so, -1 never (fvm_loader_prog) */
 };
 
 /*
@@ -233,6 +238,7 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 
 	t->interp[0] = t->iarg[0] = '\0';
 	t->is_static = false;
+	t->loader = 0;
 	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
 	if (ret < 0) {
 		return ret;
@@ -267,6 +273,7 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 		return script_target(head, t);
 	}
 	t->is_static = n > 0 && elf_is_static(head, (size_t)n, fd);
+	t->loader = n > 0 && !t->is_static ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
 	sys_close(fd);
 	return 0;
 }
@@ -343,7 +350,7 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (t.interp[0]) {
 		args = script_argv(&t, vpath, argv, argv2);
 	}
-	char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
+	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
 	return (int)FVM_SC(SYS_execve, t.rprog, args, env, 0, 0, 0);
 }
 
@@ -500,7 +507,7 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 		}
 		size_t envn = env_room(envp);
 		char *envv[envn];
-		char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
+		char **env = fvm_env_fixup(0, envp, envv, envn, envbuf, sizeof(envbuf));
 		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, env, flags, 0);
 	}
 	ret = fvm_vpath_at(dirfd, vpath, full, sizeof(full));
@@ -581,7 +588,7 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 	if (t.interp[0]) {
 		args = script_argv(&t, file, argv, argv2);
 	}
-	char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
+	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
 	return REAL(posix_spawn)(pid, t.rprog, fa, attr, args, env);
 }
 
@@ -609,7 +616,7 @@ static void restore_contract(void)
 	static const char *const contract[] = FVM_ENV_CONTRACT;
 	size_t envn = env_room(environ);
 	char *envv[envn], envbuf[ENV_BUF];
-	char **env = fvm_env_fixup(environ, envv, envn, envbuf, sizeof(envbuf));
+	char **env = fvm_env_fixup(0, environ, envv, envn, envbuf, sizeof(envbuf));
 
 	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path())) {
 		const char *v = env_get(env, "LD_PRELOAD");

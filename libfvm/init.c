@@ -138,6 +138,7 @@ void fvm_init(void)
 			fvm_debug("no generation counter in %s: lookups are not cached", fvm_g.root);
 		}
 		fvm_active = true;
+		fvm_loader_restore();
 	}
 	__atomic_store_n(&fvm_ready, 1, __ATOMIC_RELEASE);
 	errno = saved;

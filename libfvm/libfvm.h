@@ -323,8 +323,33 @@ bool fvm_dir_fd_plain(int fd);
 /* The descriptor under one of libfvm's DIR streams (what dirfd() answers in a VM). */
 int fvm_dir_fd(DIR *dir);
 
-/* Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored. */
-char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen);
+/*
+ * Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored, and the
+ * loader module when the program or the environment needs it (loader.c); PROG_LOADER:
+ * what fvm_loader_prog said of the program (0 when unknown).
+ */
+char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t outn, char *buf,
+		     size_t buflen);
+
+/*
+ * loader.c: whether the dynamic program RES (opened as FD, its first N bytes in HEAD)
+ * needs the loader module: 1 when it lies in upper/ or its DT_RPATH or DT_RUNPATH names
+ * a directory the VM changed; 0 when only the environment can say; -1 never (not a
+ * program of the module's ELF class and machine: its loader would print an error).
+ */
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd);
+
+/*
+ * loader.c: adds the loader module to LD_AUDIT in ENV (N entries, room for OUTN with
+ * the terminator; strings into BUF) when the program (PROG_LOADER) or ENV needs it,
+ * and drops what an earlier start added. Returns the new count. FVM_LOADER_ENV_N: the
+ * entries it may add.
+ */
+#define FVM_LOADER_ENV_N 3
+size_t fvm_loader_env(int prog_loader, char **env, size_t n, size_t outn, char *buf, size_t buflen);
+
+/* loader.c, at start: LD_AUDIT as the program set it, when libfvm's exec changed it. */
+void fvm_loader_restore(void);
 /* libfvm's own path ("" when unknown), asked of the dynamic linker at the first use:
  * only a process that execs needs it (dladdr walks the symbol table). */
 const char *fvm_lib_path(void);

@@ -18,6 +18,12 @@
 /* optional, "1": the run's supervisor maps SysV keys (fvm-exec/run/ipcguard.c), libfvm
  * passes them unchanged; unset (--enforce off), libfvm maps them itself */
 #define FVM_ENV_SYSV    "FVM_SYSV_GUARD"
+/* set by libfvm's exec when it added its loader module to LD_AUDIT (libfvm/loader.c):
+ * the program's own LD_AUDIT ("" for none), which libfvm's constructor puts back */
+#define FVM_ENV_AUDIT   "FVM_AUDIT"
+/* set with FVM_AUDIT when the exec gave the loader real paths for LD_LIBRARY_PATH
+ * entries only the VM has: the program's own LD_LIBRARY_PATH, put back the same way */
+#define FVM_ENV_AUDIT_LIBPATH "FVM_AUDIT_LIBPATH"
 
 /* The variables re-injected at exec, in this order. */
 #define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
