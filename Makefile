@@ -202,6 +202,17 @@ $(B)/bench/micro: bench/micro.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
+# bench/virt: the figures of docs/DESIGN.md "Calls libfvm does not see" (issue 14).
+$(B)/bench/notify: bench/notify.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SECCOMP_CFLAGS) -o $@ $< $(SECCOMP_LIBS)
+
+bench-virt: deps
+	@$(MAKE) --no-print-directory all $(B)/bench/notify
+	@bench/virt
+.PHONY: bench-virt
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench/micro
 ifeq ($(PEERS),1)
