@@ -145,7 +145,7 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
-	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs
+	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs busybox-static
 # The i386 toolchain builds the compat-ABI probe of the fence tests.
 ifeq ($(shell uname -m),x86_64)
 DEPS += gcc-multilib libc6-dev-i386

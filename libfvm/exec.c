@@ -252,8 +252,9 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 }
 
 /*
- * A static program cannot load libfvm: it is not virtualized, only fenced. Says so once
- * per exec, on stderr and in the VM's log ($FVM_ROOT/log).
+ * A static program cannot load libfvm: it is not virtualized, only fenced, but for the
+ * lookups the supervisor answers in a run without root (fvm-exec/run/virtguard.c).
+ * Says so once per exec, on stderr and in the VM's log ($FVM_ROOT/log).
  */
 static void warn_static(const char *vpath)
 {
@@ -261,7 +262,8 @@ static void warn_static(const char *vpath)
 	int len, fd;
 
 	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is not "
-		       "virtualized, only fenced (writes outside the VM fail)\n", vpath);
+		       "virtualized, only fenced (writes outside the VM fail; in a run without "
+		       "root, its stat, access and readlink see the VM)\n", vpath);
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
 		return;
 	}

@@ -102,6 +102,16 @@ static const struct {
 	{"sendto", unix_guard_sendto},
 	{"sendmsg", unix_guard_sendmsg},
 	{"sendmmsg", unix_guard_sendmmsg},
+	/* Lookups from an executable's own code, resolved in the VM (virtguard.c). */
+	{"stat", virt_guard_call},
+	{"lstat", virt_guard_call},
+	{"newfstatat", virt_guard_call},
+	{"statx", virt_guard_call},
+	{"access", virt_guard_call},
+	{"faccessat", virt_guard_call},
+	{"faccessat2", virt_guard_call},
+	{"readlink", virt_guard_call},
+	{"readlinkat", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -351,6 +351,10 @@ notify_fn unix_guard_sendto, unix_guard_sendmsg, unix_guard_sendmmsg;
  * call's first argument (sched_*, prlimit64) or second (setpriority, ioprio_set). */
 notify_fn proc_guard_arg0, proc_guard_arg1;
 
+/* virtguard.c: stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at) made
+ * from an executable's own code, resolved in the VM's namespace (or continued). */
+notify_fn virt_guard_call;
+
 /* ---- supervision ---- */
 
 struct exec_super {

@@ -1,0 +1,357 @@
+/*
+ * virtguard.c — the lookups libfvm does not see (run.h; docs/DESIGN.md "Calls libfvm
+ * does not see"): the supervisor answers the path-taking lookups — stat, lstat,
+ * newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat — that a
+ * process makes from its executable's own code (a static program, Go, a dynamic
+ * program's inline system calls), resolving the name in the VM's namespace with the
+ * core library libfvm uses, so such a program sees the files the VM made and not those
+ * it deleted.
+ *
+ * Rules:
+ *  - Only x86_64 calls come here: the filter's rows (seccomp.c, virt_prologue) test
+ *    the instruction pointer, whose layout is x86_64's; they pass newfstatat and statx
+ *    with AT_EMPTY_PATH (fd calls) in BPF.
+ *  - The name is read once from the caller's memory; its base is the caller's own: an
+ *    absolute name the virtual root (the caller's root must be the supervisor's, else
+ *    the call is continued as it stands), a relative one the caller's working directory
+ *    or DIRFD, read from /proc/PID/cwd or /proc/PID/fd/N and narrowed ("upper/P" is
+ *    "/P"). A base that is not a plain path (deleted, a pipe, an anonymous inode) or
+ *    that lies in the store is continued: the call then sees what the kernel shows,
+ *    fenced as any other call.
+ *  - notify_valid is checked after each read of the caller and before the result is
+ *    written back: a pid reused meanwhile gets nothing.
+ *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid and
+ *    groups, so search and access permissions are its own; the result (a stat buffer,
+ *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
+ *  - Continuing is always safe: a continued call is the caller's own, under the fence.
+ *    Handling only changes which name the kernel is given, never what may be written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fvm/env.h"
+#include "fvm/policy.h"
+#include "fvm/vm.h"
+#include "run.h"
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+
+/* The VM as libfvm sees it, from the environment contract fvm-exec set for the run
+ * (read on first use: the contract is set after the fence is prepared). */
+static struct fvm_vm vm;
+static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) */
+
+static bool vm_ready(void)
+{
+	if (vm_state == 0) {
+		const char *name = getenv(FVM_ENV_VM), *root = getenv(FVM_ENV_ROOT);
+		const char *home = getenv(FVM_ENV_HOME), *pol = getenv(FVM_ENV_POLICY);
+		vm_state = -1;
+		if (root && root[0] == '/' && fvm_vm_setup(&vm, name ? name : "", root, home) == 0) {
+			if (pol && *pol) {
+				vm.policy = fvm_policy_map(pol);
+			}
+			vm_state = !pol || !*pol || vm.policy ? 1 : -1;
+		}
+	}
+	return vm_state == 1;
+}
+
+/* One decoded call. */
+struct vcall {
+	pid_t pid;
+	int nr;
+	int dirfd;          /* AT_FDCWD for the calls without one */
+	uint64_t path_addr;
+	int flags;          /* AT_* flags (lstat: AT_SYMLINK_NOFOLLOW) */
+	int mode;           /* access mode */
+	unsigned mask;      /* statx */
+	uint64_t out;       /* the caller's buffer */
+	size_t outlen;      /* readlink's size */
+	long result;        /* perform's answer (shared: notify_as may fork) */
+	char vpath[PATH_MAX];
+};
+
+/* Decodes REQ into C; false for a call this handler does not answer. */
+static bool decode(const struct seccomp_notif *req, struct vcall *c)
+{
+	const __u64 *a = req->data.args;
+
+	c->pid = (pid_t)req->pid;
+	c->nr = req->data.nr;
+	c->dirfd = AT_FDCWD;
+	c->flags = c->mode = 0;
+	c->mask = 0;
+	c->outlen = 0;
+	switch (c->nr) {
+	case SYS_stat:
+	case SYS_lstat:
+		c->path_addr = a[0];
+		c->out = a[1];
+		c->flags = c->nr == SYS_lstat ? AT_SYMLINK_NOFOLLOW : 0;
+		return true;
+	case SYS_newfstatat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->out = a[2];
+		c->flags = (int)a[3];
+		return true;
+	case SYS_statx:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->flags = (int)a[2];
+		c->mask = (unsigned)a[3];
+		c->out = a[4];
+		return true;
+	case SYS_access:
+		c->path_addr = a[0];
+		c->mode = (int)a[1];
+		return true;
+	case SYS_faccessat:
+	case SYS_faccessat2:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->mode = (int)a[2];
+		c->flags = c->nr == SYS_faccessat2 ? (int)a[3] : 0;
+		return true;
+	case SYS_readlink:
+		c->path_addr = a[0];
+		c->out = a[1];
+		c->outlen = (size_t)a[2];
+		return true;
+	case SYS_readlinkat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->out = a[2];
+		c->outlen = (size_t)a[3];
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The caller's root is the supervisor's own (a chrooted caller is continued). */
+static bool same_root(pid_t pid)
+{
+	char proc[64];
+	struct stat mine, theirs;
+
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+	return stat("/", &mine) == 0 && stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
+	       mine.st_ino == theirs.st_ino;
+}
+
+/* The virtual path of the caller's cwd or fd DIRFD into OUT; false: continue. */
+static bool caller_base(pid_t pid, int dirfd, char *out, size_t size)
+{
+	char proc[64], real[PATH_MAX];
+	ssize_t n;
+
+	if (dirfd == AT_FDCWD) {
+		snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)pid);
+	} else if (dirfd >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)pid, dirfd);
+	} else {
+		return false;
+	}
+	n = readlink(proc, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/') {
+		return false; /* a pipe, an anonymous inode... */
+	}
+	real[n] = '\0';
+	if (n > 10 && strcmp(real + n - 10, " (deleted)") == 0) {
+		return false;
+	}
+	/* upper/P is /P; the rest of the store is no name of the VM's */
+	if (strncmp(real, vm.upper, vm.upper_len) == 0 && (real[vm.upper_len] == '/' || real[vm.upper_len] == '\0')) {
+		return fvm_narrow(&vm, real, out, size) > 0;
+	}
+	if (vm.home_len && strncmp(real, vm.home, vm.home_len) == 0 &&
+	    (real[vm.home_len] == '/' || real[vm.home_len] == '\0')) {
+		return false;
+	}
+	if ((size_t)n >= size) {
+		return false;
+	}
+	memcpy(out, real, (size_t)n + 1);
+	return true;
+}
+
+static int write_out(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* perform's answer for "continue the call as it stands"; no errno is this large. */
+#define CONTINUE (-4095L)
+
+/* /proc names a process by the caller's view (/proc/self, /proc/thread-self): such
+ * a name is the caller's own to look up, never the supervisor's. */
+static bool in_proc(const char *vpath)
+{
+	return strncmp(vpath, "/proc", 5) == 0 && (vpath[5] == '/' || vpath[5] == '\0');
+}
+
+/* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
+static long perform(void *arg)
+{
+	struct vcall *c = arg;
+	struct fvm_res *res = malloc(sizeof(*res));
+	long r;
+
+	if (!res) {
+		c->result = -ENOMEM;
+		return -ENOMEM;
+	}
+	bool nofollow = (c->flags & AT_SYMLINK_NOFOLLOW) || c->nr == SYS_readlink || c->nr == SYS_readlinkat;
+	r = fvm_resolve(&vm, c->vpath, nofollow ? FVM_R_NOFOLLOW : 0, res);
+	if (r == 0 && in_proc(res->vpath)) {
+		r = CONTINUE; /* a link into /proc (/dev/fd...): /proc/self is the caller's */
+	}
+	if (r == 0 && res->where == FVM_ABSENT) {
+		r = -ENOENT;
+	}
+	if (r < 0) {
+		free(res);
+		c->result = r;
+		return r;
+	}
+	/* The object itself: links were followed by the walk where they had to be. */
+	switch (c->nr) {
+	case SYS_stat:
+	case SYS_lstat:
+	case SYS_newfstatat: {
+		struct stat st;
+		r = fstatat(AT_FDCWD, res->rpath, &st, AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
+		if (r == 0) {
+			r = write_out(c->pid, c->out, &st, sizeof(st));
+		}
+		break;
+	}
+	case SYS_statx: {
+		struct statx stx;
+		int f = AT_SYMLINK_NOFOLLOW | (c->flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
+		r = statx(AT_FDCWD, res->rpath, f, c->mask, &stx) < 0 ? -errno : 0;
+		if (r == 0) {
+			r = write_out(c->pid, c->out, &stx, sizeof(stx));
+		}
+		break;
+	}
+	case SYS_access:
+	case SYS_faccessat:
+	case SYS_faccessat2:
+		r = syscall(SYS_faccessat2, AT_FDCWD, res->rpath, c->mode,
+			    (c->flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+		if (r == -ENOSYS || r == -EINVAL) {
+			r = faccessat(AT_FDCWD, res->rpath, c->mode, c->flags & AT_EACCESS) < 0 ? -errno : 0;
+		}
+		break;
+	default: { /* readlink, readlinkat */
+		char text[PATH_MAX];
+		ssize_t n = readlink(res->rpath, text, sizeof(text));
+		r = n < 0 ? -errno : 0;
+		if (r == 0 && c->outlen == 0) {
+			r = -EINVAL;
+		}
+		if (r == 0) {
+			size_t len = (size_t)n < c->outlen ? (size_t)n : c->outlen;
+			r = write_out(c->pid, c->out, text, len);
+			r = r < 0 ? r : (long)len;
+		}
+	}
+	}
+	free(res);
+	c->result = r;
+	return r;
+}
+
+static void unmap(struct vcall *c)
+{
+	munmap(c, sizeof(*c));
+}
+
+long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	/* Shared with a child notify_as may fork: readlink's length comes back in it. */
+	struct vcall *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char name[PATH_MAX], base[PATH_MAX];
+	long r;
+
+	*cont = true;
+	if (c == MAP_FAILED) {
+		return 0;
+	}
+	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
+		unmap(c);
+		return 0;
+	}
+	r = notify_read_str(c->pid, c->path_addr, name, sizeof(name));
+	if (r < 0 || !notify_valid(n, req->id)) {
+		*cont = false;
+		unmap(c);
+		return r < 0 ? r : -ESRCH;
+	}
+	if (name[0] == '\0') {
+		/* AT_EMPTY_PATH of faccessat2 and readlinkat: the fd's own object, continued */
+		*cont = (c->flags & AT_EMPTY_PATH) || c->nr == SYS_readlinkat;
+		unmap(c);
+		return *cont ? 0 : -ENOENT;
+	}
+	if (name[0] == '/') {
+		if (!same_root(c->pid)) {
+			unmap(c);
+			return 0;
+		}
+		snprintf(c->vpath, sizeof(c->vpath), "%s", name);
+	} else {
+		if (!caller_base(c->pid, c->dirfd, base, sizeof(base))) {
+			unmap(c);
+			return 0;
+		}
+		if ((size_t)snprintf(c->vpath, sizeof(c->vpath), "%s/%s", base, name) >= sizeof(c->vpath)) {
+			*cont = false;
+			unmap(c);
+			return -ENAMETOOLONG;
+		}
+	}
+	if (!notify_valid(n, req->id)) {
+		*cont = false;
+		unmap(c);
+		return -ESRCH;
+	}
+	*cont = false;
+	if (in_proc(c->vpath)) {
+		*cont = true;
+		unmap(c);
+		return 0;
+	}
+	c->result = LONG_MIN; /* perform sets it, in a child notify_as forks as well */
+	r = notify_as(c->pid, perform, c);
+	if (c->result != LONG_MIN) {
+		r = c->result;
+	}
+	if (r == CONTINUE) {
+		*cont = true;
+		r = 0;
+	}
+	unmap(c);
+	return r;
+}
