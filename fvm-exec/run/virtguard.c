@@ -18,8 +18,8 @@
  *    "/P"). A base that is not a plain path (deleted, a pipe, an anonymous inode) or
  *    that lies in the store is continued: the call then sees what the kernel shows,
  *    fenced as any other call.
- *  - notify_valid is checked after each read of the caller and before the result is
- *    written back: a pid reused meanwhile gets nothing.
+ *  - notify_valid is checked after each read of the caller and again just before the
+ *    result is written back (write_out): a pid reused meanwhile gets nothing.
  *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid and
  *    groups, so search and access permissions are its own; the result (a stat buffer,
  *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
@@ -74,6 +74,8 @@ static bool vm_ready(void)
 
 /* One decoded call. */
 struct vcall {
+	const struct notify *n;
+	uint64_t id;        /* the notification, checked again before the write-back */
 	pid_t pid;
 	int nr;
 	int dirfd;          /* AT_FDCWD for the calls without one */
@@ -192,12 +194,16 @@ static bool caller_base(pid_t pid, int dirfd, char *out, size_t size)
 	return true;
 }
 
-static int write_out(pid_t pid, uint64_t addr, const void *buf, size_t len)
+/* Writes the result into the caller, unless its pid was reused meanwhile. */
+static int write_out(const struct vcall *c, uint64_t addr, const void *buf, size_t len)
 {
 	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
 	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
 
-	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	if (!notify_valid(c->n, c->id)) {
+		return -ESRCH;
+	}
+	return process_vm_writev(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
 /* perform's answer for "continue the call as it stands"; no errno is this large. */
@@ -242,7 +248,7 @@ static long perform(void *arg)
 		struct stat st;
 		r = fstatat(AT_FDCWD, res->rpath, &st, AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
 		if (r == 0) {
-			r = write_out(c->pid, c->out, &st, sizeof(st));
+			r = write_out(c, c->out, &st, sizeof(st));
 		}
 		break;
 	}
@@ -251,7 +257,7 @@ static long perform(void *arg)
 		int f = AT_SYMLINK_NOFOLLOW | (c->flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
 		r = statx(AT_FDCWD, res->rpath, f, c->mask, &stx) < 0 ? -errno : 0;
 		if (r == 0) {
-			r = write_out(c->pid, c->out, &stx, sizeof(stx));
+			r = write_out(c, c->out, &stx, sizeof(stx));
 		}
 		break;
 	}
@@ -273,7 +279,7 @@ static long perform(void *arg)
 		}
 		if (r == 0) {
 			size_t len = (size_t)n < c->outlen ? (size_t)n : c->outlen;
-			r = write_out(c->pid, c->out, text, len);
+			r = write_out(c, c->out, text, len);
 			r = r < 0 ? r : (long)len;
 		}
 	}
@@ -283,64 +289,58 @@ static long perform(void *arg)
 	return r;
 }
 
-static void unmap(struct vcall *c)
-{
-	munmap(c, sizeof(*c));
-}
-
 long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
-	/* Shared with a child notify_as may fork: readlink's length comes back in it. */
-	struct vcall *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* Shared with a child notify_as may fork: perform's answer comes back in it. Mapped
+	 * once: the supervisor answers one notification at a time. */
+	static struct vcall *c;
 	char name[PATH_MAX], base[PATH_MAX];
 	long r;
 
 	*cont = true;
-	if (c == MAP_FAILED) {
-		return 0;
+	if (!c) {
+		void *m = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			return 0;
+		}
+		c = m;
 	}
+	c->n = n;
+	c->id = req->id;
 	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
-		unmap(c);
 		return 0;
 	}
 	r = notify_read_str(c->pid, c->path_addr, name, sizeof(name));
 	if (r < 0 || !notify_valid(n, req->id)) {
 		*cont = false;
-		unmap(c);
 		return r < 0 ? r : -ESRCH;
 	}
 	if (name[0] == '\0') {
 		/* AT_EMPTY_PATH of faccessat2 and readlinkat: the fd's own object, continued */
 		*cont = (c->flags & AT_EMPTY_PATH) || c->nr == SYS_readlinkat;
-		unmap(c);
 		return *cont ? 0 : -ENOENT;
 	}
 	if (name[0] == '/') {
 		if (!same_root(c->pid)) {
-			unmap(c);
-			return 0;
+				return 0;
 		}
 		snprintf(c->vpath, sizeof(c->vpath), "%s", name);
 	} else {
 		if (!caller_base(c->pid, c->dirfd, base, sizeof(base))) {
-			unmap(c);
-			return 0;
+				return 0;
 		}
 		if ((size_t)snprintf(c->vpath, sizeof(c->vpath), "%s/%s", base, name) >= sizeof(c->vpath)) {
 			*cont = false;
-			unmap(c);
-			return -ENAMETOOLONG;
+				return -ENAMETOOLONG;
 		}
 	}
 	if (!notify_valid(n, req->id)) {
 		*cont = false;
-		unmap(c);
 		return -ESRCH;
 	}
 	*cont = false;
 	if (in_proc(c->vpath)) {
 		*cont = true;
-		unmap(c);
 		return 0;
 	}
 	c->result = LONG_MIN; /* perform sets it, in a child notify_as forks as well */
@@ -352,6 +352,5 @@ long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 		*cont = true;
 		r = 0;
 	}
-	unmap(c);
 	return r;
 }
