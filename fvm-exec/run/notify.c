@@ -112,6 +112,9 @@ static const struct {
 	{"faccessat2", virt_guard_call},
 	{"readlink", virt_guard_call},
 	{"readlinkat", virt_guard_call},
+	{"open", virt_guard_call},
+	{"openat", virt_guard_call},
+	{"creat", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -28,17 +28,21 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <limits.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fvm/change.h"
 #include "fvm/env.h"
 #include "fvm/policy.h"
 #include "fvm/vm.h"
@@ -46,6 +50,9 @@
 
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
 #endif
 #ifndef SYS_faccessat2
 #define SYS_faccessat2 439
@@ -85,9 +92,22 @@ struct vcall {
 	unsigned mask;      /* statx */
 	uint64_t out;       /* the caller's buffer */
 	size_t outlen;      /* readlink's size */
+	int oflags;         /* open's flags */
+	mode_t omode;       /* open's mode, the caller's umask applied */
 	long result;        /* perform's answer (shared: notify_as may fork) */
 	char vpath[PATH_MAX];
 };
+
+/* An open that must not follow a last link: O_NOFOLLOW, or O_CREAT|O_EXCL. */
+static int open_nofollow(int oflags)
+{
+	return (oflags & O_NOFOLLOW) || ((oflags & O_CREAT) && (oflags & O_EXCL)) ? AT_SYMLINK_NOFOLLOW : 0;
+}
+
+static bool is_open(int nr)
+{
+	return nr == SYS_open || nr == SYS_openat || nr == SYS_creat;
+}
 
 /* Decodes REQ into C; false for a call this handler does not answer. */
 static bool decode(const struct seccomp_notif *req, struct vcall *c)
@@ -141,6 +161,24 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 		c->path_addr = a[1];
 		c->out = a[2];
 		c->outlen = (size_t)a[3];
+		return true;
+	case SYS_open:
+		c->path_addr = a[0];
+		c->oflags = (int)a[1];
+		c->omode = (mode_t)(a[2] & 07777);
+		c->flags = open_nofollow(c->oflags);
+		return true;
+	case SYS_openat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->oflags = (int)a[2];
+		c->omode = (mode_t)(a[3] & 07777);
+		c->flags = open_nofollow(c->oflags);
+		return true;
+	case SYS_creat:
+		c->path_addr = a[0];
+		c->oflags = O_CREAT | O_WRONLY | O_TRUNC;
+		c->omode = (mode_t)(a[1] & 07777);
 		return true;
 	default:
 		return false;
@@ -216,6 +254,136 @@ static bool in_proc(const char *vpath)
 	return strncmp(vpath, "/proc", 5) == 0 && (vpath[5] == '/' || vpath[5] == '\0');
 }
 
+/* The umask of PID, from /proc/PID/status; 022 when it cannot be read. */
+static mode_t umask_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned m = 022;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "Umask: %o", &m) == 1) {
+				break;
+			}
+		}
+		fclose(f);
+	}
+	return (mode_t)(m & 0777);
+}
+
+static bool write_intent(int flags)
+{
+	return (flags & O_PATH) != O_PATH && ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND)));
+}
+
+static bool in_upper(const char *rpath)
+{
+	return strncmp(rpath, vm.upper, vm.upper_len) == 0 && rpath[vm.upper_len] == '/';
+}
+
+/*
+ * Opens RPATH, a path in upper/, beneath upper/ with no symlink and no "..": the
+ * supervisor is outside the fence, so a name the VM swaps for a link meanwhile must
+ * not lead it out of the layer. Returns the fd (close-on-exec here) or -errno.
+ */
+static int open_upper(const char *rpath, int flags, mode_t mode)
+{
+	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
+			       .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int dfd = open(vm.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long fd;
+
+	if (dfd < 0) {
+		return -errno;
+	}
+	fd = syscall(SYS_openat2, dfd, rpath + vm.upper_len + 1, &how, sizeof(how));
+	fd = fd < 0 ? -errno : fd;
+	close(dfd);
+	return (int)fd;
+}
+
+/*
+ * The open of RES (resolved in the VM) for C, as libfvm's openat_core does it: a
+ * write copies a host file up first, O_CREAT creates in upper/ (parents copied up),
+ * a read opens the object where it is. The fd is installed in the caller as the
+ * call's answer (SECCOMP_ADDFD_FLAG_SEND). Returns the caller's fd, -errno, or
+ * CONTINUE for what the fence must decide on the caller's own call: a shared tree,
+ * a host fifo or device opened for writing.
+ */
+static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
+{
+	int flags = c->oflags, fd, r;
+	bool wr = write_intent(flags);
+
+	if (resolved < 0) {
+		return resolved;
+	}
+	if (res->klass == FVM_CLASS_SHARED) {
+		return CONTINUE;
+	}
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (!S_ISDIR(res->st.st_mode)) {
+			return -ENOTDIR;
+		}
+		r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE_DIR, false);
+		fd = r < 0 ? r : open_upper(res->rpath, flags, c->omode);
+	} else if (res->where == FVM_ABSENT) {
+		if (!(flags & O_CREAT)) {
+			return -ENOENT;
+		}
+		if (res->trailing_slash) {
+			return -EISDIR;
+		}
+		if ((r = fvm_prepare_new(&vm, res)) < 0) {
+			return r;
+		}
+		fd = open_upper(res->rpath, flags, c->omode);
+		if (fd >= 0) {
+			fvm_created(&vm, res, false);
+		}
+	} else {
+		if ((flags & O_CREAT) && (flags & O_EXCL)) {
+			return -EEXIST;
+		}
+		if (wr && S_ISDIR(res->st.st_mode)) {
+			return -EISDIR;
+		}
+		if (wr && (S_ISREG(res->st.st_mode) || res->klass == FVM_CLASS_READONLY)) {
+			if ((r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE, !(flags & O_TRUNC))) < 0) {
+				return r;
+			}
+		}
+		flags &= ~(O_CREAT | O_EXCL);
+		if (in_upper(res->rpath)) {
+			fd = open_upper(res->rpath, flags, c->omode);
+		} else if (wr) {
+			return CONTINUE; /* a host fifo or device: the fence decides */
+		} else {
+			fd = open(res->rpath, flags | O_CLOEXEC);
+			fd = fd < 0 ? -errno : fd;
+		}
+	}
+	if (fd < 0) {
+		return fd;
+	}
+	if (!notify_valid(c->n, c->id)) {
+		close(fd);
+		return -ESRCH;
+	}
+	struct seccomp_notif_addfd add = {.id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+					  .newfd_flags = (uint32_t)(c->oflags & O_CLOEXEC)};
+	long got = ioctl(c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	got = got < 0 ? -errno : got;
+	close(fd);
+	return got;
+}
+
 /* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
 static long perform(void *arg)
 {
@@ -231,6 +399,16 @@ static long perform(void *arg)
 	r = fvm_resolve(&vm, c->vpath, nofollow ? FVM_R_NOFOLLOW : 0, res);
 	if (r == 0 && in_proc(res->vpath)) {
 		r = CONTINUE; /* a link into /proc (/dev/fd...): /proc/self is the caller's */
+	}
+	if (is_open(c->nr) && r != CONTINUE) {
+		/* The caller's umask, for what the open creates (an ACL default still wins). */
+		bool creates = (c->oflags & O_CREAT) || (c->oflags & O_TMPFILE) == O_TMPFILE;
+		mode_t old = umask(creates ? umask_of(c->pid) : 0);
+		r = perform_open(c, res, r);
+		umask(old);
+		free(res);
+		c->result = r;
+		return r;
 	}
 	if (r == 0 && res->where == FVM_ABSENT) {
 		r = -ENOENT;

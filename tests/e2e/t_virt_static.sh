@@ -40,6 +40,17 @@ vm_check "static_relative_lookups_see_the_vm ($(whoami_tag))" "$BB_FN"'
 mkdir -p a/b; echo xy > a/b/c; cd a
 bb stat -c "%n %s" b/c ../a/b/c ../dir/f
 cd b && busybox test -f c 2>/dev/null && echo c-here'
+TODO=$ROOT_TODO
+vm_check "static_opens_read_and_write_the_vm ($(whoami_tag))" "$BB_FN"'
+echo new > new
+bb cat new old
+bb sh -c "echo more >> old; echo made > bbmade; echo changed > dir/f"
+bb cat old bbmade dir/f
+cat old bbmade dir/f
+bb cp new copy && bb cat copy
+bb sh -c "umask 077; echo p > private"; bb stat -c "%a %s" private copy
+bb sh -c "echo x > missing/f" 2>&1 | sed "s/^.*: //"
+bb head -c 0 nothere 2>&1 | sed "s/^.*: //"'
 TODO=
 
 # /proc/self is the caller, never the supervisor; the store stays hidden.
