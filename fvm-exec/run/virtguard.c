@@ -188,12 +188,19 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 /* The caller's root is the supervisor's own (a chrooted caller is continued). */
 static bool same_root(pid_t pid)
 {
+	static struct stat mine; /* the supervisor never changes its root */
+	static bool have_mine;
 	char proc[64];
-	struct stat mine, theirs;
+	struct stat theirs;
 
+	if (!have_mine) {
+		if (stat("/", &mine) < 0) {
+			return false;
+		}
+		have_mine = true;
+	}
 	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
-	return stat("/", &mine) == 0 && stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
-	       mine.st_ino == theirs.st_ino;
+	return stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
 
 /* The virtual path of the caller's cwd or fd DIRFD into OUT; false: continue. */
@@ -403,9 +410,11 @@ static long perform(void *arg)
 	if (is_open(c->nr) && r != CONTINUE) {
 		/* The caller's umask, for what the open creates (an ACL default still wins). */
 		bool creates = (c->oflags & O_CREAT) || (c->oflags & O_TMPFILE) == O_TMPFILE;
-		mode_t old = umask(creates ? umask_of(c->pid) : 0);
+		mode_t old = creates ? umask(umask_of(c->pid)) : 0;
 		r = perform_open(c, res, r);
-		umask(old);
+		if (creates) {
+			umask(old);
+		}
 		free(res);
 		c->result = r;
 		return r;
