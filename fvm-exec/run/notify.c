@@ -158,7 +158,7 @@ int notify_prepare(struct notify *n, const struct exec_settings *s, const char *
 {
 	int sv[2], r;
 
-	n->sock = n->child_sock = n->fd = -1;
+	n->sock = n->child_sock = n->fd = n->ruleset_fd = -1;
 	n->vmdir = vmdir;
 	if ((r = unix_guard_prepare(&n->unixg, s, vmdir)) < 0 || (r = meta_guard_prepare(&n->meta, s, vmdir, shmdir)) < 0) {
 		return r;

@@ -115,6 +115,9 @@ struct notify {
 	struct unix_guard unixg;        /* connect(2) under unix = vm */
 	struct meta_guard meta;         /* chmod, chown, utimes, xattrs, inode flags */
 	struct ipc_guard *ipcg;         /* SysV and POSIX queues (ipcguard.c) */
+	int ruleset_fd;                 /* the VM's Landlock ruleset (fence.c), under which the
+					   supervisor writes on a caller's behalf (virtguard.c);
+					   -1: none */
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)

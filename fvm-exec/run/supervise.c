@@ -306,9 +306,9 @@ static int cmp_int(const void *a, const void *b)
 
 /* The supervisor's standard streams go to /dev/null, and every descriptor it does not
  * need is closed, so no reader of the run's output waits for it. */
-static void detach(int lock, int up, int sigfd, int parent, int broker, int notify)
+static void detach(int lock, int up, int sigfd, int parent, int broker, int notify, int ruleset)
 {
-	int keep[] = {lock, up, sigfd, parent, broker, notify};
+	int keep[] = {lock, up, sigfd, parent, broker, notify, ruleset};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
@@ -373,7 +373,8 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	tell(up, MSG_STARTED, 0, s.cmd);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
-	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->notify ? sup->notify->sock : -1);
+	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->notify ? sup->notify->sock : -1,
+	       sup->notify ? sup->notify->ruleset_fd : -1); /* virtguard.c writes under the fence */
 	supervise_loop(&s, sigfd, parent);
 	/* The VM is empty: its cgroups, record and lock go, then fvm-exec may return. */
 	for (int i = 0; i < 20 && !cgroup_remove(sup->cg); i++) {

@@ -37,9 +37,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fvm/change.h"
@@ -291,6 +293,24 @@ static bool in_upper(const char *rpath)
 }
 
 /*
+ * Opens RPATH, a host path the resolver found with no link on its way, for reading,
+ * refusing any link met now: a shared tree the VM may write could have one swapped in
+ * meanwhile, toward a path hidden from it. A link met: CONTINUE (the caller's own
+ * call, under the fence, as the kernel resolves it).
+ */
+static int open_host(const char *rpath, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, AT_FDCWD, rpath, &how, sizeof(how));
+
+	if (fd < 0) {
+		return errno == ELOOP && !(flags & O_NOFOLLOW) ? (int)CONTINUE : -errno;
+	}
+	return (int)fd;
+}
+
+/*
  * Opens RPATH, a path in upper/, beneath upper/ with no symlink and no "..": the
  * supervisor is outside the fence, so a name the VM swaps for a link meanwhile must
  * not lead it out of the layer. Returns the fd (close-on-exec here) or -errno.
@@ -312,25 +332,12 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 	return (int)fd;
 }
 
-/*
- * The open of RES (resolved in the VM) for C, as libfvm's openat_core does it: a
- * write copies a host file up first, O_CREAT creates in upper/ (parents copied up),
- * a read opens the object where it is. The fd is installed in the caller as the
- * call's answer (SECCOMP_ADDFD_FLAG_SEND). Returns the caller's fd, -errno, or
- * CONTINUE for what the fence must decide on the caller's own call: a shared tree,
- * a host fifo or device opened for writing.
- */
-static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
+/* The open of RES for C, and its fd installed in the caller (perform_open). */
+static long open_in_vm(struct vcall *c, struct fvm_res *res)
 {
 	int flags = c->oflags, fd, r;
 	bool wr = write_intent(flags);
 
-	if (resolved < 0) {
-		return resolved;
-	}
-	if (res->klass == FVM_CLASS_SHARED) {
-		return CONTINUE;
-	}
 	if ((flags & O_TMPFILE) == O_TMPFILE) {
 		if (res->where == FVM_ABSENT) {
 			return -ENOENT;
@@ -372,8 +379,7 @@ static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
 		} else if (wr) {
 			return CONTINUE; /* a host fifo or device: the fence decides */
 		} else {
-			fd = open(res->rpath, flags | O_CLOEXEC);
-			fd = fd < 0 ? -errno : fd;
+			fd = open_host(res->rpath, flags);
 		}
 	}
 	if (fd < 0) {
@@ -389,6 +395,54 @@ static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
 	got = got < 0 ? -errno : got;
 	close(fd);
 	return got;
+}
+
+/*
+ * The open of RES (resolved in the VM) for C, as libfvm's openat_core does it: a
+ * write copies a host file up first, O_CREAT creates in upper/ (parents copied up),
+ * a read opens the object where it is. The fd is installed in the caller as the
+ * call's answer (SECCOMP_ADDFD_FLAG_SEND). Returns the caller's fd, -errno, or
+ * CONTINUE for what the fence must decide on the caller's own call: a shared tree,
+ * a host fifo or device opened for writing, a host name that met a link meanwhile.
+ *
+ * What may write (a write, O_CREAT, O_TMPFILE) runs in a child under the VM's own
+ * Landlock ruleset: the core's copy-up and creation work by path in a layer the VM
+ * may be changing, and a link swapped in must lead them nowhere the VM could not
+ * write itself. Its answer comes back in C (shared memory).
+ */
+static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
+{
+	int status;
+
+	if (resolved < 0) {
+		return resolved;
+	}
+	if (res->klass == FVM_CLASS_SHARED) {
+		return CONTINUE;
+	}
+	if (!write_intent(c->oflags) && !(c->oflags & O_CREAT) && (c->oflags & O_TMPFILE) != O_TMPFILE) {
+		return open_in_vm(c, res);
+	}
+	c->result = LONG_MIN;
+	pid_t child = fork();
+	if (child < 0) {
+		return -errno;
+	}
+	if (child == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
+			c->result = -EACCES;
+			_exit(1);
+		}
+		c->result = open_in_vm(c, res);
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -ECHILD;
+		}
+	}
+	return c->result == LONG_MIN ? -EIO : c->result;
 }
 
 /* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
