@@ -405,7 +405,7 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
  * CONTINUE for what the fence must decide on the caller's own call: a shared tree,
  * a host fifo or device opened for writing, a host name that met a link meanwhile.
  *
- * What may write (a write, O_CREAT, O_TMPFILE) runs in a child under the VM's own
+ * What changes the layer (a copy-up, a creation) runs in a child under the VM's own
  * Landlock ruleset: the core's copy-up and creation work by path in a layer the VM
  * may be changing, and a link swapped in must lead them nowhere the VM could not
  * write itself. Its answer comes back in C (shared memory).
@@ -420,7 +420,11 @@ static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
 	if (res->klass == FVM_CLASS_SHARED) {
 		return CONTINUE;
 	}
-	if (!write_intent(c->oflags) && !(c->oflags & O_CREAT) && (c->oflags & O_TMPFILE) != O_TMPFILE) {
+	/* Only a copy-up or a creation changes the layer by path; an object already in
+	 * upper/ is opened beneath it (open_upper), a host one read with no link. */
+	bool changes = res->where == FVM_HOST ? write_intent(c->oflags) || (c->oflags & O_TMPFILE) == O_TMPFILE
+					      : res->where == FVM_ABSENT && (c->oflags & O_CREAT);
+	if (!changes) {
 		return open_in_vm(c, res);
 	}
 	c->result = LONG_MIN;
