@@ -1,11 +1,11 @@
 /*
- * virtguard.c — the lookups libfvm does not see (run.h; docs/DESIGN.md "Calls libfvm
- * does not see"): the supervisor answers the path-taking lookups — stat, lstat,
- * newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat — that a
- * process makes from its executable's own code (a static program, Go, a dynamic
- * program's inline system calls), resolving the name in the VM's namespace with the
- * core library libfvm uses, so such a program sees the files the VM made and not those
- * it deleted.
+ * virtguard.c — the lookups and opens libfvm does not see (run.h; docs/DESIGN.md
+ * "Calls libfvm does not see"): the supervisor answers the path-taking lookups — stat,
+ * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat — and
+ * open, openat and creat that a process makes from its executable's own code (a static
+ * program, Go, a dynamic program's inline system calls), resolving the name in the VM's
+ * namespace with the core library libfvm uses, so such a program sees the files the VM
+ * made and not those it deleted, and writes into the VM.
  *
  * Rules:
  *  - Only x86_64 calls come here: the filter's rows (seccomp.c, virt_prologue) test
@@ -24,7 +24,11 @@
  *    groups, so search and access permissions are its own; the result (a stat buffer,
  *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
  *  - Continuing is always safe: a continued call is the caller's own, under the fence.
- *    Handling only changes which name the kernel is given, never what may be written.
+ *  - The supervisor is outside the fence, so an open never writes but where the VM
+ *    could: an upper/ object is opened beneath upper/ with no link (open_upper), a host
+ *    one only read, with no link (open_host); a copy-up or creation runs in a child
+ *    under the VM's own Landlock ruleset (perform_open). The fd is installed in the
+ *    caller with ADDFD_FLAG_SEND after notify_valid.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -332,6 +336,22 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 	return (int)fd;
 }
 
+/*
+ * True for a directory of upper/ that the host's directory of the same name shows
+ * through (not opaque). Its read open is the host's: getdents on it lists the host's
+ * entries (what the program saw before this guard: no new entry of the VM's, its
+ * deleted ones still there), where upper's alone would list only what the VM changed,
+ * with its whiteouts. A merged listing is not built yet. A name looked up through the
+ * fd is resolved in the VM all the same (caller_base names it by its path).
+ */
+static bool merged_dir(const struct fvm_res *res)
+{
+	struct stat st;
+
+	return S_ISDIR(res->st.st_mode) && in_upper(res->rpath) && !fvm_is_opaque(res->rpath) &&
+	       lstat(res->vpath, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The open of RES for C, and its fd installed in the caller (perform_open). */
 static long open_in_vm(struct vcall *c, struct fvm_res *res)
 {
@@ -374,7 +394,9 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 			}
 		}
 		flags &= ~(O_CREAT | O_EXCL);
-		if (in_upper(res->rpath)) {
+		if (!wr && merged_dir(res)) {
+			fd = open_host(res->vpath, flags); /* its listing: see merged_dir */
+		} else if (in_upper(res->rpath)) {
 			fd = open_upper(res->rpath, flags, c->omode);
 		} else if (wr) {
 			return CONTINUE; /* a host fifo or device: the fence decides */

@@ -138,7 +138,7 @@ esac
 # Announced: stderr and the VM's log.
 err=$("$FVM_EXEC" -n f -- "$STATIC" create "$HOST/new" 2>&1 >/dev/null)
 case $err in
-*"is statically linked: it is not virtualized, only fenced"*)
+*"is statically linked: it is only partly virtualized"*"only fenced"*)
 	grep -q "try-syscall-static is statically linked" "$FVM_HOME/vms/f/log" &&
 		ok static_program_is_announced_on_stderr_and_in_log ||
 		not_ok static_program_is_announced_on_stderr_and_in_log "log: $(cat "$FVM_HOME/vms/f/log" 2>&1)" ;;
