@@ -208,8 +208,14 @@ $(B)/bench/notify: bench/notify.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SECCOMP_CFLAGS) -o $@ $< $(SECCOMP_LIBS)
 
+# The same loop built static: a static program's calls in a VM (virtguard.c).
+$(B)/bench/micro-static: bench/micro.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<
+
 bench-virt: deps
-	@$(MAKE) --no-print-directory all $(B)/bench/notify
+	@$(MAKE) --no-print-directory all $(B)/bench/notify $(B)/bench/micro-static
 	@bench/virt
 .PHONY: bench-virt
 
