@@ -83,6 +83,12 @@ static bool xattr_read_direct(const char *vpath, bool follow, char *vp, int *vle
 	return how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow);
 }
 
+/* fvm's own attribute NAME; a bad pointer is the kernel's to refuse (EFAULT). */
+static bool xattr_ours(const char *name)
+{
+	return !fvm_bad_ptr(name) && fvm_xattr_is_ours(name);
+}
+
 /* listxattr of FD (>= 0) or else RPATH, not followed: the kernel's list. */
 static ssize_t list_raw(int fd, const char *rpath, char *list, size_t size)
 {
@@ -96,12 +102,15 @@ static ssize_t list_raw(int fd, const char *rpath, char *list, size_t size)
 static ssize_t list_visible(int fd, const char *rpath, char *list, size_t size)
 {
 	ssize_t n = size ? list_raw(fd, rpath, list, size) : -ERANGE;
+	bool fault = n == -EFAULT || fvm_bad_ptr(list);
 	char *all;
 
-	if (n >= 0) {
+	if (n >= 0 && !fault) {
 		return fvm_xattr_list_hide(list, n);
 	}
-	if (n != -ERANGE) {
+	/* EFAULT: the kernel could not write the list with our names; the visible one may
+	 * fit (an empty one always does). */
+	if (n < 0 && n != -ERANGE && n != -EFAULT) {
 		return n;
 	}
 	/* A size query, or a list that fits only without our names: read it all first. */
@@ -111,10 +120,12 @@ static ssize_t list_visible(int fd, const char *rpath, char *list, size_t size)
 	}
 	n = fvm_xattr_list_hide(all, list_raw(fd, rpath, all, XATTR_LIST_MAX));
 	if (n >= 0 && size) {
-		if ((size_t)n <= size) {
-			memcpy(list, all, (size_t)n);
-		} else {
+		if ((size_t)n > size) {
 			n = -ERANGE;
+		} else if (n > 0 && fault && fvm_bad_range(list, (size_t)n)) {
+			n = -EFAULT; /* the visible list does not fit where the program's memory is */
+		} else {
+			memcpy(list, all, (size_t)n);
 		}
 	}
 	free(all);
@@ -130,7 +141,7 @@ static ssize_t fvm_getxattr(const char *vpath, const char *name, void *value, si
 		return follow ? FVM_SC(SYS_getxattr, vpath, name, value, size, 0, 0)
 			      : sys_lgetxattr(vpath, name, value, size);
 	}
-	if (fvm_xattr_is_ours(name)) {
+	if (xattr_ours(name)) {
 		ret = xattr_target(vpath, follow, false, &res);
 		return ret < 0 ? ret : -ENODATA;
 	}
@@ -179,7 +190,7 @@ static int fvm_setxattr(const char *vpath, const char *name, const void *value, 
 		return follow ? (int)FVM_SC(SYS_setxattr, vpath, name, value, size, flags, 0)
 			      : sys_lsetxattr(vpath, name, value, size, flags);
 	}
-	if (fvm_xattr_is_ours(name)) {
+	if (xattr_ours(name)) {
 		ret = xattr_target(vpath, follow, false, &res);
 		return ret < 0 ? ret : -EOPNOTSUPP;
 	}
@@ -195,7 +206,7 @@ static int fvm_removexattr(const char *vpath, const char *name, bool follow)
 	if (!fvm_on()) {
 		return (int)FVM_SC(follow ? SYS_removexattr : SYS_lremovexattr, vpath, name, 0, 0, 0, 0);
 	}
-	if (fvm_xattr_is_ours(name)) {
+	if (xattr_ours(name)) {
 		ret = xattr_target(vpath, follow, false, &res);
 		return ret < 0 ? ret : -ENODATA;
 	}
@@ -327,7 +338,7 @@ static int fvm_fchownat(int dirfd, const char *vpath, uid_t uid, gid_t gid, int 
 	if (!fvm_on()) {
 		return sys_fchownat(dirfd, vpath, uid, gid, flags);
 	}
-	if (vpath && !vpath[0] && (flags & AT_EMPTY_PATH)) {
+	if (!fvm_bad_ptr(vpath) && !vpath[0] && (flags & AT_EMPTY_PATH)) {
 		return fvm_fchown(dirfd, uid, gid);
 	}
 	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), &res);
@@ -366,7 +377,15 @@ static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[
 	if (!fvm_on()) {
 		return sys_utimensat(dirfd, vpath, ts, flags);
 	}
-	if (!vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+	/* The kernel's order: the times are read first, and two UTIME_OMIT end the call. */
+	if (ts && fvm_bad_range(ts, 2 * sizeof(ts[0]))) {
+		return -EFAULT;
+	}
+	if (ts && ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT) {
+		return 0;
+	}
+	if ((!vpath && dirfd != AT_FDCWD) ||
+	    (!fvm_bad_ptr(vpath) && !vpath[0] && (flags & AT_EMPTY_PATH))) {
 		return fvm_futimens(dirfd, ts); /* NULL path: futimens on dirfd itself */
 	}
 	ret = meta_resolve(dirfd, vpath, !(flags & AT_SYMLINK_NOFOLLOW), &res);
@@ -375,6 +394,9 @@ static int fvm_utimensat(int dirfd, const char *vpath, const struct timespec ts[
 
 int utimensat(int dirfd, const char *vpath, const struct timespec ts[2], int flags)
 {
+	if (!vpath) {
+		return fvm_ret(-EINVAL); /* glibc's own check; futimens is the call for an fd */
+	}
 	return fvm_ret(fvm_utimensat(dirfd, vpath, ts, flags));
 }
 
@@ -514,7 +536,7 @@ static int fd_ours(int fd, const char *name, int err)
 {
 	struct stat st;
 
-	if (!fvm_on() || !fvm_xattr_is_ours(name)) {
+	if (!fvm_on() || !xattr_ours(name)) {
 		return 1;
 	}
 	return sys_fstat(fd, &st) < 0 ? -EBADF : err;

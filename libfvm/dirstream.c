@@ -72,6 +72,7 @@ DIR *opendir(const char *vpath)
 	if (!fvm_on()) {
 		return REAL(opendir)(vpath);
 	}
+	fvm_touch(vpath); /* libc's reads vpath[0] first */
 	return fvm_opendirat(AT_FDCWD, vpath);
 }
 

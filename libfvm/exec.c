@@ -54,6 +54,27 @@ static size_t vec_len(char *const v[])
 	return n;
 }
 
+/*
+ * True when the kernel would answer EFAULT for vector V (NULL is an empty vector):
+ * the array or one of its strings is a bad pointer (fvm_bad_ptr). libfvm reads both
+ * before the exec, so it must not where the kernel would refuse.
+ */
+static bool vec_bad(char *const v[])
+{
+	if (!v) {
+		return false;
+	}
+	if (fvm_bad_ptr(v)) {
+		return true;
+	}
+	for (size_t i = 0; v[i]; i++) {
+		if (fvm_bad_ptr(v[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Entries fvm_env_fixup() may need for ENVP, its terminator included. */
 static size_t env_room(char *const envp[])
 {
@@ -68,12 +89,11 @@ char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, siz
 	if (!fvm_active) {
 		return (char **)envp;
 	}
+	const char *lib = fvm_lib_path();
 	for (size_t i = 0; envp && envp[i] && n + FVM_ENV_CONTRACT_N + 2 < outn; i++) {
-		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && fvm_lib_path[0] &&
-		    !strstr(envp[i] + 11, fvm_lib_path)) {
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && lib[0] && !strstr(envp[i] + 11, lib)) {
 			/* Keep the program's own preloads, after libfvm. */
-			int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", fvm_lib_path,
-					   envp[i] + 11);
+			int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", lib, envp[i] + 11);
 			if (len > 0 && used + (size_t)len + 1 <= buflen) {
 				out[n++] = buf + used;
 				used += (size_t)len + 1;
@@ -83,8 +103,8 @@ char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, siz
 		out[n++] = envp[i];
 	}
 	out[n] = NULL;
-	if (fvm_lib_path[0] && !env_get(out, "LD_PRELOAD")) {
-		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", fvm_lib_path);
+	if (lib[0] && !env_get(out, "LD_PRELOAD")) {
+		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", lib);
 		if (len > 0 && used + (size_t)len + 1 <= buflen) {
 			out[n++] = buf + used;
 			used += (size_t)len + 1;
@@ -314,6 +334,9 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (ret < 0) {
 		return ret;
 	}
+	if (vec_bad(argv) || vec_bad(envp)) {
+		return -EFAULT; /* after the program's lookup, as the kernel orders them */
+	}
 	if (t.is_static) {
 		warn_static(vpath);
 	}
@@ -349,7 +372,8 @@ static int fvm_execvpe(const char *file, char *const argv[], char *const envp[])
 	bool eacces = false;
 	int ret = -ENOENT;
 
-	if (!file || !*file) {
+	fvm_touch(file); /* libc's reads FILE first: a bad pointer faults, as natively */
+	if (!*file) {
 		return -ENOENT;
 	}
 	if (strchr(file, '/')) {
@@ -470,19 +494,22 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 	if (!fvm_on()) {
 		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, envp, flags, 0);
 	}
-	if (vpath && !vpath[0] && (flags & AT_EMPTY_PATH)) {
+	if (!fvm_bad_ptr(vpath) && !vpath[0] && (flags & AT_EMPTY_PATH)) {
 		ret = fvm_fd_vpath(dirfd, full, sizeof(full));
 		if (ret >= 0 && fvm_resolve(&fvm_g, full, 0, &res) == 0 && res.where != FVM_ABSENT) {
 			return fvm_execve(full, argv, envp);
+		}
+		if (vec_bad(argv) || vec_bad(envp)) {
+			return -EFAULT;
 		}
 		size_t envn = env_room(envp);
 		char *envv[envn];
 		char **env = fvm_env_fixup(envp, envv, envn, envbuf, sizeof(envbuf));
 		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, env, flags, 0);
 	}
-	ret = fvm_vpath_at(dirfd, vpath ? vpath : "", full, sizeof(full));
+	ret = fvm_vpath_at(dirfd, vpath, full, sizeof(full));
 	if (ret < 0) {
-		return vpath ? ret : -EFAULT;
+		return ret;
 	}
 	if (flags & AT_SYMLINK_NOFOLLOW) {
 		ret = fvm_resolve(&fvm_g, full, FVM_R_NOFOLLOW, &res);
@@ -500,6 +527,9 @@ int execveat(int dirfd, const char *vpath, char *const argv[], char *const envp[
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
+	if (fd < 0 || !argv || !envp) {
+		return fvm_ret(-EINVAL); /* glibc's own check */
+	}
 	return fvm_ret(fvm_execveat(fd, "", argv, envp, AT_EMPTY_PATH));
 }
 
@@ -516,6 +546,17 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 	char *const *args = argv;
 	int ret = -ENOENT;
 
+	if (argv) {
+		volatile size_t argc = vec_len(argv); /* libc's counts ARGV in the parent: a */
+		(void)argc;			      /* bad vector faults there, as natively */
+	}
+	if (vec_bad(argv) || vec_bad(envp)) {
+		return EFAULT; /* the child's execve would say so */
+	}
+	if (search && (fvm_bad_ptr(file) || fvm_strlen_user(file) < 0)) {
+		/* libc's child faults on FILE, and its spawn reports what it reports. */
+		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
+	}
 	if (search && !strchr(file, '/')) {
 		const char *path = getenv("PATH");
 		if (!path) {
@@ -574,7 +615,7 @@ static void restore_contract(void)
 	char *envv[envn], envbuf[ENV_BUF];
 	char **env = fvm_env_fixup(environ, envv, envn, envbuf, sizeof(envbuf));
 
-	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path)) {
+	if (!env_get(environ, "LD_PRELOAD") || !strstr(env_get(environ, "LD_PRELOAD"), fvm_lib_path())) {
 		const char *v = env_get(env, "LD_PRELOAD");
 		if (v) {
 			setenv("LD_PRELOAD", v, 1);
@@ -620,7 +661,7 @@ int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, con
 	int ret, tmp;
 	ssize_t n;
 
-	if (!fvm_on() || !vpath) {
+	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		return REAL(posix_spawn_file_actions_addopen)(fa, fd, vpath, oflag, mode);
 	}
 	ret = fvm_resolve_at(AT_FDCWD, vpath, (oflag & O_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
@@ -648,7 +689,7 @@ int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const c
 {
 	struct fvm_res res;
 
-	if (fvm_on() && vpath && fvm_resolve_at(AT_FDCWD, vpath, 0, &res) == 0 &&
+	if (fvm_on() && !fvm_bad_ptr(vpath) && fvm_resolve_at(AT_FDCWD, vpath, 0, &res) == 0 &&
 	    res.where != FVM_ABSENT) {
 		return REAL(posix_spawn_file_actions_addchdir_np)(fa, res.rpath);
 	}

@@ -50,7 +50,8 @@ static int fvm_glob(glob_fn real, const char *pattern, int flags,
 	glob_t saved;
 	int ret;
 
-	if (flags & GLOB_ALTDIRFUNC) {
+	if ((flags & GLOB_ALTDIRFUNC) || !pattern || !g) {
+		/* libc's answers the NULL arguments (EINVAL) without touching G. */
 		return real(pattern, flags, errfunc, g);
 	}
 	saved = *g;

@@ -10,6 +10,7 @@
  *    prints nothing to the program's streams.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,24 @@
 struct fvm_vm fvm_g;
 bool fvm_active;
 volatile int fvm_ready;
-char fvm_lib_path[PATH_MAX];
+static char lib_path[PATH_MAX];
+
+static void find_lib_path(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)fvm_init, &info) && info.dli_fname && info.dli_fname[0] == '/') {
+		snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname);
+	}
+}
+
+const char *fvm_lib_path(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, find_lib_path);
+	return lib_path;
+}
 const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
 static char env_copy[FVM_ENV_CONTRACT_N * PATH_MAX]; /* packed: only one page is touched */
 
@@ -72,16 +90,12 @@ void fvm_init(void)
 	static int lock;
 	const char *root, *name, *pol, *home, *dbg;
 	int saved = errno;
-	Dl_info info;
 
 	/* One initialiser; a concurrent caller waits (only possible before main). */
 	if (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE)) {
 		while (!__atomic_load_n(&fvm_ready, __ATOMIC_ACQUIRE)) {
 		}
 		return;
-	}
-	if (dladdr((void *)fvm_init, &info) && info.dli_fname && info.dli_fname[0] == '/') {
-		snprintf(fvm_lib_path, sizeof(fvm_lib_path), "%s", info.dli_fname);
 	}
 	root = getenv(FVM_ENV_ROOT);
 	name = getenv(FVM_ENV_VM);
@@ -105,6 +119,7 @@ void fvm_init(void)
 	}
 	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
 		fvm_cwd_init();
+		fvm_cu_broker_attach(&fvm_g);
 		if (pol && *pol && (fvm_g.policy = fvm_policy_map(pol)) != NULL) {
 			/* mapped */
 		} else if (pol && *pol) {

@@ -62,7 +62,7 @@ static int map_posix(enum posix_kind kind, const char *vname, char *out, size_t 
 	size_t len;
 	int n;
 
-	if (!fvm_on() || !vname || !(pfx = fvm_ipc_prefix_get())) {
+	if (!fvm_on() || fvm_bad_ptr(vname) || !(pfx = fvm_ipc_prefix_get())) {
 		return 0;
 	}
 	if (kinds[kind].need_slash) {

@@ -17,8 +17,10 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 #include <utime.h>
 #include <sys/time.h>
@@ -31,6 +33,7 @@
 #include <fts.h>
 #include <ftw.h>
 #include <glob.h>
+#include <shadow.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -111,6 +114,77 @@ static inline bool fvm_on(void)
 	return fvm_active;
 }
 
+/*
+ * The first user address the kernel refuses: the end of user space (48-bit virtual
+ * addresses on x86_64 and arm64).
+ */
+#if defined(__x86_64__)
+#define FVM_USER_TOP ((uintptr_t)1 << 47)
+#elif defined(__aarch64__)
+#define FVM_USER_TOP ((uintptr_t)1 << 48)
+#else
+#define FVM_USER_TOP UINTPTR_MAX
+#endif
+
+/* This thread's pages known to be mapped (uptr.c), by page number modulo the slots. */
+#define FVM_PAGE 4096
+#define FVM_PAGE_SLOTS 64
+extern __thread uintptr_t fvm_page_known[FVM_PAGE_SLOTS];
+
+/* True when nothing is mapped at PAGE (FVM_PAGE-aligned); remembers it otherwise. */
+bool fvm_page_unmapped(uintptr_t page);
+
+/*
+ * A pointer the kernel would answer EFAULT for: NULL, the zero page, beyond user space
+ * (told inline), or in a page where nothing is mapped (asked of the kernel once per
+ * page and thread, uptr.c). libfvm never dereferences one; it hands it to the kernel
+ * (which says EFAULT) or returns -EFAULT. Only P's own page is checked: a string that
+ * runs on is measured with fvm_strlen_user.
+ */
+static inline bool fvm_bad_ptr(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, page = a & ~(uintptr_t)(FVM_PAGE - 1);
+
+	if (a - FVM_PAGE >= FVM_USER_TOP - FVM_PAGE) {
+		return true;
+	}
+	if (__builtin_expect(fvm_page_known[(page / FVM_PAGE) % FVM_PAGE_SLOTS] == page, 1)) {
+		return false;
+	}
+	return fvm_page_unmapped(page);
+}
+
+/* fvm_bad_ptr for the LEN (> 0) bytes at P: a struct or buffer, by its first and last page. */
+static inline bool fvm_bad_range(const void *p, size_t len)
+{
+	return fvm_bad_ptr(p) || fvm_bad_ptr((const char *)p + len - 1);
+}
+
+/*
+ * strlen of S, a string of the program's whose first page passed fvm_bad_ptr:
+ * -EFAULT when it runs into a page where nothing is mapped; PATH_MAX when it is
+ * longer than that (too long for any name).
+ */
+long fvm_strlen_user(const char *s);
+
+/*
+ * Reads the first byte at P as libc's own function does before any system call (it
+ * calls strlen or looks at name[0]): a bad pointer faults here, so the program crashes
+ * in a VM where it crashes natively, not with a made-up error.
+ */
+static inline void fvm_touch(const void *p)
+{
+	(void)*(const volatile char *)p;
+}
+
+/* Reads string S to its end, as libc's own function does with strlen: a string that
+ * runs into an unmapped page faults here, as natively. */
+static inline void fvm_touch_str(const char *s)
+{
+	volatile size_t n = strlen(s);
+	(void)n;
+}
+
 /* Exported-boundary return: sets errno from a negative result and returns -1. */
 static inline int fvm_ret(int ret)
 {
@@ -151,6 +225,9 @@ void fvm_cwd_changing(void);
 
 /* At start (fvm_init): the cwd memo belongs to this process, and to each fork child. */
 void fvm_cwd_init(void);
+
+/* cubroker.c: names a root run's copy-up broker (FVM_ENV_CU) in VM, if there is one. */
+void fvm_cu_broker_attach(struct fvm_vm *vm);
 
 /* fchdir for libfvm's own use: every change of cwd goes through here or chdir(). */
 static inline int fvm_fchdir(int fd)
@@ -248,7 +325,9 @@ int fvm_dir_fd(DIR *dir);
 
 /* Environment contract (exec.c): ENVP with LD_PRELOAD and FVM_* restored. */
 char **fvm_env_fixup(char *const envp[], char **out, size_t outn, char *buf, size_t buflen);
-extern char fvm_lib_path[PATH_MAX];
+/* libfvm's own path ("" when unknown), asked of the dynamic linker at the first use:
+ * only a process that execs needs it (dladdr walks the symbol table). */
+const char *fvm_lib_path(void);
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];

@@ -91,6 +91,9 @@ static int fvm_mknodat(int dirfd, const char *vpath, mode_t mode, dev_t dev)
 {
 	const struct create_op op = {.kind = MAKE_NODE, .mode = mode, .dev = dev};
 
+	if ((unsigned int)dev != dev) {
+		return -EINVAL; /* glibc's check: the kernel takes a 32-bit dev_t */
+	}
 	if (S_ISDIR(mode)) {
 		return -EPERM; /* the kernel makes directories only through mkdir */
 	}
@@ -113,7 +116,7 @@ int __xmknod(int ver, const char *vpath, mode_t mode, dev_t *dev)
 	if (ver != 0) {
 		return fvm_ret(-EINVAL);
 	}
-	return fvm_ret(fvm_mknodat(AT_FDCWD, vpath, mode, dev ? *dev : 0));
+	return fvm_ret(fvm_mknodat(AT_FDCWD, vpath, mode, *dev /* read as glibc does */));
 }
 
 int __xmknodat(int ver, int dirfd, const char *vpath, mode_t mode, dev_t *dev)
@@ -121,7 +124,7 @@ int __xmknodat(int ver, int dirfd, const char *vpath, mode_t mode, dev_t *dev)
 	if (ver != 0) {
 		return fvm_ret(-EINVAL);
 	}
-	return fvm_ret(fvm_mknodat(dirfd, vpath, mode, dev ? *dev : 0));
+	return fvm_ret(fvm_mknodat(dirfd, vpath, mode, *dev /* read as glibc does */));
 }
 
 int mkfifo(const char *vpath, mode_t mode)
@@ -138,7 +141,7 @@ static int fvm_symlinkat(const char *target, int dirfd, const char *vpath)
 {
 	const struct create_op op = {.kind = MAKE_SYMLINK, .target = target};
 
-	if (!target) {
+	if (fvm_bad_ptr(target)) {
 		return -EFAULT;
 	}
 	if (!target[0]) {
@@ -174,7 +177,7 @@ static int link_source(int olddirfd, const char *oldvpath, int flags, struct fvm
 
 	*kfd = AT_FDCWD;
 	*kflags = 0;
-	if ((flags & AT_EMPTY_PATH) && oldvpath && !oldvpath[0]) {
+	if ((flags & AT_EMPTY_PATH) && !fvm_bad_ptr(oldvpath) && !oldvpath[0]) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", olddirfd);
 		magic = proc;
 	} else {

@@ -21,7 +21,7 @@ static ssize_t fvm_readlinkat(int dirfd, const char *vpath, char *buf, size_t le
 	ssize_t n;
 	int ret;
 
-	if (!fvm_on() || !vpath || !vpath[0]) {
+	if (!fvm_on() || fvm_bad_ptr(vpath) || !vpath[0]) {
 		return sys_readlinkat(dirfd, vpath, buf, len);
 	}
 	ret = fvm_resolve_at(dirfd, vpath, FVM_R_NOFOLLOW, &res);
@@ -44,6 +44,9 @@ static ssize_t fvm_readlinkat(int dirfd, const char *vpath, char *buf, size_t le
 	}
 	if ((size_t)n > len) {
 		n = (ssize_t)len; /* readlink truncates silently, as the kernel does */
+	}
+	if (n > 0 && fvm_bad_range(buf, (size_t)n)) {
+		return -EFAULT;
 	}
 	memcpy(buf, target, (size_t)n);
 	return n;
@@ -91,6 +94,9 @@ static int fvm_getcwd(char *buf, size_t size)
 	}
 	if ((size_t)n + 1 > size) {
 		return -ERANGE;
+	}
+	if (fvm_bad_range(buf, (size_t)n + 1)) {
+		return -EFAULT;
 	}
 	memcpy(buf, rpath, (size_t)n + 1);
 	return n;
@@ -169,6 +175,7 @@ static int fvm_realpath(const char *vpath, char *out)
 	if (!vpath) {
 		return -EINVAL;
 	}
+	fvm_touch_str(vpath); /* libc's measures any other pointer: a bad one faults */
 	if (!vpath[0]) {
 		return -ENOENT;
 	}
@@ -260,7 +267,7 @@ int chdir(const char *vpath)
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || !vpath) {
+	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		return fvm_ret(sys_chdir(vpath));
 	}
 	fvm_cwd_changing();

@@ -128,7 +128,7 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	char vp[PATH_MAX];
 	int rflags = 0, ret, vlen;
 
-	if (!fvm_on() || !vpath || !vpath[0]) {
+	if (!fvm_on() || fvm_bad_ptr(vpath) || !vpath[0]) {
 		return sys_openat(dirfd, vpath, flags, mode);
 	}
 	if (open_direct(dirfd, vpath, flags, mode, vp, &vlen, &ret)) {
@@ -316,11 +316,12 @@ static int fopen_flags(const char *mode)
 int fvm_fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t rlen,
 		      char *rmode, size_t mlen)
 {
-	int flags = mode ? fopen_flags(mode) : -EINVAL;
 	struct fvm_res res;
 	size_t o = 0;
-	int ret, fd;
+	int ret, fd, flags;
 
+	fvm_touch(mode); /* libc's parses MODE first: a bad pointer faults, as natively */
+	flags = fopen_flags(mode);
 	if (flags < 0) {
 		return flags;
 	}
@@ -358,7 +359,7 @@ static FILE *fopen_common(const char *vpath, const char *mode, FILE *(*real)(con
 	char rpath[FVM_RPATH_MAX], rmode[16];
 	int ret;
 
-	if (!fvm_on() || !vpath) {
+	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		return real(vpath, mode);
 	}
 	ret = fvm_fopen_prepare(vpath, mode, rpath, sizeof(rpath), rmode, sizeof(rmode));
@@ -385,7 +386,7 @@ static FILE *freopen_common(const char *vpath, const char *mode, FILE *stream,
 	char rpath[FVM_RPATH_MAX], rmode[16];
 	int ret;
 
-	if (!fvm_on() || !vpath) {
+	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		/* NULL: change the mode of the open stream; nothing to map. */
 		return real(vpath, mode, stream);
 	}

@@ -53,7 +53,10 @@ static int fvm_scandirat(int dirfd, const char *vpath, struct dirent64 ***out,
 {
 	int saved = errno, err;
 	struct scan sc = {.filter = filter};
-	DIR *dir = fvm_opendirat(dirfd, vpath);
+	DIR *dir;
+
+	fvm_touch(vpath); /* libc's opens it by its own opendir, which reads vpath[0] */
+	dir = fvm_opendirat(dirfd, vpath);
 
 	if (!dir) {
 		return -errno;

@@ -277,7 +277,7 @@ static int map_addr(int fd, enum op op, const struct sockaddr *sa, socklen_t len
 	m->len = len;
 	m->pathfd = -1;
 	m->created = NULL;
-	if (!sa || !fvm_on() || len < sizeof(sa_family_t)) {
+	if (fvm_bad_ptr(sa) || !fvm_on() || len < sizeof(sa_family_t)) {
 		return 0;
 	}
 	if (sa->sa_family == AF_UNIX) {
@@ -450,7 +450,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct mapped m;
 	int ret;
 
-	if (!msg || !msg->msg_name) {
+	if (fvm_bad_range(msg, sizeof(*msg)) || !msg->msg_name) {
 		return REAL(sendmsg)(fd, msg, flags);
 	}
 	ret = map_addr(fd, OP_SEND, msg->msg_name, msg->msg_namelen, &m);
@@ -477,7 +477,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	unsigned n = vlen < MMSG_BATCH ? vlen : MMSG_BATCH, i;
 	int ret = 0;
 
-	if (!vec || !fvm_on()) {
+	if ((n && fvm_bad_range(vec, n * sizeof(*vec))) || !fvm_on()) {
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	}
 	for (i = 0; i < n; i++) {
@@ -508,7 +508,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct times
 	socklen_t cap[1024]; /* the kernel takes at most UIO_MAXIOV messages */
 	unsigned n = vlen < 1024 ? vlen : 1024;
 
-	if (!vec || !fvm_on()) {
+	if ((n && fvm_bad_range(vec, n * sizeof(*vec))) || !fvm_on()) {
 		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -528,7 +528,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct times
 /* getsockname and getpeername: the remembered name, else the kernel's narrowed. */
 static int sock_name(int fd, struct sockaddr *sa, socklen_t *len, bool local)
 {
-	socklen_t cap = len ? *len : 0;
+	socklen_t cap = fvm_bad_ptr(len) ? 0 : *len;
 	int ret = local ? REAL(getsockname)(fd, sa, len) : REAL(getpeername)(fd, sa, len);
 
 	if (ret < 0 || !fvm_on()) {
@@ -555,7 +555,7 @@ int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	socklen_t cap = len ? *len : 0;
+	socklen_t cap = fvm_bad_ptr(len) ? 0 : *len;
 	int ret = REAL(accept)(fd, sa, len);
 
 	if (ret >= 0 && sa && fvm_on()) {
@@ -566,7 +566,7 @@ int accept(int fd, struct sockaddr *sa, socklen_t *len)
 
 int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	socklen_t cap = len ? *len : 0;
+	socklen_t cap = fvm_bad_ptr(len) ? 0 : *len;
 	int ret = REAL(accept4)(fd, sa, len, flags);
 
 	if (ret >= 0 && sa && fvm_on()) {
@@ -577,7 +577,7 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
-	socklen_t cap = len ? *len : 0;
+	socklen_t cap = fvm_bad_ptr(len) ? 0 : *len;
 	ssize_t ret = REAL(recvfrom)(fd, buf, n, flags, sa, len);
 
 	if (ret >= 0 && sa && fvm_on()) {
@@ -600,7 +600,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	socklen_t cap = msg ? msg->msg_namelen : 0;
+	socklen_t cap = fvm_bad_range(msg, sizeof(*msg)) ? 0 : msg->msg_namelen;
 	ssize_t ret = REAL(recvmsg)(fd, msg, flags);
 
 	if (ret >= 0 && msg && msg->msg_name && fvm_on()) {

@@ -193,7 +193,7 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || !vpath) {
+	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		return sys_fstatat(dirfd, vpath, st, flags);
 	}
 	if (!vpath[0] && (flags & AT_EMPTY_PATH)) {
@@ -205,6 +205,9 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 	}
 	if (res.where == FVM_ABSENT) {
 		return -ENOENT;
+	}
+	if (fvm_bad_range(st, sizeof(*st))) {
+		return -EFAULT; /* after the lookup's errors, as the kernel orders them */
 	}
 	*st = res.st;
 	vm_view(&res, st, true);
@@ -353,10 +356,10 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 	char vp[PATH_MAX];
 	int ret, vlen = -1;
 
-	if (fvm_on() && vpath && vpath[0] && statx_direct(dirfd, vpath, flags, mask, stx, &ret, vp, &vlen)) {
+	if (fvm_on() && !fvm_bad_ptr(vpath) && vpath[0] && statx_direct(dirfd, vpath, flags, mask, stx, &ret, vp, &vlen)) {
 		return fvm_ret(ret);
 	}
-	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+	if (!fvm_on() || fvm_bad_ptr(vpath) || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
 		ret = (int)FVM_SC(SYS_statx, dirfd, vpath, flags, mask, stx, 0);
 		res.where = FVM_ABSENT; /* nothing resolved: an fd, or outside a VM */
 	} else {
@@ -397,7 +400,7 @@ static int fvm_faccessat(int dirfd, const char *vpath, int mode, int flags)
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || !vpath || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
+	if (!fvm_on() || fvm_bad_ptr(vpath) || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
 		return (int)sys_faccessat2(dirfd, vpath, mode, flags);
 	}
 	char vp[PATH_MAX];
@@ -500,6 +503,7 @@ long pathconf(const char *vpath, int name)
 	if (!fvm_on()) {
 		return REAL(pathconf)(vpath, name);
 	}
+	fvm_touch(vpath); /* libc's looks at vpath[0] first */
 	ret = query_res(AT_FDCWD, vpath, true, &res);
 	return ret < 0 ? fvm_ret(ret) : REAL(pathconf)(res.rpath, name);
 }
@@ -529,7 +533,7 @@ int name_to_handle_at(int dirfd, const char *vpath, struct file_handle *handle, 
 	struct fvm_res res;
 	int ret;
 
-	if (!fvm_on() || (vpath && !vpath[0] && (flags & AT_EMPTY_PATH))) {
+	if (!fvm_on() || (!fvm_bad_ptr(vpath) && !vpath[0] && (flags & AT_EMPTY_PATH))) {
 		return fvm_ret((int)FVM_SC(SYS_name_to_handle_at, dirfd, vpath, handle, mount_id,
 					   flags, 0));
 	}

@@ -195,7 +195,7 @@ static bool dir_exists(const char *vpath)
 {
 	struct stat st;
 
-	return vpath && fvm_fstatat(AT_FDCWD, vpath, &st, 0) == 0 && S_ISDIR(st.st_mode);
+	return !fvm_bad_ptr(vpath) && fvm_fstatat(AT_FDCWD, vpath, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
 /*
@@ -246,6 +246,9 @@ char *tempnam(const char *dir, const char *pfx)
 
 	if (!fvm_on()) {
 		return REAL(tempnam)(dir, pfx);
+	}
+	if (pfx && *pfx) {
+		fvm_touch_str(pfx); /* libc's takes strlen(pfx) */
 	}
 	ret = path_search(buf, sizeof(buf), dir, pfx, true);
 	if (ret == 0) {

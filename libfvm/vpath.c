@@ -119,9 +119,14 @@ static int vcwd(char *out, size_t outlen)
 int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 {
 	char base[PATH_MAX];
-	size_t nl = strlen(name);
+	long len;
+	size_t nl;
 	int ret;
 
+	if (fvm_bad_ptr(name) || (len = fvm_strlen_user(name)) < 0) {
+		return -EFAULT;
+	}
+	nl = (size_t)len;
 	if (nl >= PATH_MAX) {
 		return -ENAMETOOLONG;
 	}
@@ -147,7 +152,7 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 
 enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen)
 {
-	*vlen = name && name[0] ? fvm_vpath_at(dirfd, name, vp, PATH_MAX) : -1;
+	*vlen = !fvm_bad_ptr(name) && name[0] ? fvm_vpath_at(dirfd, name, vp, PATH_MAX) : -1;
 	return *vlen < 0 ? FVM_DIRECT_NO : fvm_host_direct(&fvm_g, vp, (size_t)*vlen);
 }
 
@@ -156,7 +161,7 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 	char vpath[PATH_MAX];
 	int ret;
 
-	if (!name) {
+	if (fvm_bad_ptr(name)) {
 		return -EFAULT;
 	}
 	if (!name[0]) {

@@ -338,6 +338,27 @@ static void mq_prepare(struct exec_fence *f, const char *vmdir)
 }
 
 /*
+ * In a root run, starts the copy-up broker (cubroker.c) and names it to libfvm: the
+ * processes of the VM that change uid get their copy-ups made with the host's owner.
+ * Without it they fail with EACCES: said, not fatal.
+ */
+static void cu_prepare(struct exec_fence *f, const char *vmdir)
+{
+	int r;
+
+	if (!f->root) {
+		return;
+	}
+	if ((r = cu_broker_open(vmdir, &f->cu)) < 0) {
+		fence_say(f, "root: no copy-up broker (%s): a process that changes uid cannot copy up\n",
+			  strerror(-r));
+		return;
+	}
+	setenv(FVM_ENV_CU, f->cu.path, 1);
+	fence_say(f, "root: copy-ups of processes that change uid are made by the run's supervisor\n");
+}
+
+/*
  * The VM's directory beneath /dev/shm (fvm_ipc_shmdir), made here, outside the fence:
  * 0700 and the user's, or 01777 and root's in a root run (whose processes may change
  * uid; each object's mode decides then, as in /dev/shm itself). Its name is predictable,
@@ -386,8 +407,10 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	f->mq_fd = -1;
 	f->verbose = s->verbose;
 	f->mq.sock = -1;
+	f->cu.listen = f->cu.handoff = f->cu.child_end = f->cu.ns = -1;
 	f->notify.sock = f->notify.child_sock = f->notify.fd = -1;
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
+	unsetenv(FVM_ENV_CU);
 	unsetenv(FVM_ENV_SYSV);
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
@@ -402,6 +425,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	}
 	mq_prepare(f, vmdir);
 	rootfence_prepare(f, s, vmdir);
+	cu_prepare(f, vmdir);
 	readfence_prepare(f, s, vmdir);
 	if (f->reads_error) {
 		return -1;
@@ -463,6 +487,9 @@ int fence_apply(const struct exec_fence *f)
 	}
 	if (f->mq_fd >= 0 && fcntl(f->mq_fd, F_SETFD, 0) < 0) { /* the VM keeps it */
 		return -errno;
+	}
+	if (f->cu.child_end >= 0 && (r = cu_broker_send_ns(f->cu.child_end)) < 0 && f->verbose) {
+		fprintf(stderr, "fvm-exec: no copy-up broker: %s\n", strerror(-r));
 	}
 	bool nested;
 	if ((r = fence_filter_install(&f->filter[nodev], &f->nested[nodev], &notify_fd, &nested)) < 0) {

@@ -313,9 +313,46 @@ int notify_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
 	return -ENAMETOOLONG;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/*
+ * A pidfd for notifying task TID, which may be any thread of its process (a
+ * notification names the thread): the thread's own (PIDFD_THREAD, Linux 6.9), else,
+ * on older kernels, its thread group leader's, whose fd table its threads share.
+ * Returns -1 when the task is gone.
+ */
+static int task_pidfd(pid_t tid)
+{
+	char path[64], line[256];
+	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	long tgid = -1;
+	FILE *f;
+
+	if (pidfd >= 0 || errno != EINVAL) {
+		return pidfd;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	if (pidfd >= 0 || (errno != EINVAL && errno != ENOENT)) {
+		return pidfd;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if (!(f = fopen(path, "re"))) {
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+}
+
 int notify_getfd(pid_t pid, int fdnum)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), fd;
+	int pidfd = task_pidfd(pid), fd;
 
 	if (pidfd < 0) {
 		return -ESRCH;

@@ -23,8 +23,9 @@
  *    does not exist is taken at its deepest existing ancestor, which is then an
  *    ancestor too: made later, it is unreadable.
  *  - Then granted explicitly, also where they lie in P: the VM's own data area
- *    (vms/NAME), this run's policy file (FVM_POLICY, the one file of the control area
- *    libfvm reads), libfvm (LD_PRELOAD), the shared paths, /dev/shm, /dev/mqueue and
+ *    (vms/NAME), its own control directory (ctl/NAME: FVM_POLICY, the one file of it
+ *    libfvm reads, is replaced by each run of the VM, and a process started after
+ *    another run replaced it must still read it), libfvm (LD_PRELOAD), the shared paths, /dev/shm, /dev/mqueue and
  *    /dev/pts. A tree among these that holds a protected path gets no right of its own
  *    (it is an ancestor; its entries are granted one by one as above).
  *  - A directory fvm-exec cannot list (EACCES), an entry that vanishes while listed or
@@ -517,7 +518,19 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 		r = grant_path(&pl, vmdir);
 	}
 	if (r == 0) {
-		r = grant_path(&pl, getenv(FVM_ENV_POLICY));
+		/* The VM's own control directory, not only the policy file in it: another run
+		 * of the VM replaces the policy (a new inode, by rename) while this one runs,
+		 * and a process started later must read it, or libfvm would fall back to the
+		 * default policy (its network and loopback rules, its hide paths). */
+		char ctl[PATH_MAX];
+		const char *pf = getenv(FVM_ENV_POLICY);
+		const char *slash = pf ? strrchr(pf, '/') : NULL;
+		if (slash && slash > pf && (size_t)(slash - pf) < sizeof(ctl)) {
+			snprintf(ctl, sizeof(ctl), "%.*s", (int)(slash - pf), pf);
+			r = grant_path(&pl, ctl);
+		} else {
+			r = grant_path(&pl, pf);
+		}
 	}
 	if (r == 0) {
 		r = grant_path(&pl, getenv(FVM_ENV_PRELOAD));
@@ -539,7 +552,7 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 		return;
 	}
 	f->reads_error = false;
-	fence_say(f, "reads: landlock: other VMs' layers, the control area (but this run's policy) and %zu hide "
+	fence_say(f, "reads: landlock: other VMs' layers, other VMs' control areas and %zu hide "
 		     "path%s unreadable (read and execute granted on the %zu entr%s around them); entries made "
 		     "during the run in the directories holding them stay unreadable until the next run\n",
 		  nhide, nhide == 1 ? "" : "s", around, around == 1 ? "y" : "ies");

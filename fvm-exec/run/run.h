@@ -121,6 +121,15 @@ struct notify {
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
+/* The copy-up broker of a root run (see below). */
+struct cu_broker {
+	int listen;         /* the listening socket, nonblocking; -1: no broker */
+	int handoff;        /* the supervisor's end of the namespace handoff, -1: taken */
+	int child_end;      /* the command's end: it sends its mount namespace, then closes */
+	int ns;             /* the VM's mount namespace, -1: not yet received */
+	char path[108];     /* the socket's path (FVM_ENV_CU), in the VM's data area */
+};
+
 /* The message-queue broker's end of its socket (see below). */
 struct mq_broker {
 	int sock;                          /* the broker's end, nonblocking; -1: no broker */
@@ -139,6 +148,7 @@ struct exec_fence {
 	bool reads_error;      /* readfence_prepare failed (said): the run must not start */
 	int mq_fd;             /* the VM's end of the queue broker's socket, -1: none */
 	struct mq_broker mq;   /* the broker's end, for the supervisor */
+	struct cu_broker cu;   /* root: the copy-up broker (listen -1: none) */
 	bool root;             /* root run: mount namespace and bounding set (rootfence.c) */
 	struct {
 		const char *path;
@@ -245,6 +255,23 @@ uint64_t readfence_rights(const struct exec_settings *s);
  * on stderr and sets F->reads_error.
  */
 void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, const char *vmdir);
+
+/* ---- the copy-up broker of a root run (fvm/cubroker.h) ---- */
+
+/* Makes broker B of the VM at VMDIR (its socket bound and listening). 0 or -errno. */
+int cu_broker_open(const char *vmdir, struct cu_broker *b);
+
+/* In the command's process, in the fence's namespace: sends it on CHILD_END (closed). */
+int cu_broker_send_ns(int child_end);
+
+/* In the supervisor: takes the namespace from B->handoff, which it closes. 0 or -EIO. */
+int cu_broker_take_ns(struct cu_broker *b);
+
+/*
+ * Accepts every pending connection on B->listen and forks a child for each, which
+ * answers it. Returns 1, or -1 on an error of the socket.
+ */
+int cu_broker_serve(struct cu_broker *b);
 
 /* ---- the message-queue broker (fvm/mqbroker.h) ---- */
 
@@ -368,6 +395,7 @@ struct exec_super {
 	const char *ctldir;           /* the VM's control directory: the run's record */
 	int lock;                     /* the run lock, held shared: passed to the supervisor */
 	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
+	struct cu_broker *cu;         /* the copy-up broker it serves (listen -1: none) */
 	struct notify *notify;        /* the seccomp listener the supervisor serves (sock -1: none) */
 	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;

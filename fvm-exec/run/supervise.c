@@ -212,7 +212,7 @@ static void on_signal(struct super *s, const struct signalfd_siginfo *si)
 }
 
 /* The descriptors of the loop; a new job of the supervisor is one more row. */
-enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_NOTIFY, FD_COUNT };
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_HANDOFF, FD_CU_BROKER, FD_NOTIFY, FD_COUNT };
 
 /* The event loop: until the command has ended and the VM is empty. */
 static void supervise_loop(struct super *s, int sigfd, int parent)
@@ -221,6 +221,8 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		[FD_SIGNALS] = {.fd = sigfd, .events = POLLIN},
 		[FD_PARENT] = {.fd = parent, .events = POLLIN},
 		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
+		[FD_CU_HANDOFF] = {.fd = s->sup->cu ? s->sup->cu->handoff : -1, .events = POLLIN},
+		[FD_CU_BROKER] = {.fd = s->sup->cu ? s->sup->cu->listen : -1, .events = POLLIN},
 		/* The socketpair until the child sends the listener, then the listener. */
 		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->sock : -1, .events = POLLIN},
 	};
@@ -264,6 +266,13 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			close(fds[FD_MQ_BROKER].fd);
 			fds[FD_MQ_BROKER].fd = -1;
 		}
+		if (fds[FD_CU_HANDOFF].revents) {
+			cu_broker_take_ns(s->sup->cu); /* the command's namespace, once */
+			fds[FD_CU_HANDOFF].fd = -1;
+		}
+		if (fds[FD_CU_BROKER].revents && cu_broker_serve(s->sup->cu) < 0) {
+			fds[FD_CU_BROKER].fd = -1;
+		}
 		if (fds[FD_NOTIFY].revents) {
 			if (nt->fd < 0) {
 				/* the listener, or the child's exec without one: no row */
@@ -306,9 +315,11 @@ static int cmp_int(const void *a, const void *b)
 
 /* The supervisor's standard streams go to /dev/null, and every descriptor it does not
  * need is closed, so no reader of the run's output waits for it. */
-static void detach(int lock, int up, int sigfd, int parent, int broker, int notify, int ruleset)
+static void detach(int lock, int up, int sigfd, int parent, int broker, const struct cu_broker *cu,
+		   int notify, int ruleset)
 {
-	int keep[] = {lock, up, sigfd, parent, broker, notify, ruleset};
+	int keep[] = {lock,   up, sigfd, parent, broker, cu ? cu->listen : -1, cu ? cu->handoff : -1,
+		      notify, ruleset};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
@@ -358,6 +369,10 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		if (sup->mq && sup->mq->sock >= 0) {
 			close(sup->mq->sock);
 		}
+		if (sup->cu && sup->cu->listen >= 0) {
+			close(sup->cu->listen);
+			close(sup->cu->handoff);
+		}
 		if (sup->notify && sup->notify->sock >= 0) {
 			close(sup->notify->sock);
 		}
@@ -373,9 +388,13 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	tell(up, MSG_STARTED, 0, s.cmd);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
-	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->notify ? sup->notify->sock : -1,
+	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu,
+	       sup->notify ? sup->notify->sock : -1,
 	       sup->notify ? sup->notify->ruleset_fd : -1); /* virtguard.c writes under the fence */
 	supervise_loop(&s, sigfd, parent);
+	if (sup->cu && sup->cu->listen >= 0) {
+		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
+	}
 	/* The VM is empty: its cgroups, record and lock go, then fvm-exec may return. */
 	for (int i = 0; i < 20 && !cgroup_remove(sup->cg); i++) {
 		usleep(5000);
@@ -448,6 +467,12 @@ static int await_command(const struct exec_super *sup, pid_t supervisor, int up,
 		} else if (m.kind == MSG_ENDED) {
 			if (m.pid) {
 				name_leftovers(sup, supervisor);
+			} else {
+				/* The VM is empty and the supervisor is exiting: wait for it, so that
+				 * whoever runs fvm-exec (an outer VM's run, a script) sees no process
+				 * of this run left once fvm-exec returns. */
+				while (waitpid(supervisor, NULL, 0) < 0 && errno == EINTR) {
+				}
 			}
 			close(sigfd);
 			return m.status;
@@ -484,6 +509,11 @@ int supervise(const struct exec_super *sup)
 	close(sup->lock); /* the supervisor holds the run lock now, and serves the broker */
 	if (sup->mq && sup->mq->sock >= 0) {
 		close(sup->mq->sock);
+	}
+	if (sup->cu && sup->cu->listen >= 0) { /* the supervisor and the command have them */
+		close(sup->cu->listen);
+		close(sup->cu->handoff);
+		close(sup->cu->child_end);
 	}
 	if (sup->notify && sup->notify->sock >= 0) { /* the supervisor and the child have them */
 		close(sup->notify->sock);

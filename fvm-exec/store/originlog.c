@@ -173,7 +173,7 @@ int originlog_rewrite(const char *file, const struct originlog *log,
 	if (dfd < 0) {
 		return dfd;
 	}
-	ret = replace_open(&out, dfd, base, 0644);
+	ret = replace_open(&out, dfd, base, 0600);
 	for (size_t i = 0; ret == 0 && i < log->n; i++) {
 		if (!keep(&log->v[i], arg)) {
 			continue;

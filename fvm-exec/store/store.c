@@ -311,7 +311,7 @@ static int create_data(int vmsfd, const char *name, const char *shown)
 		ret = -errno;
 	}
 	if (ret == 0) {
-		int o = openat(fd, FVM_ORIGINS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		int o = openat(fd, FVM_ORIGINS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		ret = o < 0 ? -errno : close(o);
 	}
 	close(fd);

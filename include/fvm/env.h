@@ -14,13 +14,14 @@
 #define FVM_ENV_DEBUG   "FVM_DEBUG"   /* optional: an fd number for libfvm's debug log */
 #define FVM_ENV_HOME    "FVM_HOME"    /* the store; libfvm hides it from the VM */
 #define FVM_ENV_MQ      "FVM_MQ_BROKER" /* optional: the queue broker's socket (mqbroker.h) */
+#define FVM_ENV_CU      "FVM_CU_BROKER" /* optional, root runs: the copy-up broker's socket path (cubroker.h) */
 /* optional, "1": the run's supervisor maps SysV keys (fvm-exec/run/ipcguard.c), libfvm
  * passes them unchanged; unset (--enforce off), libfvm maps them itself */
 #define FVM_ENV_SYSV    "FVM_SYSV_GUARD"
 
 /* The variables re-injected at exec, in this order. */
 #define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
-			   FVM_ENV_MQ, FVM_ENV_SYSV }
-#define FVM_ENV_CONTRACT_N 7
+			   FVM_ENV_MQ, FVM_ENV_SYSV, FVM_ENV_CU }
+#define FVM_ENV_CONTRACT_N 8
 
 #endif

@@ -9,8 +9,13 @@
  *                                 lets VM NAME write; FVM_ROOT names it; libfvm writes:
  *         upper/                  the layer: host path P lives at upper/P; the modes of
  *                                 the host's directories (upper/ itself has the root's)
- *         work/             1733  copy-up temporaries, made by any uid of the VM
- *         origins state ipc log   libfvm's logs and counters
+ *         work/             1733  copy-up temporaries, made by any uid of the VM under
+ *                                 unpredictable names (one planted is retried)
+ *         origins state         0600  libfvm's log of copy-ups (it names changed paths) and
+ *                                 its counters: the VM owner's alone
+ *         ipc log                 libfvm's registry and log
+ *         cu.PID            0666  a root run's copy-up broker socket (fvm/cubroker.h),
+ *                                 while the run of fvm-exec PID lasts
  *     ctl/                  0700
  *       NAME/               0700  CONTROL area, written only by the tools, outside the
  *                                 fence: what steers them

@@ -262,6 +262,26 @@ static inline int sys_socketpair(int domain, int type, int proto, int sv[2])
 	return (int)FVM_SC(SYS_socketpair, domain, type, proto, sv, 0, 0);
 }
 
+static inline int sys_socket(int domain, int type, int proto)
+{
+	return (int)FVM_SC(SYS_socket, domain, type, proto, 0, 0, 0);
+}
+
+static inline int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return (int)FVM_SC(SYS_connect, fd, addr, len, 0, 0, 0);
+}
+
+static inline ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags)
+{
+	return FVM_SC(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+static inline ssize_t sys_recvfrom(int fd, void *buf, size_t len, int flags)
+{
+	return FVM_SC(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
+}
+
 static inline ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	return FVM_SC(SYS_sendmsg, fd, msg, flags, 0, 0, 0);

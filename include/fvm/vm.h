@@ -59,6 +59,10 @@ struct fvm_vm {
 	const struct fvm_policy *policy; /* NULL: everything virtual */
 	bool is_root;            /* euid 0 at init: ownership can be preserved on copy-up */
 	struct fvm_gen gen;      /* attached by fvm_gen_attach (libfvm), else unmapped */
+	/* A root run's copy-up broker (fvm/cubroker.h), NULL: none. Called with a kind and
+	 * a canonical virtual path when a process whose euid is not 0 must copy up;
+	 * returns 0 or -errno. */
+	int (*copyup_broker)(unsigned kind, const char *vpath);
 };
 
 /* Where a resolved virtual path lives. */

@@ -14,14 +14,20 @@
  *  - Removal writes the whiteout before it removes the upper entry, so a crash between
  *    the two leaves the entry visible, never a half-state.
  *  - Only SHARED paths are ever modified on the host.
+ *  - In a root run (vm->copyup_broker set) a process whose euid is not 0 never copies
+ *    up itself: it could neither keep the host's owner nor rename into upper/
+ *    directories that mirror root's; the run's supervisor does it (fvm/cubroker.h).
  */
 #include <errno.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #include "fvm/copy.h"
+#include "fvm/cubroker.h"
 #include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/origins.h"
@@ -29,15 +35,89 @@
 #include "fvm/sys.h"
 #include "fvm/vm.h"
 
-/* A name in work/ that no other process or thread uses at the same time. */
+/*
+ * A name in work/ that no other process or thread uses at the same time, and that no
+ * other uid of the VM can guess and plant first (work/ is writable by every uid).
+ */
 static int work_temp(const struct fvm_vm *vm, char *out, size_t outlen)
 {
 	static unsigned long counter;
-	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-	int len = snprintf(out, outlen, "%s/cu.%d.%d.%lu", vm->work, (int)sys_getpid(),
-			   (int)sys_gettid(), n);
+	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED), rnd = 0;
+	int len;
 
+	if (FVM_SC(SYS_getrandom, &rnd, sizeof(rnd), GRND_NONBLOCK, 0, 0, 0) != (long)sizeof(rnd)) {
+		rnd = 0; /* no entropy yet: a planted name is retried (WORK_TEMP_TRIES) */
+	}
+	len = snprintf(out, outlen, "%s/cu.%d.%d.%lu.%016lx", vm->work, (int)sys_getpid(),
+		       (int)sys_gettid(), n, rnd);
 	return len < 0 || (size_t)len >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/* How many fresh names a copy-up tries when its temporary name is taken. */
+#define WORK_TEMP_TRIES 8
+
+/*
+ * Creates the copy of host object HOST_RPATH (lstat HST) at a fresh name in work/,
+ * written to TMP (size TMPLEN): a regular file empty (*DST its fd, *SRC the host
+ * file's), a directory (*DST and *SRC opened), a symlink, or a node. Returns 0 or -errno.
+ */
+static int make_temp(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
+		     char *tmp, size_t tmplen, int *src, int *dst)
+{
+	int ret = -EEXIST;
+
+	*src = *dst = -1;
+	switch (hst->st_mode & S_IFMT) {
+	case S_IFREG:
+		*src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (*src < 0) {
+			return *src;
+		}
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		}
+		if (ret < 0) {
+			sys_close(*src);
+			*src = -1;
+			return ret;
+		}
+		*dst = ret;
+		return 0;
+	case S_IFDIR:
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_mkdirat(AT_FDCWD, tmp, 0700);
+		}
+		if (ret == 0) {
+			*dst = sys_openat(AT_FDCWD, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+			if (*dst < 0) {
+				sys_unlinkat(AT_FDCWD, tmp, AT_REMOVEDIR);
+				return *dst;
+			}
+			*src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+		}
+		return ret;
+	case S_IFLNK: {
+		char target[PATH_MAX];
+		ssize_t tl = sys_readlinkat(AT_FDCWD, host_rpath, target, sizeof(target) - 1);
+		if (tl < 0) {
+			return (int)tl;
+		}
+		target[tl] = '\0';
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_symlinkat(target, AT_FDCWD, tmp);
+		}
+		return ret;
+	}
+	default:
+		for (int i = 0; ret == -EEXIST && i < WORK_TEMP_TRIES; i++) {
+			ret = work_temp(vm, tmp, tmplen);
+			ret = ret < 0 ? ret : sys_mknodat(AT_FDCWD, tmp, hst->st_mode & (S_IFMT | 0600), hst->st_rdev);
+		}
+		return ret;
+	}
 }
 
 bool fvm_xattr_is_ours(const char *name)
@@ -99,44 +179,12 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 	mode_t type = hst->st_mode & S_IFMT;
 	int ret, dst = -1, src = -1;
 
-	ret = work_temp(vm, tmp, sizeof(tmp));
+	ret = make_temp(vm, host_rpath, hst, tmp, sizeof(tmp), &src, &dst);
 	if (ret < 0) {
-		return ret;
+		return ret; /* nothing left open or made */
 	}
-	switch (type) {
-	case S_IFREG:
-		src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-		if (src < 0) {
-			return src;
-		}
-		dst = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (dst < 0) {
-			sys_close(src);
-			return dst;
-		}
+	if (type == S_IFREG) {
 		ret = data ? fvm_copy_data(src, dst, hst->st_size) : 0;
-		break;
-	case S_IFDIR:
-		ret = sys_mkdirat(AT_FDCWD, tmp, 0700);
-		if (ret == 0) {
-			dst = sys_openat(AT_FDCWD, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-			src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-			ret = dst < 0 ? dst : 0;
-		}
-		break;
-	case S_IFLNK: {
-		char target[PATH_MAX];
-		ssize_t tl = sys_readlinkat(AT_FDCWD, host_rpath, target, sizeof(target) - 1);
-		if (tl < 0) {
-			return (int)tl;
-		}
-		target[tl] = '\0';
-		ret = sys_symlinkat(target, AT_FDCWD, tmp);
-		break;
-	}
-	default:
-		ret = sys_mknodat(AT_FDCWD, tmp, hst->st_mode & (S_IFMT | 0600), hst->st_rdev);
-		break;
 	}
 	if (ret == 0) {
 		if (vm->is_root) {
@@ -196,6 +244,12 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 	return ret;
 }
 
+/* True when this process must ask the run's copy-up broker instead of copying up. */
+static bool brokered(const struct fvm_vm *vm)
+{
+	return vm->copyup_broker && sys_geteuid() != 0;
+}
+
 int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 {
 	char up[FVM_RPATH_MAX];
@@ -204,6 +258,9 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 
 	if (res->parent_upper || plen <= 1) {
 		return 0;
+	}
+	if (brokered(vm)) {
+		return vm->copyup_broker(FVM_CU_PARENT, res->vpath);
 	}
 	/* Walk the parent's prefixes top-down; copy up each directory not yet in upper/. */
 	for (i = 1; i < plen; i++) {
@@ -240,6 +297,7 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 {
 	struct stat hst = res->st;
+	char up[FVM_RPATH_MAX];
 	int ret;
 
 	if (res->where != FVM_HOST) {
@@ -249,20 +307,20 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 	    (uint64_t)hst.st_size > vm->policy->copy_limit) {
 		return -EFBIG;
 	}
-	ret = fvm_upper_parent(vm, res);
-	if (ret < 0) {
-		return ret;
-	}
-	char up[FVM_RPATH_MAX];
 	if (fvm_upper_path(vm, res->vpath, up, sizeof(up)) < 0) {
 		return -ENAMETOOLONG;
 	}
-	ret = copy_object(vm, res->vpath, &hst, up, data);
+	if (brokered(vm)) {
+		ret = vm->copyup_broker(FVM_CU_OBJECT, res->vpath); /* parents, copy, record */
+	} else {
+		ret = fvm_upper_parent(vm, res);
+		ret = ret < 0 ? ret : copy_object(vm, res->vpath, &hst, up, data);
+		if (ret == 0) {
+			fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
+		}
+	}
 	if (ret < 0) {
 		return ret;
-	}
-	if (ret == 0) {
-		fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
 	}
 	memcpy(res->rpath, up, strlen(up) + 1);
 	res->where = FVM_UPPER;

@@ -139,7 +139,7 @@ void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct 
 	if (n < 0 || snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_ORIGINS_FILE) >= (int)sizeof(file)) {
 		return;
 	}
-	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		/* One write with O_APPEND: concurrent records never interleave. */
 		sys_write(fd, line, (size_t)n);

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Issue 13, "the host stays as it was" for metadata: real programs that change modes,
 # owners, times, xattrs and inode flags (chmod, touch, cp -p/-a, tar x, install -m,
-# setfattr, chattr, rsync -a, python's os.chmod/os.utime, a static program) keep working
-# in a VM on VM files and host files alike, as natively (vm_check: output, status and
-# tree compared), while the host's files keep every piece of their metadata: mode,
-# owner, mtime, xattrs and inode flags are compared before and after each VM run. Run
-# as root (the read-only namespace) and as a user (the supervisor's metadata guard,
-# fvm-exec/run/metaguard.c).
+# setfattr, chattr, rsync -a, python's os.chmod/os.utime, from a thread too, a static
+# program) keep working in a VM on VM files and host files alike, as natively
+# (vm_check: output, status and tree compared), while the host's files keep every
+# piece of their metadata: mode, owner, mtime, xattrs and inode flags are compared
+# before and after each VM run. Run as root (the read-only namespace) and as a user
+# (the supervisor's metadata guard, fvm-exec/run/metaguard.c).
 . "$(dirname "$0")/../lib/harness.sh"
 VM_SHELL=bash
 ATK=$TOP/build/tests/helpers/attack-static
@@ -90,6 +90,16 @@ os.chmod(\"hostfile\", 0o640); os.utime(\"hostfile\", (1000000000, 1000000000))
 open(\"out/p\", \"w\").close(); os.chmod(\"out/p\", 0o604); os.utime(\"out/p\", ns=(5, 2000000000123456789))
 fd = os.open(\"tree/a/f7\", os.O_RDONLY); os.fchmod(fd, 0o600); os.utime(fd, (7, 7)); os.close(fd)"
 '"$STAT"'hostfile out/p tree/a/f7'
+
+# A metadata call through an fd from a thread that is not its process's leader (rustc's
+# codegen threads): the supervisor takes the fd from that thread (PIDFD_THREAD).
+meta_check fchmod_and_futimens_from_a_thread 'set -e
+python3 -c "import os, threading
+def work():
+    fd = os.open(\"tree/a/f8\", os.O_RDONLY); os.fchmod(fd, 0o600); os.utime(fd, (8, 8)); os.close(fd)
+    fd = os.open(\"out/t\", os.O_WRONLY | os.O_CREAT, 0o644); os.fchmod(fd, 0o604); os.close(fd)
+t = threading.Thread(target=work); t.start(); t.join()"
+'"$STAT"'tree/a/f8; stat -c "%n %a" out/t'
 
 if [ $XATTR_OK = 1 ]; then
 	meta_check setfattr_user_xattr_of_vm_and_host_files 'set -e

@@ -27,10 +27,11 @@ trap 'stop_all; cleanup' EXIT
 in_vm() { local vm=$1; shift; (cd "$HOST" && timeout 20 "$FVM_EXEC" -n "$vm" "$@" 2>&1); }
 # A TCP port free on 127.0.0.1 now (the kernel's choice).
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# wait_port ADDR PORT [VM FVM-EXEC-OPTIONS...]: until a connect succeeds, up to 10 s.
+# wait_port ADDR PORT [VM FVM-EXEC-OPTIONS...]: until a connect succeeds, up to 30 s (a
+# loaded machine starts a VM's python slowly).
 wait_port() {
 	local a=$1 p=$2; shift 2
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		if [ $# -gt 0 ]; then in_vm "$@" -- "$HELP/net-connect" "$a" "$p" >/dev/null && return 0
 		else "$HELP/net-connect" "$a" "$p" >/dev/null && return 0; fi
 		sleep 0.1

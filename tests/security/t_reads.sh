@@ -75,7 +75,7 @@ out=$(vm b -v -- true 2>&1)
 if [ $ROOT = 1 ]; then
 	want="root: other VMs' data areas, the control area (but this run's policy) and 0 hide paths unreadable"
 else
-	want="reads: landlock: other VMs' layers, the control area (but this run's policy) and 0 hide paths unreadable"
+	want="reads: landlock: other VMs' layers, other VMs' control areas and 0 hide paths unreadable"
 fi
 case $out in *"$want"*) ok verbose_says_what_protects_reads ;; *) not_ok verbose_says_what_protects_reads "expected: $want" "$out" ;; esac
 
@@ -102,6 +102,19 @@ root
 case $out in
 "$want"*) ok host_files_and_own_files_stay_readable_in_a_vm ;;
 *) not_ok host_files_and_own_files_stay_readable_in_a_vm "expected: $want" "$out" ;;
+esac
+
+# Another run of the same VM replaces its policy file (a new inode) while this one runs:
+# a process this run starts afterwards still reads it (the hide path stays ENOENT, as
+# libfvm hides it, not EACCES from a libfvm fallen back to the default policy).
+echo 'HIDDEN-CONTENT' > "$HOST/hidden"
+vm p --hide "$HOST/hidden" -- sh -c "echo started; sleep 3; cat '$HOST/hidden' 2>&1" > "$T/p.out" 2>&1 &
+for _ in $(seq 100); do grep -q started "$T/p.out" 2>/dev/null && break; sleep 0.1; done
+vm p --hide "$HOST/hidden" -- true > /dev/null 2>&1
+wait
+case $(cat "$T/p.out") in
+*"No such file or directory"*) ok process_started_after_another_run_replaced_the_policy_reads_it ;;
+*) not_ok process_started_after_another_run_replaced_the_policy_reads_it "$(cat "$T/p.out")" ;;
 esac
 
 done_testing

@@ -1,0 +1,3 @@
+fn main() {
+    println!("2 + 40 = {}", tiny::add(2, 40));
+}
