@@ -115,6 +115,7 @@ static const struct {
 	{"open", virt_guard_call},
 	{"openat", virt_guard_call},
 	{"creat", virt_guard_call},
+	{"getdents64", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

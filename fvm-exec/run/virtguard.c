@@ -49,6 +49,8 @@
 #include <unistd.h>
 
 #include "fvm/change.h"
+#include "fvm/dirent.h"
+#include "fvm/layout.h"
 #include "fvm/env.h"
 #include "fvm/policy.h"
 #include "fvm/vm.h"
@@ -59,6 +61,9 @@
 #endif
 #ifndef SYS_openat2
 #define SYS_openat2 437
+#endif
+#ifndef KCMP_FILE
+#define KCMP_FILE 0
 #endif
 #ifndef SYS_faccessat2
 #define SYS_faccessat2 439
@@ -330,7 +335,7 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 	if (dfd < 0) {
 		return -errno;
 	}
-	fd = syscall(SYS_openat2, dfd, rpath + vm.upper_len + 1, &how, sizeof(how));
+	fd = syscall(SYS_openat2, dfd, rpath[vm.upper_len] ? rpath + vm.upper_len + 1 : ".", &how, sizeof(how));
 	fd = fd < 0 ? -errno : fd;
 	close(dfd);
 	return (int)fd;
@@ -350,6 +355,386 @@ static bool merged_dir(const struct fvm_res *res)
 
 	return S_ISDIR(res->st.st_mode) && in_upper(res->rpath) && !fvm_is_opaque(res->rpath) &&
 	       lstat(res->vpath, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ---- merged listings (getdents64 on a directory opened here) ---- */
+
+/*
+ * A directory the VM changed, opened by a caller for reading (open_in_vm): the
+ * supervisor keeps its own reference to the caller's open file description, so a
+ * getdents64 on any fd of it (a dup, a fork's copy) is recognised (same dev/ino, then
+ * kcmp KCMP_FILE) and answered from the merged listing; the position is the
+ * description's own file offset (entry index, d_off of entry i is i + 1), as libfvm's
+ * dir.c keeps it, so lseek(fd, 0) rebuilds it and seekdir/telldir hold. At most
+ * NLISTS descriptions are remembered, the least recently used forgotten first (its
+ * later reads are the kernel's: the host's listing, fenced as before).
+ */
+struct vlist {
+	int fd;         /* the supervisor's reference; -1: a free slot */
+	dev_t dev;
+	ino_t ino;
+	uint64_t used;  /* for the LRU */
+	char *vpath;
+	char *buf;      /* packed linux_dirent64 records */
+	size_t *off, n, len, cap;
+	bool built;
+};
+
+#define NLISTS 256
+static struct vlist lists[NLISTS];
+static int nlists; /* slots in use */
+static uint64_t list_clock;
+
+static void vlist_drop(struct vlist *l)
+{
+	close(l->fd);
+	free(l->vpath);
+	free(l->buf);
+	free(l->off);
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+	nlists--;
+}
+
+/* Remembers FD (a dup is kept) as the read open of virtual directory VPATH. */
+static void vlist_remember(int fd, const char *vpath)
+{
+	struct vlist *slot = NULL, *oldest = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		return;
+	}
+	for (int i = 0; i < NLISTS; i++) {
+		if (lists[i].vpath == NULL) {
+			slot = slot ? slot : &lists[i];
+		} else if (!oldest || lists[i].used < oldest->used) {
+			oldest = &lists[i];
+		}
+	}
+	if (!slot) {
+		vlist_drop(oldest);
+		slot = oldest;
+	}
+	slot->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	slot->vpath = strdup(vpath);
+	if (slot->fd < 0 || !slot->vpath) {
+		if (slot->fd >= 0) {
+			close(slot->fd);
+		}
+		free(slot->vpath);
+		slot->vpath = NULL;
+		slot->fd = -1;
+		return;
+	}
+	slot->dev = st.st_dev;
+	slot->ino = st.st_ino;
+	slot->used = ++list_clock;
+	slot->built = false;
+	nlists++;
+}
+
+/* The remembered listing whose description FD (the supervisor's copy) is, or NULL. */
+static struct vlist *vlist_find(int fd)
+{
+	struct stat st;
+	pid_t me = getpid();
+
+	if (fstat(fd, &st) < 0) {
+		return NULL;
+	}
+	for (int i = 0; i < NLISTS; i++) {
+		struct vlist *l = &lists[i];
+		if (l->vpath && l->dev == st.st_dev && l->ino == st.st_ino &&
+		    syscall(SYS_kcmp, me, me, KCMP_FILE, l->fd, fd) == 0) {
+			l->used = ++list_clock;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static int vlist_add(struct vlist *l, uint64_t ino, unsigned char type, const char *name)
+{
+	size_t nl = strlen(name), rec = (offsetof(struct linux_dirent64, d_name) + nl + 1 + 7) & ~(size_t)7;
+
+	if (l->len + rec > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8192;
+		while (cap < l->len + rec) {
+			cap *= 2;
+		}
+		char *b = realloc(l->buf, cap);
+		if (!b) {
+			return -ENOMEM;
+		}
+		l->buf = b;
+		l->cap = cap;
+	}
+	if ((l->n & (l->n - 1)) == 0) {
+		size_t *o = realloc(l->off, (l->n ? l->n * 2 : 64) * sizeof(*o));
+		if (!o) {
+			return -ENOMEM;
+		}
+		l->off = o;
+	}
+	struct linux_dirent64 *d = (void *)(l->buf + l->len);
+	memset(d, 0, rec);
+	d->d_ino = ino;
+	d->d_off = (int64_t)l->n + 1;
+	d->d_reclen = (unsigned short)rec;
+	d->d_type = type;
+	memcpy(d->d_name, name, nl + 1);
+	l->off[l->n++] = l->len;
+	l->len += rec;
+	return 0;
+}
+
+/* Names met so far (each listed once), sorted after the upper pass. */
+struct names {
+	char **v;
+	size_t n, cap;
+	bool sorted;
+};
+
+static int names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool names_has(const struct names *s, const char *name)
+{
+	if (s->sorted) {
+		return bsearch(&name, s->v, s->n, sizeof(*s->v), names_cmp) != NULL;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->v[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int names_add(struct names *s, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		char **v = realloc(s->v, cap * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	if (!(s->v[s->n] = strdup(name))) {
+		return -ENOMEM;
+	}
+	s->n++;
+	return 0;
+}
+
+static void names_free(struct names *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i]);
+	}
+	free(s->v);
+}
+
+/* True when VDIR/NAME is hidden from the VM (the store, a hidden rule). */
+static bool name_hidden(const char *vdir, const char *name)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s/%s", strcmp(vdir, "/") == 0 ? "" : vdir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(p)) {
+		return false;
+	}
+	if (vm.home_len && strncmp(p, vm.home, vm.home_len) == 0 && (p[vm.home_len] == '/' || p[vm.home_len] == '\0')) {
+		return true;
+	}
+	return vm.policy && fvm_policy_class(vm.policy, p, (size_t)n) == FVM_CLASS_HIDDEN;
+}
+
+/*
+ * One pass of a listing: the entries of directory fd DFD (closed here) into L. The
+ * upper pass (HOST false) records whiteouts and the opaque marker; the host pass skips
+ * what upper/ listed, whited out or hid.
+ */
+static int list_pass(struct vlist *l, int dfd, bool host, struct names *seen, struct names *wh, bool *opaque)
+{
+	char buf[16384] __attribute__((aligned(8)));
+	long got;
+	int r = 0;
+
+	if (dfd < 0) {
+		return dfd == -ENOENT || dfd == -ENOTDIR ? 0 : dfd;
+	}
+	while (r == 0 && (got = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long o = 0; r == 0 && o < got;) {
+			const struct linux_dirent64 *d = (const void *)(buf + o);
+			const char *name = d->d_name;
+			size_t len = strlen(name);
+			bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+			o += d->d_reclen;
+			if (!host && strcmp(name, FVM_WH_OPAQUE) == 0) {
+				*opaque = true;
+				continue;
+			}
+			if (fvm_is_wh_name(name, len)) {
+				if (!host) {
+					r = names_add(wh, name + FVM_WH_PREFIX_LEN);
+				}
+				continue;
+			}
+			if ((host && (names_has(seen, name) || names_has(wh, name))) ||
+			    (!dot && name_hidden(l->vpath, name))) {
+				continue;
+			}
+			if ((r = vlist_add(l, d->d_ino, d->d_type, name)) == 0 && !host) {
+				r = names_add(seen, name);
+			}
+		}
+	}
+	close(dfd);
+	return r;
+}
+
+/* Opens directory RPATH of the host for listing, with no link on the way. */
+static int open_host_dir(const char *rpath)
+{
+	int fd = open_host(rpath, O_RDONLY | O_DIRECTORY);
+
+	return fd == (int)CONTINUE ? -ELOOP : fd;
+}
+
+/* Builds L's merged listing, as libfvm's dir.c does: upper's, then the host's. */
+static int vlist_build(struct vlist *l)
+{
+	struct fvm_res *res = malloc(sizeof(*res));
+	struct names seen = {0}, wh = {0};
+	char up[PATH_MAX];
+	struct stat st;
+	bool opaque = false;
+	int r;
+
+	if (!res) {
+		return -ENOMEM;
+	}
+	l->n = l->len = 0;
+	r = fvm_resolve(&vm, l->vpath, 0, res);
+	if (r == 0 && res->where == FVM_ABSENT) {
+		r = -ENOENT;
+	}
+	if (r == 0 && res->klass != FVM_CLASS_SHARED && fvm_upper_path(&vm, res->vpath, up, sizeof(up)) >= 0 &&
+	    lstat(up, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = list_pass(l, open_upper(up, O_RDONLY | O_DIRECTORY, 0), false, &seen, &wh, &opaque);
+	}
+	seen.sorted = wh.sorted = true;
+	qsort(seen.v, seen.n, sizeof(*seen.v), names_cmp);
+	qsort(wh.v, wh.n, sizeof(*wh.v), names_cmp);
+	if (r == 0 && !opaque && (res->klass == FVM_CLASS_SHARED || res->where == FVM_HOST || fvm_host_shows(res))) {
+		r = list_pass(l, open_host_dir(res->klass == FVM_CLASS_SHARED ? res->rpath : res->vpath), true, &seen,
+			      &wh, &opaque);
+	}
+	names_free(&seen);
+	names_free(&wh);
+	free(res);
+	l->built = r == 0;
+	return r;
+}
+
+/* True when some hidden name (the store, a hidden rule) lies directly in VDIR. */
+static bool hides_child(const char *vdir)
+{
+	size_t len = strcmp(vdir, "/") == 0 ? 0 : strlen(vdir);
+	const char *slash = vm.home_len ? strrchr(vm.home, '/') : NULL;
+
+	if (slash && (size_t)(slash - vm.home) == len && strncmp(vm.home, vdir, len) == 0) {
+		return true;
+	}
+	for (uint32_t i = 0; vm.policy && i < vm.policy->nrules; i++) {
+		const struct fvm_path_rule *r = &vm.policy->rules[i];
+		const char *p = vm.policy->blob + r->off, *ps = memrchr(p, '/', r->len);
+		if (r->klass == FVM_CLASS_HIDDEN && ps && (size_t)(ps - p) == len && strncmp(p, vdir, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The read open of directory RES needs a merged listing: upper/ has it, or it hides a name. */
+static bool needs_listing(const struct fvm_res *res)
+{
+	return S_ISDIR(res->st.st_mode) && res->klass != FVM_CLASS_SHARED &&
+	       (in_upper(res->rpath) || hides_child(res->vpath));
+}
+
+/*
+ * getdents64(FD, BUF, COUNT) from an executable's own code: a description remembered
+ * by vlist_remember is answered from its merged listing; any other is continued (the
+ * kernel's listing of a directory the VM never changed is the VM's).
+ */
+static long virt_getdents(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	const __u64 *a = req->data.args;
+	pid_t pid = (pid_t)req->pid;
+	size_t count = (size_t)(unsigned)a[2], out = 0;
+	struct vlist *l;
+	off_t pos;
+	int fd;
+	long r;
+
+	*cont = true;
+	if (nlists == 0 || (int)a[0] < 0) {
+		return 0;
+	}
+	if ((fd = notify_getfd(pid, (int)a[0])) < 0) {
+		return 0; /* the kernel's answer (EBADF) */
+	}
+	if (!(l = vlist_find(fd))) {
+		close(fd);
+		return 0;
+	}
+	*cont = false;
+	pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0) {
+		r = -errno;
+		goto out;
+	}
+	if ((pos == 0 || !l->built) && (r = vlist_build(l)) < 0) {
+		goto out;
+	}
+	if (count > (1u << 20)) {
+		count = 1u << 20;
+	}
+	char *buf = malloc(count ? count : 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	size_t i;
+	for (i = (size_t)pos; i < l->n; i++) {
+		const struct linux_dirent64 *d = (const void *)(l->buf + l->off[i]);
+		if (out + d->d_reclen > count) {
+			break;
+		}
+		memcpy(buf + out, d, d->d_reclen);
+		out += d->d_reclen;
+	}
+	if (out == 0 && i < l->n) {
+		r = -EINVAL; /* the kernel's answer for a buffer too small */
+	} else {
+		struct vcall c = {.n = n, .id = req->id, .pid = pid};
+		r = out ? write_out(&c, a[1], buf, out) : 0;
+		if (r == 0 && lseek(fd, (off_t)i, SEEK_SET) < 0) {
+			r = -errno;
+		}
+		r = r < 0 ? r : (long)out;
+	}
+	free(buf);
+out:
+	close(fd);
+	return r;
 }
 
 /* The open of RES for C, and its fd installed in the caller (perform_open). */
@@ -415,6 +800,9 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 					  .newfd_flags = (uint32_t)(c->oflags & O_CLOEXEC)};
 	long got = ioctl(c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
 	got = got < 0 ? -errno : got;
+	if (got >= 0 && !wr && needs_listing(res)) {
+		vlist_remember(fd, res->vpath); /* its getdents64: virt_getdents */
+	}
 	close(fd);
 	return got;
 }
@@ -574,6 +962,9 @@ long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 	}
 	c->n = n;
 	c->id = req->id;
+	if (req->data.arch == SCMP_ARCH_X86_64 && req->data.nr == SYS_getdents64) {
+		return vm_ready() ? virt_getdents(n, req, cont) : 0;
+	}
 	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
 		return 0;
 	}
