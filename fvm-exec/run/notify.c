@@ -116,6 +116,16 @@ static const struct {
 	{"openat", virt_guard_call},
 	{"creat", virt_guard_call},
 	{"getdents64", virt_guard_call},
+	{"mkdir", virt_guard_call},
+	{"mkdirat", virt_guard_call},
+	{"unlink", virt_guard_call},
+	{"unlinkat", virt_guard_call},
+	{"rmdir", virt_guard_call},
+	{"symlink", virt_guard_call},
+	{"symlinkat", virt_guard_call},
+	{"rename", virt_guard_call},
+	{"renameat", virt_guard_call},
+	{"renameat2", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -106,7 +106,10 @@ struct vcall {
 	int oflags;         /* open's flags */
 	mode_t omode;       /* open's mode, the caller's umask applied */
 	long result;        /* perform's answer (shared: notify_as may fork) */
+	int dirfd2;         /* rename's second name, symlink's target */
+	uint64_t path2_addr;
 	char vpath[PATH_MAX];
+	char vpath2[PATH_MAX];
 };
 
 /* An open that must not follow a last link: O_NOFOLLOW, or O_CREAT|O_EXCL. */
@@ -120,6 +123,31 @@ static bool is_open(int nr)
 	return nr == SYS_open || nr == SYS_openat || nr == SYS_creat;
 }
 
+/* The calls that change the namespace: mkdir, unlink, rmdir, symlink, rename. */
+static bool is_change(int nr)
+{
+	switch (nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir:
+	case SYS_symlink:
+	case SYS_symlinkat:
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_rename(int nr)
+{
+	return nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2;
+}
+
 /* Decodes REQ into C; false for a call this handler does not answer. */
 static bool decode(const struct seccomp_notif *req, struct vcall *c)
 {
@@ -131,7 +159,59 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 	c->flags = c->mode = 0;
 	c->mask = 0;
 	c->outlen = 0;
+	c->oflags = 0;
+	c->dirfd2 = AT_FDCWD;
+	c->path2_addr = 0;
 	switch (c->nr) {
+	case SYS_mkdir:
+		c->path_addr = a[0];
+		c->omode = (mode_t)(a[1] & 07777);
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_mkdirat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->omode = (mode_t)(a[2] & 07777);
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_unlink:
+	case SYS_rmdir:
+		c->path_addr = a[0];
+		c->oflags = c->nr == SYS_rmdir ? AT_REMOVEDIR : 0;
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_unlinkat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->oflags = (int)a[2];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return !(c->oflags & ~AT_REMOVEDIR); /* any other flag: the kernel's EINVAL */
+	case SYS_symlink:
+		c->path2_addr = a[0]; /* the target, stored as given */
+		c->path_addr = a[1];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_symlinkat:
+		c->path2_addr = a[0];
+		c->dirfd = (int)a[1];
+		c->path_addr = a[2];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_rename:
+		c->path_addr = a[0];
+		c->path2_addr = a[1];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_renameat:
+	case SYS_renameat2:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->dirfd2 = (int)a[2];
+		c->path2_addr = a[3];
+		c->oflags = c->nr == SYS_renameat2 ? (int)a[4] : 0;
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		/* RENAME_WHITEOUT and unknown flags: the kernel's answer, as the caller's own */
+		return !(c->oflags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE));
 	case SYS_stat:
 	case SYS_lstat:
 		c->path_addr = a[0];
@@ -859,6 +939,113 @@ static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
 	return c->result == LONG_MIN ? -EIO : c->result;
 }
 
+/*
+ * The namespace change C asks of RES (and RES2, rename's new name), as libfvm's
+ * link.c makes it: in upper/ (parents copied up, whiteouts for what the host still
+ * has), with the kernel's errors. Runs in perform_change's fenced child.
+ */
+static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
+{
+	long r;
+
+	switch (c->nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_symlink:
+	case SYS_symlinkat: {
+		bool dir = c->nr == SYS_mkdir || c->nr == SYS_mkdirat;
+		if (res->where != FVM_ABSENT) {
+			return -EEXIST;
+		}
+		if (res->trailing_slash && !dir) {
+			return -ENOENT;
+		}
+		if ((r = fvm_prepare_new(&vm, res)) < 0) {
+			return r;
+		}
+		r = dir ? mkdir(res->rpath, c->omode) : symlink(c->vpath2, res->rpath);
+		if (r < 0) {
+			return -errno;
+		}
+		fvm_created(&vm, res, dir);
+		return 0;
+	}
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir: {
+		bool dir = c->oflags & AT_REMOVEDIR;
+		size_t len = strlen(c->vpath);
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (dir) {
+			if (len >= 2 && strcmp(c->vpath + len - 2, "/.") == 0) {
+				return -EINVAL; /* "dir/." names the directory through itself */
+			}
+			if (!S_ISDIR(res->st.st_mode)) {
+				return -ENOTDIR;
+			}
+			if (res->vlen == 1) {
+				return -EBUSY;
+			}
+		} else if (S_ISDIR(res->st.st_mode)) {
+			return -EISDIR;
+		}
+		if ((r = fvm_may_change_parent(&vm, res, true)) < 0) {
+			return r;
+		}
+		return fvm_remove(&vm, res, dir);
+	}
+	default: /* rename, renameat, renameat2 */
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (res2->trailing_slash && !S_ISDIR(res->st.st_mode)) {
+			return -ENOTDIR;
+		}
+		if ((r = fvm_may_change_parent(&vm, res, true)) < 0 ||
+		    (r = fvm_may_change_parent(&vm, res2, res2->where != FVM_ABSENT)) < 0) {
+			return r;
+		}
+		return fvm_rename(&vm, res, res2, (unsigned)c->oflags);
+	}
+}
+
+/*
+ * A change of the namespace (mkdir, unlink, rmdir, symlink, rename) for C, made in a
+ * child under the VM's own Landlock ruleset, as a copy-up is (perform_open): the
+ * core works by path in a layer the VM may be changing. A name in a shared tree is
+ * the caller's own call to make, under the fence (CONTINUE).
+ */
+static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
+{
+	int status;
+
+	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED)) {
+		return CONTINUE;
+	}
+	c->result = LONG_MIN;
+	pid_t child = fork();
+	if (child < 0) {
+		return -errno;
+	}
+	if (child == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
+			c->result = -EACCES;
+			_exit(1);
+		}
+		c->result = change_in_vm(c, res, res2);
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -ECHILD;
+		}
+	}
+	return c->result == LONG_MIN ? -EIO : c->result;
+}
+
 /* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
 static long perform(void *arg)
 {
@@ -874,6 +1061,29 @@ static long perform(void *arg)
 	r = fvm_resolve(&vm, c->vpath, nofollow ? FVM_R_NOFOLLOW : 0, res);
 	if (r == 0 && in_proc(res->vpath)) {
 		r = CONTINUE; /* a link into /proc (/dev/fd...): /proc/self is the caller's */
+	}
+	if (is_change(c->nr) && r != CONTINUE) {
+		struct fvm_res *res2 = NULL;
+		if (r == 0 && is_rename(c->nr)) {
+			if (!(res2 = malloc(sizeof(*res2)))) {
+				r = -ENOMEM;
+			} else {
+				r = fvm_resolve(&vm, c->vpath2, FVM_R_NOFOLLOW, res2);
+				r = r == 0 && in_proc(res2->vpath) ? CONTINUE : r;
+			}
+		}
+		if (r == 0) {
+			bool mk = c->nr == SYS_mkdir || c->nr == SYS_mkdirat;
+			mode_t old = mk ? umask(umask_of(c->pid)) : 0;
+			r = perform_change(c, res, res2);
+			if (mk) {
+				umask(old);
+			}
+		}
+		free(res2);
+		free(res);
+		c->result = r;
+		return r;
 	}
 	if (is_open(c->nr) && r != CONTINUE) {
 		/* The caller's umask, for what the open creates (an ACL default still wins). */
@@ -944,6 +1154,39 @@ static long perform(void *arg)
 	return r;
 }
 
+/*
+ * Reads C's second name: symlink's target into vpath2 as given, rename's new name
+ * made virtual from its own base as the first. Returns 1, 0 to continue the call, or
+ * -errno (the caller's answer).
+ */
+static long second_name(struct vcall *c)
+{
+	char name[PATH_MAX], base[PATH_MAX];
+	long r = notify_read_str(c->pid, c->path2_addr, name, sizeof(name));
+
+	if (r < 0) {
+		return r;
+	}
+	if (!is_rename(c->nr)) {
+		memcpy(c->vpath2, name, strlen(name) + 1);
+		return name[0] ? 1 : -ENOENT;
+	}
+	if (name[0] == '\0') {
+		return -ENOENT;
+	}
+	if (name[0] == '/') {
+		snprintf(c->vpath2, sizeof(c->vpath2), "%s", name);
+		return 1;
+	}
+	if (!caller_base(c->pid, c->dirfd2, base, sizeof(base))) {
+		return 0;
+	}
+	if ((size_t)snprintf(c->vpath2, sizeof(c->vpath2), "%s/%s", base, name) >= sizeof(c->vpath2)) {
+		return -ENAMETOOLONG;
+	}
+	return 1;
+}
+
 long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
 	/* Shared with a child notify_as may fork: perform's answer comes back in it. Mapped
@@ -992,12 +1235,16 @@ long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 				return -ENAMETOOLONG;
 		}
 	}
+	if (c->path2_addr && (r = second_name(c)) != 1) {
+		*cont = r == 0;
+		return r;
+	}
 	if (!notify_valid(n, req->id)) {
 		*cont = false;
 		return -ESRCH;
 	}
 	*cont = false;
-	if (in_proc(c->vpath)) {
+	if (in_proc(c->vpath) || (is_rename(c->nr) && in_proc(c->vpath2))) {
 		*cont = true;
 		return 0;
 	}
