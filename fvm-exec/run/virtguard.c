@@ -705,6 +705,12 @@ static int vlist_build(struct vlist *l)
 	if (r == 0 && res->where == FVM_ABSENT) {
 		r = -ENOENT;
 	}
+	/* The name must still lead to the directory the fd is (the VM may have renamed or
+	 * replaced it since): else no listing is built here, the kernel's is given. */
+	if (r == 0 && !(stat(res->rpath, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) &&
+	    !(lstat(res->vpath, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)) {
+		r = (int)CONTINUE;
+	}
 	if (r == 0 && res->klass != FVM_CLASS_SHARED && fvm_upper_path(&vm, res->vpath, up, sizeof(up)) >= 0 &&
 	    lstat(up, &st) == 0 && S_ISDIR(st.st_mode)) {
 		r = list_pass(l, open_upper(up, O_RDONLY | O_DIRECTORY, 0), false, &seen, &wh, &opaque);
@@ -782,6 +788,8 @@ static long virt_getdents(const struct notify *n, const struct seccomp_notif *re
 		goto out;
 	}
 	if ((pos == 0 || !l->built) && (r = vlist_build(l)) < 0) {
+		*cont = r == CONTINUE;
+		r = *cont ? 0 : r;
 		goto out;
 	}
 	if (count > (1u << 20)) {

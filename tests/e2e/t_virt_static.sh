@@ -100,6 +100,15 @@ else
 	*"No such file or directory"*) ok "static_stat_of_the_store_is_enoent ($(whoami_tag))" ;;
 	*) not_ok "static_stat_of_the_store_is_enoent ($(whoami_tag))" "got '$out'" ;;
 	esac
+	# ...and out of the listing of its parent directory (virtguard.c hides_child)
+	# (a glob: readdir alone, no stat of each entry, which hides the store already)
+	out=$("$FVM_EXEC" -n p -- busybox sh -c 'cd "$1" && echo *' sh "$(dirname "$FVM_HOME")" 2>/dev/null)
+	case " $out" in
+	*" $(basename "$HOST") "*" $(basename "$FVM_HOME") "* | *" $(basename "$FVM_HOME") "*)
+		not_ok "static_listing_hides_the_store ($(whoami_tag))" "got '$out'" ;;
+	*" $(basename "$HOST") "*) ok "static_listing_hides_the_store ($(whoami_tag))" ;;
+	*) not_ok "static_listing_hides_the_store ($(whoami_tag))" "got '$out'" ;;
+	esac
 fi
 host_unchanged && ok "host_unchanged ($(whoami_tag))" || not_ok "host_unchanged ($(whoami_tag))"
 done_testing
