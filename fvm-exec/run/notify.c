@@ -126,6 +126,9 @@ static const struct {
 	{"rename", virt_guard_call},
 	{"renameat", virt_guard_call},
 	{"renameat2", virt_guard_call},
+	{"link", virt_guard_call},
+	{"linkat", virt_guard_call},
+	{"truncate", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -106,7 +106,8 @@ struct vcall {
 	int oflags;         /* open's flags */
 	mode_t omode;       /* open's mode, the caller's umask applied */
 	long result;        /* perform's answer (shared: notify_as may fork) */
-	int dirfd2;         /* rename's second name, symlink's target */
+	int64_t length;     /* truncate's */
+	int dirfd2;         /* rename's and link's second name, symlink's target */
 	uint64_t path2_addr;
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
@@ -137,15 +138,20 @@ static bool is_change(int nr)
 	case SYS_rename:
 	case SYS_renameat:
 	case SYS_renameat2:
+	case SYS_link:
+	case SYS_linkat:
+	case SYS_truncate:
 		return true;
 	default:
 		return false;
 	}
 }
 
+/* The calls with a second name resolved in the VM (rename's new name, link's). */
 static bool is_rename(int nr)
 {
-	return nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2;
+	return nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2 || nr == SYS_link ||
+	       nr == SYS_linkat;
 }
 
 /* Decodes REQ into C; false for a call this handler does not answer. */
@@ -198,9 +204,22 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 		c->flags = AT_SYMLINK_NOFOLLOW;
 		return true;
 	case SYS_rename:
+	case SYS_link:
 		c->path_addr = a[0];
 		c->path2_addr = a[1];
 		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_linkat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->dirfd2 = (int)a[2];
+		c->path2_addr = a[3];
+		c->flags = a[4] & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
+		/* AT_EMPTY_PATH (an fd's object) and unknown flags: the caller's own call */
+		return !(a[4] & ~(__u64)AT_SYMLINK_FOLLOW);
+	case SYS_truncate:
+		c->path_addr = a[0];
+		c->length = (int64_t)a[1];
 		return true;
 	case SYS_renameat:
 	case SYS_renameat2:
@@ -1004,6 +1023,56 @@ static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *r
 		}
 		return fvm_remove(&vm, res, dir);
 	}
+	case SYS_truncate:
+		/* a write of the file: copied up first (the host's permission), as libfvm's */
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (S_ISDIR(res->st.st_mode)) {
+			return -EISDIR;
+		}
+		if (!S_ISREG(res->st.st_mode) || c->length < 0) {
+			return -EINVAL;
+		}
+		if ((r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE, c->length != 0)) < 0) {
+			return r;
+		}
+		/* through an fd opened beneath upper/ with no link: truncate(2) by path would
+		 * follow a link swapped in, and Landlock before ABI 3 does not fence it */
+		if (!in_upper(res->rpath)) {
+			return -EACCES;
+		}
+		int fd = open_upper(res->rpath, O_WRONLY | O_NONBLOCK, 0);
+		if (fd < 0) {
+			return fd;
+		}
+		r = ftruncate(fd, (off_t)c->length) < 0 ? -errno : 0;
+		close(fd);
+		return r;
+	case SYS_link:
+	case SYS_linkat:
+		if (res2->where != FVM_ABSENT) {
+			return -EEXIST;
+		}
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (res2->trailing_slash) {
+			return -ENOENT;
+		}
+		if (S_ISDIR(res->st.st_mode)) {
+			return -EPERM;
+		}
+		/* a host file is linked as the VM's copy of it, copied up first */
+		if ((r = fvm_prepare_write(&vm, res, FVM_MAY_LINK, true)) < 0 ||
+		    (r = fvm_prepare_new(&vm, res2)) < 0) {
+			return r;
+		}
+		if (linkat(AT_FDCWD, res->rpath, AT_FDCWD, res2->rpath, 0) < 0) {
+			return -errno;
+		}
+		fvm_created(&vm, res2, false);
+		return 0;
 	default: /* rename, renameat, renameat2 */
 		if (res->where == FVM_ABSENT) {
 			return -ENOENT;

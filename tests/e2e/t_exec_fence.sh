@@ -96,7 +96,8 @@ for kind in static dynamic; do
 			continue
 		fi
 		case $kind:$VIRT:$op in
-		static:1:open-rdonly-trunc | static:1:openat-rdonly-trunc | static:1:openat-accmode3-trunc)
+		static:1:open-rdonly-trunc | static:1:openat-rdonly-trunc | static:1:openat-accmode3-trunc | \
+			static:1:truncate)
 			# virtualized: the VM's copy is truncated, the host file kept whole
 			want=ok name="static_$(echo "$op" | tr - _)_of_a_host_file_truncates_the_vms_copy_only" ;;
 		esac

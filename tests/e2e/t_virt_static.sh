@@ -6,7 +6,7 @@
 # Before virtguard.c, busybox saw the host: "old" existed and "new" did not.
 # Its opens are virtualized too: it reads and writes the VM's files (a host file is
 # copied up first), it lists the VM's directories (getdents64), and its mkdir, unlink,
-# rmdir, symlink and rename change the VM. Its chmod, truncate, link, utimensat and
+# rmdir, symlink, rename, link and truncate change the VM. Its chmod, utimensat and
 # getcwd are not yet (only fenced); a root run's lookups, opens and listings
 # neither (its processes live in a mount namespace the supervisor is not in).
 . "$(dirname "$0")/../lib/harness.sh"
@@ -84,6 +84,11 @@ bb ls; bb ls dir; bb mkdir -p a/b/c; bb ln -s ../dir/g a/lnk; bb cat a/lnk; bb r
 bb rmdir a/b/c; bb mv two moved; bb ls moved; bb rm -r moved; bb ls
 bb sh -c "umask 027; mkdir m3"; bb stat -c "%a %F" m3
 bb rm nothere; bb rmdir dir; bb mkdir dir; bb mv dir/g dir/g/x; ls; ls -R a'
+# link(at): a host file is linked as the VM's copy of it (copied up first).
+TODO=$ROOT_TODO
+vm_check "static_ln_links_in_the_vm ($(whoami_tag))" "$BB_FN"'
+echo new > new; bb ln new hard; bb ln old hard2; bb stat -c "%h %n" new hard old hard2
+echo more >> hard2; bb cat old; bb ln old hard2; bb ln nothere x; bb ln made x 2>&1 | sed "s/^.*: //"'
 TODO=
 
 # /proc/self is the caller, never the supervisor; the store stays hidden.
