@@ -1264,7 +1264,47 @@ static long second_name(struct vcall *c)
 	return 1;
 }
 
+/*
+ * True for a call that truncates without a write open: truncate(2), and open/openat
+ * with O_TRUNC and access mode O_RDONLY or 3. Landlock does not fence truncation
+ * (fence.c); the main filter's rows refuse these, and a notified call that is
+ * continued skips those rows. Such a call is never continued: the rows' EACCES.
+ */
+static bool truncates(const struct seccomp_notif *req)
+{
+	const __u64 *a = req->data.args;
+	int flags;
+
+	switch (req->data.nr) {
+	case SYS_truncate:
+		return true;
+	case SYS_open:
+		flags = (int)a[1];
+		break;
+	case SYS_openat:
+		flags = (int)a[2];
+		break;
+	default:
+		return false;
+	}
+	return (flags & O_TRUNC) && (flags & O_PATH) != O_PATH &&
+	       ((flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_ACCMODE);
+}
+
+static long guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+
 long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	long r = guard_call(n, req, cont);
+
+	if (*cont && req->data.arch == SCMP_ARCH_X86_64 && truncates(req)) {
+		*cont = false;
+		return -EACCES;
+	}
+	return r;
+}
+
+static long guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
 	/* Shared with a child notify_as may fork: perform's answer comes back in it. Mapped
 	 * once: the supervisor answers one notification at a time. */

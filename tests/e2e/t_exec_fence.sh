@@ -110,6 +110,20 @@ for kind in static dynamic; do
 			echo 'keep me whole' > "$HOST/victim" # each way on its own merits
 		fi
 	done
+	# Through /proc/self/fd/N, a magic link to a host file open for reading: a static
+	# program's call is notified (virtguard.c), and a call it continued would skip the
+	# filter's truncation rows (this truncated the host file before truncates()).
+	for op in truncate open-rdonly-trunc openat-rdonly-trunc openat-accmode3-trunc; do
+		name="${kind}_$(echo "$op" | tr - _)_through_proc_self_fd_is_refused"
+		out=$(cd "$HOST" && "$FVM_EXEC" -n f -- sh -c "exec 3< victim; '$h' $op /proc/self/fd/3" 2>/dev/null)
+		if [ "$out" = "$op: EACCES" ] && [ "$(cat "$HOST/victim")" = "keep me whole" ] &&
+			host_unchanged > "$T/why"; then
+			ok "$name"
+		else
+			not_ok "$name" "output: $out" "victim: $(wc -c < "$HOST/victim") bytes" "$(cat "$T/why")"
+			echo 'keep me whole' > "$HOST/victim"
+		fi
+	done
 	for net in all none; do
 		out=$("$FVM_EXEC" -n f --net $net -- "$h" io-uring-setup 2>/dev/null)
 		[ "$out" = "io-uring-setup: ENOSYS" ] && ok "${kind}_io_uring_setup_is_enosys_with_net_$net" ||
