@@ -284,9 +284,9 @@ static void warn_static(const char *vpath)
 
 	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is only partly "
 		       "virtualized (in a run without root, its stat, access, readlink, opens, "
-		       "listings, mkdir, unlink, rmdir, symlink, rename, link and truncate use the "
-		       "VM; its chmod, utimes and getcwd, and all of it in a root run, are only "
-		       "fenced: changes outside the VM fail)\n", vpath);
+		       "listings, mkdir, unlink, rmdir, symlink, rename, link, truncate and getcwd "
+		       "use the VM; its chmod, utimes and chdir, and all of it in a root run, are "
+		       "only fenced: changes outside the VM fail)\n", vpath);
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
 		return;
 	}

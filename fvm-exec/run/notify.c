@@ -129,6 +129,7 @@ static const struct {
 	{"link", virt_guard_call},
 	{"linkat", virt_guard_call},
 	{"truncate", virt_guard_call},
+	{"getcwd", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -844,6 +844,31 @@ out:
 	return r;
 }
 
+/*
+ * getcwd(BUF, SIZE) from an executable's own code: the caller's working directory as
+ * the VM names it (upper/P is /P), as libfvm's getcwd answers; a directory outside the
+ * VM's names (the store, deleted, another root) is continued: the kernel's answer.
+ */
+static long virt_getcwd(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	struct vcall c = {.n = n, .id = req->id, .pid = (pid_t)req->pid};
+	size_t size = (size_t)req->data.args[1], len;
+	char base[PATH_MAX];
+	long r;
+
+	*cont = true;
+	if (!same_root(c.pid) || !caller_base(c.pid, AT_FDCWD, base, sizeof(base))) {
+		return 0;
+	}
+	*cont = false;
+	len = strlen(base) + 1;
+	if (size < len) {
+		return size == 0 ? -EINVAL : -ERANGE;
+	}
+	r = write_out(&c, req->data.args[0], base, len);
+	return r < 0 ? r : (long)len;
+}
+
 /* The open of RES for C, and its fd installed in the caller (perform_open). */
 static long open_in_vm(struct vcall *c, struct fvm_res *res)
 {
@@ -1324,6 +1349,9 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 	c->id = req->id;
 	if (req->data.arch == SCMP_ARCH_X86_64 && req->data.nr == SYS_getdents64) {
 		return vm_ready() ? virt_getdents(n, req, cont) : 0;
+	}
+	if (req->data.arch == SCMP_ARCH_X86_64 && req->data.nr == SYS_getcwd) {
+		return vm_ready() ? virt_getcwd(n, req, cont) : 0;
 	}
 	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
 		return 0;
