@@ -1,11 +1,13 @@
 /*
- * virtguard.c — the lookups and opens libfvm does not see (run.h; docs/DESIGN.md
- * "Calls libfvm does not see"): the supervisor answers the path-taking lookups — stat,
- * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat — and
- * open, openat and creat that a process makes from its executable's own code (a static
- * program, Go, a dynamic program's inline system calls), resolving the name in the VM's
- * namespace with the core library libfvm uses, so such a program sees the files the VM
- * made and not those it deleted, and writes into the VM.
+ * virtguard.c — the path calls libfvm does not see (run.h; docs/DESIGN.md "Calls
+ * libfvm does not see"): the supervisor answers the path-taking lookups — stat,
+ * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
+ * open, openat and creat, getdents64 on the directories it opened, the namespace
+ * changes mkdir(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at) and
+ * truncate, and getcwd, that a process makes from its executable's own code (a static
+ * program, Go, a dynamic program's inline system calls), resolving the name in the
+ * VM's namespace with the core library libfvm uses, so such a program sees the files
+ * the VM made and not those it deleted, and writes into the VM.
  *
  * Rules:
  *  - Only x86_64 calls come here: the filter's rows (seccomp.c, virt_prologue) test
@@ -23,12 +25,18 @@
  *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid and
  *    groups, so search and access permissions are its own; the result (a stat buffer,
  *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
- *  - Continuing is always safe: a continued call is the caller's own, under the fence.
+ *  - Continuing is safe but for the rows a notified call skips: a continued call is
+ *    the caller's own under Landlock, but the rest of the seccomp filter is not
+ *    evaluated, so a call one of its rows refuses (truncation: truncates()) is never
+ *    continued.
  *  - The supervisor is outside the fence, so an open never writes but where the VM
  *    could: an upper/ object is opened beneath upper/ with no link (open_upper), a host
  *    one only read, with no link (open_host); a copy-up or creation runs in a child
  *    under the VM's own Landlock ruleset (perform_open). The fd is installed in the
- *    caller with ADDFD_FLAG_SEND after notify_valid.
+ *    caller with ADDFD_FLAG_SEND after notify_valid. A namespace change runs in such
+ *    a child too (perform_change); truncate through an fd opened beneath upper/.
+ *  - A listing is answered only for an open file description this file installed and
+ *    still holds (vlist: kcmp), and only while its name still leads to that directory.
  */
 #include <errno.h>
 #include <fcntl.h>
