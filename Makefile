@@ -169,7 +169,7 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
-	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go
+	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
@@ -230,6 +230,23 @@ $(B)/bench/micro: bench/micro.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+# bench/virt: the figures of docs/DESIGN.md "Calls libfvm does not see" (issue 14).
+$(B)/bench/notify: bench/notify.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SECCOMP_CFLAGS) -o $@ $< $(SECCOMP_LIBS)
+
+# The same loop built static: a static program's calls in a VM (virtguard.c).
+$(B)/bench/micro-static: bench/micro.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<
+
+bench-virt: deps
+	@$(MAKE) --no-print-directory all $(B)/bench/notify $(B)/bench/micro-static
+	@bench/virt
+.PHONY: bench-virt
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench/micro

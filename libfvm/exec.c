@@ -279,16 +279,21 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 }
 
 /*
- * A static program cannot load libfvm: it is not virtualized, only fenced. Says so once
- * per exec, on stderr and in the VM's log ($FVM_ROOT/log).
+ * A static program cannot load libfvm: it is not virtualized, only fenced, but for the
+ * lookups and opens the supervisor answers in a run without root
+ * (fvm-exec/run/virtguard.c).
+ * Says so once per exec, on stderr and in the VM's log ($FVM_ROOT/log).
  */
 static void warn_static(const char *vpath)
 {
-	char msg[PATH_MAX + 160], log[PATH_MAX + 8];
+	char msg[PATH_MAX + 320], log[PATH_MAX + 8];
 	int len, fd;
 
-	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is not "
-		       "virtualized, only fenced (writes outside the VM fail)\n", vpath);
+	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is only partly "
+		       "virtualized (in a run without root, its stat, access, readlink, opens, "
+		       "listings, mkdir, unlink, rmdir, symlink, rename, link, truncate and getcwd "
+		       "use the VM; its chmod, utimes and chdir, and all of it in a root run, are "
+		       "only fenced: changes outside the VM fail)\n", vpath);
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
 		return;
 	}

@@ -102,6 +102,34 @@ static const struct {
 	{"sendto", unix_guard_sendto},
 	{"sendmsg", unix_guard_sendmsg},
 	{"sendmmsg", unix_guard_sendmmsg},
+	/* Lookups from an executable's own code, resolved in the VM (virtguard.c). */
+	{"stat", virt_guard_call},
+	{"lstat", virt_guard_call},
+	{"newfstatat", virt_guard_call},
+	{"statx", virt_guard_call},
+	{"access", virt_guard_call},
+	{"faccessat", virt_guard_call},
+	{"faccessat2", virt_guard_call},
+	{"readlink", virt_guard_call},
+	{"readlinkat", virt_guard_call},
+	{"open", virt_guard_call},
+	{"openat", virt_guard_call},
+	{"creat", virt_guard_call},
+	{"getdents64", virt_guard_call},
+	{"mkdir", virt_guard_call},
+	{"mkdirat", virt_guard_call},
+	{"unlink", virt_guard_call},
+	{"unlinkat", virt_guard_call},
+	{"rmdir", virt_guard_call},
+	{"symlink", virt_guard_call},
+	{"symlinkat", virt_guard_call},
+	{"rename", virt_guard_call},
+	{"renameat", virt_guard_call},
+	{"renameat2", virt_guard_call},
+	{"link", virt_guard_call},
+	{"linkat", virt_guard_call},
+	{"truncate", virt_guard_call},
+	{"getcwd", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -145,7 +173,7 @@ int notify_prepare(struct notify *n, const struct exec_settings *s, const char *
 {
 	int sv[2], r;
 
-	n->sock = n->child_sock = n->fd = -1;
+	n->sock = n->child_sock = n->fd = n->ruleset_fd = -1;
 	n->vmdir = vmdir;
 	if ((r = unix_guard_prepare(&n->unixg, s, vmdir)) < 0 || (r = meta_guard_prepare(&n->meta, s, vmdir, shmdir)) < 0) {
 		return r;

@@ -115,6 +115,9 @@ struct notify {
 	struct unix_guard unixg;        /* connect(2) under unix = vm */
 	struct meta_guard meta;         /* chmod, chown, utimes, xattrs, inode flags */
 	struct ipc_guard *ipcg;         /* SysV and POSIX queues (ipcguard.c) */
+	int ruleset_fd;                 /* the VM's Landlock ruleset (fence.c), under which the
+					   supervisor writes on a caller's behalf (virtguard.c);
+					   -1: none */
 };
 
 #define FENCE_MAX_WRITABLE (FVM_POLICY_MAX_RULES + 4)
@@ -377,6 +380,10 @@ notify_fn unix_guard_sendto, unix_guard_sendmsg, unix_guard_sendmmsg;
 /* procguard.c: another process's scheduling, priority or limits, by the pid in the
  * call's first argument (sched_*, prlimit64) or second (setpriority, ioprio_set). */
 notify_fn proc_guard_arg0, proc_guard_arg1;
+
+/* virtguard.c: stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at) made
+ * from an executable's own code, resolved in the VM's namespace (or continued). */
+notify_fn virt_guard_call;
 
 /* ---- supervision ---- */
 

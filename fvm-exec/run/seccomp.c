@@ -680,6 +680,83 @@ static int unnamed_prologue(struct sock_fprog *prog)
 	return 0;
 }
 
+/*
+ * Puts before PROG the rows of the lookups libfvm does not see (virtguard.c; the
+ * figures and the reasons in docs/DESIGN.md, "Calls libfvm does not see"): on x86_64,
+ * stat, lstat, newfstatat and statx (but with AT_EMPTY_PATH: fd calls), access,
+ * faccessat, faccessat2, readlink, readlinkat, openat, open, creat, getdents64, mkdir(at),
+ * unlink(at), rmdir, symlink(at), rename(at, at2), link(at), truncate and getcwd are
+ * notified when the instruction pointer lies in an executable's own mapping: below
+ * 0x2a0000000000 (a non-PIE executable; the legacy bottom-up mmap base is 0x2aaa...)
+ * or in [0x550000000000, 0x570000000000) (a PIE executable, ELF_ET_DYN_BASE plus at
+ * most 2^40 of randomisation). The dynamic loader, libc and libfvm are mapped elsewhere (top-down
+ * beneath the stack, or bottom-up from 0x2aaa...): their calls pass, so a dynamic
+ * program pays no round trip. Everything else goes on to PROG. Returns 0 or -errno.
+ */
+static int virt_prologue(struct sock_fprog *prog)
+{
+#if defined(__x86_64__)
+	static const uint32_t nrs[] = {SYS_newfstatat, SYS_statx, SYS_stat, SYS_lstat, SYS_access,
+				       SYS_faccessat, 439 /* faccessat2 */, SYS_readlink, SYS_readlinkat,
+				       SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
+				       SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
+				       SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
+				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd};
+	enum { NN = NELEM(nrs), T_FSTATAT = 4 + NN, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2,
+	       T_NOTIFY = T_IP + 4, END = T_NOTIFY + 1 };
+	struct sock_filter head[END];
+	unsigned n = 0;
+
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 0, END - 2);
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < NN; i++) {
+		unsigned to = i == 0 ? T_FSTATAT : i == 1 ? T_STATX : T_IP;
+		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(to - n - 1), 0);
+		n++;
+	}
+	head[n] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, END - n - 1);
+	n++;
+	/* T_FSTATAT: flags in arg 3 (low word) */
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3]));
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, (uint8_t)(END - n - 1),
+					       (uint8_t)(T_IP - n - 1));
+	n++;
+	/* T_STATX: flags in arg 2 */
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, (uint8_t)(END - n - 1), 0);
+	n++;
+	/* T_IP: the high word of the instruction pointer */
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						 offsetof(struct seccomp_data, instruction_pointer) + 4);
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x2a00, 0, (uint8_t)(T_NOTIFY - n - 1));
+	n++;
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5500, 0, (uint8_t)(END - n - 1));
+	n++;
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5700, (uint8_t)(END - n - 1), 0);
+	n++;
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	if (n != END) {
+		return -EINVAL; /* the table and its jumps out of step: a bug */
+	}
+	if (prog->len + n > BPF_MAXINSNS) {
+		return -E2BIG;
+	}
+	struct sock_filter *all = malloc((prog->len + n) * sizeof(*all));
+	if (!all) {
+		return -ENOMEM;
+	}
+	memcpy(all, head, n * sizeof(*all));
+	memcpy(all + n, prog->filter, prog->len * sizeof(*all));
+	free(prog->filter);
+	prog->filter = all;
+	prog->len = (unsigned short)(prog->len + n);
+#else
+	(void)prog;
+#endif
+	return 0;
+}
+
 /* Writes CTX's BPF into *PROG (allocated). Returns 0 or -errno. */
 static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog)
 {
@@ -764,6 +841,14 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	}
 	if ((r = export_prog(native.ctx, &out->prog)) == 0 && !o->host_ro) {
 		r = unnamed_prologue(&out->prog);
+	}
+	/* A nested run has no listener: its lookups are left to the outer run's rows. A
+	 * root run's processes live in a mount namespace the supervisor is not in
+	 * (rootfence.c): its lookups are not resolved here yet, only fenced. */
+	if (r == 0 && !o->no_listener && geteuid() != 0) {
+		if ((r = virt_prologue(&out->prog)) == 0) {
+			out->notify = true;
+		}
 	}
 out:
 	seccomp_release(native.ctx);

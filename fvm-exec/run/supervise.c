@@ -316,9 +316,10 @@ static int cmp_int(const void *a, const void *b)
 /* The supervisor's standard streams go to /dev/null, and every descriptor it does not
  * need is closed, so no reader of the run's output waits for it. */
 static void detach(int lock, int up, int sigfd, int parent, int broker, const struct cu_broker *cu,
-		   int notify)
+		   int notify, int ruleset)
 {
-	int keep[] = {lock, up, sigfd, parent, broker, cu ? cu->listen : -1, cu ? cu->handoff : -1, notify};
+	int keep[] = {lock,   up, sigfd, parent, broker, cu ? cu->listen : -1, cu ? cu->handoff : -1,
+		      notify, ruleset};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
@@ -387,7 +388,9 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	tell(up, MSG_STARTED, 0, s.cmd);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
-	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu, sup->notify ? sup->notify->sock : -1);
+	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu,
+	       sup->notify ? sup->notify->sock : -1,
+	       sup->notify ? sup->notify->ruleset_fd : -1); /* virtguard.c writes under the fence */
 	supervise_loop(&s, sigfd, parent);
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */

@@ -1,0 +1,1414 @@
+/*
+ * virtguard.c — the path calls libfvm does not see (run.h; docs/DESIGN.md "Calls
+ * libfvm does not see"): the supervisor answers the path-taking lookups — stat,
+ * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
+ * open, openat and creat, getdents64 on the directories it opened, the namespace
+ * changes mkdir(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at) and
+ * truncate, and getcwd, that a process makes from its executable's own code (a static
+ * program, Go, a dynamic program's inline system calls), resolving the name in the
+ * VM's namespace with the core library libfvm uses, so such a program sees the files
+ * the VM made and not those it deleted, and writes into the VM.
+ *
+ * Rules:
+ *  - Only x86_64 calls come here: the filter's rows (seccomp.c, virt_prologue) test
+ *    the instruction pointer, whose layout is x86_64's; they pass newfstatat and statx
+ *    with AT_EMPTY_PATH (fd calls) in BPF.
+ *  - The name is read once from the caller's memory; its base is the caller's own: an
+ *    absolute name the virtual root (the caller's root must be the supervisor's, else
+ *    the call is continued as it stands), a relative one the caller's working directory
+ *    or DIRFD, read from /proc/PID/cwd or /proc/PID/fd/N and narrowed ("upper/P" is
+ *    "/P"). A base that is not a plain path (deleted, a pipe, an anonymous inode) or
+ *    that lies in the store is continued: the call then sees what the kernel shows,
+ *    fenced as any other call.
+ *  - notify_valid is checked after each read of the caller and again just before the
+ *    result is written back (write_out): a pid reused meanwhile gets nothing.
+ *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid and
+ *    groups, so search and access permissions are its own; the result (a stat buffer,
+ *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
+ *  - Continuing is safe but for the rows a notified call skips: a continued call is
+ *    the caller's own under Landlock, but the rest of the seccomp filter is not
+ *    evaluated, so a call one of its rows refuses (truncation: truncates()) is never
+ *    continued.
+ *  - The supervisor is outside the fence, so an open never writes but where the VM
+ *    could: an upper/ object is opened beneath upper/ with no link (open_upper), a host
+ *    one only read, with no link (open_host); a copy-up or creation runs in a child
+ *    under the VM's own Landlock ruleset (perform_open). The fd is installed in the
+ *    caller with ADDFD_FLAG_SEND after notify_valid. A namespace change runs in such
+ *    a child too (perform_change); truncate through an fd opened beneath upper/.
+ *  - A listing is answered only for an open file description this file installed and
+ *    still holds (vlist: kcmp), and only while its name still leads to that directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <limits.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fvm/change.h"
+#include "fvm/dirent.h"
+#include "fvm/layout.h"
+#include "fvm/env.h"
+#include "fvm/policy.h"
+#include "fvm/vm.h"
+#include "run.h"
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef KCMP_FILE
+#define KCMP_FILE 0
+#endif
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+
+/* The VM as libfvm sees it, from the environment contract fvm-exec set for the run
+ * (read on first use: the contract is set after the fence is prepared). */
+static struct fvm_vm vm;
+static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) */
+
+static bool vm_ready(void)
+{
+	if (vm_state == 0) {
+		const char *name = getenv(FVM_ENV_VM), *root = getenv(FVM_ENV_ROOT);
+		const char *home = getenv(FVM_ENV_HOME), *pol = getenv(FVM_ENV_POLICY);
+		vm_state = -1;
+		if (root && root[0] == '/' && fvm_vm_setup(&vm, name ? name : "", root, home) == 0) {
+			if (pol && *pol) {
+				vm.policy = fvm_policy_map(pol);
+			}
+			vm_state = !pol || !*pol || vm.policy ? 1 : -1;
+		}
+	}
+	return vm_state == 1;
+}
+
+/* One decoded call. */
+struct vcall {
+	const struct notify *n;
+	uint64_t id;        /* the notification, checked again before the write-back */
+	pid_t pid;
+	int nr;
+	int dirfd;          /* AT_FDCWD for the calls without one */
+	uint64_t path_addr;
+	int flags;          /* AT_* flags (lstat: AT_SYMLINK_NOFOLLOW) */
+	int mode;           /* access mode */
+	unsigned mask;      /* statx */
+	uint64_t out;       /* the caller's buffer */
+	size_t outlen;      /* readlink's size */
+	int oflags;         /* open's flags */
+	mode_t omode;       /* open's mode, the caller's umask applied */
+	long result;        /* perform's answer (shared: notify_as may fork) */
+	int64_t length;     /* truncate's */
+	int dirfd2;         /* rename's and link's second name, symlink's target */
+	uint64_t path2_addr;
+	char vpath[PATH_MAX];
+	char vpath2[PATH_MAX];
+};
+
+/* An open that must not follow a last link: O_NOFOLLOW, or O_CREAT|O_EXCL. */
+static int open_nofollow(int oflags)
+{
+	return (oflags & O_NOFOLLOW) || ((oflags & O_CREAT) && (oflags & O_EXCL)) ? AT_SYMLINK_NOFOLLOW : 0;
+}
+
+static bool is_open(int nr)
+{
+	return nr == SYS_open || nr == SYS_openat || nr == SYS_creat;
+}
+
+/* The calls that change the namespace: mkdir, unlink, rmdir, symlink, rename. */
+static bool is_change(int nr)
+{
+	switch (nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir:
+	case SYS_symlink:
+	case SYS_symlinkat:
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+	case SYS_link:
+	case SYS_linkat:
+	case SYS_truncate:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The calls with a second name resolved in the VM (rename's new name, link's). */
+static bool is_rename(int nr)
+{
+	return nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2 || nr == SYS_link ||
+	       nr == SYS_linkat;
+}
+
+/* Decodes REQ into C; false for a call this handler does not answer. */
+static bool decode(const struct seccomp_notif *req, struct vcall *c)
+{
+	const __u64 *a = req->data.args;
+
+	c->pid = (pid_t)req->pid;
+	c->nr = req->data.nr;
+	c->dirfd = AT_FDCWD;
+	c->flags = c->mode = 0;
+	c->mask = 0;
+	c->outlen = 0;
+	c->oflags = 0;
+	c->dirfd2 = AT_FDCWD;
+	c->path2_addr = 0;
+	switch (c->nr) {
+	case SYS_mkdir:
+		c->path_addr = a[0];
+		c->omode = (mode_t)(a[1] & 07777);
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_mkdirat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->omode = (mode_t)(a[2] & 07777);
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_unlink:
+	case SYS_rmdir:
+		c->path_addr = a[0];
+		c->oflags = c->nr == SYS_rmdir ? AT_REMOVEDIR : 0;
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_unlinkat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->oflags = (int)a[2];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return !(c->oflags & ~AT_REMOVEDIR); /* any other flag: the kernel's EINVAL */
+	case SYS_symlink:
+		c->path2_addr = a[0]; /* the target, stored as given */
+		c->path_addr = a[1];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_symlinkat:
+		c->path2_addr = a[0];
+		c->dirfd = (int)a[1];
+		c->path_addr = a[2];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_rename:
+	case SYS_link:
+		c->path_addr = a[0];
+		c->path2_addr = a[1];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	case SYS_linkat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->dirfd2 = (int)a[2];
+		c->path2_addr = a[3];
+		c->flags = a[4] & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
+		/* AT_EMPTY_PATH (an fd's object) and unknown flags: the caller's own call */
+		return !(a[4] & ~(__u64)AT_SYMLINK_FOLLOW);
+	case SYS_truncate:
+		c->path_addr = a[0];
+		c->length = (int64_t)a[1];
+		return true;
+	case SYS_renameat:
+	case SYS_renameat2:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->dirfd2 = (int)a[2];
+		c->path2_addr = a[3];
+		c->oflags = c->nr == SYS_renameat2 ? (int)a[4] : 0;
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		/* RENAME_WHITEOUT and unknown flags: the kernel's answer, as the caller's own */
+		return !(c->oflags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE));
+	case SYS_stat:
+	case SYS_lstat:
+		c->path_addr = a[0];
+		c->out = a[1];
+		c->flags = c->nr == SYS_lstat ? AT_SYMLINK_NOFOLLOW : 0;
+		return true;
+	case SYS_newfstatat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->out = a[2];
+		c->flags = (int)a[3];
+		return true;
+	case SYS_statx:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->flags = (int)a[2];
+		c->mask = (unsigned)a[3];
+		c->out = a[4];
+		return true;
+	case SYS_access:
+		c->path_addr = a[0];
+		c->mode = (int)a[1];
+		return true;
+	case SYS_faccessat:
+	case SYS_faccessat2:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->mode = (int)a[2];
+		c->flags = c->nr == SYS_faccessat2 ? (int)a[3] : 0;
+		return true;
+	case SYS_readlink:
+		c->path_addr = a[0];
+		c->out = a[1];
+		c->outlen = (size_t)a[2];
+		return true;
+	case SYS_readlinkat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->out = a[2];
+		c->outlen = (size_t)a[3];
+		return true;
+	case SYS_open:
+		c->path_addr = a[0];
+		c->oflags = (int)a[1];
+		c->omode = (mode_t)(a[2] & 07777);
+		c->flags = open_nofollow(c->oflags);
+		return true;
+	case SYS_openat:
+		c->dirfd = (int)a[0];
+		c->path_addr = a[1];
+		c->oflags = (int)a[2];
+		c->omode = (mode_t)(a[3] & 07777);
+		c->flags = open_nofollow(c->oflags);
+		return true;
+	case SYS_creat:
+		c->path_addr = a[0];
+		c->oflags = O_CREAT | O_WRONLY | O_TRUNC;
+		c->omode = (mode_t)(a[1] & 07777);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The caller's root is the supervisor's own (a chrooted caller is continued). */
+static bool same_root(pid_t pid)
+{
+	static struct stat mine; /* the supervisor never changes its root */
+	static bool have_mine;
+	char proc[64];
+	struct stat theirs;
+
+	if (!have_mine) {
+		if (stat("/", &mine) < 0) {
+			return false;
+		}
+		have_mine = true;
+	}
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+	return stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
+/* The virtual path of the caller's cwd or fd DIRFD into OUT; false: continue. */
+static bool caller_base(pid_t pid, int dirfd, char *out, size_t size)
+{
+	char proc[64], real[PATH_MAX];
+	ssize_t n;
+
+	if (dirfd == AT_FDCWD) {
+		snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)pid);
+	} else if (dirfd >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)pid, dirfd);
+	} else {
+		return false;
+	}
+	n = readlink(proc, real, sizeof(real) - 1);
+	if (n <= 0 || real[0] != '/') {
+		return false; /* a pipe, an anonymous inode... */
+	}
+	real[n] = '\0';
+	if (n > 10 && strcmp(real + n - 10, " (deleted)") == 0) {
+		return false;
+	}
+	/* upper/P is /P; the rest of the store is no name of the VM's */
+	if (strncmp(real, vm.upper, vm.upper_len) == 0 && (real[vm.upper_len] == '/' || real[vm.upper_len] == '\0')) {
+		return fvm_narrow(&vm, real, out, size) > 0;
+	}
+	if (vm.home_len && strncmp(real, vm.home, vm.home_len) == 0 &&
+	    (real[vm.home_len] == '/' || real[vm.home_len] == '\0')) {
+		return false;
+	}
+	if ((size_t)n >= size) {
+		return false;
+	}
+	memcpy(out, real, (size_t)n + 1);
+	return true;
+}
+
+/* Writes the result into the caller, unless its pid was reused meanwhile. */
+static int write_out(const struct vcall *c, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+
+	if (!notify_valid(c->n, c->id)) {
+		return -ESRCH;
+	}
+	return process_vm_writev(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* perform's answer for "continue the call as it stands"; no errno is this large. */
+#define CONTINUE (-4095L)
+
+/* /proc names a process by the caller's view (/proc/self, /proc/thread-self): such
+ * a name is the caller's own to look up, never the supervisor's. */
+static bool in_proc(const char *vpath)
+{
+	return strncmp(vpath, "/proc", 5) == 0 && (vpath[5] == '/' || vpath[5] == '\0');
+}
+
+/* The umask of PID, from /proc/PID/status; 022 when it cannot be read. */
+static mode_t umask_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned m = 022;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "Umask: %o", &m) == 1) {
+				break;
+			}
+		}
+		fclose(f);
+	}
+	return (mode_t)(m & 0777);
+}
+
+static bool write_intent(int flags)
+{
+	return (flags & O_PATH) != O_PATH && ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND)));
+}
+
+static bool in_upper(const char *rpath)
+{
+	return strncmp(rpath, vm.upper, vm.upper_len) == 0 && rpath[vm.upper_len] == '/';
+}
+
+/*
+ * Opens RPATH, a host path the resolver found with no link on its way, for reading,
+ * refusing any link met now: a shared tree the VM may write could have one swapped in
+ * meanwhile, toward a path hidden from it. A link met: CONTINUE (the caller's own
+ * call, under the fence, as the kernel resolves it).
+ */
+static int open_host(const char *rpath, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, AT_FDCWD, rpath, &how, sizeof(how));
+
+	if (fd < 0) {
+		return errno == ELOOP && !(flags & O_NOFOLLOW) ? (int)CONTINUE : -errno;
+	}
+	return (int)fd;
+}
+
+/*
+ * Opens RPATH, a path in upper/, beneath upper/ with no symlink and no "..": the
+ * supervisor is outside the fence, so a name the VM swaps for a link meanwhile must
+ * not lead it out of the layer. Returns the fd (close-on-exec here) or -errno.
+ */
+static int open_upper(const char *rpath, int flags, mode_t mode)
+{
+	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
+			       .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int dfd = open(vm.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long fd;
+
+	if (dfd < 0) {
+		return -errno;
+	}
+	fd = syscall(SYS_openat2, dfd, rpath[vm.upper_len] ? rpath + vm.upper_len + 1 : ".", &how, sizeof(how));
+	fd = fd < 0 ? -errno : fd;
+	close(dfd);
+	return (int)fd;
+}
+
+/*
+ * True for a directory of upper/ that the host's directory of the same name shows
+ * through (not opaque). Its read open is the host's: getdents on it lists the host's
+ * entries (what the program saw before this guard: no new entry of the VM's, its
+ * deleted ones still there), where upper's alone would list only what the VM changed,
+ * with its whiteouts. A merged listing is not built yet. A name looked up through the
+ * fd is resolved in the VM all the same (caller_base names it by its path).
+ */
+static bool merged_dir(const struct fvm_res *res)
+{
+	struct stat st;
+
+	return S_ISDIR(res->st.st_mode) && in_upper(res->rpath) && !fvm_is_opaque(res->rpath) &&
+	       lstat(res->vpath, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ---- merged listings (getdents64 on a directory opened here) ---- */
+
+/*
+ * A directory the VM changed, opened by a caller for reading (open_in_vm): the
+ * supervisor keeps its own reference to the caller's open file description, so a
+ * getdents64 on any fd of it (a dup, a fork's copy) is recognised (same dev/ino, then
+ * kcmp KCMP_FILE) and answered from the merged listing; the position is the
+ * description's own file offset (entry index, d_off of entry i is i + 1), as libfvm's
+ * dir.c keeps it, so lseek(fd, 0) rebuilds it and seekdir/telldir hold. At most
+ * NLISTS descriptions are remembered, the least recently used forgotten first (its
+ * later reads are the kernel's: the host's listing, fenced as before).
+ */
+struct vlist {
+	int fd;         /* the supervisor's reference; -1: a free slot */
+	dev_t dev;
+	ino_t ino;
+	uint64_t used;  /* for the LRU */
+	char *vpath;
+	char *buf;      /* packed linux_dirent64 records */
+	size_t *off, n, len, cap;
+	bool built;
+};
+
+#define NLISTS 256
+static struct vlist lists[NLISTS];
+static int nlists; /* slots in use */
+static uint64_t list_clock;
+
+static void vlist_drop(struct vlist *l)
+{
+	close(l->fd);
+	free(l->vpath);
+	free(l->buf);
+	free(l->off);
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+	nlists--;
+}
+
+/* Remembers FD (a dup is kept) as the read open of virtual directory VPATH. */
+static void vlist_remember(int fd, const char *vpath)
+{
+	struct vlist *slot = NULL, *oldest = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		return;
+	}
+	for (int i = 0; i < NLISTS; i++) {
+		if (lists[i].vpath == NULL) {
+			slot = slot ? slot : &lists[i];
+		} else if (!oldest || lists[i].used < oldest->used) {
+			oldest = &lists[i];
+		}
+	}
+	if (!slot) {
+		vlist_drop(oldest);
+		slot = oldest;
+	}
+	slot->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	slot->vpath = strdup(vpath);
+	if (slot->fd < 0 || !slot->vpath) {
+		if (slot->fd >= 0) {
+			close(slot->fd);
+		}
+		free(slot->vpath);
+		slot->vpath = NULL;
+		slot->fd = -1;
+		return;
+	}
+	slot->dev = st.st_dev;
+	slot->ino = st.st_ino;
+	slot->used = ++list_clock;
+	slot->built = false;
+	nlists++;
+}
+
+/* The remembered listing whose description FD (the supervisor's copy) is, or NULL. */
+static struct vlist *vlist_find(int fd)
+{
+	struct stat st;
+	pid_t me = getpid();
+
+	if (fstat(fd, &st) < 0) {
+		return NULL;
+	}
+	for (int i = 0; i < NLISTS; i++) {
+		struct vlist *l = &lists[i];
+		if (l->vpath && l->dev == st.st_dev && l->ino == st.st_ino &&
+		    syscall(SYS_kcmp, me, me, KCMP_FILE, l->fd, fd) == 0) {
+			l->used = ++list_clock;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static int vlist_add(struct vlist *l, uint64_t ino, unsigned char type, const char *name)
+{
+	size_t nl = strlen(name), rec = (offsetof(struct linux_dirent64, d_name) + nl + 1 + 7) & ~(size_t)7;
+
+	if (l->len + rec > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8192;
+		while (cap < l->len + rec) {
+			cap *= 2;
+		}
+		char *b = realloc(l->buf, cap);
+		if (!b) {
+			return -ENOMEM;
+		}
+		l->buf = b;
+		l->cap = cap;
+	}
+	if ((l->n & (l->n - 1)) == 0) {
+		size_t *o = realloc(l->off, (l->n ? l->n * 2 : 64) * sizeof(*o));
+		if (!o) {
+			return -ENOMEM;
+		}
+		l->off = o;
+	}
+	struct linux_dirent64 *d = (void *)(l->buf + l->len);
+	memset(d, 0, rec);
+	d->d_ino = ino;
+	d->d_off = (int64_t)l->n + 1;
+	d->d_reclen = (unsigned short)rec;
+	d->d_type = type;
+	memcpy(d->d_name, name, nl + 1);
+	l->off[l->n++] = l->len;
+	l->len += rec;
+	return 0;
+}
+
+/* Names met so far (each listed once), sorted after the upper pass. */
+struct names {
+	char **v;
+	size_t n, cap;
+	bool sorted;
+};
+
+static int names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool names_has(const struct names *s, const char *name)
+{
+	if (s->sorted) {
+		return bsearch(&name, s->v, s->n, sizeof(*s->v), names_cmp) != NULL;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->v[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int names_add(struct names *s, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		char **v = realloc(s->v, cap * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	if (!(s->v[s->n] = strdup(name))) {
+		return -ENOMEM;
+	}
+	s->n++;
+	return 0;
+}
+
+static void names_free(struct names *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i]);
+	}
+	free(s->v);
+}
+
+/* True when VDIR/NAME is hidden from the VM (the store, a hidden rule). */
+static bool name_hidden(const char *vdir, const char *name)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s/%s", strcmp(vdir, "/") == 0 ? "" : vdir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(p)) {
+		return false;
+	}
+	if (vm.home_len && strncmp(p, vm.home, vm.home_len) == 0 && (p[vm.home_len] == '/' || p[vm.home_len] == '\0')) {
+		return true;
+	}
+	return vm.policy && fvm_policy_class(vm.policy, p, (size_t)n) == FVM_CLASS_HIDDEN;
+}
+
+/*
+ * One pass of a listing: the entries of directory fd DFD (closed here) into L. The
+ * upper pass (HOST false) records whiteouts and the opaque marker; the host pass skips
+ * what upper/ listed, whited out or hid.
+ */
+static int list_pass(struct vlist *l, int dfd, bool host, struct names *seen, struct names *wh, bool *opaque)
+{
+	char buf[16384] __attribute__((aligned(8)));
+	long got;
+	int r = 0;
+
+	if (dfd < 0) {
+		return dfd == -ENOENT || dfd == -ENOTDIR ? 0 : dfd;
+	}
+	while (r == 0 && (got = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long o = 0; r == 0 && o < got;) {
+			const struct linux_dirent64 *d = (const void *)(buf + o);
+			const char *name = d->d_name;
+			size_t len = strlen(name);
+			bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+			o += d->d_reclen;
+			if (!host && strcmp(name, FVM_WH_OPAQUE) == 0) {
+				*opaque = true;
+				continue;
+			}
+			if (fvm_is_wh_name(name, len)) {
+				if (!host) {
+					r = names_add(wh, name + FVM_WH_PREFIX_LEN);
+				}
+				continue;
+			}
+			if ((host && (names_has(seen, name) || names_has(wh, name))) ||
+			    (!dot && name_hidden(l->vpath, name))) {
+				continue;
+			}
+			if ((r = vlist_add(l, d->d_ino, d->d_type, name)) == 0 && !host) {
+				r = names_add(seen, name);
+			}
+		}
+	}
+	close(dfd);
+	return r;
+}
+
+/* Opens directory RPATH of the host for listing, with no link on the way. */
+static int open_host_dir(const char *rpath)
+{
+	int fd = open_host(rpath, O_RDONLY | O_DIRECTORY);
+
+	return fd == (int)CONTINUE ? -ELOOP : fd;
+}
+
+/* Builds L's merged listing, as libfvm's dir.c does: upper's, then the host's. */
+static int vlist_build(struct vlist *l)
+{
+	struct fvm_res *res = malloc(sizeof(*res));
+	struct names seen = {0}, wh = {0};
+	char up[PATH_MAX];
+	struct stat st;
+	bool opaque = false;
+	int r;
+
+	if (!res) {
+		return -ENOMEM;
+	}
+	l->n = l->len = 0;
+	r = fvm_resolve(&vm, l->vpath, 0, res);
+	if (r == 0 && res->where == FVM_ABSENT) {
+		r = -ENOENT;
+	}
+	/* The name must still lead to the directory the fd is (the VM may have renamed or
+	 * replaced it since): else no listing is built here, the kernel's is given. */
+	if (r == 0 && !(stat(res->rpath, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) &&
+	    !(lstat(res->vpath, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)) {
+		r = (int)CONTINUE;
+	}
+	if (r == 0 && res->klass != FVM_CLASS_SHARED && fvm_upper_path(&vm, res->vpath, up, sizeof(up)) >= 0 &&
+	    lstat(up, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = list_pass(l, open_upper(up, O_RDONLY | O_DIRECTORY, 0), false, &seen, &wh, &opaque);
+	}
+	seen.sorted = wh.sorted = true;
+	qsort(seen.v, seen.n, sizeof(*seen.v), names_cmp);
+	qsort(wh.v, wh.n, sizeof(*wh.v), names_cmp);
+	if (r == 0 && !opaque && (res->klass == FVM_CLASS_SHARED || res->where == FVM_HOST || fvm_host_shows(res))) {
+		r = list_pass(l, open_host_dir(res->klass == FVM_CLASS_SHARED ? res->rpath : res->vpath), true, &seen,
+			      &wh, &opaque);
+	}
+	names_free(&seen);
+	names_free(&wh);
+	free(res);
+	l->built = r == 0;
+	return r;
+}
+
+/* True when some hidden name (the store, a hidden rule) lies directly in VDIR. */
+static bool hides_child(const char *vdir)
+{
+	size_t len = strcmp(vdir, "/") == 0 ? 0 : strlen(vdir);
+	const char *slash = vm.home_len ? strrchr(vm.home, '/') : NULL;
+
+	if (slash && (size_t)(slash - vm.home) == len && strncmp(vm.home, vdir, len) == 0) {
+		return true;
+	}
+	for (uint32_t i = 0; vm.policy && i < vm.policy->nrules; i++) {
+		const struct fvm_path_rule *r = &vm.policy->rules[i];
+		const char *p = vm.policy->blob + r->off, *ps = memrchr(p, '/', r->len);
+		if (r->klass == FVM_CLASS_HIDDEN && ps && (size_t)(ps - p) == len && strncmp(p, vdir, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The read open of directory RES needs a merged listing: upper/ has it, or it hides a name. */
+static bool needs_listing(const struct fvm_res *res)
+{
+	return S_ISDIR(res->st.st_mode) && res->klass != FVM_CLASS_SHARED &&
+	       (in_upper(res->rpath) || hides_child(res->vpath));
+}
+
+/*
+ * getdents64(FD, BUF, COUNT) from an executable's own code: a description remembered
+ * by vlist_remember is answered from its merged listing; any other is continued (the
+ * kernel's listing of a directory the VM never changed is the VM's).
+ */
+static long virt_getdents(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	const __u64 *a = req->data.args;
+	pid_t pid = (pid_t)req->pid;
+	size_t count = (size_t)(unsigned)a[2], out = 0;
+	struct vlist *l;
+	off_t pos;
+	int fd;
+	long r;
+
+	*cont = true;
+	if (nlists == 0 || (int)a[0] < 0) {
+		return 0;
+	}
+	if ((fd = notify_getfd(pid, (int)a[0])) < 0) {
+		return 0; /* the kernel's answer (EBADF) */
+	}
+	if (!(l = vlist_find(fd))) {
+		close(fd);
+		return 0;
+	}
+	*cont = false;
+	pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0) {
+		r = -errno;
+		goto out;
+	}
+	if ((pos == 0 || !l->built) && (r = vlist_build(l)) < 0) {
+		*cont = r == CONTINUE;
+		r = *cont ? 0 : r;
+		goto out;
+	}
+	if (count > (1u << 20)) {
+		count = 1u << 20;
+	}
+	char *buf = malloc(count ? count : 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	size_t i;
+	for (i = (size_t)pos; i < l->n; i++) {
+		const struct linux_dirent64 *d = (const void *)(l->buf + l->off[i]);
+		if (out + d->d_reclen > count) {
+			break;
+		}
+		memcpy(buf + out, d, d->d_reclen);
+		out += d->d_reclen;
+	}
+	if (out == 0 && i < l->n) {
+		r = -EINVAL; /* the kernel's answer for a buffer too small */
+	} else {
+		struct vcall c = {.n = n, .id = req->id, .pid = pid};
+		r = out ? write_out(&c, a[1], buf, out) : 0;
+		if (r == 0 && lseek(fd, (off_t)i, SEEK_SET) < 0) {
+			r = -errno;
+		}
+		r = r < 0 ? r : (long)out;
+	}
+	free(buf);
+out:
+	close(fd);
+	return r;
+}
+
+/*
+ * getcwd(BUF, SIZE) from an executable's own code: the caller's working directory as
+ * the VM names it (upper/P is /P), as libfvm's getcwd answers; a directory outside the
+ * VM's names (the store, deleted, another root) is continued: the kernel's answer.
+ */
+static long virt_getcwd(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	struct vcall c = {.n = n, .id = req->id, .pid = (pid_t)req->pid};
+	size_t size = (size_t)req->data.args[1], len;
+	char base[PATH_MAX];
+	long r;
+
+	*cont = true;
+	if (!same_root(c.pid) || !caller_base(c.pid, AT_FDCWD, base, sizeof(base))) {
+		return 0;
+	}
+	*cont = false;
+	len = strlen(base) + 1;
+	if (size < len) {
+		return size == 0 ? -EINVAL : -ERANGE;
+	}
+	r = write_out(&c, req->data.args[0], base, len);
+	return r < 0 ? r : (long)len;
+}
+
+/* The open of RES for C, and its fd installed in the caller (perform_open). */
+static long open_in_vm(struct vcall *c, struct fvm_res *res)
+{
+	int flags = c->oflags, fd, r;
+	bool wr = write_intent(flags);
+
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (!S_ISDIR(res->st.st_mode)) {
+			return -ENOTDIR;
+		}
+		r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE_DIR, false);
+		fd = r < 0 ? r : open_upper(res->rpath, flags, c->omode);
+	} else if (res->where == FVM_ABSENT) {
+		if (!(flags & O_CREAT)) {
+			return -ENOENT;
+		}
+		if (res->trailing_slash) {
+			return -EISDIR;
+		}
+		if ((r = fvm_prepare_new(&vm, res)) < 0) {
+			return r;
+		}
+		fd = open_upper(res->rpath, flags, c->omode);
+		if (fd >= 0) {
+			fvm_created(&vm, res, false);
+		}
+	} else {
+		if ((flags & O_CREAT) && (flags & O_EXCL)) {
+			return -EEXIST;
+		}
+		if (wr && S_ISDIR(res->st.st_mode)) {
+			return -EISDIR;
+		}
+		if (wr && (S_ISREG(res->st.st_mode) || res->klass == FVM_CLASS_READONLY)) {
+			if ((r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE, !(flags & O_TRUNC))) < 0) {
+				return r;
+			}
+		}
+		flags &= ~(O_CREAT | O_EXCL);
+		if (!wr && merged_dir(res)) {
+			fd = open_host(res->vpath, flags); /* its listing: see merged_dir */
+		} else if (in_upper(res->rpath)) {
+			fd = open_upper(res->rpath, flags, c->omode);
+		} else if (wr) {
+			return CONTINUE; /* a host fifo or device: the fence decides */
+		} else {
+			fd = open_host(res->rpath, flags);
+		}
+	}
+	if (fd < 0) {
+		return fd;
+	}
+	if (!notify_valid(c->n, c->id)) {
+		close(fd);
+		return -ESRCH;
+	}
+	struct seccomp_notif_addfd add = {.id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+					  .newfd_flags = (uint32_t)(c->oflags & O_CLOEXEC)};
+	long got = ioctl(c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	got = got < 0 ? -errno : got;
+	if (got >= 0 && !wr && needs_listing(res)) {
+		vlist_remember(fd, res->vpath); /* its getdents64: virt_getdents */
+	}
+	close(fd);
+	return got;
+}
+
+/*
+ * The open of RES (resolved in the VM) for C, as libfvm's openat_core does it: a
+ * write copies a host file up first, O_CREAT creates in upper/ (parents copied up),
+ * a read opens the object where it is. The fd is installed in the caller as the
+ * call's answer (SECCOMP_ADDFD_FLAG_SEND). Returns the caller's fd, -errno, or
+ * CONTINUE for what the fence must decide on the caller's own call: a shared tree,
+ * a host fifo or device opened for writing, a host name that met a link meanwhile.
+ *
+ * What changes the layer (a copy-up, a creation) runs in a child under the VM's own
+ * Landlock ruleset: the core's copy-up and creation work by path in a layer the VM
+ * may be changing, and a link swapped in must lead them nowhere the VM could not
+ * write itself. Its answer comes back in C (shared memory).
+ */
+static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
+{
+	int status;
+
+	if (resolved < 0) {
+		return resolved;
+	}
+	if (res->klass == FVM_CLASS_SHARED) {
+		return CONTINUE;
+	}
+	/* Only a copy-up or a creation changes the layer by path; an object already in
+	 * upper/ is opened beneath it (open_upper), a host one read with no link. */
+	bool changes = res->where == FVM_HOST ? write_intent(c->oflags) || (c->oflags & O_TMPFILE) == O_TMPFILE
+					      : res->where == FVM_ABSENT && (c->oflags & O_CREAT);
+	if (!changes) {
+		return open_in_vm(c, res);
+	}
+	c->result = LONG_MIN;
+	pid_t child = fork();
+	if (child < 0) {
+		return -errno;
+	}
+	if (child == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
+			c->result = -EACCES;
+			_exit(1);
+		}
+		c->result = open_in_vm(c, res);
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -ECHILD;
+		}
+	}
+	return c->result == LONG_MIN ? -EIO : c->result;
+}
+
+/*
+ * The namespace change C asks of RES (and RES2, rename's new name), as libfvm's
+ * link.c makes it: in upper/ (parents copied up, whiteouts for what the host still
+ * has), with the kernel's errors. Runs in perform_change's fenced child.
+ */
+static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
+{
+	long r;
+
+	switch (c->nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_symlink:
+	case SYS_symlinkat: {
+		bool dir = c->nr == SYS_mkdir || c->nr == SYS_mkdirat;
+		if (res->where != FVM_ABSENT) {
+			return -EEXIST;
+		}
+		if (res->trailing_slash && !dir) {
+			return -ENOENT;
+		}
+		if ((r = fvm_prepare_new(&vm, res)) < 0) {
+			return r;
+		}
+		r = dir ? mkdir(res->rpath, c->omode) : symlink(c->vpath2, res->rpath);
+		if (r < 0) {
+			return -errno;
+		}
+		fvm_created(&vm, res, dir);
+		return 0;
+	}
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir: {
+		bool dir = c->oflags & AT_REMOVEDIR;
+		size_t len = strlen(c->vpath);
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (dir) {
+			if (len >= 2 && strcmp(c->vpath + len - 2, "/.") == 0) {
+				return -EINVAL; /* "dir/." names the directory through itself */
+			}
+			if (!S_ISDIR(res->st.st_mode)) {
+				return -ENOTDIR;
+			}
+			if (res->vlen == 1) {
+				return -EBUSY;
+			}
+		} else if (S_ISDIR(res->st.st_mode)) {
+			return -EISDIR;
+		}
+		if ((r = fvm_may_change_parent(&vm, res, true)) < 0) {
+			return r;
+		}
+		return fvm_remove(&vm, res, dir);
+	}
+	case SYS_truncate:
+		/* a write of the file: copied up first (the host's permission), as libfvm's */
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (S_ISDIR(res->st.st_mode)) {
+			return -EISDIR;
+		}
+		if (!S_ISREG(res->st.st_mode) || c->length < 0) {
+			return -EINVAL;
+		}
+		if ((r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE, c->length != 0)) < 0) {
+			return r;
+		}
+		/* through an fd opened beneath upper/ with no link: truncate(2) by path would
+		 * follow a link swapped in, and Landlock before ABI 3 does not fence it */
+		if (!in_upper(res->rpath)) {
+			return -EACCES;
+		}
+		int fd = open_upper(res->rpath, O_WRONLY | O_NONBLOCK, 0);
+		if (fd < 0) {
+			return fd;
+		}
+		r = ftruncate(fd, (off_t)c->length) < 0 ? -errno : 0;
+		close(fd);
+		return r;
+	case SYS_link:
+	case SYS_linkat:
+		if (res2->where != FVM_ABSENT) {
+			return -EEXIST;
+		}
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (res2->trailing_slash) {
+			return -ENOENT;
+		}
+		if (S_ISDIR(res->st.st_mode)) {
+			return -EPERM;
+		}
+		/* a host file is linked as the VM's copy of it, copied up first */
+		if ((r = fvm_prepare_write(&vm, res, FVM_MAY_LINK, true)) < 0 ||
+		    (r = fvm_prepare_new(&vm, res2)) < 0) {
+			return r;
+		}
+		if (linkat(AT_FDCWD, res->rpath, AT_FDCWD, res2->rpath, 0) < 0) {
+			return -errno;
+		}
+		fvm_created(&vm, res2, false);
+		return 0;
+	default: /* rename, renameat, renameat2 */
+		if (res->where == FVM_ABSENT) {
+			return -ENOENT;
+		}
+		if (res2->trailing_slash && !S_ISDIR(res->st.st_mode)) {
+			return -ENOTDIR;
+		}
+		if ((r = fvm_may_change_parent(&vm, res, true)) < 0 ||
+		    (r = fvm_may_change_parent(&vm, res2, res2->where != FVM_ABSENT)) < 0) {
+			return r;
+		}
+		return fvm_rename(&vm, res, res2, (unsigned)c->oflags);
+	}
+}
+
+/*
+ * A change of the namespace (mkdir, unlink, rmdir, symlink, rename) for C, made in a
+ * child under the VM's own Landlock ruleset, as a copy-up is (perform_open): the
+ * core works by path in a layer the VM may be changing. A name in a shared tree is
+ * the caller's own call to make, under the fence (CONTINUE).
+ */
+static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
+{
+	int status;
+
+	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED)) {
+		return CONTINUE;
+	}
+	c->result = LONG_MIN;
+	pid_t child = fork();
+	if (child < 0) {
+		return -errno;
+	}
+	if (child == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
+			c->result = -EACCES;
+			_exit(1);
+		}
+		c->result = change_in_vm(c, res, res2);
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -ECHILD;
+		}
+	}
+	return c->result == LONG_MIN ? -EIO : c->result;
+}
+
+/* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
+static long perform(void *arg)
+{
+	struct vcall *c = arg;
+	struct fvm_res *res = malloc(sizeof(*res));
+	long r;
+
+	if (!res) {
+		c->result = -ENOMEM;
+		return -ENOMEM;
+	}
+	bool nofollow = (c->flags & AT_SYMLINK_NOFOLLOW) || c->nr == SYS_readlink || c->nr == SYS_readlinkat;
+	r = fvm_resolve(&vm, c->vpath, nofollow ? FVM_R_NOFOLLOW : 0, res);
+	if (r == 0 && in_proc(res->vpath)) {
+		r = CONTINUE; /* a link into /proc (/dev/fd...): /proc/self is the caller's */
+	}
+	if (is_change(c->nr) && r != CONTINUE) {
+		struct fvm_res *res2 = NULL;
+		if (r == 0 && is_rename(c->nr)) {
+			if (!(res2 = malloc(sizeof(*res2)))) {
+				r = -ENOMEM;
+			} else {
+				r = fvm_resolve(&vm, c->vpath2, FVM_R_NOFOLLOW, res2);
+				r = r == 0 && in_proc(res2->vpath) ? CONTINUE : r;
+			}
+		}
+		if (r == 0) {
+			bool mk = c->nr == SYS_mkdir || c->nr == SYS_mkdirat;
+			mode_t old = mk ? umask(umask_of(c->pid)) : 0;
+			r = perform_change(c, res, res2);
+			if (mk) {
+				umask(old);
+			}
+		}
+		free(res2);
+		free(res);
+		c->result = r;
+		return r;
+	}
+	if (is_open(c->nr) && r != CONTINUE) {
+		/* The caller's umask, for what the open creates (an ACL default still wins). */
+		bool creates = (c->oflags & O_CREAT) || (c->oflags & O_TMPFILE) == O_TMPFILE;
+		mode_t old = creates ? umask(umask_of(c->pid)) : 0;
+		r = perform_open(c, res, r);
+		if (creates) {
+			umask(old);
+		}
+		free(res);
+		c->result = r;
+		return r;
+	}
+	if (r == 0 && res->where == FVM_ABSENT) {
+		r = -ENOENT;
+	}
+	if (r < 0) {
+		free(res);
+		c->result = r;
+		return r;
+	}
+	/* The object itself: links were followed by the walk where they had to be. */
+	switch (c->nr) {
+	case SYS_stat:
+	case SYS_lstat:
+	case SYS_newfstatat: {
+		struct stat st;
+		r = fstatat(AT_FDCWD, res->rpath, &st, AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
+		if (r == 0) {
+			r = write_out(c, c->out, &st, sizeof(st));
+		}
+		break;
+	}
+	case SYS_statx: {
+		struct statx stx;
+		int f = AT_SYMLINK_NOFOLLOW | (c->flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
+		r = statx(AT_FDCWD, res->rpath, f, c->mask, &stx) < 0 ? -errno : 0;
+		if (r == 0) {
+			r = write_out(c, c->out, &stx, sizeof(stx));
+		}
+		break;
+	}
+	case SYS_access:
+	case SYS_faccessat:
+	case SYS_faccessat2:
+		r = syscall(SYS_faccessat2, AT_FDCWD, res->rpath, c->mode,
+			    (c->flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+		if (r == -ENOSYS || r == -EINVAL) {
+			r = faccessat(AT_FDCWD, res->rpath, c->mode, c->flags & AT_EACCESS) < 0 ? -errno : 0;
+		}
+		break;
+	default: { /* readlink, readlinkat */
+		char text[PATH_MAX];
+		ssize_t n = readlink(res->rpath, text, sizeof(text));
+		r = n < 0 ? -errno : 0;
+		if (r == 0 && c->outlen == 0) {
+			r = -EINVAL;
+		}
+		if (r == 0) {
+			size_t len = (size_t)n < c->outlen ? (size_t)n : c->outlen;
+			r = write_out(c, c->out, text, len);
+			r = r < 0 ? r : (long)len;
+		}
+	}
+	}
+	free(res);
+	c->result = r;
+	return r;
+}
+
+/*
+ * Reads C's second name: symlink's target into vpath2 as given, rename's new name
+ * made virtual from its own base as the first. Returns 1, 0 to continue the call, or
+ * -errno (the caller's answer).
+ */
+static long second_name(struct vcall *c)
+{
+	char name[PATH_MAX], base[PATH_MAX];
+	long r = notify_read_str(c->pid, c->path2_addr, name, sizeof(name));
+
+	if (r < 0) {
+		return r;
+	}
+	if (!is_rename(c->nr)) {
+		memcpy(c->vpath2, name, strlen(name) + 1);
+		return name[0] ? 1 : -ENOENT;
+	}
+	if (name[0] == '\0') {
+		return -ENOENT;
+	}
+	if (name[0] == '/') {
+		snprintf(c->vpath2, sizeof(c->vpath2), "%s", name);
+		return 1;
+	}
+	if (!caller_base(c->pid, c->dirfd2, base, sizeof(base))) {
+		return 0;
+	}
+	if ((size_t)snprintf(c->vpath2, sizeof(c->vpath2), "%s/%s", base, name) >= sizeof(c->vpath2)) {
+		return -ENAMETOOLONG;
+	}
+	return 1;
+}
+
+/*
+ * True for a call that truncates without a write open: truncate(2), and open/openat
+ * with O_TRUNC and access mode O_RDONLY or 3. Landlock does not fence truncation
+ * (fence.c); the main filter's rows refuse these, and a notified call that is
+ * continued skips those rows. Such a call is never continued: the rows' EACCES.
+ */
+static bool truncates(const struct seccomp_notif *req)
+{
+	const __u64 *a = req->data.args;
+	int flags;
+
+	switch (req->data.nr) {
+	case SYS_truncate:
+		return true;
+	case SYS_open:
+		flags = (int)a[1];
+		break;
+	case SYS_openat:
+		flags = (int)a[2];
+		break;
+	default:
+		return false;
+	}
+	return (flags & O_TRUNC) && (flags & O_PATH) != O_PATH &&
+	       ((flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_ACCMODE);
+}
+
+static long guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+
+long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	long r = guard_call(n, req, cont);
+
+	if (*cont && req->data.arch == SCMP_ARCH_X86_64 && truncates(req)) {
+		*cont = false;
+		return -EACCES;
+	}
+	return r;
+}
+
+static long guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	/* Shared with a child notify_as may fork: perform's answer comes back in it. Mapped
+	 * once: the supervisor answers one notification at a time. */
+	static struct vcall *c;
+	char name[PATH_MAX], base[PATH_MAX];
+	long r;
+
+	*cont = true;
+	if (!c) {
+		void *m = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			return 0;
+		}
+		c = m;
+	}
+	c->n = n;
+	c->id = req->id;
+	if (req->data.arch == SCMP_ARCH_X86_64 && req->data.nr == SYS_getdents64) {
+		return vm_ready() ? virt_getdents(n, req, cont) : 0;
+	}
+	if (req->data.arch == SCMP_ARCH_X86_64 && req->data.nr == SYS_getcwd) {
+		return vm_ready() ? virt_getcwd(n, req, cont) : 0;
+	}
+	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
+		return 0;
+	}
+	r = notify_read_str(c->pid, c->path_addr, name, sizeof(name));
+	if (r < 0 || !notify_valid(n, req->id)) {
+		*cont = false;
+		return r < 0 ? r : -ESRCH;
+	}
+	if (name[0] == '\0') {
+		/* AT_EMPTY_PATH of faccessat2 and readlinkat: the fd's own object, continued */
+		*cont = (c->flags & AT_EMPTY_PATH) || c->nr == SYS_readlinkat;
+		return *cont ? 0 : -ENOENT;
+	}
+	if (name[0] == '/') {
+		if (!same_root(c->pid)) {
+				return 0;
+		}
+		snprintf(c->vpath, sizeof(c->vpath), "%s", name);
+	} else {
+		if (!caller_base(c->pid, c->dirfd, base, sizeof(base))) {
+				return 0;
+		}
+		if ((size_t)snprintf(c->vpath, sizeof(c->vpath), "%s/%s", base, name) >= sizeof(c->vpath)) {
+			*cont = false;
+				return -ENAMETOOLONG;
+		}
+	}
+	if (c->path2_addr && (r = second_name(c)) != 1) {
+		*cont = r == 0;
+		return r;
+	}
+	if (!notify_valid(n, req->id)) {
+		*cont = false;
+		return -ESRCH;
+	}
+	*cont = false;
+	if (in_proc(c->vpath) || (is_rename(c->nr) && in_proc(c->vpath2))) {
+		*cont = true;
+		return 0;
+	}
+	c->result = LONG_MIN; /* perform sets it, in a child notify_as forks as well */
+	r = notify_as(c->pid, perform, c);
+	if (c->result != LONG_MIN) {
+		r = c->result;
+	}
+	if (r == CONTINUE) {
+		*cont = true;
+		r = 0;
+	}
+	return r;
+}
