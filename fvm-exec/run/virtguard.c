@@ -81,6 +81,12 @@
  * (read on first use: the contract is set after the fence is prepared). */
 static struct fvm_vm vm;
 static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) */
+/*
+ * The VM's generation counters (ROOT/state), attached only to be bumped after each
+ * change the supervisor makes, so that the caches of the VM's dynamic processes see it.
+ * VM keeps none: the file is the VM's to write, so the supervisor caches nothing by it.
+ */
+static struct fvm_vm counters;
 
 static bool vm_ready(void)
 {
@@ -93,6 +99,8 @@ static bool vm_ready(void)
 				vm.policy = fvm_policy_map(pol);
 			}
 			vm_state = !pol || !*pol || vm.policy ? 1 : -1;
+			counters = vm;
+			fvm_gen_attach(&counters);
 		}
 	}
 	return vm_state == 1;
@@ -947,6 +955,47 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 	return got;
 }
 
+/* open_in_vm in fenced's form (RES2 unused). */
+static long open_in_vm2(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
+{
+	(void)res2;
+	return open_in_vm(c, res);
+}
+
+/*
+ * Runs FN(C, RES, RES2), a change of the layer, in a child under the VM's own Landlock
+ * ruleset (see perform_open), its answer coming back in C (shared memory); then bumps
+ * the VM's generation counters, so that no process of the VM keeps a cached
+ * resolution the change made stale.
+ */
+static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
+		   long (*fn)(struct vcall *, struct fvm_res *, struct fvm_res *))
+{
+	int status;
+
+	c->result = LONG_MIN;
+	pid_t child = fork();
+	if (child < 0) {
+		return -errno;
+	}
+	if (child == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
+			c->result = -EACCES;
+			_exit(1);
+		}
+		c->result = fn(c, res, res2);
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			return -ECHILD;
+		}
+	}
+	fvm_gen_bump(&counters);
+	return c->result == LONG_MIN ? -EIO : c->result;
+}
+
 /*
  * The open of RES (resolved in the VM) for C, as libfvm's openat_core does it: a
  * write copies a host file up first, O_CREAT creates in upper/ (parents copied up),
@@ -962,8 +1011,6 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
  */
 static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
 {
-	int status;
-
 	if (resolved < 0) {
 		return resolved;
 	}
@@ -977,26 +1024,7 @@ static long perform_open(struct vcall *c, struct fvm_res *res, long resolved)
 	if (!changes) {
 		return open_in_vm(c, res);
 	}
-	c->result = LONG_MIN;
-	pid_t child = fork();
-	if (child < 0) {
-		return -errno;
-	}
-	if (child == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
-			c->result = -EACCES;
-			_exit(1);
-		}
-		c->result = open_in_vm(c, res);
-		_exit(0);
-	}
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
-			return -ECHILD;
-		}
-	}
-	return c->result == LONG_MIN ? -EIO : c->result;
+	return fenced(c, res, NULL, open_in_vm2);
 }
 
 /*
@@ -1129,31 +1157,10 @@ static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *r
  */
 static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
 {
-	int status;
-
 	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED)) {
 		return CONTINUE;
 	}
-	c->result = LONG_MIN;
-	pid_t child = fork();
-	if (child < 0) {
-		return -errno;
-	}
-	if (child == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
-			c->result = -EACCES;
-			_exit(1);
-		}
-		c->result = change_in_vm(c, res, res2);
-		_exit(0);
-	}
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
-			return -ECHILD;
-		}
-	}
-	return c->result == LONG_MIN ? -EIO : c->result;
+	return fenced(c, res, res2, change_in_vm);
 }
 
 /* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
