@@ -30,23 +30,32 @@ if ! out=$(cd "$HOST/mod" && CGO_ENABLED=0 "$GO" build -o ../hello0 . 2>&1 &&
 	exit
 fi
 
-# Go's raw system calls: in a VM unseen by libfvm; only the fence stands (issue 14).
-GO_RAW="issue 14: Go's raw system calls are not virtualized on this branch (the supervisor branch does)"
+# Go's raw system calls: unseen by libfvm. Without root the supervisor virtualizes most
+# of them (virtguard.c); a root run's are only fenced (issue 14).
+if [ "$(id -u)" = 0 ]; then
+	GO_RAW="issue 14: a root run's raw system calls (Go's) are only fenced, not virtualized"
+	WARN=$GO_RAW CGO_RUN=$GO_RAW LINK=$GO_RAW CHDIR=$GO_RAW
+else
 
-TODO=$GO_RAW vm_check go_program_runs_as_natively "./hello0"
-TODO="issue 14: fvm-exec warns that the static ./hello0 is only fenced: the output differs by that line" \
-	vm_check_fails go_program_exit_status "./hello0 exit-3"
-TODO=$GO_RAW vm_check go_cgo_program_runs_as_natively "./hello1"
+	WARN="issue 14: fvm-exec warns at the exec of a static program (only partly virtualized): the output differs by that line"
+	CGO_RUN=
+	LINK="issue 14: go's external link (cgo) in a VM gets ld warnings natively absent (relocation in read-only section .gopclntab, DT_TEXTREL in a PIE)"
+	CHDIR="issue 14: Go's os/exec chdir()s into its work directory, which only the VM has: a raw chdir is not virtualized (fork/exec …: no such file or directory)"
+fi
+
+TODO=$WARN vm_check go_program_runs_as_natively "./hello0"
+TODO=$WARN vm_check_fails go_program_exit_status "./hello0 exit-3"
+TODO=$CGO_RUN vm_check go_cgo_program_runs_as_natively "./hello1"
 
 # go's own output: times of go test; the binaries' bytes (build IDs) are kept apart.
 strip_times='sed -E "s/[0-9]+\\.[0-9]+s/T/g"'
-TODO=$GO_RAW VOLATILE='^\./mod/hello$' vm_check go_build_cgo0 \
+TODO=$WARN VOLATILE='^\./mod/hello$' vm_check go_build_cgo0 \
 	"set -o pipefail; cd mod && CGO_ENABLED=0 $GO build -o hello . 2>&1 && ./hello"
-TODO=$GO_RAW VOLATILE='^\./mod/hello$' vm_check go_build_cgo1 \
+TODO=$LINK VOLATILE='^\./mod/hello$' vm_check go_build_cgo1 \
 	"set -o pipefail; cd mod && CGO_ENABLED=1 $GO build -o hello . 2>&1 && ./hello"
-TODO=$GO_RAW vm_check go_test_cgo0 \
+TODO=$CHDIR vm_check go_test_cgo0 \
 	"set -o pipefail; cd mod && CGO_ENABLED=0 $GO test -count=1 ./... 2>&1 | $strip_times"
-TODO=$GO_RAW vm_check go_test_cgo1 \
+TODO=$CHDIR vm_check go_test_cgo1 \
 	"set -o pipefail; cd mod && CGO_ENABLED=1 $GO test -count=1 ./... 2>&1 | $strip_times"
 
 done_testing
