@@ -1,0 +1,152 @@
+/*
+ * nsswrap.c — libc functions that open files inside libc: each runs in a window
+ * (sud.c), so the files it reads are the VM's.
+ *
+ * glibc's name service (passwd, group, shadow, hosts, services, protocols, networks,
+ * netgroups, aliases, rpc, ethers: the files backend and nsswitch.conf), its locales
+ * (setlocale, newlocale: the locale archive and LC_* files), its character sets
+ * (iconv_open: gconv-modules and the modules it dlopens), message catalogs (catopen)
+ * and gettext's catalogs open and read their files with internal calls libfvm never
+ * sees. Rules:
+ *  - Each wrapper is the real function inside a window, nothing else: arguments pass
+ *    through untouched (a bad pointer faults or fails in libc as natively), errno and
+ *    the result are libc's.
+ *  - Only entry points that may open a file are wrapped (measured with strace on glibc
+ *    2.36): the end* functions only close, the *_r forms of the get*ent family read an
+ *    already open stream but open it on first use, so they are wrapped as well.
+ *  - Outside a VM, and inside a window already, the wrapper is a plain call.
+ */
+#include <aliases.h>
+#include <grp.h>
+#include <iconv.h>
+#include <libintl.h>
+#include <locale.h>
+#include <netinet/ether.h>
+#include <nl_types.h>
+#include <pwd.h>
+
+#include "libfvm.h"
+#include "sud.h"
+
+/* libintl.h makes these macros when optimizing: the functions are what is defined here. */
+#undef gettext
+#undef dgettext
+#undef dcgettext
+#undef ngettext
+#undef dngettext
+#undef dcngettext
+
+/* RET NAME PARAMS: calls REAL(NAME) ARGS inside a window and returns its result. */
+#define WINDOW(ret, name, params, args)                    \
+	ret name params                                     \
+	{                                                   \
+		__typeof__(name) *real = REAL(name);        \
+		struct fvm_window w;                        \
+		fvm_window_open(&w);                        \
+		ret r = real args;                          \
+		fvm_window_close(&w);                       \
+		return r;                                   \
+	}
+
+#define WINDOW_VOID(name, params, args)                    \
+	void name params                                    \
+	{                                                   \
+		__typeof__(name) *real = REAL(name);        \
+		struct fvm_window w;                        \
+		fvm_window_open(&w);                        \
+		real args;                                  \
+		fvm_window_close(&w);                       \
+	}
+
+/* passwd */
+WINDOW(struct passwd *, getpwnam, (const char *name), (name))
+WINDOW(struct passwd *, getpwuid, (uid_t uid), (uid))
+WINDOW(int, getpwnam_r, (const char *name, struct passwd *pw, char *buf, size_t len,
+			struct passwd **res), (name, pw, buf, len, res))
+WINDOW(int, getpwuid_r, (uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res),
+       (uid, pw, buf, len, res))
+WINDOW(struct passwd *, getpwent, (void), ())
+WINDOW(int, getpwent_r, (struct passwd *pw, char *buf, size_t len, struct passwd **res),
+       (pw, buf, len, res))
+WINDOW_VOID(setpwent, (void), ())
+
+/* group */
+WINDOW(struct group *, getgrnam, (const char *name), (name))
+WINDOW(struct group *, getgrgid, (gid_t gid), (gid))
+WINDOW(int, getgrnam_r, (const char *name, struct group *gr, char *buf, size_t len,
+			struct group **res), (name, gr, buf, len, res))
+WINDOW(int, getgrgid_r, (gid_t gid, struct group *gr, char *buf, size_t len, struct group **res),
+       (gid, gr, buf, len, res))
+WINDOW(struct group *, getgrent, (void), ())
+WINDOW(int, getgrent_r, (struct group *gr, char *buf, size_t len, struct group **res),
+       (gr, buf, len, res))
+WINDOW_VOID(setgrent, (void), ())
+WINDOW(int, getgrouplist, (const char *user, gid_t group, gid_t *groups, int *ngroups),
+       (user, group, groups, ngroups))
+WINDOW(int, initgroups, (const char *user, gid_t group), (user, group))
+
+/* shadow */
+WINDOW(struct spwd *, getspnam, (const char *name), (name))
+WINDOW(int, getspnam_r, (const char *name, struct spwd *sp, char *buf, size_t len,
+			struct spwd **res), (name, sp, buf, len, res))
+WINDOW(struct spwd *, getspent, (void), ())
+WINDOW(int, getspent_r, (struct spwd *sp, char *buf, size_t len, struct spwd **res),
+       (sp, buf, len, res))
+WINDOW_VOID(setspent, (void), ())
+
+/* hosts (getaddrinfo and gethostbyname* are in netdb.c: the network policy too) */
+WINDOW(struct hostent *, gethostbyaddr, (const void *addr, socklen_t len, int type),
+       (addr, len, type))
+WINDOW(int, gethostbyaddr_r, (const void *addr, socklen_t len, int type, struct hostent *he,
+			     char *buf, size_t buflen, struct hostent **res, int *herr),
+       (addr, len, type, he, buf, buflen, res, herr))
+WINDOW(struct hostent *, gethostent, (void), ())
+WINDOW_VOID(sethostent, (int stay), (stay))
+WINDOW(int, getnameinfo, (const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen,
+			 char *serv, socklen_t servlen, int flags),
+       (sa, salen, host, hostlen, serv, servlen, flags))
+
+/* services, protocols, networks */
+WINDOW(struct servent *, getservbyname, (const char *name, const char *proto), (name, proto))
+WINDOW(struct servent *, getservbyport, (int port, const char *proto), (port, proto))
+WINDOW(int, getservbyname_r, (const char *name, const char *proto, struct servent *se, char *buf,
+			      size_t len, struct servent **res), (name, proto, se, buf, len, res))
+WINDOW(int, getservbyport_r, (int port, const char *proto, struct servent *se, char *buf,
+			      size_t len, struct servent **res), (port, proto, se, buf, len, res))
+WINDOW(struct servent *, getservent, (void), ())
+WINDOW_VOID(setservent, (int stay), (stay))
+WINDOW(struct protoent *, getprotobyname, (const char *name), (name))
+WINDOW(struct protoent *, getprotobynumber, (int proto), (proto))
+WINDOW(struct protoent *, getprotoent, (void), ())
+WINDOW_VOID(setprotoent, (int stay), (stay))
+WINDOW(struct netent *, getnetbyname, (const char *name), (name))
+WINDOW(struct netent *, getnetbyaddr, (uint32_t net, int type), (net, type))
+WINDOW(struct netent *, getnetent, (void), ())
+WINDOW_VOID(setnetent, (int stay), (stay))
+
+/* netgroups, aliases, rpc, ethers */
+WINDOW(int, setnetgrent, (const char *netgroup), (netgroup))
+WINDOW(int, getnetgrent, (char **host, char **user, char **domain), (host, user, domain))
+WINDOW(int, innetgr, (const char *netgroup, const char *host, const char *user, const char *domain),
+       (netgroup, host, user, domain))
+WINDOW(struct aliasent *, getaliasbyname, (const char *name), (name))
+WINDOW(struct rpcent *, getrpcbyname, (const char *name), (name))
+WINDOW(struct rpcent *, getrpcbynumber, (int number), (number))
+WINDOW(int, ether_ntohost, (char *host, const struct ether_addr *addr), (host, addr))
+WINDOW(int, ether_hostton, (const char *host, struct ether_addr *addr), (host, addr))
+
+/* locales, character sets, message catalogs */
+WINDOW(char *, setlocale, (int category, const char *locale), (category, locale))
+WINDOW(locale_t, newlocale, (int mask, const char *locale, locale_t base), (mask, locale, base))
+WINDOW(iconv_t, iconv_open, (const char *to, const char *from), (to, from))
+WINDOW(nl_catd, catopen, (const char *name, int flag), (name, flag))
+WINDOW(char *, gettext, (const char *msgid), (msgid))
+WINDOW(char *, dgettext, (const char *domain, const char *msgid), (domain, msgid))
+WINDOW(char *, dcgettext, (const char *domain, const char *msgid, int category),
+       (domain, msgid, category))
+WINDOW(char *, ngettext, (const char *msgid, const char *plural, unsigned long n),
+       (msgid, plural, n))
+WINDOW(char *, dngettext, (const char *domain, const char *msgid, const char *plural,
+			  unsigned long n), (domain, msgid, plural, n))
+WINDOW(char *, dcngettext, (const char *domain, const char *msgid, const char *plural,
+			   unsigned long n, int category), (domain, msgid, plural, n, category))

@@ -1,0 +1,36 @@
+/*
+ * sud.h — the Syscall User Dispatch window (sud.c), for the wrappers of libc functions
+ * that open files internally (nsswrap.c, netdb.c).
+ *
+ *   struct fvm_window w;
+ *   fvm_window_open(&w);        this thread's system calls from outside libfvm now
+ *   r = REAL(getpwnam)(name);   trap to libfvm, which performs them in the VM
+ *   fvm_window_close(&w);       back to native: no trap, no cost
+ *
+ * Rules:
+ *  - Look up REAL(name) before opening the window (dlsym may make system calls).
+ *  - Open and close in the same function, close on every path; errno is untouched by
+ *    both, so the real function's errno reaches the program.
+ *  - A window opened inside another (a wrapper called from within a window, a signal
+ *    handler) is a no-op: the outer one is still open.
+ */
+#ifndef LIBFVM_SUD_H
+#define LIBFVM_SUD_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+struct fvm_window {
+	bool opened;          /* this call opened the window (it is the outermost) */
+	bool sigsys_blocked;  /* the thread had SIGSYS blocked: blocked again at close */
+	bool chained;         /* another SIGSYS action was in place: put back at close */
+	unsigned char act[32]; /* that action, as the kernel's struct sigaction */
+};
+
+void fvm_window_open(struct fvm_window *w);
+void fvm_window_close(struct fvm_window *w);
+
+/* Whether this thread is inside a window now (for tests and the debug log). */
+bool fvm_window_active(void);
+
+#endif
