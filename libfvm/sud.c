@@ -23,8 +23,11 @@
  *    A program's rt_sigreturn inside a window (its own signal handler returning) is sent
  *    to that restorer, with the program's stack, so it is performed undispatched.
  *  - A SIGSYS that is not a dispatch (seccomp's SECCOMP_RET_TRAP, kill) goes to the
- *    program's own action, which each window checks is not replaced (one rt_sigaction
- *    query); a program's sigaction(SIGSYS) inside a window changes that saved action.
+ *    program's own action, saved when the handler is installed (each thread's first
+ *    window checks it is still in place); a program's sigaction(SIGSYS) inside a window
+ *    changes that saved action. One installed between two windows of a thread that
+ *    had one already is not seen (a per-window check costs a system call, which
+ *    gettext pays on every message).
  *  - SIGSYS must not be blocked while dispatching (the kernel would kill the process):
  *    a window unblocks it and blocks it again at its close if the thread had it
  *    blocked; rt_sigprocmask inside a window is done on the interrupted context's mask,
@@ -92,6 +95,7 @@ static TLS_IE volatile char sud_sel;      /* the selector the kernel reads */
 static TLS_IE signed char sud_state;      /* 0: not set up, 1: on, -1: unavailable */
 static TLS_IE bool sud_active;            /* a window is open on this thread */
 static TLS_IE bool sud_want_blocked;      /* the program asked for SIGSYS blocked */
+static TLS_IE bool sud_checked;           /* the handler was checked in place */
 
 /* libfvm's executable text: the region whose system calls are never dispatched. */
 static uintptr_t text_lo, text_len;
@@ -131,6 +135,7 @@ static int sud_on(void)
 static void atfork_child(void)
 {
 	sud_state = 0;
+	sud_checked = false;
 	if (sud_active) {
 		sud_state = sud_on() == 0 ? 1 : -1;
 		sud_sel = SYSCALL_DISPATCH_FILTER_BLOCK;
@@ -190,7 +195,10 @@ void fvm_window_open(struct fvm_window *w)
 	if (sud_state < 0) {
 		return;
 	}
-	install_handler();
+	if (!sud_checked) {
+		install_handler();
+		sud_checked = true;
+	}
 	if (FVM_SC(SYS_rt_sigprocmask, SIG_UNBLOCK, &unblock, &old, 8, 0, 0) < 0) {
 		return;
 	}
