@@ -23,15 +23,19 @@
  *    A program's rt_sigreturn inside a window (its own signal handler returning) is sent
  *    to that restorer, with the program's stack, so it is performed undispatched.
  *  - A SIGSYS that is not a dispatch (seccomp's SECCOMP_RET_TRAP, kill) goes to the
- *    program's own action, saved when the handler is installed (each thread's first
- *    window checks it is still in place); a program's sigaction(SIGSYS) inside a window
- *    changes that saved action. One installed between two windows of a thread that
- *    had one already is not seen (a per-window check costs a system call, which
- *    gettext pays on every message).
- *  - SIGSYS must not be blocked while dispatching (the kernel would kill the process):
- *    a window unblocks it and blocks it again at its close if the thread had it
- *    blocked; rt_sigprocmask inside a window is done on the interrupted context's mask,
- *    SIGSYS kept open.
+ *    program's own action, saved when the handler is installed; each window checks
+ *    that the handler is still in place (one rt_sigaction query) and saves the
+ *    program's action that replaced it; a program's sigaction(SIGSYS) inside a window
+ *    changes that saved action.
+ *  - No program code runs with the selector at BLOCK: a signal handler of the program
+ *    would have its system calls dispatched, and with SIGSYS in its sa_mask the kernel
+ *    kills the process. A window blocks every signal but SIGSYS (which dispatch needs
+ *    open) and glibc's two internal ones, and puts the program's mask back at its
+ *    close, where pending signals are delivered. The system calls that may wait (poll,
+ *    recv, connect, sleeps, futex waits...) are performed with the program's mask, the
+ *    selector at ALLOW: a signal interrupts them as natively (EINTR, SA_RESTART) and
+ *    its handler runs undispatched. rt_sigprocmask inside a window reads and changes
+ *    the program's mask kept for the close.
  *  - A thread or vfork child made inside a window (clone with CLONE_VM, clone3, vfork)
  *    cannot run on the handler's stack: the call is restarted undispatched and the
  *    rest of that window is native for this thread.
@@ -76,8 +80,6 @@ struct ksigaction {
 #define KSA_RESTORER 0x04000000UL
 #define SIGBIT(s) (1ULL << ((s) - 1))
 
-_Static_assert(sizeof(struct ksigaction) <= sizeof(((struct fvm_window *)0)->act), "act");
-
 /* The restorer of the handler, and where a program's rt_sigreturn is redirected. */
 void fvm_sud_restorer(void) __attribute__((visibility("hidden")));
 __asm__(".text\n"
@@ -94,8 +96,7 @@ __asm__(".text\n"
 static TLS_IE volatile char sud_sel;      /* the selector the kernel reads */
 static TLS_IE signed char sud_state;      /* 0: not set up, 1: on, -1: unavailable */
 static TLS_IE bool sud_active;            /* a window is open on this thread */
-static TLS_IE bool sud_want_blocked;      /* the program asked for SIGSYS blocked */
-static TLS_IE bool sud_checked;           /* the handler was checked in place */
+static TLS_IE uint64_t sud_prog_mask;     /* the program's signal mask, put back at the close */
 
 /* libfvm's executable text: the region whose system calls are never dispatched. */
 static uintptr_t text_lo, text_len;
@@ -135,7 +136,6 @@ static int sud_on(void)
 static void atfork_child(void)
 {
 	sud_state = 0;
-	sud_checked = false;
 	if (sud_active) {
 		sud_state = sud_on() == 0 ? 1 : -1;
 		sud_sel = SYSCALL_DISPATCH_FILTER_BLOCK;
@@ -158,7 +158,9 @@ static void install_handler(void)
 {
 	struct ksigaction ours = {
 		.handler = (void *)sud_handler,
-		.flags = SA_SIGINFO | KSA_RESTORER | SA_RESTART,
+		/* NODEFER: glibc's own signals (setxid, cancel) may come while the
+		 * selector is BLOCK; their system calls are dispatched again. */
+		.flags = SA_SIGINFO | KSA_RESTORER | SA_RESTART | SA_NODEFER,
 		.restorer = (void *)fvm_sud_restorer,
 	}, cur;
 
@@ -177,9 +179,13 @@ bool fvm_window_active(void)
 	return sud_active;
 }
 
+/* Every signal but SIGSYS, SIGKILL, SIGSTOP and glibc's SIGCANCEL and SIGSETXID (32, 33),
+ * which another thread's setuid or pthread_cancel waits on. */
+#define WINDOW_MASK (~(SIGBIT(SIGSYS) | SIGBIT(SIGKILL) | SIGBIT(SIGSTOP) | SIGBIT(32) | SIGBIT(33)))
+
 void fvm_window_open(struct fvm_window *w)
 {
-	uint64_t unblock = SIGBIT(SIGSYS), old = 0;
+	uint64_t mask = WINDOW_MASK, old = 0;
 
 	w->opened = false;
 	if (!fvm_on() || sud_active) {
@@ -195,15 +201,11 @@ void fvm_window_open(struct fvm_window *w)
 	if (sud_state < 0) {
 		return;
 	}
-	if (!sud_checked) {
-		install_handler();
-		sud_checked = true;
-	}
-	if (FVM_SC(SYS_rt_sigprocmask, SIG_UNBLOCK, &unblock, &old, 8, 0, 0) < 0) {
+	install_handler();
+	if (FVM_SC(SYS_rt_sigprocmask, SIG_SETMASK, &mask, &old, 8, 0, 0) < 0) {
 		return;
 	}
-	w->sigsys_blocked = old & unblock;
-	sud_want_blocked = w->sigsys_blocked;
+	sud_prog_mask = old;
 	w->opened = true;
 	sud_active = true;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -213,8 +215,6 @@ void fvm_window_open(struct fvm_window *w)
 
 void fvm_window_close(struct fvm_window *w)
 {
-	uint64_t block = SIGBIT(SIGSYS);
-
 	if (!w->opened) {
 		return;
 	}
@@ -222,9 +222,7 @@ void fvm_window_close(struct fvm_window *w)
 	sud_sel = SYSCALL_DISPATCH_FILTER_ALLOW;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sud_active = false;
-	if (sud_want_blocked) {
-		FVM_SC(SYS_rt_sigprocmask, SIG_BLOCK, &block, NULL, 8, 0, 0);
-	}
+	FVM_SC(SYS_rt_sigprocmask, SIG_SETMASK, &sud_prog_mask, NULL, 8, 0, 0);
 }
 
 /* A non-dispatch SIGSYS: the program's own action, as if libfvm were not there. */
@@ -248,19 +246,14 @@ static void chain_sigsys(int sig, siginfo_t *info, void *ctx)
 	}
 }
 
-/* rt_sigprocmask inside a window: done on the mask the handler's return restores. */
-static long window_sigprocmask(ucontext_t *uc, int how, const uint64_t *set, uint64_t *oldset,
-			       size_t size)
+/* rt_sigprocmask inside a window: done on the program's mask, put back at the close. */
+static long window_sigprocmask(int how, const uint64_t *set, uint64_t *oldset, size_t size)
 {
-	uint64_t *mask = (uint64_t *)(void *)&uc->uc_sigmask, cur = *mask, want;
+	uint64_t cur = sud_prog_mask, want = cur;
 
 	if (size != 8) {
 		return -EINVAL;
 	}
-	if (sud_want_blocked) {
-		cur |= SIGBIT(SIGSYS);
-	}
-	want = cur;
 	if (set) {
 		if (fvm_bad_range(set, sizeof(*set))) {
 			return -EFAULT;
@@ -278,10 +271,30 @@ static long window_sigprocmask(ucontext_t *uc, int how, const uint64_t *set, uin
 		}
 		*oldset = cur;
 	}
-	want &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
-	sud_want_blocked = want & SIGBIT(SIGSYS);
-	*mask = want & ~SIGBIT(SIGSYS); /* dispatch needs SIGSYS open until the close */
+	sud_prog_mask = want & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
 	return 0;
+}
+
+/* Whether system call NR (arguments A) may wait for long: performed with the program's mask. */
+static bool may_wait(long nr, const long *a)
+{
+	switch (nr) {
+	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
+	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+	case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg: case SYS_connect:
+	case SYS_accept: case SYS_accept4: case SYS_nanosleep: case SYS_clock_nanosleep:
+	case SYS_wait4: case SYS_waitid: case SYS_rt_sigtimedwait: case SYS_pause:
+	case SYS_flock: case SYS_msgrcv: case SYS_semop: case SYS_semtimedop:
+		return true;
+	case SYS_futex: {
+		int op = (int)a[1] & 127; /* FUTEX_CMD_MASK */
+		return op == 0 || op == 9 || op == 6 || op == 11; /* WAIT, WAIT_BITSET, LOCK_PI, WAIT_REQUEUE_PI */
+	}
+	case SYS_fcntl:
+		return a[1] == F_SETLKW || a[1] == F_OFD_SETLKW;
+	default:
+		return false;
+	}
 }
 
 /* rt_sigaction of SIGSYS inside a window: the program's action is the chain's. */
@@ -475,7 +488,7 @@ static void sud_handler(int sig, siginfo_t *info, void *ctx)
 		sud_sel = SYSCALL_DISPATCH_FILTER_BLOCK;
 		return;
 	case SYS_rt_sigprocmask:
-		ret = window_sigprocmask(uc, (int)a[0], (uint64_t *)a[1], (uint64_t *)a[2], (size_t)a[3]);
+		ret = window_sigprocmask((int)a[0], (uint64_t *)a[1], (uint64_t *)a[2], (size_t)a[3]);
 		break;
 	case SYS_rt_sigaction:
 		ret = a[0] == SIGSYS ? window_sigaction((struct ksigaction *)a[1], (struct ksigaction *)a[2],
@@ -483,7 +496,14 @@ static void sud_handler(int sig, siginfo_t *info, void *ctx)
 				     : perform(nr, a);
 		break;
 	default:
-		ret = perform(nr, a);
+		if (may_wait(nr, a)) {
+			uint64_t prog = sud_prog_mask & ~SIGBIT(SIGSYS), cur;
+			FVM_SC(SYS_rt_sigprocmask, SIG_SETMASK, &prog, &cur, 8, 0, 0);
+			ret = perform(nr, a);
+			FVM_SC(SYS_rt_sigprocmask, SIG_SETMASK, &cur, NULL, 8, 0, 0);
+		} else {
+			ret = perform(nr, a);
+		}
 		break;
 	}
 	g[REG_RAX] = ret;

@@ -22,9 +22,6 @@
 
 struct fvm_window {
 	bool opened;          /* this call opened the window (it is the outermost) */
-	bool sigsys_blocked;  /* the thread had SIGSYS blocked: blocked again at close */
-	bool chained;         /* another SIGSYS action was in place: put back at close */
-	unsigned char act[32]; /* that action, as the kernel's struct sigaction */
 };
 
 void fvm_window_open(struct fvm_window *w);
