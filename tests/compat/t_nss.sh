@@ -82,6 +82,7 @@ python3 -c "import socket; print(socket.gethostbyname(\"fvmalias\"), socket.geth
 vm_vs_native_ns useradd_groupadd_then_id_getent_and_chown_by_name \
 	"$(printf '%s' 'groupadd -g 4722 fvmng && useradd -M -u 4721 -g fvmng -s /bin/sh fvmnu && echo added
 id fvmnu; getent passwd fvmnu; getent group fvmng; getent passwd 4721 | cut -d: -f1
+getent passwd | grep "^fvmnu:"; getent group | grep -c "^fvmng:"; getent shadow fvmnu | cut -d: -f1,2
 touch f; chown fvmnu:fvmng f; stat -c "%U %G %u %g" f
 usermod -aG fvmng root 2>&1; id -Gn root | tr " " "\n" | grep -x fvmng
 python3 -c "import pwd, grp; print(pwd.getpwnam(\"fvmnu\").pw_uid, grp.getgrgid(4722).gr_name)"
