@@ -275,7 +275,11 @@ static long window_sigprocmask(int how, const uint64_t *set, uint64_t *oldset, s
 	return 0;
 }
 
-/* Whether system call NR (arguments A) may wait for long: performed with the program's mask. */
+/*
+ * Whether system call NR (arguments A) is performed with the program's mask: it may
+ * wait for long (a signal must interrupt it as natively), or it sends a signal, which
+ * the program may be sending itself (raise, abort) and expects delivered at once.
+ */
 static bool may_wait(long nr, const long *a)
 {
 	switch (nr) {
@@ -285,6 +289,8 @@ static bool may_wait(long nr, const long *a)
 	case SYS_accept: case SYS_accept4: case SYS_nanosleep: case SYS_clock_nanosleep:
 	case SYS_wait4: case SYS_waitid: case SYS_rt_sigtimedwait: case SYS_pause:
 	case SYS_flock: case SYS_msgrcv: case SYS_semop: case SYS_semtimedop:
+	case SYS_kill: case SYS_tkill: case SYS_tgkill: case SYS_rt_sigqueueinfo:
+	case SYS_rt_tgsigqueueinfo:
 		return true;
 	case SYS_futex: {
 		int op = (int)a[1] & 127; /* FUTEX_CMD_MASK */
