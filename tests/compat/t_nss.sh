@@ -55,6 +55,16 @@ mkdir loc; localedef -i fr_FR -f UTF-8 loc/fr_FR.UTF-8 2>&1 | grep -v "^$" || tr
 export LOCPATH=$PWD/loc LC_ALL=fr_FR.UTF-8
 locale charmap; date -u -d @86400 "+%A %d %B %Y"; locale -k LC_TIME | grep "^day=" | cut -c1-40
 python3 -c "import locale, time; locale.setlocale(locale.LC_ALL, \"\"); print(time.strftime(\"%A\", time.gmtime(0)))"'
+	if command -v msgfmt >/dev/null && command -v gettext >/dev/null; then
+		vm_check message_catalog_built_with_msgfmt_is_used_by_gettext 'set -e
+mkdir -p loc mo/fr/LC_MESSAGES; localedef -i fr_FR -f UTF-8 loc/fr_FR.UTF-8 2>&1 | grep -v "^$" || true
+printf "msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\\\n\"\n\nmsgid \"hello\"\nmsgstr \"bonjour\"\n" > fvm.po
+msgfmt -o mo/fr/LC_MESSAGES/fvmtest.mo fvm.po
+LOCPATH=$PWD/loc LC_ALL=fr_FR.UTF-8 TEXTDOMAINDIR=$PWD/mo gettext -d fvmtest hello; echo
+LOCPATH=$PWD/loc LC_ALL=fr_FR.UTF-8 python3 -c "import gettext; print(gettext.translation(\"fvmtest\", \"mo\").gettext(\"hello\"))"'
+	else
+		skip message_catalog_built_with_msgfmt_is_used_by_gettext "no msgfmt or gettext"
+	fi
 else
 	skip locale_built_with_localedef_into_locpath_is_used "no localedef or no fr_FR locale source"
 fi
