@@ -43,6 +43,7 @@
 #include <netinet/ether.h>
 #include <nl_types.h>
 #include <pwd.h>
+#include <time.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"

@@ -6,8 +6,8 @@
  * netgroups, aliases, rpc, ethers: the files backend and nsswitch.conf), its locales
  * (setlocale, newlocale: the locale archive and LC_* files), its character sets
  * (iconv_open: gconv-modules and the modules it dlopens), message catalogs (catopen)
- * and gettext's catalogs open and read their files with internal calls libfvm never
- * sees. Rules:
+ * gettext's catalogs and the time zone (tzset, localtime...) open and read their files
+ * with internal calls libfvm never sees. Rules:
  *  - Each wrapper is the real function inside a window, nothing else: arguments pass
  *    through untouched (a bad pointer faults or fails in libc as natively), errno and
  *    the result are libc's.
@@ -25,6 +25,7 @@
 #include <netinet/ether.h>
 #include <nl_types.h>
 #include <pwd.h>
+#include <time.h>
 
 #include "libfvm.h"
 #include "sud.h"
@@ -179,3 +180,68 @@ GETTEXT_WINDOW(dngettext, LC_MESSAGES, (const char *domain, const char *msgid, c
 					unsigned long n), (domain, msgid, plural, n))
 GETTEXT_WINDOW(dcngettext, category, (const char *domain, const char *msgid, const char *plural,
 				      unsigned long n, int category), (domain, msgid, plural, n, category))
+
+/*
+ * The local time zone: glibc reads /etc/localtime (or $TZ's file beneath
+ * /usr/share/zoneinfo) in tzset, and localtime, mktime and ctime call it again on every
+ * call (a stat, and a new read when the file changed); localtime_r and ctime_r read it
+ * once per process. A window is opened only where the VM changed /etc or the zone
+ * directory (or libfvm does not know yet) or TZ names a file, and for the _r forms
+ * only until one read was made in a window.
+ */
+#define ZONEINFO "/usr/share/zoneinfo"
+
+static bool tz_read_in_window;
+
+static bool tz_may_differ(bool once)
+{
+	const char *tz;
+
+	if (!fvm_on() || (once && tz_read_in_window)) {
+		return false;
+	}
+	tz = getenv("TZ");
+	if ((tz && strchr(tz, '/') && tz[0] != '/' && tz[0] != ':' && getenv("TZDIR")) ||
+	    (tz && (tz[0] == '/' || (tz[0] == ':' && tz[1] == '/')))) {
+		return true; /* a file named by TZ (or beneath TZDIR): wherever it is */
+	}
+	return !fvm_dir_host_only(&fvm_g, "/etc", 4) ||
+	       !fvm_dir_host_only(&fvm_g, ZONEINFO, sizeof(ZONEINFO) - 1);
+}
+
+#define TZ_WINDOW(ret, name, once, params, args)           \
+	ret name params                                     \
+	{                                                   \
+		__typeof__(name) *real = REAL(name);        \
+		struct fvm_window w;                        \
+		if (!tz_may_differ(once)) {                 \
+			return real args;                   \
+		}                                           \
+		fvm_window_open(&w);                        \
+		ret r = real args;                          \
+		tz_read_in_window |= w.opened;              \
+		fvm_window_close(&w);                       \
+		return r;                                   \
+	}
+
+void tzset(void)
+{
+	__typeof__(tzset) *real = REAL(tzset);
+	struct fvm_window w;
+
+	if (!tz_may_differ(false)) {
+		real();
+		return;
+	}
+	fvm_window_open(&w);
+	real();
+	tz_read_in_window |= w.opened;
+	fvm_window_close(&w);
+}
+
+TZ_WINDOW(struct tm *, localtime, false, (const time_t *t), (t))
+TZ_WINDOW(struct tm *, localtime_r, true, (const time_t *t, struct tm *tm), (t, tm))
+TZ_WINDOW(time_t, mktime, false, (struct tm *tm), (tm))
+TZ_WINDOW(time_t, timelocal, false, (struct tm *tm), (tm))
+TZ_WINDOW(char *, ctime, false, (const time_t *t), (t))
+TZ_WINDOW(char *, ctime_r, true, (const time_t *t, char *buf), (t, buf))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compatibility: what glibc reads with its own internal opens (the name service's
-# /etc/passwd, /etc/group and /etc/hosts, locales, gconv) is the VM's after the VM
+# /etc/passwd, /etc/group and /etc/hosts, locales, gconv, message catalogs, the time
+# zone) is the VM's after the VM
 # changed it (libfvm/sud.c, nsswrap.c). Every scenario runs in a VM and natively and
 # compares output and exit status, the host left unchanged. The scenarios that change
 # /etc or /usr/lib/locale (root only) run natively in a private mount namespace over
@@ -68,6 +69,9 @@ LOCPATH=$PWD/loc LC_ALL=fr_FR.UTF-8 python3 -c "import gettext; print(gettext.tr
 else
 	skip locale_built_with_localedef_into_locpath_is_used "no localedef or no fr_FR locale source"
 fi
+vm_check time_zone_file_made_in_the_vm_is_used \
+	'cp /usr/share/zoneinfo/Asia/Tokyo zone; export TZ=:$PWD/zone; date -d @0 "+%Z %z %H"
+python3 -c "import time; print(time.localtime(0).tm_hour, time.mktime(time.gmtime(0)), time.ctime(0))"'
 vm_check iconv_converts_through_gconv_modules \
 	'printf "caf\303\251\n" | iconv -f UTF-8 -t ISO-8859-15 | od -An -c; printf "x\n" | iconv -f UTF-8 -t EBCDIC-US | od -An -tx1'
 # The window's hard cases (threads, signal handlers, a blocked SIGSYS, the program's own
@@ -98,6 +102,11 @@ usermod -aG fvmng root 2>&1; id -Gn root | tr " " "\n" | grep -x fvmng
 python3 -c "import pwd, grp; print(pwd.getpwnam(\"fvmnu\").pw_uid, grp.getgrgid(4722).gr_name)"
 NSSWIN fvmnu
 userdel fvmnu && groupdel fvmng 2>&1; id fvmnu 2>&1; true' | sed "s|NSSWIN|$TOP/build/tests/helpers/nsswin|")"
+
+vm_vs_native_ns localtime_relinked_in_the_vm_is_the_time_zone \
+	'ln -sf /usr/share/zoneinfo/Asia/Tokyo /etc/localtime; date -d @0 "+%Z %z %H"
+python3 -c "import time; print(time.localtime(0).tm_hour, time.mktime(time.gmtime(0)), time.ctime(0))"
+TZ=Europe/Paris date -d @0 "+%Z %z"'
 
 if command -v localedef >/dev/null && [ -e /usr/share/i18n/locales/de_DE ]; then
 	vm_vs_native_ns locale_made_with_localedef_then_used \

@@ -55,6 +55,7 @@
 #include <shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <linux/fs.h>
@@ -194,6 +195,8 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
 	struct hostent he, *hep;
 	struct passwd pw, *pwp;
+	struct tm tmv;
+	time_t tnow = 86400;
 	struct group gr, *grp;
 	struct spwd spw, *spwp;
 	struct servent se, *sep;
@@ -672,6 +675,16 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	PT("ngettext(P)", ngettext(P, "xs", 2))
 	PT("dngettext(d,P)", dngettext("fvm-none", P, "xs", 1))
 	PT("dcngettext(d,P)", dcngettext("fvm-none", P, "xs", 1, LC_MESSAGES))
+
+	V("tzset() none", tzset())
+	PT("localtime(P)", localtime(P))
+	PT("localtime_r(P)", localtime_r(P, &tmv))
+	PT("localtime_r(t,P)", localtime_r(&tnow, P))
+	I("mktime(P)", (long)mktime(P))
+	I("timelocal(P)", (long)timelocal(P))
+	PT("ctime(P)", ctime(P))
+	PT("ctime_r(P)", ctime_r(P, buf))
+	PT("ctime_r(t,P)", ctime_r(&tnow, P))
 
 	/* scandir.c, glob.c, ftw.c, fts.c */
 	I("scandir(P)", scandir(P, &list, NULL, NULL))
