@@ -138,8 +138,67 @@ WINDOW(int, ether_ntohost, (char *host, const struct ether_addr *addr), (host, a
 WINDOW(int, ether_hostton, (const char *host, struct ether_addr *addr), (host, addr))
 
 /* locales, character sets, message catalogs */
-WINDOW(char *, setlocale, (int category, const char *locale), (category, locale))
-WINDOW(locale_t, newlocale, (int mask, const char *locale, locale_t base), (mask, locale, base))
+/*
+ * setlocale runs at the start of most programs, usually in the C locale: "C", "POSIX",
+ * a query (NULL), or "" when the environment names no other locale, open no file, and
+ * the wrappers open no window for them.
+ */
+static bool builtin_name(const char *name)
+{
+	return !name[0] || strcmp(name, "C") == 0 || strcmp(name, "POSIX") == 0;
+}
+
+static bool builtin_locale(const char *locale)
+{
+	const char *all;
+
+	if (!locale || fvm_bad_ptr(locale) || fvm_strlen_user(locale) < 0) {
+		return true; /* a query, or a pointer libc faults on as natively */
+	}
+	if (locale[0]) {
+		return builtin_name(locale);
+	}
+	all = getenv("LC_ALL");
+	if (all && all[0]) {
+		return builtin_name(all);
+	}
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (eq && (strncmp(*e, "LC_", 3) == 0 || strncmp(*e, "LANG=", 5) == 0) &&
+		    !builtin_name(eq + 1)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+char *setlocale(int category, const char *locale)
+{
+	__typeof__(setlocale) *real = REAL(setlocale);
+	struct fvm_window w;
+
+	if (builtin_locale(locale)) {
+		return real(category, locale);
+	}
+	fvm_window_open(&w);
+	char *r = real(category, locale);
+	fvm_window_close(&w);
+	return r;
+}
+
+locale_t newlocale(int mask, const char *locale, locale_t base)
+{
+	__typeof__(newlocale) *real = REAL(newlocale);
+	struct fvm_window w;
+
+	if (builtin_locale(locale)) {
+		return real(mask, locale, base);
+	}
+	fvm_window_open(&w);
+	locale_t r = real(mask, locale, base);
+	fvm_window_close(&w);
+	return r;
+}
 WINDOW(iconv_t, iconv_open, (const char *to, const char *from), (to, from))
 WINDOW(nl_catd, catopen, (const char *name, int flag), (name, flag))
 /*

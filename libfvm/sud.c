@@ -174,11 +174,6 @@ static void install_handler(void)
 	pthread_mutex_unlock(&chain_mutex);
 }
 
-bool fvm_window_active(void)
-{
-	return sud_active;
-}
-
 /* Every signal but SIGSYS, SIGKILL, SIGSTOP and glibc's SIGCANCEL and SIGSETXID (32, 33),
  * which another thread's setuid or pthread_cancel waits on. */
 #define WINDOW_MASK (~(SIGBIT(SIGSYS) | SIGBIT(SIGKILL) | SIGBIT(SIGSTOP) | SIGBIT(32) | SIGBIT(33)))
@@ -527,11 +522,6 @@ void fvm_window_open(struct fvm_window *w)
 void fvm_window_close(struct fvm_window *w)
 {
 	(void)w;
-}
-
-bool fvm_window_active(void)
-{
-	return false;
 }
 
 #endif

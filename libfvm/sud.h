@@ -27,7 +27,4 @@ struct fvm_window {
 void fvm_window_open(struct fvm_window *w);
 void fvm_window_close(struct fvm_window *w);
 
-/* Whether this thread is inside a window now (for tests and the debug log). */
-bool fvm_window_active(void);
-
 #endif
