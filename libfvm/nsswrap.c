@@ -11,6 +11,10 @@
  *  - Each wrapper is the real function inside a window, nothing else: arguments pass
  *    through untouched (a bad pointer faults or fails in libc as natively), errno and
  *    the result are libc's.
+ *  - No window where it cannot change the answer: when the directories the function
+ *    reads are ones the VM never changed (the lookup cache knows; unchanged()), or the
+ *    locale is the built-in C one. A VM that never touched /etc pays nothing for its
+ *    lookups, and a program's start in C.UTF-8 nothing for its setlocale.
  *  - Only entry points that may open a file are wrapped (measured with strace on glibc
  *    2.36): the end* functions only close, the *_r forms of the get*ent family read an
  *    already open stream but open it on first use, so they are wrapped as well.
@@ -38,27 +42,79 @@
 #undef dngettext
 #undef dcngettext
 
-/* RET NAME PARAMS: calls REAL(NAME) ARGS inside a window and returns its result. */
-#define WINDOW(ret, name, params, args)                    \
+#if defined(__x86_64__)
+#define GCONV_DIR "/usr/lib/x86_64-linux-gnu/gconv"
+#elif defined(__aarch64__)
+#define GCONV_DIR "/usr/lib/aarch64-linux-gnu/gconv"
+#else
+#define GCONV_DIR "/usr/lib/gconv"
+#endif
+#define ZONEINFO "/usr/share/zoneinfo"
+#define LOCALEDIR "/usr/share/locale"
+
+/*
+ * True when the VM changed nothing at or beneath directory VDIR: then glibc, reading
+ * the host's files there, reads what the VM has, and needs no window. Asked of the
+ * lookup cache; resolved once (a few system calls) when the cache does not know yet.
+ * A directory with no part in upper/ can have nothing changed beneath it.
+ */
+static bool unchanged(const char *vdir)
+{
+	size_t n = strlen(vdir);
+	char vp[PATH_MAX];
+	struct fvm_res res;
+
+	if (fvm_dir_host_only(&fvm_g, vdir, n)) {
+		return true;
+	}
+	memcpy(vp, vdir, n + 1);
+	if (fvm_resolve_vpath(vp, n, 0, &res) < 0 || res.where != FVM_HOST) {
+		return false;
+	}
+	return fvm_dir_host_only(&fvm_g, vdir, n);
+}
+
+/*
+ * The name service reads /etc (nsswitch.conf and the files backend's databases) and
+ * dlopens its modules from the library directory (a module installed in the VM comes
+ * with an nsswitch.conf naming it). A VM that never changed /etc needs no window.
+ */
+static bool nss_may_differ(void)
+{
+	return fvm_on() && !unchanged("/etc");
+}
+
+/* RET NAME PARAMS: calls REAL(NAME) ARGS, inside a window when NEED() says so. */
+#define WINDOW_IF(need, ret, name, params, args)           \
 	ret name params                                     \
 	{                                                   \
 		__typeof__(name) *real = REAL(name);        \
 		struct fvm_window w;                        \
+		if (!need()) {                              \
+			return real args;                   \
+		}                                           \
 		fvm_window_open(&w);                        \
 		ret r = real args;                          \
 		fvm_window_close(&w);                       \
 		return r;                                   \
 	}
 
-#define WINDOW_VOID(name, params, args)                    \
+#define WINDOW_VOID_IF(need, name, params, args)           \
 	void name params                                    \
 	{                                                   \
 		__typeof__(name) *real = REAL(name);        \
 		struct fvm_window w;                        \
+		if (!need()) {                              \
+			real args;                          \
+			return;                             \
+		}                                           \
 		fvm_window_open(&w);                        \
 		real args;                                  \
 		fvm_window_close(&w);                       \
 	}
+
+#define WINDOW(ret, name, params, args) WINDOW_IF(nss_may_differ, ret, name, params, args)
+#define WINDOW_VOID(name, params, args) WINDOW_VOID_IF(nss_may_differ, name, params, args)
 
 /* passwd */
 WINDOW(struct passwd *, getpwnam, (const char *name), (name))
@@ -152,7 +208,7 @@ static bool builtin_locale(const char *locale)
 {
 	const char *all;
 
-	if (!locale || fvm_bad_ptr(locale) || fvm_strlen_user(locale) < 0) {
+	if (!fvm_on() || !locale || fvm_bad_ptr(locale) || fvm_strlen_user(locale) < 0) {
 		return true; /* a query, or a pointer libc faults on as natively */
 	}
 	if (locale[0]) {
@@ -172,12 +228,24 @@ static bool builtin_locale(const char *locale)
 	return true;
 }
 
+/* Locale data: the archive and LC_* files, locale.alias, gconv for the charset. */
+static bool locale_may_differ(const char *locale)
+{
+	const char *path = getenv("LOCPATH");
+
+	if (builtin_locale(locale)) {
+		return false;
+	}
+	return (path && path[0]) || !unchanged("/usr/lib/locale") || !unchanged(LOCALEDIR) ||
+	       !unchanged(GCONV_DIR);
+}
+
 char *setlocale(int category, const char *locale)
 {
 	__typeof__(setlocale) *real = REAL(setlocale);
 	struct fvm_window w;
 
-	if (builtin_locale(locale)) {
+	if (!locale_may_differ(locale)) {
 		return real(category, locale);
 	}
 	fvm_window_open(&w);
@@ -191,7 +259,7 @@ locale_t newlocale(int mask, const char *locale, locale_t base)
 	__typeof__(newlocale) *real = REAL(newlocale);
 	struct fvm_window w;
 
-	if (builtin_locale(locale)) {
+	if (!locale_may_differ(locale)) {
 		return real(mask, locale, base);
 	}
 	fvm_window_open(&w);
@@ -199,13 +267,40 @@ locale_t newlocale(int mask, const char *locale, locale_t base)
 	fvm_window_close(&w);
 	return r;
 }
-WINDOW(iconv_t, iconv_open, (const char *to, const char *from), (to, from))
-WINDOW(nl_catd, catopen, (const char *name, int flag), (name, flag))
+/* iconv_open reads gconv-modules (GCONV_PATH's, or the built-in directory's) and dlopens. */
+static bool gconv_may_differ(void)
+{
+	const char *path = getenv("GCONV_PATH");
+
+	return fvm_on() && ((path && path[0]) || !unchanged(GCONV_DIR));
+}
+
+static bool in_vm(void)
+{
+	return fvm_on();
+}
+
+WINDOW_IF(gconv_may_differ, iconv_t, iconv_open, (const char *to, const char *from), (to, from))
+/* catopen: NLSPATH's templates name any directory. */
+WINDOW_IF(in_vm, nl_catd, catopen, (const char *name, int flag), (name, flag))
 /*
  * gettext runs on every message a program prints: in the C locale (most scripts, every
  * test) glibc answers MSGID without opening anything, and so does this wrapper, with
- * no window and no system call.
+ * no window and no system call; nor is one needed while every catalog directory
+ * (LOCALEDIR, and the others bindtextdomain named, which make a window every time) is
+ * the host's.
  */
+/* True when a domain was bound to a directory other than LOCALEDIR (bindtextdomain). */
+static bool textdomain_elsewhere;
+
+char *bindtextdomain(const char *domain, const char *dir)
+{
+	if (dir && !fvm_bad_ptr(dir) && fvm_strlen_user(dir) >= 0 && strcmp(dir, LOCALEDIR) != 0) {
+		textdomain_elsewhere = true;
+	}
+	return REAL(bindtextdomain)(domain, dir);
+}
+
 static bool c_messages(int category)
 {
 	locale_t loc = uselocale((locale_t)0);
@@ -220,7 +315,8 @@ static bool c_messages(int category)
 	{                                                   \
 		__typeof__(name) *real = REAL(name);        \
 		struct fvm_window w;                        \
-		if (c_messages(category)) {                 \
+		if (!fvm_on() || c_messages(category) ||    \
+		    (!textdomain_elsewhere && unchanged(LOCALEDIR))) { \
 			return real args;                   \
 		}                                           \
 		fvm_window_open(&w);                        \
@@ -248,8 +344,6 @@ GETTEXT_WINDOW(dcngettext, category, (const char *domain, const char *msgid, con
  * directory (or libfvm does not know yet) or TZ names a file, and for the _r forms
  * only until one read was made in a window.
  */
-#define ZONEINFO "/usr/share/zoneinfo"
-
 static bool tz_read_in_window;
 
 static bool tz_may_differ(bool once)
@@ -264,8 +358,7 @@ static bool tz_may_differ(bool once)
 	    (tz && (tz[0] == '/' || (tz[0] == ':' && tz[1] == '/')))) {
 		return true; /* a file named by TZ (or beneath TZDIR): wherever it is */
 	}
-	return !fvm_dir_host_only(&fvm_g, "/etc", 4) ||
-	       !fvm_dir_host_only(&fvm_g, ZONEINFO, sizeof(ZONEINFO) - 1);
+	return !unchanged("/etc") || !unchanged(ZONEINFO);
 }
 
 #define TZ_WINDOW(ret, name, once, params, args)           \

@@ -668,6 +668,8 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	I("iconv_open(P)", (long)iconv_open(P, "UTF-8"))
 	I("iconv_open(LATIN1,P)", (long)iconv_open("LATIN1", P))
 	I("catopen(P)", (long)catopen(P, 0))
+	PT("bindtextdomain(P)", bindtextdomain(P, "/tmp"))
+	PT("bindtextdomain(d,P)", bindtextdomain("fvm-none", P))
 	PT("gettext(P)", gettext(P))
 	PT("dgettext(P)", dgettext(P, "x"))
 	PT("dgettext(d,P)", dgettext("fvm-none", P))
