@@ -92,11 +92,10 @@ __asm__(".text\n"
 	"\thlt\n"
 	".size fvm_sud_restorer,.-fvm_sud_restorer\n");
 
-#define TLS_IE __thread
-static TLS_IE volatile char sud_sel;      /* the selector the kernel reads */
-static TLS_IE signed char sud_state;      /* 0: not set up, 1: on, -1: unavailable */
-static TLS_IE bool sud_active;            /* a window is open on this thread */
-static TLS_IE uint64_t sud_prog_mask;     /* the program's signal mask, put back at the close */
+static __thread volatile char sud_sel;      /* the selector the kernel reads */
+static __thread signed char sud_state;      /* 0: not set up, 1: on, -1: unavailable */
+static __thread bool sud_active;            /* a window is open on this thread */
+static __thread uint64_t sud_prog_mask;     /* the program's signal mask, put back at the close */
 
 /* libfvm's executable text: the region whose system calls are never dispatched. */
 static uintptr_t text_lo, text_len;
