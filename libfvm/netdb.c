@@ -16,12 +16,15 @@
 #include "libfvm.h"
 #include "sud.h"
 
-/* Calls REAL(NAME) ARGS in a window (sud.c): libc reads the VM's /etc/hosts and the rest. */
+/* Calls REAL(NAME) ARGS, in a window (sud.c) once the VM changed /etc: libc reads the VM's
+ * /etc/hosts and the rest. */
 #define IN_WINDOW(type, name, args)                       \
 	({                                                \
 		__typeof__(name) *real_ = REAL(name);     \
-		struct fvm_window w_;                     \
-		fvm_window_open(&w_);                     \
+		struct fvm_window w_ = {false};           \
+		if (fvm_nss_may_differ()) {               \
+			fvm_window_open(&w_);             \
+		}                                         \
 		type r_ = real_ args;                     \
 		fvm_window_close(&w_);                    \
 		r_;                                       \

@@ -79,7 +79,7 @@ static bool unchanged(const char *vdir)
  * dlopens its modules from the library directory (a module installed in the VM comes
  * with an nsswitch.conf naming it). A VM that never changed /etc needs no window.
  */
-static bool nss_may_differ(void)
+bool fvm_nss_may_differ(void)
 {
 	return fvm_on() && !unchanged("/etc");
 }
@@ -113,8 +113,8 @@ static bool nss_may_differ(void)
 		fvm_window_close(&w);                       \
 	}
 
-#define WINDOW(ret, name, params, args) WINDOW_IF(nss_may_differ, ret, name, params, args)
-#define WINDOW_VOID(name, params, args) WINDOW_VOID_IF(nss_may_differ, name, params, args)
+#define WINDOW(ret, name, params, args) WINDOW_IF(fvm_nss_may_differ, ret, name, params, args)
+#define WINDOW_VOID(name, params, args) WINDOW_VOID_IF(fvm_nss_may_differ, name, params, args)
 
 /* passwd */
 WINDOW(struct passwd *, getpwnam, (const char *name), (name))

@@ -27,4 +27,8 @@ struct fvm_window {
 void fvm_window_open(struct fvm_window *w);
 void fvm_window_close(struct fvm_window *w);
 
+/* nsswrap.c: whether the name service may read something else in the VM than on the
+ * host (the VM changed /etc): a lookup needs a window only then. */
+bool fvm_nss_may_differ(void);
+
 #endif
