@@ -34,6 +34,16 @@
 #include <ftw.h>
 #include <glob.h>
 #include <shadow.h>
+/* nsswrap.c's names */
+#include <aliases.h>
+#include <grp.h>
+#include <iconv.h>
+#include <libintl.h>
+#include <locale.h>
+#include <netinet/ether.h>
+#include <nl_types.h>
+#include <pwd.h>
+#include <time.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"

@@ -5,6 +5,8 @@
  * libc's resolver sends its queries from inside libc, out of libfvm's sight: when the
  * policy allows none of the nameservers, a lookup of a name that is neither numeric
  * nor in /etc/hosts fails at once (EAI_AGAIN, TRY_AGAIN) instead of leaving the VM.
+ * /etc/hosts and /etc/resolv.conf are the VM's, here and in libc (the real call runs in
+ * a window, sud.c).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +14,21 @@
 #include <strings.h>
 
 #include "libfvm.h"
+#include "sud.h"
+
+/* Calls REAL(NAME) ARGS, in a window (sud.c) once the VM changed /etc: libc reads the VM's
+ * /etc/hosts and the rest. */
+#define IN_WINDOW(type, name, args)                       \
+	({                                                \
+		__typeof__(name) *real_ = REAL(name);     \
+		struct fvm_window w_ = {false};           \
+		if (fvm_nss_may_differ()) {               \
+			fvm_window_open(&w_);             \
+		}                                         \
+		type r_ = real_ args;                     \
+		fvm_window_close(&w_);                    \
+		r_;                                       \
+	})
 
 /* True when NAME is a numeric address: no lookup ever leaves the process. */
 static bool numeric_host(const char *name)
@@ -38,7 +55,7 @@ static bool each_field(const char *file, bool (*fn)(const char *field, size_t le
 						    void *arg), void *arg)
 {
 	char buf[16384];
-	int fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
+	int fd = fvm_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0); /* the VM's file */
 	ssize_t n;
 
 	if (fd < 0) {
@@ -142,7 +159,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	if (!lookup_allowed(node)) {
 		return EAI_AGAIN;
 	}
-	return REAL(getaddrinfo)(node, service, hints, res);
+	return IN_WINDOW(int, getaddrinfo, (node, service, hints, res));
 }
 
 struct hostent *gethostbyname(const char *name)
@@ -151,7 +168,7 @@ struct hostent *gethostbyname(const char *name)
 		h_errno = TRY_AGAIN;
 		return NULL;
 	}
-	return REAL(gethostbyname)(name);
+	return IN_WINDOW(struct hostent *, gethostbyname, (name));
 }
 
 struct hostent *gethostbyname2(const char *name, int af)
@@ -160,7 +177,7 @@ struct hostent *gethostbyname2(const char *name, int af)
 		h_errno = TRY_AGAIN;
 		return NULL;
 	}
-	return REAL(gethostbyname2)(name, af);
+	return IN_WINDOW(struct hostent *, gethostbyname2, (name, af));
 }
 
 int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
@@ -171,7 +188,7 @@ int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buf
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}
-	return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+	return IN_WINDOW(int, gethostbyname_r, (name, ret, buf, buflen, result, h_errnop));
 }
 
 int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
@@ -182,5 +199,5 @@ int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, s
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}
-	return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
+	return IN_WINDOW(int, gethostbyname2_r, (name, af, ret, buf, buflen, result, h_errnop));
 }

@@ -161,7 +161,6 @@ fvmtu:x:4711:4711::/home/fvmtu:/bin/sh
 	not_ok useradd_and_groupadd_write_the_vms_password_files "$out"
 etc_unchanged host_password_files_unchanged_after_useradd
 
-TODO="issue 14: glibc's NSS files backend opens /etc/passwd and /etc/group internally and reads the host's" \
 vm_expect id_getent_and_passwd_see_the_vms_new_user "uid=4711(fvmtu) gid=4711(fvmtu) groups=4711(fvmtu)
 fvmtu:x:4711:4711::/home/fvmtu:/bin/sh
 fvmtg:x:4712:
@@ -187,10 +186,8 @@ if command -v dpkg-deb >/dev/null && command -v apt-get >/dev/null; then
 		not_ok dpkg_deb_builds_the_package
 	check='u=$(grep "^fvmsys:" /etc/passwd | cut -d: -f3); [ -n "$u" ] && [ "$(stat -c %u /usr/share/'$PKG'/owned)" = "$u" ] && echo owned-by-fvmsys
 dpkg -s '$PKG' | grep "^Status"'
-	TODO="issue 14: chown by name resolves through glibc's NSS, which reads the host's /etc/passwd" \
 	vm_expect dpkg_i_of_a_deb_whose_postinst_makes_a_system_user "owned-by-fvmsys
 Status: install ok installed" "dpkg -i '$T/$PKG.deb' >/dev/null 2>&1; $check"
-	TODO="issue 14: chown by name resolves through glibc's NSS, which reads the host's /etc/passwd" \
 	vm_expect apt_get_install_of_a_local_deb_whose_postinst_makes_a_system_user "owned-by-fvmsys
 Status: install ok installed" "apt-get install -y '$T/$PKG.deb' >/dev/null 2>&1; $check"
 	etc_unchanged host_password_files_and_dpkg_unchanged_after_install

@@ -27,6 +27,7 @@
  *    with good arguments, so that every name of wrapped.list appears here
  *    (t_badptr.sh checks the list against this table).
  */
+#include <aliases.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -34,6 +35,13 @@
 #include <fts.h>
 #include <ftw.h>
 #include <glob.h>
+#include <grp.h>
+#include <iconv.h>
+#include <libintl.h>
+#include <locale.h>
+#include <netinet/ether.h>
+#include <nl_types.h>
+#include <pwd.h>
 #include <limits.h>
 #include <mntent.h>
 #include <mqueue.h>
@@ -47,6 +55,7 @@
 #include <shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <linux/fs.h>
@@ -185,6 +194,17 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	struct mmsghdr mmh = {0};
 	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
 	struct hostent he, *hep;
+	struct passwd pw, *pwp;
+	struct tm tmv;
+	time_t tnow = 86400;
+	struct group gr, *grp;
+	struct spwd spw, *spwp;
+	struct servent se, *sep;
+	struct ether_addr ea = {{0}};
+	gid_t groups[256];
+	int ngroups = 256;
+	char *ng_h, *ng_u, *ng_d;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 	struct addrinfo *ai;
 	int herr, mid;
 	dev_t dev = 0;
@@ -575,6 +595,98 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	I("gethostbyname_r(localhost,he,buf,res,P)", gethostbyname_r("localhost", &he, buf, sizeof(buf), &hep, P))
 	I("gethostbyname2_r(P)", gethostbyname2_r(P, AF_INET, &he, buf, sizeof(buf), &hep, &herr))
 	I("gethostbyname2_r(localhost,P)", gethostbyname2_r("localhost", AF_INET, P, buf, sizeof(buf), &hep, &herr))
+
+	/* nsswrap.c: libc's own lookups, run in a window; the arguments reach libc as given. */
+	PT("getpwnam(P)", getpwnam(P))
+	PT("getpwuid() none", getpwuid(0))
+	I("getpwnam_r(P)", getpwnam_r(P, &pw, buf, sizeof(buf), &pwp))
+	I("getpwnam_r(root,P)", getpwnam_r("root", P, buf, sizeof(buf), &pwp))
+	I("getpwnam_r(root,pw,P)", getpwnam_r("root", &pw, P, sizeof(buf), &pwp))
+	I("getpwnam_r(root,pw,buf,P)", getpwnam_r("root", &pw, buf, sizeof(buf), P))
+	I("getpwuid_r(0,P)", getpwuid_r(0, P, buf, sizeof(buf), &pwp))
+	I("getpwuid_r(0,pw,buf,P)", getpwuid_r(0, &pw, buf, sizeof(buf), P))
+	V("setpwent() none", setpwent())
+	PT("getpwent() none", getpwent())
+	I("getpwent_r(P)", getpwent_r(P, buf, sizeof(buf), &pwp))
+	I("getpwent_r(pw,buf,P)", getpwent_r(&pw, buf, sizeof(buf), P))
+	PT("getgrnam(P)", getgrnam(P))
+	PT("getgrgid() none", getgrgid(0))
+	I("getgrnam_r(P)", getgrnam_r(P, &gr, buf, sizeof(buf), &grp))
+	I("getgrnam_r(root,P)", getgrnam_r("root", P, buf, sizeof(buf), &grp))
+	I("getgrnam_r(root,gr,buf,P)", getgrnam_r("root", &gr, buf, sizeof(buf), P))
+	I("getgrgid_r(0,P)", getgrgid_r(0, P, buf, sizeof(buf), &grp))
+	I("getgrgid_r(0,gr,buf,P)", getgrgid_r(0, &gr, buf, sizeof(buf), P))
+	V("setgrent() none", setgrent())
+	PT("getgrent() none", getgrent())
+	I("getgrent_r(P)", getgrent_r(P, buf, sizeof(buf), &grp))
+	I("getgrouplist(P)", getgrouplist(P, 0, groups, &ngroups))
+	I("getgrouplist(root,0,P)", getgrouplist("root", 0, P, &ngroups))
+	I("getgrouplist(root,0,groups,P)", getgrouplist("root", 0, groups, P))
+	I("initgroups(P)", initgroups(P, 0))
+	PT("getspnam(P)", getspnam(P))
+	I("getspnam_r(P)", getspnam_r(P, &spw, buf, sizeof(buf), &spwp))
+	I("getspnam_r(root,P)", getspnam_r("root", P, buf, sizeof(buf), &spwp))
+	V("setspent() none", setspent())
+	PT("getspent() none", getspent())
+	I("getspent_r(P)", getspent_r(P, buf, sizeof(buf), &spwp))
+	PT("gethostbyaddr(P)", gethostbyaddr(P, 4, AF_INET))
+	I("gethostbyaddr_r(P)", gethostbyaddr_r(P, 4, AF_INET, &he, buf, sizeof(buf), &hep, &herr))
+	I("gethostbyaddr_r(lo,4,inet,P)", gethostbyaddr_r(&sin.sin_addr, 4, AF_INET, P, buf, sizeof(buf), &hep, &herr))
+	V("sethostent() none", sethostent(0))
+	PT("gethostent() none", gethostent())
+	I("getnameinfo(P)", getnameinfo(P, sizeof(sin), buf, 64, NULL, 0, 0))
+	I("getnameinfo(lo,len,P)", getnameinfo((struct sockaddr *)&sin, sizeof(sin), P, 64, NULL, 0, 0))
+	PT("getservbyname(P)", getservbyname(P, "tcp"))
+	PT("getservbyname(ssh,P)", getservbyname("ssh", P))
+	PT("getservbyport(22,P)", getservbyport(htons(22), P))
+	I("getservbyname_r(P)", getservbyname_r(P, "tcp", &se, buf, sizeof(buf), &sep))
+	I("getservbyname_r(ssh,tcp,P)", getservbyname_r("ssh", "tcp", P, buf, sizeof(buf), &sep))
+	I("getservbyport_r(22,tcp,P)", getservbyport_r(htons(22), "tcp", P, buf, sizeof(buf), &sep))
+	V("setservent() none", setservent(0))
+	PT("getservent() none", getservent())
+	PT("getprotobyname(P)", getprotobyname(P))
+	PT("getprotobynumber() none", getprotobynumber(6))
+	V("setprotoent() none", setprotoent(0))
+	PT("getprotoent() none", getprotoent())
+	PT("getnetbyname(P)", getnetbyname(P))
+	PT("getnetbyaddr() none", getnetbyaddr(127, AF_INET))
+	V("setnetent() none", setnetent(0))
+	PT("getnetent() none", getnetent())
+	I("setnetgrent(P)", setnetgrent(P))
+	I("getnetgrent(P)", getnetgrent(P, &ng_u, &ng_d))
+	I("getnetgrent(h,P)", getnetgrent(&ng_h, P, &ng_d))
+	I("innetgr(P)", innetgr(P, NULL, NULL, NULL))
+	PT("getaliasbyname(P)", getaliasbyname(P))
+	PT("getrpcbyname(P)", getrpcbyname(P))
+	PT("getrpcbynumber() none", getrpcbynumber(100000))
+	I("ether_ntohost(P)", ether_ntohost(P, &ea))
+	I("ether_ntohost(buf,P)", ether_ntohost(buf, P))
+	I("ether_hostton(P)", ether_hostton(P, &ea))
+	I("ether_hostton(x,P)", ether_hostton("fvm-no-such-host", P))
+	PT("setlocale(all,P)", setlocale(LC_ALL, P))
+	PT("newlocale(all,P)", newlocale(LC_ALL_MASK, P, (locale_t)0))
+	I("iconv_open(P)", (long)iconv_open(P, "UTF-8"))
+	I("iconv_open(LATIN1,P)", (long)iconv_open("LATIN1", P))
+	I("catopen(P)", (long)catopen(P, 0))
+	PT("bindtextdomain(P)", bindtextdomain(P, "/tmp"))
+	PT("bindtextdomain(d,P)", bindtextdomain("fvm-none", P))
+	PT("gettext(P)", gettext(P))
+	PT("dgettext(P)", dgettext(P, "x"))
+	PT("dgettext(d,P)", dgettext("fvm-none", P))
+	PT("dcgettext(d,P)", dcgettext("fvm-none", P, LC_MESSAGES))
+	PT("ngettext(P)", ngettext(P, "xs", 2))
+	PT("dngettext(d,P)", dngettext("fvm-none", P, "xs", 1))
+	PT("dcngettext(d,P)", dcngettext("fvm-none", P, "xs", 1, LC_MESSAGES))
+
+	V("tzset() none", tzset())
+	PT("localtime(P)", localtime(P))
+	PT("localtime_r(P)", localtime_r(P, &tmv))
+	PT("localtime_r(t,P)", localtime_r(&tnow, P))
+	I("mktime(P)", (long)mktime(P))
+	I("timelocal(P)", (long)timelocal(P))
+	PT("ctime(P)", ctime(P))
+	PT("ctime_r(P)", ctime_r(P, buf))
+	PT("ctime_r(t,P)", ctime_r(&tnow, P))
 
 	/* scandir.c, glob.c, ftw.c, fts.c */
 	I("scandir(P)", scandir(P, &list, NULL, NULL))
