@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct actx {
 	struct dir_fix *dirs;
 	size_t ndirs, capdirs;
 	struct progress_bytes prog;
+	void *made;                /* tsearch set of the paths this archive made */
 	/* the parent directory of the last entry, kept open */
 	char cur[PATH_MAX];
 	int cur_fd;
@@ -109,6 +111,37 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
 	return n;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Records layer path REL as made by this archive. */
+static int made_add(struct actx *c, const char *rel)
+{
+	char *p = strdup(rel);
+	char **got = p ? tsearch(p, &c->made, str_cmp) : NULL;
+
+	if (!got) {
+		free(p);
+		warnx("import: out of memory");
+		return -1;
+	}
+	if (*got != p) {
+		free(p);
+	}
+	return 0;
+}
+
+/* True when NAME in layer directory DIR (a path) was made by this archive. */
+static bool made_by_us(struct actx *c, const char *dir, const char *name)
+{
+	char p[PATH_MAX + NAME_MAX + 2];
+
+	snprintf(p, sizeof(p), "%s%s%s", dir, *dir ? "/" : "", name);
+	return tfind(p, &c->made, str_cmp) != NULL;
+}
+
 static int refuse(struct actx *c, const char *entry, const char *why)
 {
 	warnx("import: %s: entry '%s' refused: %s", c->shown, entry, why);
@@ -154,9 +187,13 @@ static int make_dir(struct actx *c, int pfd, const char *name, const char *rel)
 /*
  * Maps the clean path REL (its directories, and REL itself when IS_DIR) through the
  * host's symlinks to directories that the layer does not hold itself, into OUT.
+ * Returns true when REL itself was mapped (a directory entry at the host's link: the
+ * target keeps its own mode, owner and times).
  */
-static void map_host_links(struct actx *c, const char *rel, bool is_dir, char *out)
+static bool map_host_links(struct actx *c, const char *rel, bool is_dir, char *out)
 {
+	bool self = false;
+
 	char cur[PATH_MAX] = "";
 	const char *p = rel;
 
@@ -185,9 +222,11 @@ static void map_host_links(struct actx *c, const char *rel, bool is_dir, char *o
 		    S_ISDIR(st.st_mode) && realpath(host, real) && real[1] &&
 		    strlen(real) + strlen(p) + 2 < PATH_MAX) {
 			snprintf(cur, sizeof(cur), "%s", real + 1);
+			self = !e;
 		}
 	}
 	snprintf(out, PATH_MAX, "%s%s%s", cur, *p ? "/" : "", p);
+	return self;
 }
 
 /*
@@ -269,8 +308,12 @@ static int remove_any(struct actx *c, int pfd, const char *name, const char *ent
 	return 0;
 }
 
-/* Empties directory NAME of PFD (an opaque marker arrived in it). */
-static int empty_dir(struct actx *c, int dfd, const char *entry)
+/*
+ * Empties the layer directory DFD (path DIR; an opaque marker arrived in it) of what
+ * earlier layers put there; what this archive made stays (a tar written in readdir
+ * order may put the marker after its siblings).
+ */
+static int empty_dir(struct actx *c, int dfd, const char *dir, const char *entry)
 {
 	DIR *d = safe_dir_stream(dfd);
 	struct dirent *de;
@@ -281,7 +324,7 @@ static int empty_dir(struct actx *c, int dfd, const char *entry)
 		return -1;
 	}
 	while (r == 0 && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !made_by_us(c, dir, de->d_name)) {
 			r = remove_any(c, dfd, de->d_name, entry);
 		}
 	}
@@ -430,7 +473,7 @@ static int apply_entry(struct actx *c, struct archive_entry *e)
 	if (!clean[0]) {
 		return 0; /* the root: the host's stays */
 	}
-	map_host_links(c, clean, type == AE_IFDIR && !hl, rel);
+	bool at_link = map_host_links(c, clean, type == AE_IFDIR && !hl, rel);
 	c->info->files++;
 	progress_bytes(&c->prog, c->info->files, c->in_bytes);
 
@@ -443,11 +486,12 @@ static int apply_entry(struct actx *c, struct archive_entry *e)
 	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
 
 	if (strcmp(base, FVM_WH_OPAQUE) == 0) {
-		if (empty_dir(c, pfd, raw) < 0) {
+		if (empty_dir(c, pfd, c->cur, raw) < 0) {
 			return -1;
 		}
 	} else if (strncmp(base, FVM_WH_PREFIX, FVM_WH_PREFIX_LEN) == 0) {
-		if (remove_any(c, pfd, base + FVM_WH_PREFIX_LEN, raw) < 0) {
+		if (!made_by_us(c, c->cur, base + FVM_WH_PREFIX_LEN) &&
+		    remove_any(c, pfd, base + FVM_WH_PREFIX_LEN, raw) < 0) {
 			return -1;
 		}
 	} else {
@@ -486,6 +530,9 @@ static int apply_entry(struct actx *c, struct archive_entry *e)
 			return -1;
 		}
 	}
+	if (made_add(c, rel) < 0) {
+		return -1;
+	}
 	if (hl) {
 		if (oci_path_clean(hl, hclean, sizeof(hclean)) != OCI_OK) {
 			return refuse(c, raw, "bad hard link target");
@@ -497,6 +544,15 @@ static int apply_entry(struct actx *c, struct archive_entry *e)
 	case AE_IFREG:
 		return write_file(c, e, pfd, base, raw, perm, keep_priv);
 	case AE_IFDIR: {
+		if (at_link) {
+			/* The host link's target, made as a copy-up makes it; its metadata kept. */
+			int mr = exists ? 0 : make_dir(c, pfd, base, rel);
+			if (mr < 0) {
+				warnx("import: %s: %s", raw, strerror(-mr));
+				return -1;
+			}
+			return 0;
+		}
 		if (!(exists && S_ISDIR(st.st_mode)) && mkdirat(pfd, base, 0700) < 0) {
 			warn("import: %s", raw);
 			return -1;
@@ -672,6 +728,7 @@ out:
 		free(c.dirs[i].path);
 	}
 	free(c.dirs);
+	tdestroy(c.made, free);
 	free(c.inbuf);
 	free(c.rawbuf);
 	return r;

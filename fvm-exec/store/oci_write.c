@@ -225,7 +225,7 @@ static int write_marker(struct wctx *w, const char *path, const struct stat *st)
 
 	archive_entry_set_pathname(e, path);
 	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
+	archive_entry_set_perm(e, st ? st->st_mode & 0777 : 0644);
 	archive_entry_set_size(e, 0);
 	if (st) {
 		archive_entry_set_uid(e, st->st_uid);
