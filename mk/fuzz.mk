@@ -42,6 +42,8 @@ FUZZ_MAXLEN_journal := 4096
 FUZZ_MAXLEN_ipcreg  := 8192
 FUZZ_MAXLEN_path    := 4200
 FUZZ_MAXLEN_resolve := 4200
+FUZZ_MAXLEN_ocitar  := 32768
+FUZZ_MAXLEN_ocijson := 8192
 
 $(FUZZ_B)/%.o: %.c
 	$(call msg,CC-FUZZ,$<)
