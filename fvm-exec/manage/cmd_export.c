@@ -200,10 +200,12 @@ static int export_oci(const char *vmdir, const char *name, char *spec, const str
 		warnx("--oci DIR[:TAG]: an empty directory or tag");
 		return -1;
 	}
+	struct oci_write_opts od = *o;
+	od.digests = true;
 	if ((fd = oci_layout_blob_tmp(spec, &bfd, tmp, sizeof(tmp))) < 0) {
 		return -1;
 	}
-	r = export_layers(vmdir, fd, o, &info);
+	r = export_layers(vmdir, fd, &od, &info);
 	if (close(fd) < 0) {
 		r = -1;
 	}

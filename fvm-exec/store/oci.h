@@ -49,11 +49,12 @@ struct oci_write_opts {
 	bool clamp;          /* clamp every time to MTIME (--mtime, SOURCE_DATE_EPOCH) */
 	long long mtime;
 	bool progress;       /* a progress line on a terminal's stderr */
+	bool digests;        /* compute INFO's digests (an image needs them; a tar not) */
 };
 
 /*
  * Writes the merge of the NLAYERS layer directories LAYERS (top first) as one layer tar
- * to OUT_FD. Fills *INFO. Returns 0 or -1 (reported).
+ * to OUT_FD. Fills *INFO (its digests when O->digests). Returns 0 or -1 (reported).
  */
 int oci_tar_write(const int *layers, size_t nlayers, int out_fd, const struct oci_write_opts *o,
 		  struct oci_blob_info *info);
@@ -111,7 +112,8 @@ struct oci_digest_check {
  * Reads one layer tar (compressed or not) from IN_FD into the layer directory LAYER_FD.
  * Whiteouts and opaque markers apply to what LAYER_FD held before and are kept, as the
  * host beneath may have the names. When WANT gives digests, a mismatch is an error.
- * SHOWN names the input in messages. Fills *INFO (its digests: what was read).
+ * SHOWN names the input in messages. Fills *INFO (its digests, what was read, only
+ * when WANT names digests: a plain tar is not hashed).
  * Returns 0, or -1 (reported, naming the entry): LAYER_FD is then half-written and
  * the caller removes it.
  */

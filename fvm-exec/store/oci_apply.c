@@ -57,6 +57,7 @@ struct actx {
 	const struct oci_apply_opts *o;
 	struct archive *raw, *tar;
 	EVP_MD_CTX *diff, *blob;
+	bool hash_blob, hash_diff;  /* a layer of an image is checked; a plain tar not */
 	char *inbuf, *rawbuf;
 	uint64_t in_bytes, written;
 	struct oci_blob_info *info;
@@ -90,7 +91,9 @@ static la_ssize_t in_read(struct archive *a, void *arg, const void **buf)
 		archive_set_error(a, errno, "reading %s", c->shown);
 		return -1;
 	}
-	EVP_DigestUpdate(c->blob, c->inbuf, (size_t)n);
+	if (c->hash_blob) {
+		EVP_DigestUpdate(c->blob, c->inbuf, (size_t)n);
+	}
 	c->in_bytes += (uint64_t)n;
 	*buf = c->inbuf;
 	return n;
@@ -106,7 +109,9 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
 		archive_set_error(a, EIO, "%s: %s", c->shown, archive_error_string(c->raw));
 		return -1;
 	}
-	EVP_DigestUpdate(c->diff, c->rawbuf, (size_t)n);
+	if (c->hash_diff) {
+		EVP_DigestUpdate(c->diff, c->rawbuf, (size_t)n);
+	}
 	*buf = c->rawbuf;
 	return n;
 }
@@ -666,6 +671,7 @@ int oci_tar_apply(int in_fd, const char *shown, int layer_fd, const struct oci_a
 	}
 	progress_bytes_start(&c.prog, "import", o->total, o->progress);
 	/* The decompressor: raw format behind every filter; then the tar reader on its bytes. */
+	c.hash_blob = want && (want->diff_id || want->digest);
 	c.raw = archive_read_new();
 	c.tar = archive_read_new();
 	if (!c.raw || !c.tar || archive_read_support_filter_all(c.raw) != ARCHIVE_OK ||
@@ -675,6 +681,9 @@ int oci_tar_apply(int in_fd, const char *shown, int layer_fd, const struct oci_a
 		warnx("import: %s: %s", shown, c.raw ? archive_error_string(c.raw) : "out of memory");
 		goto out;
 	}
+	/* Uncompressed, the tar is the blob: hashed once (the blob's hash is the diff_id). */
+	c.hash_diff = want && (want->diff_id || want->digest) &&
+		      archive_filter_code(c.raw, 0) != ARCHIVE_FILTER_NONE;
 	if (archive_read_support_format_tar(c.tar) != ARCHIVE_OK ||
 	    archive_read_open(c.tar, &c, NULL, raw_read, NULL) != ARCHIVE_OK) {
 		warnx("import: %s: not a tar archive: %s", shown, archive_error_string(c.tar));
@@ -700,10 +709,16 @@ int oci_tar_apply(int in_fd, const char *shown, int layer_fd, const struct oci_a
 	if (fix_dirs(&c) < 0) {
 		goto out;
 	}
-	EVP_DigestFinal_ex(c.diff, d, &dn);
-	hex(d, info->diff_id);
-	EVP_DigestFinal_ex(c.blob, d, &dn);
-	hex(d, info->digest);
+	if (c.hash_blob) {
+		EVP_DigestFinal_ex(c.blob, d, &dn);
+		hex(d, info->digest);
+		if (c.hash_diff) {
+			EVP_DigestFinal_ex(c.diff, d, &dn);
+			hex(d, info->diff_id);
+		} else {
+			memcpy(info->diff_id, info->digest, OCI_DIGEST_HEX);
+		}
+	}
 	info->size = c.in_bytes;
 	if (want && want->digest && want->size != c.in_bytes) {
 		warnx("import: %s: %llu bytes, not the %llu the image names", shown,

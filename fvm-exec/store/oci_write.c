@@ -34,6 +34,7 @@
 #include "store/progress.h"
 
 #define IO_BUF (1 << 20)
+#define OUT_BUF (1 << 20) /* libarchive hands out 10 KiB blocks: one write() per MiB */
 
 struct wctx {
 	struct archive *tar, *z;   /* the tar writer; the compressor after it, or NULL */
@@ -43,6 +44,8 @@ struct wctx {
 	struct oci_blob_info *info;
 	void *links;               /* tsearch tree of struct link_seen */
 	char *buf;
+	char *out;                 /* the output, written in OUT_BUF pieces */
+	size_t nout;
 	struct progress_bytes prog;
 	bool failed;
 };
@@ -97,17 +100,37 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* The blob's bytes: hashed, counted, written. */
+static int flush_out(struct wctx *w)
+{
+	if (w->nout && write_all(w->out_fd, w->out, w->nout) < 0) {
+		warn("export: writing the archive");
+		return -1;
+	}
+	w->nout = 0;
+	return 0;
+}
+
+/* The blob's bytes: hashed, counted, buffered, written. */
 static la_ssize_t blob_out(struct archive *a, void *arg, const void *buf, size_t n)
 {
 	struct wctx *w = arg;
 
 	(void)a;
-	EVP_DigestUpdate(w->blob, buf, n);
+	if (w->o->digests && w->z) { /* uncompressed, the blob is the tar: hashed once */
+		EVP_DigestUpdate(w->blob, buf, n);
+	}
 	w->info->size += n;
-	if (write_all(w->out_fd, buf, n) < 0) {
-		warn("export: writing the archive");
+	if (w->nout + n > OUT_BUF && flush_out(w) < 0) {
 		return -1;
+	}
+	if (n >= OUT_BUF) {
+		if (write_all(w->out_fd, buf, n) < 0) {
+			warn("export: writing the archive");
+			return -1;
+		}
+	} else {
+		memcpy(w->out + w->nout, buf, n);
+		w->nout += n;
 	}
 	return (la_ssize_t)n;
 }
@@ -117,7 +140,9 @@ static la_ssize_t tar_out(struct archive *a, void *arg, const void *buf, size_t 
 {
 	struct wctx *w = arg;
 
-	EVP_DigestUpdate(w->diff, buf, n);
+	if (w->o->digests) {
+		EVP_DigestUpdate(w->diff, buf, n);
+	}
 	if (!w->z) {
 		return blob_out(a, arg, buf, n);
 	}
@@ -247,7 +272,6 @@ static int write_content(struct wctx *w, int pfd, const char *name, const char *
 		warn("export: %s", path);
 		return -1;
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (left > 0) {
 		ssize_t n = read(fd, w->buf, left < IO_BUF ? (size_t)left : IO_BUF);
 		if (n < 0 && errno == EINTR) {
@@ -552,9 +576,10 @@ int oci_tar_write(const int *layers, size_t nlayers, int out_fd, const struct oc
 
 	memset(info, 0, sizeof(*info));
 	w.buf = malloc(IO_BUF);
+	w.out = malloc(OUT_BUF);
 	w.diff = EVP_MD_CTX_new();
 	w.blob = EVP_MD_CTX_new();
-	if (!w.buf || !w.diff || !w.blob || !EVP_DigestInit_ex(w.diff, EVP_sha256(), NULL) ||
+	if (!w.buf || !w.out || !w.diff || !w.blob || !EVP_DigestInit_ex(w.diff, EVP_sha256(), NULL) ||
 	    !EVP_DigestInit_ex(w.blob, EVP_sha256(), NULL)) {
 		warnx("export: out of memory");
 		goto out;
@@ -584,8 +609,17 @@ int oci_tar_write(const int *layers, size_t nlayers, int out_fd, const struct oc
 		warnx("export: compressing: %s", archive_error_string(w.z));
 		goto out;
 	}
-	digest_end(w.diff, info->diff_id);
-	digest_end(w.blob, info->digest);
+	if (flush_out(&w) < 0) {
+		goto out;
+	}
+	if (o->digests) {
+		digest_end(w.diff, info->diff_id);
+		if (w.z) {
+			digest_end(w.blob, info->digest);
+		} else {
+			memcpy(info->digest, info->diff_id, OCI_DIGEST_HEX);
+		}
+	}
 	r = 0;
 out:
 	progress_bytes_end(&w.prog);
@@ -595,5 +629,6 @@ out:
 	EVP_MD_CTX_free(w.blob);
 	tdestroy(w.links, link_free);
 	free(w.buf);
+	free(w.out);
 	return r;
 }
