@@ -287,6 +287,10 @@ int cmd_export(const struct fvm_store *s, int argc, char **argv)
 	if (lock < 0) {
 		return FVM_EXIT_PARTIAL;
 	}
+	struct store_usage u;
+	if (isatty(STDERR_FILENO) && store_vm_usage(dir, &u) == 0) {
+		o.total = u.bytes; /* the progress line's ETA */
+	}
 	r = out ? export_file(dir, out, &o) : export_oci(dir, argv[optind], oci, &o);
 	close(lock);
 	return r < 0 ? FVM_EXIT_PARTIAL : 0;

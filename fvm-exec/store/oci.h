@@ -50,6 +50,7 @@ struct oci_write_opts {
 	long long mtime;
 	bool progress;       /* a progress line on a terminal's stderr */
 	bool digests;        /* compute INFO's digests (an image needs them; a tar not) */
+	uint64_t total;      /* the content bytes expected, for the ETA, or 0 */
 };
 
 /*

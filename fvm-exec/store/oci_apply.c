@@ -65,6 +65,8 @@ struct actx {
 	size_t ndirs, capdirs;
 	struct progress_bytes prog;
 	void *made;                /* tsearch set of the paths this archive made */
+	/* the last parent directory mapped by map_host_links, and what it became */
+	char map_in[PATH_MAX], map_out[PATH_MAX];
 	/* the parent directory of the last entry, kept open */
 	char cur[PATH_MAX];
 	int cur_fd;
@@ -198,6 +200,14 @@ static int make_dir(struct actx *c, int pfd, const char *name, const char *rel)
 static bool map_host_links(struct actx *c, const char *rel, bool is_dir, char *out)
 {
 	bool self = false;
+	const char *last = strrchr(rel, '/');
+	size_t plen = last ? (size_t)(last - rel) : 0;
+
+	/* A file in the directory of the entry before: the same mapping (no system call). */
+	if (!is_dir && last && c->map_in[0] && strlen(c->map_in) == plen && strncmp(c->map_in, rel, plen) == 0) {
+		snprintf(out, PATH_MAX, "%s%s", c->map_out, last);
+		return false;
+	}
 
 	char cur[PATH_MAX] = "";
 	const char *p = rel;
@@ -231,6 +241,12 @@ static bool map_host_links(struct actx *c, const char *rel, bool is_dir, char *o
 		}
 	}
 	snprintf(out, PATH_MAX, "%s%s%s", cur, *p ? "/" : "", p);
+	if (!is_dir && last && !*p) {
+		/* cur is the mapped parent, p was the base: remember the parent's mapping. */
+		snprintf(c->map_in, sizeof(c->map_in), "%.*s", (int)plen, rel);
+		const char *ob = strrchr(out, '/');
+		snprintf(c->map_out, sizeof(c->map_out), "%.*s", ob ? (int)(ob - out) : 0, out);
+	}
 	return self;
 }
 

@@ -584,7 +584,7 @@ int oci_tar_write(const int *layers, size_t nlayers, int out_fd, const struct oc
 		warnx("export: out of memory");
 		goto out;
 	}
-	progress_bytes_start(&w.prog, "export", 0, o->progress);
+	progress_bytes_start(&w.prog, "export", o->total, o->progress);
 	if (o->compress != OCI_COMPRESS_NONE && !(w.z = compressor(&w))) {
 		goto out;
 	}
