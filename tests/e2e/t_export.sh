@@ -108,9 +108,15 @@ if command -v skopeo > /dev/null && command -v umoci > /dev/null; then
 	[ $rc = 0 ] && ok umoci_unpacks_layout || not_ok umoci_unpacks_layout "$(cat "$T/umoci")"
 	same umoci_bundle_matches_vm_files "$(files "$UP")" "$(files "$T/bundle/rootfs")"
 	same umoci_bundle_keeps_xattr "val" "$(getfattr --only-values -n user.k "$T/bundle/rootfs$HOST/file_x" 2>/dev/null)"
+	# A second layer made by umoci repack (a deletion, an addition) imports over the first.
+	rm "$T/bundle/rootfs$HOST/added"; echo repacked > "$T/bundle/rootfs$HOST/repacked"
+	(cd "$T" && umoci repack --image "img:v2" bundle > "$T/umoci" 2>&1)
+	"$FVM" --home "$S2" import rp "oci:$T/img:v2" > "$T/out" 2>&1; rc=$?
+	same umoci_repacked_two_layer_image_imports "0 $({ "$FVM" diff k | grep -vx "A $HOST/added"; echo "A $HOST/repacked"; } | sort)" \
+		"$rc $("$FVM" --home "$S2" diff rp | sort)"
 else
 	for t in skopeo_inspects_layout skopeo_copies_layout_to_archive umoci_unpacks_layout \
-		umoci_bundle_matches_vm_files umoci_bundle_keeps_xattr; do
+		umoci_bundle_matches_vm_files umoci_bundle_keeps_xattr umoci_repacked_two_layer_image_imports; do
 		skip $t "skopeo or umoci missing (make deps)"
 	done
 fi
