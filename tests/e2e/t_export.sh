@@ -88,6 +88,14 @@ same import_view_is_vm_view "$(cd "$HOST" && "$FVM_EXEC" -n k -- sh -c 'cat file
 "$FVM" --home "$S2" import k "$T/k.tar" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "exists" "$T/out" && ok import_onto_existing_name_refused || not_ok import_onto_existing_name_refused "rc $rc" "$(cat "$T/out")"
 
+# Refused while a process of the VM runs (it could change the layer under the export).
+(cd "$HOST" && "$FVM_EXEC" -n k -- sleep 3) & bg=$!
+sleep 0.5
+"$FVM" export k -o "$T/run.tar" > "$T/out" 2>&1; rc=$?
+wait $bg
+[ $rc = 1 ] && grep -q "running" "$T/out" && [ ! -e "$T/run.tar" ] && ok export_refused_while_running ||
+	not_ok export_refused_while_running "rc $rc" "$(cat "$T/out")"
+
 # Streamed.
 "$FVM" export k -o - --compress zstd 2>/dev/null | "$FVM" --home "$S2" import s - 2> "$T/err"; rc=$?
 same stream_export_import "0 $("$FVM" diff k)" "$rc $("$FVM" --home "$S2" diff s)"
