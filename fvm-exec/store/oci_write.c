@@ -175,7 +175,14 @@ static int mname_cmp(const void *a, const void *b)
 	const struct mname *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 
-	return c ? c : (x->layer < y->layer ? -1 : x->layer > y->layer);
+	if (c) {
+		return c;
+	}
+	if (x->layer != y->layer) {
+		return x->layer < y->layer ? -1 : 1;
+	}
+	/* NAME beside .wh.NAME in one layer: the entry wins (made over its whiteout). */
+	return (int)x->whiteout - (int)y->whiteout;
 }
 
 static int str_cmp(const void *a, const void *b)

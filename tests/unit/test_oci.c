@@ -124,12 +124,15 @@ static void two_layers_merge_into_one_layer_tar(void **state)
 	put(top, ".wh.fvmq-b", "");
 	put(top, "fvmq-c", NULL), put(top, "fvmq-c/.wh..wh..opq", ""), put(top, "fvmq-c/z", "z");
 	put(top, "fvmq-d", NULL), put(top, "fvmq-d/e", "e");
+	/* A directory made over its own whiteout in one layer: it wins, opaque. */
+	put(top, "fvmq-e", NULL), put(top, "fvmq-e/k", "k"), put(top, ".wh.fvmq-e", "");
 
 	out = memfd_create("layer", 0);
 	assert_int_equal(oci_tar_write((int[]){top, low}, 2, out, &o, &info), 0);
 	char *names = names_of(out);
 	assert_string_equal(names, ".wh.fvmq-b fvmq-a fvmq-a/.wh.f1 fvmq-a/f2 fvmq-a/g fvmq-c "
-				   "fvmq-c/.wh..wh..opq fvmq-c/z fvmq-d fvmq-d/.wh..wh..opq fvmq-d/e");
+				   "fvmq-c/.wh..wh..opq fvmq-c/z fvmq-d fvmq-d/.wh..wh..opq fvmq-d/e "
+				   "fvmq-e fvmq-e/.wh..wh..opq fvmq-e/k");
 	free(names);
 	assert_string_equal(info.digest, info.diff_id); /* uncompressed: the blob is the tar */
 
