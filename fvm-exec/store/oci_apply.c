@@ -497,6 +497,13 @@ static int apply_entry(struct actx *c, struct archive_entry *e)
 	bool at_link = map_host_links(c, clean, type == AE_IFDIR && !hl, rel);
 	c->info->files++;
 	progress_bytes(&c->prog, c->info->files, c->in_bytes);
+	/* Each entry costs an inode and a directory entry: 512 bytes against --max-size. */
+	c->written += 512;
+	if (c->written > c->o->max_size) {
+		warnx("import: %s: entry '%s': the archive expands past the limit of %llu bytes (--max-size)",
+		      c->shown, raw, (unsigned long long)c->o->max_size);
+		return -1;
+	}
 
 	const char *base;
 	int pfd = open_parent(c, rel, &base, raw);
@@ -633,27 +640,52 @@ static int apply_entry(struct actx *c, struct archive_entry *e)
 	}
 }
 
-/* The directories' modes and times, deepest (latest made) first. */
+static int fix_dir(struct actx *c, struct dir_fix *d);
+
+static void noop_free(void *p)
+{
+	(void)p;
+}
+
+/*
+ * The directories' modes and times, deepest (latest made) first; of two records of one
+ * path (a directory removed by a whiteout and made again), the later one.
+ */
 static int fix_dirs(struct actx *c)
 {
-	for (size_t i = c->ndirs; i-- > 0;) {
+	void *done = NULL;
+	int r = 0;
+
+	for (size_t i = c->ndirs; r == 0 && i-- > 0;) {
 		struct dir_fix *d = &c->dirs[i];
-		int fd = safe_openat(c->layer_fd, d->path, O_RDONLY | O_DIRECTORY, 0);
-		struct timespec ts[2] = {d->mtime, d->mtime};
-		if (fd < 0) {
-			if (fd == -ENOENT) {
-				continue; /* removed by a later whiteout */
-			}
-			warnx("import: %s: %s", d->path, strerror(-fd));
-			return -1;
+		if (tfind(d->path, &done, str_cmp) || !tsearch(d->path, &done, str_cmp)) {
+			continue; /* a later record of this path was applied (or no memory: skip) */
 		}
-		if (fchmod(fd, d->perm) < 0 || futimens(fd, ts) < 0) {
-			warn("import: %s", d->path);
-			close(fd);
-			return -1;
-		}
-		close(fd);
+		r = fix_dir(c, d);
 	}
+	tdestroy(done, noop_free);
+	return r;
+}
+
+/* One directory's mode and times. */
+static int fix_dir(struct actx *c, struct dir_fix *d)
+{
+	int fd = safe_openat(c->layer_fd, d->path, O_RDONLY | O_DIRECTORY, 0);
+	struct timespec ts[2] = {d->mtime, d->mtime};
+
+	if (fd < 0) {
+		if (fd == -ENOENT) {
+			return 0; /* removed by a later whiteout */
+		}
+		warnx("import: %s: %s", d->path, strerror(-fd));
+		return -1;
+	}
+	if (fchmod(fd, d->perm) < 0 || futimens(fd, ts) < 0) {
+		warn("import: %s", d->path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
