@@ -31,6 +31,10 @@ BSD_LIBS   := $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 # libseccomp builds the fence's filter; only fvm-exec links it.
 SECCOMP_CFLAGS := $(shell pkg-config --cflags libseccomp 2>/dev/null)
 SECCOMP_LIBS   := $(shell pkg-config --libs libseccomp 2>/dev/null)
+# fvm export/import (store/oci*.c): libarchive for the tar, libcrypto for the digests,
+# jansson for the OCI JSON. Only fvm (and the tests and fuzz targets) link them.
+OCI_CFLAGS := $(shell pkg-config --cflags libarchive libcrypto jansson 2>/dev/null)
+OCI_LIBS   := $(shell pkg-config --libs libarchive libcrypto jansson 2>/dev/null)
 
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
 	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
@@ -91,6 +95,7 @@ $(B)/%.o: %.c
 TOOL_CFLAGS := -Ifvm-exec
 $(RUN_OBJ) $(MANAGE_OBJ) $(STORE_OBJ): PART_CFLAGS := $(TOOL_CFLAGS)
 $(RUN_OBJ): PART_CFLAGS += $(SECCOMP_CFLAGS)
+$(STORE_OBJ) $(MANAGE_OBJ): PART_CFLAGS += $(OCI_CFLAGS)
 
 # The list of wrapped symbols is the version script: exactly these names are exported.
 $(MAP): libfvm/wrapped.list
@@ -140,7 +145,7 @@ fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 
 fvm-exec/fvm: $(MANAGE_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(LDFLAGS)
 
 # Unit tests link the two archives; a test of a part's own object names it below.
 # Every unit binary goes through tests/lib/unit-runner.c, which lists its tests and runs
@@ -151,7 +156,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(UNIT_RUNNER) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $< $(filter %.o,$^) \
-		-Wl,--wrap=_cmocka_run_group_tests $(STORE_LIB) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
+		-Wl,--wrap=_cmocka_run_group_tests $(STORE_LIB) $(CORE_LIB) -lcmocka -ldl $(BSD_LIBS) $(OCI_LIBS)
 $(B)/tests/unit/test_json: $(B)/fvm-exec/manage/json.o
 
 $(B)/tests/helpers/%: tests/helpers/%.c
@@ -169,7 +174,8 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
-	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static
+	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
+	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)

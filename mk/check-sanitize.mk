@@ -56,14 +56,14 @@ $(SAN_B)/fvm-exec/fvm-exec: $(SAN_RUN_SRC:%.c=$(SAN_B)/%.o) $(SAN_STORE_LIB) $(S
 
 $(SAN_B)/fvm-exec/fvm: $(SAN_MANAGE_SRC:%.c=$(SAN_B)/%.o) $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(LDFLAGS)
 
 # A unit test of a part's own object names it, as in the Makefile.
 $(SAN_B)/tests/unit/%: tests/unit/%.c $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,CC-SAN,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(SAN_OPT) $(SAN_FLAGS) -o $@ $< $(filter %.o,$^) \
-		$(SAN_STORE_LIB) $(SAN_CORE_LIB) -lcmocka -ldl $(BSD_LIBS)
+		$(SAN_STORE_LIB) $(SAN_CORE_LIB) -lcmocka -ldl $(BSD_LIBS) $(OCI_LIBS)
 $(SAN_B)/tests/unit/test_json: $(SAN_B)/fvm-exec/manage/json.o
 
 $(SAN_SO_LINK):

@@ -18,6 +18,8 @@ int cmd_rm(const struct fvm_store *s, int argc, char **argv);
 int cmd_migrate(const struct fvm_store *s, int argc, char **argv);
 int cmd_ps(const struct fvm_store *s, int argc, char **argv);
 int cmd_stop(const struct fvm_store *s, int argc, char **argv);
+int cmd_export(const struct fvm_store *s, int argc, char **argv);
+int cmd_import(const struct fvm_store *s, int argc, char **argv);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);

@@ -25,6 +25,8 @@ static const struct {
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
 	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
+	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd] [--mtime T]  the VM's changes as an OCI layer or image"},
+	{"import", cmd_import, "import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]  a new VM from an OCI layer or image"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 

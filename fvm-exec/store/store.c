@@ -288,8 +288,13 @@ static int write_format(int homefd)
 	return write_text(homefd, FVM_FORMAT_FILE, text, 0644);
 }
 
-/* Builds the data area of VM NAME in VMSFD under a temporary name, then renames it. */
-static int create_data(int vmsfd, const char *name, const char *shown)
+/*
+ * Builds the data area of VM NAME in VMSFD under a temporary name, then renames it.
+ * FILL, when given, fills the new area (its fd) first; then a VM of that name already
+ * there is an error (-EEXIST), not a race lost.
+ */
+static int create_data(int vmsfd, const char *name, const char *shown,
+		       int (*fill)(int vmfd, void *arg), void *arg)
 {
 	char tmp[NAME_MAX + 1], rnd[17];
 	struct stat rst;
@@ -314,8 +319,16 @@ static int create_data(int vmsfd, const char *name, const char *shown)
 		int o = openat(fd, FVM_ORIGINS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		ret = o < 0 ? -errno : close(o);
 	}
+	if (ret == 0 && fill && (ret = fill(fd, arg)) < 0) {
+		close(fd);
+		safe_rm_tree(vmsfd, tmp, NULL, NULL);
+		return ret; /* reported by FILL */
+	}
 	close(fd);
-	if (ret == 0 && renameat(vmsfd, tmp, vmsfd, name) < 0 && errno != ENOTEMPTY && errno != EEXIST) {
+	if (ret == 0 && fill && renameat2(vmsfd, tmp, vmsfd, name, RENAME_NOREPLACE) < 0) {
+		ret = -errno;
+	} else if (ret == 0 && !fill && renameat(vmsfd, tmp, vmsfd, name) < 0 && errno != ENOTEMPTY &&
+		   errno != EEXIST) {
 		ret = -errno;
 	}
 	safe_rm_tree(vmsfd, tmp, NULL, NULL); /* lost a race with another fvm-exec: theirs stands */
@@ -345,7 +358,7 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 		warnx("cannot create the store %s: %s", s->home, safe_strerror(r));
 		goto out;
 	}
-	if (!store_vm_exists(s, name) && create_data(vmsfd, name, dir) < 0) {
+	if (!store_vm_exists(s, name) && create_data(vmsfd, name, dir, NULL, NULL) < 0) {
 		goto out;
 	}
 	struct replace rp;
@@ -363,6 +376,48 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 	}
 	if (conf && (r = write_text(cfd, FVM_VMCONF_FILE, conf, 0600)) < 0) {
 		warnx("%s/%s/%s/%s: %s", s->home, FVM_CTL_DIR, name, FVM_VMCONF_FILE, strerror(-r));
+		goto out;
+	}
+	ret = 0;
+out:
+	for (int *fd = (int[]){homefd, vmsfd, ctlsfd, cfd}, i = 0; i < 4; i++) {
+		if (fd[i] >= 0) {
+			close(fd[i]);
+		}
+	}
+	return ret;
+}
+
+int store_vm_create_filled(const struct fvm_store *s, const char *name,
+			   int (*fill)(int vmfd, void *arg), void *arg)
+{
+	char dir[PATH_MAX];
+	int homefd = -1, vmsfd = -1, ctlsfd = -1, cfd = -1, ret = -1, r;
+
+	if (store_vm_dir(s, name, dir, sizeof(dir)) < 0) {
+		return -1;
+	}
+	if (store_vm_exists(s, name)) {
+		warnx("a VM named '%s' exists in %s", name, s->home);
+		return -1;
+	}
+	if (mkdir_p(s->home, FVM_MODE_HOME) < 0 ||
+	    (homefd = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		warn("cannot create the store %s", s->home);
+		return -1;
+	}
+	if ((r = write_format(homefd)) < 0 || (r = vmsfd = mkdir_open(homefd, FVM_VMS_DIR, FVM_MODE_DATA)) < 0 ||
+	    (r = ctlsfd = mkdir_open(homefd, FVM_CTL_DIR, FVM_MODE_CTL)) < 0 ||
+	    (r = cfd = mkdir_open(ctlsfd, name, FVM_MODE_CTL)) < 0) {
+		warnx("cannot create the store %s: %s", s->home, safe_strerror(r));
+		goto out;
+	}
+	if ((r = create_data(vmsfd, name, dir, fill, arg)) < 0) {
+		if (r == -EEXIST || r == -ENOTEMPTY) {
+			warnx("a VM named '%s' exists in %s", name, s->home);
+		} else {
+			unlinkat(ctlsfd, name, AT_REMOVEDIR); /* ours, and still empty */
+		}
 		goto out;
 	}
 	ret = 0;

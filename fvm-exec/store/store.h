@@ -91,6 +91,16 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 		    const char *conf);
 
 /*
+ * Creates VM NAME, which must not exist, with a data area that FILL(VMFD, ARG) fills
+ * (upper/, work/ and an empty origins file are there when it is called) before the area
+ * appears under its name in one rename: a failed FILL (which reports and returns
+ * -errno) leaves no VM. The control area is made empty (no vm.conf: a later run writes
+ * the policy from the configuration). Returns 0 or -1 (reported).
+ */
+int store_vm_create_filled(const struct fvm_store *s, const char *name,
+			   int (*fill)(int vmfd, void *arg), void *arg);
+
+/*
  * Takes the VM's lock: shared (a run) or exclusive (commit, reset, rm); NONBLOCK fails
  * at once with -2 when it is held. Returns the lock fd (close to release) or -1/-2.
  * A shared lock (a run) also marks the VM as used now (the lock file's time).

@@ -1,0 +1,297 @@
+/*
+ * cmd_export.c — fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd]
+ * [--mtime T]: the VM's changes as one OCI image layer, or as an OCI image layout.
+ *
+ * Rules: the VM's lock is taken exclusively for the read (no run changes the layer
+ * under the export); a file is written to a temporary beside it and renamed, so a
+ * failed export leaves no half archive (standard output excepted); --mtime, else
+ * SOURCE_DATE_EPOCH, clamps every time (reproducible builds' convention). The layers
+ * exported are the VM's layer directories, top first (today: upper/ alone).
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "fvm/layout.h"
+#include "fvm/origins.h"
+#include "store/oci.h"
+#include "store/originlog.h"
+#include "store/procs.h"
+#include "store/safefs.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]\n");
+}
+
+/* OCI's name for this machine's architecture. */
+static const char *oci_arch(void)
+{
+	static struct utsname u;
+	static const struct {
+		const char *uname, *oci;
+	} map[] = {
+		{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"i686", "386"}, {"i386", "386"},
+		{"armv7l", "arm"}, {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"},
+	};
+
+	uname(&u);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(u.machine, map[i].uname) == 0) {
+			return map[i].oci;
+		}
+	}
+	return u.machine;
+}
+
+/* KEY's value in /etc/os-release (quotes removed), or NULL. Malloc'd. */
+static char *os_release(const char *key)
+{
+	FILE *f = fopen("/etc/os-release", "r");
+	char line[512], *v = NULL;
+	size_t k = strlen(key);
+
+	if (!f && !(f = fopen("/usr/lib/os-release", "r"))) {
+		return NULL;
+	}
+	while (!v && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, k) == 0 && line[k] == '=') {
+			char *s = line + k + 1;
+			s[strcspn(s, "\n")] = '\0';
+			size_t n = strlen(s);
+			if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]) {
+				s[n - 1] = '\0';
+				s++;
+			}
+			v = strdup(s);
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* The VM's origins records (compacted: one per path), as text. Malloc'd, or NULL. */
+static char *origins_text(const char *vmdir)
+{
+	char file[PATH_MAX + 16], line[2 * PATH_MAX + 256], *text = NULL;
+	struct originlog log;
+	size_t len = 0;
+	FILE *mem;
+
+	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
+	if (originlog_load(file, &log) < 0) {
+		return NULL;
+	}
+	if ((mem = open_memstream(&text, &len))) {
+		for (size_t i = 0; i < log.n; i++) {
+			if (fvm_origin_format(&log.v[i], line, sizeof(line)) > 0) {
+				fputs(line, mem);
+			}
+		}
+		fclose(mem);
+	}
+	originlog_free(&log);
+	return text;
+}
+
+static int parse_compress(const char *s, enum oci_compress *c)
+{
+	static const struct {
+		const char *name;
+		enum oci_compress c;
+	} t[] = {{"none", OCI_COMPRESS_NONE}, {"gzip", OCI_COMPRESS_GZIP}, {"zstd", OCI_COMPRESS_ZSTD}};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcmp(s, t[i].name) == 0) {
+			*c = t[i].c;
+			return 0;
+		}
+	}
+	warnx("--compress %s: gzip, zstd or none", s);
+	return -1;
+}
+
+static int parse_time(const char *s, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (errno || end == s || *end || *out < 0) {
+		warnx("%s: a time in seconds since the epoch", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes the tar of VMDIR's layers to OUT_FD. */
+static int export_layers(const char *vmdir, int out_fd, const struct oci_write_opts *o,
+			 struct oci_blob_info *info)
+{
+	int upper = store_upper_open(vmdir), r;
+
+	if (upper < 0) {
+		return -1;
+	}
+	r = oci_tar_write(&upper, 1, out_fd, o, info);
+	close(upper);
+	return r;
+}
+
+/* -o FILE: a temporary beside FILE, renamed when whole. */
+static int export_file(const char *vmdir, const char *file, const struct oci_write_opts *o)
+{
+	struct oci_blob_info info;
+	char tmp[PATH_MAX];
+	int fd, r;
+
+	if (strcmp(file, "-") == 0) {
+		if (isatty(STDOUT_FILENO)) {
+			warnx("export: standard output is a terminal; redirect it or give -o FILE");
+			return -1;
+		}
+		return export_layers(vmdir, STDOUT_FILENO, o, &info);
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.fvm-export.%d", file, (int)getpid()) >= (int)sizeof(tmp)) {
+		warnx("%s: path too long", file);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		warn("%s", tmp);
+		return -1;
+	}
+	r = export_layers(vmdir, fd, o, &info);
+	if (close(fd) < 0 && r == 0) {
+		warn("%s", file);
+		r = -1;
+	}
+	if (r == 0 && rename(tmp, file) < 0) {
+		warn("%s", file);
+		r = -1;
+	}
+	if (r < 0) {
+		unlink(tmp);
+	}
+	return r;
+}
+
+/* --oci DIR[:TAG]: the layer blob, then config, manifest and index. */
+static int export_oci(const char *vmdir, const char *name, char *spec, const struct oci_write_opts *o)
+{
+	char *colon = strrchr(spec, ':'), tmp[NAME_MAX + 1];
+	const char *tag = "latest";
+	struct oci_blob_info info;
+	int bfd, fd, r;
+
+	if (colon && !strchr(colon, '/')) {
+		*colon = '\0';
+		tag = colon + 1;
+	}
+	if (!*spec || !*tag) {
+		warnx("--oci DIR[:TAG]: an empty directory or tag");
+		return -1;
+	}
+	struct oci_write_opts od = *o;
+	od.digests = true;
+	if ((fd = oci_layout_blob_tmp(spec, &bfd, tmp, sizeof(tmp))) < 0) {
+		return -1;
+	}
+	r = export_layers(vmdir, fd, &od, &info);
+	if (close(fd) < 0) {
+		r = -1;
+	}
+	if (r == 0 && renameat(bfd, tmp, bfd, info.digest) < 0) {
+		warn("%s/blobs/sha256/%s", spec, info.digest);
+		r = -1;
+	}
+	if (r < 0) {
+		unlinkat(bfd, tmp, 0);
+		close(bfd);
+		return -1;
+	}
+	close(bfd);
+	struct oci_image_meta m = {
+		.vm = name, .os_id = os_release("ID"), .os_version = os_release("VERSION_ID"),
+		.arch = oci_arch(), .created = o->clamp ? o->mtime : (long long)time(NULL),
+		.origins = origins_text(vmdir),
+	};
+	r = oci_layout_write(spec, tag, &info, o->compress, &m);
+	free((char *)m.os_id);
+	free((char *)m.os_version);
+	free((char *)m.origins);
+	return r;
+}
+
+int cmd_export(const struct fvm_store *s, int argc, char **argv)
+{
+	enum { OPT_OCI = 256, OPT_COMPRESS, OPT_MTIME };
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"oci", required_argument, NULL, OPT_OCI},
+		{"compress", required_argument, NULL, OPT_COMPRESS},
+		{"mtime", required_argument, NULL, OPT_MTIME},
+		{NULL, 0, NULL, 0},
+	};
+	struct oci_write_opts o = {.compress = OCI_COMPRESS_NONE, .progress = true};
+	const char *out = NULL, *sde = getenv("SOURCE_DATE_EPOCH");
+	char *oci = NULL, dir[PATH_MAX];
+	int c, rc, lock, r;
+
+	if (sde && *sde) {
+		if (parse_time(sde, &o.mtime) < 0) {
+			return FVM_EXIT_USAGE;
+		}
+		o.clamp = true;
+	}
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case OPT_OCI:
+			oci = optarg;
+			break;
+		case OPT_COMPRESS:
+			if (parse_compress(optarg, &o.compress) < 0) {
+				return FVM_EXIT_USAGE;
+			}
+			break;
+		case OPT_MTIME:
+			if (parse_time(optarg, &o.mtime) < 0) {
+				return FVM_EXIT_USAGE;
+			}
+			o.clamp = true;
+			break;
+		default:
+			usage();
+			return FVM_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !out == !oci) {
+		usage();
+		return FVM_EXIT_USAGE;
+	}
+	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
+		return rc;
+	}
+	lock = vm_lock_idle(dir, argv[optind], "export");
+	if (lock < 0) {
+		return FVM_EXIT_PARTIAL;
+	}
+	struct store_usage u;
+	if (isatty(STDERR_FILENO) && store_vm_usage(dir, &u) == 0) {
+		o.total = u.bytes; /* the progress line's ETA */
+	}
+	r = out ? export_file(dir, out, &o) : export_oci(dir, argv[optind], oci, &o);
+	close(lock);
+	return r < 0 ? FVM_EXIT_PARTIAL : 0;
+}
