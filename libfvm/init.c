@@ -11,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -151,6 +152,8 @@ static size_t read_contract(const char *raw[])
 /* Indexes of FVM_ENV_CONTRACT. */
 enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU };
 
+static void attach_before_fork(void);
+
 void fvm_init(void)
 {
 	static int lock;
@@ -186,6 +189,7 @@ void fvm_init(void)
 			}
 		}
 		find_lib_path(used);
+		pthread_atfork(attach_before_fork, NULL, NULL);
 		fvm_active = true;
 	} else {
 		__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE); /* nothing to attach */
@@ -235,6 +239,15 @@ static void fvm_attach(void)
 	}
 	__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE);
 	errno = saved;
+}
+
+/* Before a fork: a parent that has not attached yet does it once, here, rather than
+ * every child before its exec (a vfork child shares the parent's memory anyway). */
+static void attach_before_fork(void)
+{
+	if (fvm_active && !__atomic_load_n(&fvm_fast, __ATOMIC_ACQUIRE)) {
+		fvm_attach();
+	}
 }
 
 bool fvm_on_slow(void)
