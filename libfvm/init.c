@@ -181,9 +181,11 @@ void fvm_init(void)
 		fvm_cu_broker_attach(&fvm_g, raw[C_CU]);
 		if (!home || !*home) {
 			/* The store is the VM root's grandparent: $FVM_HOME/vms/NAME. */
+			/* No snprintf: printf's code is pages a start need not fault in. */
 			char tmp[PATH_MAX];
-			int n = snprintf(tmp, sizeof(tmp), "%s/../..", fvm_g.root);
-			if (n > 0 && (size_t)n < sizeof(tmp)) {
+			if (fvm_g.root_len + sizeof("/../..") <= sizeof(tmp)) {
+				memcpy(tmp, fvm_g.root, fvm_g.root_len);
+				memcpy(tmp + fvm_g.root_len, "/../..", sizeof("/../.."));
 				fvm_g.home_len = (size_t)fvm_path_normalize(tmp, fvm_g.home,
 									    sizeof(fvm_g.home), true);
 			}
