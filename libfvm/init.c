@@ -16,10 +16,10 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fvm/env.h"
 #include "fvm/path.h"
