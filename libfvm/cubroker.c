@@ -57,10 +57,8 @@ static int cu_request(unsigned kind, const char *vpath)
 	return rep.err > 0 ? -rep.err : 0;
 }
 
-void fvm_cu_broker_attach(struct fvm_vm *vm)
+void fvm_cu_broker_attach(struct fvm_vm *vm, const char *v)
 {
-	const char *v = getenv(FVM_ENV_CU);
-
 	if (v && v[0] == '/' && strlen(v) < sizeof(cu_addr.sun_path)) {
 		cu_addr.sun_family = AF_UNIX;
 		strcpy(cu_addr.sun_path, v);

@@ -87,25 +87,39 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
 {
 	static const char *const contract[] = FVM_ENV_CONTRACT;
 	size_t n = 0, used = 0;
+	unsigned have = 0; /* bit c: contract[c] is in OUT */
+	bool preload = false;
 
 	if (!fvm_active) {
 		return (char **)envp;
 	}
 	const char *lib = fvm_lib_path();
+	/* One pass: what is there is noted on the way (every contract name starts "FVM_"). */
 	for (size_t i = 0; envp && envp[i] && n + FVM_ENV_CONTRACT_N + 2 < outn; i++) {
-		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && lib[0] && !strstr(envp[i] + 11, lib)) {
-			/* Keep the program's own preloads, after libfvm. */
-			int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", lib, envp[i] + 11);
-			if (len > 0 && used + (size_t)len + 1 <= buflen) {
-				out[n++] = buf + used;
-				used += (size_t)len + 1;
-				continue;
+		const char *e = envp[i];
+		if (e[0] == 'L' && strncmp(e, "LD_PRELOAD=", 11) == 0) {
+			preload = true;
+			if (lib[0] && !strstr(e + 11, lib)) {
+				/* Keep the program's own preloads, after libfvm. */
+				int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", lib, e + 11);
+				if (len > 0 && used + (size_t)len + 1 <= buflen) {
+					out[n++] = buf + used;
+					used += (size_t)len + 1;
+					continue;
+				}
+			}
+		} else if (e[0] == 'F' && strncmp(e, "FVM_", 4) == 0) {
+			for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
+				size_t nl = strlen(contract[c]);
+				if (strncmp(e, contract[c], nl) == 0 && e[nl] == '=') {
+					have |= 1u << c;
+					break;
+				}
 			}
 		}
 		out[n++] = envp[i];
 	}
-	out[n] = NULL;
-	if (lib[0] && !env_get(out, "LD_PRELOAD")) {
+	if (lib[0] && !preload) {
 		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", lib);
 		if (len > 0 && used + (size_t)len + 1 <= buflen) {
 			out[n++] = buf + used;
@@ -113,12 +127,8 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
 		}
 	}
 	for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
-		out[n] = NULL;
-		if (env_get(out, contract[c])) {
-			continue;
-		}
 		const char *val = fvm_env_saved[c];
-		if (!val) {
+		if ((have & (1u << c)) || !val) {
 			continue;
 		}
 		int len = snprintf(buf + used, buflen - used, "%s=%s", contract[c], val);

@@ -8,12 +8,18 @@
  *    call through unchanged.
  *  - Reads the environment and the compiled policy only; parses no configuration and
  *    prints nothing to the program's streams.
+ *  - A start costs almost nothing (issue 15): one pass over the environment, no file
+ *    opened, two system calls (geteuid, getpid). The policy and the generation counter
+ *    (ROOT/state) are mapped by the first wrapper that runs in the VM (fvm_on_slow), or
+ *    before a fork by a parent that has run none, so that children inherit them.
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fvm/env.h"
 #include "fvm/path.h"
@@ -22,26 +28,55 @@
 struct fvm_vm fvm_g;
 bool fvm_active;
 volatile int fvm_ready;
-static char lib_path[PATH_MAX];
+volatile int fvm_fast;
 
-static void find_lib_path(void)
+const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
+/* The contract's values and libfvm's own path, packed: only one page is touched. */
+static char env_copy[(FVM_ENV_CONTRACT_N + 1) * PATH_MAX];
+static const char *lib_path = "";
+
+struct lib_find {
+	uintptr_t addr;
+	const char *name;
+};
+
+/* dl_iterate_phdr callback: the object one of whose segments holds F->addr. */
+static int lib_find_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	Dl_info info;
+	struct lib_find *f = arg;
 
-	if (dladdr((void *)fvm_init, &info) && info.dli_fname && info.dli_fname[0] == '/') {
-		snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname);
+	(void)size;
+	for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && f->addr >= lo && f->addr < lo + ph->p_memsz) {
+			f->name = info->dlpi_name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * libfvm's own path, into the packed buffer at USED: asked once at start (a walk of the
+ * few loaded objects, no system call), so that no forked child asks it again before
+ * its exec (dladdr walked the symbol table, in every child of a shell).
+ */
+static void find_lib_path(size_t used)
+{
+	struct lib_find f = {(uintptr_t)fvm_init, NULL};
+	size_t len;
+
+	dl_iterate_phdr(lib_find_cb, &f);
+	if (f.name && f.name[0] == '/' && (len = strlen(f.name) + 1) <= sizeof(env_copy) - used) {
+		lib_path = memcpy(env_copy + used, f.name, len);
 	}
 }
 
 const char *fvm_lib_path(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, find_lib_path);
 	return lib_path;
 }
-const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
-static char env_copy[FVM_ENV_CONTRACT_N * PATH_MAX]; /* packed: only one page is touched */
 
 static int debug_fd = -1;
 
@@ -85,11 +120,51 @@ void fvm_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The contract's variables, in one pass over the environment (getenv would walk it
+ * once per name): each value as the process got it into RAW, the first occurrence as
+ * getenv finds it, and a copy for the exec wrappers (fvm_env_saved).
+ */
+static size_t read_contract(const char *raw[])
+{
+	static const char *const contract[] = FVM_ENV_CONTRACT;
+	size_t used = 0;
+
+	for (char **e = environ; e && *e; e++) {
+		const char *v = *e;
+		if (v[0] != 'F' || strncmp(v, "FVM_", 4) != 0) {
+			continue;
+		}
+		for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
+			size_t nl = strlen(contract[c]);
+			if (!raw[c] && strncmp(v, contract[c], nl) == 0 && v[nl] == '=') {
+				raw[c] = v + nl + 1;
+				break;
+			}
+		}
+	}
+	for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
+		size_t vl = raw[c] ? strlen(raw[c]) + 1 : 0;
+		if (raw[c] && vl <= PATH_MAX) {
+			fvm_env_saved[c] = memcpy(env_copy + used, raw[c], vl);
+			used += vl;
+		}
+	}
+	return used;
+}
+
+/* Indexes of FVM_ENV_CONTRACT. */
+enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU };
+
+static void attach_before_fork(void);
+
 void fvm_init(void)
 {
 	static int lock;
-	const char *root, *name, *pol, *home, *dbg;
+	const char *raw[FVM_ENV_CONTRACT_N] = {NULL};
+	const char *root, *name, *home, *dbg;
 	int saved = errno;
+	size_t used;
 
 	/* One initialiser; a concurrent caller waits (only possible before main). */
 	if (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE)) {
@@ -97,51 +172,100 @@ void fvm_init(void)
 		}
 		return;
 	}
-	root = getenv(FVM_ENV_ROOT);
-	name = getenv(FVM_ENV_VM);
-	pol = getenv(FVM_ENV_POLICY);
-	home = getenv(FVM_ENV_HOME);
-	dbg = getenv(FVM_ENV_DEBUG);
-	{
-		static const char *const contract[] = FVM_ENV_CONTRACT;
-		size_t used = 0;
-		for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
-			const char *v = getenv(contract[c]);
-			size_t vl = v ? strlen(v) + 1 : 0;
-			if (v && vl <= PATH_MAX) {
-				fvm_env_saved[c] = memcpy(env_copy + used, v, vl);
-				used += vl;
-			}
-		}
-	}
+	used = read_contract(raw);
+	root = raw[C_ROOT];
+	name = raw[C_VM];
+	home = raw[C_HOME];
+	dbg = raw[C_DEBUG];
 	if (dbg && *dbg) {
 		debug_fd = atoi(dbg);
 	}
 	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
 		fvm_cwd_init();
-		fvm_cu_broker_attach(&fvm_g);
-		if (pol && *pol && (fvm_g.policy = fvm_policy_map(pol)) != NULL) {
-			/* mapped */
-		} else if (pol && *pol) {
-			fvm_debug("cannot load policy %s; using the default", pol);
-		}
+		fvm_cu_broker_attach(&fvm_g, raw[C_CU]);
 		if (!home || !*home) {
 			/* The store is the VM root's grandparent: $FVM_HOME/vms/NAME. */
+			/* No snprintf: printf's code is pages a start need not fault in. */
 			char tmp[PATH_MAX];
-			int n = snprintf(tmp, sizeof(tmp), "%s/../..", fvm_g.root);
-			if (n > 0 && (size_t)n < sizeof(tmp)) {
+			if (fvm_g.root_len + sizeof("/../..") <= sizeof(tmp)) {
+				memcpy(tmp, fvm_g.root, fvm_g.root_len);
+				memcpy(tmp + fvm_g.root_len, "/../..", sizeof("/../.."));
 				fvm_g.home_len = (size_t)fvm_path_normalize(tmp, fvm_g.home,
 									    sizeof(fvm_g.home), true);
 			}
 		}
-		if (fvm_gen_attach(&fvm_g) < 0) {
-			fvm_debug("no generation counter in %s: lookups are not cached", fvm_g.root);
-		}
+		find_lib_path(used);
+		pthread_atfork(attach_before_fork, NULL, NULL);
 		fvm_active = true;
 		fvm_loader_restore();
+	} else {
+		__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE); /* nothing to attach */
 	}
 	__atomic_store_n(&fvm_ready, 1, __ATOMIC_RELEASE);
 	errno = saved;
+}
+
+/*
+ * The policy and the generation counter, mapped at the first wrapped call that runs in
+ * the VM rather than at start: a program that calls none (true, a compiler driver's
+ * short-lived helpers) opens neither file. Lock-free and idempotent, so that threads
+ * and signal handlers may race here: each maps its own and publishes it with one
+ * compare-and-swap; a loser unmaps its copy and uses the winner's. The names counter
+ * is published before the counter, and the counter is derived from it (the word
+ * before), so a reader that sees the counter sees both.
+ */
+static void fvm_attach(void)
+{
+	static volatile int policy_done;
+	int saved = errno;
+
+	if (!__atomic_load_n(&policy_done, __ATOMIC_ACQUIRE)) {
+		const char *pol = fvm_env_saved[C_POLICY];
+		if (pol && *pol) {
+			const struct fvm_policy *mine = fvm_policy_map(pol), *none = NULL;
+			if (!mine) {
+				fvm_debug("cannot load policy %s; using the default", pol);
+			} else if (!__atomic_compare_exchange_n(&fvm_g.policy, &none, mine, false,
+								 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				fvm_policy_unmap(mine);
+			}
+		}
+		__atomic_store_n(&policy_done, 1, __ATOMIC_RELEASE);
+	}
+	if (!__atomic_load_n(&fvm_g.gen.counter, __ATOMIC_ACQUIRE)) {
+		uint64_t *mine, *names = NULL;
+		if (fvm_gen_map(fvm_g.root, &mine) < 0) {
+			fvm_debug("no generation counter in %s: lookups are not cached", fvm_g.root);
+		} else {
+			if (!__atomic_compare_exchange_n(&fvm_g.gen.names, &names, mine + 1, false,
+							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				fvm_gen_unmap(mine);
+			}
+			__atomic_store_n(&fvm_g.gen.counter, fvm_g.gen.names - 1, __ATOMIC_RELEASE);
+		}
+	}
+	__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE);
+	errno = saved;
+}
+
+/* Before a fork: a parent that has not attached yet does it once, here, rather than
+ * every child before its exec (a vfork child shares the parent's memory anyway). */
+static void attach_before_fork(void)
+{
+	if (fvm_active && !__atomic_load_n(&fvm_fast, __ATOMIC_ACQUIRE)) {
+		fvm_attach();
+	}
+}
+
+bool fvm_on_slow(void)
+{
+	if (!__atomic_load_n(&fvm_ready, __ATOMIC_ACQUIRE)) {
+		fvm_init();
+	}
+	if (fvm_active) {
+		fvm_attach();
+	}
+	return fvm_active;
 }
 
 __attribute__((constructor)) static void fvm_constructor(void)

@@ -112,14 +112,21 @@ void *fvm_real(enum fvm_real_idx idx, const char *name);
 extern struct fvm_vm fvm_g;
 extern bool fvm_active;
 extern volatile int fvm_ready;
+/* Set once nothing is left to do at a wrapper's entry: started, and outside a VM or
+ * with the policy and the generation counter mapped (init.c, fvm_on_slow). */
+extern volatile int fvm_fast;
 
 void fvm_init(void);
+bool fvm_on_slow(void);
 
-/* True inside a VM. Initialises libfvm if a wrapper runs before its constructor. */
+/*
+ * True inside a VM. Initialises libfvm if a wrapper runs before its constructor, and
+ * maps the policy and the generation counter at the first wrapper that runs in a VM.
+ */
 static inline bool fvm_on(void)
 {
-	if (__builtin_expect(!fvm_ready, 0)) {
-		fvm_init();
+	if (__builtin_expect(!fvm_fast, 0)) {
+		return fvm_on_slow();
 	}
 	return fvm_active;
 }
@@ -236,8 +243,8 @@ void fvm_cwd_changing(void);
 /* At start (fvm_init): the cwd memo belongs to this process, and to each fork child. */
 void fvm_cwd_init(void);
 
-/* cubroker.c: names a root run's copy-up broker (FVM_ENV_CU) in VM, if there is one. */
-void fvm_cu_broker_attach(struct fvm_vm *vm);
+/* cubroker.c: names a root run's copy-up broker SOCK (FVM_ENV_CU's value, NULL: none) in VM. */
+void fvm_cu_broker_attach(struct fvm_vm *vm, const char *sock);
 
 /* fchdir for libfvm's own use: every change of cwd goes through here or chdir(). */
 static inline int fvm_fchdir(int fd)
@@ -360,8 +367,7 @@ size_t fvm_loader_env(int prog_loader, char **env, size_t n, size_t outn, char *
 
 /* loader.c, at start: LD_AUDIT as the program set it, when libfvm's exec changed it. */
 void fvm_loader_restore(void);
-/* libfvm's own path ("" when unknown), asked of the dynamic linker at the first use:
- * only a process that execs needs it (dladdr walks the symbol table). */
+/* libfvm's own path ("" when unknown or outside a VM), found at start (init.c). */
 const char *fvm_lib_path(void);
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */

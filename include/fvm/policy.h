@@ -107,5 +107,7 @@ int fvm_policy_load(struct fvm_policy *pol, const char *file);
  * read are ever faulted in), or NULL when it cannot be read or is not a policy image.
  */
 const struct fvm_policy *fvm_policy_map(const char *file);
+/* Unmaps what fvm_policy_map returned (NULL: nothing). */
+void fvm_policy_unmap(const struct fvm_policy *pol);
 
 #endif

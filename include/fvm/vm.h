@@ -112,6 +112,15 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
  */
 int fvm_gen_attach(struct fvm_vm *vm);
 
+/*
+ * The same mapping for the VM directory ROOT, into *COUNTER (the names counter is the
+ * next word), without touching a struct fvm_vm: libfvm maps it at the first call that
+ * needs it and publishes it itself (init.c). Returns 0 or -errno. fvm_gen_unmap undoes
+ * a mapping that was not published.
+ */
+int fvm_gen_map(const char *root, uint64_t **counter);
+void fvm_gen_unmap(uint64_t *counter);
+
 /* Increments both generations after a change to upper/; no-op when not attached. */
 void fvm_gen_bump(const struct fvm_vm *vm);
 

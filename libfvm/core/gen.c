@@ -22,14 +22,14 @@
 
 #define STATE_SIZE 4096
 
-int fvm_gen_attach(struct fvm_vm *vm)
+int fvm_gen_map(const char *root, uint64_t **counter)
 {
 	char file[PATH_MAX + 16];
 	struct stat st;
 	void *map;
 	int fd, ret;
 
-	if (snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_STATE_FILE) >= (int)sizeof(file)) {
+	if (snprintf(file, sizeof(file), "%s/%s", root, FVM_STATE_FILE) >= (int)sizeof(file)) {
 		return -ENAMETOOLONG;
 	}
 	fd = sys_openat(AT_FDCWD, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -46,15 +46,31 @@ int fvm_gen_attach(struct fvm_vm *vm)
 	if ((unsigned long)map > -4096UL) {
 		return (int)(long)map;
 	}
-	vm->gen.counter = map;
-	vm->gen.names = (uint64_t *)map + 1;
 	uint64_t zero = 0;
-	__atomic_compare_exchange_n(vm->gen.counter, &zero, 1, false, __ATOMIC_ACQ_REL,
+	__atomic_compare_exchange_n((uint64_t *)map, &zero, 1, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_RELAXED);
 	zero = 0;
-	__atomic_compare_exchange_n(vm->gen.names, &zero, 1, false, __ATOMIC_ACQ_REL,
+	__atomic_compare_exchange_n((uint64_t *)map + 1, &zero, 1, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_RELAXED);
+	*counter = map;
 	return 0;
+}
+
+void fvm_gen_unmap(uint64_t *counter)
+{
+	sys_munmap(counter, STATE_SIZE);
+}
+
+int fvm_gen_attach(struct fvm_vm *vm)
+{
+	uint64_t *map;
+	int ret = fvm_gen_map(vm->root, &map);
+
+	if (ret == 0) {
+		vm->gen.counter = map;
+		vm->gen.names = map + 1;
+	}
+	return ret;
 }
 
 void fvm_gen_bump(const struct fvm_vm *vm)

@@ -330,3 +330,11 @@ const struct fvm_policy *fvm_policy_map(const char *file)
 	}
 	return pol;
 }
+
+void fvm_policy_unmap(const struct fvm_policy *pol)
+{
+	if (pol) {
+		sys_munmap((void *)((const struct policy_header *)pol - 1),
+			   sizeof(struct policy_header) + sizeof(struct fvm_policy));
+	}
+}
