@@ -18,6 +18,9 @@ int cmd_rm(const struct fvm_store *s, int argc, char **argv);
 int cmd_migrate(const struct fvm_store *s, int argc, char **argv);
 int cmd_ps(const struct fvm_store *s, int argc, char **argv);
 int cmd_stop(const struct fvm_store *s, int argc, char **argv);
+int cmd_snapshot(const struct fvm_store *s, int argc, char **argv);
+int cmd_snapshots(const struct fvm_store *s, int argc, char **argv);
+int cmd_clone(const struct fvm_store *s, int argc, char **argv);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);

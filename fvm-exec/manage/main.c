@@ -25,6 +25,9 @@ static const struct {
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
 	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
+	{"snapshot", cmd_snapshot, "snapshot NAME [LABEL]                  freeze the VM's changes into a layer"},
+	{"snapshots", cmd_snapshots, "snapshots NAME                         its layers: label, date, size, files"},
+	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 
