@@ -169,7 +169,6 @@ static int layers_dir_open(const char *home)
 int layer_create(const char *home, const char *label, char id[FVM_LAYER_ID_MAX + 1])
 {
 	int lfd = layers_dir_open(home), dfd = -1, ret;
-	struct replace r;
 
 	id[0] = '\0';
 	if (lfd < 0) {
@@ -183,12 +182,28 @@ int layer_create(const char *home, const char *label, char id[FVM_LAYER_ID_MAX +
 	if (ret == 0) {
 		fchmodat(lfd, id, FVM_MODE_LAYERS, 0); /* the umask may have taken x bits */
 		dfd = safe_open_dir(lfd, id);
-		ret = dfd < 0 ? dfd : replace_open(&r, dfd, FVM_LAYER_INFO, 0644);
+		ret = dfd < 0 ? dfd : 0;
 	}
 	if (ret == 0) {
-		fprintf(r.f, "%s\nlabel %s\ncreated %lld\ndigest \n", FVM_LAYER_MAGIC, label ? label : "",
-			(long long)time(NULL));
-		ret = replace_commit(&r);
+		/*
+		 * Written whole and renamed, but not synced: a snapshot must take milliseconds,
+		 * and a crash that loses the info loses a label, never data (the list, which
+		 * says what the VM sees, is synced).
+		 */
+		char text[256], tmp[NAME_MAX + 1];
+		int n = snprintf(text, sizeof(text), "%s\nlabel %s\ncreated %lld\ndigest \n",
+				 FVM_LAYER_MAGIC, label ? label : "", (long long)time(NULL));
+		int fd = safe_temp_create(dfd, FVM_LAYER_INFO, 0644, tmp, sizeof(tmp));
+		ret = fd < 0 ? fd : write(fd, text, (size_t)n) == n ? 0 : -EIO;
+		if (fd >= 0) {
+			close(fd);
+			if (ret == 0 && renameat(dfd, tmp, dfd, FVM_LAYER_INFO) < 0) {
+				ret = -errno;
+			}
+			if (ret < 0) {
+				unlinkat(dfd, tmp, 0);
+			}
+		}
 	}
 	if (dfd >= 0) {
 		close(dfd);
@@ -333,4 +348,198 @@ int layer_snapshot(const char *vmdir, const char *label, char id[FVM_LAYER_ID_MA
 		return -1;
 	}
 	return 0;
+}
+
+/* A new empty directory HOME/layers/.PREFIX.RANDOM into OUT. Returns 0 or -1. */
+static int scratch_dir(const char *home, const char *prefix, char *out, size_t len)
+{
+	char rnd[17];
+	int lfd = layers_dir_open(home);
+
+	if (lfd < 0) {
+		warnx("%s/%s: %s", home, FVM_LAYERS_DIR, safe_strerror(lfd));
+		return -1;
+	}
+	close(lfd);
+	if (safe_random_hex(rnd) < 0 ||
+	    snprintf(out, len, "%s/%s/.%s.%s", home, FVM_LAYERS_DIR, prefix, rnd) >= (int)len ||
+	    mkdir(out, 0700) < 0) {
+		warn("%s/%s: a scratch directory", home, FVM_LAYERS_DIR);
+		return -1;
+	}
+	return 0;
+}
+
+/* The trees of L (top first) and, when UPPER, VMDIR's upper/ above them, into V. */
+static int stack_trees(const char *vmdir, const char *home, const struct layer_list *l, bool upper,
+		       char **v, size_t *n)
+{
+	*n = 0;
+	if (upper) {
+		if (!(v[*n] = malloc(PATH_MAX))) {
+			return -1;
+		}
+		snprintf(v[(*n)++], PATH_MAX, "%s/%s", vmdir, FVM_UPPER_DIR);
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (!(v[*n] = malloc(PATH_MAX)) || layer_tree_path(home, l->id[i], v[*n], PATH_MAX) < 0) {
+			free(v[*n]);
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static void free_trees(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i]);
+	}
+}
+
+/* Removes scratch directory PATH (in HOME/layers). */
+static void scratch_drop(const char *path)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int pfd;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(parent)) {
+		return;
+	}
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		safe_rm_tree(pfd, slash + 1, NULL, NULL);
+		close(pfd);
+	}
+}
+
+int layer_view(const char *vmdir, char *out, size_t len)
+{
+	char home[PATH_MAX], *trees[FVM_MAX_LAYERS + 1];
+	struct layer_list l;
+	size_t n;
+	int ret;
+
+	if (layer_list_read(vmdir, &l) < 0) {
+		return -1;
+	}
+	if (l.n == 0) {
+		return snprintf(out, len, "%s/%s", vmdir, FVM_UPPER_DIR) >= (int)len ? -1 : 0;
+	}
+	if (layer_home(vmdir, home, sizeof(home)) < 0 || scratch_dir(home, "view", out, len) < 0) {
+		return -1;
+	}
+	if (stack_trees(vmdir, home, &l, true, trees, &n) < 0) {
+		scratch_drop(out);
+		return -1;
+	}
+	ret = layer_merge(trees, n, out, MERGE_LINK);
+	free_trees(trees, n);
+	if (ret < 0) {
+		scratch_drop(out);
+		return -1;
+	}
+	return 1;
+}
+
+void layer_view_drop(const char *path)
+{
+	scratch_drop(path);
+}
+
+void layer_free_unused(const char *home, const struct layer_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (!layer_in_use(home, l->id[i])) {
+			layer_remove(home, l->id[i]);
+		}
+	}
+}
+
+int layer_flatten(const char *vmdir)
+{
+	char home[PATH_MAX], flat[PATH_MAX], upper[PATH_MAX], *trees[FVM_MAX_LAYERS + 1];
+	struct layer_list l, none = {.n = 0};
+	size_t n;
+	int ret;
+
+	if (layer_list_read(vmdir, &l) < 0) {
+		return -1;
+	}
+	if (l.n == 0) {
+		return 0;
+	}
+	if (layer_home(vmdir, home, sizeof(home)) < 0 || scratch_dir(home, "flat", flat, sizeof(flat)) < 0) {
+		return -1;
+	}
+	if (stack_trees(vmdir, home, &l, true, trees, &n) < 0) {
+		scratch_drop(flat);
+		return -1;
+	}
+	ret = layer_merge(trees, n, flat, MERGE_COPY);
+	free_trees(trees, n);
+	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
+	/* One step: the merged tree becomes upper/; the list then names no layer. Between
+	 * the two, the merged upper/ over the old layers shows the same. */
+	if (ret < 0 || renameat2(AT_FDCWD, flat, AT_FDCWD, upper, RENAME_EXCHANGE) < 0) {
+		if (ret == 0) {
+			warn("%s", upper);
+		}
+		scratch_drop(flat);
+		return -1;
+	}
+	if (layer_list_write(vmdir, &none) < 0) {
+		return -1;
+	}
+	scratch_drop(flat);
+	layer_free_unused(home, &l);
+	return 0;
+}
+
+int layer_squash(const char *vmdir)
+{
+	char home[PATH_MAX], tree[PATH_MAX], *trees[FVM_MAX_LAYERS];
+	char id[FVM_LAYER_ID_MAX + 1];
+	struct layer_list l, one = {.n = 1};
+	struct layer_info info;
+	size_t n;
+	int ret;
+
+	if (layer_list_read(vmdir, &l) < 0 || layer_home(vmdir, home, sizeof(home)) < 0) {
+		return -1;
+	}
+	if (l.n < 2) {
+		return 0; /* nothing to merge */
+	}
+	if (layer_info_read(home, l.id[0], &info) < 0 || layer_create(home, info.label, id) < 0) {
+		return -1;
+	}
+	if (layer_tree_path(home, id, tree, sizeof(tree)) < 0 || mkdir(tree, 0700) < 0 ||
+	    stack_trees(vmdir, home, &l, false, trees, &n) < 0) {
+		layer_remove(home, id);
+		return -1;
+	}
+	ret = layer_merge(trees, n, tree, MERGE_LINK);
+	free_trees(trees, n);
+	strcpy(one.id[0], id);
+	if (ret < 0 || layer_list_write(vmdir, &one) < 0) {
+		layer_remove(home, id);
+		return -1;
+	}
+	layer_free_unused(home, &l);
+	return 0;
+}
+
+int layer_find_label(const char *home, const struct layer_list *l, const char *label)
+{
+	struct layer_info info;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (layer_info_read(home, l->id[i], &info) == 0 && strcmp(info.label, label) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
 }

@@ -66,6 +66,44 @@ int layer_create(const char *home, const char *label, char id[FVM_LAYER_ID_MAX +
  */
 int layer_snapshot(const char *vmdir, const char *label, char id[FVM_LAYER_ID_MAX + 1]);
 
+/* How layer_merge places files: hard links (a read-only result) or copies. */
+enum merge_mode { MERGE_LINK, MERGE_COPY };
+
+/*
+ * Merges TREES (N, top first; a missing one is empty) into the empty directory DST, so
+ * that DST over the host shows what the stack showed (layer_merge.c). Returns 0 or -1.
+ */
+int layer_merge(char *const *trees, size_t n, const char *dst, enum merge_mode mode);
+
+/*
+ * The tree to scan for the merged view of the VM at VMDIR into OUT: its upper/ when it
+ * has no layers (returns 0), else a merged copy made of hard links in the store
+ * (returns 1; drop it with layer_view_drop). -1 on failure (reported).
+ */
+int layer_view(const char *vmdir, char *out, size_t len);
+void layer_view_drop(const char *path);
+
+/*
+ * Merges the layers of the VM at VMDIR and its upper/ into a new upper/ (files copied)
+ * and empties its layer list: what the VM sees is unchanged, and commit and reset then
+ * act on everything. Frees the layers no VM uses any more. Returns 0 or -1.
+ */
+int layer_flatten(const char *vmdir);
+
+/*
+ * Merges the layers of the VM at VMDIR (not upper/) into one new layer (labelled after
+ * the top one) that replaces them in its list. Returns 0 or -1.
+ */
+int layer_squash(const char *vmdir);
+
+/*
+ * The index (top first) in L of the layer labelled LABEL (the newest such), or -1.
+ */
+int layer_find_label(const char *home, const struct layer_list *l, const char *label);
+
+/* Removes the layers of L that no VM's list names any more (reported, not fatal). */
+void layer_free_unused(const char *home, const struct layer_list *l);
+
 /* Reads the info of layer ID. Returns 0 or -1. */
 int layer_info_read(const char *home, const char *id, struct layer_info *info);
 
