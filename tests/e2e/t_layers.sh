@@ -140,6 +140,21 @@ lay=$(head -2 "$FVM_HOME/ctl/big/layers" | tail -1)
 out=$(cd "$HOST" && "$FVM_EXEC" -n big -- sh -c "echo x > '$FVM_HOME/layers/$lay/tree$HOST/late'" 2>&1); rc=$?
 same layer_not_writable_through_its_store_path "h" "$([ $rc != 0 ] && [ "$(cat "$FVM_HOME/layers/$lay/tree$HOST/late")" = later ] && echo h)"
 
+# The fence, for static programs too: a VM reads its own layers, never another VM's.
+ATTACK=$TOP/build/tests/helpers/attack-static
+if [ -x "$ATTACK" ]; then
+	vm_run other 'echo secret > sec'; "$FVM" snapshot other > /dev/null
+	olay=$(sed -n 2p "$FVM_HOME/ctl/other/layers")
+	out=$(cd "$HOST" && "$FVM_EXEC" -n big -- "$ATTACK" read "$FVM_HOME/layers/$lay/tree$HOST/late" 2>&1)
+	same static_program_reads_own_layer "later" "$(echo "$out" | grep -v "^fvm:" | head -1)"
+	out=$(cd "$HOST" && "$FVM_EXEC" -n big -- "$ATTACK" read "$FVM_HOME/layers/$olay/tree$HOST/sec" 2>&1)
+	[[ $out != *secret* ]] && ok static_program_cannot_read_another_vms_layer || not_ok static_program_cannot_read_another_vms_layer "$out"
+	out=$(cd "$HOST" && "$FVM_EXEC" -n big -- "$ATTACK" put "$FVM_HOME/layers/$lay/tree$HOST/late" x 2>&1)
+	[ "$(cat "$FVM_HOME/layers/$lay/tree$HOST/late")" = later ] && ok static_program_cannot_write_own_layer || not_ok static_program_cannot_write_own_layer "$out"
+else
+	skip static_program_layer_fence "build the test helpers (make tests-bin)"
+fi
+
 # clone: O(1), shares the layers (the source's upper/ frozen first), then diverges.
 vm_run src 'echo s1 > a; echo only-src > s'
 out=$("$FVM" clone src dst 2>&1); rc=$?
