@@ -105,6 +105,13 @@ layered_check rmdir_of_layer_directories \
 layered_check symlinks_in_layers \
 	'ln -s b l2; rm link; ln -s d link' \
 	'cat l2; ls link/; readlink link l2'
+layered_check program_of_a_layer_runs \
+	'printf "#!/bin/sh\necho hi from \$0\n" > s.sh; chmod 755 s.sh; mkdir bin; cp s.sh bin/t' \
+	'./s.sh; bin/t; sh s.sh'
+layered_check file_of_a_layer_renamed_and_linked \
+	'echo l > lf; echo m > mf' \
+	'mv lf lf2; ln mf mf2; echo more >> mf2; cat lf2 mf mf2; ls; cat lf' \
+	'ls -l mf mf2 | cut -c1-12'
 layered_check five_layers \
 	'echo 1 > a' 'echo 2 > a; echo 2 > n2' 'rm n2; echo 3 > a' 'mkdir z; echo z > z/z' \
 	'echo 5 >> a; cat a z/z; ls'
@@ -194,6 +201,7 @@ out=$("$FVM" diff lay --layer s0)
 [[ $out == *"A $HOST/n"* ]] && [[ $out != *"$HOST/o"* ]] && [[ $out != *"$HOST/n3"* ]] &&
 	ok diff_layer_shows_one_layer || not_ok diff_layer_shows_one_layer "$out"
 "$FVM" diff lay --layer nosuch > /dev/null 2>&1; [ $? = 1 ] && ok diff_layer_unknown_label_refused || not_ok diff_layer_unknown_label_refused
+[[ $("$FVM" info lay) == *"layers:     2"* ]] && ok info_counts_layers || not_ok info_counts_layers "$("$FVM" info lay)"
 same info_counts_merged_changes "$("$FVM" info flat | grep -i '^changes')" "$("$FVM" info lay | grep -i '^changes')"
 [ -z "$(ls -A "$FVM_HOME/layers" | grep '^\.')" ] && ok no_view_left_in_store || not_ok no_view_left_in_store "$(ls -A "$FVM_HOME/layers")"
 
