@@ -26,8 +26,12 @@ static const char *host_rpath(const struct fvm_res *res, char *buf, size_t size)
 {
 	struct stat st;
 
-	if (res->where == FVM_HOST) {
+	if (res->where == FVM_HOST && res->layer < 0) {
 		return res->rpath;
+	}
+	/* The host's own entry where it lies beneath (as fvm_host_view), else a layer's. */
+	if (res->where != FVM_ABSENT && res->parent_host && sys_lstat(res->vpath, &st) == 0) {
+		return res->vpath;
 	}
 	return fvm_lower_find(res, buf, size, &st) > 0 ? buf : NULL;
 }

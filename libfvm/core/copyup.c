@@ -508,6 +508,17 @@ const struct stat *fvm_host_view(const struct fvm_res *res, struct stat *buf)
 {
 	char lower[FVM_RPATH_MAX];
 
+	if (res->where == FVM_HOST && res->layer < 0) {
+		return &res->st;
+	}
+	/*
+	 * The host's entry decides wherever it lies beneath, for a layer's copy as for an
+	 * upper one (an unprivileged copy carries the caller as owner, whichever layer it
+	 * was frozen into); else the topmost lower object, else the object itself.
+	 */
+	if (res->where != FVM_ABSENT && res->parent_host && sys_lstat(res->vpath, buf) == 0) {
+		return buf;
+	}
 	if (res->where == FVM_UPPER && fvm_lower_find(res, lower, sizeof(lower), buf) > 0) {
 		return buf;
 	}
