@@ -107,7 +107,7 @@ static int copy_file(int sfd, int dfd, const char *name, const struct stat *st)
 	return ret;
 }
 
-/* Copies non-directory NAME of SFD (ST) to DFD, by MODE. */
+/* Copies non-directory NAME of SFD (ST) to DFD, by MODE (nodes are always made anew). */
 static int place_object(int sfd, int dfd, const char *name, const struct stat *st, enum merge_mode mode)
 {
 	if (mode == MERGE_COPY && S_ISREG(st->st_mode)) {
@@ -127,6 +127,20 @@ static int place_object(int sfd, int dfd, const char *name, const struct stat *s
 		fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
 		utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 		return 0;
+	}
+	if (S_ISSOCK(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		/*
+		 * A new node, not a link: a socket of the VM keeps one link (the unix guard
+		 * checks it), and a node of a merged upper/ is the VM's to change. A device
+		 * needs privilege; without it, a link.
+		 */
+		struct timespec ts[2] = {st->st_atim, st->st_mtim};
+		if (mknodat(dfd, name, st->st_mode, st->st_rdev) == 0) {
+			fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+			fchmodat(dfd, name, st->st_mode & 07777, 0);
+			utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+			return 0;
+		}
 	}
 	return linkat(sfd, name, dfd, name, 0) < 0 ? -errno : 0;
 }

@@ -191,7 +191,7 @@ done
 # one layer; diff --layer shows one layer; info counts the merged changes.
 steps=('echo v1 > a; echo n1 > n; mkdir -p nd; echo x > nd/x; rm d/sub/s'
 	'rm n; echo v2 > a; echo y > nd/y; rm -rf o; mkdir o; echo fresh > o/fresh'
-	'echo n3 > n3; rm b')
+	'echo n3 > n3; rm b; mkfifo fi')
 for st in "${steps[@]}"; do vm_run flat "$st"; done
 for i in 0 1 2; do vm_run lay "${steps[$i]}"; [ $i -lt 2 ] && "$FVM" snapshot lay "s$i" > /dev/null; done
 same diff_of_layered_vm_is_merged "$("$FVM" diff flat)" "$("$FVM" diff lay)"
