@@ -201,6 +201,8 @@ out=$("$FVM" diff lay --layer s0)
 [[ $out == *"A $HOST/n"* ]] && [[ $out != *"$HOST/o"* ]] && [[ $out != *"$HOST/n3"* ]] &&
 	ok diff_layer_shows_one_layer || not_ok diff_layer_shows_one_layer "$out"
 "$FVM" diff lay --layer nosuch > /dev/null 2>&1; [ $? = 1 ] && ok diff_layer_unknown_label_refused || not_ok diff_layer_unknown_label_refused
+out=$(cd "$HOST" && "$FVM_EXEC" --review -n lay -- true < /dev/null 2>&1)
+[[ $out == *"A $HOST/n3"* ]] && [[ $out == *"$HOST/o/fresh"* ]] && ok review_shows_merged_changes || not_ok review_shows_merged_changes "$out"
 [[ $("$FVM" info lay) == *"layers:     2"* ]] && ok info_counts_layers || not_ok info_counts_layers "$("$FVM" info lay)"
 same info_counts_merged_changes "$("$FVM" info flat | grep -i '^changes')" "$("$FVM" info lay | grep -i '^changes')"
 [ -z "$(ls -A "$FVM_HOME/layers" | grep '^\.')" ] && ok no_view_left_in_store || not_ok no_view_left_in_store "$(ls -A "$FVM_HOME/layers")"
