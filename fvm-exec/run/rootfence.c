@@ -389,7 +389,14 @@ static int cover_store(const struct exec_fence *f, const char **what)
 	if ((r = attr(pfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0)) < 0 ||
 	    (r = tmpfs_over(f->ctl, true)) < 0 || (r = placeholder(ctlvm, &cst)) < 0 ||
 	    (r = placeholder(f->policy, &pst)) < 0 ||
+	    /*
+	     * Searchable by every uid in the namespace (nothing else is in them): a process
+	     * that dropped root before its exec still maps the policy, and with it the VM's
+	     * layers, or the VM would show it another tree. Listing stays the owner's.
+	     */
+	    chmod(f->ctl, (cst.st_mode & 07777) | 0111) < 0 || chmod(ctlvm, (cst.st_mode & 07777) | 0111) < 0 ||
 	    (r = attr(AT_FDCWD, f->ctl, 0, MOUNT_ATTR_RDONLY, 0)) < 0) {
+		r = r < 0 ? r : -errno;
 		close(pfd);
 		return r;
 	}

@@ -112,6 +112,14 @@ layered_check file_of_a_layer_renamed_and_linked \
 	'echo l > lf; echo m > mf' \
 	'mv lf lf2; ln mf mf2; echo more >> mf2; cat lf2 mf mf2; ls; cat lf' \
 	'ls -l mf mf2 | cut -c1-12'
+if [ "$(id -u)" = 0 ]; then
+	# A process that dropped root copies up through the run's broker: from a layer too.
+	# It maps the policy, and so knows the layers (the store must be reachable by it).
+	chmod 711 "$T"
+	layered_check copy_up_from_a_layer_by_a_process_that_dropped_root \
+		'echo l > shared; chmod 666 shared; mkdir -m 777 pub; echo p > pub/p; chmod 666 pub/p' \
+		'setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo more >> shared; echo q >> pub/p; echo n > pub/new"; cat shared pub/p pub/new'
+fi
 layered_check five_layers \
 	'echo 1 > a' 'echo 2 > a; echo 2 > n2' 'rm n2; echo 3 > a' 'mkdir z; echo z > z/z' \
 	'echo 5 >> a; cat a z/z; ls'
