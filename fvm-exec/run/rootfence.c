@@ -189,10 +189,10 @@ static void plan_reads(struct exec_fence *f, const struct exec_settings *s, cons
 		fence_say(f, "root: /dev/mqueue covered in the namespace: the host's queues cannot be opened "
 			     "through it (the VM's own open by mq_open)\n");
 	}
-	fence_say(f, "root: other VMs' data areas and layers (this VM's %zu layer%s bound back read-only), the "
-		     "control area (but this run's policy) and %zu hide "
-		     "path%s unreadable in the namespace (covered by empty read-only mounts)\n",
-		  f->nown_layers, f->nown_layers == 1 ? "" : "s", f->nhidden, f->nhidden == 1 ? "" : "s");
+	fence_say(f, "root: other VMs' data areas, the control area (but this run's policy) and %zu hide "
+		     "path%s unreadable in the namespace (covered by empty read-only mounts); other VMs' "
+		     "layers too (this VM's %zu layer%s bound back read-only)\n",
+		  f->nhidden, f->nhidden == 1 ? "" : "s", f->nown_layers, f->nown_layers == 1 ? "" : "s");
 	if (kept) {
 		fence_say(f, "root: %zu hide path%s not covered in the namespace: %s the store, libfvm or "
 			     "a writable tree (libfvm still hides %s)\n", kept, kept == 1 ? "" : "s",
