@@ -68,7 +68,8 @@ def main():
     for line in open(micro_f):
         s, op, ns = line.split()
         micro.setdefault(op, {})[s] = float(ns)
-    msys = list(dict.fromkeys(["native", "fvm", "fvm-dir-in-upper"] + peers))
+    msys = list(dict.fromkeys(["native", "fvm", "fvm-dir-in-upper", "fvm-1-layer", "fvm-5-layers"]
+                              + peers))
     out.append("")
     out.append("Micro-benchmark, ns per call (median of 1,000-call batches), ratio to native:")
     out.append("")
@@ -86,6 +87,10 @@ def main():
         out.append("| %s | %s |" % (op, " | ".join(cells)))
     out.append("")
     out.append("Target: fvm with an unchanged tree ≤ ×%.2f per call." % MICRO_TARGET)
+    if all("fvm-1-layer" in by and "fvm-5-layers" in by for by in micro.values()) and micro:
+        worst = max(by["fvm-5-layers"] / by["fvm-1-layer"] for by in micro.values())
+        out.append("Layers (issue 17): 5 layers cost at most ×%.2f of 1 layer (target ≤ ×1.10)%s."
+                   % (worst, " ✓" if worst <= 1.10 else " ✗"))
 
     rss = {}
     for line in open(rss_f):

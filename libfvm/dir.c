@@ -192,6 +192,7 @@ struct merge {
 	const char *updir;     /* its upper directory, for the identity of copied-up files */
 	bool opaque;
 	bool host_pass;        /* adding host entries */
+	bool layer_pass;       /* adding a read-only layer's entries (after upper/'s) */
 	int ipc;               /* fvm_ipc_dir() of the directory: -1, or its IPC names */
 };
 
@@ -242,6 +243,9 @@ static int merge_entry(const struct linux_dirent64 *d, void *arg)
 		}
 		if (fvm_is_wh_name(name, len)) {
 			return nameset_add(&m->whiteouts, name + FVM_WH_PREFIX_LEN, 0);
+		}
+		if (m->layer_pass && nameset_has(&m->whiteouts, name)) {
+			return 0; /* hidden by a whiteout above */
 		}
 	} else if (fvm_is_wh_name(name, len) || nameset_has(&m->whiteouts, name)) {
 		return 0;
@@ -335,8 +339,31 @@ static int build_listing(struct listing *l, const char *vdir)
 			record_upper_names(&m, res->vpath, res->vlen, ngen);
 		}
 	}
-	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&
-	    (res->where == FVM_HOST || fvm_host_shows(res))) {
+	if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED && res->parent_layers) {
+		/* The layers' directories, top-down, then the host's where it shows. */
+		uint32_t mask;
+		bool host;
+		char lp[FVM_RPATH_MAX];
+		fvm_lower_descend(&fvm_g, res->parent_layers, res->parent_host, res->vpath, res->vlen,
+				  &mask, &host);
+		m.layer_pass = true;
+		for (unsigned i = 0; ret == 0 && mask >> i; i++) {
+			if ((mask & ((uint32_t)1 << i)) &&
+			    fvm_layer_path(&fvm_g, i, res->vpath, lp, sizeof(lp)) >= 0) {
+				m.updir = lp;
+				ret = fvm_each_dirent(lp, merge_entry, &m);
+				ret = ret == -ENOENT || ret == -ENOTDIR ? 0 : ret;
+			}
+		}
+		if (ret == 0 && host) {
+			m.host_pass = true;
+			ret = fvm_each_dirent(res->vpath, merge_entry, &m);
+			if (ret == -ENOENT || ret == -ENOTDIR) {
+				ret = 0;
+			}
+		}
+	} else if (ret == 0 && !m.opaque && res->klass != FVM_CLASS_SHARED &&
+		   (res->where == FVM_HOST || fvm_host_shows(res))) {
 		m.host_pass = true;
 		ret = fvm_each_dirent(res->vpath, merge_entry, &m);
 		if (ret == -ENOENT || ret == -ENOTDIR) {
@@ -383,6 +410,10 @@ static bool needs_merge(const char *vdir, size_t n)
 	struct stat ust;
 
 	/* A directory the resolver knows has nothing in upper/ needs no probe. */
+	if (fvm_layer_count(&fvm_g) && !fvm_dir_host_only(&fvm_g, vdir, n) &&
+	    fvm_policy_class(fvm_g.policy, vdir, n) != FVM_CLASS_SHARED) {
+		return true; /* a layer may hold it: merged (the cost of a listing only) */
+	}
 	return fvm_ipc_dir(vdir, n) >= 0 || hides_child(vdir, n) ||
 	       (!fvm_dir_host_only(&fvm_g, vdir, n) && fvm_upper_path(&fvm_g, vdir, up, sizeof(up)) >= 0 &&
 		sys_lstat(up, &ust) == 0 && S_ISDIR(ust.st_mode) &&

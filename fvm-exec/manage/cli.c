@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "store/layers.h"
 #include "fvm/layout.h"
 #include "fvm/path.h"
 #include "store/journal.h"
@@ -58,18 +59,70 @@ void cli_paths_free(char **v, int n)
 	free(v);
 }
 
+/* The tree the last scan read (a merged view is dropped at the next scan, or at exit). */
+static char scan_tree[PATH_MAX];
+static bool scan_view;
+
+static void drop_view(void)
+{
+	if (scan_view) {
+		layer_view_drop(scan_tree);
+		scan_view = false;
+	}
+}
+
+const char *cli_scan_tree(void)
+{
+	return scan_tree;
+}
+
+int cli_scan_layer(const struct fvm_store *s, const char *vmdir, const char *label,
+		   char *const *paths, size_t npaths, struct fvm_changes *ch)
+{
+	struct layer_list l;
+	int i, ret;
+
+	drop_view();
+	if (layer_list_read(vmdir, &l) < 0) {
+		return FVM_EXIT_PARTIAL;
+	}
+	if ((i = layer_find_label(s->home, &l, label)) < 0) {
+		warnx("%s: no layer labelled '%s' (fvm snapshots lists them)", vmdir, label);
+		return FVM_EXIT_PARTIAL;
+	}
+	if (layer_tree_path(s->home, l.id[i], scan_tree, sizeof(scan_tree)) < 0) {
+		return FVM_EXIT_PARTIAL;
+	}
+	ret = fvm_changes_scan(scan_tree, paths, npaths, ch);
+	if (ret < 0) {
+		warnx("%s: %s", scan_tree, strerror(-ret));
+		return FVM_EXIT_PARTIAL;
+	}
+	return 0;
+}
+
 int cli_scan(const char *vmdir, char *const *paths, size_t npaths, struct fvm_changes *ch)
 {
-	char upper[PATH_MAX + 16];
+	static bool registered;
 	int ret;
 
 	if (journal_exists(vmdir)) {
 		warnx("%s: an interrupted commit is pending; fvm commit finishes it", vmdir);
 	}
-	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
-	ret = fvm_changes_scan(upper, paths, npaths, ch);
+	drop_view();
+	if (!registered) {
+		atexit(drop_view);
+		registered = true;
+	}
+	/* A VM with layers: their merge with upper/, made of hard links, is scanned. */
+	ret = layer_view(vmdir, scan_tree, sizeof(scan_tree));
 	if (ret < 0) {
-		warnx("%s: %s", upper, strerror(-ret));
+		return FVM_EXIT_PARTIAL;
+	}
+	scan_view = ret > 0;
+	ret = fvm_changes_scan(scan_tree, paths, npaths, ch);
+	if (ret < 0) {
+		warnx("%s: %s", scan_tree, strerror(-ret));
 		return FVM_EXIT_PARTIAL;
 	}
 	return 0;

@@ -20,6 +20,11 @@ int cmd_ps(const struct fvm_store *s, int argc, char **argv);
 int cmd_stop(const struct fvm_store *s, int argc, char **argv);
 int cmd_export(const struct fvm_store *s, int argc, char **argv);
 int cmd_import(const struct fvm_store *s, int argc, char **argv);
+int cmd_snapshot(const struct fvm_store *s, int argc, char **argv);
+int cmd_snapshots(const struct fvm_store *s, int argc, char **argv);
+int cmd_clone(const struct fvm_store *s, int argc, char **argv);
+int cmd_restore(const struct fvm_store *s, int argc, char **argv);
+int cmd_squash(const struct fvm_store *s, int argc, char **argv);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
@@ -28,8 +33,17 @@ int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
 int cli_paths(int n, char **argv, char ***out);
 void cli_paths_free(char **v, int n);
 
-/* The changes of the VM at VMDIR beneath PATHS; 0 or the exit status (reported). */
+/*
+ * The changes of the VM at VMDIR beneath PATHS; 0 or the exit status (reported). A VM
+ * with layers is scanned through a merged view of them and upper/ (store/layers.h),
+ * kept until the next scan or the exit; cli_scan_tree() names the tree scanned.
+ */
 int cli_scan(const char *vmdir, char *const *paths, size_t npaths, struct fvm_changes *ch);
+const char *cli_scan_tree(void);
+
+/* What the layer labelled LABEL of the VM at VMDIR holds, against the host. */
+int cli_scan_layer(const struct fvm_store *s, const char *vmdir, const char *label,
+		   char *const *paths, size_t npaths, struct fvm_changes *ch);
 
 struct cli_counts {
 	size_t added, modified, deleted;

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "store/commit.h"
+#include "store/layers.h"
 #include "store/procs.h"
 
 int cmd_commit(const struct fvm_store *s, int argc, char **argv)
@@ -55,7 +56,31 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 		cli_paths_free(o.paths, (int)o.npaths);
 		return FVM_EXIT_PARTIAL;
 	}
-	rc = fvm_commit(dir, &o);
+	/*
+	 * A VM with layers: commit applies the merged result, so the layers are first merged
+	 * into upper/ (the VM's view unchanged, its snapshots gone). A dry run changes
+	 * nothing: it prints the merged changes.
+	 */
+	struct layer_list ll;
+	if (layer_list_read(dir, &ll) < 0) {
+		rc = FVM_EXIT_PARTIAL;
+	} else if (ll.n && o.dry_run) {
+		struct fvm_changes ch;
+		rc = cli_scan(dir, o.paths, o.npaths, &ch);
+		if (rc == 0) {
+			printf("# VM %s has %zu layer%s: commit merges them into its upper/ first, then "
+			       "applies:\n", argv[optind], ll.n, ll.n == 1 ? "" : "s");
+			for (size_t i = 0; i < ch.n; i++) {
+				fvm_change_print(stdout, &ch.v[i]);
+				putchar('\n');
+			}
+			fvm_changes_free(&ch);
+		}
+	} else if (ll.n && layer_flatten(dir) < 0) {
+		rc = FVM_EXIT_PARTIAL;
+	} else {
+		rc = fvm_commit(dir, &o);
+	}
 	close(lock);
 	cli_paths_free(o.paths, (int)o.npaths);
 	return rc;

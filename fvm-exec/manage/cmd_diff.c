@@ -280,9 +280,12 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		{"stat", no_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"patch", no_argument, NULL, 'p'},
+		{"layer", required_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char usage[] = "usage: fvm diff NAME [--stat | --json | -p] [PATH...]\n";
+	static const char usage[] =
+		"usage: fvm diff NAME [--stat | --json | -p] [--layer LABEL] [PATH...]\n";
+	const char *layer = NULL;
 	enum diff_format fmt = FMT_PLAIN;
 	char dir[PATH_MAX], upper[PATH_MAX + 16];
 	struct fvm_changes ch;
@@ -290,6 +293,10 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 	int c, rc, npaths;
 
 	while ((c = getopt_long(argc, argv, "p", longopts, NULL)) != -1) {
+		if (c == 'l') {
+			layer = optarg;
+			continue;
+		}
 		enum diff_format f = c == 's' ? FMT_STAT : c == 'j' ? FMT_JSON : c == 'p' ? FMT_PATCH : FMT_PLAIN;
 		if (f == FMT_PLAIN || (fmt != FMT_PLAIN && fmt != f)) {
 			fputs(usage, stderr);
@@ -306,12 +313,13 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 	    (rc = cli_paths(npaths, argv + optind + 1, &paths)) != 0) {
 		return rc;
 	}
-	rc = cli_scan(dir, paths, (size_t)npaths, &ch);
+	rc = layer ? cli_scan_layer(s, dir, layer, paths, (size_t)npaths, &ch)
+		   : cli_scan(dir, paths, (size_t)npaths, &ch);
 	cli_paths_free(paths, npaths);
 	if (rc != 0) {
 		return rc;
 	}
-	snprintf(upper, sizeof(upper), "%s/%s", dir, FVM_UPPER_DIR);
+	snprintf(upper, sizeof(upper), "%s", cli_scan_tree());
 	struct diff_ctx d = {.upper = upper};
 	for (size_t i = 0; i < ch.n; i++) {
 		switch (fmt) {

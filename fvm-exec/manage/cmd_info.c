@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "store/layers.h"
 #include "fvm/layout.h"
 #include "json.h"
 #include "store/procs.h"
@@ -143,14 +144,23 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 	vm_procs_describe(&procs, true, who, sizeof(who));
 	cli_time(u.last_used, when, sizeof(when));
 	char *conf = read_conf(dir);
+	struct layer_list ll;
+	if (layer_list_read(dir, &ll) < 0) {
+		ll.n = 0;
+	}
 	if (json) {
 		printf("{\"name\":");
 		json_string(stdout, name);
 		printf(",\"directory\":");
 		json_string(stdout, dir);
 		printf(",\"state\":\"%s\",\"last_used\":\"%s\",\"upper_entries\":%llu,\"upper_bytes\":%llu,"
-		       "\"changes\":{\"added\":%zu,\"modified\":%zu,\"deleted\":%zu},\"processes\":[",
+		       "\"changes\":{\"added\":%zu,\"modified\":%zu,\"deleted\":%zu},",
 		       cli_state(dir, &nprocs), when, u.entries, u.bytes, n.added, n.modified, n.deleted);
+		/* "layers" only for a VM that has some: the output of others stays as it was. */
+		for (size_t i = 0; i < ll.n; i++) {
+			printf("%s\"%s\"%s", i ? "," : "\"layers\":[", ll.id[i], i + 1 == ll.n ? "]," : "");
+		}
+		printf("\"processes\":[");
 		for (size_t i = 0; i < procs.n; i++) {
 			printf("%s%d", i ? "," : "", (int)procs.v[i].pid);
 		}
@@ -176,6 +186,9 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		}
 		printf("last used:  %s\n", when);
 		printf("upper:      %llu entries, %llu bytes\n", u.entries, u.bytes);
+		if (ll.n) {
+			printf("layers:     %zu (fvm snapshots %s)\n", ll.n, name);
+		}
 		printf("changes:    %zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
 		printf("processes:  %s\n", procs.n ? who : "none"); /* names quoted by procs.c */
 		print_policy_text(pol);

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "store/ipc_store.h"
+#include "store/layers.h"
 #include "store/procs.h"
 
 struct rm_ctx {
@@ -20,6 +21,8 @@ struct rm_ctx {
 	const char *dir;
 	bool force;
 	int lock;
+	const char *home;
+	struct layer_list layers; /* read before the control area goes */
 };
 
 /* Takes the lock; with --force first ends the VM's processes. */
@@ -55,6 +58,19 @@ static int step_remove_ipc(struct rm_ctx *r)
 	return store_remove_ipc(r->dir);
 }
 
+/* The VM's layer list, kept to free its layers at the end. */
+static int step_read_layers(struct rm_ctx *r)
+{
+	return layer_list_read(r->dir, &r->layers);
+}
+
+/* The layers no other VM uses. */
+static int step_free_layers(struct rm_ctx *r)
+{
+	layer_free_unused(r->home, &r->layers);
+	return 0;
+}
+
 /* The VM's control area (its run records), outside its directory. */
 static int step_remove_ctl(struct rm_ctx *r)
 {
@@ -69,15 +85,17 @@ static const struct {
 	int (*run)(struct rm_ctx *);
 } rm_steps[] = {
 	{"stop", step_stop},
+	{"read the layer list", step_read_layers},
 	{"remove IPC objects", step_remove_ipc},
 	{"remove the control directory", step_remove_ctl},
 	{"remove the directory", step_remove_dir},
+	{"free the layers no VM uses", step_free_layers},
 };
 
 int cmd_rm(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
-	struct rm_ctx r = {.lock = -1};
+	struct rm_ctx r = {.lock = -1, .home = s->home};
 	char dir[PATH_MAX];
 	int c, rc = 0;
 

@@ -19,14 +19,19 @@ static const struct {
 } commands[] = {
 	{"list", cmd_list, "list [--json]                          the VMs in the store"},
 	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
-	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [PATH...] what VM NAME changed (A/M/D)"},
+	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL] [PATH...] what VM NAME changed (A/M/D)"},
 	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
-	{"reset", cmd_reset, "reset NAME [PATH...]                   discard changes"},
+	{"reset", cmd_reset, "reset NAME [--all] [PATH...]           discard changes (--all: the layers too)"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
 	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
 	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd] [--mtime T]  the VM's changes as an OCI layer or image"},
 	{"import", cmd_import, "import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]  a new VM from an OCI layer or image"},
+	{"snapshot", cmd_snapshot, "snapshot NAME [LABEL]                  freeze the VM's changes into a layer"},
+	{"snapshots", cmd_snapshots, "snapshots NAME                         its layers: label, date, size, files"},
+	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
+	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
+	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 

@@ -311,6 +311,13 @@ int main(int argc, char **argv)
 	if (lock < 0) {
 		return FVM_EXIT_FVM;
 	}
+	/*
+	 * Again under the lock: a snapshot, restore or clone that held it meanwhile may
+	 * have changed the layer list the policy image carries.
+	 */
+	if (store_vm_create(&store, vm, &s.pol, NULL) < 0) {
+		return FVM_EXIT_FVM;
+	}
 	set_contract(vm, vmdir, store.home, lib);
 	if (fence_prepare(&fence, &s, vmdir) < 0) {
 		return FVM_EXIT_FVM;

@@ -23,7 +23,8 @@
  *    does not exist is taken at its deepest existing ancestor, which is then an
  *    ancestor too: made later, it is unreadable.
  *  - Then granted explicitly, also where they lie in P: the VM's own data area
- *    (vms/NAME), its own control directory (ctl/NAME: FVM_POLICY, the one file of it
+ *    (vms/NAME), its read-only layers (layers/ID/tree of ctl/NAME/layers: read and
+ *    execute only), its own control directory (ctl/NAME: FVM_POLICY, the one file of it
  *    libfvm reads, is replaced by each run of the VM, and a process started after
  *    another run replaced it must still read it), libfvm (LD_PRELOAD), the shared paths, /dev/shm, /dev/mqueue and
  *    /dev/pts. A tree among these that holds a protected path gets no right of its own
@@ -52,6 +53,7 @@
 
 #include "fvm/env.h"
 #include "run.h"
+#include "store/layers.h"
 
 /* Landlock's UAPI (fence.c spells out the rest). */
 #define LL_FS_EXECUTE   (1ull << 0)
@@ -534,6 +536,18 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 	}
 	if (r == 0) {
 		r = grant_path(&pl, getenv(FVM_ENV_PRELOAD));
+	}
+	if (r == 0) {
+		/* The VM's read-only layers (their write rights are never granted: fence.c). */
+		struct layer_list ll;
+		char home[PATH_MAX], tree[PATH_MAX];
+		if (layer_list_read(vmdir, &ll) < 0 || layer_home(vmdir, home, sizeof(home)) < 0) {
+			r = -EINVAL;
+		}
+		for (size_t i = 0; r == 0 && i < ll.n; i++) {
+			r = layer_tree_path(home, ll.id[i], tree, sizeof(tree)) < 0 ? -ENAMETOOLONG
+										     : grant_path(&pl, tree);
+		}
 	}
 	for (uint32_t i = 0; i < pol->nrules && r == 0; i++) {
 		if (pol->rules[i].klass == FVM_CLASS_SHARED) {

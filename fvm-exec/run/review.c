@@ -23,6 +23,7 @@
 #include "review.h"
 #include "store/changes.h"
 #include "store/commit.h"
+#include "store/layers.h"
 #include "store/procs.h"
 #include "store/quote.h"
 
@@ -124,8 +125,16 @@ int review_run(const char *vmdir, const char *name)
 	struct commit_opts o = {0};
 	int tty, rc = 0, ret;
 
-	snprintf(upper, sizeof(upper), "%s/%s", vmdir, FVM_UPPER_DIR);
-	if ((ret = fvm_changes_scan(upper, NULL, 0, &ch)) < 0) {
+	/* A VM with layers: the merged view (store/layers.h), as fvm diff shows it. */
+	int view = layer_view(vmdir, upper, sizeof(upper));
+	if (view < 0) {
+		return 1;
+	}
+	ret = fvm_changes_scan(upper, NULL, 0, &ch);
+	if (view > 0) {
+		layer_view_drop(upper);
+	}
+	if (ret < 0) {
 		warnx("%s: %s", upper, strerror(-ret));
 		return 1;
 	}
@@ -153,7 +162,8 @@ int review_run(const char *vmdir, const char *name)
 		struct commit_ask ask = {.in = tty, .out = tty};
 		o.ask = &ask;
 		int lock = vm_lock_idle(vmdir, name, "commit");
-		rc = lock < 0 ? 1 : fvm_commit(vmdir, &o);
+		/* Commit applies the merged result: the layers go into upper/ first. */
+		rc = lock < 0 || (view > 0 && layer_flatten(vmdir) < 0) ? 1 : fvm_commit(vmdir, &o);
 		if (lock >= 0) {
 			close(lock);
 		}

@@ -65,6 +65,7 @@
 #include "fvm/env.h"
 #include "fvm/layout.h"
 #include "run.h"
+#include "store/layers.h"
 
 #ifndef MOUNT_ATTR_SIZE_VER0
 struct mount_attr {
@@ -152,6 +153,17 @@ static void plan_reads(struct exec_fence *f, const struct exec_settings *s, cons
 	strcpy(f->policy, f->ctl);
 	strcat(f->policy, name);
 	strcat(f->policy, "/" FVM_POLICY_FILE);
+	memcpy(f->layers, vmdir, homelen);
+	strcpy(f->layers + homelen, "/" FVM_LAYERS_DIR);
+	struct layer_list ll;
+	f->nown_layers = 0;
+	if (layer_list_read(vmdir, &ll) == 0 && ll.n && (f->own_layers = calloc(ll.n, sizeof(*f->own_layers)))) {
+		for (size_t i = 0; i < ll.n; i++) {
+			if (layer_tree_path(home, ll.id[i], f->own_layers[f->nown_layers], sizeof(*f->own_layers)) == 0) {
+				f->nown_layers++;
+			}
+		}
+	}
 	for (uint32_t i = 0; i < pol->nrules; i++) {
 		const char *p = pol->blob + pol->rules[i].off;
 		bool holds = false;
@@ -178,8 +190,9 @@ static void plan_reads(struct exec_fence *f, const struct exec_settings *s, cons
 			     "through it (the VM's own open by mq_open)\n");
 	}
 	fence_say(f, "root: other VMs' data areas, the control area (but this run's policy) and %zu hide "
-		     "path%s unreadable in the namespace (covered by empty read-only mounts)\n",
-		  f->nhidden, f->nhidden == 1 ? "" : "s");
+		     "path%s unreadable in the namespace (covered by empty read-only mounts); other VMs' "
+		     "layers too (this VM's %zu layer%s bound back read-only)\n",
+		  f->nhidden, f->nhidden == 1 ? "" : "s", f->nown_layers, f->nown_layers == 1 ? "" : "s");
 	if (kept) {
 		fence_say(f, "root: %zu hide path%s not covered in the namespace: %s the store, libfvm or "
 			     "a writable tree (libfvm still hides %s)\n", kept, kept == 1 ? "" : "s",
@@ -279,6 +292,70 @@ static int placeholder(const char *at, const struct stat *st)
 }
 
 /*
+ * Covers the store's layers/ (other VMs' layers unreadable) and binds the VM's own
+ * layer trees back onto their places, read-only. On failure, *WHAT is the path.
+ * Returns 0 or -errno.
+ */
+static int cover_layers(const struct exec_fence *f, const char **what)
+{
+	int fds[FVM_MAX_LAYERS], r = 0;
+	struct stat lst, ist[FVM_MAX_LAYERS], tst[FVM_MAX_LAYERS];
+	char opts[128], id[4096];
+	size_t n = 0;
+
+	*what = f->layers;
+	if (stat(f->layers, &lst) < 0) {
+		return errno == ENOENT ? 0 : -errno; /* no layer yet */
+	}
+	for (; n < f->nown_layers && n < FVM_MAX_LAYERS && r == 0; n++) {
+		*what = f->own_layers[n];
+		snprintf(id, sizeof(id), "%s", f->own_layers[n]);
+		*strrchr(id, '/') = '\0';
+		if (stat(id, &ist[n]) < 0 || stat(f->own_layers[n], &tst[n]) < 0) {
+			r = -errno;
+			break;
+		}
+		fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, f->own_layers[n], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fds[n] < 0) {
+			r = -errno;
+			break;
+		}
+		r = attr(fds[n], "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0);
+	}
+	if (r == 0) {
+		*what = f->layers;
+		snprintf(opts, sizeof(opts), "mode=%o,uid=%u,gid=%u,size=64k,nr_inodes=%zu",
+			 (unsigned)(lst.st_mode & 07777), (unsigned)lst.st_uid, (unsigned)lst.st_gid, 2 * n + 8);
+		if (mount("tmpfs", f->layers, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0) {
+			r = -errno;
+		}
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		snprintf(id, sizeof(id), "%s", f->own_layers[i]);
+		*strrchr(id, '/') = '\0';
+		*what = f->own_layers[i];
+		if ((r = placeholder(id, &ist[i])) == 0 || r == -EEXIST) {
+			r = placeholder(f->own_layers[i], &tst[i]);
+		}
+	}
+	if (r == 0) {
+		r = attr(AT_FDCWD, f->layers, 0, MOUNT_ATTR_RDONLY, 0);
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		*what = f->own_layers[i];
+		r = syscall(SYS_move_mount, fds[i], "", AT_FDCWD, f->own_layers[i], MOVE_MOUNT_F_EMPTY_PATH) < 0
+			    ? -errno
+			    : 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0) {
+			close(fds[i]);
+		}
+	}
+	return r;
+}
+
+/*
  * Covers the store's vms/ and ctl/ (plan_reads), before the writable trees are moved
  * back: vms/NAME and ctl/NAME/policy are left as places; the policy's read-only clone is
  * moved onto the latter here, the VM's writable one onto the former by the caller.
@@ -312,7 +389,14 @@ static int cover_store(const struct exec_fence *f, const char **what)
 	if ((r = attr(pfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0)) < 0 ||
 	    (r = tmpfs_over(f->ctl, true)) < 0 || (r = placeholder(ctlvm, &cst)) < 0 ||
 	    (r = placeholder(f->policy, &pst)) < 0 ||
+	    /*
+	     * Searchable by every uid in the namespace (nothing else is in them): a process
+	     * that dropped root before its exec still maps the policy, and with it the VM's
+	     * layers, or the VM would show it another tree. Listing stays the owner's.
+	     */
+	    chmod(f->ctl, (cst.st_mode & 07777) | 0111) < 0 || chmod(ctlvm, (cst.st_mode & 07777) | 0111) < 0 ||
 	    (r = attr(AT_FDCWD, f->ctl, 0, MOUNT_ATTR_RDONLY, 0)) < 0) {
+		r = r < 0 ? r : -errno;
 		close(pfd);
 		return r;
 	}
@@ -472,6 +556,9 @@ static int mountns_enter(const struct exec_fence *f, const char **why)
 		return 0;
 	}
 	r = *f->vms ? cover_store(f, &what) : 0;
+	if (r == 0 && *f->layers) {
+		r = cover_layers(f, &what);
+	}
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: cannot cover %s in the VM's namespace: %s\n", what, strerror(-r));
 	} else {

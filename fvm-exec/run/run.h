@@ -160,6 +160,11 @@ struct exec_fence {
 	 * read-only tmpfs trees in the namespace (rootfence.c) */
 	char vms[4096], ctl[4096], policy[4096];
 	const char *vmdir;
+	/* root: the store's layers/ (covered too) and the VM's own layer trees, bound back
+	 * read-only (read from ctl/NAME/layers before the control area is covered) */
+	char layers[4096];
+	char (*own_layers)[4096];
+	size_t nown_layers;
 	const char *hidden[FVM_POLICY_MAX_RULES + 1]; /* + /dev/mqueue (fence_mqueue_mounted) */
 	size_t nhidden;
 	/* root: the block devices (device = PATH) whose nodes under /dev stay openable */

@@ -1,7 +1,10 @@
 /*
- * migrate.c — fvm migrate: a format-1 store converted to format 2 (store.h, fvm/layout.h).
+ * migrate.c — fvm migrate: a store of format 1 or 2 converted to format 3 (store.h,
+ * fvm/layout.h).
  *
  * Rules:
+ *  - Format 2 to 3 adds the store's layers/ directory (empty: every VM has no layers,
+ *    which is what a missing ctl/NAME/layers says) and then the format file.
  *  - In format 1, vm.conf, policy, lock and commit.journal lived in vms/NAME, where the
  *    VM could write them. They are untrusted: read as bounded regular files (a link, a
  *    FIFO or a device refuses the VM, named), and each vm.conf's settings are printed on
@@ -119,6 +122,50 @@ static int migrate_vm(const char *home, int ctlsfd, int dfd, const char *name)
 	return 0;
 }
 
+/* The version in the format file of HOMEFD, or -1 when it is not a format file. */
+static int format_version(int homefd)
+{
+	char *text, word[32];
+	size_t len;
+	unsigned version;
+	int n = 0, ok;
+
+	if (safe_read_file(homefd, FVM_FORMAT_FILE, 64, &text, &len) < 0) {
+		return -1;
+	}
+	ok = sscanf(text, "%31s %u\n%n", word, &version, &n) == 2 &&
+	     strcmp(word, FVM_FORMAT_MAGIC) == 0 && (size_t)n == len;
+	free(text);
+	return ok ? (int)version : -1;
+}
+
+/* Format 2 to 3: layers/, then the format file. */
+static int from_format2(const struct fvm_store *s, int homefd)
+{
+	char text[64];
+	struct replace r;
+	int ret = 0;
+
+	if (mkdirat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS) < 0 && errno != EEXIST) {
+		ret = -errno;
+	}
+	if (ret == 0) {
+		fchmodat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS, 0);
+		snprintf(text, sizeof(text), "%s %d\n", FVM_FORMAT_MAGIC, FVM_FORMAT);
+		ret = replace_open(&r, homefd, FVM_FORMAT_FILE, 0644);
+	}
+	if (ret == 0) {
+		fputs(text, r.f);
+		ret = replace_commit(&r);
+	}
+	if (ret < 0) {
+		warnx("%s: %s", s->home, strerror(-ret));
+		return -1;
+	}
+	fprintf(stderr, "fvm: %s converted from store format 2 to %d (layers)\n", s->home, FVM_FORMAT);
+	return 0;
+}
+
 int store_migrate(const struct fvm_store *s)
 {
 	int homefd, vmsfd = -1, ctlsfd = -1, failed = 0;
@@ -131,6 +178,12 @@ int store_migrate(const struct fvm_store *s)
 		return -1;
 	}
 	if (fstatat(homefd, FVM_FORMAT_FILE, &(struct stat){0}, AT_SYMLINK_NOFOLLOW) == 0) {
+		int ret = format_version(homefd);
+		if (ret == 2) {
+			ret = from_format2(s, homefd);
+			close(homefd);
+			return ret;
+		}
 		close(homefd);
 		return store_check_format(s) < 0 ? -1 : (fprintf(stderr, "fvm: %s is format %d already\n", s->home, FVM_FORMAT), 0);
 	}
@@ -168,9 +221,14 @@ int store_migrate(const struct fvm_store *s)
 	if (d) {
 		closedir(d);
 	}
+	if (!failed && mkdirat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS) < 0 && errno != EEXIST) {
+		warn("%s/%s", s->home, FVM_LAYERS_DIR);
+		failed = 1;
+	}
 	if (!failed) {
 		struct replace r;
 		int ret;
+		fchmodat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS, 0);
 		snprintf(text, sizeof(text), "%s %d\n", FVM_FORMAT_MAGIC, FVM_FORMAT);
 		fchmod(homefd, FVM_MODE_HOME);
 		if (vmsfd >= 0) {

@@ -19,6 +19,7 @@
 
 #include "fvm/layout.h"
 #include "fvm/path.h"
+#include "store/layers.h"
 #include "store/replace.h"
 #include "store/safefs.h"
 #include "store/store.h"
@@ -109,6 +110,11 @@ int store_check_format(const struct fvm_store *s)
 	free(text);
 	if (!ret) {
 		warnx("%s/%s: not an fvm store's format file", s->home, FVM_FORMAT_FILE);
+		return -1;
+	}
+	if (version == 2) {
+		warnx("the store %s has format 2 (before layers): run 'fvm migrate' to convert it to "
+		      "format %d", s->home, FVM_FORMAT);
 		return -1;
 	}
 	if (version != FVM_FORMAT) {
@@ -361,15 +367,30 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 	if (!store_vm_exists(s, name) && create_data(vmsfd, name, dir, NULL, NULL) < 0) {
 		goto out;
 	}
+	if (mkdirat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS) == 0) {
+		fchmodat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS, 0);
+	}
+	/* The image carries the VM's layers (ctl/NAME/layers): libfvm parses no text. */
+	struct fvm_policy *full = malloc(sizeof(*full));
+	if (!full) {
+		warn("%s", dir);
+		goto out;
+	}
+	*full = *pol;
+	if (layer_list_compile(dir, full) < 0) {
+		free(full);
+		goto out;
+	}
 	struct replace rp;
 	if ((r = replace_open(&rp, cfd, FVM_POLICY_FILE, 0644)) == 0) {
-		r = fvm_policy_write(pol, fileno(rp.f));
+		r = fvm_policy_write(full, fileno(rp.f));
 		if (r < 0) {
 			replace_abort(&rp);
 		} else {
 			r = replace_commit(&rp);
 		}
 	}
+	free(full);
 	if (r < 0) {
 		warnx("%s/%s/%s/%s: %s", s->home, FVM_CTL_DIR, name, FVM_POLICY_FILE, strerror(-r));
 		goto out;

@@ -1,9 +1,14 @@
 /*
- * layout.h — a store and its VMs on disk, store format 2 (docs/DESIGN.md "On disk";
+ * layout.h — a store and its VMs on disk, store format 3 (docs/DESIGN.md "On disk";
  * fvm(1) FILES). The one owner of the names and modes below.
  *
  *   $FVM_HOME/              0711  traversable by every uid of a VM, listable by none
- *     format                0644  "fvm-store 2\n": written by the tools, checked on every use
+ *     format                0644  "fvm-store 3\n": written by the tools, checked on every use
+ *     layers/               0711  read-only layers, each stored once and shared by every VM
+ *       ID/                 0711  one layer, named by its local id (made by fvm snapshot)
+ *         tree/                   its files in OCI diff form (a former upper/: whiteouts,
+ *                                 opaque markers); never written once made
+ *         info              0644  "fvm-layer 1", then label, created, digest lines
  *     vms/                  0711
  *       NAME/               0711  DATA area: the only part of the store the kernel fence
  *                                 lets VM NAME write; FVM_ROOT names it; libfvm writes:
@@ -20,6 +25,8 @@
  *       NAME/               0700  CONTROL area, written only by the tools, outside the
  *                                 fence: what steers them
  *         vm.conf policy commit.journal lock
+ *         layers                  the VM's layer ids, top first, one a line (tools only;
+ *                                 compiled into the policy image for libfvm)
  *         runs/                   the supervisor's records of the VM's processes
  *
  * Everything in the data area is untrusted input to the tools (fvm-exec/store/safefs.h):
@@ -28,7 +35,8 @@
  *
  * A store without a format file whose vms/ holds VMs is format 1 (vm.conf, policy, lock
  * and commit.journal inside vms/NAME, where the VM could write them): the tools refuse
- * it and `fvm migrate` converts it. A store of a higher format is refused.
+ * it and `fvm migrate` converts it. A store of format 2 (no layers/) is refused too and
+ * `fvm migrate` adds layers/. A store of a higher format is refused.
  *
  * Deletion follows the OCI image-layer conventions: an empty file ".wh.NAME" hides host
  * entry NAME; ".wh..wh..opq" in a directory hides the whole host directory beneath it.
@@ -41,7 +49,7 @@
 #include <stddef.h>
 
 #define FVM_FORMAT_FILE   "format"
-#define FVM_FORMAT        2
+#define FVM_FORMAT        3
 #define FVM_FORMAT_MAGIC  "fvm-store"
 #define FVM_VMS_DIR       "vms"
 #define FVM_CTL_DIR       "ctl"
@@ -55,6 +63,13 @@
 #define FVM_LOG_FILE      "log"
 #define FVM_JOURNAL_FILE  "commit.journal"
 #define FVM_RUNS_DIR      "runs"
+#define FVM_LAYERS_DIR    "layers"   /* in the store: the layers; in ctl/NAME: the list */
+#define FVM_LAYER_TREE    "tree"
+#define FVM_LAYER_INFO    "info"
+#define FVM_LAYERS_MAGIC  "fvm-layers 1"
+#define FVM_LAYER_MAGIC   "fvm-layer 1"
+#define FVM_MAX_LAYERS    32         /* per VM: a walk keeps one bit per layer */
+#define FVM_LAYER_ID_MAX  32
 
 /*
  * Modes. The path from $FVM_HOME to upper/ is 0711 so that a process of the VM that
@@ -70,6 +85,7 @@
 #define FVM_MODE_DATA     0711
 #define FVM_MODE_WORK     01733
 #define FVM_MODE_CTL      0700
+#define FVM_MODE_LAYERS   0711
 
 #define FVM_WH_PREFIX     ".wh."
 #define FVM_WH_PREFIX_LEN 4

@@ -33,6 +33,7 @@ enum fvm_loopback { FVM_LOOPBACK_SHARED = 0, FVM_LOOPBACK_PRIVATE };
 #define FVM_POLICY_MAX_RULES 128
 #define FVM_POLICY_BLOB      32768
 #define FVM_POLICY_MAX_ALLOW 64
+#define FVM_POLICY_MAX_LAYERS 32 /* FVM_MAX_LAYERS (layout.h) */
 
 struct fvm_path_rule {
 	uint32_t klass;  /* enum fvm_class */
@@ -57,6 +58,13 @@ struct fvm_policy {
 	bool has_scope;
 	struct fvm_path_rule rules[FVM_POLICY_MAX_RULES];
 	struct fvm_allow_rule allow[FVM_POLICY_MAX_ALLOW];
+	/*
+	 * The VM's read-only layers, top first: the real path of each layer's tree
+	 * (blob offset and length), compiled by fvm-exec from ctl/NAME/layers.
+	 */
+	uint32_t nlayers;
+	uint32_t layer_off[FVM_POLICY_MAX_LAYERS];
+	uint32_t layer_len[FVM_POLICY_MAX_LAYERS];
 	char blob[FVM_POLICY_BLOB];
 };
 
@@ -68,6 +76,12 @@ void fvm_policy_init(struct fvm_policy *pol);
  * Returns 0, -EINVAL for a relative path, -ENOSPC when the policy is full.
  */
 int fvm_policy_add_path(struct fvm_policy *pol, enum fvm_class klass, const char *vpath);
+
+/*
+ * Appends layer tree RPATH (absolute, normalised) below the layers added so far.
+ * Returns 0, -EINVAL for a relative path, -ENOSPC when the policy is full.
+ */
+int fvm_policy_add_layer(struct fvm_policy *pol, const char *rpath);
 
 /*
  * The class of canonical virtual path VPATH (LEN bytes). Builtin rules (/proc, /sys,

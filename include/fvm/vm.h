@@ -12,6 +12,11 @@
  *  - The upper entry of canonical vpath P is upper/P. An upper entry wins over the host
  *    entry; a whiteout ".wh.NAME" in the upper directory hides the host entry; an
  *    opaque marker in an upper directory hides the host directory beneath it.
+ *  - Between upper/ and the host lie the VM's read-only layers (the policy's, top
+ *    first; layers.c), each in the same form: the first entry or whiteout met top-down
+ *    wins, an opaque directory stops the descent. An object of a layer is "lower" like
+ *    a host object (where FVM_HOST, layer >= 0, rpath in the layer) and is copied up
+ *    from there; layers are never written.
  *  - Copy-up is atomic: the copy is built in work/ and renamed into upper/ with
  *    RENAME_NOREPLACE, so concurrent copy-ups of one file yield one copy and a crash
  *    never leaves a partial file visible.
@@ -86,6 +91,10 @@ struct fvm_res {
 	bool whiteout;               /* ABSENT because a whiteout hides a host entry */
 	bool parent_upper;           /* the parent directory exists in upper/ */
 	bool parent_host;            /* host entries show through in the parent */
+	uint32_t parent_layers;      /* layers whose directory shows through in the parent
+					(bit i: layer i, 0 the top one) */
+	int layer;                   /* FVM_HOST: the layer holding the object, -1 the host */
+	const struct fvm_vm *vm;     /* the VM it was resolved in */
 };
 
 /*
@@ -255,6 +264,46 @@ bool fvm_host_shows(const struct fvm_res *res);
  * caller as owner, so ownership questions are answered from here.
  */
 const struct stat *fvm_host_view(const struct fvm_res *res, struct stat *buf);
+
+/* The number of read-only layers of VM (0: upper/ over the host alone). */
+unsigned fvm_layer_count(const struct fvm_vm *vm);
+
+/* Layer I's real path of canonical VPATH into OUT: its length, or -ENAMETOOLONG. */
+int fvm_layer_path(const struct fvm_vm *vm, unsigned i, const char *vpath, char *out,
+		   size_t outlen);
+
+/*
+ * The lower state inside directory VPATH (LEN) from its parent's, PMASK and PHOST: the
+ * layers of PMASK, top-down, whose entry at VPATH is a directory (*MASK), until one
+ * holds an opaque directory, a whiteout or another object there; then whether the
+ * host's directory VPATH shows through too (*HOST).
+ */
+void fvm_lower_descend(const struct fvm_vm *vm, uint32_t pmask, bool phost, const char *vpath,
+		       size_t len, uint32_t *mask, bool *host);
+
+/*
+ * The lower object beneath RES's name (the object itself for where FVM_HOST): the
+ * first entry of the layers showing in its parent, top-down, or the host's, unless a
+ * whiteout comes first. Returns 1 with its real path in OUT (size OUTLEN) and its
+ * lstat in ST, 0 when there is none.
+ */
+int fvm_lower_find(const struct fvm_res *res, char *out, size_t outlen, struct stat *st);
+
+/*
+ * The lower object of canonical VPATH looked up from the root through the layers and
+ * the host (upper/ ignored): 1 with its real path and lstat, 0 when there is none.
+ */
+int fvm_lower_lookup(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen,
+		     struct stat *st);
+
+/*
+ * Calls FN(name, type, ARG) for every entry of each lower directory merged into
+ * directory RES (its layers' directories showing through, then the host's), whiteout
+ * names included and a name possibly more than once. Returns FN's first non-zero
+ * value, 0, or -errno.
+ */
+int fvm_each_lower_entry(const struct fvm_res *res,
+			 int (*fn)(const char *name, unsigned char type, void *arg), void *arg);
 
 /* True when upper directory RPATH carries the opaque marker. */
 bool fvm_is_opaque(const char *rpath);

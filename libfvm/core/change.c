@@ -18,13 +18,22 @@
 #include "fvm/change.h"
 #include "fvm/sys.h"
 
-/* The host path of RES's object, for an access check: NULL when the host has none. */
-static const char *host_rpath(const struct fvm_res *res)
+/*
+ * The host path of RES's object (the lower one: a layer's or the host's), for an
+ * access check, in BUF: NULL when there is none.
+ */
+static const char *host_rpath(const struct fvm_res *res, char *buf, size_t size)
 {
-	if (res->where == FVM_HOST) {
+	struct stat st;
+
+	if (res->where == FVM_HOST && res->layer < 0) {
 		return res->rpath;
 	}
-	return fvm_host_shows(res) ? res->vpath : NULL;
+	/* The host's own entry where it lies beneath (as fvm_host_view), else a layer's. */
+	if (res->where != FVM_ABSENT && res->parent_host && sys_lstat(res->vpath, &st) == 0) {
+		return res->vpath;
+	}
+	return fvm_lower_find(res, buf, size, &st) > 0 ? buf : NULL;
 }
 
 /*
@@ -34,6 +43,7 @@ static const char *host_rpath(const struct fvm_res *res)
  */
 static int may_link(const struct fvm_res *res, const struct stat *st)
 {
+	char buf[FVM_RPATH_MAX];
 	const char *hpath;
 
 	if (st->st_uid == sys_geteuid()) {
@@ -43,7 +53,7 @@ static int may_link(const struct fvm_res *res, const struct stat *st)
 	    (st->st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) {
 		return -EPERM;
 	}
-	hpath = host_rpath(res);
+	hpath = host_rpath(res, buf, sizeof(buf));
 	if (hpath && sys_host_access(AT_FDCWD, hpath, R_OK | W_OK, AT_EACCESS) < 0) {
 		return -EPERM;
 	}
@@ -52,6 +62,7 @@ static int may_link(const struct fvm_res *res, const struct stat *st)
 
 int fvm_may_write(const struct fvm_vm *vm, const struct fvm_res *res, enum fvm_may may)
 {
+	char lower[FVM_RPATH_MAX];
 	struct stat buf;
 	const struct stat *st;
 
@@ -79,10 +90,11 @@ int fvm_may_write(const struct fvm_vm *vm, const struct fvm_res *res, enum fvm_m
 			return 0;
 		}
 		st = fvm_host_view(res, &buf);
-		if (st->st_uid == sys_geteuid() || !fvm_host_shows(res)) {
+		if (st->st_uid == sys_geteuid()) {
 			return 0;
 		}
-		return sys_host_access(AT_FDCWD, host_rpath(res), W_OK, AT_EACCESS);
+		const char *hpath = host_rpath(res, lower, sizeof(lower));
+		return hpath ? sys_host_access(AT_FDCWD, hpath, W_OK, AT_EACCESS) : 0;
 	case FVM_MAY_ANY:
 		return 0;
 	}

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -167,12 +168,14 @@ static void keep_times(const char *rpath, struct timespec ts[2])
 }
 
 /*
- * Builds a copy of host object HOST_RPATH (lstat HST) in work/ and renames it to
- * UPPER_RPATH. With DATA false, a regular file is created empty. Returns 0, 1 when
- * another process won the race (its copy stands, and it records the origin), or -errno.
+ * Builds a copy of lower object HOST_RPATH (lstat HST; the host's, or a layer's when
+ * LAYER) in work/ and renames it to UPPER_RPATH. With DATA false, a regular file is
+ * created empty. A layer's file passes on the origin it carries, if any (the host file
+ * it was once copied from). Returns 0, 1 when another process won the race (its copy
+ * stands, and it records the origin), or -errno.
  */
 static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
-		       const char *upper_rpath, bool data)
+		       const char *upper_rpath, bool data, bool layer)
 {
 	char tmp[PATH_MAX + 64], parent[FVM_RPATH_MAX];
 	struct timespec times[2] = {hst->st_atim, hst->st_mtim}, ptimes[2];
@@ -202,7 +205,9 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		if (type == S_IFREG) {
 			/* No user xattrs on this filesystem: the copy shows its own inode. */
 			struct fvm_ident o = {.dev = hst->st_dev, .ino = hst->st_ino};
-			sys_fsetxattr(dst, FVM_ORIGIN_XATTR, &o, sizeof(o), 0);
+			if (!layer || fvm_origin_get(src, host_rpath, &o) == 0) {
+				sys_fsetxattr(dst, FVM_ORIGIN_XATTR, &o, sizeof(o), 0);
+			}
 		}
 		if (type != S_IFLNK) {
 			/* After chown, which clears set-id bits. */
@@ -267,7 +272,8 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 		if (res->vpath[i] != '/') {
 			continue;
 		}
-		char prefix[PATH_MAX];
+		char prefix[PATH_MAX], lower[FVM_RPATH_MAX];
+		const char *src = prefix;
 		struct stat st;
 		memcpy(prefix, res->vpath, i);
 		prefix[i] = '\0';
@@ -280,14 +286,23 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 			}
 			continue;
 		}
-		if (sys_lstat(prefix, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		if (fvm_layer_count(vm)) {
+			/* The directory may be a layer's: the lower object from the root. */
+			if (fvm_lower_lookup(vm, prefix, lower, sizeof(lower), &st) <= 0) {
+				return -ENOENT;
+			}
+			src = lower;
+		} else if (sys_lstat(prefix, &st) < 0) {
 			return -ENOENT;
 		}
-		int ret = copy_object(vm, prefix, &st, up, false);
+		if (!S_ISDIR(st.st_mode)) {
+			return -ENOENT;
+		}
+		int ret = copy_object(vm, src, &st, up, false, src != prefix);
 		if (ret < 0) {
 			return ret;
 		}
-		if (ret == 0) {
+		if (ret == 0 && src == prefix) {
 			fvm_record_origin(vm, prefix, &st);
 		}
 	}
@@ -314,8 +329,9 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 		ret = vm->copyup_broker(FVM_CU_OBJECT, res->vpath); /* parents, copy, record */
 	} else {
 		ret = fvm_upper_parent(vm, res);
-		ret = ret < 0 ? ret : copy_object(vm, res->vpath, &hst, up, data);
-		if (ret == 0) {
+		/* From where the object is: the host's (rpath is vpath) or a layer's. */
+		ret = ret < 0 ? ret : copy_object(vm, res->rpath, &hst, up, data, res->layer >= 0);
+		if (ret == 0 && res->layer < 0) {
 			fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
 		}
 	}
@@ -433,6 +449,37 @@ static int host_entry_visible(const char *name, unsigned char type, void *arg)
 	return sys_lstat(wh, &st) == 0 ? 0 : -ENOTEMPTY;
 }
 
+struct merged_check {
+	const struct fvm_res *dir;
+};
+
+/* A lower entry makes the merged directory non-empty when its name resolves to one. */
+static int merged_entry_visible(const char *name, unsigned char type, void *arg)
+{
+	const struct merged_check *mc = arg;
+	struct fvm_res *child;
+	char vpath[PATH_MAX];
+	int ret = 0;
+
+	(void)type;
+	if (fvm_is_wh_name(name, strlen(name))) {
+		return 0;
+	}
+	if (snprintf(vpath, sizeof(vpath), "%s/%s", mc->dir->vlen == 1 ? "" : mc->dir->vpath,
+		     name) >= (int)sizeof(vpath)) {
+		return -ENAMETOOLONG;
+	}
+	child = malloc(sizeof(*child));
+	if (!child) {
+		return -ENOMEM;
+	}
+	if (fvm_resolve(mc->dir->vm, vpath, FVM_R_NOFOLLOW, child) == 0 && child->where != FVM_ABSENT) {
+		ret = -ENOTEMPTY;
+	}
+	free(child);
+	return ret;
+}
+
 static int unlink_wh(const char *name, unsigned char type, void *arg)
 {
 	char path[FVM_RPATH_MAX + NAME_MAX + 8];
@@ -448,17 +495,31 @@ static int unlink_wh(const char *name, unsigned char type, void *arg)
 /* True when a host entry shows through at RES->vpath (under the upper entry, if any). */
 bool fvm_host_shows(const struct fvm_res *res)
 {
+	char lower[FVM_RPATH_MAX];
 	struct stat st;
 
 	if (res->where == FVM_HOST) {
 		return true;
 	}
-	return res->parent_host && sys_lstat(res->vpath, &st) == 0;
+	return fvm_lower_find(res, lower, sizeof(lower), &st) > 0;
 }
 
 const struct stat *fvm_host_view(const struct fvm_res *res, struct stat *buf)
 {
-	if (res->where == FVM_UPPER && res->parent_host && sys_lstat(res->vpath, buf) == 0) {
+	char lower[FVM_RPATH_MAX];
+
+	if (res->where == FVM_HOST && res->layer < 0) {
+		return &res->st;
+	}
+	/*
+	 * The host's entry decides wherever it lies beneath, for a layer's copy as for an
+	 * upper one (an unprivileged copy carries the caller as owner, whichever layer it
+	 * was frozen into); else the topmost lower object, else the object itself.
+	 */
+	if (res->where != FVM_ABSENT && res->parent_host && sys_lstat(res->vpath, buf) == 0) {
+		return buf;
+	}
+	if (res->where == FVM_UPPER && fvm_lower_find(res, lower, sizeof(lower), buf) > 0) {
 		return buf;
 	}
 	return &res->st;
@@ -519,7 +580,10 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 		}
 		if (host && S_ISDIR(res->st.st_mode) &&
 		    !(res->where == FVM_UPPER && fvm_is_opaque(res->rpath))) {
-			ret = fvm_each_entry(res->vpath, host_entry_visible, &hc);
+			struct merged_check mc = {.dir = res};
+			ret = res->parent_layers && res->vm
+				      ? fvm_each_lower_entry(res, merged_entry_visible, &mc)
+				      : fvm_each_entry(res->vpath, host_entry_visible, &hc);
 			if (ret < 0 && ret != -ENOENT && ret != -ENOTDIR) {
 				return ret;
 			}
@@ -578,7 +642,15 @@ int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bo
 	    sys_lstat(up, &ust) == 0) {
 		have_upper = true;
 	}
-	if (res->parent_host && sys_lstat(parent, &hst) == 0) {
+	char lower[FVM_RPATH_MAX];
+	const char *hpath = parent;
+	if (res->parent_layers && fvm_layer_count(vm)) {
+		/* The parent's lower directory may be a layer's (its modes are the host's). */
+		if (fvm_lower_lookup(vm, parent, lower, sizeof(lower), &hst) > 0) {
+			have_host = true;
+			hpath = lower;
+		}
+	} else if (res->parent_host && sys_lstat(parent, &hst) == 0) {
 		have_host = true;
 	}
 	/* The upper copy speaks for the host only when it could keep the host's owner. */
@@ -586,7 +658,7 @@ int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bo
 		ret = dir_access(up, W_OK | X_OK);
 		have_host = false;
 	} else if (have_host) {
-		ret = dir_access(parent, W_OK | X_OK);
+		ret = dir_access(hpath, W_OK | X_OK);
 		ust = hst;
 	} else {
 		ret = have_upper ? dir_access(up, W_OK | X_OK) : -ENOENT;

@@ -25,6 +25,7 @@ struct dcache_ent {
 	bool upper;
 	bool host;
 	unsigned short len, tlen;
+	uint32_t layers;  /* in what was padding: an entry stays 256 bytes */
 	uint64_t gen;
 	char path[FVM_DCACHE_PATH];  /* path, then for a link "\0" target */
 };
@@ -54,6 +55,7 @@ void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, ui
 	seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
 	if (!(seq & 1) && e->gen == gen && e->kind == (unsigned char)v->kind && e->len == len &&
 	    e->upper == v->upper && e->host == v->host && e->tlen == tlen &&
+	    e->layers == (v->kind == DC_DIR ? v->layers : 0) &&
 	    memcmp(e->path, path, len) == 0) {
 		return; /* known already: no write (after a fork, a write costs a page copy) */
 	}
@@ -65,6 +67,7 @@ void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, ui
 	e->kind = (unsigned char)v->kind;
 	e->upper = v->upper;
 	e->host = v->host;
+	e->layers = v->kind == DC_DIR ? v->layers : 0;
 	e->len = (unsigned short)len;
 	e->tlen = (unsigned short)tlen;
 	e->gen = gen;
@@ -74,9 +77,10 @@ void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, ui
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-void fvm_dcache_put_dir(const char *path, size_t len, bool upper, bool host, uint64_t gen)
+void fvm_dcache_put_dir(const char *path, size_t len, bool upper, uint32_t layers, bool host,
+			uint64_t gen)
 {
-	struct dcache_val v = {.kind = DC_DIR, .upper = upper, .host = host};
+	struct dcache_val v = {.kind = DC_DIR, .upper = upper, .host = host, .layers = layers};
 
 	fvm_dcache_put(path, len, &v, gen);
 }
@@ -100,6 +104,7 @@ bool fvm_dcache_get(const char *path, size_t len, uint64_t gen, struct dcache_va
 		v->kind = (enum dcache_kind)e->kind;
 		v->upper = e->upper;
 		v->host = e->host;
+		v->layers = e->layers;
 		v->tlen = e->tlen < FVM_DCACHE_PATH - len - 1 ? e->tlen : 0;
 		memcpy(v->target, e->path + len + 1, v->tlen);
 		v->target[v->tlen] = '\0';
@@ -113,5 +118,6 @@ bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)
 	struct dcache_val v;
 	uint64_t gen = fvm_gen_now(vm);
 
-	return fvm_dcache_get(vpath, len, gen, &v) && v.kind == DC_DIR && !v.upper && v.host;
+	return fvm_dcache_get(vpath, len, gen, &v) && v.kind == DC_DIR && !v.upper && !v.layers &&
+	       v.host;
 }

@@ -35,7 +35,8 @@ size_t fvm_plain_last(const char *vpath, size_t vlen)
 
 void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool dir)
 {
-	struct dcache_val v = {.kind = dir ? DC_DIR : DC_FILE, .upper = false, .host = true};
+	struct dcache_val v = {.kind = dir ? DC_DIR : DC_FILE, .upper = false, .host = true,
+				 .layers = 0};
 	uint64_t gen = fvm_gen_now(vm);
 
 	fvm_dcache_put(vpath, len, &v, gen);
@@ -53,10 +54,10 @@ enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size
 		return FVM_DIRECT_NO;
 	}
 	if (fvm_dcache_get(vpath, len, gen, &v) &&
-	    (v.kind == DC_FILE || (v.kind == DC_DIR && !v.upper && v.host))) {
+	    (v.kind == DC_FILE || (v.kind == DC_DIR && !v.upper && !v.layers && v.host))) {
 		return FVM_DIRECT_KNOWN;
 	}
-	if (fvm_dcache_get(vpath, off - 1, gen, &v) && v.kind == DC_DIR && !v.upper && v.host) {
+	if (fvm_dcache_get(vpath, off - 1, gen, &v) && v.kind == DC_DIR && !v.upper && !v.layers && v.host) {
 		return FVM_DIRECT_PARENT;
 	}
 	return FVM_DIRECT_NO;

@@ -27,6 +27,7 @@ struct dcache_val {
 	enum dcache_kind kind;
 	bool upper;       /* DC_DIR: cur_upper of the walk state */
 	bool host;        /* DC_DIR: cur_host of the walk state */
+	uint32_t layers;  /* DC_DIR: cur_layers of the walk state */
 	size_t tlen;      /* DC_LINK: length of target */
 	char target[FVM_DCACHE_PATH];
 };
@@ -35,7 +36,8 @@ struct dcache_val {
 void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, uint64_t gen);
 
 /* Records directory PATH (LEN) with its walk state. */
-void fvm_dcache_put_dir(const char *path, size_t len, bool upper, bool host, uint64_t gen);
+void fvm_dcache_put_dir(const char *path, size_t len, bool upper, uint32_t layers, bool host,
+			uint64_t gen);
 
 /* Looks canonical PATH (LEN) up at generation GEN; true with what is known in *V. */
 bool fvm_dcache_get(const char *path, size_t len, uint64_t gen, struct dcache_val *v);
@@ -54,5 +56,8 @@ bool fvm_names_lack(const struct fvm_vm *vm, const char *dir, size_t len, const 
  * component, no trailing "/") and the last component is an ordinary name; else 0.
  */
 size_t fvm_plain_last(const char *vpath, size_t vlen);
+
+/* All of VM's layers: a bit each. */
+uint32_t fvm_layers_all(const struct fvm_vm *vm);
 
 #endif

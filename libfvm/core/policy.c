@@ -18,7 +18,7 @@
 #include "fvm/sys.h"
 
 #define POLICY_MAGIC   "FVMPOL\n"
-#define POLICY_VERSION 1u
+#define POLICY_VERSION 2u
 
 struct policy_header {
 	char magic[8];
@@ -75,6 +75,29 @@ int fvm_policy_add_path(struct fvm_policy *pol, enum fvm_class klass, const char
 	if (klass == FVM_CLASS_SCOPE) {
 		pol->has_scope = true;
 	}
+	return 0;
+}
+
+int fvm_policy_add_layer(struct fvm_policy *pol, const char *rpath)
+{
+	char norm[PATH_MAX];
+	int n;
+
+	if (rpath[0] != '/') {
+		return -EINVAL;
+	}
+	n = fvm_path_normalize(rpath, norm, sizeof(norm), true);
+	if (n < 0) {
+		return n;
+	}
+	if (pol->nlayers >= FVM_POLICY_MAX_LAYERS || pol->blob_used + (size_t)n + 1 > FVM_POLICY_BLOB) {
+		return -ENOSPC;
+	}
+	pol->layer_off[pol->nlayers] = pol->blob_used;
+	pol->layer_len[pol->nlayers] = (uint32_t)n;
+	memcpy(pol->blob + pol->blob_used, norm, (size_t)n + 1);
+	pol->blob_used += (uint32_t)n + 1;
+	pol->nlayers++;
 	return 0;
 }
 
@@ -267,6 +290,22 @@ int fvm_policy_save(const struct fvm_policy *pol, const char *file)
 	return ret;
 }
 
+/* True when every layer of POL names a NUL-terminated path inside its blob. */
+static bool layers_valid(const struct fvm_policy *pol)
+{
+	if (pol->nlayers > FVM_POLICY_MAX_LAYERS) {
+		return false;
+	}
+	for (uint32_t i = 0; i < pol->nlayers; i++) {
+		if (pol->layer_off[i] >= pol->blob_used || pol->layer_len[i] >= pol->blob_used ||
+		    pol->layer_off[i] + pol->layer_len[i] >= pol->blob_used ||
+		    pol->blob[pol->layer_off[i] + pol->layer_len[i]] != '\0') {
+			return false;
+		}
+	}
+	return true;
+}
+
 int fvm_policy_load(struct fvm_policy *pol, const char *file)
 {
 	struct policy_header hdr;
@@ -293,7 +332,7 @@ int fvm_policy_load(struct fvm_policy *pol, const char *file)
 	}
 	sys_close(fd);
 	if (ret == 0 && (pol->nrules > FVM_POLICY_MAX_RULES || pol->nallow > FVM_POLICY_MAX_ALLOW ||
-			 pol->blob_used > FVM_POLICY_BLOB)) {
+			 pol->blob_used > FVM_POLICY_BLOB || !layers_valid(pol))) {
 		ret = -EINVAL;
 	}
 	return ret;
@@ -324,7 +363,7 @@ const struct fvm_policy *fvm_policy_map(const char *file)
 	if (memcmp(hdr->magic, POLICY_MAGIC, sizeof(hdr->magic)) != 0 ||
 	    hdr->version != POLICY_VERSION || hdr->size != sizeof(*pol) ||
 	    pol->nrules > FVM_POLICY_MAX_RULES || pol->nallow > FVM_POLICY_MAX_ALLOW ||
-	    pol->blob_used > FVM_POLICY_BLOB) {
+	    pol->blob_used > FVM_POLICY_BLOB || !layers_valid(pol)) {
 		sys_munmap(map, len);
 		return NULL;
 	}

@@ -72,7 +72,7 @@ int fvm_copy_up_tree(const struct fvm_vm *vm, struct fvm_res *res)
 	}
 	if (host && !fvm_is_opaque(res->rpath)) {
 		struct tree_ctx ctx = {.vm = vm, .vpath = res->vpath};
-		ret = fvm_each_entry(res->vpath, copy_child, &ctx);
+		ret = fvm_each_lower_entry(res, copy_child, &ctx);
 		if (ret < 0) {
 			return ret;
 		}
@@ -172,7 +172,7 @@ static int rename_entry(const struct fvm_vm *vm, struct fvm_res *oldr, struct fv
 		}
 	}
 	old_host = fvm_host_shows(oldr);
-	new_host = newr->whiteout || (newr->parent_host && sys_lstat(newr->vpath, &st) == 0);
+	new_host = newr->whiteout || fvm_lower_find(newr, newup, sizeof(newup), &st) > 0;
 
 	ret = own_object(vm, oldr);
 	if (ret < 0) {

@@ -1,9 +1,12 @@
 /*
  * resolve.c — lookup in the virtual namespace (fvm_resolve in fvm/vm.h): the walk.
  *
- * The walk keeps a canonical virtual prefix CUR and, for it, whether upper/CUR exists
- * and whether host entries show through in it. Each component is looked up upper
- * first, then the whiteout, then the host (only where the host shows through).
+ * The walk keeps a canonical virtual prefix CUR and, for it, whether upper/CUR exists,
+ * which read-only layers show their directory CUR through (a mask, layers.c) and
+ * whether host entries show through in it. Each component is looked up upper first,
+ * then its whiteout, then in each layer showing, top-down (entry, then whiteout),
+ * then on the host (only where the host shows through). A layer's object is a lower
+ * one, like the host's: where FVM_HOST, res->layer its index, rpath in the layer.
  * Symlinks are read and their targets spliced in front of the remaining path, an
  * absolute target restarting from the virtual root, so ".." is applied after symlinks
  * as the kernel does.
@@ -50,12 +53,14 @@ struct walk {
 	size_t clen;            /* 0 for the root */
 	bool cur_upper;         /* upper/cur is a directory */
 	bool cur_host;          /* host entries show through in cur */
+	uint32_t cur_layers;    /* the layers whose directory cur shows through */
 	struct stat cur_st;     /* the entry of cur (for a path ending in "." or "..") */
 	bool st_valid;          /* cur_st is set (not when the walk started from the cache) */
 	enum fvm_where cur_where;
 	char rest[2 * PATH_MAX]; /* the path still to walk; symlink targets are spliced in */
 	size_t pos;             /* where in rest the next component starts */
 	char up[FVM_RPATH_MAX]; /* upper/next, when the component was looked up there */
+	char lp[FVM_RPATH_MAX]; /* LAYER/next, when the component was found in a layer */
 };
 
 /* The component being looked up: next = cur "/" name, kept in w->cur past w->clen. */
@@ -68,6 +73,7 @@ struct comp {
 	bool known_file;        /* cached as a plain host file: nothing to record */
 	struct stat st;         /* the entry found */
 	enum fvm_where where;
+	int layer;              /* FVM_HOST: the layer holding it, -1 the host */
 	bool whiteout;          /* absent because a whiteout hides a host entry */
 };
 
@@ -83,6 +89,7 @@ static void walk_root(struct walk *w)
 	w->cur[0] = '\0';
 	w->cur_upper = true;
 	w->cur_host = true;
+	w->cur_layers = fvm_layers_all(w->vm);
 	w->cur_where = FVM_HOST;
 	w->st_valid = false; /* "/" is stat'ed only when the path ends there */
 }
@@ -94,51 +101,40 @@ static int drop_next(struct walk *w, int err)
 	return err;
 }
 
+static int lookup_name(struct walk *w, struct comp *c);
+static int descend(struct walk *w, const struct comp *c);
+
 /*
  * Recomputes the state of W after its prefix was shortened by "..". Rare, so it
- * simply looks the prefix up again without following anything (it has no links).
+ * simply looks the prefix up again without following anything (it has no links):
+ * each component as the walk would, upper, layers, host.
  */
 static int walk_reload(struct walk *w)
 {
-	char up[FVM_RPATH_MAX], save[PATH_MAX];
-	size_t len = w->clen, i;
+	char save[PATH_MAX];
+	size_t len = w->clen, start = 1;
 
 	memcpy(save, w->cur, len);
 	save[len] = '\0';
 	walk_root(w);
-	/* Re-walk each component of save; all are directories that existed a moment ago. */
-	for (i = 1; i <= len; i++) {
-		if (i == len || save[i] == '/') {
-			struct stat st;
-			bool found = false;
-			memcpy(w->cur + w->clen, save + w->clen, i - w->clen);
-			w->clen = i;
-			w->cur[i] = '\0';
-			if (w->cur_upper && fvm_upper_path(w->vm, w->cur, up, sizeof(up)) >= 0 &&
-			    sys_lstat(up, &st) == 0 && S_ISDIR(st.st_mode)) {
-				char op[FVM_RPATH_MAX];
-				found = true;
-				w->cur_st = st;
-				w->st_valid = true;
-				w->cur_where = FVM_UPPER;
-				if (w->cur_host) {
-					struct stat hs;
-					fvm_opaque_path(up, op, sizeof(op));
-					w->cur_host = sys_lstat(op, &hs) < 0 && sys_lstat(w->cur, &hs) == 0 &&
-						      S_ISDIR(hs.st_mode);
-				}
-			} else {
-				w->cur_upper = false;
-			}
-			if (!found) {
-				if (!w->cur_host || sys_lstat(w->cur, &st) < 0) {
-					return -ENOENT;
-				}
-				w->cur_st = st;
-				w->st_valid = true;
-				w->cur_where = FVM_HOST;
-			}
+	for (size_t i = 1; i <= len; i++) {
+		if (i < len && save[i] != '/') {
+			continue;
 		}
+		struct comp c = {.name = save + start, .nlen = i - start, .nextlen = i,
+				 .klass = fvm_policy_class(w->vm->policy, save, i)};
+		int ret;
+		memcpy(w->cur + w->clen, save + w->clen, i - w->clen);
+		w->cur[i] = '\0';
+		ret = lookup_name(w, &c);
+		if (ret < 0) {
+			return ret;
+		}
+		if (c.where == FVM_ABSENT || !S_ISDIR(c.st.st_mode)) {
+			return -ENOENT;
+		}
+		descend(w, &c);
+		start = i + 1;
 	}
 	return 0;
 }
@@ -197,6 +193,7 @@ static void walk_start(struct walk *w, const char *vpath, size_t vlen)
 	if (lastoff > 1 && fvm_dcache_get(vpath, lastoff - 1, w->gen, &cv) && cv.kind == DC_DIR) {
 		w->cur_upper = cv.upper;
 		w->cur_host = cv.host;
+		w->cur_layers = cv.layers;
 		w->clen = lastoff - 1;
 		memcpy(w->cur, vpath, w->clen);
 		w->cur[w->clen] = '\0';
@@ -255,6 +252,10 @@ static int end_at_dir(struct walk *w)
 		if (w->cur_where == FVM_UPPER) {
 			fvm_upper_path(w->vm, res->vpath, cup, sizeof(cup));
 			crpath = cup;
+		} else if (w->cur_layers) {
+			fvm_layer_path(w->vm, (unsigned)__builtin_ctz(w->cur_layers), res->vpath, cup,
+				       sizeof(cup));
+			crpath = cup;
 		}
 		int ret = sys_lstat(crpath, &w->cur_st);
 		if (ret < 0) {
@@ -265,8 +266,14 @@ static int end_at_dir(struct walk *w)
 	res->where = w->cur_where;
 	res->parent_upper = w->cur_upper;
 	res->parent_host = w->cur_host;
+	res->parent_layers = w->cur_layers;
+	res->layer = -1;
 	if (w->cur_where == FVM_UPPER) {
 		fvm_upper_path(w->vm, res->vpath, res->rpath, sizeof(res->rpath));
+	} else if (w->cur_layers) {
+		/* A directory of a layer: the top one holding it (cur_layers has its bit). */
+		res->layer = __builtin_ctz(w->cur_layers);
+		fvm_layer_path(w->vm, (unsigned)res->layer, res->vpath, res->rpath, sizeof(res->rpath));
 	} else {
 		memcpy(res->rpath, res->vpath, res->vlen + 1);
 	}
@@ -315,6 +322,7 @@ static int cached_step(struct walk *w, struct comp *c)
 	if (known && hit.kind == DC_DIR && !c->last) {
 		w->cur_upper = hit.upper;
 		w->cur_host = hit.host;
+		w->cur_layers = hit.layers;
 		w->cur_where = hit.upper ? FVM_UPPER : FVM_HOST;
 		w->st_valid = false;
 		w->clen = c->nextlen;
@@ -345,6 +353,7 @@ static int lookup_name(struct walk *w, struct comp *c)
 
 	c->where = FVM_ABSENT;
 	c->whiteout = false;
+	c->layer = -1;
 	if (c->klass == FVM_CLASS_SHARED) {
 		lret = sys_lstat(w->cur, &c->st);
 		if (lret == 0) {
@@ -361,7 +370,7 @@ static int lookup_name(struct walk *w, struct comp *c)
 	 * too is upper/ asked, for a name created since (a creation does not bump the
 	 * names generation).
 	 */
-	bool skip_upper = w->cur_upper && w->cur_host &&
+	bool skip_upper = w->cur_upper && w->cur_host && !w->cur_layers &&
 			  fvm_names_lack(w->vm, w->cur, w->clen, c->name, c->nlen);
 	bool host_tried = skip_upper, wh_known = skip_upper;
 	if (skip_upper) {
@@ -388,6 +397,27 @@ static int lookup_name(struct walk *w, struct comp *c)
 			}
 		}
 	}
+	for (unsigned i = 0; c->where == FVM_ABSENT && !c->whiteout && lret != -EACCES &&
+			     w->cur_layers >> i; i++) {
+		if (!(w->cur_layers & ((uint32_t)1 << i))) {
+			continue;
+		}
+		char wh[FVM_RPATH_MAX + 8];
+		struct stat whst;
+		if (fvm_layer_path(w->vm, i, w->cur, w->lp, sizeof(w->lp)) < 0) {
+			return drop_next(w, -ENAMETOOLONG);
+		}
+		lret = sys_lstat(w->lp, &c->st);
+		if (lret == 0) {
+			c->where = FVM_HOST;
+			c->layer = (int)i;
+		} else if (lret != -EACCES && fvm_wh_path(w->lp, wh, sizeof(wh)) == 0 &&
+			   sys_lstat(wh, &whst) == 0) {
+			c->whiteout = true;
+		} else if (lret == -ENOENT) {
+			lret = 0;
+		}
+	}
 	if (c->where == FVM_ABSENT && !c->whiteout && w->cur_host && lret != -EACCES && !host_tried) {
 		lret = sys_lstat(w->cur, &c->st);
 		if (lret == 0) {
@@ -407,6 +437,8 @@ static struct fvm_res *end_at_next(struct walk *w, const struct comp *c)
 	res->klass = c->klass;
 	res->parent_upper = w->cur_upper;
 	res->parent_host = w->cur_host;
+	res->parent_layers = w->cur_layers;
+	res->layer = c->layer;
 	return res;
 }
 
@@ -490,8 +522,8 @@ static int proc_handoff(struct walk *w, const struct comp *c)
 static int follow_link(struct walk *w, const struct comp *c)
 {
 	char target[PATH_MAX];
-	const char *lrpath = c->where == FVM_UPPER ? w->up : w->cur;
-	bool proc = c->where == FVM_HOST && is_proc_magic(w->cur, c->nextlen);
+	const char *lrpath = c->where == FVM_UPPER ? w->up : c->layer >= 0 ? w->lp : w->cur;
+	bool proc = c->where == FVM_HOST && c->layer < 0 && is_proc_magic(w->cur, c->nextlen);
 	ssize_t tl;
 	int ret;
 
@@ -530,13 +562,15 @@ static int end_found(struct walk *w, const struct comp *c)
 	res->where = c->where;
 	if (c->where == FVM_UPPER) {
 		memcpy(res->rpath, w->up, strlen(w->up) + 1);
+	} else if (c->layer >= 0) {
+		memcpy(res->rpath, w->lp, strlen(w->lp) + 1);
 	} else {
 		memcpy(res->rpath, w->cur, c->nextlen + 1);
 		if (S_ISDIR(c->st.st_mode)) {
 			/* What a descent would record: its names are coming next. */
-			fvm_dcache_put_dir(w->cur, c->nextlen, false, true, w->gen);
-		} else if (!S_ISLNK(c->st.st_mode) && !w->cur_upper && !c->known_file &&
-			   c->klass == FVM_CLASS_VIRTUAL) {
+			fvm_dcache_put_dir(w->cur, c->nextlen, false, 0, true, w->gen);
+		} else if (!S_ISLNK(c->st.st_mode) && !w->cur_upper && !w->cur_layers &&
+			   !c->known_file && c->klass == FVM_CLASS_VIRTUAL) {
 			struct dcache_val fv = {.kind = DC_FILE};
 			fvm_dcache_put(w->cur, c->nextlen, &fv, w->gen);
 		}
@@ -547,20 +581,36 @@ static int end_found(struct walk *w, const struct comp *c)
 	return 0;
 }
 
-/* Makes directory next the walk's cur, with its walk state (recorded in the cache). */
+/*
+ * Makes directory next the walk's cur, with its walk state (recorded in the cache):
+ * an upper directory that is not opaque, or a layer's, merges the lower directories
+ * beneath it (fvm_lower_descend); the host's merges nothing.
+ */
 static int descend(struct walk *w, const struct comp *c)
 {
+	uint32_t pmask = w->cur_layers;
+	bool phost = w->cur_host;
+
+	w->cur_layers = 0;
 	if (c->where == FVM_UPPER) {
-		if (w->cur_host) {
+		w->cur_host = false;
+		if ((pmask || phost) && c->klass != FVM_CLASS_SHARED) {
 			char op[FVM_RPATH_MAX];
 			struct stat hs;
 			if (fvm_opaque_path(w->up, op, sizeof(op)) < 0) {
 				return -ENAMETOOLONG;
 			}
-			w->cur_host = c->klass != FVM_CLASS_SHARED && sys_lstat(op, &hs) < 0 &&
-				      sys_lstat(w->cur, &hs) == 0 && S_ISDIR(hs.st_mode);
+			if (sys_lstat(op, &hs) < 0) {
+				fvm_lower_descend(w->vm, pmask, phost, w->cur, c->nextlen, &w->cur_layers,
+						  &w->cur_host);
+			}
 		}
 		w->cur_upper = true;
+	} else if (c->layer >= 0) {
+		/* The layers above had nothing of this name: start at its own. */
+		fvm_lower_descend(w->vm, pmask & ~(((uint32_t)1 << c->layer) - 1), phost, w->cur,
+				  c->nextlen, &w->cur_layers, &w->cur_host);
+		w->cur_upper = false;
 	} else {
 		w->cur_upper = false;
 		w->cur_host = true;
@@ -569,7 +619,7 @@ static int descend(struct walk *w, const struct comp *c)
 	w->st_valid = true;
 	w->cur_where = c->where;
 	w->clen = c->nextlen;
-	fvm_dcache_put_dir(w->cur, w->clen, w->cur_upper, w->cur_host, w->gen);
+	fvm_dcache_put_dir(w->cur, w->clen, w->cur_upper, w->cur_layers, w->cur_host, w->gen);
 	return 0;
 }
 
@@ -584,6 +634,9 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 	res->whiteout = false;
 	res->parent_upper = false;
 	res->parent_host = false;
+	res->parent_layers = 0;
+	res->layer = -1;
+	res->vm = vm;
 	res->trailing_slash = vlen > 1 && vpath[vlen - 1] == '/';
 	if (vpath[0] != '/') {
 		return -EINVAL;

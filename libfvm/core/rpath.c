@@ -43,6 +43,20 @@ int fvm_narrow(const struct fvm_vm *vm, const char *rpath, char *out, size_t out
 		memmove(out, rest, n + 1);
 		return (int)n;
 	}
+	/* A layer's object (a directory fd or cwd of a layer): its virtual path too. */
+	for (unsigned i = 0; i < fvm_layer_count(vm); i++) {
+		const char *lr = vm->policy->blob + vm->policy->layer_off[i];
+		size_t ll = vm->policy->layer_len[i];
+		if (fvm_path_has_prefix(rpath, rl, lr, ll)) {
+			const char *rest = rl == ll ? "/" : rpath + ll;
+			size_t n = rl == ll ? 1 : rl - ll;
+			if (n + 1 > outlen) {
+				return -ENAMETOOLONG;
+			}
+			memmove(out, rest, n + 1);
+			return (int)n;
+		}
+	}
 	if (rl + 1 > outlen) {
 		return -ENAMETOOLONG;
 	}

@@ -201,8 +201,8 @@ XDG_CONFIG_HOME=$T/xdg tool "$FVM_EXEC" --enforce off --scope "$HOST" -n sc -- \
 # 11. The layout: format file, areas, permissions.
 tool "$FVM_EXEC" -n lay -- true >/dev/null 2>&1
 perm() { stat -c %a "$1" 2>/dev/null; }
-got="format=$(cat "$FVM_HOME/format" 2>/dev/null) home=$(perm "$FVM_HOME") vms=$(perm "$FVM_HOME/vms") vm=$(perm "$FVM_HOME/vms/lay") upper=$(perm "$FVM_HOME/vms/lay/upper") work=$(perm "$FVM_HOME/vms/lay/work") ctl=$(perm "$FVM_HOME/ctl") ctlvm=$(perm "$FVM_HOME/ctl/lay")"
-want="format=fvm-store 2 home=711 vms=711 vm=711 upper=$(perm /) work=1733 ctl=700 ctlvm=700"
+got="format=$(cat "$FVM_HOME/format" 2>/dev/null) home=$(perm "$FVM_HOME") vms=$(perm "$FVM_HOME/vms") vm=$(perm "$FVM_HOME/vms/lay") upper=$(perm "$FVM_HOME/vms/lay/upper") work=$(perm "$FVM_HOME/vms/lay/work") ctl=$(perm "$FVM_HOME/ctl") ctlvm=$(perm "$FVM_HOME/ctl/lay") layers=$(perm "$FVM_HOME/layers")"
+want="format=fvm-store 3 home=711 vms=711 vm=711 upper=$(perm /) work=1733 ctl=700 ctlvm=700 layers=711"
 [ "$got" = "$want" ] && ok store_layout_and_permissions || not_ok store_layout_and_permissions "want $want" "got  $got"
 for f in vm.conf policy lock; do
 	[ -f "$FVM_HOME/ctl/lay/$f" ] && [ ! -e "$FVM_HOME/vms/lay/$f" ] || { not_ok "control_file_${f}_in_ctl"; continue; }
@@ -224,7 +224,7 @@ if [ $rc = 125 ] && [[ $out == *"fvm migrate"* ]]; then ok format_1_store_is_ref
 	not_ok format_1_store_is_refused_naming_fvm_migrate "rc $rc" "$out"; fi
 out=$(FVM_HOME=$S1 tool "$FVM" migrate 2>&1); rc=$?
 if [ $rc = 0 ] && [[ $out == *share* ]] && [[ $out == *nice* ]] && [ -f "$S1/ctl/old/vm.conf" ] &&
-	[ ! -e "$S1/vms/old/vm.conf" ] && [ "$(cat "$S1/format")" = "fvm-store 2" ]; then
+	[ ! -e "$S1/vms/old/vm.conf" ] && [ "$(cat "$S1/format")" = "fvm-store 3" ] && [ -d "$S1/layers" ]; then
 	ok fvm_migrate_moves_control_files_and_names_the_keys
 else
 	not_ok fvm_migrate_moves_control_files_and_names_the_keys "rc $rc" "$out" "$(ls -la "$S1" "$S1/ctl/old" 2>&1)"

@@ -3,7 +3,9 @@
  * at start: a host tree with files, directories and symlinks of every kind (absolute,
  * relative, "..", a loop, dangling, into the store, into /proc), and a VM whose upper
  * layer holds a copied-up file, a whiteout, an opaque directory, a new directory and
- * an upper symlink; a policy with a shared, a hidden and a read-only directory.
+ * an upper symlink; beneath it two read-only layers (store/layers/l0, l1: files over
+ * the host and over each other, a whiteout, an opaque directory, a symlink, a
+ * directory of their own); a policy with a shared, a hidden and a read-only directory.
  *
  * Input: one byte of flags (bit 0: FVM_R_NOFOLLOW), then the virtual path: taken as it
  * is when it starts with "/", else relative to the scratch host tree.
@@ -11,8 +13,8 @@
  * Invariants, for any path: no crash, no sanitizer report; an error is one the contract
  * names (fvm/vm.h); a result's vpath is its length, canonical and never inside the
  * store (which the VM cannot see) unless it is a /proc path handed to the kernel; its
- * rpath is upper/VPATH for an upper or absent entry, VPATH itself for a host or shared
- * one: never elsewhere in the store, never outside the VM root or the host path. With
+ * rpath is upper/VPATH for an upper or absent entry, LAYER/VPATH for a layer's,
+ * VPATH itself for a host or shared one: never elsewhere in the store. With
  * the lookup cache (a VM generation attached) the answer is the one without it, the
  * first time and again from the cache.
  */
@@ -30,6 +32,7 @@
 static char dir[PATH_MAX], hostd[PATH_MAX];
 static struct fvm_vm vm, vmc;
 static struct fvm_policy pol;
+static char layer[2][PATH_MAX];
 
 static void must(int ok, const char *what, const char *path)
 {
@@ -124,7 +127,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	link_to("/etc", at(upper_h, "ulink"));
 	link_to("newdir/n", at(upper_h, "d/tonew"));
 
+	/* The layers, l0 over l1, over the host. */
+	for (int i = 0; i < 2; i++) {
+		char lh[PATH_MAX * 2];
+		snprintf(layer[i], sizeof(layer[i]), "%s/layers/l%d/tree", store, i);
+		snprintf(lh, sizeof(lh), "%s%s", layer[i], hostd);
+		mkdirs(at(lh, "d"));
+		mkdirs(at(lh, "lay/in"));
+		mkdirs(at(lh, "opl"));
+	}
+	char l0[PATH_MAX * 2], l1[PATH_MAX * 2];
+	snprintf(l0, sizeof(l0), "%s%s", layer[0], hostd);
+	snprintf(l1, sizeof(l1), "%s%s", layer[1], hostd);
+	put(at(l1, "d/sub2"), "l1 file");
+	put(at(l1, "d/gone2"), "l1, whited out by l0");
+	put(at(l0, "d/" FVM_WH_PREFIX "gone2"), "");
+	put(at(l0, "d/" FVM_WH_PREFIX "sub"), "");
+	put(at(l1, "lay/in/x"), "l1 x");
+	put(at(l0, "lay/in/x"), "l0 x");
+	put(at(l1, "opl/below"), "hidden by l0's opaque directory");
+	put(at(l0, "opl/" FVM_WH_OPAQUE), "");
+	put(at(l0, "opl/top"), "l0");
+	link_to("../d/sub2", at(l0, "lay/tosub2"));
+
 	fvm_policy_init(&pol);
+	must(fvm_policy_add_layer(&pol, layer[0]) == 0, "policy", layer[0]);
+	must(fvm_policy_add_layer(&pol, layer[1]) == 0, "policy", layer[1]);
 	must(fvm_policy_add_path(&pol, FVM_CLASS_SHARED, at(hostd, "shared")) == 0, "policy", "shared");
 	must(fvm_policy_add_path(&pol, FVM_CLASS_HIDDEN, at(hostd, "hidden")) == 0, "policy", "hidden");
 	must(fvm_policy_add_path(&pol, FVM_CLASS_READONLY, at(hostd, "ro")) == 0, "policy", "ro");
@@ -163,7 +191,16 @@ static void check_result(const char *vpath, int r, const struct fvm_res *res)
 			fuzz_fail(__FILE__, __LINE__, "%s: vpath %s is in the store", vpath, res->vpath);
 		}
 	}
-	bool in_place = res->where == FVM_HOST || (res->where == FVM_ABSENT && res->klass == FVM_CLASS_SHARED);
+	bool in_place = (res->where == FVM_HOST && res->layer < 0) ||
+			(res->where == FVM_ABSENT && res->klass == FVM_CLASS_SHARED);
+	if (res->where == FVM_HOST && res->layer >= 0) {
+		FUZZ_CHECK(res->layer < 2);
+		FUZZ_CHECK(fvm_layer_path(&vm, (unsigned)res->layer, res->vpath, expect, sizeof(expect)) >= 0);
+		if (strcmp(res->rpath, expect) != 0) {
+			fuzz_fail(__FILE__, __LINE__, "%s: rpath %s, not its layer's", vpath, res->rpath);
+		}
+		return;
+	}
 	if (in_place) {
 		FUZZ_CHECK(strcmp(res->rpath, res->vpath) == 0);
 	} else {

@@ -54,7 +54,7 @@ fvmc() { tmo "$FVM" "$@"; }
 as_root() { [ $ROOT = 1 ] && echo "$1"; }
 as_user() { [ $ROOT = 0 ] && echo "$1"; }
 vmdir() { echo "$FVM_HOME/vms/$1"; }
-# ctldir NAME: the VM's control area (store format 2), where vm.conf, the policy, the
+# ctldir NAME: the VM's control area (store format 3), where vm.conf, the policy, the
 # commit journal and the lock live; the VM's processes may not write it.
 ctldir() { echo "$FVM_HOME/ctl/$1"; }
 # other_manifest: the other VM's data and control areas, one manifest.

@@ -1,7 +1,8 @@
 /*
  * test_resolve.c — the virtual namespace against real directories: a scratch "host"
  * tree and a scratch VM root; lookup, whiteouts, opacity, virtual symlinks, copy-up,
- * removal and rename, checked from the core library directly.
+ * removal and rename, checked from the core library directly; and the same through
+ * read-only layers between upper/ and the host (a policy naming two layer trees).
  *
  * Each test gets a fresh scratch tree and VM from setup() and loses them in teardown():
  * no test depends on what another left behind (run-all runs each one alone as well).
@@ -169,6 +170,134 @@ static void wh_names_are_refused(void **state)
 	assert_int_equal(fvm_resolve(&vm, v, 0, &res), -EINVAL);
 }
 
+/* Two layers (L0 over L1) for the VM: a policy naming their trees, BASE/l0 and BASE/l1. */
+static struct fvm_policy lpol;
+static char ltree[2][PATH_MAX];
+
+static void layer_mkdirs(int i, const char *rel)
+{
+	char p[PATH_MAX * 3], cmd[PATH_MAX * 3 + 16];
+	snprintf(p, sizeof(p), "%s%s/%s", ltree[i], hostd, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void layer_put(int i, const char *rel, const char *text)
+{
+	char p[PATH_MAX * 3];
+	snprintf(p, sizeof(p), "%s%s/%s", ltree[i], hostd, rel);
+	put(p, text);
+}
+
+static void with_layers(void)
+{
+	fvm_policy_init(&lpol);
+	for (int i = 0; i < 2; i++) {
+		snprintf(ltree[i], sizeof(ltree[i]), "%s/l%d", base, i);
+		mkdir(ltree[i], 0755);
+		layer_mkdirs(i, "");
+		assert_int_equal(fvm_policy_add_layer(&lpol, ltree[i]), 0);
+	}
+	vm.policy = &lpol;
+}
+
+static void resolve_ok(const char *rel, struct fvm_res *res)
+{
+	char v[PATH_MAX * 2];
+	snprintf(v, sizeof(v), "%s/%s", hostd, rel);
+	assert_int_equal(fvm_resolve(&vm, v, FVM_R_NOFOLLOW, res), 0);
+}
+
+static void layer_entry_wins_over_host_and_lower_layer(void **state)
+{
+	struct fvm_res res;
+	(void)state;
+	with_layers();
+	layer_mkdirs(0, "d");
+	layer_mkdirs(1, "d");
+	layer_put(1, "d/f", "l1");
+	layer_put(0, "d/f", "l0");
+	resolve_ok("d/f", &res);
+	assert_int_equal(res.where, FVM_HOST);
+	assert_int_equal(res.layer, 0);
+	assert_true(strncmp(res.rpath, ltree[0], strlen(ltree[0])) == 0);
+}
+
+static void whiteout_in_a_layer_hides_lower_layers_and_host(void **state)
+{
+	struct fvm_res res;
+	(void)state;
+	with_layers();
+	layer_mkdirs(0, "d");
+	layer_mkdirs(1, "d");
+	layer_put(1, "d/g", "l1");
+	layer_put(0, "d/.wh.g", "");
+	layer_put(0, "d/.wh.f", "");
+	resolve_ok("d/g", &res);
+	assert_int_equal(res.where, FVM_ABSENT);
+	resolve_ok("d/f", &res);
+	assert_int_equal(res.where, FVM_ABSENT);
+	assert_true(res.whiteout);
+}
+
+static void opaque_layer_directory_stops_the_descent(void **state)
+{
+	struct fvm_res res;
+	(void)state;
+	with_layers();
+	layer_mkdirs(0, "d");
+	layer_mkdirs(1, "d");
+	layer_put(1, "d/g", "l1");
+	layer_put(0, "d/.wh..wh..opq", "");
+	layer_put(0, "d/h", "l0");
+	resolve_ok("d/f", &res); /* the host's, hidden */
+	assert_int_equal(res.where, FVM_ABSENT);
+	resolve_ok("d/g", &res); /* the lower layer's, hidden */
+	assert_int_equal(res.where, FVM_ABSENT);
+	resolve_ok("d/h", &res);
+	assert_int_equal(res.layer, 0);
+}
+
+static void copy_up_from_a_layer_takes_its_content(void **state)
+{
+	struct fvm_res res;
+	(void)state;
+	with_layers();
+	layer_mkdirs(1, "d");
+	layer_put(1, "d/f", "from l1");
+	resolve_ok("d/f", &res);
+	assert_int_equal(res.layer, 1);
+	assert_int_equal(fvm_copy_up(&vm, &res, true), 0);
+	assert_int_equal(res.where, FVM_UPPER);
+	FILE *in = fopen(res.rpath, "r");
+	char buf[32] = "";
+	assert_non_null(in);
+	assert_non_null(fgets(buf, sizeof(buf), in));
+	fclose(in);
+	assert_string_equal(buf, "from l1");
+}
+
+static void removing_a_layer_file_leaves_an_upper_whiteout(void **state)
+{
+	struct fvm_res res;
+	char wh[PATH_MAX * 3];
+	struct stat st;
+	(void)state;
+	with_layers();
+	layer_mkdirs(1, "e");
+	layer_put(1, "e/x", "x");
+	resolve_ok("e/x", &res);
+	assert_int_equal(fvm_remove(&vm, &res, false), 0);
+	resolve_ok("e/x", &res);
+	assert_int_equal(res.where, FVM_ABSENT);
+	snprintf(wh, sizeof(wh), "%s/upper%s/e/.wh.x", vmroot, hostd);
+	assert_int_equal(lstat(wh, &st), 0);
+	resolve_ok("e", &res); /* the directory of the layer is still there, empty */
+	assert_int_equal(fvm_remove(&vm, &res, true), 0);
+	resolve_ok("e", &res);
+	assert_int_equal(res.where, FVM_ABSENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +311,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(symlink_loop_gives_eloop, setup, teardown),
 		cmocka_unit_test_setup_teardown(wh_names_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(layer_entry_wins_over_host_and_lower_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(whiteout_in_a_layer_hides_lower_layers_and_host, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(opaque_layer_directory_stops_the_descent, setup, teardown),
+		cmocka_unit_test_setup_teardown(copy_up_from_a_layer_takes_its_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(removing_a_layer_file_leaves_an_upper_whiteout, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,116 @@
+/*
+ * layers.h — a store's read-only layers and each VM's layer list, as the tools see them
+ * (store format 3, fvm/layout.h; docs/DESIGN.md "Layers").
+ *
+ * A layer is $FVM_HOME/layers/ID/: tree/ (its files in OCI diff form, a former upper/)
+ * and info (label, creation time, digest). A VM's layers are listed, top first, in its
+ * control area's "layers" file, which only the tools write (temporary + rename); the
+ * runner compiles the list into the policy image libfvm maps.
+ *
+ * Functions report failures themselves (warn-style) and return -1, or 0 on success,
+ * unless they say otherwise.
+ */
+#ifndef FVM_STORE_LAYERS_H
+#define FVM_STORE_LAYERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fvm/layout.h"
+#include "fvm/policy.h"
+
+/* A VM's layer list, top first. */
+struct layer_list {
+	size_t n;
+	char id[FVM_MAX_LAYERS][FVM_LAYER_ID_MAX + 1];
+};
+
+/* What a layer's info file says. */
+struct layer_info {
+	char label[128];       /* "" when none */
+	long long created;     /* seconds since the epoch */
+	char digest[80];       /* "sha256:HEX", or "" until export or import fills it */
+};
+
+/* True when ID is a layer id: 1 to FVM_LAYER_ID_MAX of [0-9a-f]. */
+bool layer_id_valid(const char *id);
+
+/* The store of the VM at VMDIR (HOME/vms/NAME) into OUT. Returns 0 or -1. */
+int layer_home(const char *vmdir, char *out, size_t len);
+
+/* HOME/layers/ID/tree into OUT. Returns 0 or -1. */
+int layer_tree_path(const char *home, const char *id, char *out, size_t len);
+
+/* Reads the layer list of the VM at VMDIR into L (none: n 0). Returns 0 or -1. */
+int layer_list_read(const char *vmdir, struct layer_list *l);
+
+/* Writes L as the layer list of the VM at VMDIR, atomically. Returns 0 or -1. */
+int layer_list_write(const char *vmdir, const struct layer_list *l);
+
+/*
+ * Adds the trees of the layers of the VM at VMDIR to POL (fvm_policy_add_layer), top
+ * first. Returns 0 or -1.
+ */
+int layer_list_compile(const char *vmdir, struct fvm_policy *pol);
+
+/*
+ * Makes layer directory HOME/layers/ID (a fresh random id into ID) with its info
+ * (LABEL, now) and no tree yet: the caller renames one in. Returns 0 or -1.
+ */
+int layer_create(const char *home, const char *label, char id[FVM_LAYER_ID_MAX + 1]);
+
+/*
+ * Freezes the upper/ of the VM at VMDIR into a new layer (LABEL; its id into ID) on top
+ * of its list and leaves an empty upper/: no data copied (one rename exchange). The
+ * caller holds the VM's lock, idle. Returns 0 or -1.
+ */
+int layer_snapshot(const char *vmdir, const char *label, char id[FVM_LAYER_ID_MAX + 1]);
+
+/* How layer_merge places files: hard links (a read-only result) or copies. */
+enum merge_mode { MERGE_LINK, MERGE_COPY };
+
+/*
+ * Merges TREES (N, top first; a missing one is empty) into the empty directory DST, so
+ * that DST over the host shows what the stack showed (layer_merge.c). Returns 0 or -1.
+ */
+int layer_merge(char *const *trees, size_t n, const char *dst, enum merge_mode mode);
+
+/*
+ * The tree to scan for the merged view of the VM at VMDIR into OUT: its upper/ when it
+ * has no layers (returns 0), else a merged copy made of hard links in the store
+ * (returns 1; drop it with layer_view_drop). -1 on failure (reported).
+ */
+int layer_view(const char *vmdir, char *out, size_t len);
+void layer_view_drop(const char *path);
+
+/*
+ * Merges the layers of the VM at VMDIR and its upper/ into a new upper/ (files copied)
+ * and empties its layer list: what the VM sees is unchanged, and commit and reset then
+ * act on everything. Frees the layers no VM uses any more. Returns 0 or -1.
+ */
+int layer_flatten(const char *vmdir);
+
+/*
+ * Merges the layers of the VM at VMDIR (not upper/) into one new layer (labelled after
+ * the top one) that replaces them in its list. Returns 0 or -1.
+ */
+int layer_squash(const char *vmdir);
+
+/*
+ * The index (top first) in L of the layer labelled LABEL (the newest such), or -1.
+ */
+int layer_find_label(const char *home, const struct layer_list *l, const char *label);
+
+/* Removes the layers of L that no VM's list names any more (reported, not fatal). */
+void layer_free_unused(const char *home, const struct layer_list *l);
+
+/* Reads the info of layer ID. Returns 0 or -1. */
+int layer_info_read(const char *home, const char *id, struct layer_info *info);
+
+/* True when some VM's list in store HOME names layer ID. */
+bool layer_in_use(const char *home, const char *id);
+
+/* Removes layer ID (its tree and info). Returns 0 or -1. */
+int layer_remove(const char *home, const char *id);
+
+#endif
