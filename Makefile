@@ -123,7 +123,7 @@ $(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
 # The loader's audit module (libfvm/audit/, DESIGN.md "The loader"): libfvm's lookup core
 # built a second time, each function in its own section so that only what the walk
 # needs is linked, with mini.c's few string functions instead of libc.
-AUDIT_CORE := resolve direct path vm layout policy gen rpath
+AUDIT_CORE := resolve direct path vm layout policy gen rpath layers
 AUDIT_OBJ := $(patsubst %,$(B)/audit/core/%.o,$(AUDIT_CORE)) \
 	$(patsubst libfvm/audit/%.c,$(B)/audit/%.o,$(wildcard libfvm/audit/*.c))
 AUDIT_CFLAGS := $(PIC_CFLAGS) -ffunction-sections -fdata-sections -fno-stack-protector \

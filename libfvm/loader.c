@@ -54,6 +54,12 @@ extern char **environ;
 #define ELF_MACHINE EM_NONE
 #endif
 
+/* True when RES is the VM's own object: in upper/ or in one of its read-only layers. */
+static bool vm_own(const struct fvm_res *res)
+{
+	return res->where == FVM_UPPER || (res->where == FVM_HOST && res->layer >= 0);
+}
+
 /* The module beside libfvm.so; "" when it is not there. */
 static const char *audit_path(void)
 {
@@ -131,7 +137,7 @@ static bool list_in_vm(const char *list, const char *seps, bool paths_only)
 			name[len] = '\0';
 			if ((!paths_only || strchr(name, '/')) && strcmp(name, lib) != 0 &&
 			    !strchr(name, '$') && fvm_resolve_at(AT_FDCWD, name, 0, &res) == 0 &&
-			    (res.where == FVM_UPPER || res.whiteout)) {
+			    (vm_own(&res) || res.whiteout)) {
 				return true;
 			}
 		}
@@ -142,9 +148,18 @@ static bool list_in_vm(const char *list, const char *seps, bool paths_only)
 }
 
 /*
- * True when upper/VPATH exists: the VM made, changed or replaced VPATH or beneath it.
- * The lookup cache (inherited from the parent, which resolved the program) often knows
- * the directory has nothing in upper/: then no system call is made.
+ * Layer I's real path of VPATH into OUT (I == -1: upper/, else read-only layer I).
+ */
+static int layer_path(int i, const char *vpath, char *out, size_t len)
+{
+	return i < 0 ? fvm_upper_path(&fvm_g, vpath, out, len) : fvm_layer_path(&fvm_g, (unsigned)i, vpath, out, len);
+}
+
+/*
+ * True when upper/VPATH or a read-only layer's VPATH exists: the VM made, changed or
+ * replaced VPATH or beneath it. The lookup cache (inherited from the parent, which
+ * resolved the program) often knows the directory is the host's alone: then no system
+ * call is made.
  */
 static bool in_upper(const char *vpath)
 {
@@ -154,7 +169,12 @@ static bool in_upper(const char *vpath)
 	if (fvm_dir_host_only(&fvm_g, vpath, strlen(vpath))) {
 		return false;
 	}
-	return fvm_upper_path(&fvm_g, vpath, up, sizeof(up)) >= 0 && sys_lstat(up, &st) == 0;
+	for (int i = -1; i < (int)fvm_layer_count(&fvm_g); i++) {
+		if (layer_path(i, vpath, up, sizeof(up)) >= 0 && sys_lstat(up, &st) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /* fvm_each_dirent callback: stops at an entry that is not a directory. */
@@ -165,18 +185,26 @@ static int nondir_entry(const struct linux_dirent64 *d, void *arg)
 }
 
 /*
- * True when upper/VPATH holds something the loader could open or miss there: an entry
- * that is not a directory (a library, a link, a whiteout). A directory the VM changed
- * only beneath (python's packages in /usr/lib/python3) changes nothing it searches.
+ * True when the VM's layers hold at VPATH something the loader could open or miss
+ * there: an entry that is not a directory (a library, a link, a whiteout). A directory
+ * the VM changed only beneath (python's packages in /usr/lib/python3) changes nothing
+ * it searches.
  */
 static bool files_in_upper(const char *vpath)
 {
 	char up[FVM_RPATH_MAX];
+	struct stat st;
 
-	if (!in_upper(vpath) || fvm_upper_path(&fvm_g, vpath, up, sizeof(up)) < 0) {
+	if (!in_upper(vpath)) {
 		return false;
 	}
-	return fvm_each_dirent(up, nondir_entry, NULL) != 0; /* unreadable (< 0): say yes */
+	for (int i = -1; i < (int)fvm_layer_count(&fvm_g); i++) {
+		if (layer_path(i, vpath, up, sizeof(up)) >= 0 && sys_lstat(up, &st) == 0 &&
+		    fvm_each_dirent(up, nondir_entry, NULL) != 0) { /* unreadable (< 0): say yes */
+			return true;
+		}
+	}
+	return false;
 }
 
 #if defined(__x86_64__)
@@ -273,7 +301,7 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 	    eh.e_phentsize != sizeof(ph[0])) {
 		return -1;
 	}
-	if (res->where == FVM_UPPER) {
+	if (vm_own(res)) {
 		return 1;
 	}
 	pn = eh.e_phnum < 32 ? eh.e_phnum : 32;
@@ -374,7 +402,7 @@ static char *libpath_real(const char *list, char *buf, size_t len, size_t *used)
 			memcpy(name, p, nl);
 			name[nl] = '\0';
 			if (!strchr(name, '$') && sys_fstatat(AT_FDCWD, name, &st, 0) < 0 &&
-			    fvm_resolve_at(AT_FDCWD, name, 0, &res) == 0 && res.where == FVM_UPPER &&
+			    fvm_resolve_at(AT_FDCWD, name, 0, &res) == 0 && vm_own(&res) &&
 			    S_ISDIR(res.st.st_mode)) {
 				ent = res.rpath;
 				nl = strlen(res.rpath);

@@ -201,8 +201,8 @@ static void cache_load(void)
 		cache_state = CACHE_NONE;
 		return;
 	}
-	if (res.where != FVM_UPPER) {
-		return;
+	if (res.where != FVM_UPPER && !(res.where == FVM_HOST && res.layer >= 0)) {
+		return; /* the host's own cache: the loader reads it itself */
 	}
 	int fd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
@@ -332,9 +332,10 @@ void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, ui
 	(void)path, (void)len, (void)v, (void)gen;
 }
 
-void fvm_dcache_put_dir(const char *path, size_t len, bool upper, bool host, uint64_t gen)
+void fvm_dcache_put_dir(const char *path, size_t len, bool upper, uint32_t layers, bool host,
+			uint64_t gen)
 {
-	(void)path, (void)len, (void)upper, (void)host, (void)gen;
+	(void)path, (void)len, (void)upper, (void)layers, (void)host, (void)gen;
 }
 
 bool fvm_dcache_get(const char *path, size_t len, uint64_t gen, struct dcache_val *v)
