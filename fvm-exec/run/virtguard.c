@@ -670,14 +670,22 @@ static bool name_hidden(const char *vdir, const char *name)
 	return vm.policy && fvm_policy_class(vm.policy, p, (size_t)n) == FVM_CLASS_HIDDEN;
 }
 
+/* Which layer of a VM's stack a listing pass reads. */
+enum pass { PASS_UPPER, PASS_LAYER, PASS_HOST };
+
 /*
  * One pass of a listing: the entries of directory fd DFD (closed here) into L. The
- * upper pass (HOST false) records whiteouts and the opaque marker; the host pass skips
- * what upper/ listed, whited out or hid.
+ * upper pass and a read-only layer's record whiteouts (into WH) and the opaque marker;
+ * a layer's pass and the host's skip what a pass above listed (SEEN), whited out or
+ * hid. A layer's names and whiteouts are gathered apart and merged into SEEN and WH
+ * after its pass (kept sorted for the passes below).
  */
-static int list_pass(struct vlist *l, int dfd, bool host, struct names *seen, struct names *wh, bool *opaque)
+static int list_pass(struct vlist *l, int dfd, enum pass pass, struct names *seen, struct names *wh,
+		     bool *opaque)
 {
 	char buf[16384] __attribute__((aligned(8)));
+	struct names fresh = {0}, fresh_wh = {0};
+	bool lower = pass != PASS_UPPER, host = pass == PASS_HOST;
 	long got;
 	int r = 0;
 
@@ -697,21 +705,56 @@ static int list_pass(struct vlist *l, int dfd, bool host, struct names *seen, st
 			}
 			if (fvm_is_wh_name(name, len)) {
 				if (!host) {
-					r = names_add(wh, name + FVM_WH_PREFIX_LEN);
+					r = names_add(lower ? &fresh_wh : wh, name + FVM_WH_PREFIX_LEN);
 				}
 				continue;
 			}
-			if ((host && (names_has(seen, name) || names_has(wh, name))) ||
+			if ((lower && (names_has(seen, name) || names_has(wh, name))) ||
 			    (!dot && name_hidden(l->vpath, name))) {
 				continue;
 			}
 			if ((r = vlist_add(l, d->d_ino, d->d_type, name)) == 0 && !host) {
-				r = names_add(seen, name);
+				r = names_add(lower ? &fresh : seen, name);
 			}
 		}
 	}
 	close(dfd);
+	for (size_t i = 0; r == 0 && i < fresh.n; i++) {
+		r = names_add(seen, fresh.v[i]);
+	}
+	for (size_t i = 0; r == 0 && i < fresh_wh.n; i++) {
+		r = names_add(wh, fresh_wh.v[i]);
+	}
+	names_free(&fresh);
+	names_free(&fresh_wh);
+	qsort(seen->v, seen->n, sizeof(*seen->v), names_cmp);
+	qsort(wh->v, wh->n, sizeof(*wh->v), names_cmp);
+	seen->sorted = wh->sorted = true;
 	return r;
+}
+
+/*
+ * The read-only layers whose directory shows through at RES (bit i: layer i, 0 the
+ * top one), and in HOST whether the host's does beneath them; 0 and HOST true for a
+ * VM without layers.
+ */
+static uint32_t lower_mask(const struct fvm_res *res, bool *host)
+{
+	uint32_t mask = 0;
+
+	*host = true;
+	if (fvm_layer_count(&vm) && res->parent_layers) {
+		fvm_lower_descend(&vm, res->parent_layers, res->parent_host, res->vpath, res->vlen, &mask, host);
+	}
+	return mask;
+}
+
+/* Opens directory RPATH of a read-only layer for listing, following no link in it. */
+static int open_nofollow_dir(const char *rpath)
+{
+	int fd = open(rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
 }
 
 /* Opens directory RPATH of the host for listing, with no link on the way. */
@@ -748,14 +791,19 @@ static int vlist_build(struct vlist *l)
 	}
 	if (r == 0 && res->klass != FVM_CLASS_SHARED && fvm_upper_path(&vm, res->vpath, up, sizeof(up)) >= 0 &&
 	    lstat(up, &st) == 0 && S_ISDIR(st.st_mode)) {
-		r = list_pass(l, open_upper(up, O_RDONLY | O_DIRECTORY, 0), false, &seen, &wh, &opaque);
+		r = list_pass(l, open_upper(up, O_RDONLY | O_DIRECTORY, 0), PASS_UPPER, &seen, &wh, &opaque);
 	}
-	seen.sorted = wh.sorted = true;
-	qsort(seen.v, seen.n, sizeof(*seen.v), names_cmp);
-	qsort(wh.v, wh.n, sizeof(*wh.v), names_cmp);
-	if (r == 0 && !opaque && (res->klass == FVM_CLASS_SHARED || res->where == FVM_HOST || fvm_host_shows(res))) {
-		r = list_pass(l, open_host_dir(res->klass == FVM_CLASS_SHARED ? res->rpath : res->vpath), true, &seen,
-			      &wh, &opaque);
+	bool host = true;
+	uint32_t mask = r == 0 && !opaque && res->klass != FVM_CLASS_SHARED ? lower_mask(res, &host) : 0;
+	for (unsigned i = 0; r == 0 && !opaque && mask >> i; i++) {
+		if ((mask & ((uint32_t)1 << i)) && fvm_layer_path(&vm, i, res->vpath, up, sizeof(up)) >= 0) {
+			r = list_pass(l, open_nofollow_dir(up), PASS_LAYER, &seen, &wh, &opaque);
+		}
+	}
+	if (r == 0 && !opaque && host &&
+	    (res->klass == FVM_CLASS_SHARED || res->where == FVM_HOST || fvm_host_shows(res))) {
+		r = list_pass(l, open_host_dir(res->klass == FVM_CLASS_SHARED ? res->rpath : res->vpath), PASS_HOST,
+			      &seen, &wh, &opaque);
 	}
 	names_free(&seen);
 	names_free(&wh);
@@ -786,8 +834,10 @@ static bool hides_child(const char *vdir)
 /* The read open of directory RES needs a merged listing: upper/ has it, or it hides a name. */
 static bool needs_listing(const struct fvm_res *res)
 {
+	bool host;
+
 	return S_ISDIR(res->st.st_mode) && res->klass != FVM_CLASS_SHARED &&
-	       (in_upper(res->rpath) || hides_child(res->vpath));
+	       (in_upper(res->rpath) || hides_child(res->vpath) || lower_mask(res, &host) != 0);
 }
 
 /*

@@ -105,6 +105,17 @@ layered_check rmdir_of_layer_directories \
 layered_check symlinks_in_layers \
 	'ln -s b l2; rm link; ln -s d link' \
 	'cat l2; ls link/; readlink link l2'
+# A static program's listing merges the layers too (fvm-exec/run/virtguard.c): names made,
+# deleted and made opaque in different layers. A root run's static listing is the host's.
+if command -v busybox > /dev/null && file -L "$(command -v busybox)" | grep -q 'statically linked'; then
+	[ "$(id -u)" = 0 ] && TODO="issue 14: a root run's listings from static programs are the host's, not yet virtualized"
+	layered_check static_listing_merges_layers \
+		'mkdir s; echo 1 > s/l1; echo 1 > o/n1; rm a; mkdir d/sub/t' \
+		'echo 2 > s/l2; rm s/l1; rm o/o2; rm -r d/sub; mkdir d/sub' \
+		'echo 3 > s/u3; busybox ls -a s o . d d/sub 2>&1 | grep -v "statically linked"'
+else
+	skip static_listing_merges_layers "busybox-static is not installed (make deps)"
+fi
 layered_check program_of_a_layer_runs \
 	'printf "#!/bin/sh\necho hi from \$0\n" > s.sh; chmod 755 s.sh; mkdir bin; cp s.sh bin/t' \
 	'./s.sh; bin/t; sh s.sh'
@@ -161,7 +172,11 @@ if [ -x "$ATTACK" ]; then
 	vm_run other 'echo secret > sec'; "$FVM" snapshot other > /dev/null
 	olay=$(sed -n 2p "$FVM_HOME/ctl/other/layers")
 	out=$(cd "$HOST" && "$FVM_EXEC" -n big -- "$ATTACK" read "$FVM_HOME/layers/$lay/tree$HOST/late" 2>&1)
-	same static_program_reads_own_layer "later" "$(echo "$out" | grep -v "^fvm:" | head -1)"
+	# A root run's static open goes to the kernel, which the fence lets read the VM's own
+	# layers; without root the supervisor resolves it in the VM, where the store is hidden.
+	want=later
+	[ "$(id -u)" != 0 ] && want="read: ENOENT"
+	same static_program_reads_own_layer "$want" "$(echo "$out" | grep -v "^fvm:" | head -1)"
 	out=$(cd "$HOST" && "$FVM_EXEC" -n big -- "$ATTACK" read "$FVM_HOME/layers/$olay/tree$HOST/sec" 2>&1)
 	[[ $out != *secret* ]] && ok static_program_cannot_read_another_vms_layer || not_ok static_program_cannot_read_another_vms_layer "$out"
 	out=$(cd "$HOST" && "$FVM_EXEC" -n big -- "$ATTACK" put "$FVM_HOME/layers/$lay/tree$HOST/late" x 2>&1)
