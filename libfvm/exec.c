@@ -299,11 +299,9 @@ static void warn_static(const char *vpath)
 	char msg[PATH_MAX + 320], log[PATH_MAX + 8];
 	int len, fd;
 
-	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: it is only partly "
-		       "virtualized (in a run without root, its stat, access, readlink, opens, "
-		       "listings, mkdir, unlink, rmdir, symlink, rename, link, truncate and getcwd "
-		       "use the VM; its chmod, utimes and chdir, and all of it in a root run, are "
-		       "only fenced: changes outside the VM fail)\n", vpath);
+	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: in this run (as root, "
+		       "or without fvm-exec's supervisor) it is not virtualized, only fenced: it sees "
+		       "the host's files, and its changes outside the VM fail\n", vpath);
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
 		return;
 	}
@@ -355,8 +353,8 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (vec_bad(argv) || vec_bad(envp)) {
 		return -EFAULT; /* after the program's lookup, as the kernel orders them */
 	}
-	if (t.is_static) {
-		warn_static(vpath);
+	if (t.is_static && !fvm_env_saved[C_VIRT]) {
+		warn_static(vpath); /* not when the supervisor virtualizes it (FVM_ENV_VIRT) */
 	}
 	/* Sized to what is passed: no argument or variable is dropped, no page wasted. */
 	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];

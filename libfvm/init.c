@@ -154,7 +154,6 @@ static size_t read_contract(const char *raw[])
 }
 
 /* Indexes of FVM_ENV_CONTRACT. */
-enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU };
 
 static void attach_before_fork(void);
 

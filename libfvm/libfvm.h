@@ -372,6 +372,8 @@ const char *fvm_lib_path(void);
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
+/* Their indexes, in FVM_ENV_CONTRACT's order. */
+enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT };
 
 /* net.c: appends one line to the VM's log, ROOT/log (one O_APPEND write). */
 void fvm_vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

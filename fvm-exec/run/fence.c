@@ -412,6 +412,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	unsetenv(FVM_ENV_MQ); /* an outer run's broker is not this VM's */
 	unsetenv(FVM_ENV_CU);
 	unsetenv(FVM_ENV_SYSV);
+	unsetenv(FVM_ENV_VIRT);
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
 		fence_say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
@@ -460,6 +461,11 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
 	/* The supervisor maps SysV keys (ipcguard.c): libfvm must not map them again. */
 	setenv(FVM_ENV_SYSV, "1", 1);
+	/* Without root it resolves a static program's path calls in the VM (virtguard.c,
+	 * seccomp.c's virt_prologue): libfvm need not warn at its exec. */
+	if (geteuid() != 0) {
+		setenv(FVM_ENV_VIRT, "1", 1);
+	}
 	fence_say(f, "seccomp: SysV IPC and mq_open/mq_unlink notified: the supervisor maps SysV keys, lets "
 		     "calls on an id through for the VM's objects (or reads) only, opens and unlinks the VM's "
 		     "queues only (EACCES otherwise); i386 SysV ENOSYS\n");

@@ -30,7 +30,10 @@
  *    its 32-bit utimbuf, timeval and timespec (utimensat; utimensat_time64 is 64-bit),
  *    its FS_IOC32_* ioctl commands (performed as the native ones).
  *  - Dynamic programs meet this only for their own objects: libfvm copies a host object
- *    up and changes the copy in the data area (libfvm/attr.c).
+ *    up and changes the copy in the data area (libfvm/attr.c). A call by path from an
+ *    executable's own code in a run without root is virtualized the same way: its
+ *    object is the VM's, resolved (and a host object copied up) by virtguard.c's
+ *    virt_meta_object, then judged and changed here like any other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -415,6 +418,13 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 				return ch.obj;
 			}
 			ch.is_fd = at != AT_FDCWD && !(flags & AT_EMPTY_PATH);
+		} else if ((ch.obj = virt_meta_object(n, req, at, path, c->nofollow || (flags & AT_SYMLINK_NOFOLLOW),
+						      c->op != M_UTIMES)) != -ENOSYS) {
+			/* An executable's own call, in the VM: the object there (a host one
+			 * copied up first), judged and changed below as any other. */
+			if (ch.obj < 0) {
+				return ch.obj;
+			}
 		} else {
 			if ((dirfd = notify_dirfd(pid, at, path)) < 0) {
 				return dirfd;

@@ -130,6 +130,7 @@ static const struct {
 	{"linkat", virt_guard_call},
 	{"truncate", virt_guard_call},
 	{"getcwd", virt_guard_call},
+	{"chdir", virt_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -386,9 +386,19 @@ notify_fn unix_guard_sendto, unix_guard_sendmsg, unix_guard_sendmmsg;
  * call's first argument (sched_*, prlimit64) or second (setpriority, ioprio_set). */
 notify_fn proc_guard_arg0, proc_guard_arg1;
 
-/* virtguard.c: stat, lstat, newfstatat, statx, access, faccessat(2), readlink(at) made
- * from an executable's own code, resolved in the VM's namespace (or continued). */
+/* virtguard.c: the path calls virt_prologue (seccomp.c) notifies from an executable's
+ * own code, resolved in the VM's namespace (or continued). */
 notify_fn virt_guard_call;
+/*
+ * virtguard.c: for metaguard.c, the object a metadata call from an executable's own
+ * code names by PATH (relative to the caller's AT), resolved in the VM as libfvm does
+ * it: a host object copied up first (OWNER: under the host's owner rule, else a
+ * touch's). An O_PATH fd of the VM's object, -errno, or -ENOSYS when the call is not
+ * virtualized (another ABI, libraries' code, a run without the guard, a shared tree):
+ * then metaguard resolves it as the kernel would.
+ */
+int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, int at, const char *path,
+		     bool nofollow, bool owner);
 
 /* ---- supervision ---- */
 

@@ -125,6 +125,8 @@ struct vcall {
 	int64_t length;     /* truncate's */
 	int dirfd2;         /* rename's and link's second name, symlink's target */
 	uint64_t path2_addr;
+	bool owner;         /* a metadata change's copy-up asks the owner rule (meta_copy_up) */
+	bool chdir_warned;  /* chdir_in_vm said once what it cannot do (kept across calls) */
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
 };
@@ -185,6 +187,9 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 	c->dirfd2 = AT_FDCWD;
 	c->path2_addr = 0;
 	switch (c->nr) {
+	case SYS_chdir:
+		c->path_addr = a[0];
+		return true;
 	case SYS_mkdir:
 		c->path_addr = a[0];
 		c->omode = (mode_t)(a[1] & 07777);
@@ -1213,6 +1218,49 @@ static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res 
 	return fenced(c, res, res2, change_in_vm);
 }
 
+/*
+ * chdir(2) from an executable's own code to RES. The supervisor cannot set another
+ * process's working directory: a directory the host has too is the kernel's to enter
+ * (CONTINUE: the names beneath it are resolved in the VM all the same); one only the VM
+ * has (its layer's) cannot be entered, and fvm-exec says so once per run rather than
+ * fail silently. A name the VM deleted or made a non-directory answers as in the VM.
+ */
+static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
+{
+	struct stat st;
+
+	if (!S_ISDIR(res->st.st_mode)) {
+		return -ENOTDIR;
+	}
+	if (res->klass == FVM_CLASS_SHARED || (lstat(res->vpath, &st) == 0 && S_ISDIR(st.st_mode))) {
+		return CONTINUE;
+	}
+	if (!c->chdir_warned) {
+		char exe[64], prog[PATH_MAX], msg[2 * PATH_MAX + 200], log[PATH_MAX + 8];
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)c->pid);
+		ssize_t n = readlink(exe, prog, sizeof(prog) - 1);
+		prog[n > 0 ? n : 0] = '\0';
+		int len = snprintf(msg, sizeof(msg),
+				   "fvm: warning: %s: chdir to %s, a directory only the VM has, is not virtualized "
+				   "for a static program or a raw system call: No such file or directory\n",
+				   n > 0 ? prog : "a static program", res->vpath);
+		len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
+		/* The caller's own stderr (the supervisor's is /dev/null), and the VM's log. */
+		int fd = notify_getfd(c->pid, 2);
+		if (fd >= 0) {
+			(void)!write(fd, msg, (size_t)len);
+			close(fd);
+		}
+		snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
+		if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+			(void)!write(fd, msg, (size_t)len);
+			close(fd);
+		}
+		c->chdir_warned = true;
+	}
+	return -ENOENT;
+}
+
 /* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
 static long perform(void *arg)
 {
@@ -1268,6 +1316,12 @@ static long perform(void *arg)
 		r = -ENOENT;
 	}
 	if (r < 0) {
+		free(res);
+		c->result = r;
+		return r;
+	}
+	if (c->nr == SYS_chdir) {
+		r = chdir_in_vm(c, res);
 		free(res);
 		c->result = r;
 		return r;
@@ -1379,6 +1433,74 @@ static bool truncates(const struct seccomp_notif *req)
 	}
 	return (flags & O_TRUNC) && (flags & O_PATH) != O_PATH &&
 	       ((flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_ACCMODE);
+}
+
+/* True when IP lies in an executable's own mapping (the ranges virt_prologue notifies). */
+static bool from_executable(uint64_t ip)
+{
+	return ip < 0x2a0000000000ULL || (ip >= 0x550000000000ULL && ip < 0x570000000000ULL);
+}
+
+/* fenced's form of the copy-up a metadata change needs (virt_meta_object): OWNER asks
+ * the host's owner rule (mode, owner, xattrs), else the rule of a touch (times). */
+static long meta_copy_up(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
+{
+	(void)res2;
+	return fvm_prepare_write(&vm, res, c->owner ? FVM_MAY_OWN : FVM_MAY_TOUCH, true);
+}
+
+int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, int at, const char *path,
+		     bool nofollow, bool owner)
+{
+	static struct vcall *c; /* shared with fenced's child: its answer comes back in it */
+	pid_t pid = (pid_t)req->pid;
+	char base[PATH_MAX];
+	struct fvm_res *res;
+	long r;
+
+	if (req->data.arch != SCMP_ARCH_X86_64 || !from_executable(req->data.instruction_pointer) || !vm_ready() ||
+	    !path[0]) {
+		return -ENOSYS;
+	}
+	if (!c) {
+		void *m = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			return -ENOSYS;
+		}
+		c = m;
+	}
+	if (path[0] == '/') {
+		if (!same_root(pid)) {
+			return -ENOSYS;
+		}
+		snprintf(c->vpath, sizeof(c->vpath), "%s", path);
+	} else if (!caller_base(pid, at, base, sizeof(base))) {
+		return -ENOSYS;
+	} else if ((size_t)snprintf(c->vpath, sizeof(c->vpath), "%s/%s", base, path) >= sizeof(c->vpath)) {
+		return -ENAMETOOLONG;
+	}
+	if (in_proc(c->vpath) || !(res = malloc(sizeof(*res)))) {
+		return -ENOSYS;
+	}
+	c->n = n;
+	c->id = req->id;
+	c->owner = owner;
+	int how = nofollow ? FVM_R_NOFOLLOW : 0;
+	r = fvm_resolve(&vm, c->vpath, how, res);
+	if (r == 0 && res->where == FVM_ABSENT) {
+		r = -ENOENT;
+	} else if (r == 0 && res->klass == FVM_CLASS_SHARED) {
+		r = -ENOSYS; /* a shared tree: the kernel's object, under the fence */
+	} else if (r == 0 && res->where == FVM_HOST && (r = fenced(c, res, NULL, meta_copy_up)) == 0) {
+		r = fvm_resolve(&vm, c->vpath, how, res); /* now the copy in upper/ */
+	}
+	if (r == 0 && res->where == FVM_UPPER) {
+		r = open_upper(res->rpath, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0);
+	} else if (r == 0) {
+		r = -EIO; /* not copied up: refuse rather than change the host's */
+	}
+	free(res);
+	return (int)r;
 }
 
 static long guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont);

@@ -18,6 +18,10 @@
 /* optional, "1": the run's supervisor maps SysV keys (fvm-exec/run/ipcguard.c), libfvm
  * passes them unchanged; unset (--enforce off), libfvm maps them itself */
 #define FVM_ENV_SYSV    "FVM_SYSV_GUARD"
+/* optional, "1": the run's supervisor resolves in the VM the path calls made from an
+ * executable's own code (fvm-exec/run/virtguard.c: a run without root); libfvm then
+ * does not warn at the exec of a static program */
+#define FVM_ENV_VIRT    "FVM_VIRT_GUARD"
 /* set by libfvm's exec when it added its loader module to LD_AUDIT (libfvm/loader.c):
  * the program's own LD_AUDIT ("" for none), which libfvm's constructor puts back */
 #define FVM_ENV_AUDIT   "FVM_AUDIT"
@@ -27,7 +31,7 @@
 
 /* The variables re-injected at exec, in this order. */
 #define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
-			   FVM_ENV_MQ, FVM_ENV_SYSV, FVM_ENV_CU }
-#define FVM_ENV_CONTRACT_N 8
+			   FVM_ENV_MQ, FVM_ENV_SYSV, FVM_ENV_CU, FVM_ENV_VIRT }
+#define FVM_ENV_CONTRACT_N 9
 
 #endif

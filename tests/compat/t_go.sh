@@ -37,10 +37,10 @@ if [ "$(id -u)" = 0 ]; then
 	WARN=$GO_RAW CGO_RUN=$GO_RAW LINK=$GO_RAW CHDIR=$GO_RAW
 else
 
-	WARN="issue 14: fvm-exec warns at the exec of a static program (only partly virtualized): the output differs by that line"
+	WARN=
 	CGO_RUN=
 	LINK="issue 14: go's external link (cgo) in a VM gets ld warnings natively absent (relocation in read-only section .gopclntab, DT_TEXTREL in a PIE)"
-	CHDIR="issue 14: Go's os/exec chdir()s into its work directory, which only the VM has: a raw chdir is not virtualized (fork/exec …: no such file or directory)"
+	CHDIR="issue 14: Go's os/exec chdir()s into its work directory, which only the VM has: a raw chdir is not virtualized (fork/exec …: no such file or directory; fvm-exec warns)"
 fi
 
 TODO=$WARN vm_check go_program_runs_as_natively "./hello0"
