@@ -6,7 +6,8 @@
  * under the export); a file is written to a temporary beside it and renamed, so a
  * failed export leaves no half archive (standard output excepted); --mtime, else
  * SOURCE_DATE_EPOCH, clamps every time (reproducible builds' convention). The layers
- * exported are the VM's layer directories, top first (today: upper/ alone).
+ * exported are the VM's layer directories, top first: upper/, then its read-only
+ * layers (store/layers.h), merged into the one layer the VM's view amounts to.
  */
 #include <err.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "cmd.h"
 #include "fvm/layout.h"
 #include "fvm/origins.h"
+#include "store/layers.h"
 #include "store/oci.h"
 #include "store/originlog.h"
 #include "store/procs.h"
@@ -132,17 +134,40 @@ static int parse_time(const char *s, long long *out)
 	return 0;
 }
 
-/* Writes the tar of VMDIR's layers to OUT_FD. */
+/*
+ * Writes the tar of VMDIR's layers to OUT_FD: upper/ over each read-only layer of its
+ * list (top first), merged into one layer relative to the host, as the VM sees it.
+ */
 static int export_layers(const char *vmdir, int out_fd, const struct oci_write_opts *o,
 			 struct oci_blob_info *info)
 {
-	int upper = store_upper_open(vmdir), r;
+	int fds[FVM_MAX_LAYERS + 1], r = -1;
+	size_t n = 0;
+	struct layer_list l;
+	char home[PATH_MAX], tree[PATH_MAX];
 
-	if (upper < 0) {
+	if (layer_list_read(vmdir, &l) < 0 || (l.n && layer_home(vmdir, home, sizeof(home)) < 0)) {
 		return -1;
 	}
-	r = oci_tar_write(&upper, 1, out_fd, o, info);
-	close(upper);
+	if ((fds[n] = store_upper_open(vmdir)) < 0) {
+		return -1;
+	}
+	n++;
+	for (size_t i = 0; i < l.n; i++) {
+		if (layer_tree_path(home, l.id[i], tree, sizeof(tree)) < 0) {
+			goto out;
+		}
+		if ((fds[n] = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			warn("%s", tree);
+			goto out;
+		}
+		n++;
+	}
+	r = oci_tar_write(fds, n, out_fd, o, info);
+out:
+	while (n) {
+		close(fds[--n]);
+	}
 	return r;
 }
 

@@ -413,6 +413,22 @@ static int join(const char *rel, const char *name, char *out)
 	return 0;
 }
 
+/*
+ * True when the host has no entry REL/NAME (REL relative to "/"): a whiteout there hid
+ * only a lower layer's entry (a file a snapshot held, deleted since), which the merged
+ * layer does not hold either, as upper/ alone would not.
+ */
+static bool host_lacks(const char *rel, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(p, sizeof(p), "/%s%s%s", rel, *rel ? "/" : "", name) >= (int)sizeof(p)) {
+		return false;
+	}
+	return lstat(p, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
 /* Writes the merged directory REL, whose layers' fds are FDS (-1: absent), top first. */
 static int walk(struct wctx *w, const char *rel, int *fds, size_t nlayers, bool force_opaque)
 {
@@ -464,8 +480,8 @@ static int walk(struct wctx *w, const char *rel, int *fds, size_t nlayers, bool 
 			int pfd = fds[v[i].layer];
 			if (v[i].whiteout) {
 				char wh[NAME_MAX + 1];
-				if (opaque) {
-					continue; /* the directory hides the whole host's: no need */
+				if (opaque || host_lacks(rel, v[i].name)) {
+					continue; /* the host has nothing there to hide */
 				}
 				snprintf(wh, sizeof(wh), FVM_WH_PREFIX "%s", v[i].name);
 				if (join(rel, wh, path) < 0 ||

@@ -88,6 +88,20 @@ same import_view_is_vm_view "$(cd "$HOST" && "$FVM_EXEC" -n k -- sh -c 'cat file
 "$FVM" --home "$S2" import k "$T/k.tar" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "exists" "$T/out" && ok import_onto_existing_name_refused || not_ok import_onto_existing_name_refused "rc $rc" "$(cat "$T/out")"
 
+# A layered VM (fvm snapshot) exports what it shows: upper/ over its layers, merged
+# into one layer (a file made in a layer and deleted above it is not there at all).
+(cd "$HOST" && "$FVM_EXEC" -n ly -- sh -c 'echo l1 > lay1; echo tmp > lay_tmp; rm gone; mkdir ld; echo x > ld/x')
+"$FVM" snapshot ly one > /dev/null
+(cd "$HOST" && "$FVM_EXEC" -n ly -- sh -c 'echo l2 >> lay1; rm lay_tmp; rm -r ld; echo top > top; chmod 600 file_m')
+"$FVM" export ly -o "$T/ly.tar" 2> "$T/err"; rc=$?
+same export_of_a_layered_vm_exits_0 "0" "$rc$(cat "$T/err")"
+"$FVM" --home "$S2" import ly "$T/ly.tar" 2> "$T/err"
+same export_of_a_layered_vm_gives_its_merged_view \
+	"$(cd "$HOST" && "$FVM_EXEC" -n ly -- sh -c 'cat lay1 top; ls -A | sort; stat -c %a file_m' 2>&1; "$FVM" diff ly)" \
+	"$(cd "$HOST" && FVM_HOME=$S2 "$FVM_EXEC" -n ly -- sh -c 'cat lay1 top; ls -A | sort; stat -c %a file_m' 2>&1; "$FVM" --home "$S2" diff ly)"
+tar -tf "$T/ly.tar" | grep -q 'lay_tmp\|/ld/' && not_ok export_of_a_layered_vm_drops_what_an_upper_layer_deleted "$(tar -tf "$T/ly.tar")" ||
+	ok export_of_a_layered_vm_drops_what_an_upper_layer_deleted
+
 # Refused while a process of the VM runs (it could change the layer under the export).
 (cd "$HOST" && "$FVM_EXEC" -n k -- sleep 3) & bg=$!
 sleep 0.5
