@@ -371,6 +371,11 @@ static int fvm_renameat2(int olddirfd, const char *oldvpath, int newdirfd, const
 	if (!fvm_on()) {
 		return sys_renameat2(olddirfd, oldvpath, newdirfd, newvpath, flags);
 	}
+	/* The kernel reads both names before looking anything up. */
+	if (fvm_bad_ptr(oldvpath) || fvm_bad_ptr(newvpath) || fvm_strlen_user(oldvpath) < 0 ||
+	    fvm_strlen_user(newvpath) < 0) {
+		return -EFAULT;
+	}
 	ret = fvm_resolve_at(olddirfd, oldvpath, FVM_R_NOFOLLOW, &oldr);
 	if (ret < 0) {
 		return ret;
