@@ -137,6 +137,7 @@ void fvm_init(void)
 		if (fvm_gen_attach(&fvm_g) < 0) {
 			fvm_debug("no generation counter in %s: lookups are not cached", fvm_g.root);
 		}
+		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 	}
 	__atomic_store_n(&fvm_ready, 1, __ATOMIC_RELEASE);

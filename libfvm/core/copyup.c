@@ -267,7 +267,7 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 		if (res->vpath[i] != '/') {
 			continue;
 		}
-		char prefix[PATH_MAX];
+		char prefix[FVM_VPATH_MAX];
 		struct stat st;
 		memcpy(prefix, res->vpath, i);
 		prefix[i] = '\0';
@@ -563,7 +563,7 @@ static int dir_access(const char *rpath, int mode)
 
 int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bool removing)
 {
-	char parent[PATH_MAX], up[FVM_RPATH_MAX];
+	char parent[FVM_VPATH_MAX], up[FVM_RPATH_MAX];
 	size_t pl = fvm_path_base_off(res->vpath, res->vlen);
 	struct stat ust, hst;
 	bool have_upper = false, have_host = false;
