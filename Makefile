@@ -3,6 +3,8 @@
 #   make              libfvm/libfvm.so, fvm-exec/fvm-exec, fvm-exec/fvm
 #   make check        every test suite; ends with "N passed, N failed"
 #   make compat       the compatibility suite alone, with its table of scenarios
+#   make conformance  pjdfstest natively and in a VM, as root (tests/conformance/run);
+#                     its source: ../shared/pjdfstest or PJDFSTEST_SRC
 #   make golden-update rewrites the golden files of tests/e2e from the current output
 #   make demo         a short demonstration of the main job
 #   make check-sanitize  unit and e2e tests with the tools under ASan+UBSan (mk/)
@@ -56,7 +58,7 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all check unit demo deps install uninstall clean bench compat
+.PHONY: all check unit demo deps install uninstall clean bench compat conformance
 
 B := build
 CORE_SRC := $(wildcard libfvm/core/*.c)
@@ -178,7 +180,7 @@ DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlit
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
-	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd
+	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
@@ -231,6 +233,11 @@ golden-update: all tests-bin
 compat: deps
 	@$(MAKE) --no-print-directory all
 	@tests/compat/run
+
+# POSIX conformance (issue 14): pjdfstest, built in a scratch directory, never committed.
+conformance: deps
+	@$(MAKE) --no-print-directory all
+	@tests/conformance/run
 
 # The benchmark of issue 8 (not part of check): bench/run. PEERS=1 adds proot,
 # fakechroot and kernel overlayfs in a user namespace, installed from Debian here.

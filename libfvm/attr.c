@@ -624,6 +624,52 @@ int truncate64(const char *vpath, off64_t len)
 }
 
 /*
+ * The inode-flag ioctl REQ on FD, an object of the VM's own, answered as the kernel
+ * answers root natively. A root VM's fence drops CAP_LINUX_IMMUTABLE, and the kernel
+ * checks it (EPERM) before the filesystem judges the flags (EOPNOTSUPP, EINVAL for
+ * flags it does not know): natively root gets the filesystem's verdict. So on EPERM,
+ * for euid 0, the same flags with the append-only and immutable bits left as they are
+ * are asked: the filesystem's refusal is the answer; when it accepts them the flags
+ * are put back and the answer stays EPERM (a VM cannot make a file immutable).
+ */
+static int setattr_kernel(int fd, unsigned long req, long arg)
+{
+	const unsigned capbits = FS_APPEND_FL | FS_IMMUTABLE_FL;
+	const unsigned xcapbits = FS_XFLAG_APPEND | FS_XFLAG_IMMUTABLE;
+	int ret = sys_ioctl(fd, req, arg), probe;
+
+	if (ret != -EPERM || !fvm_g.is_root || sys_geteuid() != 0) {
+		return ret;
+	}
+	/* The kernel read the argument before its EPERM: it is readable. */
+	if ((uint32_t)req == (uint32_t)FS_IOC_FSSETXATTR) {
+		struct fsxattr old, want;
+		if (sys_ioctl(fd, FS_IOC_FSGETXATTR, (long)&old) < 0) {
+			return ret;
+		}
+		memcpy(&want, (const void *)arg, sizeof(want));
+		want.fsx_xflags = (want.fsx_xflags & ~xcapbits) | (old.fsx_xflags & xcapbits);
+		probe = sys_ioctl(fd, req, (long)&want);
+		if (probe == 0) {
+			sys_ioctl(fd, req, (long)&old);
+		}
+	} else {
+		unsigned oldf, want;
+		/* FS_IOC_SETFLAGS takes an int, as its 32-bit form does. */
+		if (sys_ioctl(fd, FS_IOC_GETFLAGS, (long)&oldf) < 0) {
+			return ret;
+		}
+		memcpy(&want, (const void *)arg, sizeof(want));
+		want = (want & ~capbits) | (oldf & capbits);
+		probe = sys_ioctl(fd, req, (long)&want);
+		if (probe == 0) {
+			sys_ioctl(fd, req, (long)&oldf);
+		}
+	}
+	return probe < 0 && probe != -EPERM ? probe : ret;
+}
+
+/*
  * An inode-flag ioctl (REQ: FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR) on
  * FD: on a host object, the VM's copy of its name is changed (the owner rule first, as
  * natively), through an fd of its own.
@@ -634,7 +680,7 @@ static int fvm_ioctl_setattr(int fd, unsigned long req, long arg)
 	int ret = fd_object(fd, &res), cfd;
 
 	if (ret == 1) {
-		return sys_ioctl(fd, req, arg);
+		return setattr_kernel(fd, req, arg);
 	}
 	if (ret < 0 || (ret = fvm_prepare_write(&fvm_g, &res, FVM_MAY_OWN, true)) < 0) {
 		return ret;
@@ -643,7 +689,7 @@ static int fvm_ioctl_setattr(int fd, unsigned long req, long arg)
 	if (cfd < 0) {
 		return cfd;
 	}
-	ret = sys_ioctl(cfd, req, arg);
+	ret = setattr_kernel(cfd, req, arg);
 	sys_close(cfd);
 	return ret;
 }

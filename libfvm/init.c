@@ -195,6 +195,7 @@ void fvm_init(void)
 		}
 		find_lib_path(used);
 		pthread_atfork(attach_before_fork, NULL, NULL);
+		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 		fvm_loader_restore();
 	} else {

@@ -342,6 +342,26 @@ int remove(const char *vpath)
 	return fvm_ret(ret);
 }
 
+/*
+ * True when VPATH's last component (trailing slashes aside) is "." or "..": the kernel
+ * renames only a name in a directory (LAST_NORM), a resolved path loses that difference
+ * ("d/e/." resolves to d/e, which a rename would then move).
+ */
+static bool last_is_dot(const char *vpath)
+{
+	size_t len = strlen(vpath), start;
+
+	while (len > 1 && vpath[len - 1] == '/') {
+		len--;
+	}
+	start = len;
+	while (start > 0 && vpath[start - 1] != '/') {
+		start--;
+	}
+	return (len - start == 1 && vpath[start] == '.') ||
+	       (len - start == 2 && vpath[start] == '.' && vpath[start + 1] == '.');
+}
+
 static int fvm_renameat2(int olddirfd, const char *oldvpath, int newdirfd, const char *newvpath,
 			 unsigned flags)
 {
@@ -350,6 +370,11 @@ static int fvm_renameat2(int olddirfd, const char *oldvpath, int newdirfd, const
 
 	if (!fvm_on()) {
 		return sys_renameat2(olddirfd, oldvpath, newdirfd, newvpath, flags);
+	}
+	/* The kernel reads both names before looking anything up. */
+	if (fvm_bad_ptr(oldvpath) || fvm_bad_ptr(newvpath) || fvm_strlen_user(oldvpath) < 0 ||
+	    fvm_strlen_user(newvpath) < 0) {
+		return -EFAULT;
 	}
 	ret = fvm_resolve_at(olddirfd, oldvpath, FVM_R_NOFOLLOW, &oldr);
 	if (ret < 0) {
@@ -361,6 +386,14 @@ static int fvm_renameat2(int olddirfd, const char *oldvpath, int newdirfd, const
 	ret = fvm_resolve_at(newdirfd, newvpath, FVM_R_NOFOLLOW, &newr);
 	if (ret < 0) {
 		return ret;
+	}
+	/* As the kernel: "/", "." or ".." as the source, then as the target: EBUSY (EEXIST
+	 * for a target under RENAME_NOREPLACE). */
+	if (oldr.vlen == 1 || last_is_dot(oldvpath)) {
+		return -EBUSY;
+	}
+	if (newr.vlen == 1 || last_is_dot(newvpath)) {
+		return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
 	}
 	if (newr.trailing_slash && !S_ISDIR(oldr.st.st_mode)) {
 		return -ENOTDIR;

@@ -370,8 +370,7 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 		}
 		if (ret == 0) {
 			/* rpath is final (or a /proc magic link the kernel must follow): same flags. */
-			ret = (int)FVM_SC(SYS_statx, AT_FDCWD, res.rpath, flags & ~AT_EMPTY_PATH, mask,
-					  stx, 0);
+			ret = sys_statx(AT_FDCWD, res.rpath, flags & ~AT_EMPTY_PATH, mask, stx);
 		}
 	}
 	if (ret == 0 && fvm_active) {

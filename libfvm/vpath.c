@@ -158,7 +158,7 @@ enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen)
 
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 {
-	char vpath[PATH_MAX];
+	char vpath[FVM_VPATH_MAX];
 	int ret;
 
 	if (fvm_bad_ptr(name)) {

@@ -76,9 +76,40 @@ static inline long fvm_syscall6(long n, long a, long b, long c, long d, long e, 
 #define FVM_SC(n, a, b, c, d, e, f) \
 	fvm_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
+/*
+ * Paths of PATH_MAX bytes or more (core/longpath.c). The kernel refuses such a string
+ * (ENAMETOOLONG) but not so deep a file: a VM's real path (the layer's prefix, then an
+ * absolute virtual path) may be that long where the program's own, relative, name was
+ * not. So a path call the kernel found too long is made again, once fvm_long_paths is
+ * set (libfvm in a VM), on an absolute path: its directories are opened in pieces and
+ * the call acts relative to the last. D1 and D2 say where each path argument is: the
+ * index of its dirfd argument (the path follows it), FVM_LONG_AT0 + i for a path at
+ * index i that takes no dirfd, FVM_LONG_NONE for none. The common call pays one
+ * comparison.
+ */
+#define FVM_LONG_NONE (-1)
+#define FVM_LONG_AT0 (-8)
+extern int fvm_long_paths;
+long fvm_long_call(long n, const long args[6], int d1, int d2);
+
+static inline long fvm_long_retry(long ret, long n, int d1, int d2, long a, long b, long c,
+				  long d, long e, long f)
+{
+	if (__builtin_expect(ret != -ENAMETOOLONG, 1) || !fvm_long_paths) {
+		return ret;
+	}
+	const long args[6] = {a, b, c, d, e, f};
+	return fvm_long_call(n, args, d1, d2);
+}
+
+/* FVM_SC, retried on a path of PATH_MAX bytes or more (D1, D2: as fvm_long_call). */
+#define FVM_SCL(d1, d2, n, a, b, c, d, e, f)                                                   \
+	fvm_long_retry(FVM_SC(n, a, b, c, d, e, f), (n), (d1), (d2), (long)(a), (long)(b),      \
+		       (long)(c), (long)(d), (long)(e), (long)(f))
+
 static inline int sys_openat(int dirfd, const char *rpath, int flags, mode_t mode)
 {
-	return (int)FVM_SC(SYS_openat, dirfd, rpath, flags, mode, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_openat, dirfd, rpath, flags, mode, 0, 0);
 }
 
 static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -98,12 +129,17 @@ static inline int sys_close(int fd)
 
 static inline int sys_fstatat(int dirfd, const char *rpath, struct stat *st, int flags)
 {
-	return (int)FVM_SC(SYS_newfstatat, dirfd, rpath, st, flags, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_newfstatat, dirfd, rpath, st, flags, 0, 0);
 }
 
 static inline int sys_lstat(const char *rpath, struct stat *st)
 {
 	return sys_fstatat(AT_FDCWD, rpath, st, AT_SYMLINK_NOFOLLOW);
+}
+
+static inline int sys_statx(int dirfd, const char *rpath, int flags, unsigned mask, void *stx)
+{
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_statx, dirfd, rpath, flags, mask, stx, 0);
 }
 
 static inline int sys_fstat(int fd, struct stat *st)
@@ -113,44 +149,44 @@ static inline int sys_fstat(int fd, struct stat *st)
 
 static inline ssize_t sys_readlinkat(int dirfd, const char *rpath, char *buf, size_t len)
 {
-	return FVM_SC(SYS_readlinkat, dirfd, rpath, buf, len, 0, 0);
+	return FVM_SCL(0, FVM_LONG_NONE, SYS_readlinkat, dirfd, rpath, buf, len, 0, 0);
 }
 
 static inline int sys_mkdirat(int dirfd, const char *rpath, mode_t mode)
 {
-	return (int)FVM_SC(SYS_mkdirat, dirfd, rpath, mode, 0, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_mkdirat, dirfd, rpath, mode, 0, 0, 0);
 }
 
 static inline int sys_unlinkat(int dirfd, const char *rpath, int flags)
 {
-	return (int)FVM_SC(SYS_unlinkat, dirfd, rpath, flags, 0, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_unlinkat, dirfd, rpath, flags, 0, 0, 0);
 }
 
 static inline int sys_renameat2(int olddirfd, const char *oldrpath, int newdirfd,
 				const char *newrpath, unsigned flags)
 {
-	return (int)FVM_SC(SYS_renameat2, olddirfd, oldrpath, newdirfd, newrpath, flags, 0);
+	return (int)FVM_SCL(0, 2, SYS_renameat2, olddirfd, oldrpath, newdirfd, newrpath, flags, 0);
 }
 
 static inline int sys_symlinkat(const char *target, int dirfd, const char *rpath)
 {
-	return (int)FVM_SC(SYS_symlinkat, target, dirfd, rpath, 0, 0, 0);
+	return (int)FVM_SCL(1, FVM_LONG_NONE, SYS_symlinkat, target, dirfd, rpath, 0, 0, 0);
 }
 
 static inline int sys_linkat(int olddirfd, const char *oldrpath, int newdirfd,
 			     const char *newrpath, int flags)
 {
-	return (int)FVM_SC(SYS_linkat, olddirfd, oldrpath, newdirfd, newrpath, flags, 0);
+	return (int)FVM_SCL(0, 2, SYS_linkat, olddirfd, oldrpath, newdirfd, newrpath, flags, 0);
 }
 
 static inline int sys_mknodat(int dirfd, const char *rpath, mode_t mode, dev_t dev)
 {
-	return (int)FVM_SC(SYS_mknodat, dirfd, rpath, mode, dev, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_mknodat, dirfd, rpath, mode, dev, 0, 0);
 }
 
 static inline int sys_fchmodat(int dirfd, const char *rpath, mode_t mode)
 {
-	return (int)FVM_SC(SYS_fchmodat, dirfd, rpath, mode, 0, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_fchmodat, dirfd, rpath, mode, 0, 0, 0);
 }
 
 static inline int sys_fchmod(int fd, mode_t mode)
@@ -160,7 +196,7 @@ static inline int sys_fchmod(int fd, mode_t mode)
 
 static inline int sys_fchownat(int dirfd, const char *rpath, uid_t uid, gid_t gid, int flags)
 {
-	return (int)FVM_SC(SYS_fchownat, dirfd, rpath, uid, gid, flags, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_fchownat, dirfd, rpath, uid, gid, flags, 0);
 }
 
 static inline int sys_fchown(int fd, uid_t uid, gid_t gid)
@@ -171,12 +207,12 @@ static inline int sys_fchown(int fd, uid_t uid, gid_t gid)
 static inline int sys_utimensat(int dirfd, const char *rpath, const struct timespec ts[2],
 				int flags)
 {
-	return (int)FVM_SC(SYS_utimensat, dirfd, rpath, ts, flags, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_utimensat, dirfd, rpath, ts, flags, 0, 0);
 }
 
 static inline int sys_faccessat2(int dirfd, const char *rpath, int mode, int flags)
 {
-	return (int)FVM_SC(SYS_faccessat2, dirfd, rpath, mode, flags, 0, 0);
+	return (int)FVM_SCL(0, FVM_LONG_NONE, SYS_faccessat2, dirfd, rpath, mode, flags, 0, 0);
 }
 
 /*
@@ -212,7 +248,7 @@ static inline int sys_getcwd(char *buf, size_t len)
 
 static inline int sys_chdir(const char *rpath)
 {
-	return (int)FVM_SC(SYS_chdir, rpath, 0, 0, 0, 0, 0);
+	return (int)FVM_SCL(FVM_LONG_AT0, FVM_LONG_NONE, SYS_chdir, rpath, 0, 0, 0, 0, 0);
 }
 
 static inline int sys_fchdir(int fd)
@@ -247,18 +283,18 @@ static inline int sys_fsetxattr(int fd, const char *name, const void *val, size_
 
 static inline ssize_t sys_llistxattr(const char *rpath, char *list, size_t len)
 {
-	return FVM_SC(SYS_llistxattr, rpath, list, len, 0, 0, 0);
+	return FVM_SCL(FVM_LONG_AT0, FVM_LONG_NONE, SYS_llistxattr, rpath, list, len, 0, 0, 0);
 }
 
 static inline ssize_t sys_lgetxattr(const char *rpath, const char *name, void *val, size_t len)
 {
-	return FVM_SC(SYS_lgetxattr, rpath, name, val, len, 0, 0);
+	return FVM_SCL(FVM_LONG_AT0, FVM_LONG_NONE, SYS_lgetxattr, rpath, name, val, len, 0, 0);
 }
 
 static inline int sys_lsetxattr(const char *rpath, const char *name, const void *val,
 				size_t len, int flags)
 {
-	return (int)FVM_SC(SYS_lsetxattr, rpath, name, val, len, flags, 0);
+	return (int)FVM_SCL(FVM_LONG_AT0, FVM_LONG_NONE, SYS_lsetxattr, rpath, name, val, len, flags, 0);
 }
 
 static inline int sys_fcntl(int fd, int cmd, long arg)

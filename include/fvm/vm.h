@@ -34,8 +34,17 @@
 
 #include "fvm/policy.h"
 
-/* Room for the VM root in front of a PATH_MAX virtual path. */
-#define FVM_RPATH_MAX (2 * PATH_MAX)
+/*
+ * The longest absolute virtual path: a cwd the kernel can name (PATH_MAX) joined with a
+ * relative name (less than PATH_MAX). The kernel limits only the strings it is given,
+ * so a program deep in a tree names, relative to it, files whose absolute path is
+ * longer than PATH_MAX; the real path of one reaches the kernel in pieces (FVM_SCL,
+ * fvm/sys.h).
+ */
+#define FVM_VPATH_MAX (2 * PATH_MAX)
+
+/* Room for the VM root in front of a virtual path. */
+#define FVM_RPATH_MAX (FVM_VPATH_MAX + PATH_MAX)
 
 /*
  * The VM-wide generation counter: a 64-bit word in the VM's shared "state" file,
@@ -81,7 +90,7 @@ enum fvm_where {
 #define FVM_R_NOFOLLOW 0x1 /* do not follow a symlink in the last component */
 
 struct fvm_res {
-	char vpath[PATH_MAX];        /* canonical virtual path of the object */
+	char vpath[FVM_VPATH_MAX];   /* canonical virtual path of the object */
 	size_t vlen;
 	char rpath[FVM_RPATH_MAX];   /* the object's real path for the kernel */
 	enum fvm_where where;

@@ -327,6 +327,18 @@ EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned flag)
  * counter (a start makes a handful of lookups), so nothing may be cached, and the
  * caches' thread-local storage and allocation would pull in libc.
  */
+/*
+ * The core's long-path retry (core/longpath.c, fvm/sys.h), off here: the loader's
+ * library paths fit PATH_MAX, and the module stays without longpath.c's libc needs.
+ */
+int fvm_long_paths;
+
+long fvm_long_call(long n, const long args[6], int d1, int d2)
+{
+	(void)n, (void)args, (void)d1, (void)d2;
+	return -ENAMETOOLONG;
+}
+
 void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, uint64_t gen)
 {
 	(void)path, (void)len, (void)v, (void)gen;

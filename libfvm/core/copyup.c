@@ -272,7 +272,7 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 		if (res->vpath[i] != '/') {
 			continue;
 		}
-		char prefix[PATH_MAX], lower[FVM_RPATH_MAX];
+		char prefix[FVM_VPATH_MAX], lower[FVM_RPATH_MAX];
 		const char *src = prefix;
 		struct stat st;
 		memcpy(prefix, res->vpath, i);
@@ -627,7 +627,7 @@ static int dir_access(const char *rpath, int mode)
 
 int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bool removing)
 {
-	char parent[PATH_MAX], up[FVM_RPATH_MAX];
+	char parent[FVM_VPATH_MAX], up[FVM_RPATH_MAX];
 	size_t pl = fvm_path_base_off(res->vpath, res->vlen);
 	struct stat ust, hst;
 	bool have_upper = false, have_host = false;

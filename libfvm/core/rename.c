@@ -112,6 +112,25 @@ static int touch(const char *rpath)
 static int rename_entry(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr,
 			unsigned flags);
 
+static int any_entry(const char *name, unsigned char type, void *arg)
+{
+	(void)name;
+	(void)type;
+	(void)arg;
+	return 1;
+}
+
+/*
+ * True when RES is a directory living wholly in upper/ with nothing in it (no entry, no
+ * whiteout, no opaque marker) and nothing of the host beneath: the kernel's rename can
+ * replace it itself, atomically, and leaves it in place when it refuses the rename.
+ */
+static bool upper_only_empty_dir(const struct fvm_res *res)
+{
+	return res->where == FVM_UPPER && S_ISDIR(res->st.st_mode) && !fvm_host_shows(res) &&
+	       fvm_each_entry(res->rpath, any_entry, NULL) == 0;
+}
+
 int fvm_rename(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr, unsigned flags)
 {
 	int ret = rename_entry(vm, oldr, newr, flags);
@@ -178,8 +197,10 @@ static int rename_entry(const struct fvm_vm *vm, struct fvm_res *oldr, struct fv
 	if (ret < 0) {
 		return ret;
 	}
-	if (newr->where != FVM_ABSENT && S_ISDIR(newr->st.st_mode)) {
-		/* Replacing an empty directory: remove it (ENOTEMPTY keeps everything). */
+	if (newr->where != FVM_ABSENT && S_ISDIR(newr->st.st_mode) && !upper_only_empty_dir(newr)) {
+		/* Replacing an empty directory: remove it (ENOTEMPTY keeps everything). A
+		 * rename the kernel then refuses (a sticky source directory) has lost it: only
+		 * a directory with host parts or markers comes here (README). */
 		ret = fvm_remove(vm, newr, true);
 		if (ret < 0) {
 			return ret;

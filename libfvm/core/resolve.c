@@ -49,7 +49,7 @@ struct walk {
 	int flags;              /* FVM_R_* */
 	uint64_t gen;           /* the generation read before the walk */
 	size_t links;           /* symlinks followed so far */
-	char cur[PATH_MAX];
+	char cur[FVM_VPATH_MAX];
 	size_t clen;            /* 0 for the root */
 	bool cur_upper;         /* upper/cur is a directory */
 	bool cur_host;          /* host entries show through in cur */
@@ -57,7 +57,7 @@ struct walk {
 	struct stat cur_st;     /* the entry of cur (for a path ending in "." or "..") */
 	bool st_valid;          /* cur_st is set (not when the walk started from the cache) */
 	enum fvm_where cur_where;
-	char rest[2 * PATH_MAX]; /* the path still to walk; symlink targets are spliced in */
+	char rest[FVM_VPATH_MAX + PATH_MAX]; /* the path still to walk; link targets spliced in */
 	size_t pos;             /* where in rest the next component starts */
 	char up[FVM_RPATH_MAX]; /* upper/next, when the component was looked up there */
 	char lp[FVM_RPATH_MAX]; /* LAYER/next, when the component was found in a layer */
@@ -111,7 +111,7 @@ static int descend(struct walk *w, const struct comp *c);
  */
 static int walk_reload(struct walk *w)
 {
-	char save[PATH_MAX];
+	char save[FVM_VPATH_MAX];
 	size_t len = w->clen, start = 1;
 
 	memcpy(save, w->cur, len);
@@ -288,7 +288,7 @@ static int enter_name(struct walk *w, struct comp *c)
 {
 	const struct fvm_vm *vm = w->vm;
 
-	if (c->nlen > NAME_MAX || w->clen + 1 + c->nlen + 1 > PATH_MAX) {
+	if (c->nlen > NAME_MAX || w->clen + 1 + c->nlen + 1 > FVM_VPATH_MAX) {
 		return -ENAMETOOLONG;
 	}
 	c->nextlen = w->clen + 1 + c->nlen;
@@ -641,7 +641,7 @@ int fvm_resolve(const struct fvm_vm *vm, const char *vpath, int flags, struct fv
 	if (vpath[0] != '/') {
 		return -EINVAL;
 	}
-	if (vlen >= PATH_MAX) {
+	if (vlen >= FVM_VPATH_MAX) {
 		return -ENAMETOOLONG;
 	}
 	w.vm = vm;

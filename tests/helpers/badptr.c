@@ -356,6 +356,8 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	I("remove(P)", remove(P))
 	I("rename(P,r)", rename(P, "r"))
 	I("rename(f,P)", rename("f", P))
+	/* The kernel looks up both parents before the source itself: EFAULT, not ENOENT. */
+	I("rename(missing,P)", rename("missing", P))
 	I("renameat(cwd,P,cwd,r)", renameat(AT_FDCWD, P, AT_FDCWD, "r"))
 	I("renameat(cwd,f,cwd,P)", renameat(AT_FDCWD, "f", AT_FDCWD, P))
 	I("renameat2(cwd,P,cwd,r)", renameat2(AT_FDCWD, P, AT_FDCWD, "r", 0))

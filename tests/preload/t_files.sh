@@ -48,6 +48,17 @@ vm_expect store_is_hidden "gone" "ls '$FVM_HOME' >/dev/null 2>&1 || echo gone"
 
 # A file the VM wrote can be executed by path, and a script's interpreter is found.
 vm_check exec_script_created_in_vm 'printf "#!/bin/sh\necho from-script \$1\n" > s.sh; chmod +x s.sh; ./s.sh arg'
+# pjdfstest rename/19: a source or target whose last component is "." or ".." (or "/")
+# is EBUSY (EEXIST under RENAME_NOREPLACE), never the directory it resolves to moved.
+vm_check rename_of_dot_or_dotdot_is_ebusy '/usr/bin/python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for a, b, f in [(\"dir/sub/.\", \"x\", 0), (\"dir/sub/..\", \"x\", 0), (\"dir/sub/./\", \"x\", 0),
+                (\"dir/sub\", \"dir/.\", 0), (\"dir/sub\", \"dir/..\", 0), (\"/\", \"x\", 0),
+                (\"dir/sub\", \"empty/..\", 1), (\".\", \"x\", 0)]:
+    r = libc.renameat2(-100, a.encode(), -100, b.encode(), f)
+    print(a, b, f, r, os.strerror(ctypes.get_errno()) if r else \"\")
+"; ls; ls dir'
 
 # env -i drops LD_PRELOAD; the child must stay in the VM.
 vm_expect env_i_child_stays_in_vm "inside" 'echo inside > marker; env -i /bin/cat marker'
