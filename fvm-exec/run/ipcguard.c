@@ -446,24 +446,6 @@ static int queue_name(const struct notify *n, const struct seccomp_notif *req, c
 	return 0;
 }
 
-/* The umask of PID, from /proc/PID/status; 022 when it cannot be read. */
-static mode_t umask_of(pid_t pid)
-{
-	char path[64], line[256];
-	unsigned m = 022;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re"))) {
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "Umask: %o", &m) == 1) {
-				break;
-			}
-		}
-		fclose(f);
-	}
-	return (mode_t)(m & 0777);
-}
 
 struct mq_args {
 	const struct notify *n;
@@ -499,7 +481,7 @@ long ipc_guard_mq_open(const struct notify *n, const struct seccomp_notif *req, 
 	char name[NAME_MAX + 1];
 	struct mq_attr attr;
 	struct mq_args a = {n, req->id, name, (int)(uint32_t)req->data.args[1],
-			    (mode_t)(req->data.args[2] & 07777), umask_of((pid_t)req->pid), NULL};
+			    (mode_t)(req->data.args[2] & 07777), notify_umask_of((pid_t)req->pid), NULL};
 	int r;
 
 	*cont = false;

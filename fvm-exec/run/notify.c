@@ -333,6 +333,24 @@ int notify_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
 #define PIDFD_THREAD O_EXCL
 #endif
 
+mode_t notify_umask_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned m = 022;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "Umask: %o", &m) == 1) {
+				break;
+			}
+		}
+		fclose(f);
+	}
+	return (mode_t)(m & 0777);
+}
+
 /*
  * A pidfd for notifying task TID, which may be any thread of its process (a
  * notification names the thread): the thread's own (PIDFD_THREAD, Linux 6.9), else,

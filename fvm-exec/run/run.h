@@ -335,6 +335,9 @@ struct notify_creds {
 /* PID's credentials (0: the supervisor's own) into *C. 0, or -1 (PID gone). */
 int notify_creds_of(pid_t pid, struct notify_creds *c);
 
+/* PID's umask, from /proc/PID/status; 022 when it cannot be read. */
+mode_t notify_umask_of(pid_t pid);
+
 /* The caller's notification is still pending: its pid was not reused. */
 bool notify_valid(const struct notify *n, uint64_t id);
 

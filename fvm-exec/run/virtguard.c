@@ -392,24 +392,6 @@ static bool in_proc(const char *vpath)
 	return strncmp(vpath, "/proc", 5) == 0 && (vpath[5] == '/' || vpath[5] == '\0');
 }
 
-/* The umask of PID, from /proc/PID/status; 022 when it cannot be read. */
-static mode_t umask_of(pid_t pid)
-{
-	char path[64], line[256];
-	unsigned m = 022;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re"))) {
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "Umask: %o", &m) == 1) {
-				break;
-			}
-		}
-		fclose(f);
-	}
-	return (mode_t)(m & 0777);
-}
 
 static bool write_intent(int flags)
 {
@@ -1289,7 +1271,7 @@ static long perform(void *arg)
 		}
 		if (r == 0) {
 			bool mk = c->nr == SYS_mkdir || c->nr == SYS_mkdirat;
-			mode_t old = mk ? umask(umask_of(c->pid)) : 0;
+			mode_t old = mk ? umask(notify_umask_of(c->pid)) : 0;
 			r = perform_change(c, res, res2);
 			if (mk) {
 				umask(old);
@@ -1303,7 +1285,7 @@ static long perform(void *arg)
 	if (is_open(c->nr) && r != CONTINUE) {
 		/* The caller's umask, for what the open creates (an ACL default still wins). */
 		bool creates = (c->oflags & O_CREAT) || (c->oflags & O_TMPFILE) == O_TMPFILE;
-		mode_t old = creates ? umask(umask_of(c->pid)) : 0;
+		mode_t old = creates ? umask(notify_umask_of(c->pid)) : 0;
 		r = perform_open(c, res, r);
 		if (creates) {
 			umask(old);

@@ -344,31 +344,61 @@ static int create_data(int vmsfd, const char *name, const char *shown,
 	return ret;
 }
 
+/* The descriptors a VM's creation holds: the store, vms/, ctl/ and ctl/NAME. */
+struct vm_fds {
+	int home, vms, ctls, ctl;
+};
+
+static void vm_fds_close(struct vm_fds *f)
+{
+	for (int *fd = (int[]){f->home, f->vms, f->ctls, f->ctl}, i = 0; i < 4; i++) {
+		if (fd[i] >= 0) {
+			close(fd[i]);
+		}
+	}
+}
+
+/*
+ * Opens (making what is missing) store S, its format file, vms/, ctl/ and ctl/NAME into
+ * F, and VM NAME's directory into DIR. Returns 0, or -1 reported (F closed).
+ */
+static int vm_fds_open(const struct fvm_store *s, const char *name, char dir[PATH_MAX], struct vm_fds *f)
+{
+	int r;
+
+	*f = (struct vm_fds){-1, -1, -1, -1};
+	if (store_vm_dir(s, name, dir, PATH_MAX) < 0) {
+		return -1;
+	}
+	if (mkdir_p(s->home, FVM_MODE_HOME) < 0 || (f->home = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		warn("cannot create the store %s", s->home);
+		return -1;
+	}
+	if ((r = write_format(f->home)) < 0 || (r = f->vms = mkdir_open(f->home, FVM_VMS_DIR, FVM_MODE_DATA)) < 0 ||
+	    (r = f->ctls = mkdir_open(f->home, FVM_CTL_DIR, FVM_MODE_CTL)) < 0 ||
+	    (r = f->ctl = mkdir_open(f->ctls, name, FVM_MODE_CTL)) < 0) {
+		warnx("cannot create the store %s: %s", s->home, safe_strerror(r));
+		vm_fds_close(f);
+		return -1;
+	}
+	return 0;
+}
+
 int store_vm_create(const struct fvm_store *s, const char *name, const struct fvm_policy *pol,
 		    const char *conf)
 {
 	char dir[PATH_MAX];
-	int homefd = -1, vmsfd = -1, ctlsfd = -1, cfd = -1, ret = -1, r;
+	struct vm_fds f;
+	int ret = -1, r;
 
-	if (store_vm_dir(s, name, dir, sizeof(dir)) < 0) {
+	if (vm_fds_open(s, name, dir, &f) < 0) {
 		return -1;
 	}
-	if (mkdir_p(s->home, FVM_MODE_HOME) < 0 ||
-	    (homefd = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		warn("cannot create the store %s", s->home);
-		return -1;
-	}
-	if ((r = write_format(homefd)) < 0 || (r = vmsfd = mkdir_open(homefd, FVM_VMS_DIR, FVM_MODE_DATA)) < 0 ||
-	    (r = ctlsfd = mkdir_open(homefd, FVM_CTL_DIR, FVM_MODE_CTL)) < 0 ||
-	    (r = cfd = mkdir_open(ctlsfd, name, FVM_MODE_CTL)) < 0) {
-		warnx("cannot create the store %s: %s", s->home, safe_strerror(r));
+	if (!store_vm_exists(s, name) && create_data(f.vms, name, dir, NULL, NULL) < 0) {
 		goto out;
 	}
-	if (!store_vm_exists(s, name) && create_data(vmsfd, name, dir, NULL, NULL) < 0) {
-		goto out;
-	}
-	if (mkdirat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS) == 0) {
-		fchmodat(homefd, FVM_LAYERS_DIR, FVM_MODE_LAYERS, 0);
+	if (mkdirat(f.home, FVM_LAYERS_DIR, FVM_MODE_LAYERS) == 0) {
+		fchmodat(f.home, FVM_LAYERS_DIR, FVM_MODE_LAYERS, 0);
 	}
 	/* The image carries the VM's layers (ctl/NAME/layers): libfvm parses no text. */
 	struct fvm_policy *full = malloc(sizeof(*full));
@@ -382,7 +412,7 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 		goto out;
 	}
 	struct replace rp;
-	if ((r = replace_open(&rp, cfd, FVM_POLICY_FILE, 0644)) == 0) {
+	if ((r = replace_open(&rp, f.ctl, FVM_POLICY_FILE, 0644)) == 0) {
 		r = fvm_policy_write(full, fileno(rp.f));
 		if (r < 0) {
 			replace_abort(&rp);
@@ -395,17 +425,13 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 		warnx("%s/%s/%s/%s: %s", s->home, FVM_CTL_DIR, name, FVM_POLICY_FILE, strerror(-r));
 		goto out;
 	}
-	if (conf && (r = write_text(cfd, FVM_VMCONF_FILE, conf, 0600)) < 0) {
+	if (conf && (r = write_text(f.ctl, FVM_VMCONF_FILE, conf, 0600)) < 0) {
 		warnx("%s/%s/%s/%s: %s", s->home, FVM_CTL_DIR, name, FVM_VMCONF_FILE, strerror(-r));
 		goto out;
 	}
 	ret = 0;
 out:
-	for (int *fd = (int[]){homefd, vmsfd, ctlsfd, cfd}, i = 0; i < 4; i++) {
-		if (fd[i] >= 0) {
-			close(fd[i]);
-		}
-	}
+	vm_fds_close(&f);
 	return ret;
 }
 
@@ -413,7 +439,8 @@ int store_vm_create_filled(const struct fvm_store *s, const char *name,
 			   int (*fill)(int vmfd, void *arg), void *arg)
 {
 	char dir[PATH_MAX];
-	int homefd = -1, vmsfd = -1, ctlsfd = -1, cfd = -1, ret = -1, r;
+	struct vm_fds f;
+	int ret = -1, r;
 
 	if (store_vm_dir(s, name, dir, sizeof(dir)) < 0) {
 		return -1;
@@ -422,32 +449,20 @@ int store_vm_create_filled(const struct fvm_store *s, const char *name,
 		warnx("a VM named '%s' exists in %s", name, s->home);
 		return -1;
 	}
-	if (mkdir_p(s->home, FVM_MODE_HOME) < 0 ||
-	    (homefd = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		warn("cannot create the store %s", s->home);
+	if (vm_fds_open(s, name, dir, &f) < 0) {
 		return -1;
 	}
-	if ((r = write_format(homefd)) < 0 || (r = vmsfd = mkdir_open(homefd, FVM_VMS_DIR, FVM_MODE_DATA)) < 0 ||
-	    (r = ctlsfd = mkdir_open(homefd, FVM_CTL_DIR, FVM_MODE_CTL)) < 0 ||
-	    (r = cfd = mkdir_open(ctlsfd, name, FVM_MODE_CTL)) < 0) {
-		warnx("cannot create the store %s: %s", s->home, safe_strerror(r));
-		goto out;
-	}
-	if ((r = create_data(vmsfd, name, dir, fill, arg)) < 0) {
+	if ((r = create_data(f.vms, name, dir, fill, arg)) < 0) {
 		if (r == -EEXIST || r == -ENOTEMPTY) {
 			warnx("a VM named '%s' exists in %s", name, s->home);
 		} else {
-			unlinkat(ctlsfd, name, AT_REMOVEDIR); /* ours, and still empty */
+			unlinkat(f.ctls, name, AT_REMOVEDIR); /* ours, and still empty */
 		}
 		goto out;
 	}
 	ret = 0;
 out:
-	for (int *fd = (int[]){homefd, vmsfd, ctlsfd, cfd}, i = 0; i < 4; i++) {
-		if (fd[i] >= 0) {
-			close(fd[i]);
-		}
-	}
+	vm_fds_close(&f);
 	return ret;
 }
 
