@@ -844,8 +844,9 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	}
 	/* A nested run has no listener: its lookups are left to the outer run's rows. A
 	 * root run's processes live in a mount namespace the supervisor is not in
-	 * (rootfence.c): its lookups are not resolved here yet, only fenced. */
-	if (r == 0 && !o->no_listener && geteuid() != 0) {
+	 * (rootfence.c): virtguard.c reads their host objects beneath the caller's own
+	 * root and makes its changes in a child that entered the caller's namespace. */
+	if (r == 0 && !o->no_listener) {
 		if ((r = virt_prologue(&out->prog)) == 0) {
 			out->notify = true;
 		}

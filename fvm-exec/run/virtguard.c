@@ -43,6 +43,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <limits.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,17 @@ static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) 
  * VM keeps none: the file is the VM's to write, so the supervisor caches nothing by it.
  */
 static struct fvm_vm counters;
+/*
+ * A root run (rootfence.c): the caller lives in a mount namespace the supervisor is
+ * not in, where the host is read-only and the store, other VMs, the hide paths and the
+ * host's disks are covered. Paths are the same there (the VM's data area and the
+ * writable trees are mounted back on their own places), so the core resolves in the
+ * supervisor's view, but every host object is then reached beneath the caller's own
+ * root (CALLER_ROOT, /proc/PID/root, RESOLVE_IN_ROOT), where those covers hold, and
+ * every change is made in a child that entered the caller's namespace (fenced).
+ */
+static bool root_run;
+static int caller_root = -1; /* the current call's /proc/PID/root in a root run, -1: none */
 
 static bool vm_ready(void)
 {
@@ -94,6 +106,7 @@ static bool vm_ready(void)
 		const char *name = getenv(FVM_ENV_VM), *root = getenv(FVM_ENV_ROOT);
 		const char *home = getenv(FVM_ENV_HOME), *pol = getenv(FVM_ENV_POLICY);
 		vm_state = -1;
+		root_run = geteuid() == 0;
 		if (root && root[0] == '/' && fvm_vm_setup(&vm, name ? name : "", root, home) == 0) {
 			if (pol && *pol) {
 				vm.policy = fvm_policy_map(pol);
@@ -127,6 +140,8 @@ struct vcall {
 	uint64_t path2_addr;
 	bool owner;         /* a metadata change's copy-up asks the owner rule (meta_copy_up) */
 	bool chdir_warned;  /* chdir_in_vm said once what it cannot do (kept across calls) */
+	int up_may;         /* with_root_ids' copy-up: its FVM_MAY_* and whether data is kept */
+	bool up_keep;
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
 };
@@ -413,7 +428,14 @@ static int open_host(const char *rpath, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	long fd = syscall(SYS_openat2, AT_FDCWD, rpath, &how, sizeof(how));
+	long fd;
+
+	if (caller_root >= 0) { /* a root run: the caller's view, its covers included */
+		how.resolve |= RESOLVE_IN_ROOT;
+		fd = syscall(SYS_openat2, caller_root, rpath, &how, sizeof(how));
+	} else {
+		fd = syscall(SYS_openat2, AT_FDCWD, rpath, &how, sizeof(how));
+	}
 
 	if (fd < 0) {
 		return errno == ELOOP && !(flags & O_NOFOLLOW) ? (int)CONTINUE : -errno;
@@ -441,6 +463,49 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 	fd = fd < 0 ? -errno : fd;
 	close(dfd);
 	return (int)fd;
+}
+
+/*
+ * A root run's caller root for the call REQ (caller_root), opened before anything of
+ * the caller is read and checked valid with it. Returns 0, or -errno.
+ */
+static int caller_root_open(const struct notify *n, const struct seccomp_notif *req)
+{
+	char proc[64];
+
+	caller_root = -1;
+	if (!vm_ready() || !root_run) {
+		return 0;
+	}
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)req->pid);
+	if ((caller_root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		return -ESRCH;
+	}
+	return notify_valid(n, req->id) ? 0 : -ESRCH;
+}
+
+static void caller_root_close(void)
+{
+	if (caller_root >= 0) {
+		close(caller_root);
+	}
+	caller_root = -1;
+}
+
+/*
+ * A root run's object RPATH (resolved by the core) as an O_PATH fd of the object itself
+ * (a last link not followed): beneath upper/ for the layer's, beneath the caller's own
+ * root otherwise (open_host), both with no link on the way, so a link the VM swaps in
+ * meanwhile leads nowhere and a cover of the caller's namespace hides what it covers.
+ * Returns the fd, -errno, or CONTINUE (a link met: the caller's own call).
+ */
+static int obj_fd(const char *rpath)
+{
+	if (in_upper(rpath) || strcmp(rpath, vm.upper) == 0) {
+		return open_upper(rpath, O_PATH | O_NOFOLLOW, 0);
+	}
+	int fd = open_host(rpath, O_PATH | O_NOFOLLOW);
+	return fd == -ELOOP ? (int)CONTINUE : fd;
 }
 
 /*
@@ -922,6 +987,52 @@ static long virt_getcwd(const struct notify *n, const struct seccomp_notif *req,
 	return r < 0 ? r : (long)len;
 }
 
+/*
+ * A root run's caller that dropped root (setpriv, su, a daemon): a copy-up keeps the
+ * host's owner and lands in upper/ directories that mirror root's, which its own ids
+ * cannot do; it is made as root, as the copy-up broker makes libfvm's (cubroker.c),
+ * and changes nothing the VM sees. What the caller does with it next (the open, the
+ * creation) is made with its own ids again, so the kernel checks its permission on
+ * the copy, which keeps the host's owner and mode. with_root_ids runs FN with the fs
+ * ids 0 (as it stands where they are 0 already, and in an unprivileged run).
+ */
+static long with_root_ids(long (*fn)(struct vcall *, struct fvm_res *), struct vcall *c, struct fvm_res *res)
+{
+	uid_t u = (uid_t)syscall(SYS_setfsuid, -1);
+	gid_t g = (gid_t)syscall(SYS_setfsgid, -1);
+	bool up = root_run && (u != 0 || g != 0);
+	long r;
+
+	if (up) {
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+	}
+	r = fn(c, res);
+	if (up) {
+		syscall(SYS_setfsgid, g);
+		syscall(SYS_setfsuid, u);
+	}
+	return r;
+}
+
+/* with_root_ids' forms of the core's copy-ups (C's flags say which). */
+static long up_write(struct vcall *c, struct fvm_res *res)
+{
+	return fvm_prepare_write(&vm, res, c->up_may, c->up_keep);
+}
+
+static long up_new(struct vcall *c, struct fvm_res *res)
+{
+	(void)c;
+	return fvm_prepare_new(&vm, res);
+}
+
+/* The caller's fs uid is not root's in a root run (with_root_ids then applies). */
+static bool caller_dropped(void)
+{
+	return root_run && (uid_t)syscall(SYS_setfsuid, -1) != 0;
+}
+
 /* The open of RES for C, and its fd installed in the caller (perform_open). */
 static long open_in_vm(struct vcall *c, struct fvm_res *res)
 {
@@ -935,7 +1046,9 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 		if (!S_ISDIR(res->st.st_mode)) {
 			return -ENOTDIR;
 		}
-		r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE_DIR, false);
+		c->up_may = FVM_MAY_WRITE_DIR;
+		c->up_keep = false;
+		r = (int)with_root_ids(up_write, c, res);
 		fd = r < 0 ? r : open_upper(res->rpath, flags, c->omode);
 	} else if (res->where == FVM_ABSENT) {
 		if (!(flags & O_CREAT)) {
@@ -944,7 +1057,7 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 		if (res->trailing_slash) {
 			return -EISDIR;
 		}
-		if ((r = fvm_prepare_new(&vm, res)) < 0) {
+		if ((r = (int)with_root_ids(up_new, c, res)) < 0) {
 			return r;
 		}
 		fd = open_upper(res->rpath, flags, c->omode);
@@ -959,7 +1072,9 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 			return -EISDIR;
 		}
 		if (wr && (S_ISREG(res->st.st_mode) || res->klass == FVM_CLASS_READONLY)) {
-			if ((r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE, !(flags & O_TRUNC))) < 0) {
+			c->up_may = FVM_MAY_WRITE;
+			c->up_keep = !(flags & O_TRUNC);
+			if ((r = (int)with_root_ids(up_write, c, res)) < 0) {
 				return r;
 			}
 		}
@@ -1008,21 +1123,44 @@ static long open_in_vm2(struct vcall *c, struct fvm_res *res, struct fvm_res *re
 static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 		   long (*fn)(struct vcall *, struct fvm_res *, struct fvm_res *))
 {
-	int status;
+	int status, ns = -1;
 
 	c->result = LONG_MIN;
+	if (root_run) {
+		/* The caller's mount namespace, where the host is read-only: taken before the
+		 * fork and checked valid, so a reused pid hands over no other namespace. */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int)c->pid);
+		if ((ns = open(proc, O_RDONLY | O_CLOEXEC)) < 0) {
+			return -ESRCH;
+		}
+		if (!notify_valid(c->n, c->id)) {
+			close(ns);
+			return -ESRCH;
+		}
+	}
 	pid_t child = fork();
 	if (child < 0) {
+		if (ns >= 0) {
+			close(ns);
+		}
 		return -errno;
 	}
 	if (child == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		/* A root run's child enters the caller's namespace (its root and cwd become the
+		 * namespace's: every path below is the caller's view), then takes the VM's
+		 * Landlock ruleset, as an unprivileged run's does. */
+		if ((ns >= 0 && (setns(ns, CLONE_NEWNS) < 0 || chdir("/") < 0)) ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
 			c->result = -EACCES;
 			_exit(1);
 		}
 		c->result = fn(c, res, res2);
 		_exit(0);
+	}
+	if (ns >= 0) {
+		close(ns);
 	}
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -1194,7 +1332,9 @@ static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *r
  */
 static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
 {
-	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED)) {
+	/* A root run's caller that dropped root: its whiteouts and renames in root's
+	 * mirrored directories are not made for it yet; its own call, fenced. */
+	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED) || caller_dropped()) {
 		return CONTINUE;
 	}
 	return fenced(c, res, res2, change_in_vm);
@@ -1308,13 +1448,26 @@ static long perform(void *arg)
 		c->result = r;
 		return r;
 	}
-	/* The object itself: links were followed by the walk where they had to be. */
+	/* The object itself: links were followed by the walk where they had to be. In a
+	 * root run it is reached as an O_PATH fd with no link, beneath upper/ or the
+	 * caller's root (obj_fd); AT_FDCWD and RPATH otherwise. */
+	int at = AT_FDCWD, empty = 0;
+	const char *name = res->rpath;
+	if (root_run) {
+		if ((at = obj_fd(res->rpath)) < 0) {
+			free(res);
+			c->result = at;
+			return at;
+		}
+		name = "";
+		empty = AT_EMPTY_PATH;
+	}
 	switch (c->nr) {
 	case SYS_stat:
 	case SYS_lstat:
 	case SYS_newfstatat: {
 		struct stat st;
-		r = fstatat(AT_FDCWD, res->rpath, &st, AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
+		r = fstatat(at, name, &st, empty | AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
 		if (r == 0) {
 			r = write_out(c, c->out, &st, sizeof(st));
 		}
@@ -1323,7 +1476,7 @@ static long perform(void *arg)
 	case SYS_statx: {
 		struct statx stx;
 		int f = AT_SYMLINK_NOFOLLOW | (c->flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
-		r = statx(AT_FDCWD, res->rpath, f, c->mask, &stx) < 0 ? -errno : 0;
+		r = statx(at, name, f | empty, c->mask, &stx) < 0 ? -errno : 0;
 		if (r == 0) {
 			r = write_out(c, c->out, &stx, sizeof(stx));
 		}
@@ -1332,15 +1485,17 @@ static long perform(void *arg)
 	case SYS_access:
 	case SYS_faccessat:
 	case SYS_faccessat2:
-		r = syscall(SYS_faccessat2, AT_FDCWD, res->rpath, c->mode,
-			    (c->flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-		if (r == -ENOSYS || r == -EINVAL) {
+		/* A root run's child holds the caller's fs ids, its real uid is root's: the
+		 * check is made with the fs ids (AT_EACCESS), the caller's own. */
+		r = syscall(SYS_faccessat2, at, name, c->mode,
+			    (root_run ? AT_EACCESS : c->flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW | empty) < 0 ? -errno : 0;
+		if (!root_run && (r == -ENOSYS || r == -EINVAL)) {
 			r = faccessat(AT_FDCWD, res->rpath, c->mode, c->flags & AT_EACCESS) < 0 ? -errno : 0;
 		}
 		break;
 	default: { /* readlink, readlinkat */
 		char text[PATH_MAX];
-		ssize_t n = readlink(res->rpath, text, sizeof(text));
+		ssize_t n = readlinkat(at, name, text, sizeof(text));
 		r = n < 0 ? -errno : 0;
 		if (r == 0 && c->outlen == 0) {
 			r = -EINVAL;
@@ -1351,6 +1506,9 @@ static long perform(void *arg)
 			r = r < 0 ? r : (long)len;
 		}
 	}
+	}
+	if (at >= 0) {
+		close(at);
 	}
 	free(res);
 	c->result = r;
@@ -1428,7 +1586,9 @@ static bool from_executable(uint64_t ip)
 static long meta_copy_up(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
 {
 	(void)res2;
-	return fvm_prepare_write(&vm, res, c->owner ? FVM_MAY_OWN : FVM_MAY_TOUCH, true);
+	c->up_may = c->owner ? FVM_MAY_OWN : FVM_MAY_TOUCH;
+	c->up_keep = true;
+	return with_root_ids(up_write, c, res);
 }
 
 int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, int at, const char *path,
@@ -1464,6 +1624,11 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	if (in_proc(c->vpath) || !(res = malloc(sizeof(*res)))) {
 		return -ENOSYS;
 	}
+	if ((r = caller_root_open(n, req)) < 0) {
+		caller_root_close();
+		free(res);
+		return (int)r;
+	}
 	c->n = n;
 	c->id = req->id;
 	c->owner = owner;
@@ -1481,6 +1646,7 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	} else if (r == 0) {
 		r = -EIO; /* not copied up: refuse rather than change the host's */
 	}
+	caller_root_close();
 	free(res);
 	return (int)r;
 }
@@ -1489,7 +1655,15 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 
 long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
-	long r = guard_call(n, req, cont);
+	long r;
+
+	if (req->data.arch == SCMP_ARCH_X86_64 && (r = caller_root_open(n, req)) < 0) {
+		caller_root_close();
+		*cont = false;
+		return r;
+	}
+	r = guard_call(n, req, cont);
+	caller_root_close();
 
 	if (*cont && req->data.arch == SCMP_ARCH_X86_64 && truncates(req)) {
 		*cont = false;
