@@ -444,6 +444,32 @@ static int open_host(const char *rpath, int flags)
 }
 
 /*
+ * upper/ itself as an O_PATH fd: "upper" opened beneath the VM's directory with no
+ * link, since the VM may replace its upper/ by a link to a host directory; in a root
+ * run, the VM's directory is reached beneath the caller's root, so the fd is on the
+ * namespace's copy of the data area (nodev: a device node the VM made there never
+ * opens). Returns the fd or -errno.
+ */
+static int upper_dir(void)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	struct open_how in_root = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				   .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	long root = caller_root >= 0 ? syscall(SYS_openat2, caller_root, vm.root, &in_root, sizeof(in_root))
+				     : open(vm.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long fd;
+
+	if (root < 0) {
+		return -errno;
+	}
+	fd = syscall(SYS_openat2, (int)root, FVM_UPPER_DIR, &how, sizeof(how));
+	fd = fd < 0 ? -errno : fd;
+	close((int)root);
+	return (int)fd;
+}
+
+/*
  * Opens RPATH, a path in upper/, beneath upper/ with no symlink and no "..": the
  * supervisor is outside the fence, so a name the VM swaps for a link meanwhile must
  * not lead it out of the layer. Returns the fd (close-on-exec here) or -errno.
@@ -453,11 +479,11 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
 			       .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
 			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	int dfd = open(vm.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int dfd = upper_dir();
 	long fd;
 
 	if (dfd < 0) {
-		return -errno;
+		return dfd;
 	}
 	fd = syscall(SYS_openat2, dfd, rpath[vm.upper_len] ? rpath + vm.upper_len + 1 : ".", &how, sizeof(how));
 	fd = fd < 0 ? -errno : fd;
