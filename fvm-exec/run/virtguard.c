@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "fvm/change.h"
+#include "fvm/cubroker.h"
 #include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/env.h"
@@ -140,8 +141,6 @@ struct vcall {
 	uint64_t path2_addr;
 	bool owner;         /* a metadata change's copy-up asks the owner rule (meta_copy_up) */
 	bool chdir_warned;  /* chdir_in_vm said once what it cannot do (kept across calls) */
-	int up_may;         /* with_root_ids' copy-up: its FVM_MAY_* and whether data is kept */
-	bool up_keep;
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
 };
@@ -1013,52 +1012,6 @@ static long virt_getcwd(const struct notify *n, const struct seccomp_notif *req,
 	return r < 0 ? r : (long)len;
 }
 
-/*
- * A root run's caller that dropped root (setpriv, su, a daemon): a copy-up keeps the
- * host's owner and lands in upper/ directories that mirror root's, which its own ids
- * cannot do; it is made as root, as the copy-up broker makes libfvm's (cubroker.c),
- * and changes nothing the VM sees. What the caller does with it next (the open, the
- * creation) is made with its own ids again, so the kernel checks its permission on
- * the copy, which keeps the host's owner and mode. with_root_ids runs FN with the fs
- * ids 0 (as it stands where they are 0 already, and in an unprivileged run).
- */
-static long with_root_ids(long (*fn)(struct vcall *, struct fvm_res *), struct vcall *c, struct fvm_res *res)
-{
-	uid_t u = (uid_t)syscall(SYS_setfsuid, -1);
-	gid_t g = (gid_t)syscall(SYS_setfsgid, -1);
-	bool up = root_run && (u != 0 || g != 0);
-	long r;
-
-	if (up) {
-		syscall(SYS_setfsuid, 0);
-		syscall(SYS_setfsgid, 0);
-	}
-	r = fn(c, res);
-	if (up) {
-		syscall(SYS_setfsgid, g);
-		syscall(SYS_setfsuid, u);
-	}
-	return r;
-}
-
-/* with_root_ids' forms of the core's copy-ups (C's flags say which). */
-static long up_write(struct vcall *c, struct fvm_res *res)
-{
-	return fvm_prepare_write(&vm, res, c->up_may, c->up_keep);
-}
-
-static long up_new(struct vcall *c, struct fvm_res *res)
-{
-	(void)c;
-	return fvm_prepare_new(&vm, res);
-}
-
-/* The caller's fs uid is not root's in a root run (with_root_ids then applies). */
-static bool caller_dropped(void)
-{
-	return root_run && (uid_t)syscall(SYS_setfsuid, -1) != 0;
-}
-
 /* The open of RES for C, and its fd installed in the caller (perform_open). */
 static long open_in_vm(struct vcall *c, struct fvm_res *res)
 {
@@ -1072,9 +1025,7 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 		if (!S_ISDIR(res->st.st_mode)) {
 			return -ENOTDIR;
 		}
-		c->up_may = FVM_MAY_WRITE_DIR;
-		c->up_keep = false;
-		r = (int)with_root_ids(up_write, c, res);
+		r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE_DIR, false);
 		fd = r < 0 ? r : open_upper(res->rpath, flags, c->omode);
 	} else if (res->where == FVM_ABSENT) {
 		if (!(flags & O_CREAT)) {
@@ -1083,7 +1034,7 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 		if (res->trailing_slash) {
 			return -EISDIR;
 		}
-		if ((r = (int)with_root_ids(up_new, c, res)) < 0) {
+		if ((r = fvm_prepare_new(&vm, res)) < 0) {
 			return r;
 		}
 		fd = open_upper(res->rpath, flags, c->omode);
@@ -1098,9 +1049,7 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 			return -EISDIR;
 		}
 		if (wr && (S_ISREG(res->st.st_mode) || res->klass == FVM_CLASS_READONLY)) {
-			c->up_may = FVM_MAY_WRITE;
-			c->up_keep = !(flags & O_TRUNC);
-			if ((r = (int)with_root_ids(up_write, c, res)) < 0) {
+			if ((r = fvm_prepare_write(&vm, res, FVM_MAY_WRITE, !(flags & O_TRUNC))) < 0) {
 				return r;
 			}
 		}
@@ -1141,6 +1090,66 @@ static long open_in_vm2(struct vcall *c, struct fvm_res *res, struct fvm_res *re
 }
 
 /*
+ * The copy-up broker of a fenced child acting for a caller that dropped root in a root
+ * run (become_caller), as the run's copy-up broker serves libfvm (cubroker.c): a
+ * copy-up keeps the host's owner and lands in upper/ directories that mirror root's,
+ * which the caller's ids cannot do, so it is made with euid 0 (the saved uid), and
+ * changes nothing the VM sees. KIND and VPATH as struct fvm_vm's copyup_broker.
+ */
+static int broker_as_root(unsigned kind, const char *vpath)
+{
+	uid_t u = geteuid();
+	gid_t g = getegid();
+	struct fvm_vm root_vm = vm;
+	struct fvm_res *res = malloc(sizeof(*res));
+	int r;
+
+	if (!res) {
+		return -ENOMEM;
+	}
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0) {
+		free(res);
+		return -EPERM;
+	}
+	root_vm.is_root = true;
+	root_vm.copyup_broker = NULL;
+	r = fvm_resolve(&root_vm, vpath, FVM_R_NOFOLLOW, res);
+	if (r == 0 && kind == FVM_CU_PARENT) {
+		r = fvm_prepare_create(&root_vm, res);
+	} else if (r == 0) {
+		r = res->klass == FVM_CLASS_SHARED ? -EACCES : fvm_prepare_modify(&root_vm, res, true);
+	}
+	free(res);
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
+		_exit(1); /* never go on as root for the caller */
+	}
+	return r;
+}
+
+/*
+ * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon):
+ * takes the caller's fs ids (notify_as set them) as effective ids too, the saved ids
+ * staying 0, so that the core acts as libfvm acts in such a process: it checks the
+ * caller's own permissions (is_root false, the capabilities gone with euid 0) and asks
+ * broker_as_root for its copy-ups. Returns 0 or -errno.
+ */
+static int become_caller(void)
+{
+	uid_t u = (uid_t)syscall(SYS_setfsuid, -1);
+	gid_t g = (gid_t)syscall(SYS_setfsgid, -1);
+
+	if (!root_run || (u == 0 && g == 0)) {
+		return 0;
+	}
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
+		return -errno;
+	}
+	vm.is_root = u == 0;
+	vm.copyup_broker = u == 0 ? NULL : broker_as_root;
+	return 0;
+}
+
+/*
  * Runs FN(C, RES, RES2), a change of the layer, in a child under the VM's own Landlock
  * ruleset (see perform_open), its answer coming back in C (shared memory); then bumps
  * the VM's generation counters, so that no process of the VM keeps a cached
@@ -1176,7 +1185,7 @@ static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 		/* A root run's child enters the caller's namespace (its root and cwd become the
 		 * namespace's: every path below is the caller's view), then takes the VM's
 		 * Landlock ruleset, as an unprivileged run's does. */
-		if ((ns >= 0 && (setns(ns, CLONE_NEWNS) < 0 || chdir("/") < 0)) ||
+		if ((ns >= 0 && (setns(ns, CLONE_NEWNS) < 0 || chdir("/") < 0)) || become_caller() < 0 ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
 			c->result = -EACCES;
@@ -1358,9 +1367,7 @@ static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *r
  */
 static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
 {
-	/* A root run's caller that dropped root: its whiteouts and renames in root's
-	 * mirrored directories are not made for it yet; its own call, fenced. */
-	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED) || caller_dropped()) {
+	if (res->klass == FVM_CLASS_SHARED || (res2 && res2->klass == FVM_CLASS_SHARED)) {
 		return CONTINUE;
 	}
 	return fenced(c, res, res2, change_in_vm);
@@ -1612,9 +1619,7 @@ static bool from_executable(uint64_t ip)
 static long meta_copy_up(struct vcall *c, struct fvm_res *res, struct fvm_res *res2)
 {
 	(void)res2;
-	c->up_may = c->owner ? FVM_MAY_OWN : FVM_MAY_TOUCH;
-	c->up_keep = true;
-	return with_root_ids(up_write, c, res);
+	return fvm_prepare_write(&vm, res, c->owner ? FVM_MAY_OWN : FVM_MAY_TOUCH, true);
 }
 
 int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, int at, const char *path,
