@@ -701,7 +701,8 @@ static int virt_prologue(struct sock_fprog *prog)
 				       SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
 				       SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
 				       SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
-				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir};
+				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
+				       SYS_mknod, SYS_mknodat};
 	enum { NN = NELEM(nrs), T_FSTATAT = 4 + NN, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2,
 	       T_NOTIFY = T_IP + 4, END = T_NOTIFY + 1 };
 	struct sock_filter head[END];

@@ -7,7 +7,8 @@
 # Its opens are virtualized too: it reads and writes the VM's files (a host file is
 # copied up first), it lists the VM's directories (getdents64), and its mkdir, unlink,
 # rmdir, symlink, rename, link and truncate change the VM, and its getcwd names the VM's
-# directory. Its chdir into a directory only the VM has is not (only fenced). A root
+# directory, and its mknod makes fifos (and, in a root run, device nodes that never
+# open) in the VM. Its chdir into a directory only the VM has is not (only fenced). A root
 # run's calls are virtualized too (the supervisor reaches its objects beneath the
 # caller's root, and changes them in a child in the caller's namespace), but for its
 # chmod, utimes and xattrs (EROFS: metaguard.c's rows are not installed there); a
@@ -128,6 +129,10 @@ vm_check "static_ln_links_in_the_vm ($(whoami_tag))" "$BB_FN"'
 echo new > new; bb ln new hard; bb ln old hard2; bb stat -c "%h %n" new hard old hard2
 echo more >> hard2; bb cat old; bb ln old hard2; bb ln nothere x; bb ln made x 2>&1 | sed "s/^.*: //"'
 TODO=
+
+# mknod(at) of fifos and regular files lands in the VM, with the caller's umask.
+vm_check "static_mknod_makes_fifos_in_the_vm ($(whoami_tag))" "$BB_FN"'
+umask 027; bb mkfifo ff; bb mknod pp p; bb stat -c "%F %a %n" ff pp; bb mknod ff p; bb mkfifo dir/f; bb mkfifo nodir/f'
 
 # A root run's process that dropped root: its creations are its own (owned as natively),
 # it removes and renames what it may, and is refused what it may not.
