@@ -3,8 +3,8 @@
  * libfvm does not see"): the supervisor answers the path-taking lookups — stat,
  * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
  * open, openat and creat, getdents64 on the directories it opened, the namespace
- * changes mkdir(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at) and
- * truncate, and getcwd, that a process makes from its executable's own code (a static
+ * changes mkdir(at), mknod(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at)
+ * and truncate, and getcwd, that a process makes from its executable's own code (a static
  * program, Go, a dynamic program's inline system calls), resolving the name in the
  * VM's namespace with the core library libfvm uses, so such a program sees the files
  * the VM made and not those it deleted, and writes into the VM.
@@ -37,6 +37,16 @@
  *    a child too (perform_change); truncate through an fd opened beneath upper/.
  *  - A listing is answered only for an open file description this file installed and
  *    still holds (vlist: kcmp), and only while its name still leads to that directory.
+ *  - upper/ is opened as "upper" beneath the VM's directory with no link (upper_dir):
+ *    the VM may replace it by a link.
+ *  - A root run (the caller in rootfence.c's namespace): every object is reached
+ *    beneath the caller's /proc/PID/root (caller_root, RESOLVE_IN_ROOT), never through
+ *    the supervisor's mounts, so the namespace's covers and nodev copies hold; a change
+ *    runs in a child that enters the caller's mount namespace before its Landlock
+ *    ruleset; for a caller that dropped root the child takes its ids as effective ids
+ *    and makes copy-ups as root through a broker hook (become_caller, broker_as_root).
+ *  - mknod of a device only where the caller's copy of the data area is nodev (a root
+ *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -357,6 +367,9 @@ static bool same_root(pid_t pid)
 		}
 		have_mine = true;
 	}
+	if (caller_root >= 0) { /* a root run: opened for this call already */
+		return fstat(caller_root, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	}
 	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
 	return stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
@@ -367,6 +380,11 @@ static bool caller_base(pid_t pid, int dirfd, char *out, size_t size)
 	char proc[64], real[PATH_MAX];
 	ssize_t n;
 
+	/* A root run's chrooted caller: its objects are reached beneath its root
+	 * (caller_root), where a path of the supervisor's view names something else */
+	if (caller_root >= 0 && !same_root(pid)) {
+		return false;
+	}
 	if (dirfd == AT_FDCWD) {
 		snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)pid);
 	} else if (dirfd >= 0) {
