@@ -461,9 +461,9 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	fence_filter_say(&f->filter[f->root], f, s, f->tcp_fenced);
 	/* The supervisor maps SysV keys (ipcguard.c): libfvm must not map them again. */
 	setenv(FVM_ENV_SYSV, "1", 1);
-	/* Without root it resolves a static program's path calls in the VM (virtguard.c,
-	 * seccomp.c's virt_prologue): libfvm need not warn at its exec. */
-	if (geteuid() != 0) {
+	/* It resolves a static program's path calls in the VM (virtguard.c, seccomp.c's
+	 * virt_prologue), in root runs too: libfvm need not warn at its exec. */
+	if (f->filter[0].notify) {
 		setenv(FVM_ENV_VIRT, "1", 1);
 	}
 	fence_say(f, "seccomp: SysV IPC and mq_open/mq_unlink notified: the supervisor maps SysV keys, lets "

@@ -701,7 +701,8 @@ static int virt_prologue(struct sock_fprog *prog)
 				       SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
 				       SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
 				       SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
-				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir};
+				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
+				       SYS_mknod, SYS_mknodat};
 	enum { NN = NELEM(nrs), T_FSTATAT = 4 + NN, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2,
 	       T_NOTIFY = T_IP + 4, END = T_NOTIFY + 1 };
 	struct sock_filter head[END];
@@ -844,8 +845,9 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	}
 	/* A nested run has no listener: its lookups are left to the outer run's rows. A
 	 * root run's processes live in a mount namespace the supervisor is not in
-	 * (rootfence.c): its lookups are not resolved here yet, only fenced. */
-	if (r == 0 && !o->no_listener && geteuid() != 0) {
+	 * (rootfence.c): virtguard.c reads their host objects beneath the caller's own
+	 * root and makes its changes in a child that entered the caller's namespace. */
+	if (r == 0 && !o->no_listener) {
 		if ((r = virt_prologue(&out->prog)) == 0) {
 			out->notify = true;
 		}

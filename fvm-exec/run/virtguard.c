@@ -3,8 +3,8 @@
  * libfvm does not see"): the supervisor answers the path-taking lookups — stat,
  * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
  * open, openat and creat, getdents64 on the directories it opened, the namespace
- * changes mkdir(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at) and
- * truncate, and getcwd, that a process makes from its executable's own code (a static
+ * changes mkdir(at), mknod(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at)
+ * and truncate, and getcwd, that a process makes from its executable's own code (a static
  * program, Go, a dynamic program's inline system calls), resolving the name in the
  * VM's namespace with the core library libfvm uses, so such a program sees the files
  * the VM made and not those it deleted, and writes into the VM.
@@ -37,12 +37,23 @@
  *    a child too (perform_change); truncate through an fd opened beneath upper/.
  *  - A listing is answered only for an open file description this file installed and
  *    still holds (vlist: kcmp), and only while its name still leads to that directory.
+ *  - upper/ is opened as "upper" beneath the VM's directory with no link (upper_dir):
+ *    the VM may replace it by a link.
+ *  - A root run (the caller in rootfence.c's namespace): every object is reached
+ *    beneath the caller's /proc/PID/root (caller_root, RESOLVE_IN_ROOT), never through
+ *    the supervisor's mounts, so the namespace's covers and nodev copies hold; a change
+ *    runs in a child that enters the caller's mount namespace before its Landlock
+ *    ruleset; for a caller that dropped root the child takes its ids as effective ids
+ *    and makes copy-ups as root through a broker hook (become_caller, broker_as_root).
+ *  - mknod of a device only where the caller's copy of the data area is nodev (a root
+ *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <limits.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +68,7 @@
 #include <unistd.h>
 
 #include "fvm/change.h"
+#include "fvm/cubroker.h"
 #include "fvm/dirent.h"
 #include "fvm/layout.h"
 #include "fvm/env.h"
@@ -87,6 +99,17 @@ static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) 
  * VM keeps none: the file is the VM's to write, so the supervisor caches nothing by it.
  */
 static struct fvm_vm counters;
+/*
+ * A root run (rootfence.c): the caller lives in a mount namespace the supervisor is
+ * not in, where the host is read-only and the store, other VMs, the hide paths and the
+ * host's disks are covered. Paths are the same there (the VM's data area and the
+ * writable trees are mounted back on their own places), so the core resolves in the
+ * supervisor's view, but every host object is then reached beneath the caller's own
+ * root (CALLER_ROOT, /proc/PID/root, RESOLVE_IN_ROOT), where those covers hold, and
+ * every change is made in a child that entered the caller's namespace (fenced).
+ */
+static bool root_run;
+static int caller_root = -1; /* the current call's /proc/PID/root in a root run, -1: none */
 
 static bool vm_ready(void)
 {
@@ -94,6 +117,7 @@ static bool vm_ready(void)
 		const char *name = getenv(FVM_ENV_VM), *root = getenv(FVM_ENV_ROOT);
 		const char *home = getenv(FVM_ENV_HOME), *pol = getenv(FVM_ENV_POLICY);
 		vm_state = -1;
+		root_run = geteuid() == 0;
 		if (root && root[0] == '/' && fvm_vm_setup(&vm, name ? name : "", root, home) == 0) {
 			if (pol && *pol) {
 				vm.policy = fvm_policy_map(pol);
@@ -127,6 +151,7 @@ struct vcall {
 	uint64_t path2_addr;
 	bool owner;         /* a metadata change's copy-up asks the owner rule (meta_copy_up) */
 	bool chdir_warned;  /* chdir_in_vm said once what it cannot do (kept across calls) */
+	dev_t dev;          /* mknod's */
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
 };
@@ -148,6 +173,8 @@ static bool is_change(int nr)
 	switch (nr) {
 	case SYS_mkdir:
 	case SYS_mkdirat:
+	case SYS_mknod:
+	case SYS_mknodat:
 	case SYS_unlink:
 	case SYS_unlinkat:
 	case SYS_rmdir:
@@ -201,6 +228,16 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 		c->omode = (mode_t)(a[2] & 07777);
 		c->flags = AT_SYMLINK_NOFOLLOW;
 		return true;
+	case SYS_mknod:
+	case SYS_mknodat: {
+		int at = c->nr == SYS_mknodat;
+		c->dirfd = at ? (int)a[0] : AT_FDCWD;
+		c->path_addr = a[at];
+		c->omode = (mode_t)(a[at + 1] & 0177777);
+		c->dev = (dev_t)a[at + 2];
+		c->flags = AT_SYMLINK_NOFOLLOW;
+		return true;
+	}
 	case SYS_unlink:
 	case SYS_rmdir:
 		c->path_addr = a[0];
@@ -330,6 +367,9 @@ static bool same_root(pid_t pid)
 		}
 		have_mine = true;
 	}
+	if (caller_root >= 0) { /* a root run: opened for this call already */
+		return fstat(caller_root, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	}
 	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
 	return stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
@@ -340,6 +380,11 @@ static bool caller_base(pid_t pid, int dirfd, char *out, size_t size)
 	char proc[64], real[PATH_MAX];
 	ssize_t n;
 
+	/* A root run's chrooted caller: its objects are reached beneath its root
+	 * (caller_root), where a path of the supervisor's view names something else */
+	if (caller_root >= 0 && !same_root(pid)) {
+		return false;
+	}
 	if (dirfd == AT_FDCWD) {
 		snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)pid);
 	} else if (dirfd >= 0) {
@@ -413,11 +458,44 @@ static int open_host(const char *rpath, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	long fd = syscall(SYS_openat2, AT_FDCWD, rpath, &how, sizeof(how));
+	long fd;
+
+	if (caller_root >= 0) { /* a root run: the caller's view, its covers included */
+		how.resolve |= RESOLVE_IN_ROOT;
+		fd = syscall(SYS_openat2, caller_root, rpath, &how, sizeof(how));
+	} else {
+		fd = syscall(SYS_openat2, AT_FDCWD, rpath, &how, sizeof(how));
+	}
 
 	if (fd < 0) {
 		return errno == ELOOP && !(flags & O_NOFOLLOW) ? (int)CONTINUE : -errno;
 	}
+	return (int)fd;
+}
+
+/*
+ * upper/ itself as an O_PATH fd: "upper" opened beneath the VM's directory with no
+ * link, since the VM may replace its upper/ by a link to a host directory; in a root
+ * run, the VM's directory is reached beneath the caller's root, so the fd is on the
+ * namespace's copy of the data area (nodev: a device node the VM made there never
+ * opens). Returns the fd or -errno.
+ */
+static int upper_dir(void)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	struct open_how in_root = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				   .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	long root = caller_root >= 0 ? syscall(SYS_openat2, caller_root, vm.root, &in_root, sizeof(in_root))
+				     : open(vm.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long fd;
+
+	if (root < 0) {
+		return -errno;
+	}
+	fd = syscall(SYS_openat2, (int)root, FVM_UPPER_DIR, &how, sizeof(how));
+	fd = fd < 0 ? -errno : fd;
+	close((int)root);
 	return (int)fd;
 }
 
@@ -431,16 +509,59 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 	struct open_how how = {.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
 			       .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
 			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	int dfd = open(vm.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int dfd = upper_dir();
 	long fd;
 
 	if (dfd < 0) {
-		return -errno;
+		return dfd;
 	}
 	fd = syscall(SYS_openat2, dfd, rpath[vm.upper_len] ? rpath + vm.upper_len + 1 : ".", &how, sizeof(how));
 	fd = fd < 0 ? -errno : fd;
 	close(dfd);
 	return (int)fd;
+}
+
+/*
+ * A root run's caller root for the call REQ (caller_root), opened before anything of
+ * the caller is read and checked valid with it. Returns 0, or -errno.
+ */
+static int caller_root_open(const struct notify *n, const struct seccomp_notif *req)
+{
+	char proc[64];
+
+	caller_root = -1;
+	if (!vm_ready() || !root_run) {
+		return 0;
+	}
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)req->pid);
+	if ((caller_root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		return -ESRCH;
+	}
+	return notify_valid(n, req->id) ? 0 : -ESRCH;
+}
+
+static void caller_root_close(void)
+{
+	if (caller_root >= 0) {
+		close(caller_root);
+	}
+	caller_root = -1;
+}
+
+/*
+ * A root run's object RPATH (resolved by the core) as an O_PATH fd of the object itself
+ * (a last link not followed): beneath upper/ for the layer's, beneath the caller's own
+ * root otherwise (open_host), both with no link on the way, so a link the VM swaps in
+ * meanwhile leads nowhere and a cover of the caller's namespace hides what it covers.
+ * Returns the fd, -errno, or CONTINUE (a link met: the caller's own call).
+ */
+static int obj_fd(const char *rpath)
+{
+	if (in_upper(rpath) || strcmp(rpath, vm.upper) == 0) {
+		return open_upper(rpath, O_PATH | O_NOFOLLOW, 0);
+	}
+	int fd = open_host(rpath, O_PATH | O_NOFOLLOW);
+	return fd == -ELOOP ? (int)CONTINUE : fd;
 }
 
 /*
@@ -1000,6 +1121,66 @@ static long open_in_vm2(struct vcall *c, struct fvm_res *res, struct fvm_res *re
 }
 
 /*
+ * The copy-up broker of a fenced child acting for a caller that dropped root in a root
+ * run (become_caller), as the run's copy-up broker serves libfvm (cubroker.c): a
+ * copy-up keeps the host's owner and lands in upper/ directories that mirror root's,
+ * which the caller's ids cannot do, so it is made with euid 0 (the saved uid), and
+ * changes nothing the VM sees. KIND and VPATH as struct fvm_vm's copyup_broker.
+ */
+static int broker_as_root(unsigned kind, const char *vpath)
+{
+	uid_t u = geteuid();
+	gid_t g = getegid();
+	struct fvm_vm root_vm = vm;
+	struct fvm_res *res = malloc(sizeof(*res));
+	int r;
+
+	if (!res) {
+		return -ENOMEM;
+	}
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0) {
+		free(res);
+		return -EPERM;
+	}
+	root_vm.is_root = true;
+	root_vm.copyup_broker = NULL;
+	r = fvm_resolve(&root_vm, vpath, FVM_R_NOFOLLOW, res);
+	if (r == 0 && kind == FVM_CU_PARENT) {
+		r = fvm_prepare_create(&root_vm, res);
+	} else if (r == 0) {
+		r = res->klass == FVM_CLASS_SHARED ? -EACCES : fvm_prepare_modify(&root_vm, res, true);
+	}
+	free(res);
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
+		_exit(1); /* never go on as root for the caller */
+	}
+	return r;
+}
+
+/*
+ * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon):
+ * takes the caller's fs ids (notify_as set them) as effective ids too, the saved ids
+ * staying 0, so that the core acts as libfvm acts in such a process: it checks the
+ * caller's own permissions (is_root false, the capabilities gone with euid 0) and asks
+ * broker_as_root for its copy-ups. Returns 0 or -errno.
+ */
+static int become_caller(void)
+{
+	uid_t u = (uid_t)syscall(SYS_setfsuid, -1);
+	gid_t g = (gid_t)syscall(SYS_setfsgid, -1);
+
+	if (!root_run || (u == 0 && g == 0)) {
+		return 0;
+	}
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
+		return -errno;
+	}
+	vm.is_root = u == 0;
+	vm.copyup_broker = u == 0 ? NULL : broker_as_root;
+	return 0;
+}
+
+/*
  * Runs FN(C, RES, RES2), a change of the layer, in a child under the VM's own Landlock
  * ruleset (see perform_open), its answer coming back in C (shared memory); then bumps
  * the VM's generation counters, so that no process of the VM keeps a cached
@@ -1008,21 +1189,44 @@ static long open_in_vm2(struct vcall *c, struct fvm_res *res, struct fvm_res *re
 static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 		   long (*fn)(struct vcall *, struct fvm_res *, struct fvm_res *))
 {
-	int status;
+	int status, ns = -1;
 
 	c->result = LONG_MIN;
+	if (root_run) {
+		/* The caller's mount namespace, where the host is read-only: taken before the
+		 * fork and checked valid, so a reused pid hands over no other namespace. */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int)c->pid);
+		if ((ns = open(proc, O_RDONLY | O_CLOEXEC)) < 0) {
+			return -ESRCH;
+		}
+		if (!notify_valid(c->n, c->id)) {
+			close(ns);
+			return -ESRCH;
+		}
+	}
 	pid_t child = fork();
 	if (child < 0) {
+		if (ns >= 0) {
+			close(ns);
+		}
 		return -errno;
 	}
 	if (child == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		/* A root run's child enters the caller's namespace (its root and cwd become the
+		 * namespace's: every path below is the caller's view), then takes the VM's
+		 * Landlock ruleset, as an unprivileged run's does. */
+		if ((ns >= 0 && (setns(ns, CLONE_NEWNS) < 0 || chdir("/") < 0)) || become_caller() < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 		    (c->n->ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, c->n->ruleset_fd, 0) < 0)) {
 			c->result = -EACCES;
 			_exit(1);
 		}
 		c->result = fn(c, res, res2);
 		_exit(0);
+	}
+	if (ns >= 0) {
+		close(ns);
 	}
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -1095,6 +1299,24 @@ static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *r
 		fvm_created(&vm, res, dir);
 		return 0;
 	}
+	case SYS_mknod:
+	case SYS_mknodat:
+		/* mknod_mode checked the type; a device node is made in the caller's
+		 * namespace (fenced), whose copy of the data area is nodev */
+		if (res->where != FVM_ABSENT) {
+			return -EEXIST;
+		}
+		if (res->trailing_slash) {
+			return -ENOENT;
+		}
+		if ((r = fvm_prepare_new(&vm, res)) < 0) {
+			return r;
+		}
+		if (mknod(res->rpath, c->omode, c->dev) < 0) {
+			return -errno;
+		}
+		fvm_created(&vm, res, false);
+		return 0;
 	case SYS_unlink:
 	case SYS_unlinkat:
 	case SYS_rmdir: {
@@ -1243,6 +1465,39 @@ static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
 	return -ENOENT;
 }
 
+/*
+ * mknod's type for C, as the kernel checks it: none is a regular file; a directory
+ * EPERM, an unknown type EINVAL. A device node is made only where the caller's copy of
+ * the data area is nodev (a root run whose caller lives in the namespace rootfence.c
+ * made: it stats as made and never opens); elsewhere the filter's rows refuse devices,
+ * and so does this (EPERM): a continued call would skip them. Returns 0 or -errno.
+ */
+static long mknod_mode(struct vcall *c)
+{
+	mode_t t = c->omode & S_IFMT;
+
+	if (t == 0) {
+		c->omode |= S_IFREG;
+		return 0;
+	}
+	if (t == S_IFDIR) {
+		return -EPERM;
+	}
+	if (t != S_IFREG && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR && t != S_IFBLK) {
+		return -EINVAL;
+	}
+	if (t == S_IFCHR || t == S_IFBLK) {
+		char proc[64];
+		struct stat theirs, mine;
+		snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int)c->pid);
+		if (!root_run || stat(proc, &theirs) < 0 || stat("/proc/self/ns/mnt", &mine) < 0 ||
+		    theirs.st_ino == mine.st_ino) {
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 /* Under the caller's credentials (notify_as): resolve in the VM, call, write back. */
 static long perform(void *arg)
 {
@@ -1269,8 +1524,12 @@ static long perform(void *arg)
 				r = r == 0 && in_proc(res2->vpath) ? CONTINUE : r;
 			}
 		}
+		if (r == 0 && (c->nr == SYS_mknod || c->nr == SYS_mknodat)) {
+			r = mknod_mode(c);
+		}
 		if (r == 0) {
-			bool mk = c->nr == SYS_mkdir || c->nr == SYS_mkdirat;
+			bool mk = c->nr == SYS_mkdir || c->nr == SYS_mkdirat || c->nr == SYS_mknod ||
+				  c->nr == SYS_mknodat;
 			mode_t old = mk ? umask(notify_umask_of(c->pid)) : 0;
 			r = perform_change(c, res, res2);
 			if (mk) {
@@ -1308,13 +1567,26 @@ static long perform(void *arg)
 		c->result = r;
 		return r;
 	}
-	/* The object itself: links were followed by the walk where they had to be. */
+	/* The object itself: links were followed by the walk where they had to be. In a
+	 * root run it is reached as an O_PATH fd with no link, beneath upper/ or the
+	 * caller's root (obj_fd); AT_FDCWD and RPATH otherwise. */
+	int at = AT_FDCWD, empty = 0;
+	const char *name = res->rpath;
+	if (root_run) {
+		if ((at = obj_fd(res->rpath)) < 0) {
+			free(res);
+			c->result = at;
+			return at;
+		}
+		name = "";
+		empty = AT_EMPTY_PATH;
+	}
 	switch (c->nr) {
 	case SYS_stat:
 	case SYS_lstat:
 	case SYS_newfstatat: {
 		struct stat st;
-		r = fstatat(AT_FDCWD, res->rpath, &st, AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
+		r = fstatat(at, name, &st, empty | AT_SYMLINK_NOFOLLOW | (c->flags & AT_NO_AUTOMOUNT)) < 0 ? -errno : 0;
 		if (r == 0) {
 			r = write_out(c, c->out, &st, sizeof(st));
 		}
@@ -1323,7 +1595,7 @@ static long perform(void *arg)
 	case SYS_statx: {
 		struct statx stx;
 		int f = AT_SYMLINK_NOFOLLOW | (c->flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
-		r = statx(AT_FDCWD, res->rpath, f, c->mask, &stx) < 0 ? -errno : 0;
+		r = statx(at, name, f | empty, c->mask, &stx) < 0 ? -errno : 0;
 		if (r == 0) {
 			r = write_out(c, c->out, &stx, sizeof(stx));
 		}
@@ -1332,15 +1604,17 @@ static long perform(void *arg)
 	case SYS_access:
 	case SYS_faccessat:
 	case SYS_faccessat2:
-		r = syscall(SYS_faccessat2, AT_FDCWD, res->rpath, c->mode,
-			    (c->flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-		if (r == -ENOSYS || r == -EINVAL) {
+		/* A root run's child holds the caller's fs ids, its real uid is root's: the
+		 * check is made with the fs ids (AT_EACCESS), the caller's own. */
+		r = syscall(SYS_faccessat2, at, name, c->mode,
+			    (root_run ? AT_EACCESS : c->flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW | empty) < 0 ? -errno : 0;
+		if (!root_run && (r == -ENOSYS || r == -EINVAL)) {
 			r = faccessat(AT_FDCWD, res->rpath, c->mode, c->flags & AT_EACCESS) < 0 ? -errno : 0;
 		}
 		break;
 	default: { /* readlink, readlinkat */
 		char text[PATH_MAX];
-		ssize_t n = readlink(res->rpath, text, sizeof(text));
+		ssize_t n = readlinkat(at, name, text, sizeof(text));
 		r = n < 0 ? -errno : 0;
 		if (r == 0 && c->outlen == 0) {
 			r = -EINVAL;
@@ -1351,6 +1625,9 @@ static long perform(void *arg)
 			r = r < 0 ? r : (long)len;
 		}
 	}
+	}
+	if (at >= 0) {
+		close(at);
 	}
 	free(res);
 	c->result = r;
@@ -1464,6 +1741,11 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	if (in_proc(c->vpath) || !(res = malloc(sizeof(*res)))) {
 		return -ENOSYS;
 	}
+	if ((r = caller_root_open(n, req)) < 0) {
+		caller_root_close();
+		free(res);
+		return (int)r;
+	}
 	c->n = n;
 	c->id = req->id;
 	c->owner = owner;
@@ -1481,6 +1763,7 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	} else if (r == 0) {
 		r = -EIO; /* not copied up: refuse rather than change the host's */
 	}
+	caller_root_close();
 	free(res);
 	return (int)r;
 }
@@ -1489,7 +1772,15 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 
 long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
-	long r = guard_call(n, req, cont);
+	long r;
+
+	if (req->data.arch == SCMP_ARCH_X86_64 && (r = caller_root_open(n, req)) < 0) {
+		caller_root_close();
+		*cont = false;
+		return r;
+	}
+	r = guard_call(n, req, cont);
+	caller_root_close();
 
 	if (*cont && req->data.arch == SCMP_ARCH_X86_64 && truncates(req)) {
 		*cont = false;

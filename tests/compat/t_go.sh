@@ -30,18 +30,12 @@ if ! out=$(cd "$HOST/mod" && CGO_ENABLED=0 "$GO" build -o ../hello0 . 2>&1 &&
 	exit
 fi
 
-# Go's raw system calls: unseen by libfvm. Without root the supervisor virtualizes most
-# of them (virtguard.c); a root run's are only fenced (issue 14).
-if [ "$(id -u)" = 0 ]; then
-	GO_RAW="issue 14: a root run's raw system calls (Go's) are only fenced, not virtualized"
-	WARN=$GO_RAW CGO_RUN=$GO_RAW LINK=$GO_RAW CHDIR=$GO_RAW
-else
-
-	WARN=
-	CGO_RUN=
-	LINK="issue 14: go's external link (cgo) in a VM gets ld warnings natively absent (relocation in read-only section .gopclntab, DT_TEXTREL in a PIE)"
-	CHDIR="issue 14: Go's os/exec chdir()s into its work directory, which only the VM has: a raw chdir is not virtualized (fork/exec …: no such file or directory; fvm-exec warns)"
-fi
+# Go's raw system calls: unseen by libfvm; the supervisor virtualizes most of them
+# (virtguard.c), in root runs too.
+WARN=
+CGO_RUN=
+LINK="issue 14: go's external link (cgo) in a VM gets ld warnings natively absent (relocation in read-only section .gopclntab, DT_TEXTREL in a PIE)"
+CHDIR="issue 14: Go's os/exec chdir()s into its work directory, which only the VM has: a raw chdir is not virtualized (fork/exec …: no such file or directory; fvm-exec warns)"
 
 TODO=$WARN vm_check go_program_runs_as_natively "./hello0"
 TODO=$WARN vm_check_fails go_program_exit_status "./hello0 exit-3"

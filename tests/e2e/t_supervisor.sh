@@ -72,11 +72,9 @@ rm -f "$HOST/f"
 # ---- the static variant: double fork, setsid, every fd closed, empty environment ----
 GO=$T/go.s
 exec_vm -n s -- sh -c "echo orig > f" > /dev/null 2>&1
-# Without root the daemon's open is virtualized (virtguard.c): it names the file as the
-# VM sees it (the store is hidden from it). A root run's static open is only fenced: it
-# names upper's copy itself.
+# The daemon's open is virtualized (virtguard.c), in root runs too: it names the file as
+# the VM sees it (the store is hidden from it).
 up=$HOST/f
-[ "$(id -u)" = 0 ] && up=$FVM_HOME/vms/s/upper$HOST/f
 out=$(exec_vm -n s -- "$STATIC" "$up" "$GO" 2>&1 | grep -v 'is statically linked'); rc=${PIPESTATUS[0]}
 # The middle process of the double fork may still be on its way out (fvm-exec may name
 # it, or the daemon, or both): wait for it.

@@ -12,6 +12,11 @@
  *   attack append FILE TEXT         openat(O_WRONLY|O_APPEND|O_CREAT) and write TEXT
  *   attack put FILE TEXT            openat(O_WRONLY|O_CREAT|O_TRUNC) and write TEXT
  *   attack mkfifo PATH              mknodat S_IFIFO
+ *   attack swaprace DIR TARGET NAME N  a child swaps directory DIR (a layer's) for a link
+ *                                   to TARGET and back, over and over, while N files
+ *                                   NAME/f.I are created (openat O_CREAT, a write): a
+ *                                   creation or copy-up that follows the link meanwhile
+ *                                   writes into TARGET
  *   attack read FILE                openat(O_RDONLY), copies the content to stdout
  *   attack chmod PATH MODE          fchmodat (MODE octal)
  *   attack fchmod PATH MODE         openat(O_RDONLY) then fchmod
@@ -56,6 +61,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -379,6 +385,31 @@ int main(int argc, char **argv)
 	}
 	if (IS("put", 2)) {
 		return report(op, open_write(argv[2], O_WRONLY | O_CREAT | O_TRUNC, argv[3]));
+	}
+	if (IS("swaprace", 4)) {
+		char aside[4096], f[4096];
+		long n = atol(argv[5]);
+		snprintf(aside, sizeof(aside), "%s.aside", argv[2]);
+		pid_t kid = fork();
+		if (kid == 0) {
+			for (;;) {
+				syscall(SYS_renameat, AT_FDCWD, argv[2], AT_FDCWD, aside);
+				syscall(SYS_symlinkat, argv[3], AT_FDCWD, argv[2]);
+				syscall(SYS_unlinkat, AT_FDCWD, argv[2], 0);
+				syscall(SYS_renameat, AT_FDCWD, aside, AT_FDCWD, argv[2]);
+			}
+		}
+		for (long i = 0; i < n; i++) {
+			snprintf(f, sizeof(f), "%s/f.%ld", argv[4], i);
+			long fd = syscall(SYS_openat, AT_FDCWD, f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				syscall(SYS_write, fd, "x", 1);
+				syscall(SYS_close, fd);
+			}
+		}
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		return report(op, 0);
 	}
 	if (IS("mkfifo", 1)) {
 		return report(op, syscall(SYS_mknodat, AT_FDCWD, argv[2], S_IFIFO | 0644, 0));

@@ -48,12 +48,10 @@ if os.fork() == 0:
     os._exit(0)
 '"
 
-# The static daemon's open is virtualized in a run without root (virtguard.c): it names
-# the file as the VM sees it and holds upper's copy. A root run's static opens are only
-# fenced: it cannot name the host file, so it names upper's copy itself.
+# The static daemon's open is virtualized (virtguard.c), in root runs too: it names the
+# file as the VM sees it and holds upper's copy.
 D=$(vmdir d_static)
 HELD=$HOST/static
-[ "$(id -u)" = 0 ] && HELD=$D/upper$HOST/static
 daemon_case static "echo vm >> static; '$ATK' hold '$HELD' $LATE 'late
 ' > /dev/null"
 

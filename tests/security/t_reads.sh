@@ -86,11 +86,9 @@ out=$(vm b -- sh -c "ls / > /dev/null && ls '$T' > /dev/null && ls '$HOME' > /de
 
 # What must keep reading as natively, for a static program too: host files beside the
 # store, /etc, /proc/self, the VM's own files and its policy (libfvm reads it).
-# Without root a static program's open is virtualized (virtguard.c): it names its own
-# file as the VM does, and the store is hidden from it as from a dynamic program; a root
-# run's static opens are only fenced, so it names upper's copy.
+# A static program's open is virtualized (virtguard.c), in root runs too: it names its
+# own file as the VM does, and the store is hidden from it as from a dynamic program.
 MINE_AS="$HOST/mine"
-[ $ROOT = 1 ] && MINE_AS="\$FVM_ROOT/upper$HOST/mine"
 sec_snapshot
 out=$(cd "$HOST" && vm b -- sh -c "echo MINE > '$HOST/mine'; '$ATK' read '$HOST/secret'; '$ATK' read \"$MINE_AS\";
 	'$ATK' read /etc/passwd | head -c 4; echo; '$ATK' read /proc/self/status | grep -c '^Pid:';

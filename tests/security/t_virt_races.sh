@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Issue 14: the supervisor performs a static program's creations and copy-ups outside
+# the fence (virtguard.c). A hostile VM swaps a directory of its layer for a link to a
+# host directory while a static program creates files beneath that directory's name:
+# whatever wins the race, nothing may land in the host directory (the creation runs in
+# a child under the VM's Landlock ruleset, and in a root run inside the caller's
+# namespace, where the host is read-only; upper/ objects are opened beneath upper/ with
+# no link). Run as root and as the test user.
+. "$(dirname "$0")/lib.sh"
+sec_require
+
+mkdir -p "$HOST/d" "$HOST/victimdir"
+echo 'keep me' > "$HOST/victimdir/a"
+echo 'keep me' > "$HOST/d/host-file"
+sec_snapshot
+D=$(vmdir r1)
+# the VM copies d up first (a file made in it), then races on upper's copy
+out=$(cd "$HOST" && vm r1 -- sh -c "echo v > '$HOST/d/made' && '$ATK' swaprace '$D/upper$HOST/d' '$HOST/victimdir' '$HOST/d' 400" 2>&1)
+verdict swap_of_a_layer_dir_for_a_link_during_creations_stays_in_the_vm "" \
+	"$(ls "$HOST/victimdir" | grep -v '^a$')" "$(sec_changes)"
+# the same where each creation needs the directory copied up again: the layer's copy
+# is removed by the VM between them (rm -rf), so the copy-up races the swap
+out=$(cd "$HOST" && vm r2 -- sh -c "for i in 1 2 3 4 5 6 7 8; do rm -rf '$(vmdir r2)/upper$HOST/d'; '$ATK' swaprace '$(vmdir r2)/upper$HOST/d' '$HOST/victimdir' '$HOST/d' 40 >/dev/null; done" 2>&1)
+verdict swap_during_a_copy_up_stays_in_the_vm "" \
+	"$(ls "$HOST/victimdir" | grep -v '^a$')" "$(sec_changes)"
+# The VM replaces its whole upper/ by a link to a host directory, then a static program
+# opens a name of the VM for writing that the link's target holds: the supervisor must
+# not open it through the link (upper/ is reached beneath the VM's directory with no
+# link), so nothing of the host is written.
+sec_snapshot
+D=$(vmdir r3)
+out=$(cd "$HOST" && vm r3 -- sh -c "echo v > '$HOST/d/made3'; '$ATK' rename '$D/upper' '$D/upper.old' && '$ATK' symlink '$HOST/victimdir' '$D/upper' && '$ATK' append /a 'WRITTEN THROUGH THE LINK'" 2>&1)
+verdict upper_swapped_for_a_link_is_not_followed "" \
+	"$(grep -l WRITTEN "$HOST/victimdir/a")" "$(sec_changes)"
+# A device node the VM made in its layer (root: the namespace's copy of the data area is
+# nodev; made by a raw call from a dynamic program, which the kernel answers) is never
+# opened by the supervisor for it through the host's mount (ENXIO: the open reached the
+# driver).
+if [ "$(id -u)" = 0 ]; then
+	D=$(vmdir r4)
+	out=$(cd "$HOST" && vm r4 -- sh -c "'$ATK_DYN' mknod-blk '$D/upper/disk' 1 3; '$ATK' read /disk" 2>&1)
+	verdict device_node_in_the_layer_never_opens_through_the_supervisor "" \
+		"$(echo "$out" | grep -v -e 'mknod-blk: ok' -e 'read: EACCES' -e 'mkdir: ')"
+fi
+done_testing
