@@ -10,6 +10,8 @@
  *  - of several layers, the topmost that names a path (an entry or a whiteout) wins; a
  *    directory whose lower layers are cut off (an opaque marker, a whiteout or a
  *    non-directory below it) is written opaque, as it hides the host's directory;
+ *  - merged, a whiteout goes in only where the host has a name to hide; one layer of
+ *    a stack (all_whiteouts) keeps every whiteout: it may hide a lower layer's name;
  *  - fvm's own xattrs (user.fvm.*) never leave the store;
  *  - the diff_id hashes the tar as produced, the blob digest the bytes written to the
  *    output, after the compressor (a raw-format libarchive writer with a filter).
@@ -82,6 +84,39 @@ void oci_sha256_hex(const void *buf, size_t len, char out[OCI_DIGEST_HEX])
 	EVP_DigestUpdate(c, buf, len);
 	digest_end(c, out);
 	EVP_MD_CTX_free(c);
+}
+
+int oci_blob_verify(int fd, const char *shown, const char *hex_want, uint64_t size)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char *buf = malloc(IO_BUF), got[OCI_DIGEST_HEX];
+	uint64_t total = 0;
+	ssize_t n = -1;
+
+	if (!c || !buf || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		warnx("import: out of memory");
+		EVP_MD_CTX_free(c);
+		free(buf);
+		return -1;
+	}
+	while ((n = read(fd, buf, IO_BUF)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n > 0) {
+			EVP_DigestUpdate(c, buf, (size_t)n);
+			total += (uint64_t)n;
+		}
+	}
+	digest_end(c, got);
+	EVP_MD_CTX_free(c);
+	free(buf);
+	if (n < 0) {
+		warn("import: %s", shown);
+		return -1;
+	}
+	if (total != size || strcmp(got, hex_want) != 0) {
+		warnx("import: %s: does not match its digest or size", shown);
+		return -1;
+	}
+	return 0;
 }
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -480,7 +515,7 @@ static int walk(struct wctx *w, const char *rel, int *fds, size_t nlayers, bool 
 			int pfd = fds[v[i].layer];
 			if (v[i].whiteout) {
 				char wh[NAME_MAX + 1];
-				if (opaque || host_lacks(rel, v[i].name)) {
+				if (opaque || (!w->o->all_whiteouts && host_lacks(rel, v[i].name))) {
 					continue; /* the host has nothing there to hide */
 				}
 				snprintf(wh, sizeof(wh), FVM_WH_PREFIX "%s", v[i].name);

@@ -145,7 +145,10 @@ fi
 "$FVM" --home "$S2" import o "oci:$T/img:v1" 2> "$T/err"; rc=$?
 same import_oci_exits_0 "0" "$rc$(cat "$T/err")"
 same import_oci_gives_same_diff "$("$FVM" diff k)" "$("$FVM" --home "$S2" diff o)"
-same import_oci_gives_same_layer "$(layer_state "$UP")" "$(layer_state "$S2/vms/o/upper")"
+# The image's one layer (k's upper/) is a read-only layer of the new VM; upper/ empty.
+olayer=$("$FVM" --home "$S2" snapshots o | awk 'NR == 2 { print $(NF - 1) }')
+same import_oci_gives_same_layer "$(layer_state "$UP")" "$(layer_state "$S2/layers/$olayer/tree")"
+same import_oci_upper_empty "" "$(ls -A "$S2/vms/o/upper")"
 grep -q " $HOST/file_c$" "$S2/vms/o/origins" && ok import_oci_carries_origins || not_ok import_oci_carries_origins "$(cat "$S2/vms/o/origins")"
 "$FVM" --home "$S2" import p "oci:$T/img:plain" 2>/dev/null
 same import_oci_uncompressed "$("$FVM" diff k)" "$("$FVM" --home "$S2" diff p)"
@@ -237,6 +240,82 @@ EOF
 	ok setuid_kept_with_allow_privileged || not_ok setuid_kept_with_allow_privileged "rc $rc" "$(cat "$T/out")"
 
 host_unchanged > "$T/why" && ok host_unchanged_after_all || not_ok host_unchanged_after_all "$(cat "$T/why")"
+
+# --- --oci of a layered VM: one blob per layer, digests, shared layers ---
+(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'echo a1 > sa; echo b1 > sb; mkdir sd; echo x > sd/x')
+"$FVM" snapshot st one > /dev/null
+(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'echo a2 >> sa; rm sb; rm -r sd; mkdir sd; echo y > sd/y')
+"$FVM" snapshot st two > /dev/null
+(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'echo a3 >> sa; rm file_c; echo top > stop')
+"$FVM" snapshot st three > /dev/null
+digests() { "$@" | awk 'NR > 1 && $1 != "(current)" { print $1, $NF }'; }
+same layers_have_no_digest_before_export "one -
+two -
+three -" "$(digests "$FVM" snapshots st)"
+"$FVM" export st --oci "$T/st:v1" --compress gzip 2> "$T/err"; rc=$?
+same export_oci_layered_exits_0 "0" "$rc$(cat "$T/err")"
+python3 - "$T/st" v1 > "$T/stcheck" 2>&1 <<'EOF2'
+import json, sys, os
+d, tag = sys.argv[1], sys.argv[2]
+idx = json.load(open(d + "/index.json"))
+m = [x for x in idx["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"] == tag][0]
+man = json.load(open(d + "/blobs/sha256/" + m["digest"][7:]))
+cfg = json.load(open(d + "/blobs/sha256/" + man["config"]["digest"][7:]))
+print(len(man["layers"]), len(cfg["rootfs"]["diff_ids"]))
+print(" ".join(l.get("annotations", {}).get("org.fvm.layer.label", "-") for l in man["layers"]))
+a = man["annotations"]
+print(a["org.fvm.vm.name"], bool(a["org.fvm.host.os-id"]), bool(a["org.fvm.host.architecture"]), a["org.fvm.vm.labels"].split("\n"))
+for i in cfg["rootfs"]["diff_ids"]: print(i)
+EOF2
+same export_oci_one_blob_per_layer_labelled "3 3
+one two three
+st True True ['one', 'two', 'three']" "$(head -3 "$T/stcheck")"
+same export_oci_gives_layers_their_digests "one $(sed -n 4p "$T/stcheck")
+two $(sed -n 5p "$T/stcheck")
+three $(sed -n 6p "$T/stcheck")" "$(digests "$FVM" snapshots st)"
+if command -v umoci > /dev/null; then
+	(cd "$T" && umoci unpack --rootless --image "st:v1" stb > "$T/umoci" 2>&1); rc=$?
+	same umoci_unpacks_three_layer_vm "0 a1
+a2
+a3
+top
+y
+no-sb no-sd/x" "$rc $(cd "$T/stb/rootfs$HOST" && cat sa stop sd/*; [ -e sb ] || printf 'no-sb '; [ -e sd/x ] || echo no-sd/x)"
+else
+	skip umoci_unpacks_three_layer_vm "umoci missing (make deps)"
+fi
+"$FVM" --home "$S2" import st "oci:$T/st:v1" 2> "$T/err"; rc=$?
+same import_oci_layered_exits_0 "0" "$rc$(cat "$T/err")"
+same import_gives_same_snapshots_digests "$(digests "$FVM" snapshots st)" "$(digests "$FVM" --home "$S2" snapshots st)"
+same import_gives_same_layered_view "$(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'cat sa stop sd/*; ls -A sd; ls -A | sort' 2>&1; "$FVM" diff st)" \
+	"$(cd "$HOST" && FVM_HOME=$S2 "$FVM_EXEC" -n st -- sh -c 'cat sa stop sd/*; ls -A sd; ls -A | sort' 2>&1; "$FVM" --home "$S2" diff st)"
+same import_layered_upper_empty "" "$(ls -A "$S2/vms/st/upper")"
+nlayers=$(ls "$S2/layers" | wc -l)
+"$FVM" --home "$S2" import st2 "oci:$T/st:v1" > "$T/out" 2>&1; rc=$?
+same second_import_shares_the_layers "0 $nlayers st2: 3 layers shared with the store's" "$rc $(ls "$S2/layers" | wc -l) $(grep shared "$T/out")"
+same shared_layers_same_ids "$("$FVM" --home "$S2" snapshots st | awk 'NR > 1 { print $(NF - 1) }')" \
+	"$("$FVM" --home "$S2" snapshots st2 | awk 'NR > 1 { print $(NF - 1) }')"
+"$FVM" --home "$S2" rm st > /dev/null 2>&1
+same rm_keeps_layers_another_vm_uses "$nlayers" "$(ls "$S2/layers" | wc -l)"
+"$FVM" --home "$S2" rm st2 > /dev/null 2>&1
+same rm_frees_layers_no_vm_uses "$((nlayers - 3))" "$(ls "$S2/layers" | wc -l)"
+# A blob that lies about its diff_id: refused, no layer left.
+cp -a "$T/st" "$T/stbad"
+python3 - "$T/stbad" <<'EOF2'
+import json, sys, hashlib
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json")); m = idx["manifests"][0]
+man = json.load(open(d + "/blobs/sha256/" + m["digest"][7:]))
+cp = d + "/blobs/sha256/" + man["config"]["digest"][7:]
+cfg = json.load(open(cp)); cfg["rootfs"]["diff_ids"][2] = "sha256:" + "0" * 64
+c = json.dumps(cfg).encode(); h = hashlib.sha256(c).hexdigest(); open(d + "/blobs/sha256/" + h, "wb").write(c)
+man["config"] = {"mediaType": man["config"]["mediaType"], "digest": "sha256:" + h, "size": len(c)}
+mt = json.dumps(man).encode(); mh = hashlib.sha256(mt).hexdigest(); open(d + "/blobs/sha256/" + mh, "wb").write(mt)
+m["digest"] = "sha256:" + mh; m["size"] = len(mt); json.dump(idx, open(d + "/index.json", "w"))
+EOF2
+"$FVM" --home "$S2" import sb "oci:$T/stbad:v1" > "$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ ! -e "$S2/vms/sb" ] && [ ! -e "$S2/ctl/sb" ] && [ "$(ls "$S2/layers" | wc -l)" = "$((nlayers - 3))" ] &&
+	ok import_refuses_bad_diff_id_leaves_no_layer || not_ok import_refuses_bad_diff_id_leaves_no_layer "rc $rc" "$(cat "$T/out")" "$(ls "$S2/layers")"
 
 # --- moved VM: the host file differs from what the exported VM copied: a conflict ---
 echo host-edit >> "$HOST/file_c"
