@@ -24,10 +24,9 @@
 
 #include "cmd.h"
 #include "fvm/layout.h"
-#include "fvm/origins.h"
 #include "store/layers.h"
 #include "store/oci.h"
-#include "store/originlog.h"
+#include "store/origins_move.h"
 #include "store/procs.h"
 #include "store/safefs.h"
 
@@ -80,30 +79,6 @@ static char *os_release(const char *key)
 	}
 	fclose(f);
 	return v;
-}
-
-/* The VM's origins records (compacted: one per path), as text. Malloc'd, or NULL. */
-static char *origins_text(const char *vmdir)
-{
-	char file[PATH_MAX + 16], line[2 * PATH_MAX + 256], *text = NULL;
-	struct originlog log;
-	size_t len = 0;
-	FILE *mem;
-
-	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
-	if (originlog_load(file, &log) < 0) {
-		return NULL;
-	}
-	if ((mem = open_memstream(&text, &len))) {
-		for (size_t i = 0; i < log.n; i++) {
-			if (fvm_origin_format(&log.v[i], line, sizeof(line)) > 0) {
-				fputs(line, mem);
-			}
-		}
-		fclose(mem);
-	}
-	originlog_free(&log);
-	return text;
 }
 
 static int parse_compress(const char *s, enum oci_compress *c)
@@ -180,20 +155,29 @@ static int export_file(const char *vmdir, const char *file, const struct oci_wri
 	char tmp[PATH_MAX];
 	int fd, r;
 
+	if (strcmp(file, "-") == 0 && isatty(STDOUT_FILENO)) {
+		warnx("export: standard output is a terminal; redirect it or give -o FILE");
+		return -1;
+	}
+	/* The origins travel too, in a pax global header (origins_move.h). */
+	struct oci_write_opts oo = *o;
+	char *origins = origins_export_text(vmdir);
+	oo.origins = origins;
+	o = &oo;
 	if (strcmp(file, "-") == 0) {
-		if (isatty(STDOUT_FILENO)) {
-			warnx("export: standard output is a terminal; redirect it or give -o FILE");
-			return -1;
-		}
-		return export_layers(vmdir, STDOUT_FILENO, o, &info);
+		r = export_layers(vmdir, STDOUT_FILENO, o, &info);
+		free(origins);
+		return r;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.fvm-export.%d", file, (int)getpid()) >= (int)sizeof(tmp)) {
+		free(origins);
 		warnx("%s: path too long", file);
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		warn("%s", tmp);
+		free(origins);
 		return -1;
 	}
 	r = export_layers(vmdir, fd, o, &info);
@@ -208,6 +192,7 @@ static int export_file(const char *vmdir, const char *file, const struct oci_wri
 	if (r < 0) {
 		unlink(tmp);
 	}
+	free(origins);
 	return r;
 }
 
@@ -310,7 +295,7 @@ static int export_oci(const char *vmdir, const char *name, char *spec, const str
 	struct oci_image_meta m = {
 		.vm = name, .os_id = os_release("ID"), .os_version = os_release("VERSION_ID"),
 		.arch = oci_arch(), .created = o->clamp ? o->mtime : (long long)time(NULL),
-		.origins = origins_text(vmdir),
+		.origins = origins_export_text(vmdir),
 	};
 	r = oci_layout_write(spec, tag, infos, labels, k, o->compress, &m);
 	free((char *)m.os_id);

@@ -14,8 +14,9 @@
  * digest to check or share by, and there commit, reset and snapshot treat it as the
  * VM's own changes. On failure the layers this import made are removed. The origins the image
  * carries become the VM's origins log (each record parsed by the core's parser; a
- * record that does not parse is dropped with a warning), so fvm diff --conflicts and
- * commit compare this host's files with what the exporting VM copied.
+ * record that does not parse is dropped with a warning), each judged against this
+ * host's object at its path (origins_move.h), so fvm info, fvm diff --conflicts and
+ * commit show where this host's file differs from what the exporting VM copied.
  */
 #include <err.h>
 #include <errno.h>
@@ -30,7 +31,7 @@
 
 #include "cmd.h"
 #include "fvm/layout.h"
-#include "fvm/origins.h"
+#include "store/origins_move.h"
 #include "store/layers.h"
 #include "store/oci.h"
 #include "store/safefs.h"
@@ -42,6 +43,7 @@ struct import {
 	const char *home, *name, *vmdir;
 	struct layer_list made;    /* the layers this import made (removed on failure) */
 	size_t shared;             /* the image's layers the store had already */
+	size_t conflicts;          /* origins whose host object differs here */
 };
 
 static void usage(void)
@@ -103,45 +105,11 @@ static uint64_t default_max(const struct fvm_store *s)
 	return free - margin;
 }
 
-/* Writes the image's origins records, each parsed, as the new VM's log. */
-static int write_origins(int vmfd, const char *text)
+/* The origins that came with the archive or image, judged against this host. */
+static int write_origins(int vmfd, struct import *im, const char *text)
 {
-	int fd = openat(vmfd, FVM_ORIGINS_FILE, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-	size_t dropped = 0;
-	int r = 0;
+	int r = origins_import_text(vmfd, text, &im->conflicts);
 
-	if (fd < 0) {
-		warn("import: origins");
-		return -errno;
-	}
-	for (const char *p = text; *p && r == 0;) {
-		size_t n = strcspn(p, "\n");
-		char *line = strndup(p, n), out[2 * PATH_MAX + 256];
-		struct fvm_origin rec;
-		int len;
-		if (!line) {
-			r = -ENOMEM;
-			break;
-		}
-		if (fvm_origin_parse(line, &rec) == 0 && (len = fvm_origin_format(&rec, out, sizeof(out))) > 0) {
-			if (write(fd, out, (size_t)len) != len) {
-				r = -errno;
-			}
-		} else if (n) {
-			dropped++;
-		}
-		free(line);
-		p += n + (p[n] == '\n');
-	}
-	if (close(fd) < 0 && r == 0) {
-		r = -errno;
-	}
-	if (r < 0) {
-		warnx("import: origins: %s", strerror(-r));
-	}
-	if (dropped) {
-		warnx("import: %zu origins records of the image were malformed and dropped", dropped);
-	}
 	return r;
 }
 
@@ -161,8 +129,15 @@ static int fill_tar(int vmfd, struct import *im)
 	if (fstat(in, &st) == 0 && S_ISREG(st.st_mode)) {
 		im->o.total = (uint64_t)st.st_size;
 	}
+	char *origins = NULL;
+	im->o.origins = &origins;
 	r = oci_tar_apply(in, strcmp(im->src, "-") == 0 ? "standard input" : im->src, up, &im->o, NULL, &info) < 0
 		    ? -EINVAL : 0;
+	im->o.origins = NULL;
+	if (r == 0 && origins) {
+		r = write_origins(vmfd, im, origins);
+	}
+	free(origins);
 out:
 	if (in > STDIN_FILENO) {
 		close(in);
@@ -270,7 +245,7 @@ static int fill_oci(int vmfd, struct import *im)
 			goto out;
 		}
 	}
-	r = img.origins ? write_origins(vmfd, img.origins) : 0;
+	r = img.origins ? write_origins(vmfd, im, img.origins) : 0;
 out:
 	if (r < 0 && l.n) {
 		/* ctl/NAME must be left empty for the creation to remove it. */
@@ -364,8 +339,15 @@ int cmd_import(const struct fvm_store *s, int argc, char **argv)
 				layer_remove(s->home, im.made.id[i]);
 			}
 		}
-	} else if (im.oci_dir && im.shared) {
-		printf("%s: %zu layer%s shared with the store's\n", name, im.shared, im.shared == 1 ? "" : "s");
+	} else {
+		if (im.oci_dir && im.shared) {
+			printf("%s: %zu layer%s shared with the store's\n", name, im.shared, im.shared == 1 ? "" : "s");
+		}
+		if (im.conflicts) {
+			fprintf(stderr, "fvm import: %s: %zu file%s the VM copied differ%s on this host "
+				"(fvm diff %s --conflicts)\n", name, im.conflicts, im.conflicts == 1 ? "" : "s",
+				im.conflicts == 1 ? "s" : "", name);
+		}
 	}
 	return r < 0 ? FVM_EXIT_PARTIAL : 0;
 }

@@ -54,6 +54,8 @@ struct oci_write_opts {
 	bool all_whiteouts;  /* one layer of a stack (--oci): every whiteout written, also
 			      * one hiding only a lower layer's name; merged (-o): only
 			      * those hiding a host name */
+	const char *origins; /* origins_export_text (origins_move.h), or NULL: written
+			      * first, as the pax comment of a root entry "./" */
 };
 
 /*
@@ -104,6 +106,8 @@ struct oci_apply_opts {
 	bool chown;            /* apply the archive's owners (root) */
 	bool progress;
 	uint64_t total;        /* the archive's size for the ETA, or 0 */
+	char **origins;        /* when not NULL: the origins in the pax comment opening
+				* the tar (malloc'd), or NULL if none (origins_move.h) */
 };
 
 struct oci_digest_check {
@@ -189,6 +193,10 @@ int oci_layout_read(const char *dir, const char *tag, struct oci_image *img, int
  * message. Returns 0 or -1 (reported).
  */
 int oci_blob_verify(int fd, const char *shown, const char *hex, uint64_t size);
+
+/* sha256 of what FD reads to its end into OUT, the bytes read into *SIZE (may be NULL).
+ * Returns 0 or -errno. */
+int oci_sha256_fd(int fd, char out[OCI_DIGEST_HEX], uint64_t *size);
 
 /* sha256 of BUF as 64 hex digits. */
 void oci_sha256_hex(const void *buf, size_t len, char out[OCI_DIGEST_HEX]);

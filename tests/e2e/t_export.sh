@@ -322,4 +322,47 @@ echo host-edit >> "$HOST/file_c"
 "$FVM" --home "$S2" commit o "$HOST/file_c" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "conflict: M $HOST/file_c" "$T/out" && ok moved_vm_conflicts_on_changed_host_file ||
 	not_ok moved_vm_conflicts_on_changed_host_file "rc $rc" "$(cat "$T/out")"
+
+# --- moved VM (-o and --oci): each copied host file travels with what it was; on a
+# host whose file differs, info and diff --conflicts show it and commit refuses it; a
+# file the same there (another inode, as on another host) is no conflict ---
+echo ma > "$HOST/mv_a"; echo mb > "$HOST/mv_b"
+(cd "$HOST" && "$FVM_EXEC" -n mv -- sh -c 'echo va >> mv_a; echo vb >> mv_b')
+"$FVM" export mv -o "$T/mv.tar" 2>/dev/null
+"$FVM" export mv --oci "$T/mvi:v1" 2>/dev/null
+python3 - "$T/mv.tar" > "$T/gh" 2>&1 <<'EOF2'
+import sys, tarfile
+t = tarfile.open(sys.argv[1])
+m = t.getmembers()[0]
+o = m.pax_headers.get("comment", "")
+print(m.name, o.splitlines()[0] if o else "none", sum(1 for l in o.splitlines() if l.startswith("sha256:") and "/mv_" in l))
+EOF2
+same tar_carries_origins_in_pax_comment_of_root ". fvm-origins 2 2" "$(cat "$T/gh")"
+mkdir -p "$T/gx" && tar -C "$T/gx" -xf "$T/mv.tar" 2> "$T/gxerr"
+same gnu_tar_ignores_the_origins_comment "0 " "$(find "$T/gx" -name '*PaxHeader*' | wc -l) $(cat "$T/gxerr")"
+if command -v umoci > /dev/null; then
+	(cd "$T" && umoci init --layout mvu && umoci new --image mvu:t && umoci raw add-layer --image mvu:t mv.tar &&
+		umoci unpack --rootless --image mvu:t mvb) > "$T/umoci" 2>&1; rc=$?
+	same umoci_takes_the_tar_with_origins_as_a_layer "0 mb
+vb" "$rc $(cat "$T/mvb/rootfs$HOST/mv_b" 2>&1)"
+else
+	skip umoci_takes_the_tar_with_origins_as_a_layer "umoci missing (make deps)"
+fi
+# "Another host": mv_a differs there, mv_b is the same content in another file.
+echo other-host >> "$HOST/mv_a"
+cp -p "$HOST/mv_b" "$HOST/mv_b.new" && mv "$HOST/mv_b.new" "$HOST/mv_b"
+S3=$T/store3
+for how in tar oci; do
+	src=$T/mv.tar; [ $how = oci ] && src=oci:$T/mvi:v1
+	"$FVM" --home "$S3" import "m$how" "$src" > "$T/out" 2>&1; rc=$?
+	same "moved_${how}_import_names_the_conflict" "0 1" "$rc $(grep -c "1 file the VM copied differs" "$T/out")"
+	same "moved_${how}_info_shows_conflict" "1 " "$("$FVM" --home "$S3" info "m$how" | grep -c '^conflicts:  1 ') $("$FVM" --home "$S3" info "m$how" --json | grep -o '"conflicts":[0-9]*' | grep -v ':1$')"
+	same "moved_${how}_diff_conflicts_lists_only_it" "M $HOST/mv_a" "$("$FVM" --home "$S3" diff "m$how" --conflicts | grep -F "$HOST/mv_")"
+	"$FVM" --home "$S3" commit "m$how" "$HOST/mv_a" "$HOST/mv_b" --dry-run > "$T/out" 2>&1; rc=$?
+	[ $rc = 1 ] && grep -q "conflict: M $HOST/mv_a" "$T/out" && ! grep -q "conflict: M $HOST/mv_b" "$T/out" &&
+		ok "moved_${how}_commit_refuses_it" || not_ok "moved_${how}_commit_refuses_it" "rc $rc" "$(cat "$T/out")"
+done
+# Locally the replaced mv_b is a conflict (another inode): the import judged by content.
+same local_vm_sees_inode_change "M $HOST/mv_a
+M $HOST/mv_b" "$("$FVM" diff mv --conflicts)"
 done_testing
