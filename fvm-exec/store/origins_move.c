@@ -7,7 +7,11 @@
  *  - every record passes the core's parser (fvm_origin_parse) and is written by the
  *    core's formatter: the text is untrusted (it comes with an archive or image);
  *  - a SUM is compared only with one computed here; "changed", or anything unknown,
- *    never matches.
+ *    never matches;
+ *  - the log and the carried text are untrusted (a VM writes its log; an archive
+ *    brings the text), so a record could name any host file: only a file whose size is
+ *    the record's is read, and never one of the kernel's pseudo file systems (/proc,
+ *    /sys: /proc/kcore's size is that of the address space).
  */
 #include <err.h>
 #include <errno.h>
@@ -15,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fvm/layout.h"
@@ -27,22 +33,49 @@
 #define ORIGINS_MAGIC "fvm-origins 2"
 #define SUM_MAX (8 + OCI_DIGEST_HEX) /* "sha256:" and 64 hex digits, or a word */
 
-/* The SUM of host object PATH, whose lstat is ST, into OUT. */
-static void host_sum(const char *path, const struct stat *st, char out[SUM_MAX])
+/* True for a file system whose files are the kernel's, not data (never hashed). */
+static bool pseudo_fs(int fd)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) < 0) {
+		return true;
+	}
+	switch ((unsigned long)fs.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The SUM of host object PATH, whose lstat is ST and whose record says SIZE, into OUT. */
+static void host_sum(const char *path, const struct stat *st, int64_t size, char out[SUM_MAX])
 {
 	char hex[OCI_DIGEST_HEX], target[PATH_MAX];
 	struct stat fst;
+	uint64_t got;
 	ssize_t n;
 	int fd;
 
 	snprintf(out, SUM_MAX, "changed");
 	if (S_ISREG(st->st_mode)) {
+		if (st->st_size != size) {
+			return;
+		}
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			return;
 		}
 		if (fstat(fd, &fst) == 0 && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino &&
-		    oci_sha256_fd(fd, hex, NULL) == 0) {
+		    !pseudo_fs(fd) && oci_sha256_fd(fd, hex, &got) == 0 && got == (uint64_t)size) {
 			snprintf(out, SUM_MAX, "sha256:%s", hex);
 		}
 		close(fd);
@@ -77,7 +110,7 @@ char *origins_export_text(const char *vmdir)
 	for (size_t i = 0; i < log.n; i++) {
 		const struct fvm_origin *r = &log.v[i];
 		if (lstat(r->vpath, &st) == 0 && originlog_matches(r, &st)) {
-			host_sum(r->vpath, &st, sum);
+			host_sum(r->vpath, &st, r->size, sum);
 		} else {
 			snprintf(sum, sizeof(sum), "changed");
 		}
@@ -107,7 +140,7 @@ static int judge(char *line, char *out, size_t outlen, bool *foreign)
 	*foreign = true;
 	if (strcmp(line, "changed") != 0 && lstat(r.vpath, &st) == 0 &&
 	    (st.st_mode & S_IFMT) == (r.mode & S_IFMT)) {
-		host_sum(r.vpath, &st, here);
+		host_sum(r.vpath, &st, r.size, here);
 		if (strcmp(here, line) == 0) {
 			fvm_origin_of(&st, r.vpath, &local);
 			*foreign = false;
