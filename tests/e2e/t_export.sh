@@ -4,8 +4,14 @@
 # owners, xattrs and hard links; skopeo and umoci accept the layout and umoci's bundle
 # holds the VM's files; a layer made by hand with whiteouts imports and behaves; every
 # hostile entry is refused by name with nothing left; export -o - | import NAME -;
-# origins travel (a host file changed after import conflicts at commit). The host is
-# checked unchanged. Runs as root and as the unprivileged user.
+# origins travel (a host file changed after import conflicts at commit). A layered VM
+# exported --oci has one blob per layer (umoci unpacks its files), its layers get their
+# digests, an import gives the same digests and view, a second import shares the
+# layers, rm frees only the layers no VM uses. A moved VM (-o and --oci): a host file
+# that differs on the importing host is shown by info and diff --conflicts and refused
+# by commit; one that is the same there is not. The host is checked unchanged (until
+# the moved-VM sections, which change it on purpose). Runs as root and as the
+# unprivileged user.
 . "$(dirname "$0")/../lib/harness.sh"
 ROOT=$([ "$(id -u)" = 0 ] && echo 1 || echo 0)
 S2=$T/store2
@@ -316,6 +322,7 @@ EOF2
 "$FVM" --home "$S2" import sb "oci:$T/stbad:v1" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && [ ! -e "$S2/vms/sb" ] && [ ! -e "$S2/ctl/sb" ] && [ "$(ls "$S2/layers" | wc -l)" = "$((nlayers - 3))" ] &&
 	ok import_refuses_bad_diff_id_leaves_no_layer || not_ok import_refuses_bad_diff_id_leaves_no_layer "rc $rc" "$(cat "$T/out")" "$(ls "$S2/layers")"
+host_unchanged > "$T/why" && ok host_unchanged_after_layered_export_import || not_ok host_unchanged_after_layered_export_import "$(cat "$T/why")"
 
 # --- moved VM: the host file differs from what the exported VM copied: a conflict ---
 echo host-edit >> "$HOST/file_c"
