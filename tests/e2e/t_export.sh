@@ -322,6 +322,15 @@ EOF2
 "$FVM" --home "$S2" import sb "oci:$T/stbad:v1" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && [ ! -e "$S2/vms/sb" ] && [ ! -e "$S2/ctl/sb" ] && [ "$(ls "$S2/layers" | wc -l)" = "$((nlayers - 3))" ] &&
 	ok import_refuses_bad_diff_id_leaves_no_layer || not_ok import_refuses_bad_diff_id_leaves_no_layer "rc $rc" "$(cat "$T/out")" "$(ls "$S2/layers")"
+# A layer and changes above it (ly): two blobs, upper/'s keeping the whiteouts of the
+# layer's own files (lay_tmp, ld); imported, the same view.
+"$FVM" export ly --oci "$T/lyi" 2> "$T/err"; rc=$?
+nb=$(python3 -c 'import json,sys; d=sys.argv[1]; m=json.load(open(d+"/index.json"))["manifests"][0]; print(len(json.load(open(d+"/blobs/sha256/"+m["digest"][7:]))["layers"]))' "$T/lyi")
+same export_oci_layer_and_upper_two_blobs "0 2" "$rc $nb"
+"$FVM" --home "$S2" import ly2 "oci:$T/lyi" 2> "$T/err"
+same import_of_layer_and_upper_same_view \
+	"$(cd "$HOST" && "$FVM_EXEC" -n ly -- sh -c 'cat lay1 top; ls -A | sort; stat -c %a file_m' 2>&1; "$FVM" diff ly)" \
+	"$(cd "$HOST" && FVM_HOME=$S2 "$FVM_EXEC" -n ly2 -- sh -c 'cat lay1 top; ls -A | sort; stat -c %a file_m' 2>&1; "$FVM" --home "$S2" diff ly2)"
 host_unchanged > "$T/why" && ok host_unchanged_after_layered_export_import || not_ok host_unchanged_after_layered_export_import "$(cat "$T/why")"
 
 # --- moved VM: the host file differs from what the exported VM copied: a conflict ---
