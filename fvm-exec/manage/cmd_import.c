@@ -179,7 +179,9 @@ static int image_layer(struct import *im, const struct oci_image *img, size_t i,
 
 	snprintf(digest, sizeof(digest), "sha256:%s", l->diff_id);
 	if (layer_find_digest(im->home, digest, id)) {
-		/* Shared: the blob is still checked, so that a damaged image is refused. */
+		/* Shared: the blob is still checked (digest, size, diff_id), so that a damaged
+		 * image, or one naming a layer it does not hold, is refused. */
+		struct oci_digest_check want = {l->digest, l->diff_id, l->size};
 		char shown[PATH_MAX + 96];
 		int fd = safe_open_control(bfd, l->digest, O_RDONLY, 0);
 		snprintf(shown, sizeof(shown), "%s/blobs/sha256/%s", im->oci_dir, l->digest);
@@ -187,7 +189,7 @@ static int image_layer(struct import *im, const struct oci_image *img, size_t i,
 			warnx("import: %s: %s", shown, safe_strerror(fd));
 			return -1;
 		}
-		r = oci_blob_verify(fd, shown, l->digest, l->size);
+		r = oci_blob_check(fd, shown, &want);
 		close(fd);
 		im->shared += r == 0;
 		return r;

@@ -188,11 +188,11 @@ void oci_image_free(struct oci_image *img);
 int oci_layout_read(const char *dir, const char *tag, struct oci_image *img, int *blobs_fd);
 
 /*
- * Checks that the blob open at FD is SIZE bytes whose sha256 is HEX (a layer the store
- * has already, met again: its blob is checked, not applied). SHOWN names it in the
- * message. Returns 0 or -1 (reported).
+ * Checks the layer blob open at FD against WANT (its size and digest, its diff_id after
+ * decompression) without applying it: a layer the store has already, met again.
+ * SHOWN names it in the message. Returns 0 or -1 (reported).
  */
-int oci_blob_verify(int fd, const char *shown, const char *hex, uint64_t size);
+int oci_blob_check(int fd, const char *shown, const struct oci_digest_check *want);
 
 /* sha256 of what FD reads to its end into OUT, the bytes read into *SIZE (may be NULL).
  * Returns 0 or -errno. */

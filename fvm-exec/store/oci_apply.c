@@ -916,3 +916,69 @@ out:
 	free(c.head);
 	return r;
 }
+
+int oci_blob_check(int in_fd, const char *shown, const struct oci_digest_check *want)
+{
+	static const struct oci_apply_opts none;
+	struct actx c = {.in_fd = in_fd, .shown = shown, .o = &none, .cur_fd = -1, .head_done = true};
+	struct archive_entry *re;
+	char digest[OCI_DIGEST_HEX], diff_id[OCI_DIGEST_HEX];
+	unsigned char d[32];
+	unsigned dn;
+	const void *b;
+	la_ssize_t n;
+	int r = -1;
+
+	c.inbuf = malloc(IO_BUF);
+	c.rawbuf = malloc(IO_BUF);
+	c.diff = EVP_MD_CTX_new();
+	c.blob = EVP_MD_CTX_new();
+	c.raw = archive_read_new();
+	if (!c.inbuf || !c.rawbuf || !c.diff || !c.blob || !c.raw ||
+	    !EVP_DigestInit_ex(c.diff, EVP_sha256(), NULL) || !EVP_DigestInit_ex(c.blob, EVP_sha256(), NULL)) {
+		warnx("import: out of memory");
+		goto out;
+	}
+	c.hash_blob = true;
+	if (archive_read_support_filter_all(c.raw) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(c.raw) != ARCHIVE_OK ||
+	    archive_read_open(c.raw, &c, NULL, in_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(c.raw, &re) != ARCHIVE_OK) {
+		warnx("import: %s: %s", shown, archive_error_string(c.raw));
+		goto out;
+	}
+	c.hash_diff = archive_filter_code(c.raw, 0) != ARCHIVE_FILTER_NONE;
+	while ((n = raw_read(c.raw, &c, &b)) > 0) {
+	}
+	if (n < 0) {
+		warnx("import: %s: %s", shown, archive_error_string(c.raw));
+		goto out;
+	}
+	while (in_read(c.raw, &c, &b) > 0) {
+	}
+	EVP_DigestFinal_ex(c.blob, d, &dn);
+	hex(d, digest);
+	if (c.hash_diff) {
+		EVP_DigestFinal_ex(c.diff, d, &dn);
+		hex(d, diff_id);
+	} else {
+		memcpy(diff_id, digest, OCI_DIGEST_HEX);
+	}
+	if (want->digest && want->size != c.in_bytes) {
+		warnx("import: %s: %llu bytes, not the %llu the image names", shown,
+		      (unsigned long long)c.in_bytes, (unsigned long long)want->size);
+		goto out;
+	}
+	if (digest_check(&c, "blob's digest", want->digest, digest) < 0 ||
+	    digest_check(&c, "layer's diff_id", want->diff_id, diff_id) < 0) {
+		goto out;
+	}
+	r = 0;
+out:
+	archive_read_free(c.raw);
+	EVP_MD_CTX_free(c.diff);
+	EVP_MD_CTX_free(c.blob);
+	free(c.inbuf);
+	free(c.rawbuf);
+	return r;
+}

@@ -115,23 +115,6 @@ int oci_sha256_fd(int fd, char out[OCI_DIGEST_HEX], uint64_t *size)
 	return e;
 }
 
-int oci_blob_verify(int fd, const char *shown, const char *hex_want, uint64_t size)
-{
-	char got[OCI_DIGEST_HEX];
-	uint64_t total;
-	int e = oci_sha256_fd(fd, got, &total);
-
-	if (e < 0) {
-		warnx("import: %s: %s", shown, strerror(-e));
-		return -1;
-	}
-	if (total != size || strcmp(got, hex_want) != 0) {
-		warnx("import: %s: does not match its digest or size", shown);
-		return -1;
-	}
-	return 0;
-}
-
 static int write_all(int fd, const void *buf, size_t n)
 {
 	for (const char *p = buf; n;) {

@@ -322,6 +322,26 @@ EOF2
 "$FVM" --home "$S2" import sb "oci:$T/stbad:v1" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && [ ! -e "$S2/vms/sb" ] && [ ! -e "$S2/ctl/sb" ] && [ "$(ls "$S2/layers" | wc -l)" = "$((nlayers - 3))" ] &&
 	ok import_refuses_bad_diff_id_leaves_no_layer || not_ok import_refuses_bad_diff_id_leaves_no_layer "rc $rc" "$(cat "$T/out")" "$(ls "$S2/layers")"
+# An image naming, for a blob, the diff_id of a layer the store has (so it would be
+# shared), while the blob is another layer: refused (the shared blob is checked too).
+"$FVM" --home "$S2" import st3 "oci:$T/st:v1" > /dev/null 2>&1
+cp -a "$T/st" "$T/stlie"
+python3 - "$T/stlie" <<'EOF2'
+import json, sys, hashlib
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json")); m = idx["manifests"][0]
+man = json.load(open(d + "/blobs/sha256/" + m["digest"][7:]))
+cfg = json.load(open(d + "/blobs/sha256/" + man["config"]["digest"][7:]))
+ids = cfg["rootfs"]["diff_ids"]; ids[0] = ids[1]
+c = json.dumps(cfg).encode(); h = hashlib.sha256(c).hexdigest(); open(d + "/blobs/sha256/" + h, "wb").write(c)
+man["config"] = {"mediaType": man["config"]["mediaType"], "digest": "sha256:" + h, "size": len(c)}
+mt = json.dumps(man).encode(); mh = hashlib.sha256(mt).hexdigest(); open(d + "/blobs/sha256/" + mh, "wb").write(mt)
+m["digest"] = "sha256:" + mh; m["size"] = len(mt); json.dump(idx, open(d + "/index.json", "w"))
+EOF2
+"$FVM" --home "$S2" import sl "oci:$T/stlie:v1" > "$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "diff_id" "$T/out" && [ ! -e "$S2/vms/sl" ] && ok import_refuses_a_blob_lying_about_a_shared_layer ||
+	not_ok import_refuses_a_blob_lying_about_a_shared_layer "rc $rc" "$(cat "$T/out")"
+"$FVM" --home "$S2" rm st3 > /dev/null 2>&1
 # A layer and changes above it (ly): two blobs, upper/'s keeping the whiteouts of the
 # layer's own files (lay_tmp, ld); imported, the same view.
 "$FVM" export ly --oci "$T/lyi" 2> "$T/err"; rc=$?
