@@ -3,6 +3,7 @@
  * (commit.c does the work). Changes that grant privilege are asked about when stdin is
  * a terminal (the question on stderr), and skipped otherwise unless allowed.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -10,7 +11,43 @@
 #include "cmd.h"
 #include "store/commit.h"
 #include "store/layers.h"
+#include "store/originlog.h"
+#include "store/quote.h"
 #include "store/procs.h"
+
+/*
+ * The dry run of a layered VM: its merged changes CH, and on stderr the conflicts the
+ * commit would skip without FORCE (as fvm_commit reports them). Returns the status.
+ */
+static int dry_run_layered(const char *dir, const char *name, size_t nlayers, const struct fvm_changes *ch,
+			   bool force)
+{
+	char file[PATH_MAX + 16];
+	struct originlog orig;
+	size_t nconf = 0;
+
+	snprintf(file, sizeof(file), "%s/%s", dir, FVM_ORIGINS_FILE);
+	if (originlog_load(file, &orig) < 0) {
+		warnx("%s: cannot be read", file);
+		return FVM_EXIT_PARTIAL;
+	}
+	printf("# VM %s has %zu layer%s: commit merges them into its upper/ first, then applies:\n",
+	       name, nlayers, nlayers == 1 ? "" : "s");
+	for (size_t i = 0; i < ch->n; i++) {
+		const char *why = force ? NULL : commit_conflict(ch, i, &orig);
+		if (why) {
+			fprintf(stderr, "fvm: conflict: %c ", ch->v[i].kind);
+			fvm_quote_fputs(ch->v[i].vpath, stderr);
+			fprintf(stderr, ": %s (skipped; --force overwrites)\n", why);
+			nconf++;
+			continue;
+		}
+		fvm_change_print(stdout, &ch->v[i]);
+		putchar('\n');
+	}
+	originlog_free(&orig);
+	return nconf ? FVM_EXIT_PARTIAL : 0;
+}
 
 int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 {
@@ -68,12 +105,7 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 		struct fvm_changes ch;
 		rc = cli_scan(dir, o.paths, o.npaths, &ch);
 		if (rc == 0) {
-			printf("# VM %s has %zu layer%s: commit merges them into its upper/ first, then "
-			       "applies:\n", argv[optind], ll.n, ll.n == 1 ? "" : "s");
-			for (size_t i = 0; i < ch.n; i++) {
-				fvm_change_print(stdout, &ch.v[i]);
-				putchar('\n');
-			}
+			rc = dry_run_layered(dir, argv[optind], ll.n, &ch, o.force);
 			fvm_changes_free(&ch);
 		}
 	} else if (ll.n && layer_flatten(dir) < 0) {

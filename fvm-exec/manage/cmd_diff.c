@@ -10,6 +10,9 @@
  *   --json  one JSON object per line, keys documented in fvm(1).
  *   -p      each change line followed by a unified diff of a text file's content
  *           (the host's diff(1)), "Binary files ... differ" otherwise.
+ *   --conflicts  only the changes whose host object is no longer the one the VM
+ *           copied (commit_conflict, store/commit.h: changed on the host since, or a
+ *           VM imported from a host whose file differs), in any of the formats.
  *
  * The VM chose every name and every byte of content: names are quoted and diff(1)'s
  * output is passed through line by line with its unsafe bytes escaped
@@ -27,6 +30,8 @@
 #include "cmd.h"
 #include "fvm/layout.h"
 #include "json.h"
+#include "store/commit.h"
+#include "store/originlog.h"
 #include "store/quote.h"
 #include "store/safefs.h"
 
@@ -274,6 +279,33 @@ static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 	}
 }
 
+/*
+ * --conflicts: *SHOW (malloc'd, one per change of CH) true for a change whose host
+ * object is not the one the VM at VMDIR copied. 0 or the exit status (reported).
+ */
+static int conflicts_only(const char *vmdir, const struct fvm_changes *ch, bool **show)
+{
+	char file[PATH_MAX + 16];
+	struct originlog orig;
+	int e;
+
+	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
+	if ((e = originlog_load(file, &orig)) < 0) {
+		warnx("%s: %s", file, strerror(-e));
+		return FVM_EXIT_PARTIAL;
+	}
+	if (!(*show = calloc(ch->n + 1, sizeof(**show)))) {
+		originlog_free(&orig);
+		warn("diff");
+		return FVM_EXIT_PARTIAL;
+	}
+	for (size_t i = 0; i < ch->n; i++) {
+		(*show)[i] = commit_conflict(ch, i, &orig) != NULL;
+	}
+	originlog_free(&orig);
+	return 0;
+}
+
 int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -281,11 +313,13 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"patch", no_argument, NULL, 'p'},
 		{"layer", required_argument, NULL, 'l'},
+		{"conflicts", no_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-		"usage: fvm diff NAME [--stat | --json | -p] [--layer LABEL] [PATH...]\n";
+		"usage: fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]\n";
 	const char *layer = NULL;
+	bool conflicts = false;
 	enum diff_format fmt = FMT_PLAIN;
 	char dir[PATH_MAX], upper[PATH_MAX + 16];
 	struct fvm_changes ch;
@@ -297,6 +331,10 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 			layer = optarg;
 			continue;
 		}
+		if (c == 'c') {
+			conflicts = true;
+			continue;
+		}
 		enum diff_format f = c == 's' ? FMT_STAT : c == 'j' ? FMT_JSON : c == 'p' ? FMT_PATCH : FMT_PLAIN;
 		if (f == FMT_PLAIN || (fmt != FMT_PLAIN && fmt != f)) {
 			fputs(usage, stderr);
@@ -304,7 +342,7 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		}
 		fmt = f;
 	}
-	if (optind >= argc) {
+	if (optind >= argc || (layer && conflicts)) {
 		fputs(usage, stderr);
 		return FVM_EXIT_USAGE;
 	}
@@ -321,7 +359,15 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 	}
 	snprintf(upper, sizeof(upper), "%s", cli_scan_tree());
 	struct diff_ctx d = {.upper = upper};
+	bool *show = NULL;
+	if (conflicts && (rc = conflicts_only(dir, &ch, &show)) != 0) {
+		fvm_changes_free(&ch);
+		return rc;
+	}
 	for (size_t i = 0; i < ch.n; i++) {
+		if (show && !show[i]) {
+			continue;
+		}
 		switch (fmt) {
 		case FMT_STAT:
 			print_stat(&d, &ch.v[i]);
@@ -339,10 +385,16 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		}
 	}
 	if (fmt == FMT_STAT) {
-		struct cli_counts n;
-		cli_count(&ch, &n);
+		struct cli_counts n = {0};
+		for (size_t i = 0; i < ch.n; i++) {
+			if (!show || show[i]) {
+				*(ch.v[i].kind == FVM_ADDED ? &n.added : ch.v[i].kind == FVM_DELETED ? &n.deleted
+												      : &n.modified) += 1;
+			}
+		}
 		printf("%zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
 	}
+	free(show);
 	fvm_changes_free(&ch);
 	return 0;
 }

@@ -6,8 +6,10 @@
  * under the export); a file is written to a temporary beside it and renamed, so a
  * failed export leaves no half archive (standard output excepted); --mtime, else
  * SOURCE_DATE_EPOCH, clamps every time (reproducible builds' convention). The layers
- * exported are the VM's layer directories, top first: upper/, then its read-only
- * layers (store/layers.h), merged into the one layer the VM's view amounts to.
+ * exported with -o are the VM's layer directories, top first: upper/, then its
+ * read-only layers (store/layers.h), merged into the one layer the VM's view amounts
+ * to; --oci writes one blob per layer instead (the image is the VM's stack), and a
+ * read-only layer then gets its digest (its diff_id) if it had none.
  */
 #include <err.h>
 #include <errno.h>
@@ -22,10 +24,9 @@
 
 #include "cmd.h"
 #include "fvm/layout.h"
-#include "fvm/origins.h"
 #include "store/layers.h"
 #include "store/oci.h"
-#include "store/originlog.h"
+#include "store/origins_move.h"
 #include "store/procs.h"
 #include "store/safefs.h"
 
@@ -78,30 +79,6 @@ static char *os_release(const char *key)
 	}
 	fclose(f);
 	return v;
-}
-
-/* The VM's origins records (compacted: one per path), as text. Malloc'd, or NULL. */
-static char *origins_text(const char *vmdir)
-{
-	char file[PATH_MAX + 16], line[2 * PATH_MAX + 256], *text = NULL;
-	struct originlog log;
-	size_t len = 0;
-	FILE *mem;
-
-	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
-	if (originlog_load(file, &log) < 0) {
-		return NULL;
-	}
-	if ((mem = open_memstream(&text, &len))) {
-		for (size_t i = 0; i < log.n; i++) {
-			if (fvm_origin_format(&log.v[i], line, sizeof(line)) > 0) {
-				fputs(line, mem);
-			}
-		}
-		fclose(mem);
-	}
-	originlog_free(&log);
-	return text;
 }
 
 static int parse_compress(const char *s, enum oci_compress *c)
@@ -178,20 +155,29 @@ static int export_file(const char *vmdir, const char *file, const struct oci_wri
 	char tmp[PATH_MAX];
 	int fd, r;
 
+	if (strcmp(file, "-") == 0 && isatty(STDOUT_FILENO)) {
+		warnx("export: standard output is a terminal; redirect it or give -o FILE");
+		return -1;
+	}
+	/* The origins travel too, in a pax global header (origins_move.h). */
+	struct oci_write_opts oo = *o;
+	char *origins = origins_export_text(vmdir);
+	oo.origins = origins;
+	o = &oo;
 	if (strcmp(file, "-") == 0) {
-		if (isatty(STDOUT_FILENO)) {
-			warnx("export: standard output is a terminal; redirect it or give -o FILE");
-			return -1;
-		}
-		return export_layers(vmdir, STDOUT_FILENO, o, &info);
+		r = export_layers(vmdir, STDOUT_FILENO, o, &info);
+		free(origins);
+		return r;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.fvm-export.%d", file, (int)getpid()) >= (int)sizeof(tmp)) {
+		free(origins);
 		warnx("%s: path too long", file);
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		warn("%s", tmp);
+		free(origins);
 		return -1;
 	}
 	r = export_layers(vmdir, fd, o, &info);
@@ -206,16 +192,64 @@ static int export_file(const char *vmdir, const char *file, const struct oci_wri
 	if (r < 0) {
 		unlink(tmp);
 	}
+	free(origins);
 	return r;
 }
 
-/* --oci DIR[:TAG]: the layer blob, then config, manifest and index. */
+/* Layer directory LFD as one layer tar blob of layout SPEC; its digests into *INFO. */
+static int export_blob(const char *spec, int lfd, const struct oci_write_opts *o, struct oci_blob_info *info)
+{
+	char tmp[NAME_MAX + 1];
+	int bfd, fd, r;
+
+	if ((fd = oci_layout_blob_tmp(spec, &bfd, tmp, sizeof(tmp))) < 0) {
+		return -1;
+	}
+	r = oci_tar_write(&lfd, 1, fd, o, info);
+	if (close(fd) < 0) {
+		r = -1;
+	}
+	if (r == 0 && renameat(bfd, tmp, bfd, info->digest) < 0) {
+		warn("%s/blobs/sha256/%s", spec, info->digest);
+		r = -1;
+	}
+	if (r < 0) {
+		unlinkat(bfd, tmp, 0);
+	}
+	close(bfd);
+	return r;
+}
+
+/* True when upper/ of VMDIR holds any entry. */
+static bool upper_used(const char *vmdir)
+{
+	int dfd = store_data_open(vmdir);
+	size_t n;
+
+	if (dfd < 0) {
+		return true;
+	}
+	n = store_count_tree(dfd, FVM_UPPER_DIR);
+	close(dfd);
+	return n > 1;
+}
+
+/*
+ * --oci DIR[:TAG]: one blob per layer of the VM, bottom first (rootfs.diff_ids' order):
+ * each read-only layer, then upper/ when it holds anything (or when the VM has no
+ * layer: an image has one at least); then config, manifest and index. A read-only
+ * layer that had no digest gets its diff_id as its digest (layers.h).
+ */
 static int export_oci(const char *vmdir, const char *name, char *spec, const struct oci_write_opts *o)
 {
-	char *colon = strrchr(spec, ':'), tmp[NAME_MAX + 1];
+	char *colon = strrchr(spec, ':'), home[PATH_MAX], tree[PATH_MAX];
+	static struct oci_blob_info infos[FVM_MAX_LAYERS + 1];
+	static struct layer_info linfo[FVM_MAX_LAYERS + 1];
+	const char *labels[FVM_MAX_LAYERS + 1];
 	const char *tag = "latest";
-	struct oci_blob_info info;
-	int bfd, fd, r;
+	struct layer_list l;
+	size_t k = 0;
+	int lfd, r;
 
 	if (colon && !strchr(colon, '/')) {
 		*colon = '\0';
@@ -227,32 +261,52 @@ static int export_oci(const char *vmdir, const char *name, char *spec, const str
 	}
 	struct oci_write_opts od = *o;
 	od.digests = true;
-	if ((fd = oci_layout_blob_tmp(spec, &bfd, tmp, sizeof(tmp))) < 0) {
+	od.all_whiteouts = true;
+	if (layer_list_read(vmdir, &l) < 0 || layer_home(vmdir, home, sizeof(home)) < 0) {
 		return -1;
 	}
-	r = export_layers(vmdir, fd, &od, &info);
-	if (close(fd) < 0) {
-		r = -1;
+	for (size_t i = l.n; i-- > 0; k++) {
+		if (layer_info_read(home, l.id[i], &linfo[k]) < 0 ||
+		    layer_tree_path(home, l.id[i], tree, sizeof(tree)) < 0) {
+			return -1;
+		}
+		if ((lfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			warn("%s", tree);
+			return -1;
+		}
+		r = export_blob(spec, lfd, &od, &infos[k]);
+		close(lfd);
+		if (r < 0) {
+			return -1;
+		}
+		labels[k] = linfo[k].label;
 	}
-	if (r == 0 && renameat(bfd, tmp, bfd, info.digest) < 0) {
-		warn("%s/blobs/sha256/%s", spec, info.digest);
-		r = -1;
+	if (l.n == 0 || upper_used(vmdir)) {
+		if ((lfd = store_upper_open(vmdir)) < 0) {
+			return -1;
+		}
+		r = export_blob(spec, lfd, &od, &infos[k]);
+		close(lfd);
+		if (r < 0) {
+			return -1;
+		}
+		labels[k++] = "";
 	}
-	if (r < 0) {
-		unlinkat(bfd, tmp, 0);
-		close(bfd);
-		return -1;
-	}
-	close(bfd);
 	struct oci_image_meta m = {
 		.vm = name, .os_id = os_release("ID"), .os_version = os_release("VERSION_ID"),
 		.arch = oci_arch(), .created = o->clamp ? o->mtime : (long long)time(NULL),
-		.origins = origins_text(vmdir),
+		.origins = origins_export_text(vmdir),
 	};
-	r = oci_layout_write(spec, tag, &info, o->compress, &m);
+	r = oci_layout_write(spec, tag, infos, labels, k, o->compress, &m);
 	free((char *)m.os_id);
 	free((char *)m.os_version);
 	free((char *)m.origins);
+	/* The read-only layers' digests: the diff_ids just published (first one wins). */
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
+		char d[8 + OCI_DIGEST_HEX];
+		snprintf(d, sizeof(d), "sha256:%.64s", infos[i].diff_id);
+		layer_set_digest(home, l.id[l.n - 1 - i], d);
+	}
 	return r;
 }
 

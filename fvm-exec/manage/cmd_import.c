@@ -5,11 +5,18 @@
  * Rules: NAME must not exist; the VM is built whole in a temporary data area and
  * appears by one rename (store_vm_create_filled), so a refused or failed import leaves
  * nothing. Every entry passes the checks of oci_apply.c; an image's blobs are checked
- * against their digests and its layers against the config's diff_ids. The layers of an
- * image are applied in order into the VM's one layer, upper/. The origins the image
+ * against their digests and its layers against the config's diff_ids. Each layer of an
+ * image becomes a read-only layer of the store (layers.h) with its diff_id as its
+ * digest, or is the store's layer of that digest already (shared, its blob not read);
+ * the new VM's list names them and its upper/ is empty. An image of more layers than a
+ * VM takes (FVM_MAX_LAYERS) is applied whole into upper/ instead, with a warning. A
+ * plain tar (FILE.tar or -) goes into upper/: it is one merged layer of changes with no
+ * digest to check or share by, and there commit, reset and snapshot treat it as the
+ * VM's own changes. On failure the layers this import made are removed. The origins the image
  * carries become the VM's origins log (each record parsed by the core's parser; a
- * record that does not parse is dropped with a warning), so fvm diff --conflicts and
- * commit compare this host's files with what the exporting VM copied.
+ * record that does not parse is dropped with a warning), each judged against this
+ * host's object at its path (origins_move.h), so fvm info, fvm diff --conflicts and
+ * commit show where this host's file differs from what the exporting VM copied.
  */
 #include <err.h>
 #include <errno.h>
@@ -24,7 +31,8 @@
 
 #include "cmd.h"
 #include "fvm/layout.h"
-#include "fvm/origins.h"
+#include "store/origins_move.h"
+#include "store/layers.h"
 #include "store/oci.h"
 #include "store/safefs.h"
 
@@ -32,6 +40,10 @@ struct import {
 	const char *src;           /* as given */
 	char *oci_dir, *oci_tag;   /* oci:DIR[:TAG] */
 	struct oci_apply_opts o;
+	const char *home, *name, *vmdir;
+	struct layer_list made;    /* the layers this import made (removed on failure) */
+	size_t shared;             /* the image's layers the store had already */
+	size_t conflicts;          /* origins whose host object differs here */
 };
 
 static void usage(void)
@@ -93,45 +105,11 @@ static uint64_t default_max(const struct fvm_store *s)
 	return free - margin;
 }
 
-/* Writes the image's origins records, each parsed, as the new VM's log. */
-static int write_origins(int vmfd, const char *text)
+/* The origins that came with the archive or image, judged against this host. */
+static int write_origins(int vmfd, struct import *im, const char *text)
 {
-	int fd = openat(vmfd, FVM_ORIGINS_FILE, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-	size_t dropped = 0;
-	int r = 0;
+	int r = origins_import_text(vmfd, text, &im->conflicts);
 
-	if (fd < 0) {
-		warn("import: origins");
-		return -errno;
-	}
-	for (const char *p = text; *p && r == 0;) {
-		size_t n = strcspn(p, "\n");
-		char *line = strndup(p, n), out[2 * PATH_MAX + 256];
-		struct fvm_origin rec;
-		int len;
-		if (!line) {
-			r = -ENOMEM;
-			break;
-		}
-		if (fvm_origin_parse(line, &rec) == 0 && (len = fvm_origin_format(&rec, out, sizeof(out))) > 0) {
-			if (write(fd, out, (size_t)len) != len) {
-				r = -errno;
-			}
-		} else if (n) {
-			dropped++;
-		}
-		free(line);
-		p += n + (p[n] == '\n');
-	}
-	if (close(fd) < 0 && r == 0) {
-		r = -errno;
-	}
-	if (r < 0) {
-		warnx("import: origins: %s", strerror(-r));
-	}
-	if (dropped) {
-		warnx("import: %zu origins records of the image were malformed and dropped", dropped);
-	}
 	return r;
 }
 
@@ -151,8 +129,15 @@ static int fill_tar(int vmfd, struct import *im)
 	if (fstat(in, &st) == 0 && S_ISREG(st.st_mode)) {
 		im->o.total = (uint64_t)st.st_size;
 	}
+	char *origins = NULL;
+	im->o.origins = &origins;
 	r = oci_tar_apply(in, strcmp(im->src, "-") == 0 ? "standard input" : im->src, up, &im->o, NULL, &info) < 0
 		    ? -EINVAL : 0;
+	im->o.origins = NULL;
+	if (r == 0 && origins) {
+		r = write_origins(vmfd, im, origins);
+	}
+	free(origins);
 out:
 	if (in > STDIN_FILENO) {
 		close(in);
@@ -163,40 +148,115 @@ out:
 	return r;
 }
 
-/* An image of a layout: every layer, in order, into upper/; its origins. */
-static int fill_oci(int vmfd, struct import *im)
+/* Layer I of IMG (blob fd BFD) applied into directory fd DIR. */
+static int apply_blob(struct import *im, const struct oci_image *img, size_t i, int bfd, int dir)
 {
-	struct oci_image img;
-	int bfd, up = -1, r = -EINVAL;
+	const struct oci_layer_ref *l = &img->layers[i];
+	struct oci_digest_check want = {l->digest, l->diff_id, l->size};
+	struct oci_blob_info info;
+	char shown[PATH_MAX + 96];
+	int fd = safe_open_control(bfd, l->digest, O_RDONLY, 0), r;
 
-	if (oci_layout_read(im->oci_dir, im->oci_tag, &img, &bfd) < 0) {
-		return -EINVAL;
+	snprintf(shown, sizeof(shown), "%s/blobs/sha256/%s", im->oci_dir, l->digest);
+	if (fd < 0) {
+		warnx("import: %s: %s", shown, safe_strerror(fd));
+		return -1;
 	}
-	up = openat(vmfd, FVM_UPPER_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (up < 0) {
-		warn("import: upper");
-		goto out;
-	}
-	for (size_t i = 0; i < img.nlayers; i++) {
-		struct oci_layer_ref *l = &img.layers[i];
+	im->o.total = l->size;
+	r = oci_tar_apply(fd, shown, dir, &im->o, &want, &info);
+	close(fd);
+	return r;
+}
+
+/* Layer I of IMG as a read-only layer of the store: found by its digest, or made. */
+static int image_layer(struct import *im, const struct oci_image *img, size_t i, int bfd,
+		       char id[FVM_LAYER_ID_MAX + 1])
+{
+	const struct oci_layer_ref *l = &img->layers[i];
+	char digest[8 + OCI_DIGEST_HEX], tree[PATH_MAX], label[160];
+	struct stat rst;
+	int tfd, r;
+
+	snprintf(digest, sizeof(digest), "sha256:%s", l->diff_id);
+	if (layer_find_digest(im->home, digest, id)) {
+		/* Shared: the blob is still checked (digest, size, diff_id), so that a damaged
+		 * image, or one naming a layer it does not hold, is refused. */
 		struct oci_digest_check want = {l->digest, l->diff_id, l->size};
-		struct oci_blob_info info;
 		char shown[PATH_MAX + 96];
 		int fd = safe_open_control(bfd, l->digest, O_RDONLY, 0);
 		snprintf(shown, sizeof(shown), "%s/blobs/sha256/%s", im->oci_dir, l->digest);
 		if (fd < 0) {
 			warnx("import: %s: %s", shown, safe_strerror(fd));
+			return -1;
+		}
+		r = oci_blob_check(fd, shown, &want);
+		close(fd);
+		im->shared += r == 0;
+		return r;
+	}
+	snprintf(label, sizeof(label), "%s", l->label[0] ? l->label : "import");
+	if (layer_create(im->home, label, id) < 0) {
+		return -1;
+	}
+	strcpy(im->made.id[im->made.n++], id);
+	/* The tree stands for the host root, as upper/ does: the root's mode. */
+	if (layer_tree_path(im->home, id, tree, sizeof(tree)) < 0 || mkdir(tree, 0700) < 0 ||
+	    (stat("/", &rst) == 0 && chmod(tree, rst.st_mode & 07777) < 0) ||
+	    (tfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		warn("import: %s", tree);
+		return -1;
+	}
+	r = apply_blob(im, img, i, bfd, tfd);
+	close(tfd);
+	/* The digest last: a layer is found by it only once whole. */
+	return r < 0 ? -1 : layer_set_digest(im->home, id, digest);
+}
+
+/* An image of a layout: its layers as the store's, the VM's list naming them; its origins. */
+static int fill_oci(int vmfd, struct import *im)
+{
+	struct oci_image img;
+	struct layer_list l = {.n = 0};
+	int bfd, up = -1, r = -EINVAL;
+
+	if (oci_layout_read(im->oci_dir, im->oci_tag, &img, &bfd) < 0) {
+		return -EINVAL;
+	}
+	if (img.nlayers > FVM_MAX_LAYERS) {
+		warnx("import: the image has %zu layers, more than a VM's %d: applied into one (upper/)",
+		      img.nlayers, FVM_MAX_LAYERS);
+		up = openat(vmfd, FVM_UPPER_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (up < 0) {
+			warn("import: upper");
 			goto out;
 		}
-		im->o.total = l->size;
-		int ar = oci_tar_apply(fd, shown, up, &im->o, &want, &info);
-		close(fd);
-		if (ar < 0) {
+		for (size_t i = 0; i < img.nlayers; i++) {
+			if (apply_blob(im, &img, i, bfd, up) < 0) {
+				goto out;
+			}
+		}
+	} else {
+		/* The image's layers are bottom first; a VM's list top first. */
+		for (size_t i = 0; i < img.nlayers; i++) {
+			if (image_layer(im, &img, i, bfd, l.id[img.nlayers - 1 - i]) < 0) {
+				goto out;
+			}
+		}
+		l.n = img.nlayers;
+		if (l.n && layer_list_write(im->vmdir, &l) < 0) {
 			goto out;
 		}
 	}
-	r = img.origins ? write_origins(vmfd, img.origins) : 0;
+	r = img.origins ? write_origins(vmfd, im, img.origins) : 0;
 out:
+	if (r < 0 && l.n) {
+		/* ctl/NAME must be left empty for the creation to remove it. */
+		int cfd = store_ctl_open(im->vmdir);
+		if (cfd >= 0) {
+			unlinkat(cfd, FVM_LAYERS_DIR, 0);
+			close(cfd);
+		}
+	}
 	if (up >= 0) {
 		close(up);
 	}
@@ -270,7 +330,26 @@ int cmd_import(const struct fvm_store *s, int argc, char **argv)
 	if (!max_given) {
 		im.o.max_size = default_max(s);
 	}
+	im.home = s->home;
+	im.name = name;
+	im.vmdir = dir;
 	r = store_vm_create_filled(s, name, fill, &im);
 	free(spec);
+	if (r < 0) {
+		for (size_t i = 0; i < im.made.n; i++) {
+			if (!layer_in_use(s->home, im.made.id[i])) {
+				layer_remove(s->home, im.made.id[i]);
+			}
+		}
+	} else {
+		if (im.oci_dir && im.shared) {
+			printf("%s: %zu layer%s shared with the store's\n", name, im.shared, im.shared == 1 ? "" : "s");
+		}
+		if (im.conflicts) {
+			fprintf(stderr, "fvm import: %s: %zu file%s the VM copied differ%s on this host "
+				"(fvm diff %s --conflicts)\n", name, im.conflicts, im.conflicts == 1 ? "" : "s",
+				im.conflicts == 1 ? "s" : "", name);
+		}
+	}
 	return r < 0 ? FVM_EXIT_PARTIAL : 0;
 }

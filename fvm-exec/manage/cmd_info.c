@@ -1,5 +1,6 @@
 /*
- * cmd_info.c — fvm info NAME [--json]: a VM's state, sizes, changes by kind, processes
+ * cmd_info.c — fvm info NAME [--json]: a VM's state, sizes, changes by kind, the
+ * changes commit would skip as conflicts (when there are some), processes
  * and its effective policy (the compiled policy fvm-exec last wrote, and vm.conf).
  * Every text it did not make itself (paths, process names, the lines of vm.conf) is
  * quoted (store/quote.h).
@@ -18,6 +19,8 @@
 #include "store/layers.h"
 #include "fvm/layout.h"
 #include "json.h"
+#include "store/commit.h"
+#include "store/originlog.h"
 #include "store/procs.h"
 #include "store/quote.h"
 #include "store/safefs.h"
@@ -101,6 +104,24 @@ static void print_policy_json(const struct fvm_policy *pol)
 	printf("],\"allow_rules\":%u}", pol->nallow);
 }
 
+/* How many changes of CH commit would skip as conflicts (store/commit.h). */
+static size_t count_conflicts(const char *dir, const struct fvm_changes *ch)
+{
+	char file[PATH_MAX + 16];
+	struct originlog orig;
+	size_t k = 0;
+
+	snprintf(file, sizeof(file), "%s/%s", dir, FVM_ORIGINS_FILE);
+	if (originlog_load(file, &orig) < 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < ch->n; i++) {
+		k += commit_conflict(ch, i, &orig) != NULL;
+	}
+	originlog_free(&orig);
+	return k;
+}
+
 int cmd_info(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
@@ -136,6 +157,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		u.entries = u.bytes = 0;
 	}
 	cli_count(&ch, &n);
+	size_t nconf = count_conflicts(dir, &ch);
 	fvm_changes_free(&ch);
 	if (load_policy(dir, pol) < 0) {
 		fvm_policy_init(pol); /* never run yet: the defaults apply */
@@ -156,6 +178,10 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		printf(",\"state\":\"%s\",\"last_used\":\"%s\",\"upper_entries\":%llu,\"upper_bytes\":%llu,"
 		       "\"changes\":{\"added\":%zu,\"modified\":%zu,\"deleted\":%zu},",
 		       cli_state(dir, &nprocs), when, u.entries, u.bytes, n.added, n.modified, n.deleted);
+		/* "conflicts" only when there are some: the output of others stays as it was. */
+		if (nconf) {
+			printf("\"conflicts\":%zu,", nconf);
+		}
 		/* "layers" only for a VM that has some: the output of others stays as it was. */
 		for (size_t i = 0; i < ll.n; i++) {
 			printf("%s\"%s\"%s", i ? "," : "\"layers\":[", ll.id[i], i + 1 == ll.n ? "]," : "");
@@ -190,6 +216,12 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 			printf("layers:     %zu (fvm snapshots %s)\n", ll.n, name);
 		}
 		printf("changes:    %zu added, %zu modified, %zu deleted\n", n.added, n.modified, n.deleted);
+		if (nconf) {
+			fputs("conflicts:  ", stdout);
+			printf("%zu (the host's file is not the one the VM copied: fvm diff ", nconf);
+			fvm_quote_fputs(name, stdout);
+			fputs(" --conflicts)\n", stdout);
+		}
 		printf("processes:  %s\n", procs.n ? who : "none"); /* names quoted by procs.c */
 		print_policy_text(pol);
 		if (conf) {

@@ -1,7 +1,8 @@
 /*
  * cmd_snapshots.c — fvm snapshots NAME: the VM's layers, oldest first, each with its
  * label, date, size (apparent bytes of its regular files) and number of entries
- * (whiteouts included), then what upper/ holds now.
+ * (whiteouts included), its id and its digest (the OCI diff_id it got when first
+ * exported or imported; "-" before), then what upper/ holds now.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ int cmd_snapshots(const struct fvm_store *s, int argc, char **argv)
 	if (layer_list_read(dir, &l) < 0) {
 		return FVM_EXIT_PARTIAL;
 	}
-	printf("%-24s %-20s %12s %8s  %s\n", "LABEL", "DATE", "BYTES", "FILES", "LAYER");
+	printf("%-24s %-20s %12s %8s  %-16s  %s\n", "LABEL", "DATE", "BYTES", "FILES", "LAYER", "DIGEST");
 	for (size_t i = l.n; i-- > 0;) {
 		if (layer_info_read(s->home, l.id[i], &info) < 0 ||
 		    layer_tree_path(s->home, l.id[i], tree, sizeof(tree)) < 0) {
@@ -62,11 +63,11 @@ int cmd_snapshots(const struct fvm_store *s, int argc, char **argv)
 		}
 		measure(tree, &bytes, &files);
 		cli_time(info.created, when, sizeof(when));
-		printf("%-24s %-20s %12llu %8llu  %s\n", info.label[0] ? info.label : "-", when, bytes,
-		       files, l.id[i]);
+		printf("%-24s %-20s %12llu %8llu  %-16s  %s\n", info.label[0] ? info.label : "-", when, bytes,
+		       files, l.id[i], info.digest[0] ? info.digest : "-");
 	}
 	snprintf(tree, sizeof(tree), "%s/%s", dir, FVM_UPPER_DIR);
 	measure(tree, &bytes, &files);
-	printf("%-24s %-20s %12llu %8llu  %s\n", "(current)", "-", bytes, files, "upper");
+	printf("%-24s %-20s %12llu %8llu  %-16s  %s\n", "(current)", "-", bytes, files, "upper", "-");
 	return rc;
 }

@@ -42,6 +42,17 @@ struct commit_opts {
 int fvm_commit(const char *vmdir, const struct commit_opts *o);
 
 /*
+ * Why change I of CHS (a scan of a VM whose origins log is ORIG) would be a conflict at
+ * commit: the host object it changes is no longer the one the VM copied (changed or
+ * deleted on the host since, or, for a VM imported from another host, a different file
+ * there: origins_move.h), or NULL. fvm commit skips it without --force; fvm diff
+ * --conflicts and fvm info show it.
+ */
+struct fvm_changes;
+struct originlog;
+const char *commit_conflict(const struct fvm_changes *chs, size_t i, const struct originlog *orig);
+
+/*
  * Discards the changes of the VM at VMDIR beneath PATHS (all when NPATHS is 0).
  * Returns the exit status: 0 done, 1 partial (reported).
  */

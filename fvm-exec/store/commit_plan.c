@@ -73,21 +73,25 @@ static void select_changes(struct commit *c, const struct commit_opts *o)
 	}
 }
 
-/* Why change I may not be committed (the host changed since copy-up), or NULL. */
-static const char *conflict_of(const struct commit *c, const struct originlog *orig, size_t i)
+const char *commit_conflict(const struct fvm_changes *chs, size_t i, const struct originlog *orig)
 {
-	const struct fvm_change *ch = &c->ch.v[i];
+	const struct fvm_change *ch = &chs->v[i];
 	const struct fvm_origin *r = originlog_find(orig, ch->vpath);
 
 	if (!r) {
 		return NULL; /* never copied up: nothing recorded to compare with */
 	}
 	if (ch->kind == FVM_ADDED) {
-		bool replaced = i > 0 && c->ch.v[i - 1].kind == FVM_DELETED &&
-				strcmp(c->ch.v[i - 1].vpath, ch->vpath) == 0;
+		bool replaced = i > 0 && chs->v[i - 1].kind == FVM_DELETED &&
+				strcmp(chs->v[i - 1].vpath, ch->vpath) == 0;
 		return replaced ? NULL : "deleted on the host since the VM copied it up";
 	}
 	return originlog_matches(r, &ch->host) ? NULL : "changed on the host since the VM copied it up";
+}
+
+static const char *conflict_of(const struct commit *c, const struct originlog *orig, size_t i)
+{
+	return commit_conflict(&c->ch, i, orig);
 }
 
 static void find_conflicts(struct commit *c, const struct originlog *orig, bool force)

@@ -249,6 +249,78 @@ int layer_info_read(const char *home, const char *id, struct layer_info *info)
 	return 0;
 }
 
+int layer_set_digest(const char *home, const char *id, const char *digest)
+{
+	struct layer_info info;
+	char path[PATH_MAX], text[512], tmp[NAME_MAX + 1];
+	int dfd, fd, ret, n;
+
+	if (layer_info_read(home, id, &info) < 0) {
+		return -1;
+	}
+	if (info.digest[0]) {
+		return 0;
+	}
+	if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) >= sizeof(info.digest) ||
+	    strchr(digest, '\n')) {
+		warnx("layer %s: bad digest", id);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", home, FVM_LAYERS_DIR, id);
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		warn("%s", path);
+		return -1;
+	}
+	n = snprintf(text, sizeof(text), "%s\nlabel %s\ncreated %lld\ndigest %s\n", FVM_LAYER_MAGIC,
+		     info.label, info.created, digest);
+	fd = safe_temp_create(dfd, FVM_LAYER_INFO, 0644, tmp, sizeof(tmp));
+	ret = fd < 0 ? fd : write(fd, text, (size_t)n) == n ? 0 : -EIO;
+	if (fd >= 0) {
+		close(fd);
+		if (ret == 0 && renameat(dfd, tmp, dfd, FVM_LAYER_INFO) < 0) {
+			ret = -errno;
+		}
+		if (ret < 0) {
+			unlinkat(dfd, tmp, 0);
+		}
+	}
+	close(dfd);
+	if (ret < 0) {
+		warnx("layer %s: its info: %s", id, safe_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
+int layer_find_digest(const char *home, const char *digest, char id[FVM_LAYER_ID_MAX + 1])
+{
+	char path[PATH_MAX];
+	struct layer_info info;
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", home, FVM_LAYERS_DIR);
+	if (!(d = opendir(path))) {
+		return 0;
+	}
+	while (!found && (de = readdir(d))) {
+		char tree[PATH_MAX];
+		struct stat st;
+		/* Only a whole layer: its tree is there (a layer being built has no digest). */
+		if (!layer_id_valid(de->d_name) || layer_tree_path(home, de->d_name, tree, sizeof(tree)) < 0 ||
+		    lstat(tree, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			continue;
+		}
+		if (layer_info_read(home, de->d_name, &info) == 0 && strcmp(info.digest, digest) == 0) {
+			memcpy(id, de->d_name, strlen(de->d_name) + 1); /* valid: at most FVM_LAYER_ID_MAX */
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 struct use_ctx {
 	const char *home;
 	const char *id;

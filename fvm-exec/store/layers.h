@@ -107,6 +107,19 @@ void layer_free_unused(const char *home, const struct layer_list *l);
 /* Reads the info of layer ID. Returns 0 or -1. */
 int layer_info_read(const char *home, const char *id, struct layer_info *info);
 
+/*
+ * Records DIGEST ("sha256:HEX", the layer's OCI diff_id) in the info of layer ID when
+ * it has none yet: a layer's digest is the one it got when first exported or imported.
+ * Returns 0 (also when one was there) or -1.
+ */
+int layer_set_digest(const char *home, const char *id, const char *digest);
+
+/*
+ * The layer of store HOME whose digest is DIGEST into ID (an imported or exported
+ * layer met again: shared, not stored twice). Returns 1 found, 0 none.
+ */
+int layer_find_digest(const char *home, const char *digest, char id[FVM_LAYER_ID_MAX + 1]);
+
 /* True when some VM's list in store HOME names layer ID. */
 bool layer_in_use(const char *home, const char *id);
 

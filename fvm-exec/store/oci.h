@@ -51,6 +51,11 @@ struct oci_write_opts {
 	bool progress;       /* a progress line on a terminal's stderr */
 	bool digests;        /* compute INFO's digests (an image needs them; a tar not) */
 	uint64_t total;      /* the content bytes expected, for the ETA, or 0 */
+	bool all_whiteouts;  /* one layer of a stack (--oci): every whiteout written, also
+			      * one hiding only a lower layer's name; merged (-o): only
+			      * those hiding a host name */
+	const char *origins; /* origins_export_text (origins_move.h), or NULL: written
+			      * first, as the pax comment of a root entry "./" */
 };
 
 /*
@@ -101,6 +106,8 @@ struct oci_apply_opts {
 	bool chown;            /* apply the archive's owners (root) */
 	bool progress;
 	uint64_t total;        /* the archive's size for the ETA, or 0 */
+	char **origins;        /* when not NULL: the origins in the pax comment opening
+				* the tar (malloc'd), or NULL if none (origins_move.h) */
 };
 
 struct oci_digest_check {
@@ -132,13 +139,15 @@ struct oci_image_meta {
 };
 
 /*
- * Writes the layer tar blob already in DIR/blobs/sha256/INFO->digest's place (see
- * oci_layout_blob_tmp) into the layout DIR as image TAG: the config, the manifest, and
- * index.json (an entry of the same TAG replaced, others kept); oci-layout made if
- * missing. Returns 0 or -1 (reported).
+ * Writes the NLAYERS layer tar blobs already in DIR/blobs/sha256/ (each at its
+ * LAYERS[i].digest, see oci_layout_blob_tmp; bottom first, as rootfs.diff_ids) into the
+ * layout DIR as image TAG: the config, the manifest (each layer's descriptor annotated
+ * with LABELS[i] when not empty), and index.json (an entry of the same TAG replaced,
+ * others kept); oci-layout made if missing. Returns 0 or -1 (reported).
  */
-int oci_layout_write(const char *dir, const char *tag, const struct oci_blob_info *layer,
-		     enum oci_compress compress, const struct oci_image_meta *meta);
+int oci_layout_write(const char *dir, const char *tag, const struct oci_blob_info *layers,
+		     const char *const *labels, size_t nlayers, enum oci_compress compress,
+		     const struct oci_image_meta *meta);
 
 /* Opens DIR/blobs/sha256 (made) and a new temporary blob in it. fd or -1 (reported). */
 int oci_layout_blob_tmp(const char *dir, int *blobs_fd, char *tmp, size_t len);
@@ -148,6 +157,7 @@ struct oci_layer_ref {
 	char digest[OCI_DIGEST_HEX];
 	char diff_id[OCI_DIGEST_HEX];
 	uint64_t size;
+	char label[128];           /* its org.fvm.layer.label annotation, or "" */
 };
 
 struct oci_image {
@@ -176,6 +186,17 @@ void oci_image_free(struct oci_image *img);
  * digest) into IMG and opens DIR/blobs/sha256 into *BLOBS_FD. Returns 0 or -1 (reported).
  */
 int oci_layout_read(const char *dir, const char *tag, struct oci_image *img, int *blobs_fd);
+
+/*
+ * Checks the layer blob open at FD against WANT (its size and digest, its diff_id after
+ * decompression) without applying it: a layer the store has already, met again.
+ * SHOWN names it in the message. Returns 0 or -1 (reported).
+ */
+int oci_blob_check(int fd, const char *shown, const struct oci_digest_check *want);
+
+/* sha256 of what FD reads to its end into OUT, the bytes read into *SIZE (may be NULL).
+ * Returns 0 or -errno. */
+int oci_sha256_fd(int fd, char out[OCI_DIGEST_HEX], uint64_t *size);
 
 /* sha256 of BUF as 64 hex digits. */
 void oci_sha256_hex(const void *buf, size_t len, char out[OCI_DIGEST_HEX]);

@@ -20,6 +20,9 @@
  *    warning, unless allow_privileged;
  *  - directories get their mode and times last (deepest first): a read-only directory
  *    still receives its entries;
+ *  - the pax header opening the tar may carry the exporting VM's origins in a comment
+ *    record (origins_move.h): the first bytes are looked at on their way to the tar
+ *    reader (bounded; a malformed header or record is ignored, never an error);
  *  - the blob (as read) and the tar (decompressed) are hashed and compared with the
  *    expected digests at the end, after the whole input is consumed.
  */
@@ -70,6 +73,10 @@ struct actx {
 	/* the parent directory of the last entry, kept open */
 	char cur[PATH_MAX];
 	int cur_fd;
+	/* the tar's first bytes, while a pax global header is looked for (o->origins) */
+	char *head;
+	size_t nhead, need;
+	bool head_done;
 };
 
 static void hex(const unsigned char *d, char out[OCI_DIGEST_HEX])
@@ -101,6 +108,111 @@ static la_ssize_t in_read(struct archive *a, void *arg, const void **buf)
 	return n;
 }
 
+#define HEAD_MAX ((size_t)64 << 20) /* a pax header bigger than this is not read */
+#define ORIGINS_MAGIC "fvm-origins " /* the comment fvm export writes (origins_move.h) */
+
+/* The octal number of tar header field F (LEN bytes; NUL or blank ends it), or -1. */
+static long long tar_octal(const char *f, size_t len)
+{
+	long long v = 0;
+	size_t i = 0;
+
+	while (i < len && f[i] == ' ') {
+		i++;
+	}
+	if (i == len || f[i] < '0' || f[i] > '7') {
+		return -1;
+	}
+	for (; i < len && f[i] >= '0' && f[i] <= '7'; i++) {
+		if (v > (LLONG_MAX >> 3)) {
+			return -1;
+		}
+		v = v * 8 + (f[i] - '0');
+	}
+	return i == len || f[i] == '\0' || f[i] == ' ' ? v : -1;
+}
+
+/* The size of the pax extended header block H (512 bytes) opening the tar, or -1. */
+static long long pax_header_size(const unsigned char *h)
+{
+	long long sum = 0, want = tar_octal((const char *)h + 148, 8);
+
+	if (h[156] != 'x' || memcmp(h + 257, "ustar", 5) != 0) {
+		return -1;
+	}
+	for (int i = 0; i < 512; i++) {
+		sum += i >= 148 && i < 156 ? ' ' : h[i];
+	}
+	return sum == want ? tar_octal((const char *)h + 124, 12) : -1;
+}
+
+/* The "comment" record holding fvm's origins among the pax records P..END, into *OUT. */
+static void pax_records(const char *p, const char *end, char **out)
+{
+	while (p < end) {
+		size_t len = 0;
+		const char *q = p;
+		while (q < end && *q >= '0' && *q <= '9' && len < HEAD_MAX) {
+			len = len * 10 + (size_t)(*q++ - '0');
+		}
+		if (q == p || q >= end || *q != ' ' || len <= (size_t)(q - p) + 1 || len > (size_t)(end - p) ||
+		    p[len - 1] != '\n') {
+			return; /* malformed: the rest is not read */
+		}
+		const char *k = q + 1, *v_end = p + len - 1, *eq = memchr(k, '=', (size_t)(v_end - k));
+		static const char key[] = "comment";
+		if (eq && (size_t)(eq - k) == sizeof(key) - 1 && memcmp(k, key, sizeof(key) - 1) == 0 &&
+		    (size_t)(v_end - eq - 1) >= sizeof(ORIGINS_MAGIC) - 1 &&
+		    memcmp(eq + 1, ORIGINS_MAGIC, sizeof(ORIGINS_MAGIC) - 1) == 0) {
+			free(*out);
+			*out = strndup(eq + 1, (size_t)(v_end - eq - 1));
+		}
+		p += len;
+	}
+}
+
+/*
+ * Looks at the tar's first bytes B (N; 0 at the end) for the pax extended header fvm
+ * export writes before the root entry, whose comment carries the origins
+ * (origins_move.h); the bytes go on to the tar reader unchanged, which ignores the
+ * comment (and apply_entry the root).
+ */
+static void head_feed(struct actx *c, const char *b, size_t n)
+{
+	while (!c->head_done) {
+		size_t want = c->need ? c->need : 512, take = n < want - c->nhead ? n : want - c->nhead;
+		char *nh = c->nhead + take ? realloc(c->head, want) : c->head;
+		if (!nh) {
+			c->head_done = true;
+			break;
+		}
+		c->head = nh;
+		memcpy(c->head + c->nhead, b, take);
+		c->nhead += take;
+		b += take;
+		n -= take;
+		if (c->nhead < want) {
+			c->head_done = take == 0; /* the end before the header is whole */
+			break;
+		}
+		if (c->need) {
+			pax_records(c->head + 512, c->head + c->need, c->o->origins);
+			c->head_done = true;
+			break;
+		}
+		long long size = pax_header_size((const unsigned char *)c->head);
+		if (size <= 0 || (size_t)size > HEAD_MAX) {
+			c->head_done = true;
+			break;
+		}
+		c->need = 512 + (size_t)size;
+	}
+	if (c->head_done) {
+		free(c->head);
+		c->head = NULL;
+	}
+}
+
 /* The tar as decompressed: hashed (diff_id). */
 static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
 {
@@ -113,6 +225,9 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
 	}
 	if (c->hash_diff) {
 		EVP_DigestUpdate(c->diff, c->rawbuf, (size_t)n);
+	}
+	if (!c->head_done) {
+		head_feed(c, c->rawbuf, (size_t)n);
 	}
 	*buf = c->rawbuf;
 	return n;
@@ -708,6 +823,10 @@ int oci_tar_apply(int in_fd, const char *shown, int layer_fd, const struct oci_a
 	int r = -1, ar;
 
 	memset(info, 0, sizeof(*info));
+	c.head_done = !o->origins;
+	if (o->origins) {
+		*o->origins = NULL;
+	}
 	c.inbuf = malloc(IO_BUF);
 	c.rawbuf = malloc(IO_BUF);
 	c.diff = EVP_MD_CTX_new();
@@ -792,6 +911,73 @@ out:
 	}
 	free(c.dirs);
 	tdestroy(c.made, free);
+	free(c.inbuf);
+	free(c.rawbuf);
+	free(c.head);
+	return r;
+}
+
+int oci_blob_check(int in_fd, const char *shown, const struct oci_digest_check *want)
+{
+	static const struct oci_apply_opts none;
+	struct actx c = {.in_fd = in_fd, .shown = shown, .o = &none, .cur_fd = -1, .head_done = true};
+	struct archive_entry *re;
+	char digest[OCI_DIGEST_HEX], diff_id[OCI_DIGEST_HEX];
+	unsigned char d[32];
+	unsigned dn;
+	const void *b;
+	la_ssize_t n;
+	int r = -1;
+
+	c.inbuf = malloc(IO_BUF);
+	c.rawbuf = malloc(IO_BUF);
+	c.diff = EVP_MD_CTX_new();
+	c.blob = EVP_MD_CTX_new();
+	c.raw = archive_read_new();
+	if (!c.inbuf || !c.rawbuf || !c.diff || !c.blob || !c.raw ||
+	    !EVP_DigestInit_ex(c.diff, EVP_sha256(), NULL) || !EVP_DigestInit_ex(c.blob, EVP_sha256(), NULL)) {
+		warnx("import: out of memory");
+		goto out;
+	}
+	c.hash_blob = true;
+	if (archive_read_support_filter_all(c.raw) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(c.raw) != ARCHIVE_OK ||
+	    archive_read_open(c.raw, &c, NULL, in_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(c.raw, &re) != ARCHIVE_OK) {
+		warnx("import: %s: %s", shown, archive_error_string(c.raw));
+		goto out;
+	}
+	c.hash_diff = archive_filter_code(c.raw, 0) != ARCHIVE_FILTER_NONE;
+	while ((n = raw_read(c.raw, &c, &b)) > 0) {
+	}
+	if (n < 0) {
+		warnx("import: %s: %s", shown, archive_error_string(c.raw));
+		goto out;
+	}
+	while (in_read(c.raw, &c, &b) > 0) {
+	}
+	EVP_DigestFinal_ex(c.blob, d, &dn);
+	hex(d, digest);
+	if (c.hash_diff) {
+		EVP_DigestFinal_ex(c.diff, d, &dn);
+		hex(d, diff_id);
+	} else {
+		memcpy(diff_id, digest, OCI_DIGEST_HEX);
+	}
+	if (want->digest && want->size != c.in_bytes) {
+		warnx("import: %s: %llu bytes, not the %llu the image names", shown,
+		      (unsigned long long)c.in_bytes, (unsigned long long)want->size);
+		goto out;
+	}
+	if (digest_check(&c, "blob's digest", want->digest, digest) < 0 ||
+	    digest_check(&c, "layer's diff_id", want->diff_id, diff_id) < 0) {
+		goto out;
+	}
+	r = 0;
+out:
+	archive_read_free(c.raw);
+	EVP_MD_CTX_free(c.diff);
+	EVP_MD_CTX_free(c.blob);
 	free(c.inbuf);
 	free(c.rawbuf);
 	return r;

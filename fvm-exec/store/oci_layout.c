@@ -10,7 +10,8 @@
  *  - the config carries rootfs.diff_ids and, under "fvm.origins", the origins records
  *    of the VM's copied-up files (they travel with the image: the importing host's
  *    files are compared against them); the manifest's annotations name the host
- *    (os-release ID, VERSION_ID, architecture) and the VM;
+ *    (os-release ID, VERSION_ID, architecture), the VM and its layers' labels (also
+ *    on each layer's descriptor, org.fvm.layer.label, which an import keeps);
  *  - reading, every document is bounded in size, parsed by oci_*_parse (fuzzed) and
  *    checked against the digest and size that named it; a digest is "sha256:" and 64
  *    lowercase hex digits, so it is safe as a file name.
@@ -37,6 +38,7 @@
 #define MT_LAYER    "application/vnd.oci.image.layer.v1.tar"
 #define REF_NAME    "org.opencontainers.image.ref.name"
 #define ORIGINS_KEY "fvm.origins"
+#define LABEL_KEY   "org.fvm.layer.label"
 #define MAX_DOC     ((size_t)64 << 20)
 
 /* "sha256:HEX" with 64 lowercase hex digits: HEX into OUT. */
@@ -143,6 +145,16 @@ int oci_manifest_parse(const char *manifest, size_t len, char cdigest[OCI_DIGEST
 		if (!digest_parse(json_string_value(json_object_get(l, "digest")), img->layers[i].digest) ||
 		    !size_parse(json_object_get(l, "size"), &img->layers[i].size)) {
 			goto out;
+		}
+		const char *lab = json_string_value(json_object_get(json_object_get(l, "annotations"), LABEL_KEY));
+		if (lab) {
+			/* Shown and stored as one line: control characters become '?'. */
+			snprintf(img->layers[i].label, sizeof(img->layers[i].label), "%s", lab);
+			for (char *p = img->layers[i].label; *p; p++) {
+				if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+					*p = '?';
+				}
+			}
 		}
 		img->nlayers++;
 	}
@@ -301,15 +313,18 @@ static json_t *descriptor(const char *mt, const char *hex, uint64_t size)
 	return json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest", d, "size", (json_int_t)size);
 }
 
-int oci_layout_write(const char *dir, const char *tag, const struct oci_blob_info *layer,
-		     enum oci_compress compress, const struct oci_image_meta *m)
+int oci_layout_write(const char *dir, const char *tag, const struct oci_blob_info *layers,
+		     const char *const *labels, size_t nlayers, enum oci_compress compress,
+		     const struct oci_image_meta *m)
 {
 	char created[32], diff[8 + OCI_DIGEST_HEX], chex[OCI_DIGEST_HEX], mhex[OCI_DIGEST_HEX];
-	json_t *config = NULL, *manifest = NULL, *index = NULL, *ann, *desc;
-	char *ctext = NULL, *mtext = NULL;
+	json_t *config = NULL, *manifest = NULL, *index = NULL, *ann, *desc, *ids, *hist, *lds;
+	char *ctext = NULL, *mtext = NULL, *alllabels = NULL;
+	size_t alen = 0;
 	int dfd = open_layout(dir, true), bfd = -1, r = -1;
 	time_t t = (time_t)m->created;
 	struct tm tm;
+	FILE *mem;
 
 	if (dfd < 0 || (bfd = safe_open_dir(dfd, "blobs/sha256")) < 0) {
 		warnx("%s: cannot open blobs/sha256", dir);
@@ -317,28 +332,48 @@ int oci_layout_write(const char *dir, const char *tag, const struct oci_blob_inf
 	}
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(diff, sizeof(diff), "sha256:%s", layer->diff_id);
-	config = json_pack("{s:s, s:s, s:s, s:{s:s, s:[s]}, s:[{s:s, s:s}], s:{s:{s:s}}}",
+	ids = json_array();
+	hist = json_array();
+	lds = json_array();
+	if (!(mem = open_memstream(&alllabels, &alen))) {
+		goto nomem;
+	}
+	for (size_t i = 0; ids && hist && lds && i < nlayers; i++) {
+		const char *lab = labels && labels[i] ? labels[i] : "";
+		snprintf(diff, sizeof(diff), "sha256:%s", layers[i].diff_id);
+		json_array_append_new(ids, json_stringn(diff, strlen(diff)));
+		json_array_append_new(hist, json_pack("{s:s, s:s}", "created", created, "created_by",
+						      *lab ? lab : "fvm export"));
+		desc = descriptor(layer_type(compress), layers[i].digest, layers[i].size);
+		if (desc && *lab) {
+			json_object_set_new(desc, "annotations", json_pack("{s:s%}", LABEL_KEY, lab, strlen(lab)));
+		}
+		json_array_append_new(lds, desc);
+		fprintf(mem, "%s%s", i ? "\n" : "", lab);
+	}
+	fclose(mem);
+	config = json_pack("{s:s, s:s, s:s, s:{s:s, s:o}, s:o, s:{s:{s:s}}}",
 			   "created", created, "architecture", m->arch, "os", "linux",
-			   "rootfs", "type", "layers", "diff_ids", diff,
-			   "history", "created", created, "created_by", "fvm export",
+			   "rootfs", "type", "layers", "diff_ids", ids,
+			   "history", hist,
 			   "config", "Labels", "org.fvm.vm.name", m->vm);
 	if (config && m->origins && json_object_set_new(config, ORIGINS_KEY, json_stringn(m->origins, strlen(m->origins))) < 0) {
 		goto nomem;
 	}
 	if (!config || !(ctext = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS)) ||
 	    blob_put(bfd, dir, ctext, strlen(ctext), chex) < 0) {
+		json_decref(lds);
 		goto nomem;
 	}
-	ann = json_pack("{s:s, s:s, s:s, s:s, s:s}", "org.fvm.vm.name", m->vm,
+	ann = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%}", "org.fvm.vm.name", m->vm,
 			"org.fvm.host.os-id", m->os_id ? m->os_id : "",
 			"org.fvm.host.os-version", m->os_version ? m->os_version : "",
 			"org.fvm.host.architecture", m->arch,
-			"org.opencontainers.image.created", created);
-	manifest = json_pack("{s:i, s:s, s:o, s:[o], s:o}", "schemaVersion", 2, "mediaType", MT_MANIFEST,
+			"org.opencontainers.image.created", created,
+			"org.fvm.vm.labels", alllabels ? alllabels : "", alllabels ? strlen(alllabels) : 0);
+	manifest = json_pack("{s:i, s:s, s:o, s:o, s:o}", "schemaVersion", 2, "mediaType", MT_MANIFEST,
 			     "config", descriptor(MT_CONFIG, chex, strlen(ctext)),
-			     "layers", descriptor(layer_type(compress), layer->digest, layer->size),
-			     "annotations", ann);
+			     "layers", lds, "annotations", ann);
 	if (!manifest || !(mtext = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS)) ||
 	    blob_put(bfd, dir, mtext, strlen(mtext), mhex) < 0) {
 		goto nomem;
@@ -391,6 +426,7 @@ out:
 	json_decref(index);
 	free(ctext);
 	free(mtext);
+	free(alllabels);
 	if (bfd >= 0) {
 		close(bfd);
 	}

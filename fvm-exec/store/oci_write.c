@@ -10,6 +10,8 @@
  *  - of several layers, the topmost that names a path (an entry or a whiteout) wins; a
  *    directory whose lower layers are cut off (an opaque marker, a whiteout or a
  *    non-directory below it) is written opaque, as it hides the host's directory;
+ *  - merged, a whiteout goes in only where the host has a name to hide; one layer of
+ *    a stack (all_whiteouts) keeps every whiteout: it may hide a lower layer's name;
  *  - fvm's own xattrs (user.fvm.*) never leave the store;
  *  - the diff_id hashes the tar as produced, the blob digest the bytes written to the
  *    output, after the compressor (a raw-format libarchive writer with a filter).
@@ -84,6 +86,35 @@ void oci_sha256_hex(const void *buf, size_t len, char out[OCI_DIGEST_HEX])
 	EVP_MD_CTX_free(c);
 }
 
+int oci_sha256_fd(int fd, char out[OCI_DIGEST_HEX], uint64_t *size)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char *buf = malloc(IO_BUF);
+	uint64_t total = 0;
+	ssize_t n = -1;
+	int e = 0;
+
+	if (!c || !buf || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(c);
+		free(buf);
+		return -ENOMEM;
+	}
+	while ((n = read(fd, buf, IO_BUF)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n > 0) {
+			EVP_DigestUpdate(c, buf, (size_t)n);
+			total += (uint64_t)n;
+		}
+	}
+	e = n < 0 ? -errno : 0;
+	digest_end(c, out);
+	EVP_MD_CTX_free(c);
+	free(buf);
+	if (size) {
+		*size = total;
+	}
+	return e;
+}
+
 static int write_all(int fd, const void *buf, size_t n)
 {
 	for (const char *p = buf; n;) {
@@ -151,6 +182,86 @@ static la_ssize_t tar_out(struct archive *a, void *arg, const void *buf, size_t 
 		return -1;
 	}
 	return (la_ssize_t)n;
+}
+
+/* V (< 8^11) as 11 octal digits and a NUL at F. */
+static void octal_field(char *f, unsigned long long v)
+{
+	for (int i = 10; i >= 0; i--, v >>= 3) {
+		f[i] = (char)('0' + (v & 7));
+	}
+	f[11] = '\0';
+}
+
+/* A ustar header block at H: NAME, TYPE, the numbers given; its checksum made. */
+static void ustar_block(char *h, const char *name, char type, unsigned long long mode, unsigned long long uid,
+			unsigned long long gid, unsigned long long size, unsigned long long mtime)
+{
+	unsigned sum = 0;
+
+	snprintf(h, 100, "%s", name);
+	memset(h + 100, 0, 24);
+	snprintf(h + 100, 8, "%07llo", mode & 07777777);
+	snprintf(h + 108, 8, "%07llo", uid & 07777777);
+	snprintf(h + 116, 8, "%07llo", gid & 07777777);
+	octal_field(h + 124, size);
+	octal_field(h + 136, mtime);
+	h[156] = type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (int i = 0; i < 512; i++) {
+		sum += (unsigned char)h[i];
+	}
+	snprintf(h + 148, 8, "%06o", sum);
+}
+
+/*
+ * The origins (origins_move.h) at the start of the tar: a pax extended header whose one
+ * record is "comment=TEXT" (POSIX: a comment every reader ignores), for the entry "./",
+ * the root, with the mode, owner and time of the top layer's root (ROOT_FD). libarchive
+ * writes no header of a given record, so these two blocks are made here; they go
+ * through tar_out like the rest (hashed, compressed). An importer skips the root entry.
+ */
+static int write_origins_header(struct wctx *w, const char *text, int root_fd)
+{
+	static const char key[] = " comment=";
+	size_t tl = strlen(text), body, len, digits = 1, blocks;
+	unsigned long long mt, uid, gid;
+	struct stat st;
+	char *buf;
+
+	if (fstat(root_fd, &st) < 0) {
+		warn("export: the layer's root");
+		return -1;
+	}
+	/* A record is "LEN comment=TEXT\n", LEN counting its own digits. */
+	body = sizeof(key) - 1 + tl + 1;
+	for (size_t p = 10; body + digits >= p; p *= 10) {
+		digits++;
+	}
+	len = body + digits;
+	mt = (unsigned long long)(w->o->clamp && st.st_mtim.tv_sec > w->o->mtime ? w->o->mtime : st.st_mtim.tv_sec);
+	uid = st.st_uid > 07777777 ? 0 : st.st_uid;
+	gid = st.st_gid > 07777777 ? 0 : st.st_gid;
+	if (len > 077777777777ULL || mt > 077777777777ULL) {
+		warnx("export: the origins are too big for a tar header");
+		return -1;
+	}
+	blocks = 512 + (len + 511) / 512 * 512 + 512;
+	if (!(buf = calloc(1, blocks))) {
+		warnx("export: out of memory");
+		return -1;
+	}
+	ustar_block(buf, "PaxHeader/fvm-origins", 'x', 0644, uid, gid, len, mt);
+	snprintf(buf + 512, len + 1, "%zu%s%s\n", len, key, text);
+	ustar_block(buf + blocks - 512, "./", '5', st.st_mode & 07777, uid, gid, 0, mt);
+	int r = tar_out(w->tar, w, buf, blocks) == (la_ssize_t)blocks ? 0 : -1;
+	if (r == 0) {
+		w->info->files++;
+	}
+	free(buf);
+	return r;
 }
 
 static int link_cmp(const void *a, const void *b)
@@ -480,7 +591,7 @@ static int walk(struct wctx *w, const char *rel, int *fds, size_t nlayers, bool 
 			int pfd = fds[v[i].layer];
 			if (v[i].whiteout) {
 				char wh[NAME_MAX + 1];
-				if (opaque || host_lacks(rel, v[i].name)) {
+				if (opaque || (!w->o->all_whiteouts && host_lacks(rel, v[i].name))) {
 					continue; /* the host has nothing there to hide */
 				}
 				snprintf(wh, sizeof(wh), FVM_WH_PREFIX "%s", v[i].name);
@@ -616,6 +727,9 @@ int oci_tar_write(const int *layers, size_t nlayers, int out_fd, const struct oc
 	    archive_write_set_format_option(w.tar, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
 	    archive_write_open(w.tar, &w, NULL, tar_out, NULL) != ARCHIVE_OK) {
 		warnx("export: %s", w.tar ? archive_error_string(w.tar) : "out of memory");
+		goto out;
+	}
+	if (o->origins && *o->origins && nlayers && write_origins_header(&w, o->origins, layers[0]) < 0) {
 		goto out;
 	}
 	for (size_t i = 0; i < nlayers; i++) {

@@ -4,8 +4,14 @@
 # owners, xattrs and hard links; skopeo and umoci accept the layout and umoci's bundle
 # holds the VM's files; a layer made by hand with whiteouts imports and behaves; every
 # hostile entry is refused by name with nothing left; export -o - | import NAME -;
-# origins travel (a host file changed after import conflicts at commit). The host is
-# checked unchanged. Runs as root and as the unprivileged user.
+# origins travel (a host file changed after import conflicts at commit). A layered VM
+# exported --oci has one blob per layer (umoci unpacks its files), its layers get their
+# digests, an import gives the same digests and view, a second import shares the
+# layers, rm frees only the layers no VM uses. A moved VM (-o and --oci): a host file
+# that differs on the importing host is shown by info and diff --conflicts and refused
+# by commit; one that is the same there is not. The host is checked unchanged (until
+# the moved-VM sections, which change it on purpose). Runs as root and as the
+# unprivileged user.
 . "$(dirname "$0")/../lib/harness.sh"
 ROOT=$([ "$(id -u)" = 0 ] && echo 1 || echo 0)
 S2=$T/store2
@@ -145,7 +151,10 @@ fi
 "$FVM" --home "$S2" import o "oci:$T/img:v1" 2> "$T/err"; rc=$?
 same import_oci_exits_0 "0" "$rc$(cat "$T/err")"
 same import_oci_gives_same_diff "$("$FVM" diff k)" "$("$FVM" --home "$S2" diff o)"
-same import_oci_gives_same_layer "$(layer_state "$UP")" "$(layer_state "$S2/vms/o/upper")"
+# The image's one layer (k's upper/) is a read-only layer of the new VM; upper/ empty.
+olayer=$("$FVM" --home "$S2" snapshots o | awk 'NR == 2 { print $(NF - 1) }')
+same import_oci_gives_same_layer "$(layer_state "$UP")" "$(layer_state "$S2/layers/$olayer/tree")"
+same import_oci_upper_empty "" "$(ls -A "$S2/vms/o/upper")"
 grep -q " $HOST/file_c$" "$S2/vms/o/origins" && ok import_oci_carries_origins || not_ok import_oci_carries_origins "$(cat "$S2/vms/o/origins")"
 "$FVM" --home "$S2" import p "oci:$T/img:plain" 2>/dev/null
 same import_oci_uncompressed "$("$FVM" diff k)" "$("$FVM" --home "$S2" diff p)"
@@ -238,9 +247,158 @@ EOF
 
 host_unchanged > "$T/why" && ok host_unchanged_after_all || not_ok host_unchanged_after_all "$(cat "$T/why")"
 
+# --- --oci of a layered VM: one blob per layer, digests, shared layers ---
+(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'echo a1 > sa; echo b1 > sb; mkdir sd; echo x > sd/x')
+"$FVM" snapshot st one > /dev/null
+(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'echo a2 >> sa; rm sb; rm -r sd; mkdir sd; echo y > sd/y')
+"$FVM" snapshot st two > /dev/null
+(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'echo a3 >> sa; rm file_c; echo top > stop')
+"$FVM" snapshot st three > /dev/null
+digests() { "$@" | awk 'NR > 1 && $1 != "(current)" { print $1, $NF }'; }
+same layers_have_no_digest_before_export "one -
+two -
+three -" "$(digests "$FVM" snapshots st)"
+"$FVM" export st --oci "$T/st:v1" --compress gzip 2> "$T/err"; rc=$?
+same export_oci_layered_exits_0 "0" "$rc$(cat "$T/err")"
+python3 - "$T/st" v1 > "$T/stcheck" 2>&1 <<'EOF2'
+import json, sys, os
+d, tag = sys.argv[1], sys.argv[2]
+idx = json.load(open(d + "/index.json"))
+m = [x for x in idx["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"] == tag][0]
+man = json.load(open(d + "/blobs/sha256/" + m["digest"][7:]))
+cfg = json.load(open(d + "/blobs/sha256/" + man["config"]["digest"][7:]))
+print(len(man["layers"]), len(cfg["rootfs"]["diff_ids"]))
+print(" ".join(l.get("annotations", {}).get("org.fvm.layer.label", "-") for l in man["layers"]))
+a = man["annotations"]
+print(a["org.fvm.vm.name"], bool(a["org.fvm.host.os-id"]), bool(a["org.fvm.host.architecture"]), a["org.fvm.vm.labels"].split("\n"))
+for i in cfg["rootfs"]["diff_ids"]: print(i)
+EOF2
+same export_oci_one_blob_per_layer_labelled "3 3
+one two three
+st True True ['one', 'two', 'three']" "$(head -3 "$T/stcheck")"
+same export_oci_gives_layers_their_digests "one $(sed -n 4p "$T/stcheck")
+two $(sed -n 5p "$T/stcheck")
+three $(sed -n 6p "$T/stcheck")" "$(digests "$FVM" snapshots st)"
+if command -v umoci > /dev/null; then
+	(cd "$T" && umoci unpack --rootless --image "st:v1" stb > "$T/umoci" 2>&1); rc=$?
+	same umoci_unpacks_three_layer_vm "0 a1
+a2
+a3
+top
+y
+no-sb no-sd/x" "$rc $(cd "$T/stb/rootfs$HOST" && cat sa stop sd/*; [ -e sb ] || printf 'no-sb '; [ -e sd/x ] || echo no-sd/x)"
+else
+	skip umoci_unpacks_three_layer_vm "umoci missing (make deps)"
+fi
+"$FVM" --home "$S2" import st "oci:$T/st:v1" 2> "$T/err"; rc=$?
+same import_oci_layered_exits_0 "0" "$rc$(cat "$T/err")"
+same import_gives_same_snapshots_digests "$(digests "$FVM" snapshots st)" "$(digests "$FVM" --home "$S2" snapshots st)"
+same import_gives_same_layered_view "$(cd "$HOST" && "$FVM_EXEC" -n st -- sh -c 'cat sa stop sd/*; ls -A sd; ls -A | sort' 2>&1; "$FVM" diff st)" \
+	"$(cd "$HOST" && FVM_HOME=$S2 "$FVM_EXEC" -n st -- sh -c 'cat sa stop sd/*; ls -A sd; ls -A | sort' 2>&1; "$FVM" --home "$S2" diff st)"
+same import_layered_upper_empty "" "$(ls -A "$S2/vms/st/upper")"
+nlayers=$(ls "$S2/layers" | wc -l)
+"$FVM" --home "$S2" import st2 "oci:$T/st:v1" > "$T/out" 2>&1; rc=$?
+same second_import_shares_the_layers "0 $nlayers st2: 3 layers shared with the store's" "$rc $(ls "$S2/layers" | wc -l) $(grep shared "$T/out")"
+same shared_layers_same_ids "$("$FVM" --home "$S2" snapshots st | awk 'NR > 1 { print $(NF - 1) }')" \
+	"$("$FVM" --home "$S2" snapshots st2 | awk 'NR > 1 { print $(NF - 1) }')"
+"$FVM" --home "$S2" rm st > /dev/null 2>&1
+same rm_keeps_layers_another_vm_uses "$nlayers" "$(ls "$S2/layers" | wc -l)"
+"$FVM" --home "$S2" rm st2 > /dev/null 2>&1
+same rm_frees_layers_no_vm_uses "$((nlayers - 3))" "$(ls "$S2/layers" | wc -l)"
+# A blob that lies about its diff_id: refused, no layer left.
+cp -a "$T/st" "$T/stbad"
+python3 - "$T/stbad" <<'EOF2'
+import json, sys, hashlib
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json")); m = idx["manifests"][0]
+man = json.load(open(d + "/blobs/sha256/" + m["digest"][7:]))
+cp = d + "/blobs/sha256/" + man["config"]["digest"][7:]
+cfg = json.load(open(cp)); cfg["rootfs"]["diff_ids"][2] = "sha256:" + "0" * 64
+c = json.dumps(cfg).encode(); h = hashlib.sha256(c).hexdigest(); open(d + "/blobs/sha256/" + h, "wb").write(c)
+man["config"] = {"mediaType": man["config"]["mediaType"], "digest": "sha256:" + h, "size": len(c)}
+mt = json.dumps(man).encode(); mh = hashlib.sha256(mt).hexdigest(); open(d + "/blobs/sha256/" + mh, "wb").write(mt)
+m["digest"] = "sha256:" + mh; m["size"] = len(mt); json.dump(idx, open(d + "/index.json", "w"))
+EOF2
+"$FVM" --home "$S2" import sb "oci:$T/stbad:v1" > "$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ ! -e "$S2/vms/sb" ] && [ ! -e "$S2/ctl/sb" ] && [ "$(ls "$S2/layers" | wc -l)" = "$((nlayers - 3))" ] &&
+	ok import_refuses_bad_diff_id_leaves_no_layer || not_ok import_refuses_bad_diff_id_leaves_no_layer "rc $rc" "$(cat "$T/out")" "$(ls "$S2/layers")"
+# An image naming, for a blob, the diff_id of a layer the store has (so it would be
+# shared), while the blob is another layer: refused (the shared blob is checked too).
+"$FVM" --home "$S2" import st3 "oci:$T/st:v1" > /dev/null 2>&1
+cp -a "$T/st" "$T/stlie"
+python3 - "$T/stlie" <<'EOF2'
+import json, sys, hashlib
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json")); m = idx["manifests"][0]
+man = json.load(open(d + "/blobs/sha256/" + m["digest"][7:]))
+cfg = json.load(open(d + "/blobs/sha256/" + man["config"]["digest"][7:]))
+ids = cfg["rootfs"]["diff_ids"]; ids[0] = ids[1]
+c = json.dumps(cfg).encode(); h = hashlib.sha256(c).hexdigest(); open(d + "/blobs/sha256/" + h, "wb").write(c)
+man["config"] = {"mediaType": man["config"]["mediaType"], "digest": "sha256:" + h, "size": len(c)}
+mt = json.dumps(man).encode(); mh = hashlib.sha256(mt).hexdigest(); open(d + "/blobs/sha256/" + mh, "wb").write(mt)
+m["digest"] = "sha256:" + mh; m["size"] = len(mt); json.dump(idx, open(d + "/index.json", "w"))
+EOF2
+"$FVM" --home "$S2" import sl "oci:$T/stlie:v1" > "$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "diff_id" "$T/out" && [ ! -e "$S2/vms/sl" ] && ok import_refuses_a_blob_lying_about_a_shared_layer ||
+	not_ok import_refuses_a_blob_lying_about_a_shared_layer "rc $rc" "$(cat "$T/out")"
+"$FVM" --home "$S2" rm st3 > /dev/null 2>&1
+# A layer and changes above it (ly): two blobs, upper/'s keeping the whiteouts of the
+# layer's own files (lay_tmp, ld); imported, the same view.
+"$FVM" export ly --oci "$T/lyi" 2> "$T/err"; rc=$?
+nb=$(python3 -c 'import json,sys; d=sys.argv[1]; m=json.load(open(d+"/index.json"))["manifests"][0]; print(len(json.load(open(d+"/blobs/sha256/"+m["digest"][7:]))["layers"]))' "$T/lyi")
+same export_oci_layer_and_upper_two_blobs "0 2" "$rc $nb"
+"$FVM" --home "$S2" import ly2 "oci:$T/lyi" 2> "$T/err"
+same import_of_layer_and_upper_same_view \
+	"$(cd "$HOST" && "$FVM_EXEC" -n ly -- sh -c 'cat lay1 top; ls -A | sort; stat -c %a file_m' 2>&1; "$FVM" diff ly)" \
+	"$(cd "$HOST" && FVM_HOME=$S2 "$FVM_EXEC" -n ly2 -- sh -c 'cat lay1 top; ls -A | sort; stat -c %a file_m' 2>&1; "$FVM" --home "$S2" diff ly2)"
+host_unchanged > "$T/why" && ok host_unchanged_after_layered_export_import || not_ok host_unchanged_after_layered_export_import "$(cat "$T/why")"
+
 # --- moved VM: the host file differs from what the exported VM copied: a conflict ---
 echo host-edit >> "$HOST/file_c"
 "$FVM" --home "$S2" commit o "$HOST/file_c" > "$T/out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "conflict: M $HOST/file_c" "$T/out" && ok moved_vm_conflicts_on_changed_host_file ||
 	not_ok moved_vm_conflicts_on_changed_host_file "rc $rc" "$(cat "$T/out")"
+
+# --- moved VM (-o and --oci): each copied host file travels with what it was; on a
+# host whose file differs, info and diff --conflicts show it and commit refuses it; a
+# file the same there (another inode, as on another host) is no conflict ---
+echo ma > "$HOST/mv_a"; echo mb > "$HOST/mv_b"
+(cd "$HOST" && "$FVM_EXEC" -n mv -- sh -c 'echo va >> mv_a; echo vb >> mv_b')
+"$FVM" export mv -o "$T/mv.tar" 2>/dev/null
+"$FVM" export mv --oci "$T/mvi:v1" 2>/dev/null
+python3 - "$T/mv.tar" > "$T/gh" 2>&1 <<'EOF2'
+import sys, tarfile
+t = tarfile.open(sys.argv[1])
+m = t.getmembers()[0]
+o = m.pax_headers.get("comment", "")
+print(m.name, o.splitlines()[0] if o else "none", sum(1 for l in o.splitlines() if l.startswith("sha256:") and "/mv_" in l))
+EOF2
+same tar_carries_origins_in_pax_comment_of_root ". fvm-origins 2 2" "$(cat "$T/gh")"
+mkdir -p "$T/gx" && tar -C "$T/gx" -xf "$T/mv.tar" 2> "$T/gxerr"
+same gnu_tar_ignores_the_origins_comment "0 " "$(find "$T/gx" -name '*PaxHeader*' | wc -l) $(cat "$T/gxerr")"
+if command -v umoci > /dev/null; then
+	(cd "$T" && umoci init --layout mvu && umoci new --image mvu:t && umoci raw add-layer --image mvu:t mv.tar &&
+		umoci unpack --rootless --image mvu:t mvb) > "$T/umoci" 2>&1; rc=$?
+	same umoci_takes_the_tar_with_origins_as_a_layer "0 mb
+vb" "$rc $(cat "$T/mvb/rootfs$HOST/mv_b" 2>&1)"
+else
+	skip umoci_takes_the_tar_with_origins_as_a_layer "umoci missing (make deps)"
+fi
+# "Another host": mv_a differs there, mv_b is the same content in another file.
+echo other-host >> "$HOST/mv_a"
+cp -p "$HOST/mv_b" "$HOST/mv_b.new" && mv "$HOST/mv_b.new" "$HOST/mv_b"
+S3=$T/store3
+for how in tar oci; do
+	src=$T/mv.tar; [ $how = oci ] && src=oci:$T/mvi:v1
+	"$FVM" --home "$S3" import "m$how" "$src" > "$T/out" 2>&1; rc=$?
+	same "moved_${how}_import_names_the_conflict" "0 1" "$rc $(grep -c "1 file the VM copied differs" "$T/out")"
+	same "moved_${how}_info_shows_conflict" "1 " "$("$FVM" --home "$S3" info "m$how" | grep -c '^conflicts:  1 ') $("$FVM" --home "$S3" info "m$how" --json | grep -o '"conflicts":[0-9]*' | grep -v ':1$')"
+	same "moved_${how}_diff_conflicts_lists_only_it" "M $HOST/mv_a" "$("$FVM" --home "$S3" diff "m$how" --conflicts | grep -F "$HOST/mv_")"
+	"$FVM" --home "$S3" commit "m$how" "$HOST/mv_a" "$HOST/mv_b" --dry-run > "$T/out" 2>&1; rc=$?
+	[ $rc = 1 ] && grep -q "conflict: M $HOST/mv_a" "$T/out" && ! grep -q "conflict: M $HOST/mv_b" "$T/out" &&
+		ok "moved_${how}_commit_refuses_it" || not_ok "moved_${how}_commit_refuses_it" "rc $rc" "$(cat "$T/out")"
+done
+# Locally the replaced mv_b is a conflict (another inode): the import judged by content.
+same local_vm_sees_inode_change "M $HOST/mv_a
+M $HOST/mv_b" "$("$FVM" diff mv --conflicts)"
 done_testing

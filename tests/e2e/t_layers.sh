@@ -3,7 +3,8 @@
 # runs in steps, a snapshot between them, and what the VM then sees is compared with
 # the same steps run natively on a copy of the host; the host is checked unchanged
 # after every run. Also: the store's format 3 and its migration from format 2,
-# snapshot's O(1) freeze, fvm snapshots, clone, and refusals while the VM runs.
+# snapshot's O(1) freeze, fvm snapshots, clone, and refusals while the VM runs (import
+# and clone onto a running VM's name too).
 # Runs as root and as the unprivileged user.
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -261,13 +262,19 @@ same clone_unaffected_by_reset_all "kept" "$(vm_run rs2 'cat a')"
 "$FVM" rm rs2 > /dev/null
 [ ! -e "$FVM_HOME/layers/$lay1" ] && ok rm_frees_a_layer_no_vm_uses || not_ok rm_frees_a_layer_no_vm_uses
 
-for cmd in "restore busy x --yes" "squash busy" "reset busy --all"; do
+# Import and clone onto the name of a running VM: refused (the name exists), the VM as it was.
+"$FVM" export src -o "$T/src.tar" 2> /dev/null
+"$FVM" export src --oci "$T/srci" 2> /dev/null
+busy_state() { cat "$FVM_HOME/ctl/busy/layers" 2>/dev/null; ls -A "$FVM_HOME/vms/busy/upper$HOST"; }
+before=$(busy_state)
+for cmd in "restore busy x --yes" "squash busy" "reset busy --all" "clone src busy" "import busy $T/src.tar" \
+	"import busy oci:$T/srci"; do
 	(cd "$HOST" && "$FVM_EXEC" -n busy -- sh -c 'sleep 30') &
 	pid=$!
 	for _ in $(seq 50); do [ -n "$(ls "$FVM_HOME/ctl/busy/runs" 2>/dev/null)" ] && break; sleep 0.1; done
 	out=$("$FVM" $cmd 2>&1); rc=$?
-	[ $rc = 1 ] && [[ $out == *running* || $out == *process* ]] && ok "refused_while_running: $cmd" ||
-		not_ok "refused_while_running: $cmd" "rc $rc" "$out"
+	[ $rc = 1 ] && [[ $out == *running* || $out == *process* || $out == *exists* ]] && [ "$(busy_state)" = "$before" ] &&
+		ok "refused_while_running: ${cmd//$T\//}" || not_ok "refused_while_running: ${cmd//$T\//}" "rc $rc" "$out"
 	"$FVM" stop busy > /dev/null 2>&1; wait $pid 2>/dev/null
 done
 host_unchanged > "$T/why" && ok host_unchanged_before_commit || not_ok host_unchanged_before_commit "$(cat "$T/why")"

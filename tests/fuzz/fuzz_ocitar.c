@@ -1,7 +1,8 @@
 /*
  * fuzz_ocitar.c — an imported layer tar (fvm import): the input as an archive (tar,
  * compressed or not) applied by oci_tar_apply to a scratch layer directory, and the
- * input's first bytes as one entry checked by oci_entry_check and oci_path_clean.
+ * input's first bytes as one entry checked by oci_entry_check and oci_path_clean. The
+ * pax header opening the tar is looked at for fvm's origins comment on the way.
  *
  * Invariants: no crash, no sanitizer report, for any bytes. Nothing is written outside
  * the layer directory (a sibling directory stays empty, whatever links the archive
@@ -131,7 +132,8 @@ static void check_entry(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct oci_apply_opts o = {.max_size = 1 << 20};
+	char *origins = NULL;
+	struct oci_apply_opts o = {.max_size = 1 << 20, .origins = &origins};
 	struct oci_blob_info info;
 	int in, lfd;
 
@@ -142,6 +144,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	in = fuzz_memfd(data, size);
 	oci_tar_apply(in, "fuzz", lfd, &o, NULL, &info);
+	/* The origins comment, when found, starts with fvm's magic (origins_move.h). */
+	FUZZ_CHECK(!origins || strncmp(origins, "fvm-origins ", 12) == 0);
+	free(origins);
 	close(in);
 	close(lfd);
 	FUZZ_CHECK(dir_empty(outside));

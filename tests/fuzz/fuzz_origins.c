@@ -11,17 +11,23 @@
  * log rewritten whole loads back as the same table. A record written by
  * fvm_record_origin for any of those paths (and for the whole input taken as a path)
  * reads back as itself. fvm_unescape undoes fvm_escape, whose output has no newline.
+ * The input as the origins text an archive carries (origins_import_text, fvm import;
+ * with and without its "fvm-origins 2" line) writes a log of records only, no more
+ * than the input's lines, and counts no more conflicts than records.
  */
 #include "fuzz.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fvm/escape.h"
 #include "fvm/layout.h"
 #include "fvm/origins.h"
 #include "fvm/vm.h"
 #include "store/originlog.h"
+#include "store/origins_move.h"
 
 static struct fvm_vm vm;
 static char log_file[PATH_MAX], copy_file[PATH_MAX];
@@ -166,6 +172,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	originlog_free(&log);
 	line_round_trip(data, size);
+
+	/* The input as carried origins, judged against this machine. */
+	for (int magic = 0; magic < 2; magic++) {
+		char *t = fuzz_string(data, size), *full = NULL;
+		size_t conflicts, lines = 1;
+		int vfd = open(vm.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		FUZZ_CHECK(vfd >= 0 && asprintf(&full, "%s%s", magic ? "fvm-origins 2\n" : "", t) >= 0);
+		for (const char *p = full; *p; p++) {
+			lines += *p == '\n';
+		}
+		fuzz_write_file(log_file, (const uint8_t *)"", 0);
+		FUZZ_CHECK(origins_import_text(vfd, full, &conflicts) == 0);
+		FUZZ_CHECK(originlog_load(log_file, &log) == 0);
+		FUZZ_CHECK(log.skipped == 0 && log.n <= lines && conflicts <= lines);
+		originlog_free(&log);
+		close(vfd);
+		free(full);
+		free(t);
+	}
 
 	/* The whole input as a path, newlines and all, with every field at an extreme. */
 	char *text = fuzz_string(data, size);
