@@ -17,18 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fvm/exit.h"
 #include "fvm/policy.h"
-
-/* Exit statuses shared by the tools. */
-enum {
-	FVM_EXIT_OK = 0,
-	FVM_EXIT_PARTIAL = 1,  /* fvm: partial, conflict or refused */
-	FVM_EXIT_USAGE = 2,    /* fvm: usage error */
-	FVM_EXIT_TIMEOUT = 124,
-	FVM_EXIT_FVM = 125,    /* fvm-exec: an fvm error (bad option, store) */
-	FVM_EXIT_CANNOT = 126,
-	FVM_EXIT_NOTFOUND = 127,
-};
 
 struct fvm_store {
 	char home[PATH_MAX];  /* absolute */
