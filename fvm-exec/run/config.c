@@ -212,8 +212,18 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv)
 			val = abs;
 		}
 		snprintf(origin, sizeof(origin), "--%s", o->name);
-		int r = !*val && o->kind != V_FLAG ? (snprintf(why, sizeof(why), "empty value"), -1)
-						   : exec_config_set(c, k, val, origin, why, sizeof(why));
+		if (!*val && o->kind != V_FLAG) {
+			/* "-n ''": say which option, in the words the user typed. */
+			char sopt[4] = "";
+			if (o->short_opt) {
+				snprintf(sopt, sizeof(sopt), "-%c/", o->short_opt);
+			}
+			fprintf(stderr, "fvm-exec: option %s--%s was given an empty value; it needs one (%s)\n"
+					"see fvm-exec --help\n", sopt, o->name, o->help);
+			free(abs);
+			return -1;
+		}
+		int r = exec_config_set(c, k, val, origin, why, sizeof(why));
 		free(abs);
 		if (r < 0) {
 			fprintf(stderr, "fvm-exec: --%s %s: %s\n", o->name, optarg ? optarg : "", why);
@@ -360,7 +370,10 @@ void exec_config_write(const struct exec_config *c, FILE *out, bool with_origin)
 			size_t tl = strlen(t);
 			/* Quoted when the reader (config_file.c) would otherwise trim or unquote it. */
 			bool quote = tl && (isspace((unsigned char)t[0]) || isspace((unsigned char)t[tl - 1]) ||
-					    (tl >= 2 && t[0] == '"' && t[tl - 1] == '"'));
+					    t[0] == '"' || t[0] == '#');
+			for (size_t j = 1; j < tl && !quote; j++) {
+				quote = t[j] == '#' && isspace((unsigned char)t[j - 1]);
+			}
 			fprintf(out, quote ? "%s = \"%s\"" : "%s = %s", o->name, t);
 			if (with_origin) {
 				fprintf(out, "  # %s", c->vals[k][i].origin);
