@@ -156,6 +156,22 @@ int exec_config_read(struct exec_config *c, const char *file, const char *vm, bo
 		     bool system, bool nofollow);
 
 /*
+ * Writes vm.conf's comment line naming the keys of C given on the command line (their
+ * origin "--KEY"), so that exec_config_drift() leaves them out; nothing when none.
+ */
+void exec_config_write_cli_marker(const struct exec_config *c, FILE *out);
+
+/*
+ * Compares FILES (the configuration files as they are now, for VM) with VMC (the VM's
+ * vm.conf at VMCONF) and prints on OUT one line naming each key that differs, both
+ * values and where the files' comes from, and how to apply it (config_drift.c). Keys
+ * given on the command line at the VM's creation, or in CLI for this run, are left
+ * out. Returns the number of keys that differ (0: nothing printed), -1 on no memory.
+ */
+int exec_config_drift(const struct exec_config *files, const struct exec_config *vmc,
+		      const struct exec_config *cli, const char *vmconf, const char *vm, FILE *out);
+
+/*
  * The system's fvm.conf ($FVM_SYSTEM_CONFIG, else SYSCONFDIR/fvm.conf) into SYS and the
  * user's (${XDG_CONFIG_HOME:-$HOME/.config}/fvm/fvm.conf; "" without either) into USER,
  * LEN bytes each.

@@ -178,6 +178,7 @@ static char *vmconf_text(const struct exec_config *cfg, const char *vm)
 	}
 	fprintf(mem, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
 		     "# Edit to change it; the command line still overrides it for one run.\n", vm);
+	exec_config_write_cli_marker(cfg, mem);
 	exec_config_write(cfg, mem, false);
 	if (fclose(mem) != 0) {
 		err(FVM_EXIT_FVM, "open_memstream");
@@ -353,6 +354,18 @@ int main(int argc, char **argv)
 	if (read_base_config(&cfg, s.config, vm) < 0 ||
 	    (!created && exec_config_read(&cfg, vmconf, vm, true, false, true) < 0)) {
 		return FVM_EXIT_FVM;
+	}
+	if (!created) {
+		/* The files as they are now against what vm.conf froze: said, not applied. */
+		static struct exec_config files, vmc;
+		exec_config_init(&files);
+		exec_config_init(&vmc);
+		if (read_base_config(&files, s.config, vm) == 0 &&
+		    exec_config_read(&vmc, vmconf, vm, true, false, true) == 0) {
+			exec_config_drift(&files, &vmc, &cli, vmconf, vm, stderr);
+		}
+		exec_config_free(&files);
+		exec_config_free(&vmc);
 	}
 	merge_cli(&cfg, &cli);
 	if (exec_settings_build(&cfg, &s) < 0) {
