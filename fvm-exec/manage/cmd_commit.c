@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "store/commit.h"
+#include "store/journal.h"
 #include "store/layers.h"
 #include "store/procs.h"
 
@@ -75,8 +76,9 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 	struct layer_list ll;
 	if (layer_list_read(dir, &ll) < 0) {
 		rc = FVM_EXIT_PARTIAL;
-	} else if (o.npaths && (rc = paths_matched(dir, &o)) != 0) {
-		/* reported: a PATH that selects nothing, and nothing is applied */
+	} else if (o.npaths && !journal_exists(dir) && (rc = paths_matched(dir, &o)) != 0) {
+		/* reported: a PATH that selects nothing, and nothing is applied (a pending
+		 * commit is finished or refused first, by fvm_commit, whatever the PATHs) */
 	} else if (ll.n && o.dry_run) {
 		struct fvm_changes ch;
 		rc = cli_scan(dir, o.paths, o.npaths, &ch);

@@ -7,8 +7,9 @@
  *    where the files' value comes from, and how to apply it (the option for one run,
  *    or editing vm.conf). Nothing is applied: vm.conf stays the VM's policy.
  *  - Only keys the VM took from the configuration files: a key given on the command
- *    line when the VM was made is listed in vm.conf's CLI marker line and skipped, and
- *    so is a key given on this run's command line (it wins anyway).
+ *    line when the VM was made is listed in vm.conf's marker line and skipped, and so
+ *    is a key given on this run's command line (it wins anyway). A vm.conf without the
+ *    marker line (made by an earlier fvm) is not compared.
  *  - vm.conf is in the control area, which no process of a VM can write; it is read
  *    without following a link, as a regular file of bounded size.
  */
@@ -23,29 +24,30 @@
 #include "config.h"
 #include "store/safefs.h"
 
-/* vm.conf's comment line naming the keys given on the command line at creation. */
-#define CLI_MARKER "# given on the command line at creation:"
+/*
+ * vm.conf's comment line naming the keys that did not come from the configuration files:
+ * those given on the command line at creation (a user who edits a key of vm.conf adds it
+ * here to keep it out of the comparison). A vm.conf without it (a VM made before fvm
+ * wrote it) is not compared: where its keys came from is unknown.
+ */
+#define CLI_MARKER "# not from the configuration files:"
 
 void exec_config_write_cli_marker(const struct exec_config *c, FILE *out)
 {
-	bool any = false;
-
+	fputs(CLI_MARKER, out);
 	for (int k = 0; k < K_NKEYS; k++) {
-		if ((exec_opts[k].flags & (OPT_CLI | OPT_RUN)) || !c->n[k] ||
-		    strncmp(c->vals[k][0].origin, "--", 2) != 0) {
-			continue;
+		if (!(exec_opts[k].flags & (OPT_CLI | OPT_RUN)) && c->n[k] &&
+		    strncmp(c->vals[k][0].origin, "--", 2) == 0) {
+			fprintf(out, " %s", exec_opts[k].name);
 		}
-		fprintf(out, "%s%s", any ? " " : CLI_MARKER " ", exec_opts[k].name);
-		any = true;
 	}
-	if (any) {
-		fputc('\n', out);
-	}
+	fputc('\n', out);
 }
 
-/* Marks in CLI[] the keys vm.conf (VMCONF) names on its marker line. */
-static void read_cli_marker(const char *vmconf, bool cli[K_NKEYS])
+/* Marks in CLI[] the keys vm.conf (VMCONF) names on its marker line; false: no line. */
+static bool read_cli_marker(const char *vmconf, bool cli[K_NKEYS])
 {
+	bool found = false;
 	int fd = open(vmconf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	struct stat st;
 	FILE *f;
@@ -57,12 +59,13 @@ static void read_cli_marker(const char *vmconf, bool cli[K_NKEYS])
 		if (fd >= 0) {
 			close(fd);
 		}
-		return;
+		return false;
 	}
 	while (getline(&line, &cap, f) > 0) {
 		if (strncmp(line, CLI_MARKER, strlen(CLI_MARKER)) != 0) {
 			continue;
 		}
+		found = true;
 		for (char *save, *w = strtok_r(line + strlen(CLI_MARKER), " \t\n", &save); w;
 		     w = strtok_r(NULL, " \t\n", &save)) {
 			int k = exec_opt_find(w);
@@ -73,6 +76,7 @@ static void read_cli_marker(const char *vmconf, bool cli[K_NKEYS])
 	}
 	free(line);
 	fclose(f);
+	return found;
 }
 
 /* Key K's values in C joined with ", ", or its default; malloc'd. */
@@ -101,13 +105,15 @@ int exec_config_drift(const struct exec_config *files, const struct exec_config 
 	bool given[K_NKEYS] = {false};
 	char *line = NULL, *hint = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&line, &len);
+	FILE *m;
 	int ndiff = 0;
 
-	if (!m) {
+	if (!read_cli_marker(vmconf, given)) {
+		return 0;
+	}
+	if (!(m = open_memstream(&line, &len))) {
 		return -1;
 	}
-	read_cli_marker(vmconf, given);
 	for (int k = 0; k < K_NKEYS; k++) {
 		if ((exec_opts[k].flags & (OPT_CLI | OPT_RUN)) || given[k] || cli->n[k]) {
 			continue;
