@@ -150,8 +150,12 @@ void exec_usage(FILE *out)
 			o->def && o->kind != V_FLAG ? "; default " : "", o->def && o->kind != V_FLAG ? o->def : "");
 	}
 	fprintf(out, "\nSizes take K, M, G, T; durations ms, s, m, h. See fvm-exec(1), fvm.conf(5).\n"
-		     "Exit status: the command's (128+N when killed by signal N); 124 timeout,\n"
-		     "125 fvm error, 126 cannot run, 127 not found.\n");
+		     "\nexamples:\n"
+		     "  fvm-exec -n build -- make                 run make in VM build (made on first use)\n"
+		     "  fvm-exec --ephemeral --net none -- ./x    a throwaway VM without network\n"
+		     "\nExit status: the command's (128+N when killed by signal N); 124 timeout,\n"
+		     "125 fvm error (an option, the configuration, the store), 126 cannot run,\n"
+		     "127 not found (fvm-exec(1), EXIT STATUS).\n");
 }
 
 int exec_parse_cli(struct exec_config *c, int argc, char **argv)
@@ -188,7 +192,7 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv)
 			}
 		}
 		if (k < 0) {
-			fprintf(stderr, "fvm-exec: see fvm-exec --help\n");
+			fprintf(stderr, "see fvm-exec --help\n");
 			return -1;
 		}
 		if (k == K_HELP) {
@@ -226,7 +230,7 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv)
 		int r = exec_config_set(c, k, val, origin, why, sizeof(why));
 		free(abs);
 		if (r < 0) {
-			fprintf(stderr, "fvm-exec: --%s %s: %s\n", o->name, optarg ? optarg : "", why);
+			fprintf(stderr, "fvm-exec: --%s %s: %s\nsee fvm-exec --help\n", o->name, optarg ? optarg : "", why);
 			return -1;
 		}
 	}

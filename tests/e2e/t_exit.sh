@@ -38,6 +38,15 @@ check help_after_arguments_is_0 0 "$FVM" diff v --help
 check fvm_help_without_command_is_0 0 "$FVM" help
 check fvm_help_of_unknown_command_is_2 2 "$FVM" help frobnicate
 check fvm_exec_help_is_0 0 "$FVM_EXEC" --help
+grep -q '^usage: fvm-exec' "$T/out" && grep -q '^examples:' "$T/out" && grep -q -- '--vm' "$T/out" &&
+	ok fvm_exec_help_has_synopsis_options_example || not_ok fvm_exec_help_has_synopsis_options_example "$(cat "$T/out")"
+for bad in --no-such-option "--net bogus"; do
+	# shellcheck disable=SC2086 # the option and its value are two words
+	check "fvm_exec_usage_error_${bad%% *}_is_125" 125 "$FVM_EXEC" $bad -- true
+	[ "$(wc -l < "$T/err")" = 2 ] && [ "$(tail -1 "$T/err")" = "see fvm-exec --help" ] &&
+		ok "fvm_exec_usage_error_${bad%% *}_is_one_line_and_where_help_is" ||
+		not_ok "fvm_exec_usage_error_${bad%% *}_is_one_line_and_where_help_is" "$(cat "$T/err")"
+done
 
 # A usage error: one line, then "see fvm SUB --help", status 2.
 usage_error() { # NAME SUB ARGS...
@@ -109,8 +118,7 @@ for sub in $SUBS; do
 	check "${sub}_of_damaged_store_is_3" 3 env FVM_HOME="$bad" "$FVM" "$sub" "${args[@]}"
 done
 check migrate_of_unknown_format_is_1 1 env FVM_HOME="$bad" "$FVM" migrate
-# 4: no subcommand reaches a remote yet (import and export take local files).
-skip unreachable_remote_is_4 "no subcommand talks to a remote yet; fvm/exit.h reserves 4"
+# 4 (a remote that cannot be reached) is reserved: no subcommand talks to a remote yet.
 
 # fvm-exec: 125 for its own errors, 126 and 127 for the command's; a failed start
 # leaves no VM behind, and a VM that existed stays.
