@@ -52,7 +52,8 @@ int cli_paths(int n, char **argv, char ***out)
 	return 0;
 }
 
-int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_changes *ch)
+int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_changes *ch,
+		      const char *among)
 {
 	int rc = 0;
 
@@ -71,7 +72,7 @@ int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_change
 		if (!found) {
 			fprintf(stderr, "fvm %s: ", cli_command);
 			fvm_quote_fputs(paths[p], stderr);
-			fputs(": matches no change of the VM\n", stderr);
+			fprintf(stderr, ": matches no change %s\n", among ? among : "of the VM");
 			rc = FVM_EXIT_REFUSED;
 		}
 	}

@@ -43,9 +43,11 @@ int cli_usage(const char *problem);
 
 /*
  * Checks that each of the NPATHS PATHS selects at least one of the changes CH; each
- * that selects none is named on stderr. Returns 0 or FVM_EXIT_REFUSED.
+ * that selects none is named on stderr ("matches no change AMONG"; NULL: "of the
+ * VM"). Returns 0 or FVM_EXIT_REFUSED.
  */
-int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_changes *ch);
+int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_changes *ch,
+		      const char *among);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);

@@ -21,7 +21,7 @@ static int paths_matched(const char *dir, const struct commit_opts *o)
 	int rc = cli_scan(dir, o->paths, o->npaths, &ch);
 
 	if (rc == 0) {
-		rc = cli_paths_matched(o->paths, o->npaths, &ch);
+		rc = cli_paths_matched(o->paths, o->npaths, &ch, NULL);
 		fvm_changes_free(&ch);
 	}
 	return rc;

@@ -315,7 +315,7 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 	}
 	rc = layer ? cli_scan_layer(s, dir, layer, paths, (size_t)npaths, &ch)
 		   : cli_scan(dir, paths, (size_t)npaths, &ch);
-	if (rc == 0 && (rc = cli_paths_matched(paths, (size_t)npaths, &ch)) != 0) {
+	if (rc == 0 && (rc = cli_paths_matched(paths, (size_t)npaths, &ch, layer ? "in that layer" : NULL)) != 0) {
 		fvm_changes_free(&ch);
 	}
 	cli_paths_free(paths, npaths);

@@ -98,7 +98,10 @@ int cmd_reset(const struct fvm_store *s, int argc, char **argv)
 			fprintf(stderr, "fvm reset: %s: %s\n", upper, strerror(-ret));
 			rc = FVM_EXIT_REFUSED;
 		} else {
-			rc = cli_paths_matched(paths, (size_t)npaths, &ch);
+			rc = cli_paths_matched(paths, (size_t)npaths, &ch,
+					       ll.n ? "since its last snapshot (reset --all or fvm restore "
+						      "discards a snapshot's)"
+						    : NULL);
 			if (rc == 0 && dry_run) {
 				print_plan(s, argv[optind], &ch, &ll, all);
 			}

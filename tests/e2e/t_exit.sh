@@ -98,6 +98,13 @@ done
 [ ! -e "$HOST/added" ] && [ "$("$FVM" diff v | grep -c "$HOST/")" = 2 ] && ok path_matching_nothing_applies_nothing ||
 	not_ok path_matching_nothing_applies_nothing "$("$FVM" diff v)"
 check diff_of_matching_path_is_0 0 "$FVM" diff v "$HOST/added"
+# A change held in a snapshot is not reset by PATH: the error says where it is.
+(cd "$HOST" && "$FVM_EXEC" -n lv -- sh -c 'echo l > inlayer')
+"$FVM" snapshot lv s1 > /dev/null
+check reset_of_path_only_in_a_snapshot_is_1 1 "$FVM" reset lv "$HOST/inlayer"
+grep -q "inlayer\": matches no change since its last snapshot\|inlayer: matches no change since its last snapshot" "$T/err" &&
+	ok reset_names_where_the_change_is || not_ok reset_names_where_the_change_is "$(cat "$T/err")"
+check diff_of_path_in_a_snapshot_is_0 0 "$FVM" diff lv "$HOST/inlayer"
 
 # --dry-run: what would happen, and nothing happens.
 check reset_dry_run_is_0 0 "$FVM" reset --dry-run v "$HOST/added"
