@@ -79,6 +79,13 @@ static const struct cmd_help {
 	{"stop", "fvm stop NAME [--kill-after DURATION]",
 	 "End every process of VM NAME: SIGTERM, then SIGKILL after DURATION (default 5s).",
 	 "  --kill-after DURATION  e.g. 500ms, 10s, 1m\n", "fvm stop build --kill-after 2s"},
+	{"config", "fvm config NAME [KEY=VALUE... | --reset]",
+	 "VM NAME's policy, its vm.conf: shown, or changed for its next runs. KEY=VALUE is\n"
+	 "checked as in fvm.conf(5) (an empty VALUE is the default); --reset takes what the\n"
+	 "configuration files say now for every key not given on the command line or here.\n"
+	 "Refused while the VM runs.",
+	 "  --reset                the configuration files' values, now\n",
+	 "fvm config build net=none"},
 	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
 };
 

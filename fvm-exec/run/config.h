@@ -156,10 +156,16 @@ int exec_config_read(struct exec_config *c, const char *file, const char *vm, bo
 		     bool system, bool nofollow);
 
 /*
- * Writes vm.conf's comment line naming the keys of C given on the command line (their
- * origin "--KEY"), so that exec_config_drift() leaves them out; nothing when none.
+ * The text of VM's vm.conf from C (malloc'd, NULL on no memory): a header, the marker
+ * line naming the keys not from the configuration files (NOTFILES[k], or when NULL the
+ * keys of C given on the command line, origin "--KEY"), then the keys. A key on the
+ * marker line is left out by exec_config_drift() and kept by `fvm config --reset`.
  */
-void exec_config_write_cli_marker(const struct exec_config *c, FILE *out);
+char *exec_vmconf_text(const struct exec_config *c, const char *vm, const bool *notfiles);
+
+/* Marks in NOTFILES[] the keys vm.conf (VMCONF) names on its marker line; false when
+ * it has none (a VM made by an earlier fvm). */
+bool exec_vmconf_marker(const char *vmconf, bool notfiles[K_NKEYS]);
 
 /*
  * Compares FILES (the configuration files as they are now, for VM) with VMC (the VM's

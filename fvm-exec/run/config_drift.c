@@ -1,11 +1,13 @@
 /*
- * config_drift.c — when the configuration files no longer say what a VM's vm.conf
- * froze at its creation, fvm-exec says so (config.h).
+ * config_drift.c — a VM's vm.conf and the configuration files: its text, its marker
+ * line, and fvm-exec's line when the files no longer say what vm.conf froze (config.h).
  *
  * Rules:
  *  - One line on stderr per run, naming each key that differs with both values and
- *    where the files' value comes from, and how to apply it (the option for one run,
- *    or editing vm.conf). Nothing is applied: vm.conf stays the VM's policy.
+ *    where the files' value comes from, and how to apply it (the options for one run,
+ *    or `fvm config VM --reset`). Nothing is applied: vm.conf stays the VM's policy.
+ *  - vm.conf's text is written here too (exec_vmconf_text), for fvm-exec at a VM's
+ *    creation and for fvm config: one writer of its marker line, one reader.
  *  - Only keys the VM took from the configuration files: a key given on the command
  *    line when the VM was made is listed in vm.conf's marker line and skipped, and so
  *    is a key given on this run's command line (it wins anyway). A vm.conf without the
@@ -32,20 +34,36 @@
  */
 #define CLI_MARKER "# not from the configuration files:"
 
-void exec_config_write_cli_marker(const struct exec_config *c, FILE *out)
+char *exec_vmconf_text(const struct exec_config *c, const char *vm, const bool *notfiles)
 {
-	fputs(CLI_MARKER, out);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m) {
+		return NULL;
+	}
+	fprintf(m, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
+		   "# Edit to change it; the command line still overrides it for one run.\n", vm);
+	fputs(CLI_MARKER, m);
 	for (int k = 0; k < K_NKEYS; k++) {
-		if (!(exec_opts[k].flags & (OPT_CLI | OPT_RUN)) && c->n[k] &&
-		    strncmp(c->vals[k][0].origin, "--", 2) == 0) {
-			fprintf(out, " %s", exec_opts[k].name);
+		if (exec_opts[k].flags & (OPT_CLI | OPT_RUN)) {
+			continue;
+		}
+		if (notfiles ? notfiles[k] : c->n[k] && strncmp(c->vals[k][0].origin, "--", 2) == 0) {
+			fprintf(m, " %s", exec_opts[k].name);
 		}
 	}
-	fputc('\n', out);
+	fputc('\n', m);
+	exec_config_write(c, m, false);
+	if (fclose(m) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
-/* Marks in CLI[] the keys vm.conf (VMCONF) names on its marker line; false: no line. */
-static bool read_cli_marker(const char *vmconf, bool cli[K_NKEYS])
+bool exec_vmconf_marker(const char *vmconf, bool cli[K_NKEYS])
 {
 	bool found = false;
 	int fd = open(vmconf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
@@ -108,7 +126,7 @@ int exec_config_drift(const struct exec_config *files, const struct exec_config 
 	FILE *m;
 	int ndiff = 0;
 
-	if (!read_cli_marker(vmconf, given)) {
+	if (!exec_vmconf_marker(vmconf, given)) {
 		return 0;
 	}
 	if (!(m = open_memstream(&line, &len))) {
@@ -141,8 +159,8 @@ int exec_config_drift(const struct exec_config *files, const struct exec_config 
 	fclose(m);
 	if (ndiff && line) {
 		fprintf(out, "fvm-exec: VM %s keeps the policy of its vm.conf, which the configuration files "
-			     "no longer say: %s. To apply the files' values, %s%s%sedit %s (fvm.conf(5))\n",
-			vm, line, hint ? "give " : "", hint ? hint : "", hint ? " for one run, or " : "", vmconf);
+			     "no longer say: %s. To apply the files' values: %s%s%s`fvm config %s --reset`\n",
+			vm, line, hint ? "give " : "", hint ? hint : "", hint ? " for one run, or " : "", vm);
 	}
 	free(hint);
 	free(line);

@@ -169,19 +169,10 @@ static void ephemeral_name(const struct fvm_store *store, char *out, size_t len)
 /* The text of a new VM's vm.conf: the policy part of CFG (malloc'd). */
 static char *vmconf_text(const struct exec_config *cfg, const char *vm)
 {
-	char *conf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&conf, &len);
+	char *conf = exec_vmconf_text(cfg, vm, NULL);
 
-	if (!mem) {
-		err(FVM_EXIT_FVM, "open_memstream");
-	}
-	fprintf(mem, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
-		     "# Edit to change it; the command line still overrides it for one run.\n", vm);
-	exec_config_write_cli_marker(cfg, mem);
-	exec_config_write(cfg, mem, false);
-	if (fclose(mem) != 0) {
-		err(FVM_EXIT_FVM, "open_memstream");
+	if (!conf) {
+		err(FVM_EXIT_FVM, "vm.conf");
 	}
 	return conf;
 }

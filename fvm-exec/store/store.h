@@ -73,6 +73,12 @@ int store_upper_open(const char *vmdir);
 bool store_vm_exists(const struct fvm_store *s, const char *name);
 
 /*
+ * Replaces the vm.conf of the VM at VMDIR (its control area) with TEXT, atomically.
+ * Returns 0 or -1 (reported).
+ */
+int store_vm_conf_write(const char *vmdir, const char *text);
+
+/*
  * Creates VM NAME (directories and an empty origins file) when it does not exist;
  * writes POL as its compiled policy and CONF (text, may be NULL) as its vm.conf, each
  * atomically. Returns 0 or -1.
