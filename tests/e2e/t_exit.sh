@@ -19,7 +19,7 @@ check() { # NAME WANT-STATUS CMD...: the status, output in $T/out, stderr in $T/
 	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name" "exit $got, want $want" "$(cat "$T/out" "$T/err")"; fi
 }
 
-SUBS="list info diff commit reset rm migrate ps export import snapshot snapshots restore squash clone stop"
+SUBS="list info diff commit reset rm migrate ps export import snapshot snapshots restore squash clone stop config"
 echo data > "$HOST/existing"
 snapshot_host
 (cd "$HOST" && "$FVM_EXEC" -n v -- sh -c 'echo new > added; echo more >> existing')
@@ -62,7 +62,7 @@ usage_error() { # NAME SUB ARGS...
 for sub in $SUBS; do
 	usage_error "bad_option_of_${sub}_is_2" "$sub" --no-such-option
 done
-for sub in info diff commit reset rm ps export import snapshot snapshots restore squash clone stop; do
+for sub in info diff commit reset rm ps export import snapshot snapshots restore squash clone stop config; do
 	usage_error "missing_name_of_${sub}_is_2" "$sub"
 done
 usage_error extra_argument_of_list_is_2 list x
@@ -71,7 +71,7 @@ usage_error reset_all_with_a_path_is_2 reset v --all "$HOST/added"
 check unknown_command_is_2 2 "$FVM" frobnicate
 
 # 1: a refusal the user can act on. No such VM, for every subcommand naming one.
-for sub in info diff commit reset rm ps snapshot snapshots squash stop; do
+for sub in info diff commit reset rm ps snapshot snapshots squash stop config; do
 	check "${sub}_of_missing_vm_is_1" 1 "$FVM" "$sub" nosuchvm
 done
 check restore_of_missing_vm_is_1 1 "$FVM" restore nosuchvm L
@@ -87,7 +87,13 @@ for _ in $(seq 50); do "$FVM" list | grep -q '^busy .*running' && break; sleep 0
 for sub in commit reset rm squash; do
 	check "${sub}_of_running_vm_is_1" 1 "$FVM" "$sub" busy
 done
+check config_of_running_vm_is_1 1 "$FVM" config busy net=none
+grep -q "fvm stop busy" "$T/err" && ok config_of_running_vm_says_how || not_ok config_of_running_vm_says_how "$(cat "$T/err")"
 wait "$busy"
+usage_error config_of_unknown_key_is_2 config v nosuchkey=1
+usage_error config_of_bad_value_is_2 config v net=bogus
+usage_error config_of_command_line_option_is_2 config v vm=x
+usage_error config_change_without_equals_is_2 config v net
 
 # A PATH that selects no change: an error naming it, status 1, nothing applied.
 for sub in diff commit reset; do
@@ -171,6 +177,23 @@ else
 fi
 check drift_run_with_option 0 "$FVM_EXEC" -n d --net none -- true
 [ ! -s "$T/err" ] && ok drift_not_said_for_a_key_given_now || not_ok drift_not_said_for_a_key_given_now "$(cat "$T/err")"
+
+# fvm config: show, change (the key leaves the comparison), --reset (the files' now).
+check config_show_is_0 0 "$FVM" config d
+grep -q '^net = all$' "$T/out" && grep -q '^# VM d, vm.conf; not from the configuration files: memory$' "$T/out" &&
+	ok config_shows_policy_and_keys_not_from_files || not_ok config_shows_policy_and_keys_not_from_files "$(cat "$T/out")"
+check config_reset_is_0 0 "$FVM" config d --reset
+grep -q '^net = none$' "$FVM_HOME/ctl/d/vm.conf" && grep -q '^memory = 1G$' "$FVM_HOME/ctl/d/vm.conf" &&
+	ok config_reset_takes_files_keeps_command_line_keys || not_ok config_reset_takes_files_keeps_command_line_keys "$(cat "$FVM_HOME/ctl/d/vm.conf")"
+check drift_after_reset 0 "$FVM_EXEC" -n d -- true
+[ ! -s "$T/err" ] && ok no_drift_after_config_reset || not_ok no_drift_after_config_reset "$(cat "$T/err")"
+check config_set_is_0 0 "$FVM" config d net=loopback
+check drift_after_config_set 0 "$FVM_EXEC" -n d -- true
+grep -q '^net = loopback$' "$FVM_HOME/ctl/d/vm.conf" && [ ! -s "$T/err" ] &&
+	ok config_set_changes_vm_conf_and_leaves_the_comparison || not_ok config_set_changes_vm_conf_and_leaves_the_comparison "$(cat "$T/err" "$FVM_HOME/ctl/d/vm.conf")"
+# The next run compiles it: the policy fvm-exec wrote says so.
+"$FVM" info d --json | grep -q '"net":"loopback"' && ok config_set_applies_to_next_run ||
+	not_ok config_set_applies_to_next_run "$("$FVM" info d --json)"
 : > "$XDG_CONFIG_HOME/fvm/fvm.conf"
 
 host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
