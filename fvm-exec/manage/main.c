@@ -35,7 +35,7 @@ static const struct {
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
-	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]    a VM's policy (vm.conf): show or change it"},
+	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
 	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
 };
 
