@@ -148,7 +148,9 @@ fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
 
-fvm-exec/fvm: $(MANAGE_OBJ) $(STORE_LIB) $(CORE_LIB)
+# fvm config reads and writes vm.conf with fvm-exec's own parser and checks.
+CONFIG_OBJ := $(addprefix $(B)/fvm-exec/run/,config.o config_file.o config_table.o config_drift.o)
+fvm-exec/fvm: $(MANAGE_OBJ) $(CONFIG_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(LDFLAGS)
 

@@ -14,6 +14,7 @@
 #include "fvm/path.h"
 #include "store/journal.h"
 #include "store/procs.h"
+#include "store/quote.h"
 
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len)
 {
@@ -49,6 +50,33 @@ int cli_paths(int n, char **argv, char ***out)
 	}
 	*out = v;
 	return 0;
+}
+
+int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_changes *ch,
+		      const char *among)
+{
+	int rc = 0;
+
+	for (size_t p = 0; p < npaths; p++) {
+		size_t len = strlen(paths[p]);
+		bool found = false;
+		for (size_t i = 0; i < ch->n && !found; i++) {
+			const char *v = ch->v[i].vpath;
+			size_t vlen = strlen(v);
+			/* At PATH or beneath it ("/" selects everything), or a change above PATH
+			 * that holds it (a deleted directory is one change). */
+			found = (strncmp(v, paths[p], len) == 0 &&
+				 (v[len] == '\0' || v[len] == '/' || strcmp(paths[p], "/") == 0)) ||
+				(vlen < len && strncmp(v, paths[p], vlen) == 0 && paths[p][vlen] == '/');
+		}
+		if (!found) {
+			fprintf(stderr, "fvm %s: ", cli_command);
+			fvm_quote_fputs(paths[p], stderr);
+			fprintf(stderr, ": matches no change %s\n", among ? among : "of the VM");
+			rc = FVM_EXIT_REFUSED;
+		}
+	}
+	return rc;
 }
 
 void cli_paths_free(char **v, int n)

@@ -1,10 +1,13 @@
 /*
  * cmd.h — the subcommands of fvm, one file each (cmd_NAME.c), dispatched from the
- * table in main.c, and the helpers they share (cli.c). Each command returns the
- * exit status (store/store.h): 0 done, 1 partial/conflict/refused, 2 usage error.
+ * table in main.c, and the helpers they share (cli.c, help.c). Each command returns
+ * an exit status of fvm/exit.h: 0 done, 1 refused (the user can act on it), 2 usage,
+ * 3 damaged store, 4 unreachable remote.
  */
 #ifndef FVM_MANAGE_CMD_H
 #define FVM_MANAGE_CMD_H
+
+#include <stdio.h>
 
 #include "store/changes.h"
 #include "store/store.h"
@@ -25,6 +28,27 @@ int cmd_snapshots(const struct fvm_store *s, int argc, char **argv);
 int cmd_clone(const struct fvm_store *s, int argc, char **argv);
 int cmd_restore(const struct fvm_store *s, int argc, char **argv);
 int cmd_squash(const struct fvm_store *s, int argc, char **argv);
+int cmd_config(const struct fvm_store *s, int argc, char **argv);
+
+/* The subcommand running ("diff"), for messages; set by main.c. */
+extern const char *cli_command;
+
+/* SUB's help (synopsis, options, example) on OUT: 0, or -1 when there is no SUB. */
+int cli_help(const char *sub, FILE *out);
+
+/*
+ * A usage error of the running subcommand: PROBLEM (NULL when getopt has just named
+ * it) and "see fvm SUB --help" on stderr. Returns FVM_EXIT_USAGE.
+ */
+int cli_usage(const char *problem);
+
+/*
+ * Checks that each of the NPATHS PATHS selects at least one of the changes CH; each
+ * that selects none is named on stderr ("matches no change AMONG"; NULL: "of the
+ * VM"). Returns 0 or FVM_EXIT_REFUSED.
+ */
+int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_changes *ch,
+		      const char *among);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);

@@ -75,8 +75,7 @@ int cmd_clone(const struct fvm_store *s, int argc, char **argv)
 	int rc, lock, cfd;
 
 	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-		fprintf(stderr, "usage: fvm clone SRC DST\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("a SRC and a DST VM name are needed");
 	}
 	if ((rc = cli_vm(s, argv[1], src, sizeof(src))) != 0) {
 		return rc;

@@ -1,7 +1,8 @@
 /*
  * cmd_commit.c — fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]
  * (commit.c does the work). Changes that grant privilege are asked about when stdin is
- * a terminal (the question on stderr), and skipped otherwise unless allowed.
+ * a terminal (the question on stderr), and skipped otherwise unless allowed. A PATH
+ * that selects no change is an error naming it (status 1) and nothing is applied.
  */
 #include <err.h>
 #include <getopt.h>
@@ -10,6 +11,7 @@
 
 #include "cmd.h"
 #include "store/commit.h"
+#include "store/journal.h"
 #include "store/layers.h"
 #include "store/originlog.h"
 #include "store/quote.h"
@@ -49,6 +51,19 @@ static int dry_run_layered(const char *dir, const char *name, size_t nlayers, co
 	return nconf ? FVM_EXIT_PARTIAL : 0;
 }
 
+/* Each PATH of O selects a change of the VM at DIR (its merged view); 0, or the status. */
+static int paths_matched(const char *dir, const struct commit_opts *o)
+{
+	struct fvm_changes ch;
+	int rc = cli_scan(dir, o->paths, o->npaths, &ch);
+
+	if (rc == 0) {
+		rc = cli_paths_matched(o->paths, o->npaths, &ch, NULL);
+		fvm_changes_free(&ch);
+	}
+	return rc;
+}
+
 int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -57,7 +72,6 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 		{"allow-privileged", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char usage[] = "usage: fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]\n";
 	static const struct commit_ask terminal = {.in = 0, .out = 2};
 	struct commit_opts o = {.ask = isatty(0) ? &terminal : NULL};
 	char dir[PATH_MAX];
@@ -75,13 +89,11 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 			o.allow_privileged = true;
 			break;
 		default:
-			fputs(usage, stderr);
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
-		return FVM_EXIT_USAGE;
+		return cli_usage("a VM NAME is needed");
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0 ||
 	    (rc = cli_paths(argc - optind - 1, argv + optind + 1, &o.paths)) != 0) {
@@ -101,6 +113,9 @@ int cmd_commit(const struct fvm_store *s, int argc, char **argv)
 	struct layer_list ll;
 	if (layer_list_read(dir, &ll) < 0) {
 		rc = FVM_EXIT_PARTIAL;
+	} else if (o.npaths && !journal_exists(dir) && (rc = paths_matched(dir, &o)) != 0) {
+		/* reported: a PATH that selects nothing, and nothing is applied (a pending
+		 * commit is finished or refused first, by fvm_commit, whatever the PATHs) */
 	} else if (ll.n && o.dry_run) {
 		struct fvm_changes ch;
 		rc = cli_scan(dir, o.paths, o.npaths, &ch);

@@ -1,7 +1,8 @@
 /*
  * cmd_diff.c — fvm diff NAME [--stat | --json | -p] [PATH...]: what VM NAME changed,
  * sorted by path, one change per line ("A PATH", "M PATH", "D PATH"); a change that
- * grants privilege is "K! PATH [MARK,...]" (store/changes.h).
+ * grants privilege is "K! PATH [MARK,...]" (store/changes.h). A PATH that selects no
+ * change is an error naming it (status 1), as git's pathspecs.
  *
  *   --stat  "K PATH<TAB>WHAT<TAB>SIZE-BEFORE -> SIZE-AFTER", then a summary line.
  *           WHAT: for A and D the object's type; for M the aspects that differ, comma
@@ -316,8 +317,6 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		{"conflicts", no_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char usage[] =
-		"usage: fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]\n";
 	const char *layer = NULL;
 	bool conflicts = false;
 	enum diff_format fmt = FMT_PLAIN;
@@ -336,15 +335,19 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 			continue;
 		}
 		enum diff_format f = c == 's' ? FMT_STAT : c == 'j' ? FMT_JSON : c == 'p' ? FMT_PATCH : FMT_PLAIN;
-		if (f == FMT_PLAIN || (fmt != FMT_PLAIN && fmt != f)) {
-			fputs(usage, stderr);
-			return FVM_EXIT_USAGE;
+		if (f == FMT_PLAIN) {
+			return cli_usage(NULL);
+		}
+		if (fmt != FMT_PLAIN && fmt != f) {
+			return cli_usage("--stat, --json and -p exclude each other");
 		}
 		fmt = f;
 	}
-	if (optind >= argc || (layer && conflicts)) {
-		fputs(usage, stderr);
-		return FVM_EXIT_USAGE;
+	if (optind >= argc) {
+		return cli_usage("a VM NAME is needed");
+	}
+	if (layer && conflicts) {
+		return cli_usage("--layer and --conflicts exclude each other");
 	}
 	npaths = argc - optind - 1;
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0 ||
@@ -353,6 +356,9 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 	}
 	rc = layer ? cli_scan_layer(s, dir, layer, paths, (size_t)npaths, &ch)
 		   : cli_scan(dir, paths, (size_t)npaths, &ch);
+	if (rc == 0 && (rc = cli_paths_matched(paths, (size_t)npaths, &ch, layer ? "in that layer" : NULL)) != 0) {
+		fvm_changes_free(&ch);
+	}
 	cli_paths_free(paths, npaths);
 	if (rc != 0) {
 		return rc;

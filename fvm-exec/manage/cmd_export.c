@@ -30,10 +30,6 @@
 #include "store/procs.h"
 #include "store/safefs.h"
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]\n");
-}
 
 /* OCI's name for this machine's architecture. */
 static const char *oci_arch(void)
@@ -341,23 +337,22 @@ int cmd_export(const struct fvm_store *s, int argc, char **argv)
 			break;
 		case OPT_COMPRESS:
 			if (parse_compress(optarg, &o.compress) < 0) {
-				return FVM_EXIT_USAGE;
+				return cli_usage(NULL);
 			}
 			break;
 		case OPT_MTIME:
 			if (parse_time(optarg, &o.mtime) < 0) {
-				return FVM_EXIT_USAGE;
+				return cli_usage(NULL);
 			}
 			o.clamp = true;
 			break;
 		default:
-			usage();
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 	}
 	if (optind != argc - 1 || !out == !oci) {
-		usage();
-		return FVM_EXIT_USAGE;
+		return cli_usage(optind != argc - 1 ? "one VM NAME is needed"
+						    : "one of -o FILE and --oci DIR is needed");
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;

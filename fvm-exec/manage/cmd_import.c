@@ -46,10 +46,6 @@ struct import {
 	size_t conflicts;          /* origins whose host object differs here */
 };
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: fvm import NAME FILE.tar|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]\n");
-}
 
 /* SIZE with an optional K, M, G or T suffix (powers of 1024). */
 static int parse_size(const char *s, uint64_t *out)
@@ -289,7 +285,7 @@ int cmd_import(const struct fvm_store *s, int argc, char **argv)
 		switch (c) {
 		case OPT_MAX:
 			if (parse_size(optarg, &im.o.max_size) < 0) {
-				return FVM_EXIT_USAGE;
+				return cli_usage(NULL);
 			}
 			max_given = true;
 			break;
@@ -297,13 +293,11 @@ int cmd_import(const struct fvm_store *s, int argc, char **argv)
 			im.o.allow_privileged = true;
 			break;
 		default:
-			usage();
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 	}
 	if (optind != argc - 2) {
-		usage();
-		return FVM_EXIT_USAGE;
+		return cli_usage("a VM NAME and a SOURCE (FILE, - or oci:DIR) are needed");
 	}
 	const char *name = argv[optind];
 	im.src = argv[optind + 1];
@@ -323,8 +317,7 @@ int cmd_import(const struct fvm_store *s, int argc, char **argv)
 		im.oci_dir = spec;
 		if (!*spec || (im.oci_tag && !*im.oci_tag)) {
 			free(spec);
-			usage();
-			return FVM_EXIT_USAGE;
+			return cli_usage("oci:DIR[:TAG] needs a DIR, and a TAG after ':'");
 		}
 	}
 	if (!max_given) {

@@ -137,16 +137,14 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c != 'j') {
-			fprintf(stderr, "usage: fvm info NAME [--json]\n");
 			free(pol);
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 		json = true;
 	}
 	if (optind + 1 != argc || !pol) {
-		fprintf(stderr, "usage: fvm info NAME [--json]\n");
 		free(pol);
-		return FVM_EXIT_USAGE;
+		return cli_usage("one VM NAME is needed");
 	}
 	const char *name = argv[optind];
 	if ((rc = cli_vm(s, name, dir, sizeof(dir))) != 0 || (rc = cli_scan(dir, NULL, 0, &ch)) != 0) {

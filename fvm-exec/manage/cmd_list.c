@@ -63,14 +63,12 @@ int cmd_list(const struct fvm_store *s, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c != 'j') {
-			fprintf(stderr, "usage: fvm list [--json]\n");
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 		ctx.json = true;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: fvm list [--json]\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("no argument is taken");
 	}
 	if (!ctx.json) {
 		printf("%-24s %-12s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");

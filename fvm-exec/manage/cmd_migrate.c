@@ -11,8 +11,7 @@ int cmd_migrate(const struct fvm_store *s, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1) {
-		fprintf(stderr, "usage: fvm migrate\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("no argument is taken");
 	}
 	return store_migrate(s) < 0 ? FVM_EXIT_PARTIAL : FVM_EXIT_OK;
 }

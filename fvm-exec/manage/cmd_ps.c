@@ -86,14 +86,12 @@ int cmd_ps(const struct fvm_store *s, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c != 'j') {
-			fprintf(stderr, "usage: fvm ps NAME [--json]\n");
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 		json = true;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: fvm ps NAME [--json]\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("one VM NAME is needed");
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;

@@ -17,7 +17,6 @@
 int cmd_restore(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
-	static const char usage[] = "usage: fvm restore NAME LABEL [--yes]\n";
 	struct layer_list ll, keep, gone = {.n = 0};
 	char dir[PATH_MAX], answer[16];
 	bool yes = false;
@@ -25,14 +24,12 @@ int cmd_restore(const struct fvm_store *s, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "y", longopts, NULL)) != -1) {
 		if (c != 'y') {
-			fputs(usage, stderr);
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 		yes = true;
 	}
 	if (optind + 2 != argc) {
-		fputs(usage, stderr);
-		return FVM_EXIT_USAGE;
+		return cli_usage("a VM NAME and a snapshot LABEL are needed");
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;

@@ -101,14 +101,12 @@ int cmd_rm(const struct fvm_store *s, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
 		if (c != 'f') {
-			fprintf(stderr, "usage: fvm rm [--force] NAME\n");
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 		r.force = true;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: fvm rm [--force] NAME\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("one VM NAME is needed");
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;

@@ -19,8 +19,8 @@ int cmd_snapshot(const struct fvm_store *s, int argc, char **argv)
 	int rc, lock;
 
 	if (argc < 2 || argc > 3 || argv[1][0] == '-' || (argc == 3 && argv[2][0] == '-')) {
-		fprintf(stderr, "usage: fvm snapshot NAME [LABEL]\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage(argc >= 2 && argv[1][0] == '-' ? "no option is taken"
+								 : "a VM NAME and at most one LABEL are needed");
 	}
 	if (argc == 3 && (strlen(argv[2]) >= sizeof(label) || strpbrk(argv[2], "\n\r") ||
 			  !argv[2][0])) {

@@ -45,8 +45,7 @@ int cmd_snapshots(const struct fvm_store *s, int argc, char **argv)
 	int rc;
 
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: fvm snapshots NAME\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("one VM NAME is needed");
 	}
 	if ((rc = cli_vm(s, argv[1], dir, sizeof(dir))) != 0) {
 		return rc;

@@ -17,8 +17,7 @@ int cmd_squash(const struct fvm_store *s, int argc, char **argv)
 	int rc, lock;
 
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: fvm squash NAME\n");
-		return FVM_EXIT_USAGE;
+		return cli_usage("one VM NAME is needed");
 	}
 	if ((rc = cli_vm(s, argv[1], dir, sizeof(dir))) != 0) {
 		return rc;

@@ -41,7 +41,6 @@ int cmd_stop(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"kill-after", required_argument, NULL, 'k'},
 						 {NULL, 0, NULL, 0}};
-	static const char usage[] = "usage: fvm stop NAME [--kill-after DURATION]\n";
 	long long grace = 5000;
 	char dir[PATH_MAX], who[1024];
 	struct vm_procs p;
@@ -53,13 +52,11 @@ int cmd_stop(const struct fvm_store *s, int argc, char **argv)
 				warnx("--kill-after %s: not a duration: use a number with an optional ms, s, m or h suffix (at most 24h)",
 				      optarg);
 			}
-			fputs(usage, stderr);
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 	}
 	if (optind + 1 != argc) {
-		fputs(usage, stderr);
-		return FVM_EXIT_USAGE;
+		return cli_usage("one VM NAME is needed");
 	}
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;

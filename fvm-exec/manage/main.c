@@ -3,7 +3,9 @@
  *
  *   fvm [--home DIR] COMMAND [ARG...]
  *
- * Exit statuses: 0 done, 1 partial/conflict/refused, 2 usage error.
+ * Exit statuses: fvm/exit.h (0 done, 1 refused, 2 usage, 3 damaged store, 4 remote).
+ * `fvm SUB --help` (or -h, anywhere before "--") and `fvm help SUB` print SUB's help
+ * (help.c) before the store is looked at: help works without a store.
  */
 #include <err.h>
 #include <getopt.h>
@@ -33,6 +35,8 @@ static const struct {
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
+	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
+	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
 };
 
 static void usage(FILE *out)
@@ -41,7 +45,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		fprintf(out, "  %s\n", commands[i].help);
 	}
-	fprintf(out, "\nThe store is --home DIR, else $FVM_HOME, else ~/.local/share/fvm.\n");
+	fprintf(out, "\nThe store is --home DIR, else $FVM_HOME, else ${XDG_DATA_HOME:-~/.local/share}/fvm.\n"
+		     "Exit status: 0 done, 1 refused, 2 usage, 3 damaged store, 4 unreachable remote (fvm(1)).\n");
 }
 
 int main(int argc, char **argv)
@@ -69,30 +74,52 @@ int main(int argc, char **argv)
 			printf("fvm %s\n", FVM_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			fputs("see fvm --help\n", stderr);
 			return FVM_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		fputs("fvm: a COMMAND is needed\nsee fvm --help\n", stderr);
 		return FVM_EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 == argc) {
+			usage(stdout);
+			return 0;
+		}
+		if (optind + 2 == argc && cli_help(argv[optind + 1], stdout) == 0) {
+			return 0;
+		}
+		cli_command = "help";
+		return cli_usage(optind + 2 == argc ? "no such command (fvm help lists them)"
+						    : "one COMMAND at most");
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
+			static char prog[64];
+			cli_command = commands[i].name;
+			for (int a = optind + 1; a < argc && strcmp(argv[a], "--") != 0; a++) {
+				if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+					return cli_help(cli_command, stdout) == 0 ? 0 : FVM_EXIT_USAGE;
+				}
+			}
 			/* Every command but migrate needs a store of the current format. */
 			if (store_locate(&store, home) < 0 ||
 			    (commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
-				return FVM_EXIT_PARTIAL;
+				return FVM_EXIT_STORE;
 			}
 			optind++;
-			/* Subcommands parse their own options from a fresh getopt state. */
+			/* Subcommands parse their own options from a fresh getopt state; getopt's
+			 * messages say "fvm SUB:". */
 			int sub_argc = argc - optind + 1;
 			char **sub_argv = argv + optind - 1;
+			snprintf(prog, sizeof(prog), "fvm %s", cli_command);
+			sub_argv[0] = prog;
 			optind = 0; /* 0: glibc re-reads the ordering flags ("+" above) */
 			return commands[i].run(&store, sub_argc, sub_argv);
 		}
 	}
 	warnx("unknown command '%s'", argv[optind]);
-	usage(stderr);
+	fputs("see fvm --help\n", stderr);
 	return FVM_EXIT_USAGE;
 }

@@ -150,8 +150,12 @@ void exec_usage(FILE *out)
 			o->def && o->kind != V_FLAG ? "; default " : "", o->def && o->kind != V_FLAG ? o->def : "");
 	}
 	fprintf(out, "\nSizes take K, M, G, T; durations ms, s, m, h. See fvm-exec(1), fvm.conf(5).\n"
-		     "Exit status: the command's (128+N when killed by signal N); 124 timeout,\n"
-		     "125 fvm error, 126 cannot run, 127 not found.\n");
+		     "\nexamples:\n"
+		     "  fvm-exec -n build -- make                 run make in VM build (made on first use)\n"
+		     "  fvm-exec --ephemeral --net none -- ./x    a throwaway VM without network\n"
+		     "\nExit status: the command's (128+N when killed by signal N); 124 timeout,\n"
+		     "125 fvm error (an option, the configuration, the store), 126 cannot run,\n"
+		     "127 not found (fvm-exec(1), EXIT STATUS).\n");
 }
 
 int exec_parse_cli(struct exec_config *c, int argc, char **argv)
@@ -188,7 +192,7 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv)
 			}
 		}
 		if (k < 0) {
-			fprintf(stderr, "fvm-exec: see fvm-exec --help\n");
+			fprintf(stderr, "see fvm-exec --help\n");
 			return -1;
 		}
 		if (k == K_HELP) {
@@ -212,11 +216,21 @@ int exec_parse_cli(struct exec_config *c, int argc, char **argv)
 			val = abs;
 		}
 		snprintf(origin, sizeof(origin), "--%s", o->name);
-		int r = !*val && o->kind != V_FLAG ? (snprintf(why, sizeof(why), "empty value"), -1)
-						   : exec_config_set(c, k, val, origin, why, sizeof(why));
+		if (!*val && o->kind != V_FLAG) {
+			/* "-n ''": say which option, in the words the user typed. */
+			char sopt[4] = "";
+			if (o->short_opt) {
+				snprintf(sopt, sizeof(sopt), "-%c/", o->short_opt);
+			}
+			fprintf(stderr, "fvm-exec: option %s--%s was given an empty value; it needs one (%s)\n"
+					"see fvm-exec --help\n", sopt, o->name, o->help);
+			free(abs);
+			return -1;
+		}
+		int r = exec_config_set(c, k, val, origin, why, sizeof(why));
 		free(abs);
 		if (r < 0) {
-			fprintf(stderr, "fvm-exec: --%s %s: %s\n", o->name, optarg ? optarg : "", why);
+			fprintf(stderr, "fvm-exec: --%s %s: %s\nsee fvm-exec --help\n", o->name, optarg ? optarg : "", why);
 			return -1;
 		}
 	}
@@ -360,7 +374,10 @@ void exec_config_write(const struct exec_config *c, FILE *out, bool with_origin)
 			size_t tl = strlen(t);
 			/* Quoted when the reader (config_file.c) would otherwise trim or unquote it. */
 			bool quote = tl && (isspace((unsigned char)t[0]) || isspace((unsigned char)t[tl - 1]) ||
-					    (tl >= 2 && t[0] == '"' && t[tl - 1] == '"'));
+					    t[0] == '"' || t[0] == '#');
+			for (size_t j = 1; j < tl && !quote; j++) {
+				quote = t[j] == '#' && isspace((unsigned char)t[j - 1]);
+			}
 			fprintf(out, quote ? "%s = \"%s\"" : "%s = %s", o->name, t);
 			if (with_origin) {
 				fprintf(out, "  # %s", c->vals[k][i].origin);

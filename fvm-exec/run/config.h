@@ -156,6 +156,28 @@ int exec_config_read(struct exec_config *c, const char *file, const char *vm, bo
 		     bool system, bool nofollow);
 
 /*
+ * The text of VM's vm.conf from C (malloc'd, NULL on no memory): a header, the marker
+ * line naming the keys not from the configuration files (NOTFILES[k], or when NULL the
+ * keys of C given on the command line, origin "--KEY"), then the keys. A key on the
+ * marker line is left out by exec_config_drift() and kept by `fvm config --reset`.
+ */
+char *exec_vmconf_text(const struct exec_config *c, const char *vm, const bool *notfiles);
+
+/* Marks in NOTFILES[] the keys vm.conf (VMCONF) names on its marker line; false when
+ * it has none (a VM made by an earlier fvm). */
+bool exec_vmconf_marker(const char *vmconf, bool notfiles[K_NKEYS]);
+
+/*
+ * Compares FILES (the configuration files as they are now, for VM) with VMC (the VM's
+ * vm.conf at VMCONF) and prints on OUT one line naming each key that differs, both
+ * values and where the files' comes from, and how to apply it (config_drift.c). Keys
+ * given on the command line at the VM's creation, or in CLI for this run, are left
+ * out. Returns the number of keys that differ (0: nothing printed), -1 on no memory.
+ */
+int exec_config_drift(const struct exec_config *files, const struct exec_config *vmc,
+		      const struct exec_config *cli, const char *vmconf, const char *vm, FILE *out);
+
+/*
  * The system's fvm.conf ($FVM_SYSTEM_CONFIG, else SYSCONFDIR/fvm.conf) into SYS and the
  * user's (${XDG_CONFIG_HOME:-$HOME/.config}/fvm/fvm.conf; "" without either) into USER,
  * LEN bytes each.

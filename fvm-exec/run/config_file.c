@@ -4,8 +4,10 @@
  * Rules:
  *  - A file: "key = value" lines before any section are global; "[vm NAME]" starts a
  *    section that applies to VM NAME only and overrides the global keys of the same
- *    file whatever their order. Whole-line comments start with '#' or ';'. Every line
- *    of every section is checked, so a mistake is found even for another VM.
+ *    file whatever their order. Whole-line comments start with '#' or ';'; a '#' after a
+ *    blank in an unquoted value is a trailing comment, refused (it would silently be
+ *    part of the value), and a value that opens a quote closes it at the end of its line.
+ *    Every line of every section is checked, so a mistake is found even for another VM.
  *  - Every error names FILE:LINE, the key and the value.
  *  - A file is read only as a regular file (a FIFO or a device in its place is an error,
  *    never a wait) of at most SAFE_MAX_CONF bytes; vm.conf also never through a link.
@@ -100,6 +102,20 @@ static int parse_line(const char *file, int lineno, char *line, const char *vm, 
 	if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
 		val[vl - 1] = '\0';
 		val++;
+	} else if (vl && val[0] == '"') {
+		return file_error(file, lineno, "%s: unclosed quote: a quoted value ends with '\"' at the end of the line",
+				  key);
+	} else {
+		/* "net = loopback # comment": a '#' after a blank would silently be part of the
+		 * value; a '#' the value needs is written inside quotes. */
+		for (size_t i = 0; i < vl; i++) {
+			if (val[i] == '#' && (i == 0 || isspace((unsigned char)val[i - 1]))) {
+				return file_error(file, lineno,
+						  "%s: trailing comments are not allowed: put the comment on a line of "
+						  "its own, starting with '#' (or quote a value that holds '#')",
+						  key);
+			}
+		}
 	}
 	e->key = exec_opt_find(key);
 	if (!*key) {

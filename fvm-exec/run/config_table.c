@@ -15,7 +15,7 @@
 
 const struct exec_opt exec_opts[K_NKEYS] = {
 	[K_VM] = {"vm", 'n', V_TEXT, OPT_CLI, "default", "the VM (created on first use)"},
-	[K_HOME] = {"home", 0, V_PATH, OPT_CLI, NULL, "the store (default $FVM_HOME, else ~/.local/share/fvm)"},
+	[K_HOME] = {"home", 0, V_PATH, OPT_CLI, NULL, "the store (default $FVM_HOME, else ${XDG_DATA_HOME:-~/.local/share}/fvm)"},
 	[K_CONFIG] = {"config", 'c', V_PATH, OPT_CLI, NULL, "read this file instead of the system and user fvm.conf"},
 	[K_EPHEMERAL] = {"ephemeral", 0, V_FLAG, OPT_CLI, "false", "a fresh VM, removed after the run"},
 	[K_KEEP] = {"keep", 0, V_FLAG, OPT_CLI, "false", "with --ephemeral: keep the VM and print its name"},

@@ -17,6 +17,7 @@
  * Exit status: the command's (128+N when killed by signal N), 124 on --timeout, 125 for
  * an fvm error, 126 when the command cannot run, 127 when it is not found.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <err.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include "review.h"
 #include "run.h"
 #include "store/ipc_store.h"
+#include "store/procs.h"
 #include "store/store.h"
 
 struct child_ctx {
@@ -167,18 +169,10 @@ static void ephemeral_name(const struct fvm_store *store, char *out, size_t len)
 /* The text of a new VM's vm.conf: the policy part of CFG (malloc'd). */
 static char *vmconf_text(const struct exec_config *cfg, const char *vm)
 {
-	char *conf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&conf, &len);
+	char *conf = exec_vmconf_text(cfg, vm, NULL);
 
-	if (!mem) {
-		err(FVM_EXIT_FVM, "open_memstream");
-	}
-	fprintf(mem, "# vm.conf of VM %s: its policy, fixed when it was created (fvm.conf(5)).\n"
-		     "# Edit to change it; the command line still overrides it for one run.\n", vm);
-	exec_config_write(cfg, mem, false);
-	if (fclose(mem) != 0) {
-		err(FVM_EXIT_FVM, "open_memstream");
+	if (!conf) {
+		err(FVM_EXIT_FVM, "vm.conf");
 	}
 	return conf;
 }
@@ -212,6 +206,68 @@ static void say_setup(const struct exec_config *cfg, const struct exec_fence *fe
 	}
 	fprintf(stderr, "fvm-exec: cgroup: %s\n",
 		cg->n ? cg->dir[0] : "none (the VM is followed by its process tree only)");
+}
+
+/*
+ * A VM this run created: removed again at exit when the command never ran (fvm-exec
+ * failed, or the command was not found or could not be executed) and nothing was
+ * written in it, so a typo does not leave a VM behind. Only the process that made it
+ * acts (the supervisor and the child are forks of it); a VM that existed stays.
+ */
+static struct {
+	pid_t pid;        /* 0: this run made no VM */
+	bool keep;        /* the command started: the VM stays */
+	int lock;         /* the run lock while this process holds it, else -1 */
+	char vmdir[PATH_MAX];
+} made = {.lock = -1};
+
+/* Nothing beneath upper/, no process, and the lock free: the run wrote nothing. */
+static bool vm_untouched(const char *vmdir)
+{
+	struct vm_procs p;
+	int fd = store_upper_open(vmdir);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	bool empty = d != NULL;
+
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			empty = false;
+			break;
+		}
+	}
+	if (d) {
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (!empty || vm_procs_find(vmdir, &p) < 0) {
+		return false;
+	}
+	empty = p.n == 0;
+	vm_procs_free(&p);
+	return empty;
+}
+
+static void drop_made_vm(void)
+{
+	int lock;
+
+	if (made.pid != getpid() || made.keep) {
+		return;
+	}
+	if (made.lock >= 0) {
+		close(made.lock);
+	}
+	/* Exclusive, without waiting: a run that came meanwhile keeps the VM. */
+	lock = store_vm_lock(made.vmdir, true, true);
+	if (lock < 0) {
+		return;
+	}
+	if (vm_untouched(made.vmdir) && store_remove_ipc(made.vmdir) == 0) {
+		store_vm_remove(made.vmdir);
+	}
+	close(lock);
 }
 
 /*
@@ -290,6 +346,18 @@ int main(int argc, char **argv)
 	    (!created && exec_config_read(&cfg, vmconf, vm, true, false, true) < 0)) {
 		return FVM_EXIT_FVM;
 	}
+	if (!created) {
+		/* The files as they are now against what vm.conf froze: said, not applied. */
+		static struct exec_config files, vmc;
+		exec_config_init(&files);
+		exec_config_init(&vmc);
+		if (read_base_config(&files, s.config, vm) == 0 &&
+		    exec_config_read(&vmc, vmconf, vm, true, false, true) == 0) {
+			exec_config_drift(&files, &vmc, &cli, vmconf, vm, stderr);
+		}
+		exec_config_free(&files);
+		exec_config_free(&vmc);
+	}
 	merge_cli(&cfg, &cli);
 	if (exec_settings_build(&cfg, &s) < 0) {
 		return FVM_EXIT_FVM;
@@ -307,10 +375,16 @@ int main(int argc, char **argv)
 		return FVM_EXIT_FVM;
 	}
 	free(conf);
+	if (created && !s.ephemeral) {
+		made.pid = getpid();
+		snprintf(made.vmdir, sizeof(made.vmdir), "%s", vmdir);
+		atexit(drop_made_vm);
+	}
 	lock = store_vm_lock(vmdir, false, false);
 	if (lock < 0) {
 		return FVM_EXIT_FVM;
 	}
+	made.lock = lock;
 	/*
 	 * Again under the lock: a snapshot, restore or clone that held it meanwhile may
 	 * have changed the layer list the policy image carries.
@@ -341,6 +415,10 @@ int main(int argc, char **argv)
 				 .vm = vm, .ctldir = ctldir, .lock = lock, .mq = &fence.mq, .cu = &fence.cu, .notify = &fence.notify,
 				 .child = child_main, .arg = &ctx};
 	status = supervise(&sup);
+	made.lock = -1; /* supervise closed it */
+	/* 125..127: the child's own failure before the command ran (run_child), or the
+	 * command's status; either way a VM it wrote nothing in is not kept. */
+	made.keep = status < FVM_EXIT_FVM || status > FVM_EXIT_NOTFOUND;
 	after_run(&s, vm, vmdir);
 	exec_config_free(&cli);
 	exec_config_free(&cfg);

@@ -435,6 +435,22 @@ out:
 	return ret;
 }
 
+int store_vm_conf_write(const char *vmdir, const char *text)
+{
+	int ctl = store_ctl_open(vmdir), r;
+
+	if (ctl < 0) {
+		return -1;
+	}
+	r = write_text(ctl, FVM_VMCONF_FILE, text, 0600);
+	close(ctl);
+	if (r < 0) {
+		warnx("%s: %s: %s", vmdir, FVM_VMCONF_FILE, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 int store_vm_create_filled(const struct fvm_store *s, const char *name,
 			   int (*fill)(int vmfd, void *arg), void *arg)
 {

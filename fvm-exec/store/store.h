@@ -17,18 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fvm/exit.h"
 #include "fvm/policy.h"
-
-/* Exit statuses shared by the tools. */
-enum {
-	FVM_EXIT_OK = 0,
-	FVM_EXIT_PARTIAL = 1,  /* fvm: partial, conflict or refused */
-	FVM_EXIT_USAGE = 2,    /* fvm: usage error */
-	FVM_EXIT_TIMEOUT = 124,
-	FVM_EXIT_FVM = 125,    /* fvm-exec: an fvm error (bad option, store) */
-	FVM_EXIT_CANNOT = 126,
-	FVM_EXIT_NOTFOUND = 127,
-};
 
 struct fvm_store {
 	char home[PATH_MAX];  /* absolute */
@@ -81,6 +71,12 @@ int store_upper_open(const char *vmdir);
 
 /* True when VM NAME exists. */
 bool store_vm_exists(const struct fvm_store *s, const char *name);
+
+/*
+ * Replaces the vm.conf of the VM at VMDIR (its control area) with TEXT, atomically.
+ * Returns 0 or -1 (reported).
+ */
+int store_vm_conf_write(const char *vmdir, const char *text);
 
 /*
  * Creates VM NAME (directories and an empty origins file) when it does not exist;

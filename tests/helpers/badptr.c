@@ -77,6 +77,8 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "legacy_calls.h"
+
 #pragma GCC diagnostic ignored "-Wnonnull"
 #pragma GCC diagnostic ignored "-Wrestrict"
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -376,7 +378,7 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	PT("__realpath_chk(f,P)", __realpath_chk("f", P, sizeof(buf)))
 	PT("canonicalize_file_name(P)", canonicalize_file_name(P))
 	PT("getcwd(P,256)", getcwd(P, 256))
-	PT("getwd(P)", getwd(P))
+	PT("getwd(P)", LEGACY(getwd)(P))
 	PT("__getcwd_chk(P,256)", __getcwd_chk(P, 256, 256))
 	PT("get_current_dir_name() none", get_current_dir_name())
 	I("chdir(P)", chdir(P))
@@ -530,14 +532,14 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	FD("mkostemps(P)", mkostemps(P, 0, 0))
 	FD("mkostemps64(P)", mkostemps64(P, 0, 0))
 	PT("mkdtemp(P)", mkdtemp(P))
-	PT("mktemp(P)", mktemp(P))
-	PT("mktemp(tmpl) none", mktemp(tmpl))
+	PT("mktemp(P)", LEGACY(mktemp)(P))
+	PT("mktemp(tmpl) none", LEGACY(mktemp)(tmpl))
 	PT("tmpfile() none", tmpfile())
 	PT("tmpfile64() none", tmpfile64())
-	PT("tempnam(P,x)", tempnam(P, "x"))
-	PT("tempnam(d,P)", tempnam("d", P))
-	PT("tmpnam(P)", tmpnam(P))
-	PT("tmpnam_r(P)", tmpnam_r(P))
+	PT("tempnam(P,x)", LEGACY(tempnam)(P, "x"))
+	PT("tempnam(d,P)", LEGACY(tempnam)("d", P))
+	PT("tmpnam(P)", LEGACY(tmpnam)(P))
+	PT("tmpnam_r(P)", LEGACY(tmpnam_r)(P))
 
 	/* ipc.c, ipcdir.c */
 	FD("shm_open(P)", shm_open(P, O_RDONLY, 0))

@@ -26,6 +26,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "legacy_calls.h"
+
 extern char **environ;
 static int the_fd = -1;
 
@@ -204,11 +206,11 @@ static int run(const char *op, char **a)
 		fclose(f);
 	} else if (!strcmp(op, "mktemp")) {
 		snprintf(buf, sizeof(buf), "%s", a[0]);
-		mktemp(buf);
+		LEGACY(mktemp)(buf);
 		printf("%s: %s %s\n", op, buf[0] ? "named" : "failed",
 		       buf[0] && access(buf, F_OK) < 0 ? "free" : "taken");
 	} else if (!strcmp(op, "tempnam")) {
-		char *t = tempnam(a[0], "fv");
+		char *t = LEGACY(tempnam)(a[0], "fv");
 		printf("%s: %s\n", op, t && strncmp(t, a[0], strlen(a[0])) == 0 ? "in-dir" : "elsewhere");
 		free(t);
 	} else if (!strcmp(op, "dlopen")) {

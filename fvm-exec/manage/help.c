@@ -1,0 +1,120 @@
+/*
+ * help.c — what `fvm SUB --help` and `fvm help SUB` print: a subcommand's synopsis,
+ * what it does, its options and an example (cmd.h).
+ *
+ * Rules:
+ * - One entry per subcommand of main.c's table, each with a synopsis that matches the
+ *   one in fvm(1); tests/e2e/t_exit.sh asks every subcommand for its help.
+ * - Help goes to standard output and the status is 0; a usage error gets one line on
+ *   standard error, then "see fvm SUB --help" (cli_usage), status FVM_EXIT_USAGE.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct cmd_help {
+	const char *name, *synopsis, *what, *options, *example;
+} helps[] = {
+	{"list", "fvm list [--json]", "The VMs in the store: name, state, changes, bytes, last use.",
+	 "  --json                 an array of objects instead of the table\n",
+	 "fvm list"},
+	{"info", "fvm info NAME [--json]",
+	 "A VM's directory, state, sizes, changes, processes and effective policy.",
+	 "  --json                 one JSON object\n",
+	 "fvm info build"},
+	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]",
+	 "What VM NAME changed, one line per change: A (added), M (modified), D (deleted).\n"
+	 "A PATH selects the changes at or beneath it; a PATH that matches no change is an\n"
+	 "error naming it (status 1).",
+	 "  --stat                 what changed of each (content, mode, owner...) and the sizes\n"
+	 "  --json                 one JSON object per change\n"
+	 "  -p, --patch            a unified diff of each changed text file\n"
+	 "  --layer LABEL          what the snapshot LABEL holds, not the merged view\n"
+	 "  --conflicts            only the changes whose host file differs from what the VM\n"
+	 "                         copied (changed since, or another host's, after an import)\n",
+	 "fvm diff build ~/src/proj"},
+	{"commit", "fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]",
+	 "Apply VM NAME's changes (or those at or beneath each PATH) to the host. A PATH that\n"
+	 "matches no change is an error naming it (status 1), and nothing is applied.",
+	 "  -n, --dry-run          print what would be applied, change nothing\n"
+	 "  -f, --force            apply over host files changed since the VM saw them\n"
+	 "  --allow-privileged     apply changes that grant privilege (setuid, caps...)\n",
+	 "fvm commit --dry-run build ~/src/proj"},
+	{"reset", "fvm reset NAME [--all] [--dry-run] [PATH...]",
+	 "Discard VM NAME's changes (or those at or beneath each PATH). A PATH that matches no\n"
+	 "change is an error naming it (status 1), and nothing is discarded.",
+	 "  --all                  discard the VM's snapshots (layers) too; no PATH\n"
+	 "  -n, --dry-run          print what would be discarded, change nothing\n",
+	 "fvm reset build ~/src/proj/tmp"},
+	{"rm", "fvm rm [--force] NAME", "Remove VM NAME: its changes, snapshots and control files.",
+	 "  -f, --force            end the VM's processes first (else a running VM is refused)\n",
+	 "fvm rm build"},
+	{"migrate", "fvm migrate", "Convert a store made by an earlier fvm to the current format.",
+	 "", "fvm migrate"},
+	{"ps", "fvm ps NAME [--json]", "The live processes of VM NAME.",
+	 "  --json                 an array of objects\n", "fvm ps build"},
+	{"export", "fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]",
+	 "VM NAME's changes as an OCI layer (a tar) or an OCI image layout.",
+	 "  -o, --output FILE|-    write the layer tar to FILE, or to standard output\n"
+	 "  --oci DIR[:TAG]        write an OCI image layout to DIR (tag TAG)\n"
+	 "  --compress ALG         gzip, zstd or none\n"
+	 "  --mtime T              clamp every time to T (seconds since the epoch)\n",
+	 "fvm export build -o build.tar"},
+	{"import", "fvm import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]",
+	 "A new VM NAME from an OCI layer (a tar, or standard output's) or an OCI image layout.",
+	 "  --max-size SIZE        refuse a layer larger than SIZE (K, M, G, T suffixes)\n"
+	 "  --allow-privileged     keep entries that grant privilege (setuid, caps...)\n",
+	 "fvm import build2 build.tar"},
+	{"snapshot", "fvm snapshot NAME [LABEL]",
+	 "Freeze VM NAME's changes into a read-only layer labelled LABEL.", "",
+	 "fvm snapshot build before-upgrade"},
+	{"snapshots", "fvm snapshots NAME", "VM NAME's layers: label, date, size, files.", "",
+	 "fvm snapshots build"},
+	{"restore", "fvm restore NAME LABEL [--yes]",
+	 "Return VM NAME to its snapshot LABEL: the changes made since go.",
+	 "  -y, --yes              do not ask (asked only on a terminal)\n",
+	 "fvm restore build before-upgrade"},
+	{"squash", "fvm squash NAME", "Merge VM NAME's layers into one.", "", "fvm squash build"},
+	{"clone", "fvm clone SRC DST", "A new VM DST sharing SRC's layers (SRC's changes are snapshotted).",
+	 "", "fvm clone build build-try"},
+	{"stop", "fvm stop NAME [--kill-after DURATION]",
+	 "End every process of VM NAME: SIGTERM, then SIGKILL after DURATION (default 5s).",
+	 "  --kill-after DURATION  e.g. 500ms, 10s, 1m\n", "fvm stop build --kill-after 2s"},
+	{"config", "fvm config NAME [KEY=VALUE... | --reset]",
+	 "VM NAME's policy, its vm.conf: shown, or changed for its next runs. KEY=VALUE is\n"
+	 "checked as in fvm.conf(5) (an empty VALUE is the default); --reset takes what the\n"
+	 "configuration files say now for every key not given on the command line or here.\n"
+	 "Refused while the VM runs.",
+	 "  --reset                the configuration files' values, now\n",
+	 "fvm config build net=none"},
+	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
+};
+
+const char *cli_command = "";
+
+int cli_help(const char *name, FILE *out)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		const struct cmd_help *h = &helps[i];
+		if (strcmp(h->name, name) != 0) {
+			continue;
+		}
+		fprintf(out, "usage: %s\n\n%s\n\noptions:\n%s  --home DIR             the store (before COMMAND; default $FVM_HOME, else\n"
+			     "                         ${XDG_DATA_HOME:-~/.local/share}/fvm)\n"
+			     "  -h, --help             this help\n\nexample:\n  %s\n\n"
+			     "Exit status: 0 done, 1 refused (see fvm(1)), 2 usage, 3 damaged store.\n",
+			h->synopsis, h->what, h->options, h->example);
+		return 0;
+	}
+	return -1;
+}
+
+int cli_usage(const char *problem)
+{
+	if (problem) {
+		fprintf(stderr, "fvm %s: %s\n", cli_command, problem);
+	}
+	fprintf(stderr, "see fvm %s --help\n", cli_command);
+	return FVM_EXIT_USAGE;
+}
