@@ -32,6 +32,9 @@ static const struct {
 	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
+	{"keygen", cmd_keygen, "keygen -o NAME [--no-passphrase]       an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
+	{"sign", cmd_sign, "sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED]  FILE.minisig, a minisign signature"},
+	{"verify", cmd_verify, "verify FILE --pub P [-x SIG] [--prehashed-only]  check a minisign signature"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 
@@ -79,7 +82,16 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
-			/* Every command but migrate needs a store of the current format. */
+			/* Every command but migrate needs a store of the current format; the
+			 * key and signature commands need none. */
+			if (commands[i].run == cmd_keygen || commands[i].run == cmd_sign ||
+			    commands[i].run == cmd_verify) {
+				optind++;
+				int key_argc = argc - optind + 1;
+				char **key_argv = argv + optind - 1;
+				optind = 0;
+				return commands[i].run(NULL, key_argc, key_argv);
+			}
 			if (store_locate(&store, home) < 0 ||
 			    (commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
 				return FVM_EXIT_PARTIAL;
