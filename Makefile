@@ -179,6 +179,13 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB)
 
+# The feed module's driver for tests/e2e/t_vmcast.sh links the store's archive.
+$(B)/tests/helpers/feed-tool: tests/helpers/feed-tool.c $(STORE_LIB) $(CORE_LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(CAST_CFLAGS) $(CFLAGS) -o $@ $< $(STORE_LIB) \
+		$(CORE_LIB) $(CAST_LIBS)
+
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
