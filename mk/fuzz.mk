@@ -44,6 +44,9 @@ FUZZ_MAXLEN_path    := 4200
 FUZZ_MAXLEN_resolve := 4200
 FUZZ_MAXLEN_ocitar  := 32768
 FUZZ_MAXLEN_ocijson := 8192
+FUZZ_MAXLEN_minikey := 1024
+FUZZ_MAXLEN_minisig := 2048
+FUZZ_MAXLEN_feed    := 16384
 
 $(FUZZ_B)/%.o: %.c
 	$(call msg,CC-FUZZ,$<)
