@@ -28,6 +28,7 @@ int cmd_squash(const struct fvm_store *s, int argc, char **argv);
 int cmd_keygen(const struct fvm_store *s, int argc, char **argv);
 int cmd_sign(const struct fvm_store *s, int argc, char **argv);
 int cmd_verify(const struct fvm_store *s, int argc, char **argv);
+int cmd_publish(const struct fvm_store *s, int argc, char **argv);
 
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
