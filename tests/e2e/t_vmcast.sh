@@ -5,7 +5,10 @@
 # trusted comment, wrong passphrase, a secret key others may read); the feed module
 # (tests/helpers/feed-tool) writes RSS 2.0 that python3-feedparser reads as one item
 # per version with its enclosure, parses back what it wrote, and refuses a DTD, a bad
-# digest, versions out of order. No VM runs, nothing leaves $T. Root and user alike.
+# digest, versions out of order. fvm publish writes three versions of a VM (add, modify,
+# delete, an opaque directory) as a feed minisign and feedparser accept, content-
+# addressed blobs each signed, the sequence rising; a wrong passphrase or nothing new
+# changes nothing. The host is checked unchanged. Root and user alike.
 . "$(dirname "$0")/../lib/harness.sh"
 FT=$TOP/build/tests/helpers/feed-tool
 PY=/usr/bin/python3   # Debian's python, where python3-feedparser is
@@ -132,4 +135,63 @@ head -c 500 feed.xml > truncated.xml
 refused feed_truncated_refused 'not well-formed' "$FT" dump truncated.xml
 sed 's/<fvm:sequence>7</<fvm:sequence>-7</' feed.xml > bad-seq.xml
 refused feed_bad_sequence_refused 'sequence> is not a decimal' "$FT" dump bad-seq.xml
+
+# --- fvm publish ---
+mkdir -p "$HOST/etc" "$HOST/opq"; echo base > "$HOST/etc/conf"; echo gone > "$HOST/etc/old"
+echo o1 > "$HOST/opq/o1"; echo o2 > "$HOST/opq/o2"
+snapshot_host
+FEED=$T/feed
+pub() { "$FVM" publish pv --feed "$FEED" --key "$K/plain.key" --base-url http://127.0.0.1:8000/ "$@"; }
+(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v1 > added1; echo more >> etc/conf') > /dev/null 2>&1
+check publish_v1 pub --title "pv feed" --notes "first release & notes"
+(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'rm etc/old; rm -rf opq; mkdir opq; echo n > opq/new') > /dev/null 2>&1
+check publish_v2 pub
+(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v3 > added3; echo again >> etc/conf') > /dev/null 2>&1
+check publish_v3 pub
+host_unchanged > "$T/why" && ok publish_leaves_host_unchanged || not_ok publish_leaves_host_unchanged "$(cat "$T/why")"
+check minisign_verifies_the_feed minisign -V -H -p "$K/plain.pub" -m "$FEED/feed.xml"
+grep -q 'fvm feed sequence 3' "$FEED/feed.xml.minisig" && ok feed_signature_names_sequence ||
+	not_ok feed_signature_names_sequence "$(cat "$FEED/feed.xml.minisig")"
+bad=
+for b in "$FEED"/blobs/sha256/*; do
+	case $b in *.minisig) continue ;; esac
+	[ "$(sha256sum < "$b" | cut -c1-64)" = "$(basename "$b")" ] || bad="$bad digest:$b"
+	minisign -Vq -H -p "$K/plain.pub" -m "$b" || bad="$bad sig:$b"
+	"$FVM" verify "$b" --pub "$K/plain.pub" -q || bad="$bad fvmsig:$b"
+done
+nblobs=$(ls "$FEED/blobs/sha256" | grep -vc minisig)
+[ -z "$bad" ] && [ "$nblobs" = 3 ] && ok blobs_content_addressed_and_signed || not_ok blobs_content_addressed_and_signed "$nblobs blobs;$bad"
+out=$("$FT" dump "$FEED/feed.xml" 2>&1)
+if grep -q '^sequence 3$' <<< "$out" && grep -q '^item 3 .* layers=3$' <<< "$out" &&
+	grep -q '^item 2 .*changes=1/0/3/.* layers=2$' <<< "$out" && grep -q '^item 1 .* layers=1$' <<< "$out" &&
+	grep -q '^title pv feed$' <<< "$out"; then ok published_feed_parses; else not_ok published_feed_parses "$out"; fi
+out=$("$PY" - "$FEED/feed.xml" "$FEED" <<'PYEOF' 2>&1
+import sys, os, feedparser
+d = feedparser.parse(open(sys.argv[1], 'rb').read())
+assert not d.bozo, d.bozo_exception
+assert [e.id for e in d.entries] == ['v3', 'v2', 'v1'], [e.id for e in d.entries]
+for e in d.entries:
+    enc = e.enclosures[0]
+    name = enc.href.rsplit('/', 1)[1]
+    assert enc.href.startswith('http://127.0.0.1:8000/blobs/sha256/'), enc.href
+    assert int(enc.length) == os.path.getsize(os.path.join(sys.argv[2], 'blobs/sha256', name))
+assert 'first release & notes' in d.entries[2].description, d.entries[2].description
+print('ok')
+PYEOF
+)
+[ "$out" = ok ] && ok feedparser_reads_published_feed || not_ok feedparser_reads_published_feed "$out"
+# the top blob of v1 is an OCI layer fvm import takes
+top1=$("$FT" dump "$FEED/feed.xml" | awk '/^item 1 /{f=1; next} f && /layer/{print substr($2, 8); exit}')
+FVM_HOME=$T/store2 "$FVM" import got "$FEED/blobs/sha256/$top1" > /dev/null 2>&1
+out=$(FVM_HOME=$T/store2 "$FVM" diff got 2>&1)
+grep -q "A $HOST/added1" <<< "$out" && grep -q "M $HOST/etc/conf" <<< "$out" && ok v1_blob_imports ||
+	not_ok v1_blob_imports "$out"
+cp "$FEED/feed.xml" "$T/feed.before"
+refused publish_nothing_new_refused 'nothing new since version 3' pub
+(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v4 > added4') > /dev/null 2>&1
+cp "$K/enc.key" "$K/enc2.key"
+refused publish_wrong_passphrase_refused 'wrong passphrase' env FVM_PASSPHRASE_FD=3 \
+	"$FVM" publish pv --feed "$FEED" --key "$K/enc2.key" 3<<< "nope"
+cmp -s "$FEED/feed.xml" "$T/feed.before" && [ -e "$FVM_HOME/vms/pv/upper$HOST/added4" ] &&
+	ok refused_publish_changes_nothing || not_ok refused_publish_changes_nothing "$(ls "$FVM_HOME/vms/pv/upper$HOST")"
 done_testing
