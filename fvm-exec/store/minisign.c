@@ -693,7 +693,7 @@ static int message(const void *data, size_t len, int fd, bool hashed, uint8_t **
 {
 	crypto_generichash_state hs;
 	uint8_t buf[65536];
-	ssize_t r;
+	ssize_t r = 0;
 
 	if (hashed) {
 		*msg = malloc(crypto_generichash_BYTES_MAX);
