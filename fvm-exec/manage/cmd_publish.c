@@ -12,6 +12,9 @@
  * the channel's sequence one more than before and its valid-until now + N days
  * (default 7); feed.xml and then feed.xml.minisig are each written to a temporary and
  * renamed over the old. A version whose layers are the latest's is refused.
+ * fvm publish --refresh --feed DIR --key K [--valid-days N] re-signs the feed with the
+ * next sequence and a new valid-until and no new version (a feed must stay fresh while
+ * nothing changes); it needs no VM.
  */
 #include <dirent.h>
 #include <err.h>
@@ -37,7 +40,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: fvm publish VM --feed DIR --key K [--base-url URL] [--title T] "
-			"[--notes TEXT] [--valid-days N]\n");
+			"[--notes TEXT] [--valid-days N]\n"
+			"       fvm publish --refresh --feed DIR --key K [--valid-days N]\n");
 }
 
 /* TEXT (LEN bytes) into DIR/NAME through a temporary renamed over it. */
@@ -189,7 +193,72 @@ static int blobs_dir(int dfd, const char *dir)
 struct pub_opts {
 	const char *feed, *key, *base, *title, *notes;
 	long days;
+	bool refresh;
 };
+
+/* The feed F renewed (sequence + 1, valid-until now + days) into DFD's feed.xml and
+ * feed.xml.minisig. */
+static int write_feed(int dfd, const struct pub_opts *po, struct feed *nf,
+		      const struct ms_seckey_raw *sk)
+{
+	char *text = NULL, *sig = NULL, trusted[128];
+	const char *wwhy;
+	size_t len;
+	int r;
+
+	nf->built = (long long)time(NULL);
+	nf->sequence++;
+	nf->valid_until = nf->built + po->days * 86400;
+	if (feed_write(nf, &text, &len, &wwhy) < 0) {
+		warnx("%s/feed.xml: %s", po->feed, wwhy);
+		return -1;
+	}
+	snprintf(trusted, sizeof(trusted), "fvm feed sequence %" PRIu64, nf->sequence);
+	r = ms_sign(sk, text, len, -1, false, "feed.xml", "fvm feed signature", trusted, &sig);
+	if (r == 0) {
+		r = replace_file(dfd, po->feed, "feed.xml", text, len);
+	}
+	if (r == 0) {
+		r = replace_file(dfd, po->feed, "feed.xml.minisig", sig, strlen(sig));
+	}
+	free(sig);
+	free(text);
+	return r;
+}
+
+/* --refresh: the feed re-signed, nothing else changed. */
+static int refresh(const struct pub_opts *po, const struct ms_seckey_raw *sk)
+{
+	struct feed f;
+	char why[512], *text;
+	size_t len;
+	int r, dfd = open(po->feed, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0) {
+		warn("%s", po->feed);
+		return -1;
+	}
+	if (!(text = read_at(dfd, "feed.xml", FEED_MAX_BYTES, &len))) {
+		warn("%s/feed.xml", po->feed);
+		close(dfd);
+		return -1;
+	}
+	r = feed_parse(text, len, &f, why, sizeof(why));
+	free(text);
+	if (r < 0) {
+		warnx("%s/feed.xml: %s", po->feed, why);
+		close(dfd);
+		return -1;
+	}
+	r = write_feed(dfd, po, &f, sk);
+	if (r == 0) {
+		printf("%s/feed.xml: refreshed (sequence %" PRIu64 ", no new version)\n", po->feed,
+		       f.sequence);
+	}
+	feed_free(&f);
+	close(dfd);
+	return r;
+}
 
 static int publish(const struct fvm_store *s, const char *name, const char *vmdir,
 		   const struct pub_opts *po, const struct ms_seckey_raw *sk)
@@ -201,7 +270,6 @@ static int publish(const struct fvm_store *s, const char *name, const char *vmdi
 	struct oci_blob_info info;
 	char why[512], tree[PATH_MAX], id[FVM_LAYER_ID_MAX + 1], label[128], *text = NULL;
 	char desc[1024 + 4096], url[8192];
-	const char *wwhy;
 	size_t len = 0, nl = 0;
 	int dfd, bfd = -1, ufd, r = -1;
 	long long now = (long long)time(NULL);
@@ -315,27 +383,10 @@ static int publish(const struct fvm_store *s, const char *name, const char *vmdi
 	nf.title = (char *)(po->title ? po->title : f.title ? f.title : deftitle);
 	nf.link = (char *)(po->base ? po->base : f.link ? f.link : "./");
 	nf.description = f.description ? f.description : (char *)"fvm VM versions (VMcast)";
-	nf.built = now;
-	nf.sequence = f.sequence + 1;
-	nf.valid_until = now + po->days * 86400;
 	nf.items = items;
 	nf.nitems = f.nitems + 1;
-	r = feed_write(&nf, &text, &len, &wwhy);
+	r = write_feed(dfd, po, &nf, sk);
 	free(items);
-	if (r < 0) {
-		warnx("%s/feed.xml: %s", po->feed, wwhy);
-		goto out;
-	}
-	char *sig = NULL, trusted[128];
-	snprintf(trusted, sizeof(trusted), "fvm feed sequence %" PRIu64, nf.sequence);
-	r = ms_sign(sk, text, len, -1, false, "feed.xml", "fvm feed signature", trusted, &sig);
-	if (r == 0) {
-		r = replace_file(dfd, po->feed, "feed.xml", text, len);
-	}
-	if (r == 0) {
-		r = replace_file(dfd, po->feed, "feed.xml.minisig", sig, strlen(sig));
-	}
-	free(sig);
 	if (r == 0) {
 		printf("%s: version %" PRIu64 " published in %s/feed.xml (sequence %" PRIu64
 		       ", %zu layer%s, top %s)\n", name, it.version, po->feed, nf.sequence, nl,
@@ -364,6 +415,7 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		{"title", required_argument, NULL, OPT_TITLE},
 		{"notes", required_argument, NULL, OPT_NOTES},
 		{"valid-days", required_argument, NULL, OPT_DAYS},
+		{"refresh", no_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pub_opts po = {.days = 7};
@@ -372,6 +424,7 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "f:k:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'r': po.refresh = true; break;
 		case 'f': po.feed = optarg; break;
 		case 'k': po.key = optarg; break;
 		case OPT_BASE: po.base = optarg; break;
@@ -389,7 +442,8 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 			return FVM_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || !po.feed || !po.key) {
+	if (optind != argc - (po.refresh ? 0 : 1) || !po.feed || !po.key ||
+	    (po.refresh && (po.base || po.title || po.notes))) {
 		usage();
 		return FVM_EXIT_USAGE;
 	}
@@ -397,7 +451,7 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		warnx("--notes: at most 4000 bytes");
 		return FVM_EXIT_USAGE;
 	}
-	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
+	if (!po.refresh && (rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;
 	}
 	struct ms_seckey_raw *sk = sodium_init() < 0 ? NULL : sodium_malloc(sizeof(*sk));
@@ -408,6 +462,11 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 	if (ms_seckey_load(po.key, sk) < 0) {
 		sodium_free(sk);
 		return FVM_EXIT_PARTIAL;
+	}
+	if (po.refresh) {
+		rc = refresh(&po, sk) < 0 ? FVM_EXIT_PARTIAL : 0;
+		sodium_free(sk);
+		return rc;
 	}
 	lock = vm_lock_idle(dir, argv[optind], "publish");
 	if (lock < 0) {

@@ -35,7 +35,7 @@ static const struct {
 	{"keygen", cmd_keygen, "keygen -o NAME [--no-passphrase]       an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
 	{"sign", cmd_sign, "sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED]  FILE.minisig, a minisign signature"},
 	{"verify", cmd_verify, "verify FILE --pub P [-x SIG] [--prehashed-only]  check a minisign signature"},
-	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT]  a new version in a signed VMcast feed"},
+	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 };
 

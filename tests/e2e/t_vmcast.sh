@@ -187,6 +187,16 @@ out=$(FVM_HOME=$T/store2 "$FVM" diff got 2>&1)
 grep -q "A $HOST/added1" <<< "$out" && grep -q "M $HOST/etc/conf" <<< "$out" && ok v1_blob_imports ||
 	not_ok v1_blob_imports "$out"
 cp "$FEED/feed.xml" "$T/feed.before"
+check publish_refresh "$FVM" publish --refresh --feed "$FEED" --key "$K/plain.key" --valid-days 30
+out=$("$FT" dump "$FEED/feed.xml" 2>&1)
+until=$(sed -n 's/^valid_until //p' <<< "$out")
+if grep -q '^sequence 4$' <<< "$out" && grep -q '^items 3$' <<< "$out" &&
+	[ "$until" -gt $(( $(date +%s) + 29 * 86400 )) ] &&
+	minisign -Vq -p "$K/plain.pub" -m "$FEED/feed.xml" &&
+	diff <(grep -v 'sequence\|validUntil\|lastBuildDate' "$T/feed.before") \
+	     <(grep -v 'sequence\|validUntil\|lastBuildDate' "$FEED/feed.xml") > /dev/null
+then ok refresh_renews_sequence_and_validity_only; else not_ok refresh_renews_sequence_and_validity_only "$out"; fi
+cp "$FEED/feed.xml" "$T/feed.before"
 refused publish_nothing_new_refused 'nothing new since version 3' pub
 (cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v4 > added4') > /dev/null 2>&1
 cp "$K/enc.key" "$K/enc2.key"
