@@ -14,7 +14,9 @@
  * renamed over the old. A version whose layers are the latest's is refused.
  * fvm publish --refresh --feed DIR --key K [--valid-days N] re-signs the feed with the
  * next sequence and a new valid-until and no new version (a feed must stay fresh while
- * nothing changes); it needs no VM.
+ * nothing changes); it needs no VM. --successor NEW.pub announces the key that will
+ * sign the feed next (key rotation): its public key file's text in the channel, signed
+ * by the current key; it stays in the feed until another replaces it.
  */
 #include <dirent.h>
 #include <err.h>
@@ -40,8 +42,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: fvm publish VM --feed DIR --key K [--base-url URL] [--title T] "
-			"[--notes TEXT] [--valid-days N]\n"
-			"       fvm publish --refresh --feed DIR --key K [--valid-days N]\n");
+			"[--notes TEXT] [--valid-days N] [--successor NEW.pub]\n"
+			"       fvm publish --refresh --feed DIR --key K [--valid-days N] [--successor NEW.pub]\n");
 }
 
 /* TEXT (LEN bytes) into DIR/NAME through a temporary renamed over it. */
@@ -194,6 +196,7 @@ struct pub_opts {
 	const char *feed, *key, *base, *title, *notes;
 	long days;
 	bool refresh;
+	char *succ_pub, *succ_sig;  /* --successor: its text, and its signature by the key */
 };
 
 /* The feed F renewed (sequence + 1, valid-until now + days) into DFD's feed.xml and
@@ -206,10 +209,19 @@ static int write_feed(int dfd, const struct pub_opts *po, struct feed *nf,
 	size_t len;
 	int r;
 
+	char *old_pub = nf->successor_pub, *old_sig = nf->successor_sig;
+
 	nf->built = (long long)time(NULL);
 	nf->sequence++;
 	nf->valid_until = nf->built + po->days * 86400;
-	if (feed_write(nf, &text, &len, &wwhy) < 0) {
+	if (po->succ_pub) {
+		nf->successor_pub = po->succ_pub;
+		nf->successor_sig = po->succ_sig;
+	}
+	r = feed_write(nf, &text, &len, &wwhy);
+	nf->successor_pub = old_pub; /* the caller frees what it parsed, po what it made */
+	nf->successor_sig = old_sig;
+	if (r < 0) {
 		warnx("%s/feed.xml: %s", po->feed, wwhy);
 		return -1;
 	}
@@ -416,15 +428,18 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		{"notes", required_argument, NULL, OPT_NOTES},
 		{"valid-days", required_argument, NULL, OPT_DAYS},
 		{"refresh", no_argument, NULL, 'r'},
+		{"successor", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pub_opts po = {.days = 7};
 	char dir[PATH_MAX], *end;
+	const char *succ = NULL;
 	int c, rc, lock;
 
 	while ((c = getopt_long(argc, argv, "f:k:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': po.refresh = true; break;
+		case 's': succ = optarg; break;
 		case 'f': po.feed = optarg; break;
 		case 'k': po.key = optarg; break;
 		case OPT_BASE: po.base = optarg; break;
@@ -463,9 +478,34 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		sodium_free(sk);
 		return FVM_EXIT_PARTIAL;
 	}
+	if (succ) {
+		/* The successor key announced, signed by the current one. */
+		struct ms_pubkey npk;
+		char trusted[64], id[17];
+		size_t len;
+		if (ms_pubkey_load(succ, &npk) < 0) {
+			sodium_free(sk);
+			return FVM_EXIT_PARTIAL;
+		}
+		if (!(po.succ_pub = read_at(AT_FDCWD, succ, MS_FILE_MAX, &len))) {
+			warn("--successor %s", succ);
+			sodium_free(sk);
+			return FVM_EXIT_PARTIAL;
+		}
+		ms_keyid(npk.keynum, id);
+		snprintf(trusted, sizeof(trusted), "fvm successor key %s", id);
+		if (ms_sign(sk, po.succ_pub, len, -1, false, NULL, "fvm successor key signature",
+			    trusted, &po.succ_sig) < 0) {
+			free(po.succ_pub);
+			sodium_free(sk);
+			return FVM_EXIT_PARTIAL;
+		}
+	}
 	if (po.refresh) {
 		rc = refresh(&po, sk) < 0 ? FVM_EXIT_PARTIAL : 0;
 		sodium_free(sk);
+		free(po.succ_pub);
+		free(po.succ_sig);
 		return rc;
 	}
 	lock = vm_lock_idle(dir, argv[optind], "publish");
@@ -476,5 +516,7 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 	rc = publish(s, argv[optind], dir, &po, sk) < 0 ? FVM_EXIT_PARTIAL : 0;
 	close(lock);
 	sodium_free(sk);
+	free(po.succ_pub);
+	free(po.succ_sig);
 	return rc;
 }

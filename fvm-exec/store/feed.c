@@ -150,6 +150,12 @@ int feed_write(const struct feed *f, char **out, size_t *len, const char **why)
 	r |= el_text(w, NULL, "generator", "fvm " FVM_VERSION) < 0;
 	r |= el_u64(w, "fvm", "sequence", f->sequence) < 0;
 	r |= el_text(w, "fvm", "validUntil", until) < 0;
+	if (f->successor_pub && f->successor_sig) {
+		r |= xmlTextWriterStartElementNS(w, X("fvm"), X("successor"), NULL) < 0;
+		r |= el_text(w, "fvm", "publicKey", f->successor_pub) < 0;
+		r |= el_text(w, "fvm", "signature", f->successor_sig) < 0;
+		r |= xmlTextWriterEndElement(w) < 0;
+	}
 	for (size_t i = 0; i < f->nitems && !r; i++) {
 		r |= write_item(w, &f->items[i]) < 0;
 	}
@@ -501,6 +507,38 @@ out:
 	return ret;
 }
 
+/* <fvm:successor>: a public key and its signature, both checked for syntax. */
+static int parse_successor(struct pctx *p, const xmlNode *n, struct feed *f)
+{
+	struct ms_pubkey pk;
+	struct ms_sig sig;
+	const char *why;
+
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (is_fvm(c, "publicKey") && !f->successor_pub) {
+			if (!(f->successor_pub = text_of(p, c, MS_FILE_MAX))) {
+				return -1;
+			}
+		} else if (is_fvm(c, "signature") && !f->successor_sig) {
+			if (!(f->successor_sig = text_of(p, c, MS_FILE_MAX))) {
+				return -1;
+			}
+		} else if (c->type == XML_ELEMENT_NODE) {
+			return fail(p, "unknown or repeated element <%s> in <fvm:successor>", (const char *)c->name);
+		}
+	}
+	if (!f->successor_pub || !f->successor_sig) {
+		return fail(p, "<fvm:successor> lacks its publicKey or its signature");
+	}
+	if (ms_pubkey_parse(f->successor_pub, strlen(f->successor_pub), &pk, &why) < 0) {
+		return fail(p, "the successor key: %s", why);
+	}
+	if (ms_sig_parse(f->successor_sig, strlen(f->successor_sig), &sig, &why) < 0) {
+		return fail(p, "the successor key's signature: %s", why);
+	}
+	return 0;
+}
+
 static int parse_channel(struct pctx *p, const xmlNode *ch, struct feed *f)
 {
 	bool have_seq = false, have_until = false;
@@ -550,6 +588,10 @@ static int parse_channel(struct pctx *p, const xmlNode *ch, struct feed *f)
 				return fail(p, "<fvm:validUntil> is not YYYY-MM-DDTHH:MM:SSZ");
 			}
 			have_until = true;
+		} else if (is_fvm(c, "successor") && !f->successor_pub) {
+			if (parse_successor(p, c, f) < 0) {
+				return -1;
+			}
 		} else if (is_rss(c, "item")) {
 			struct feed_item *it = &f->items[f->nitems++];
 			if (parse_item(p, c, it) < 0) {
@@ -650,6 +692,8 @@ void feed_free(struct feed *f)
 		free(it->enclosure_url);
 	}
 	free(f->items);
+	free(f->successor_pub);
+	free(f->successor_sig);
 	free(f->title);
 	free(f->link);
 	free(f->description);

@@ -6,6 +6,10 @@
  *   <rss version="2.0" xmlns:fvm="urn:fvm:vmcast:1"><channel>
  *     <title/> <link/> <description/> <lastBuildDate/> (RFC 822)
  *     <fvm:sequence>N</fvm:sequence>  <fvm:validUntil>YYYY-MM-DDTHH:MM:SSZ</fvm:validUntil>
+ *     <fvm:successor> (optional: the key that will sign this feed next, key rotation)
+ *       <fvm:publicKey>minisign public key file text</fvm:publicKey>
+ *       <fvm:signature>minisig text of that public key text, by the current key</fvm:signature>
+ *     </fvm:successor>
  *     <item> (newest first)
  *       <title/> <guid isPermaLink="false">vVERSION</guid> <pubDate/> <description/>
  *       <enclosure url="..." length="BYTES" type="application/vnd.oci.image.layer.v1.tar+gzip"/>
@@ -58,6 +62,7 @@ struct feed {
 	long long built;          /* lastBuildDate */
 	uint64_t sequence;
 	long long valid_until;
+	char *successor_pub, *successor_sig;  /* both or neither */
 	size_t nitems;
 	struct feed_item *items;  /* newest first */
 };

@@ -8,7 +8,8 @@
 # digest, versions out of order. fvm publish writes three versions of a VM (add, modify,
 # delete, an opaque directory) as a feed minisign and feedparser accept, content-
 # addressed blobs each signed, the sequence rising; a wrong passphrase or nothing new
-# changes nothing. The host is checked unchanged. Root and user alike.
+# changes nothing; --refresh renews only the sequence and validity; --successor announces
+# the next key, signed by the current one. The host is checked unchanged. Root and user alike.
 . "$(dirname "$0")/../lib/harness.sh"
 FT=$TOP/build/tests/helpers/feed-tool
 PY=/usr/bin/python3   # Debian's python, where python3-feedparser is
@@ -196,6 +197,20 @@ if grep -q '^sequence 4$' <<< "$out" && grep -q '^items 3$' <<< "$out" &&
 	diff <(grep -v 'sequence\|validUntil\|lastBuildDate' "$T/feed.before") \
 	     <(grep -v 'sequence\|validUntil\|lastBuildDate' "$FEED/feed.xml") > /dev/null
 then ok refresh_renews_sequence_and_validity_only; else not_ok refresh_renews_sequence_and_validity_only "$out"; fi
+# key rotation: the successor key announced in the feed, signed by the current key
+check publish_refresh_successor "$FVM" publish --refresh --feed "$FEED" --key "$K/plain.key" --successor "$K/mini.pub"
+out=$("$FT" dump "$FEED/feed.xml" 2>&1)
+grep -q "^successor $(sed -n 's/.*public key //p' "$K/mini.pub")$" <<< "$out" && grep -q '^sequence 5$' <<< "$out" &&
+	ok feed_announces_successor || not_ok feed_announces_successor "$out"
+"$PY" - "$FEED/feed.xml" "$T" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+ns = {'fvm': 'urn:fvm:vmcast:1'}
+s = ET.parse(sys.argv[1]).getroot().find('channel/fvm:successor', ns)
+open(sys.argv[2] + '/succ.pub', 'w').write(s.find('fvm:publicKey', ns).text)
+open(sys.argv[2] + '/succ.pub.minisig', 'w').write(s.find('fvm:signature', ns).text)
+PYEOF
+cmp -s "$T/succ.pub" "$K/mini.pub" && minisign -Vq -p "$K/plain.pub" -m "$T/succ.pub" &&
+	ok successor_key_signed_by_current_key || not_ok successor_key_signed_by_current_key "$(cat "$T/succ.pub.minisig")"
 cp "$FEED/feed.xml" "$T/feed.before"
 refused publish_nothing_new_refused 'nothing new since version 3' pub
 (cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v4 > added4') > /dev/null 2>&1

@@ -56,6 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(g.sequence == f.sequence && g.valid_until == f.valid_until && g.nitems == f.nitems);
 	FUZZ_CHECK(strcmp(g.title, f.title) == 0 && strcmp(g.link, f.link) == 0);
+	FUZZ_CHECK(!f.successor_pub == !f.successor_sig && !g.successor_pub == !f.successor_pub);
+	FUZZ_CHECK(!f.successor_pub || (strcmp(g.successor_pub, f.successor_pub) == 0 &&
+					strcmp(g.successor_sig, f.successor_sig) == 0));
 	for (size_t i = 0; i < f.nitems; i++) {
 		FUZZ_CHECK(g.items[i].version == f.items[i].version);
 		FUZZ_CHECK(g.items[i].nlayers == f.items[i].nlayers);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store/feed.h"
+#include "store/minisign.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -128,6 +129,15 @@ int main(int argc, char **argv)
 		parse(argv[2], &f);
 		printf("title %s\nlink %s\nsequence %" PRIu64 "\nvalid_until %lld\nbuilt %lld\nitems %zu\n",
 		       f.title, f.link, f.sequence, f.valid_until, f.built, f.nitems);
+		if (f.successor_pub) {
+			struct ms_pubkey pk;
+			const char *why;
+			char id[17];
+			if (ms_pubkey_parse(f.successor_pub, strlen(f.successor_pub), &pk, &why) == 0) {
+				ms_keyid(pk.keynum, id);
+				printf("successor %s\n", id);
+			}
+		}
 		for (size_t i = 0; i < f.nitems; i++) {
 			const struct feed_item *it = &f.items[i];
 			printf("item %" PRIu64 " title=%s pubdate=%lld changes=%" PRIu64 "/%" PRIu64 "/%" PRIu64
