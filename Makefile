@@ -37,6 +37,10 @@ SECCOMP_LIBS   := $(shell pkg-config --libs libseccomp 2>/dev/null)
 # jansson for the OCI JSON. Only fvm (and the tests and fuzz targets) link them.
 OCI_CFLAGS := $(shell pkg-config --cflags libarchive libcrypto jansson 2>/dev/null)
 OCI_LIBS   := $(shell pkg-config --libs libarchive libcrypto jansson 2>/dev/null)
+# VMcasting (store/minisign.c, store/feed.c): libsodium for the minisign keys and
+# signatures, libxml2 for the feed. Only fvm (and the fuzz targets) link them.
+CAST_CFLAGS := $(shell pkg-config --cflags libsodium libxml-2.0 2>/dev/null)
+CAST_LIBS   := $(shell pkg-config --libs libsodium libxml-2.0 2>/dev/null)
 
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
 	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
@@ -97,7 +101,7 @@ $(B)/%.o: %.c
 TOOL_CFLAGS := -Ifvm-exec
 $(RUN_OBJ) $(MANAGE_OBJ) $(STORE_OBJ): PART_CFLAGS := $(TOOL_CFLAGS)
 $(RUN_OBJ): PART_CFLAGS += $(SECCOMP_CFLAGS)
-$(STORE_OBJ) $(MANAGE_OBJ): PART_CFLAGS += $(OCI_CFLAGS)
+$(STORE_OBJ) $(MANAGE_OBJ): PART_CFLAGS += $(OCI_CFLAGS) $(CAST_CFLAGS)
 
 # The list of wrapped symbols is the version script: exactly these names are exported.
 $(MAP): libfvm/wrapped.list
@@ -152,7 +156,7 @@ fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 CONFIG_OBJ := $(addprefix $(B)/fvm-exec/run/,config.o config_file.o config_table.o config_drift.o)
 fvm-exec/fvm: $(MANAGE_OBJ) $(CONFIG_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(LDFLAGS)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(CAST_LIBS) $(LDFLAGS)
 
 # Unit tests link the two archives; a test of a part's own object names it below.
 # Every unit binary goes through tests/lib/unit-runner.c, which lists its tests and runs
@@ -177,12 +181,20 @@ $(B)/tests/helpers/ipc-name: tests/helpers/ipc-name.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB)
 
+# The feed module's driver for tests/e2e/t_vmcast.sh links the store's archive.
+$(B)/tests/helpers/feed-tool: tests/helpers/feed-tool.c $(STORE_LIB) $(CORE_LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(TOOL_CFLAGS) $(CAST_CFLAGS) $(CFLAGS) -o $@ $< $(STORE_LIB) \
+		$(CORE_LIB) $(CAST_LIBS)
+
 # Debian packages for building and testing. Installs only what is missing.
 DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlite3 \
 	util-linux passwd diffutils libc6-dev man-db groff-base procps \
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
-	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake
+	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake \
+	libsodium-dev libxml2-dev minisign python3-feedparser
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)

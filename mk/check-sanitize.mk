@@ -41,6 +41,7 @@ $(SAN_B)/%.o: %.c
 $(foreach s,$(SAN_RUN_SRC) $(SAN_MANAGE_SRC) $(SAN_STORE_SRC),$(SAN_B)/$(s:.c=.o)): \
 	PART_CFLAGS := $(TOOL_CFLAGS)
 $(foreach s,$(SAN_RUN_SRC),$(SAN_B)/$(s:.c=.o)): PART_CFLAGS += $(SECCOMP_CFLAGS)
+$(foreach s,$(SAN_MANAGE_SRC) $(SAN_STORE_SRC),$(SAN_B)/$(s:.c=.o)): PART_CFLAGS += $(CAST_CFLAGS)
 
 $(SAN_CORE_LIB): $(SAN_CORE_SRC:%.c=$(SAN_B)/%.o)
 	$(call msg,AR,$@)
@@ -56,7 +57,7 @@ $(SAN_B)/fvm-exec/fvm-exec: $(SAN_RUN_SRC:%.c=$(SAN_B)/%.o) $(SAN_STORE_LIB) $(S
 
 $(SAN_B)/fvm-exec/fvm: $(SAN_MANAGE_SRC:%.c=$(SAN_B)/%.o) $(CONFIG_OBJ:$(B)/%=$(SAN_B)/%) $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(OCI_LIBS) $(CAST_LIBS) $(LDFLAGS)
 
 # A unit test of a part's own object names it, as in the Makefile.
 $(SAN_B)/tests/unit/%: tests/unit/%.c $(SAN_STORE_LIB) $(SAN_CORE_LIB)

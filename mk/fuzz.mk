@@ -21,7 +21,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 # The project's flags and the core's NULL checks kept, as in PIC_CFLAGS (whose
 # -Wno-nonnull-compare is GCC's only).
 FUZZ_CFLAGS := $(BASE_CFLAGS) -fno-delete-null-pointer-checks \
-	$(TOOL_CFLAGS) $(OCI_CFLAGS) -g -O1 $(FUZZ_SAN)
+	$(TOOL_CFLAGS) $(OCI_CFLAGS) $(CAST_CFLAGS) -g -O1 $(FUZZ_SAN)
 
 # The code under test, from the main Makefile's lists: the one place to adapt when they
 # move. The core, the store library and the runner's configuration (its main() is
@@ -44,6 +44,9 @@ FUZZ_MAXLEN_path    := 4200
 FUZZ_MAXLEN_resolve := 4200
 FUZZ_MAXLEN_ocitar  := 32768
 FUZZ_MAXLEN_ocijson := 8192
+FUZZ_MAXLEN_minikey := 1024
+FUZZ_MAXLEN_minisig := 2048
+FUZZ_MAXLEN_feed    := 16384
 
 $(FUZZ_B)/%.o: %.c
 	$(call msg,CC-FUZZ,$<)
@@ -56,7 +59,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_SRC:%.c=$(FUZZ_B)/%.o)
 
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(OCI_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(OCI_LIBS) $(CAST_LIBS)
 
 fuzz-deps:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"

@@ -28,6 +28,10 @@ int cmd_snapshots(const struct fvm_store *s, int argc, char **argv);
 int cmd_clone(const struct fvm_store *s, int argc, char **argv);
 int cmd_restore(const struct fvm_store *s, int argc, char **argv);
 int cmd_squash(const struct fvm_store *s, int argc, char **argv);
+int cmd_keygen(const struct fvm_store *s, int argc, char **argv);
+int cmd_sign(const struct fvm_store *s, int argc, char **argv);
+int cmd_verify(const struct fvm_store *s, int argc, char **argv);
+int cmd_publish(const struct fvm_store *s, int argc, char **argv);
 int cmd_config(const struct fvm_store *s, int argc, char **argv);
 
 /* The subcommand running ("diff"), for messages; set by main.c. */

@@ -88,6 +88,46 @@ static const struct cmd_help {
 	 "Refused while the VM runs.",
 	 "  --reset                the configuration files' values, now\n",
 	 "fvm config build net=none"},
+	{"keygen", "fvm keygen -o NAME [--no-passphrase]",
+	 "An Ed25519 key pair in minisign's formats: NAME.key (secret, mode 0600, encrypted with\n"
+	 "a passphrase asked twice on the terminal, or read as one line from the file\n"
+	 "descriptor $FVM_PASSPHRASE_FD) and NAME.pub. Existing files are never replaced.",
+	 "  -o, --output NAME      the files' name, without .key and .pub\n"
+	 "  --no-passphrase        leave the secret key unencrypted (automation)\n",
+	 "fvm keygen -o ~/keys/feed"},
+	{"sign", "fvm sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED] [-c UNTRUSTED]",
+	 "A minisign signature of FILE (prehashed, \"ED\"), written to SIG, by default\n"
+	 "FILE.minisig; `minisign -V` verifies it.",
+	 "  --key K                the secret key (refused when others may read it)\n"
+	 "  -x, --sig SIG          the signature file\n"
+	 "  --legacy               the legacy, not prehashed, signature (\"Ed\")\n"
+	 "  -t, --trusted-comment  the signed comment\n"
+	 "  -c, --comment          the unsigned comment\n",
+	 "fvm sign feed.xml --key ~/keys/feed.key"},
+	{"verify", "fvm verify FILE --pub P [-x SIG] [--prehashed-only] [-q]",
+	 "Checks FILE's minisign signature (fvm's or minisign's, prehashed or legacy) with the\n"
+	 "public key P; a wrong key, a changed file and a changed trusted comment are each\n"
+	 "refused with their own message (status 1).",
+	 "  --pub P                the public key\n"
+	 "  -x, --sig SIG          the signature file (FILE.minisig)\n"
+	 "  --prehashed-only       refuse a legacy signature\n"
+	 "  -q, --quiet            say nothing on success\n",
+	 "fvm verify feed.xml --pub feed.pub"},
+	{"publish",
+	 "fvm publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] [--valid-days N] "
+	 "[--successor NEW.pub] | fvm publish --refresh --feed DIR --key K",
+	 "A new version of VM in the VMcast feed DIR (docs/VMCAST.md): its changes frozen into a\n"
+	 "layer, each layer DIR lacks written as a signed content-addressed blob, an item added\n"
+	 "to DIR/feed.xml, and feed.xml.minisig; --refresh re-signs the feed with a new\n"
+	 "sequence and valid-until. A version with nothing new is refused (status 1).",
+	 "  --feed DIR             the feed's directory\n"
+	 "  --key K                the publisher's secret key\n"
+	 "  --base-url URL         where DIR is served (the enclosures' URLs)\n"
+	 "  --title T, --notes TEXT  the channel's title, the item's notes\n"
+	 "  --valid-days N         how long the feed is valid (7)\n"
+	 "  --successor NEW.pub    announce the key that follows this one\n"
+	 "  --refresh              only re-sign the feed\n",
+	 "fvm publish build --feed /srv/vmcast --key ~/keys/feed.key --base-url https://example.org/vmcast"},
 	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
 };
 

@@ -34,6 +34,10 @@ static const struct {
 	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
+	{"keygen", cmd_keygen, "keygen -o NAME [--no-passphrase]       an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
+	{"sign", cmd_sign, "sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED]  FILE.minisig, a minisign signature"},
+	{"verify", cmd_verify, "verify FILE --pub P [-x SIG] [--prehashed-only]  check a minisign signature"},
+	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
 	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
@@ -103,7 +107,18 @@ int main(int argc, char **argv)
 					return cli_help(cli_command, stdout) == 0 ? 0 : FVM_EXIT_USAGE;
 				}
 			}
-			/* Every command but migrate needs a store of the current format. */
+			snprintf(prog, sizeof(prog), "fvm %s", cli_command);
+			/* Every command but migrate needs a store of the current format; the
+			 * key and signature commands need none. */
+			if (commands[i].run == cmd_keygen || commands[i].run == cmd_sign ||
+			    commands[i].run == cmd_verify) {
+				optind++;
+				int key_argc = argc - optind + 1;
+				char **key_argv = argv + optind - 1;
+				key_argv[0] = prog;
+				optind = 0;
+				return commands[i].run(NULL, key_argc, key_argv);
+			}
 			if (store_locate(&store, home) < 0 ||
 			    (commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
 				return FVM_EXIT_STORE;

@@ -1,0 +1,81 @@
+/*
+ * cmd_keygen.c — fvm keygen -o NAME [--no-passphrase]: an Ed25519 key pair in
+ * minisign's formats, NAME.key (secret, 0600) and NAME.pub (store/minisign.h).
+ *
+ * Rules: the secret key is encrypted with a passphrase (scrypt, as minisign does) unless
+ * --no-passphrase; the passphrase comes from the terminal (asked twice), or one line
+ * from the file descriptor $FVM_PASSPHRASE_FD for automation; existing files are never
+ * replaced. Needs no store.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "store/minisign.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fvm keygen -o NAME [--no-passphrase]   (writes NAME.key and NAME.pub)\n");
+}
+
+int cmd_keygen(const struct fvm_store *s, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"no-passphrase", no_argument, NULL, 'W'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *name = NULL;
+	bool nopass = false;
+	char *pass = NULL;
+	int c, ret;
+
+	(void)s;
+	while ((c = getopt_long(argc, argv, "o:Wh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			name = optarg;
+			break;
+		case 'W':
+			nopass = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return FVM_EXIT_USAGE;
+		}
+	}
+	if (!name || !*name || optind != argc) {
+		usage();
+		return FVM_EXIT_USAGE;
+	}
+	if (sodium_init() < 0) {
+		warnx("libsodium cannot start");
+		return FVM_EXIT_PARTIAL;
+	}
+	if (!nopass) {
+		pass = sodium_malloc(1024);
+		if (!pass || ms_passphrase("Passphrase for the new secret key: ", true, pass, 1024) < 0) {
+			if (pass) {
+				sodium_free(pass);
+			}
+			return FVM_EXIT_PARTIAL;
+		}
+	}
+	ret = ms_keygen(name, pass);
+	if (pass) {
+		sodium_free(pass);
+	}
+	if (ret < 0) {
+		return FVM_EXIT_PARTIAL;
+	}
+	printf("secret key: %s.key (keep it secret%s)\npublic key: %s.pub\n", name,
+	       nopass ? "; NOT encrypted" : "", name);
+	return 0;
+}
