@@ -142,35 +142,54 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
 	return out;
 }
 
-/*
- * True when the 64-bit ELF whose first N bytes are HEAD (N >= sizeof(Elf64_Ehdr)) has
- * no PT_INTERP: a static program. Program headers beyond HEAD are read from FD.
- * A 32-bit program is fenced all the same, just not announced.
- */
-static bool elf_is_static(const char *head, size_t n, int fd)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
+/* What kind of program an ELF file is, for the supervisor's virtualization. */
+enum elf_kind {
+	ELF_DYNAMIC,    /* has PT_INTERP (or not an ELF file): libfvm loads into it */
+	ELF_STATIC,     /* a 64-bit static executable (ET_EXEC): the supervisor virtualizes it */
+	ELF_STATIC_RAW, /* static, but its code lies where libraries' does (static-PIE) or
+			   another ABI (i386): only fenced */
+};
 
-	if (n < sizeof(eh) || memcmp(head, ELFMAG, SELFMAG) != 0) {
-		return false;
+/*
+ * The kind of the ELF program whose first N bytes are HEAD; program headers beyond
+ * HEAD are read from FD. E_CLASS selects the 64- or 32-bit layout.
+ */
+static enum elf_kind elf_kind(const char *head, size_t n, int fd)
+{
+	unsigned char cls = n > EI_CLASS ? (unsigned char)head[EI_CLASS] : 0;
+	size_t ehsize = cls == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	size_t phsize = cls == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	uint64_t phoff;
+	unsigned phnum, phentsize, type;
+
+	if (n < ehsize || memcmp(head, ELFMAG, SELFMAG) != 0 || (cls != ELFCLASS64 && cls != ELFCLASS32)) {
+		return ELF_DYNAMIC;
 	}
-	memcpy(&eh, head, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph)) {
-		return false;
+	if (cls == ELFCLASS64) {
+		Elf64_Ehdr eh;
+		memcpy(&eh, head, sizeof(eh));
+		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+	} else {
+		Elf32_Ehdr eh;
+		memcpy(&eh, head, sizeof(eh));
+		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
 	}
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		uint64_t off = eh.e_phoff + (uint64_t)i * sizeof(ph);
-		if (off + sizeof(ph) <= n) {
-			memcpy(&ph, head + off, sizeof(ph));
-		} else if (sys_pread(fd, &ph, sizeof(ph), (off_t)off) != (ssize_t)sizeof(ph)) {
-			return false;
+	if (phentsize != phsize) {
+		return ELF_DYNAMIC;
+	}
+	for (unsigned i = 0; i < phnum; i++) {
+		uint64_t off = phoff + (uint64_t)i * phsize;
+		uint32_t pt;
+		if (off + phsize <= n) {
+			memcpy(&pt, head + off, sizeof(pt)); /* p_type comes first in both layouts */
+		} else if (sys_pread(fd, &pt, sizeof(pt), (off_t)off) != (ssize_t)sizeof(pt)) {
+			return ELF_DYNAMIC;
 		}
-		if (ph.p_type == PT_INTERP) {
-			return false;
+		if (pt == PT_INTERP) {
+			return ELF_DYNAMIC;
 		}
 	}
-	return true;
+	return cls == ELFCLASS64 && type == ET_EXEC ? ELF_STATIC : ELF_STATIC_RAW;
 }
 
 #define BINPRM_BUF 256 /* the kernel's buffer for a "#!" line */
@@ -180,7 +199,7 @@ struct target {
 	char rprog[FVM_RPATH_MAX];   /* the real path to exec */
 	char interp[PATH_MAX];       /* a "#!" script's interpreter (virtual), or "" */
 	char iarg[256];              /* and its optional argument */
-	bool is_static;              /* rprog is a static ELF program */
+	enum elf_kind kind;          /* rprog's kind of program (ELF_DYNAMIC: also a script) */
 	int loader;                  /* the loader module: 1 needed, 0 if the environment
 					says so, -1 never (fvm_loader_prog) */
 };
@@ -247,7 +266,7 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	ssize_t n;
 
 	t->interp[0] = t->iarg[0] = '\0';
-	t->is_static = false;
+	t->kind = ELF_DYNAMIC;
 	t->loader = 0;
 	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
 	if (ret < 0) {
@@ -282,26 +301,29 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 		head[n] = '\0';
 		return script_target(head, t);
 	}
-	t->is_static = n > 0 && elf_is_static(head, (size_t)n, fd);
-	t->loader = n > 0 && !t->is_static ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
+	t->kind = n > 0 ? elf_kind(head, (size_t)n, fd) : ELF_DYNAMIC;
+	t->loader = n > 0 && t->kind == ELF_DYNAMIC ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
 	sys_close(fd);
 	return 0;
 }
 
 /*
- * A static program cannot load libfvm: it is not virtualized, only fenced, but for the
- * lookups and opens the supervisor answers in a run without root
- * (fvm-exec/run/virtguard.c).
- * Says so once per exec, on stderr and in the VM's log ($FVM_ROOT/log).
+ * A static program cannot load libfvm. fvm-exec's supervisor virtualizes the calls of a
+ * 64-bit static executable's own code (fvm-exec/run/virtguard.c, FVM_ENV_VIRT); a
+ * static-PIE program (its code mapped where libraries' is) or an i386 one, or any static
+ * program in a run without the supervisor (--enforce off), is only fenced. Says so
+ * once per exec of such a program, on stderr and in the VM's log ($FVM_ROOT/log).
  */
-static void warn_static(const char *vpath)
+static void warn_static(const char *vpath, enum elf_kind kind)
 {
 	char msg[PATH_MAX + 320], log[PATH_MAX + 8];
 	int len, fd;
 
-	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked: in this run (as root, "
-		       "or without fvm-exec's supervisor) it is not virtualized, only fenced: it sees "
-		       "the host's files, and its changes outside the VM fail\n", vpath);
+	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked%s: it is not virtualized, "
+		       "only fenced: it sees the host's files, and its changes outside the VM fail\n", vpath,
+		       kind == ELF_STATIC_RAW ? " (static-PIE or 32-bit, which fvm-exec's supervisor cannot tell "
+						"from libraries' code)"
+					      : " and this run has no supervisor (--enforce off)");
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
 		return;
 	}
@@ -353,8 +375,8 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (vec_bad(argv) || vec_bad(envp)) {
 		return -EFAULT; /* after the program's lookup, as the kernel orders them */
 	}
-	if (t.is_static && !fvm_env_saved[C_VIRT]) {
-		warn_static(vpath); /* not when the supervisor virtualizes it (FVM_ENV_VIRT) */
+	if (t.kind == ELF_STATIC_RAW || (t.kind == ELF_STATIC && !fvm_env_saved[C_VIRT])) {
+		warn_static(vpath, t.kind); /* not when the supervisor virtualizes it (FVM_ENV_VIRT) */
 	}
 	/* Sized to what is passed: no argument or variable is dropped, no page wasted. */
 	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];
