@@ -18,20 +18,6 @@
 #include "store/procs.h"
 #include "store/safefs.h"
 
-/* True when upper/ of VMDIR holds any entry. */
-static bool upper_used(const char *vmdir)
-{
-	int dfd = store_data_open(vmdir);
-	size_t n;
-
-	if (dfd < 0) {
-		return true;
-	}
-	n = store_count_tree(dfd, FVM_UPPER_DIR);
-	close(dfd);
-	return n > 1;
-}
-
 /* Copies the data area file NAME of SRCDIR to DSTDIR (bounded, no link followed). */
 static int copy_data_file(const char *srcdir, const char *dstdir, const char *name)
 {
@@ -93,7 +79,7 @@ int cmd_clone(const struct fvm_store *s, int argc, char **argv)
 	}
 	rc = FVM_EXIT_PARTIAL;
 	snprintf(label, sizeof(label), "clone %s", argv[2]);
-	if (upper_used(src) && layer_snapshot(src, label, id) < 0) {
+	if (store_upper_used(src) && layer_snapshot(src, label, id) < 0) {
 		goto out;
 	}
 	if (layer_list_read(src, &l) < 0 || store_ctl_path(src, ctl, sizeof(ctl)) < 0 ||

@@ -216,20 +216,6 @@ static int export_blob(const char *spec, int lfd, const struct oci_write_opts *o
 	return r;
 }
 
-/* True when upper/ of VMDIR holds any entry. */
-static bool upper_used(const char *vmdir)
-{
-	int dfd = store_data_open(vmdir);
-	size_t n;
-
-	if (dfd < 0) {
-		return true;
-	}
-	n = store_count_tree(dfd, FVM_UPPER_DIR);
-	close(dfd);
-	return n > 1;
-}
-
 /*
  * --oci DIR[:TAG]: one blob per layer of the VM, bottom first (rootfs.diff_ids' order):
  * each read-only layer, then upper/ when it holds anything (or when the VM has no
@@ -277,7 +263,7 @@ static int export_oci(const char *vmdir, const char *name, char *spec, const str
 		}
 		labels[k] = linfo[k].label;
 	}
-	if (l.n == 0 || upper_used(vmdir)) {
+	if (l.n == 0 || store_upper_used(vmdir)) {
 		if ((lfd = store_upper_open(vmdir)) < 0) {
 			return -1;
 		}

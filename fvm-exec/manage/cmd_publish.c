@@ -38,6 +38,7 @@
 #include "store/minisign.h"
 #include "store/oci.h"
 #include "store/procs.h"
+#include "store/replace.h"
 
 static void usage(void)
 {
@@ -46,29 +47,13 @@ static void usage(void)
 			"       fvm publish --refresh --feed DIR --key K [--valid-days N] [--successor NEW.pub]\n");
 }
 
-/* TEXT (LEN bytes) into DIR/NAME through a temporary renamed over it. */
+/* TEXT (LEN bytes) into DIR/NAME (DFD) through a temporary renamed over it (replace.h). */
 static int replace_file(int dfd, const char *dir, const char *name, const char *text, size_t len)
 {
-	char tmp[NAME_MAX + 1];
-	size_t done = 0;
-	int fd;
+	int r = replace_write(dfd, name, text, len, 0644);
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, (int)getpid());
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn("%s/%s", dir, tmp);
-		return -1;
-	}
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w <= 0) {
-			break;
-		}
-		done += (size_t)w;
-	}
-	if (done < len || fsync(fd) < 0 || close(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
-		warn("%s/%s", dir, name);
-		unlinkat(dfd, tmp, 0);
+	if (r < 0) {
+		warnx("%s/%s: %s", dir, name, strerror(-r));
 		return -1;
 	}
 	return 0;

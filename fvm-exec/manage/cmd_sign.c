@@ -23,6 +23,7 @@
 
 #include "cmd.h"
 #include "store/minisign.h"
+#include "store/replace.h"
 
 static int open_file(const char *file)
 {
@@ -41,37 +42,28 @@ static int open_file(const char *file)
 	return fd;
 }
 
-/* TEXT into PATH through a temporary beside it, renamed over it. */
+/* TEXT into PATH through a temporary beside it, renamed over it (replace.h). */
 static int write_replace(const char *path, const char *text)
 {
-	char *tmp;
-	size_t len = strlen(text), done = 0;
-	int fd;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int dfd, r;
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		warn("%s", path);
+	if (slash && (size_t)(slash - path) >= sizeof(dir)) {
+		warnx("%s: path too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn("%s", tmp);
-		free(tmp);
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		warn("%s", dir);
 		return -1;
 	}
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w <= 0) {
-			break;
-		}
-		done += (size_t)w;
-	}
-	if (done < len || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-		warn("%s", path);
-		unlink(tmp);
-		free(tmp);
+	r = replace_write(dfd, slash ? slash + 1 : path, text, strlen(text), 0644);
+	close(dfd);
+	if (r < 0) {
+		warnx("%s: %s", path, strerror(-r));
 		return -1;
 	}
-	free(tmp);
 	return 0;
 }
 

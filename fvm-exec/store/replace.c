@@ -57,3 +57,19 @@ void replace_abort(struct replace *r)
 	}
 	unlinkat(r->dirfd, r->tmp, 0);
 }
+
+int replace_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	struct replace r;
+	int ret = replace_open(&r, dirfd, name, mode);
+
+	if (ret < 0) {
+		return ret;
+	}
+	if (len && fwrite(data, 1, len, r.f) != len) {
+		ret = -errno ? -errno : -EIO;
+		replace_abort(&r);
+		return ret;
+	}
+	return replace_commit(&r);
+}

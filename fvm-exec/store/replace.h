@@ -36,4 +36,8 @@ int replace_commit(struct replace *r);
 /* Drops the new content: NAME is as it was. */
 void replace_abort(struct replace *r);
 
+/* NAME in DIRFD replaced by LEN bytes of DATA (MODE before the umask), as above.
+ * Returns 0 or -errno. */
+int replace_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
 #endif

@@ -692,3 +692,16 @@ int store_vm_usage(const char *vmdir, struct store_usage *u)
 	}
 	return 0;
 }
+
+bool store_upper_used(const char *vmdir)
+{
+	int dfd = store_data_open(vmdir);
+	size_t n;
+
+	if (dfd < 0) {
+		return true;
+	}
+	n = store_count_tree(dfd, FVM_UPPER_DIR);
+	close(dfd);
+	return n > 1;
+}

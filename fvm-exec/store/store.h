@@ -131,4 +131,7 @@ int store_vm_remove(const char *vmdir);
 /* The number of entries in the tree REL beneath DIRFD, REL itself included (0: none). */
 size_t store_count_tree(int dirfd, const char *rel);
 
+/* True when upper/ of the VM at VMDIR holds any entry (or cannot be read). */
+bool store_upper_used(const char *vmdir);
+
 #endif
