@@ -164,8 +164,13 @@ static void pax_records(const char *p, const char *end, char **out)
 		if (eq && (size_t)(eq - k) == sizeof(key) - 1 && memcmp(k, key, sizeof(key) - 1) == 0 &&
 		    (size_t)(v_end - eq - 1) >= sizeof(ORIGINS_MAGIC) - 1 &&
 		    memcmp(eq + 1, ORIGINS_MAGIC, sizeof(ORIGINS_MAGIC) - 1) == 0) {
+			size_t vlen = (size_t)(v_end - eq - 1);
 			free(*out);
-			*out = strndup(eq + 1, (size_t)(v_end - eq - 1));
+			/* Not strndup: the value is not NUL-terminated (the record's '\n' ends it). */
+			if ((*out = malloc(vlen + 1))) {
+				memcpy(*out, eq + 1, vlen);
+				(*out)[vlen] = '\0';
+			}
 		}
 		p += len;
 	}
