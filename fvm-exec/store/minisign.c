@@ -46,7 +46,7 @@ static uint64_t le64_load(const uint8_t *p)
 
 void ms_keyid(const uint8_t keynum[MS_KEYNUM], char out[17])
 {
-	snprintf(out, 17, "%016" PRIX64, le64_load(keynum));
+	snprintf(out, 17, "%" PRIX64, le64_load(keynum)); /* no leading zeros, as minisign */
 }
 
 static int sodium_ready(void)

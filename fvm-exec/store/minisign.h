@@ -66,7 +66,8 @@ int ms_seckey_decrypt(struct ms_seckey_raw *sk, const char *pass, const char **w
 /* A signature file's text. 0, or -1 with *WHY. */
 int ms_sig_parse(const char *text, size_t len, struct ms_sig *sig, const char **why);
 
-/* The key ID as minisign prints it: the keynum as a little-endian number, 16 hex digits. */
+/* The key ID as minisign prints it: the keynum as a little-endian number, in upper-case
+ * hex without leading zeros (1 to 16 digits: minisign's "%" PRIX64). */
 void ms_keyid(const uint8_t keynum[MS_KEYNUM], char out[17]);
 
 /*

@@ -79,9 +79,9 @@ check fvm_signs_with_minisign_encrypted_key env FVM_PASSPHRASE_FD=3 "$FVM" sign 
 check minisign_verifies_it minisign -V -p minienc.pub -m data -x data.me.minisig
 
 # --- refusals, each distinct ---
-refused wrong_key_refused 'wrong key: signed by key [0-9A-F]{16}' "$FVM" verify data --pub mini.pub
+refused wrong_key_refused 'wrong key: signed by key [0-9A-F]{1,16}' "$FVM" verify data --pub mini.pub
 cp data tampered; echo x >> tampered; cp data.minisig tampered.minisig
-refused tampered_file_refused 'not what key [0-9A-F]{16} signed' "$FVM" verify tampered --pub plain.pub
+refused tampered_file_refused 'not what key [0-9A-F]{1,16} signed' "$FVM" verify tampered --pub plain.pub
 cp data.mini-l.minisig tampered.minisig
 refused tampered_file_legacy_refused 'not what key' "$FVM" verify tampered --pub mini.pub
 sed '3s/$/ (edited)/' data.minisig > data.tc.minisig
