@@ -34,7 +34,7 @@ fi
 check keygen_plain "$FVM" keygen -o plain --no-passphrase
 mode=$(stat -c %a plain.key)
 [ "$mode" = 600 ] && ok secret_key_is_0600 || not_ok secret_key_is_0600 "mode $mode"
-grep -q '^untrusted comment: minisign public key [0-9A-F]\{16\}$' plain.pub && ok pub_comment_as_minisign ||
+grep -q '^untrusted comment: minisign public key [0-9A-F]\{1,16\}$' plain.pub && ok pub_comment_as_minisign ||
 	not_ok pub_comment_as_minisign "$(cat plain.pub)"
 refused keygen_never_replaces 'exists already' "$FVM" keygen -o plain --no-passphrase
 check keygen_encrypted env FVM_PASSPHRASE_FD=3 "$FVM" keygen -o enc 3<<< "correct horse"
