@@ -161,17 +161,26 @@ static void count_copyups(const struct run_account *a, struct run_stats *s)
 	close(fd);
 }
 
-/* The quota a command that ended with wait status STATUS and CPU time CPU_MS ran into,
- * with the cgroup's events E, into S->quota. */
+/*
+ * The quota a command that ended with wait status STATUS and CPU time CPU_MS ran into,
+ * with the cgroup's events E, into S->quota: --timeout; --cpu (SIGXCPU, or SIGKILL at
+ * the hard limit); --fsize (SIGXFSZ); --memory-total (SIGKILL after the cgroup's OOM
+ * killer acted); --pids-total (a fork refused, and the command failed). A per-process
+ * --memory, --nproc or --nofile makes a call fail, which the program may survive: not
+ * named.
+ */
 static void name_quota(struct run_stats *s, const struct exec_settings *set, int status, unsigned long long cpu_ms,
 		       const struct cgroup_events *e)
 {
 	const char *q = NULL;
 
+	/* A shell that runs the program which hit the limit exits 128+N for its signal N. */
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status)
+		  : WEXITSTATUS(status) > 128 && WEXITSTATUS(status) < 128 + 65 ? WEXITSTATUS(status) - 128 : 0;
+
 	if (s->end == RUN_END_TIMEOUT) {
 		q = "timeout";
-	} else if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
+	} else if (sig) {
 		if (sig == SIGXCPU || (sig == SIGKILL && set->rlim[K_CPU] != EXEC_UNSET &&
 				       cpu_ms >= set->rlim[K_CPU] * 1000)) {
 			q = "cpu";
