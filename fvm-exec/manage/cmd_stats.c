@@ -103,10 +103,15 @@ static void json_run(const struct run_stats *r)
 	printf("{\"supervisor\":%d,\"start\":\"%s\",\"start_ms\":%lld,\"end_ms\":%lld,\"wall_ms\":%llu,"
 	       "\"user_ms\":%llu,\"sys_ms\":%llu,\"peak_rss\":%llu,\"rchar\":%llu,\"wchar\":%llu,"
 	       "\"read_bytes\":%llu,\"write_bytes\":%llu,\"copy_ups\":%llu,\"copy_bytes\":%llu,"
-	       "\"layer_bytes\":%llu,\"end\":\"%s\",",
+	       "\"layer_bytes\":",
 	       (int)r->pid, when, r->start_ms, r->end_ms, r->wall_ms, r->user_ms, r->sys_ms, r->peak_rss, r->rchar,
-	       r->wchar, r->read_bytes, r->write_bytes, r->copyups, r->copy_bytes, r->layer_bytes,
-	       ends[r->end >= 0 && r->end <= RUN_END_TIMEOUT ? r->end : 0]);
+	       r->wchar, r->read_bytes, r->write_bytes, r->copyups, r->copy_bytes);
+	if (r->layer_bytes == HISTORY_UNKNOWN) {
+		printf("null");
+	} else {
+		printf("%llu", r->layer_bytes);
+	}
+	printf(",\"end\":\"%s\",", ends[r->end >= 0 && r->end <= RUN_END_TIMEOUT ? r->end : 0]);
 	if (r->end == RUN_END_EXIT) {
 		printf("\"exit\":%d,", r->code);
 	} else if (r->end == RUN_END_SIGNAL) {
@@ -165,12 +170,24 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 		vm_procs_free(&p);
 		return FVM_EXIT_PARTIAL;
 	}
+	struct store_usage u;
+	char layer[32];
+	if (store_vm_usage(dir, &u) < 0) {
+		u.bytes = HISTORY_UNKNOWN;
+	}
+	history_size(u.bytes, layer, sizeof(layer));
 	if (json) {
 		printf("{\"vm\":");
 		json_string(stdout, name);
+		if (u.bytes == HISTORY_UNKNOWN) {
+			printf(",\"layer_bytes\":null");
+		} else {
+			printf(",\"layer_bytes\":%llu", u.bytes);
+		}
 		printf(",\"live\":{\"source\":\"proc\",\"processes\":%zu,\"list\":[", p.n);
 	} else {
-		printf("VM %s: %zu live process%s (figures per process, from /proc)\n", name, p.n, p.n == 1 ? "" : "es");
+		printf("VM %s: layer %s now; %zu live process%s (figures per process, from /proc)\n", name, layer, p.n,
+		       p.n == 1 ? "" : "es");
 		if (p.n) {
 			printf("%7s %10s %10s %10s %10s %10s %10s %10s  %s\n", "PID", "USER", "SYS", "RSS", "PSS", "PEAK",
 			       "READ", "WRITTEN", "COMMAND");

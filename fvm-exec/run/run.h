@@ -87,12 +87,12 @@ struct account_end {
 void account_begin(struct run_account *a, const char *vmdir);
 
 /*
- * The run's figures since A began into S: so far, or FINAL (the VM is empty: the
- * layer's size is measured too), with how the command ended (HOW) and the quota that
- * stopped it under the settings SET.
+ * The run's figures since A began into S, with how the command ended (HOW) and the
+ * quota that stopped it under the settings SET; LAYER: the layer's size is measured
+ * too (a walk of upper/), else it is HISTORY_UNKNOWN.
  */
 void account_figures(const struct run_account *a, const struct exec_cgroup *cg, const struct exec_settings *set,
-		     const struct account_end *how, bool final, struct run_stats *s);
+		     const struct account_end *how, bool layer, struct run_stats *s);
 
 /* S as one line "fvm-exec: VM NAME: ... wall, ... user, ..." on OUT (--stats). */
 void account_summary(FILE *out, const char *vm, const struct run_stats *s);

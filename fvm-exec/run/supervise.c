@@ -173,12 +173,13 @@ static int exit_status(const struct super *s)
 	return WIFSIGNALED(s->status) ? 128 + WTERMSIG(s->status) : WEXITSTATUS(s->status);
 }
 
-/* The run's figures into S->stats: so far, or FINAL (the VM is empty). */
+/* The run's figures into S->stats: so far, or FINAL (the VM is empty; under --stats the
+ * layer's size too). */
 static void take_figures(struct super *s, bool final)
 {
 	struct account_end how = {.status = s->status, .timed_out = s->timed_out, .cmd_cpu_ms = s->cmd_cpu_ms};
 
-	account_figures(&s->acct, s->sup->cg, s->sup->s, &how, final, &s->stats);
+	account_figures(&s->acct, s->sup->cg, s->sup->s, &how, final && s->sup->stats, &s->stats);
 }
 
 /* fvm-exec's status and the run's figures; LEFT: processes of the VM remain (the

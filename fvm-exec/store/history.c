@@ -60,13 +60,22 @@ static const struct field {
 #undef TXT
 };
 
-/* CTLDIR/history as a descriptor; CREATE makes it (0700). -errno on failure. */
-static int open_history(const char *ctldir, bool create)
+/*
+ * CTLDIR/history as a descriptor; CREATE makes it (0700). *OWNER (when not NULL) gets
+ * the control directory's owner, which a root run gives what it writes there, so the
+ * VM's owner still reads and prunes it. -errno on failure.
+ */
+static int open_history(const char *ctldir, bool create, struct stat *owner)
 {
 	int ctl = open(ctldir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), dir;
 
 	if (ctl < 0) {
 		return -errno;
+	}
+	if (owner && fstat(ctl, owner) < 0) {
+		int e = errno;
+		close(ctl);
+		return -e;
 	}
 	if (create && mkdirat(ctl, HISTORY_DIR, 0700) < 0 && errno != EEXIST) {
 		int e = errno;
@@ -76,6 +85,9 @@ static int open_history(const char *ctldir, bool create)
 	dir = openat(ctl, HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int e = errno;
 	close(ctl);
+	if (dir >= 0 && owner && geteuid() == 0 && fchown(dir, owner->st_uid, owner->st_gid) < 0) {
+		/* kept as root's: the owner's tools then cannot read it, nothing worse */
+	}
 	return dir < 0 ? -e : dir;
 }
 
@@ -157,7 +169,12 @@ static int format_record(const struct run_stats *s, char *buf, size_t len)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && used < len; i++) {
 		const void *p = (const char *)s + fields[i].off;
 		switch (fields[i].kind) {
-		case F_ULL: used += (size_t)snprintf(buf + used, len - used, "%s %llu\n", fields[i].name, *(const unsigned long long *)p); break;
+		case F_ULL:
+			if (*(const unsigned long long *)p != HISTORY_UNKNOWN) {
+				used += (size_t)snprintf(buf + used, len - used, "%s %llu\n", fields[i].name,
+							 *(const unsigned long long *)p);
+			}
+			break;
 		case F_LL: used += (size_t)snprintf(buf + used, len - used, "%s %lld\n", fields[i].name, *(const long long *)p); break;
 		case F_INT: used += (size_t)snprintf(buf + used, len - used, "%s %d\n", fields[i].name, *(const int *)p); break;
 		case F_TEXT:
@@ -178,7 +195,8 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 	if ((len = format_record(s, text, sizeof(text))) < 0) {
 		return len;
 	}
-	if ((dir = open_history(ctldir, true)) < 0) {
+	struct stat owner;
+	if ((dir = open_history(ctldir, true, &owner)) < 0) {
 		return dir;
 	}
 	snprintf(name, sizeof(name), "%016lld-%010d", s->end_ms < 0 ? 0 : s->end_ms, (int)s->pid);
@@ -190,6 +208,9 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 	} else {
 		if (write(fd, text, (size_t)len) != (ssize_t)len) {
 			ret = errno ? -errno : -EIO;
+		}
+		if (geteuid() == 0 && fchown(fd, owner.st_uid, owner.st_gid) < 0) {
+			/* as above */
 		}
 		close(fd);
 		if (ret == 0 && renameat(dir, tmp, dir, name) < 0) {
@@ -216,6 +237,7 @@ static int parse_record(char *text, struct run_stats *s)
 	char *save = NULL, *l = strtok_r(text, "\n", &save);
 
 	memset(s, 0, sizeof(*s));
+	s->layer_bytes = HISTORY_UNKNOWN; /* the one figure a record may leave out */
 	if (!l || strcmp(l, HISTORY_MAGIC) != 0) {
 		return -EINVAL;
 	}
@@ -285,7 +307,7 @@ static int read_record(int dir, const char *name, struct run_stats *s)
 
 int history_load(const char *ctldir, struct run_stats **out, size_t *np)
 {
-	int dir = open_history(ctldir, false);
+	int dir = open_history(ctldir, false, NULL);
 	char **names = NULL;
 	ssize_t n;
 	size_t got = 0;
@@ -331,15 +353,19 @@ void history_ended(const struct run_stats *s, char *buf, size_t len)
 
 void history_size(unsigned long long bytes, char *buf, size_t len)
 {
-	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	double v = (double)bytes;
 	int u = -1;
 
+	if (bytes == HISTORY_UNKNOWN) {
+		snprintf(buf, len, "-");
+		return;
+	}
 	if (bytes < 1024) {
 		snprintf(buf, len, "%llu B", bytes);
 		return;
 	}
-	while (v >= 1024 && u < 3) {
+	while (v >= 1024 && u < 5) {
 		v /= 1024;
 		u++;
 	}

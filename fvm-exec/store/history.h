@@ -20,6 +20,7 @@
 #define HISTORY_DIR "history"
 #define HISTORY_RECORD_MAX 4096
 #define HISTORY_KEEP_DEFAULT 20
+#define HISTORY_UNKNOWN (~0ull) /* a figure not measured (layer_bytes without --stats) */
 
 /* How a run ended. */
 enum run_end {
@@ -37,7 +38,8 @@ struct run_stats {
 	unsigned long long rchar, wchar;   /* bytes passed to read and write calls */
 	unsigned long long read_bytes, write_bytes; /* bytes from and to storage */
 	unsigned long long copyups, copy_bytes;     /* copy-ups during the run, their sizes */
-	unsigned long long layer_bytes;    /* the VM's upper/ at the end */
+	unsigned long long layer_bytes;    /* the VM's upper/ at the end; HISTORY_UNKNOWN: not
+					      measured (a walk of upper/: only under --stats) */
 	int end;                           /* enum run_end */
 	int code, signal;
 	char quota[24];                    /* the quota that stopped the run ("" none) */
@@ -61,7 +63,7 @@ int history_load(const char *ctldir, struct run_stats **out, size_t *n);
  * it, into BUF. */
 void history_ended(const struct run_stats *s, char *buf, size_t len);
 
-/* Bytes as "512 B", "1.5 KiB", "101.2 MiB" into BUF. */
+/* Bytes as "512 B", "1.5 KiB", "101.2 MiB" ("-": HISTORY_UNKNOWN) into BUF. */
 void history_size(unsigned long long bytes, char *buf, size_t len);
 
 #endif
