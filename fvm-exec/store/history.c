@@ -85,7 +85,8 @@ static int open_history(const char *ctldir, bool create, struct stat *owner)
 	dir = openat(ctl, HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int e = errno;
 	close(ctl);
-	if (dir >= 0 && owner && geteuid() == 0 && fchown(dir, owner->st_uid, owner->st_gid) < 0) {
+	if (dir >= 0 && owner && geteuid() == 0 && owner->st_uid != 0 &&
+	    fchown(dir, owner->st_uid, owner->st_gid) < 0) {
 		/* kept as root's: the owner's tools then cannot read it, nothing worse */
 	}
 	return dir < 0 ? -e : dir;
@@ -209,7 +210,7 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 		if (write(fd, text, (size_t)len) != (ssize_t)len) {
 			ret = errno ? -errno : -EIO;
 		}
-		if (geteuid() == 0 && fchown(fd, owner.st_uid, owner.st_gid) < 0) {
+		if (geteuid() == 0 && owner.st_uid != 0 && fchown(fd, owner.st_uid, owner.st_gid) < 0) {
 			/* as above */
 		}
 		close(fd);
