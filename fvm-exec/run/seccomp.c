@@ -636,6 +636,24 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 	return 0;
 }
 
+/* Puts the N instructions of HEAD before PROG's. Returns 0, or -E2BIG / -ENOMEM. */
+static int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsigned n)
+{
+	if (prog->len + n > BPF_MAXINSNS) {
+		return -E2BIG;
+	}
+	struct sock_filter *all = malloc((prog->len + n) * sizeof(*all));
+	if (!all) {
+		return -ENOMEM;
+	}
+	memcpy(all, head, n * sizeof(*all));
+	memcpy(all + n, prog->filter, prog->len * sizeof(*all));
+	free(prog->filter);
+	prog->filter = all;
+	prog->len = (unsigned short)(prog->len + n);
+	return 0;
+}
+
 /*
  * Puts before PROG: for x86_64 and i386 (the x32 numbers carry bit 30 and never match),
  * each call of unnamed[] this libseccomp cannot name fails with ENOSYS; everything else
@@ -665,19 +683,7 @@ static int unnamed_prologue(struct sock_fprog *prog)
 	}
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 1);
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
-	if (prog->len + n > BPF_MAXINSNS) {
-		return -E2BIG;
-	}
-	struct sock_filter *all = malloc((prog->len + n) * sizeof(*all));
-	if (!all) {
-		return -ENOMEM;
-	}
-	memcpy(all, head, n * sizeof(*all));
-	memcpy(all + n, prog->filter, prog->len * sizeof(*all));
-	free(prog->filter);
-	prog->filter = all;
-	prog->len = (unsigned short)(prog->len + n);
-	return 0;
+	return prog_prepend(prog, head, n);
 }
 
 /*
@@ -740,18 +746,7 @@ static int virt_prologue(struct sock_fprog *prog)
 	if (n != END) {
 		return -EINVAL; /* the table and its jumps out of step: a bug */
 	}
-	if (prog->len + n > BPF_MAXINSNS) {
-		return -E2BIG;
-	}
-	struct sock_filter *all = malloc((prog->len + n) * sizeof(*all));
-	if (!all) {
-		return -ENOMEM;
-	}
-	memcpy(all, head, n * sizeof(*all));
-	memcpy(all + n, prog->filter, prog->len * sizeof(*all));
-	free(prog->filter);
-	prog->filter = all;
-	prog->len = (unsigned short)(prog->len + n);
+	return prog_prepend(prog, head, n);
 #else
 	(void)prog;
 #endif

@@ -150,6 +150,29 @@ int layer_list_compile(const char *vmdir, struct fvm_policy *pol)
 	return 0;
 }
 
+/*
+ * TEXT (LEN bytes) as the info file of layer directory DFD: a random temporary beside
+ * it, renamed over it (no fsync: a snapshot's cost is the layer list's). 0 or -errno.
+ */
+static int info_write(int dfd, const char *text, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+	int fd = safe_temp_create(dfd, FVM_LAYER_INFO, 0644, tmp, sizeof(tmp)), ret;
+
+	if (fd < 0) {
+		return fd;
+	}
+	ret = write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
+	close(fd);
+	if (ret == 0 && renameat(dfd, tmp, dfd, FVM_LAYER_INFO) < 0) {
+		ret = -errno;
+	}
+	if (ret < 0) {
+		unlinkat(dfd, tmp, 0);
+	}
+	return ret;
+}
+
 /* HOME/layers opened (made when missing, FVM_MODE_LAYERS). fd or -errno. */
 static int layers_dir_open(const char *home)
 {
@@ -190,20 +213,10 @@ int layer_create(const char *home, const char *label, char id[FVM_LAYER_ID_MAX +
 		 * and a crash that loses the info loses a label, never data (the list, which
 		 * says what the VM sees, is synced).
 		 */
-		char text[256], tmp[NAME_MAX + 1];
+		char text[256];
 		int n = snprintf(text, sizeof(text), "%s\nlabel %s\ncreated %lld\ndigest \n",
 				 FVM_LAYER_MAGIC, label ? label : "", (long long)time(NULL));
-		int fd = safe_temp_create(dfd, FVM_LAYER_INFO, 0644, tmp, sizeof(tmp));
-		ret = fd < 0 ? fd : write(fd, text, (size_t)n) == n ? 0 : -EIO;
-		if (fd >= 0) {
-			close(fd);
-			if (ret == 0 && renameat(dfd, tmp, dfd, FVM_LAYER_INFO) < 0) {
-				ret = -errno;
-			}
-			if (ret < 0) {
-				unlinkat(dfd, tmp, 0);
-			}
-		}
+		ret = info_write(dfd, text, (size_t)n);
 	}
 	if (dfd >= 0) {
 		close(dfd);
@@ -252,8 +265,8 @@ int layer_info_read(const char *home, const char *id, struct layer_info *info)
 int layer_set_digest(const char *home, const char *id, const char *digest)
 {
 	struct layer_info info;
-	char path[PATH_MAX], text[512], tmp[NAME_MAX + 1];
-	int dfd, fd, ret, n;
+	char path[PATH_MAX], text[512];
+	int dfd, ret, n;
 
 	if (layer_info_read(home, id, &info) < 0) {
 		return -1;
@@ -273,17 +286,7 @@ int layer_set_digest(const char *home, const char *id, const char *digest)
 	}
 	n = snprintf(text, sizeof(text), "%s\nlabel %s\ncreated %lld\ndigest %s\n", FVM_LAYER_MAGIC,
 		     info.label, info.created, digest);
-	fd = safe_temp_create(dfd, FVM_LAYER_INFO, 0644, tmp, sizeof(tmp));
-	ret = fd < 0 ? fd : write(fd, text, (size_t)n) == n ? 0 : -EIO;
-	if (fd >= 0) {
-		close(fd);
-		if (ret == 0 && renameat(dfd, tmp, dfd, FVM_LAYER_INFO) < 0) {
-			ret = -errno;
-		}
-		if (ret < 0) {
-			unlinkat(dfd, tmp, 0);
-		}
-	}
+	ret = info_write(dfd, text, (size_t)n);
 	close(dfd);
 	if (ret < 0) {
 		warnx("layer %s: its info: %s", id, safe_strerror(ret));
