@@ -1495,8 +1495,8 @@ static void chdir_warn(struct vcall *c)
 	prog[n > 0 ? n : 0] = '\0';
 	int len = snprintf(msg, sizeof(msg),
 			   "fvm: warning: %s: chdir to %s, a directory only the VM has, is not virtualized "
-			   "for a static program or a raw system call when its name is read-only or shorter "
-			   "than /proc/self/fd/N: No such file or directory\n",
+			   "for a static program or a raw system call whose thread the supervisor cannot trace "
+			   "(traced already, or not dumpable): No such file or directory\n",
 			   n > 0 ? prog : "a static program", c->vpath);
 	len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
 	/* The caller's own stderr (the supervisor's is /dev/null), and the VM's log. */
