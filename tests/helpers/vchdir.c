@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 				close(f);
 			}
 		}
-		printf("store writes %d\n", wrote);
+		printf("stole %d, store writes %d\n", nstolen, wrote);
 		return 0;
 	}
 	if (argc < 3) {
