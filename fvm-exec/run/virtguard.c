@@ -4,7 +4,7 @@
  * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
  * open, openat and creat, getdents64 on the directories it opened, the namespace
  * changes mkdir(at), mknod(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at)
- * and truncate, and getcwd, that a process makes from its executable's own code (a static
+ * and truncate, getcwd and chdir, that a process makes from its executable's own code (a static
  * program, Go, a dynamic program's inline system calls), resolving the name in the
  * VM's namespace with the core library libfvm uses, so such a program sees the files
  * the VM made and not those it deleted, and writes into the VM.
@@ -45,6 +45,11 @@
  *    runs in a child that enters the caller's mount namespace before its Landlock
  *    ruleset; for a caller that dropped root the child takes its ids as effective ids
  *    and makes copy-ups as root through a broker hook (become_caller, broker_as_root).
+ *  - chdir into a directory only the VM has: the caller's thread is made to fchdir to
+ *    it through ptrace (chdir_by_trace: seized, interrupted, its restarted chdir turned
+ *    into fchdir(N) of an fd installed for it, then close(N), registers put back,
+ *    detached); never by writing the caller's memory. A thread that cannot be seized:
+ *    ENOENT and one warning per run (chdir_warn).
  *  - mknod of a device only where the caller's copy of the data area is nodev (a root
  *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
