@@ -224,6 +224,7 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 	c->path2_addr = 0;
 	switch (c->nr) {
 	case SYS_chdir:
+	case SYS_execve:
 		c->path_addr = a[0];
 		return true;
 	case SYS_mkdir:
@@ -1517,6 +1518,27 @@ static void chdir_warn(struct vcall *c)
 	c->chdir_warned = true;
 }
 
+static long call_by_trace(struct vcall *c, int srcfd, unsigned newfd_flags, const char *name);
+
+static pid_t tgid_of(pid_t pid)
+{
+	char path[64], line[256];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re"))) {
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return (pid_t)tgid;
+}
+
 /*
  * Waits (bounded, ~2 s) for TID's next ptrace stop and takes it: its wait status, or -1
  * when it exited or did not stop. An exit is only peeked at (WNOWAIT): the status is the
@@ -1588,11 +1610,10 @@ static long chdir_by_trace(struct vcall *c, const char *name, bool *cont)
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	const char *rpath = c->vpath2;
-	struct user_regs_struct saved, regs;
 	char proc[64];
 	struct stat dst, st;
 	pid_t tid = c->pid;
-	int dfd, fd, status = 0;
+	int dfd;
 
 	*cont = false;
 	dfd = in_upper(rpath) || strcmp(rpath, vm.upper) == 0 ? open_upper(rpath, O_RDONLY | O_DIRECTORY, 0)
@@ -1624,34 +1645,74 @@ static long chdir_by_trace(struct vcall *c, const char *name, bool *cont)
 			return 0;
 		}
 	}
-	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
-		close(dfd);
+	long r = call_by_trace(c, dfd, O_CLOEXEC, name);
+	close(dfd);
+	if (r == -EPERM) {
 		chdir_warn(c);
 		return -ENOENT;
 	}
-	struct seccomp_notif_addfd add = {.id = c->id, .srcfd = (uint32_t)dfd, .newfd_flags = O_CLOEXEC};
+	return r;
+}
+
+/*
+ * Makes C's thread, stopped in its notified chdir or execve of NAME, make the call on
+ * SRCFD's object instead (chdir_by_trace, exec_by_trace): SRCFD is installed in the
+ * caller as fd N (NEWFD_FLAGS), the thread seized and interrupted, which ends the
+ * notification (the kernel will restart the call); at the interrupt stop the restarted
+ * call becomes fchdir(N), or execveat(N, "", argv, envp, AT_EMPTY_PATH) ("" is NAME's
+ * own terminating NUL); a chdir's fd, or a failed execveat's, is closed by an injected
+ * close(N); the registers are put back with the call's result, and the thread is
+ * detached. A successful execveat leaves the new program's registers alone (N was
+ * close-on-exec, or is the script's /dev/fd/N). Returns the call's result; -EPERM when
+ * the thread cannot be seized (nothing done); -EINTR when a signal came between (the
+ * call is made again from its syscall instruction and notified again).
+ */
+static long call_by_trace(struct vcall *c, int srcfd, unsigned newfd_flags, const char *name)
+{
+	struct user_regs_struct saved, regs;
+	pid_t tid = c->pid;
+	int fd, status = 0;
+	bool exec = c->nr == SYS_execve;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+		return -EPERM;
+	}
+	struct seccomp_notif_addfd add = {.id = c->id, .srcfd = (uint32_t)srcfd, .newfd_flags = newfd_flags};
 	fd = notify_valid(c->n, c->id) ? (int)ioctl(c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) : -1;
-	close(dfd);
 	if (fd < 0) {
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return -EMFILE;
 	}
-	/* The interrupt ends the notification: the chdir is to be restarted (-ERESTARTSYS)
+	/* The interrupt ends the notification: the call is to be restarted (-ERESTARTSYS)
 	 * once the stop is over. Anything else (a signal first): detach, untouched; the
-	 * chdir is restarted and notified again. */
+	 * call is restarted and notified again. */
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 || (status = trace_wait(tid)) < 0 ||
-	    !WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP || ptrace(PTRACE_GETREGS, tid, 0, &saved) < 0 || (long)saved.rax != -512 /* ERESTARTSYS */ ||
-	    (long)saved.orig_rax != SYS_chdir || saved.rdi != c->path_addr) {
+	    !WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP || ptrace(PTRACE_GETREGS, tid, 0, &saved) < 0 ||
+	    (long)saved.rax != -512 /* ERESTARTSYS */ || (long)saved.orig_rax != c->nr ||
+	    saved.rdi != c->path_addr) {
 		goto detach;
 	}
 	regs = saved;
-	regs.orig_rax = SYS_fchdir;
-	regs.rdi = (unsigned long long)fd;
+	if (exec) {
+		regs.orig_rax = SYS_execveat;
+		regs.rdi = (unsigned long long)fd;
+		regs.rsi = c->path_addr + strlen(name);
+		regs.rdx = saved.rsi;
+		regs.r10 = saved.rdx;
+		regs.r8 = AT_EMPTY_PATH;
+	} else {
+		regs.orig_rax = SYS_fchdir;
+		regs.rdi = (unsigned long long)fd;
+	}
 	if (!trace_call(tid, &regs, &status)) {
 		goto restore;
 	}
 	long result = (long)regs.rax;
-	/* close(N), injected at the fchdir's exit: the syscall instruction again */
+	if (exec && result == 0) {
+		ptrace(PTRACE_DETACH, tid, 0, 0); /* the new program, as the kernel started it */
+		return 0;
+	}
+	/* close(N), injected at the call's exit: the syscall instruction again */
 	regs.rax = SYS_close;
 	regs.orig_rax = SYS_close;
 	regs.rdi = (unsigned long long)fd;
@@ -1659,15 +1720,15 @@ static long chdir_by_trace(struct vcall *c, const char *name, bool *cont)
 	if (!trace_call(tid, &regs, &status)) {
 		goto restore;
 	}
-	saved.rax = (unsigned long long)result; /* the chdir's answer, the rest as it was */
+	saved.rax = (unsigned long long)result; /* the call's answer, the rest as it was */
 	if (ptrace(PTRACE_SETREGS, tid, 0, &saved) == 0) {
 		ptrace(PTRACE_DETACH, tid, 0, 0);
-		return 0; /* the notification is gone: notify_serve's answer finds nothing */
+		return result; /* the notification is gone: notify_serve's answer finds nothing */
 	}
 restore:
-	/* The chdir made again from its syscall instruction (notified again), as a restart
+	/* The call made again from its syscall instruction (notified again), as a restart
 	 * would; no restart logic applies any more (orig_rax -1). */
-	saved.rax = SYS_chdir;
+	saved.rax = (unsigned long long)c->nr;
 	saved.orig_rax = (unsigned long long)-1;
 	saved.rip -= 2;
 	ptrace(PTRACE_SETREGS, tid, 0, &saved);
@@ -1678,6 +1739,70 @@ detach:
 		       ? WSTOPSIG(status)
 		       : 0);
 	return -EINTR;
+}
+
+/*
+ * execve(NAME) from an executable's own code of a program only the VM has (upper/'s, or
+ * a layer's: exec_in_vm said so, its real path in C->vpath2): made by the caller's
+ * thread as execveat of an fd of it (call_by_trace), opened beneath upper/ (or its
+ * layer) with no link. A script's fd is not close-on-exec (its interpreter reads it as
+ * /dev/fd/N, as fexecve's); its interpreter is looked up by the kernel. Only a thread
+ * that is its process's leader (a single-threaded program; Go's os/exec child): the
+ * exec of another thread takes the leader's pid, which the trace would lose; such a
+ * call, and a thread that cannot be seized, is continued (the kernel's answer, as
+ * before). Returns the execve's result, *CONT true to continue.
+ */
+static long exec_by_trace(struct vcall *c, const char *name, bool *cont)
+{
+	const char *rpath = c->vpath2;
+	char head[2];
+	int fd;
+
+	*cont = false;
+	if (tgid_of(c->pid) != c->pid) {
+		*cont = true;
+		return 0;
+	}
+	fd = in_upper(rpath) ? open_upper(rpath, O_RDONLY, 0) : open_host(rpath, O_RDONLY);
+	if (fd < 0) {
+		*cont = true; /* unreadable to the supervisor (execute-only): the kernel's answer */
+		return 0;
+	}
+	bool script = pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!';
+	long r = call_by_trace(c, fd, script ? 0 : O_CLOEXEC, name);
+	close(fd);
+	if (r == -EPERM) {
+		*cont = true;
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * execve(2) from an executable's own code to RES: a host program (the host's own, or in a
+ * shared tree) is the kernel's to run from its name (CONTINUE); one only the VM has is
+ * run through an fd (exec_by_trace): this checks that it is a regular file, and leaves
+ * the execute permission to the kernel's execveat. Returns EXEC_VIA_FD with the real
+ * path in C->vpath2, CONTINUE or -errno.
+ */
+#define EXEC_VIA_FD (-4093L)
+static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
+{
+	if (res->klass == FVM_CLASS_SHARED || (res->where == FVM_HOST && res->layer < 0)) {
+		return CONTINUE;
+	}
+	if (S_ISDIR(res->st.st_mode)) {
+		return -EACCES;
+	}
+	if (!S_ISREG(res->st.st_mode)) {
+		return -EACCES;
+	}
+	size_t rl = strlen(res->rpath);
+	if (rl >= sizeof(c->vpath2)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(c->vpath2, res->rpath, rl + 1);
+	return EXEC_VIA_FD;
 }
 
 /*
@@ -1776,8 +1901,8 @@ static long perform(void *arg)
 		c->result = r;
 		return r;
 	}
-	if (c->nr == SYS_chdir) {
-		r = chdir_in_vm(c, res);
+	if (c->nr == SYS_chdir || c->nr == SYS_execve) {
+		r = c->nr == SYS_chdir ? chdir_in_vm(c, res) : exec_in_vm(c, res);
 		free(res);
 		c->result = r;
 		return r;
@@ -2078,6 +2203,8 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 		r = 0;
 	} else if (r == CHDIR_VIA_FD) {
 		r = chdir_by_trace(c, name, cont);
+	} else if (r == EXEC_VIA_FD) {
+		r = exec_by_trace(c, name, cont);
 	}
 	return r;
 }

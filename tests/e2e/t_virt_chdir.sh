@@ -6,7 +6,8 @@
 # the VM's name, opens a relative name in the VM, and a dynamic program it execs from
 # there (libfvm) sees the same working directory — as natively. Before: ENOENT, and
 # fvm-exec's warning. A thread the supervisor cannot trace (traced already) still gets
-# ENOENT and the warning, once per run. Run as root and as the test user.
+# ENOENT and the warning, once per run. Its execve of a program only the VM has runs it
+# (before: ENOENT). Run as root and as the test user.
 . "$(dirname "$0")/../lib/harness.sh"
 
 VCH=$TOP/build/tests/helpers/vchdir-static
@@ -35,6 +36,13 @@ cd sub && v .. sub/f /bin/pwd'
 vm_check "static_chdir_into_changed_and_removed_dirs ($(whoami_tag))" "$V"'
 echo vm > hostdir/f; v hostdir f /bin/pwd
 rm -r hostdir; v hostdir f'
+# execve of a program only the VM has (exec_by_trace): a binary, a script (its $0 is
+# /dev/fd/N, as fexecve's: not compared), a missing one, one not executable.
+vm_check "static_exec_of_a_vms_program ($(whoami_tag))" "$V"'
+mkdir -p made; echo vm > made/f; cp /bin/echo made/myecho; echo "echo script \$1" > made/s.sh; chmod +x made/s.sh
+echo no > made/noexec; printf "#!/bin/sh\necho script \$1\n" > made/s2.sh; chmod +x made/s2.sh
+v made f "$PWD/made/s2.sh" arg2; v made f "$PWD/made/myecho" hi; v made f "$PWD/made/s.sh" arg; v made f "$PWD/made/nothere"
+v made f "$PWD/made/noexec"; v made f "$PWD/made"'
 # A process the supervisor cannot trace (its parent traces it): ENOENT, named once.
 {
 	out=$(cd "$HOST" && "$FVM_EXEC" -n w -- sh -c "mkdir -p vmonly/d; '$VCH' -t vmonly/d; '$VCH' -t vmonly/d" 2>&1)
