@@ -4,7 +4,7 @@
  * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
  * open, openat and creat, getdents64 on the directories it opened, the namespace
  * changes mkdir(at), mknod(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at)
- * and truncate, getcwd and chdir, that a process makes from its executable's own code (a static
+ * and truncate, getcwd, chdir and execve, that a process makes from its executable's own code (a static
  * program, Go, a dynamic program's inline system calls), resolving the name in the
  * VM's namespace with the core library libfvm uses, so such a program sees the files
  * the VM made and not those it deleted, and writes into the VM.
@@ -49,7 +49,9 @@
  *    it through ptrace (chdir_by_trace: seized, interrupted, its restarted chdir turned
  *    into fchdir(N) of an fd installed for it, then close(N), registers put back,
  *    detached); never by writing the caller's memory. A thread that cannot be seized:
- *    ENOENT and one warning per run (chdir_warn).
+ *    ENOENT and one warning per run (chdir_warn). execve of a program only the VM has
+ *    the same way, as execveat(N, "", argv, envp, AT_EMPTY_PATH) (exec_by_trace), from
+ *    a process's leading thread only; otherwise continued.
  *  - mknod of a device only where the caller's copy of the data area is nodev (a root
  *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
