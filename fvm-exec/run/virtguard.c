@@ -1442,18 +1442,46 @@ static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res 
  * chdir(2) from an executable's own code to RES. A directory the host has too is the
  * kernel's to enter (CONTINUE: the names beneath it are resolved in the VM all the
  * same). One only the VM has (upper/'s or a layer's) is entered through a directory fd
- * (chdir_by_trace, in the supervisor): this checks what the kernel's chdir through
- * /proc/self/fd/N does not, the caller's search permission on the directory itself (the
- * walk to it was fvm_resolve's, under the caller's ids), keeps the real path in
- * C->vpath2 and answers CHDIR_VIA_FD. A name the VM deleted or made a non-directory
+ * (chdir_by_trace, in the supervisor): this checks the caller's search permission on
+ * the directory itself (the walk to it was fvm_resolve's, under the caller's ids), and
+ * its read permission (the fd handed over lists it: a directory it may enter but not
+ * read gets ENOENT and the warning), keeps the real path in C->vpath2 and answers
+ * CHDIR_VIA_FD. A name the VM deleted or made a non-directory
  * answers as in the VM.
  */
 #define CHDIR_VIA_FD (-4094L)
+static void chdir_warn(struct vcall *c);
+
+/*
+ * The caller's own access MODE (X_OK, R_OK) to RES's object, checked with its fs ids
+ * (under notify_as), as the kernel would check it on that object. Returns 0 or -errno.
+ */
+static long caller_may(const struct fvm_res *res, int mode)
+{
+	int at = AT_FDCWD, empty = 0;
+	const char *name = res->rpath;
+	long r;
+
+	if (root_run) {
+		if ((at = obj_fd(res->rpath)) < 0) {
+			return at == (int)CONTINUE ? -ENOENT : at;
+		}
+		name = "";
+		empty = AT_EMPTY_PATH;
+	}
+	r = syscall(SYS_faccessat2, at, name, mode, AT_EACCESS | empty) < 0 ? -errno : 0;
+	if (!root_run && (r == -ENOSYS || r == -EINVAL)) {
+		r = faccessat(AT_FDCWD, res->rpath, mode, AT_EACCESS) < 0 ? -errno : 0;
+	}
+	if (at >= 0) {
+		close(at);
+	}
+	return r;
+}
+
 static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
 {
 	struct stat st;
-	int at = AT_FDCWD, empty = 0;
-	const char *name = res->rpath;
 	long r;
 
 	if (!S_ISDIR(res->st.st_mode)) {
@@ -1462,22 +1490,14 @@ static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
 	if (res->klass == FVM_CLASS_SHARED || (lstat(res->vpath, &st) == 0 && S_ISDIR(st.st_mode))) {
 		return CONTINUE;
 	}
-	if (root_run) {
-		if ((at = obj_fd(res->rpath)) < 0) {
-			return at == (int)CONTINUE ? -ENOENT : at;
-		}
-		name = "";
-		empty = AT_EMPTY_PATH;
-	}
-	r = syscall(SYS_faccessat2, at, name, X_OK, AT_EACCESS | empty) < 0 ? -errno : 0;
-	if (!root_run && (r == -ENOSYS || r == -EINVAL)) {
-		r = faccessat(AT_FDCWD, res->rpath, X_OK, AT_EACCESS) < 0 ? -errno : 0;
-	}
-	if (at >= 0) {
-		close(at);
-	}
-	if (r < 0) {
+	if ((r = caller_may(res, X_OK)) < 0) {
 		return r;
+	}
+	if (caller_may(res, R_OK) < 0) {
+		/* The fd handed over would let it list a directory it may only enter. */
+		snprintf(c->vpath, sizeof(c->vpath), "%.4000s", res->vpath);
+		chdir_warn(c);
+		return -ENOENT;
 	}
 	size_t rl = strlen(res->rpath), vl = strlen(res->vpath);
 	if (rl >= sizeof(c->vpath2) || vl >= sizeof(c->vpath)) {
@@ -1798,6 +1818,11 @@ static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
 	}
 	if (!S_ISREG(res->st.st_mode)) {
 		return -EACCES;
+	}
+	/* The fd handed over would let a caller read a program it may only execute (mode
+	 * 0711 of another user, in a root run): such a program is left to the kernel. */
+	if (caller_may(res, R_OK) < 0) {
+		return CONTINUE;
 	}
 	size_t rl = strlen(res->rpath);
 	if (rl >= sizeof(c->vpath2)) {

@@ -15,6 +15,10 @@
  *       through any fd it stole and its working directory, it tries to write DOTS/x
  *       (DOTS: the ".." that lead from DIR's upper/ copy to the VM's store directory).
  *       Prints what it got; nothing of the store may change.
+ *   vchdir-static -l DIR
+ *       a caller that may enter DIR but not read it (mode 0711 of another user): while
+ *       it chdirs there, a second thread keeps a dup of every directory fd it sees that
+ *       is DIR, then lists them; prints how many bytes of entries it could list (natively none: opendir is EACCES).
  *
  * Rules:
  *  - Raw system calls only where the point is a call of the executable's own.
@@ -30,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 static long raw_chdir(const char *p)
@@ -78,8 +83,51 @@ static void *thief(void *arg)
 	return NULL;
 }
 
+static ino_t target;
+static int listed;
+
+static void *lister(void *arg)
+{
+	(void)arg;
+	while (!stop) {
+		for (int fd = 3; fd < 64; fd++) {
+			struct stat st;
+			if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == target && nstolen < 64) {
+				int d = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+				if (d >= 0) {
+					stolen[nstolen++] = d;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "-l") == 0) {
+		struct stat st;
+		pthread_t a;
+		if (stat(argv[2], &st) < 0) {
+			printf("stat %s\n", strerror(errno));
+			return 1;
+		}
+		target = st.st_ino;
+		pthread_create(&a, NULL, lister, NULL);
+		for (int i = 0; i < 100; i++) {
+			raw_chdir(argv[2]);
+			raw_chdir("/");
+		}
+		stop = 1;
+		pthread_join(a, NULL);
+		for (int i = 0; i < nstolen; i++) { /* getdents64 of what it kept */
+			char buf[4096];
+			long n = syscall(SYS_getdents64, stolen[i], buf, sizeof(buf));
+			listed += n > 0 ? (int)n : 0;
+		}
+		printf("listed %d bytes\n", listed);
+		return 0;
+	}
 	if (argc >= 3 && strcmp(argv[1], "-t") == 0) {
 		pid_t c = fork();
 		if (c == 0) {

@@ -58,4 +58,13 @@ out=$(cd "$HOST" && vm r6 -- sh -c "mkdir -p '$HOST/vmonly/a/b' && '$VCH' -r '$H
 verdict chdir_raced_by_the_caller_gains_nothing "" \
 	"$(find "$D" "$(ctldir r6)" -name x -not -path "$D/upper/*" 2>&1)" "$(sec_changes)" \
 	"$(grep -v -e '^entered dir' -e '^stole ' -e 'statically linked' <<< "$out")"
+# A root run's process that dropped root may enter a VM directory of root's with mode
+# 0711 but not list it: the fd a chdir would hand over must not list it for it. Such a
+# chdir is refused (ENOENT and the warning) rather than made through an fd it could read.
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	chmod o+x "$T" "$HOST"
+	out=$(cd "$HOST" && vm r7 -- sh -c "mkdir -p '$HOST/locked' && echo s > '$HOST/locked/secret' && chmod 711 '$HOST/locked' && setpriv --reuid nobody --regid nogroup --clear-groups '$VCH' -l '$HOST/locked'" 2>&1)
+	verdict chdir_fd_never_lists_what_the_caller_may_not "" \
+		"$(grep -v -e '^listed 0 bytes' -e 'statically linked' -e 'is not virtualized' <<< "$out")" "$(sec_changes)"
+fi
 done_testing
