@@ -131,6 +131,7 @@ static const struct {
 	{"truncate", virt_guard_call},
 	{"getcwd", virt_guard_call},
 	{"chdir", virt_guard_call},
+	{"execve", virt_guard_call},
 	{"mknod", virt_guard_call},
 	{"mknodat", virt_guard_call},
 };

@@ -691,7 +691,8 @@ static int unnamed_prologue(struct sock_fprog *prog)
  * figures and the reasons in docs/DESIGN.md, "Calls libfvm does not see"): on x86_64,
  * stat, lstat, newfstatat and statx (but with AT_EMPTY_PATH: fd calls), access,
  * faccessat, faccessat2, readlink, readlinkat, openat, open, creat, getdents64, mkdir(at),
- * unlink(at), rmdir, symlink(at), rename(at, at2), link(at), truncate, getcwd and chdir are
+ * unlink(at), rmdir, symlink(at), rename(at, at2), link(at), truncate, getcwd, chdir, mknod(at)
+ * and execve are
  * notified when the instruction pointer lies in an executable's own mapping: below
  * 0x2a0000000000 (a non-PIE executable; the legacy bottom-up mmap base is 0x2aaa...)
  * or in [0x550000000000, 0x570000000000) (a PIE executable, ELF_ET_DYN_BASE plus at
@@ -708,7 +709,7 @@ static int virt_prologue(struct sock_fprog *prog)
 				       SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
 				       SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
 				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
-				       SYS_mknod, SYS_mknodat};
+				       SYS_mknod, SYS_mknodat, SYS_execve};
 	enum { NN = NELEM(nrs), T_FSTATAT = 4 + NN, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2,
 	       T_NOTIFY = T_IP + 4, END = T_NOTIFY + 1 };
 	struct sock_filter head[END];

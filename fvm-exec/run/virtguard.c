@@ -4,7 +4,7 @@
  * lstat, newfstatat, statx, access, faccessat, faccessat2, readlink, readlinkat —,
  * open, openat and creat, getdents64 on the directories it opened, the namespace
  * changes mkdir(at), mknod(at), unlink(at), rmdir, symlink(at), rename(at, at2), link(at)
- * and truncate, and getcwd, that a process makes from its executable's own code (a static
+ * and truncate, getcwd, chdir and execve, that a process makes from its executable's own code (a static
  * program, Go, a dynamic program's inline system calls), resolving the name in the
  * VM's namespace with the core library libfvm uses, so such a program sees the files
  * the VM made and not those it deleted, and writes into the VM.
@@ -45,10 +45,18 @@
  *    runs in a child that enters the caller's mount namespace before its Landlock
  *    ruleset; for a caller that dropped root the child takes its ids as effective ids
  *    and makes copy-ups as root through a broker hook (become_caller, broker_as_root).
+ *  - chdir into a directory only the VM has: the caller's thread is made to fchdir to
+ *    it through ptrace (chdir_by_trace: seized, interrupted, its restarted chdir turned
+ *    into fchdir(N) of an fd installed for it, then close(N), registers put back,
+ *    detached); never by writing the caller's memory. A thread that cannot be seized:
+ *    ENOENT and one warning per run (chdir_warn). execve of a program only the VM has
+ *    the same way, as execveat(N, "", argv, envp, AT_EMPTY_PATH) (exec_by_trace), from
+ *    a process's leading thread only; otherwise continued.
  *  - mknod of a device only where the caller's copy of the data area is nodev (a root
  *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
@@ -61,10 +69,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fvm/change.h"
@@ -215,6 +226,7 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 	c->path2_addr = 0;
 	switch (c->nr) {
 	case SYS_chdir:
+	case SYS_execve:
 		c->path_addr = a[0];
 		return true;
 	case SYS_mkdir:
@@ -403,6 +415,10 @@ static bool caller_base(pid_t pid, int dirfd, char *out, size_t size)
 	/* upper/P is /P; the rest of the store is no name of the VM's */
 	if (strncmp(real, vm.upper, vm.upper_len) == 0 && (real[vm.upper_len] == '/' || real[vm.upper_len] == '\0')) {
 		return fvm_narrow(&vm, real, out, size) > 0;
+	}
+	/* a layer's directory (a chdir into one, chdir_through_fd): its virtual path too */
+	if (fvm_layer_count(&vm) && fvm_narrow(&vm, real, out, size) > 0 && strcmp(out, real) != 0) {
+		return true;
 	}
 	if (vm.home_len && strncmp(real, vm.home, vm.home_len) == 0 &&
 	    (real[vm.home_len] == '/' || real[vm.home_len] == '\0')) {
@@ -1423,15 +1439,50 @@ static long perform_change(struct vcall *c, struct fvm_res *res, struct fvm_res 
 }
 
 /*
- * chdir(2) from an executable's own code to RES. The supervisor cannot set another
- * process's working directory: a directory the host has too is the kernel's to enter
- * (CONTINUE: the names beneath it are resolved in the VM all the same); one only the VM
- * has (its layer's) cannot be entered, and fvm-exec says so once per run rather than
- * fail silently. A name the VM deleted or made a non-directory answers as in the VM.
+ * chdir(2) from an executable's own code to RES. A directory the host has too is the
+ * kernel's to enter (CONTINUE: the names beneath it are resolved in the VM all the
+ * same). One only the VM has (upper/'s or a layer's) is entered through a directory fd
+ * (chdir_by_trace, in the supervisor): this checks the caller's search permission on
+ * the directory itself (the walk to it was fvm_resolve's, under the caller's ids), and
+ * its read permission (the fd handed over lists it: a directory it may enter but not
+ * read gets ENOENT and the warning), keeps the real path in C->vpath2 and answers
+ * CHDIR_VIA_FD. A name the VM deleted or made a non-directory
+ * answers as in the VM.
  */
+#define CHDIR_VIA_FD (-4094L)
+static void chdir_warn(struct vcall *c);
+
+/*
+ * The caller's own access MODE (X_OK, R_OK) to RES's object, checked with its fs ids
+ * (under notify_as), as the kernel would check it on that object. Returns 0 or -errno.
+ */
+static long caller_may(const struct fvm_res *res, int mode)
+{
+	int at = AT_FDCWD, empty = 0;
+	const char *name = res->rpath;
+	long r;
+
+	if (root_run) {
+		if ((at = obj_fd(res->rpath)) < 0) {
+			return at == (int)CONTINUE ? -ENOENT : at;
+		}
+		name = "";
+		empty = AT_EMPTY_PATH;
+	}
+	r = syscall(SYS_faccessat2, at, name, mode, AT_EACCESS | empty) < 0 ? -errno : 0;
+	if (!root_run && (r == -ENOSYS || r == -EINVAL)) {
+		r = faccessat(AT_FDCWD, res->rpath, mode, AT_EACCESS) < 0 ? -errno : 0;
+	}
+	if (at >= 0) {
+		close(at);
+	}
+	return r;
+}
+
 static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
 {
 	struct stat st;
+	long r;
 
 	if (!S_ISDIR(res->st.st_mode)) {
 		return -ENOTDIR;
@@ -1439,30 +1490,346 @@ static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
 	if (res->klass == FVM_CLASS_SHARED || (lstat(res->vpath, &st) == 0 && S_ISDIR(st.st_mode))) {
 		return CONTINUE;
 	}
-	if (!c->chdir_warned) {
-		char exe[64], prog[PATH_MAX], msg[2 * PATH_MAX + 200], log[PATH_MAX + 8];
-		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)c->pid);
-		ssize_t n = readlink(exe, prog, sizeof(prog) - 1);
-		prog[n > 0 ? n : 0] = '\0';
-		int len = snprintf(msg, sizeof(msg),
-				   "fvm: warning: %s: chdir to %s, a directory only the VM has, is not virtualized "
-				   "for a static program or a raw system call: No such file or directory\n",
-				   n > 0 ? prog : "a static program", res->vpath);
-		len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
-		/* The caller's own stderr (the supervisor's is /dev/null), and the VM's log. */
-		int fd = notify_getfd(c->pid, 2);
-		if (fd >= 0) {
-			(void)!write(fd, msg, (size_t)len);
-			close(fd);
-		}
-		snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
-		if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
-			(void)!write(fd, msg, (size_t)len);
-			close(fd);
-		}
-		c->chdir_warned = true;
+	if ((r = caller_may(res, X_OK)) < 0) {
+		return r;
 	}
-	return -ENOENT;
+	if (caller_may(res, R_OK) < 0) {
+		/* The fd handed over would let it list a directory it may only enter. */
+		snprintf(c->vpath, sizeof(c->vpath), "%.4000s", res->vpath);
+		chdir_warn(c);
+		return -ENOENT;
+	}
+	size_t rl = strlen(res->rpath), vl = strlen(res->vpath);
+	if (rl >= sizeof(c->vpath2) || vl >= sizeof(c->vpath)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(c->vpath2, res->rpath, rl + 1);
+	memcpy(c->vpath, res->vpath, vl + 1);
+	return CHDIR_VIA_FD;
+}
+
+/* Says once per run, on the caller's stderr and in the VM's log, that a chdir into
+ * C->vpath, a directory only the VM has, could not be virtualized. */
+static void chdir_warn(struct vcall *c)
+{
+	char exe[64], prog[PATH_MAX], msg[2 * PATH_MAX + 300], log[PATH_MAX + 8];
+	int fd;
+
+	if (c->chdir_warned) {
+		return;
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)c->pid);
+	ssize_t n = readlink(exe, prog, sizeof(prog) - 1);
+	prog[n > 0 ? n : 0] = '\0';
+	int len = snprintf(msg, sizeof(msg),
+			   "fvm: warning: %s: chdir to %s, a directory only the VM has, is not virtualized "
+			   "for a static program or a raw system call whose thread the supervisor cannot trace "
+			   "(traced already, or not dumpable): No such file or directory\n",
+			   n > 0 ? prog : "a static program", c->vpath);
+	len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
+	/* The caller's own stderr (the supervisor's is /dev/null), and the VM's log. */
+	if ((fd = notify_getfd(c->pid, 2)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
+	if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+	c->chdir_warned = true;
+}
+
+static long call_by_trace(struct vcall *c, int srcfd, unsigned newfd_flags, const char *name);
+
+static pid_t tgid_of(pid_t pid)
+{
+	char path[64], line[256];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re"))) {
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return (pid_t)tgid;
+}
+
+/*
+ * Waits (bounded, ~2 s) for TID's next ptrace stop and takes it: its wait status, or -1
+ * when it exited or did not stop. An exit is only peeked at (WNOWAIT): the status is the
+ * real parent's, which may be the supervisor's own main loop (supervise.c).
+ */
+static int trace_wait(pid_t tid)
+{
+	for (int i = 0; i < 40000; i++) {
+		siginfo_t si;
+		int st;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)tid, &si, WSTOPPED | WEXITED | WNOHANG | WNOWAIT | __WALL) < 0) {
+			return -1;
+		}
+		if (si.si_pid == 0) {
+			if (i < 100) {
+				sched_yield();
+			} else {
+				struct timespec ts = {0, 50000};
+				nanosleep(&ts, NULL);
+			}
+			continue;
+		}
+		if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED) {
+			return -1;
+		}
+		return waitpid(tid, &st, WNOHANG | __WALL) == tid ? st : -1;
+	}
+	return -1;
+}
+
+/* A syscall stop (PTRACE_O_TRACESYSGOOD). */
+static bool sys_stop(int st)
+{
+	return st >= 0 && WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80);
+}
+
+/*
+ * Resumes TID (at a syscall stop) with PTRACE_SYSCALL and takes its next two syscall
+ * stops: the entry and the exit of the call REGS name. Returns the exit's registers in
+ * REGS, or false (an unexpected stop, a signal, an exit: *ST is the last status).
+ */
+static bool trace_call(pid_t tid, struct user_regs_struct *regs, int *st)
+{
+	if (ptrace(PTRACE_SETREGS, tid, 0, regs) < 0 || ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0 ||
+	    !sys_stop(*st = trace_wait(tid)) || ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0 ||
+	    !sys_stop(*st = trace_wait(tid))) {
+		return false;
+	}
+	return ptrace(PTRACE_GETREGS, tid, 0, regs) == 0;
+}
+
+/*
+ * chdir(NAME) of C into the VM-only directory C->vpath2 (docs/DESIGN.md, "chdir into a
+ * directory only the VM has"): the supervisor, an ancestor of every process of the run,
+ * makes the caller's thread enter it by itself. The directory is opened beneath upper/
+ * (or its layer) with no link (O_RDONLY: ADDFD refuses an O_PATH fd) and installed in
+ * the caller as fd N (close-on-exec); the thread is seized (PTRACE_SEIZE) and
+ * interrupted, which ends the notification: the kernel restarts the chdir at the
+ * interrupt stop, where its number becomes fchdir's and its argument N; the fchdir's
+ * exit is followed by an injected close(N), then the registers are put back, chdir's
+ * result in rax, and the thread is detached. Its memory is never written: no other
+ * thread, nor the caller after the call, can see anything but its own name. A thread
+ * that cannot be seized (traced already, not dumpable) gets ENOENT and the warning, as
+ * before. Returns 0 or -errno, *CONT true to continue the call as it stands.
+ */
+static long chdir_by_trace(struct vcall *c, const char *name, bool *cont)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	const char *rpath = c->vpath2;
+	char proc[64];
+	struct stat dst, st;
+	pid_t tid = c->pid;
+	int dfd;
+
+	*cont = false;
+	dfd = in_upper(rpath) || strcmp(rpath, vm.upper) == 0 ? open_upper(rpath, O_RDONLY | O_DIRECTORY, 0)
+								: open_host(rpath, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0 || fstat(dfd, &dst) < 0) {
+		if (dfd >= 0) {
+			close(dfd);
+		}
+		chdir_warn(c);
+		return -ENOENT;
+	}
+	/* Already there, or the kernel's own walk of NAME from there leads there (a
+	 * relative name from a working directory beneath upper/): no trace needed. */
+	snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)tid);
+	int cwd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd >= 0) {
+		bool there = fstat(cwd, &st) == 0 && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino;
+		if (!there && name[0] != '/') {
+			long k = syscall(SYS_openat2, cwd, name, &how, sizeof(how));
+			there = k >= 0 && fstat((int)k, &st) == 0 && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino;
+			if (k >= 0) {
+				close((int)k);
+				*cont = there;
+			}
+		}
+		close(cwd);
+		if (there) {
+			close(dfd);
+			return 0;
+		}
+	}
+	long r = call_by_trace(c, dfd, O_CLOEXEC, name);
+	close(dfd);
+	if (r == -EPERM) {
+		chdir_warn(c);
+		return -ENOENT;
+	}
+	return r;
+}
+
+/*
+ * Makes C's thread, stopped in its notified chdir or execve of NAME, make the call on
+ * SRCFD's object instead (chdir_by_trace, exec_by_trace): SRCFD is installed in the
+ * caller as fd N (NEWFD_FLAGS), the thread seized and interrupted, which ends the
+ * notification (the kernel will restart the call); at the interrupt stop the restarted
+ * call becomes fchdir(N), or execveat(N, "", argv, envp, AT_EMPTY_PATH) ("" is NAME's
+ * own terminating NUL); a chdir's fd, or a failed execveat's, is closed by an injected
+ * close(N); the registers are put back with the call's result, and the thread is
+ * detached. A successful execveat leaves the new program's registers alone (N was
+ * close-on-exec, or is the script's /dev/fd/N). Returns the call's result; -EPERM when
+ * the thread cannot be seized (nothing done); -EINTR when a signal came between (the
+ * call is made again from its syscall instruction and notified again).
+ */
+static long call_by_trace(struct vcall *c, int srcfd, unsigned newfd_flags, const char *name)
+{
+	struct user_regs_struct saved, regs;
+	pid_t tid = c->pid;
+	int fd, status = 0;
+	bool exec = c->nr == SYS_execve;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+		return -EPERM;
+	}
+	struct seccomp_notif_addfd add = {.id = c->id, .srcfd = (uint32_t)srcfd, .newfd_flags = newfd_flags};
+	fd = notify_valid(c->n, c->id) ? (int)ioctl(c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) : -1;
+	if (fd < 0) {
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return -EMFILE;
+	}
+	/* The interrupt ends the notification: the call is to be restarted (-ERESTARTSYS)
+	 * once the stop is over. Anything else (a signal first): detach, untouched; the
+	 * call is restarted and notified again. */
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 || (status = trace_wait(tid)) < 0 ||
+	    !WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP || ptrace(PTRACE_GETREGS, tid, 0, &saved) < 0 ||
+	    (long)saved.rax != -512 /* ERESTARTSYS */ || (long)saved.orig_rax != c->nr ||
+	    saved.rdi != c->path_addr) {
+		goto detach;
+	}
+	regs = saved;
+	if (exec) {
+		regs.orig_rax = SYS_execveat;
+		regs.rdi = (unsigned long long)fd;
+		regs.rsi = c->path_addr + strlen(name);
+		regs.rdx = saved.rsi;
+		regs.r10 = saved.rdx;
+		regs.r8 = AT_EMPTY_PATH;
+	} else {
+		regs.orig_rax = SYS_fchdir;
+		regs.rdi = (unsigned long long)fd;
+	}
+	if (!trace_call(tid, &regs, &status)) {
+		goto restore;
+	}
+	long result = (long)regs.rax;
+	if (exec && result == 0) {
+		ptrace(PTRACE_DETACH, tid, 0, 0); /* the new program, as the kernel started it */
+		return 0;
+	}
+	/* close(N), injected at the call's exit: the syscall instruction again */
+	regs.rax = SYS_close;
+	regs.orig_rax = SYS_close;
+	regs.rdi = (unsigned long long)fd;
+	regs.rip -= 2;
+	if (!trace_call(tid, &regs, &status)) {
+		goto restore;
+	}
+	saved.rax = (unsigned long long)result; /* the call's answer, the rest as it was */
+	if (ptrace(PTRACE_SETREGS, tid, 0, &saved) == 0) {
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return result; /* the notification is gone: notify_serve's answer finds nothing */
+	}
+restore:
+	/* The call made again from its syscall instruction (notified again), as a restart
+	 * would; no restart logic applies any more (orig_rax -1). */
+	saved.rax = (unsigned long long)c->nr;
+	saved.orig_rax = (unsigned long long)-1;
+	saved.rip -= 2;
+	ptrace(PTRACE_SETREGS, tid, 0, &saved);
+detach:
+	ptrace(PTRACE_DETACH, tid, 0,
+	       status > 0 && WIFSTOPPED(status) && WSTOPSIG(status) != SIGTRAP && WSTOPSIG(status) != (SIGTRAP | 0x80) &&
+			       (status >> 16) == 0
+		       ? WSTOPSIG(status)
+		       : 0);
+	return -EINTR;
+}
+
+/*
+ * execve(NAME) from an executable's own code of a program only the VM has (upper/'s, or
+ * a layer's: exec_in_vm said so, its real path in C->vpath2): made by the caller's
+ * thread as execveat of an fd of it (call_by_trace), opened beneath upper/ (or its
+ * layer) with no link. A script's fd is not close-on-exec (its interpreter reads it as
+ * /dev/fd/N, as fexecve's); its interpreter is looked up by the kernel. Only a thread
+ * that is its process's leader (a single-threaded program; Go's os/exec child): the
+ * exec of another thread takes the leader's pid, which the trace would lose; such a
+ * call, and a thread that cannot be seized, is continued (the kernel's answer, as
+ * before). Returns the execve's result, *CONT true to continue.
+ */
+static long exec_by_trace(struct vcall *c, const char *name, bool *cont)
+{
+	const char *rpath = c->vpath2;
+	char head[2];
+	int fd;
+
+	*cont = false;
+	if (tgid_of(c->pid) != c->pid) {
+		*cont = true;
+		return 0;
+	}
+	fd = in_upper(rpath) ? open_upper(rpath, O_RDONLY, 0) : open_host(rpath, O_RDONLY);
+	if (fd < 0) {
+		*cont = true; /* unreadable to the supervisor (execute-only): the kernel's answer */
+		return 0;
+	}
+	bool script = pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!';
+	long r = call_by_trace(c, fd, script ? 0 : O_CLOEXEC, name);
+	close(fd);
+	if (r == -EPERM) {
+		*cont = true;
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * execve(2) from an executable's own code to RES: a host program (the host's own, or in a
+ * shared tree) is the kernel's to run from its name (CONTINUE); one only the VM has is
+ * run through an fd (exec_by_trace): this checks that it is a regular file, and leaves
+ * the execute permission to the kernel's execveat. Returns EXEC_VIA_FD with the real
+ * path in C->vpath2, CONTINUE or -errno.
+ */
+#define EXEC_VIA_FD (-4093L)
+static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
+{
+	if (res->klass == FVM_CLASS_SHARED || (res->where == FVM_HOST && res->layer < 0)) {
+		return CONTINUE;
+	}
+	if (S_ISDIR(res->st.st_mode)) {
+		return -EACCES;
+	}
+	if (!S_ISREG(res->st.st_mode)) {
+		return -EACCES;
+	}
+	/* The fd handed over would let a caller read a program it may only execute (mode
+	 * 0711 of another user, in a root run): such a program is left to the kernel. */
+	if (caller_may(res, R_OK) < 0) {
+		return CONTINUE;
+	}
+	size_t rl = strlen(res->rpath);
+	if (rl >= sizeof(c->vpath2)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(c->vpath2, res->rpath, rl + 1);
+	return EXEC_VIA_FD;
 }
 
 /*
@@ -1561,8 +1928,8 @@ static long perform(void *arg)
 		c->result = r;
 		return r;
 	}
-	if (c->nr == SYS_chdir) {
-		r = chdir_in_vm(c, res);
+	if (c->nr == SYS_chdir || c->nr == SYS_execve) {
+		r = c->nr == SYS_chdir ? chdir_in_vm(c, res) : exec_in_vm(c, res);
 		free(res);
 		c->result = r;
 		return r;
@@ -1861,6 +2228,10 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 	if (r == CONTINUE) {
 		*cont = true;
 		r = 0;
+	} else if (r == CHDIR_VIA_FD) {
+		r = chdir_by_trace(c, name, cont);
+	} else if (r == EXEC_VIA_FD) {
+		r = exec_by_trace(c, name, cont);
 	}
 	return r;
 }

@@ -42,4 +42,29 @@ if [ "$(id -u)" = 0 ]; then
 	verdict device_node_in_the_layer_never_opens_through_the_supervisor "" \
 		"$(echo "$out" | grep -v -e 'mknod-blk: ok' -e 'read: EACCES' -e 'mkdir: ')"
 fi
+# The chdir the supervisor makes for a static program into a directory only the VM has
+# (virtguard.c chdir_by_trace): a hostile caller races it. One thread swaps the name
+# between that directory and a host one, another dups every directory fd it sees (the
+# one installed for the chdir lives until the injected close), then it writes through
+# what it stole and from its working directory toward the VM's store directory (as
+# many ".." as lead from upper/'s copy to vms/NAME): its calls are its own, virtualized
+# or fenced; nothing lands outside upper/, on the host or in the store. Before the
+# tracing (a name rewritten in the caller's memory) the swap could also be read back.
+VCH=$TOP/build/tests/helpers/vchdir-static
+sec_snapshot
+D=$(vmdir r6)
+dots=..; for _ in $(seq "$(tr -cd / <<< "$HOST/vmonly/a/b" | wc -c)"); do dots=$dots/..; done
+out=$(cd "$HOST" && vm r6 -- sh -c "mkdir -p '$HOST/vmonly/a/b' && '$VCH' -r '$HOST/vmonly/a/b' /etc '$dots'" 2>&1)
+verdict chdir_raced_by_the_caller_gains_nothing "" \
+	"$(find "$D" "$(ctldir r6)" -name x -not -path "$D/upper/*" 2>&1)" "$(sec_changes)" \
+	"$(grep -v -e '^entered dir' -e '^stole ' -e 'statically linked' <<< "$out")"
+# A root run's process that dropped root may enter a VM directory of root's with mode
+# 0711 but not list it: the fd a chdir would hand over must not list it for it. Such a
+# chdir is refused (ENOENT and the warning) rather than made through an fd it could read.
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	chmod o+x "$T" "$HOST"
+	out=$(cd "$HOST" && vm r7 -- sh -c "mkdir -p '$HOST/locked' && echo s > '$HOST/locked/secret' && chmod 711 '$HOST/locked' && setpriv --reuid nobody --regid nogroup --clear-groups '$VCH' -l '$HOST/locked'" 2>&1)
+	verdict chdir_fd_never_lists_what_the_caller_may_not "" \
+		"$(grep -v -e '^listed 0 bytes' -e 'statically linked' -e 'is not virtualized' <<< "$out")" "$(sec_changes)"
+fi
 done_testing
