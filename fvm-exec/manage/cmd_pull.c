@@ -890,6 +890,15 @@ static int pull(const char *name, const char *vmdir)
 		}
 		fetched++;
 	}
+	/* The same version with the same layers (a refreshed feed): no switch, no lock. */
+	bool same = st.version == it->version && st.nlayers == it->nlayers;
+	for (size_t i = 0; same && i < it->nlayers; i++) {
+		same = strcmp(nst.id[i], st.id[i]) == 0;
+	}
+	struct layer_list old = {0}, nl = {0};
+	if (same) {
+		goto switched;
+	}
 	/* The switch, idle: refused while the VM runs (the blobs stay for the next pull). */
 	if ((lock = vm_lock_idle(vmdir, name, "pull")) < 0) {
 		fprintf(stderr, "fvm pull: %s: the downloaded layers are kept; pull again once it is idle\n",
@@ -908,7 +917,6 @@ static int pull(const char *name, const char *vmdir)
 		}
 	}
 	/* The new list: the VM's own layers above the old version's, then the version's. */
-	struct layer_list old, nl = {0};
 	if (layer_list_read(vmdir, &old) < 0) {
 		goto undo;
 	}
@@ -936,6 +944,7 @@ static int pull(const char *name, const char *vmdir)
 	if (layer_list_write(vmdir, &nl) < 0) {
 		goto undo;
 	}
+switched:
 	nst.sequence = f.sequence;
 	nst.version = it->version;
 	snprintf(nst.feed, sizeof(nst.feed), "%s", hex);
@@ -946,7 +955,9 @@ static int pull(const char *name, const char *vmdir)
 		rc = PULL_STORE;
 		goto close_lock;
 	}
-	layer_free_unused(home, &old);
+	if (!same) {
+		layer_free_unused(home, &old);
+	}
 	blobs_drop(sfd, it);
 	if (succ) {
 		char nid[17];
@@ -954,7 +965,7 @@ static int pull(const char *name, const char *vmdir)
 			printf("%s: now trusting the successor key %s the feed announces\n", name, nid);
 		}
 	}
-	if (st.version == it->version && st.sequence == f.sequence) {
+	if (same) {
 		printf("%s: up to date at version %" PRIu64 " (sequence %" PRIu64 "%s)\n", name,
 		       it->version, f.sequence, cached ? ", not modified" : "");
 	} else {
@@ -1015,6 +1026,32 @@ int cmd_pull(const struct fvm_store *s, int argc, char **argv)
 	rc = status_of(pull(argv[optind], dir));
 	curl_global_cleanup();
 	return rc;
+}
+
+/* A key file the user names (any path), whole into *OUT. 0 or -1 (reported). */
+static int read_small(const char *path, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MS_FILE_MAX) {
+		warnx("%s: %s", path, fd < 0 ? strerror(errno) : "not a key file");
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	if (!(*out = malloc((size_t)st.st_size + 1)) ||
+	    (n = read(fd, *out, (size_t)st.st_size)) != st.st_size) {
+		warn("%s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	(*out)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
 }
 
 static int fill_empty(int vmfd, void *arg)
@@ -1079,9 +1116,7 @@ int cmd_subscribe(const struct fvm_store *s, int argc, char **argv)
 	rc = FVM_EXIT_REFUSED;
 	for (size_t i = 0; i < npubs; i++) {
 		struct ms_pubkey pk;
-		int r = safe_read_file(AT_FDCWD, pubs[i], MS_FILE_MAX, &texts[i], &lens[i]);
-		if (r < 0) {
-			warnx("%s: %s", pubs[i], safe_strerror(r));
+		if (read_small(pubs[i], &texts[i], &lens[i]) < 0) {
 			goto out;
 		}
 		const char *why;
