@@ -301,19 +301,19 @@ void vmcast_info_print(const char *vmdir, FILE *out)
 		return;
 	}
 	if (state_read(sfd, &st) == 0) {
-		fprintf(out, "  vmcast:     %s\n", st.url);
-		if (keys_read(sfd, &t) == 0) {
-			keys_list(&t, keys, sizeof(keys));
-			fprintf(out, "  trusted:    %s\n", keys);
-		}
-		cli_time(st.pulled, when, sizeof(when));
+		fprintf(out, "vmcast:     %s\n", st.url);
 		if (st.sequence) {
-			fprintf(out, "  version:    %" PRIu64 " (feed sequence %" PRIu64 ", %zu layer%s)\n",
+			fprintf(out, "  version   %" PRIu64 " (feed sequence %" PRIu64 ", %zu layer%s)\n",
 				st.version, st.sequence, st.nlayers, st.nlayers == 1 ? "" : "s");
 		} else {
-			fprintf(out, "  version:    none pulled yet\n");
+			fprintf(out, "  version   none pulled yet\n");
 		}
-		fprintf(out, "  last pull:  %s\n", when);
+		if (keys_read(sfd, &t) == 0) {
+			keys_list(&t, keys, sizeof(keys));
+			fprintf(out, "  trusted   %s\n", keys);
+		}
+		cli_time(st.pulled, when, sizeof(when));
+		fprintf(out, "  last pull %s\n", when);
 	}
 	close(sfd);
 }
@@ -926,10 +926,7 @@ static int pull(const char *name, const char *vmdir)
 			ours = ours || strcmp(old.id[k], st.id[j]) == 0;
 		}
 		if (ours) {
-			break;
-		}
-		if (st.nlayers == 0) {
-			break; /* first pull: the VM's layers are not above a version's */
+			break; /* the old version's, and below them nothing of the VM's */
 		}
 		snprintf(nl.id[nl.n++], sizeof(nl.id[0]), "%s", old.id[k]);
 	}
@@ -1054,6 +1051,17 @@ static int read_small(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+/* True when URL has no blank, control or non-ASCII byte (it is shown and stored as a line). */
+static bool url_printable(const char *url)
+{
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int fill_empty(int vmfd, void *arg)
 {
 	(void)vmfd, (void)arg;
@@ -1107,7 +1115,7 @@ int cmd_subscribe(const struct fvm_store *s, int argc, char **argv)
 		 strcmp(argv[optind + 1] + ulen - 4, ".xml") == 0 ? "" : "/",
 		 ulen > 4 && strcmp(argv[optind + 1] + ulen - 4, ".xml") == 0 ? "" : "feed.xml");
 	if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0 &&
-	     strncmp(url, "file://", 7) != 0) || strlen(url) > URL_MAX - 16 || strpbrk(url, " \t\r\n")) {
+	     strncmp(url, "file://", 7) != 0) || strlen(url) > URL_MAX - 32 || !url_printable(url)) {
 		return cli_usage("the URL must be http://, https:// or file://, without blanks");
 	}
 	/* The keys first: a bad one changes nothing. */

@@ -20,8 +20,8 @@
 
 #include <stdio.h>
 
-/* Prints VM VMDIR's subscription (URL, keys, version, sequence, last pull) on OUT, as
- * "  vmcast: ..." lines for fvm info. Nothing when it has none. */
+/* Prints VM VMDIR's subscription (URL, version, sequence, keys, last pull) on OUT as
+ * fvm info's "vmcast:" lines. Nothing when it has none. */
 void vmcast_info_print(const char *vmdir, FILE *out);
 
 #endif

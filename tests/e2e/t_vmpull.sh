@@ -68,8 +68,11 @@ out=$(in_sub "cat $HOST/added1 $HOST/etc/conf" 2>&1)
 base
 more" ] && ok vm_shows_v1 || not_ok vm_shows_v1 "$out"
 out=$(sub subscribe s1 2>&1)
-grep -q "vmcast: *${URL}feed.xml" <<< "$out" && grep -q 'version: *1 (feed sequence 1, 1 layer)' <<< "$out" &&
+grep -q "^vmcast: *${URL}feed.xml$" <<< "$out" && grep -q '^  version *1 (feed sequence 1, 1 layer)' <<< "$out" &&
 	ok subscription_shown || not_ok subscription_shown "$out"
+out=$(sub info s1 2>&1)
+grep -q "^vmcast: *${URL}feed.xml$" <<< "$out" && grep -q '^  last pull *20' <<< "$out" &&
+	ok info_shows_subscription || not_ok info_shows_subscription "$out"
 n0=$(grep -c 'GET /feed.xml ' "$LOG")
 status unchanged_feed_up_to_date 0 'up to date at version 1 .*not modified' sub pull s1
 grep -q 'GET /feed.xml .* 304' "$LOG" && [ "$(grep -c 'GET /blobs' "$LOG")" = 1 ] &&
