@@ -4,7 +4,7 @@
  *
  *   fvm subscribe VM URL --pub KEY.pub [--pub KEY2.pub ...]   record a subscription
  *   fvm subscribe VM                                          show it
- *   fvm pull VM                                               follow it
+ *   fvm pull VM | --all                                       follow it (or each)
  *
  * Rules:
  * - The subscription lives in the VM's control area (vmcast_sub.h), never in its data
@@ -16,7 +16,8 @@
  *   sequence is not below the last accepted (rollback); the same sequence comes with the
  *   same bytes (a second feed under one number is refused); its valid-until is ahead
  *   (freeze). A successor key the feed announces, signed by a trusted key, becomes
- *   trusted once the pull succeeds (key rotation); several keys may be trusted.
+ *   trusted once the pull succeeds (key rotation; one signed by a key not trusted here is not followed, one whose
+ *   signature fails refuses the feed); several keys may be trusted.
  * - The newest item is the version followed. A layer whose blob the VM already has
  *   (recorded in state) is reused; any other blob is downloaded into vmcast/blobs/
  *   (a partial one resumed with a Range request), its size, sha256 and minisign
@@ -38,6 +39,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <err.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -290,6 +292,9 @@ static void keys_list(const struct trusted *t, char *out, size_t len)
 	}
 }
 
+/* fvm subscribe VM lists the conflicts; fvm info counts them. */
+static bool vmcast_list_conflicts;
+
 void vmcast_info_print(const char *vmdir, FILE *out)
 {
 	struct sub_state st;
@@ -314,6 +319,18 @@ void vmcast_info_print(const char *vmdir, FILE *out)
 		}
 		cli_time(st.pulled, when, sizeof(when));
 		fprintf(out, "  last pull %s\n", when);
+		char *c = NULL;
+		size_t clen = 0, n = 0;
+		if (safe_read_file(sfd, "conflicts", 1 << 24, &c, &clen) == 0 && clen) {
+			for (size_t i = 0; i < clen; i++) {
+				n += c[i] == '\n';
+			}
+			fprintf(out, "  conflicts %zu (files the last version changed that the VM changed too)\n", n);
+			if (vmcast_list_conflicts) {
+				fputs(c, out);
+			}
+		}
+		free(c);
 	}
 	close(sfd);
 }
@@ -693,6 +710,83 @@ static bool layer_exists(const char *home, const char *id)
 	       S_ISDIR(st.st_mode);
 }
 
+/* The conflict scan (nftw has no argument): the upper/ to look in, the list being made. */
+static struct {
+	size_t treelen;
+	char upper[PATH_MAX];
+	FILE *out;
+	size_t n;
+} conflict;
+
+/* An entry of a new layer the VM's upper/ also has (changed or deleted there). */
+static int conflict_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char mine[PATH_MAX * 2], rel[PATH_MAX];
+	const char *base = path + ftw->base;
+	struct stat ust;
+
+	(void)st;
+	if (type == FTW_D || type == FTW_DP || strlen(path) <= conflict.treelen) {
+		return 0;
+	}
+	snprintf(rel, sizeof(rel), "%s", path + conflict.treelen);
+	if (strncmp(base, ".wh.", 4) == 0) {
+		if (strcmp(base, ".wh..wh..opq") == 0) {
+			return 0;
+		}
+		/* a deletion: the name it hides */
+		size_t dl = (size_t)(base - path) - conflict.treelen;
+		snprintf(rel, sizeof(rel), "%.*s%s", (int)dl, path + conflict.treelen, base + 4);
+	}
+	const char *slash = strrchr(rel, '/');
+	snprintf(mine, sizeof(mine), "%s%s", conflict.upper, rel);
+	bool hit = lstat(mine, &ust) == 0;
+	if (!hit && slash) { /* deleted in upper/ */
+		snprintf(mine, sizeof(mine), "%s%.*s/.wh.%s", conflict.upper, (int)(slash - rel), rel, slash + 1);
+		hit = lstat(mine, &ust) == 0;
+	}
+	if (hit) {
+		fprintf(conflict.out, "%s\n", rel);
+		conflict.n++;
+	}
+	return 0;
+}
+
+/*
+ * The files the layers of the version that are new to the VM (not in OLD, the ids of
+ * the version it was at) change and its upper/ changed too, into SFD's "conflicts".
+ * Returns how many (reported on stderr).
+ */
+static size_t conflicts_write(int sfd, const char *home, const char *vmdir, const struct sub_state *old,
+			      const struct sub_state *nst)
+{
+	char *text = NULL, tree[PATH_MAX];
+	size_t len = 0;
+
+	conflict.n = 0;
+	if (!(conflict.out = open_memstream(&text, &len))) {
+		return 0;
+	}
+	snprintf(conflict.upper, sizeof(conflict.upper), "%s/%s", vmdir, FVM_UPPER_DIR);
+	for (size_t i = 0; i < nst->nlayers; i++) {
+		bool known = false;
+		for (size_t j = 0; j < old->nlayers; j++) {
+			known = known || strcmp(old->id[j], nst->id[i]) == 0;
+		}
+		if (known || layer_tree_path(home, nst->id[i], tree, sizeof(tree)) < 0) {
+			continue;
+		}
+		conflict.treelen = strlen(tree);
+		nftw(tree, conflict_one, 32, FTW_PHYS);
+	}
+	fclose(conflict.out);
+	if (replace_write(sfd, "conflicts", text ? text : "", len, 0600) < 0) {
+		warnx("%s/conflicts: cannot be written", SUB_DIR);
+	}
+	free(text);
+	return conflict.n;
+}
+
 /* Removes blobs/HEX of the versions layers L (their layers exist now). */
 static void blobs_drop(int sfd, const struct feed_item *it)
 {
@@ -824,16 +918,23 @@ static int pull(const char *name, const char *vmdir)
 		ms_keyid(npk.keynum, nid);
 		snprintf(swant, sizeof(swant), "fvm successor key %s", nid);
 		const struct ms_pubkey *spk = key_for(&t, &ssig);
-		if (!spk || ms_verify(spk, &ssig, f.successor_pub, strlen(f.successor_pub), -1, false) != MS_OK ||
-		    strcmp(ssig.trusted, swant) != 0) {
-			warnx("%s: its successor key %s is not signed by a trusted key: refused", st.url, nid);
-			goto out;
-		}
 		bool known = false;
 		for (size_t i = 0; i < t.n; i++) {
 			known = known || memcmp(t.pk[i].keynum, npk.keynum, MS_KEYNUM) == 0;
 		}
-		succ = !known;
+		if (spk && (ms_verify(spk, &ssig, f.successor_pub, strlen(f.successor_pub), -1, false) != MS_OK ||
+			    strcmp(ssig.trusted, swant) != 0)) {
+			warnx("%s: its successor key %s does not match its signature (tampered): refused",
+			      st.url, nid);
+			goto out;
+		}
+		if (!spk && !known) {
+			char sid[17];
+			ms_keyid(ssig.keynum, sid);
+			fprintf(stderr, "fvm pull: %s: its successor key %s is signed by key %s, which this "
+				"subscription does not trust: not followed\n", st.url, nid, sid);
+		}
+		succ = spk && !known;
 	}
 	if (f.nitems == 0) {
 		warnx("%s: no version published yet", st.url);
@@ -952,8 +1053,10 @@ switched:
 		rc = PULL_STORE;
 		goto close_lock;
 	}
+	size_t nconf = 0;
 	if (!same) {
 		layer_free_unused(home, &old);
+		nconf = conflicts_write(sfd, home, vmdir, &st, &nst);
 	}
 	blobs_drop(sfd, it);
 	if (succ) {
@@ -969,6 +1072,11 @@ switched:
 		printf("%s: version %" PRIu64 " (sequence %" PRIu64 "): %zu layer%s, %zu downloaded, "
 		       "%zu shared\n", name, it->version, f.sequence, it->nlayers,
 		       it->nlayers == 1 ? "" : "s", fetched, shared);
+	}
+	if (nconf) {
+		fprintf(stderr, "fvm pull: %s: %zu file%s of version %" PRIu64 " the VM changed too: its "
+			"own stay%s on top (fvm subscribe %s lists them)\n", name, nconf, nconf == 1 ? "" : "s",
+			it->version, nconf == 1 ? "s" : "", name);
 	}
 	rc = 0;
 	goto close_lock;
@@ -1002,25 +1110,66 @@ static int status_of(int r)
 		: r == PULL_STORE ? FVM_EXIT_STORE : FVM_EXIT_REFUSED;
 }
 
+/* The status of the worse of A and B: remote, store and refusal before success. */
+static int worse(int a, int b)
+{
+	return a == FVM_EXIT_OK ? b : b == FVM_EXIT_OK ? a : a > b ? a : b;
+}
+
 int cmd_pull(const struct fvm_store *s, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"all", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
 	char dir[PATH_MAX];
+	bool all = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "", (const struct option[]){{NULL, 0, NULL, 0}}, NULL)) != -1) {
-		return cli_usage(NULL);
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'a') {
+			return cli_usage(NULL);
+		}
+		all = true;
 	}
-	if (optind != argc - 1) {
-		return cli_usage("a VM NAME is needed");
+	if (optind != argc - (all ? 0 : 1)) {
+		return cli_usage(all ? "--all takes no VM NAME" : "a VM NAME (or --all) is needed");
 	}
-	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
+	if (!all && (rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;
 	}
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		warnx("libsodium or libcurl cannot start");
 		return FVM_EXIT_REFUSED;
 	}
-	rc = status_of(pull(argv[optind], dir));
+	if (!all) {
+		rc = status_of(pull(argv[optind], dir));
+	} else {
+		/* Every VM of the store with a subscription, each on its own. */
+		char ctl[PATH_MAX + 8];
+		struct dirent *e;
+		DIR *d;
+		size_t n = 0;
+		rc = FVM_EXIT_OK;
+		snprintf(ctl, sizeof(ctl), "%s/%s", s->home, FVM_CTL_DIR);
+		if (strlen(s->home) + 8 < PATH_MAX && (d = opendir(ctl))) {
+			while ((e = readdir(d))) {
+				char sub[PATH_MAX + 300];
+				struct stat st;
+				snprintf(sub, sizeof(sub), "%s/%s/%s/state", ctl, e->d_name, SUB_DIR);
+				if (e->d_name[0] == '.' || lstat(sub, &st) < 0 || !store_vm_exists(s, e->d_name) ||
+				    store_vm_dir(s, e->d_name, dir, sizeof(dir)) < 0) {
+					continue;
+				}
+				n++;
+				rc = worse(rc, status_of(pull(e->d_name, dir)));
+			}
+			closedir(d);
+		}
+		if (n == 0) {
+			printf("no VM of %s is subscribed to a feed\n", s->home);
+		}
+	}
 	curl_global_cleanup();
 	return rc;
 }
@@ -1100,6 +1249,7 @@ int cmd_subscribe(const struct fvm_store *s, int argc, char **argv)
 		}
 		close(sfd);
 		printf("%s:\n", argv[optind]);
+		vmcast_list_conflicts = true;
 		vmcast_info_print(dir, stdout);
 		return 0;
 	}

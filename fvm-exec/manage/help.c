@@ -136,14 +136,14 @@ static const struct cmd_help {
 	 "  --pub KEY.pub          a public key the feed may be signed by (repeatable)\n",
 	 "fvm subscribe web https://example.org/vmcast/ --pub feed.pub"},
 	{"pull",
-	 "fvm pull VM",
+	 "fvm pull VM | fvm pull --all",
 	 "Fetches the subscribed feed and its signature, refuses one not signed by a trusted\n"
 	 "key, older than the last accepted (rollback), of the same sequence with other content\n"
 	 "or past its valid-until (status 1); downloads the newest version's missing layers\n"
 	 "(resuming a cut download), checks each one's sha256 and signature, and switches the\n"
 	 "idle VM to them in one step (refused while it runs). Its own changes stay on top.\n"
 	 "A server that cannot be reached is status 4.",
-	 "",
+	 "  --all                  each subscribed VM of the store (the worst status)\n",
 	 "fvm pull web"},
 	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
 };

@@ -2,13 +2,14 @@
  * vmcast_sub.h — a VM's VMcast subscription (fvm subscribe, fvm pull; issue 18), as
  * the other commands see it: its control area's vmcast/ directory.
  *
- *   ctl/NAME/vmcast/url        the feed's URL (http://, https://, file://), one line
  *   ctl/NAME/vmcast/keys/ID.pub the trusted public keys (minisign's format), by key ID
- *   ctl/NAME/vmcast/state      "KEY VALUE" lines: sequence, version, feed (sha256 of the
+ *   ctl/NAME/vmcast/state      "KEY VALUE" lines: url (http://, https://, file://), sequence, version, feed (sha256 of the
  *                              last feed accepted), pulled (time), etag, modified, and
  *                              one "layer BLOBHEX LAYERID" per layer of the version the
  *                              VM is at, bottom first
  *   ctl/NAME/vmcast/feed.xml   the last feed accepted (a 304 Not Modified reuses it)
+ *   ctl/NAME/vmcast/conflicts  the files the last pull's new layers change that the
+ *                              VM's upper/ changed too (its own stay on top), one a line
  *   ctl/NAME/vmcast/blobs/     blobs being downloaded (HEX.part) or verified, removed
  *                              once their layers are made
  *

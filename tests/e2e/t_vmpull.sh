@@ -80,17 +80,21 @@ grep -q 'GET /feed.xml .* 304' "$LOG" && [ "$(grep -c 'GET /blobs' "$LOG")" = 1 
 cp "$FEED/feed.xml" "$T/v1.xml"; cp "$FEED/feed.xml.minisig" "$T/v1.xml.minisig"
 
 # --- v2, with a change of the subscriber's own ---
-in_sub "echo mine > $HOST/mine" > /dev/null 2>&1
+in_sub "echo mine > $HOST/mine; echo kept >> $HOST/etc/old" > /dev/null 2>&1
 (cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'rm etc/old; echo v2 > added2') > /dev/null 2>&1
 check publish_v2 pub
 lst() { grep -v '^fvm-layers' "$SUB/ctl/s1/layers"; }
 l1=$(lst | sed -n 1p)
 status pull_v2 0 'version 2 .*2 layers, 1 downloaded, 1 shared' sub pull s1
-out=$(in_sub "cat $HOST/added1 $HOST/added2 $HOST/mine; ls $HOST/etc" 2>&1)
+out=$(in_sub "cat $HOST/added1 $HOST/added2 $HOST/mine $HOST/etc/old" 2>&1)
 [ "$out" = "v1
 v2
 mine
-conf" ] && ok vm_shows_v2_and_own_change || not_ok vm_shows_v2_and_own_change "$out"
+gone
+kept" ] && ok vm_shows_v2_and_own_changes_on_top || not_ok vm_shows_v2_and_own_changes_on_top "$out"
+out=$(sub subscribe s1 2>&1)
+grep -q '^  conflicts 1 ' <<< "$out" && grep -qx "$HOST/etc/old" <<< "$out" && ok conflict_listed ||
+	not_ok conflict_listed "$out"
 [ "$(lst | sed -n 2p)" = "$l1" ] && [ "$(lst | wc -l)" = 2 ] &&
 	[ "$(ls "$SUB/layers" | wc -l)" = 2 ] && ok v1_layer_shared || not_ok v1_layer_shared "$(cat "$SUB/ctl/s1/layers"; ls "$SUB/layers")"
 cp "$SUB/ctl/s1/layers" "$T/layers.v2"
@@ -150,7 +154,7 @@ status running_vm_refused 1 'pull again once it is idle' sub pull s1
 cmp -s "$SUB/ctl/s1/layers" "$T/layers.v3" && ok running_vm_not_switched || not_ok running_vm_not_switched "$(cat "$SUB/ctl/s1/layers")"
 FVM_HOME=$SUB "$FVM" stop s1 > /dev/null 2>&1
 wait "$RUN" 2>/dev/null
-status pull_after_run 0 'version 4 ' sub pull s1
+status pull_all_after_run 0 's1: version 4 ' sub pull --all
 
 # --- key rotation: several keys, a successor announced and followed ---
 check refresh_with_successor "$FVM" publish --refresh --feed "$FEED" --key "$K/k1.key" --successor "$K/k2.pub"
@@ -167,7 +171,7 @@ PYEOF
 seq=$(sed -n 's|.*<fvm:sequence>\([0-9]*\)<.*|\1|p' "$FEED/feed.xml")
 sed -i "s|<fvm:sequence>$seq<|<fvm:sequence>$((seq + 1))<|" "$FEED/feed.xml"
 resign "$FEED/feed.xml" $((seq + 1)) "$K/k2.key"
-status forged_successor_refused 1 'successor key [0-9A-F]{16} is not signed by a trusted key' sub pull s1
+status forged_successor_refused 1 'successor key [0-9A-F]{16} does not match its signature' sub pull s1
 cp "$T/k2.xml" "$FEED/feed.xml"; cp "$T/k2.xml.minisig" "$FEED/feed.xml.minisig"
 check subscribe_more_keys sub subscribe s1 "${URL}feed.xml" --pub "$K/k3.pub"
 check refresh_by_k3 "$FVM" publish --refresh --feed "$FEED" --key "$K/k3.key"
@@ -185,6 +189,13 @@ out=$(FVM_HOME=$T/sub2 "$FVM_EXEC" -n s2 -- sh -c "cat $HOST/added1 $HOST/added4
 [ "$out" = "v1
 v4" ] && ok second_subscriber_shows_v4 || not_ok second_subscriber_shows_v4 "$out"
 stop_server
+check subscribe_file_url env FVM_HOME=$T/sub3 "$FVM" subscribe s3 "file://$FEED/feed.xml" --pub "$K/k3.pub"
+status blob_by_untrusted_key_refused 1 'blobs/sha256/[0-9a-f]{64}: signed by key [0-9A-F]{16}, which this subscription does not trust' \
+	env FVM_HOME=$T/sub3 "$FVM" pull s3
+grep -q '^  version   none pulled yet' <<< "$(FVM_HOME=$T/sub3 "$FVM" subscribe s3)" && ok untrusted_blob_switched_nothing ||
+	not_ok untrusted_blob_switched_nothing "$(FVM_HOME=$T/sub3 "$FVM" subscribe s3)"
+check subscribe_file_url_k1 env FVM_HOME=$T/sub3 "$FVM" subscribe s3 "file://$FEED/feed.xml" --pub "$K/k1.pub"
+status pull_from_file_url 0 'version 4 .*4 downloaded' env FVM_HOME=$T/sub3 "$FVM" pull s3
 
 host_unchanged > "$T/why" && ok host_unchanged || not_ok host_unchanged "$(cat "$T/why")"
 done_testing
