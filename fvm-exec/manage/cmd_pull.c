@@ -34,6 +34,7 @@
  *   HTTP error, a cut transfer: the partial blob stays for a resume), 1 any refusal
  *   (signature, key, rollback, same sequence, freeze, digest, a running VM), 2 usage,
  *   3 a damaged subscription state.
+ * - One pull of a VM at a time (flock on its vmcast/ directory; another is refused).
  * - A progress bar on stderr only when it is a terminal.
  */
 #include <curl/curl.h>
@@ -50,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -819,6 +821,11 @@ static int pull(const char *name, const char *vmdir)
 		if (errno == ENOENT) {
 			warnx("%s: not subscribed (fvm subscribe %s URL --pub KEY.pub)", name, name);
 		}
+		return PULL_REFUSED;
+	}
+	if (flock(sfd, LOCK_EX | LOCK_NB) < 0) {
+		warnx("%s: another pull of this VM is under way: refused", name);
+		close(sfd);
 		return PULL_REFUSED;
 	}
 	if ((r = state_read(sfd, &st)) != 0 || keys_read(sfd, &t) < 0) {
