@@ -10,8 +10,9 @@
  * - The subscription lives in the VM's control area (vmcast_sub.h), never in its data
  *   area: nothing inside the VM can change what it trusts. A VM that does not exist is
  *   made empty by subscribe.
- * - pull fetches URL (feed.xml) and URL.minisig with libcurl, conditionally (ETag,
- *   If-Modified-Since) when a feed was accepted before, and accepts the feed only when:
+ * - pull fetches URL (feed.xml) with libcurl, conditionally (ETag, If-Modified-Since)
+ *   when a feed was accepted before (304: the feed and signature accepted then, checked
+ *   again: one request), then URL.minisig, and accepts the feed only when:
  *   its signature is by a trusted key and its trusted comment names its sequence; its
  *   sequence is not below the last accepted (rollback); the same sequence comes with the
  *   same bytes (a second feed under one number is refused); its valid-until is ahead
@@ -838,7 +839,8 @@ static int pull(const char *name, const char *vmdir)
 	url_base(st.url, base, sizeof(base));
 	/* The feed: conditionally when one was accepted before and is still here. */
 	struct stat cst;
-	bool have_cache = fstatat(sfd, "feed.xml", &cst, AT_SYMLINK_NOFOLLOW) == 0 && st.feed[0];
+	bool have_cache = fstatat(sfd, "feed.xml", &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			  fstatat(sfd, "feed.xml.minisig", &cst, AT_SYMLINK_NOFOLLOW) == 0 && st.feed[0];
 	r = fetch_mem(st.url, have_cache ? st.etag : NULL, have_cache ? st.modified : NULL, &text,
 		      &len, &fx);
 	if (r < 0) {
@@ -857,7 +859,14 @@ static int pull(const char *name, const char *vmdir)
 	snprintf(etag, sizeof(etag), "%s", cached ? st.etag : fx.new_etag);
 	snprintf(modified, sizeof(modified), "%s", cached ? st.modified : fx.new_modified);
 	snprintf(sigurl, sizeof(sigurl), "%s.minisig", st.url);
-	if ((r = fetch_mem(sigurl, NULL, NULL, &sigtext, &siglen, &fx)) != 0) {
+	if (cached) {
+		/* Not modified: its signature as accepted with it (checked again below). */
+		if ((r = safe_read_file(sfd, "feed.xml.minisig", MS_FILE_MAX, &sigtext, &siglen)) < 0) {
+			warnx("%s/feed.xml.minisig: %s", SUB_DIR, safe_strerror(r));
+			rc = PULL_STORE;
+			goto out;
+		}
+	} else if ((r = fetch_mem(sigurl, NULL, NULL, &sigtext, &siglen, &fx)) != 0) {
 		rc = r == 1 ? PULL_REMOTE : r;
 		goto out;
 	}
@@ -1054,7 +1063,9 @@ switched:
 	nst.version = it->version;
 	snprintf(nst.feed, sizeof(nst.feed), "%s", hex);
 	nst.pulled = now;
-	if ((!cached && replace_write(sfd, "feed.xml", text, len, 0600) < 0) || state_write(sfd, &nst) < 0) {
+	if ((!cached && (replace_write(sfd, "feed.xml", text, len, 0600) < 0 ||
+			 replace_write(sfd, "feed.xml.minisig", sigtext, siglen, 0600) < 0)) ||
+	    state_write(sfd, &nst) < 0) {
 		warnx("%s: switched to version %" PRIu64 ", but its subscription state was not saved",
 		      name, it->version);
 		rc = PULL_STORE;

@@ -7,7 +7,8 @@
  *                              last feed accepted), pulled (time), etag, modified, and
  *                              one "layer BLOBHEX LAYERID" per layer of the version the
  *                              VM is at, bottom first
- *   ctl/NAME/vmcast/feed.xml   the last feed accepted (a 304 Not Modified reuses it)
+ *   ctl/NAME/vmcast/feed.xml   the last feed accepted, and its feed.xml.minisig (a 304
+ *                              Not Modified reuses them)
  *   ctl/NAME/vmcast/conflicts  the files the last pull's new layers change that the
  *                              VM's upper/ changed too (its own stay on top), one a line
  *   ctl/NAME/vmcast/blobs/     blobs being downloaded (HEX.part) or verified, removed
