@@ -38,9 +38,10 @@ SECCOMP_LIBS   := $(shell pkg-config --libs libseccomp 2>/dev/null)
 OCI_CFLAGS := $(shell pkg-config --cflags libarchive libcrypto jansson 2>/dev/null)
 OCI_LIBS   := $(shell pkg-config --libs libarchive libcrypto jansson 2>/dev/null)
 # VMcasting (store/minisign.c, store/feed.c): libsodium for the minisign keys and
-# signatures, libxml2 for the feed. Only fvm (and the fuzz targets) link them.
-CAST_CFLAGS := $(shell pkg-config --cflags libsodium libxml-2.0 2>/dev/null)
-CAST_LIBS   := $(shell pkg-config --libs libsodium libxml-2.0 2>/dev/null)
+# signatures, libxml2 for the feed, libcurl for fvm pull. Only fvm (and the fuzz
+# targets) link them.
+CAST_CFLAGS := $(shell pkg-config --cflags libsodium libxml-2.0 libcurl 2>/dev/null)
+CAST_LIBS   := $(shell pkg-config --libs libsodium libxml-2.0 libcurl 2>/dev/null)
 
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
 	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
@@ -194,7 +195,7 @@ DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlit
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
 	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake \
-	libsodium-dev libxml2-dev minisign python3-feedparser
+	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)

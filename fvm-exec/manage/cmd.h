@@ -33,6 +33,8 @@ int cmd_keygen(const struct fvm_store *s, int argc, char **argv);
 int cmd_sign(const struct fvm_store *s, int argc, char **argv);
 int cmd_verify(const struct fvm_store *s, int argc, char **argv);
 int cmd_publish(const struct fvm_store *s, int argc, char **argv);
+int cmd_subscribe(const struct fvm_store *s, int argc, char **argv);
+int cmd_pull(const struct fvm_store *s, int argc, char **argv);
 int cmd_config(const struct fvm_store *s, int argc, char **argv);
 
 /* The subcommand running ("diff"), for messages; set by main.c. */

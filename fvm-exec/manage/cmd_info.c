@@ -24,6 +24,7 @@
 #include "store/procs.h"
 #include "store/quote.h"
 #include "store/safefs.h"
+#include "vmcast_sub.h"
 
 /*
  * The text of the VM's vm.conf (malloc'd), or NULL when there is none or it cannot be
@@ -221,6 +222,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 			fputs(" --conflicts)\n", stdout);
 		}
 		printf("processes:  %s\n", procs.n ? who : "none"); /* names quoted by procs.c */
+		vmcast_info_print(dir, stdout);
 		print_policy_text(pol);
 		if (conf) {
 			printf("vm.conf:\n");

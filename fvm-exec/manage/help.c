@@ -135,6 +135,23 @@ static const struct cmd_help {
 	 "  --successor NEW.pub    announce the key that follows this one\n"
 	 "  --refresh              only re-sign the feed\n",
 	 "fvm publish build --feed /srv/vmcast --key ~/keys/feed.key --base-url https://example.org/vmcast"},
+	{"subscribe",
+	 "fvm subscribe VM URL --pub KEY.pub [--pub KEY2.pub ...] | fvm subscribe VM",
+	 "Records that VM follows the VMcast feed at URL (http://, https://, file://; a URL\n"
+	 "ending in / names its feed.xml), trusting the keys given, in the VM's control area; a\n"
+	 "VM that does not exist is made empty. Given only VM, shows its subscription.",
+	 "  --pub KEY.pub          a public key the feed may be signed by (repeatable)\n",
+	 "fvm subscribe web https://example.org/vmcast/ --pub feed.pub"},
+	{"pull",
+	 "fvm pull VM | fvm pull --all",
+	 "Fetches the subscribed feed and its signature, refuses one not signed by a trusted\n"
+	 "key, older than the last accepted (rollback), of the same sequence with other content\n"
+	 "or past its valid-until (status 1); downloads the newest version's missing layers\n"
+	 "(resuming a cut download), checks each one's sha256 and signature, and switches the\n"
+	 "idle VM to them in one step (refused while it runs). Its own changes stay on top.\n"
+	 "A server that cannot be reached is status 4.",
+	 "  --all                  each subscribed VM of the store (the worst status)\n",
+	 "fvm pull web"},
 	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
 };
 
