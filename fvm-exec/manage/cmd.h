@@ -34,6 +34,15 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv);
 int cmd_publish(const struct fvm_store *s, int argc, char **argv);
 int cmd_config(const struct fvm_store *s, int argc, char **argv);
 
+/*
+ * `fvm __complete` (cmd_complete.c): the completions of the shell scripts of
+ * completion/, from the tables of help.c and config_table.c; HOME is --home or NULL.
+ */
+int cmd_complete(const char *home, int argc, char **argv);
+
+/* The I-th entry of help.c's table (name, synopsis, options text); -1 past the last. */
+int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options);
+
 /* The subcommand running ("diff"), for messages; set by main.c. */
 extern const char *cli_command;
 

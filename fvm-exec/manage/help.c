@@ -133,6 +133,17 @@ static const struct cmd_help {
 
 const char *cli_command = "";
 
+int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options)
+{
+	if (i >= sizeof(helps) / sizeof(helps[0])) {
+		return -1;
+	}
+	*name = helps[i].name;
+	*synopsis = helps[i].synopsis;
+	*options = helps[i].options;
+	return 0;
+}
+
 int cli_help(const char *name, FILE *out)
 {
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {

@@ -86,6 +86,9 @@ int main(int argc, char **argv)
 		fputs("fvm: a COMMAND is needed\nsee fvm --help\n", stderr);
 		return FVM_EXIT_USAGE;
 	}
+	if (strcmp(argv[optind], "__complete") == 0) {
+		return cmd_complete(home, argc - optind, argv + optind);
+	}
 	if (strcmp(argv[optind], "help") == 0) {
 		if (optind + 1 == argc) {
 			usage(stdout);
