@@ -323,9 +323,11 @@ uninstall:
 
 # The Debian package (debian/rules), built by dpkg-buildpackage in a copy of the sources
 # under build/deb/ (its clean step would otherwise remove this tree's build, made for
-# another PREFIX); the .deb lands here. lintian, where installed, must find no error.
+# another PREFIX; and without this make's variables, B and the rest); the .deb lands in
+# DEB_OUT (default here). lintian, where installed, must find no error.
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB_FILE = fvm_$(VERSION)_$(DEB_ARCH).deb
+DEB_OUT ?= .
 deb:
 	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
 		{ echo "fvm: debian/changelog is at $$v, the Makefile at $(VERSION)"; exit 1; }
@@ -335,11 +337,11 @@ deb:
 			tar -cf - --null -T - --ignore-failed-read 2>/dev/null; \
 	else tar -cf - --exclude=./build --exclude=./build-san --exclude=./build-fuzz \
 		--exclude='./*.deb' .; fi | tar -xf - -C $(B)/deb/fvm-$(VERSION)
-	$(Q)cd $(B)/deb/fvm-$(VERSION) && dpkg-buildpackage -us -uc -b $(if $(V),,>../build.log 2>&1) || \
-		{ tail -40 ../build.log; exit 1; }
-	$(Q)cp $(B)/deb/$(DEB_FILE) .
+	$(Q)cd $(B)/deb/fvm-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	$(Q)cp $(B)/deb/$(DEB_FILE) $(DEB_OUT)/
 	@echo "  DEB    $(DEB_FILE)"
-	$(Q)if command -v lintian >/dev/null; then lintian --fail-on error $(DEB_FILE); fi
+	$(Q)if command -v lintian >/dev/null; then lintian --fail-on error $(DEB_OUT)/$(DEB_FILE); fi
 
 clean:
 	rm -rf $(B) $(SO) $(AUDIT_SO) $(TOOLS)
