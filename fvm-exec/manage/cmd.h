@@ -33,6 +33,7 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv);
 int cmd_verify(const struct fvm_store *s, int argc, char **argv);
 int cmd_publish(const struct fvm_store *s, int argc, char **argv);
 int cmd_config(const struct fvm_store *s, int argc, char **argv);
+int cmd_doctor(const struct fvm_store *s, int argc, char **argv);
 
 /*
  * `fvm __complete` (cmd_complete.c): the completions of the shell scripts of

@@ -128,6 +128,16 @@ static const struct cmd_help {
 	 "  --successor NEW.pub    announce the key that follows this one\n"
 	 "  --refresh              only re-sign the feed\n",
 	 "fvm publish build --feed /srv/vmcast --key ~/keys/feed.key --base-url https://example.org/vmcast"},
+	{"doctor", "fvm doctor [--json]",
+	 "What this kernel and machine give fvm, one line per check with the fix: Landlock's ABI,\n"
+	 "seccomp user notification, Syscall User Dispatch, cgroup delegation, user namespaces;\n"
+	 "the store (format, owner and mode, free space, user xattrs); libfvm, its audit module\n"
+	 "and fvm-exec; the configuration files (parsed as fvm-exec does); /dev/shm and /tmp.\n"
+	 "Each is ok, note (a feature absent, no protection weaker), degraded (a protection or\n"
+	 "a VM's view weaker: the line says how) or fail. Status 0 when none is degraded or\n"
+	 "failed, else 1.",
+	 "  --json                 {\"ok\": BOOL, \"checks\": [{check, status, detail, fix}...]}\n",
+	 "fvm doctor"},
 	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
 };
 

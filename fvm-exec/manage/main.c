@@ -40,6 +40,7 @@ static const struct {
 	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
+	{"doctor", cmd_doctor, "doctor [--json]                        what this kernel and machine give fvm, and the fixes"},
 	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
 };
 
@@ -122,8 +123,11 @@ int main(int argc, char **argv)
 				optind = 0;
 				return commands[i].run(NULL, key_argc, key_argv);
 			}
-			if (store_locate(&store, home) < 0 ||
-			    (commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
+			/* doctor checks the store itself, whatever its state. */
+			bool doctor = commands[i].run == cmd_doctor;
+			bool located = store_locate(&store, home) == 0;
+			if ((!located && !doctor) ||
+			    (located && !doctor && commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
 				return FVM_EXIT_STORE;
 			}
 			optind++;
@@ -134,7 +138,7 @@ int main(int argc, char **argv)
 			snprintf(prog, sizeof(prog), "fvm %s", cli_command);
 			sub_argv[0] = prog;
 			optind = 0; /* 0: glibc re-reads the ordering flags ("+" above) */
-			return commands[i].run(&store, sub_argc, sub_argv);
+			return commands[i].run(located ? &store : NULL, sub_argc, sub_argv);
 		}
 	}
 	warnx("unknown command '%s'", argv[optind]);
