@@ -92,6 +92,9 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
  * the VM's live processes. */
 const char *cli_state(const char *vmdir, size_t *nprocs);
 
+/* BYTES for people ("4.0K", human.c) into OUT, or the exact count when EXACT (--bytes). */
+void cli_size(unsigned long long bytes, bool exact, char *out, size_t len);
+
 /* T (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or "-" for none. */
 void cli_time(long long t, char *out, size_t len);
 

@@ -16,6 +16,7 @@
 struct list_ctx {
 	const struct fvm_store *s;
 	bool json;
+	bool bytes; /* --bytes: the exact count, not "4.0K" */
 	bool first;
 };
 
@@ -47,7 +48,9 @@ static int list_one(const char *name, void *arg)
 		} else {
 			snprintf(cell, sizeof(cell), "%s", state);
 		}
-		printf("%-24s %-12s %8zu %12llu  %s\n", q ? q : "?", cell, ch.n, u.bytes, when);
+		char size[32];
+		cli_size(u.bytes, ctx->bytes, size, sizeof(size));
+		printf("%-24s %-12s %8zu %12s  %s\n", q ? q : "?", cell, ch.n, size, when);
 		free(q);
 	}
 	fvm_changes_free(&ch);
@@ -58,20 +61,25 @@ static int list_one(const char *name, void *arg)
 int cmd_list(const struct fvm_store *s, int argc, char **argv)
 {
 	struct list_ctx ctx = {.s = s, .first = true};
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j') {
+		if (c == 'j') {
+			ctx.json = true;
+		} else if (c == 'b') {
+			ctx.bytes = true;
+		} else {
 			return cli_usage(NULL);
 		}
-		ctx.json = true;
 	}
 	if (optind != argc) {
 		return cli_usage("no argument is taken");
 	}
 	if (!ctx.json) {
-		printf("%-24s %-12s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");
+		printf("%-24s %-12s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", ctx.bytes ? "BYTES" : "SIZE",
+		       "LAST-USED");
 	} else {
 		printf("[");
 	}

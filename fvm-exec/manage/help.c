@@ -16,12 +16,15 @@
 static const struct cmd_help {
 	const char *name, *synopsis, *what, *options, *example;
 } helps[] = {
-	{"list", "fvm list [--json]", "The VMs in the store: name, state, changes, bytes, last use.",
-	 "  --json                 an array of objects instead of the table\n",
+	{"list", "fvm list [--json] [--bytes]",
+	 "The VMs in the store: name, state, changes, size (as ls -h: 4.0K), last use.",
+	 "  --json                 an array of objects instead of the table\n"
+	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm list"},
-	{"info", "fvm info NAME [--json]",
+	{"info", "fvm info NAME [--json] [--bytes]",
 	 "A VM's directory, state, sizes, changes, processes and effective policy.",
-	 "  --json                 one JSON object\n",
+	 "  --json                 one JSON object\n"
+	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm info build"},
 	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]",
 	 "What VM NAME changed, one line per change: A (added), M (modified), D (deleted).\n"
@@ -69,7 +72,9 @@ static const struct cmd_help {
 	{"snapshot", "fvm snapshot NAME [LABEL]",
 	 "Freeze VM NAME's changes into a read-only layer labelled LABEL.", "",
 	 "fvm snapshot build before-upgrade"},
-	{"snapshots", "fvm snapshots NAME", "VM NAME's layers: label, date, size, files.", "",
+	{"snapshots", "fvm snapshots NAME [--json] [--bytes]", "VM NAME's layers: label, date, size, files.",
+	 "  --json                 an array of objects, the current changes last\n"
+	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm snapshots build"},
 	{"restore", "fvm restore NAME LABEL [--yes]",
 	 "Return VM NAME to its snapshot LABEL: the changes made since go.",
