@@ -63,7 +63,7 @@ dpkg-deb -e "$deb" "$T/control"
 grep -qx /etc/fvm.conf "$T/control/conffiles" && ok etc_fvm_conf_is_a_conffile ||
 	not_ok etc_fvm_conf_is_a_conffile "$(cat "$T/control/conffiles" 2>&1)"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libseccomp2 libarchive13 libssl3 libjansson4 libsodium23 libxml2; do
+for lib in libseccomp2 libarchive13 libssl3 libjansson4 libsodium23 libxml2 libbsd0; do
 	case "$depends" in *"$lib "*) ok "depends_on_$lib" ;; *) not_ok "depends_on_$lib" "$depends" ;; esac
 done
 # Build-Depends: each library's -dev is one of the Makefile's DEPS (make deps).
