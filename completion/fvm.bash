@@ -30,7 +30,7 @@ _fvm_line_words()
 # $1: "" for fvm, --exec for fvm-exec.
 _fvm_run_complete()
 {
-	local mode=$1 line cur files= dirs= commands= nospace= prefix
+	local mode=$1 line cur files='' dirs='' commands='' nospace='' prefix
 	local -a _fvm_words out
 	COMPREPLY=()
 	_fvm_line_words

@@ -100,7 +100,7 @@ DEBIAN_FRONTEND=noninteractive dpkg --purge fvm > "$T/dpkg-purge.log" 2>&1 || ec
 for f in /usr/bin/fvm /usr/bin/fvm-exec /etc/fvm.conf; do [ -e "$f" ] && echo "left $f"; done
 echo "after purge: $(dpkg-query -W -f='${Status}' fvm 2>&1)"
 EOF
-T=$T DEB=$deb HOST=$HOST unshare -m --propagation private bash "$T/inside.sh" > "$T/inside.out" 2>&1
+DEB=$deb HOST=$HOST unshare -m --propagation private env T="$T" bash "$T/inside.sh" > "$T/inside.out" 2>&1
 rc=$?
 out=$(cat "$T/inside.out")
 if [ $rc -ge 90 ]; then
