@@ -11,6 +11,7 @@
 #   make fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) (mk/)
 #   make deps         the Debian packages needed to build and test
 #   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
+#   make deb          fvm_VERSION_ARCH.deb (debian/, debhelper), then lintian on it
 #   WERROR=1          warnings are errors (CI);  V=1  show commands
 
 PREFIX  ?= /usr/local
@@ -18,6 +19,9 @@ BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib/fvm
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+DOCDIR  ?= $(PREFIX)/share/doc/fvm
 DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -63,7 +67,7 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all check unit demo deps install uninstall clean bench compat conformance
+.PHONY: all check unit demo deps install uninstall clean bench compat conformance deb
 
 B := build
 CORE_SRC := $(wildcard libfvm/core/*.c)
@@ -135,14 +139,17 @@ AUDIT_OBJ := $(patsubst %,$(B)/audit/core/%.o,$(AUDIT_CORE)) \
 	$(patsubst libfvm/audit/%.c,$(B)/audit/%.o,$(wildcard libfvm/audit/*.c))
 AUDIT_CFLAGS := $(PIC_CFLAGS) -ffunction-sections -fdata-sections -fno-stack-protector \
 	-fno-builtin -fno-tree-loop-distribute-patterns -U_FORTIFY_SOURCE
+# After CFLAGS: a distribution's hardening flags (debian/rules) must not bring the stack
+# protector or fortified functions, which need libc, into a module linked without it.
+AUDIT_LAST := -fno-stack-protector -U_FORTIFY_SOURCE
 $(B)/audit/core/%.o: libfvm/core/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(AUDIT_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(AUDIT_CFLAGS) $(CFLAGS) $(AUDIT_LAST) -c -o $@ $<
 $(B)/audit/%.o: libfvm/audit/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(AUDIT_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(AUDIT_CFLAGS) $(CFLAGS) $(AUDIT_LAST) -c -o $@ $<
 $(AUDIT_SO): $(AUDIT_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -nostdlib -o $@ $^ -Wl,--gc-sections -Wl,-z,defs -Wl,-z,now \
@@ -195,7 +202,7 @@ DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlit
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
 	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake \
-	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev
+	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev debhelper lintian zsh
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
@@ -301,13 +308,42 @@ install: all
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/fvm.1 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DOCDIR)
+	install -m 644 completion/fvm.bash $(DESTDIR)$(BASHCOMPDIR)/fvm
+	ln -sf fvm $(DESTDIR)$(BASHCOMPDIR)/fvm-exec
+	install -m 644 completion/_fvm $(DESTDIR)$(ZSHCOMPDIR)/_fvm
+	install -m 644 README.md fvm.conf.example $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so \
 		$(DESTDIR)$(LIBDIR)/libfvm-audit.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/fvm.1 $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 \
 		$(DESTDIR)$(MANDIR)/man5/fvm.conf.5
-	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/fvm $(DESTDIR)$(BASHCOMPDIR)/fvm-exec $(DESTDIR)$(ZSHCOMPDIR)/_fvm \
+		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/fvm.conf.example
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package (debian/rules), built by dpkg-buildpackage in a copy of the sources
+# under build/deb/ (its clean step would otherwise remove this tree's build, made for
+# another PREFIX; and without this make's variables, B and the rest); the .deb lands in
+# DEB_OUT (default here). lintian, where installed, must find no error.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_FILE = fvm_$(VERSION)_$(DEB_ARCH).deb
+DEB_OUT ?= .
+deb:
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+		{ echo "fvm: debian/changelog is at $$v, the Makefile at $(VERSION)"; exit 1; }
+	$(Q)rm -rf $(B)/deb && mkdir -p $(B)/deb/fvm-$(VERSION)
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			tar -cf - --null -T - --ignore-failed-read 2>/dev/null; \
+	else tar -cf - --exclude=./build --exclude=./build-san --exclude=./build-fuzz \
+		--exclude='./*.deb' .; fi | tar -xf - -C $(B)/deb/fvm-$(VERSION)
+	$(Q)cd $(B)/deb/fvm-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	$(Q)cp $(B)/deb/$(DEB_FILE) $(DEB_OUT)/
+	@echo "  DEB    $(DEB_FILE)"
+	$(Q)if command -v lintian >/dev/null; then lintian --fail-on error $(DEB_OUT)/$(DEB_FILE); fi
 
 clean:
 	rm -rf $(B) $(SO) $(AUDIT_SO) $(TOOLS)

@@ -36,6 +36,16 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv);
 int cmd_subscribe(const struct fvm_store *s, int argc, char **argv);
 int cmd_pull(const struct fvm_store *s, int argc, char **argv);
 int cmd_config(const struct fvm_store *s, int argc, char **argv);
+int cmd_doctor(const struct fvm_store *s, int argc, char **argv);
+
+/*
+ * `fvm __complete` (cmd_complete.c): the completions of the shell scripts of
+ * completion/, from the tables of help.c and config_table.c; HOME is --home or NULL.
+ */
+int cmd_complete(const char *home, int argc, char **argv);
+
+/* The I-th entry of help.c's table (name, synopsis, options text); -1 past the last. */
+int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options);
 
 /* The subcommand running ("diff"), for messages; set by main.c. */
 extern const char *cli_command;
@@ -84,6 +94,9 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
 /* "running" (a run holds the lock, or processes live) or "idle"; *NPROCS the number of
  * the VM's live processes. */
 const char *cli_state(const char *vmdir, size_t *nprocs);
+
+/* BYTES for people ("4.0K", human.c) into OUT, or the exact count when EXACT (--bytes). */
+void cli_size(unsigned long long bytes, bool exact, char *out, size_t len);
 
 /* T (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or "-" for none. */
 void cli_time(long long t, char *out, size_t len);

@@ -125,23 +125,25 @@ static size_t count_conflicts(const char *dir, const struct fvm_changes *ch)
 
 int cmd_info(const struct fvm_store *s, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	char dir[PATH_MAX], when[32], who[4096] = "";
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+	char dir[PATH_MAX], when[32], who[4096] = "", size[32];
 	struct fvm_policy *pol = malloc(sizeof(*pol));
 	struct fvm_changes ch;
 	struct cli_counts n;
 	struct store_usage u;
 	struct vm_procs procs = {0};
-	bool json = false;
+	bool json = false, bytes = false;
 	size_t nprocs;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j') {
+		if (c != 'j' && c != 'b') {
 			free(pol);
 			return cli_usage(NULL);
 		}
-		json = true;
+		json |= c == 'j';
+		bytes |= c == 'b';
 	}
 	if (optind + 1 != argc || !pol) {
 		free(pol);
@@ -210,7 +212,8 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 			printf("\nstate:      %s\n", state);
 		}
 		printf("last used:  %s\n", when);
-		printf("upper:      %llu entries, %llu bytes\n", u.entries, u.bytes);
+		cli_size(u.bytes, bytes, size, sizeof(size));
+		printf("upper:      %llu entries, %s%s\n", u.entries, size, bytes ? " bytes" : "");
 		if (ll.n) {
 			printf("layers:     %zu (fvm snapshots %s)\n", ll.n, name);
 		}

@@ -18,6 +18,7 @@
 struct list_ctx {
 	const struct fvm_store *s;
 	bool json;
+	bool bytes; /* --bytes: the exact count, not "4.0K" */
 	bool first;
 };
 
@@ -45,7 +46,7 @@ static int list_one(const char *name, void *arg)
 		last = &runs[nruns - 1];
 		snprintf(cpu, sizeof(cpu), "%llu.%02llus", (last->user_ms + last->sys_ms) / 1000,
 			 (last->user_ms + last->sys_ms) % 1000 / 10);
-		history_size(last->peak_rss, peak, sizeof(peak));
+		cli_size(last->peak_rss, ctx->bytes, peak, sizeof(peak));
 	}
 	if (ctx->json) {
 		printf("%s{\"name\":", ctx->first ? "" : ",\n");
@@ -65,7 +66,9 @@ static int list_one(const char *name, void *arg)
 		} else {
 			snprintf(cell, sizeof(cell), "%s", state);
 		}
-		printf("%-24s %-12s %8zu %12llu %9s %10s  %s\n", q ? q : "?", cell, ch.n, u.bytes, cpu, peak, when);
+		char size[32];
+		cli_size(u.bytes, ctx->bytes, size, sizeof(size));
+		printf("%-24s %-12s %8zu %12s %9s %10s  %s\n", q ? q : "?", cell, ch.n, size, cpu, peak, when);
 		free(q);
 	}
 	free(runs);
@@ -77,21 +80,25 @@ static int list_one(const char *name, void *arg)
 int cmd_list(const struct fvm_store *s, int argc, char **argv)
 {
 	struct list_ctx ctx = {.s = s, .first = true};
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j') {
+		if (c == 'j') {
+			ctx.json = true;
+		} else if (c == 'b') {
+			ctx.bytes = true;
+		} else {
 			return cli_usage(NULL);
 		}
-		ctx.json = true;
 	}
 	if (optind != argc) {
 		return cli_usage("no argument is taken");
 	}
 	if (!ctx.json) {
-		printf("%-24s %-12s %8s %12s %9s %10s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "CPU", "PEAK",
-		       "LAST-USED");
+		printf("%-24s %-12s %8s %12s %9s %10s  %s\n", "NAME", "STATE", "CHANGES", ctx.bytes ? "BYTES" : "SIZE", "CPU",
+		       "PEAK", "LAST-USED");
 	} else {
 		printf("[");
 	}

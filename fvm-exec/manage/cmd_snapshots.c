@@ -2,14 +2,18 @@
  * cmd_snapshots.c — fvm snapshots NAME: the VM's layers, oldest first, each with its
  * label, date, size (apparent bytes of its regular files) and number of entries
  * (whiteouts included), its id and its digest (the OCI diff_id it got when first
- * exported or imported; "-" before), then what upper/ holds now.
+ * exported or imported; "-" before), then what upper/ holds now. Sizes as ls -h
+ * (human.c), exact with --bytes; --json: an array of objects, upper/ last (label,
+ * created, layer and digest null).
  */
 #include <ftw.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "json.h"
 #include "store/layers.h"
 
 static unsigned long long tree_bytes, tree_files;
@@ -36,24 +40,77 @@ static void measure(const char *path, unsigned long long *bytes, unsigned long l
 	*files = tree_files;
 }
 
+/* One row: the table's line, or a JSON object (ID NULL: the current changes). */
+static void row(bool json, bool exact, bool first, const char *label, const char *when, unsigned long long bytes,
+		unsigned long long files, const char *id, const char *digest)
+{
+	if (json) {
+		printf("%s\n  {\"label\":", first ? "" : ",");
+		if (label) {
+			json_string(stdout, label);
+		} else {
+			fputs("null", stdout);
+		}
+		printf(",\"created\":");
+		if (id) {
+			printf("\"%s\"", when);
+		} else {
+			fputs("null", stdout);
+		}
+		printf(",\"bytes\":%llu,\"files\":%llu,\"layer\":", bytes, files);
+		if (id) {
+			printf("\"%s\"", id);
+		} else {
+			fputs("null", stdout);
+		}
+		printf(",\"digest\":");
+		if (digest && *digest) {
+			json_string(stdout, digest);
+		} else {
+			fputs("null", stdout);
+		}
+		putchar('}');
+		return;
+	}
+	char size[32];
+	cli_size(bytes, exact, size, sizeof(size));
+	printf("%-24s %-20s %12s %8llu  %-16s  %s\n", label ? (*label ? label : "-") : "(current)", when, size, files,
+	       id ? id : "upper", digest && *digest ? digest : "-");
+}
+
 int cmd_snapshots(const struct fvm_store *s, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
 	char dir[PATH_MAX], tree[PATH_MAX + 16], when[40];
 	struct layer_list l;
 	struct layer_info info;
 	unsigned long long bytes, files;
-	int rc;
+	bool json = false, exact = false, first = true;
+	int rc, c;
 
-	if (argc != 2 || argv[1][0] == '-') {
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'j' && c != 'b') {
+			return cli_usage(NULL);
+		}
+		json |= c == 'j';
+		exact |= c == 'b';
+	}
+	if (optind + 1 != argc) {
 		return cli_usage("one VM NAME is needed");
 	}
-	if ((rc = cli_vm(s, argv[1], dir, sizeof(dir))) != 0) {
+	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;
 	}
 	if (layer_list_read(dir, &l) < 0) {
 		return FVM_EXIT_PARTIAL;
 	}
-	printf("%-24s %-20s %12s %8s  %-16s  %s\n", "LABEL", "DATE", "BYTES", "FILES", "LAYER", "DIGEST");
+	if (json) {
+		putchar('[');
+	} else {
+		printf("%-24s %-20s %12s %8s  %-16s  %s\n", "LABEL", "DATE", exact ? "BYTES" : "SIZE", "FILES",
+		       "LAYER", "DIGEST");
+	}
 	for (size_t i = l.n; i-- > 0;) {
 		if (layer_info_read(s->home, l.id[i], &info) < 0 ||
 		    layer_tree_path(s->home, l.id[i], tree, sizeof(tree)) < 0) {
@@ -62,11 +119,14 @@ int cmd_snapshots(const struct fvm_store *s, int argc, char **argv)
 		}
 		measure(tree, &bytes, &files);
 		cli_time(info.created, when, sizeof(when));
-		printf("%-24s %-20s %12llu %8llu  %-16s  %s\n", info.label[0] ? info.label : "-", when, bytes,
-		       files, l.id[i], info.digest[0] ? info.digest : "-");
+		row(json, exact, first, info.label, when, bytes, files, l.id[i], info.digest);
+		first = false;
 	}
 	snprintf(tree, sizeof(tree), "%s/%s", dir, FVM_UPPER_DIR);
 	measure(tree, &bytes, &files);
-	printf("%-24s %-20s %12llu %8llu  %-16s  %s\n", "(current)", "-", bytes, files, "upper", "-");
+	row(json, exact, first, NULL, "-", bytes, files, NULL, NULL);
+	if (json) {
+		puts("\n]");
+	}
 	return rc;
 }

@@ -16,12 +16,15 @@
 static const struct cmd_help {
 	const char *name, *synopsis, *what, *options, *example;
 } helps[] = {
-	{"list", "fvm list [--json]", "The VMs in the store: name, state, changes, bytes, last use.",
-	 "  --json                 an array of objects instead of the table\n",
+	{"list", "fvm list [--json] [--bytes]",
+	 "The VMs in the store: name, state, changes, size (as ls -h: 4.0K), last use.",
+	 "  --json                 an array of objects instead of the table\n"
+	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm list"},
-	{"info", "fvm info NAME [--json]",
+	{"info", "fvm info NAME [--json] [--bytes]",
 	 "A VM's directory, state, sizes, changes, processes and effective policy.",
-	 "  --json                 one JSON object\n",
+	 "  --json                 one JSON object\n"
+	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm info build"},
 	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]",
 	 "What VM NAME changed, one line per change: A (added), M (modified), D (deleted).\n"
@@ -76,7 +79,9 @@ static const struct cmd_help {
 	{"snapshot", "fvm snapshot NAME [LABEL]",
 	 "Freeze VM NAME's changes into a read-only layer labelled LABEL.", "",
 	 "fvm snapshot build before-upgrade"},
-	{"snapshots", "fvm snapshots NAME", "VM NAME's layers: label, date, size, files.", "",
+	{"snapshots", "fvm snapshots NAME [--json] [--bytes]", "VM NAME's layers: label, date, size, files.",
+	 "  --json                 an array of objects, the current changes last\n"
+	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm snapshots build"},
 	{"restore", "fvm restore NAME LABEL [--yes]",
 	 "Return VM NAME to its snapshot LABEL: the changes made since go.",
@@ -152,10 +157,31 @@ static const struct cmd_help {
 	 "A server that cannot be reached is status 4.",
 	 "  --all                  each subscribed VM of the store (the worst status)\n",
 	 "fvm pull web"},
+	{"doctor", "fvm doctor [--json]",
+	 "What this kernel and machine give fvm, one line per check with the fix: Landlock's ABI,\n"
+	 "seccomp user notification, Syscall User Dispatch, cgroup delegation, user namespaces;\n"
+	 "the store (format, owner and mode, free space, user xattrs); libfvm, its audit module\n"
+	 "and fvm-exec; the configuration files (parsed as fvm-exec does); /dev/shm and /tmp.\n"
+	 "Each is ok, note (a feature absent, no protection weaker), degraded (a protection or\n"
+	 "a VM's view weaker: the line says how) or fail. Status 0 when none is degraded or\n"
+	 "failed, else 1.",
+	 "  --json                 {\"ok\": BOOL, \"checks\": [{check, status, detail, fix}...]}\n",
+	 "fvm doctor"},
 	{"help", "fvm help [COMMAND]", "This help, or COMMAND's.", "", "fvm help diff"},
 };
 
 const char *cli_command = "";
+
+int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options)
+{
+	if (i >= sizeof(helps) / sizeof(helps[0])) {
+		return -1;
+	}
+	*name = helps[i].name;
+	*synopsis = helps[i].synopsis;
+	*options = helps[i].options;
+	return 0;
+}
 
 int cli_help(const char *name, FILE *out)
 {

@@ -43,6 +43,7 @@ static const struct {
 	{"pull", cmd_pull, "pull VM | --all                        the subscribed feed's newest version, verified"},
 	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
 	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
+	{"doctor", cmd_doctor, "doctor [--json]                        what this kernel and machine give fvm, and the fixes"},
 	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
 };
 
@@ -89,6 +90,9 @@ int main(int argc, char **argv)
 		fputs("fvm: a COMMAND is needed\nsee fvm --help\n", stderr);
 		return FVM_EXIT_USAGE;
 	}
+	if (strcmp(argv[optind], "__complete") == 0) {
+		return cmd_complete(home, argc - optind, argv + optind);
+	}
 	if (strcmp(argv[optind], "help") == 0) {
 		if (optind + 1 == argc) {
 			usage(stdout);
@@ -122,8 +126,11 @@ int main(int argc, char **argv)
 				optind = 0;
 				return commands[i].run(NULL, key_argc, key_argv);
 			}
-			if (store_locate(&store, home) < 0 ||
-			    (commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
+			/* doctor checks the store itself, whatever its state. */
+			bool doctor = commands[i].run == cmd_doctor;
+			bool located = store_locate(&store, home) == 0;
+			if ((!located && !doctor) ||
+			    (located && !doctor && commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
 				return FVM_EXIT_STORE;
 			}
 			optind++;
@@ -134,7 +141,7 @@ int main(int argc, char **argv)
 			snprintf(prog, sizeof(prog), "fvm %s", cli_command);
 			sub_argv[0] = prog;
 			optind = 0; /* 0: glibc re-reads the ordering flags ("+" above) */
-			return commands[i].run(&store, sub_argc, sub_argv);
+			return commands[i].run(located ? &store : NULL, sub_argc, sub_argv);
 		}
 	}
 	warnx("unknown command '%s'", argv[optind]);

@@ -471,7 +471,8 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 		     "queues only (EACCES otherwise); i386 SysV ENOSYS\n");
 	fence_say(f, "no_new_privs: set\n");
 	if (!complete && s->enforce == ENFORCE_REQUIRE) {
-		fprintf(stderr, "fvm-exec: --enforce require: the kernel fence is incomplete:\n%s", f->summary);
+		fprintf(stderr, "fvm-exec: --enforce require: the kernel fence is incomplete (fvm doctor says why and the fix):\n%s",
+			f->summary);
 		return -1;
 	}
 	return 0;

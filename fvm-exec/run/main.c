@@ -401,7 +401,7 @@ int main(int argc, char **argv)
 			cgroup_remove(&cg);
 			errx(FVM_EXIT_FVM, "--enforce require: %s", why);
 		}
-		warnx("%s: the limit is not applied (per-process quotas still are)", why);
+		warnx("%s: the limit is not applied (per-process quotas still are; see fvm doctor)", why);
 	}
 	if (s.verbose) {
 		fprintf(stderr, "fvm-exec: VM %s at %s%s, libfvm %s\n", vm, vmdir, created ? " (created)" : "",

@@ -52,8 +52,8 @@ got=$("$FVM" diff g "$HOST/nd")
 [ "$got" = "A $HOST/nd
 A $HOST/nd/x" ] && ok diff_restricted_to_path || not_ok diff_restricted_to_path "$got"
 
-# Columns: name, state, changes, bytes in upper/, the last run's CPU time and peak
-# memory, last used (normalised: time- and machine-dependent).
+# Columns: name, state, changes, bytes in upper/ (--bytes), the last run's CPU time and
+# peak memory, last used (normalised: time- and machine-dependent).
 cat > "$T/want" <<'EOW'
 NAME                     STATE         CHANGES        BYTES       CPU       PEAK  LAST-USED
 e                        idle                0            0 CPU PEAK  TIME
@@ -61,8 +61,18 @@ g                        idle                4           16 CPU PEAK  TIME
 g2                       idle                1            0 CPU PEAK  TIME
 t                        idle                1            3 CPU PEAK  TIME
 EOW
-"$FVM" list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/TIME/; s/ +[0-9]+\.[0-9]{2}s +[0-9.]+ (B|[KMGT]iB)  / CPU PEAK  /' > "$T/got"
+"$FVM" list --bytes | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/TIME/; s/ +[0-9]+\.[0-9]{2}s +[0-9.]+[BKMGT]?  / CPU PEAK  /' > "$T/got"
 diff -u "$T/want" "$T/got" > "$T/d" && ok list_golden || not_ok list_golden "$(cat "$T/d")"
+# Without --bytes, the sizes as ls -h prints them.
+cat > "$T/want-h" <<'EOW'
+NAME                     STATE         CHANGES         SIZE       CPU       PEAK  LAST-USED
+e                        idle                0           0B CPU PEAK  TIME
+g                        idle                4          16B CPU PEAK  TIME
+g2                       idle                1           0B CPU PEAK  TIME
+t                        idle                1           3B CPU PEAK  TIME
+EOW
+"$FVM" list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/TIME/; s/ +[0-9]+\.[0-9]{2}s +[0-9.]+[BKMGT]  / CPU PEAK  /' > "$T/got"
+diff -u "$T/want-h" "$T/got" > "$T/d" && ok list_human_sizes || not_ok list_human_sizes "$(cat "$T/d")"
 # The store is hidden inside a VM: look from outside while one runs.
 "$FVM_EXEC" -n g -- sleep 2 &
 sleep 0.5
@@ -72,7 +82,7 @@ wait
 # A store whose vms/ holds no VM yet lists the header only.
 mkdir -p "$T/empty-store/vms"
 got=$(FVM_HOME=$T/empty-store "$FVM" list 2>&1); rc=$?
-[ "$rc" = 0 ] && [ "$got" = "$(head -1 "$T/want")" ] && ok list_of_store_without_vms ||
+[ "$rc" = 0 ] && [ "$got" = "$(head -1 "$T/want-h")" ] && ok list_of_store_without_vms ||
 	not_ok list_of_store_without_vms "exit $rc" "$got"
 
 # A refused change leaves the VM as it was: nothing is copied up for it.
