@@ -91,7 +91,7 @@ n=$(ls "$FVM_HOME/ctl/$vm/history" | wc -l)
 # ---- fvm list: the last run's CPU and peak -------------------------------------------
 got=$("$FVM" list --json | python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin) if x["name"]=="burn"][0]; print(v["last_run_cpu_ms"] >= 400, v["last_run_peak_rss"] >= 90 << 20)' 2>&1)
 [ "$got" = "True True" ] && ok list_json_has_last_run_cpu_and_peak || not_ok list_json_has_last_run_cpu_and_peak "$got"
-"$FVM" list | grep -Eq '^burn +idle +[0-9]+ +[0-9]+ +[0-9]+\.[0-9]{2}s +[0-9.]+ MiB  ' && ok list_has_cpu_and_peak_columns ||
+"$FVM" list | grep -Eq '^burn +idle +[0-9]+ +[0-9.]+[BKMGT] +[0-9]+\.[0-9]{2}s +[0-9.]+M  ' && ok list_has_cpu_and_peak_columns ||
 	not_ok list_has_cpu_and_peak_columns "$("$FVM" list)"
 
 # ---- live figures --------------------------------------------------------------------
