@@ -5,7 +5,7 @@
  * read-only (an unprivileged run; a root run without rootfence.c's namespace).
  *
  * Rules:
- *  - Every such call is performed HERE, never continued: the path is read once from the
+ *  - Every such call is performed HERE, never continued (but see a root run's, below): the path is read once from the
  *    caller's memory and resolved as the caller would (its root with RESOLVE_IN_ROOT for
  *    an absolute path, its working directory or its DIRFD for a relative one; the call's
  *    own follow rule: chown follows, lchown and AT_SYMLINK_NOFOLLOW do not; AT_EMPTY_PATH
@@ -31,9 +31,13 @@
  *    its FS_IOC32_* ioctl commands (performed as the native ones).
  *  - Dynamic programs meet this only for their own objects: libfvm copies a host object
  *    up and changes the copy in the data area (libfvm/attr.c). A call by path from an
- *    executable's own code in a run without root is virtualized the same way: its
- *    object is the VM's, resolved (and a host object copied up) by virtguard.c's
- *    virt_meta_object, then judged and changed here like any other.
+ *    executable's own code is virtualized the same way: its object is the VM's,
+ *    resolved (and a host object copied up) by virtguard.c's virt_meta_object, then
+ *    judged and changed here like any other.
+ *  - A root run's caller (rootfence.c's namespace, host read-only) is notified only for
+ *    those calls by name (seccomp.c, virt_prologue); any other of its calls here (an
+ *    fd, an empty path, a call virt_meta_object leaves) is continued: the kernel answers
+ *    it in that namespace as it did before the rows, EROFS for a host file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -411,6 +415,14 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 		if (path[0] == '\0' && !empty_ok) {
 			return -ENOENT;
 		}
+		/* A root run's caller (only an executable's own calls by name are notified
+		 * there, seccomp.c): anything but the VM's object by name is the kernel's to
+		 * answer, on a read-only host, as before the rows. */
+		bool host_ro = virt_host_ro_caller(pid);
+		if (host_ro && path[0] == '\0') {
+			*cont = true;
+			return 0;
+		}
 		if (path[0] == '\0') {
 			/* The dirfd itself (futimens, AT_EMPTY_PATH): its calls' semantics. */
 			ch.obj = at == AT_FDCWD ? notify_dirfd(pid, AT_FDCWD, ".") : notify_getfd(pid, at);
@@ -425,6 +437,9 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 			if (ch.obj < 0) {
 				return ch.obj;
 			}
+		} else if (host_ro) {
+			*cont = true;
+			return 0;
 		} else {
 			if ((dirfd = notify_dirfd(pid, at, path)) < 0) {
 				return dirfd;

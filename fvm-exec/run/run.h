@@ -448,6 +448,9 @@ notify_fn virt_guard_call;
  */
 int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, int at, const char *path,
 		     bool nofollow, bool owner);
+/* virtguard.c: true when PID lives in a root run's namespace (rootfence.c), where the
+ * host is read-only and the kernel answers a host file's changes (EROFS). */
+bool virt_host_ro_caller(pid_t pid);
 
 /* ---- supervision ---- */
 

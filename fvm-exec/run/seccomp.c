@@ -692,33 +692,49 @@ static int unnamed_prologue(struct sock_fprog *prog)
  * stat, lstat, newfstatat and statx (but with AT_EMPTY_PATH: fd calls), access,
  * faccessat, faccessat2, readlink, readlinkat, openat, open, creat, getdents64, mkdir(at),
  * unlink(at), rmdir, symlink(at), rename(at, at2), link(at), truncate, getcwd, chdir, mknod(at)
- * and execve are
- * notified when the instruction pointer lies in an executable's own mapping: below
+ * and execve (and, where HOST_RO, the metadata calls by name: chmod, chown, utimes and
+ * xattr families) are notified when the instruction pointer lies in an executable's own mapping: below
  * 0x2a0000000000 (a non-PIE executable; the legacy bottom-up mmap base is 0x2aaa...)
  * or in [0x550000000000, 0x570000000000) (a PIE executable, ELF_ET_DYN_BASE plus at
  * most 2^40 of randomisation). The dynamic loader, libc and libfvm are mapped elsewhere (top-down
  * beneath the stack, or bottom-up from 0x2aaa...): their calls pass, so a dynamic
  * program pays no round trip. Everything else goes on to PROG. Returns 0 or -errno.
  */
-static int virt_prologue(struct sock_fprog *prog)
+static int virt_prologue(struct sock_fprog *prog, bool host_ro)
 {
 #if defined(__x86_64__)
-	static const uint32_t nrs[] = {SYS_newfstatat, SYS_statx, SYS_stat, SYS_lstat, SYS_access,
-				       SYS_faccessat, 439 /* faccessat2 */, SYS_readlink, SYS_readlinkat,
-				       SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
-				       SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
-				       SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
-				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
-				       SYS_mknod, SYS_mknodat, SYS_execve};
-	enum { NN = NELEM(nrs), T_FSTATAT = 4 + NN, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2,
-	       T_NOTIFY = T_IP + 4, END = T_NOTIFY + 1 };
-	struct sock_filter head[END];
+	/* The first two are the stat calls whose flags may make them fd calls (below). */
+	static const uint32_t paths[] = {SYS_newfstatat, SYS_statx, SYS_stat, SYS_lstat, SYS_access,
+					 SYS_faccessat, 439 /* faccessat2 */, SYS_readlink, SYS_readlinkat,
+					 SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
+					 SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
+					 SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
+					 SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
+					 SYS_mknod, SYS_mknodat, SYS_execve};
+	/* Where the host is read-only (a root run's namespace) the table has no metadata
+	 * rows (the kernel refuses a host file EROFS): an executable's own metadata calls by
+	 * name are notified here, so that metaguard.c changes the VM's copy, as elsewhere. */
+	static const uint32_t metas[] = {SYS_chmod, SYS_fchmodat, 452 /* fchmodat2 */, SYS_chown,
+					 SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_futimesat,
+					 SYS_utimensat, SYS_setxattr, SYS_lsetxattr, SYS_removexattr,
+					 SYS_lremovexattr};
+	uint32_t nrs[NELEM(paths) + NELEM(metas)];
+	unsigned nn = 0;
+	for (unsigned i = 0; i < NELEM(paths); i++) {
+		nrs[nn++] = paths[i];
+	}
+	for (unsigned i = 0; host_ro && i < NELEM(metas); i++) {
+		nrs[nn++] = metas[i];
+	}
+	const unsigned T_FSTATAT = 4 + nn, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2, T_NOTIFY = T_IP + 4,
+		       END = T_NOTIFY + 1;
+	struct sock_filter head[4 + NELEM(nrs) + 2 + 2 + 4 + 1];
 	unsigned n = 0;
 
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 0, END - 2);
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (unsigned i = 0; i < NN; i++) {
+	for (unsigned i = 0; i < nn; i++) {
 		unsigned to = i == 0 ? T_FSTATAT : i == 1 ? T_STATX : T_IP;
 		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(to - n - 1), 0);
 		n++;
@@ -750,6 +766,7 @@ static int virt_prologue(struct sock_fprog *prog)
 	return prog_prepend(prog, head, n);
 #else
 	(void)prog;
+	(void)host_ro;
 #endif
 	return 0;
 }
@@ -844,7 +861,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	 * (rootfence.c): virtguard.c reads their host objects beneath the caller's own
 	 * root and makes its changes in a child that entered the caller's namespace. */
 	if (r == 0 && !o->no_listener) {
-		if ((r = virt_prologue(&out->prog)) == 0) {
+		if ((r = virt_prologue(&out->prog, o->host_ro)) == 0) {
 			out->notify = true;
 		}
 	}

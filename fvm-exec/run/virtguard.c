@@ -1832,6 +1832,16 @@ static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
 	return EXEC_VIA_FD;
 }
 
+bool virt_host_ro_caller(pid_t pid)
+{
+	char proc[64];
+	struct stat theirs, mine;
+
+	snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int)pid);
+	return root_run && stat(proc, &theirs) == 0 && stat("/proc/self/ns/mnt", &mine) == 0 &&
+	       theirs.st_ino != mine.st_ino;
+}
+
 /*
  * mknod's type for C, as the kernel checks it: none is a regular file; a directory
  * EPERM, an unknown type EINVAL. A device node is made only where the caller's copy of
@@ -1854,11 +1864,7 @@ static long mknod_mode(struct vcall *c)
 		return -EINVAL;
 	}
 	if (t == S_IFCHR || t == S_IFBLK) {
-		char proc[64];
-		struct stat theirs, mine;
-		snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int)c->pid);
-		if (!root_run || stat(proc, &theirs) < 0 || stat("/proc/self/ns/mnt", &mine) < 0 ||
-		    theirs.st_ino == mine.st_ino) {
+		if (!virt_host_ro_caller(c->pid)) {
 			return -EPERM;
 		}
 	}
@@ -2115,6 +2121,7 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	}
 	c->n = n;
 	c->id = req->id;
+	c->pid = pid; /* a root run's fenced enters its namespace */
 	c->owner = owner;
 	int how = nofollow ? FVM_R_NOFOLLOW : 0;
 	r = fvm_resolve(&vm, c->vpath, how, res);
