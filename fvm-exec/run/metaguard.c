@@ -17,7 +17,9 @@
  *  - Allowed: an object beneath a tree Landlock lets the VM write (fence_writable_trees:
  *    the VM's data area, the shared paths, /dev/pts, /dev/shm, /dev/mqueue; a listed
  *    device file itself), judged by its current path (readlink of /proc/self/fd/N; the
- *    " (deleted)" of an unlinked object stripped only when it has no link left); a pipe
+ *    " (deleted)" of an unlinked object stripped only when it has no link left; a path
+ *    longer than that link can give, by the identity of each directory above it, the
+ *    holder of a non-directory found by the caller's dirfd and name); a pipe
  *    or a socket (no file of the host's trees); a memfd. Anything else is EACCES, what
  *    Landlock gives for a refused write. The object's links are not counted: a file with
  *    several links beneath a writable tree has its content writable by the same rule,
@@ -171,7 +173,14 @@ int meta_guard_prepare(struct meta_guard *g, const struct exec_settings *s, cons
 			}
 			continue; /* absent here: Landlock grants nothing there either */
 		}
+		struct stat st;
+		if (stat(p, &st) < 0) {
+			free(p);
+			continue;
+		}
 		g->tree[g->n].path = p;
+		g->tree[g->n].dev = st.st_dev;
+		g->tree[g->n].ino = st.st_ino;
 		g->tree[g->n++].file = trees[i].kind == FENCE_TREE_DEVICE;
 	}
 	return 0;
@@ -188,8 +197,76 @@ static bool beneath(const char *path, const char *base)
 	return strncmp(path, base, l) == 0 && (path[l] == '\0' || path[l] == '/');
 }
 
-/* Whether the VM may change the metadata of FD's object (an fd of the supervisor's). */
-static bool allowed(const struct meta_guard *g, int fd)
+/*
+ * Whether the directory DIR (an fd, closed here) is a writable tree or lies beneath one,
+ * by identity: each ".." up to the root compared with the trees'. For an object whose
+ * path is longer than /proc's link can give (ENAMETOOLONG).
+ */
+static bool beneath_by_identity(const struct meta_guard *g, int dir)
+{
+	for (int depth = 0; dir >= 0 && depth < PATH_MAX / 2; depth++) {
+		struct stat st, up;
+		if (fstat(dir, &st) < 0) {
+			break;
+		}
+		for (size_t i = 0; i < g->n; i++) {
+			if (!g->tree[i].file && g->tree[i].dev == st.st_dev && g->tree[i].ino == st.st_ino) {
+				close(dir);
+				return true;
+			}
+		}
+		int next = openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		close(dir);
+		dir = next;
+		if (dir < 0 || fstat(dir, &up) < 0 || (up.st_dev == st.st_dev && up.st_ino == st.st_ino)) {
+			break; /* the root: beneath no tree */
+		}
+	}
+	if (dir >= 0) {
+		close(dir);
+	}
+	return false;
+}
+
+/*
+ * The directory holding the object whose status is ST by its name PATH relative to
+ * DIRFD, checked to hold that very inode under that name; -1 when it cannot be told.
+ */
+static int holder_of(int dirfd, const char *path, const struct stat *st)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	struct stat here;
+	int fd;
+
+	if (dirfd < 0 || !*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		return -1;
+	}
+	if (!slash) {
+		fd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		size_t l = slash == path ? 1 : (size_t)(slash - path);
+		memcpy(dir, path, l);
+		dir[l] = '\0';
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       .resolve = path[0] == '/' ? RESOLVE_IN_ROOT : 0};
+		fd = (int)syscall(SYS_openat2, dirfd, dir, &how, sizeof(how));
+	}
+	if (fd >= 0 && (fstatat(fd, base, &here, AT_SYMLINK_NOFOLLOW) < 0 || here.st_dev != st->st_dev ||
+			here.st_ino != st->st_ino)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * Whether the VM may change the metadata of FD's object (an fd of the supervisor's).
+ * DIRFD and PATH (or -1 and NULL) name it as the caller did, for an object whose path
+ * /proc cannot give (longer than PATH_MAX): then it is judged by the identity of the
+ * directories above it.
+ */
+static bool allowed(const struct meta_guard *g, int fd, int dirfd, const char *path_arg)
 {
 	static const char deleted[] = " (deleted)";
 	char link[64], path[PATH_MAX];
@@ -201,6 +278,12 @@ static bool allowed(const struct meta_guard *g, int fd)
 	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0 && errno == ENAMETOOLONG) {
+		if (S_ISDIR(st.st_mode)) {
+			return beneath_by_identity(g, openat(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+		}
+		return path_arg && st.st_nlink > 0 && beneath_by_identity(g, holder_of(dirfd, path_arg, &st));
+	}
 	if (n <= 0) {
 		return false;
 	}
@@ -230,6 +313,8 @@ struct change {
 	const struct meta_guard *g;
 	const struct meta_call *c;
 	int obj;             /* an O_PATH fd of the object, or (T_FD, empty path) a copy of the caller's fd */
+	int dirfd;           /* the caller's directory PATH is relative to, -1: none */
+	const char *path;    /* the object's name as the caller gave it, NULL: none */
 	bool is_fd;          /* OBJ is the caller's fd itself: fd calls, with their semantics */
 	mode_t mode;
 	uid_t uid;
@@ -255,7 +340,7 @@ static long perform(void *arg)
 	struct stat st;
 	long r;
 
-	if (!allowed(ch->g, ch->obj)) {
+	if (!allowed(ch->g, ch->obj, ch->dirfd, ch->path)) {
 		return -EACCES;
 	}
 	if (fstat(ch->obj, &st) < 0) {
@@ -376,7 +461,7 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 	pid_t pid = (pid_t)req->pid;
 	bool compat = false;
 	const struct meta_call *c = call_of(&req->data, &compat);
-	struct change ch = {.g = &n->meta, .c = c, .obj = -1};
+	struct change ch = {.g = &n->meta, .c = c, .obj = -1, .dirfd = -1};
 	char path[PATH_MAX], name[XATTR_NAME_MAX + 1];
 	void *value = NULL;
 	int dirfd = -1, flags = 0, p = 0; /* P: the index of the first argument after the target */
@@ -456,6 +541,8 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 				r = -errno;
 				goto out;
 			}
+			ch.dirfd = dirfd;
+			ch.path = path;
 		}
 	}
 	if (!notify_valid(n, req->id)) {
@@ -537,7 +624,7 @@ static long perform_ioctl(void *arg)
 {
 	struct ioctl_change *ic = arg;
 
-	if (!allowed(ic->g, ic->fd)) {
+	if (!allowed(ic->g, ic->fd, -1, NULL)) {
 		return -EACCES;
 	}
 	long r = ic->noarg ? ioctl(ic->fd, ic->cmd) : ioctl(ic->fd, ic->cmd, &ic->arg);

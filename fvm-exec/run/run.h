@@ -144,6 +144,8 @@ struct meta_guard {
 	struct {
 		char *path; /* canonical (realpath, allocated); those absent here are left out */
 		bool file;  /* a device file: that object only */
+		dev_t dev;  /* its identity, for an object whose path /proc cannot give */
+		ino_t ino;
 	} tree[FENCE_MAX_TREES];
 };
 

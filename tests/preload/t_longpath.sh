@@ -128,12 +128,9 @@ vm_check name_of_path_max_less_one_in_a_new_tree "$PY $T/ops.py new n"
 vm_check name_of_path_max_less_one_beneath_host_directories "$PY $T/ops.py new h"
 vm_check host_file_of_an_absolute_path_near_path_max "$PY $T/ops.py host h"
 # chmod, chown and utimes: an unprivileged run's supervisor performs them, and checks the
-# object is beneath a tree the VM may write by its /proc/self/fd link, which the kernel
-# cannot give for a path beyond PATH_MAX.
-[ "$(id -u)" != 0 ] &&
-	TODO="issue 14: as a user, the supervisor (run/metaguard.c, allowed) names the object by /proc/self/fd/N, which fails beyond PATH_MAX: EACCES"
+# object is beneath a tree the VM may write; /proc/self/fd's link cannot give a path
+# beyond PATH_MAX, so it goes by the identity of the directories above (metaguard.c,
+# allowed; before: EACCES).
 vm_check metadata_of_a_name_of_path_max_less_one "$PY $T/ops.py new n meta"
-[ "$(id -u)" != 0 ] &&
-	TODO="issue 14: as a user, the supervisor (run/metaguard.c, allowed) names the object by /proc/self/fd/N, which fails beyond PATH_MAX: EACCES"
 vm_check metadata_of_a_host_file_near_path_max "$PY $T/ops.py host h meta"
 done_testing

@@ -73,6 +73,32 @@ else
 	attack_file setflags_nodump "" 644 setflags FILE nodump
 fi
 
+# A host file deeper than PATH_MAX, chmod-ed by a call libfvm does not see (the probe's
+# own syscall instruction): /proc's link cannot name it, so the supervisor judges it by
+# the identity of the directories above it (metaguard.c, allowed); it must refuse, as
+# for any host file. The tree lies outside $HOST (the manifest walks by name).
+DEEP=$(python3 - "$T/deep" <<'PY'
+import os, sys
+os.makedirs(sys.argv[1]); os.chdir(sys.argv[1])
+rel = []
+while len(sys.argv[1]) + sum(len(c) + 1 for c in rel) < os.pathconf(".", "PC_PATH_MAX") + 512:
+    c = "d" * 200; os.mkdir(c); os.chdir(c); rel.append(c)
+with open("g", "w") as f: f.write("keep me\n")
+os.chmod("g", 0o644)
+print("/".join(rel))
+PY
+)
+deep_mode() { python3 -c 'import os,sys; os.chdir(sys.argv[1]); [os.chdir(c) for c in sys.argv[2].split("/")]; print(oct(os.stat("g").st_mode & 0o7777))' "$T/deep" "$DEEP"; }
+sec_snapshot
+# (fvm-exec starts in that directory: a VM's chdir into a host directory whose path is
+# that long fails, ENAMETOOLONG.)
+out=$(python3 -c 'import os,sys; os.chdir(sys.argv[1]); [os.chdir(c) for c in sys.argv[2].split("/")]; os.execv(sys.argv[3], sys.argv[3:])' \
+	"$T/deep" "$DEEP" "$FVM_EXEC" -n m -- "$ATK_DYN" chmod g 0777 2>&1)
+got=$(deep_mode)
+verdict raw_chmod_of_a_host_file_beyond_path_max_changes_nothing "" \
+	"$([ "$got" != 0o644 ] && echo "the host file's mode is now $got ($out)")" \
+	"$([ "$out" = "chmod: ok" ] && echo "the call succeeded: $out")"
+
 # A block device node made in the VM, then the disk written through it: a loop device
 # over a scratch file in the host tree stands for the disk.
 if [ $ROOT = 0 ]; then
