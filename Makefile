@@ -220,8 +220,8 @@ deps:
 		echo "fvm: missing packages; run:"; \
 		echo "  sudo apt-get install -y $$(echo $$missing)"; exit 1; fi; \
 	echo "fvm: installing $$(echo $$missing)"; \
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null
 
 check: deps
 	@$(MAKE) --no-print-directory all tests-bin
