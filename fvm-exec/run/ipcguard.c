@@ -205,6 +205,7 @@ static int take_creds(const struct notify_creds *c)
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
 
+	notify_creds_forget();
 	if (syscall(SYS_setgroups, c->ngroups, c->groups) < 0 ||
 	    syscall(SYS_setresgid, -1, c->egid, -1) < 0 || syscall(SYS_setresuid, -1, c->euid, -1) < 0) {
 		return -EPERM;

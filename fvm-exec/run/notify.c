@@ -415,9 +415,11 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path)
 
 int notify_creds_of(pid_t pid, struct notify_creds *c)
 {
-	char path[64], line[4096];
+	char path[64], buf[8192];
 	unsigned long a, b, d, e;
 	unsigned long long cap;
+	size_t len = 0;
+	ssize_t r;
 	int got = 0;
 
 	if (pid) {
@@ -425,12 +427,25 @@ int notify_creds_of(pid_t pid, struct notify_creds *c)
 	} else {
 		snprintf(path, sizeof(path), "/proc/self/status");
 	}
-	FILE *f = fopen(path, "re");
-	if (!f) {
+	/* Read whole with plain reads (no stdio: one call per notification in a root run). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		return -1;
 	}
+	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (r < 0 && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		len += r > 0 ? (size_t)r : 0;
+	}
+	close(fd);
+	buf[len] = '\0';
 	c->ngroups = 0;
-	while (fgets(line, sizeof(line), f)) {
+	for (char *line = buf, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		if ((nl = strchr(line, '\n'))) {
+			*nl = '\0';
+		}
 		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
 			c->euid = (uid_t)b;
 			c->fsuid = (uid_t)e;
@@ -454,8 +469,10 @@ int notify_creds_of(pid_t pid, struct notify_creds *c)
 			c->capeff = cap;
 			got |= 8;
 		}
+		if (got == 15) {
+			break;
+		}
 	}
-	fclose(f);
 	return got == 15 ? 0 : -1;
 }
 
@@ -466,17 +483,42 @@ static int cmp_gid(const void *a, const void *b)
 }
 
 /* The supervisor acts with C's credentials already. */
+/*
+ * The supervisor's own fs ids and groups, taken once: the serving process never changes
+ * them (notify_as changes them only in a child it forks, and that child calls
+ * notify_creds_forget before it does).
+ */
+static struct {
+	bool valid;
+	uid_t uid;
+	gid_t gid;
+	int n;
+	gid_t groups[NOTIFY_GROUPS_MAX];
+} mine;
+
+void notify_creds_forget(void)
+{
+	mine.valid = false;
+}
+
 static bool creds_are_mine(struct notify_creds *c)
 {
-	gid_t mine[NOTIFY_GROUPS_MAX];
-	int n = getgroups(NOTIFY_GROUPS_MAX, mine);
-
-	if (c->fsuid != geteuid() || c->fsgid != getegid() || n != c->ngroups) {
+	if (!mine.valid) {
+		int n = getgroups(NOTIFY_GROUPS_MAX, mine.groups);
+		if (n < 0) {
+			return false;
+		}
+		mine.n = n;
+		mine.uid = geteuid();
+		mine.gid = getegid();
+		qsort(mine.groups, (size_t)n, sizeof(gid_t), cmp_gid);
+		mine.valid = true;
+	}
+	if (c->fsuid != mine.uid || c->fsgid != mine.gid || mine.n != c->ngroups) {
 		return false;
 	}
-	qsort(mine, (size_t)n, sizeof(gid_t), cmp_gid);
 	qsort(c->groups, (size_t)c->ngroups, sizeof(gid_t), cmp_gid);
-	return memcmp(mine, c->groups, (size_t)n * sizeof(gid_t)) == 0;
+	return memcmp(mine.groups, c->groups, (size_t)mine.n * sizeof(gid_t)) == 0;
 }
 
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
@@ -486,7 +528,7 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 
 	/* An unprivileged run: no process of the VM can hold other ids or groups than the
 	 * run's (no_new_privs, no user namespace, no CAP_SETUID/SETGID): no /proc read. */
-	if (geteuid() != 0) {
+	if (!mine.valid ? geteuid() != 0 : mine.uid != 0) {
 		return fn(arg);
 	}
 	if (notify_creds_of(pid, &c) < 0) {
@@ -500,6 +542,7 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 		return -errno;
 	}
 	if (child == 0) {
+		notify_creds_forget();
 		/* Raw calls: per task, and nothing of glibc's broadcast in a forked child. */
 		if (syscall(SYS_setgroups, c.ngroups, c.groups) < 0) {
 			_exit(EPERM);

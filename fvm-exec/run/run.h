@@ -382,6 +382,9 @@ struct notify_creds {
 
 /* PID's credentials (0: the supervisor's own) into *C. 0, or -1 (PID gone). */
 int notify_creds_of(pid_t pid, struct notify_creds *c);
+/* Drops notify_as's memo of the supervisor's own credentials: a forked child calls it
+ * before it changes its ids. */
+void notify_creds_forget(void);
 
 /* PID's umask, from /proc/PID/status; 022 when it cannot be read. */
 mode_t notify_umask_of(pid_t pid);

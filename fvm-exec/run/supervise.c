@@ -76,6 +76,7 @@ struct super {
 	pid_t cmd;
 	int status;            /* the command's wait status */
 	bool cmd_done, reported, timed_out, stopping;
+	bool reap_due; /* a SIGCHLD came since the last reap (or none was made yet) */
 	enum phase phase;
 	uint64_t deadline;     /* ms, CLOCK_MONOTONIC; 0: none */
 	int up;                /* the pipe to fvm-exec */
@@ -253,8 +254,13 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 	};
 	struct notify *nt = s->sup->notify;
 
+	s->reap_due = true;
 	for (;;) {
-		reap(s);
+		/* Only after a SIGCHLD: a notification served per loop pays no wait4. */
+		if (s->reap_due) {
+			s->reap_due = false;
+			reap(s);
+		}
 		/* An empty VM ends the loop first: its lock is released before fvm-exec hears
 		 * the status, so the tools run right after fvm-exec see the VM idle. */
 		if (s->cmd_done && run_empty(s)) {
@@ -283,6 +289,7 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		if (fds[FD_SIGNALS].revents) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				s->reap_due |= si.ssi_signo == SIGCHLD;
 				on_signal(s, &si);
 			}
 		}

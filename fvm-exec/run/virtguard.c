@@ -1188,6 +1188,7 @@ static int become_caller(void)
 	if (!root_run || (u == 0 && g == 0)) {
 		return 0;
 	}
+	notify_creds_forget();
 	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
 		return -errno;
 	}
