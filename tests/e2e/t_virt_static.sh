@@ -10,8 +10,8 @@
 # directory, and its mknod makes fifos (and, in a root run, device nodes that never
 # open) in the VM, and its chdir enters a directory only the VM has. A root
 # run's calls are virtualized too (the supervisor reaches its objects beneath the
-# caller's root, and changes them in a child in the caller's namespace), but for its
-# chmod, utimes and xattrs (EROFS: metaguard.c's rows are not installed there); a
+# caller's root, and changes them in a child in the caller's namespace), its chmod,
+# utimes and xattrs by name included (seccomp.c virt_prologue, metaguard.c); a
 # process that dropped root acts with its own ids, its copy-ups made as root's.
 . "$(dirname "$0")/../lib/harness.sh"
 
