@@ -198,6 +198,9 @@ void fvm_init(void)
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 		fvm_loader_restore();
+		if (raw[C_DET]) {
+			fvm_det_parse(raw[C_DET]);
+		}
 	} else {
 		__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE); /* nothing to attach */
 	}

@@ -44,6 +44,11 @@
 #include <nl_types.h>
 #include <pwd.h>
 #include <time.h>
+/* determ.c's names */
+#include <sched.h>
+#include <sys/random.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -373,7 +378,35 @@ const char *fvm_lib_path(void);
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
 /* Their indexes, in FVM_ENV_CONTRACT's order. */
-enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT };
+enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT, C_DET };
+
+/*
+ * determ.c: the run's determinism options (fvm/determ.h), parsed from FVM_DET at start
+ * (fvm_det_parse); fvm_det.on is 0 without them, and every hook below is then one test.
+ */
+enum {
+	FVM_DET_TIME = 1 << 0, FVM_DET_FROZEN = 1 << 1, FVM_DET_CLAMP = 1 << 2,
+	FVM_DET_RANDOM = 1 << 3, FVM_DET_ORDER = 1 << 4, FVM_DET_HOST = 1 << 5,
+	FVM_DET_UNAME = 1 << 6, FVM_DET_CPUS = 1 << 7,
+};
+struct fvm_det {
+	unsigned on;        /* FVM_DET_* */
+	int64_t start_ns;   /* the run's real start */
+	int64_t time_sec;   /* the clock at start */
+	uint64_t seed;
+	int order;          /* 1 sorted, -1 reversed */
+	long cpus;
+	char host[65];
+};
+extern struct fvm_det fvm_det;
+void fvm_det_parse(const char *v);
+/* A file's times the run made (at or after its start) as the fixed time, with clamp. */
+void fvm_det_clamp_stat(struct stat *st);
+void fvm_det_clamp_statx(struct statx *stx);
+/* True when VPATH is /dev/urandom or /dev/random and the run is seeded. */
+bool fvm_det_random_path(const char *vpath);
+/* A read-only fd of the seeded stream for such an open (FLAGS: O_CLOEXEC), or -errno. */
+int fvm_det_random_open(int flags);
 
 /* net.c: appends one line to the VM's log, ROOT/log (one O_APPEND write). */
 void fvm_vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

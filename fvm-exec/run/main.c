@@ -74,7 +74,7 @@ static void child_main(void *arg)
 		fprintf(stderr, "fvm-exec: cannot join the run's cgroup: %s\n", strerror(-r));
 		_exit(FVM_EXIT_FVM);
 	}
-	if (quota_apply(c->s) < 0) {
+	if (quota_apply(c->s) < 0 || determ_child() < 0) {
 		_exit(FVM_EXIT_FVM);
 	}
 	if ((r = fence_apply(c->fence)) < 0) {
@@ -393,6 +393,7 @@ int main(int argc, char **argv)
 		return FVM_EXIT_FVM;
 	}
 	set_contract(vm, vmdir, store.home, lib);
+	determ_setup(&cfg);
 	if (fence_prepare(&fence, &s, vmdir) < 0) {
 		return FVM_EXIT_FVM;
 	}

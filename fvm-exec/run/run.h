@@ -51,6 +51,16 @@ size_t cgroup_pids(const struct exec_cgroup *cg, pid_t *out, size_t n, size_t ma
 /* Removes the run's cgroups; those still busy are kept in CG. True when none is left. */
 bool cgroup_remove(struct exec_cgroup *cg);
 
+/* ---- determinism (determ.c) ---- */
+
+/*
+ * Sets the environment for C's determinism options (FVM_DET, SOURCE_DATE_EPOCH, TZ,
+ * LANG, LC_ALL) and remembers what the child applies. Returns 0 (errors exit 125).
+ */
+int determ_setup(const struct exec_config *c);
+/* In the child, before the exec: the umask and ADDR_NO_RANDOMIZE. 0, or -1 (printed). */
+int determ_child(void);
+
 /* ---- quotas ---- */
 
 /*
