@@ -322,6 +322,9 @@ int main(int argc, char **argv)
 	if (exec_settings_build(&cli, &s) < 0) {
 		return FVM_EXIT_FVM;
 	}
+	if (exec_config_get(&cli, K_REPRO)) {
+		return repro_run(&cli, cmd, strtoul(exec_config_get(&cli, K_REPRO), NULL, 10), s.home);
+	}
 	if (store_init(&store, s.home) < 0 || store_find_libfvm(lib, sizeof(lib)) < 0) {
 		return FVM_EXIT_FVM;
 	}

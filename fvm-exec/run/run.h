@@ -61,6 +61,13 @@ int determ_setup(const struct exec_config *c);
 /* In the child, before the exec: the umask and ADDR_NO_RANDOMIZE. 0, or -1 (printed). */
 int determ_child(void);
 
+/*
+ * --repro N (repro.c): runs CMD in fresh VMs under varied conditions with the other
+ * options of CLI, in the store HOME (NULL: the default), compares and reports. Returns
+ * the exit status: 0 reproducible, 1 not, 125 an error.
+ */
+int repro_run(const struct exec_config *cli, char **cmd, unsigned long nruns, const char *home);
+
 /* ---- quotas ---- */
 
 /*
