@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,58 @@ static void run_filtered(char *const argv[])
 	waitpid(pid, &status, 0);
 }
 
+/* Copies the file at fd FROM into a new file TO (mode 0600). 0 or -1. */
+static int copy_out(int from, const char *to)
+{
+	char buf[65536];
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	ssize_t n;
+	off_t off = 0;
+
+	if (fd < 0) {
+		return -1;
+	}
+	while ((n = pread(from, buf, sizeof(buf), off)) > 0) {
+		if (write(fd, buf, (size_t)n) != n) {
+			close(fd);
+			return -1;
+		}
+		off += n;
+	}
+	return close(fd) < 0 || n < 0 ? -1 : 0;
+}
+
+/*
+ * diffoscope on the two files: it would compare /dev/fd/N as links, so each is copied
+ * from its fd (never reopened by a name the VM controls) into a private directory, as
+ * a/NAME and b/NAME.
+ */
+static void run_diffoscope(int fa, int fb, const char *vpath)
+{
+	char dir[] = "/tmp/fvm-compare.XXXXXX", pa[2 * PATH_MAX], pb[2 * PATH_MAX], sa[64], sb[64];
+	const char *base = strrchr(vpath, '/') ? strrchr(vpath, '/') + 1 : vpath;
+
+	if (!mkdtemp(dir)) {
+		warn("mkdtemp");
+		return;
+	}
+	snprintf(sa, sizeof(sa), "%s/a", dir);
+	snprintf(sb, sizeof(sb), "%s/b", dir);
+	snprintf(pa, sizeof(pa), "%s/%s", sa, *base ? base : "file");
+	snprintf(pb, sizeof(pb), "%s/%s", sb, *base ? base : "file");
+	if (mkdir(sa, 0700) == 0 && mkdir(sb, 0700) == 0 && copy_out(fa, pa) == 0 && copy_out(fb, pb) == 0) {
+		char *argv[] = {"diffoscope", "--no-progress", "--text", "-", pa, pb, NULL};
+		run_filtered(argv);
+	} else {
+		warn("%s", dir);
+	}
+	unlink(pa);
+	unlink(pb);
+	rmdir(sa);
+	rmdir(sb);
+	rmdir(dir);
+}
+
 /* A NUL in the first 8 KiB of FD: a binary file. */
 static bool binary(int fd)
 {
@@ -131,8 +184,7 @@ static void show_content(const struct vm_cmp_entry *e, const char *tree[2], cons
 	snprintf(pa, sizeof(pa), "/dev/fd/%d", fa);
 	snprintf(pb, sizeof(pb), "/dev/fd/%d", fb);
 	if (diffoscope || (have_diffoscope && (binary(fa) || binary(fb)))) {
-		char *argv[] = {"diffoscope", "--no-progress", "--text", "-", pa, pb, NULL};
-		run_filtered(argv);
+		run_diffoscope(fa, fb, e->vpath);
 	} else {
 		char *argv[] = {"diff", "-u", "--label", la, "--label", lb, pa, pb, NULL};
 		run_filtered(argv);
