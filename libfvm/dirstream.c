@@ -173,7 +173,7 @@ static int order_load(struct fvm_dir *d)
 }
 
 /* readdir in --dir-order's order: the position is the index of the next entry. */
-static struct dirent64 *order_readdir(struct fvm_dir *d)
+static __attribute__((noinline, cold)) struct dirent64 *order_readdir(struct fvm_dir *d)
 {
 	if (!d->order) {
 		size_t start = d->next;
@@ -191,15 +191,18 @@ static struct dirent64 *order_readdir(struct fvm_dir *d)
 	return d->order[d->next - 1];
 }
 
+/*
+ * The next entry. With --dir-order the buffer stays empty (order_readdir serves the
+ * sorted listing), so the test of the order costs only where a buffer is refilled.
+ */
 static struct dirent64 *fvm_readdir(struct fvm_dir *d)
 {
 	int saved = errno;
 
-	if (__builtin_expect(fvm_det.on & FVM_DET_ORDER, 0)) {
-		return order_readdir(d);
-	}
-
 	if (d->pos >= d->size) {
+		if (__builtin_expect(fvm_det.on & FVM_DET_ORDER, 0)) {
+			return order_readdir(d);
+		}
 		ssize_t n = d->plain ? sys_getdents64(d->fd, d->buf, sizeof(d->buf))
 				     : fvm_getdents(d->fd, d->buf, sizeof(d->buf));
 		if (n <= 0) {

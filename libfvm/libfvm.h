@@ -44,11 +44,6 @@
 #include <nl_types.h>
 #include <pwd.h>
 #include <time.h>
-/* determ.c's names */
-#include <sched.h>
-#include <sys/random.h>
-#include <sys/sysinfo.h>
-#include <sys/utsname.h>
 
 #include "fvm/sys.h"
 #include "fvm/vm.h"
@@ -384,22 +379,11 @@ enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT, C_DE
  * determ.c: the run's determinism options (fvm/determ.h), parsed from FVM_DET at start
  * (fvm_det_parse); fvm_det.on is 0 without them, and every hook below is then one test.
  */
-enum {
-	FVM_DET_TIME = 1 << 0, FVM_DET_FROZEN = 1 << 1, FVM_DET_CLAMP = 1 << 2,
-	FVM_DET_RANDOM = 1 << 3, FVM_DET_ORDER = 1 << 4, FVM_DET_HOST = 1 << 5,
-	FVM_DET_UNAME = 1 << 6, FVM_DET_CPUS = 1 << 7,
-};
-struct fvm_det {
-	unsigned on;        /* FVM_DET_* */
-	int64_t start_ns;   /* the run's real start */
-	int64_t time_sec;   /* the clock at start */
-	uint64_t seed;
-	int order;          /* 1 sorted, -1 reversed */
-	long cpus;
-	char host[65];
-};
+#include "detcore.h"
 extern struct fvm_det fvm_det;
-void fvm_det_parse(const char *v);
+/* libfvm-det.so beside libfvm.so when the run has FVM_DET, else "" (init.c): every exec
+ * keeps it in LD_PRELOAD after libfvm. */
+const char *fvm_det_lib_path(void);
 /* A file's times the run made (at or after its start) as the fixed time, with clamp. */
 void fvm_det_clamp_stat(struct stat *st);
 void fvm_det_clamp_statx(struct statx *stx);

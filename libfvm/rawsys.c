@@ -15,8 +15,9 @@
  *    go to the path or fd wrappers of the xattr family). A wrapper entered from here
  *    gets the program's own (virtual) arguments, never a real path: it is the one place
  *    libfvm enters an exported name of its own, and it does so once per call.
- *  - getrandom, clock_gettime, gettimeofday and uname go to determ.c's wrappers, so a
- *    deterministic run's seed, clock and names hold for them too (Python's os.getrandom).
+ *  - getrandom, clock_gettime, gettimeofday and uname go to libc's functions, which a
+ *    deterministic run's libfvm-det.so wraps, so its
+ *    seed, clock and names hold for them too (Python's os.getrandom).
  *  - fchmodat2 and faccessat2 are served by the fchmodat and faccessat wrappers, which
  *    give their flags' answers on kernels older than those calls (6.6, 5.8) too.
  *  - Every other number goes to the kernel unchanged, with all six arguments, and only
@@ -30,6 +31,8 @@
  *  - Outside a VM every number goes to the kernel unchanged.
  */
 #include <linux/fs.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
 #include <mqueue.h>
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -21,6 +21,7 @@
 #include <sys/personality.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fvm/determ.h"
@@ -115,6 +116,17 @@ int determ_setup(const struct exec_config *c)
 								     : (unsigned long long)FVM_DET_DEF_CPUS);
 	}
 	if (*contract) {
+		/* libfvm-det.so beside libfvm.so, preloaded after it (libfvm/det/det.c). */
+		const char *lib = getenv(FVM_ENV_PRELOAD), *slash = lib ? strrchr(lib, '/') : NULL;
+		char preload[2 * PATH_MAX + 32];
+		if (!slash) {
+			errx(FVM_EXIT_FVM, "--deterministic: libfvm's path is unknown");
+		}
+		snprintf(preload, sizeof(preload), "%s:%.*s/libfvm-det.so", lib, (int)(slash - lib), lib);
+		if (access(strchr(preload, ':') + 1, R_OK) < 0) {
+			err(FVM_EXIT_FVM, "%s", strchr(preload, ':') + 1);
+		}
+		set(FVM_ENV_PRELOAD, preload);
 		contract[strlen(contract) - 1] = '\0';
 		set(FVM_ENV_DET, contract);
 	} else {
