@@ -48,8 +48,33 @@ static const struct fvm_change *find_change(const struct fvm_changes *c, const c
 	return found;
 }
 
-/* True when C deletes a directory above VPATH (its one D line covers the subtree). */
-static bool deleted_above(const struct fvm_changes *c, const char *vpath)
+/* True when C has a D line for VPATH (deleted, or replaced when an A line follows). */
+static bool deleted(const struct fvm_changes *c, const char *vpath)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(c->v[mid].vpath, vpath) < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	for (; lo < c->n && strcmp(c->v[lo].vpath, vpath) == 0; lo++) {
+		if (c->v[lo].kind == FVM_DELETED) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * True when the host's objects beneath VPATH's parents are hidden in C's view: the
+ * nearest ancestor C changed was deleted (one D line covers the subtree) or replaced
+ * (an opaque directory: D, then A).
+ */
+static bool host_hidden_above(const struct fvm_changes *c, const char *vpath)
 {
 	char p[PATH_MAX];
 	char *slash;
@@ -57,12 +82,8 @@ static bool deleted_above(const struct fvm_changes *c, const char *vpath)
 	snprintf(p, sizeof(p), "%s", vpath);
 	while ((slash = strrchr(p, '/')) && slash != p) {
 		*slash = '\0';
-		const struct fvm_change *ch = find_change(c, p);
-		if (ch && ch->kind == FVM_DELETED) {
-			return true;
-		}
-		if (ch) {
-			return false; /* an added or changed directory: the tree says below it */
+		if (find_change(c, p)) {
+			return deleted(c, p);
 		}
 	}
 	return false;
@@ -75,15 +96,15 @@ static void look(int treefd, const struct fvm_changes *c, const char *vpath, str
 	int pfd;
 
 	memset(s, 0, sizeof(*s));
-	if ((ch && ch->kind == FVM_DELETED) || (!ch && deleted_above(c, vpath))) {
-		return;
-	}
 	if (ch) {
-		s->present = s->upper = true;
-		s->st = ch->upper;
+		if (ch->kind != FVM_DELETED) {
+			s->present = s->upper = true;
+			s->st = ch->upper;
+		}
 		return;
 	}
-	/* Not in the scan: the VM's own copy, equal to the host's, or the host's object. */
+	/* Not in the scan: the VM's own copy (equal to the host's), or the host's object
+	 * unless the VM hid it. */
 	if ((pfd = safe_open_parent(treefd, vpath, &base)) >= 0) {
 		if (fstatat(pfd, base, &s->st, AT_SYMLINK_NOFOLLOW) == 0) {
 			s->present = s->upper = true;
@@ -93,7 +114,9 @@ static void look(int treefd, const struct fvm_changes *c, const char *vpath, str
 			return;
 		}
 	}
-	s->present = lstat(vpath, &s->st) == 0;
+	if (!host_hidden_above(c, vpath)) {
+		s->present = lstat(vpath, &s->st) == 0;
+	}
 }
 
 int vm_compare_open(const struct vm_cmp_entry *e, int side, const char *tree)
