@@ -92,10 +92,11 @@ CORE_LIB := $(B)/libfvmcore.a
 STORE_LIB := $(B)/libfvmstore.a
 SO       := libfvm/libfvm.so
 AUDIT_SO := libfvm/libfvm-audit.so
+DET_SO   := libfvm/libfvm-det.so
 MAP      := $(B)/libfvm.map
 TOOLS    := fvm-exec/fvm-exec fvm-exec/fvm
 
-all: $(SO) $(AUDIT_SO) $(TOOLS)
+all: $(SO) $(AUDIT_SO) $(DET_SO) $(TOOLS)
 
 $(B)/%.o: %.c
 	$(call msg,CC,$<)
@@ -155,6 +156,22 @@ $(AUDIT_SO): $(AUDIT_OBJ)
 	$(Q)$(CC) -shared -nostdlib -o $@ $^ -Wl,--gc-sections -Wl,-z,defs -Wl,-z,now \
 		-Wl,--hash-style=gnu $(LDFLAGS)
 
+# The determinism wrappers (libfvm/det/, fvm-exec(1) DETERMINISM): a library of their
+# own, preloaded only by a run with a determinism option, so that every other run reaches
+# libc's clock, getrandom and uname directly. detcore.c is shared with libfvm.so.
+DET_OBJ := $(B)/det/det.o $(B)/det/detcore.o
+$(B)/det/%.o: libfvm/det/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(PIC_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/det/detcore.o: libfvm/detcore.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(PIC_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(DET_SO): $(DET_OBJ)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,lazy -ldl $(LDFLAGS)
+
 # Archives after the objects that use them, the store's before the core's it uses.
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
@@ -202,7 +219,7 @@ DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlit
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
 	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake \
-	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev debhelper lintian zsh
+	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev debhelper lintian zsh diffoscope-minimal
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
@@ -305,6 +322,7 @@ install: all
 	install -m 755 fvm-exec/fvm-exec fvm-exec/fvm $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
 	install -m 755 $(AUDIT_SO) $(DESTDIR)$(LIBDIR)/libfvm-audit.so
+	install -m 755 $(DET_SO) $(DESTDIR)$(LIBDIR)/libfvm-det.so
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/fvm.1 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -316,7 +334,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so \
-		$(DESTDIR)$(LIBDIR)/libfvm-audit.so
+		$(DESTDIR)$(LIBDIR)/libfvm-audit.so $(DESTDIR)$(LIBDIR)/libfvm-det.so
 	rm -f $(DESTDIR)$(MANDIR)/man1/fvm.1 $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 \
 		$(DESTDIR)$(MANDIR)/man5/fvm.conf.5
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/fvm $(DESTDIR)$(BASHCOMPDIR)/fvm-exec $(DESTDIR)$(ZSHCOMPDIR)/_fvm \
@@ -346,7 +364,7 @@ deb:
 	$(Q)if command -v lintian >/dev/null; then lintian --fail-on error $(DEB_OUT)/$(DEB_FILE); fi
 
 clean:
-	rm -rf $(B) $(SO) $(AUDIT_SO) $(TOOLS)
+	rm -rf $(B) $(SO) $(AUDIT_SO) $(DET_SO) $(TOOLS)
 
 # make check-sanitize (ASan+UBSan) and make fuzz (libFuzzer): their own build trees.
 include mk/check-sanitize.mk mk/fuzz.mk

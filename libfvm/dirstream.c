@@ -19,6 +19,11 @@ struct fvm_dir {
 	bool plain;
 	size_t size, pos;   /* bytes in buf, next record */
 	long filepos;       /* d_off of the last record returned (telldir) */
+	/* --dir-order (determ.c): the whole listing, read at the first readdir, in
+	 * order; positions are entry indexes. NULL: the kernel's order, read as it comes. */
+	struct dirent64 **order;
+	char *records;
+	size_t norder, next;
 	struct dirent64 entry;
 	char buf[32768] __attribute__((aligned(8)));
 };
@@ -46,6 +51,9 @@ static DIR *dir_from_fd(int fd)
 	d->plain = fvm_dir_fd_plain(fd);
 	d->size = d->pos = 0;
 	d->filepos = 0;
+	d->order = NULL;
+	d->records = NULL;
+	d->norder = d->next = 0;
 	return (DIR *)d;
 }
 
@@ -102,11 +110,99 @@ struct dirent64 *fvm_dir_read(DIR *dir)
 	return fvm_readdir((struct fvm_dir *)dir);
 }
 
+static void order_drop(struct fvm_dir *d)
+{
+	free(d->order);
+	free(d->records);
+	d->order = NULL;
+	d->records = NULL;
+	d->norder = d->next = 0;
+}
+
+static int order_cmp(const void *a, const void *b)
+{
+	int c = strcmp((*(struct dirent64 *const *)a)->d_name, (*(struct dirent64 *const *)b)->d_name);
+	return fvm_det.order < 0 ? -c : c;
+}
+
+/* Reads D's whole listing from its current position and sorts it; 0 or -errno. */
+static int order_load(struct fvm_dir *d)
+{
+	size_t cap = 0, used = 0, n = 0;
+	char *rec = NULL;
+
+	for (;;) {
+		if (cap - used < sizeof(d->buf)) {
+			char *nr = realloc(rec, cap = cap ? cap * 2 : 2 * sizeof(d->buf));
+			if (!nr) {
+				free(rec);
+				return -ENOMEM;
+			}
+			rec = nr;
+		}
+		ssize_t got = d->plain ? sys_getdents64(d->fd, rec + used, cap - used)
+				       : fvm_getdents(d->fd, rec + used, cap - used);
+		if (got < 0) {
+			free(rec);
+			return (int)got;
+		}
+		if (got == 0) {
+			break;
+		}
+		used += (size_t)got;
+	}
+	for (size_t off = 0; off < used; off += ((struct dirent64 *)(rec + off))->d_reclen) {
+		n++;
+	}
+	d->order = malloc((n ? n : 1) * sizeof(*d->order));
+	if (!d->order) {
+		free(rec);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (size_t off = 0; off < used; off += ((struct dirent64 *)(rec + off))->d_reclen) {
+		d->order[n++] = (struct dirent64 *)(rec + off);
+	}
+	qsort(d->order, n, sizeof(*d->order), order_cmp);
+	for (size_t i = 0; i < n; i++) {
+		d->order[i]->d_off = (int64_t)i + 1;
+	}
+	d->records = rec;
+	d->norder = n;
+	return 0;
+}
+
+/* readdir in --dir-order's order: the position is the index of the next entry. */
+static __attribute__((noinline, cold)) struct dirent64 *order_readdir(struct fvm_dir *d)
+{
+	if (!d->order) {
+		size_t start = d->next;
+		int ret = order_load(d);
+		if (ret < 0) {
+			errno = -ret;
+			return NULL;
+		}
+		d->next = start;
+	}
+	if (d->next >= d->norder) {
+		return NULL;
+	}
+	d->filepos = (long)++d->next;
+	return d->order[d->next - 1];
+}
+
+/*
+ * The next entry. With --dir-order the buffer stays empty (order_readdir serves the
+ * sorted listing), so the test of the order costs only where a buffer is refilled.
+ */
 static struct dirent64 *fvm_readdir(struct fvm_dir *d)
 {
 	int saved = errno;
 
 	if (d->pos >= d->size) {
+		if (__builtin_expect(fvm_det.on & FVM_DET_ORDER, 0)) {
+			return order_readdir(d);
+		}
 		ssize_t n = d->plain ? sys_getdents64(d->fd, d->buf, sizeof(d->buf))
 				     : fvm_getdents(d->fd, d->buf, sizeof(d->buf));
 		if (n <= 0) {
@@ -192,6 +288,7 @@ void rewinddir(DIR *dir)
 	d->plain = fvm_dir_fd_plain(d->fd);
 	d->size = d->pos = 0;
 	d->filepos = 0;
+	order_drop(d);
 }
 
 void seekdir(DIR *dir, long loc)
@@ -202,9 +299,13 @@ void seekdir(DIR *dir, long loc)
 		REAL(seekdir)(dir, loc);
 		return;
 	}
+	d->filepos = loc;
+	if (d->order || (fvm_det.on & FVM_DET_ORDER)) {
+		d->next = loc < 0 ? 0 : (size_t)loc; /* an index into the sorted listing */
+		return;
+	}
 	sys_lseek(d->fd, loc, SEEK_SET);
 	d->size = d->pos = 0;
-	d->filepos = loc;
 }
 
 long telldir(DIR *dir)
@@ -226,6 +327,7 @@ int fvm_dir_close(DIR *dir)
 	fvm_listing_drop(d->fd);
 	fvm_fd_forget(d->fd);
 	ret = sys_close(d->fd);
+	order_drop(d);
 	free(d);
 	return ret;
 }

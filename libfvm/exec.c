@@ -93,15 +93,18 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
 	if (!fvm_active) {
 		return (char **)envp;
 	}
-	const char *lib = fvm_lib_path();
+	const char *lib = fvm_lib_path(), *det = fvm_det_lib_path();
 	/* One pass: what is there is noted on the way (every contract name starts "FVM_"). */
 	for (size_t i = 0; envp && envp[i] && n + FVM_ENV_CONTRACT_N + 2 < outn; i++) {
 		const char *e = envp[i];
 		if (e[0] == 'L' && strncmp(e, "LD_PRELOAD=", 11) == 0) {
 			preload = true;
-			if (lib[0] && !strstr(e + 11, lib)) {
-				/* Keep the program's own preloads, after libfvm. */
-				int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s:%s", lib, e + 11);
+			bool need_lib = lib[0] && !strstr(e + 11, lib), need_det = det[0] && !strstr(e + 11, det);
+			if (need_lib || need_det) {
+				/* Keep the program's own preloads, after libfvm (and libfvm-det). */
+				int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s%s%s%s%s",
+						   need_lib ? lib : "", need_lib ? ":" : "", need_det ? det : "",
+						   need_det ? ":" : "", e + 11);
 				if (len > 0 && used + (size_t)len + 1 <= buflen) {
 					out[n++] = buf + used;
 					used += (size_t)len + 1;
@@ -120,7 +123,7 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
 		out[n++] = envp[i];
 	}
 	if (lib[0] && !preload) {
-		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s", lib);
+		int len = snprintf(buf + used, buflen - used, "LD_PRELOAD=%s%s%s", lib, det[0] ? ":" : "", det);
 		if (len > 0 && used + (size_t)len + 1 <= buflen) {
 			out[n++] = buf + used;
 			used += (size_t)len + 1;

@@ -78,6 +78,25 @@ const char *fvm_lib_path(void)
 	return lib_path;
 }
 
+static char det_lib[PATH_MAX];
+
+/* libfvm-det.so beside libfvm.so (a deterministic run preloads both). */
+static void find_det_lib_path(void)
+{
+	const char *slash = strrchr(lib_path, '/');
+	size_t dl = slash ? (size_t)(slash - lib_path) : 0;
+
+	if (slash && dl + sizeof("/libfvm-det.so") <= sizeof(det_lib)) {
+		memcpy(det_lib, lib_path, dl);
+		memcpy(det_lib + dl, "/libfvm-det.so", sizeof("/libfvm-det.so"));
+	}
+}
+
+const char *fvm_det_lib_path(void)
+{
+	return det_lib;
+}
+
 static int debug_fd = -1;
 
 static void *reals[FVM_REAL_N];
@@ -198,6 +217,10 @@ void fvm_init(void)
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 		fvm_loader_restore();
+		if (raw[C_DET] && *raw[C_DET]) {
+			fvm_det_parse(&fvm_det, raw[C_DET]);
+			find_det_lib_path();
+		}
 	} else {
 		__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE); /* nothing to attach */
 	}

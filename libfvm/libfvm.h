@@ -373,7 +373,24 @@ const char *fvm_lib_path(void);
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
 /* Their indexes, in FVM_ENV_CONTRACT's order. */
-enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT };
+enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT, C_DET };
+
+/*
+ * determ.c: the run's determinism options (fvm/determ.h), parsed from FVM_DET at start
+ * (fvm_det_parse); fvm_det.on is 0 without them, and every hook below is then one test.
+ */
+#include "detcore.h"
+extern struct fvm_det fvm_det;
+/* libfvm-det.so beside libfvm.so when the run has FVM_DET, else "" (init.c): every exec
+ * keeps it in LD_PRELOAD after libfvm. */
+const char *fvm_det_lib_path(void);
+/* A file's times the run made (at or after its start) as the fixed time, with clamp. */
+void fvm_det_clamp_stat(struct stat *st);
+void fvm_det_clamp_statx(struct statx *stx);
+/* True when VPATH is /dev/urandom or /dev/random and the run is seeded. */
+bool fvm_det_random_path(const char *vpath);
+/* A read-only fd of the seeded stream for such an open (FLAGS: O_CLOEXEC), or -errno. */
+int fvm_det_random_open(int flags);
 
 /* net.c: appends one line to the VM's log, ROOT/log (one O_APPEND write). */
 void fvm_vm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

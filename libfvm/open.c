@@ -131,6 +131,9 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	if (!fvm_on() || fvm_bad_ptr(vpath) || !vpath[0]) {
 		return sys_openat(dirfd, vpath, flags, mode);
 	}
+	if (__builtin_expect(fvm_det.on != 0, 0) && fvm_det_random_path(vpath)) {
+		return fvm_det_random_open(flags);
+	}
 	if (open_direct(dirfd, vpath, flags, mode, vp, &vlen, &ret)) {
 		if (ret >= 0 && remember && (flags & O_DIRECTORY)) {
 			fvm_fd_remember(ret, vp, (size_t)vlen);
@@ -361,6 +364,21 @@ static FILE *fopen_common(const char *vpath, const char *mode, FILE *(*real)(con
 
 	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		return real(vpath, mode);
+	}
+	if (__builtin_expect(fvm_det.on != 0, 0) && fvm_det_random_path(vpath)) {
+		/* The seeded stream (determ.c): a memfd libc reads as it would the device. */
+		int flags = fopen_flags(mode), fd = flags < 0 ? flags : fvm_det_random_open(flags);
+		FILE *f;
+		if (fd < 0) {
+			errno = -fd;
+			return NULL;
+		}
+		if (!(f = fdopen(fd, mode))) {
+			int saved = errno;
+			sys_close(fd);
+			errno = saved;
+		}
+		return f;
 	}
 	ret = fvm_fopen_prepare(vpath, mode, rpath, sizeof(rpath), rmode, sizeof(rmode));
 	if (ret < 0) {

@@ -15,6 +15,9 @@
  *    go to the path or fd wrappers of the xattr family). A wrapper entered from here
  *    gets the program's own (virtual) arguments, never a real path: it is the one place
  *    libfvm enters an exported name of its own, and it does so once per call.
+ *  - getrandom, clock_gettime, gettimeofday and uname go to libc's functions, which a
+ *    deterministic run's libfvm-det.so wraps, so its
+ *    seed, clock and names hold for them too (Python's os.getrandom).
  *  - fchmodat2 and faccessat2 are served by the fchmodat and faccessat wrappers, which
  *    give their flags' answers on kernels older than those calls (6.6, 5.8) too.
  *  - Every other number goes to the kernel unchanged, with all six arguments, and only
@@ -28,6 +31,8 @@
  *  - Outside a VM every number goes to the kernel unchanged.
  */
 #include <linux/fs.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
 #include <mqueue.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -337,6 +342,16 @@ static long virt(long nr, long *a)
 		return openat(I(0), P(1), I(2), (mode_t)U(3));
 	case SYS_openat2:
 		return raw_ret(-ENOSYS);
+
+	/* Deterministic runs (determ.c): the seeded stream and the run's clock. */
+	case SYS_getrandom:
+		return getrandom(V(0), Z(1), U(2));
+	case SYS_clock_gettime:
+		return clock_gettime((clockid_t)I(0), V(1));
+	case SYS_gettimeofday:
+		return gettimeofday(V(0), V(1));
+	case SYS_uname:
+		return uname(V(0));
 
 	/* Stat and access. */
 #ifdef SYS_stat

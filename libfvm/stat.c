@@ -211,6 +211,7 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 	}
 	*st = res.st;
 	vm_view(&res, st, true);
+	fvm_det_clamp_stat(st);
 	return 0;
 }
 
@@ -220,6 +221,7 @@ int fvm_fstat(int fd, struct stat *st)
 
 	if (ret == 0 && fvm_on()) {
 		fd_identity(fd, st);
+		fvm_det_clamp_stat(st);
 	}
 	return ret;
 }
@@ -357,6 +359,9 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 	int ret, vlen = -1;
 
 	if (fvm_on() && !fvm_bad_ptr(vpath) && vpath[0] && statx_direct(dirfd, vpath, flags, mask, stx, &ret, vp, &vlen)) {
+		if (ret == 0) {
+			fvm_det_clamp_statx(stx);
+		}
 		return fvm_ret(ret);
 	}
 	if (!fvm_on() || fvm_bad_ptr(vpath) || (!vpath[0] && (flags & AT_EMPTY_PATH))) {
@@ -386,6 +391,7 @@ int statx(int dirfd, const char *vpath, int flags, unsigned int mask, struct sta
 			vm_view(&res, &st, true);
 		}
 		statx_apply(stx, &st);
+		fvm_det_clamp_statx(stx);
 	}
 	return fvm_ret(ret);
 }

@@ -15,6 +15,7 @@
 int cmd_list(const struct fvm_store *s, int argc, char **argv);
 int cmd_info(const struct fvm_store *s, int argc, char **argv);
 int cmd_diff(const struct fvm_store *s, int argc, char **argv);
+int cmd_compare(const struct fvm_store *s, int argc, char **argv);
 int cmd_commit(const struct fvm_store *s, int argc, char **argv);
 int cmd_reset(const struct fvm_store *s, int argc, char **argv);
 int cmd_rm(const struct fvm_store *s, int argc, char **argv);

@@ -37,6 +37,15 @@ static const struct cmd_help {
 	 "  --conflicts            only the changes whose host file differs from what the VM\n"
 	 "                         copied (changed since, or another host's, after an import)\n",
 	 "fvm diff build ~/src/proj"},
+	{"compare", "fvm compare A B [-p] [--diffoscope] [PATH...]",
+	 "What VMs A and B changed, compared: one line per path either changed, sorted:\n"
+	 "'< PATH' only A has it, '> PATH' only B has it, 'M PATH<TAB>WHAT' both have it and\n"
+	 "its type, content, mode, owner or link target differ, '= PATH' identical; then a\n"
+	 "count. Status 0 when nothing differs, 1 when something does.",
+	 "  -p, --patch            a unified diff of each differing text file; a binary file\n"
+	 "                         goes to diffoscope when it is installed\n"
+	 "  --diffoscope           every differing file goes to diffoscope (implies -p)\n",
+	 "fvm compare build1 build2 /src/out"},
 	{"commit", "fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]",
 	 "Apply VM NAME's changes (or those at or beneath each PATH) to the host. A PATH that\n"
 	 "matches no change is an error naming it (status 1), and nothing is applied.",

@@ -22,6 +22,7 @@ static const struct {
 	{"list", cmd_list, "list [--json]                          the VMs in the store"},
 	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
 	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL] [PATH...] what VM NAME changed (A/M/D)"},
+	{"compare", cmd_compare, "compare A B [-p] [--diffoscope] [PATH...] what two VMs changed, compared"},
 	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
 	{"reset", cmd_reset, "reset NAME [--all] [PATH...]           discard changes (--all: the layers too)"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},

@@ -25,7 +25,10 @@ enum exec_key {
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
 	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
-	K_STATS, K_RUNS_KEPT, K_VERBOSE, K_HELP, K_VERSION,
+	K_STATS, K_RUNS_KEPT,
+	K_DETERMINISTIC, K_TIME, K_TIME_FROZEN, K_CLAMP_MTIME, K_RANDOM_SEED, K_DIR_ORDER,
+	K_HOSTNAME, K_NCPUS, K_UMASK, K_TZ, K_LOCALE, K_REPRO,
+	K_VERBOSE, K_HELP, K_VERSION,
 	K_NKEYS
 };
 
@@ -45,6 +48,11 @@ enum exec_kind {
 	V_UNIX,     /* all | vm | an absolute path (an allowed socket) */
 	V_LOOPBACK, /* shared | private */
 	V_ENFORCE,  /* auto | require | off */
+	V_TIME,     /* ISO 8601 UTC (2000-01-01T00:00:00Z) or @EPOCH: seconds since the epoch */
+	V_SEED,     /* an unsigned 64-bit number */
+	V_ORDER,    /* sorted | reversed */
+	V_HOSTNAME, /* [A-Za-z0-9.-], 1 to 64 bytes */
+	V_UMASK,    /* octal, 0 to 0777 */
 };
 
 /* Row flags. */

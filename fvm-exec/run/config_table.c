@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -52,6 +53,24 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 	[K_DEVICE] = {"device", 0, V_PATH, OPT_LIST, NULL, "a host block device the VM may open"},
 	[K_STATS] = {"stats", 0, V_FLAG, OPT_RUN, "false", "print what the run consumed when it ends"},
 	[K_RUNS_KEPT] = {"runs-kept", 0, V_COUNT, OPT_RUN, "20", "past runs' accounts kept with the VM (fvm stats)"},
+	[K_DETERMINISTIC] = {"deterministic", 0, V_FLAG, OPT_RUN, "false",
+			     "fix what makes builds differ: every option below at its default"},
+	[K_TIME] = {"time", 0, V_TIME, OPT_RUN, NULL,
+		    "the clock at start, 2000-01-01T00:00:00Z or @EPOCH (exports SOURCE_DATE_EPOCH)"},
+	[K_TIME_FROZEN] = {"time-frozen", 0, V_FLAG, OPT_RUN, "false", "the clock stays at --time"},
+	[K_CLAMP_MTIME] = {"clamp-mtime", 0, V_FLAG, OPT_RUN, "false",
+			   "times of files the run wrote read back as --time"},
+	[K_RANDOM_SEED] = {"random-seed", 0, V_SEED, OPT_RUN, NULL,
+			   "getrandom, getentropy, /dev/urandom and /dev/random: a stream seeded by N"},
+	[K_DIR_ORDER] = {"dir-order", 0, V_ORDER, OPT_RUN, NULL, "readdir order: sorted or reversed"},
+	[K_HOSTNAME] = {"hostname", 0, V_HOSTNAME, OPT_RUN, NULL, "uname's nodename and gethostname"},
+	[K_NCPUS] = {"ncpus", 0, V_COUNT, OPT_RUN, NULL,
+		     "the number of CPUs reported (sysconf, get_nprocs, sched_getaffinity)"},
+	[K_UMASK] = {"umask", 0, V_UMASK, OPT_RUN, NULL, "the command's umask, octal"},
+	[K_TZ] = {"tz", 0, V_TEXT, OPT_RUN, NULL, "TZ for the command"},
+	[K_LOCALE] = {"locale", 0, V_TEXT, OPT_RUN, NULL, "LANG and LC_ALL for the command"},
+	[K_REPRO] = {"repro", 0, V_COUNT, OPT_CLI, NULL,
+		     "run the command in N fresh VMs under varied conditions and compare them"},
 	[K_VERBOSE] = {"verbose", 'v', V_FLAG, OPT_RUN, "false", "print the policy and the fence"},
 	[K_HELP] = {"help", 'h', V_FLAG, OPT_CLI, NULL, "this help"},
 	[K_VERSION] = {"version", 0, V_FLAG, OPT_CLI, NULL, "the version"},
@@ -249,6 +268,79 @@ static int parse_enforce(const char *t, void *out)
 	return parse_name(t, names, out);
 }
 
+/* "@EPOCH" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) into seconds since the epoch, >= 0. */
+static int parse_time(const char *t, void *out)
+{
+	struct tm tm = {0};
+	const char *end;
+	long long v;
+
+	if (t[0] == '@') {
+		char *e;
+		if (!isdigit((unsigned char)t[1])) {
+			return -1;
+		}
+		errno = 0;
+		v = strtoll(t + 1, &e, 10);
+		if (errno || *e) {
+			return -1;
+		}
+	} else {
+		end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (!end || (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)) {
+			return -1;
+		}
+		v = (long long)timegm(&tm);
+		if (v < 0) {
+			return -1;
+		}
+	}
+	*(uint64_t *)out = (uint64_t)v;
+	return 0;
+}
+
+static int parse_seed(const char *t, void *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*t)) {
+		return -1;
+	}
+	errno = 0;
+	*(uint64_t *)out = strtoull(t, &end, 0);
+	return errno || *end ? -1 : 0;
+}
+
+static int parse_order(const char *t, void *out)
+{
+	static const char *const names[] = {"sorted", "reversed", NULL};
+	return parse_name(t, names, out);
+}
+
+static int parse_hostname(const char *t, void *out)
+{
+	size_t l = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-");
+
+	*(const char **)out = t;
+	return l == 0 || t[l] || l > 64 ? -1 : 0;
+}
+
+static int parse_umask(const char *t, void *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*t)) {
+		return -1;
+	}
+	v = strtoul(t, &end, 8);
+	if (*end || v > 0777) {
+		return -1;
+	}
+	*(int *)out = (int)v;
+	return 0;
+}
+
 static const struct {
 	int (*parse)(const char *text, void *out);
 	const char *expect; /* what a good value looks like, for the error message */
@@ -267,6 +359,11 @@ static const struct {
 	[V_UNIX] = {parse_unix, "not a unix socket policy: use all, vm or an absolute path"},
 	[V_LOOPBACK] = {parse_loopback, "not a loopback mode: use shared or private"},
 	[V_ENFORCE] = {parse_enforce, "not a fence mode: use auto, require or off"},
+	[V_TIME] = {parse_time, "not a time: use 2000-01-01T00:00:00Z (UTC) or @SECONDS since the epoch"},
+	[V_SEED] = {parse_seed, "not a seed: use a number from 0 to 2^64-1"},
+	[V_ORDER] = {parse_order, "not a directory order: use sorted or reversed"},
+	[V_HOSTNAME] = {parse_hostname, "not a host name: use 1 to 64 letters, digits, dots and dashes"},
+	[V_UMASK] = {parse_umask, "not a umask: use an octal number from 0 to 0777"},
 };
 
 int exec_value_parse(enum exec_kind kind, const char *text, union exec_value *out, const char **expect)

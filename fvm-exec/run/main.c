@@ -74,7 +74,7 @@ static void child_main(void *arg)
 		fprintf(stderr, "fvm-exec: cannot join the run's cgroup: %s\n", strerror(-r));
 		_exit(FVM_EXIT_FVM);
 	}
-	if (quota_apply(c->s) < 0) {
+	if (quota_apply(c->s) < 0 || determ_child() < 0) {
 		_exit(FVM_EXIT_FVM);
 	}
 	if ((r = fence_apply(c->fence)) < 0) {
@@ -322,6 +322,9 @@ int main(int argc, char **argv)
 	if (exec_settings_build(&cli, &s) < 0) {
 		return FVM_EXIT_FVM;
 	}
+	if (exec_config_get(&cli, K_REPRO)) {
+		return repro_run(&cli, cmd, strtoul(exec_config_get(&cli, K_REPRO), NULL, 10), s.home);
+	}
 	if (store_init(&store, s.home) < 0 || store_find_libfvm(lib, sizeof(lib)) < 0) {
 		return FVM_EXIT_FVM;
 	}
@@ -393,6 +396,7 @@ int main(int argc, char **argv)
 		return FVM_EXIT_FVM;
 	}
 	set_contract(vm, vmdir, store.home, lib);
+	determ_setup(&cfg);
 	if (fence_prepare(&fence, &s, vmdir) < 0) {
 		return FVM_EXIT_FVM;
 	}

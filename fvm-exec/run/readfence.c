@@ -534,8 +534,15 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 			r = grant_path(&pl, pf);
 		}
 	}
-	if (r == 0) {
-		r = grant_path(&pl, getenv(FVM_ENV_PRELOAD));
+	/* libfvm, and libfvm-det.so after it in a deterministic run (run/determ.c). */
+	for (const char *p = getenv(FVM_ENV_PRELOAD); r == 0 && p && *p;) {
+		char one[PATH_MAX];
+		size_t l = strcspn(p, ":");
+		if (l < sizeof(one)) {
+			snprintf(one, sizeof(one), "%.*s", (int)l, p);
+			r = grant_path(&pl, one);
+		}
+		p += l + (p[l] == ':');
 	}
 	if (r == 0) {
 		/* The VM's read-only layers (their write rights are never granted: fence.c). */

@@ -131,9 +131,14 @@ static bool beneath(const char *path, const char *base)
 static void plan_reads(struct exec_fence *f, const struct exec_settings *s, const char *vmdir)
 {
 	const struct fvm_policy *pol = &s->pol;
-	const char *lib = getenv(FVM_ENV_PRELOAD), *name = strrchr(vmdir, '/');
+	const char *preload = getenv(FVM_ENV_PRELOAD), *name = strrchr(vmdir, '/');
 	size_t homelen, kept = 0;
-	char home[sizeof(f->vms)];
+	char home[sizeof(f->vms)], lib[PATH_MAX] = "";
+
+	/* libfvm: the first of LD_PRELOAD (libfvm-det.so follows it from the same directory). */
+	if (preload && strcspn(preload, ":") < sizeof(lib)) {
+		snprintf(lib, sizeof(lib), "%.*s", (int)strcspn(preload, ":"), preload);
+	}
 
 	f->vmdir = vmdir;
 	if (!name || name - vmdir <= (ptrdiff_t)sizeof(FVM_VMS_DIR) || name[-(ptrdiff_t)sizeof(FVM_VMS_DIR)] != '/' ||
@@ -174,7 +179,7 @@ static void plan_reads(struct exec_fence *f, const struct exec_settings *s, cons
 		if (beneath(p, home)) {
 			continue; /* the store or inside it: covered as vms/ and ctl/ */
 		}
-		holds = beneath(home, p) || (lib && *lib == '/' && beneath(lib, p));
+		holds = beneath(home, p) || (*lib == '/' && beneath(lib, p));
 		for (size_t w = 0; w < f->nwritable && !holds; w++) {
 			holds = beneath(f->writable[w].path, p);
 		}

@@ -97,6 +97,23 @@ void account_figures(const struct run_account *a, const struct exec_cgroup *cg, 
 /* S as one line "fvm-exec: VM NAME: ... wall, ... user, ..." on OUT (--stats). */
 void account_summary(FILE *out, const char *vm, const struct run_stats *s);
 
+/* ---- determinism (determ.c) ---- */
+
+/*
+ * Sets the environment for C's determinism options (FVM_DET, SOURCE_DATE_EPOCH, TZ,
+ * LANG, LC_ALL) and remembers what the child applies. Returns 0 (errors exit 125).
+ */
+int determ_setup(const struct exec_config *c);
+/* In the child, before the exec: the umask and ADDR_NO_RANDOMIZE. 0, or -1 (printed). */
+int determ_child(void);
+
+/*
+ * --repro N (repro.c): runs CMD in fresh VMs under varied conditions with the other
+ * options of CLI, in the store HOME (NULL: the default), compares and reports. Returns
+ * the exit status: 0 reproducible, 1 not, 125 an error.
+ */
+int repro_run(const struct exec_config *cli, char **cmd, unsigned long nruns, const char *home);
+
 /* ---- quotas ---- */
 
 /*

@@ -19,7 +19,7 @@ check() { # NAME WANT-STATUS CMD...: the status, output in $T/out, stderr in $T/
 	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name" "exit $got, want $want" "$(cat "$T/out" "$T/err")"; fi
 }
 
-SUBS="list info diff commit reset rm migrate ps export import snapshot snapshots restore squash clone stop config"
+SUBS="list info diff compare commit reset rm migrate ps export import snapshot snapshots restore squash clone stop config"
 echo data > "$HOST/existing"
 snapshot_host
 (cd "$HOST" && "$FVM_EXEC" -n v -- sh -c 'echo new > added; echo more >> existing')
@@ -62,7 +62,7 @@ usage_error() { # NAME SUB ARGS...
 for sub in $SUBS; do
 	usage_error "bad_option_of_${sub}_is_2" "$sub" --no-such-option
 done
-for sub in info diff commit reset rm ps export import snapshot snapshots restore squash clone stop config; do
+for sub in info diff compare commit reset rm ps export import snapshot snapshots restore squash clone stop config; do
 	usage_error "missing_name_of_${sub}_is_2" "$sub"
 done
 usage_error extra_argument_of_list_is_2 list x
@@ -75,6 +75,8 @@ for sub in info diff commit reset rm ps snapshot snapshots squash stop config; d
 	check "${sub}_of_missing_vm_is_1" 1 "$FVM" "$sub" nosuchvm
 done
 check restore_of_missing_vm_is_1 1 "$FVM" restore nosuchvm L
+check compare_of_missing_vm_is_1 1 "$FVM" compare v nosuchvm
+check compare_of_identical_vms_is_0 0 "$FVM" compare v v
 check clone_of_missing_vm_is_1 1 "$FVM" clone nosuchvm x
 check export_of_missing_vm_is_1 1 "$FVM" export nosuchvm -o "$T/x.tar"
 check import_of_missing_file_is_1 1 "$FVM" import imp "$T/no-such.tar"
