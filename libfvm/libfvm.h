@@ -10,6 +10,8 @@
 #ifndef LIBFVM_H
 #define LIBFVM_H
 
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <mntent.h>
@@ -268,6 +270,13 @@ int fvm_magic_target(const char *magic, char *vpath, size_t len);
 int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
+/*
+ * Sets FD's size to LEN through CALL (0 or -errno): on a file of upper/ under a
+ * disk-limit, a growth is reserved first (-EDQUOT past it) and a shrink given back
+ * (write.c).
+ */
+int fvm_quota_resize(int fd, off_t len, int (*call)(int fd, off_t len));
+
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
 /*

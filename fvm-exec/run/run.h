@@ -105,6 +105,15 @@ void account_summary(FILE *out, const char *vm, const struct run_stats *s);
  */
 int quota_apply(const struct exec_settings *s);
 
+/*
+ * Before the command, under the run lock, when S sets disk-limit or files-limit: counts
+ * VMDIR's upper/ (as fvm list does) and sets the usage words of its state file that
+ * libfvm checks (libfvm/core/quota.c), so a reset, a commit or anything libfvm did not
+ * see is taken into account. Returns 0, or -1 (reported: the limits then hold from the
+ * words as they were).
+ */
+int quota_layer_recount(const char *vmdir, const struct exec_settings *s);
+
 /* ---- the kernel fence ---- */
 
 /* What the seccomp filter depends on besides the policy. */
