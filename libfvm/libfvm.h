@@ -119,6 +119,11 @@ extern volatile int fvm_ready;
 extern volatile int fvm_fast;
 
 void fvm_init(void);
+/* One more process started in the VM (the state file's FVM_STATE_PROCS word): called in
+ * a fork child (pthread_atfork) and after a posix_spawn. fvm stats reports the count. */
+void fvm_count_process(void);
+/* At an exec: counts a vfork child, which no fork handler counted (init.c). */
+void fvm_count_exec(void);
 bool fvm_on_slow(void);
 
 /*

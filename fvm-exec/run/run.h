@@ -74,6 +74,7 @@ struct run_account {
 	unsigned long long start_mono; /* CLOCK_MONOTONIC, ms */
 	unsigned long long io[4];      /* the reaped tree's I/O so far (none: zeros) */
 	unsigned long long origins_at; /* the origins log's size */
+	unsigned long long procs_at;   /* the state file's count of processes started */
 };
 
 /* How the command ended, as the supervisor saw it. */
