@@ -20,7 +20,6 @@
  *    calls. fvm-exec recounts upper/ at each run's start (README: disk quotas).
  */
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
@@ -50,7 +49,17 @@ static bool upper_file(int fd, struct stat *st)
 	    upper_fd[fd].dev == (uint64_t)st->st_dev && upper_fd[fd].ino == (uint64_t)st->st_ino) {
 		return upper_fd[fd].upper;
 	}
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	/* Without printf: write may be called from a signal handler. */
+	char digits[12];
+	int nd = 0;
+	for (int v = fd; nd == 0 || v; v /= 10) {
+		digits[nd++] = (char)('0' + v % 10);
+	}
+	memcpy(link, "/proc/self/fd/", 14);
+	for (int i = 0; i < nd; i++) {
+		link[14 + i] = digits[nd - 1 - i];
+	}
+	link[14 + nd] = '\0';
 	n = sys_readlinkat(AT_FDCWD, link, target, sizeof(target) - 1);
 	up = n > (ssize_t)fvm_g.upper_len && memcmp(target, fvm_g.upper, fvm_g.upper_len) == 0 &&
 	     target[fvm_g.upper_len] == '/';
