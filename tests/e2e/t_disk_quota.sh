@@ -77,6 +77,13 @@ run -n $vm -- sh -c 'head -c 90000 /dev/zero > f' > /dev/null 2>&1
 out=$(run -n $vm --disk-limit 100K -- sh -c 'dd if=/dev/zero of=g bs=20000 count=1 2>&1 | grep -o "Disk quota exceeded"' 2>&1)
 grep -q "Disk quota exceeded" <<< "$out" && ok layer_made_before_the_limit_counts || not_ok layer_made_before_the_limit_counts "$out"
 
+# A file saved by writing a temporary and renaming it over the old one (editors, sed -i,
+# package managers) frees the old one's room each time.
+vm=rename
+out=$(run -n $vm --disk-limit 100K -- sh -c '
+	for i in $(seq 20); do dd if=/dev/zero of=t bs=40000 count=1 2>/dev/null && mv t f || echo "failed $i"; done' 2>&1)
+[ -z "$out" ] && [ "$(layer_bytes $vm)" = 40000 ] && ok rename_over_a_file_frees_its_room || not_ok rename_over_a_file_frees_its_room "$out"
+
 # ---- concurrent writers ------------------------------------------------------------
 vm=conc
 out=$(run -n $vm --disk-limit 1M -- sh -c '
