@@ -608,7 +608,7 @@ static int fvm_truncate(const char *vpath, off_t len)
 	if (fd < 0) {
 		return fd;
 	}
-	ret = sys_ftruncate(fd, len);
+	ret = fvm_quota_resize(fd, len, sys_ftruncate);
 	sys_close(fd);
 	return ret;
 }

@@ -371,6 +371,7 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (!fvm_on()) {
 		return (int)FVM_SC(SYS_execve, vpath, argv, envp, 0, 0, 0);
 	}
+	fvm_count_exec();
 	ret = exec_target(vpath, false, &t);
 	if (ret < 0) {
 		return ret;
@@ -546,6 +547,7 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 		size_t envn = env_room(envp);
 		char *envv[envn];
 		char **env = fvm_env_fixup(0, envp, envv, envn, envbuf, sizeof(envbuf));
+		fvm_count_exec();
 		return (int)FVM_SC(SYS_execveat, dirfd, vpath, argv, env, flags, 0);
 	}
 	ret = fvm_vpath_at(dirfd, vpath, full, sizeof(full));
@@ -636,7 +638,11 @@ int posix_spawn(pid_t *pid, const char *vpath, const posix_spawn_file_actions_t 
 	if (!fvm_on()) {
 		return REAL(posix_spawn)(pid, vpath, fa, attr, argv, envp);
 	}
-	return spawn_common(pid, vpath, false, fa, attr, argv, envp);
+	int ret = spawn_common(pid, vpath, false, fa, attr, argv, envp);
+	if (ret == 0) {
+		fvm_count_process();
+	}
+	return ret;
 }
 
 int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -645,7 +651,11 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 	if (!fvm_on()) {
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	}
-	return spawn_common(pid, file, true, fa, attr, argv, envp);
+	int ret = spawn_common(pid, file, true, fa, attr, argv, envp);
+	if (ret == 0) {
+		fvm_count_process();
+	}
+	return ret;
 }
 
 /* Puts the environment contract back into environ for libc's own spawns. */

@@ -23,6 +23,7 @@
 
 #include "fvm/env.h"
 #include "fvm/path.h"
+#include "fvm/layout.h"
 #include "libfvm.h"
 
 struct fvm_vm fvm_g;
@@ -175,6 +176,8 @@ static size_t read_contract(const char *raw[])
 /* Indexes of FVM_ENV_CONTRACT. */
 
 static void attach_before_fork(void);
+static void count_fork_child(void);
+static pid_t self_pid, vfork_counted;
 
 void fvm_init(void)
 {
@@ -213,7 +216,8 @@ void fvm_init(void)
 			}
 		}
 		find_lib_path(used);
-		pthread_atfork(attach_before_fork, NULL, NULL);
+		pthread_atfork(attach_before_fork, NULL, count_fork_child);
+		self_pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 		fvm_loader_restore();
@@ -277,6 +281,44 @@ static void attach_before_fork(void)
 {
 	if (fvm_active && !__atomic_load_n(&fvm_fast, __ATOMIC_ACQUIRE)) {
 		fvm_attach();
+	}
+}
+
+/*
+ * Processes started. Each process is counted once, by whoever made it: a fork child in
+ * its pthread_atfork handler, a posix_spawn by the parent, and a vfork child (which
+ * runs no fork handler) at its exec, where it still shares the parent's memory: it
+ * knows itself by a pid that is neither the one its image started as (self_pid, set
+ * at the start and in a fork child) nor one already counted (vfork_counted, which only
+ * vfork children write, so the parent's own test is unchanged).
+ */
+static void count_one(void)
+{
+	uint64_t *state = __atomic_load_n(&fvm_g.gen.counter, __ATOMIC_ACQUIRE);
+
+	if (fvm_active && state) {
+		__atomic_add_fetch(&state[FVM_STATE_PROCS], 1, __ATOMIC_RELAXED);
+	}
+}
+
+void fvm_count_process(void)
+{
+	count_one();
+}
+
+static void count_fork_child(void)
+{
+	self_pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	count_one();
+}
+
+void fvm_count_exec(void)
+{
+	pid_t pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
+
+	if (pid != self_pid && pid != vfork_counted) {
+		vfork_counted = pid;
+		count_one();
 	}
 }
 

@@ -10,6 +10,8 @@
 #ifndef LIBFVM_H
 #define LIBFVM_H
 
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <mntent.h>
@@ -117,6 +119,11 @@ extern volatile int fvm_ready;
 extern volatile int fvm_fast;
 
 void fvm_init(void);
+/* One more process started in the VM (the state file's FVM_STATE_PROCS word): called in
+ * a fork child (pthread_atfork) and after a posix_spawn. fvm stats reports the count. */
+void fvm_count_process(void);
+/* At an exec: counts a vfork child, which no fork handler counted (init.c). */
+void fvm_count_exec(void);
 bool fvm_on_slow(void);
 
 /*
@@ -268,6 +275,13 @@ int fvm_magic_target(const char *magic, char *vpath, size_t len);
 int fvm_fd_vpath_upper(int fd, char *out, size_t outlen);
 
 /* fvm_vpath_at() then fvm_resolve(). An empty NAME gives -ENOENT. */
+/*
+ * Sets FD's size to LEN through CALL (0 or -errno): on a file of upper/ under a
+ * disk-limit, a growth is reserved first (-EDQUOT past it) and a shrink given back
+ * (write.c).
+ */
+int fvm_quota_resize(int fd, off_t len, int (*call)(int fd, off_t len));
+
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
 /*

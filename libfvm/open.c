@@ -195,6 +195,9 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		return flags;
 	}
 	ret = sys_openat(AT_FDCWD, res.rpath, flags & ~(O_CREAT | O_EXCL), mode);
+	if (ret >= 0 && (flags & O_TRUNC) && res.where == FVM_UPPER && S_ISREG(res.st.st_mode)) {
+		fvm_quota_add(&fvm_g, -(int64_t)res.st.st_size, 0); /* the bytes it held are free */
+	}
 	if (ret >= 0 && remember && S_ISDIR(res.st.st_mode)) {
 		fvm_fd_remember(ret, res.vpath, res.vlen);
 	}

@@ -84,6 +84,16 @@ static void print_policy_text(const struct fvm_policy *pol)
 	} else {
 		printf("  copy-limit  none\n");
 	}
+	if (pol->disk_limit) {
+		printf("  disk-limit  %" PRIu64 "\n", pol->disk_limit);
+	} else {
+		printf("  disk-limit  none\n");
+	}
+	if (pol->files_limit) {
+		printf("  files-limit %" PRIu64 "\n", pol->files_limit);
+	} else {
+		printf("  files-limit none\n");
+	}
 	for (uint32_t i = 0; i < pol->nrules; i++) {
 		printf("  %-11s ", fvm_class_name(pol->rules[i].klass));
 		fvm_quote_fputs(pol->blob + pol->rules[i].off, stdout);
@@ -94,9 +104,10 @@ static void print_policy_text(const struct fvm_policy *pol)
 
 static void print_policy_json(const struct fvm_policy *pol)
 {
-	printf("\"policy\":{\"net\":\"%s\",\"loopback\":\"%s\",\"copy_limit\":%" PRIu64 ",\"paths\":[",
+	printf("\"policy\":{\"net\":\"%s\",\"loopback\":\"%s\",\"copy_limit\":%" PRIu64 ",\"disk_limit\":%" PRIu64
+	       ",\"files_limit\":%" PRIu64 ",\"paths\":[",
 	       fvm_net_name(pol->net), pol->loopback == FVM_LOOPBACK_PRIVATE ? "private" : "shared",
-	       pol->copy_limit);
+	       pol->copy_limit, pol->disk_limit, pol->files_limit);
 	for (uint32_t i = 0; i < pol->nrules; i++) {
 		printf("%s{\"class\":\"%s\",\"path\":", i ? "," : "", fvm_class_name(pol->rules[i].klass));
 		json_string(stdout, pol->blob + pol->rules[i].off);

@@ -4,7 +4,9 @@
  * its supervisors kept, store/history.h), each figure with its source.
  *
  * Live figures are the kernel's per-process counters: CPU time and I/O of each process
- * since it started, RSS and PSS now, peak RSS (VmHWM). A process whose counters this
+ * since it started, RSS and PSS now (PSS from /proc/PID/smaps_rollup, where the kernel
+ * gives it: Linux 4.14, and this user may read it), peak RSS (VmHWM). A past run's
+ * processes started are libfvm's count (history.h). A process whose counters this
  * user may not read (another uid's) shows what /proc gives: its io as 0.
  */
 #include <fcntl.h>
@@ -103,9 +105,15 @@ static void json_run(const struct run_stats *r)
 	printf("{\"supervisor\":%d,\"start\":\"%s\",\"start_ms\":%lld,\"end_ms\":%lld,\"wall_ms\":%llu,"
 	       "\"user_ms\":%llu,\"sys_ms\":%llu,\"peak_rss\":%llu,\"rchar\":%llu,\"wchar\":%llu,"
 	       "\"read_bytes\":%llu,\"write_bytes\":%llu,\"copy_ups\":%llu,\"copy_bytes\":%llu,"
-	       "\"layer_bytes\":",
+	       "\"processes_started\":",
 	       (int)r->pid, when, r->start_ms, r->end_ms, r->wall_ms, r->user_ms, r->sys_ms, r->peak_rss, r->rchar,
 	       r->wchar, r->read_bytes, r->write_bytes, r->copyups, r->copy_bytes);
+	if (r->procs) {
+		printf("%llu", r->procs);
+	} else {
+		printf("null");
+	}
+	printf(",\"layer_bytes\":");
 	if (r->layer_bytes == HISTORY_UNKNOWN) {
 		printf("null");
 	} else {
@@ -131,7 +139,7 @@ static void json_run(const struct run_stats *r)
 	json_string(stdout, r->mem_src);
 	printf(",\"io\":");
 	json_string(stdout, r->io_src);
-	printf(",\"copy_ups\":\"vm-log\"}}");
+	printf(",\"copy_ups\":\"vm-log\",\"processes_started\":\"libfvm\"}}");
 }
 
 int cmd_stats(const struct fvm_store *s, int argc, char **argv)
@@ -250,8 +258,8 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 		printf("\n%zu past run%s, oldest first (SOURCE: where CPU/PEAK came from):\n",
 		       nruns, nruns == 1 ? "" : "s");
 		if (nruns) {
-			printf("%-20s %10s %10s %10s %10s %10s %10s %8s %10s  %-21s  %s\n", "START", "WALL", "USER", "SYS",
-			       "PEAK", "READ", "WRITTEN", "COPY-UPS", "LAYER", "SOURCE", "ENDED");
+			printf("%-20s %10s %10s %10s %10s %10s %10s %8s %6s %10s  %-21s  %s\n", "START", "WALL", "USER",
+			       "SYS", "PEAK", "READ", "WRITTEN", "COPY-UPS", "PROCS", "LAYER", "SOURCE", "ENDED");
 		}
 		for (size_t i = 0; i < nruns; i++) {
 			const struct run_stats *r = &runs[i];
@@ -267,6 +275,11 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 			print_size(r->rchar);
 			print_size(r->wchar);
 			printf(" %8llu", r->copyups);
+			if (r->procs) {
+				printf(" %6llu", r->procs);
+			} else {
+				printf(" %6s", "-");
+			}
 			print_size(r->layer_bytes);
 			char src[32];
 			snprintf(src, sizeof(src), "%s/%s", r->cpu_src, r->mem_src);

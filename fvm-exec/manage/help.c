@@ -73,6 +73,15 @@ static const struct cmd_help {
 	 "quota that stopped it. SOURCE says whether a figure came from the run's cgroup or\n"
 	 "from its supervisor's view of the processes it reaped.",
 	 "  --json                 one object: live, runs\n", "fvm stats build"},
+	{"top", "fvm top [--once] [--json] [--delay SECONDS]",
+	 "Every running VM, one line each: its processes, CPU % (100 = one CPU), memory, read\n"
+	 "and write rates and layer size, redrawn every second on a terminal like top(1); q or\n"
+	 "Ctrl-C quits and gives the terminal back. CPU % and memory come from the runs'\n"
+	 "cgroups where they keep them, else from /proc (CPU% marked *); I/O from /proc.",
+	 "  --once                 one table, measured over one delay, then exit\n"
+	 "  --json                 one sample as JSON: vms, with each figure's source\n"
+	 "  -d, --delay SECONDS    between samples (default 1)\n",
+	 "fvm top --once --json"},
 	{"export", "fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]",
 	 "VM NAME's changes as an OCI layer (a tar) or an OCI image layout.",
 	 "  -o, --output FILE|-    write the layer tar to FILE, or to standard output\n"

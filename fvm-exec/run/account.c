@@ -16,7 +16,9 @@
  *  - I/O is the supervisor's process-wide /proc/self/io less its own thread's: what
  *    the kernel folded in from the reaped tree (same rule).
  *  - Copy-ups are the lines the VM's origins log gained: the VM can write that log, so
- *    the two figures are the VM's own word (io-source says so for none else).
+ *    the two figures are the VM's own word (io-source says so for none else). So is
+ *    the count of processes started: what the state file's word gained (libfvm adds one
+ *    in each fork child and after each posix_spawn), plus the command itself.
  *  - Files of the VM's data area are opened O_NOFOLLOW | O_NONBLOCK and must be
  *    regular; at most ACCOUNT_LOG_MAX bytes of the log are read.
  */
@@ -106,6 +108,28 @@ static int open_origins(const char *vmdir, struct stat *st)
 	return fd;
 }
 
+/* Word I of the VM's state file (fvm/layout.h), read safely; 0 when unreadable. */
+static unsigned long long state_word(const char *vmdir, unsigned i)
+{
+	unsigned long long v = 0;
+	struct stat st;
+	int dfd = store_data_open(vmdir), fd;
+
+	if (dfd < 0) {
+		return 0;
+	}
+	fd = openat(dfd, FVM_STATE_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    pread(fd, &v, sizeof(v), (off_t)(i * sizeof(v))) != (ssize_t)sizeof(v)) {
+		v = 0;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return v;
+}
+
 void account_begin(struct run_account *a, const char *vmdir)
 {
 	struct stat st;
@@ -120,6 +144,7 @@ void account_begin(struct run_account *a, const char *vmdir)
 		a->origins_at = (unsigned long long)st.st_size;
 		close(fd);
 	}
+	a->procs_at = vmdir ? state_word(vmdir, FVM_STATE_PROCS) : 0;
 }
 
 /* Counts the lines the origins log gained since A began, and the sizes of the regular
@@ -226,6 +251,10 @@ void account_figures(const struct run_account *a, const struct exec_cgroup *cg, 
 	s->read_bytes = io[2] - (io[2] >= a->io[2] ? a->io[2] : io[2]);
 	s->write_bytes = io[3] - (io[3] >= a->io[3] ? a->io[3] : io[3]);
 	count_copyups(a, s);
+	if (a->vmdir) {
+		unsigned long long p = state_word(a->vmdir, FVM_STATE_PROCS);
+		s->procs = 1 + (p >= a->procs_at ? p - a->procs_at : 0); /* the command, then its forks */
+	}
 	s->layer_bytes = HISTORY_UNKNOWN;
 	if (layer && a->vmdir) {
 		struct store_usage u;
@@ -257,8 +286,8 @@ void account_summary(FILE *out, const char *vm, const struct run_stats *s)
 	history_ended(s, ended, sizeof(ended));
 	fprintf(out,
 		"fvm-exec: VM %s: %llu.%02llus wall, %llu.%02llus user, %llu.%02llus sys (%s), peak %s (%s); "
-		"read %s, written %s; %llu copy-up%s (%s), layer %s; %s\n",
+		"read %s, written %s; %llu process%s; %llu copy-up%s (%s), layer %s; %s\n",
 		vm, s->wall_ms / 1000, s->wall_ms % 1000 / 10, s->user_ms / 1000, s->user_ms % 1000 / 10,
-		s->sys_ms / 1000, s->sys_ms % 1000 / 10, s->cpu_src, peak, s->mem_src, rd, wr, s->copyups,
-		s->copyups == 1 ? "" : "s", cp, layer, ended);
+		s->sys_ms / 1000, s->sys_ms % 1000 / 10, s->cpu_src, peak, s->mem_src, rd, wr, s->procs,
+		s->procs == 1 ? "" : "es", s->copyups, s->copyups == 1 ? "" : "s", cp, layer, ended);
 }

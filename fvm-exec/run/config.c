@@ -294,6 +294,8 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		case K_COPY_LIMIT: s->copy_limit = v.u; break;
 		case K_MEMORY_TOTAL: s->memory_total = v.u; break;
 		case K_PIDS_TOTAL: s->pids_total = v.u; break;
+		case K_DISK_LIMIT: s->disk_limit = v.u; break;
+		case K_FILES_LIMIT: s->files_limit = v.u; break;
 		case K_NET: s->pol.net = (uint32_t)(t ? v.i : FVM_NET_ALL); break;
 		case K_LOOPBACK: s->pol.loopback = (uint32_t)(t ? v.i : FVM_LOOPBACK_SHARED); break;
 		case K_ENFORCE: s->enforce = t ? v.i : ENFORCE_AUTO; break;
@@ -305,6 +307,13 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		}
 	}
 	s->pol.copy_limit = s->copy_limit == EXEC_UNSET ? 0 : s->copy_limit;
+	s->pol.disk_limit = s->disk_limit == EXEC_UNSET ? 0 : s->disk_limit;
+	s->pol.files_limit = s->files_limit == EXEC_UNSET ? 0 : s->files_limit;
+	/* A backstop for writes libfvm does not see (stdio's, static programs', raw calls'):
+	 * no one file grows past the disk limit (RLIMIT_FSIZE), unless fsize says otherwise. */
+	if (s->pol.disk_limit && s->rlim[K_FSIZE] == EXEC_UNSET) {
+		s->rlim[K_FSIZE] = s->pol.disk_limit;
+	}
 	for (size_t i = 0; i < sizeof(path_keys) / sizeof(path_keys[0]); i++) {
 		enum exec_key k = path_keys[i].key;
 		for (size_t j = 0; j < c->n[k]; j++) {

@@ -23,6 +23,7 @@ enum exec_key {
 	K_VM, K_HOME, K_CONFIG, K_EPHEMERAL, K_KEEP, K_REVIEW,
 	K_CPU, K_MEMORY, K_DATA, K_STACK, K_NPROC, K_NOFILE, K_FSIZE, K_CORE, K_MEMLOCK,
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
+	K_DISK_LIMIT, K_FILES_LIMIT,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
 	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
 	K_STATS, K_RUNS_KEPT,
@@ -100,6 +101,7 @@ struct exec_settings {
 	cpu_set_t cpus;
 	uint64_t timeout_ms, kill_after_ms; /* 0: no timeout */
 	uint64_t copy_limit, memory_total, pids_total;
+	uint64_t disk_limit, files_limit; /* the layer's bytes and entries (libfvm/core/quota.c) */
 	enum exec_enforce enforce;
 	struct fvm_policy pol;
 	/* AF_UNIX path sockets: false: every one (unix = all); true: the VM's own, those

@@ -395,6 +395,7 @@ int main(int argc, char **argv)
 	if (store_vm_create(&store, vm, &s.pol, NULL) < 0) {
 		return FVM_EXIT_FVM;
 	}
+	quota_layer_recount(vmdir, &s); /* a failure is reported; the words stay as they were */
 	set_contract(vm, vmdir, store.home, lib);
 	determ_setup(&cfg);
 	if (fence_prepare(&fence, &s, vmdir) < 0) {

@@ -74,6 +74,7 @@ struct run_account {
 	unsigned long long start_mono; /* CLOCK_MONOTONIC, ms */
 	unsigned long long io[4];      /* the reaped tree's I/O so far (none: zeros) */
 	unsigned long long origins_at; /* the origins log's size */
+	unsigned long long procs_at;   /* the state file's count of processes started */
 };
 
 /* How the command ended, as the supervisor saw it. */
@@ -121,6 +122,15 @@ int repro_run(const struct exec_config *cli, char **cmd, unsigned long nruns, co
  * "fvm-exec: --OPTION VALUE: reason" and returns -1.
  */
 int quota_apply(const struct exec_settings *s);
+
+/*
+ * Before the command, under the run lock, when S sets disk-limit or files-limit: counts
+ * VMDIR's upper/ (as fvm list does) and sets the usage words of its state file that
+ * libfvm checks (libfvm/core/quota.c), so a reset, a commit or anything libfvm did not
+ * see is taken into account. Returns 0, or -1 (reported: the limits then hold from the
+ * words as they were).
+ */
+int quota_layer_recount(const char *vmdir, const struct exec_settings *s);
 
 /* ---- the kernel fence ---- */
 

@@ -48,6 +48,7 @@ static const struct field {
 	ULL("write-bytes", write_bytes),
 	ULL("copy-ups", copyups),
 	ULL("copy-bytes", copy_bytes),
+	ULL("processes", procs),
 	ULL("layer-bytes", layer_bytes),
 	{"end", F_INT, offsetof(struct run_stats, end), 0},
 	{"code", F_INT, offsetof(struct run_stats, code), 0},

@@ -8,7 +8,8 @@
  * run's own cgroup: exact, exited processes included) or "supervisor" (the kernel's
  * accounting of the processes the supervisor reaped: every process of the run descends
  * from it, so each one reaped by an ancestor is counted once it has been); copy-ups
- * are counted from the VM's own origins log, which the VM can write ("vm-log").
+ * are counted from the VM's own origins log, which the VM can write ("vm-log"), and
+ * processes started from the VM's state file, which libfvm counts in ("libfvm").
  */
 #ifndef FVM_STORE_HISTORY_H
 #define FVM_STORE_HISTORY_H
@@ -38,6 +39,8 @@ struct run_stats {
 	unsigned long long rchar, wchar;   /* bytes passed to read and write calls */
 	unsigned long long read_bytes, write_bytes; /* bytes from and to storage */
 	unsigned long long copyups, copy_bytes;     /* copy-ups during the run, their sizes */
+	unsigned long long procs;          /* processes started: the command, and each fork and
+					      posix_spawn libfvm saw ("libfvm"; 0: not known) */
 	unsigned long long layer_bytes;    /* the VM's upper/ at the end; HISTORY_UNKNOWN: not
 					      measured (a walk of upper/: only under --stats) */
 	int end;                           /* enum run_end */

@@ -62,6 +62,14 @@
 #define FVM_ORIGINS_FILE  "origins"
 #define FVM_LOCK_FILE     "lock"
 #define FVM_STATE_FILE    "state"
+/* The 64-bit words of the state file (gen.c, quota.c): the generation, the names
+ * generation, the layer's bytes and entries as disk-limit and files-limit count them,
+ * the processes libfvm saw start. */
+#define FVM_STATE_GEN     0
+#define FVM_STATE_NAMES   1
+#define FVM_STATE_BYTES   2
+#define FVM_STATE_FILES   3
+#define FVM_STATE_PROCS   4
 #define FVM_LOG_FILE      "log"
 #define FVM_JOURNAL_FILE  "commit.journal"
 #define FVM_RUNS_DIR      "runs"

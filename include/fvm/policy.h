@@ -52,6 +52,8 @@ struct fvm_policy {
 	uint32_t net;        /* enum fvm_net */
 	uint32_t loopback;   /* enum fvm_loopback */
 	uint64_t copy_limit; /* largest host file that may be copied up; 0: no limit */
+	uint64_t disk_limit; /* bytes of regular files upper/ may hold; 0: no limit (quota.c) */
+	uint64_t files_limit; /* entries upper/ may hold; 0: no limit */
 	uint32_t nrules;
 	uint32_t nallow;
 	uint32_t blob_used;

@@ -191,6 +191,21 @@ enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size
  */
 void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool dir);
 
+/*
+ * Quotas (quota.c): disk-limit and files-limit of the policy, counted in the state
+ * file's words (FVM_STATE_BYTES, FVM_STATE_FILES) by every process of the VM.
+ * fvm_quota_on: a limit is set and the words are mapped. fvm_quota_reserve adds BYTES
+ * and FILES, or nothing and -EDQUOT when either would pass its limit; fvm_quota_add
+ * adds signed figures unchecked (what is given back, or what a removal leaves);
+ * fvm_quota_room is the bytes still free (UINT64_MAX: no disk limit);
+ * fvm_quota_may_create is -EDQUOT when the entries are at their limit, else 0.
+ */
+bool fvm_quota_on(const struct fvm_vm *vm);
+int fvm_quota_reserve(const struct fvm_vm *vm, uint64_t bytes, uint64_t files);
+void fvm_quota_add(const struct fvm_vm *vm, int64_t bytes, int64_t files);
+uint64_t fvm_quota_room(const struct fvm_vm *vm);
+int fvm_quota_may_create(const struct fvm_vm *vm);
+
 /* upper/VPATH into OUT. Returns its length, or -ENAMETOOLONG. */
 int fvm_upper_path(const struct fvm_vm *vm, const char *vpath, char *out, size_t outlen);
 
@@ -210,7 +225,7 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res);
  * Copies the host object of RES (where == FVM_HOST) up into upper/, atomically, and
  * updates RES to point at the copy. With DATA false a regular file's content is not
  * copied (the caller is about to truncate it). Refuses with -EFBIG beyond the policy's
- * copy limit. Returns 0 or -errno.
+ * copy limit, with -EDQUOT beyond its disk or files limit. Returns 0 or -errno.
  */
 int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data);
 

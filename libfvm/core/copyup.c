@@ -298,7 +298,11 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 		if (!S_ISDIR(st.st_mode)) {
 			return -ENOENT;
 		}
-		int ret = copy_object(vm, src, &st, up, false, src != prefix);
+		int ret = fvm_quota_reserve(vm, 0, 1);
+		ret = ret < 0 ? ret : copy_object(vm, src, &st, up, false, src != prefix);
+		if (ret != 0 && ret != -EDQUOT) {
+			fvm_quota_add(vm, 0, -1);
+		}
 		if (ret < 0) {
 			return ret;
 		}
@@ -325,6 +329,12 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 	if (fvm_upper_path(vm, res->vpath, up, sizeof(up)) < 0) {
 		return -ENAMETOOLONG;
 	}
+	/* The copy's room first: past a quota nothing is made (parents neither). */
+	uint64_t qbytes = data && S_ISREG(hst.st_mode) && hst.st_size > 0 ? (uint64_t)hst.st_size : 0;
+	ret = fvm_quota_reserve(vm, qbytes, 1);
+	if (ret < 0) {
+		return ret;
+	}
 	if (brokered(vm)) {
 		ret = vm->copyup_broker(FVM_CU_OBJECT, res->vpath); /* parents, copy, record */
 	} else {
@@ -334,6 +344,9 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 		if (ret == 0 && res->layer < 0) {
 			fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
 		}
+	}
+	if (ret != 0) {
+		fvm_quota_add(vm, -(int64_t)qbytes, -1); /* failed, or another process's copy won */
 	}
 	if (ret < 0) {
 		return ret;
@@ -367,7 +380,8 @@ int fvm_prepare_create(const struct fvm_vm *vm, struct fvm_res *res)
 	if (res->klass == FVM_CLASS_SHARED) {
 		return 0;
 	}
-	return fvm_upper_parent(vm, res);
+	int ret = fvm_quota_may_create(vm); /* counted in fvm_created, once it exists */
+	return ret < 0 ? ret : fvm_upper_parent(vm, res);
 }
 
 void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir)
@@ -377,6 +391,7 @@ void fvm_created(const struct fvm_vm *vm, const struct fvm_res *res, bool is_dir
 	if (res->klass == FVM_CLASS_SHARED) {
 		return;
 	}
+	fvm_quota_add(vm, 0, res->whiteout ? 0 : 1); /* a whiteout it replaces was one */
 	if (!res->whiteout) {
 		if (is_dir) {
 			fvm_gen_bump(vm); /* a new upper directory */
@@ -539,7 +554,15 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 {
 	bool file = res->where != FVM_ABSENT && S_ISREG(res->st.st_mode);
+	bool upper = res->where == FVM_UPPER && res->klass != FVM_CLASS_SHARED;
+	bool host = res->klass != FVM_CLASS_SHARED && res->where != FVM_ABSENT && fvm_host_shows(res);
+	int64_t size = file ? (int64_t)res->st.st_size : 0;
 	int ret = remove_entry(vm, res, is_dir);
+
+	if (ret == 0) {
+		/* The upper entry and its bytes go; a whiteout that hides the host's comes. */
+		fvm_quota_add(vm, upper ? -size : 0, (upper ? -1 : 0) + (host ? 1 : 0));
+	}
 
 	/*
 	 * Even a failed removal may have left a whiteout or an upper parent behind; cached

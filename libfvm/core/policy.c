@@ -18,7 +18,7 @@
 #include "fvm/sys.h"
 
 #define POLICY_MAGIC   "FVMPOL\n"
-#define POLICY_VERSION 2u
+#define POLICY_VERSION 3u
 
 struct policy_header {
 	char magic[8];

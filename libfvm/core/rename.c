@@ -133,7 +133,18 @@ static bool upper_only_empty_dir(const struct fvm_res *res)
 
 int fvm_rename(const struct fvm_vm *vm, struct fvm_res *oldr, struct fvm_res *newr, unsigned flags)
 {
+	/* For the disk quotas (quota.c): what a replacing rename frees and leaves. */
+	bool counted = fvm_quota_on(vm) && !(flags & RENAME_EXCHANGE) && oldr->klass != FVM_CLASS_SHARED &&
+		       oldr->where != FVM_ABSENT && strcmp(oldr->vpath, newr->vpath) != 0;
+	bool replaced = counted && newr->where == FVM_UPPER;
+	int64_t freed = replaced && S_ISREG(newr->st.st_mode) ? (int64_t)newr->st.st_size : 0;
+	bool leaves_whiteout = counted && fvm_host_shows(oldr);
+	bool takes_whiteout = counted && newr->whiteout;
 	int ret = rename_entry(vm, oldr, newr, flags);
+
+	if (ret == 0 && counted) {
+		fvm_quota_add(vm, -freed, (replaced ? -1 : 0) + (leaves_whiteout ? 1 : 0) - (takes_whiteout ? 1 : 0));
+	}
 
 	/* Whiteouts, opaque markers and moved upper directories, even of a failed rename. */
 	fvm_gen_bump(vm);

@@ -3,7 +3,11 @@
 # last runs-kept), fvm stats [--json], fvm-exec --stats, fvm list's last-run columns,
 # the quota that stopped a run named in its record and in fvm-exec's message. Figures
 # within sane bounds: a run burning ~0.5 s of CPU and touching ~100 MiB; I/O and
-# copy-ups counted; a VM process cannot write its own record. Host tree unchanged.
+# copy-ups counted; a VM process cannot write its own record. The issue's proof: ~1 s of
+# CPU reported as 0.8-1.2 s, 200 MiB touched, 50 MiB written, processes started, a
+# double-forked daemon counted while it lives, fvm top --once --json with two VMs; the
+# source is the cgroup as root and the supervisor as a user who can make none. Host
+# tree unchanged.
 . "$(dirname "$0")/../lib/harness.sh"
 
 head -c 8192 /dev/urandom > "$HOST/existing"
@@ -105,6 +109,92 @@ read -r n rss < <(tr -d "[]," <<< "$got")
 [ "${n:-0}" -ge 1 ] && [ "${rss:-0}" -ge 35 ] && ok "live_processes_figures (${n:-?} processes, ${rss:-?} MiB)" ||
 	not_ok live_processes_figures "$got"
 wait $fx
+
+# ---- the issue's proof: figures a user can check ------------------------------------------
+# PY: python itself (a shim in front of it would add its own processes and CPU).
+PY=$(python3 -c 'import sys; print(sys.executable)')
+# The source expected: the run's cgroup when fvm-exec could make one (-v says so).
+cgsrc=supervisor
+run -v -n probe -- true 2>&1 | grep -q "^fvm-exec: cgroup: /" && cgsrc=cgroup
+vm=burn1
+run -n $vm -- "$PY" -c '
+import time
+t = time.process_time()
+while time.process_time() - t < 0.95:
+    pass' > /dev/null 2>&1
+got=$(py '[j["runs"][-1]["user_ms"] + j["runs"][-1]["sys_ms"], j["runs"][-1]["source"]["cpu"]]' 2>&1)
+read -r cpu src < <(tr -d "[],'" <<< "$got")
+[ "${cpu:-0}" -ge 800 ] && [ "${cpu:-0}" -le 1200 ] && [ "${src:-}" = "$cgsrc" ] &&
+	ok "one_second_of_cpu_reported_as_0.8_to_1.2 (${cpu:-?} ms, from ${src:-?}, $(whoami_tag))" ||
+	not_ok one_second_of_cpu_reported_as_0.8_to_1.2 "expected source $cgsrc" "$got"
+vm=mem200
+run -n $vm -- "$PY" -c '
+b = bytearray(200 << 20)
+for i in range(0, len(b), 4096):
+    b[i] = 1' > /dev/null 2>&1
+got=$(py '[j["runs"][-1]["peak_rss"] >> 20, j["runs"][-1]["source"]["memory"]]' 2>&1)
+read -r peak src < <(tr -d "[],'" <<< "$got")
+[ "${peak:-0}" -ge 200 ] && ok "touching_200_MiB_reports_a_peak_of_at_least_that (${peak:-?} MiB, from ${src:-?})" ||
+	not_ok touching_200_MiB_reports_a_peak_of_at_least_that "$got"
+vm=w50
+run -n $vm -- sh -c 'head -c 52428800 /dev/zero > out' > /dev/null 2>&1
+got=$(py '[j["runs"][-1]["wchar"], j["runs"][-1]["layer_bytes"] is None]' 2>&1)
+read -r wchar _ < <(tr -d "[]," <<< "$got")
+[ "${wchar:-0}" -ge 52428800 ] && ok "writing_50_MiB_reports_it (${wchar:-?} bytes)" || not_ok writing_50_MiB_reports_it "$got"
+vm=procs
+run -n $vm -- sh -c '/bin/true; /bin/true; (/bin/true)' > /dev/null 2>&1
+got=$(py '[j["runs"][-1]["processes_started"], j["runs"][-1]["source"]["processes_started"]]' 2>&1)
+read -r n src < <(tr -d "[],'" <<< "$got")
+[ "${n:-0}" -ge 4 ] && [ "${n:-0}" -le 5 ] && [ "${src:-}" = libfvm ] &&
+	ok "processes_started_counted (${n:-?}: the shell, two vforks, a subshell)" || not_ok processes_started_counted "$got"
+
+# A double-forked daemon: the command returns at once, the daemon burns ~1 s of CPU on;
+# fvm stats sees it live, and the run's record (written when the VM is empty) counts it.
+vm=daemon
+run -n $vm -- sh -c "(setsid '$PY' -c '
+import time
+t = time.process_time()
+while time.process_time() - t < 1.0:
+    pass' > /dev/null 2>&1 &) ; exit 0" > /dev/null 2>&1
+sleep 0.5
+got=$(py '[j["live"]["processes"], j["live"]["total"]["user_ms"] + j["live"]["total"]["sys_ms"], j["live"]["total"]["pss"] > 0]' 2>&1)
+read -r n cpu pss < <(tr -d "[],'" <<< "$got")
+[ "${n:-0}" -ge 1 ] && [ "${cpu:-0}" -ge 100 ] && ok "daemon_seen_live_with_its_cpu (${cpu:-?} ms so far)" ||
+	not_ok daemon_seen_live_with_its_cpu "$got"
+[ "${pss:-}" = True ] && ok live_pss_reported || not_ok live_pss_reported "$got"
+for _ in $(seq 100); do [ -z "$(ls "$FVM_HOME/ctl/$vm/runs" 2>/dev/null)" ] && break; sleep 0.1; done
+got=$(py '[len(j["runs"]), j["runs"][-1]["user_ms"] + j["runs"][-1]["sys_ms"]]' 2>&1)
+read -r n cpu < <(tr -d "[]," <<< "$got")
+[ "${n:-0}" = 1 ] && [ "${cpu:-0}" -ge 800 ] && ok "daemon_cpu_counted_in_the_run (${cpu:-?} ms)" ||
+	not_ok daemon_cpu_counted_in_the_run "$got"
+
+# fvm top: two VMs running at once, each with its figures.
+run -n topa -- "$PY" -c '
+import time
+t = time.time()
+while time.time() - t < 4:
+    pass' > /dev/null 2>&1 &
+ta=$!
+run -n topb -- "$PY" -c 'import time; b = bytearray(30 << 20); b[::4096] = b"x" * len(b[::4096]); time.sleep(4)' > /dev/null 2>&1 &
+tb=$!
+for _ in $(seq 50); do
+	[ "$("$FVM" ps topa 2>/dev/null | wc -l)" -ge 2 ] && [ "$("$FVM" ps topb 2>/dev/null | wc -l)" -ge 2 ] && break
+	sleep 0.1
+done
+sleep 0.5
+got=$("$FVM" top --once --json 2>&1 | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+v = {x["name"]: x for x in j["vms"]}
+a, b = v["topa"], v["topb"]
+print(a["processes"] >= 1, b["processes"] >= 1, a["cpu_percent"] > 20, b["memory"] >= 30 << 20,
+      a["layer_bytes"] is not None, a["source"]["cpu"], b["source"]["memory"])' 2>&1)
+read -r pa pb busy mem layer csrc msrc <<< "$got"
+[ "$pa $pb $busy $mem $layer" = "True True True True True" ] && [ "$csrc" = "$( [ $cgsrc = cgroup ] && echo cgroup || echo proc)" ] &&
+	ok "top_once_json_lists_two_running_vms (cpu from $csrc, memory from $msrc)" ||
+	not_ok top_once_json_lists_two_running_vms "$got" "$("$FVM" top --once 2>&1)"
+"$FVM" top --once | grep -Eq '^topa +1 +[0-9.]+[ *] ' && ok top_once_prints_a_table || not_ok top_once_prints_a_table "$("$FVM" top --once 2>&1)"
+wait $ta $tb
 
 # ---- a VM process cannot write its account ---------------------------------------------
 vm=forge

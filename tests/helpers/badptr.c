@@ -58,6 +58,8 @@
 #include <time.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
@@ -521,6 +523,25 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	I("ioctl(fd,FS_IOC_FSSETXATTR,P)", ioctl(fd, FS_IOC_FSSETXATTR, P))
 	I("truncate(P)", truncate(P, 0))
 	I("truncate64(P)", truncate64(P, 0))
+
+	/* write.c: bad buffers and vectors reach the kernel (EFAULT); no change to f. */
+	I("write(fd,P,1)", write(fd, P, 1))
+	I("pwrite(fd,P,1,0)", pwrite(fd, P, 1, 0))
+	I("pwrite64(fd,P,1,0)", pwrite64(fd, P, 1, 0))
+	I("writev(fd,P,1)", writev(fd, P, 1))
+	I("pwritev(fd,P,1,0)", pwritev(fd, P, 1, 0))
+	I("pwritev64(fd,P,1,0)", pwritev64(fd, P, 1, 0))
+	I("pwritev2(fd,P,1,0,0)", pwritev2(fd, P, 1, 0, 0))
+	I("pwritev64v2(fd,P,1,0,0)", pwritev64v2(fd, P, 1, 0, 0))
+	I("ftruncate(fd,6) none", ftruncate(fd, 6))
+	I("ftruncate64(fd,6) none", ftruncate64(fd, 6))
+	I("fallocate(fd,0,0,1) none", fallocate(fd, 0, 0, 1))
+	I("fallocate64(fd,0,0,1) none", fallocate64(fd, 0, 0, 1))
+	I("posix_fallocate(fd,0,1) none", posix_fallocate(fd, 0, 1))
+	I("posix_fallocate64(fd,0,1) none", posix_fallocate64(fd, 0, 1))
+	I("copy_file_range(fd,P,fd,0,1)", copy_file_range(fd, P, fd, NULL, 1, 0))
+	I("sendfile(fd,fd,P,1)", sendfile(fd, fd, P, 1))
+	I("sendfile64(fd,fd,P,1)", sendfile64(fd, fd, P, 1))
 
 	/* tmp.c */
 	FD("mkstemp(P)", mkstemp(P))

@@ -14,7 +14,7 @@ static struct run_stats sample(long long end_ms, int code)
 {
 	struct run_stats s = {.pid = 4242, .start_ms = end_ms - 1500, .end_ms = end_ms, .wall_ms = 1500,
 			      .user_ms = 512, .sys_ms = 7, .peak_rss = 104857600ull, .rchar = 1, .wchar = 2,
-			      .read_bytes = 3, .write_bytes = 4, .copyups = 5, .copy_bytes = 6,
+			      .read_bytes = 3, .write_bytes = 4, .copyups = 5, .copy_bytes = 6, .procs = 8,
 			      .layer_bytes = 7, .end = RUN_END_EXIT, .code = code};
 	snprintf(s.cpu_src, sizeof(s.cpu_src), "supervisor");
 	snprintf(s.mem_src, sizeof(s.mem_src), "cgroup");
