@@ -153,8 +153,10 @@ static const struct cmd_help {
 	 "key, older than the last accepted (rollback), of the same sequence with other content\n"
 	 "or past its valid-until (status 1); downloads the newest version's missing layers\n"
 	 "(resuming a cut download), checks each one's sha256 and signature, and switches the\n"
-	 "idle VM to them in one step (refused while it runs). Its own changes stay on top.\n"
-	 "A server that cannot be reached is status 4.",
+	 "VM to them in one step: at once when it is idle, else when its last process ends (a\n"
+	 "running VM never changes under its processes; fvm info says the switch waits). Its\n"
+	 "own changes stay on top; the files both changed are listed by fvm info. A server that\n"
+	 "cannot be reached is status 4.",
 	 "  --all                  each subscribed VM of the store (the worst status)\n",
 	 "fvm pull web"},
 	{"doctor", "fvm doctor [--json]",
@@ -193,7 +195,7 @@ int cli_help(const char *name, FILE *out)
 		fprintf(out, "usage: %s\n\n%s\n\noptions:\n%s  --home DIR             the store (before COMMAND; default $FVM_HOME, else\n"
 			     "                         ${XDG_DATA_HOME:-~/.local/share}/fvm)\n"
 			     "  -h, --help             this help\n\nexample:\n  %s\n\n"
-			     "Exit status: 0 done, 1 refused (see fvm(1)), 2 usage, 3 damaged store.\n",
+			     "Exit status: 0 done, 1 refused (see fvm(1)), 2 usage, 3 damaged store, 4 unreachable remote.\n",
 			h->synopsis, h->what, h->options, h->example);
 		return 0;
 	}

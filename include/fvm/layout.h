@@ -27,6 +27,9 @@
  *         vm.conf policy commit.journal lock
  *         layers                  the VM's layer ids, top first, one a line (tools only;
  *                                 compiled into the policy image for libfvm)
+ *         switch                  a pending switch of the VM's layers (fvm pull while it
+ *                                 ran): applied when no process of the VM runs
+ *                                 (fvm-exec/store/layer_switch.c)
  *         runs/                   the supervisor's records of the VM's processes
  *         history/                the supervisor's accounts of past runs, the last runs-kept
  *                                 (fvm-exec/store/history.h)
@@ -66,6 +69,8 @@
 #define FVM_JOURNAL_FILE  "commit.journal"
 #define FVM_RUNS_DIR      "runs"
 #define FVM_LAYERS_DIR    "layers"   /* in the store: the layers; in ctl/NAME: the list */
+#define FVM_SWITCH_FILE   "switch"   /* in ctl/NAME: a pending switch of the list */
+#define FVM_SWITCH_MAGIC  "fvm-switch 1"
 #define FVM_LAYER_TREE    "tree"
 #define FVM_LAYER_INFO    "info"
 #define FVM_LAYERS_MAGIC  "fvm-layers 1"
