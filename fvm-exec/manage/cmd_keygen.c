@@ -16,11 +16,6 @@
 #include "cmd.h"
 #include "store/minisign.h"
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: fvm keygen -o NAME [--no-passphrase]   (writes NAME.key and NAME.pub)\n");
-}
-
 int cmd_keygen(const struct fvm_store *s, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -44,16 +39,14 @@ int cmd_keygen(const struct fvm_store *s, int argc, char **argv)
 			nopass = true;
 			break;
 		case 'h':
-			usage();
+			cli_help("keygen", stdout);
 			return 0;
 		default:
-			usage();
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 	}
 	if (!name || !*name || optind != argc) {
-		usage();
-		return FVM_EXIT_USAGE;
+		return cli_usage(optind != argc ? "no argument besides -o NAME" : "-o NAME is needed");
 	}
 	if (sodium_init() < 0) {
 		warnx("libsodium cannot start");

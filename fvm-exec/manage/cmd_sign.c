@@ -99,7 +99,7 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv)
 		}
 	}
 	if (!key || optind + 1 != argc) {
-		goto usage;
+		return cli_usage(!key ? "--key K is needed" : "one FILE is needed");
 	}
 	const char *file = argv[optind];
 	if (!sigpath) {
@@ -144,8 +144,7 @@ out:
 	free(deflt);
 	return ret;
 usage:
-	fprintf(stderr, "usage: fvm sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED] [-c UNTRUSTED]\n");
-	return FVM_EXIT_USAGE;
+	return cli_usage(NULL);
 }
 
 int cmd_verify(const struct fvm_store *s, int argc, char **argv)
@@ -177,7 +176,7 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv)
 		}
 	}
 	if (!pub || optind + 1 != argc) {
-		goto usage;
+		return cli_usage(!pub ? "--pub P is needed" : "one FILE is needed");
 	}
 	const char *file = argv[optind];
 	if (!sigpath) {
@@ -241,6 +240,5 @@ out:
 	free(deflt);
 	return ret;
 usage:
-	fprintf(stderr, "usage: fvm verify FILE --pub P [-x SIG] [--prehashed-only] [-q]\n");
-	return FVM_EXIT_USAGE;
+	return cli_usage(NULL);
 }

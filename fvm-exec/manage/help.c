@@ -26,7 +26,7 @@ static const struct cmd_help {
 	 "  --json                 one JSON object\n"
 	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm info build"},
-	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]",
+	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [--color[=WHEN]] [PATH...]",
 	 "What VM NAME changed, one line per change: A (added), M (modified), D (deleted).\n"
 	 "A PATH selects the changes at or beneath it; a PATH that matches no change is an\n"
 	 "error naming it (status 1).",
@@ -35,7 +35,9 @@ static const struct cmd_help {
 	 "  -p, --patch            a unified diff of each changed text file\n"
 	 "  --layer LABEL          what the snapshot LABEL holds, not the merged view\n"
 	 "  --conflicts            only the changes whose host file differs from what the VM\n"
-	 "                         copied (changed since, or another host's, after an import)\n",
+	 "                         copied (changed since, or another host's, after an import)\n"
+	 "  --color[=WHEN]         colour A, M, D (and -p's lines): auto (the default: on a\n"
+	 "                         terminal, unless NO_COLOR is set), always, never\n",
 	 "fvm diff build ~/src/proj"},
 	{"commit", "fvm commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]",
 	 "Apply VM NAME's changes (or those at or beneath each PATH) to the host. A PATH that\n"

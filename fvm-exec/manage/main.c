@@ -19,19 +19,19 @@ static const struct {
 	int (*run)(const struct fvm_store *, int, char **);
 	const char *help;
 } commands[] = {
-	{"list", cmd_list, "list [--json]                          the VMs in the store"},
-	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
-	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL] [PATH...] what VM NAME changed (A/M/D)"},
+	{"list", cmd_list, "list [--json] [--bytes]                the VMs in the store"},
+	{"info", cmd_info, "info NAME [--json] [--bytes]           a VM's policy, sizes, changes, processes, subscription"},
+	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL|--conflicts] [--color=WHEN] [PATH...] what VM NAME changed (A/M/D)"},
 	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
-	{"reset", cmd_reset, "reset NAME [--all] [PATH...]           discard changes (--all: the layers too)"},
+	{"reset", cmd_reset, "reset NAME [--all] [--dry-run] [PATH...] discard changes (--all: the layers too)"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
 	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
 	{"stats", cmd_stats, "stats NAME [--json]                    what VM NAME consumes now and what its past runs did"},
-	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd] [--mtime T]  the VM's changes as an OCI layer or image"},
+	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]  the VM's changes as an OCI layer or image"},
 	{"import", cmd_import, "import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]  a new VM from an OCI layer or image"},
 	{"snapshot", cmd_snapshot, "snapshot NAME [LABEL]                  freeze the VM's changes into a layer"},
-	{"snapshots", cmd_snapshots, "snapshots NAME                         its layers: label, date, size, files"},
+	{"snapshots", cmd_snapshots, "snapshots NAME [--json] [--bytes]      its layers: label, date, size, files"},
 	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
@@ -41,7 +41,7 @@ static const struct {
 	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
 	{"subscribe", cmd_subscribe, "subscribe VM URL --pub KEY.pub [--pub ...] | subscribe VM  follow a VMcast feed (or show it)"},
 	{"pull", cmd_pull, "pull VM | --all                        the subscribed feed's newest version, verified"},
-	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
+	{"stop", cmd_stop, "stop NAME [--kill-after DURATION]      end them: SIGTERM, SIGKILL after DURATION (default 5s)"},
 	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
 	{"doctor", cmd_doctor, "doctor [--json]                        what this kernel and machine give fvm, and the fixes"},
 	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
@@ -96,6 +96,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[optind], "help") == 0) {
 		if (optind + 1 == argc) {
 			usage(stdout);
+			return 0;
+		}
+		if (optind + 2 == argc && (strcmp(argv[optind + 1], "--help") == 0 || strcmp(argv[optind + 1], "-h") == 0)) {
+			cli_help("help", stdout);
 			return 0;
 		}
 		if (optind + 2 == argc && cli_help(argv[optind + 1], stdout) == 0) {
