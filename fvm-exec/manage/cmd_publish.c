@@ -454,6 +454,8 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		warnx("libsodium cannot start");
 		return FVM_EXIT_PARTIAL;
 	}
+	char kbuf[PATH_MAX + 32];
+	po.key = cli_key_file(s, po.key, ".key", kbuf, sizeof(kbuf));
 	if (ms_seckey_load(po.key, sk) < 0) {
 		sodium_free(sk);
 		return FVM_EXIT_PARTIAL;
@@ -463,6 +465,8 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		struct ms_pubkey npk;
 		char trusted[64], id[17];
 		size_t len;
+		char sbuf[PATH_MAX + 32];
+		succ = cli_key_file(s, succ, ".pub", sbuf, sizeof(sbuf));
 		if (ms_pubkey_load(succ, &npk) < 0) {
 			sodium_free(sk);
 			return FVM_EXIT_PARTIAL;

@@ -1280,6 +1280,8 @@ int cmd_subscribe(const struct fvm_store *s, int argc, char **argv)
 	rc = FVM_EXIT_REFUSED;
 	for (size_t i = 0; i < npubs; i++) {
 		struct ms_pubkey pk;
+		static char pbuf[MAX_KEYS][PATH_MAX + 32]; /* pubs[i] may point here until the end */
+		pubs[i] = cli_key_file(s, pubs[i], ".pub", pbuf[i], sizeof(pbuf[i]));
 		if (read_small(pubs[i], &texts[i], &lens[i]) < 0) {
 			goto out;
 		}

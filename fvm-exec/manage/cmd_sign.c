@@ -86,7 +86,6 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv)
 	const char *why;
 	int c, fd, ret = FVM_EXIT_PARTIAL;
 
-	(void)s;
 	while ((c = getopt_long(argc, argv, "k:x:lt:c:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': key = optarg; break;
@@ -114,6 +113,8 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv)
 		free(deflt);
 		return FVM_EXIT_PARTIAL;
 	}
+	char kbuf[PATH_MAX + 32];
+	key = cli_key_file(s, key, ".key", kbuf, sizeof(kbuf));
 	if (ms_seckey_load(key, sk) < 0) {
 		goto out;
 	}
@@ -164,7 +165,6 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv)
 	char kid[17], sid[17];
 	int c, fd, ret = FVM_EXIT_PARTIAL;
 
-	(void)s;
 	while ((c = getopt_long(argc, argv, "p:x:Hq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': pub = optarg; break;
@@ -186,6 +186,8 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv)
 		}
 		sigpath = deflt;
 	}
+	char pbuf[PATH_MAX + 32];
+	pub = cli_key_file(s, pub, ".pub", pbuf, sizeof(pbuf));
 	if (ms_pubkey_load(pub, &pk) < 0) {
 		goto out;
 	}

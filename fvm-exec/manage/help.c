@@ -102,13 +102,16 @@ static const struct cmd_help {
 	 "Refused while the VM runs.",
 	 "  --reset                the configuration files' values, now\n",
 	 "fvm config build net=none"},
-	{"keygen", "fvm keygen -o NAME [--no-passphrase]",
+	{"keygen", "fvm keygen [-o NAME] [--no-passphrase]",
 	 "An Ed25519 key pair in minisign's formats: NAME.key (secret, mode 0600, encrypted with\n"
 	 "a passphrase asked twice on the terminal, or read as one line from the file\n"
-	 "descriptor $FVM_PASSPHRASE_FD) and NAME.pub. Existing files are never replaced.",
-	 "  -o, --output NAME      the files' name, without .key and .pub\n"
+	 "descriptor $FVM_PASSPHRASE_FD) and NAME.pub. Existing files are never replaced.\n"
+	 "Without -o: fvm.key and fvm.pub in the store's key directory, $FVM_HOME/keys, which\n"
+	 "no VM sees; a --key or --pub that names no file is looked up there (--key fvm).",
+	 "  -o, --output NAME      the files' name, without .key and .pub (default\n"
+	 "                         $FVM_HOME/keys/fvm)\n"
 	 "  --no-passphrase        leave the secret key unencrypted (automation)\n",
-	 "fvm keygen -o ~/keys/feed"},
+	 "fvm keygen"},
 	{"sign", "fvm sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED] [-c UNTRUSTED]",
 	 "A minisign signature of FILE (prehashed, \"ED\"), written to SIG, by default\n"
 	 "FILE.minisig; `minisign -V` verifies it.",

@@ -35,7 +35,7 @@ static const struct {
 	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
-	{"keygen", cmd_keygen, "keygen -o NAME [--no-passphrase]       an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
+	{"keygen", cmd_keygen, "keygen [-o NAME] [--no-passphrase]     an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
 	{"sign", cmd_sign, "sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED]  FILE.minisig, a minisign signature"},
 	{"verify", cmd_verify, "verify FILE --pub P [-x SIG] [--prehashed-only]  check a minisign signature"},
 	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
@@ -123,12 +123,14 @@ int main(int argc, char **argv)
 			 * key and signature commands need none. */
 			if (commands[i].run == cmd_keygen || commands[i].run == cmd_sign ||
 			    commands[i].run == cmd_verify) {
+				/* Only where the store is: its key directory (not its format). */
+				bool found = store_locate(&store, home) == 0;
 				optind++;
 				int key_argc = argc - optind + 1;
 				char **key_argv = argv + optind - 1;
 				key_argv[0] = prog;
 				optind = 0;
-				return commands[i].run(NULL, key_argc, key_argv);
+				return commands[i].run(found ? &store : NULL, key_argc, key_argv);
 			}
 			/* doctor checks the store itself, whatever its state. */
 			bool doctor = commands[i].run == cmd_doctor;

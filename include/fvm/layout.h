@@ -4,6 +4,8 @@
  *
  *   $FVM_HOME/              0711  traversable by every uid of a VM, listable by none
  *     format                0644  "fvm-store 3\n": written by the tools, checked on every use
+ *     keys/                 0700  fvm's default key directory (fvm keygen without -o): hidden
+ *                                 from every VM with the rest of the store
  *     layers/               0711  read-only layers, each stored once and shared by every VM
  *       ID/                 0711  one layer, named by its local id (made by fvm snapshot)
  *         tree/                   its files in OCI diff form (a former upper/: whiteouts,
@@ -70,6 +72,7 @@
 #define FVM_RUNS_DIR      "runs"
 #define FVM_LAYERS_DIR    "layers"   /* in the store: the layers; in ctl/NAME: the list */
 #define FVM_SWITCH_FILE   "switch"   /* in ctl/NAME: a pending switch of the list */
+#define FVM_KEYS_DIR      "keys"     /* in the store: the default key directory */
 #define FVM_SWITCH_MAGIC  "fvm-switch 1"
 #define FVM_LAYER_TREE    "tree"
 #define FVM_LAYER_INFO    "info"

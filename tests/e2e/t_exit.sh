@@ -71,7 +71,7 @@ for sub in $SUBS; do
 	usage_error "bad_option_of_${sub}_is_2" "$sub" --no-such-option
 done
 for sub in info diff commit reset rm ps stats export import snapshot snapshots restore squash clone stop config \
-	keygen sign verify publish subscribe pull; do
+	sign verify publish subscribe pull; do
 	usage_error "missing_name_of_${sub}_is_2" "$sub"
 done
 usage_error subscribe_without_key_is_2 subscribe v http://127.0.0.1:9/
