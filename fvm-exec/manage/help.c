@@ -141,7 +141,7 @@ static const struct cmd_help {
 	 "  --key K                the publisher's secret key\n"
 	 "  --base-url URL         where DIR is served (the enclosures' URLs)\n"
 	 "  --title T, --notes TEXT  the channel's title, the item's notes\n"
-	 "  --valid-days N         how long the feed is valid (7)\n"
+	 "  --valid-days N         how long the feed is valid, in days (default 7)\n"
 	 "  --successor NEW.pub    announce the key that follows this one\n"
 	 "  --refresh              only re-sign the feed\n",
 	 "fvm publish build --feed /srv/vmcast --key ~/keys/feed.key --base-url https://example.org/vmcast"},

@@ -13,6 +13,8 @@
  *   switch lock is held for moments and the two locks cannot deadlock.
  * - The conflicts (the files TO's new layers change that upper/ changed too) are found
  *   when the switch is applied, against upper/ as the VM left it.
+ * - The control area is opened, never made here: a supervisor ending after its VM was
+ *   removed must not bring back an empty control area.
  */
 #include <err.h>
 #include <errno.h>
@@ -35,15 +37,34 @@
 #define CONFLICTS_DIR   "vmcast"
 #define CONFLICTS_FILE  "conflicts"
 
+/*
+ * VMDIR's control area opened, never made: a VM removed meanwhile (fvm rm, an ephemeral
+ * run's end) gets no new one. fd, or -1 (ENOENT silently: nothing pending there).
+ */
+static int ctl_open(const char *vmdir)
+{
+	char ctl[PATH_MAX];
+	int fd;
+
+	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0) {
+		return -1;
+	}
+	fd = open(ctl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		warn("%s", ctl);
+	}
+	return fd;
+}
+
 int layer_switch_read(const char *vmdir, struct layer_switch *sw)
 {
 	char *text, *p, *save = NULL;
 	size_t len;
-	int cfd = store_ctl_open(vmdir), ret;
+	int cfd = ctl_open(vmdir), ret;
 
 	memset(sw, 0, sizeof(*sw));
 	if (cfd < 0) {
-		return -1;
+		return errno == ENOENT ? 0 : -1;
 	}
 	ret = safe_read_file(cfd, FVM_SWITCH_FILE, SWITCH_MAX_TEXT, &text, &len);
 	close(cfd);
@@ -78,7 +99,7 @@ int layer_switch_read(const char *vmdir, struct layer_switch *sw)
 
 int layer_switch_lock(const char *vmdir)
 {
-	int fd = store_ctl_open(vmdir);
+	int fd = ctl_open(vmdir);
 
 	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
 		warn("%s: the switch lock", vmdir);
@@ -172,7 +193,7 @@ static void conflicts_write(const char *vmdir, const char *home, const struct la
 {
 	char *text = NULL, tree[PATH_MAX];
 	size_t len = 0;
-	int cfd = store_ctl_open(vmdir), sfd;
+	int cfd = ctl_open(vmdir), sfd;
 
 	if (cfd < 0) {
 		return;
@@ -238,7 +259,7 @@ int layer_switch_apply(const char *vmdir)
 			return -1;
 		}
 	}
-	if ((cfd = store_ctl_open(vmdir)) < 0 || (unlinkat(cfd, FVM_SWITCH_FILE, 0) < 0 && errno != ENOENT)) {
+	if ((cfd = ctl_open(vmdir)) < 0 || (unlinkat(cfd, FVM_SWITCH_FILE, 0) < 0 && errno != ENOENT)) {
 		warn("%s: the pending switch of its layers", vmdir);
 		if (cfd >= 0) {
 			close(cfd);
