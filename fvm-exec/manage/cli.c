@@ -16,6 +16,20 @@
 #include "store/procs.h"
 #include "store/quote.h"
 
+const char *cli_key_file(const struct fvm_store *s, const char *arg, const char *ext, char *buf, size_t len)
+{
+	if (!s || strchr(arg, '/') || access(arg, F_OK) == 0) {
+		return arg;
+	}
+	for (int with_ext = 0; with_ext < 2; with_ext++) {
+		if (snprintf(buf, len, "%s/%s/%s%s", s->home, FVM_KEYS_DIR, arg, with_ext ? ext : "") < (int)len &&
+		    access(buf, F_OK) == 0) {
+			return buf;
+		}
+	}
+	return arg;
+}
+
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len)
 {
 	if (store_vm_dir(s, name, dir, len) < 0) {

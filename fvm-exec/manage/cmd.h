@@ -72,6 +72,14 @@ int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_change
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
 
+/*
+ * A key file argument ARG (--key, --pub, --successor): ARG itself when it names a
+ * path with a '/' or a file that exists, else the key of that name in the store S's
+ * key directory (HOME/keys/ARG, or ARG with EXT, ".key" or ".pub", added) when there
+ * is one, into BUF. Returns the path to open (a missing one is reported by its user).
+ */
+const char *cli_key_file(const struct fvm_store *s, const char *arg, const char *ext, char *buf, size_t len);
+
 /* The N PATH arguments made absolute and normalised (*OUT, free with cli_paths_free). */
 int cli_paths(int n, char **argv, char ***out);
 void cli_paths_free(char **v, int n);

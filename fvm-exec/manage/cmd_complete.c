@@ -81,6 +81,7 @@ static void spec_add(struct cspec *sp, const char *name, size_t nl, const char *
 	}
 	memcpy(n, name, nl);
 	n[nl] = '\0';
+	n[strcspn(n, "[=]")] = '\0'; /* "--color[=WHEN]": an optional value, given after '=' */
 	if (spec_find(sp, n) || sp->nopt >= MAX_OPTS) {
 		return;
 	}

@@ -15,9 +15,15 @@
  *           copied (commit_conflict, store/commit.h: changed on the host since, or a
  *           VM imported from a host whose file differs), in any of the formats.
  *
+ *   --color[=WHEN]  colour the kind letters (A green, M yellow, D red, a privileged
+ *           change's "!" bold) and -p's +, - and @@ lines, as git does: WHEN is auto
+ *           (the default: only on a terminal, never when NO_COLOR is set and not empty,
+ *           or TERM is dumb), always (--color alone) or never. --json is never coloured.
+ *
  * The VM chose every name and every byte of content: names are quoted and diff(1)'s
  * output is passed through line by line with its unsafe bytes escaped
- * (store/quote.h), so no output can move the cursor or add a line of its own.
+ * (store/quote.h), so no output can move the cursor or add a line of its own; the
+ * colours are fvm's own sequences around that text.
  */
 #include <err.h>
 #include <fcntl.h>
@@ -41,6 +47,61 @@ enum diff_format { FMT_PLAIN, FMT_STAT, FMT_JSON, FMT_PATCH };
 struct diff_ctx {
 	const char *upper;
 };
+
+/* Colour on (--color, diff_color_choose): the escape sequences below are printed. */
+static bool color;
+
+#define COLOR_RESET "\033[m"
+
+/* The colour of change kind KIND's letter. */
+static const char *kind_color(char kind)
+{
+	return kind == FVM_ADDED ? "\033[32m" : kind == FVM_DELETED ? "\033[31m" : "\033[33m";
+}
+
+/*
+ * Whether to colour, for --color=WHEN (NULL: auto). 0 and *ON set, or -1 for a WHEN
+ * that is none of auto, always, never.
+ */
+static int color_choose(const char *when, bool *on)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (!when || strcmp(when, "auto") == 0) {
+		*on = isatty(1) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+	} else if (strcmp(when, "always") == 0) {
+		*on = true;
+	} else if (strcmp(when, "never") == 0) {
+		*on = false;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* A change's line as fvm_change_print writes it, its kind letter (and "!") coloured. */
+static void change_line(const struct fvm_change *ch)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = color ? open_memstream(&text, &len) : NULL;
+
+	if (!m) {
+		fvm_change_print(stdout, ch);
+		return;
+	}
+	fvm_change_print(m, ch);
+	fclose(m);
+	/* "K PATH..." or "K! PATH...": the letter, then the mark, then the rest as it was. */
+	printf("%s%c" COLOR_RESET, kind_color(text[0]), text[0]);
+	size_t rest = 1;
+	if (len > 1 && text[1] == '!') {
+		fputs("\033[1;31m!" COLOR_RESET, stdout);
+		rest = 2;
+	}
+	fwrite(text + rest, 1, len - rest, stdout);
+	free(text);
+}
 
 static bool has_host(const struct fvm_change *ch)
 {
@@ -70,7 +131,12 @@ static void size_field(FILE *out, bool present, const struct stat *st)
 static void print_stat(const struct diff_ctx *d, const struct fvm_change *ch)
 {
 	(void)d;
-	printf("%c%s ", ch->kind, ch->priv ? "!" : "");
+	if (color) {
+		printf("%s%c" COLOR_RESET "%s ", kind_color(ch->kind), ch->kind,
+		       ch->priv ? "\033[1;31m!" COLOR_RESET : "");
+	} else {
+		printf("%c%s ", ch->kind, ch->priv ? "!" : "");
+	}
 	fvm_quote_fputs(ch->vpath, stdout);
 	putchar('\t');
 	if (ch->kind != FVM_MODIFIED) {
@@ -216,8 +282,11 @@ static void run_diff(const char *old, const char *new, const char *vpath)
 	ssize_t n;
 	while (in && (n = getline(&line, &cap, in)) > 0) {
 		bool nl = line[n - 1] == '\n';
+		const char *on = !color ? NULL : line[0] == '@' ? "\033[36m"
+			       : line[0] == '+' ? "\033[32m" : line[0] == '-' ? "\033[31m" : NULL;
+		fputs(on ? on : "", stdout);
 		fvm_quote_text(line, (size_t)n - nl, stdout);
-		putchar('\n');
+		fputs(on ? COLOR_RESET "\n" : "\n", stdout);
 	}
 	free(line);
 	if (in) {
@@ -254,7 +323,7 @@ static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 	bool h = has_host(ch) && S_ISREG(ch->host.st_mode);
 	bool u = has_upper(ch) && S_ISREG(ch->upper.st_mode);
 
-	fvm_change_print(stdout, ch);
+	change_line(ch);
 	putchar('\n');
 	snprintf(upath, sizeof(upath), "%s%s", d->upper, ch->vpath);
 	if ((h || u) && (ch->kind != FVM_MODIFIED || (ch->what & FVM_DIFF_CONTENT))) {
@@ -315,9 +384,11 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		{"patch", no_argument, NULL, 'p'},
 		{"layer", required_argument, NULL, 'l'},
 		{"conflicts", no_argument, NULL, 'c'},
+		{"color", optional_argument, NULL, 'C'},
+		{"colour", optional_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *layer = NULL;
+	const char *layer = NULL, *when = NULL;
 	bool conflicts = false;
 	enum diff_format fmt = FMT_PLAIN;
 	char dir[PATH_MAX], upper[PATH_MAX + 16];
@@ -332,6 +403,10 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 		}
 		if (c == 'c') {
 			conflicts = true;
+			continue;
+		}
+		if (c == 'C') {
+			when = optarg ? optarg : "always";
 			continue;
 		}
 		enum diff_format f = c == 's' ? FMT_STAT : c == 'j' ? FMT_JSON : c == 'p' ? FMT_PATCH : FMT_PLAIN;
@@ -349,6 +424,10 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 	if (layer && conflicts) {
 		return cli_usage("--layer and --conflicts exclude each other");
 	}
+	if (color_choose(when, &color) < 0) {
+		return cli_usage("--color takes auto, always or never");
+	}
+	color = color && fmt != FMT_JSON;
 	npaths = argc - optind - 1;
 	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0 ||
 	    (rc = cli_paths(npaths, argv + optind + 1, &paths)) != 0) {
@@ -385,7 +464,7 @@ int cmd_diff(const struct fvm_store *s, int argc, char **argv)
 			print_patch(&d, &ch.v[i]);
 			break;
 		case FMT_PLAIN:
-			fvm_change_print(stdout, &ch.v[i]);
+			change_line(&ch.v[i]);
 			putchar('\n');
 			break;
 		}

@@ -198,6 +198,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 		for (size_t i = 0; i < ll.n; i++) {
 			printf("%s\"%s\"%s", i ? "," : "\"layers\":[", ll.id[i], i + 1 == ll.n ? "]," : "");
 		}
+		vmcast_info_print(dir, stdout, true);
 		printf("\"processes\":[");
 		for (size_t i = 0; i < procs.n; i++) {
 			printf("%s%d", i ? "," : "", (int)procs.v[i].pid);
@@ -236,7 +237,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 			fputs(" --conflicts)\n", stdout);
 		}
 		printf("processes:  %s\n", procs.n ? who : "none"); /* names quoted by procs.c */
-		vmcast_info_print(dir, stdout);
+		vmcast_info_print(dir, stdout, false);
 		print_policy_text(pol);
 		if (conf) {
 			printf("vm.conf:\n");

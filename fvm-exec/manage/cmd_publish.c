@@ -40,13 +40,6 @@
 #include "store/procs.h"
 #include "store/replace.h"
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: fvm publish VM --feed DIR --key K [--base-url URL] [--title T] "
-			"[--notes TEXT] [--valid-days N] [--successor NEW.pub]\n"
-			"       fvm publish --refresh --feed DIR --key K [--valid-days N] [--successor NEW.pub]\n");
-}
-
 /* TEXT (LEN bytes) into DIR/NAME (DFD) through a temporary renamed over it (replace.h). */
 static int replace_file(int dfd, const char *dir, const char *name, const char *text, size_t len)
 {
@@ -433,23 +426,25 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		case OPT_DAYS:
 			po.days = strtol(optarg, &end, 10);
 			if (*end || po.days < 1 || po.days > 3650) {
-				warnx("--valid-days %s: 1 to 3650", optarg);
-				return FVM_EXIT_USAGE;
+				fprintf(stderr, "fvm publish: --valid-days %s: 1 to 3650\n", optarg);
+				return cli_usage(NULL);
 			}
 			break;
 		default:
-			usage();
-			return FVM_EXIT_USAGE;
+			return cli_usage(NULL);
 		}
 	}
-	if (optind != argc - (po.refresh ? 0 : 1) || !po.feed || !po.key ||
-	    (po.refresh && (po.base || po.title || po.notes))) {
-		usage();
-		return FVM_EXIT_USAGE;
+	if (!po.feed || !po.key) {
+		return cli_usage("--feed DIR and --key K are needed");
+	}
+	if (optind != argc - (po.refresh ? 0 : 1)) {
+		return cli_usage(po.refresh ? "--refresh takes no VM" : "one VM NAME is needed");
+	}
+	if (po.refresh && (po.base || po.title || po.notes)) {
+		return cli_usage("--refresh takes no --base-url, --title or --notes");
 	}
 	if (po.notes && strlen(po.notes) > 4000) {
-		warnx("--notes: at most 4000 bytes");
-		return FVM_EXIT_USAGE;
+		return cli_usage("--notes: at most 4000 bytes");
 	}
 	if (!po.refresh && (rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
 		return rc;
@@ -459,6 +454,8 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		warnx("libsodium cannot start");
 		return FVM_EXIT_PARTIAL;
 	}
+	char kbuf[PATH_MAX + 32];
+	po.key = cli_key_file(s, po.key, ".key", kbuf, sizeof(kbuf));
 	if (ms_seckey_load(po.key, sk) < 0) {
 		sodium_free(sk);
 		return FVM_EXIT_PARTIAL;
@@ -468,6 +465,8 @@ int cmd_publish(const struct fvm_store *s, int argc, char **argv)
 		struct ms_pubkey npk;
 		char trusted[64], id[17];
 		size_t len;
+		char sbuf[PATH_MAX + 32];
+		succ = cli_key_file(s, succ, ".pub", sbuf, sizeof(sbuf));
 		if (ms_pubkey_load(succ, &npk) < 0) {
 			sodium_free(sk);
 			return FVM_EXIT_PARTIAL;

@@ -26,14 +26,18 @@
  *   then applied (oci_tar_apply: every entry checked as fvm import checks it) into a
  *   new read-only layer; a layer of the same diff_id already in the store is shared
  *   instead.
- * - The VM switches in one step (layer_list_write) under its lock, idle: a pull while
- *   the VM runs is REFUSED (exit 1) after the downloads, which stay for the next pull.
- *   The VM's upper/ stays on top, and layers it made itself above the subscribed ones
- *   (snapshots) stay above them. Until the switch nothing of the VM or of the
- *   subscription's state has changed: any refusal leaves the VM at its version.
+ * - The version's new layers are made in the store (no VM names them), then the switch
+ *   is recorded and tried under the switch lock (store/layers.h, layer_switch.c): the
+ *   VM switches in one step (its list renamed) at once when it is idle, else when its
+ *   last process ends or the next fvm or fvm-exec finds it idle. A pull never changes a
+ *   running VM under its processes, and is not refused for it (exit 0). The VM's upper/
+ *   stays on top, and layers it made itself above the subscribed ones (snapshots) stay
+ *   above them. Until the switch is recorded nothing of the VM or of the subscription's
+ *   state has changed: any refusal leaves the VM at its version. The state records the
+ *   version switched to (or waiting), the feed accepted, and the trusted keys.
  * - Exit statuses (fvm/exit.h): 4 the feed or a blob cannot be fetched (server down,
  *   HTTP error, a cut transfer: the partial blob stays for a resume), 1 any refusal
- *   (signature, key, rollback, same sequence, freeze, digest, a running VM), 2 usage,
+ *   (signature, key, rollback, same sequence, freeze, digest, unsafe layer entries), 2 usage,
  *   3 a damaged subscription state.
  * - One pull of a VM at a time (flock on its vmcast/ directory; another is refused).
  * - A progress bar on stderr only when it is a terminal.
@@ -41,7 +45,6 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <err.h>
-#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -59,12 +62,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "json.h"
 #include "fvm/layout.h"
 #include "store/feed.h"
 #include "store/layers.h"
 #include "store/minisign.h"
 #include "store/oci.h"
 #include "store/procs.h"
+#include "store/quote.h"
 #include "store/replace.h"
 #include "store/safefs.h"
 #include "vmcast_sub.h"
@@ -295,46 +300,70 @@ static void keys_list(const struct trusted *t, char *out, size_t len)
 	}
 }
 
-/* fvm subscribe VM lists the conflicts; fvm info counts them. */
-static bool vmcast_list_conflicts;
-
-void vmcast_info_print(const char *vmdir, FILE *out)
+void vmcast_info_print(const char *vmdir, FILE *out, bool json)
 {
 	struct sub_state st;
 	struct trusted t;
-	char keys[MAX_KEYS * 20], when[64];
+	struct layer_switch sw;
+	char keys[MAX_KEYS * 20], when[64], *c = NULL, *save = NULL;
+	size_t clen = 0, n = 0;
 	int sfd = sub_open(vmdir, false);
 
 	if (sfd < 0) {
 		return;
 	}
-	if (state_read(sfd, &st) == 0) {
+	if (state_read(sfd, &st) != 0) {
+		close(sfd);
+		return;
+	}
+	bool waits = layer_switch_read(vmdir, &sw) > 0;
+	if (keys_read(sfd, &t) < 0) {
+		t.n = 0;
+	}
+	keys_list(&t, keys, sizeof(keys));
+	cli_time(st.pulled, when, sizeof(when));
+	if (safe_read_file(sfd, "conflicts", 1 << 24, &c, &clen) == 0) {
+		for (size_t i = 0; i < clen; i++) {
+			n += c[i] == '\n';
+		}
+	}
+	if (json) {
+		fputs("\"vmcast\":{\"url\":", out);
+		json_string(out, st.url);
+		fprintf(out, ",\"version\":%" PRIu64 ",\"sequence\":%" PRIu64 ",\"layers\":%zu,"
+			"\"switch_waits\":%s,\"last_pull\":\"%s\",\"trusted\":[", st.version, st.sequence,
+			st.nlayers, waits ? "true" : "false", when);
+		for (size_t i = 0; i < t.n; i++) {
+			fprintf(out, "%s\"%s\"", i ? "," : "", t.id[i]);
+		}
+		fputs("],\"conflicts\":[", out);
+		n = 0;
+		for (char *line = c ? strtok_r(c, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+			fputs(n++ ? "," : "", out);
+			json_string(out, line);
+		}
+		fputs("]},", out);
+	} else {
 		fprintf(out, "vmcast:     %s\n", st.url);
 		if (st.sequence) {
-			fprintf(out, "  version   %" PRIu64 " (feed sequence %" PRIu64 ", %zu layer%s)\n",
-				st.version, st.sequence, st.nlayers, st.nlayers == 1 ? "" : "s");
+			fprintf(out, "  version   %" PRIu64 " (feed sequence %" PRIu64 ", %zu layer%s)%s\n",
+				st.version, st.sequence, st.nlayers, st.nlayers == 1 ? "" : "s",
+				waits ? ": the VM switches to it when its last process ends" : "");
 		} else {
 			fprintf(out, "  version   none pulled yet\n");
 		}
-		if (keys_read(sfd, &t) == 0) {
-			keys_list(&t, keys, sizeof(keys));
-			fprintf(out, "  trusted   %s\n", keys);
-		}
-		cli_time(st.pulled, when, sizeof(when));
+		fprintf(out, "  trusted   %s\n", keys);
 		fprintf(out, "  last pull %s\n", when);
-		char *c = NULL;
-		size_t clen = 0, n = 0;
-		if (safe_read_file(sfd, "conflicts", 1 << 24, &c, &clen) == 0 && clen) {
-			for (size_t i = 0; i < clen; i++) {
-				n += c[i] == '\n';
-			}
-			fprintf(out, "  conflicts %zu (files the last version changed that the VM changed too)\n", n);
-			if (vmcast_list_conflicts) {
-				fputs(c, out);
+		if (n) {
+			fprintf(out, "  conflicts %zu (files the last version changed that the VM changed too; its own stay on top):\n", n);
+			for (char *line = strtok_r(c, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+				fputs("    ", out);
+				fvm_quote_fputs(line, out);
+				fputc('\n', out);
 			}
 		}
-		free(c);
 	}
+	free(c);
 	close(sfd);
 }
 
@@ -713,81 +742,19 @@ static bool layer_exists(const char *home, const char *id)
 	       S_ISDIR(st.st_mode);
 }
 
-/* The conflict scan (nftw has no argument): the upper/ to look in, the list being made. */
-static struct {
-	size_t treelen;
-	char upper[PATH_MAX];
-	FILE *out;
-	size_t n;
-} conflict;
-
-/* An entry of a new layer the VM's upper/ also has (changed or deleted there). */
-static int conflict_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* How many files the conflicts file of SFD names. */
+static size_t conflicts_count(int sfd)
 {
-	char mine[PATH_MAX * 2], rel[PATH_MAX];
-	const char *base = path + ftw->base;
-	struct stat ust;
+	char *c = NULL;
+	size_t len = 0, n = 0;
 
-	(void)st;
-	if (type == FTW_D || type == FTW_DP || strlen(path) <= conflict.treelen) {
-		return 0;
-	}
-	snprintf(rel, sizeof(rel), "%s", path + conflict.treelen);
-	if (strncmp(base, ".wh.", 4) == 0) {
-		if (strcmp(base, ".wh..wh..opq") == 0) {
-			return 0;
+	if (safe_read_file(sfd, "conflicts", 1 << 24, &c, &len) == 0) {
+		for (size_t i = 0; i < len; i++) {
+			n += c[i] == '\n';
 		}
-		/* a deletion: the name it hides */
-		size_t dl = (size_t)(base - path) - conflict.treelen;
-		snprintf(rel, sizeof(rel), "%.*s%s", (int)dl, path + conflict.treelen, base + 4);
 	}
-	const char *slash = strrchr(rel, '/');
-	snprintf(mine, sizeof(mine), "%s%s", conflict.upper, rel);
-	bool hit = lstat(mine, &ust) == 0;
-	if (!hit && slash) { /* deleted in upper/ */
-		snprintf(mine, sizeof(mine), "%s%.*s/.wh.%s", conflict.upper, (int)(slash - rel), rel, slash + 1);
-		hit = lstat(mine, &ust) == 0;
-	}
-	if (hit) {
-		fprintf(conflict.out, "%s\n", rel);
-		conflict.n++;
-	}
-	return 0;
-}
-
-/*
- * The files the layers of the version that are new to the VM (not in OLD, the ids of
- * the version it was at) change and its upper/ changed too, into SFD's "conflicts".
- * Returns how many (reported on stderr).
- */
-static size_t conflicts_write(int sfd, const char *home, const char *vmdir, const struct sub_state *old,
-			      const struct sub_state *nst)
-{
-	char *text = NULL, tree[PATH_MAX];
-	size_t len = 0;
-
-	conflict.n = 0;
-	if (!(conflict.out = open_memstream(&text, &len))) {
-		return 0;
-	}
-	snprintf(conflict.upper, sizeof(conflict.upper), "%s/%s", vmdir, FVM_UPPER_DIR);
-	for (size_t i = 0; i < nst->nlayers; i++) {
-		bool known = false;
-		for (size_t j = 0; j < old->nlayers; j++) {
-			known = known || strcmp(old->id[j], nst->id[i]) == 0;
-		}
-		if (known || layer_tree_path(home, nst->id[i], tree, sizeof(tree)) < 0) {
-			continue;
-		}
-		conflict.treelen = strlen(tree);
-		nftw(tree, conflict_one, 32, FTW_PHYS);
-	}
-	fclose(conflict.out);
-	if (replace_write(sfd, "conflicts", text ? text : "", len, 0600) < 0) {
-		warnx("%s/conflicts: cannot be written", SUB_DIR);
-	}
-	free(text);
-	return conflict.n;
+	free(c);
+	return n;
 }
 
 /* Removes blobs/HEX of the versions layers L (their layers exist now). */
@@ -816,7 +783,7 @@ static int pull(const char *name, const char *vmdir)
 	const char *w;
 	size_t len = 0, siglen = 0;
 	bool cached = false, lay_made[FVM_MAX_LAYERS] = {0};
-	int sfd, r, rc = PULL_REFUSED, lock = -1;
+	int sfd, r, rc = PULL_REFUSED, swlock = -1;
 
 	if ((sfd = sub_open(vmdir, false)) < 0) {
 		if (errno == ENOENT) {
@@ -1007,58 +974,77 @@ static int pull(const char *name, const char *vmdir)
 		}
 		fetched++;
 	}
-	/* The same version with the same layers (a refreshed feed): no switch, no lock. */
+	/* The same version with the same layers (a refreshed feed): nothing to switch. */
 	bool same = st.version == it->version && st.nlayers == it->nlayers;
 	for (size_t i = 0; same && i < it->nlayers; i++) {
 		same = strcmp(nst.id[i], st.id[i]) == 0;
 	}
-	struct layer_list old = {0}, nl = {0};
-	if (same) {
-		goto switched;
-	}
-	/* The switch, idle: refused while the VM runs (the blobs stay for the next pull). */
-	if ((lock = vm_lock_idle(vmdir, name, "pull")) < 0) {
-		fprintf(stderr, "fvm pull: %s: the downloaded layers are kept; pull again once it is idle\n",
-			name);
-		goto close_blobs;
-	}
-	for (size_t i = 0; i < it->nlayers; i++) {
-		char label[96], shown[URL_MAX + 100];
-		if (nst.id[i][0]) {
-			continue;
-		}
-		snprintf(label, sizeof(label), "vmcast v%" PRIu64 " %zu", it->version, i + 1);
-		snprintf(shown, sizeof(shown), "%sblobs/sha256/%s", base, it->layers[i].digest + 7);
-		if (make_layer(home, bfds[i], shown, &it->layers[i], label, nst.id[i], &lay_made[i]) < 0) {
-			goto undo;
+	struct layer_switch sw = {0}, prev = {0};
+	struct layer_list cur;
+	int pending = 0, applied = 0;
+	if (!same) {
+		/* The new layers, made in the store: no VM names them yet, so nothing of the
+		 * VM changes, running or not. */
+		for (size_t i = 0; i < it->nlayers; i++) {
+			char label[96], shown[URL_MAX + 100];
+			if (nst.id[i][0]) {
+				continue;
+			}
+			snprintf(label, sizeof(label), "vmcast v%" PRIu64 " %zu", it->version, i + 1);
+			snprintf(shown, sizeof(shown), "%sblobs/sha256/%s", base, it->layers[i].digest + 7);
+			if (make_layer(home, bfds[i], shown, &it->layers[i], label, nst.id[i], &lay_made[i]) < 0) {
+				goto undo;
+			}
 		}
 	}
-	/* The new list: the VM's own layers above the old version's, then the version's. */
-	if (layer_list_read(vmdir, &old) < 0) {
+	/* The switch (store/layers.h), recorded and tried under the switch lock: at once when
+	 * the VM is idle, else by its last process's end or the next fvm that finds it idle. */
+	if ((swlock = layer_switch_lock(vmdir)) < 0 || (pending = layer_switch_read(vmdir, &prev)) < 0) {
 		goto undo;
 	}
-	for (size_t k = 0; k < old.n; k++) {
-		bool ours = false;
-		for (size_t j = 0; j < st.nlayers; j++) {
-			ours = ours || strcmp(old.id[k], st.id[j]) == 0;
+	if (!same) {
+		/* From the version the list holds: the pending switch's, else the state's. */
+		if (pending) {
+			sw.from = prev.from;
+		} else {
+			for (size_t i = st.nlayers; i-- > 0;) {
+				snprintf(sw.from.id[sw.from.n++], sizeof(sw.from.id[0]), "%s", st.id[i]);
+			}
 		}
-		if (ours) {
-			break; /* the old version's, and below them nothing of the VM's */
+		for (size_t i = it->nlayers; i-- > 0;) {
+			snprintf(sw.to.id[sw.to.n++], sizeof(sw.to.id[0]), "%s", nst.id[i]);
 		}
-		snprintf(nl.id[nl.n++], sizeof(nl.id[0]), "%s", old.id[k]);
-	}
-	for (size_t i = it->nlayers; i-- > 0;) {
-		if (nl.n >= FVM_MAX_LAYERS) {
+		/* The VM's own layers (above the subscribed ones) and the version's must fit. */
+		if (layer_list_read(vmdir, &cur) < 0) {
+			goto undo;
+		}
+		size_t own = 0;
+		while (own < cur.n) {
+			bool sub = false;
+			for (size_t j = 0; j < sw.from.n; j++) {
+				sub = sub || strcmp(cur.id[own], sw.from.id[j]) == 0;
+			}
+			for (size_t j = 0; j < sw.to.n; j++) {
+				sub = sub || strcmp(cur.id[own], sw.to.id[j]) == 0;
+			}
+			if (sub) {
+				break;
+			}
+			own++;
+		}
+		if (own + sw.to.n > FVM_MAX_LAYERS) {
 			warnx("%s: its own layers and version %" PRIu64 "'s are more than %d: refused",
 			      name, it->version, FVM_MAX_LAYERS);
 			goto undo;
 		}
-		snprintf(nl.id[nl.n++], sizeof(nl.id[0]), "%s", nst.id[i]);
+		if (layer_switch_write(vmdir, &sw) < 0) {
+			goto undo;
+		}
+		pending = 1;
 	}
-	if (layer_list_write(vmdir, &nl) < 0) {
-		goto undo;
+	if (pending) {
+		applied = layer_switch_try(vmdir, -1);
 	}
-switched:
 	nst.sequence = f.sequence;
 	nst.version = it->version;
 	snprintf(nst.feed, sizeof(nst.feed), "%s", hex);
@@ -1066,15 +1052,14 @@ switched:
 	if ((!cached && (replace_write(sfd, "feed.xml", text, len, 0600) < 0 ||
 			 replace_write(sfd, "feed.xml.minisig", sigtext, siglen, 0600) < 0)) ||
 	    state_write(sfd, &nst) < 0) {
-		warnx("%s: switched to version %" PRIu64 ", but its subscription state was not saved",
+		warnx("%s: version %" PRIu64 " recorded for its switch, but its subscription state was not saved",
 		      name, it->version);
 		rc = PULL_STORE;
 		goto close_lock;
 	}
-	size_t nconf = 0;
-	if (!same) {
-		layer_free_unused(home, &old);
-		nconf = conflicts_write(sfd, home, vmdir, &st, &nst);
+	if (!same && prev.to.n) {
+		/* The layers of a version that waited and was overtaken, unless still named. */
+		layer_free_unused(home, &prev.to);
 	}
 	blobs_drop(sfd, it);
 	if (succ) {
@@ -1083,20 +1068,24 @@ switched:
 			printf("%s: now trusting the successor key %s the feed announces\n", name, nid);
 		}
 	}
+	const char *when = applied < 0 ? " (its switch failed: it is tried again when the VM is idle)"
+			   : pending && !applied ? "; the VM runs: it switches when its last process ends"
+						 : "";
 	if (same) {
-		printf("%s: up to date at version %" PRIu64 " (sequence %" PRIu64 "%s)\n", name,
-		       it->version, f.sequence, cached ? ", not modified" : "");
+		printf("%s: up to date at version %" PRIu64 " (sequence %" PRIu64 "%s)%s\n", name,
+		       it->version, f.sequence, cached ? ", not modified" : "", when);
 	} else {
 		printf("%s: version %" PRIu64 " (sequence %" PRIu64 "): %zu layer%s, %zu downloaded, "
-		       "%zu shared\n", name, it->version, f.sequence, it->nlayers,
-		       it->nlayers == 1 ? "" : "s", fetched, shared);
+		       "%zu shared%s\n", name, it->version, f.sequence, it->nlayers,
+		       it->nlayers == 1 ? "" : "s", fetched, shared, when);
 	}
+	size_t nconf = applied > 0 ? conflicts_count(sfd) : 0;
 	if (nconf) {
 		fprintf(stderr, "fvm pull: %s: %zu file%s of version %" PRIu64 " the VM changed too: its "
-			"own stay%s on top (fvm subscribe %s lists them)\n", name, nconf, nconf == 1 ? "" : "s",
+			"own stay%s on top (fvm info %s lists them)\n", name, nconf, nconf == 1 ? "" : "s",
 			it->version, nconf == 1 ? "s" : "", name);
 	}
-	rc = 0;
+	rc = applied < 0 ? PULL_REFUSED : 0;
 	goto close_lock;
 undo:
 	for (size_t i = 0; i < it->nlayers; i++) {
@@ -1105,8 +1094,8 @@ undo:
 		}
 	}
 close_lock:
-	if (lock >= 0) {
-		close(lock);
+	if (swlock >= 0) {
+		close(swlock);
 	}
 close_blobs:
 	for (size_t i = 0; i < it->nlayers; i++) {
@@ -1267,8 +1256,7 @@ int cmd_subscribe(const struct fvm_store *s, int argc, char **argv)
 		}
 		close(sfd);
 		printf("%s:\n", argv[optind]);
-		vmcast_list_conflicts = true;
-		vmcast_info_print(dir, stdout);
+		vmcast_info_print(dir, stdout, false);
 		return 0;
 	}
 	if (optind != argc - 2 || npubs == 0) {
@@ -1292,6 +1280,8 @@ int cmd_subscribe(const struct fvm_store *s, int argc, char **argv)
 	rc = FVM_EXIT_REFUSED;
 	for (size_t i = 0; i < npubs; i++) {
 		struct ms_pubkey pk;
+		static char pbuf[MAX_KEYS][PATH_MAX + 32]; /* pubs[i] may point here until the end */
+		pubs[i] = cli_key_file(s, pubs[i], ".pub", pbuf[i], sizeof(pbuf[i]));
 		if (read_small(pubs[i], &texts[i], &lens[i]) < 0) {
 			goto out;
 		}

@@ -86,7 +86,6 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv)
 	const char *why;
 	int c, fd, ret = FVM_EXIT_PARTIAL;
 
-	(void)s;
 	while ((c = getopt_long(argc, argv, "k:x:lt:c:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': key = optarg; break;
@@ -99,7 +98,7 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv)
 		}
 	}
 	if (!key || optind + 1 != argc) {
-		goto usage;
+		return cli_usage(!key ? "--key K is needed" : "one FILE is needed");
 	}
 	const char *file = argv[optind];
 	if (!sigpath) {
@@ -114,6 +113,8 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv)
 		free(deflt);
 		return FVM_EXIT_PARTIAL;
 	}
+	char kbuf[PATH_MAX + 32];
+	key = cli_key_file(s, key, ".key", kbuf, sizeof(kbuf));
 	if (ms_seckey_load(key, sk) < 0) {
 		goto out;
 	}
@@ -144,8 +145,7 @@ out:
 	free(deflt);
 	return ret;
 usage:
-	fprintf(stderr, "usage: fvm sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED] [-c UNTRUSTED]\n");
-	return FVM_EXIT_USAGE;
+	return cli_usage(NULL);
 }
 
 int cmd_verify(const struct fvm_store *s, int argc, char **argv)
@@ -165,7 +165,6 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv)
 	char kid[17], sid[17];
 	int c, fd, ret = FVM_EXIT_PARTIAL;
 
-	(void)s;
 	while ((c = getopt_long(argc, argv, "p:x:Hq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': pub = optarg; break;
@@ -177,7 +176,7 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv)
 		}
 	}
 	if (!pub || optind + 1 != argc) {
-		goto usage;
+		return cli_usage(!pub ? "--pub P is needed" : "one FILE is needed");
 	}
 	const char *file = argv[optind];
 	if (!sigpath) {
@@ -187,6 +186,8 @@ int cmd_verify(const struct fvm_store *s, int argc, char **argv)
 		}
 		sigpath = deflt;
 	}
+	char pbuf[PATH_MAX + 32];
+	pub = cli_key_file(s, pub, ".pub", pbuf, sizeof(pbuf));
 	if (ms_pubkey_load(pub, &pk) < 0) {
 		goto out;
 	}
@@ -241,6 +242,5 @@ out:
 	free(deflt);
 	return ret;
 usage:
-	fprintf(stderr, "usage: fvm verify FILE --pub P [-x SIG] [--prehashed-only] [-q]\n");
-	return FVM_EXIT_USAGE;
+	return cli_usage(NULL);
 }

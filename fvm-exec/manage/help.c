@@ -26,7 +26,7 @@ static const struct cmd_help {
 	 "  --json                 one JSON object\n"
 	 "  --bytes                sizes in bytes, exactly\n",
 	 "fvm info build"},
-	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [PATH...]",
+	{"diff", "fvm diff NAME [--stat | --json | -p] [--layer LABEL | --conflicts] [--color[=WHEN]] [PATH...]",
 	 "What VM NAME changed, one line per change: A (added), M (modified), D (deleted).\n"
 	 "A PATH selects the changes at or beneath it; a PATH that matches no change is an\n"
 	 "error naming it (status 1).",
@@ -35,7 +35,9 @@ static const struct cmd_help {
 	 "  -p, --patch            a unified diff of each changed text file\n"
 	 "  --layer LABEL          what the snapshot LABEL holds, not the merged view\n"
 	 "  --conflicts            only the changes whose host file differs from what the VM\n"
-	 "                         copied (changed since, or another host's, after an import)\n",
+	 "                         copied (changed since, or another host's, after an import)\n"
+	 "  --color[=WHEN]         colour A, M, D (and -p's lines): auto (the default: on a\n"
+	 "                         terminal, unless NO_COLOR is set), always, never\n",
 	 "fvm diff build ~/src/proj"},
 	{"compare", "fvm compare A B [-p] [--diffoscope] [PATH...]",
 	 "What VMs A and B changed, compared: one line per path either changed, sorted:\n"
@@ -118,13 +120,16 @@ static const struct cmd_help {
 	 "Refused while the VM runs.",
 	 "  --reset                the configuration files' values, now\n",
 	 "fvm config build net=none"},
-	{"keygen", "fvm keygen -o NAME [--no-passphrase]",
+	{"keygen", "fvm keygen [-o NAME] [--no-passphrase]",
 	 "An Ed25519 key pair in minisign's formats: NAME.key (secret, mode 0600, encrypted with\n"
 	 "a passphrase asked twice on the terminal, or read as one line from the file\n"
-	 "descriptor $FVM_PASSPHRASE_FD) and NAME.pub. Existing files are never replaced.",
-	 "  -o, --output NAME      the files' name, without .key and .pub\n"
+	 "descriptor $FVM_PASSPHRASE_FD) and NAME.pub. Existing files are never replaced.\n"
+	 "Without -o: fvm.key and fvm.pub in the store's key directory, $FVM_HOME/keys, which\n"
+	 "no VM sees; a --key or --pub that names no file is looked up there (--key fvm).",
+	 "  -o, --output NAME      the files' name, without .key and .pub (default\n"
+	 "                         $FVM_HOME/keys/fvm)\n"
 	 "  --no-passphrase        leave the secret key unencrypted (automation)\n",
-	 "fvm keygen -o ~/keys/feed"},
+	 "fvm keygen"},
 	{"sign", "fvm sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED] [-c UNTRUSTED]",
 	 "A minisign signature of FILE (prehashed, \"ED\"), written to SIG, by default\n"
 	 "FILE.minisig; `minisign -V` verifies it.",
@@ -154,7 +159,7 @@ static const struct cmd_help {
 	 "  --key K                the publisher's secret key\n"
 	 "  --base-url URL         where DIR is served (the enclosures' URLs)\n"
 	 "  --title T, --notes TEXT  the channel's title, the item's notes\n"
-	 "  --valid-days N         how long the feed is valid (7)\n"
+	 "  --valid-days N         how long the feed is valid, in days (default 7)\n"
 	 "  --successor NEW.pub    announce the key that follows this one\n"
 	 "  --refresh              only re-sign the feed\n",
 	 "fvm publish build --feed /srv/vmcast --key ~/keys/feed.key --base-url https://example.org/vmcast"},
@@ -171,8 +176,10 @@ static const struct cmd_help {
 	 "key, older than the last accepted (rollback), of the same sequence with other content\n"
 	 "or past its valid-until (status 1); downloads the newest version's missing layers\n"
 	 "(resuming a cut download), checks each one's sha256 and signature, and switches the\n"
-	 "idle VM to them in one step (refused while it runs). Its own changes stay on top.\n"
-	 "A server that cannot be reached is status 4.",
+	 "VM to them in one step: at once when it is idle, else when its last process ends (a\n"
+	 "running VM never changes under its processes; fvm info says the switch waits). Its\n"
+	 "own changes stay on top; the files both changed are listed by fvm info. A server that\n"
+	 "cannot be reached is status 4.",
 	 "  --all                  each subscribed VM of the store (the worst status)\n",
 	 "fvm pull web"},
 	{"doctor", "fvm doctor [--json]",
@@ -211,7 +218,7 @@ int cli_help(const char *name, FILE *out)
 		fprintf(out, "usage: %s\n\n%s\n\noptions:\n%s  --home DIR             the store (before COMMAND; default $FVM_HOME, else\n"
 			     "                         ${XDG_DATA_HOME:-~/.local/share}/fvm)\n"
 			     "  -h, --help             this help\n\nexample:\n  %s\n\n"
-			     "Exit status: 0 done, 1 refused (see fvm(1)), 2 usage, 3 damaged store.\n",
+			     "Exit status: 0 done, 1 refused (see fvm(1)), 2 usage, 3 damaged store, 4 unreachable remote.\n",
 			h->synopsis, h->what, h->options, h->example);
 		return 0;
 	}

@@ -19,31 +19,31 @@ static const struct {
 	int (*run)(const struct fvm_store *, int, char **);
 	const char *help;
 } commands[] = {
-	{"list", cmd_list, "list [--json]                          the VMs in the store"},
-	{"info", cmd_info, "info NAME [--json]                     a VM's policy, sizes, changes, processes"},
-	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL] [PATH...] what VM NAME changed (A/M/D)"},
+	{"list", cmd_list, "list [--json] [--bytes]                the VMs in the store"},
+	{"info", cmd_info, "info NAME [--json] [--bytes]           a VM's policy, sizes, changes, processes, subscription"},
+	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL|--conflicts] [--color=WHEN] [PATH...] what VM NAME changed (A/M/D)"},
 	{"compare", cmd_compare, "compare A B [-p] [--diffoscope] [PATH...] what two VMs changed, compared"},
 	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
-	{"reset", cmd_reset, "reset NAME [--all] [PATH...]           discard changes (--all: the layers too)"},
+	{"reset", cmd_reset, "reset NAME [--all] [--dry-run] [PATH...] discard changes (--all: the layers too)"},
 	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
 	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
 	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
 	{"stats", cmd_stats, "stats NAME [--json]                    what VM NAME consumes now and what its past runs did"},
 	{"top", cmd_top, "top [--once] [--json] [--delay S]      every running VM: processes, CPU %, memory, I/O, layer"},
-	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd] [--mtime T]  the VM's changes as an OCI layer or image"},
+	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]  the VM's changes as an OCI layer or image"},
 	{"import", cmd_import, "import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]  a new VM from an OCI layer or image"},
 	{"snapshot", cmd_snapshot, "snapshot NAME [LABEL]                  freeze the VM's changes into a layer"},
-	{"snapshots", cmd_snapshots, "snapshots NAME                         its layers: label, date, size, files"},
+	{"snapshots", cmd_snapshots, "snapshots NAME [--json] [--bytes]      its layers: label, date, size, files"},
 	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
 	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
 	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
-	{"keygen", cmd_keygen, "keygen -o NAME [--no-passphrase]       an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
+	{"keygen", cmd_keygen, "keygen [-o NAME] [--no-passphrase]     an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
 	{"sign", cmd_sign, "sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED]  FILE.minisig, a minisign signature"},
 	{"verify", cmd_verify, "verify FILE --pub P [-x SIG] [--prehashed-only]  check a minisign signature"},
 	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
 	{"subscribe", cmd_subscribe, "subscribe VM URL --pub KEY.pub [--pub ...] | subscribe VM  follow a VMcast feed (or show it)"},
 	{"pull", cmd_pull, "pull VM | --all                        the subscribed feed's newest version, verified"},
-	{"stop", cmd_stop, "stop NAME [--kill-after D]             end them: SIGTERM, SIGKILL after D (5s)"},
+	{"stop", cmd_stop, "stop NAME [--kill-after DURATION]      end them: SIGTERM, SIGKILL after DURATION (default 5s)"},
 	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
 	{"doctor", cmd_doctor, "doctor [--json]                        what this kernel and machine give fvm, and the fixes"},
 	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
@@ -100,6 +100,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (optind + 2 == argc && (strcmp(argv[optind + 1], "--help") == 0 || strcmp(argv[optind + 1], "-h") == 0)) {
+			cli_help("help", stdout);
+			return 0;
+		}
 		if (optind + 2 == argc && cli_help(argv[optind + 1], stdout) == 0) {
 			return 0;
 		}
@@ -121,12 +125,14 @@ int main(int argc, char **argv)
 			 * key and signature commands need none. */
 			if (commands[i].run == cmd_keygen || commands[i].run == cmd_sign ||
 			    commands[i].run == cmd_verify) {
+				/* Only where the store is: its key directory (not its format). */
+				bool found = store_locate(&store, home) == 0;
 				optind++;
 				int key_argc = argc - optind + 1;
 				char **key_argv = argv + optind - 1;
 				key_argv[0] = prog;
 				optind = 0;
-				return commands[i].run(NULL, key_argc, key_argv);
+				return commands[i].run(found ? &store : NULL, key_argc, key_argv);
 			}
 			/* doctor checks the store itself, whatever its state. */
 			bool doctor = commands[i].run == cmd_doctor;

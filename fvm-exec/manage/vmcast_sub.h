@@ -9,8 +9,11 @@
  *                              VM is at, bottom first
  *   ctl/NAME/vmcast/feed.xml   the last feed accepted, and its feed.xml.minisig (a 304
  *                              Not Modified reuses them)
- *   ctl/NAME/vmcast/conflicts  the files the last pull's new layers change that the
- *                              VM's upper/ changed too (its own stay on top), one a line
+ *   ctl/NAME/vmcast/conflicts  the files the last switch's new layers change that the
+ *                              VM's upper/ changed too (its own stay on top), one a line,
+ *                              written when the switch is applied (store/layer_switch.c)
+ *   ctl/NAME/switch            a switch to the version pulled, waiting for the VM's last
+ *                              process to end (store/layers.h)
  *   ctl/NAME/vmcast/blobs/     blobs being downloaded (HEX.part) or verified, removed
  *                              once their layers are made
  *
@@ -20,10 +23,15 @@
 #ifndef FVM_MANAGE_VMCAST_SUB_H
 #define FVM_MANAGE_VMCAST_SUB_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
-/* Prints VM VMDIR's subscription (URL, version, sequence, keys, last pull) on OUT as
- * fvm info's "vmcast:" lines. Nothing when it has none. */
-void vmcast_info_print(const char *vmdir, FILE *out);
+/*
+ * Prints VM VMDIR's subscription (URL, version, whether its switch waits, sequence,
+ * keys, last pull, the conflicts of the last switch, listed) on OUT as fvm info's
+ * "vmcast:" lines, or with JSON as a "vmcast":{...}, member (its comma after it).
+ * Nothing when it has none.
+ */
+void vmcast_info_print(const char *vmdir, FILE *out, bool json);
 
 #endif

@@ -6,8 +6,9 @@
  * A run, in order: the command line; the configuration layers (system and user
  * fvm.conf or -c FILE, the VM's vm.conf, the command line); the VM, created on first
  * use with the effective policy written to its vm.conf; the compiled policy, rewritten
- * atomically on every run (both in the VM's control area, outside the fence); the run
- * lock, held shared; the environment contract (fvm/env.h); cgroups and the kernel
+ * atomically on every run (both in the VM's control area, outside the fence); a switch
+ * of layers a pull left, applied if the VM is idle (store/layers.h); the run lock, held
+ * shared; the environment contract (fvm/env.h); cgroups and the kernel
  * fence, prepared here; then the run's supervisor (supervise.c), whose child joins the
  * cgroups, takes the quotas and the fence, and execs the command. fvm-exec returns when
  * the command ends; the supervisor stays with the processes the command left running.
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@
 #include "review.h"
 #include "run.h"
 #include "store/ipc_store.h"
+#include "store/layers.h"
 #include "store/procs.h"
 #include "store/store.h"
 
@@ -249,6 +252,16 @@ static bool vm_untouched(const char *vmdir)
 	return empty;
 }
 
+/* True when the VM of control area CTLDIR has a pending switch of its layers. */
+static bool switch_pending(const char *ctldir)
+{
+	char path[PATH_MAX + sizeof(FVM_SWITCH_FILE) + 1];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", ctldir, FVM_SWITCH_FILE);
+	return lstat(path, &st) == 0;
+}
+
 static void drop_made_vm(void)
 {
 	int lock;
@@ -382,6 +395,14 @@ int main(int argc, char **argv)
 		made.pid = getpid();
 		snprintf(made.vmdir, sizeof(made.vmdir), "%s", vmdir);
 		atexit(drop_made_vm);
+	}
+	/* A switch of layers a pull left while the VM ran: now, if it is idle (layers.h). */
+	if (!created && switch_pending(ctldir)) {
+		int sw = layer_switch_lock(vmdir);
+		if (sw >= 0) {
+			layer_switch_try(vmdir, -1);
+			close(sw);
+		}
 	}
 	lock = store_vm_lock(vmdir, false, false);
 	if (lock < 0) {

@@ -11,7 +11,8 @@
  *    out of them is still in the tree; both are used).
  *  - It writes the run's record (runs.h) before the command starts and removes it, with
  *    the cgroups, when the VM's last process has exited; it holds the run lock (shared)
- *    until then, so commit, reset and rm cannot act on a VM in use.
+ *    until then, so commit, reset and rm cannot act on a VM in use. The last run to
+ *    end applies the switch of layers a pull left meanwhile (store/layers.h).
  *  - fvm-exec returns when the command ends, with its status (128+N when killed by
  *    signal N); it names the processes the command left running on stderr in one line.
  *    The supervisor stays with them, its standard streams on /dev/null.
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "store/layers.h"
 #include "store/procs.h"
 #include "store/runs.h"
 #include "store/store.h"
@@ -438,7 +440,14 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		usleep(5000);
 	}
 	run_record_remove(sup->ctldir, s.rec.pid);
-	close(sup->lock);
+	/* The last run of the VM to end applies the switch a pull left (store/layers.h). */
+	int sw = layer_switch_lock(sup->vmdir);
+	if (sw >= 0) {
+		layer_switch_try(sup->vmdir, sup->lock); /* closes the lock */
+		close(sw);
+	} else {
+		close(sup->lock);
+	}
 	ipc_guard_end(sup->notify ? sup->notify->vmdir : NULL);
 	report(&s, false);
 	_exit(0);

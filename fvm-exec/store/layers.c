@@ -10,7 +10,8 @@
  *  - A layer is made as HOME/layers/ID with its info first; its tree/ arrives by one
  *    rename (fvm snapshot), so a layer never shows half made to a VM: a list names it
  *    only after the rename.
- *  - Layers are shared: one is removed only when no VM's list names it (layer_in_use).
+ *  - Layers are shared: one is removed only when no VM's list, nor a VM's pending switch
+ *    (layer_switch.c), names it (layer_in_use).
  */
 #include <dirent.h>
 #include <err.h>
@@ -345,6 +346,17 @@ static int use_one(const char *name, void *arg)
 		if (strcmp(l.id[i], u->id) == 0) {
 			u->used = true;
 		}
+	}
+	/* A layer a pending switch will put in the list is in use already. */
+	struct layer_switch sw;
+	int r = layer_switch_read(vmdir, &sw);
+	for (size_t i = 0; r > 0 && i < sw.to.n; i++) {
+		if (strcmp(sw.to.id[i], u->id) == 0) {
+			u->used = true;
+		}
+	}
+	if (r < 0) {
+		u->used = true; /* unreadable: keep the layer */
 	}
 	return 0;
 }

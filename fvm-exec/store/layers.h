@@ -126,4 +126,56 @@ bool layer_in_use(const char *home, const char *id);
 /* Removes layer ID (its tree and info). Returns 0 or -1. */
 int layer_remove(const char *home, const char *id);
 
+/*
+ * A pending switch of a VM's layers (layer_switch.c): ctl/NAME/switch says that the
+ * layers FROM of its list (a subscription's version, top first; none at a first pull)
+ * give way to TO (the new version, top first) as soon as no process of the VM runs. A
+ * pull never changes a running VM under its processes: it records the switch, and the
+ * last supervisor of the VM to end, or the next fvm or fvm-exec that finds the VM idle,
+ * applies it. The file:
+ *
+ *     fvm-switch 1
+ *     from ID          (one line per layer, top first)
+ *     to ID
+ *
+ * Applied, the list keeps the layers above the first one of FROM or TO (the VM's own
+ * snapshots) and puts TO below them; applying twice gives the same list, so a crash
+ * between the list's rename and the switch's removal is harmless. The files TO's new
+ * layers change that the VM's upper/ changed too are written, one a line, to
+ * ctl/NAME/vmcast/conflicts when the VM has a subscription (vmcast/).
+ *
+ * The switch lock (flock on ctl/NAME) orders a pull that records a switch against a run
+ * ending and a run starting: each checks for a switch and tries the VM's lock under it,
+ * so that one of them always finds the VM idle and applies the switch, or a run still
+ * holds the VM's lock and its own end will.
+ */
+struct layer_switch {
+	struct layer_list from, to;
+};
+
+/* VMDIR's pending switch into SW. 1 pending, 0 none, -1 damaged (reported). */
+int layer_switch_read(const char *vmdir, struct layer_switch *sw);
+
+/* Takes VMDIR's switch lock (waits). The fd to close, or -1 (reported). */
+int layer_switch_lock(const char *vmdir);
+
+/* Records SW as VMDIR's pending switch (the caller holds the switch lock). 0 or -1. */
+int layer_switch_write(const char *vmdir, const struct layer_switch *sw);
+
+/*
+ * Applies VMDIR's pending switch, if any: the caller holds the switch lock and the VM's
+ * lock exclusively, and no process of the VM lives. Frees the layers the VM left that
+ * no VM uses. Returns 1 applied, 0 none pending, -1 failed (reported; the switch stays).
+ */
+int layer_switch_apply(const char *vmdir);
+
+/*
+ * Under the switch lock (held by the caller): when VMDIR has a pending switch and is
+ * idle now, applies it. The VM's lock is taken exclusively without waiting: RUNLOCK (a
+ * run's shared lock, at the run's end) is converted and then closed whatever happens,
+ * or with -1 a new one is opened and closed. Returns 1 applied, 0 not (none pending, or
+ * the VM busy: the switch waits for its last process), -1 failed (reported).
+ */
+int layer_switch_try(const char *vmdir, int runlock);
+
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fvm/env.h"
+#include "store/layers.h"
 #include "store/procs.h"
 #include "store/quote.h"
 #include "store/store.h"
@@ -360,6 +361,12 @@ int vm_lock_idle(const char *vmdir, const char *name, const char *action)
 			size_t n;
 			if (store_ctl_path(vmdir, ctl, sizeof(ctl)) == 0 && run_records_load(ctl, true, &runs, &n) == 0) {
 				free(runs);
+			}
+			/* A switch a pull left for when the VM is idle: now, before ACTION. */
+			int sw = layer_switch_lock(vmdir);
+			if (sw >= 0) {
+				layer_switch_apply(vmdir);
+				close(sw);
 			}
 			return fd;
 		}

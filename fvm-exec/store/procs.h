@@ -50,7 +50,7 @@ size_t vm_procs_signal(const struct vm_procs *p, int sig);
  * that no process of the VM lives. When one does, reports "VM NAME is running; ACTION
  * refused while these processes run: PID (COMM), ..." and returns -2; -1 on another
  * failure (reported). Returns the lock fd (close to release): while it is held no run
- * of the VM can start.
+ * of the VM can start. A pending switch of the VM's layers (layers.h) is applied first.
  */
 int vm_lock_idle(const char *vmdir, const char *name, const char *action);
 

@@ -4,6 +4,8 @@
  *
  *   $FVM_HOME/              0711  traversable by every uid of a VM, listable by none
  *     format                0644  "fvm-store 3\n": written by the tools, checked on every use
+ *     keys/                 0700  fvm's default key directory (fvm keygen without -o): hidden
+ *                                 from every VM with the rest of the store
  *     layers/               0711  read-only layers, each stored once and shared by every VM
  *       ID/                 0711  one layer, named by its local id (made by fvm snapshot)
  *         tree/                   its files in OCI diff form (a former upper/: whiteouts,
@@ -27,6 +29,9 @@
  *         vm.conf policy commit.journal lock
  *         layers                  the VM's layer ids, top first, one a line (tools only;
  *                                 compiled into the policy image for libfvm)
+ *         switch                  a pending switch of the VM's layers (fvm pull while it
+ *                                 ran): applied when no process of the VM runs
+ *                                 (fvm-exec/store/layer_switch.c)
  *         runs/                   the supervisor's records of the VM's processes
  *         history/                the supervisor's accounts of past runs, the last runs-kept
  *                                 (fvm-exec/store/history.h)
@@ -74,6 +79,9 @@
 #define FVM_JOURNAL_FILE  "commit.journal"
 #define FVM_RUNS_DIR      "runs"
 #define FVM_LAYERS_DIR    "layers"   /* in the store: the layers; in ctl/NAME: the list */
+#define FVM_SWITCH_FILE   "switch"   /* in ctl/NAME: a pending switch of the list */
+#define FVM_KEYS_DIR      "keys"     /* in the store: the default key directory */
+#define FVM_SWITCH_MAGIC  "fvm-switch 1"
 #define FVM_LAYER_TREE    "tree"
 #define FVM_LAYER_INFO    "info"
 #define FVM_LAYERS_MAGIC  "fvm-layers 1"

@@ -52,6 +52,30 @@ got=$("$FVM" diff g "$HOST/nd")
 [ "$got" = "A $HOST/nd
 A $HOST/nd/x" ] && ok diff_restricted_to_path || not_ok diff_restricted_to_path "$got"
 
+# Colour: A green, M yellow, D red with --color=always or on a terminal (script(1) gives
+# one); never in a pipe, with --color=never, with NO_COLOR, or in --json.
+E=$(printf '\033')
+got=$("$FVM" diff g --color=always "$HOST/added" "$HOST/existing")
+[ "$got" = "${E}[32mA${E}[m $HOST/added
+${E}[33mM${E}[m $HOST/existing" ] && ok diff_color_always_colours_kinds || not_ok diff_color_always_colours_kinds "$(cat -v <<< "$got")"
+got=$("$FVM" diff g2 --color | grep -F "$HOST/")
+[ "$got" = "${E}[31mD${E}[m $HOST/existing" ] && ok diff_color_alone_is_always || not_ok diff_color_alone_is_always "$(cat -v <<< "$got")"
+"$FVM" diff g | grep -q "$E" && not_ok diff_not_coloured_in_a_pipe || ok diff_not_coloured_in_a_pipe
+"$FVM" diff g --json --color=always | grep -q "$E" && not_ok diff_json_never_coloured || ok diff_json_never_coloured
+"$FVM" diff g -p --color=always "$HOST/added" | grep -q "^${E}\[32m+new${E}\[m$" && ok diff_patch_lines_coloured ||
+	not_ok diff_patch_lines_coloured "$("$FVM" diff g -p --color=always "$HOST/added" | cat -v)"
+if command -v script > /dev/null; then
+	script -qc "$FVM diff g $HOST/added" /dev/null > "$T/tty" < /dev/null
+	grep -q "${E}\[32mA${E}\[m $HOST/added" "$T/tty" && ok diff_coloured_on_a_terminal || not_ok diff_coloured_on_a_terminal "$(cat -v "$T/tty")"
+	NO_COLOR=1 script -qc "$FVM diff g $HOST/added" /dev/null > "$T/tty" < /dev/null
+	grep -q "$E" "$T/tty" && not_ok diff_no_color_respected "$(cat -v "$T/tty")" || ok diff_no_color_respected
+	script -qc "$FVM diff g --color=never $HOST/added" /dev/null > "$T/tty" < /dev/null
+	grep -q "$E" "$T/tty" && not_ok diff_color_never_on_a_terminal "$(cat -v "$T/tty")" || ok diff_color_never_on_a_terminal
+else
+	skip diff_coloured_on_a_terminal "no script(1)"
+fi
+expect_rc diff_color_bad_value_is_2 2 "$FVM" diff g --color=sometimes
+
 # Columns: name, state, changes, bytes in upper/ (--bytes), the last run's CPU time and
 # peak memory, last used (normalised: time- and machine-dependent).
 cat > "$T/want" <<'EOW'

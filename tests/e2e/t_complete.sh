@@ -35,10 +35,16 @@ has() { # NAME WORD GOT: WORD is one of GOT's
 
 expect bash_subcommands_by_prefix "snapshot snapshots" "$(comp _fvm fvm sn)"
 got=$(comp _fvm fvm "")
-for sub in list info diff commit reset rm export import restore config publish help; do
+# Every subcommand fvm --help lists (main.c's table) is completed, from help.c's table.
+for sub in $("$FVM" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }'); do
 	has "bash_subcommand_$sub" "$sub" "$got"
 done
-expect bash_diff_options "--conflicts --help --json --layer --patch --stat" "$(comp _fvm fvm diff v --)"
+expect bash_pull_options "--all --help" "$(comp _fvm fvm pull --)"
+expect bash_pull_vm_names "alpha beta" "$(comp _fvm fvm pull "")"
+has bash_subscribe_pub_option "--pub" "$(comp _fvm fvm subscribe alpha http://x/ --)"
+expect bash_doctor_options "--help --json" "$(comp _fvm fvm doctor --)"
+expect bash_stats_vm_names "alpha" "$(comp _fvm fvm stats al)"
+expect bash_diff_options "--color --conflicts --help --json --layer --patch --stat" "$(comp _fvm fvm diff v --)"
 expect bash_export_compress_values "gzip none zstd" "$(comp _fvm fvm export alpha --compress "")"
 expect bash_vm_names "alpha beta" "$(comp _fvm fvm diff "")"
 expect bash_vm_names_by_prefix "beta" "$(comp _fvm fvm rm b)"

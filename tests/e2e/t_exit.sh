@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The command-line contract of fvm and fvm-exec (issue 20): every subcommand's --help
 # and `fvm help SUB`; a usage error is one line plus "see fvm SUB --help", status 2;
-# each status of the EXIT STATUS table (fvm/exit.h) for each subcommand; a PATH that
+# each status of the EXIT STATUS table (fvm/exit.h) for each subcommand, 4 for a feed's
+# server that cannot be reached (fvm pull), 1 for its refusals; a PATH that
 # selects no change is an error naming it; --dry-run of commit and reset changes
 # nothing; a failed start leaves no VM; the messages for an empty option value, a
 # trailing comment and an unclosed quote; the drift of a VM's vm.conf from the
@@ -19,7 +20,14 @@ check() { # NAME WANT-STATUS CMD...: the status, output in $T/out, stderr in $T/
 	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name" "exit $got, want $want" "$(cat "$T/out" "$T/err")"; fi
 }
 
-SUBS="list info diff compare commit reset rm migrate ps export import snapshot snapshots restore squash clone stop config"
+# Every subcommand fvm --help lists (main.c's table): each must have its own help.
+SUBS=$("$FVM" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }' | tr '\n' ' ')
+for sub in list info diff compare commit reset rm migrate ps stats top export import snapshot snapshots restore squash clone \
+	keygen sign verify publish subscribe pull stop config doctor help; do
+	case " $SUBS " in *" $sub "*) ok "fvm_help_lists_$sub" ;; *) not_ok "fvm_help_lists_$sub" "$SUBS" ;; esac
+done
+[ "$("$FVM" __complete -- "" | sort | tr '\n' ' ')" = "$(tr ' ' '\n' <<< "$SUBS" | grep . | sort | tr '\n' ' ')" ] &&
+	ok completion_offers_exactly_the_subcommands || not_ok completion_offers_exactly_the_subcommands "$("$FVM" __complete -- "")"
 echo data > "$HOST/existing"
 snapshot_host
 (cd "$HOST" && "$FVM_EXEC" -n v -- sh -c 'echo new > added; echo more >> existing')
@@ -62,16 +70,21 @@ usage_error() { # NAME SUB ARGS...
 for sub in $SUBS; do
 	usage_error "bad_option_of_${sub}_is_2" "$sub" --no-such-option
 done
-for sub in info diff compare commit reset rm ps export import snapshot snapshots restore squash clone stop config; do
+for sub in info diff compare commit reset rm ps stats export import snapshot snapshots restore squash clone stop config \
+	sign verify publish subscribe pull; do
 	usage_error "missing_name_of_${sub}_is_2" "$sub"
 done
+usage_error subscribe_without_key_is_2 subscribe v http://127.0.0.1:9/
+usage_error subscribe_of_other_scheme_is_2 subscribe v ftp://127.0.0.1/ --pub "$T/none.pub"
+usage_error pull_all_with_a_name_is_2 pull --all v
+usage_error publish_without_feed_is_2 publish v --key "$T/k.key"
 usage_error extra_argument_of_list_is_2 list x
 usage_error diff_formats_that_exclude_each_other_are_2 diff v --stat --json
 usage_error reset_all_with_a_path_is_2 reset v --all "$HOST/added"
 check unknown_command_is_2 2 "$FVM" frobnicate
 
 # 1: a refusal the user can act on. No such VM, for every subcommand naming one.
-for sub in info diff commit reset rm ps snapshot snapshots squash stop config; do
+for sub in info diff commit reset rm ps stats snapshot snapshots squash stop config pull; do
 	check "${sub}_of_missing_vm_is_1" 1 "$FVM" "$sub" nosuchvm
 done
 check restore_of_missing_vm_is_1 1 "$FVM" restore nosuchvm L
@@ -123,17 +136,47 @@ grep -q "^M $HOST/existing\$" "$T/out" && grep -q "^would commit 1 change" "$T/o
 	ok commit_dry_run_shows_what_would_be_applied || not_ok commit_dry_run_shows_what_would_be_applied "$(cat "$T/out")"
 [ "$("$FVM" diff v | grep -c "$HOST/")" = 2 ] && ok dry_runs_change_nothing || not_ok dry_runs_change_nothing "$("$FVM" diff v)"
 
+# VMcasting (issue 18): a refusal is 1, a server that cannot be reached 4.
+"$FVM" keygen -o "$T/k" --no-passphrase > /dev/null 2>&1
+"$FVM" keygen -o "$T/k2" --no-passphrase > /dev/null 2>&1
+echo signed > "$T/signed"
+check sign_is_0 0 "$FVM" sign "$T/signed" --key "$T/k.key"
+check verify_is_0 0 "$FVM" verify "$T/signed" --pub "$T/k.pub"
+check verify_by_other_key_is_1 1 "$FVM" verify "$T/signed" --pub "$T/k2.pub"
+echo changed >> "$T/signed"
+check verify_of_changed_file_is_1 1 "$FVM" verify "$T/signed" --pub "$T/k.pub"
+check keygen_over_existing_key_is_1 1 "$FVM" keygen -o "$T/k" --no-passphrase
+check subscribe_with_missing_key_is_1 1 "$FVM" subscribe sv http://127.0.0.1:9/ --pub "$T/none.pub"
+check pull_of_unsubscribed_vm_is_1 1 "$FVM" pull v
+mkdir -p "$T/feed"
+check publish_is_0 0 "$FVM" publish v --feed "$T/feed" --key "$T/k.key"
+check publish_with_nothing_new_is_1 1 "$FVM" publish v --feed "$T/feed" --key "$T/k.key"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+check subscribe_is_0 0 "$FVM" subscribe sv "http://127.0.0.1:$port/" --pub "$T/k.pub"
+check pull_from_unreachable_server_is_4 4 "$FVM" pull sv
+grep -q "127.0.0.1:$port" "$T/err" && ok pull_unreachable_names_the_url || not_ok pull_unreachable_names_the_url "$(cat "$T/err")"
+check pull_all_from_unreachable_server_is_4 4 "$FVM" pull --all
+check subscribe_file_url_is_0 0 "$FVM" subscribe sw "file://$T/feed/" --pub "$T/k2.pub"
+check pull_by_untrusted_key_is_1 1 "$FVM" pull sw
+grep -q "which this subscription does not trust" "$T/err" && ok pull_refusal_says_why || not_ok pull_refusal_says_why "$(cat "$T/err")"
+check subscribe_trusted_key_is_0 0 "$FVM" subscribe sw "file://$T/feed/" --pub "$T/k.pub"
+check pull_is_0 0 "$FVM" pull sw
+"$FVM_EXEC" -n sw -- true
+check doctor_json_is_0_or_1 "$("$FVM" doctor > /dev/null 2>&1; echo $?)" "$FVM" doctor --json
+
 # 3: a damaged store (a format file fvm does not know), for every subcommand.
 bad=$T/bad-store
 mkdir -p "$bad"
 echo "fvm-store 99" > "$bad/format"
 for sub in $SUBS; do
-	args=(); case $sub in list|migrate) ;; restore|clone) args=(v x) ;; export) args=(v -o "$T/x.tar") ;; import) args=(x "$T/x.tar") ;; *) args=(v) ;; esac
-	[ "$sub" = migrate ] && continue # migrate is what converts a store of another format
+	args=(); case $sub in list|migrate) ;; restore|clone) args=(v x) ;; export) args=(v -o "$T/x.tar") ;; import) args=(x "$T/x.tar") ;;
+		subscribe) args=(v http://127.0.0.1:9/ --pub "$T/k.pub") ;; publish) args=(v --feed "$T/feed" --key "$T/k.key") ;; *) args=(v) ;; esac
+	# migrate converts a store of another format; keygen, sign and verify use no store;
+	# doctor reports on the store whatever its state; help needs none.
+	case $sub in migrate|keygen|sign|verify|doctor|help) continue ;; esac
 	check "${sub}_of_damaged_store_is_3" 3 env FVM_HOME="$bad" "$FVM" "$sub" "${args[@]}"
 done
 check migrate_of_unknown_format_is_1 1 env FVM_HOME="$bad" "$FVM" migrate
-# 4 (a remote that cannot be reached) is reserved: no subcommand talks to a remote yet.
 
 # fvm-exec: 125 for its own errors, 126 and 127 for the command's; a failed start
 # leaves no VM behind, and a VM that existed stays.

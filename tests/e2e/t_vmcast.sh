@@ -9,7 +9,8 @@
 # delete, an opaque directory) as a feed minisign and feedparser accept, content-
 # addressed blobs each signed, the sequence rising; a wrong passphrase or nothing new
 # changes nothing; --refresh renews only the sequence and validity; --successor announces
-# the next key, signed by the current one. The host is checked unchanged. Root and user alike.
+# the next key, signed by the current one. fvm keygen without -o writes to the store's
+# key directory, which no VM sees. The host is checked unchanged. Root and user alike.
 . "$(dirname "$0")/../lib/harness.sh"
 FT=$TOP/build/tests/helpers/feed-tool
 PY=/usr/bin/python3   # Debian's python, where python3-feedparser is
@@ -219,4 +220,21 @@ refused publish_wrong_passphrase_refused 'wrong passphrase' env FVM_PASSPHRASE_F
 	"$FVM" publish pv --feed "$FEED" --key "$K/enc2.key" 3<<< "nope"
 cmp -s "$FEED/feed.xml" "$T/feed.before" && [ -e "$FVM_HOME/vms/pv/upper$HOST/added4" ] &&
 	ok refused_publish_changes_nothing || not_ok refused_publish_changes_nothing "$(ls "$FVM_HOME/vms/pv/upper$HOST")"
+
+# The default key directory: $FVM_HOME/keys (0700), hidden from every VM with the store
+# (static programs included); a --key or --pub that names no file is found there.
+check keygen_default "$FVM" keygen --no-passphrase
+[ "$(stat -c %a "$FVM_HOME/keys")" = 700 ] && [ "$(stat -c %a "$FVM_HOME/keys/fvm.key")" = 600 ] &&
+	[ -f "$FVM_HOME/keys/fvm.pub" ] && ok default_keys_in_store_key_dir || not_ok default_keys_in_store_key_dir "$(ls -la "$FVM_HOME/keys")"
+out=$("$FVM_EXEC" -n kv -- sh -c "cat $FVM_HOME/keys/fvm.key; ls $FVM_HOME/keys" 2>&1)
+grep -q 'No such file' <<< "$out" && ! grep -q 'secret key' <<< "$out" && ok default_key_dir_hidden_from_vm ||
+	not_ok default_key_dir_hidden_from_vm "$out"
+if BB=$(command -v busybox) && file -L "$BB" 2>/dev/null | grep -q static; then
+	out=$("$FVM_EXEC" -n kv -- "$BB" cat "$FVM_HOME/keys/fvm.key" 2>&1)
+	grep -q 'secret key' <<< "$out" && not_ok default_key_dir_hidden_from_static_program "$out" ||
+		ok default_key_dir_hidden_from_static_program
+fi
+echo signed > "$T/signed"
+check sign_with_key_of_key_dir "$FVM" sign "$T/signed" --key fvm
+check verify_with_pub_of_key_dir "$FVM" verify "$T/signed" --pub fvm
 done_testing

@@ -7,8 +7,11 @@
 # subscriber's own change kept on top; an unchanged feed is one conditional request
 # (304). Refused, each with exit 1 and the VM left at its version: a rollback (an older
 # signed feed served again), the same sequence with other content, an expired feed, a
-# feed signed by an untrusted key, a tampered blob (nothing switched), a pull while the
-# VM runs. A blob download cut halfway is exit 4 and resumes with a Range request; a
+# feed signed by an untrusted key, a tampered blob (nothing switched). A pull while the
+# VM runs is not refused: the running VM keeps its version to its end, the last run's
+# end switches it (or the next fvm-exec or fvm tool that finds it idle), and fvm info
+# lists the files the new version and the VM both changed; a pull racing a run's end
+# always ends switched. A blob download cut halfway is exit 4 and resumes with a Range request; a
 # server that is down is exit 4. A successor key announced by the feed is followed; a
 # subscription trusts several keys. The host is checked unchanged. Root and user alike.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -93,7 +96,7 @@ mine
 gone
 kept" ] && ok vm_shows_v2_and_own_changes_on_top || not_ok vm_shows_v2_and_own_changes_on_top "$out"
 out=$(sub subscribe s1 2>&1)
-grep -q '^  conflicts 1 ' <<< "$out" && grep -qx "$HOST/etc/old" <<< "$out" && ok conflict_listed ||
+grep -q '^  conflicts 1 ' <<< "$out" && grep -qx "    $HOST/etc/old" <<< "$out" && ok conflict_listed ||
 	not_ok conflict_listed "$out"
 [ "$(lst | sed -n 2p)" = "$l1" ] && [ "$(lst | wc -l)" = 2 ] &&
 	[ "$(ls "$SUB/layers" | wc -l)" = 2 ] && ok v1_layer_shared || not_ok v1_layer_shared "$(cat "$SUB/ctl/s1/layers"; ls "$SUB/layers")"
@@ -143,24 +146,82 @@ out=$(in_sub "cat $HOST/added3; cmp $HOST/big3 $HOST/big3 && wc -c < $HOST/big3"
 300000" ] && ok vm_shows_v3 || not_ok vm_shows_v3 "$out"
 [ -z "$(ls "$SUB/ctl/s1/vmcast/blobs/")" ] && ok blobs_dropped_after_switch || not_ok blobs_dropped_after_switch "$(ls "$SUB/ctl/s1/vmcast/blobs/")"
 
-# --- a running VM is not switched under its processes ---
+# --- a running VM is not switched under its processes: the switch waits for its end ---
 (cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v4 > added4') > /dev/null 2>&1
 check publish_v4 pub
 cp "$SUB/ctl/s1/layers" "$T/layers.v3"
-FVM_HOME=$SUB "$FVM_EXEC" -n s1 -- sh -c 'echo up > '"$T"'/running; sleep 30' > /dev/null 2>&1 &
+mkfifo "$T/go"
+# The run prints what it sees before and after the pull, and changes a file v4 adds.
+FVM_HOME=$SUB "$FVM_EXEC" -n s1 -- sh -c "cat $HOST/added4 2>/dev/null || echo none; echo up; read x;
+	cat $HOST/added4 2>/dev/null || echo none; echo mine4 > $HOST/added4" < "$T/go" > "$T/seen" 2>&1 &
 RUN=$!
-for _ in $(seq 100); do [ -e "$T/running" ] && break; sleep 0.1; done
-status running_vm_refused 1 'pull again once it is idle' sub pull s1
-cmp -s "$SUB/ctl/s1/layers" "$T/layers.v3" && ok running_vm_not_switched || not_ok running_vm_not_switched "$(cat "$SUB/ctl/s1/layers")"
-FVM_HOME=$SUB "$FVM" stop s1 > /dev/null 2>&1
-wait "$RUN" 2>/dev/null
-status pull_all_after_run 0 's1: version 4 ' sub pull --all
+exec 7> "$T/go"
+for _ in $(seq 100); do grep -q up "$T/seen" && break; sleep 0.1; done
+status pull_while_running_is_not_refused 0 'version 4 .*the VM runs: it switches when its last process ends' sub pull s1
+cmp -s "$SUB/ctl/s1/layers" "$T/layers.v3" && [ -e "$SUB/ctl/s1/switch" ] && ok running_vm_not_switched ||
+	not_ok running_vm_not_switched "$(cat "$SUB/ctl/s1/layers")"
+out=$(sub info s1 2>&1)
+grep -q '^  version *4 .*: the VM switches to it when its last process ends' <<< "$out" &&
+	ok info_says_the_switch_waits || not_ok info_says_the_switch_waits "$out"
+sub info s1 --json | "$PY" -c 'import json,sys; v=json.load(sys.stdin)["vmcast"]; assert v["version"] == 4 and v["switch_waits"]' 2>&1 &&
+	ok info_json_says_the_switch_waits || not_ok info_json_says_the_switch_waits "$(sub info s1 --json)"
+echo go >&7; exec 7>&-
+wait "$RUN"
+[ "$(cat "$T/seen")" = "none
+up
+none" ] && ok running_vm_kept_its_version_to_the_end || not_ok running_vm_kept_its_version_to_the_end "$(cat "$T/seen")"
+! cmp -s "$SUB/ctl/s1/layers" "$T/layers.v3" && [ ! -e "$SUB/ctl/s1/switch" ] && ok switched_when_last_process_ended ||
+	not_ok switched_when_last_process_ended "$(cat "$SUB/ctl/s1/layers"; ls "$SUB/ctl/s1")"
+out=$(in_sub "cat $HOST/added1 $HOST/added4" 2>&1)
+[ "$out" = "v1
+mine4" ] && ok vm_shows_v4_under_its_own_change || not_ok vm_shows_v4_under_its_own_change "$out"
+out=$(sub info s1 2>&1)
+grep -q '^  conflicts 1 ' <<< "$out" && grep -qx "    $HOST/added4" <<< "$out" && ok info_lists_conflict_of_waiting_switch ||
+	not_ok info_lists_conflict_of_waiting_switch "$out"
+sub info s1 --json | "$PY" -c 'import json,sys; v=json.load(sys.stdin)["vmcast"]; assert v["conflicts"] == [sys.argv[1]] and not v["switch_waits"]' "$HOST/added4" 2>&1 &&
+	ok info_json_lists_conflicts || not_ok info_json_lists_conflicts "$(sub info s1 --json)"
+status pull_all_up_to_date 0 's1: up to date at version 4 ' sub pull --all
+
+# The VM's lock held, then let go without applying the switch (as by a supervisor
+# killed outright): the next fvm-exec finds the VM idle and applies it before it starts.
+(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v5 > added5') > /dev/null 2>&1
+check publish_v5 pub
+exec 8< "$SUB/ctl/s1/lock"; flock -s 8
+status pull_while_lock_held 0 'version 5 .*switches when its last process ends' sub pull s1
+exec 8<&-
+[ -e "$SUB/ctl/s1/switch" ] && ok switch_waits_after_holder_died || not_ok switch_waits_after_holder_died "$(ls "$SUB/ctl/s1")"
+out=$(in_sub "cat $HOST/added5" 2>&1)
+[ "$out" = v5 ] && [ ! -e "$SUB/ctl/s1/switch" ] && ok next_run_applies_waiting_switch || not_ok next_run_applies_waiting_switch "$out"
+# The same through a tool that needs the VM idle (fvm snapshot): applied first, and the
+# snapshot (the VM's own layer) stays above the subscribed ones at the next pull.
+(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c 'echo v6 > added6') > /dev/null 2>&1
+check publish_v6 pub
+exec 8< "$SUB/ctl/s1/lock"; flock -s 8
+status pull_v6_while_lock_held 0 'version 6 .*switches when its last process ends' sub pull s1
+exec 8<&-
+check snapshot_applies_waiting_switch sub snapshot s1 own
+[ ! -e "$SUB/ctl/s1/switch" ] && [ "$(in_sub "cat $HOST/added6 $HOST/added4" 2>&1)" = "v6
+mine4" ] && ok tool_applied_waiting_switch || not_ok tool_applied_waiting_switch "$(ls "$SUB/ctl/s1")"
+own=$(lst | sed -n 1p)
+# Races: a pull against a run ending, a few times; each ends switched, nothing waiting.
+for v in 7 8 9; do
+	(cd "$HOST" && "$FVM_EXEC" -n pv -- sh -c "echo v$v > added$v") > /dev/null 2>&1
+	pub > /dev/null 2>&1
+	in_sub "sleep 0.$((v - 6))" > /dev/null 2>&1 &
+	RUN=$!
+	sleep 0.1
+	sub pull s1 > "$T/race.out" 2>&1; rc=$?
+	wait "$RUN"
+	[ $rc = 0 ] && [ ! -e "$SUB/ctl/s1/switch" ] && [ "$(in_sub "cat $HOST/added$v" 2>&1)" = "v$v" ] &&
+		[ "$(lst | sed -n 1p)" = "$own" ] && ok "race_of_pull_and_run_end_v$v" ||
+		not_ok "race_of_pull_and_run_end_v$v" "rc=$rc $(cat "$T/race.out"; ls "$SUB/ctl/s1")"
+done
 
 # --- key rotation: several keys, a successor announced and followed ---
 check refresh_with_successor "$FVM" publish --refresh --feed "$FEED" --key "$K/k1.key" --successor "$K/k2.pub"
 status successor_followed 0 'now trusting the successor key' sub pull s1
 check refresh_by_successor "$FVM" publish --refresh --feed "$FEED" --key "$K/k2.key"
-status feed_by_successor_accepted 0 'up to date at version 4' sub pull s1
+status feed_by_successor_accepted 0 'up to date at version 9' sub pull s1
 cp "$FEED/feed.xml" "$T/k2.xml"; cp "$FEED/feed.xml.minisig" "$T/k2.xml.minisig"
 "$PY" - "$FEED/feed.xml" <<'PYEOF'
 import sys, re
@@ -175,7 +236,7 @@ status forged_successor_refused 1 'successor key [0-9A-F]{16} does not match its
 cp "$T/k2.xml" "$FEED/feed.xml"; cp "$T/k2.xml.minisig" "$FEED/feed.xml.minisig"
 check subscribe_more_keys sub subscribe s1 "${URL}feed.xml" --pub "$K/k3.pub"
 check refresh_by_k3 "$FVM" publish --refresh --feed "$FEED" --key "$K/k3.key"
-status second_trusted_key_accepted 0 'up to date at version 4' sub pull s1
+status second_trusted_key_accepted 0 'up to date at version 9' sub pull s1
 
 # --- the server down ---
 stop_server
@@ -184,10 +245,11 @@ status server_down_is_exit_4 4 'Could not connect|Couldn.t connect|Failed to con
 # --- python3 -m http.server (no Range, no ETag): a second subscriber ---
 start_server plain
 check subscribe_plain env FVM_HOME=$T/sub2 "$FVM" subscribe s2 "$URL" --pub "$K/k1.pub" --pub "$K/k3.pub"
-status pull_from_plain_server 0 'version 4 .*4 layers, 4 downloaded' env FVM_HOME=$T/sub2 "$FVM" pull s2
-out=$(FVM_HOME=$T/sub2 "$FVM_EXEC" -n s2 -- sh -c "cat $HOST/added1 $HOST/added4" 2>&1)
+status pull_from_plain_server 0 'version 9 .*9 layers, 9 downloaded' env FVM_HOME=$T/sub2 "$FVM" pull s2
+out=$(FVM_HOME=$T/sub2 "$FVM_EXEC" -n s2 -- sh -c "cat $HOST/added1 $HOST/added4 $HOST/added9" 2>&1)
 [ "$out" = "v1
-v4" ] && ok second_subscriber_shows_v4 || not_ok second_subscriber_shows_v4 "$out"
+v4
+v9" ] && ok second_subscriber_shows_v9 || not_ok second_subscriber_shows_v9 "$out"
 stop_server
 check subscribe_file_url env FVM_HOME=$T/sub3 "$FVM" subscribe s3 "file://$FEED/feed.xml" --pub "$K/k3.pub"
 status blob_by_untrusted_key_refused 1 'blobs/sha256/[0-9a-f]{64}: signed by key [0-9A-F]{16}, which this subscription does not trust' \
@@ -195,7 +257,7 @@ status blob_by_untrusted_key_refused 1 'blobs/sha256/[0-9a-f]{64}: signed by key
 grep -q '^  version   none pulled yet' <<< "$(FVM_HOME=$T/sub3 "$FVM" subscribe s3)" && ok untrusted_blob_switched_nothing ||
 	not_ok untrusted_blob_switched_nothing "$(FVM_HOME=$T/sub3 "$FVM" subscribe s3)"
 check subscribe_file_url_k1 env FVM_HOME=$T/sub3 "$FVM" subscribe s3 "file://$FEED/feed.xml" --pub "$K/k1.pub"
-status pull_from_file_url 0 'version 4 .*4 downloaded' env FVM_HOME=$T/sub3 "$FVM" pull s3
+status pull_from_file_url 0 'version 9 .*9 downloaded' env FVM_HOME=$T/sub3 "$FVM" pull s3
 
 host_unchanged > "$T/why" && ok host_unchanged || not_ok host_unchanged "$(cat "$T/why")"
 done_testing
