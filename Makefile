@@ -10,7 +10,8 @@
 #   make check-sanitize  unit and e2e tests with the tools under ASan+UBSan (mk/)
 #   make fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) (mk/)
 #   make deps         the Debian packages needed to build and test
-#   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
+#   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so, libfvm-audit.so and
+#                     fvm-pieload (x86-64) in PREFIX/lib/fvm
 #   make deb          fvm_VERSION_ARCH.deb (debian/, debhelper), then lintian on it
 #   WERROR=1          warnings are errors (CI);  V=1  show commands
 

@@ -143,7 +143,10 @@ cp lc.so.1 /usr/local/lib/libfvmtestlc.so.1; cp '$R/etc/ld.so.cache' /etc/ld.so.
 ./plug libfvmtestlc.so.1 | sed 's/\$/; LD_AUDIT=(unset)/'
 rm /etc/ld.so.cache; ./lcmain"
 		[ -e /usr/local/lib/libfvmtestlc.so.1 ] && not_ok host_usr_local_lib_untouched "the VM's install reached the host" || ok host_usr_local_lib_untouched
-		TODO="issue 14: Debian's ldconfig is static-PIE: the kernel maps it among the libraries, outside the ranges the supervisor virtualizes (seccomp.c virt_prologue); its writes meet the fence (EROFS)"
+		# ldconfig (static-PIE) runs through fvm-pieload and writes the VM's files, but
+		# chmods its new cache by name before the rename: a static program's chmod, which
+		# a root run does not virtualize (metaguard.c's rows are not installed there).
+		TODO="issue 14: a root run's chmod from a static program is not virtualized: ldconfig's chmod of /etc/ld.so.cache~ gets ENOENT from the read-only host"
 		vm_expect ldconfig_in_the_vm_then_a_program_linked_against_it "foo cache; LD_AUDIT=(unset)" \
 			"cp lc.so.1 /usr/local/lib/libfvmtestlc.so.1; ldconfig 2>/dev/null; ./lcmain"
 		TODO=

@@ -45,6 +45,12 @@ vm_check "static_pie_through_path_and_made_in_the_vm ($(whoami_tag))" "
 mkdir -p bin/sub; cp '$P' bin/probe; PATH=\$PWD/bin:\$PATH probe self : stat bin/probe
 cd bin/sub && ../probe stat ../probe : write here z && cat here"
 
+# posix_spawn (libfvm's spawn_common) runs it the same way.
+if command -v python3 > /dev/null; then
+	vm_check "static_pie_through_posix_spawn ($(whoami_tag))" "echo new > new; rm gone
+python3 -c 'import os,sys; p=os.posix_spawn(sys.argv[1], [\"probe\", \"cat\", \"new\", \":\", \"stat\", \"gone\"], os.environ); print(os.waitpid(p, 0)[1])' '$P'"
+fi
+
 # Its exit status is the program's; an error is its own.
 vm_check_fails "static_pie_exit_status_is_the_programs ($(whoami_tag))" "'$P' bogus-op"
 
