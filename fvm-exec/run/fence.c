@@ -437,6 +437,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 		return -1;
 	}
 	f->notify.ruleset_fd = f->ruleset_fd; /* complete: readfence_prepare added its rules */
+	f->notify.meta.host_ro = f->root;
 	struct filter_opts o = {.tcp_fenced = f->tcp_fenced, .ptrace_scoped = f->ruleset_fd >= 0};
 	if (fence_filter_build(&f->filter[0], s, &o) < 0) {
 		return -1;

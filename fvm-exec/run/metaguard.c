@@ -2,7 +2,10 @@
  * metaguard.c — the metadata guard (run.h): the run's supervisor answers the seccomp
  * notification of every call that changes an inode's metadata — mode, owner, times,
  * xattrs, inode flags — which Landlock has no right for, in a run whose host is not
- * read-only (an unprivileged run; a root run without rootfence.c's namespace).
+ * read-only (an unprivileged run; a root run without rootfence.c's namespace). Where
+ * the host is read-only (a root run), only an executable's own chmod, fchmodat and
+ * fchmodat2 by path come here: the VM's object is changed (virt_meta_object, below),
+ * anything else continued.
  *
  * Rules:
  *  - Every such call is performed HERE, never continued: the path is read once from the
@@ -227,6 +230,9 @@ struct change {
 	const struct meta_call *c;
 	int obj;             /* an O_PATH fd of the object, or (T_FD, empty path) a copy of the caller's fd */
 	bool is_fd;          /* OBJ is the caller's fd itself: fd calls, with their semantics */
+	bool vm_object;      /* OBJ is the VM's own object, opened beneath upper/ with no link
+				(virt_meta_object): allowed by construction (and the caller's fs
+				ids may not read /proc/self/fd of the supervisor) */
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
@@ -251,7 +257,7 @@ static long perform(void *arg)
 	struct stat st;
 	long r;
 
-	if (!allowed(ch->g, ch->obj)) {
+	if (!ch->vm_object && !allowed(ch->g, ch->obj)) {
 		return -EACCES;
 	}
 	if (fstat(ch->obj, &st) < 0) {
@@ -411,6 +417,10 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 		if (path[0] == '\0' && !empty_ok) {
 			return -ENOENT;
 		}
+		if (path[0] == '\0' && n->meta.host_ro) {
+			*cont = true; /* a root run's fd call: the kernel's, as below */
+			return 0;
+		}
 		if (path[0] == '\0') {
 			/* The dirfd itself (futimens, AT_EMPTY_PATH): its calls' semantics. */
 			ch.obj = at == AT_FDCWD ? notify_dirfd(pid, AT_FDCWD, ".") : notify_getfd(pid, at);
@@ -425,6 +435,12 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 			if (ch.obj < 0) {
 				return ch.obj;
 			}
+			ch.vm_object = true;
+		} else if (n->meta.host_ro) {
+			/* A root run: no row of the filter refuses this call; the kernel's answer
+			 * on the read-only host, as without this guard. */
+			*cont = true;
+			return 0;
 		} else {
 			if ((dirfd = notify_dirfd(pid, at, path)) < 0) {
 				return dirfd;

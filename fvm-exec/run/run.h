@@ -140,6 +140,9 @@ struct unix_guard {
 #define META_EXT4_IOC32_SETVERSION _IOW('f', 4, int)
 #define META_EXT4_IOC_MIGRATE      _IO('f', 9)
 struct meta_guard {
+	bool host_ro; /* a root run's namespace makes the host read-only: only an executable's
+			 chmod, fchmodat and fchmodat2 by path come here (seccomp.c's
+			 virt_prologue); what is not the VM's object is continued */
 	size_t n;
 	struct {
 		char *path; /* canonical (realpath, allocated); those absent here are left out */
