@@ -319,7 +319,9 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	t->loader = n > 0 && t->kind == ELF_DYNAMIC ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
 	sys_close(fd);
 	t->setid = (res.st.st_mode & (S_ISUID | S_ISGID)) != 0;
-	t->in_proc = strncmp(res.vpath, "/proc/", 6) == 0;
+	/* the loader's own open of such a name would meet its own fds, not the caller's */
+	t->in_proc = strncmp(res.vpath, "/proc/", 6) == 0 || strncmp(vpath, "/proc/", 6) == 0 ||
+		     strncmp(vpath, "/dev/fd/", 8) == 0;
 	if (t->kind == ELF_STATIC_PIE && !need_x) {
 		/* fvm-pieload may run it: the kernel checks the loader's execute permission,
 		 * this the program's (a noexec mount answers EACCES too, as the exec would). */
