@@ -10,7 +10,8 @@
 #   make check-sanitize  unit and e2e tests with the tools under ASan+UBSan (mk/)
 #   make fuzz         each libFuzzer target for FUZZ_SECONDS (default 30) (mk/)
 #   make deps         the Debian packages needed to build and test
-#   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so in PREFIX/lib/fvm
+#   make install      PREFIX (default /usr/local), DESTDIR; libfvm.so, libfvm-audit.so and
+#                     fvm-pieload (x86-64) in PREFIX/lib/fvm
 #   make deb          fvm_VERSION_ARCH.deb (debian/, debhelper), then lintian on it
 #   WERROR=1          warnings are errors (CI);  V=1  show commands
 
@@ -93,10 +94,12 @@ STORE_LIB := $(B)/libfvmstore.a
 SO       := libfvm/libfvm.so
 AUDIT_SO := libfvm/libfvm-audit.so
 DET_SO   := libfvm/libfvm-det.so
+# fvm-pieload, on x86-64 only (below)
+PIELOAD := $(if $(filter x86_64%,$(shell $(CC) -dumpmachine)),libfvm/fvm-pieload)
 MAP      := $(B)/libfvm.map
 TOOLS    := fvm-exec/fvm-exec fvm-exec/fvm
 
-all: $(SO) $(AUDIT_SO) $(DET_SO) $(TOOLS)
+all: $(SO) $(AUDIT_SO) $(DET_SO) $(PIELOAD) $(TOOLS)
 
 $(B)/%.o: %.c
 	$(call msg,CC,$<)
@@ -171,6 +174,20 @@ $(B)/det/detcore.o: libfvm/detcore.c
 $(DET_SO): $(DET_OBJ)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,lazy -ldl $(LDFLAGS)
+
+# fvm-pieload (libfvm/pieload/, DESIGN.md "Static-PIE programs"): runs a static-PIE
+# program with its code where the supervisor's filter sees it. A static non-PIE
+# executable (at 0x400000, in the notified range) without libc; x86-64 only, as the
+# filter's rule is (PIELOAD, above). Beside libfvm.so, where libfvm's exec looks for it.
+PIELOAD_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP -ffreestanding \
+	-fno-builtin -fno-tree-loop-distribute-patterns
+# After CFLAGS, as AUDIT_LAST: no stack protector, no fortified functions, no PIE.
+PIELOAD_LAST := -fno-stack-protector -U_FORTIFY_SOURCE -fno-pie
+$(PIELOAD): libfvm/pieload/pieload.c
+	$(call msg,LD,$@)
+	@mkdir -p $(B)/pieload
+	$(Q)$(CC) $(PIELOAD_CFLAGS) $(CFLAGS) $(PIELOAD_LAST) -MF $(B)/pieload/pieload.d -MT $@ -static \
+		-nostdlib -no-pie -Wl,-z,noexecstack -o $@ $< $(LDFLAGS)
 
 # Archives after the objects that use them, the store's before the core's it uses.
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
@@ -253,6 +270,14 @@ $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $<
 
+# A static-PIE program (issue 14): the kernel maps it where libraries lie; libfvm runs
+# it through fvm-pieload so that the supervisor sees its calls.
+HELPER_SPIE := $(B)/tests/helpers/fsprobe-spie
+$(HELPER_SPIE): $(B)/tests/helpers/%-spie: tests/helpers/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIE -static-pie -o $@ $<
+
 # And for the compat ABI (i386 on x86_64) where an i386 libc is installed (make deps): the
 # fence's filter must refuse its calls by their own numbers.
 I386_LIBC := $(if $(filter x86_64,$(shell uname -m)),$(wildcard $(shell $(CC) -m32 -print-file-name=libc.a 2>/dev/null)))
@@ -262,7 +287,7 @@ $(B)/tests/helpers/try-syscall-i386: tests/helpers/try-syscall.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -m32 -static -o $@ $<
 
-tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC) $(HELPER_I386)
+tests-bin: $(UNIT_BIN) $(HELPER_BIN) $(HELPER_STATIC) $(HELPER_SPIE) $(HELPER_I386)
 .PHONY: tests-bin
 
 # Rewrites tests/e2e/golden/ from the current output (check only compares); refuses in CI.
@@ -323,6 +348,7 @@ install: all
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libfvm.so
 	install -m 755 $(AUDIT_SO) $(DESTDIR)$(LIBDIR)/libfvm-audit.so
 	install -m 755 $(DET_SO) $(DESTDIR)$(LIBDIR)/libfvm-det.so
+	$(if $(PIELOAD),install -m 755 $(PIELOAD) $(DESTDIR)$(LIBDIR)/fvm-pieload)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/fvm.1 man/fvm-exec.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/fvm.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -334,7 +360,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fvm-exec $(DESTDIR)$(BINDIR)/fvm $(DESTDIR)$(LIBDIR)/libfvm.so \
-		$(DESTDIR)$(LIBDIR)/libfvm-audit.so $(DESTDIR)$(LIBDIR)/libfvm-det.so
+		$(DESTDIR)$(LIBDIR)/libfvm-audit.so $(DESTDIR)$(LIBDIR)/libfvm-det.so $(DESTDIR)$(LIBDIR)/fvm-pieload
 	rm -f $(DESTDIR)$(MANDIR)/man1/fvm.1 $(DESTDIR)$(MANDIR)/man1/fvm-exec.1 \
 		$(DESTDIR)$(MANDIR)/man5/fvm.conf.5
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/fvm $(DESTDIR)$(BASHCOMPDIR)/fvm-exec $(DESTDIR)$(ZSHCOMPDIR)/_fvm \
@@ -364,7 +390,7 @@ deb:
 	$(Q)if command -v lintian >/dev/null; then lintian --fail-on error $(DEB_OUT)/$(DEB_FILE); fi
 
 clean:
-	rm -rf $(B) $(SO) $(AUDIT_SO) $(DET_SO) $(TOOLS)
+	rm -rf $(B) $(SO) $(AUDIT_SO) $(DET_SO) $(PIELOAD) $(TOOLS)
 
 # make check-sanitize (ASan+UBSan) and make fuzz (libFuzzer): their own build trees.
 include mk/check-sanitize.mk mk/fuzz.mk

@@ -12,6 +12,10 @@
  *  - The environment contract (LD_PRELOAD with libfvm, FVM_*) is put back into every
  *    new environment that lost it (env -i), so children stay in the VM; the loader
  *    module joins LD_AUDIT when the program needs it (loader.c decides).
+ *  - A static-PIE program (x86-64, not setuid or setgid) in a run whose supervisor
+ *    virtualizes static programs is run through fvm-pieload (pieload/pieload.c),
+ *    beside libfvm.so: same argv, FVM_PIE_PROGRAM naming the program as the caller
+ *    did. The kernel would map it where libraries lie, unseen by the supervisor.
  *  - No allocation on the exec path (it runs in vfork children): buffers are on the stack.
  */
 #include <dlfcn.h>
@@ -149,8 +153,10 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
 enum elf_kind {
 	ELF_DYNAMIC,    /* has PT_INTERP (or not an ELF file): libfvm loads into it */
 	ELF_STATIC,     /* a 64-bit static executable (ET_EXEC): the supervisor virtualizes it */
-	ELF_STATIC_RAW, /* static, but its code lies where libraries' does (static-PIE) or
-			   another ABI (i386): only fenced */
+	ELF_STATIC_PIE, /* an x86-64 static-PIE (ET_DYN): the kernel maps it where libraries
+			   lie; run through fvm-pieload, the supervisor virtualizes it */
+	ELF_STATIC_RAW, /* static, another ABI (i386), or a static-PIE of another machine:
+			   only fenced */
 };
 
 /*
@@ -163,7 +169,7 @@ static enum elf_kind elf_kind(const char *head, size_t n, int fd)
 	size_t ehsize = cls == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
 	size_t phsize = cls == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 	uint64_t phoff;
-	unsigned phnum, phentsize, type;
+	unsigned phnum, phentsize, type, machine;
 
 	if (n < ehsize || memcmp(head, ELFMAG, SELFMAG) != 0 || (cls != ELFCLASS64 && cls != ELFCLASS32)) {
 		return ELF_DYNAMIC;
@@ -172,10 +178,12 @@ static enum elf_kind elf_kind(const char *head, size_t n, int fd)
 		Elf64_Ehdr eh;
 		memcpy(&eh, head, sizeof(eh));
 		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+		machine = eh.e_machine;
 	} else {
 		Elf32_Ehdr eh;
 		memcpy(&eh, head, sizeof(eh));
 		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize, type = eh.e_type;
+		machine = eh.e_machine;
 	}
 	if (phentsize != phsize) {
 		return ELF_DYNAMIC;
@@ -192,7 +200,10 @@ static enum elf_kind elf_kind(const char *head, size_t n, int fd)
 			return ELF_DYNAMIC;
 		}
 	}
-	return cls == ELFCLASS64 && type == ET_EXEC ? ELF_STATIC : ELF_STATIC_RAW;
+	if (cls == ELFCLASS64 && type == ET_EXEC) {
+		return ELF_STATIC;
+	}
+	return cls == ELFCLASS64 && type == ET_DYN && machine == EM_X86_64 ? ELF_STATIC_PIE : ELF_STATIC_RAW;
 }
 
 #define BINPRM_BUF 256 /* the kernel's buffer for a "#!" line */
@@ -203,6 +214,8 @@ struct target {
 	char interp[PATH_MAX];       /* a "#!" script's interpreter (virtual), or "" */
 	char iarg[256];              /* and its optional argument */
 	enum elf_kind kind;          /* rprog's kind of program (ELF_DYNAMIC: also a script) */
+	bool setid;                  /* rprog is setuid or setgid */
+	bool in_proc;                /* the program's name leads into /proc (/dev/fd/N...) */
 	int loader;                  /* the loader module: 1 needed, 0 if the environment
 					says so, -1 never (fvm_loader_prog) */
 };
@@ -271,6 +284,7 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	t->interp[0] = t->iarg[0] = '\0';
 	t->kind = ELF_DYNAMIC;
 	t->loader = 0;
+	t->setid = t->in_proc = false;
 	ret = fvm_resolve_at(AT_FDCWD, vpath, 0, &res);
 	if (ret < 0) {
 		return ret;
@@ -307,26 +321,110 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	t->kind = n > 0 ? elf_kind(head, (size_t)n, fd) : ELF_DYNAMIC;
 	t->loader = n > 0 && t->kind == ELF_DYNAMIC ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
 	sys_close(fd);
+	t->setid = (res.st.st_mode & (S_ISUID | S_ISGID)) != 0;
+	/* the loader's own open of such a name would meet its own fds, not the caller's */
+	t->in_proc = strncmp(res.vpath, "/proc/", 6) == 0 || strncmp(vpath, "/proc/", 6) == 0 ||
+		     strncmp(vpath, "/dev/fd/", 8) == 0;
+	if (t->kind == ELF_STATIC_PIE && !need_x) {
+		/* fvm-pieload may run it: the kernel checks the loader's execute permission,
+		 * this the program's (a noexec mount answers EACCES too, as the exec would). */
+		ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
+		if (ret < 0) {
+			return ret;
+		}
+	}
 	return 0;
+}
+
+#define PIELOAD "fvm-pieload"
+
+/* fvm-pieload beside libfvm.so; "" when it is not there. */
+static const char *pieload_path(void)
+{
+	static char path[PATH_MAX];
+	static int state; /* 0 unknown, 1 found, -1 absent */
+	struct stat st;
+
+	if (state == 0) {
+		const char *lib = fvm_lib_path(), *slash = strrchr(lib, '/');
+		int n = slash ? snprintf(path, sizeof(path), "%.*s/" PIELOAD, (int)(slash - lib), lib) : -1;
+		state = n > 0 && (size_t)n < sizeof(path) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 &&
+				S_ISREG(st.st_mode)
+			? 1
+			: -1;
+	}
+	return state > 0 ? path : "";
+}
+
+/*
+ * Why T's program, a static one, is not virtualized: a reason for warn_static, or NULL
+ * when it is (the supervisor sees its calls, directly or through fvm-pieload: *LOADER
+ * is then fvm-pieload's path, or NULL for the program itself).
+ */
+static const char *static_unseen(const struct target *t, const char **loader)
+{
+	*loader = NULL;
+	if (t->kind == ELF_DYNAMIC) {
+		return NULL;
+	}
+	if ((t->kind == ELF_STATIC || t->kind == ELF_STATIC_PIE) && !fvm_env_saved[C_VIRT]) {
+		return " and this run has no supervisor (--enforce off)";
+	}
+	if (t->kind == ELF_STATIC) {
+		return NULL;
+	}
+	if (t->kind == ELF_STATIC_RAW) {
+		return " (32-bit, or static-PIE of another machine, which fvm-exec's supervisor cannot tell "
+		       "from libraries' code)";
+	}
+	if (t->setid) {
+		return " (static-PIE and setuid or setgid, which fvm-pieload does not run)";
+	}
+	if (t->in_proc) {
+		return " (static-PIE named through /proc, which fvm-pieload cannot open)";
+	}
+	if (!pieload_path()[0]) {
+		return " (static-PIE, and " PIELOAD " is not installed beside libfvm.so)";
+	}
+	*loader = pieload_path();
+	return NULL;
+}
+
+/*
+ * ENV (NULL-terminated) with FVM_PIE_PROGRAM=VPATH first, into OUT (vec_len(ENV) + 2
+ * entries), the entry's text in BUF. Returns OUT, or NULL when VPATH does not fit.
+ */
+static char **pie_env(const char *vpath, char **env, char **out, char *buf, size_t buflen)
+{
+	size_t n = 0;
+	int len = snprintf(buf, buflen, FVM_ENV_PIE "=%s", vpath);
+
+	if (len < 0 || (size_t)len >= buflen) {
+		return NULL;
+	}
+	out[n++] = buf;
+	for (size_t i = 0; env && env[i]; i++) {
+		out[n++] = env[i];
+	}
+	out[n] = NULL;
+	return out;
 }
 
 /*
  * A static program cannot load libfvm. fvm-exec's supervisor virtualizes the calls of a
- * 64-bit static executable's own code (fvm-exec/run/virtguard.c, FVM_ENV_VIRT); a
- * static-PIE program (its code mapped where libraries' is) or an i386 one, or any static
- * program in a run without the supervisor (--enforce off), is only fenced. Says so
- * once per exec of such a program, on stderr and in the VM's log ($FVM_ROOT/log).
+ * 64-bit static executable's own code (fvm-exec/run/virtguard.c, FVM_ENV_VIRT), and of
+ * a static-PIE program run through fvm-pieload; an i386 one, a static-PIE fvm-pieload
+ * does not run (static_unseen), or any static program in a run without the supervisor
+ * (--enforce off), is only fenced. Says so, with WHY, once per exec of such a program,
+ * on stderr and in the VM's log ($FVM_ROOT/log).
  */
-static void warn_static(const char *vpath, enum elf_kind kind)
+static void warn_static(const char *vpath, const char *why)
 {
 	char msg[PATH_MAX + 320], log[PATH_MAX + 8];
 	int len, fd;
 
 	len = snprintf(msg, sizeof(msg), "fvm: warning: %s is statically linked%s: it is not virtualized, "
-		       "only fenced: it sees the host's files, and its changes outside the VM fail\n", vpath,
-		       kind == ELF_STATIC_RAW ? " (static-PIE or 32-bit, which fvm-exec's supervisor cannot tell "
-						"from libraries' code)"
-					      : " and this run has no supervisor (--enforce off)");
+		       "only fenced: it sees the host's files, and its changes outside the VM fail\n", vpath, why);
 	if (len <= 0 || (size_t)len >= sizeof(msg)) {
 		return;
 	}
@@ -379,8 +477,9 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 	if (vec_bad(argv) || vec_bad(envp)) {
 		return -EFAULT; /* after the program's lookup, as the kernel orders them */
 	}
-	if (t.kind == ELF_STATIC_RAW || (t.kind == ELF_STATIC && !fvm_env_saved[C_VIRT])) {
-		warn_static(vpath, t.kind); /* not when the supervisor virtualizes it (FVM_ENV_VIRT) */
+	const char *pieload, *why = static_unseen(&t, &pieload);
+	if (why) {
+		warn_static(vpath, why); /* not when the supervisor virtualizes it (FVM_ENV_VIRT) */
 	}
 	/* Sized to what is passed: no argument or variable is dropped, no page wasted. */
 	char *argv2[t.interp[0] ? vec_len(argv) + 3 : 1];
@@ -390,6 +489,13 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 		args = script_argv(&t, vpath, argv, argv2);
 	}
 	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
+	if (pieload) {
+		char *envp2[envn + 2], piebuf[sizeof(FVM_ENV_PIE) + PATH_MAX];
+		if (!pie_env(vpath, env, envp2, piebuf, sizeof(piebuf))) {
+			return -ENAMETOOLONG;
+		}
+		return (int)FVM_SC(SYS_execve, pieload, args, envp2, 0, 0, 0);
+	}
 	return (int)FVM_SC(SYS_execve, t.rprog, args, env, 0, 0, 0);
 }
 
@@ -629,6 +735,14 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		args = script_argv(&t, file, argv, argv2);
 	}
 	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
+	const char *pieload;
+	if (!static_unseen(&t, &pieload) && pieload) {
+		char *envp2[envn + 2], piebuf[sizeof(FVM_ENV_PIE) + PATH_MAX];
+		if (!pie_env(file, env, envp2, piebuf, sizeof(piebuf))) {
+			return ENAMETOOLONG;
+		}
+		return REAL(posix_spawn)(pid, pieload, fa, attr, args, envp2);
+	}
 	return REAL(posix_spawn)(pid, t.rprog, fa, attr, args, env);
 }
 

@@ -2,7 +2,9 @@
  * metaguard.c — the metadata guard (run.h): the run's supervisor answers the seccomp
  * notification of every call that changes an inode's metadata — mode, owner, times,
  * xattrs, inode flags — which Landlock has no right for, in a run whose host is not
- * read-only (an unprivileged run; a root run without rootfence.c's namespace).
+ * read-only (an unprivileged run; a root run without rootfence.c's namespace). Where
+ * the host is read-only (a root run), only an executable's own calls by name come here:
+ * the VM's object is changed (virt_meta_object, below), anything else continued.
  *
  * Rules:
  *  - Every such call is performed HERE, never continued (but see a root run's, below): the path is read once from the
@@ -316,6 +318,9 @@ struct change {
 	int dirfd;           /* the caller's directory PATH is relative to, -1: none */
 	const char *path;    /* the object's name as the caller gave it, NULL: none */
 	bool is_fd;          /* OBJ is the caller's fd itself: fd calls, with their semantics */
+	bool vm_object;      /* OBJ is the VM's own object, opened beneath upper/ with no link
+				(virt_meta_object): allowed by construction (and the caller's fs
+				ids may not read /proc/self/fd of the supervisor) */
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
@@ -340,7 +345,7 @@ static long perform(void *arg)
 	struct stat st;
 	long r;
 
-	if (!allowed(ch->g, ch->obj, ch->dirfd, ch->path)) {
+	if (!ch->vm_object && !allowed(ch->g, ch->obj, ch->dirfd, ch->path)) {
 		return -EACCES;
 	}
 	if (fstat(ch->obj, &st) < 0) {
@@ -522,6 +527,7 @@ long meta_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 			if (ch.obj < 0) {
 				return ch.obj;
 			}
+			ch.vm_object = true;
 		} else if (host_ro) {
 			*cont = true;
 			return 0;

@@ -692,8 +692,10 @@ static int unnamed_prologue(struct sock_fprog *prog)
  * stat, lstat, newfstatat and statx (but with AT_EMPTY_PATH: fd calls), access,
  * faccessat, faccessat2, readlink, readlinkat, openat, open, creat, getdents64, mkdir(at),
  * unlink(at), rmdir, symlink(at), rename(at, at2), link(at), truncate, getcwd, chdir, mknod(at)
- * and execve (and, where HOST_RO, the metadata calls by name: chmod, chown, utimes and
- * xattr families) are notified when the instruction pointer lies in an executable's own mapping: below
+ * and execve, and with HOST_RO (a root run, where metaguard.c's rows are not installed)
+ * the metadata calls by name, chmod, chown, utimes and xattr families, too (notify.c
+ * hands those to metaguard.c, which changes the VM's copy through virt_meta_object), are
+ * notified when the instruction pointer lies in an executable's own mapping: below
  * 0x2a0000000000 (a non-PIE executable; the legacy bottom-up mmap base is 0x2aaa...)
  * or in [0x550000000000, 0x570000000000) (a PIE executable, ELF_ET_DYN_BASE plus at
  * most 2^40 of randomisation). The dynamic loader, libc and libfvm are mapped elsewhere (top-down
@@ -703,64 +705,61 @@ static int unnamed_prologue(struct sock_fprog *prog)
 static int virt_prologue(struct sock_fprog *prog, bool host_ro)
 {
 #if defined(__x86_64__)
-	/* The first two are the stat calls whose flags may make them fd calls (below). */
-	static const uint32_t paths[] = {SYS_newfstatat, SYS_statx, SYS_stat, SYS_lstat, SYS_access,
-					 SYS_faccessat, 439 /* faccessat2 */, SYS_readlink, SYS_readlinkat,
-					 SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
-					 SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
-					 SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
-					 SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
-					 SYS_mknod, SYS_mknodat, SYS_execve};
-	/* Where the host is read-only (a root run's namespace) the table has no metadata
-	 * rows (the kernel refuses a host file EROFS): an executable's own metadata calls by
-	 * name are notified here, so that metaguard.c changes the VM's copy, as elsewhere. */
-	static const uint32_t metas[] = {SYS_chmod, SYS_fchmodat, 452 /* fchmodat2 */, SYS_chown,
-					 SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_futimesat,
-					 SYS_utimensat, SYS_setxattr, SYS_lsetxattr, SYS_removexattr,
-					 SYS_lremovexattr};
-	uint32_t nrs[NELEM(paths) + NELEM(metas)];
+	static const uint32_t base_nrs[] = {SYS_newfstatat, SYS_statx, SYS_stat, SYS_lstat, SYS_access,
+				       SYS_faccessat, 439 /* faccessat2 */, SYS_readlink, SYS_readlinkat,
+				       SYS_openat, SYS_open, SYS_creat, SYS_getdents64, SYS_mkdir,
+				       SYS_mkdirat, SYS_unlink, SYS_unlinkat, SYS_rmdir, SYS_symlink,
+				       SYS_symlinkat, SYS_rename, SYS_renameat, 316 /* renameat2 */,
+				       SYS_link, SYS_linkat, SYS_truncate, SYS_getcwd, SYS_chdir,
+				       SYS_mknod, SYS_mknodat, SYS_execve};
+	static const uint32_t root_nrs[] = {SYS_chmod, SYS_fchmodat, 452 /* fchmodat2 */, SYS_chown,
+					    SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_futimesat,
+					    SYS_utimensat, SYS_setxattr, SYS_lsetxattr, SYS_removexattr,
+					    SYS_lremovexattr};
+	uint32_t nrs[NELEM(base_nrs) + NELEM(root_nrs)];
 	unsigned nn = 0;
-	for (unsigned i = 0; i < NELEM(paths); i++) {
-		nrs[nn++] = paths[i];
+	for (unsigned i = 0; i < NELEM(base_nrs); i++) {
+		nrs[nn++] = base_nrs[i];
 	}
-	for (unsigned i = 0; host_ro && i < NELEM(metas); i++) {
-		nrs[nn++] = metas[i];
+	for (unsigned i = 0; host_ro && i < NELEM(root_nrs); i++) {
+		nrs[nn++] = root_nrs[i];
 	}
-	const unsigned T_FSTATAT = 4 + nn, T_STATX = T_FSTATAT + 2, T_IP = T_STATX + 2, T_NOTIFY = T_IP + 4,
-		       END = T_NOTIFY + 1;
+	/* The rows' offsets: newfstatat and statx first, each with its flags test. */
+	const unsigned t_fstatat = 4 + nn, t_statx = t_fstatat + 2, t_ip = t_statx + 2, t_notify = t_ip + 4,
+		       end = t_notify + 1;
 	struct sock_filter head[4 + NELEM(nrs) + 2 + 2 + 4 + 1];
 	unsigned n = 0;
 
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 0, END - 2);
+	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 0, (uint8_t)(end - 2));
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	for (unsigned i = 0; i < nn; i++) {
-		unsigned to = i == 0 ? T_FSTATAT : i == 1 ? T_STATX : T_IP;
+		unsigned to = i == 0 ? t_fstatat : i == 1 ? t_statx : t_ip;
 		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(to - n - 1), 0);
 		n++;
 	}
-	head[n] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, END - n - 1);
+	head[n] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, end - n - 1);
 	n++;
-	/* T_FSTATAT: flags in arg 3 (low word) */
+	/* t_fstatat: flags in arg 3 (low word) */
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3]));
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, (uint8_t)(END - n - 1),
-					       (uint8_t)(T_IP - n - 1));
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, (uint8_t)(end - n - 1),
+					       (uint8_t)(t_ip - n - 1));
 	n++;
-	/* T_STATX: flags in arg 2 */
+	/* t_statx: flags in arg 2 */
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, (uint8_t)(END - n - 1), 0);
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, (uint8_t)(end - n - 1), 0);
 	n++;
-	/* T_IP: the high word of the instruction pointer */
+	/* t_ip: the high word of the instruction pointer */
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, instruction_pointer) + 4);
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x2a00, 0, (uint8_t)(T_NOTIFY - n - 1));
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x2a00, 0, (uint8_t)(t_notify - n - 1));
 	n++;
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5500, 0, (uint8_t)(END - n - 1));
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5500, 0, (uint8_t)(end - n - 1));
 	n++;
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5700, (uint8_t)(END - n - 1), 0);
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5700, (uint8_t)(end - n - 1), 0);
 	n++;
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-	if (n != END) {
+	if (n != end) {
 		return -EINVAL; /* the table and its jumps out of step: a bug */
 	}
 	return prog_prepend(prog, head, n);

@@ -2082,6 +2082,20 @@ static long meta_copy_up(struct vcall *c, struct fvm_res *res, struct fvm_res *r
 	return fvm_prepare_write(&vm, res, c->owner ? FVM_MAY_OWN : FVM_MAY_TOUCH, true);
 }
 
+/* meta_copy_up in a fenced child, under the caller's fs ids (notify_as): a root run's
+ * caller that dropped root is held to the host's owner rule, as libfvm holds it. */
+struct meta_up {
+	struct vcall *c;
+	struct fvm_res *res;
+};
+
+static long meta_up_as(void *arg)
+{
+	struct meta_up *m = arg;
+
+	return fenced(m->c, m->res, NULL, meta_copy_up);
+}
+
 int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, int at, const char *path,
 		     bool nofollow, bool owner)
 {
@@ -2122,7 +2136,7 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	}
 	c->n = n;
 	c->id = req->id;
-	c->pid = pid; /* a root run's fenced enters its namespace */
+	c->pid = pid; /* a root run's fenced child enters its mount namespace */
 	c->owner = owner;
 	int how = nofollow ? FVM_R_NOFOLLOW : 0;
 	r = fvm_resolve(&vm, c->vpath, how, res);
@@ -2130,7 +2144,8 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 		r = -ENOENT;
 	} else if (r == 0 && res->klass == FVM_CLASS_SHARED) {
 		r = -ENOSYS; /* a shared tree: the kernel's object, under the fence */
-	} else if (r == 0 && res->where == FVM_HOST && (r = fenced(c, res, NULL, meta_copy_up)) == 0) {
+	} else if (r == 0 && res->where == FVM_HOST &&
+		   (r = notify_as(pid, meta_up_as, &(struct meta_up){c, res})) == 0) {
 		r = fvm_resolve(&vm, c->vpath, how, res); /* now the copy in upper/ */
 	}
 	if (r == 0 && res->where == FVM_UPPER) {

@@ -31,6 +31,12 @@
 /* optional: the determinism options of the run (fvm/determ.h) */
 #define FVM_ENV_DET "FVM_DET"
 
+/* set by libfvm's exec when it runs a static-PIE program through fvm-pieload
+ * (libfvm/pieload/pieload.c): the program as the caller named it, which the loader
+ * opens (its open is the supervisor's to answer, in the VM) and takes out of the
+ * program's environment */
+#define FVM_ENV_PIE     "FVM_PIE_PROGRAM"
+
 /* The variables re-injected at exec, in this order. */
 #define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
 			   FVM_ENV_MQ, FVM_ENV_SYSV, FVM_ENV_CU, FVM_ENV_VIRT, \

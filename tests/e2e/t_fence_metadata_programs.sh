@@ -135,7 +135,7 @@ if [ -x "$ATK" ]; then
 	D=out host_want='^chmod: ok$'
 	got=$(cd "$HOST" && "$FVM_EXEC" -n "m$VM_SEQ" -- bash -c "set -e; echo x > out/static
 D=$D
-'$ATK' chmod \$D/static 0600; '$ATK' utime \$D/static; '$ATK' chown \$D/static $(id -u) $(id -g)
+'$ATK' chmod out/static 0600; '$ATK' utime \$D/static; '$ATK' chown \$D/static $(id -u) $(id -g)
 stat -c '%a %Y' out/static; '$ATK' chmod '$HOST/hostfile' 0777 || true" 2>/dev/null)
 	meta_manifest > "$T/meta.after"
 	want="chmod: ok
