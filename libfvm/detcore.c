@@ -55,6 +55,14 @@ void fvm_det_parse(struct fvm_det *d, const char *v)
 				d->on |= FVM_DET_HOST;
 			}
 			p += l;
+		} else if (KEY("names")) {
+			size_t l = strcspn(p, ",");
+			if (l > 0 && l < sizeof(d->names)) {
+				memcpy(d->names, p, l);
+				d->names[l] = '\0';
+				d->on |= FVM_DET_NAMES;
+			}
+			p += l;
 		} else if (KEY("order")) {
 			size_t l = strcspn(p, ",");
 			if (l == 6 && memcmp(p, "sorted", 6) == 0) {

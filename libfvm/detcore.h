@@ -14,7 +14,7 @@
 enum {
 	FVM_DET_TIME = 1 << 0, FVM_DET_FROZEN = 1 << 1, FVM_DET_CLAMP = 1 << 2,
 	FVM_DET_RANDOM = 1 << 3, FVM_DET_ORDER = 1 << 4, FVM_DET_HOST = 1 << 5,
-	FVM_DET_UNAME = 1 << 6, FVM_DET_CPUS = 1 << 7,
+	FVM_DET_UNAME = 1 << 6, FVM_DET_CPUS = 1 << 7, FVM_DET_NAMES = 1 << 8,
 };
 
 struct fvm_det {
@@ -25,6 +25,7 @@ struct fvm_det {
 	int order;          /* 1 sorted, -1 reversed */
 	long cpus;
 	char host[65];
+	char names[33];
 };
 
 /* FVM_DET's value V into D (zeroed first; NULL or "" leaves every option off). */

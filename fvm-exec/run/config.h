@@ -28,7 +28,7 @@ enum exec_key {
 	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
 	K_STATS, K_RUNS_KEPT,
 	K_DETERMINISTIC, K_TIME, K_TIME_FROZEN, K_CLAMP_MTIME, K_RANDOM_SEED, K_DIR_ORDER,
-	K_HOSTNAME, K_NCPUS, K_UMASK, K_TZ, K_LOCALE, K_REPRO,
+	K_HOSTNAME, K_NAMES, K_NCPUS, K_UMASK, K_TZ, K_LOCALE, K_REPRO,
 	K_VERBOSE, K_HELP, K_VERSION,
 	K_NKEYS
 };
@@ -53,6 +53,7 @@ enum exec_kind {
 	V_SEED,     /* an unsigned 64-bit number */
 	V_ORDER,    /* sorted | reversed */
 	V_HOSTNAME, /* [A-Za-z0-9.-], 1 to 64 bytes */
+	V_USERNAME, /* [a-z_][a-z0-9_-]*, 1 to 32 bytes */
 	V_UMASK,    /* octal, 0 to 0777 */
 };
 

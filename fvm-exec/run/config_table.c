@@ -66,6 +66,8 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 			   "getrandom, getentropy, /dev/urandom and /dev/random: a stream seeded by N"},
 	[K_DIR_ORDER] = {"dir-order", 0, V_ORDER, OPT_RUN, NULL, "readdir order: sorted or reversed"},
 	[K_HOSTNAME] = {"hostname", 0, V_HOSTNAME, OPT_RUN, NULL, "uname's nodename and gethostname"},
+	[K_NAMES] = {"names", 0, V_USERNAME, OPT_RUN, NULL,
+		     "the name of the run's own user and group (getpwuid, getgrgid, USER)"},
 	[K_NCPUS] = {"ncpus", 0, V_COUNT, OPT_RUN, NULL,
 		     "the number of CPUs reported (sysconf, get_nprocs, sched_getaffinity)"},
 	[K_UMASK] = {"umask", 0, V_UMASK, OPT_RUN, NULL, "the command's umask, octal"},
@@ -327,6 +329,14 @@ static int parse_hostname(const char *t, void *out)
 	return l == 0 || t[l] || l > 64 ? -1 : 0;
 }
 
+static int parse_username(const char *t, void *out)
+{
+	size_t l = strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	*(const char **)out = t;
+	return l == 0 || t[l] || l > 32 || t[0] == '-' || isdigit((unsigned char)t[0]) ? -1 : 0;
+}
+
 static int parse_umask(const char *t, void *out)
 {
 	char *end;
@@ -365,6 +375,8 @@ static const struct {
 	[V_SEED] = {parse_seed, "not a seed: use a number from 0 to 2^64-1"},
 	[V_ORDER] = {parse_order, "not a directory order: use sorted or reversed"},
 	[V_HOSTNAME] = {parse_hostname, "not a host name: use 1 to 64 letters, digits, dots and dashes"},
+	[V_USERNAME] = {parse_username, "not a user name: use 1 to 32 lower-case letters, digits, '_' and '-', "
+					"a letter or '_' first"},
 	[V_UMASK] = {parse_umask, "not a umask: use an octal number from 0 to 0777"},
 };
 

@@ -107,6 +107,11 @@ int determ_setup(const struct exec_config *c)
 	if ((s = exec_config_get(c, K_HOSTNAME)) || det) {
 		put(contract, sizeof(contract), "host=%s,", s ? s : FVM_DET_DEF_HOSTNAME);
 	}
+	if ((s = exec_config_get(c, K_NAMES)) || det) {
+		put(contract, sizeof(contract), "names=%s,", s ? s : FVM_DET_DEF_NAMES);
+		set("USER", s ? s : FVM_DET_DEF_NAMES);
+		set("LOGNAME", s ? s : FVM_DET_DEF_NAMES);
+	}
 	if (det) {
 		put(contract, sizeof(contract), "uname=1,");
 	}

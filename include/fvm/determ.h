@@ -15,6 +15,7 @@
  *   seed=N        getrandom, getentropy, /dev/urandom and /dev/random: ChaCha20 of N
  *   order=sorted  readdir returns names sorted by strcmp; order=reversed: the reverse
  *   host=NAME     uname's nodename and gethostname ([A-Za-z0-9.-], at most 64 bytes)
+ *   names=NAME    the name of the run's own user and group ([a-z0-9_-], at most 32 bytes)
  *   uname=1       uname's release, version and domain name fixed (FVM_DET_RELEASE...)
  *   cpus=N        the number of CPUs sysconf, get_nprocs and sched_getaffinity report
  *
@@ -27,6 +28,7 @@
 /* --deterministic's defaults: 2000-01-01T00:00:00Z without SOURCE_DATE_EPOCH. */
 #define FVM_DET_DEF_EPOCH 946684800LL
 #define FVM_DET_DEF_HOSTNAME "fvm"
+#define FVM_DET_DEF_NAMES "build"
 #define FVM_DET_DEF_TZ "UTC"
 #define FVM_DET_DEF_LOCALE "C.UTF-8"
 #define FVM_DET_DEF_UMASK 022

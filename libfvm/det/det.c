@@ -2,7 +2,9 @@
  * det.c — libfvm-det.so: the wrappers of a deterministic run (fvm-exec(1),
  * DETERMINISM; fvm/determ.h): the wall clock (clock_gettime, gettimeofday, time,
  * timespec_get), randomness (getrandom, getentropy), the host name and uname, the
- * number of CPUs (sysconf, get_nprocs, get_nprocs_conf, sched_getaffinity).
+ * number of CPUs (sysconf, get_nprocs, get_nprocs_conf, sched_getaffinity), and the
+ * names of the run's own user and group (getpwuid, getpwnam, getgrgid, getgrnam and
+ * their _r forms, getlogin).
  *
  * Rules:
  *  - Loaded only in a run with a determinism option: fvm-exec preloads it after
@@ -21,6 +23,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,4 +267,132 @@ EXPORT int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *mask)
 		}
 	}
 	return ret;
+}
+
+/* ---- the names of the run's own user and group ------------------------------------ */
+
+/*
+ * The run's own ids (real or effective) are named det.names, whatever the password and
+ * group files say: what a build records of its user (tar's uname and gname, ls -l,
+ * whoami, id -un) is the same for every builder. Other ids keep their names; the ids
+ * themselves are the kernel's.
+ */
+static bool own_uid(uid_t u)
+{
+	return u == getuid() || u == geteuid();
+}
+
+static bool own_gid(gid_t g)
+{
+	return g == getgid() || g == getegid();
+}
+
+static struct passwd *pw_named(struct passwd *pw)
+{
+	if (pw && on(FVM_DET_NAMES) && own_uid(pw->pw_uid)) {
+		pw->pw_name = det.names;
+	}
+	return pw;
+}
+
+static struct group *gr_named(struct group *gr)
+{
+	if (gr && on(FVM_DET_NAMES) && own_gid(gr->gr_gid)) {
+		gr->gr_name = det.names;
+	}
+	return gr;
+}
+
+EXPORT struct passwd *getpwuid(uid_t uid)
+{
+	return pw_named(REAL(getpwuid)(uid));
+}
+
+EXPORT int getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res)
+{
+	int r = REAL(getpwuid_r)(uid, pw, buf, len, res);
+
+	if (r == 0 && *res) {
+		pw_named(*res);
+	}
+	return r;
+}
+
+/* The fixed name is the run's own user (its effective id); any other name as libc says. */
+EXPORT struct passwd *getpwnam(const char *name)
+{
+	if (name && on(FVM_DET_NAMES) && strcmp(name, det.names) == 0) {
+		return getpwuid(geteuid());
+	}
+	return pw_named(REAL(getpwnam)(name));
+}
+
+EXPORT int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, struct passwd **res)
+{
+	int r;
+
+	if (name && on(FVM_DET_NAMES) && strcmp(name, det.names) == 0) {
+		return getpwuid_r(geteuid(), pw, buf, len, res);
+	}
+	r = REAL(getpwnam_r)(name, pw, buf, len, res);
+	if (r == 0 && *res) {
+		pw_named(*res);
+	}
+	return r;
+}
+
+EXPORT struct group *getgrgid(gid_t gid)
+{
+	return gr_named(REAL(getgrgid)(gid));
+}
+
+EXPORT int getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, struct group **res)
+{
+	int r = REAL(getgrgid_r)(gid, gr, buf, len, res);
+
+	if (r == 0 && *res) {
+		gr_named(*res);
+	}
+	return r;
+}
+
+EXPORT struct group *getgrnam(const char *name)
+{
+	if (name && on(FVM_DET_NAMES) && strcmp(name, det.names) == 0) {
+		return getgrgid(getegid());
+	}
+	return gr_named(REAL(getgrnam)(name));
+}
+
+EXPORT int getgrnam_r(const char *name, struct group *gr, char *buf, size_t len, struct group **res)
+{
+	int r;
+
+	if (name && on(FVM_DET_NAMES) && strcmp(name, det.names) == 0) {
+		return getgrgid_r(getegid(), gr, buf, len, res);
+	}
+	r = REAL(getgrnam_r)(name, gr, buf, len, res);
+	if (r == 0 && *res) {
+		gr_named(*res);
+	}
+	return r;
+}
+
+EXPORT char *getlogin(void)
+{
+	return on(FVM_DET_NAMES) ? det.names : REAL(getlogin)();
+}
+
+/* As glibc's: ERANGE when LEN cannot hold the name and its NUL. */
+EXPORT int getlogin_r(char *buf, size_t len)
+{
+	if (!on(FVM_DET_NAMES)) {
+		return REAL(getlogin_r)(buf, len);
+	}
+	size_t l = strlen(det.names) + 1;
+	if (l > len) {
+		return ERANGE;
+	}
+	memcpy(buf, det.names, l);
+	return 0;
 }

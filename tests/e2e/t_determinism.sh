@@ -105,6 +105,14 @@ unchanged dir_order
 check hostname_option "build-1 build-1" "$(run --ephemeral --hostname build-1 -- sh -c 'echo $(uname -n) $(hostname)')"
 check deterministic_uname "fvm 6.1.0" "$(run --ephemeral --deterministic -- uname -nr)"
 check uname_native_without_options "$(uname -nr)" "$(run --ephemeral -- uname -nr)"
+# The run's own user and group named as --names says (default build): id, whoami, ls -l,
+# tar's uname and gname, getent by the name, USER and LOGNAME; other ids keep theirs.
+check deterministic_names "build build build build build build/build build:$(id -u) root" \
+	"$(run --ephemeral --deterministic -- sh -c 'touch f; tar cf t.tar f; echo $(id -un) $(id -gn) $(whoami) $USER $LOGNAME \
+		$(tar tvf t.tar | cut -d" " -f2) $(getent passwd build | cut -d: -f1,3) $(getent passwd 0 | cut -d: -f1 | sed "s/^build$/root/")')"
+check names_option "ci ci" "$(run --ephemeral --names ci -- sh -c 'echo $(id -un) $(ls -l /proc/self/stat | cut -d" " -f3)')"
+out=$("$FVM_EXEC" --ephemeral --names Bad -- true 2>&1); rc=$?
+check names_refused_when_bad "125 --names Bad: not a user name" "$rc $(sed -n 1p <<< "$out" | sed 's/^fvm-exec: //; s/: use .*//')"
 check ncpus_option "3 3" "$(run --ephemeral --ncpus 3 -- sh -c 'echo $(nproc) $(getconf _NPROCESSORS_ONLN)')"
 check deterministic_ncpus "1" "$(run --ephemeral --deterministic -- nproc)"
 check umask_option "0027" "$(run --ephemeral --umask 027 -- sh -c umask)"
