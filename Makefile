@@ -304,9 +304,10 @@ conformance: deps
 	@$(MAKE) --no-print-directory all
 	@tests/conformance/run
 
-# The benchmark of issue 8 (not part of check): bench/run. PEERS=1 adds proot,
-# fakechroot and kernel overlayfs in a user namespace, installed from Debian here.
-PEER_PKGS := proot fakechroot
+# The benchmark of issues 8, 14 and 15 (not part of check): bench/run. PEERS=1 adds
+# proot, fakechroot and kernel overlayfs in a user namespace, and bubblewrap to
+# vm-start, installed from Debian here.
+PEER_PKGS := proot fakechroot bubblewrap
 $(B)/bench/micro: bench/micro.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
@@ -330,7 +331,7 @@ bench-virt: deps
 .PHONY: bench-virt
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(B)/bench/micro
+	@$(MAKE) --no-print-directory all $(B)/bench/micro $(B)/bench/micro-static
 ifeq ($(PEERS),1)
 	@$(MAKE) --no-print-directory deps DEPS="$(PEER_PKGS)"
 	@PEERS=1 bench/run
