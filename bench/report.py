@@ -168,15 +168,18 @@ def main():
 
     out = []
     if order:
+        # "fastest" (issue 15: the table says who is fastest) when there are peers.
+        fast = len(peers) > 1
         out.append("| workload | native median | " + " | ".join(
-            "%s median | %s ratio (min–max)" % (p, p) for p in peers) + " | target | fastest |")
-        out.append("|---|---:|" + "---:|---:|" * len(peers) + "---:|---|")
+            "%s median | %s ratio (min–max)" % (p, p) for p in peers) + " | target |" +
+            (" fastest |" if fast else ""))
+        out.append("|---|---:|" + "---:|---:|" * len(peers) + "---:|" + ("---|" if fast else ""))
     for w in order:
         nat = runs.get((w, "native"), {})
         if flags.get((w, "native")) == "unsupported" or not nat:
             why = "; ".join(notes.pop(w, [])) or "unsupported here (`fvm %s` missing)" % w
             out.append("| %s | %s |" % (w, why) +
-                       " |" * (2 * len(peers)) + " ≤ %.2f | |" % TARGETS[w])
+                       " |" * (2 * len(peers)) + " ≤ %.2f |" % TARGETS[w] + (" |" if fast else ""))
             continue
         row = ["%s%s" % (w, " (%s)" % NATIVE_IS[w] if w in NATIVE_IS else ""),
                "%.3f s" % statistics.median(nat.values())]
@@ -194,7 +197,8 @@ def main():
         meds = {p: statistics.median(runs[(w, p)].values()) for p in peers if runs.get((w, p))}
         meds["native"] = statistics.median(nat.values())
         # Who is fastest among the tools (native is the reference, not a contender).
-        row.append(min((p for p in meds if p != "native"), key=meds.get, default="—"))
+        if fast:
+            row.append(min((p for p in meds if p != "native"), key=meds.get, default="—"))
         out.append("| " + " | ".join(row) + " |")
 
     micro = {}
