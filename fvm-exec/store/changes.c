@@ -367,6 +367,21 @@ int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struc
 	return ret;
 }
 
+size_t fvm_changes_find(const struct fvm_changes *c, const char *vpath)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(c->v[mid].vpath, vpath) < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < c->n && strcmp(c->v[lo].vpath, vpath) == 0 ? lo : c->n;
+}
+
 void fvm_changes_free(struct fvm_changes *c)
 {
 	for (size_t i = 0; i < c->n; i++) {

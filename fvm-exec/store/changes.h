@@ -63,6 +63,12 @@ int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struc
 void fvm_changes_free(struct fvm_changes *c);
 
 /*
+ * The index of the first change of C at VPATH (C sorted by path, as the scan leaves
+ * it: a replaced object's D before its A), or C->n when C has none there.
+ */
+size_t fvm_changes_find(const struct fvm_changes *c, const char *vpath);
+
+/*
  * What differs (FVM_DIFF_* bits; FVM_DIFF_TYPE alone when the types differ) between
  * host object HPATH (lstat HST) and upper entry UNAME of directory fd UDFD (lstat UST;
  * reached without following it). Directory times are not compared (adding a child
