@@ -105,6 +105,21 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
  * the VM's live processes. */
 const char *cli_state(const char *vmdir, size_t *nprocs);
 
+/* "PREFIXVPATH" quoted as a name, for a diff label ("a/etc/x"): malloc'd, or NULL. */
+char *cli_label(const char *prefix, const char *vpath);
+
+/*
+ * Runs ARGV (ARGV[0] looked up in PATH) and copies its standard output, and its standard
+ * error when WITH_STDERR, to ours a line at a time, each line's unsafe bytes escaped
+ * (store/quote.h), then waits for it: the output of diff(1) or diffoscope on the VM's
+ * files. LINE_COLOR (NULL: no colour) gives the escape sequence to open a line with, or
+ * NULL; a line so opened ends with a reset.
+ */
+void cli_run_escaped(char *const argv[], bool with_stderr, const char *(*line_color)(const char *line));
+
+/* A link target that changed, as -p shows it: "-> BEFORE" and "+> AFTER" lines, quoted. */
+void cli_print_targets(const char *before, const char *after);
+
 /* BYTES for people ("4.0K", human.c) into OUT, or the exact count when EXACT (--bytes). */
 void cli_size(unsigned long long bytes, bool exact, char *out, size_t len);
 

@@ -439,6 +439,24 @@ void fvm_change_print_marks(FILE *out, unsigned priv)
 	}
 }
 
+void fvm_change_print_what(FILE *out, unsigned what, const struct stat *before, const struct stat *after)
+{
+	const char *sep = "";
+
+	for (const struct fvm_diff_name *n = fvm_diff_names; n->name; n++) {
+		if (!(what & n->bit)) {
+			continue;
+		}
+		fprintf(out, "%s%s", sep, n->name);
+		sep = ", ";
+		if (n->bit == FVM_DIFF_MODE) {
+			fprintf(out, " %04o->%04o", before->st_mode & 07777, after->st_mode & 07777);
+		} else if (n->bit == FVM_DIFF_OWNER) {
+			fprintf(out, " %u:%u->%u:%u", before->st_uid, before->st_gid, after->st_uid, after->st_gid);
+		}
+	}
+}
+
 void fvm_change_print(FILE *out, const struct fvm_change *ch)
 {
 	fprintf(out, "%c%s ", ch->kind, ch->priv ? "!" : "");

@@ -96,6 +96,13 @@ void fvm_change_print(FILE *out, const struct fvm_change *ch);
 /* "[MARK,...]" for the FVM_PRIV_* bits PRIV, or nothing when PRIV is 0. */
 void fvm_change_print_marks(FILE *out, unsigned priv);
 
+/*
+ * The aspects WHAT (FVM_DIFF_* bits, TYPE aside) as fvm diff --stat and fvm compare show
+ * them, comma separated in fvm_diff_names' order, mode and owner with their values in
+ * BEFORE and AFTER: "content, mode 0644->0600, owner 0:0->1000:1000".
+ */
+void fvm_change_print_what(FILE *out, unsigned what, const struct stat *before, const struct stat *after);
+
 /* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev" for MODE's type. */
 const char *fvm_change_type_name(mode_t mode);
 
