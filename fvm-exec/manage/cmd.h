@@ -120,9 +120,6 @@ void cli_run_escaped(char *const argv[], bool with_stderr, const char *(*line_co
 /* A link target that changed, as -p shows it: "-> BEFORE" and "+> AFTER" lines, quoted. */
 void cli_print_targets(const char *before, const char *after);
 
-/* BYTES for people ("4.0K", human.c) into OUT, or the exact count when EXACT (--bytes). */
-void cli_size(unsigned long long bytes, bool exact, char *out, size_t len);
-
 /* T (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or "-" for none. */
 void cli_time(long long t, char *out, size_t len);
 

@@ -53,7 +53,7 @@ static void print_secs(unsigned long long ms)
 static void print_size(unsigned long long b)
 {
 	char s[32];
-	history_size(b, s, sizeof(s));
+	human_size(b, false, s, sizeof(s));
 	printf(" %10s", s);
 }
 
@@ -152,7 +152,7 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 	if (store_vm_usage(dir, &u) < 0) {
 		u.bytes = HISTORY_UNKNOWN;
 	}
-	history_size(u.bytes, layer, sizeof(layer));
+	human_size(u.bytes, false, layer, sizeof(layer));
 	if (json) {
 		printf("{\"vm\":");
 		json_string(stdout, name);
@@ -235,7 +235,7 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 			char when[32], ended[64], peak[32];
 			cli_time(r->start_ms / 1000, when, sizeof(when));
 			history_ended(r, ended, sizeof(ended));
-			history_size(r->peak_rss, peak, sizeof(peak));
+			human_size(r->peak_rss, false, peak, sizeof(peak));
 			printf("%-20s", when);
 			print_secs(r->wall_ms);
 			print_secs(r->user_ms);

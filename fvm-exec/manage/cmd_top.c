@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "store/human.h"
 #include "json.h"
 #include "store/history.h"
 #include "store/procs.h"
@@ -237,7 +238,7 @@ static void print_json(const struct top_sample *s, double secs)
 /* Bytes (a rate when PER_S) as ls -h prints them, into OUT. */
 static void size_cell(double b, bool per_s, char *out, size_t len)
 {
-	cli_size((unsigned long long)b, false, out, len > 2 ? len - 2 : len);
+	human_size((unsigned long long)b, false, out, len > 2 ? len - 2 : len);
 	if (per_s) {
 		strcat(out, "/s");
 	}

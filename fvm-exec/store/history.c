@@ -352,24 +352,3 @@ void history_ended(const struct run_stats *s, char *buf, size_t len)
 		snprintf(buf + l, len - (size_t)l, ", quota %s", s->quota);
 	}
 }
-
-void history_size(unsigned long long bytes, char *buf, size_t len)
-{
-	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes == HISTORY_UNKNOWN) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	if (bytes < 1024) {
-		snprintf(buf, len, "%llu B", bytes);
-		return;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, unit[u]);
-}

@@ -30,7 +30,7 @@ while time.process_time() - t < 0.5:
         pass
 ' 2>&1 >/dev/null); rc=$?
 [ $rc = 0 ] && ok burn_run_succeeds || not_ok burn_run_succeeds "exit $rc" "$err"
-grep -Eq "^fvm-exec: VM $vm: [0-9.]+s wall, [0-9.]+s user, [0-9.]+s sys \((cgroup|supervisor)\), peak [0-9.]+ MiB \((cgroup|supervisor)\); .*; exit 0$" <<< "$err" &&
+grep -Eq "^fvm-exec: VM $vm: [0-9.]+s wall, [0-9.]+s user, [0-9.]+s sys \((cgroup|supervisor)\), peak [0-9.]+[MG] \((cgroup|supervisor)\); read [0-9.]+[BKMG], written [0-9.]+[BKMG]; .*, layer [0-9.]+[BKMG]; exit 0$" <<< "$err" &&
 	ok stats_option_prints_one_summary_line || not_ok stats_option_prints_one_summary_line "$err"
 got=$(py '[len(j["runs"]), j["runs"][-1]["user_ms"] + j["runs"][-1]["sys_ms"], j["runs"][-1]["peak_rss"] >> 20, j["runs"][-1]["end"], j["runs"][-1]["exit"], j["runs"][-1]["source"]["cpu"]]' 2>&1)
 read -r n cpu peak end code src < <(tr -d "[],'" <<< "$got")
