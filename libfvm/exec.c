@@ -343,15 +343,9 @@ static const char *pieload_path(void)
 {
 	static char path[PATH_MAX];
 	static int state; /* 0 unknown, 1 found, -1 absent */
-	struct stat st;
 
 	if (state == 0) {
-		const char *lib = fvm_lib_path(), *slash = strrchr(lib, '/');
-		int n = slash ? snprintf(path, sizeof(path), "%.*s/" PIELOAD, (int)(slash - lib), lib) : -1;
-		state = n > 0 && (size_t)n < sizeof(path) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 &&
-				S_ISREG(st.st_mode)
-			? 1
-			: -1;
+		state = fvm_lib_sibling(PIELOAD, path, sizeof(path)) ? 1 : -1;
 	}
 	return state > 0 ? path : "";
 }

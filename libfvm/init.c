@@ -79,6 +79,15 @@ const char *fvm_lib_path(void)
 	return lib_path;
 }
 
+bool fvm_lib_sibling(const char *name, char *path, size_t len)
+{
+	const char *slash = strrchr(lib_path, '/');
+	int n = slash ? snprintf(path, len, "%.*s/%s", (int)(slash - lib_path), lib_path, name) : -1;
+	struct stat st;
+
+	return n > 0 && (size_t)n < len && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
 static char det_lib[PATH_MAX];
 
 /* libfvm-det.so beside libfvm.so (a deterministic run preloads both). */

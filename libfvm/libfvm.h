@@ -383,6 +383,11 @@ size_t fvm_loader_env(int prog_loader, char **env, size_t n, size_t outn, char *
 void fvm_loader_restore(void);
 /* libfvm's own path ("" when unknown or outside a VM), found at start (init.c). */
 const char *fvm_lib_path(void);
+/*
+ * NAME beside libfvm.so (fvm-pieload, the loader module) into PATH (size LEN): true
+ * when a regular file is there. No allocation (an exec in a vfork child asks it).
+ */
+bool fvm_lib_sibling(const char *name, char *path, size_t len);
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
