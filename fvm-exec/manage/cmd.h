@@ -20,6 +20,7 @@ int cmd_reset(const struct fvm_store *s, int argc, char **argv);
 int cmd_rm(const struct fvm_store *s, int argc, char **argv);
 int cmd_migrate(const struct fvm_store *s, int argc, char **argv);
 int cmd_ps(const struct fvm_store *s, int argc, char **argv);
+int cmd_stats(const struct fvm_store *s, int argc, char **argv);
 int cmd_stop(const struct fvm_store *s, int argc, char **argv);
 int cmd_export(const struct fvm_store *s, int argc, char **argv);
 int cmd_import(const struct fvm_store *s, int argc, char **argv);

@@ -1,6 +1,7 @@
 /*
  * cmd_list.c — fvm list [--json]: one row per VM: name, state (running with the number
- * of its live processes, or idle), changes, bytes in its upper layer, last used (UTC).
+ * of its live processes, or idle), changes, bytes in its upper layer, the last run's CPU
+ * time and peak memory (its account, store/history.h; "-": none), last used (UTC).
  * A name is quoted (store/quote.h), though the store only lists valid ones.
  */
 #include <getopt.h>
@@ -11,6 +12,7 @@
 
 #include "cmd.h"
 #include "json.h"
+#include "store/history.h"
 #include "store/quote.h"
 
 struct list_ctx {
@@ -35,11 +37,27 @@ static int list_one(const char *name, void *arg)
 	}
 	state = cli_state(dir, &nprocs);
 	cli_time(u.last_used, when, sizeof(when));
+	/* The last run's account (store/history.h), if any run was recorded. */
+	struct run_stats *runs = NULL, *last = NULL;
+	size_t nruns = 0;
+	char ctl[PATH_MAX], cpu[32] = "-", peak[32] = "-";
+	if (store_ctl_path(dir, ctl, sizeof(ctl)) == 0 && history_load(ctl, &runs, &nruns) == 0 && nruns) {
+		last = &runs[nruns - 1];
+		snprintf(cpu, sizeof(cpu), "%llu.%02llus", (last->user_ms + last->sys_ms) / 1000,
+			 (last->user_ms + last->sys_ms) % 1000 / 10);
+		history_size(last->peak_rss, peak, sizeof(peak));
+	}
 	if (ctx->json) {
 		printf("%s{\"name\":", ctx->first ? "" : ",\n");
 		json_string(stdout, name);
-		printf(",\"state\":\"%s\",\"processes\":%zu,\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"}",
+		printf(",\"state\":\"%s\",\"processes\":%zu,\"changes\":%zu,\"bytes\":%llu,\"last_used\":\"%s\"",
 		       state, nprocs, ch.n, u.bytes, when);
+		if (last) {
+			printf(",\"last_run_cpu_ms\":%llu,\"last_run_peak_rss\":%llu}", last->user_ms + last->sys_ms,
+			       last->peak_rss);
+		} else {
+			printf(",\"last_run_cpu_ms\":null,\"last_run_peak_rss\":null}");
+		}
 	} else {
 		char *q = fvm_quote_dup(name);
 		if (nprocs) {
@@ -47,9 +65,10 @@ static int list_one(const char *name, void *arg)
 		} else {
 			snprintf(cell, sizeof(cell), "%s", state);
 		}
-		printf("%-24s %-12s %8zu %12llu  %s\n", q ? q : "?", cell, ch.n, u.bytes, when);
+		printf("%-24s %-12s %8zu %12llu %9s %10s  %s\n", q ? q : "?", cell, ch.n, u.bytes, cpu, peak, when);
 		free(q);
 	}
+	free(runs);
 	fvm_changes_free(&ch);
 	ctx->first = false;
 	return 0;
@@ -71,7 +90,8 @@ int cmd_list(const struct fvm_store *s, int argc, char **argv)
 		return cli_usage("no argument is taken");
 	}
 	if (!ctx.json) {
-		printf("%-24s %-12s %8s %12s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "LAST-USED");
+		printf("%-24s %-12s %8s %12s %9s %10s  %s\n", "NAME", "STATE", "CHANGES", "BYTES", "CPU", "PEAK",
+		       "LAST-USED");
 	} else {
 		printf("[");
 	}

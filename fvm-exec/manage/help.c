@@ -54,6 +54,13 @@ static const struct cmd_help {
 	 "", "fvm migrate"},
 	{"ps", "fvm ps NAME [--json]", "The live processes of VM NAME.",
 	 "  --json                 an array of objects\n", "fvm ps build"},
+	{"stats", "fvm stats NAME [--json]",
+	 "What VM NAME consumes: its live processes' CPU time, memory (RSS, PSS, peak) and I/O,\n"
+	 "and the accounts of its past runs (the last runs-kept, kept by each run's supervisor):\n"
+	 "wall and CPU time, peak memory, I/O, copy-ups, layer size, how the run ended and the\n"
+	 "quota that stopped it. SOURCE says whether a figure came from the run's cgroup or\n"
+	 "from its supervisor's view of the processes it reaped.",
+	 "  --json                 one object: live, runs\n", "fvm stats build"},
 	{"export", "fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]",
 	 "VM NAME's changes as an OCI layer (a tar) or an OCI image layout.",
 	 "  -o, --output FILE|-    write the layer tar to FILE, or to standard output\n"

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "store/history.h"
 
 /* ---- the layered store of values -------------------------------------------------- */
 
@@ -283,6 +284,8 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		case K_KEEP: s->keep = t && v.b; break;
 		case K_REVIEW: s->review = t && v.b; break;
 		case K_VERBOSE: s->verbose = t && v.b; break;
+		case K_STATS: s->stats = t && v.b; break;
+		case K_RUNS_KEPT: s->runs_kept = !t ? HISTORY_KEEP_DEFAULT : v.u > UINT_MAX ? UINT_MAX : (unsigned)v.u; break;
 		case K_NICE: s->nice_set = t != NULL; s->nice = t ? v.i : 0; break;
 		case K_CPUS: s->cpus_set = t != NULL; if (t) s->cpus = v.cpus; break;
 		case K_TIMEOUT: s->timeout_ms = t ? v.u : 0; break;

@@ -25,7 +25,7 @@ enum exec_key {
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
 	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
-	K_VERBOSE, K_HELP, K_VERSION,
+	K_STATS, K_RUNS_KEPT, K_VERBOSE, K_HELP, K_VERSION,
 	K_NKEYS
 };
 
@@ -83,7 +83,8 @@ enum exec_enforce { ENFORCE_AUTO = 0, ENFORCE_REQUIRE, ENFORCE_OFF };
 /* The typed settings. Numeric quotas are EXEC_UNSET when not set or "unlimited". */
 struct exec_settings {
 	const char *vm, *home, *config;
-	bool ephemeral, keep, review, verbose, kill_on_exit;
+	bool ephemeral, keep, review, verbose, kill_on_exit, stats;
+	unsigned runs_kept; /* the past runs' accounts kept (store/history.h) */
 	uint64_t rlim[K_PIDS_TOTAL + 1]; /* indexed by key, K_CPU..K_MEMLOCK; seconds or bytes */
 	bool nice_set;
 	int nice;

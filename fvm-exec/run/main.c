@@ -412,7 +412,8 @@ int main(int argc, char **argv)
 	struct child_ctx ctx = {.s = &s, .cg = &cg, .fence = &fence, .lib = lib, .cmd = cmd};
 	struct exec_super sup = {.timeout_ms = s.timeout_ms, .kill_after_ms = s.kill_after_ms,
 				 .end_all = s.kill_on_exit || (s.ephemeral && !s.keep), .cg = &cg,
-				 .vm = vm, .ctldir = ctldir, .lock = lock, .mq = &fence.mq, .cu = &fence.cu, .notify = &fence.notify,
+				 .vm = vm, .ctldir = ctldir, .vmdir = vmdir, .s = &s, .runs_kept = s.runs_kept,
+				 .stats = s.stats, .lock = lock, .mq = &fence.mq, .cu = &fence.cu, .notify = &fence.notify,
 				 .child = child_main, .arg = &ctx};
 	status = supervise(&sup);
 	made.lock = -1; /* supervise closed it */

@@ -18,10 +18,12 @@
 #include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "config.h"
 #include "fvm/ipcname.h"
+#include "store/history.h"
 
 /* ---- cgroups ---- */
 
@@ -50,6 +52,50 @@ size_t cgroup_pids(const struct exec_cgroup *cg, pid_t *out, size_t n, size_t ma
 
 /* Removes the run's cgroups; those still busy are kept in CG. True when none is left. */
 bool cgroup_remove(struct exec_cgroup *cg);
+
+/* What the run's cgroups say about its quotas. */
+struct cgroup_events {
+	unsigned long long oom_kills; /* processes the memory limit killed */
+	unsigned long long pids_max;  /* forks the pids limit refused */
+};
+
+/*
+ * Overwrites S's CPU times and peak memory with the cgroups' (and their sources with
+ * "cgroup") where a cgroup of CG keeps them, and reads the quota events into E.
+ */
+void cgroup_account(const struct exec_cgroup *cg, struct run_stats *s, struct cgroup_events *e);
+
+/* ---- accounting (account.c; the record: store/history.h) ---- */
+
+/* The baseline of a run, taken by its supervisor before the command starts. */
+struct run_account {
+	const char *vmdir;             /* the VM's data area (its origins log, its layer) */
+	long long start_ms;            /* CLOCK_REALTIME */
+	unsigned long long start_mono; /* CLOCK_MONOTONIC, ms */
+	unsigned long long io[4];      /* the reaped tree's I/O so far (none: zeros) */
+	unsigned long long origins_at; /* the origins log's size */
+};
+
+/* How the command ended, as the supervisor saw it. */
+struct account_end {
+	int status;                  /* its wait status */
+	bool timed_out;              /* --timeout ran out */
+	unsigned long long cmd_cpu_ms; /* its own CPU time (wait4) */
+};
+
+/* In the supervisor, before the command is forked: A's baseline for VMDIR. */
+void account_begin(struct run_account *a, const char *vmdir);
+
+/*
+ * The run's figures since A began into S, with how the command ended (HOW) and the
+ * quota that stopped it under the settings SET; LAYER: the layer's size is measured
+ * too (a walk of upper/), else it is HISTORY_UNKNOWN.
+ */
+void account_figures(const struct run_account *a, const struct exec_cgroup *cg, const struct exec_settings *set,
+		     const struct account_end *how, bool layer, struct run_stats *s);
+
+/* S as one line "fvm-exec: VM NAME: ... wall, ... user, ..." on OUT (--stats). */
+void account_summary(FILE *out, const char *vm, const struct run_stats *s);
 
 /* ---- quotas ---- */
 
@@ -411,6 +457,10 @@ struct exec_super {
 	struct exec_cgroup *cg;       /* the run's cgroups: the supervisor removes them */
 	const char *vm;               /* the VM's name, for messages */
 	const char *ctldir;           /* the VM's control directory: the run's record */
+	const char *vmdir;            /* the VM's data area (accounting: origins log, layer) */
+	const struct exec_settings *s; /* the quotas a run's end is checked against */
+	unsigned runs_kept;           /* runs-kept: the accounts kept in ctl/NAME/history */
+	bool stats;                   /* --stats: the run's summary on stderr at its end */
 	int lock;                     /* the run lock, held shared: passed to the supervisor */
 	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
 	struct cu_broker *cu;         /* the copy-up broker it serves (listen -1: none) */

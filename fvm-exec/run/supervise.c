@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ struct super_msg {
 	int kind;
 	int status;
 	pid_t pid;
+	struct run_stats stats; /* MSG_ENDED: the run's figures (end RUNNING: none) */
 };
 
 enum phase { RUNNING, ENDING, KILLING };
@@ -77,6 +79,9 @@ struct super {
 	enum phase phase;
 	uint64_t deadline;     /* ms, CLOCK_MONOTONIC; 0: none */
 	int up;                /* the pipe to fvm-exec */
+	struct run_account acct; /* the baseline of the run's figures */
+	unsigned long long cmd_cpu_ms; /* the command's own CPU time */
+	struct run_stats stats;  /* the figures at the end (end RUNNING: not yet taken) */
 };
 
 static uint64_t now_ms(void)
@@ -104,9 +109,13 @@ static bool is_stop_signal(int sig)
 	return false;
 }
 
-static void tell(int fd, int kind, int status, pid_t pid)
+static void tell(int fd, int kind, int status, pid_t pid, const struct run_stats *st)
 {
 	struct super_msg m = {.kind = kind, .status = status, .pid = pid};
+
+	if (st) {
+		m.stats = *st;
+	}
 
 	if (fd >= 0 && write(fd, &m, sizeof(m)) != (ssize_t)sizeof(m)) {
 		/* fvm-exec is gone: nobody waits for the status */
@@ -129,13 +138,16 @@ static void signal_all(const struct super *s, int sig)
 /* Reaps every child that ended; the command's status is kept. */
 static void reap(struct super *s)
 {
+	struct rusage ru;
 	pid_t p;
 	int st;
 
-	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+	while ((p = wait4(-1, &st, WNOHANG, &ru)) > 0) {
 		if (p == s->cmd) {
 			s->cmd_done = true;
 			s->status = st;
+			s->cmd_cpu_ms = (unsigned long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+					(unsigned long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 		}
 	}
 }
@@ -161,11 +173,24 @@ static int exit_status(const struct super *s)
 	return WIFSIGNALED(s->status) ? 128 + WTERMSIG(s->status) : WEXITSTATUS(s->status);
 }
 
-/* fvm-exec's status; LEFT: processes of the VM remain. */
+/* The run's figures into S->stats: so far, or FINAL (the VM is empty; under --stats the
+ * layer's size too). */
+static void take_figures(struct super *s, bool final)
+{
+	struct account_end how = {.status = s->status, .timed_out = s->timed_out, .cmd_cpu_ms = s->cmd_cpu_ms};
+
+	account_figures(&s->acct, s->sup->cg, s->sup->s, &how, final && s->sup->stats, &s->stats);
+}
+
+/* fvm-exec's status and the run's figures; LEFT: processes of the VM remain (the
+ * figures are those so far). */
 static void report(struct super *s, bool left)
 {
 	if (!s->reported) {
-		tell(s->up, MSG_ENDED, exit_status(s), left);
+		if (left) {
+			take_figures(s, false);
+		}
+		tell(s->up, MSG_ENDED, exit_status(s), left, &s->stats);
 		s->reported = true;
 	}
 }
@@ -352,9 +377,10 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	int r = sigfd < 0 ? -errno : run_record_write(sup->ctldir, &s.rec);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: %s/%s: cannot record the run: %s\n", sup->ctldir, RUNS_DIR, strerror(-r));
-		tell(up, MSG_FAILED, 0, 0);
+		tell(up, MSG_FAILED, 0, 0, NULL);
 		_exit(FVM_EXIT_FVM);
 	}
+	account_begin(&s.acct, sup->vmdir);
 	s.cmd = fork();
 	if (s.cmd == 0) {
 		sigprocmask(SIG_SETMASK, old, NULL);
@@ -382,10 +408,10 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	if (s.cmd < 0) {
 		perror("fvm-exec: fork");
 		run_record_remove(sup->ctldir, s.rec.pid);
-		tell(up, MSG_FAILED, 0, 0);
+		tell(up, MSG_FAILED, 0, 0, NULL);
 		_exit(FVM_EXIT_FVM);
 	}
-	tell(up, MSG_STARTED, 0, s.cmd);
+	tell(up, MSG_STARTED, 0, s.cmd, NULL);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
 	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu,
@@ -395,7 +421,12 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
 	}
-	/* The VM is empty: its cgroups, record and lock go, then fvm-exec may return. */
+	/* The VM is empty: its account is kept (the cgroups' figures read first), then
+	 * its cgroups, record and lock go, and fvm-exec may return. */
+	take_figures(&s, true);
+	if (sup->ctldir) {
+		history_write(sup->ctldir, &s.stats, sup->runs_kept);
+	}
 	for (int i = 0; i < 20 && !cgroup_remove(sup->cg); i++) {
 		usleep(5000);
 	}
@@ -465,6 +496,13 @@ static int await_command(const struct exec_super *sup, pid_t supervisor, int up,
 		if (m.kind == MSG_STARTED) {
 			cmd = m.pid;
 		} else if (m.kind == MSG_ENDED) {
+			if (m.stats.quota[0]) {
+				fprintf(stderr, "fvm-exec: VM %s: the run was stopped by its quota --%s\n", sup->vm,
+					m.stats.quota);
+			}
+			if (sup->stats && m.stats.pid) {
+				account_summary(stderr, sup->vm, &m.stats);
+			}
 			if (m.pid) {
 				name_leftovers(sup, supervisor);
 			} else {

@@ -28,6 +28,8 @@
  *         layers                  the VM's layer ids, top first, one a line (tools only;
  *                                 compiled into the policy image for libfvm)
  *         runs/                   the supervisor's records of the VM's processes
+ *         history/                the supervisor's accounts of past runs, the last runs-kept
+ *                                 (fvm-exec/store/history.h)
  *
  * Everything in the data area is untrusted input to the tools (fvm-exec/store/safefs.h):
  * a VM may plant links, FIFOs, huge files or forged lines there. The control area is

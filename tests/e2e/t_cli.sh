@@ -52,15 +52,16 @@ got=$("$FVM" diff g "$HOST/nd")
 [ "$got" = "A $HOST/nd
 A $HOST/nd/x" ] && ok diff_restricted_to_path || not_ok diff_restricted_to_path "$got"
 
-# Columns: name, state, changes, bytes in upper/, last used (normalised: time-dependent).
+# Columns: name, state, changes, bytes in upper/, the last run's CPU time and peak
+# memory, last used (normalised: time- and machine-dependent).
 cat > "$T/want" <<'EOW'
-NAME                     STATE         CHANGES        BYTES  LAST-USED
-e                        idle                0            0  TIME
-g                        idle                4           16  TIME
-g2                       idle                1            0  TIME
-t                        idle                1            3  TIME
+NAME                     STATE         CHANGES        BYTES       CPU       PEAK  LAST-USED
+e                        idle                0            0 CPU PEAK  TIME
+g                        idle                4           16 CPU PEAK  TIME
+g2                       idle                1            0 CPU PEAK  TIME
+t                        idle                1            3 CPU PEAK  TIME
 EOW
-"$FVM" list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/TIME/' > "$T/got"
+"$FVM" list | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$/TIME/; s/ +[0-9]+\.[0-9]{2}s +[0-9.]+ (B|[KMGT]iB)  / CPU PEAK  /' > "$T/got"
 diff -u "$T/want" "$T/got" > "$T/d" && ok list_golden || not_ok list_golden "$(cat "$T/d")"
 # The store is hidden inside a VM: look from outside while one runs.
 "$FVM_EXEC" -n g -- sleep 2 &
