@@ -148,9 +148,11 @@ $(AUDIT_SO): $(AUDIT_OBJ)
 		-Wl,--hash-style=gnu $(LDFLAGS)
 
 # Archives after the objects that use them, the store's before the core's it uses.
+# fvm-exec --trace hashes the run's inputs and outputs with libcrypto (run/trace.c).
+TRACE_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(TRACE_LIBS) $(LDFLAGS)
 
 # fvm config reads and writes vm.conf with fvm-exec's own parser and checks.
 CONFIG_OBJ := $(addprefix $(B)/fvm-exec/run/,config.o config_file.o config_table.o config_drift.o)

@@ -291,6 +291,9 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	}
 	n = sys_read(fd, head, sizeof(head) - 1);
 	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		if (fvm_tracing) {
+			fvm_trace_open(fd, O_RDONLY, res.rpath, res.vpath); /* the script is an input */
+		}
 		sys_close(fd);
 		if (!need_x) {
 			ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
@@ -386,6 +389,10 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 		args = script_argv(&t, vpath, argv, argv2);
 	}
 	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
+	if (fvm_tracing) {
+		fvm_trace_exec(t.rprog, vpath, args);
+		fvm_trace_flush(); /* the exec replaces the buffer */
+	}
 	return (int)FVM_SC(SYS_execve, t.rprog, args, env, 0, 0, 0);
 }
 
@@ -418,7 +425,10 @@ static int fvm_execvpe(const char *file, char *const argv[], char *const envp[])
 		ret = fvm_execve(file, argv, envp);
 		goto noexec;
 	}
-	path = getenv("PATH");
+	path = fvm_getenv("PATH");
+	if (fvm_tracing) {
+		fvm_trace_env("PATH", path != NULL);
+	}
 	if (!path) {
 		path = "/bin:/usr/bin";
 	}
@@ -596,7 +606,10 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	}
 	if (search && !strchr(file, '/')) {
-		const char *path = getenv("PATH");
+		const char *path = fvm_getenv("PATH");
+		if (fvm_tracing) {
+			fvm_trace_env("PATH", path != NULL);
+		}
 		if (!path) {
 			path = "/bin:/usr/bin";
 		}
@@ -624,6 +637,9 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		args = script_argv(&t, file, argv, argv2);
 	}
 	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
+	if (fvm_tracing) {
+		fvm_trace_exec(t.rprog, file, args);
+	}
 	return REAL(posix_spawn)(pid, t.rprog, fa, attr, args, env);
 }
 

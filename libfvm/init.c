@@ -197,6 +197,7 @@ void fvm_init(void)
 		pthread_atfork(attach_before_fork, NULL, NULL);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
+		fvm_trace_init(raw[C_TRACE]);
 		fvm_loader_restore();
 	} else {
 		__atomic_store_n(&fvm_fast, 1, __ATOMIC_RELEASE); /* nothing to attach */

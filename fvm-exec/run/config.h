@@ -25,7 +25,7 @@ enum exec_key {
 	K_NICE, K_CPUS, K_TIMEOUT, K_KILL_AFTER, K_KILL_ON_EXIT, K_COPY_LIMIT, K_MEMORY_TOTAL, K_PIDS_TOTAL,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
 	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
-	K_STATS, K_RUNS_KEPT, K_VERBOSE, K_HELP, K_VERSION,
+	K_STATS, K_RUNS_KEPT, K_TRACE, K_VERBOSE, K_HELP, K_VERSION,
 	K_NKEYS
 };
 
@@ -84,6 +84,7 @@ enum exec_enforce { ENFORCE_AUTO = 0, ENFORCE_REQUIRE, ENFORCE_OFF };
 struct exec_settings {
 	const char *vm, *home, *config;
 	bool ephemeral, keep, review, verbose, kill_on_exit, stats;
+	bool trace;         /* --trace: the run's inputs, outputs and programs (run/trace.c) */
 	unsigned runs_kept; /* the past runs' accounts kept (store/history.h) */
 	uint64_t rlim[K_PIDS_TOTAL + 1]; /* indexed by key, K_CPU..K_MEMLOCK; seconds or bytes */
 	bool nice_set;
