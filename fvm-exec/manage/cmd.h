@@ -34,6 +34,17 @@ int cmd_sign(const struct fvm_store *s, int argc, char **argv);
 int cmd_verify(const struct fvm_store *s, int argc, char **argv);
 int cmd_publish(const struct fvm_store *s, int argc, char **argv);
 int cmd_config(const struct fvm_store *s, int argc, char **argv);
+int cmd_trace(const struct fvm_store *s, int argc, char **argv);
+int cmd_provenance(const struct fvm_store *s, int argc, char **argv);
+
+struct trace;
+/*
+ * The trace of run RUN (NULL: the last traced; fvm trace(1) --run) of VM into T, its
+ * record's name into RUNNAME, its place in fvm stats's list into *INDEX. 0, or the exit
+ * status (reported). cmd_trace.c.
+ */
+int cli_trace_load(const struct fvm_store *s, const char *vm, const char *run, struct trace *t, char *runname,
+		   size_t rlen, int *index);
 
 /* The subcommand running ("diff"), for messages; set by main.c. */
 extern const char *cli_command;

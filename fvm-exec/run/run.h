@@ -463,6 +463,8 @@ struct tracer {
 	size_t n, cap;
 	size_t *tab, tabcap;      /* their hash table (index + 1) */
 	unsigned long long lost, dropped;
+	dev_t dev;                /* the socket file's identity in the data area */
+	ino_t ino;
 };
 
 /* The tracer of this supervisor's run (virtguard.c notes its opens there), or NULL. */
@@ -473,6 +475,13 @@ extern struct tracer *trace_active;
  * names it in FVM_ENV_TRACE. 0, or -1 (reported).
  */
 int trace_prepare(struct tracer *t, const char *vmdir);
+
+/*
+ * Whether the object of FD (an O_PATH fd of a socket file; -1: none) or the peer of the
+ * connected datagram socket SOCK (-1: none) is this run's trace socket: unixsend.c
+ * relays no datagram there, which would arrive under the supervisor's pid.
+ */
+bool trace_is_socket(int fd, int sock);
 
 /* In the supervisor: takes the batches waiting on T's socket. 0 or -errno. */
 int trace_serve(struct tracer *t);

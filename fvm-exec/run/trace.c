@@ -9,6 +9,8 @@
  *    is tagged with its sender's pid as the kernel gives it (SCM_CREDENTIALS, with
  *    SO_PASSCRED), never as the batch says; a batch that does not parse whole is
  *    dropped and counted.
+ *  - unixsend.c relays no datagram here: the kernel would name the relaying supervisor
+ *    as the sender. A batch under the supervisor's own pid is refused.
  *  - A record is the sender's word ("libfvm"); an open the supervisor answered itself
  *    for a static program (virtguard.c) is its own ("supervisor").
  *  - Nothing is hashed while the run goes on. At the end, the VM empty, each input's
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +111,34 @@ int trace_prepare(struct tracer *t, const char *vmdir)
 		return -1;
 	}
 	memcpy(t->path, sa.sun_path, sizeof(sa.sun_path));
+	struct stat st;
+	if (stat(t->path, &st) == 0) {
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
+	}
 	setenv(FVM_ENV_TRACE, t->path, 1);
 	return 0;
+}
+
+bool trace_is_socket(int fd, int sock)
+{
+	const struct tracer *t = trace_active;
+	struct stat st;
+
+	if (!t || !t->path[0]) {
+		return false;
+	}
+	if (fd >= 0) {
+		return fstat(fd, &st) == 0 && st.st_dev == t->dev && st.st_ino == t->ino;
+	}
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	if (sock < 0 || getpeername(sock, (struct sockaddr *)&peer, &len) < 0 || peer.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path)) {
+		return false;
+	}
+	size_t n = len - offsetof(struct sockaddr_un, sun_path);
+	return n >= strlen(t->path) && strncmp(peer.sun_path, t->path, sizeof(peer.sun_path)) == 0;
 }
 
 /* The index of E's fact in T's table, adding it (copying its blob) when new. */
@@ -286,7 +315,9 @@ int trace_serve(struct tracer *t)
 				}
 			}
 		}
-		if ((m.msg_flags & MSG_TRUNC) || pid <= 0 || take_batch(t, buf, (size_t)n, pid) < 0) {
+		/* The supervisor's own pid: a datagram it relayed (unixsend.c refuses to). */
+		if ((m.msg_flags & MSG_TRUNC) || pid <= 0 || pid == t->supervisor ||
+		    take_batch(t, buf, (size_t)n, pid) < 0) {
 			t->dropped++;
 		}
 	}
@@ -406,6 +437,31 @@ static void judge(const struct fvm_vm *vm, const struct tr_ent *e, char *path, s
 		snprintf(digest, 80, "unreadable");
 	}
 	close(fd);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The paths the run's processes said they wrote, made or renamed to, sorted (*N). */
+static char **written_paths(const struct tracer *t, size_t *n)
+{
+	char **v = calloc(t->n ? t->n : 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v && i < t->n; i++) {
+		const struct tr_ent *e = &t->v[i];
+		if (e->kind == FVM_TR_WRITE || e->kind == FVM_TR_CREATE) {
+			v[(*n)++] = e->blob;
+		} else if (e->kind == FVM_TR_RENAME) {
+			v[(*n)++] = e->blob + strlen(e->blob) + 1;
+		}
+	}
+	if (*n) {
+		qsort(v, *n, sizeof(*v), cmp_str);
+	}
+	return v;
 }
 
 static const char *type_name(mode_t m)
@@ -565,6 +621,8 @@ int trace_finish(struct tracer *t, const char *ctldir, const char *vmdir, const 
 	write_limits(out, t);
 	trace_putf(out, "lost", "%llu", t->lost);
 	trace_putf(out, "dropped", "%llu", t->dropped);
+	size_t nwritten;
+	char **written = written_paths(t, &nwritten);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct tr_ent *e = &t->v[i];
 		char pid[16], id[48], size[24], mtime[24], path[PATH_MAX * 2], digest[80];
@@ -574,6 +632,12 @@ int trace_finish(struct tracer *t, const char *ctldir, const char *vmdir, const 
 		case FVM_TR_READ:
 		case FVM_TR_EXEC: {
 			judge(&vm, e, path, sizeof(path), &where, digest);
+			const char *pp = path;
+			if (strcmp(digest, "changed-during-run") == 0 && written &&
+			    bsearch(&pp, written, nwritten, sizeof(*written), cmp_str)) {
+				/* the run's own intermediate: made (or rewritten) by a process of it */
+				snprintf(digest, sizeof(digest), "written-by-run");
+			}
 			snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)e->dev, (unsigned long long)e->ino);
 			snprintf(size, sizeof(size), "%lld", (long long)e->size);
 			snprintf(mtime, sizeof(mtime), "%lld", (long long)e->mtime_ns);
@@ -614,6 +678,7 @@ int trace_finish(struct tracer *t, const char *ctldir, const char *vmdir, const 
 		}
 		}
 	}
+	free(written);
 	snprintf(upper, sizeof(upper), "%s/" FVM_UPPER_DIR, vmdir);
 	/* A file's times come from the kernel's coarse clock, up to a tick behind the
 	 * precise one the start was read with. */

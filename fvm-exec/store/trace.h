@@ -29,7 +29,9 @@
  * is DEV:INO, MTIME nanoseconds, both as the process saw the file. DIGEST is
  * sha256:HEX, computed after the run, of a file whose identity (dev, ino, size, mtime,
  * ctime) is still the one it had when read; "changed-during-run" when it is not;
- * "hidden" when the path is hidden from the VM; "unreadable" when it could not be read.
+ * "written-by-run" when it changed and a process of the run said it wrote it (the
+ * run's own intermediate); "hidden" when the path is hidden from the VM; "unreadable"
+ * when it could not be read.
  * Outputs come from the VM's layer (what changed there during the run, by ctime, which
  * no process can set), not from any process's word.
  */
