@@ -163,12 +163,14 @@ static void statement(FILE *out, const struct trace *t, const char *vm, const ch
 		if (hex) {
 			fprintf(out, ",\"digest\":{\"sha256\":\"%s\"}", hex);
 		}
-		fprintf(out, ",\"annotations\":{\"role\":\"%s\",\"where\":", strcmp(l->key, "exec") == 0 ? "program" : "input");
+		/* Annotations named as SLSA's extension fields are: VENDOR_NAME. */
+		fprintf(out, ",\"annotations\":{\"fvm_role\":\"%s\",\"fvm_where\":",
+			strcmp(l->key, "exec") == 0 ? "program" : "input");
 		json_string(out, l->f[F_WHERE]);
-		fprintf(out, ",\"reportedBy\":");
+		fprintf(out, ",\"fvm_reportedBy\":");
 		json_string(out, l->f[F_SOURCE]);
 		if (!hex) {
-			fprintf(out, ",\"noDigest\":");
+			fprintf(out, ",\"fvm_noDigest\":");
 			json_string(out, l->f[F_DIGEST]);
 		}
 		fprintf(out, "}}");

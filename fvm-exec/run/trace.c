@@ -560,7 +560,7 @@ int trace_finish(struct tracer *t, const char *ctldir, const char *vmdir, const 
 		 char *const *cmd)
 {
 	char name[64], tmp[80], upper[PATH_MAX], cwd[PATH_MAX];
-	struct fvm_vm vm;
+	static struct fvm_vm vm; /* zeroed: no generation counter, nothing cached */
 	int dir = -1, fd = -1, r = 0;
 	FILE *out = NULL;
 
