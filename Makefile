@@ -196,7 +196,7 @@ DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlit
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
 	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake \
-	libsodium-dev libxml2-dev minisign python3-feedparser
+	libsodium-dev libxml2-dev minisign python3-feedparser python3-jsonschema python3-nacl
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
@@ -284,9 +284,9 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench/micro
 ifeq ($(PEERS),1)
 	@$(MAKE) --no-print-directory deps DEPS="$(PEER_PKGS)"
-	@PEERS=1 bench/run
+	@PEERS=1 TRACE=$(TRACE) bench/run
 else
-	@bench/run
+	@TRACE=$(TRACE) bench/run
 endif
 
 demo: deps

@@ -483,6 +483,28 @@ int trace_prepare(struct tracer *t, const char *vmdir);
  */
 bool trace_is_socket(int fd, int sock);
 
+/*
+ * One batch of LEN bytes (fvm/trace.h) sent by PID, into T's facts: checked whole
+ * first, so that a malformed batch keeps nothing (-1); 0 when taken. A record of an
+ * unknown kind or too few strings is counted in T->dropped. Public for its fuzz target.
+ */
+int trace_take_batch(struct tracer *t, const char *buf, size_t len, pid_t pid);
+
+/* Frees the facts T holds. */
+void trace_forget(struct tracer *t);
+
+/* One fact as kept: what trace.c and its fuzz target read. */
+struct tr_ent {
+	uint64_t hash;
+	pid_t pid;
+	char kind, where, source;   /* source: 'l' libfvm's word, 's' the supervisor's */
+	uint64_t dev, ino;
+	int64_t size, mtime_ns, ctime_ns;
+	char *blob;                 /* NSTR strings, each NUL-terminated, BLEN bytes */
+	size_t blen;
+	uint32_t nstr;
+};
+
 /* In the supervisor: takes the batches waiting on T's socket. 0 or -errno. */
 int trace_serve(struct tracer *t);
 
