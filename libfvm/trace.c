@@ -81,10 +81,13 @@ char *getenv(const char *name)
 
 char *secure_getenv(const char *name)
 {
-	if (getauxval(AT_SECURE)) {
-		return NULL;
+	/* glibc's: nothing for a set-id program (AT_SECURE), else getenv's answer */
+	char *v = getauxval(AT_SECURE) ? NULL : fvm_getenv(name);
+
+	if (__builtin_expect(fvm_tracing, 0) && name) {
+		fvm_trace_env(name, v != NULL);
 	}
-	return getenv(name);
+	return v;
 }
 
 /* ---- the buffer ------------------------------------------------------------------ */

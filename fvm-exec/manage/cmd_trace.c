@@ -202,7 +202,8 @@ static int print_json(const struct trace *t, const char *vm, const char *runname
 		printf(",\"%s\":[", names[k]);
 		for (size_t i = 0; i < t->n; i++) {
 			const struct trace_line *l = &t->v[i];
-			if (!is(l, lists[k], need[k]) || (nout && beneath(l->f[F_PATH], out, nout))) {
+			if (!is(l, lists[k], need[k]) ||
+			    (nout && (beneath(l->f[F_PATH], out, nout) || strcmp(l->f[F_DIGEST], "written-by-run") == 0))) {
 				continue;
 			}
 			printf("%s", first ? "" : ",");

@@ -19,7 +19,7 @@ check() { # NAME WANT-STATUS CMD...: the status, output in $T/out, stderr in $T/
 	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name" "exit $got, want $want" "$(cat "$T/out" "$T/err")"; fi
 }
 
-SUBS="list info diff commit reset rm migrate ps export import snapshot snapshots restore squash clone stop config"
+SUBS="list info diff commit reset rm migrate ps export import snapshot snapshots restore squash clone stop config trace provenance"
 echo data > "$HOST/existing"
 snapshot_host
 (cd "$HOST" && "$FVM_EXEC" -n v -- sh -c 'echo new > added; echo more >> existing')
@@ -62,7 +62,7 @@ usage_error() { # NAME SUB ARGS...
 for sub in $SUBS; do
 	usage_error "bad_option_of_${sub}_is_2" "$sub" --no-such-option
 done
-for sub in info diff commit reset rm ps export import snapshot snapshots restore squash clone stop config; do
+for sub in info diff commit reset rm ps export import snapshot snapshots restore squash clone stop config trace provenance; do
 	usage_error "missing_name_of_${sub}_is_2" "$sub"
 done
 usage_error extra_argument_of_list_is_2 list x
@@ -71,7 +71,7 @@ usage_error reset_all_with_a_path_is_2 reset v --all "$HOST/added"
 check unknown_command_is_2 2 "$FVM" frobnicate
 
 # 1: a refusal the user can act on. No such VM, for every subcommand naming one.
-for sub in info diff commit reset rm ps snapshot snapshots squash stop config; do
+for sub in info diff commit reset rm ps snapshot snapshots squash stop config trace provenance; do
 	check "${sub}_of_missing_vm_is_1" 1 "$FVM" "$sub" nosuchvm
 done
 check restore_of_missing_vm_is_1 1 "$FVM" restore nosuchvm L
