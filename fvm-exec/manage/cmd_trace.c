@@ -150,20 +150,34 @@ static void json_file(const struct trace_line *l)
 	printf("}");
 }
 
+/* Whether S is a whole number (an optional '-', then digits). */
+static bool number(const char *s)
+{
+	s += *s == '-';
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* The value of KEY in T when it is a number, else "0": JSON gets it as is. */
+static const char *number_of(const struct trace *t, const char *key)
+{
+	const char *v = trace_value(t, key, "0");
+
+	return number(v) ? v : "0";
+}
+
 /* Whether L is a well-formed line of KEY with at least N fields, numbers where numbers go. */
 static bool is(const struct trace_line *l, const char *key, size_t n)
 {
 	if (strcmp(l->key, key) != 0 || l->n < n) {
 		return false;
 	}
+	if (strcmp(key, "env") == 0 || strcmp(key, "net") == 0 || strcmp(key, "write") == 0 ||
+	    strcmp(key, "create") == 0 || strcmp(key, "delete") == 0 || strcmp(key, "rename") == 0) {
+		return number(l->f[0]); /* the sender's pid */
+	}
 	if (strcmp(key, "input") == 0 || strcmp(key, "exec") == 0) {
 		for (int f = F_SIZE; f <= F_PID; f++) {
-			const char *p = l->f[f];
-			if (f == F_DIGEST) {
-				continue;
-			}
-			p += *p == '-';
-			if (!*p || strspn(p, "0123456789") != strlen(p)) {
+			if (f != F_DIGEST && !number(l->f[f])) {
 				return false;
 			}
 		}
@@ -178,7 +192,7 @@ static int print_json(const struct trace *t, const char *vm, const char *runname
 	json_string(stdout, vm);
 	printf(",\"run\":%d,\"id\":", index);
 	json_string(stdout, runname);
-	printf(",\"start_ms\":%s,\"end_ms\":%s", trace_value(t, "start-ms", "0"), trace_value(t, "end-ms", "0"));
+	printf(",\"start_ms\":%s,\"end_ms\":%s", number_of(t, "start-ms"), number_of(t, "end-ms"));
 	const struct trace_line *cmd = trace_find(t, "command");
 	printf(",\"command\":");
 	if (cmd) {
@@ -188,7 +202,7 @@ static int print_json(const struct trace *t, const char *vm, const char *runname
 	}
 	printf(",\"cwd\":");
 	json_string(stdout, trace_value(t, "cwd", ""));
-	printf(",\"lost\":%s,\"dropped\":%s", trace_value(t, "lost", "0"), trace_value(t, "dropped", "0"));
+	printf(",\"lost\":%s,\"dropped\":%s", number_of(t, "lost"), number_of(t, "dropped"));
 	static const char *const lists[] = {"input", "exec", "output", "env", "net", "write", "create", "delete",
 					    "rename", "limit"};
 	static const char *const names[] = {"inputs", "programs", "outputs", "env",     "net",
