@@ -229,6 +229,7 @@ void fvm_init(void)
 		self_pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
+		fvm_trace_init(raw[C_TRACE]);
 		fvm_loader_restore();
 		if (raw[C_DET] && *raw[C_DET]) {
 			fvm_det_parse(&fvm_det, raw[C_DET]);

@@ -49,6 +49,18 @@ int cmd_complete(const char *home, int argc, char **argv);
 /* The I-th entry of help.c's table (name, synopsis, options text); -1 past the last. */
 int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options);
 
+int cmd_trace(const struct fvm_store *s, int argc, char **argv);
+int cmd_provenance(const struct fvm_store *s, int argc, char **argv);
+
+struct trace;
+/*
+ * The trace of run RUN (NULL: the last traced; fvm trace(1) --run) of VM into T, its
+ * record's name into RUNNAME, its place in fvm stats's list into *INDEX. 0, or the exit
+ * status (reported). cmd_trace.c.
+ */
+int cli_trace_load(const struct fvm_store *s, const char *vm, const char *run, struct trace *t, char *runname,
+		   size_t rlen, int *index);
+
 /* The subcommand running ("diff"), for messages; set by main.c. */
 extern const char *cli_command;
 

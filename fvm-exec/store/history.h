@@ -64,6 +64,9 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep);
  */
 int history_load(const char *ctldir, struct run_stats **out, size_t *n);
 
+/* The name of S's record in CTL/history (END_MS-PID, fixed width), into BUF. */
+void history_name(const struct run_stats *s, char *buf, size_t len);
+
 /* "exit 0", "signal 9 (KILL)", "timeout", "running", with ", quota Q" when one stopped
  * it, into BUF. */
 void history_ended(const struct run_stats *s, char *buf, size_t len);
