@@ -190,9 +190,11 @@ $(PIELOAD): libfvm/pieload/pieload.c
 		-nostdlib -no-pie -Wl,-z,noexecstack -o $@ $< $(LDFLAGS)
 
 # Archives after the objects that use them, the store's before the core's it uses.
+# fvm-exec --trace hashes the run's inputs and outputs with libcrypto (run/trace.c).
+TRACE_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(TRACE_LIBS) $(LDFLAGS)
 
 # fvm config reads and writes vm.conf with fvm-exec's own parser and checks.
 CONFIG_OBJ := $(addprefix $(B)/fvm-exec/run/,config.o config_file.o config_table.o config_drift.o)
@@ -236,7 +238,7 @@ DEPS := gcc make pkg-config libcmocka-dev libbsd-dev bats attr git python3 sqlit
 	patch perl vim xz-utils gzip tar cpio zip unzip dpkg-dev binutils cmake python3-venv \
 	bsdextrautils findutils coreutils libseccomp-dev rsync e2fsprogs rustc cargo golang-go busybox-static \
 	libarchive-dev libssl-dev libjansson-dev skopeo umoci zstd autoconf automake \
-	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev debhelper lintian zsh diffoscope-minimal
+	libsodium-dev libxml2-dev minisign python3-feedparser libcurl4-openssl-dev debhelper lintian zsh diffoscope-minimal python3-jsonschema python3-nacl
 # Node.js: the node and npm on PATH (a vendor's nodejs package provides npm and conflicts
 # with Debian's, which apt would remove it for); Debian's where there are none.
 ifeq ($(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo y),)
@@ -334,9 +336,9 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench/micro $(B)/bench/micro-static
 ifeq ($(PEERS),1)
 	@$(MAKE) --no-print-directory deps DEPS="$(PEER_PKGS)"
-	@PEERS=1 bench/run
+	@PEERS=1 TRACE=$(TRACE) bench/run
 else
-	@bench/run
+	@TRACE=$(TRACE) bench/run
 endif
 
 demo: deps

@@ -201,6 +201,22 @@ def main():
             row.append(min((p for p in meds if p != "native"), key=meds.get, default="—"))
         out.append("| " + " | ".join(row) + " |")
 
+    # TRACE=1: fvm-exec --trace against plain fvm, the pair run back to back (issue 19:
+    # tracing costs at most 1.10 on the build workload).
+    if "fvm-trace" in systems:
+        out.append("")
+        out.append("Tracing (`fvm-exec --trace` against `fvm-exec`, median of the per-round ratios):")
+        for w in order:
+            plain, traced = runs.get((w, "fvm"), {}), runs.get((w, "fvm-trace"), {})
+            ratios = [traced[r] / plain[r] for r in traced if r in plain and plain[r] > 0]
+            if not ratios:
+                continue
+            target = " (target ≤ 1.10 %s)" % ("✓" if statistics.median(ratios) <= 1.10 else "✗") \
+                if w == "build" else ""
+            out.append("- %s: fvm %.3f s, fvm --trace %.3f s: **×%.3f** (%.3f–%.3f)%s" % (
+                w, statistics.median(plain.values()), statistics.median(traced.values()),
+                statistics.median(ratios), min(ratios), max(ratios), target))
+
     micro = {}
     for line in open(micro_f):
         s, op, ns = line.split()

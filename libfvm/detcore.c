@@ -31,6 +31,23 @@ static bool det_number(const char **p, long long *out)
 	return true;
 }
 
+/*
+ * The word at *P up to a ',' or the end into OUT (size LEN), *P moved past it; false
+ * (OUT untouched) when it is empty or does not fit.
+ */
+static bool det_word(const char **p, char *out, size_t len)
+{
+	size_t l = strcspn(*p, ",");
+	bool fits = l > 0 && l < len;
+
+	if (fits) {
+		memcpy(out, *p, l);
+		out[l] = '\0';
+	}
+	*p += l;
+	return fits;
+}
+
 void fvm_det_parse(struct fvm_det *d, const char *v)
 {
 	long long n;
@@ -48,21 +65,13 @@ void fvm_det_parse(struct fvm_det *d, const char *v)
 		p = eq + 1;
 #define KEY(s) (kl == sizeof(s) - 1 && memcmp(key, s, kl) == 0)
 		if (KEY("host")) {
-			size_t l = strcspn(p, ",");
-			if (l > 0 && l < sizeof(d->host)) {
-				memcpy(d->host, p, l);
-				d->host[l] = '\0';
+			if (det_word(&p, d->host, sizeof(d->host))) {
 				d->on |= FVM_DET_HOST;
 			}
-			p += l;
 		} else if (KEY("names")) {
-			size_t l = strcspn(p, ",");
-			if (l > 0 && l < sizeof(d->names)) {
-				memcpy(d->names, p, l);
-				d->names[l] = '\0';
+			if (det_word(&p, d->names, sizeof(d->names))) {
 				d->on |= FVM_DET_NAMES;
 			}
-			p += l;
 		} else if (KEY("order")) {
 			size_t l = strcspn(p, ",");
 			if (l == 6 && memcmp(p, "sorted", 6) == 0) {

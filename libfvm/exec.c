@@ -308,6 +308,9 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 	}
 	n = sys_read(fd, head, sizeof(head) - 1);
 	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		if (fvm_tracing) {
+			fvm_trace_open(fd, O_RDONLY, res.rpath, res.vpath); /* the script is an input */
+		}
 		sys_close(fd);
 		if (!need_x) {
 			ret = sys_faccessat2(AT_FDCWD, res.rpath, X_OK, AT_EACCESS);
@@ -343,15 +346,9 @@ static const char *pieload_path(void)
 {
 	static char path[PATH_MAX];
 	static int state; /* 0 unknown, 1 found, -1 absent */
-	struct stat st;
 
 	if (state == 0) {
-		const char *lib = fvm_lib_path(), *slash = strrchr(lib, '/');
-		int n = slash ? snprintf(path, sizeof(path), "%.*s/" PIELOAD, (int)(slash - lib), lib) : -1;
-		state = n > 0 && (size_t)n < sizeof(path) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 &&
-				S_ISREG(st.st_mode)
-			? 1
-			: -1;
+		state = fvm_lib_sibling(PIELOAD, path, sizeof(path)) ? 1 : -1;
 	}
 	return state > 0 ? path : "";
 }
@@ -489,6 +486,10 @@ static int fvm_execve(const char *vpath, char *const argv[], char *const envp[])
 		args = script_argv(&t, vpath, argv, argv2);
 	}
 	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
+	if (fvm_tracing) {
+		fvm_trace_exec(t.rprog, vpath, args);
+		fvm_trace_flush(); /* the exec replaces the buffer */
+	}
 	if (pieload) {
 		char *envp2[envn + 2], piebuf[sizeof(FVM_ENV_PIE) + PATH_MAX];
 		if (!pie_env(vpath, env, envp2, piebuf, sizeof(piebuf))) {
@@ -528,7 +529,10 @@ static int fvm_execvpe(const char *file, char *const argv[], char *const envp[])
 		ret = fvm_execve(file, argv, envp);
 		goto noexec;
 	}
-	path = getenv("PATH");
+	path = fvm_getenv("PATH");
+	if (fvm_tracing) {
+		fvm_trace_env("PATH", path != NULL);
+	}
 	if (!path) {
 		path = "/bin:/usr/bin";
 	}
@@ -707,7 +711,10 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	}
 	if (search && !strchr(file, '/')) {
-		const char *path = getenv("PATH");
+		const char *path = fvm_getenv("PATH");
+		if (fvm_tracing) {
+			fvm_trace_env("PATH", path != NULL);
+		}
 		if (!path) {
 			path = "/bin:/usr/bin";
 		}
@@ -735,6 +742,9 @@ static int spawn_common(pid_t *pid, const char *file, bool search,
 		args = script_argv(&t, file, argv, argv2);
 	}
 	char **env = fvm_env_fixup(t.loader, envp, envv, envn, envbuf, sizeof(envbuf));
+	if (fvm_tracing) {
+		fvm_trace_exec(t.rprog, file, args);
+	}
 	const char *pieload;
 	if (!static_unseen(&t, &pieload) && pieload) {
 		char *envp2[envn + 2], piebuf[sizeof(FVM_ENV_PIE) + PATH_MAX];

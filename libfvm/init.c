@@ -79,6 +79,15 @@ const char *fvm_lib_path(void)
 	return lib_path;
 }
 
+bool fvm_lib_sibling(const char *name, char *path, size_t len)
+{
+	const char *slash = strrchr(lib_path, '/');
+	int n = slash ? snprintf(path, len, "%.*s/%s", (int)(slash - lib_path), lib_path, name) : -1;
+	struct stat st;
+
+	return n > 0 && (size_t)n < len && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
 static char det_lib[PATH_MAX];
 
 /* libfvm-det.so beside libfvm.so (a deterministic run preloads both). */
@@ -220,6 +229,7 @@ void fvm_init(void)
 		self_pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
+		fvm_trace_init(raw[C_TRACE]);
 		fvm_loader_restore();
 		if (raw[C_DET] && *raw[C_DET]) {
 			fvm_det_parse(&fvm_det, raw[C_DET]);

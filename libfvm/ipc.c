@@ -365,7 +365,7 @@ static pid_t broker_pid;
 /* Reads FVM_ENV_MQ ("FD:PID") as the process starts; the environment may change later. */
 __attribute__((constructor)) static void broker_init(void)
 {
-	const char *v = getenv(FVM_ENV_MQ);
+	const char *v = fvm_getenv(FVM_ENV_MQ);
 	char *end;
 
 	if (v && *v) {
@@ -538,7 +538,7 @@ static bool sysv_guarded;
 
 __attribute__((constructor)) static void sysv_init(void)
 {
-	const char *v = getenv(FVM_ENV_SYSV);
+	const char *v = fvm_getenv(FVM_ENV_SYSV);
 	sysv_guarded = v && strcmp(v, "1") == 0;
 }
 

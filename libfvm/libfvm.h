@@ -383,11 +383,16 @@ size_t fvm_loader_env(int prog_loader, char **env, size_t n, size_t outn, char *
 void fvm_loader_restore(void);
 /* libfvm's own path ("" when unknown or outside a VM), found at start (init.c). */
 const char *fvm_lib_path(void);
+/*
+ * NAME beside libfvm.so (fvm-pieload, the loader module) into PATH (size LEN): true
+ * when a regular file is there. No allocation (an exec in a vfork child asks it).
+ */
+bool fvm_lib_sibling(const char *name, char *path, size_t len);
 
 /* The contract's values as they were at start (FVM_ENV_CONTRACT order; NULL: unset). */
 extern const char *fvm_env_saved[];
 /* Their indexes, in FVM_ENV_CONTRACT's order. */
-enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT, C_DET };
+enum { C_VM, C_ROOT, C_POLICY, C_HOME, C_DEBUG, C_MQ, C_SYSV, C_CU, C_VIRT, C_DET, C_TRACE };
 
 /*
  * determ.c: the run's determinism options (fvm/determ.h), parsed from FVM_DET at start
@@ -438,5 +443,25 @@ const char *fvm_ipc_shmdir_get(void);
  * Returns the new length or -errno.
  */
 int fvm_ipc_vpath(char *vpath, size_t len, size_t size);
+
+/*
+ * trace.c: what the process reports to its supervisor under fvm-exec --trace (no-ops
+ * unless fvm_tracing). fvm_trace_open: a descriptor FD the program got by opening RPATH
+ * (virtual VPATH) with FLAGS; fvm_trace_name: KIND (fvm/trace.h: create, delete,
+ * rename with VPATH2) of VPATH; fvm_trace_exec: program RPROG run for NAME with ARGV;
+ * fvm_trace_env: variable NAME asked for (SET: it was); fvm_trace_net: an address
+ * used, as text. fvm_trace_flush sends what is buffered (before an exec).
+ */
+extern bool fvm_tracing;
+void fvm_trace_init(const char *path);
+void fvm_trace_open(int fd, int flags, const char *rpath, const char *vpath);
+void fvm_trace_name(int kind, const char *vpath, const char *vpath2);
+void fvm_trace_exec(const char *rprog, const char *name, char *const argv[]);
+void fvm_trace_env(const char *name, bool set);
+void fvm_trace_net(const char *what);
+void fvm_trace_flush(void);
+/* trace.c: NAME's value in environ, as getenv finds it, without a trace record; libfvm's
+ * own lookups use it (getenv is a wrapped name). */
+char *fvm_getenv(const char *name);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "fvm/change.h"
 #include "fvm/path.h"
+#include "fvm/trace.h"
 #include "libfvm.h"
 
 /* What create_at() makes: a directory, a node (mknod, mkfifo) or a symlink. */
@@ -66,6 +67,9 @@ static int create_at(int dirfd, const char *vpath, const struct create_op *op)
 	}
 	if (ret == 0) {
 		fvm_created(&fvm_g, &res, op->kind == MAKE_DIR);
+		if (fvm_tracing) {
+			fvm_trace_name(FVM_TR_CREATE, res.vpath, NULL);
+		}
 	}
 	return ret;
 }
@@ -262,6 +266,9 @@ static int fvm_linkat(int olddirfd, const char *oldvpath, int newdirfd, const ch
 	ret = sys_linkat(kfd, src.rpath, AT_FDCWD, dst.rpath, kflags);
 	if (ret == 0) {
 		fvm_created(&fvm_g, &dst, false);
+		if (fvm_tracing) {
+			fvm_trace_name(FVM_TR_CREATE, dst.vpath, NULL);
+		}
 	}
 	return ret;
 }
@@ -314,7 +321,11 @@ int fvm_unlinkat(int dirfd, const char *vpath, int flags)
 	if (ret < 0) {
 		return ret;
 	}
-	return fvm_remove(&fvm_g, &res, is_dir);
+	ret = fvm_remove(&fvm_g, &res, is_dir);
+	if (ret == 0 && fvm_tracing) {
+		fvm_trace_name(FVM_TR_DELETE, res.vpath, NULL);
+	}
+	return ret;
 }
 
 int unlink(const char *vpath)
@@ -405,7 +416,11 @@ static int fvm_renameat2(int olddirfd, const char *oldvpath, int newdirfd, const
 	if (ret < 0) {
 		return ret;
 	}
-	return fvm_rename(&fvm_g, &oldr, &newr, flags);
+	ret = fvm_rename(&fvm_g, &oldr, &newr, flags);
+	if (ret == 0 && fvm_tracing) {
+		fvm_trace_name(FVM_TR_RENAME, oldr.vpath, newr.vpath);
+	}
+	return ret;
 }
 
 int rename(const char *oldvpath, const char *newvpath)

@@ -65,12 +65,9 @@ static const char *audit_path(void)
 {
 	static char path[PATH_MAX];
 	static int state; /* 0 unknown, 1 found, -1 absent */
-	struct stat st;
 
 	if (state == 0) {
-		const char *lib = fvm_lib_path(), *slash = strrchr(lib, '/');
-		int n = slash ? snprintf(path, sizeof(path), "%.*s/" AUDIT_SO, (int)(slash - lib), lib) : -1;
-		state = n > 0 && (size_t)n < sizeof(path) && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 ? 1 : -1;
+		state = fvm_lib_sibling(AUDIT_SO, path, sizeof(path)) ? 1 : -1;
 	}
 	return state > 0 ? path : "";
 }

@@ -149,7 +149,7 @@ char *__getcwd_chk(char *buf, size_t size, size_t buflen)
 
 char *get_current_dir_name(void)
 {
-	const char *pwd = getenv("PWD");
+	const char *pwd = fvm_getenv("PWD");
 	struct stat a, b;
 
 	fvm_on();

@@ -214,7 +214,7 @@ static bool builtin_locale(const char *locale)
 	if (locale[0]) {
 		return builtin_name(locale);
 	}
-	all = getenv("LC_ALL");
+	all = fvm_getenv("LC_ALL");
 	if (all && all[0]) {
 		return builtin_name(all);
 	}
@@ -231,7 +231,7 @@ static bool builtin_locale(const char *locale)
 /* Locale data: the archive and LC_* files, locale.alias, gconv for the charset. */
 static bool locale_may_differ(const char *locale)
 {
-	const char *path = getenv("LOCPATH");
+	const char *path = fvm_getenv("LOCPATH");
 
 	if (builtin_locale(locale)) {
 		return false;
@@ -270,7 +270,7 @@ locale_t newlocale(int mask, const char *locale, locale_t base)
 /* iconv_open reads gconv-modules (GCONV_PATH's, or the built-in directory's) and dlopens. */
 static bool gconv_may_differ(void)
 {
-	const char *path = getenv("GCONV_PATH");
+	const char *path = fvm_getenv("GCONV_PATH");
 
 	return fvm_on() && ((path && path[0]) || !unchanged(GCONV_DIR));
 }
@@ -353,8 +353,8 @@ static bool tz_may_differ(bool once)
 	if (!fvm_on() || (once && tz_read_in_window)) {
 		return false;
 	}
-	tz = getenv("TZ");
-	if ((tz && strchr(tz, '/') && tz[0] != '/' && tz[0] != ':' && getenv("TZDIR")) ||
+	tz = fvm_getenv("TZ");
+	if ((tz && strchr(tz, '/') && tz[0] != '/' && tz[0] != ':' && fvm_getenv("TZDIR")) ||
 	    (tz && (tz[0] == '/' || (tz[0] == ':' && tz[1] == '/')))) {
 		return true; /* a file named by TZ (or beneath TZDIR): wherever it is */
 	}

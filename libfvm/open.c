@@ -24,6 +24,7 @@
 
 #include "fvm/change.h"
 #include "fvm/path.h"
+#include "fvm/trace.h"
 #include "libfvm.h"
 
 static bool write_intent(int flags)
@@ -138,6 +139,9 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		if (ret >= 0 && remember && (flags & O_DIRECTORY)) {
 			fvm_fd_remember(ret, vp, (size_t)vlen);
 		}
+		if (fvm_tracing && ret >= 0 && !(flags & O_DIRECTORY)) {
+			fvm_trace_open(ret, flags, vp, vp);
+		}
 		return ret;
 	}
 	if ((flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL))) {
@@ -155,7 +159,11 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	}
 	if (res.klass == FVM_CLASS_SHARED) {
 		flags = trunc_apart(&res, flags);
-		return flags < 0 ? flags : sys_openat(AT_FDCWD, res.rpath, flags, mode);
+		ret = flags < 0 ? flags : sys_openat(AT_FDCWD, res.rpath, flags, mode);
+		if (fvm_tracing && ret >= 0) {
+			fvm_trace_open(ret, flags, res.rpath, res.vpath);
+		}
+		return ret;
 	}
 
 	if (res.where == FVM_ABSENT) {
@@ -172,6 +180,10 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 		ret = sys_openat(AT_FDCWD, res.rpath, trunc_apart(&res, flags), mode);
 		if (ret >= 0) {
 			fvm_created(&fvm_g, &res, false);
+			if (fvm_tracing) {
+				fvm_trace_name(FVM_TR_CREATE, res.vpath, NULL);
+				fvm_trace_open(ret, flags, res.rpath, res.vpath);
+			}
 		}
 		return ret;
 	}
@@ -200,6 +212,9 @@ static int openat_core(int dirfd, const char *vpath, int flags, mode_t mode, boo
 	}
 	if (ret >= 0 && remember && S_ISDIR(res.st.st_mode)) {
 		fvm_fd_remember(ret, res.vpath, res.vlen);
+	}
+	if (fvm_tracing && ret >= 0 && !S_ISDIR(res.st.st_mode)) {
+		fvm_trace_open(ret, flags, res.rpath, res.vpath);
 	}
 	return ret;
 }
@@ -344,6 +359,14 @@ int fvm_fopen_prepare(const char *vpath, const char *mode, char *rpath, size_t r
 	}
 	if (res.where == FVM_HOST && !write_intent(flags)) {
 		snprintf(rpath, rlen, "%s", res.rpath);
+		if (fvm_tracing) {
+			/* libc opens it itself: its identity is the name's now */
+			fd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+			if (fd >= 0) {
+				fvm_trace_open(fd, O_RDONLY, res.rpath, res.vpath);
+				sys_close(fd);
+			}
+		}
 		return 0;
 	}
 	/* Creation and copy-up happen here; libc then opens the upper file itself. */

@@ -267,6 +267,35 @@ static int map_inet6_loopback(int fd, enum op op, struct mapped *m)
  * gets (the caller's SA when nothing changes). Returns 0 or -errno (a policy refusal
  * is -EACCES, logged). The caller calls unmap() afterwards.
  */
+/* The address SA of a connect or send, as text, for the trace (inet, inet6, unix). */
+static void trace_addr(enum op op, const struct sockaddr *sa, socklen_t len)
+{
+	char text[sizeof(struct sockaddr_un) + 64], a[INET6_ADDRSTRLEN] = "?";
+	const char *what = op == OP_CONNECT ? "connect" : "send";
+
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(text, sizeof(text), "%s inet %s:%u", what, a, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(text, sizeof(text), "%s inet6 [%s]:%u", what, a, ntohs(in6->sin6_port));
+	} else if (sa->sa_family == AF_UNIX && len > SUN_OFF) {
+		const struct sockaddr_un *un = (const void *)sa;
+		size_t n = len - SUN_OFF;
+		if (un->sun_path[0]) {
+			snprintf(text, sizeof(text), "%s unix %.*s", what, (int)strnlen(un->sun_path, n), un->sun_path);
+		} else {
+			snprintf(text, sizeof(text), "%s unix @%.*s", what, (int)strnlen(un->sun_path + 1, n - 1),
+				 un->sun_path + 1);
+		}
+	} else {
+		return; /* other families: the fence decides which exist at all */
+	}
+	fvm_trace_net(text);
+}
+
 static int map_addr(int fd, enum op op, const struct sockaddr *sa, socklen_t len,
 		    struct mapped *m)
 {
@@ -279,6 +308,9 @@ static int map_addr(int fd, enum op op, const struct sockaddr *sa, socklen_t len
 	m->created = NULL;
 	if (fvm_bad_ptr(sa) || !fvm_on() || len < sizeof(sa_family_t)) {
 		return 0;
+	}
+	if (fvm_tracing && op != OP_BIND) {
+		trace_addr(op, sa, len);
 	}
 	if (sa->sa_family == AF_UNIX) {
 		return len > SUN_OFF && len <= sizeof(struct sockaddr_un)

@@ -9,6 +9,7 @@
  * calls, until a name is free in the VM).
  */
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 
 #include "libfvm.h"
@@ -208,7 +209,10 @@ static int path_search(char *out, size_t outlen, const char *dir, const char *pf
 	size_t dlen, plen;
 
 	if (try_tmpdir) {
-		const char *d = secure_getenv("TMPDIR");
+		const char *d = getauxval(AT_SECURE) ? NULL : fvm_getenv("TMPDIR");
+		if (fvm_tracing) {
+			fvm_trace_env("TMPDIR", d != NULL); /* as glibc's own search reads it */
+		}
 		if (d && dir_exists(d)) {
 			dir = d;
 		} else if (!dir_exists(dir)) {

@@ -47,6 +47,7 @@ FUZZ_MAXLEN_ocijson := 8192
 FUZZ_MAXLEN_minikey := 1024
 FUZZ_MAXLEN_minisig := 2048
 FUZZ_MAXLEN_feed    := 16384
+FUZZ_MAXLEN_trace   := 16384
 
 $(FUZZ_B)/%.o: %.c
 	$(call msg,CC-FUZZ,$<)

@@ -1,10 +1,14 @@
 /*
- * cli.c — what the fvm subcommands share: naming a VM, PATH arguments (cmd.h).
+ * cli.c — what the fvm subcommands share: naming a VM, PATH arguments, running diff(1)
+ * on the VM's files and showing what it says (cmd.h).
  */
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,4 +216,70 @@ void cli_time(long long t, char *out, size_t len)
 	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
 		snprintf(out, len, "-");
 	}
+}
+
+char *cli_label(const char *prefix, const char *vpath)
+{
+	char *raw = NULL, *q;
+
+	if (asprintf(&raw, "%s%s", prefix, vpath) < 0) {
+		return NULL;
+	}
+	q = fvm_quote_dup(raw);
+	free(raw);
+	return q;
+}
+
+void cli_run_escaped(char *const argv[], bool with_stderr, const char *(*line_color)(const char *line))
+{
+	int pfd[2], status;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		warn("pipe");
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		if (with_stderr) {
+			dup2(pfd[1], 2);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "fvm %s: %s: %s\n", cli_command, argv[0], strerror(errno));
+		_exit(2);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		warn("fork");
+		close(pfd[0]);
+		return;
+	}
+	FILE *in = fdopen(pfd[0], "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (in && (n = getline(&line, &cap, in)) > 0) {
+		bool nl = line[n - 1] == '\n';
+		const char *on = line_color ? line_color(line) : NULL;
+		fputs(on ? on : "", stdout);
+		fvm_quote_text(line, (size_t)n - nl, stdout);
+		fputs(on ? "\033[m\n" : "\n", stdout);
+	}
+	free(line);
+	if (in) {
+		fclose(in);
+	} else {
+		close(pfd[0]);
+	}
+	waitpid(pid, &status, 0);
+}
+
+void cli_print_targets(const char *before, const char *after)
+{
+	fputs("-> ", stdout);
+	fvm_quote_fputs(before, stdout);
+	fputs("\n+> ", stdout);
+	fvm_quote_fputs(after, stdout);
+	putchar('\n');
 }

@@ -49,6 +49,18 @@ int cmd_complete(const char *home, int argc, char **argv);
 /* The I-th entry of help.c's table (name, synopsis, options text); -1 past the last. */
 int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options);
 
+int cmd_trace(const struct fvm_store *s, int argc, char **argv);
+int cmd_provenance(const struct fvm_store *s, int argc, char **argv);
+
+struct trace;
+/*
+ * The trace of run RUN (NULL: the last traced; fvm trace(1) --run) of VM into T, its
+ * record's name into RUNNAME, its place in fvm stats's list into *INDEX. 0, or the exit
+ * status (reported). cmd_trace.c.
+ */
+int cli_trace_load(const struct fvm_store *s, const char *vm, const char *run, struct trace *t, char *runname,
+		   size_t rlen, int *index);
+
 /* The subcommand running ("diff"), for messages; set by main.c. */
 extern const char *cli_command;
 
@@ -105,8 +117,20 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
  * the VM's live processes. */
 const char *cli_state(const char *vmdir, size_t *nprocs);
 
-/* BYTES for people ("4.0K", human.c) into OUT, or the exact count when EXACT (--bytes). */
-void cli_size(unsigned long long bytes, bool exact, char *out, size_t len);
+/* "PREFIXVPATH" quoted as a name, for a diff label ("a/etc/x"): malloc'd, or NULL. */
+char *cli_label(const char *prefix, const char *vpath);
+
+/*
+ * Runs ARGV (ARGV[0] looked up in PATH) and copies its standard output, and its standard
+ * error when WITH_STDERR, to ours a line at a time, each line's unsafe bytes escaped
+ * (store/quote.h), then waits for it: the output of diff(1) or diffoscope on the VM's
+ * files. LINE_COLOR (NULL: no colour) gives the escape sequence to open a line with, or
+ * NULL; a line so opened ends with a reset.
+ */
+void cli_run_escaped(char *const argv[], bool with_stderr, const char *(*line_color)(const char *line));
+
+/* A link target that changed, as -p shows it: "-> BEFORE" and "+> AFTER" lines, quoted. */
+void cli_print_targets(const char *before, const char *after);
 
 /* T (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or "-" for none. */
 void cli_time(long long t, char *out, size_t len);

@@ -22,14 +22,12 @@
  * diffoscope is passed on a line at a time with unsafe bytes escaped (store/quote.h).
  */
 #include <err.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -53,48 +51,6 @@ static bool have_program(const char *prog)
 		p += l + (p[l] == ':');
 	}
 	return false;
-}
-
-/* Runs ARGV with its standard output copied here a line at a time, escaped. */
-static void run_filtered(char *const argv[])
-{
-	int pfd[2], status;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		warn("pipe");
-		return;
-	}
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "fvm compare: %s: %s\n", argv[0], strerror(errno));
-		_exit(2);
-	}
-	close(pfd[1]);
-	if (pid < 0) {
-		warn("fork");
-		close(pfd[0]);
-		return;
-	}
-	FILE *in = fdopen(pfd[0], "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while (in && (n = getline(&line, &cap, in)) > 0) {
-		bool nl = line[n - 1] == '\n';
-		fvm_quote_text(line, (size_t)n - nl, stdout);
-		putchar('\n');
-	}
-	free(line);
-	if (in) {
-		fclose(in);
-	} else {
-		close(pfd[0]);
-	}
-	waitpid(pid, &status, 0);
 }
 
 /* Copies the file at fd FROM into a new file TO (mode 0600). 0 or -1. */
@@ -138,7 +94,7 @@ static void run_diffoscope(int fa, int fb, const char *vpath)
 	snprintf(pb, sizeof(pb), "%s/%s", sb, *base ? base : "file");
 	if (mkdir(sa, 0700) == 0 && mkdir(sb, 0700) == 0 && copy_out(fa, pa) == 0 && copy_out(fb, pb) == 0) {
 		char *argv[] = {"diffoscope", "--no-progress", "--text", "-", pa, pb, NULL};
-		run_filtered(argv);
+		cli_run_escaped(argv, true, NULL);
 	} else {
 		warn("%s", dir);
 	}
@@ -157,25 +113,12 @@ static bool binary(int fd)
 	return n > 0 && memchr(buf, '\0', (size_t)n) != NULL;
 }
 
-/* "PREFIX/VPATH" quoted, for a label (malloc'd; NULL on no memory). */
-static char *label(const char *prefix, const char *vpath)
-{
-	char *raw = NULL, *q;
-
-	if (asprintf(&raw, "%s%s", prefix, vpath) < 0) {
-		return NULL;
-	}
-	q = fvm_quote_dup(raw);
-	free(raw);
-	return q;
-}
-
 static void show_content(const struct vm_cmp_entry *e, const char *tree[2], const char *name[2],
 			 bool diffoscope, bool have_diffoscope)
 {
 	int fa = vm_compare_open(e, 0, tree[0]), fb = vm_compare_open(e, 1, tree[1]);
 	char pa[32], pb[32];
-	char *la = label(name[0], e->vpath), *lb = label(name[1], e->vpath);
+	char *la = cli_label(name[0], e->vpath), *lb = cli_label(name[1], e->vpath);
 
 	if (fa < 0 || fb < 0 || !la || !lb || fcntl(fa, F_SETFD, 0) < 0 || fcntl(fb, F_SETFD, 0) < 0) {
 		printf("(cannot read both files)\n");
@@ -187,7 +130,7 @@ static void show_content(const struct vm_cmp_entry *e, const char *tree[2], cons
 		run_diffoscope(fa, fb, e->vpath);
 	} else {
 		char *argv[] = {"diff", "-u", "--label", la, "--label", lb, pa, pb, NULL};
-		run_filtered(argv);
+		cli_run_escaped(argv, true, NULL);
 	}
 out:
 	if (fa >= 0) {
@@ -205,21 +148,12 @@ static void print_entry(const struct vm_cmp_entry *e)
 	printf("%c ", e->kind);
 	fvm_quote_fputs(e->vpath, stdout);
 	if (e->kind == CMP_DIFFERS) {
-		const char *sep = "\t";
+		putchar('\t');
+		/* A type that differs is all that is said (store/compare.h). */
 		if (e->what & FVM_DIFF_TYPE) {
-			printf("%stype %s->%s", sep, fvm_change_type_name(e->a.st_mode), fvm_change_type_name(e->b.st_mode));
-		}
-		for (const struct fvm_diff_name *n = fvm_diff_names; n->name; n++) {
-			if (!(e->what & n->bit)) {
-				continue;
-			}
-			printf("%s%s", sep, n->name);
-			sep = ", ";
-			if (n->bit == FVM_DIFF_MODE) {
-				printf(" %04o->%04o", e->a.st_mode & 07777, e->b.st_mode & 07777);
-			} else if (n->bit == FVM_DIFF_OWNER) {
-				printf(" %u:%u->%u:%u", e->a.st_uid, e->a.st_gid, e->b.st_uid, e->b.st_gid);
-			}
+			printf("type %s->%s", fvm_change_type_name(e->a.st_mode), fvm_change_type_name(e->b.st_mode));
+		} else {
+			fvm_change_print_what(stdout, e->what, &e->a, &e->b);
 		}
 	}
 	putchar('\n');
@@ -283,14 +217,12 @@ int cmd_compare(const struct fvm_store *s, int argc, char **argv)
 		if (patch && e->kind == CMP_DIFFERS && (e->what & FVM_DIFF_CONTENT) && S_ISREG(e->a.st_mode)) {
 			show_content(e, trees, labels, diffoscope, have_diffoscope);
 		} else if (patch && e->kind == CMP_DIFFERS && (e->what & FVM_DIFF_TARGET)) {
+			char t[2][PATH_MAX];
 			for (int k = 0; k < 2; k++) {
-				char t[PATH_MAX];
-				ssize_t n = vm_compare_target(e, k, trees[k], t, sizeof(t) - 1);
-				t[n > 0 ? n : 0] = '\0';
-				fputs(k ? "+> " : "-> ", stdout);
-				fvm_quote_fputs(t, stdout);
-				putchar('\n');
+				ssize_t n = vm_compare_target(e, k, trees[k], t[k], sizeof(t[k]) - 1);
+				t[k][n > 0 ? n : 0] = '\0';
 			}
+			cli_print_targets(t[0], t[1]);
 		}
 	}
 	printf("%s %s: %zu only in %s, %zu only in %s, %zu differ, %zu identical\n", argv[optind],

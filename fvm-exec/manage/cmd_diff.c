@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -142,20 +141,7 @@ static void print_stat(const struct diff_ctx *d, const struct fvm_change *ch)
 	if (ch->kind != FVM_MODIFIED) {
 		fputs(fvm_change_type_name(change_mode(ch)), stdout);
 	} else {
-		const char *sep = "";
-		for (const struct fvm_diff_name *n = fvm_diff_names; n->name; n++) {
-			if (!(ch->what & n->bit)) {
-				continue;
-			}
-			printf("%s%s", sep, n->name);
-			sep = ", ";
-			if (n->bit == FVM_DIFF_MODE) {
-				printf(" %04o->%04o", ch->host.st_mode & 07777, ch->upper.st_mode & 07777);
-			} else if (n->bit == FVM_DIFF_OWNER) {
-				printf(" %u:%u->%u:%u", ch->host.st_uid, ch->host.st_gid, ch->upper.st_uid,
-				       ch->upper.st_gid);
-			}
-		}
+		fvm_change_print_what(stdout, ch->what, &ch->host, &ch->upper);
 	}
 	putchar('\t');
 	size_field(stdout, has_host(ch), &ch->host);
@@ -232,69 +218,25 @@ static void print_json(const struct diff_ctx *d, const struct fvm_change *ch)
 	printf("]}\n");
 }
 
-/* "PREFIXVPATH" quoted as a name (a diff label), malloc'd, or NULL. */
-static char *label(const char *prefix, const char *vpath)
+/* The colour of a line of diff -u's output: hunk headers, added and removed lines. */
+static const char *line_color(const char *line)
 {
-	char *raw = NULL, *q;
-
-	if (asprintf(&raw, "%s%s", prefix, vpath) < 0) {
-		return NULL;
-	}
-	q = fvm_quote_dup(raw);
-	free(raw);
-	return q;
+	return line[0] == '@' ? "\033[36m" : line[0] == '+' ? "\033[32m" : line[0] == '-' ? "\033[31m" : NULL;
 }
 
-/*
- * Runs the host's diff -u on OLD and NEW, labelled a/VPATH and b/VPATH (quoted), and
- * copies its output a line at a time with the unsafe bytes escaped.
- */
+/* The host's diff -u on OLD and NEW, labelled a/VPATH and b/VPATH (quoted). */
 static void run_diff(const char *old, const char *new, const char *vpath)
 {
-	char *la = label("a", vpath), *lb = label("b", vpath);
-	int pfd[2], status;
+	char *la = cli_label("a", vpath), *lb = cli_label("b", vpath);
 
-	if (!la || !lb || pipe2(pfd, O_CLOEXEC) < 0) {
+	if (la && lb) {
+		char *argv[] = {"diff", "-u", "--label", la, "--label", lb, (char *)old, (char *)new, NULL};
+		cli_run_escaped(argv, false, color ? line_color : NULL);
+	} else {
 		warn("diff");
-		free(la);
-		free(lb);
-		return;
 	}
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		execlp("diff", "diff", "-u", "--label", la, "--label", lb, old, new, (char *)NULL);
-		warn("diff");
-		_exit(2);
-	}
-	close(pfd[1]);
 	free(la);
 	free(lb);
-	if (pid < 0) {
-		warn("fork");
-		close(pfd[0]);
-		return;
-	}
-	FILE *in = fdopen(pfd[0], "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while (in && (n = getline(&line, &cap, in)) > 0) {
-		bool nl = line[n - 1] == '\n';
-		const char *on = !color ? NULL : line[0] == '@' ? "\033[36m"
-			       : line[0] == '+' ? "\033[32m" : line[0] == '-' ? "\033[31m" : NULL;
-		fputs(on ? on : "", stdout);
-		fvm_quote_text(line, (size_t)n - nl, stdout);
-		fputs(on ? COLOR_RESET "\n" : "\n", stdout);
-	}
-	free(line);
-	if (in) {
-		fclose(in);
-	} else {
-		close(pfd[0]);
-	}
-	waitpid(pid, &status, 0);
 }
 
 /*
@@ -341,11 +283,7 @@ static void print_patch(const struct diff_ctx *d, const struct fvm_change *ch)
 		ssize_t na = readlink(ch->vpath, a, sizeof(a) - 1), nb = readlink(upath, b, sizeof(b) - 1);
 		a[na > 0 ? na : 0] = '\0';
 		b[nb > 0 ? nb : 0] = '\0';
-		fputs("-> ", stdout);
-		fvm_quote_fputs(a, stdout);
-		fputs("\n+> ", stdout);
-		fvm_quote_fputs(b, stdout);
-		putchar('\n');
+		cli_print_targets(a, b);
 	}
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "store/human.h"
 #include "store/layers.h"
 #include "fvm/layout.h"
 #include "json.h"
@@ -224,7 +225,7 @@ int cmd_info(const struct fvm_store *s, int argc, char **argv)
 			printf("\nstate:      %s\n", state);
 		}
 		printf("last used:  %s\n", when);
-		cli_size(u.bytes, bytes, size, sizeof(size));
+		human_size(u.bytes, bytes, size, sizeof(size));
 		printf("upper:      %llu entries, %s%s\n", u.entries, size, bytes ? " bytes" : "");
 		if (ll.n) {
 			printf("layers:     %zu (fvm snapshots %s)\n", ll.n, name);

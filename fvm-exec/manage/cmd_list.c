@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "store/human.h"
 #include "json.h"
 #include "store/history.h"
 #include "store/quote.h"
@@ -46,7 +47,7 @@ static int list_one(const char *name, void *arg)
 		last = &runs[nruns - 1];
 		snprintf(cpu, sizeof(cpu), "%llu.%02llus", (last->user_ms + last->sys_ms) / 1000,
 			 (last->user_ms + last->sys_ms) % 1000 / 10);
-		cli_size(last->peak_rss, ctx->bytes, peak, sizeof(peak));
+		human_size(last->peak_rss, ctx->bytes, peak, sizeof(peak));
 	}
 	if (ctx->json) {
 		printf("%s{\"name\":", ctx->first ? "" : ",\n");
@@ -67,7 +68,7 @@ static int list_one(const char *name, void *arg)
 			snprintf(cell, sizeof(cell), "%s", state);
 		}
 		char size[32];
-		cli_size(u.bytes, ctx->bytes, size, sizeof(size));
+		human_size(u.bytes, ctx->bytes, size, sizeof(size));
 		printf("%-24s %-12s %8zu %12s %9s %10s  %s\n", q ? q : "?", cell, ch.n, size, cpu, peak, when);
 		free(q);
 	}

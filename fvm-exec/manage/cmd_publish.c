@@ -349,7 +349,11 @@ static int publish(const struct fvm_store *s, const char *name, const char *vmdi
 		 po->notes ? po->notes : "");
 	char title[512];
 	snprintf(title, sizeof(title), "%s version %" PRIu64, name, it.version);
-	snprintf(url, sizeof(url), "%sblobs/sha256/%s", po->base ? po->base : "", layers[nl - 1].digest + 7);
+	/* BASE names the feed's directory, with or without its last slash. */
+	const char *base = po->base ? po->base : "";
+	size_t bl = strlen(base);
+	snprintf(url, sizeof(url), "%s%sblobs/sha256/%s", base, bl && base[bl - 1] != '/' ? "/" : "",
+		 layers[nl - 1].digest + 7);
 	it.title = title;
 	it.description = desc;
 	it.pubdate = now;

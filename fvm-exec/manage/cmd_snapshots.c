@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "store/human.h"
 #include "json.h"
 #include "store/layers.h"
 
@@ -73,7 +74,7 @@ static void row(bool json, bool exact, bool first, const char *label, const char
 		return;
 	}
 	char size[32];
-	cli_size(bytes, exact, size, sizeof(size));
+	human_size(bytes, exact, size, sizeof(size));
 	printf("%-24s %-20s %12s %8llu  %-16s  %s\n", label ? (*label ? label : "-") : "(current)", when, size, files,
 	       id ? id : "upper", digest && *digest ? digest : "-");
 }

@@ -9,7 +9,6 @@
  * processes started are libfvm's count (history.h). A process whose counters this
  * user may not read (another uid's) shows what /proc gives: its io as 0.
  */
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,54 +25,24 @@ struct live {
 	unsigned long long user_ms, sys_ms, rss, pss, hwm, rchar, wchar, read_bytes, write_bytes;
 };
 
-/* The value after KEY in /proc/PID/FILE ("Key: value" or "key value" lines). */
-static unsigned long long proc_value(pid_t pid, const char *file, const char *key)
+/* The figures of process P (as vm_procs_find read its stat) into L. */
+static void live_of(const struct vm_proc *p, struct live *l)
 {
-	char path[64], line[256];
-	unsigned long long v = 0;
-	size_t kl = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	if (!(f = fopen(path, "re"))) {
-		return 0;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, kl) == 0 && sscanf(line + kl, " %llu", &v) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
-static void live_of(pid_t pid, struct live *l)
-{
-	char path[64], buf[1024];
-	unsigned long long ut = 0, st = 0;
 	long tick = sysconf(_SC_CLK_TCK);
-	ssize_t n;
-	int fd;
+	pid_t pid = p->pid;
 
 	memset(l, 0, sizeof(*l));
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		char *p = n > 0 ? (buf[n] = '\0', strrchr(buf, ')')) : NULL;
-		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2 &&
-		    tick > 0) {
-			l->user_ms = ut * 1000 / (unsigned long long)tick;
-			l->sys_ms = st * 1000 / (unsigned long long)tick;
-		}
+	if (tick > 0) {
+		l->user_ms = p->utime * 1000 / (unsigned long long)tick;
+		l->sys_ms = p->stime * 1000 / (unsigned long long)tick;
 	}
-	l->rss = proc_value(pid, "status", "VmRSS:") * 1024;
-	l->hwm = proc_value(pid, "status", "VmHWM:") * 1024;
-	l->pss = proc_value(pid, "smaps_rollup", "Pss:") * 1024;
-	l->rchar = proc_value(pid, "io", "rchar:");
-	l->wchar = proc_value(pid, "io", "wchar:");
-	l->read_bytes = proc_value(pid, "io", "read_bytes:");
-	l->write_bytes = proc_value(pid, "io", "write_bytes:");
+	l->rss = vm_proc_counter(pid, "status", "VmRSS:") * 1024;
+	l->hwm = vm_proc_counter(pid, "status", "VmHWM:") * 1024;
+	l->pss = vm_proc_counter(pid, "smaps_rollup", "Pss:") * 1024;
+	l->rchar = vm_proc_counter(pid, "io", "rchar:");
+	l->wchar = vm_proc_counter(pid, "io", "wchar:");
+	l->read_bytes = vm_proc_counter(pid, "io", "read_bytes:");
+	l->write_bytes = vm_proc_counter(pid, "io", "write_bytes:");
 }
 
 static void print_secs(unsigned long long ms)
@@ -84,7 +53,7 @@ static void print_secs(unsigned long long ms)
 static void print_size(unsigned long long b)
 {
 	char s[32];
-	history_size(b, s, sizeof(s));
+	human_size(b, false, s, sizeof(s));
 	printf(" %10s", s);
 }
 
@@ -183,7 +152,7 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 	if (store_vm_usage(dir, &u) < 0) {
 		u.bytes = HISTORY_UNKNOWN;
 	}
-	history_size(u.bytes, layer, sizeof(layer));
+	human_size(u.bytes, false, layer, sizeof(layer));
 	if (json) {
 		printf("{\"vm\":");
 		json_string(stdout, name);
@@ -202,7 +171,7 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < p.n; i++) {
-		live_of(p.v[i].pid, &l);
+		live_of(&p.v[i], &l);
 		total.user_ms += l.user_ms;
 		total.sys_ms += l.sys_ms;
 		total.rss += l.rss;
@@ -266,7 +235,7 @@ int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 			char when[32], ended[64], peak[32];
 			cli_time(r->start_ms / 1000, when, sizeof(when));
 			history_ended(r, ended, sizeof(ended));
-			history_size(r->peak_rss, peak, sizeof(peak));
+			human_size(r->peak_rss, false, peak, sizeof(peak));
 			printf("%-20s", when);
 			print_secs(r->wall_ms);
 			print_secs(r->user_ms);

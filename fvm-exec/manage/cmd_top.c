@@ -21,7 +21,6 @@
  *    quoted (store/quote.h) or written as JSON strings.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "store/human.h"
 #include "json.h"
 #include "store/history.h"
 #include "store/procs.h"
@@ -73,76 +73,6 @@ static unsigned long long mono_us(void)
 	return (unsigned long long)ts.tv_sec * 1000000 + (unsigned long long)ts.tv_nsec / 1000;
 }
 
-/* The number after KEY in DIR/FILE ("key value" lines; KEY NULL: the file's single
- * number). True when read. */
-static bool read_cg(const char *dir, const char *file, const char *key, unsigned long long *v)
-{
-	char path[PATH_MAX + 32], k[64];
-	unsigned long long val;
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (!(f = fopen(path, "re"))) {
-		return false;
-	}
-	if (!key) {
-		found = fscanf(f, "%llu", v) == 1;
-	} else {
-		while (!found && fscanf(f, "%63s %llu", k, &val) == 2) {
-			if (strcmp(k, key) == 0) {
-				*v = val;
-				found = true;
-			}
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* The value after KEY in /proc/PID/FILE ("Key: value" or "key value" lines), 0 when
- * absent or unreadable. */
-static unsigned long long proc_value(pid_t pid, const char *file, const char *key)
-{
-	char path[64], line[256];
-	unsigned long long v = 0;
-	size_t kl = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	if (!(f = fopen(path, "re"))) {
-		return 0;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, kl) == 0 && sscanf(line + kl, " %llu", &v) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
-/* utime + stime of PID in clock ticks (0 when gone). */
-static unsigned long long proc_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long ut = 0, st = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		return 0;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	char *p = n > 0 ? (buf[n] = '\0', strrchr(buf, ')')) : NULL;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-		return 0;
-	}
-	return ut + st;
-}
-
 /* VM NAME's figures now into V; false when it has no live process. */
 static bool sample_vm(const char *name, struct top_vm *v)
 {
@@ -168,10 +98,10 @@ static bool sample_vm(const char *name, struct top_vm *v)
 		struct top_proc *t = &v->procs[i];
 		t->pid = p.v[i].pid;
 		t->start = p.v[i].start;
-		t->cpu_ticks = proc_ticks(t->pid);
-		t->rchar = proc_value(t->pid, "io", "rchar:");
-		t->wchar = proc_value(t->pid, "io", "wchar:");
-		t->rss = proc_value(t->pid, "status", "VmRSS:") * 1024;
+		t->cpu_ticks = p.v[i].utime + p.v[i].stime;
+		t->rchar = vm_proc_counter(t->pid, "io", "rchar:");
+		t->wchar = vm_proc_counter(t->pid, "io", "wchar:");
+		t->rss = vm_proc_counter(t->pid, "status", "VmRSS:") * 1024;
 		rss += t->rss;
 	}
 	vm_procs_free(&p);
@@ -180,11 +110,11 @@ static bool sample_vm(const char *name, struct top_vm *v)
 			for (int c = 0; c < runs[r].ncg; c++) {
 				const char *d = runs[r].cg[c];
 				unsigned long long u;
-				if (read_cg(d, "cpu.stat", "usage_usec", &u)) {
+				if (run_cgroup_counter(d, "cpu.stat", "usage_usec", &u)) {
 					v->cg_cpu = true;
 					v->cg_cpu_usec += u;
 				}
-				if (read_cg(d, "memory.current", NULL, &u) || read_cg(d, "memory.usage_in_bytes", NULL, &u)) {
+				if (run_cgroup_counter(d, "memory.current", NULL, &u) || run_cgroup_counter(d, "memory.usage_in_bytes", NULL, &u)) {
 					v->mem = v->cg_mem ? v->mem + u : u;
 					v->cg_mem = true;
 				}
@@ -308,7 +238,7 @@ static void print_json(const struct top_sample *s, double secs)
 /* Bytes (a rate when PER_S) as ls -h prints them, into OUT. */
 static void size_cell(double b, bool per_s, char *out, size_t len)
 {
-	cli_size((unsigned long long)b, false, out, len > 2 ? len - 2 : len);
+	human_size((unsigned long long)b, false, out, len > 2 ? len - 2 : len);
 	if (per_s) {
 		strcat(out, "/s");
 	}

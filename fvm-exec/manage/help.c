@@ -84,6 +84,26 @@ static const struct cmd_help {
 	 "  --json                 one sample as JSON: vms, with each figure's source\n"
 	 "  -d, --delay SECONDS    between samples (default 1)\n",
 	 "fvm top --once --json"},
+	{"trace", "fvm trace NAME [--run N] [--json] [--outside PATH...]",
+	 "What a run of VM NAME made with fvm-exec --trace read, ran and changed: its inputs\n"
+	 "(each file's content read, where it lay, and its sha256 taken after the run, or\n"
+	 "changed-during-run), the programs it ran with their arguments, its outputs (the VM's\n"
+	 "changes during the run), the environment variables it asked for, the addresses it\n"
+	 "connected to, and what the trace cannot show. N is a run as fvm stats lists them,\n"
+	 "1 the oldest kept, -1 the last; the default is the last traced run.",
+	 "  --run N                that run (or its record's name, END-PID)\n"
+	 "  --json                 one object: inputs, programs, outputs, env, net, limits...\n"
+	 "  --outside PATH...      only the inputs and programs not beneath any PATH: what the\n"
+	 "                         run depended on outside its own trees\n",
+	 "fvm trace build --outside ~/src/proj"},
+	{"provenance", "fvm provenance NAME [--run N] [--key K.key]",
+	 "A traced run (fvm-exec --trace) as an in-toto Statement v1 with an SLSA Provenance v1\n"
+	 "predicate: the subjects are the run's output files with their sha256, the resolved\n"
+	 "dependencies its inputs and programs. With --key, a DSSE envelope signed with an\n"
+	 "Ed25519 key of fvm keygen; keep a key for provenance apart from a feed's key.",
+	 "  --run N                that run, as for fvm trace\n"
+	 "  --key K.key            sign: print a DSSE envelope instead of the statement\n",
+	 "fvm provenance build --key ~/keys/provenance.key > build.intoto.json"},
 	{"export", "fvm export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]",
 	 "VM NAME's changes as an OCI layer (a tar) or an OCI image layout.",
 	 "  -o, --output FILE|-    write the layer tar to FILE, or to standard output\n"

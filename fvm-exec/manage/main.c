@@ -30,6 +30,8 @@ static const struct {
 	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
 	{"stats", cmd_stats, "stats NAME [--json]                    what VM NAME consumes now and what its past runs did"},
 	{"top", cmd_top, "top [--once] [--json] [--delay S]      every running VM: processes, CPU %, memory, I/O, layer"},
+	{"trace", cmd_trace, "trace NAME [--run N] [--json] [--outside PATH...]  what a traced run read, ran and changed"},
+	{"provenance", cmd_provenance, "provenance NAME [--run N] [--key K.key]  a traced run as in-toto/SLSA provenance (DSSE-signed with --key)"},
 	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]  the VM's changes as an OCI layer or image"},
 	{"import", cmd_import, "import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]  a new VM from an OCI layer or image"},
 	{"snapshot", cmd_snapshot, "snapshot NAME [LABEL]                  freeze the VM's changes into a layer"},

@@ -278,11 +278,11 @@ void account_summary(FILE *out, const char *vm, const struct run_stats *s)
 {
 	char peak[32], rd[32], wr[32], cp[32], layer[32], ended[64];
 
-	history_size(s->peak_rss, peak, sizeof(peak));
-	history_size(s->rchar, rd, sizeof(rd));
-	history_size(s->wchar, wr, sizeof(wr));
-	history_size(s->copy_bytes, cp, sizeof(cp));
-	history_size(s->layer_bytes, layer, sizeof(layer));
+	human_size(s->peak_rss, false, peak, sizeof(peak));
+	human_size(s->rchar, false, rd, sizeof(rd));
+	human_size(s->wchar, false, wr, sizeof(wr));
+	human_size(s->copy_bytes, false, cp, sizeof(cp));
+	human_size(s->layer_bytes, false, layer, sizeof(layer));
 	history_ended(s, ended, sizeof(ended));
 	fprintf(out,
 		"fvm-exec: VM %s: %llu.%02llus wall, %llu.%02llus user, %llu.%02llus sys (%s), peak %s (%s); "

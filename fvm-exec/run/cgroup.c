@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "store/procs.h"
 
 struct hier {
 	char mnt[4096];   /* mount point */
@@ -270,44 +271,6 @@ bool cgroup_remove(struct exec_cgroup *cg)
 	return kept == 0;
 }
 
-/* The value after KEY ("key value" lines) in DIR/FILE into *V. True when found. */
-static bool read_keyed(const char *dir, const char *file, const char *key, unsigned long long *v)
-{
-	char path[4200], k[64];
-	unsigned long long val;
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (!(f = fopen(path, "re"))) {
-		return false;
-	}
-	while (!found && fscanf(f, "%63s %llu", k, &val) == 2) {
-		if (strcmp(k, key) == 0) {
-			*v = val;
-			found = true;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* The single number in DIR/FILE into *V. True when read. */
-static bool read_number(const char *dir, const char *file, unsigned long long *v)
-{
-	char path[4200];
-	bool ok;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (!(f = fopen(path, "re"))) {
-		return false;
-	}
-	ok = fscanf(f, "%llu", v) == 1;
-	fclose(f);
-	return ok;
-}
-
 void cgroup_account(const struct exec_cgroup *cg, struct run_stats *s, struct cgroup_events *e)
 {
 	unsigned long long user, sys, peak, n;
@@ -316,20 +279,20 @@ void cgroup_account(const struct exec_cgroup *cg, struct run_stats *s, struct cg
 	for (int i = 0; cg && i < cg->n; i++) {
 		const char *d = cg->dir[i];
 		/* v2's cpu.stat is there whether or not the cpu controller is enabled. */
-		if (cg->v2[i] && read_keyed(d, "cpu.stat", "user_usec", &user) &&
-		    read_keyed(d, "cpu.stat", "system_usec", &sys)) {
+		if (cg->v2[i] && run_cgroup_counter(d, "cpu.stat", "user_usec", &user) &&
+		    run_cgroup_counter(d, "cpu.stat", "system_usec", &sys)) {
 			s->user_ms = user / 1000;
 			s->sys_ms = sys / 1000;
 			snprintf(s->cpu_src, sizeof(s->cpu_src), "cgroup");
 		}
-		if (read_number(d, cg->v2[i] ? "memory.peak" : "memory.max_usage_in_bytes", &peak)) {
+		if (run_cgroup_counter(d, cg->v2[i] ? "memory.peak" : "memory.max_usage_in_bytes", NULL, &peak)) {
 			s->peak_rss = peak;
 			snprintf(s->mem_src, sizeof(s->mem_src), "cgroup");
 		}
-		if (read_keyed(d, cg->v2[i] ? "memory.events" : "memory.oom_control", "oom_kill", &n)) {
+		if (run_cgroup_counter(d, cg->v2[i] ? "memory.events" : "memory.oom_control", "oom_kill", &n)) {
 			e->oom_kills += n;
 		}
-		if (read_keyed(d, "pids.events", "max", &n)) {
+		if (run_cgroup_counter(d, "pids.events", "max", &n)) {
 			e->pids_max += n;
 		}
 	}

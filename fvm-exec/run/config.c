@@ -285,6 +285,7 @@ int exec_settings_build(const struct exec_config *c, struct exec_settings *s)
 		case K_REVIEW: s->review = t && v.b; break;
 		case K_VERBOSE: s->verbose = t && v.b; break;
 		case K_STATS: s->stats = t && v.b; break;
+		case K_TRACE: s->trace = t && v.b; break;
 		case K_RUNS_KEPT: s->runs_kept = !t ? HISTORY_KEEP_DEFAULT : v.u > UINT_MAX ? UINT_MAX : (unsigned)v.u; break;
 		case K_NICE: s->nice_set = t != NULL; s->nice = t ? v.i : 0; break;
 		case K_CPUS: s->cpus_set = t != NULL; if (t) s->cpus = v.cpus; break;

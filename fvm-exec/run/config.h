@@ -26,7 +26,7 @@ enum exec_key {
 	K_DISK_LIMIT, K_FILES_LIMIT,
 	K_SHARE, K_HIDE, K_READONLY, K_SCOPE,
 	K_NET, K_ALLOW, K_UNIX, K_LOOPBACK, K_ENFORCE, K_DEVICE,
-	K_STATS, K_RUNS_KEPT,
+	K_STATS, K_RUNS_KEPT, K_TRACE,
 	K_DETERMINISTIC, K_TIME, K_TIME_FROZEN, K_CLAMP_MTIME, K_RANDOM_SEED, K_DIR_ORDER,
 	K_HOSTNAME, K_NAMES, K_NCPUS, K_UMASK, K_TZ, K_LOCALE, K_REPRO,
 	K_VERBOSE, K_HELP, K_VERSION,
@@ -94,6 +94,7 @@ enum exec_enforce { ENFORCE_AUTO = 0, ENFORCE_REQUIRE, ENFORCE_OFF };
 struct exec_settings {
 	const char *vm, *home, *config;
 	bool ephemeral, keep, review, verbose, kill_on_exit, stats;
+	bool trace;         /* --trace: the run's inputs, outputs and programs (run/trace.c) */
 	unsigned runs_kept; /* the past runs' accounts kept (store/history.h) */
 	uint64_t rlim[K_PIDS_TOTAL + 1]; /* indexed by key, K_CPU..K_MEMLOCK; seconds or bytes */
 	bool nice_set;

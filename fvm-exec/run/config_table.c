@@ -55,6 +55,8 @@ const struct exec_opt exec_opts[K_NKEYS] = {
 	[K_DEVICE] = {"device", 0, V_PATH, OPT_LIST, NULL, "a host block device the VM may open"},
 	[K_STATS] = {"stats", 0, V_FLAG, OPT_RUN, "false", "print what the run consumed when it ends"},
 	[K_RUNS_KEPT] = {"runs-kept", 0, V_COUNT, OPT_RUN, "20", "past runs' accounts kept with the VM (fvm stats)"},
+	[K_TRACE] = {"trace", 0, V_FLAG, OPT_RUN, "false",
+		     "record what the run reads, writes and runs (fvm trace, fvm provenance)"},
 	[K_DETERMINISTIC] = {"deterministic", 0, V_FLAG, OPT_RUN, "false",
 			     "fix what makes builds differ: every option below at its default"},
 	[K_TIME] = {"time", 0, V_TIME, OPT_RUN, NULL,

@@ -422,6 +422,14 @@ int main(int argc, char **argv)
 	if (fence_prepare(&fence, &s, vmdir) < 0) {
 		return FVM_EXIT_FVM;
 	}
+	static struct tracer tracer;
+	unsetenv(FVM_ENV_TRACE); /* an outer run's trace is not this VM's */
+	if (s.trace) {
+		if (trace_prepare(&tracer, vmdir) < 0) {
+			return FVM_EXIT_FVM;
+		}
+		tracer.notify_off = !fence.filter[0].notify;
+	}
 	if (cgroup_setup(&cg, vm, &s, why, sizeof(why)) < 0) {
 		if (s.enforce == ENFORCE_REQUIRE) {
 			cgroup_remove(&cg);
@@ -440,7 +448,7 @@ int main(int argc, char **argv)
 				 .end_all = s.kill_on_exit || (s.ephemeral && !s.keep), .cg = &cg,
 				 .vm = vm, .ctldir = ctldir, .vmdir = vmdir, .s = &s, .runs_kept = s.runs_kept,
 				 .stats = s.stats, .lock = lock, .mq = &fence.mq, .cu = &fence.cu, .notify = &fence.notify,
-				 .child = child_main, .arg = &ctx};
+				 .trace = s.trace ? &tracer : NULL, .cmd = cmd, .child = child_main, .arg = &ctx};
 	status = supervise(&sup);
 	made.lock = -1; /* supervise closed it */
 	/* 125..127: the child's own failure before the command ran (run_child), or the

@@ -486,6 +486,75 @@ bool virt_host_ro_caller(pid_t pid);
 
 /* ---- supervision ---- */
 
+/* ---- tracing (trace.c) ---- */
+
+/* What the supervisor gathers of a traced run (fvm-exec --trace). */
+struct tracer {
+	int sock;                 /* the datagram socket libfvm sends to; -1: not tracing */
+	char path[108];           /* its path in the data area (FVM_ENV_TRACE) */
+	pid_t supervisor;         /* the process whose memory holds the facts */
+	bool notify_off;          /* no seccomp supervisor: static programs unseen */
+	struct tr_ent *v;         /* the facts, each once */
+	size_t n, cap;
+	size_t *tab, tabcap;      /* their hash table (index + 1) */
+	unsigned long long lost, dropped;
+	dev_t dev;                /* the socket file's identity in the data area */
+	ino_t ino;
+};
+
+/* The tracer of this supervisor's run (virtguard.c notes its opens there), or NULL. */
+extern struct tracer *trace_active;
+
+/*
+ * In fvm-exec, before the supervisor forks: binds T's socket in the data area VMDIR and
+ * names it in FVM_ENV_TRACE. 0, or -1 (reported).
+ */
+int trace_prepare(struct tracer *t, const char *vmdir);
+
+/*
+ * Whether the object of FD (an O_PATH fd of a socket file; -1: none) or the peer of the
+ * connected datagram socket SOCK (-1: none) is this run's trace socket: unixsend.c
+ * relays no datagram there, which would arrive under the supervisor's pid.
+ */
+bool trace_is_socket(int fd, int sock);
+
+/*
+ * One batch of LEN bytes (fvm/trace.h) sent by PID, into T's facts: checked whole
+ * first, so that a malformed batch keeps nothing (-1); 0 when taken. A record of an
+ * unknown kind or too few strings is counted in T->dropped. Public for its fuzz target.
+ */
+int trace_take_batch(struct tracer *t, const char *buf, size_t len, pid_t pid);
+
+/* Frees the facts T holds. */
+void trace_forget(struct tracer *t);
+
+/* One fact as kept: what trace.c and its fuzz target read. */
+struct tr_ent {
+	uint64_t hash;
+	pid_t pid;
+	char kind, where, source;   /* source: 'l' libfvm's word, 's' the supervisor's */
+	uint64_t dev, ino;
+	int64_t size, mtime_ns, ctime_ns;
+	char *blob;                 /* NSTR strings, each NUL-terminated, BLEN bytes */
+	size_t blen;
+	uint32_t nstr;
+};
+
+/* In the supervisor: takes the batches waiting on T's socket. 0 or -errno. */
+int trace_serve(struct tracer *t);
+
+/* In the supervisor: an open it answered for PID (virtguard.c) — FD the file it opened,
+ * RPATH its real path, VPATH the virtual one. A no-op when not tracing. */
+void trace_note_open(pid_t pid, int fd, const char *rpath, const char *vpath);
+
+/*
+ * In the supervisor, the VM empty: hashes the inputs, lists the outputs and writes the
+ * trace of run S (store/trace.h) into CTLDIR/history, named after S's account (its
+ * record's name and TRACE_SUFFIX). CMD: the command. 0 or -errno.
+ */
+int trace_finish(struct tracer *t, const char *ctldir, const char *vmdir, const struct run_stats *s,
+		 char *const *cmd);
+
 struct exec_super {
 	uint64_t timeout_ms, kill_after_ms;
 	bool end_all;                 /* end every process of the VM when the command ends */
@@ -500,6 +569,8 @@ struct exec_super {
 	const struct mq_broker *mq;   /* the queue broker the supervisor serves (sock -1: none) */
 	struct cu_broker *cu;         /* the copy-up broker it serves (listen -1: none) */
 	struct notify *notify;        /* the seccomp listener the supervisor serves (sock -1: none) */
+	struct tracer *trace;         /* --trace: the facts gathered (NULL: not tracing) */
+	char *const *cmd;             /* the command, for the trace */
 	void (*child)(void *arg);     /* runs in the command's process; never returns */
 	void *arg;
 };

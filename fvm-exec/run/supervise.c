@@ -240,7 +240,7 @@ static void on_signal(struct super *s, const struct signalfd_siginfo *si)
 }
 
 /* The descriptors of the loop; a new job of the supervisor is one more row. */
-enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_HANDOFF, FD_CU_BROKER, FD_NOTIFY, FD_COUNT };
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_HANDOFF, FD_CU_BROKER, FD_NOTIFY, FD_TRACE, FD_COUNT };
 
 /* The event loop: until the command has ended and the VM is empty. */
 static void supervise_loop(struct super *s, int sigfd, int parent)
@@ -253,6 +253,7 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		[FD_CU_BROKER] = {.fd = s->sup->cu ? s->sup->cu->listen : -1, .events = POLLIN},
 		/* The socketpair until the child sends the listener, then the listener. */
 		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->sock : -1, .events = POLLIN},
+		[FD_TRACE] = {.fd = s->sup->trace ? s->sup->trace->sock : -1, .events = POLLIN},
 	};
 	struct notify *nt = s->sup->notify;
 
@@ -316,6 +317,10 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 				nt->fd = fds[FD_NOTIFY].fd = -1;
 			}
 		}
+		if (fds[FD_TRACE].revents && trace_serve(s->sup->trace) < 0) {
+			fds[FD_TRACE].fd = -1; /* the socket failed: said in the trace as dropped */
+			s->sup->trace->dropped++;
+		}
 		if (fds[FD_PARENT].revents) {
 			/* fvm-exec ended: killed outright if the command still runs. */
 			fds[FD_PARENT].fd = -1;
@@ -350,10 +355,10 @@ static int cmp_int(const void *a, const void *b)
 /* The supervisor's standard streams go to /dev/null, and every descriptor it does not
  * need is closed, so no reader of the run's output waits for it. */
 static void detach(int lock, int up, int sigfd, int parent, int broker, const struct cu_broker *cu,
-		   int notify, int ruleset)
+		   int notify, int ruleset, int trace)
 {
 	int keep[] = {lock,   up, sigfd, parent, broker, cu ? cu->listen : -1, cu ? cu->handoff : -1,
-		      notify, ruleset};
+		      notify, ruleset, trace};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
@@ -390,6 +395,10 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		_exit(FVM_EXIT_FVM);
 	}
 	account_begin(&s.acct, sup->vmdir);
+	if (sup->trace) {
+		sup->trace->supervisor = s.rec.pid;
+		trace_active = sup->trace;
+	}
 	s.cmd = fork();
 	if (s.cmd == 0) {
 		sigprocmask(SIG_SETMASK, old, NULL);
@@ -411,6 +420,9 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		if (sup->notify && sup->notify->sock >= 0) {
 			close(sup->notify->sock);
 		}
+		if (sup->trace && sup->trace->sock >= 0) {
+			close(sup->trace->sock);
+		}
 		sup->child(sup->arg);
 		_exit(FVM_EXIT_FVM);
 	}
@@ -425,7 +437,8 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
 	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu,
 	       sup->notify ? sup->notify->sock : -1,
-	       sup->notify ? sup->notify->ruleset_fd : -1); /* virtguard.c writes under the fence */
+	       sup->notify ? sup->notify->ruleset_fd : -1, /* virtguard.c writes under the fence */
+	       sup->trace ? sup->trace->sock : -1);
 	supervise_loop(&s, sigfd, parent);
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
@@ -433,6 +446,12 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	/* The VM is empty: its account is kept (the cgroups' figures read first), then
 	 * its cgroups, record and lock go, and fvm-exec may return. */
 	take_figures(&s, true);
+	if (sup->ctldir && sup->trace) {
+		int tr = trace_finish(sup->trace, sup->ctldir, sup->vmdir, &s.stats, sup->cmd);
+		if (tr < 0) {
+			fprintf(stderr, "fvm-exec: VM %s: the trace could not be written: %s\n", sup->vm, strerror(-tr));
+		}
+	}
 	if (sup->ctldir) {
 		history_write(sup->ctldir, &s.stats, sup->runs_kept);
 	}
@@ -568,6 +587,9 @@ int supervise(const struct exec_super *sup)
 		close(sup->cu->listen);
 		close(sup->cu->handoff);
 		close(sup->cu->child_end);
+	}
+	if (sup->trace && sup->trace->sock >= 0) { /* the supervisor's */
+		close(sup->trace->sock);
 	}
 	if (sup->notify && sup->notify->sock >= 0) { /* the supervisor and the child have them */
 		close(sup->notify->sock);

@@ -35,6 +35,9 @@
  *    first fails). A vector of more than one message that names an abstract address is
  *    sent up to that message, which cannot be continued alone (EACCES when it is first).
  *  - The notification id is checked after each read of the caller (notify_valid).
+ *  - No datagram is relayed to --trace's socket (EACCES): there the kernel's word on
+ *    the sender (SCM_CREDENTIALS) would name this process, not the caller. libfvm's
+ *    send(2) there is never notified.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -342,6 +345,10 @@ static long send_cb(void *arg)
 		if ((fd = unix_guard_resolve(o->g, o->dirfd, o->absolute, o->path)) < 0) {
 			return fd;
 		}
+		if (trace_is_socket(fd, -1)) {
+			close(fd);
+			return -EACCES; /* relayed, its sender would be this process (trace.c) */
+		}
 		snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d", fd);
 		mh.msg_name = &via;
 		mh.msg_namelen = sizeof(via);
@@ -374,6 +381,9 @@ static long send_one(const struct send_ctx *c, struct msg_out *o, int flags)
 	o->blocking = !(flags & MSG_DONTWAIT) && !(fcntl(c->sock, F_GETFL) & O_NONBLOCK);
 	o->n = c->n;
 	o->id = c->req->id;
+	if (!o->has_path && !o->salen && trace_is_socket(-1, c->sock)) {
+		return -EACCES; /* --trace's socket takes direct sends only: see trace.c */
+	}
 	r = o->has_path ? notify_as(c->pid, send_cb, o) : send_cb(o);
 	return r < 0 ? r : (long)o->len; /* a datagram goes whole */
 }

@@ -1125,6 +1125,9 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 	if (got >= 0 && !wr && needs_listing(res)) {
 		vlist_remember(fd, res->vpath); /* its getdents64: virt_getdents */
 	}
+	if (got >= 0 && !wr) {
+		trace_note_open(c->pid, fd, res->rpath, res->vpath); /* --trace: a static program's input */
+	}
 	close(fd);
 	return got;
 }

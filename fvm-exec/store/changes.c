@@ -367,6 +367,21 @@ int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struc
 	return ret;
 }
 
+size_t fvm_changes_find(const struct fvm_changes *c, const char *vpath)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(c->v[mid].vpath, vpath) < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < c->n && strcmp(c->v[lo].vpath, vpath) == 0 ? lo : c->n;
+}
+
 void fvm_changes_free(struct fvm_changes *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
@@ -421,6 +436,24 @@ void fvm_change_print_marks(FILE *out, unsigned priv)
 	}
 	if (priv) {
 		putc(']', out);
+	}
+}
+
+void fvm_change_print_what(FILE *out, unsigned what, const struct stat *before, const struct stat *after)
+{
+	const char *sep = "";
+
+	for (const struct fvm_diff_name *n = fvm_diff_names; n->name; n++) {
+		if (!(what & n->bit)) {
+			continue;
+		}
+		fprintf(out, "%s%s", sep, n->name);
+		sep = ", ";
+		if (n->bit == FVM_DIFF_MODE) {
+			fprintf(out, " %04o->%04o", before->st_mode & 07777, after->st_mode & 07777);
+		} else if (n->bit == FVM_DIFF_OWNER) {
+			fprintf(out, " %u:%u->%u:%u", before->st_uid, before->st_gid, after->st_uid, after->st_gid);
+		}
 	}
 }
 

@@ -63,6 +63,12 @@ int fvm_changes_scan(const char *upper, char *const *paths, size_t npaths, struc
 void fvm_changes_free(struct fvm_changes *c);
 
 /*
+ * The index of the first change of C at VPATH (C sorted by path, as the scan leaves
+ * it: a replaced object's D before its A), or C->n when C has none there.
+ */
+size_t fvm_changes_find(const struct fvm_changes *c, const char *vpath);
+
+/*
  * What differs (FVM_DIFF_* bits; FVM_DIFF_TYPE alone when the types differ) between
  * host object HPATH (lstat HST) and upper entry UNAME of directory fd UDFD (lstat UST;
  * reached without following it). Directory times are not compared (adding a child
@@ -89,6 +95,13 @@ void fvm_change_print(FILE *out, const struct fvm_change *ch);
 
 /* "[MARK,...]" for the FVM_PRIV_* bits PRIV, or nothing when PRIV is 0. */
 void fvm_change_print_marks(FILE *out, unsigned priv);
+
+/*
+ * The aspects WHAT (FVM_DIFF_* bits, TYPE aside) as fvm diff --stat and fvm compare show
+ * them, comma separated in fvm_diff_names' order, mode and owner with their values in
+ * BEFORE and AFTER: "content, mode 0644->0600, owner 0:0->1000:1000".
+ */
+void fvm_change_print_what(FILE *out, unsigned what, const struct stat *before, const struct stat *after);
 
 /* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev" for MODE's type. */
 const char *fvm_change_type_name(mode_t mode);

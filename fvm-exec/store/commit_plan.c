@@ -27,22 +27,6 @@ static bool under_any(const char *vpath, char *const *paths, size_t n)
 	return false;
 }
 
-/* Index of the first change at VPATH, or C->n. */
-static size_t find_first(const struct fvm_changes *c, const char *vpath)
-{
-	size_t lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(c->v[mid].vpath, vpath) < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return lo < c->n && strcmp(c->v[lo].vpath, vpath) == 0 ? lo : c->n;
-}
-
 /* Selects the changes beneath PATHS, and the added directories above them they need. */
 static void select_changes(struct commit *c, const struct commit_opts *o)
 {
@@ -61,7 +45,7 @@ static void select_changes(struct commit *c, const struct commit_opts *o)
 		snprintf(anc, sizeof(anc), "%s", c->ch.v[i].vpath);
 		for (size_t b = fvm_path_base_off(anc, strlen(anc)); b > 1; b = fvm_path_base_off(anc, strlen(anc))) {
 			anc[b - 1] = '\0';
-			size_t j = find_first(&c->ch, anc);
+			size_t j = fvm_changes_find(&c->ch, anc);
 			bool added = false;
 			for (size_t k = j; k < c->ch.n && strcmp(c->ch.v[k].vpath, anc) == 0; k++) {
 				added |= c->ch.v[k].kind == FVM_ADDED;

@@ -30,20 +30,10 @@ struct side {
 /* The change of C for VPATH, or NULL; the replacement (A after D) wins. */
 static const struct fvm_change *find_change(const struct fvm_changes *c, const char *vpath)
 {
-	size_t lo = 0, hi = c->n;
 	const struct fvm_change *found = NULL;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int r = strcmp(c->v[mid].vpath, vpath);
-		if (r < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	for (; lo < c->n && strcmp(c->v[lo].vpath, vpath) == 0; lo++) {
-		found = &c->v[lo];
+	for (size_t i = fvm_changes_find(c, vpath); i < c->n && strcmp(c->v[i].vpath, vpath) == 0; i++) {
+		found = &c->v[i];
 	}
 	return found;
 }
@@ -51,18 +41,8 @@ static const struct fvm_change *find_change(const struct fvm_changes *c, const c
 /* True when C has a D line for VPATH (deleted, or replaced when an A line follows). */
 static bool deleted(const struct fvm_changes *c, const char *vpath)
 {
-	size_t lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(c->v[mid].vpath, vpath) < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	for (; lo < c->n && strcmp(c->v[lo].vpath, vpath) == 0; lo++) {
-		if (c->v[lo].kind == FVM_DELETED) {
+	for (size_t i = fvm_changes_find(c, vpath); i < c->n && strcmp(c->v[i].vpath, vpath) == 0; i++) {
+		if (c->v[i].kind == FVM_DELETED) {
 			return true;
 		}
 	}

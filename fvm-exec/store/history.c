@@ -189,6 +189,11 @@ static int format_record(const struct run_stats *s, char *buf, size_t len)
 	return used < len ? (int)used : -ENAMETOOLONG;
 }
 
+void history_name(const struct run_stats *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%016lld-%010d", s->end_ms < 0 ? 0 : s->end_ms, (int)s->pid);
+}
+
 int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 {
 	char name[40], tmp[48], text[HISTORY_RECORD_MAX];
@@ -201,7 +206,7 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 	if ((dir = open_history(ctldir, true, &owner)) < 0) {
 		return dir;
 	}
-	snprintf(name, sizeof(name), "%016lld-%010d", s->end_ms < 0 ? 0 : s->end_ms, (int)s->pid);
+	history_name(s, name, sizeof(name));
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)s->pid);
 	unlinkat(dir, tmp, 0); /* a temporary of a crashed writer with our pid */
 	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -226,7 +231,10 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 	char **names = NULL;
 	ssize_t n = list_records(dir, &names);
 	for (ssize_t i = 0; n > 0 && i + (ssize_t)keep < n; i++) {
+		char trace[64];
 		unlinkat(dir, names[i], 0);
+		snprintf(trace, sizeof(trace), "%s.trace", names[i]); /* its trace (store/trace.h) */
+		unlinkat(dir, trace, 0);
 	}
 	free_names(names, n);
 	close(dir);
@@ -351,25 +359,4 @@ void history_ended(const struct run_stats *s, char *buf, size_t len)
 	if (s->quota[0] && l >= 0 && (size_t)l < len) {
 		snprintf(buf + l, len - (size_t)l, ", quota %s", s->quota);
 	}
-}
-
-void history_size(unsigned long long bytes, char *buf, size_t len)
-{
-	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes == HISTORY_UNKNOWN) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	if (bytes < 1024) {
-		snprintf(buf, len, "%llu B", bytes);
-		return;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, unit[u]);
 }

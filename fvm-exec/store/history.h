@@ -18,10 +18,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "store/human.h"
+
 #define HISTORY_DIR "history"
 #define HISTORY_RECORD_MAX 4096
 #define HISTORY_KEEP_DEFAULT 20
-#define HISTORY_UNKNOWN (~0ull) /* a figure not measured (layer_bytes without --stats) */
+#define HISTORY_UNKNOWN HUMAN_UNKNOWN /* a figure not measured (layer_bytes without --stats) */
 
 /* How a run ended. */
 enum run_end {
@@ -62,11 +64,11 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep);
  */
 int history_load(const char *ctldir, struct run_stats **out, size_t *n);
 
+/* The name of S's record in CTL/history (END_MS-PID, fixed width), into BUF. */
+void history_name(const struct run_stats *s, char *buf, size_t len);
+
 /* "exit 0", "signal 9 (KILL)", "timeout", "running", with ", quota Q" when one stopped
  * it, into BUF. */
 void history_ended(const struct run_stats *s, char *buf, size_t len);
-
-/* Bytes as "512 B", "1.5 KiB", "101.2 MiB" ("-": HISTORY_UNKNOWN) into BUF. */
-void history_size(unsigned long long bytes, char *buf, size_t len);
 
 #endif

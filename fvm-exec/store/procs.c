@@ -1,5 +1,5 @@
 /*
- * procs.c — finding, naming and ending the processes of a VM (procs.h).
+ * procs.c — finding, naming, measuring and ending the processes of a VM (procs.h).
  *
  * Rules:
  *  - One walk of /proc per question: every process with its parent; a run's processes
@@ -282,6 +282,51 @@ void vm_procs_free(struct vm_procs *p)
 {
 	free(p->v);
 	memset(p, 0, sizeof(*p));
+}
+
+unsigned long long vm_proc_counter(pid_t pid, const char *file, const char *key)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	size_t kl = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (!(f = fopen(path, "re"))) {
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, kl) == 0 && sscanf(line + kl, " %llu", &v) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+bool run_cgroup_counter(const char *dir, const char *file, const char *key, unsigned long long *v)
+{
+	char path[PATH_MAX + 64], k[64];
+	unsigned long long val;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!(f = fopen(path, "re"))) {
+		return false;
+	}
+	if (!key) {
+		found = fscanf(f, "%llu", v) == 1;
+	} else {
+		while (!found && fscanf(f, "%63s %llu", k, &val) == 2) {
+			if (strcmp(k, key) == 0) {
+				*v = val;
+				found = true;
+			}
+		}
+	}
+	fclose(f);
+	return found;
 }
 
 void vm_procs_describe(const struct vm_procs *p, bool parens, char *out, size_t len)

@@ -1,7 +1,8 @@
 /*
- * procs.h — the processes of a VM: found, named and ended, for fvm-exec (its
- * supervisor and its closing message), fvm ps, fvm stop, fvm info and list, and the
- * tools that must not act on a running VM (commit, reset, rm).
+ * procs.h — the processes of a VM: found, named, measured and ended, for fvm-exec (its
+ * supervisor, its cgroups' accounts and its closing message), fvm ps, fvm stop, fvm
+ * stats, fvm top, fvm info and list, and the tools that must not act on a running VM
+ * (commit, reset, rm).
  *
  * A process is in VM VMDIR when it descends from the supervisor of one of the VM's
  * live runs (runs.h) or sits in one of those runs' cgroups: the supervisor is a child
@@ -37,6 +38,20 @@ void vm_procs_free(struct vm_procs *p);
  * truncated with "..." if need be; each COMM quoted (store/quote.h).
  */
 void vm_procs_describe(const struct vm_procs *p, bool parens, char *out, size_t len);
+
+/*
+ * The number after KEY in /proc/PID/FILE ("Key: value" or "key value" lines, KEY with
+ * its colon where the file has one: "VmRSS:", "rchar:"), 0 when absent or unreadable
+ * (another uid's io).
+ */
+unsigned long long vm_proc_counter(pid_t pid, const char *file, const char *key);
+
+/*
+ * The number after KEY in FILE of cgroup directory DIR ("key value" lines, as v2's
+ * cpu.stat; KEY NULL: the file's single number, as memory.current) into *V. True when
+ * read.
+ */
+bool run_cgroup_counter(const char *dir, const char *file, const char *key, unsigned long long *v);
 
 /*
  * Sends SIG to each process of P that is still the one listed (same start time),

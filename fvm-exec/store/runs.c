@@ -42,8 +42,8 @@ int vm_proc_read(pid_t pid, struct vm_proc *p)
 	/* "PID (COMM) S PPID ...": COMM may hold anything, ')' included. */
 	char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
 	if (!open_paren || !close_paren || close_paren < open_paren ||
-	    sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &p->state, &ppid, &p->start) != 3) {
+	    sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+		   &p->state, &ppid, &p->utime, &p->stime, &p->start) != 5) {
 		return -EINVAL;
 	}
 	size_t len = (size_t)(close_paren - open_paren - 1);

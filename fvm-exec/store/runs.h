@@ -37,11 +37,13 @@ struct run_record {
 struct vm_proc {
 	pid_t pid, ppid;
 	unsigned long long start; /* /proc/PID/stat field 22 */
+	unsigned long long utime, stime; /* fields 14 and 15: CPU time in clock ticks */
 	char state;               /* R, S, D, Z, T, ... */
 	char comm[32];
 };
 
-/* Reads PID's parent, state, start time and command name into P. Returns 0 or -errno. */
+/* Reads PID's parent, state, start time, CPU times and command name into P. Returns 0 or
+ * -errno. */
 int vm_proc_read(pid_t pid, struct vm_proc *p);
 
 /* The start time of process PID (field 22 of /proc/PID/stat), or 0 when it is gone

@@ -37,10 +37,14 @@
  * program's environment */
 #define FVM_ENV_PIE     "FVM_PIE_PROGRAM"
 
+/* optional, fvm-exec --trace: the supervisor's trace socket (fvm/trace.h), to which
+ * libfvm sends what the process reads, writes and runs */
+#define FVM_ENV_TRACE   "FVM_TRACE"
+
 /* The variables re-injected at exec, in this order. */
 #define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
 			   FVM_ENV_MQ, FVM_ENV_SYSV, FVM_ENV_CU, FVM_ENV_VIRT, \
-			   FVM_ENV_DET }
-#define FVM_ENV_CONTRACT_N 10
+			   FVM_ENV_DET, FVM_ENV_TRACE }
+#define FVM_ENV_CONTRACT_N 11
 
 #endif

@@ -23,7 +23,7 @@ check() { # NAME WANT-STATUS CMD...: the status, output in $T/out, stderr in $T/
 # Every subcommand fvm --help lists (main.c's table): each must have its own help.
 SUBS=$("$FVM" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }' | tr '\n' ' ')
 for sub in list info diff compare commit reset rm migrate ps stats top export import snapshot snapshots restore squash clone \
-	keygen sign verify publish subscribe pull stop config doctor help; do
+	keygen sign verify publish subscribe pull stop config doctor trace provenance help; do
 	case " $SUBS " in *" $sub "*) ok "fvm_help_lists_$sub" ;; *) not_ok "fvm_help_lists_$sub" "$SUBS" ;; esac
 done
 [ "$("$FVM" __complete -- "" | sort | tr '\n' ' ')" = "$(tr ' ' '\n' <<< "$SUBS" | grep . | sort | tr '\n' ' ')" ] &&
@@ -71,7 +71,7 @@ for sub in $SUBS; do
 	usage_error "bad_option_of_${sub}_is_2" "$sub" --no-such-option
 done
 for sub in info diff compare commit reset rm ps stats export import snapshot snapshots restore squash clone stop config \
-	sign verify publish subscribe pull; do
+	sign verify publish subscribe pull trace provenance; do
 	usage_error "missing_name_of_${sub}_is_2" "$sub"
 done
 usage_error subscribe_without_key_is_2 subscribe v http://127.0.0.1:9/
@@ -84,7 +84,7 @@ usage_error reset_all_with_a_path_is_2 reset v --all "$HOST/added"
 check unknown_command_is_2 2 "$FVM" frobnicate
 
 # 1: a refusal the user can act on. No such VM, for every subcommand naming one.
-for sub in info diff commit reset rm ps stats snapshot snapshots squash stop config pull; do
+for sub in info diff commit reset rm ps stats snapshot snapshots squash stop config pull trace provenance; do
 	check "${sub}_of_missing_vm_is_1" 1 "$FVM" "$sub" nosuchvm
 done
 check restore_of_missing_vm_is_1 1 "$FVM" restore nosuchvm L

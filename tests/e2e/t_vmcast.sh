@@ -182,6 +182,11 @@ print('ok')
 PYEOF
 )
 [ "$out" = ok ] && ok feedparser_reads_published_feed || not_ok feedparser_reads_published_feed "$out"
+# A --base-url without its last slash names the same directory (the enclosure was
+# "http://host/subblobs/..." before).
+"$FVM" publish pv --feed "$T/feed-noslash" --key "$K/plain.key" --base-url http://127.0.0.1:8000/sub > /dev/null 2>&1
+grep -q 'enclosure url="http://127.0.0.1:8000/sub/blobs/sha256/[0-9a-f]\{64\}"' "$T/feed-noslash/feed.xml" &&
+	ok base_url_without_slash_joins_with_one || not_ok base_url_without_slash_joins_with_one "$(grep enclosure "$T/feed-noslash/feed.xml")"
 # the top blob of v1 is an OCI layer fvm import takes
 top1=$("$FT" dump "$FEED/feed.xml" | awk '/^item 1 /{f=1; next} f && /layer/{print substr($2, 8); exit}')
 FVM_HOME=$T/store2 "$FVM" import got "$FEED/blobs/sha256/$top1" > /dev/null 2>&1

@@ -1,7 +1,8 @@
 /*
  * test_changes.c — what a VM changed (store/changes.c): A, M and D from the upper layer
  * against the host, once per path and sorted, what differs in an M, a type change as D
- * then A, a scan restricted to some paths, and what a change grants (FVM_PRIV_*).
+ * then A, a scan restricted to some paths, a change found by its path, and what a change
+ * grants (FVM_PRIV_*).
  */
 #include "fixture.h"
 
@@ -69,6 +70,9 @@ static void a_file_replaced_by_a_directory_is_deleted_then_added(void **state)
 	assert_int_equal(ch.n, 2);
 	assert_string_equal(fvm_change_type_name(ch.v[0].host.st_mode), "file");
 	assert_string_equal(fvm_change_type_name(ch.v[1].upper.st_mode), "dir");
+	/* Found by path: the first of the two, the D; a path with no change is past the end. */
+	assert_int_equal(fvm_changes_find(&ch, p), 0);
+	assert_int_equal(fvm_changes_find(&ch, "/no/such"), ch.n);
 	fvm_changes_free(&ch);
 }
 
