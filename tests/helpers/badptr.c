@@ -752,6 +752,9 @@ static void run_case(int idx, void *P, bool go, const char **name, struct result
 	I("fts64_set(P,ent)", fts64_set(P, (FTSENT64 *)fe, FTS_SKIP))
 	I("fts64_close(P)", fts64_close(P))
 
+	/* trace.c: the environment, as glibc's getenv reads it (a bad name faults) */
+	PT("getenv(P)", getenv(P))
+	PT("secure_getenv(P)", secure_getenv(P))
 	/* rawsys.c: libc's syscall(), by number, as the kernel answers (never a crash) */
 	I("syscall(getpid) none", syscall(SYS_getpid) > 0 ? 0 : -1)
 	I("syscall(statx,0,P,0,all,P) (libuv and Rust)", syscall(SYS_statx, 0, P, 0, STATX_ALL, P))
