@@ -5,6 +5,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,29 @@ int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len)
 		return FVM_EXIT_PARTIAL;
 	}
 	return 0;
+}
+
+int cli_one_vm(const struct fvm_store *s, int argc, char **argv, bool with_bytes, struct cli_one *o)
+{
+	/* Without WITH_BYTES the table ends before --bytes, so getopt names it unknown. */
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+	static const struct option json_only[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	o->json = o->bytes = false;
+	while ((c = getopt_long(argc, argv, "", with_bytes ? longopts : json_only, NULL)) != -1) {
+		if (c != 'j' && c != 'b') {
+			return cli_usage(NULL);
+		}
+		o->json |= c == 'j';
+		o->bytes |= c == 'b';
+	}
+	if (optind + 1 != argc) {
+		return cli_usage("one VM NAME is needed");
+	}
+	o->name = argv[optind];
+	return cli_vm(s, o->name, o->dir, sizeof(o->dir));
 }
 
 int cli_paths(int n, char **argv, char ***out)

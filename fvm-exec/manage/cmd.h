@@ -84,6 +84,21 @@ int cli_paths_matched(char *const *paths, size_t npaths, const struct fvm_change
 /* VM NAME's directory into DIR; 0, or the exit status for a bad name / no such VM. */
 int cli_vm(const struct fvm_store *s, const char *name, char *dir, size_t len);
 
+/* What cli_one_vm parsed: the output switches and the VM. */
+struct cli_one {
+	bool json;		/* --json */
+	bool bytes;		/* --bytes, when the subcommand takes it */
+	const char *name;	/* the VM's NAME */
+	char dir[PATH_MAX];	/* its directory */
+};
+
+/*
+ * The arguments of a subcommand that reads one VM: --json (and --bytes when WITH_BYTES)
+ * and exactly one VM NAME, which must exist, into O. 0, or the exit status (usage
+ * error, no such VM).
+ */
+int cli_one_vm(const struct fvm_store *s, int argc, char **argv, bool with_bytes, struct cli_one *o);
+
 /*
  * A key file argument ARG (--key, --pub, --successor): ARG itself when it names a
  * path with a '/' or a file that exists, else the key of that name in the store S's

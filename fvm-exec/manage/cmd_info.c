@@ -8,7 +8,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,32 +136,26 @@ static size_t count_conflicts(const char *dir, const struct fvm_changes *ch)
 
 int cmd_info(const struct fvm_store *s, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
-	char dir[PATH_MAX], when[32], who[4096] = "", size[32];
-	struct fvm_policy *pol = malloc(sizeof(*pol));
+	struct cli_one o;
+	char when[32], who[4096] = "", size[32];
+	struct fvm_policy *pol;
 	struct fvm_changes ch;
 	struct cli_counts n;
 	struct store_usage u;
 	struct vm_procs procs = {0};
-	bool json = false, bytes = false;
 	size_t nprocs;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j' && c != 'b') {
-			free(pol);
-			return cli_usage(NULL);
-		}
-		json |= c == 'j';
-		bytes |= c == 'b';
+	if ((rc = cli_one_vm(s, argc, argv, true, &o)) != 0) {
+		return rc;
 	}
-	if (optind + 1 != argc || !pol) {
-		free(pol);
-		return cli_usage("one VM NAME is needed");
+	const char *name = o.name, *dir = o.dir;
+	const bool json = o.json, bytes = o.bytes;
+	if (!(pol = malloc(sizeof(*pol)))) {
+		warn("VM %s", name);
+		return FVM_EXIT_PARTIAL;
 	}
-	const char *name = argv[optind];
-	if ((rc = cli_vm(s, name, dir, sizeof(dir))) != 0 || (rc = cli_scan(dir, NULL, 0, &ch)) != 0) {
+	if ((rc = cli_scan(dir, NULL, 0, &ch)) != 0) {
 		free(pol);
 		return rc;
 	}

@@ -6,7 +6,6 @@
  * written as \ooo escapes, so nothing of it reaches the terminal raw; --json is exact.
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,26 +77,17 @@ static void print_escaped(const char *s)
 
 int cmd_ps(const struct fvm_store *s, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	char dir[PATH_MAX], cmd[CMDLINE_MAX], user[64];
+	struct cli_one o;
+	char cmd[CMDLINE_MAX], user[64];
 	struct vm_procs p;
-	bool json = false;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j') {
-			return cli_usage(NULL);
-		}
-		json = true;
-	}
-	if (optind + 1 != argc) {
-		return cli_usage("one VM NAME is needed");
-	}
-	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
+	if ((rc = cli_one_vm(s, argc, argv, false, &o)) != 0) {
 		return rc;
 	}
-	if ((rc = vm_procs_find(dir, &p)) < 0) {
-		fprintf(stderr, "fvm: VM %s: cannot list its processes: %s\n", argv[optind], strerror(-rc));
+	const bool json = o.json;
+	if ((rc = vm_procs_find(o.dir, &p)) < 0) {
+		fprintf(stderr, "fvm: VM %s: cannot list its processes: %s\n", o.name, strerror(-rc));
 		return FVM_EXIT_PARTIAL;
 	}
 	if (json) {

@@ -7,7 +7,6 @@
  * created, layer and digest null).
  */
 #include <ftw.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,28 +80,19 @@ static void row(bool json, bool exact, bool first, const char *label, const char
 
 int cmd_snapshots(const struct fvm_store *s, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
-	char dir[PATH_MAX], tree[PATH_MAX + 16], when[40];
+	struct cli_one o;
+	char tree[PATH_MAX + 16], when[40];
 	struct layer_list l;
 	struct layer_info info;
 	unsigned long long bytes, files;
-	bool json = false, exact = false, first = true;
-	int rc, c;
+	bool first = true;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j' && c != 'b') {
-			return cli_usage(NULL);
-		}
-		json |= c == 'j';
-		exact |= c == 'b';
-	}
-	if (optind + 1 != argc) {
-		return cli_usage("one VM NAME is needed");
-	}
-	if ((rc = cli_vm(s, argv[optind], dir, sizeof(dir))) != 0) {
+	if ((rc = cli_one_vm(s, argc, argv, true, &o)) != 0) {
 		return rc;
 	}
+	const char *dir = o.dir;
+	const bool json = o.json, exact = o.bytes;
 	if (layer_list_read(dir, &l) < 0) {
 		return FVM_EXIT_PARTIAL;
 	}

@@ -9,7 +9,6 @@
  * processes started are libfvm's count (history.h). A process whose counters this
  * user may not read (another uid's) shows what /proc gives: its io as 0.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,28 +112,19 @@ static void json_run(const struct run_stats *r)
 
 int cmd_stats(const struct fvm_store *s, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	char dir[PATH_MAX], ctl[PATH_MAX];
+	struct cli_one o;
+	char ctl[PATH_MAX];
 	struct vm_procs p;
 	struct run_stats *runs = NULL;
 	size_t nruns = 0;
 	struct live total = {0}, l;
-	bool json = false;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j') {
-			return cli_usage(NULL);
-		}
-		json = true;
-	}
-	if (optind + 1 != argc) {
-		return cli_usage("one VM NAME is needed");
-	}
-	const char *name = argv[optind];
-	if ((rc = cli_vm(s, name, dir, sizeof(dir))) != 0) {
+	if ((rc = cli_one_vm(s, argc, argv, false, &o)) != 0) {
 		return rc;
 	}
+	const char *name = o.name, *dir = o.dir;
+	const bool json = o.json;
 	if (store_ctl_path(dir, ctl, sizeof(ctl)) < 0) {
 		return FVM_EXIT_PARTIAL;
 	}
