@@ -46,8 +46,18 @@ int cmd_doctor(const struct fvm_store *s, int argc, char **argv);
  */
 int cmd_complete(const char *home, int argc, char **argv);
 
-/* The I-th entry of help.c's table (name, synopsis, options text); -1 past the last. */
-int cli_help_get(size_t i, const char **name, const char **synopsis, const char **options);
+/*
+ * One subcommand (help.c's table, the only list of them): what `fvm SUB --help`
+ * prints, its line in `fvm --help`, and the function main.c runs (NULL for help).
+ */
+struct cli_entry {
+	const char *name, *synopsis, *what, *options, *example;
+	const char *line;	/* "list [--json] [--bytes]     the VMs in the store" */
+	int (*run)(const struct fvm_store *s, int argc, char **argv);
+};
+
+/* The I-th subcommand, in `fvm --help`'s order; NULL past the last. */
+const struct cli_entry *cli_entry(size_t i);
 
 int cmd_trace(const struct fvm_store *s, int argc, char **argv);
 int cmd_provenance(const struct fvm_store *s, int argc, char **argv);

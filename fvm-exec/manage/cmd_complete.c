@@ -211,13 +211,13 @@ static void spec_from_synopsis(struct cspec *sp, const char *syn)
 /* The spec of subcommand SUB from help.c; false when there is none. */
 static bool spec_of(const char *sub, struct cspec *sp)
 {
-	const char *name, *syn, *opts;
+	const struct cli_entry *e;
 
 	memset(sp, 0, sizeof(*sp));
-	for (size_t i = 0; cli_help_get(i, &name, &syn, &opts) == 0; i++) {
-		if (strcmp(name, sub) == 0) {
-			spec_from_options(sp, opts);
-			spec_from_synopsis(sp, syn);
+	for (size_t i = 0; (e = cli_entry(i)); i++) {
+		if (strcmp(e->name, sub) == 0) {
+			spec_from_options(sp, e->options);
+			spec_from_synopsis(sp, e->synopsis);
 			spec_add(sp, "--help", 6, NULL, 0);
 			spec_add(sp, "-h", 2, NULL, 0);
 			return true;
@@ -228,9 +228,9 @@ static bool spec_of(const char *sub, struct cspec *sp)
 
 static void offer_commands(void)
 {
-	const char *name, *syn, *opts;
-	for (size_t i = 0; cli_help_get(i, &name, &syn, &opts) == 0; i++) {
-		offer(name);
+	const struct cli_entry *e;
+	for (size_t i = 0; (e = cli_entry(i)); i++) {
+		offer(e->name);
 	}
 }
 

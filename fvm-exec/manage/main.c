@@ -1,5 +1,6 @@
 /*
- * main.c — fvm, the manager: manage VMs. A thin dispatcher over one file per subcommand.
+ * main.c — fvm, the manager: manage VMs. A thin dispatcher over one file per subcommand,
+ * from help.c's table of them.
  *
  *   fvm [--home DIR] COMMAND [ARG...]
  *
@@ -14,48 +15,12 @@
 
 #include "cmd.h"
 
-static const struct {
-	const char *name;
-	int (*run)(const struct fvm_store *, int, char **);
-	const char *help;
-} commands[] = {
-	{"list", cmd_list, "list [--json] [--bytes]                the VMs in the store"},
-	{"info", cmd_info, "info NAME [--json] [--bytes]           a VM's policy, sizes, changes, processes, subscription"},
-	{"diff", cmd_diff, "diff NAME [--stat|--json|-p] [--layer LABEL|--conflicts] [--color=WHEN] [PATH...] what VM NAME changed (A/M/D)"},
-	{"compare", cmd_compare, "compare A B [-p] [--diffoscope] [PATH...] what two VMs changed, compared"},
-	{"commit", cmd_commit, "commit NAME [--dry-run] [--force] [--allow-privileged] [PATH...]  apply changes to the host"},
-	{"reset", cmd_reset, "reset NAME [--all] [--dry-run] [PATH...] discard changes (--all: the layers too)"},
-	{"rm", cmd_rm, "rm [--force] NAME                      remove the VM"},
-	{"migrate", cmd_migrate, "migrate                                convert a store made by an earlier fvm"},
-	{"ps", cmd_ps, "ps NAME [--json]                       the live processes of VM NAME"},
-	{"stats", cmd_stats, "stats NAME [--json]                    what VM NAME consumes now and what its past runs did"},
-	{"top", cmd_top, "top [--once] [--json] [--delay S]      every running VM: processes, CPU %, memory, I/O, layer"},
-	{"trace", cmd_trace, "trace NAME [--run N] [--json] [--outside PATH...]  what a traced run read, ran and changed"},
-	{"provenance", cmd_provenance, "provenance NAME [--run N] [--key K.key]  a traced run as in-toto/SLSA provenance (DSSE-signed with --key)"},
-	{"export", cmd_export, "export NAME (-o FILE|- | --oci DIR[:TAG]) [--compress gzip|zstd|none] [--mtime T]  the VM's changes as an OCI layer or image"},
-	{"import", cmd_import, "import NAME FILE|-|oci:DIR[:TAG] [--max-size SIZE] [--allow-privileged]  a new VM from an OCI layer or image"},
-	{"snapshot", cmd_snapshot, "snapshot NAME [LABEL]                  freeze the VM's changes into a layer"},
-	{"snapshots", cmd_snapshots, "snapshots NAME [--json] [--bytes]      its layers: label, date, size, files"},
-	{"restore", cmd_restore, "restore NAME LABEL [--yes]             back to a snapshot: later changes go"},
-	{"squash", cmd_squash, "squash NAME                            merge the VM's layers into one"},
-	{"clone", cmd_clone, "clone SRC DST                          a new VM sharing SRC's layers"},
-	{"keygen", cmd_keygen, "keygen [-o NAME] [--no-passphrase]     an Ed25519 key pair NAME.key, NAME.pub (minisign's formats)"},
-	{"sign", cmd_sign, "sign FILE --key K [-x SIG] [--legacy] [-t TRUSTED]  FILE.minisig, a minisign signature"},
-	{"verify", cmd_verify, "verify FILE --pub P [-x SIG] [--prehashed-only]  check a minisign signature"},
-	{"publish", cmd_publish, "publish VM --feed DIR --key K [--base-url URL] [--title T] [--notes TEXT] | --refresh --feed DIR --key K  a VMcast feed"},
-	{"subscribe", cmd_subscribe, "subscribe VM URL --pub KEY.pub [--pub ...] | subscribe VM  follow a VMcast feed (or show it)"},
-	{"pull", cmd_pull, "pull VM | --all                        the subscribed feed's newest version, verified"},
-	{"stop", cmd_stop, "stop NAME [--kill-after DURATION]      end them: SIGTERM, SIGKILL after DURATION (default 5s)"},
-	{"config", cmd_config, "config NAME [KEY=VALUE... | --reset]   a VM's policy (vm.conf): show or change it"},
-	{"doctor", cmd_doctor, "doctor [--json]                        what this kernel and machine give fvm, and the fixes"},
-	{"help", NULL, "help [COMMAND]                         this help, or COMMAND's (also: fvm COMMAND --help)"},
-};
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: fvm [--home DIR] COMMAND [ARG...]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		fprintf(out, "  %s\n", commands[i].help);
+	const struct cli_entry *e;
+	for (size_t i = 0; (e = cli_entry(i)); i++) {
+		fprintf(out, "  %s\n", e->line);
 	}
 	fprintf(out, "\nThe store is --home DIR, else $FVM_HOME, else ${XDG_DATA_HOME:-~/.local/share}/fvm.\n"
 		     "Exit status: 0 done, 1 refused, 2 usage, 3 damaged store, 4 unreachable remote (fvm(1)).\n");
@@ -113,10 +78,11 @@ int main(int argc, char **argv)
 		return cli_usage(optind + 2 == argc ? "no such command (fvm help lists them)"
 						    : "one COMMAND at most");
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[optind], commands[i].name) == 0) {
+	const struct cli_entry *e;
+	for (size_t i = 0; (e = cli_entry(i)); i++) {
+		if (e->run && strcmp(argv[optind], e->name) == 0) {
 			static char prog[64];
-			cli_command = commands[i].name;
+			cli_command = e->name;
 			for (int a = optind + 1; a < argc && strcmp(argv[a], "--") != 0; a++) {
 				if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
 					return cli_help(cli_command, stdout) == 0 ? 0 : FVM_EXIT_USAGE;
@@ -125,8 +91,8 @@ int main(int argc, char **argv)
 			snprintf(prog, sizeof(prog), "fvm %s", cli_command);
 			/* Every command but migrate needs a store of the current format; the
 			 * key and signature commands need none. */
-			if (commands[i].run == cmd_keygen || commands[i].run == cmd_sign ||
-			    commands[i].run == cmd_verify) {
+			if (e->run == cmd_keygen || e->run == cmd_sign ||
+			    e->run == cmd_verify) {
 				/* Only where the store is: its key directory (not its format). */
 				bool found = store_locate(&store, home) == 0;
 				optind++;
@@ -134,13 +100,13 @@ int main(int argc, char **argv)
 				char **key_argv = argv + optind - 1;
 				key_argv[0] = prog;
 				optind = 0;
-				return commands[i].run(found ? &store : NULL, key_argc, key_argv);
+				return e->run(found ? &store : NULL, key_argc, key_argv);
 			}
 			/* doctor checks the store itself, whatever its state. */
-			bool doctor = commands[i].run == cmd_doctor;
+			bool doctor = e->run == cmd_doctor;
 			bool located = store_locate(&store, home) == 0;
 			if ((!located && !doctor) ||
-			    (located && !doctor && commands[i].run != cmd_migrate && store_check_format(&store) < 0)) {
+			    (located && !doctor && e->run != cmd_migrate && store_check_format(&store) < 0)) {
 				return FVM_EXIT_STORE;
 			}
 			optind++;
@@ -151,7 +117,7 @@ int main(int argc, char **argv)
 			snprintf(prog, sizeof(prog), "fvm %s", cli_command);
 			sub_argv[0] = prog;
 			optind = 0; /* 0: glibc re-reads the ordering flags ("+" above) */
-			return commands[i].run(located ? &store : NULL, sub_argc, sub_argv);
+			return e->run(located ? &store : NULL, sub_argc, sub_argv);
 		}
 	}
 	warnx("unknown command '%s'", argv[optind]);

@@ -35,7 +35,7 @@ has() { # NAME WORD GOT: WORD is one of GOT's
 
 expect bash_subcommands_by_prefix "snapshot snapshots" "$(comp _fvm fvm sn)"
 got=$(comp _fvm fvm "")
-# Every subcommand fvm --help lists (main.c's table) is completed, from help.c's table.
+# Every subcommand fvm --help lists (help.c's table) is completed, from help.c's table.
 for sub in $("$FVM" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }'); do
 	has "bash_subcommand_$sub" "$sub" "$got"
 done

@@ -20,7 +20,7 @@ check() { # NAME WANT-STATUS CMD...: the status, output in $T/out, stderr in $T/
 	if [ "$got" = "$want" ]; then ok "$name"; else not_ok "$name" "exit $got, want $want" "$(cat "$T/out" "$T/err")"; fi
 }
 
-# Every subcommand fvm --help lists (main.c's table): each must have its own help.
+# Every subcommand fvm --help lists (help.c's table): each must have its own help.
 SUBS=$("$FVM" --help | awk '/^commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 }' | tr '\n' ' ')
 for sub in list info diff compare commit reset rm migrate ps stats top export import snapshot snapshots restore squash clone \
 	keygen sign verify publish subscribe pull stop config doctor trace provenance help; do
