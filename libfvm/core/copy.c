@@ -16,11 +16,23 @@
 
 int fvm_copy_data(int src, int dst, off_t size)
 {
+	/*
+	 * Set once a clone is refused for what the destination's filesystem is (ext4, tmpfs:
+	 * EOPNOTSUPP; no such ioctl: ENOTTY, EINVAL): a process copies into one store (or,
+	 * for a commit, the host), so it stops asking; a refusal is only ever a copy's speed.
+	 */
+	static int no_clone;
 	char buf[65536];
 	ssize_t n;
 
-	if (sys_ioctl(dst, FICLONE, src) == 0) {
-		return 0;
+	if (!__atomic_load_n(&no_clone, __ATOMIC_RELAXED)) {
+		int r = sys_ioctl(dst, FICLONE, src);
+		if (r == 0) {
+			return 0;
+		}
+		if (r == -EOPNOTSUPP || r == -ENOTTY || r == -EINVAL) {
+			__atomic_store_n(&no_clone, 1, __ATOMIC_RELAXED);
+		}
 	}
 	while (size > 0) {
 		n = sys_copy_file_range(src, dst, (size_t)size);

@@ -549,7 +549,8 @@ bool fvm_is_opaque(const char *rpath)
 	return fvm_opaque_path(rpath, op, sizeof(op)) == 0 && sys_lstat(op, &st) == 0;
 }
 
-static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir);
+/* Removes RES; HOST: a host (or lower) object shows beneath it, for a whiteout to hide. */
+static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir, bool host);
 
 int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 {
@@ -557,7 +558,7 @@ int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 	bool upper = res->where == FVM_UPPER && res->klass != FVM_CLASS_SHARED;
 	bool host = res->klass != FVM_CLASS_SHARED && res->where != FVM_ABSENT && fvm_host_shows(res);
 	int64_t size = file ? (int64_t)res->st.st_size : 0;
-	int ret = remove_entry(vm, res, is_dir);
+	int ret = remove_entry(vm, res, is_dir, host);
 
 	if (ret == 0) {
 		/* The upper entry and its bytes go; a whiteout that hides the host's comes. */
@@ -576,9 +577,8 @@ int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 	return ret;
 }
 
-static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
+static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir, bool host)
 {
-	bool host = res->klass != FVM_CLASS_SHARED && fvm_host_shows(res);
 	int ret;
 
 	if (res->klass == FVM_CLASS_READONLY) {
@@ -622,11 +622,11 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 		    fvm_wh_path(up, wh, sizeof(wh)) < 0) {
 			return -ENAMETOOLONG;
 		}
-		int fd = sys_openat(AT_FDCWD, wh, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			return fd;
+		/* An empty file: one mknodat, where an open makes two calls with its close. */
+		ret = sys_mknodat(AT_FDCWD, wh, S_IFREG | 0600, 0);
+		if (ret < 0 && ret != -EEXIST) {
+			return ret;
 		}
-		sys_close(fd);
 	}
 	if (res->where == FVM_UPPER) {
 		if (is_dir) {
