@@ -134,6 +134,17 @@ static const struct {
 	{"execve", virt_guard_call},
 	{"mknod", virt_guard_call},
 	{"mknodat", virt_guard_call},
+	/* Writes from an executable's own code under a disk-limit (quotaguard.c). */
+	{"write", quota_guard_call},
+	{"pwrite64", quota_guard_call},
+	{"writev", quota_guard_call},
+	{"pwritev", quota_guard_call},
+	{"pwritev2", quota_guard_call},
+	{"ftruncate", quota_guard_call},
+	{"fallocate", quota_guard_call},
+	{"copy_file_range", quota_guard_call},
+	{"sendfile", quota_guard_call},
+	{"splice", quota_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
