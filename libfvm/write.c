@@ -15,8 +15,12 @@
  *    full disk; the vector writes, ftruncate and fallocate are all or nothing. When
  *    nothing fits the call fails with EDQUOT and the file is unchanged. After the call
  *    what it did not write is given back.
- *  - What libfvm does not see is not counted here: stdio's buffered writes (glibc's
- *    internal write), stores through a shared mapping, static programs and raw system
+ *  - Where the run's supervisor accounts the write family itself (FVM_ENV_QUOTA: a
+ *    disk-limit and a seccomp listener; fvm-exec/run/quotaguard.c), every wrapper is
+ *    libc's function after the test: the supervisor sees every such call, stdio's
+ *    internal writes and raw calls included, and counting here too would count twice.
+ *  - Otherwise (a nested run, --enforce off) what libfvm does not see is not counted:
+ *    stdio's buffered writes (glibc's internal write), static programs and raw system
  *    calls. fvm-exec recounts upper/ at each run's start (README: disk quotas).
  */
 #include <fcntl.h>
@@ -25,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fvm/env.h"
 #include "libfvm.h"
 
 #define UPPER_FDS 1024
@@ -136,9 +141,19 @@ static void grow_end(const struct grow *g, ssize_t done)
 	}
 }
 
+/* FVM_ENV_QUOTA, read as the process starts: the run's supervisor accounts every call
+ * of the write family (fvm-exec/run/quotaguard.c), libc's internal ones too. */
+static bool writes_guarded;
+
+__attribute__((constructor)) static void write_guard_init(void)
+{
+	const char *v = fvm_getenv(FVM_ENV_QUOTA);
+	writes_guarded = v && strcmp(v, "1") == 0;
+}
+
 static bool quota_on(void)
 {
-	return fvm_on() && fvm_quota_on(&fvm_g);
+	return fvm_on() && fvm_quota_on(&fvm_g) && !writes_guarded;
 }
 
 ssize_t write(int fd, const void *buf, size_t n)

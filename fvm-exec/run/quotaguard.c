@@ -15,8 +15,8 @@
  *    /proc/PID/fd link is read first, the fd itself taken (pidfd_getfd) only when the
  *    link lies beneath upper/, and its own link and fstat checked again.
  *  - What a call may add past the file's end is reserved before the call, all or
- *    nothing: a reservation that would pass the limit answers EDQUOT and the file is
- *    unchanged. The bytes a call may add are bounded by what it can really move (the
+ *    nothing: a call that would pass the limit answers EDQUOT and the file is
+ *    unchanged (before RLIMIT_FSIZE is considered, as libfvm's wrappers answer). The bytes a call may add are bounded by what it can really move (the
  *    input file's remaining bytes for copy_file_range and sendfile, the pipe's
  *    capacity for splice) and by the caller's RLIMIT_FSIZE (the kernel writes no
  *    further).
@@ -37,6 +37,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,27 +67,18 @@ int quota_prologue(struct sock_fprog *prog)
 				       SYS_ftruncate, SYS_fallocate, 326 /* copy_file_range */, SYS_sendfile,
 				       SYS_splice};
 	const unsigned nn = sizeof(nrs) / sizeof(nrs[0]);
-	const unsigned t_ip = 4 + nn, t_notify = t_ip + 4, end = t_notify + 1;
-	struct sock_filter head[4 + sizeof(nrs) / sizeof(nrs[0]) + 4 + 1];
+	const unsigned t_notify = 4 + nn, end = t_notify + 1;
+	struct sock_filter head[4 + sizeof(nrs) / sizeof(nrs[0]) + 1];
 	unsigned n = 0;
 
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 0, (uint8_t)(end - 2));
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	for (unsigned i = 0; i < nn; i++) {
-		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(t_ip - n - 1), 0);
+		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(t_notify - n - 1), 0);
 		n++;
 	}
 	head[n] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, end - n - 1);
-	n++;
-	/* t_ip: an executable's own code, as virt_prologue (seccomp.c) tells it */
-	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						 offsetof(struct seccomp_data, instruction_pointer) + 4);
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x2a00, 0, (uint8_t)(t_notify - n - 1));
-	n++;
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5500, 0, (uint8_t)(end - n - 1));
-	n++;
-	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5700, (uint8_t)(end - n - 1), 0);
 	n++;
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	if (n != end) {
@@ -240,6 +232,9 @@ static long reserve_growth(pid_t pid, int fd, const struct stat *st, int fl, int
 	if (end < (uint64_t)at) {
 		return 0; /* an overflow: the kernel's EINVAL */
 	}
+	if (end > (uint64_t)st->st_size && fvm_quota_room(&qvm) < end - (uint64_t)st->st_size) {
+		return -EDQUOT; /* the quota answers before RLIMIT_FSIZE, as libfvm's wrappers do */
+	}
 	if (lim != RLIM_INFINITY && end > lim) {
 		end = lim; /* the kernel writes up to the limit, or sends SIGXFSZ */
 	}
@@ -254,6 +249,9 @@ static long resize(pid_t pid, int fd, const struct stat *st, int64_t len, bool *
 {
 	uint64_t lim = caller_fsize(pid);
 
+	if (len > st->st_size && fvm_quota_room(&qvm) < (uint64_t)(len - st->st_size)) {
+		return -EDQUOT; /* before RLIMIT_FSIZE, as libfvm's wrappers do */
+	}
 	if (len < 0 || (lim != RLIM_INFINITY && (uint64_t)len > lim)) {
 		*cont = true; /* the kernel's EINVAL, or EFBIG and SIGXFSZ */
 		return 0;
@@ -288,7 +286,11 @@ static long allocate(pid_t pid, int fd, const struct stat *st, int64_t off, int6
 {
 	uint64_t lim = caller_fsize(pid);
 
-	if (off < 0 || len <= 0 || (uint64_t)off + (uint64_t)len < (uint64_t)off ||
+	if (off >= 0 && len > 0 && off <= INT64_MAX - len && off + len > st->st_size &&
+	    fvm_quota_room(&qvm) < (uint64_t)(off + len - st->st_size)) {
+		return -EDQUOT; /* before RLIMIT_FSIZE, as libfvm's wrappers do */
+	}
+	if (off < 0 || len <= 0 || off > INT64_MAX - len ||
 	    (lim != RLIM_INFINITY && (uint64_t)(off + len) > lim)) {
 		*cont = true; /* the kernel's EINVAL, or EFBIG and SIGXFSZ */
 		return 0;

@@ -52,20 +52,30 @@ int main(int argc, char **argv)
 			return report("fopen", -1);
 		}
 		long done = 0;
+		int fail = 0; /* the first failure's errno */
 		if (call[1] == 'w') {
 			done = (long)fwrite(buf, 1, n, f);
+			fail = done < (long)n ? errno : 0;
 		} else if (call[1] == 'p' && call[2] == 'r') {
 			for (size_t i = 0; i < n; i += 100) {
-				done += fprintf(f, "%.*s", (int)(n - i < 100 ? n - i : 100), buf);
+				int k = fprintf(f, "%.*s", (int)(n - i < 100 ? n - i : 100), buf);
+				if (k < 0 && !fail) {
+					fail = errno;
+				}
+				done += k > 0 ? k : 0;
 			}
 		} else {
 			for (size_t i = 0; i < n; i++) {
-				done += fputc('c', f) != EOF;
+				if (fputc('c', f) == EOF) {
+					fail = fail ? fail : errno;
+				} else {
+					done++;
+				}
 			}
 		}
 		errno = 0;
 		int e = fclose(f);
-		printf("%s: wrote %ld, fclose %s\n", call, done, e ? ename(errno) : "ok");
+		printf("%s: %s, wrote %ld, fclose %s\n", call, fail ? ename(fail) : "ok", done, e ? ename(errno) : "ok");
 		return e != 0;
 	}
 	int fd = open(name, O_RDWR | O_CREAT, 0644);
@@ -83,6 +93,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(call, "pwritev2") == 0) {
 		struct iovec v[1] = {{buf, n}};
 		r = syscall(SYS_pwritev2, fd, v, 1, 0, 0, 0);
+	} else if (strcmp(call, "truncate") == 0) {
+		r = syscall(SYS_truncate, name, n); /* by name: the supervisor makes it */
 	} else if (strcmp(call, "ftruncate") == 0) {
 		r = syscall(SYS_ftruncate, fd, n);
 	} else if (strcmp(call, "fallocate") == 0) {
