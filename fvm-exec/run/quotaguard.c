@@ -7,9 +7,12 @@
  *
  * Rules:
  *  - Only when the run has a disk-limit: quota_prologue's rows exist only then, so a
- *    VM without one pays nothing (seccomp.c calls it). The rows test the instruction
- *    pointer as virt_prologue's do: libc's, ld.so's and libfvm's calls pass, libfvm's
- *    wrappers count those (libfvm/write.c).
+ *    VM without one pays nothing (seccomp.c calls it). They notify these calls from
+ *    any code (a static program's, glibc's internal writes of stdio, syscall(3)), but
+ *    for a write, pwrite64, writev or pwritev whose sixth argument register holds the
+ *    run's marker (a random word, FVM_QUOTA_GUARD in the environment): libfvm's write
+ *    wrappers count those themselves, in-process, and mark the call they make
+ *    (libfvm/write.c). A program that forges the marker escapes the accounting only.
  *  - A call whose target fd is no regular file of upper/ (a pipe, a terminal, a host
  *    file of a shared tree, a file of another VM) is continued at once: the fd's
  *    /proc/PID/fd link is read first, the fd itself taken (pidfd_getfd) only when the
@@ -42,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -60,25 +64,54 @@
 #define F_GETPIPE_SZ 1032
 #endif
 
+/* The run's marker (quota_prologue): libfvm's accounted writes carry it. */
+static uint64_t marker;
+
+const char *quota_guard_env(void)
+{
+	static char hex[17];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)marker);
+	return hex;
+}
+
 int quota_prologue(struct sock_fprog *prog)
 {
 #if defined(__x86_64__)
-	static const uint32_t nrs[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, 328 /* pwritev2 */,
-				       SYS_ftruncate, SYS_fallocate, 326 /* copy_file_range */, SYS_sendfile,
-				       SYS_splice};
-	const unsigned nn = sizeof(nrs) / sizeof(nrs[0]);
-	const unsigned t_notify = 4 + nn, end = t_notify + 1;
-	struct sock_filter head[4 + sizeof(nrs) / sizeof(nrs[0]) + 1];
+	/* marked: libfvm counts them itself when they carry the marker (pwritev2's sixth
+	 * argument is its flags: never marked) */
+	static const uint32_t marked[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev};
+	static const uint32_t others[] = {328 /* pwritev2 */, SYS_ftruncate, SYS_fallocate,
+					  326 /* copy_file_range */, SYS_sendfile, SYS_splice};
+	const unsigned nm = sizeof(marked) / sizeof(marked[0]), no = sizeof(others) / sizeof(others[0]);
+	const unsigned t_mark = 3 + nm + no + 1, t_notify = t_mark + 4, end = t_notify + 1;
+	struct sock_filter head[3 + sizeof(marked) / sizeof(marked[0]) + sizeof(others) / sizeof(others[0]) + 1 + 4 + 1];
 	unsigned n = 0;
 
+	while (!marker) {
+		if (getrandom(&marker, sizeof(marker), 0) != (ssize_t)sizeof(marker)) {
+			return -errno;
+		}
+	}
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	head[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SCMP_ARCH_X86_64, 0, (uint8_t)(end - 2));
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (unsigned i = 0; i < nn; i++) {
-		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nrs[i], (uint8_t)(t_notify - n - 1), 0);
+	for (unsigned i = 0; i < nm; i++) {
+		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, marked[i], (uint8_t)(t_mark - n - 1), 0);
+		n++;
+	}
+	for (unsigned i = 0; i < no; i++) {
+		head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, others[i], (uint8_t)(t_notify - n - 1), 0);
 		n++;
 	}
 	head[n] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, end - n - 1);
+	n++;
+	/* t_mark: the sixth argument register is the marker: libfvm's call, counted there */
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[5]));
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)marker, 0, (uint8_t)(t_notify - n - 1));
+	n++;
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[5]) + 4);
+	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(marker >> 32), (uint8_t)(end - n - 1), 0);
 	n++;
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	if (n != end) {

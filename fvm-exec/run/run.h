@@ -489,6 +489,8 @@ int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsign
  * pwrite64, writev, pwritev(2), ftruncate, fallocate, copy_file_range, sendfile,
  * splice) from an executable's own code, put before PROG; 0 or -errno. */
 int quota_prologue(struct sock_fprog *prog);
+/* quotaguard.c: the marker quota_prologue's rows pass, for FVM_QUOTA_GUARD (hex). */
+const char *quota_guard_env(void);
 /* quotaguard.c: those calls, reserved in the VM's disk quota (or EDQUOT) when their fd
  * is a file of upper/, else continued. */
 notify_fn quota_guard_call;
