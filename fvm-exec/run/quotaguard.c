@@ -1,9 +1,10 @@
 /*
  * quotaguard.c — disk-limit for the writes libfvm does not see (run.h; docs/DESIGN.md
  * "Accounting", Disk quotas): write, pwrite64, writev, pwritev, pwritev2, ftruncate,
- * fallocate, copy_file_range, sendfile and splice made from an executable's own code
- * (a static program, Go, a dynamic program's inline system calls), checked against the
- * VM's state words (FVM_STATE_BYTES) with the core's own accounting (core/quota.c).
+ * fallocate, copy_file_range, sendfile and splice that no libfvm wrapper counted
+ * (glibc stdio's internal writes, a static program's, Go's, syscall(3)), checked
+ * against the VM's state words (FVM_STATE_BYTES) with the core's own accounting
+ * (core/quota.c).
  *
  * Rules:
  *  - Only when the run has a disk-limit: quota_prologue's rows exist only then, so a

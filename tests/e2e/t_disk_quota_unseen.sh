@@ -7,7 +7,8 @@
 # past disk-limit after a first one filled most of it: the call fails with EDQUOT and
 # the layer stays within the limit. --fsize is set far above disk-limit, so that
 # RLIMIT_FSIZE (which disk-limit sets per file otherwise) bounds nothing here.
-# Before quotaguard.c every static call below grew the layer past the limit.
+# Before quotaguard.c every call below but the dynamic mmap case (libfvm's ftruncate)
+# grew the layer past the limit.
 # Host tree unchanged.
 . "$(dirname "$0")/../lib/harness.sh"
 
