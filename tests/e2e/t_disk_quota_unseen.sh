@@ -115,6 +115,25 @@ TODO=
 [ "$n" -le $LIMIT ] && grep -q "rc=1" <<< "$out" && ok "stdio_head_past_disk_limit_fails ($n bytes)" ||
 	not_ok stdio_head_past_disk_limit_fails "layer $n bytes" "$out"
 
+# syscall(3) from a dynamic program: libc's code, no wrapper, no marker
+vm=d-raw
+out=$(run -n $vm --disk-limit $LIMIT --fsize 10M -- sh -c "
+	$FIRST; $QD write second 60000; $QD ftruncate third 60000" 2>&1)
+n=$(layer_bytes $vm)
+[ "$(grep -c ": EDQUOT" <<< "$out")" = 2 ] && [ "$n" -le $LIMIT ] && ok "dynamic_raw_calls_past_disk_limit_fail_edquot ($n bytes)" ||
+	not_ok dynamic_raw_calls_past_disk_limit_fail_edquot "layer $n bytes" "$out"
+
+# Without a limit nothing of this is installed: no marker in the environment, no rows
+# in the filter (-v names its length), and the same writes pass.
+vm=nolimit
+out=$(run -v -n $vm -- sh -c "env | grep -c FVM_QUOTA_GUARD; $QD fwrite a 150000; $QS write b 150000" 2>&1)
+with=$(run -v -n nolimit2 --disk-limit $LIMIT -- true 2>&1 | grep -o '[0-9]* instructions')
+without=$(grep -o '[0-9]* instructions' <<< "$out")
+grep -qx 0 <<< "$out" && grep -q "fwrite: ok" <<< "$out" && grep -q "write: ok 150000" <<< "$out" &&
+	[ -n "$without" ] && [ "${with% *}" -gt "${without% *}" ] &&
+	ok "no_limit_no_rows_no_marker ($without without, $with with a limit)" ||
+	not_ok no_limit_no_rows_no_marker "$without / $with" "$out"
+
 # ---- a shared mapping: the file grows only through ftruncate (dynamic: libfvm's) --
 vm=d-mmap
 out=$(run -n $vm --disk-limit $LIMIT --fsize 10M -- sh -c "
