@@ -470,6 +470,9 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	/* With a disk-limit it accounts every write of the VM (quotaguard.c's rows). */
 	if (f->filter[0].notify && s->pol.disk_limit) {
 		setenv(FVM_ENV_QUOTA, quota_guard_env(), 1);
+		fence_say(f, "seccomp: disk-limit: write, pwrite64, writev, pwritev, pwritev2, ftruncate, fallocate, "
+			     "copy_file_range, sendfile and splice notified unless libfvm counted them (its marker): "
+			     "the supervisor counts stdio's, static programs' and raw writes into the layer\n");
 	}
 	fence_say(f, "seccomp: SysV IPC and mq_open/mq_unlink notified: the supervisor maps SysV keys, lets "
 		     "calls on an id through for the VM's objects (or reads) only, opens and unlinks the VM's "

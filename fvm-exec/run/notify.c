@@ -134,7 +134,7 @@ static const struct {
 	{"execve", virt_guard_call},
 	{"mknod", virt_guard_call},
 	{"mknodat", virt_guard_call},
-	/* Writes from an executable's own code under a disk-limit (quotaguard.c). */
+	/* The write family under a disk-limit, but libfvm's marked calls (quotaguard.c). */
 	{"write", quota_guard_call},
 	{"pwrite64", quota_guard_call},
 	{"writev", quota_guard_call},
