@@ -75,6 +75,12 @@ if [ -n "$BB" ] && file -L "$BB" 2>/dev/null | grep -q 'statically linked'; then
 	grep -q "refused f" <<< "$out" && [ "$n" -le 6 ] &&
 		ok "static_creations_past_files_limit_refused ($n entries)" ||
 		not_ok static_creations_past_files_limit_refused "$n entries" "$out" "$(find "$FVM_HOME/vms/$vm/upper")"
+	# a static program's O_TRUNC open of a file of the layer gives its room back
+	vm=s-trunc-open
+	out=$(run -n $vm --disk-limit $LIMIT --fsize 10M -- sh -c '
+		for i in 1 2 3; do busybox dd if=/dev/zero of=a bs=60000 count=1 2>&1 || echo "failed $i"; done' 2>&1 | quiet)
+	! grep -q failed <<< "$out" && [ "$(layer_bytes $vm)" = 60000 ] && ok static_trunc_open_frees_room ||
+		not_ok static_trunc_open_frees_room "$out"
 else
 	skip busybox_dd_past_disk_limit_fails_edquot "busybox-static is not installed"
 fi
