@@ -487,7 +487,8 @@ bool virt_host_ro_caller(pid_t pid);
 int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsigned n);
 /* quotaguard.c: with a disk-limit, the rows that notify the write family (write,
  * pwrite64, writev, pwritev(2), ftruncate, fallocate, copy_file_range, sendfile,
- * splice) from an executable's own code, put before PROG; 0 or -errno. */
+ * splice) from any code but libfvm's marked calls (quota_guard_env), put before PROG;
+ * 0 or -errno. */
 int quota_prologue(struct sock_fprog *prog);
 /* quotaguard.c: the marker quota_prologue's rows pass, for FVM_QUOTA_GUARD (hex). */
 const char *quota_guard_env(void);
