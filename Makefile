@@ -266,7 +266,7 @@ check: deps
 # The fence tests need helpers libfvm cannot enter: the same sources, linked statically.
 HELPER_STATIC := $(B)/tests/helpers/try-syscall-static $(B)/tests/helpers/try-truncate-static \
 	$(B)/tests/helpers/attack-static $(B)/tests/helpers/daemon-static $(B)/tests/helpers/ipc-raw-static \
-	$(B)/tests/helpers/vchdir-static
+	$(B)/tests/helpers/vchdir-static $(B)/tests/helpers/qwriter-static
 $(HELPER_STATIC): $(B)/tests/helpers/%-static: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)

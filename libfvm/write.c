@@ -15,8 +15,15 @@
  *    full disk; the vector writes, ftruncate and fallocate are all or nothing. When
  *    nothing fits the call fails with EDQUOT and the file is unchanged. After the call
  *    what it did not write is given back.
- *  - What libfvm does not see is not counted here: stdio's buffered writes (glibc's
- *    internal write), stores through a shared mapping, static programs and raw system
+ *  - Where the run's supervisor accounts the write family (FVM_ENV_QUOTA, the run's
+ *    marker: a disk-limit and a seccomp listener; fvm-exec/run/quotaguard.c), it sees
+ *    every such call, stdio's internal writes and raw calls included, but those that
+ *    carry the marker in the sixth argument register: write, pwrite, writev and
+ *    pwritev count here as before and make their call raw, marked (no cancellation
+ *    point then); the others (pwritev2, ftruncate, fallocate, copy_file_range,
+ *    sendfile) are libc's, unmarked, and counted there only.
+ *  - Otherwise (a nested run, --enforce off) what libfvm does not see is not counted:
+ *    stdio's buffered writes (glibc's internal write), static programs and raw system
  *    calls. fvm-exec recounts upper/ at each run's start (README: disk quotas).
  */
 #include <fcntl.h>
@@ -25,6 +32,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fvm/env.h"
 #include "libfvm.h"
 
 #define UPPER_FDS 1024
@@ -136,9 +144,43 @@ static void grow_end(const struct grow *g, ssize_t done)
 	}
 }
 
+/* FVM_ENV_QUOTA, read as the process starts: the run's marker (0: none). The run's
+ * supervisor accounts every call of the write family (fvm-exec/run/quotaguard.c) but
+ * the write, pwrite64, writev and pwritev calls that carry it in their sixth argument
+ * register, which are counted here. */
+static long marker;
+
+__attribute__((constructor)) static void write_guard_init(void)
+{
+	const char *v = fvm_getenv(FVM_ENV_QUOTA);
+	unsigned long long m = 0;
+
+	for (int i = 0; v && v[i] && i < 16; i++) {
+		int d = v[i] >= '0' && v[i] <= '9' ? v[i] - '0' : v[i] >= 'a' && v[i] <= 'f' ? v[i] - 'a' + 10 : -1;
+		if (d < 0) {
+			m = 0;
+			break;
+		}
+		m = m << 4 | (unsigned)d;
+	}
+	marker = (long)m;
+}
+
 static bool quota_on(void)
 {
 	return fvm_on() && fvm_quota_on(&fvm_g);
+}
+
+/* The calls the supervisor counts whole under a marker: libfvm passes them through. */
+static bool counted_here(void)
+{
+	return quota_on() && !marker;
+}
+
+/* A marked call's result as libc returns it. */
+static ssize_t marked_ret(long r)
+{
+	return fvm_ret_ssize(r);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
@@ -152,7 +194,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 	if ((m = grow_begin(fd, -1, n, true, &g)) < 0) {
 		return fvm_ret_ssize(m);
 	}
-	r = REAL(write)(fd, buf, (size_t)m);
+	r = marker ? marked_ret(FVM_SC(SYS_write, fd, buf, m, 0, 0, marker)) : REAL(write)(fd, buf, (size_t)m);
 	grow_end(&g, r);
 	return r;
 }
@@ -165,7 +207,7 @@ static ssize_t pwrite_quota(int fd, const void *buf, size_t n, off_t off)
 	if (off < 0 || (m = grow_begin(fd, off, n, true, &g)) < 0) {
 		return off < 0 ? REAL(pwrite)(fd, buf, n, off) : fvm_ret_ssize(m);
 	}
-	r = REAL(pwrite)(fd, buf, (size_t)m, off);
+	r = marker ? marked_ret(FVM_SC(SYS_pwrite64, fd, buf, m, off, 0, marker)) : REAL(pwrite)(fd, buf, (size_t)m, off);
 	grow_end(&g, r);
 	return r;
 }
@@ -203,9 +245,14 @@ static ssize_t writev_quota(int fd, const struct iovec *iov, int cnt, off_t off,
 	if ((m = grow_begin(fd, kind == 0 || (kind == 2 && off == -1) ? -1 : off, iov_total(iov, cnt), false, &g)) < 0) {
 		return fvm_ret_ssize(m);
 	}
-	r = kind == 0 ? REAL(writev)(fd, iov, cnt)
-	    : kind == 1 ? REAL(pwritev)(fd, iov, cnt, off)
-			: REAL(pwritev2)(fd, iov, cnt, off, flags);
+	if (marker && kind < 2) { /* pwritev: the offset's low word, x86_64's high word 0 */
+		r = marked_ret(kind == 0 ? FVM_SC(SYS_writev, fd, iov, cnt, 0, 0, marker)
+					 : FVM_SC(SYS_pwritev, fd, iov, cnt, off, 0, marker));
+	} else {
+		r = kind == 0 ? REAL(writev)(fd, iov, cnt)
+		    : kind == 1 ? REAL(pwritev)(fd, iov, cnt, off)
+				: REAL(pwritev2)(fd, iov, cnt, off, flags);
+	}
 	grow_end(&g, r);
 	return r;
 }
@@ -228,14 +275,14 @@ ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 
 ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	return quota_on() && off >= -1 ? writev_quota(fd, iov, cnt, off, flags, 2)
-				       : REAL(pwritev2)(fd, iov, cnt, off, flags);
+	return counted_here() && off >= -1 ? writev_quota(fd, iov, cnt, off, flags, 2)
+					   : REAL(pwritev2)(fd, iov, cnt, off, flags);
 }
 
 ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
-	return quota_on() && off >= -1 ? writev_quota(fd, iov, cnt, (off_t)off, flags, 2)
-				       : REAL(pwritev64v2)(fd, iov, cnt, off, flags);
+	return counted_here() && off >= -1 ? writev_quota(fd, iov, cnt, (off_t)off, flags, 2)
+					   : REAL(pwritev64v2)(fd, iov, cnt, off, flags);
 }
 
 /*
@@ -247,7 +294,7 @@ int fvm_quota_resize(int fd, off_t len, int (*call)(int fd, off_t len))
 	struct stat st;
 	int r;
 
-	if (!quota_on() || len < 0 || !upper_file(fd, &st)) {
+	if (!counted_here() || len < 0 || !upper_file(fd, &st)) {
 		return call(fd, len);
 	}
 	if (len > st.st_size && fvm_quota_reserve(&fvm_g, (uint64_t)(len - st.st_size), 0) < 0) {
@@ -310,24 +357,24 @@ static int posix_fallocate_call(int fd, int mode, off_t off, off_t len)
 
 int fallocate(int fd, int mode, off_t off, off_t len)
 {
-	return quota_on() ? fvm_ret(alloc_quota(fd, mode, off, len, raw_fallocate)) : REAL(fallocate)(fd, mode, off, len);
+	return counted_here() ? fvm_ret(alloc_quota(fd, mode, off, len, raw_fallocate)) : REAL(fallocate)(fd, mode, off, len);
 }
 
 int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
-	return quota_on() ? fvm_ret(alloc_quota(fd, mode, (off_t)off, (off_t)len, raw_fallocate))
-			  : REAL(fallocate64)(fd, mode, off, len);
+	return counted_here() ? fvm_ret(alloc_quota(fd, mode, (off_t)off, (off_t)len, raw_fallocate))
+			      : REAL(fallocate64)(fd, mode, off, len);
 }
 
 int posix_fallocate(int fd, off_t off, off_t len)
 {
-	return quota_on() ? -alloc_quota(fd, 0, off, len, posix_fallocate_call) : REAL(posix_fallocate)(fd, off, len);
+	return counted_here() ? -alloc_quota(fd, 0, off, len, posix_fallocate_call) : REAL(posix_fallocate)(fd, off, len);
 }
 
 int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
-	return quota_on() ? -alloc_quota(fd, 0, (off_t)off, (off_t)len, posix_fallocate_call)
-			  : REAL(posix_fallocate64)(fd, off, len);
+	return counted_here() ? -alloc_quota(fd, 0, (off_t)off, (off_t)len, posix_fallocate_call)
+			      : REAL(posix_fallocate64)(fd, off, len);
 }
 
 ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t len, unsigned flags)
@@ -335,7 +382,7 @@ ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size
 	struct grow g;
 	ssize_t m, r;
 
-	if (!quota_on()) {
+	if (!counted_here()) {
 		return REAL(copy_file_range)(in, in_off, out, out_off, len, flags);
 	}
 	off_t at = out_off && !fvm_bad_ptr(out_off) ? (off_t)*out_off : -1;
@@ -352,7 +399,7 @@ static ssize_t sendfile_quota(int out, int in, off_t *off, size_t n)
 	struct grow g;
 	ssize_t m, r;
 
-	if (!quota_on()) {
+	if (!counted_here()) {
 		return REAL(sendfile)(out, in, off, n);
 	}
 	if ((m = grow_begin(out, -1, n, true, &g)) < 0) {

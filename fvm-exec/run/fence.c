@@ -413,6 +413,7 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	unsetenv(FVM_ENV_CU);
 	unsetenv(FVM_ENV_SYSV);
 	unsetenv(FVM_ENV_VIRT);
+	unsetenv(FVM_ENV_QUOTA);
 	if (s->enforce == ENFORCE_OFF) {
 		f->off = true;
 		fence_say(f, "fence: off (--enforce off): static programs and raw system calls can write to the host\n");
@@ -466,6 +467,13 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 	if (f->filter[0].notify) {
 		setenv(FVM_ENV_VIRT, "1", 1);
 	}
+	/* With a disk-limit it accounts every write of the VM (quotaguard.c's rows). */
+	if (f->filter[0].notify && s->pol.disk_limit) {
+		setenv(FVM_ENV_QUOTA, quota_guard_env(), 1);
+		fence_say(f, "seccomp: disk-limit: write, pwrite64, writev, pwritev, pwritev2, ftruncate, fallocate, "
+			     "copy_file_range, sendfile and splice notified unless libfvm counted them (its marker): "
+			     "the supervisor counts stdio's, static programs' and raw writes into the layer\n");
+	}
 	fence_say(f, "seccomp: SysV IPC and mq_open/mq_unlink notified: the supervisor maps SysV keys, lets "
 		     "calls on an id through for the VM's objects (or reads) only, opens and unlinks the VM's "
 		     "queues only (EACCES otherwise); i386 SysV ENOSYS\n");
@@ -501,6 +509,9 @@ int fence_apply(const struct exec_fence *f)
 	bool nested;
 	if ((r = fence_filter_install(&f->filter[nodev], &f->nested[nodev], &notify_fd, &nested)) < 0) {
 		return r;
+	}
+	if (nested) {
+		unsetenv(FVM_ENV_QUOTA); /* no rows of this run's: libfvm counts the writes */
 	}
 	if (nested && f->verbose) {
 		fprintf(stderr, "fvm-exec: seccomp: nested in a run whose filter has the listener (EBUSY): the "

@@ -134,6 +134,17 @@ static const struct {
 	{"execve", virt_guard_call},
 	{"mknod", virt_guard_call},
 	{"mknodat", virt_guard_call},
+	/* The write family under a disk-limit, but libfvm's marked calls (quotaguard.c). */
+	{"write", quota_guard_call},
+	{"pwrite64", quota_guard_call},
+	{"writev", quota_guard_call},
+	{"pwritev", quota_guard_call},
+	{"pwritev2", quota_guard_call},
+	{"ftruncate", quota_guard_call},
+	{"fallocate", quota_guard_call},
+	{"copy_file_range", quota_guard_call},
+	{"sendfile", quota_guard_call},
+	{"splice", quota_guard_call},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -205,9 +216,10 @@ int notify_send(const struct notify *n, int notify_fd)
 	int r = 0;
 
 	/* Not SCM_RIGHTS: sendmsg is itself notified (unix = vm), to the listener on its
-	 * way. write(2) and read(2) are never filtered: the supervisor takes the fd with
+	 * way; nor write(2), notified under a disk-limit (quotaguard.c). send(2) without an
+	 * address and read(2) are never notified: the supervisor takes the fd with
 	 * pidfd_getfd while this process waits for its answer, then it is closed here. */
-	if (n->child_sock < 0 || write(n->child_sock, &at, sizeof(at)) != (ssize_t)sizeof(at)) {
+	if (n->child_sock < 0 || send(n->child_sock, &at, sizeof(at), MSG_NOSIGNAL) != (ssize_t)sizeof(at)) {
 		r = n->child_sock < 0 ? -EBADF : -errno;
 	} else {
 		ssize_t got;

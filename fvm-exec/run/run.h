@@ -483,6 +483,23 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 /* virtguard.c: true when PID lives in a root run's namespace (rootfence.c), where the
  * host is read-only and the kernel answers a host file's changes (EROFS). */
 bool virt_host_ro_caller(pid_t pid);
+/* seccomp.c: puts the N instructions of HEAD before PROG's. 0, -E2BIG or -ENOMEM. */
+int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsigned n);
+/* quotaguard.c: with a disk-limit, the rows that notify the write family (write,
+ * pwrite64, writev, pwritev(2), ftruncate, fallocate, copy_file_range, sendfile,
+ * splice) from any code but libfvm's marked calls (quota_guard_env), put before PROG;
+ * 0 or -errno. */
+int quota_prologue(struct sock_fprog *prog);
+/* quotaguard.c: the marker quota_prologue's rows pass, for FVM_QUOTA_GUARD (hex). */
+const char *quota_guard_env(void);
+/* quotaguard.c: those calls, reserved in the VM's disk quota (or EDQUOT) when their fd
+ * is a file of upper/, else continued. */
+notify_fn quota_guard_call;
+/* quotaguard.c: ftruncate(FD, LEN) of a file of upper/ (ST its fstat, NULL: taken here),
+ * a growth reserved in VM's disk quota first, a shrink given back. 0 or -errno. */
+struct fvm_vm;
+struct stat;
+long quota_guard_ftruncate(const struct fvm_vm *vm, int fd, const struct stat *st, off_t len);
 
 /* ---- supervision ---- */
 

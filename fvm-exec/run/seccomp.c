@@ -637,7 +637,7 @@ static int build_arch(struct sc_build *b, const struct exec_settings *s, bool tc
 }
 
 /* Puts the N instructions of HEAD before PROG's. Returns 0, or -E2BIG / -ENOMEM. */
-static int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsigned n)
+int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsigned n)
 {
 	if (prog->len + n > BPF_MAXINSNS) {
 		return -E2BIG;
@@ -862,6 +862,9 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 	if (r == 0 && !o->no_listener) {
 		if ((r = virt_prologue(&out->prog, o->host_ro)) == 0) {
 			out->notify = true;
+		}
+		if (r == 0 && s->pol.disk_limit) { /* quotaguard.c: only a VM with a disk-limit */
+			r = quota_prologue(&out->prog);
 		}
 	}
 out:

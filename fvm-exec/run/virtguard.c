@@ -136,6 +136,7 @@ static bool vm_ready(void)
 			vm_state = !pol || !*pol || vm.policy ? 1 : -1;
 			counters = vm;
 			fvm_gen_attach(&counters);
+			vm.quota = counters.gen.counter; /* disk quotas: the core counts in them */
 		}
 	}
 	return vm_state == 1;
@@ -1114,6 +1115,9 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 	if (fd < 0) {
 		return fd;
 	}
+	if (wr && (flags & O_TRUNC) && res->where == FVM_UPPER && S_ISREG(res->st.st_mode)) {
+		fvm_quota_add(&vm, -(int64_t)res->st.st_size, 0); /* the bytes it held are free */
+	}
 	if (!notify_valid(c->n, c->id)) {
 		close(fd);
 		return -ESRCH;
@@ -1386,7 +1390,7 @@ static long change_in_vm(struct vcall *c, struct fvm_res *res, struct fvm_res *r
 		if (fd < 0) {
 			return fd;
 		}
-		r = ftruncate(fd, (off_t)c->length) < 0 ? -errno : 0;
+		r = quota_guard_ftruncate(&vm, fd, NULL, (off_t)c->length);
 		close(fd);
 		return r;
 	case SYS_link:

@@ -22,6 +22,12 @@
  * executable's own code (fvm-exec/run/virtguard.c: a run without root); libfvm then
  * does not warn at the exec of a static program */
 #define FVM_ENV_VIRT    "FVM_VIRT_GUARD"
+/* optional, 16 hex digits: the run has a disk-limit and its supervisor accounts every
+ * write(2), pwrite64, writev, pwritev(2), ftruncate, fallocate, copy_file_range,
+ * sendfile and splice of the VM (fvm-exec/run/quotaguard.c), from any code, but the
+ * write, pwrite64, writev and pwritev calls whose sixth argument register holds this
+ * marker: libfvm's write wrappers count those themselves and leave the rest to it */
+#define FVM_ENV_QUOTA   "FVM_QUOTA_GUARD"
 /* set by libfvm's exec when it added its loader module to LD_AUDIT (libfvm/loader.c):
  * the program's own LD_AUDIT ("" for none), which libfvm's constructor puts back */
 #define FVM_ENV_AUDIT   "FVM_AUDIT"
@@ -44,7 +50,7 @@
 /* The variables re-injected at exec, in this order. */
 #define FVM_ENV_CONTRACT { FVM_ENV_VM, FVM_ENV_ROOT, FVM_ENV_POLICY, FVM_ENV_HOME, FVM_ENV_DEBUG, \
 			   FVM_ENV_MQ, FVM_ENV_SYSV, FVM_ENV_CU, FVM_ENV_VIRT, \
-			   FVM_ENV_DET, FVM_ENV_TRACE }
-#define FVM_ENV_CONTRACT_N 11
+			   FVM_ENV_DET, FVM_ENV_TRACE, FVM_ENV_QUOTA }
+#define FVM_ENV_CONTRACT_N 12
 
 #endif

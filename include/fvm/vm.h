@@ -73,6 +73,10 @@ struct fvm_vm {
 	const struct fvm_policy *policy; /* NULL: everything virtual */
 	bool is_root;            /* euid 0 at init: ownership can be preserved on copy-up */
 	struct fvm_gen gen;      /* attached by fvm_gen_attach (libfvm), else unmapped */
+	/* The state words the disk quotas count in (core/quota.c) when GEN is not attached:
+	 * the supervisor's (run/virtguard.c, run/quotaguard.c), which caches nothing by the
+	 * generation. NULL: GEN's mapping, if any. */
+	uint64_t *quota;
 	/* A root run's copy-up broker (fvm/cubroker.h), NULL: none. Called with a kind and
 	 * a canonical virtual path when a process whose euid is not 0 must copy up;
 	 * returns 0 or -errno. */

@@ -12,8 +12,11 @@
  *    that would carry a word past its limit fails with -EDQUOT, and the caller changes
  *    nothing. What did not happen after all is given back (fvm_quota_add with negative
  *    figures); figures never go below 0.
- *  - Without a limit in the policy, or without the mapping (the tools, the supervisor),
- *    every function returns at once: a VM without quotas pays one load and a compare.
+ *  - The words are the generation counter's mapping (libfvm), or vm->quota alone (the
+ *    supervisor, which maps them for the calls it makes for static programs but keeps
+ *    no cache the generation would validate).
+ *  - Without a limit in the policy, or without the mapping (the tools), every function
+ *    returns at once: a VM without quotas pays one load and a compare.
  *  - The counts are as `fvm list` counts a layer (store_vm_usage): each entry of upper/
  *    one (whiteouts and the opaque markers too), each regular file's apparent size.
  */
@@ -22,11 +25,17 @@
 #include "fvm/layout.h"
 #include "fvm/vm.h"
 
+/* The mapped words (gen.c's first page), or NULL. */
+static inline uint64_t *words(const struct fvm_vm *vm)
+{
+	return vm->quota ? vm->quota : vm->gen.counter;
+}
+
 bool fvm_quota_on(const struct fvm_vm *vm)
 {
 	const struct fvm_policy *pol = vm->policy;
 
-	return pol && (pol->disk_limit || pol->files_limit) && vm->gen.counter;
+	return pol && (pol->disk_limit || pol->files_limit) && words(vm);
 }
 
 /* Adds DELTA to *WORD unless the result would pass LIMIT (0: none); never below 0. */
@@ -52,7 +61,7 @@ int fvm_quota_reserve(const struct fvm_vm *vm, uint64_t bytes, uint64_t files)
 	if (!fvm_quota_on(vm)) {
 		return 0;
 	}
-	uint64_t *w = vm->gen.counter;
+	uint64_t *w = words(vm);
 	if (files && word_add(&w[FVM_STATE_FILES], (int64_t)files, vm->policy->files_limit) < 0) {
 		return -EDQUOT;
 	}
@@ -68,8 +77,8 @@ void fvm_quota_add(const struct fvm_vm *vm, int64_t bytes, int64_t files)
 	if (!fvm_quota_on(vm)) {
 		return;
 	}
-	word_add(&vm->gen.counter[FVM_STATE_FILES], files, 0);
-	word_add(&vm->gen.counter[FVM_STATE_BYTES], bytes, 0);
+	word_add(&words(vm)[FVM_STATE_FILES], files, 0);
+	word_add(&words(vm)[FVM_STATE_BYTES], bytes, 0);
 }
 
 uint64_t fvm_quota_room(const struct fvm_vm *vm)
@@ -77,7 +86,7 @@ uint64_t fvm_quota_room(const struct fvm_vm *vm)
 	if (!fvm_quota_on(vm) || !vm->policy->disk_limit) {
 		return UINT64_MAX;
 	}
-	uint64_t used = __atomic_load_n(&vm->gen.counter[FVM_STATE_BYTES], __ATOMIC_RELAXED);
+	uint64_t used = __atomic_load_n(&words(vm)[FVM_STATE_BYTES], __ATOMIC_RELAXED);
 	return used >= vm->policy->disk_limit ? 0 : vm->policy->disk_limit - used;
 }
 
@@ -86,7 +95,7 @@ int fvm_quota_may_create(const struct fvm_vm *vm)
 	if (!fvm_quota_on(vm) || !vm->policy->files_limit) {
 		return 0;
 	}
-	return __atomic_load_n(&vm->gen.counter[FVM_STATE_FILES], __ATOMIC_RELAXED) >= vm->policy->files_limit
+	return __atomic_load_n(&words(vm)[FVM_STATE_FILES], __ATOMIC_RELAXED) >= vm->policy->files_limit
 		       ? -EDQUOT
 		       : 0;
 }

@@ -23,6 +23,7 @@ int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const ch
 	vm->policy = NULL;
 	vm->is_root = false;
 	vm->gen.counter = NULL;
+	vm->quota = NULL;
 	vm->copyup_broker = NULL;
 	if (root[0] != '/' || (home && home[0] != '/')) {
 		return -EINVAL;

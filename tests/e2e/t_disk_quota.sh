@@ -58,8 +58,9 @@ grep -q room-again <<< "$out" && ok truncate_and_unlink_give_the_room_back || no
 n=$(layer_bytes $vm)
 [ "$n" -le 102400 ] && ok "layer_within_disk_limit_after_writes ($n bytes)" || not_ok layer_within_disk_limit_after_writes "$n"
 
-# Writes libfvm does not see (stdio's buffer, here head's) are bounded per file by
-# RLIMIT_FSIZE, which disk-limit sets unless fsize is given.
+# stdio's buffered writes (here head's) pass no libfvm wrapper: the supervisor counts
+# them (quotaguard.c; t_disk_quota_unseen.sh), and RLIMIT_FSIZE, which disk-limit sets
+# unless fsize is given, bounds each file besides.
 vm=stdio
 out=$(run -n $vm --disk-limit 100K -- sh -c 'head -c 300000 /dev/zero > c; echo "rc=$?"' 2>&1)
 n=$(layer_bytes $vm)
