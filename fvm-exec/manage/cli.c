@@ -192,6 +192,19 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n)
 	}
 }
 
+static struct vm_census census[2];
+static bool census_taken;
+
+void cli_state_census(void)
+{
+	if (vm_census_take(&census[0]) == 0 && vm_census_take(&census[1]) == 0) {
+		census_taken = true;
+		return;
+	}
+	vm_census_free(&census[0]); /* each VM walks /proc itself, as before */
+	vm_census_free(&census[1]);
+}
+
 const char *cli_state(const char *vmdir, size_t *nprocs)
 {
 	int lock = store_vm_lock(vmdir, true, true);
@@ -201,7 +214,7 @@ const char *cli_state(const char *vmdir, size_t *nprocs)
 		close(lock);
 	}
 	*nprocs = 0;
-	if (vm_procs_find(vmdir, &p) == 0) {
+	if ((census_taken ? vm_procs_find_census(&census[0], &census[1], vmdir, &p) : vm_procs_find(vmdir, &p)) == 0) {
 		*nprocs = p.n;
 		vm_procs_free(&p);
 	}

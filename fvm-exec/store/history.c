@@ -342,6 +342,25 @@ int history_load(const char *ctldir, struct run_stats **out, size_t *np)
 	return n < 0 ? (int)n : (n > 0 && !*out) ? -ENOMEM : 0;
 }
 
+int history_last(const char *ctldir, struct run_stats *out)
+{
+	int dir = open_history(ctldir, false, NULL), found = 0;
+	char **names = NULL;
+	ssize_t n;
+
+	if (dir < 0) {
+		return dir == -ENOENT ? 0 : dir;
+	}
+	n = list_records(dir, &names);
+	/* Newest first; a malformed record is skipped, as history_load skips it. */
+	for (ssize_t i = n - 1; i >= 0 && !found; i--) {
+		found = read_record(dir, names[i], out) == 0;
+	}
+	free_names(names, n);
+	close(dir);
+	return n < 0 ? (int)n : found;
+}
+
 void history_ended(const struct run_stats *s, char *buf, size_t len)
 {
 	const char *abbrev;
