@@ -152,6 +152,7 @@ struct filter_opts {
 	bool ptrace_scoped; /* a Landlock domain scopes ptrace-checked calls */
 	bool host_ro;       /* the host is read-only in the root run's namespace (rootfence.c) */
 	bool no_listener;   /* nested: the SCMP_ACT_NOTIFY rules fail closed instead */
+	const char *cache;  /* the store's cache/ for compiled filters (seccomp.c), or NULL */
 };
 
 /* A generated seccomp filter (seccomp.c). */
