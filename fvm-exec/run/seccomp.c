@@ -977,8 +977,16 @@ static void bpf_cache_store(const char *cache, const struct bpf_key *k, const st
 		return;
 	}
 	if ((dfd = open(cache, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		struct replace rp;
 		bpf_cache_name(k, name, sizeof(name));
-		replace_write(dfd, name, buf, len, 0600);
+		/* No fsync: a file a crash left empty fails the checks of the load. */
+		if (replace_open(&rp, dfd, name, 0600) == 0) {
+			if (fwrite(buf, 1, len, rp.f) == len) {
+				replace_commit_nosync(&rp);
+			} else {
+				replace_abort(&rp);
+			}
+		}
 		close(dfd);
 	}
 	free(buf);

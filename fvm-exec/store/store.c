@@ -430,7 +430,7 @@ int store_vm_create(const struct fvm_store *s, const char *name, const struct fv
 		if (r < 0) {
 			replace_abort(&rp);
 		} else {
-			r = replace_commit(&rp);
+			r = replace_commit_nosync(&rp); /* derived from vm.conf: every run checks it */
 		}
 	}
 	free(full);
