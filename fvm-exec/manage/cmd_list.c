@@ -4,6 +4,7 @@
  * time and peak memory (its account, store/history.h; "-": none), last used (UTC).
  * A name is quoted (store/quote.h), though the store only lists valid ones.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "store/human.h"
 #include "json.h"
 #include "store/history.h"
+#include "store/journal.h"
+#include "store/layers.h"
 #include "store/quote.h"
 
 struct list_ctx {
@@ -33,8 +36,17 @@ static int list_one(const char *name, void *arg)
 	char cell[32];
 	size_t nprocs;
 
-	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0 ||
-	    cli_scan(dir, NULL, 0, &ch) != 0) {
+	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0) {
+		return -1;
+	}
+	/* An empty upper/ and no layers (an idle VM): no change, and nothing to scan. */
+	struct layer_list layers;
+	if (u.entries == 0 && layer_list_read(dir, &layers) == 0 && layers.n == 0) {
+		memset(&ch, 0, sizeof(ch));
+		if (journal_exists(dir)) {
+			warnx("%s: an interrupted commit is pending; fvm commit finishes it", dir);
+		}
+	} else if (cli_scan(dir, NULL, 0, &ch) != 0) {
 		return -1;
 	}
 	state = cli_state(dir, &nprocs);
