@@ -359,21 +359,22 @@ int main(int argc, char **argv)
 	}
 	strcat(vmconf, "/" FVM_VMCONF_FILE);
 	created = !store_vm_exists(&store, vm);
-	if (read_base_config(&cfg, s.config, vm) < 0 ||
-	    (!created && exec_config_read(&cfg, vmconf, vm, true, false, true) < 0)) {
+	if (read_base_config(&cfg, s.config, vm) < 0) {
 		return FVM_EXIT_FVM;
 	}
 	if (!created) {
-		/* The files as they are now against what vm.conf froze: said, not applied. */
-		static struct exec_config files, vmc;
-		exec_config_init(&files);
+		/* The files as they are now (CFG holds them alone yet: they are read once)
+		 * against what vm.conf froze: said, not applied. */
+		static struct exec_config vmc;
 		exec_config_init(&vmc);
-		if (read_base_config(&files, s.config, vm) == 0 &&
-		    exec_config_read(&vmc, vmconf, vm, true, false, true) == 0) {
-			exec_config_drift(&files, &vmc, &cli, vmconf, vm, stderr);
+		if (exec_config_read(&vmc, vmconf, vm, true, false, true) < 0) {
+			return FVM_EXIT_FVM;
 		}
-		exec_config_free(&files);
+		exec_config_drift(&cfg, &vmc, &cli, vmconf, vm, stderr);
 		exec_config_free(&vmc);
+		if (exec_config_read(&cfg, vmconf, vm, true, false, true) < 0) {
+			return FVM_EXIT_FVM;
+		}
 	}
 	merge_cli(&cfg, &cli);
 	if (exec_settings_build(&cfg, &s) < 0) {
