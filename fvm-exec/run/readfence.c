@@ -36,9 +36,10 @@
  *    rename) after the run started, in a directory that holds a protected path, is
  *    unreadable for this run — a VM made after the run started stays unreadable, and so
  *    does a file the host writes in the home directory during the run when the store is
- *    beneath it. File names and metadata (stat, listing) of protected trees stay
- *    visible. A hard link made elsewhere to a protected file, or a mount made after the
- *    start, exposes it.
+ *    beneath it; so does another user's entry private (go-rwx) at the start and opened
+ *    up meanwhile (closed_to_run). File names and metadata (stat, listing) of
+ *    protected trees stay visible. A hard link made elsewhere to a protected file, or a
+ *    mount made after the start, exposes it.
  */
 #include <dirent.h>
 #include <errno.h>
