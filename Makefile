@@ -190,11 +190,11 @@ $(PIELOAD): libfvm/pieload/pieload.c
 		-nostdlib -no-pie -Wl,-z,noexecstack -o $@ $< $(LDFLAGS)
 
 # Archives after the objects that use them, the store's before the core's it uses.
-# fvm-exec --trace hashes the run's inputs and outputs with libcrypto (run/trace.c).
-TRACE_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
+# fvm-exec --trace hashes the run's inputs and outputs with libcrypto, which run/trace.c
+# loads (dlopen) only then: linked, its loading cost every run about a millisecond.
 fvm-exec/fvm-exec: $(RUN_OBJ) $(STORE_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(TRACE_LIBS) $(LDFLAGS)
+	$(Q)$(CC) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
 
 # fvm config reads and writes vm.conf with fvm-exec's own parser and checks.
 CONFIG_OBJ := $(addprefix $(B)/fvm-exec/run/,config.o config_file.o config_table.o config_drift.o)

@@ -53,7 +53,7 @@ $(SAN_STORE_LIB): $(SAN_STORE_SRC:%.c=$(SAN_B)/%.o)
 
 $(SAN_B)/fvm-exec/fvm-exec: $(SAN_RUN_SRC:%.c=$(SAN_B)/%.o) $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(TRACE_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ldl $(BSD_LIBS) $(SECCOMP_LIBS) $(LDFLAGS)
 
 $(SAN_B)/fvm-exec/fvm: $(SAN_MANAGE_SRC:%.c=$(SAN_B)/%.o) $(CONFIG_OBJ:$(B)/%=$(SAN_B)/%) $(SAN_STORE_LIB) $(SAN_CORE_LIB)
 	$(call msg,LD,$@)

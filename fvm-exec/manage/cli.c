@@ -216,6 +216,29 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n)
 	}
 }
 
+static struct vm_census census[2];
+static bool census_wanted, census_taken;
+
+void cli_state_census(void)
+{
+	census_wanted = true; /* taken at the first VM: a store without VMs walks nothing */
+}
+
+/* The two walks, once; false when they cannot be made (each VM then walks itself). */
+static bool census_ready(void)
+{
+	if (census_wanted && !census_taken) {
+		census_wanted = false;
+		if (vm_census_take(&census[0]) == 0 && vm_census_take(&census[1]) == 0) {
+			census_taken = true;
+		} else {
+			vm_census_free(&census[0]);
+			vm_census_free(&census[1]);
+		}
+	}
+	return census_taken;
+}
+
 const char *cli_state(const char *vmdir, size_t *nprocs)
 {
 	int lock = store_vm_lock(vmdir, true, true);
@@ -225,7 +248,7 @@ const char *cli_state(const char *vmdir, size_t *nprocs)
 		close(lock);
 	}
 	*nprocs = 0;
-	if (vm_procs_find(vmdir, &p) == 0) {
+	if ((census_ready() ? vm_procs_find_census(&census[0], &census[1], vmdir, &p) : vm_procs_find(vmdir, &p)) == 0) {
 		*nprocs = p.n;
 		vm_procs_free(&p);
 	}

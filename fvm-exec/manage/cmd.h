@@ -142,6 +142,12 @@ void cli_count(const struct fvm_changes *ch, struct cli_counts *n);
  * the VM's live processes. */
 const char *cli_state(const char *vmdir, size_t *nprocs);
 
+/*
+ * From now on cli_state answers from two walks of /proc taken here, once for every VM
+ * (procs.h, vm_procs_find_census), instead of walking /proc for each VM (fvm list).
+ */
+void cli_state_census(void);
+
 /* "PREFIXVPATH" quoted as a name, for a diff label ("a/etc/x"): malloc'd, or NULL. */
 char *cli_label(const char *prefix, const char *vpath);
 

@@ -4,6 +4,7 @@
  * time and peak memory (its account, store/history.h; "-": none), last used (UTC).
  * A name is quoted (store/quote.h), though the store only lists valid ones.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "store/human.h"
 #include "json.h"
 #include "store/history.h"
+#include "store/journal.h"
+#include "store/layers.h"
 #include "store/quote.h"
 
 struct list_ctx {
@@ -33,18 +36,26 @@ static int list_one(const char *name, void *arg)
 	char cell[32];
 	size_t nprocs;
 
-	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0 ||
-	    cli_scan(dir, NULL, 0, &ch) != 0) {
+	if (store_vm_dir(ctx->s, name, dir, sizeof(dir)) < 0 || store_vm_usage(dir, &u) < 0) {
+		return -1;
+	}
+	/* An empty upper/ and no layers (an idle VM): no change, and nothing to scan. */
+	struct layer_list layers;
+	if (u.entries == 0 && layer_list_read(dir, &layers) == 0 && layers.n == 0) {
+		memset(&ch, 0, sizeof(ch));
+		if (journal_exists(dir)) {
+			warnx("%s: an interrupted commit is pending; fvm commit finishes it", dir);
+		}
+	} else if (cli_scan(dir, NULL, 0, &ch) != 0) {
 		return -1;
 	}
 	state = cli_state(dir, &nprocs);
 	cli_time(u.last_used, when, sizeof(when));
 	/* The last run's account (store/history.h), if any run was recorded. */
-	struct run_stats *runs = NULL, *last = NULL;
-	size_t nruns = 0;
+	struct run_stats rec, *last = NULL;
 	char ctl[PATH_MAX], cpu[32] = "-", peak[32] = "-";
-	if (store_ctl_path(dir, ctl, sizeof(ctl)) == 0 && history_load(ctl, &runs, &nruns) == 0 && nruns) {
-		last = &runs[nruns - 1];
+	if (store_ctl_path(dir, ctl, sizeof(ctl)) == 0 && history_last(ctl, &rec) == 1) {
+		last = &rec;
 		snprintf(cpu, sizeof(cpu), "%llu.%02llus", (last->user_ms + last->sys_ms) / 1000,
 			 (last->user_ms + last->sys_ms) % 1000 / 10);
 		human_size(last->peak_rss, ctx->bytes, peak, sizeof(peak));
@@ -72,7 +83,6 @@ static int list_one(const char *name, void *arg)
 		printf("%-24s %-12s %8zu %12s %9s %10s  %s\n", q ? q : "?", cell, ch.n, size, cpu, peak, when);
 		free(q);
 	}
-	free(runs);
 	fvm_changes_free(&ch);
 	ctx->first = false;
 	return 0;
@@ -103,6 +113,7 @@ int cmd_list(const struct fvm_store *s, int argc, char **argv)
 	} else {
 		printf("[");
 	}
+	cli_state_census(); /* two walks of /proc for all the VMs, not two per VM */
 	int ret = store_each_vm(s, list_one, &ctx);
 	if (ctx.json) {
 		printf("%s]\n", ctx.first ? "" : "\n");

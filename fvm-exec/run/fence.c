@@ -65,6 +65,7 @@
  *    namespace and capabilities, no_new_privs, seccomp, Landlock.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +78,7 @@
 #include <unistd.h>
 
 #include "fvm/ipcname.h"
+#include "fvm/layout.h"
 #include "fvm/mqbroker.h"
 #include "run.h"
 
@@ -438,7 +440,17 @@ int fence_prepare(struct exec_fence *f, const struct exec_settings *s, const cha
 		return -1;
 	}
 	f->notify.ruleset_fd = f->ruleset_fd; /* complete: readfence_prepare added its rules */
+	/* The store's cache/ beside vms/ (VMDIR is STORE/vms/NAME): compiled filters. */
+	static char cache[PATH_MAX];
 	struct filter_opts o = {.tcp_fenced = f->tcp_fenced, .ptrace_scoped = f->ruleset_fd >= 0};
+	const char *name = strrchr(vmdir, '/');
+	size_t vms = sizeof(FVM_VMS_DIR) - 1;
+	if (name && (size_t)(name - vmdir) > vms && memcmp(name - vms, FVM_VMS_DIR, vms) == 0 &&
+	    name[-(int)vms - 1] == '/' &&
+	    (size_t)snprintf(cache, sizeof(cache), "%.*s/cache", (int)(name - vmdir - (ptrdiff_t)vms - 1), vmdir) <
+		    sizeof(cache)) {
+		o.cache = cache;
+	}
 	if (fence_filter_build(&f->filter[0], s, &o) < 0) {
 		return -1;
 	}

@@ -6,7 +6,8 @@
  * A run, in order: the command line; the configuration layers (system and user
  * fvm.conf or -c FILE, the VM's vm.conf, the command line); the VM, created on first
  * use with the effective policy written to its vm.conf; the compiled policy, rewritten
- * atomically on every run (both in the VM's control area, outside the fence); a switch
+ * atomically by a run whose image differs (both in the VM's control area, outside the
+ * fence); a switch
  * of layers a pull left, applied if the VM is idle (store/layers.h); the run lock, held
  * shared; the environment contract (fvm/env.h); cgroups and the kernel
  * fence, prepared here; then the run's supervisor (supervise.c), whose child joins the
@@ -358,21 +359,22 @@ int main(int argc, char **argv)
 	}
 	strcat(vmconf, "/" FVM_VMCONF_FILE);
 	created = !store_vm_exists(&store, vm);
-	if (read_base_config(&cfg, s.config, vm) < 0 ||
-	    (!created && exec_config_read(&cfg, vmconf, vm, true, false, true) < 0)) {
+	if (read_base_config(&cfg, s.config, vm) < 0) {
 		return FVM_EXIT_FVM;
 	}
 	if (!created) {
-		/* The files as they are now against what vm.conf froze: said, not applied. */
-		static struct exec_config files, vmc;
-		exec_config_init(&files);
+		/* The files as they are now (CFG holds them alone yet: they are read once)
+		 * against what vm.conf froze: said, not applied. */
+		static struct exec_config vmc;
 		exec_config_init(&vmc);
-		if (read_base_config(&files, s.config, vm) == 0 &&
-		    exec_config_read(&vmc, vmconf, vm, true, false, true) == 0) {
-			exec_config_drift(&files, &vmc, &cli, vmconf, vm, stderr);
+		if (exec_config_read(&vmc, vmconf, vm, true, false, true) < 0) {
+			return FVM_EXIT_FVM;
 		}
-		exec_config_free(&files);
+		exec_config_drift(&cfg, &vmc, &cli, vmconf, vm, stderr);
 		exec_config_free(&vmc);
+		if (exec_config_read(&cfg, vmconf, vm, true, false, true) < 0) {
+			return FVM_EXIT_FVM;
+		}
 	}
 	merge_cli(&cfg, &cli);
 	if (exec_settings_build(&cfg, &s) < 0) {
@@ -384,13 +386,17 @@ int main(int argc, char **argv)
 	if (exec_protect_shares(&cfg, prot, nprot) < 0 || exec_protect_scope(&s.pol, prot, nprot) < 0) {
 		return FVM_EXIT_FVM;
 	}
-	if (created) {
-		conf = vmconf_text(&cfg, vm);
+	/* A new VM is made now, and an existing one's control area if it lacks one; an
+	 * existing one's policy image is checked once, below, under the lock (doing it
+	 * here too only repeated it). */
+	struct stat ctlst;
+	if (created || lstat(ctldir, &ctlst) < 0) {
+		conf = created ? vmconf_text(&cfg, vm) : NULL;
+		if (store_vm_create(&store, vm, &s.pol, conf) < 0) {
+			return FVM_EXIT_FVM;
+		}
+		free(conf);
 	}
-	if (store_vm_create(&store, vm, &s.pol, conf) < 0) {
-		return FVM_EXIT_FVM;
-	}
-	free(conf);
 	if (created && !s.ephemeral) {
 		made.pid = getpid();
 		snprintf(made.vmdir, sizeof(made.vmdir), "%s", vmdir);

@@ -608,9 +608,8 @@ static int caps_bound(void)
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 
-	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		if (!kept(cap) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
-		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+	for (int cap = 0, have; (have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++) {
+		if (!kept(cap) && have == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			return -errno;
 		}
 	}

@@ -44,7 +44,18 @@ struct exec_cgroup {
 int cgroup_setup(struct exec_cgroup *cg, const char *vm, const struct exec_settings *s, char *why,
 		 size_t whylen);
 
-/* In the child: moves the calling process into the run's cgroups. Returns 0 or -errno. */
+/*
+ * fork(), with the child born in CG's v2 cgroup where there is one (clone3
+ * CLONE_INTO_CGROUP), which spares cgroup_join its slowest move; an ordinary fork where
+ * clone3 is refused. Returns as fork does. The parent must be single-threaded (the child
+ * of a raw clone3 has no fork handlers run).
+ */
+pid_t cgroup_fork(const struct exec_cgroup *cg);
+
+/*
+ * In the child: moves the calling process into the run's cgroups it is not already in
+ * (cgroup_fork's). Returns 0 or -errno.
+ */
 int cgroup_join(const struct exec_cgroup *cg);
 
 /* Appends the pids of the run's cgroups to OUT (at most MAX in all); returns the count. */
@@ -141,6 +152,7 @@ struct filter_opts {
 	bool ptrace_scoped; /* a Landlock domain scopes ptrace-checked calls */
 	bool host_ro;       /* the host is read-only in the root run's namespace (rootfence.c) */
 	bool no_listener;   /* nested: the SCMP_ACT_NOTIFY rules fail closed instead */
+	const char *cache;  /* the store's cache/ for compiled filters (seccomp.c), or NULL */
 };
 
 /* A generated seccomp filter (seccomp.c). */

@@ -16,12 +16,17 @@
  *  - Each refusal carries the errno a native unprivileged program gets for the call
  *    (EPERM mostly), so that programs take their usual "not permitted" path.
  *  - The filter is generated in fvm-exec (errors before anything runs) and installed by
- *    the child with seccomp(2); fence_filter_install returns the user-notification fd
+ *    the child with seccomp(2). A generated filter is kept in the store's cache/ (see
+ *    "The compiled filters, cached"), keyed by everything that decides its
+ *    instructions, so that a run does not pay libseccomp's compilation again (2-3 ms,
+ *    the largest part of fvm-exec's own CPU time at start); fence_filter_install returns the user-notification fd
  *    when a rule's action is SCMP_ACT_NOTIFY (connect under unix = vm), which the child
  *    hands to the run's supervisor (notify.c).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/fs.h>
 #include <linux/fscrypt.h>
 #include <linux/fsverity.h>
@@ -42,6 +47,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "store/replace.h"
 
 #if defined(__x86_64__)
 #define COMPAT_ARCH SCMP_ARCH_X86
@@ -809,6 +815,183 @@ out:
 	return r;
 }
 
+/*
+ * The compiled filters, cached: STORE/cache/bpf-HASH, one file per key, written once
+ * (temporary + rename) by the first run that needs it. The key is all that decides
+ * the instructions: this build of fvm-exec (its ELF build ID: the rule tables are its
+ * code), libseccomp's version and the kernel API level it detected (its name tables
+ * and the actions it may emit), the ABI, and the inputs of fence_filter_build (the
+ * options, the network policy, unix = vm, which families are open whole). A file is
+ * used only when it is a regular file of the caller's own, its key equal to the whole
+ * key wanted, byte for byte, and its length consistent; anything else is compiled
+ * afresh (and rewritten). The store is hidden from the VM and outside its Landlock
+ * domain: no process of a VM can write a filter a later run would load. Without a
+ * build ID (a stripped build), nothing is cached.
+ */
+#define BPF_CACHE_DIR "cache"
+#define BPF_CACHE_MAGIC "fvm-bpf 1"
+
+struct bpf_key {
+	char magic[16];
+	unsigned char build_id[64];
+	uint32_t build_id_len;
+	uint32_t lib[3], api, arch;
+	int32_t net;
+	uint8_t tcp_fenced, nodev, ptrace_scoped, host_ro, no_listener, unix_vm, full_inet, full_inet6;
+};
+
+struct bpf_file {
+	struct bpf_key key;
+	int32_t nrules;
+	uint32_t notify, len; /* len instructions follow */
+};
+
+static int note_build_id(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct bpf_key *k = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE) {
+			continue;
+		}
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const char *name = p + sizeof(*n), *desc = name + ((n->n_namesz + 3) & ~3u);
+			if (desc + n->n_descsz > end) {
+				break;
+			}
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+			    n->n_descsz > 0 && n->n_descsz <= sizeof(k->build_id)) {
+				memcpy(k->build_id, desc, n->n_descsz);
+				k->build_id_len = n->n_descsz;
+				return 1;
+			}
+			p = desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 1; /* the first object is the program itself: no other is looked at */
+}
+
+/* The key of a filter built from S, O and FULL; false when none can be made. */
+static bool bpf_key_make(struct bpf_key *k, const struct exec_settings *s, const struct filter_opts *o,
+			 const bool full[2])
+{
+	const struct scmp_version *v = seccomp_version();
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->magic, sizeof(k->magic), "%s", BPF_CACHE_MAGIC);
+	dl_iterate_phdr(note_build_id, k);
+	if (!k->build_id_len || !v) {
+		return false;
+	}
+	k->lib[0] = v->major;
+	k->lib[1] = v->minor;
+	k->lib[2] = v->micro;
+	k->api = seccomp_api_get();
+	k->arch = seccomp_arch_native();
+	k->net = s->pol.net;
+	k->tcp_fenced = o->tcp_fenced;
+	k->nodev = o->nodev;
+	k->ptrace_scoped = o->ptrace_scoped;
+	k->host_ro = o->host_ro;
+	k->no_listener = o->no_listener;
+	k->unix_vm = s->unix_vm;
+	k->full_inet = full[0];
+	k->full_inet6 = full[1];
+	return true;
+}
+
+/* DIR/bpf-HASH of K (FNV-1a: it names the file; the key inside decides). */
+static void bpf_cache_name(const struct bpf_key *k, char *out, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < sizeof(*k); i++) {
+		h = (h ^ ((const unsigned char *)k)[i]) * 0x100000001b3ULL;
+	}
+	snprintf(out, len, "bpf-%016llx", (unsigned long long)h);
+}
+
+/* The cached filter of K from directory CACHE into OUT; 0, or -1 when there is none. */
+static int bpf_cache_load(const char *cache, const struct bpf_key *k, struct exec_filter *out)
+{
+	char name[32];
+	struct bpf_file h;
+	struct stat st;
+	int dfd = open(cache, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd;
+
+	if (dfd < 0) {
+		return -1;
+	}
+	bpf_cache_name(k, name, sizeof(name));
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0) {
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(&h.key, k, sizeof(*k)) != 0 ||
+	    h.len == 0 || h.len > BPF_MAXINSNS ||
+	    st.st_size != (off_t)(sizeof(h) + h.len * sizeof(struct sock_filter))) {
+		close(fd);
+		return -1;
+	}
+	struct sock_filter *insns = malloc(h.len * sizeof(*insns));
+	if (!insns || pread(fd, insns, h.len * sizeof(*insns), sizeof(h)) != (ssize_t)(h.len * sizeof(*insns))) {
+		free(insns);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	out->prog.filter = insns;
+	out->prog.len = (unsigned short)h.len;
+	out->nrules = h.nrules;
+	out->notify = h.notify != 0;
+	return 0;
+}
+
+/* Keeps OUT as the filter of K in directory CACHE (made 0700 when missing); best effort. */
+static void bpf_cache_store(const char *cache, const struct bpf_key *k, const struct exec_filter *out)
+{
+	struct bpf_file h;
+	char name[32];
+	size_t len = sizeof(h) + out->prog.len * sizeof(struct sock_filter);
+	char *buf = malloc(len);
+	int dfd;
+
+	if (!buf) {
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	h.key = *k;
+	h.nrules = out->nrules;
+	h.notify = out->notify;
+	h.len = out->prog.len;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), out->prog.filter, out->prog.len * sizeof(struct sock_filter));
+	if (mkdir(cache, 0700) < 0 && errno != EEXIST) {
+		free(buf);
+		return;
+	}
+	if ((dfd = open(cache, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		struct replace rp;
+		bpf_cache_name(k, name, sizeof(name));
+		/* No fsync: a file a crash left empty fails the checks of the load. */
+		if (replace_open(&rp, dfd, name, 0600) == 0) {
+			if (fwrite(buf, 1, len, rp.f) == len) {
+				replace_commit_nosync(&rp);
+			} else {
+				replace_abort(&rp);
+			}
+		}
+		close(dfd);
+	}
+	free(buf);
+}
+
 int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, const struct filter_opts *o)
 {
 	bool full[2] = {false, false}; /* every socket type of AF_INET, AF_INET6 */
@@ -825,6 +1008,14 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 			full[0] |= s->pol.allow[i].family == AF_INET;
 			full[1] |= s->pol.allow[i].family == AF_INET6;
 		}
+	}
+	struct bpf_key key;
+	bool keyed = o->cache && bpf_key_make(&key, s, o, full);
+	if (keyed && bpf_cache_load(o->cache, &key, out) == 0) {
+		out->full_inet = full[0];
+		out->full_inet6 = full[1];
+		out->nodev = o->nodev;
+		return 0;
 	}
 	if ((r = build_arch(&native, s, o->tcp_fenced, full)) < 0) {
 		goto out;
@@ -876,6 +1067,9 @@ out:
 	out->full_inet = full[0];
 	out->full_inet6 = full[1];
 	out->nodev = o->nodev;
+	if (keyed) {
+		bpf_cache_store(o->cache, &key, out);
+	}
 	return 0;
 }
 

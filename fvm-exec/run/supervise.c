@@ -399,7 +399,7 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		sup->trace->supervisor = s.rec.pid;
 		trace_active = sup->trace;
 	}
-	s.cmd = fork();
+	s.cmd = cgroup_fork(sup->cg);
 	if (s.cmd == 0) {
 		sigprocmask(SIG_SETMASK, old, NULL);
 		/* The supervisor killed outright takes the command with it. */

@@ -27,11 +27,11 @@
  *  - Memory is bounded: at most TRACE_ENTRIES_MAX distinct facts; beyond, counted as
  *    dropped.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +64,8 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+static int crypto_load(void);
+
 int trace_prepare(struct tracer *t, const char *vmdir)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -73,6 +75,9 @@ int trace_prepare(struct tracer *t, const char *vmdir)
 	memset(t, 0, sizeof(*t));
 	t->sock = -1;
 	unsetenv(FVM_ENV_TRACE); /* an outer run's trace is not this VM's */
+	if (crypto_load() < 0) { /* before the run: its end hashes the files */
+		return -1;
+	}
 	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" FVM_TRACE_SOCK ".%d", vmdir, (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "fvm-exec: --trace: the VM's directory %s is too long for a socket path\n", vmdir);
@@ -350,27 +355,74 @@ void trace_note_open(pid_t pid, int fd, const char *rpath, const char *vpath)
 
 /* ---- the end of the run ----------------------------------------------------------- */
 
+/*
+ * libcrypto, loaded by the first run that traces (trace_prepare), not linked: its
+ * loading and relocation cost every run of fvm-exec about a millisecond, and only
+ * --trace hashes (issue 15). The five calls of its stable EVP interface are taken by
+ * name; the library is the one of OpenSSL 3, else 1.1.
+ */
+static struct {
+	void *(*ctx_new)(void);
+	void (*ctx_free)(void *);
+	const void *(*sha256)(void);
+	int (*init)(void *, const void *, void *);
+	int (*update)(void *, const void *, size_t);
+	int (*final)(void *, unsigned char *, unsigned *);
+	bool loaded;
+} evp;
+
+static int crypto_load(void)
+{
+	static const char *const names[] = {"libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"};
+	void *h = NULL;
+
+	if (evp.loaded) {
+		return 0;
+	}
+	for (size_t i = 0; !h && i < sizeof(names) / sizeof(names[0]); i++) {
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	}
+	if (!h) {
+		fprintf(stderr, "fvm-exec: --trace: cannot load libcrypto (OpenSSL) to hash files: %s\n", dlerror());
+		return -1;
+	}
+	*(void **)&evp.ctx_new = dlsym(h, "EVP_MD_CTX_new");
+	*(void **)&evp.ctx_free = dlsym(h, "EVP_MD_CTX_free");
+	*(void **)&evp.sha256 = dlsym(h, "EVP_sha256");
+	*(void **)&evp.init = dlsym(h, "EVP_DigestInit_ex");
+	*(void **)&evp.update = dlsym(h, "EVP_DigestUpdate");
+	*(void **)&evp.final = dlsym(h, "EVP_DigestFinal_ex");
+	if (!evp.ctx_new || !evp.ctx_free || !evp.sha256 || !evp.init || !evp.update || !evp.final) {
+		fprintf(stderr, "fvm-exec: --trace: libcrypto lacks the EVP digest calls\n");
+		return -1;
+	}
+	evp.loaded = true;
+	return 0;
+}
+
 /* sha256:HEX of the open file FD into OUT. 0 or -errno. */
 static int sha256_fd(int fd, char out[80])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE], buf[1 << 16];
+	unsigned char md[64], buf[1 << 16]; /* 64: EVP_MAX_MD_SIZE */
 	unsigned len = 0;
 	ssize_t n;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	void *c = crypto_load() == 0 ? evp.ctx_new() : NULL;
 
-	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(c);
+	if (!c || !evp.init(c, evp.sha256(), NULL)) {
+		if (c) {
+			evp.ctx_free(c);
+		}
 		return -ENOMEM;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
 		if (n > 0) {
-			EVP_DigestUpdate(c, buf, (size_t)n);
+			evp.update(c, buf, (size_t)n);
 		}
 	}
 	int e = n < 0 ? -errno : 0;
-	EVP_DigestFinal_ex(c, md, &len);
-	EVP_MD_CTX_free(c);
+	evp.final(c, md, &len);
+	evp.ctx_free(c);
 	memcpy(out, "sha256:", 7);
 	for (unsigned i = 0; i < len && i < 32; i++) {
 		out[7 + 2 * i] = hex[md[i] >> 4];

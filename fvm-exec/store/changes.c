@@ -265,9 +265,13 @@ static int scan_dir(struct scan *s, const char *vdir, int udfd, bool host_visibl
 	const struct stat *parent;
 	int ret = 0;
 
+	unames = list_dir(NULL, udfd, &nu);
+	if (nu == 0 && !inherited_opaque) {
+		free_list(unames, nu);
+		return 0; /* nothing of the VM here (an idle VM's upper/): no host entry to read */
+	}
 	/* Where a new entry lands: the host's directory, or the VM's own new one. */
 	parent = (host_visible ? lstat(vdir, &pst) : fstat(udfd, &pst)) == 0 ? &pst : NULL;
-	unames = list_dir(NULL, udfd, &nu);
 	if (host_visible) {
 		opaque = inherited_opaque || in_list(unames, nu, FVM_WH_OPAQUE);
 		hnames = list_dir(vdir, -1, &nh);

@@ -64,6 +64,12 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep);
  */
 int history_load(const char *ctldir, struct run_stats **out, size_t *n);
 
+/*
+ * The newest well-formed record of CTLDIR into *OUT, reading no other (fvm list).
+ * Returns 1, 0 when there is none, or -errno.
+ */
+int history_last(const char *ctldir, struct run_stats *out);
+
 /* The name of S's record in CTL/history (END_MS-PID, fixed width), into BUF. */
 void history_name(const struct run_stats *s, char *buf, size_t len);
 

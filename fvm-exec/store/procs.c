@@ -163,49 +163,81 @@ static bool env_has(const char *env, size_t len, const char *want)
 	return false;
 }
 
-static bool in_env(pid_t pid, const char *want)
+/* PID's initial environment into BUF (SIZE bytes at most); its length, or -1. */
+static ssize_t read_env(pid_t pid, char *buf, size_t size)
 {
 	char path[64];
-	static char buf[1 << 17];
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		return false;
+		return -1;
 	}
-	n = read(fd, buf, sizeof(buf));
+	n = read(fd, buf, size);
 	close(fd);
-	return n > 0 && env_has(buf, (size_t)n, want);
+	return n;
+}
+
+static char env_buf[1 << 17];
+
+static bool in_env(pid_t pid, const char *want)
+{
+	ssize_t n = read_env(pid, env_buf, sizeof(env_buf));
+
+	return n > 0 && env_has(env_buf, (size_t)n, want);
+}
+
+/* Whether process J of census C has WANT in its initial environment: from C's copy of
+ * its FVM_ROOT entries (C NULL: read /proc now, for process PID). */
+static bool census_env(const struct vm_census *c, size_t j, pid_t pid, const char *want)
+{
+	if (!c) {
+		return in_env(pid, want);
+	}
+	return c->roots[j] && env_has(c->roots[j], c->roots_len[j], want);
 }
 
 /*
- * One walk of /proc: the processes of RUNS (N of them, not their supervisors) into P,
- * sorted; with WANT ("FVM_ROOT=VMDIR"), also the processes whose initial environment
- * holds it.
+ * The processes of RUNS (N of them, not their supervisors) in table T into P, sorted;
+ * with WANT ("FVM_ROOT=VMDIR"), also the processes whose initial environment holds it
+ * (read now, or from census C when there is one: T is then C's table).
  */
+static int find_in(const struct proc_table *t, const struct vm_census *c, const struct run_record *runs,
+		   size_t n, const char *want, struct vm_procs *p)
+{
+	pid_t me = getpid();
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		ret = run_procs(t, &runs[i], p);
+	}
+	/* The second net: processes started in the VM whose supervisor is gone. */
+	for (size_t j = 0; want && ret == 0 && j < t->n; j++) {
+		bool supervisor = false;
+		for (size_t i = 0; i < n; i++) {
+			supervisor |= runs[i].pid == t->v[j].pid;
+		}
+		if (!supervisor && t->v[j].pid != me && !has_pid(p, t->v[j].pid) &&
+		    census_env(c, j, t->v[j].pid, want)) {
+			ret = add_proc(p, &t->v[j]);
+		}
+	}
+	if (p->n) {
+		qsort(p->v, p->n, sizeof(*p->v), cmp_proc);
+	}
+	return ret;
+}
+
+/* One walk of /proc: find_in on what it shows now. */
 static int find_once(const struct run_record *runs, size_t n, const char *want, struct vm_procs *p)
 {
 	struct proc_table t;
 	int ret = table_read(&t);
 
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		ret = run_procs(&t, &runs[i], p);
-	}
-	/* The second net: processes started in the VM whose supervisor is gone. */
-	for (size_t j = 0; want && ret == 0 && j < t.n; j++) {
-		bool supervisor = false;
-		for (size_t i = 0; i < n; i++) {
-			supervisor |= runs[i].pid == t.v[j].pid;
-		}
-		if (!supervisor && t.v[j].pid != getpid() && !has_pid(p, t.v[j].pid) &&
-		    in_env(t.v[j].pid, want)) {
-			ret = add_proc(p, &t.v[j]);
-		}
-	}
-	if (p->n) {
-		qsort(p->v, p->n, sizeof(*p->v), cmp_proc);
+	if (ret == 0) {
+		ret = find_in(&t, NULL, runs, n, want, p);
 	}
 	free(t.v);
 	return ret;
@@ -271,6 +303,93 @@ int vm_procs_find(const char *vmdir, struct vm_procs *p)
 	}
 	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
 	ret = find_stable(runs, nruns, want, p);
+	for (size_t i = 0; i < nruns; i++) {
+		p->nruns += runs[i].pid > 0;
+	}
+	free(runs);
+	return ret;
+}
+
+int vm_census_take(struct vm_census *c)
+{
+	struct proc_table t;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	if ((ret = table_read(&t)) < 0) {
+		return ret;
+	}
+	c->v = t.v;
+	c->n = t.n;
+	c->roots = calloc(t.n ? t.n : 1, sizeof(*c->roots));
+	c->roots_len = calloc(t.n ? t.n : 1, sizeof(*c->roots_len));
+	if (!c->roots || !c->roots_len) {
+		vm_census_free(c);
+		return -ENOMEM;
+	}
+	/* Of each environment only its FVM_ROOT entries are kept (most have none). */
+	for (size_t j = 0; j < t.n; j++) {
+		ssize_t n = read_env(t.v[j].pid, env_buf, sizeof(env_buf));
+		size_t keep = 0;
+		for (size_t off = 0; n > 0 && off < (size_t)n; off += strnlen(env_buf + off, (size_t)n - off) + 1) {
+			size_t l = strnlen(env_buf + off, (size_t)n - off);
+			if (strncmp(env_buf + off, FVM_ENV_ROOT "=", sizeof(FVM_ENV_ROOT)) != 0) {
+				continue;
+			}
+			char *nr = realloc(c->roots[j], keep + l + 1);
+			if (!nr) {
+				vm_census_free(c);
+				return -ENOMEM;
+			}
+			memcpy(nr + keep, env_buf + off, l);
+			nr[keep + l] = '\0';
+			c->roots[j] = nr;
+			keep += l + 1;
+		}
+		c->roots_len[j] = keep;
+	}
+	return 0;
+}
+
+void vm_census_free(struct vm_census *c)
+{
+	for (size_t j = 0; c->roots && j < c->n; j++) {
+		free(c->roots[j]);
+	}
+	free(c->roots);
+	free(c->roots_len);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+int vm_procs_find_census(const struct vm_census *a, const struct vm_census *b, const char *vmdir,
+			 struct vm_procs *p)
+{
+	char want[PATH_MAX + 16], ctl[PATH_MAX];
+	struct run_record *runs = NULL;
+	struct vm_procs other = {0};
+	size_t nruns = 0;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0) {
+		return -EINVAL;
+	}
+	if ((ret = run_records_load(ctl, false, &runs, &nruns)) < 0) {
+		return ret;
+	}
+	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
+	struct proc_table ta = {a->v, a->n}, tb = {b->v, b->n};
+	ret = find_in(&ta, a, runs, nruns, want, p);
+	if (ret == 0) {
+		ret = find_in(&tb, b, runs, nruns, want, &other);
+	}
+	if (ret == 0 && !same_pids(p, &other)) {
+		/* The two walks disagree on this VM: it is asked alone, as vm_procs_find does. */
+		vm_procs_free(p);
+		ret = find_stable(runs, nruns, want, p);
+	}
+	vm_procs_free(&other);
 	for (size_t i = 0; i < nruns; i++) {
 		p->nruns += runs[i].pid > 0;
 	}

@@ -34,6 +34,24 @@ int vm_procs_find(const char *vmdir, struct vm_procs *p);
 void vm_procs_free(struct vm_procs *p);
 
 /*
+ * One walk of /proc for many VMs (fvm list): every process with its parent, and the
+ * FVM_ROOT entries of its initial environment. vm_procs_find_census answers
+ * vm_procs_find for VMDIR from two censuses taken one after the other (A, B), reading
+ * only the VM's run records; where the two disagree on the VM (a process forked or
+ * ended between them) it walks /proc again for that VM alone, as vm_procs_find does.
+ */
+struct vm_census {
+	struct vm_proc *v;
+	size_t n;
+	char **roots;       /* per process: its FVM_ROOT=... entries, NUL-separated, or NULL */
+	size_t *roots_len;  /* their length in bytes */
+};
+int vm_census_take(struct vm_census *c);
+void vm_census_free(struct vm_census *c);
+int vm_procs_find_census(const struct vm_census *a, const struct vm_census *b, const char *vmdir,
+			 struct vm_procs *p);
+
+/*
  * "PID (COMM), PID (COMM)" (PARENS) or "PID COMM, PID COMM" into OUT (size LEN),
  * truncated with "..." if need be; each COMM quoted (store/quote.h).
  */

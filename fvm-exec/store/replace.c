@@ -2,6 +2,7 @@
  * replace.c — writing a file whole (replace.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -27,13 +28,13 @@ int replace_open(struct replace *r, int dirfd, const char *name, mode_t mode)
 	return 0;
 }
 
-int replace_commit(struct replace *r)
+static int commit(struct replace *r, bool sync)
 {
 	int ret = 0;
 
 	if (ferror(r->f)) {
 		ret = -EIO; /* an earlier write failed */
-	} else if (fflush(r->f) != 0 || fsync(fileno(r->f)) < 0) {
+	} else if (fflush(r->f) != 0 || (sync && fsync(fileno(r->f)) < 0)) {
 		ret = -errno;
 	}
 	if (fclose(r->f) != 0 && ret == 0) {
@@ -47,6 +48,16 @@ int replace_commit(struct replace *r)
 		unlinkat(r->dirfd, r->tmp, 0);
 	}
 	return ret;
+}
+
+int replace_commit(struct replace *r)
+{
+	return commit(r, true);
+}
+
+int replace_commit_nosync(struct replace *r)
+{
+	return commit(r, false);
 }
 
 void replace_abort(struct replace *r)

@@ -33,6 +33,14 @@ int replace_open(struct replace *r, int dirfd, const char *name, mode_t mode);
  */
 int replace_commit(struct replace *r);
 
+/*
+ * replace_commit without the fsync: for a file derived from others and checked by
+ * every reader before use, which a crash may leave empty or old but never torn
+ * between two contents (the rename is atomic): the compiled policy image, which every
+ * run compares with what it would write and rewrites when it differs.
+ */
+int replace_commit_nosync(struct replace *r);
+
 /* Drops the new content: NAME is as it was. */
 void replace_abort(struct replace *r);
 

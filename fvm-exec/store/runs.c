@@ -5,8 +5,13 @@
  *  - Every access goes through a descriptor of CTL/runs opened without following a
  *    link; a record is opened O_NOFOLLOW | O_NONBLOCK, must be a regular file, and is
  *    read to at most RUN_RECORD_MAX bytes.
- *  - A record is written whole (O_EXCL temporary, then rename), so a reader never
- *    sees half of one.
+ *  - A record is written whole (a temporary, then rename), so a reader never sees half
+ *    of one.
+ *  - A record removed is kept as a spare file (.spare.N, RUN_SPARES of them) that the
+ *    next record is written into (renamed to the temporary, truncated, checked to be a
+ *    regular file of one link), instead of an unlink and a new file: a file system
+ *    without a journal (ext4) scans past every inode freed recently to make a new one,
+ *    0.3-0.5 ms per start here (issue 15). Readers skip names beginning with a dot.
  */
 #include <dirent.h>
 #include <err.h>
@@ -21,6 +26,7 @@
 #include "store/runs.h"
 
 #define RUN_MAGIC "fvm-run 1"
+#define RUN_SPARES 4
 
 int vm_proc_read(pid_t pid, struct vm_proc *p)
 {
@@ -125,8 +131,24 @@ int run_record_write(const char *ctldir, const struct run_record *r)
 	}
 	snprintf(name, sizeof(name), "%d", (int)r->pid);
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)r->pid);
-	unlinkat(dir, tmp, 0); /* a temporary of a crashed writer with our pid */
-	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = -1;
+	for (int i = 0; i < RUN_SPARES && fd < 0; i++) {
+		char spare[32];
+		struct stat st;
+		snprintf(spare, sizeof(spare), ".spare.%d", i);
+		if (renameat(dir, spare, dir, tmp) < 0) {
+			continue; /* none there, or taken by another run meanwhile */
+		}
+		fd = openat(dir, tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		unlinkat(dir, tmp, 0); /* a temporary of a crashed writer with our pid */
+		fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0) {
 		ret = -errno;
 	} else {
@@ -154,6 +176,18 @@ int run_record_remove(const char *ctldir, pid_t pid)
 		return dir == -ENOENT ? 0 : dir;
 	}
 	snprintf(name, sizeof(name), "%d", (int)pid);
+	/* Kept as a spare for the next record (the rules); unlinked when all are there. */
+	for (int i = 0; i < RUN_SPARES; i++) {
+		char spare[32];
+		snprintf(spare, sizeof(spare), ".spare.%d", i);
+		if (renameat2(dir, name, dir, spare, RENAME_NOREPLACE) == 0) {
+			close(dir);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			break; /* ENOENT: gone already; EINVAL: no RENAME_NOREPLACE here */
+		}
+	}
 	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT) {
 		ret = -errno;
 	}

@@ -116,6 +116,8 @@ const char *fvm_class_name(enum fvm_class klass);
 int fvm_policy_save(const struct fvm_policy *pol, const char *file);
 /* The image of POL (header, then the struct) written to FD. Returns 0 or -EIO. */
 int fvm_policy_write(const struct fvm_policy *pol, int fd);
+/* True when FD is a regular file holding exactly the image fvm_policy_write makes of POL. */
+bool fvm_policy_same(const struct fvm_policy *pol, int fd);
 int fvm_policy_load(struct fvm_policy *pol, const char *file);
 
 /*

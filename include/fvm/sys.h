@@ -241,6 +241,11 @@ static inline ssize_t sys_pread(int fd, void *buf, size_t len, off_t off)
 	return FVM_SC(SYS_pread64, fd, buf, len, off, 0, 0);
 }
 
+static inline ssize_t sys_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return FVM_SC(SYS_pwrite64, fd, buf, len, off, 0, 0);
+}
+
 static inline int sys_getcwd(char *buf, size_t len)
 {
 	return (int)FVM_SC(SYS_getcwd, buf, len, 0, 0, 0, 0);

@@ -255,16 +255,63 @@ bool fvm_policy_allowed(const struct fvm_policy *pol, int family, const void *ad
 	return false;
 }
 
+/*
+ * The image is a header and the whole struct (35 KiB), mostly zeros (the unused rules
+ * and blob). Into a new regular file it is written sparse: the length set first, then
+ * only the 4 KiB blocks that hold a non-zero byte, so an idle VM's policy takes a few
+ * blocks of disk, not nine. A reader (mmap, read) sees the same bytes either way. FD
+ * must be empty; where it cannot be sized (a pipe), the image is written whole.
+ */
 int fvm_policy_write(const struct fvm_policy *pol, int fd)
 {
-	struct policy_header hdr = {.magic = POLICY_MAGIC, .version = POLICY_VERSION,
-				    .size = sizeof(*pol)};
+	const struct policy_header hdr = {.magic = POLICY_MAGIC, .version = POLICY_VERSION,
+					  .size = sizeof(*pol)};
+	const size_t len = sizeof(hdr) + sizeof(*pol), blk = 4096;
+	static const char zero[4096];
+	char buf[4096];
 
-	if (sys_write(fd, &hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
-	    sys_write(fd, pol, sizeof(*pol)) != (ssize_t)sizeof(*pol)) {
-		return -EIO;
+	if (sys_ftruncate(fd, (off_t)len) < 0) {
+		if (sys_write(fd, &hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+		    sys_write(fd, pol, sizeof(*pol)) != (ssize_t)sizeof(*pol)) {
+			return -EIO;
+		}
+		return 0;
+	}
+	for (size_t off = 0; off < len; off += blk) {
+		size_t n = len - off < blk ? len - off : blk;
+		size_t h = off < sizeof(hdr) ? sizeof(hdr) - off : 0; /* the header's bytes */
+		memcpy(buf, (const char *)&hdr + off, h);
+		memcpy(buf + h, (const char *)pol + (off + h - sizeof(hdr)), n - h);
+		if (memcmp(buf, zero, n) == 0) {
+			continue;
+		}
+		if (sys_pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
+			return -EIO;
+		}
 	}
 	return 0;
+}
+
+bool fvm_policy_same(const struct fvm_policy *pol, int fd)
+{
+	const size_t len = sizeof(struct policy_header) + sizeof(*pol);
+	const struct policy_header *hdr;
+	struct stat st;
+	void *map;
+	bool same;
+
+	if (sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)len) {
+		return false;
+	}
+	map = sys_mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if ((unsigned long)map > -4096UL) {
+		return false;
+	}
+	hdr = map;
+	same = memcmp(hdr->magic, POLICY_MAGIC, sizeof(hdr->magic)) == 0 && hdr->version == POLICY_VERSION &&
+	       hdr->size == sizeof(*pol) && memcmp(hdr + 1, pol, sizeof(*pol)) == 0;
+	sys_munmap(map, len);
+	return same;
 }
 
 int fvm_policy_save(const struct fvm_policy *pol, const char *file)

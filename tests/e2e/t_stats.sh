@@ -91,6 +91,26 @@ got=$(py '[r["exit"] for r in j["runs"]]' 2>&1)
 [ "$got" = "[3, 4, 5]" ] && ok runs_kept_caps_the_history_at_the_last_3 || not_ok runs_kept_caps_the_history_at_the_last_3 "$got"
 n=$(ls "$FVM_HOME/ctl/$vm/history" | wc -l)
 [ "$n" = 3 ] && ok history_holds_3_files || not_ok history_holds_3_files "$(ls -a "$FVM_HOME/ctl/$vm/history")"
+# Issue 15: at the cap a record takes the oldest one's file, and a run's record a spare
+# of runs/ (ext4 without a journal pays dearly for each new inode): the same inodes hold
+# the history after one more run, with that run's account; a link planted as a spare is
+# not written through (the host file stays as it was: checked at the end).
+inodes() { ls -i "$FVM_HOME/ctl/$vm/history" | awk '{print $1}' | sort -n | tr '\n' ' '; }
+before=$(inodes)
+run -n $vm --runs-kept 3 -- sh -c "exit 6"
+after=$(inodes)
+got=$(py '[r["exit"] for r in j["runs"]]' 2>&1)
+[ "$before" = "$after" ] && [ "$got" = "[4, 5, 6]" ] && ok history_at_the_cap_reuses_the_oldest_file ||
+	not_ok history_at_the_cap_reuses_the_oldest_file "inodes $before -> $after" "runs $got"
+spares=$(ls -A "$FVM_HOME/ctl/$vm/runs")
+rm -f "$FVM_HOME/ctl/$vm/runs/".spare.*
+ln -s "$HOST/existing" "$FVM_HOME/ctl/$vm/runs/.spare.0"
+run -n $vm --runs-kept 3 -- sh -c "exit 7"
+got=$(py '[r["exit"] for r in j["runs"]]' 2>&1)
+[ "$spares" = .spare.0 ] && [ "$got" = "[5, 6, 7]" ] && [ ! -L "$FVM_HOME/ctl/$vm/runs/.spare.0" ] &&
+	ok run_record_reuses_a_spare_but_never_a_link ||
+	not_ok run_record_reuses_a_spare_but_never_a_link "runs/ held: $spares" "runs $got" \
+		"$(ls -lA "$FVM_HOME/ctl/$vm/runs")"
 
 # ---- fvm list: the last run's CPU and peak -------------------------------------------
 got=$("$FVM" list --json | python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin) if x["name"]=="burn"][0]; print(v["last_run_cpu_ms"] >= 400, v["last_run_peak_rss"] >= 90 << 20)' 2>&1)

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# What a run's start keeps or skips (issue 15), and that nothing skipped weakens it:
+#  - the compiled seccomp filter is cached in the store's cache/, keyed by all that
+#    decides it: a run with another network policy gets its own filter (and behaves by
+#    it), a cached filter equals a fresh compilation byte for byte, a file whose key is
+#    not the one wanted (planted, stale, truncated) is never loaded, and a VM cannot
+#    write the cache;
+#  - the command starts inside the run's cgroup (forked into it, root) and nothing of
+#    the VM runs outside it.
+# Host tree unchanged after every VM run.
+. "$(dirname "$0")/../lib/harness.sh"
+
+echo data > "$HOST/existing"
+snapshot_host
+C=$FVM_HOME/cache
+
+"$FVM_EXEC" -n a -- true
+n=$(ls "$C" 2>/dev/null | grep -c '^bpf-')
+[ "$n" -ge 1 ] && ok "filter_cached_after_first_run ($n files)" || not_ok filter_cached_after_first_run "$(ls -la "$C" 2>&1)"
+ls -l --time-style=+%s.%N "$C" > "$T/cache1"
+"$FVM_EXEC" -n a -- true
+"$FVM_EXEC" -n b -- true
+ls -l --time-style=+%s.%N "$C" > "$T/cache2"
+diff -u "$T/cache1" "$T/cache2" > "$T/d" && ok filter_cache_reused_by_later_runs_and_vms ||
+	not_ok filter_cache_reused_by_later_runs_and_vms "$(cat "$T/d")"
+
+# A cached filter is byte for byte what a compilation gives.
+mkdir -p "$T/saved"
+cp -a "$C"/bpf-* "$T/saved/"
+rm -f "$C"/bpf-*
+"$FVM_EXEC" -n a -- true
+diff -r "$T/saved" "$C" > "$T/d" && ok cached_filter_equals_a_fresh_compilation ||
+	not_ok cached_filter_equals_a_fresh_compilation "$(cat "$T/d")"
+
+# Another network policy: another key, another filter, and the run behaves by it.
+have_py=$(command -v python3 || true)
+"$FVM_EXEC" -n a --net none -- true
+m=$(ls "$C" | grep -c '^bpf-')
+[ "$m" -gt "$n" ] && ok other_policy_other_filter || not_ok other_policy_other_filter "$n files before, $m after"
+if [ -n "$have_py" ]; then
+	sock='import socket
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM); print("inet")
+except OSError as e: print("refused", e.errno)'
+	for round in 1 2; do # the second round loads both filters from the cache
+		none=$("$FVM_EXEC" -n a --net none -- python3 -c "$sock" 2>&1)
+		all=$("$FVM_EXEC" -n a --net all -- python3 -c "$sock" 2>&1)
+		[[ "$none" == refused* ]] && [ "$all" = inet ] && ok "cached_filters_keep_their_policy_round_$round" ||
+			not_ok "cached_filters_keep_their_policy_round_$round" "none: $none" "all: $all"
+	done
+else
+	skip cached_filters_keep_their_policy "no python3"
+fi
+
+# A file under the right name with another key, or truncated, is not loaded: the run
+# compiles its filter (and the fence holds) and rewrites the file.
+for f in "$C"/bpf-*; do
+	cp "$f" "$T/orig"
+	# flip one byte of the key (offset 20: the build id)
+	printf '\xff' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
+	out=$("$FVM_EXEC" -n a -- true 2>&1); rc=$?
+	"$FVM_EXEC" -n a --net none -- true
+	cmp -s "$f" "$T/orig" || { bad_key="$f"; break; }
+	head -c 100 "$T/orig" > "$f"
+	"$FVM_EXEC" -n a -- true
+	"$FVM_EXEC" -n a --net none -- true
+	cmp -s "$f" "$T/orig" || { bad_key="$f (truncated)"; break; }
+done
+[ -z "${bad_key:-}" ] && [ "$rc" = 0 ] && ok foreign_or_short_cache_file_ignored_and_rewritten ||
+	not_ok foreign_or_short_cache_file_ignored_and_rewritten "${bad_key:-} rc=$rc" "$out"
+if [ -n "$have_py" ]; then
+	# The attack on a cache: --net all's filter (inet open) put under the names of --net
+	# none's. The name is right, the key inside is not the one wanted: not loaded.
+	rm -f "$C"/bpf-*
+	"$FVM_EXEC" -n a --net all -- true
+	ls "$C" > "$T/all-names"
+	"$FVM_EXEC" -n a --net none -- true
+	allf=$C/$(head -1 "$T/all-names")
+	planted=0
+	for f in "$C"/bpf-*; do
+		grep -qx "$(basename "$f")" "$T/all-names" && continue
+		cp "$allf" "$f"
+		planted=$((planted + 1))
+	done
+	out=$("$FVM_EXEC" -n a --net none -- python3 -c "$sock" 2>&1)
+	[ "$planted" -ge 1 ] && [[ "$out" == refused* ]] && ok planted_filter_of_another_policy_not_loaded ||
+		not_ok planted_filter_of_another_policy_not_loaded "planted $planted" "$out"
+fi
+
+# A process of the VM cannot write the cache (hidden, outside its Landlock domain).
+out=$("$FVM_EXEC" -n a -- sh -c "echo x > '$C/bpf-planted' && echo wrote; ls '$C' 2>&1 | head -1" 2>&1)
+[ ! -e "$C/bpf-planted" ] && [[ "$out" != *wrote* ]] && ok vm_cannot_write_the_filter_cache ||
+	not_ok vm_cannot_write_the_filter_cache "$out"
+
+# The command starts in the run's cgroup where the run has one (root), and its
+# children too: nothing of the VM runs outside it.
+if [ "$(id -u)" = 0 ]; then
+	got=$("$FVM_EXEC" -n a -- sh -c 'grep "^0::" /proc/self/cgroup; sh -c "grep ^0:: /proc/self/cgroup"')
+	own=$(grep '^0::' /proc/self/cgroup)
+	if [ "$(printf '%s\n' "$got" | grep -c '/fvm-a\.[0-9]*$')" = 2 ]; then
+		ok command_and_child_born_in_the_runs_cgroup
+	elif [ "$got" = "$(printf '%s\n%s' "$own" "$own")" ]; then
+		skip command_and_child_born_in_the_runs_cgroup "no writable cgroup v2 here ($own)"
+	else
+		not_ok command_and_child_born_in_the_runs_cgroup "$got"
+	fi
+	stats=$("$FVM_EXEC" -n a --stats -- sh -c 'i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done' 2>&1 | tail -1)
+	[[ "$stats" == *"(cgroup)"* ]] || [[ "$own" != "0::/"* ]] && ok cpu_accounted_by_the_cgroup ||
+		not_ok cpu_accounted_by_the_cgroup "$stats"
+else
+	skip command_and_child_born_in_the_runs_cgroup "root only (a user has no writable cgroup here)"
+fi
+
+host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
+done_testing
