@@ -285,10 +285,12 @@ int fvm_quota_resize(int fd, off_t len, int (*call)(int fd, off_t len));
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
 /*
- * Whether a call on DIRFD/NAME may go straight to the kernel (fvm_host_direct), with
- * the virtual path in VP (a PATH_MAX buffer) and its length in *VLEN (-1: none).
+ * Whether a call on DIRFD/NAME may go straight to the kernel (fvm_host_direct; WANT:
+ * the weakest answer the caller uses), with the virtual path in VP (a PATH_MAX buffer)
+ * and its length in *VLEN (-1: none).
  */
-enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen);
+enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
+			      enum fvm_direct want);
 
 /*
  * fvm_resolve_at() of DIRFD/NAME, given what fvm_direct_at() already formed of it: its

@@ -110,7 +110,7 @@ static bool open_direct(int dirfd, const char *name, int flags, mode_t mode, cha
 	if (write_intent(flags) || (flags & (O_CREAT | O_PATH)) || (flags & O_TMPFILE) == O_TMPFILE) {
 		return false;
 	}
-	how = fvm_direct_at(dirfd, name, vp, vlen);
+	how = fvm_direct_at(dirfd, name, vp, vlen, FVM_DIRECT_PARENT);
 	if (how == FVM_DIRECT_NO) {
 		return false;
 	}

@@ -150,10 +150,11 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	return ret;
 }
 
-enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen)
+enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
+			      enum fvm_direct want)
 {
 	*vlen = !fvm_bad_ptr(name) && name[0] ? fvm_vpath_at(dirfd, name, vp, PATH_MAX) : -1;
-	return *vlen < 0 ? FVM_DIRECT_NO : fvm_host_direct(&fvm_g, vp, (size_t)*vlen);
+	return *vlen < 0 ? FVM_DIRECT_NO : fvm_host_direct(&fvm_g, vp, (size_t)*vlen, want);
 }
 
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)

@@ -181,9 +181,12 @@ enum fvm_direct {
  * a directory the VM never changed, by what this process's cache knows at the current
  * generation: then the kernel, given VPATH itself, does what the VM would. A link
  * must still be resolved (the kernel would follow it on the host): PARENT says the
- * name may be one.
+ * name may be one. WANT is the weakest answer the caller can use: PARENT (then PARENT
+ * is answered whenever it holds, though the name may be known as well: one lookup
+ * instead of two) or KNOWN (PARENT is never answered).
  */
-enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len);
+enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len,
+				enum fvm_direct want);
 
 /*
  * Records that VPATH (LEN), found FVM_DIRECT_PARENT, is no link: a directory (DIR) or
