@@ -247,8 +247,8 @@ void fvm_fd_forget(int fd);
  * call, so that no cwd asked around it is memoised (vpath.c). */
 void fvm_cwd_changing(void);
 
-/* At start (fvm_init): the cwd memo belongs to this process, and to each fork child. */
-void fvm_cwd_init(void);
+/* At start (fvm_init): the cwd memo belongs to this process (PID), and to each fork child. */
+void fvm_cwd_init(pid_t pid);
 
 /* cubroker.c: names a root run's copy-up broker SOCK (FVM_ENV_CU's value, NULL: none) in VM. */
 void fvm_cu_broker_attach(struct fvm_vm *vm, const char *sock);

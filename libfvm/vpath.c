@@ -44,9 +44,9 @@ static void cwd_forked(void)
 	cwd_owner = (pid_t)sys_getpid();
 }
 
-void fvm_cwd_init(void)
+void fvm_cwd_init(pid_t pid)
 {
-	cwd_owner = (pid_t)sys_getpid();
+	cwd_owner = pid;
 	pthread_atfork(NULL, NULL, cwd_forked);
 }
 
