@@ -115,6 +115,10 @@ static bool open_direct(int dirfd, const char *name, int flags, mode_t mode, cha
 		return false;
 	}
 	*ret = sys_openat(AT_FDCWD, vp, how == FVM_DIRECT_KNOWN ? flags : flags | O_NOFOLLOW, mode);
+	if (*ret >= 0 && how == FVM_DIRECT_PARENT && (flags & O_DIRECTORY)) {
+		/* A host directory (no link: O_NOFOLLOW): the parent of the names asked next. */
+		fvm_host_known(&fvm_g, vp, (size_t)*vlen, true);
+	}
 	/*
 	 * ELOOP (ENOTDIR with O_DIRECTORY) for a name that may be a link: it may be one,
 	 * and the VM follows it.

@@ -209,9 +209,10 @@ static bool fstatat_direct(int dirfd, const char *vpath, struct stat *st, int fl
 		if (S_ISLNK(st->st_mode) && !(flags & AT_SYMLINK_NOFOLLOW)) {
 			return false; /* a link to follow: in the VM */
 		}
-		/* Known no link, for access (which cannot ask without following); an
-		 * lstat (find, ls, git: the hot loop) does not pay for the record. */
-		if (!(flags & AT_SYMLINK_NOFOLLOW)) {
+		/* Known no link, for access (which cannot ask without following), and a
+		 * directory as the parent of the names looked up next (find, ls -R); an
+		 * lstat of anything else (the hot loop) does not pay for the record. */
+		if (!(flags & AT_SYMLINK_NOFOLLOW) || S_ISDIR(st->st_mode)) {
 			fvm_host_known(&fvm_g, vp, (size_t)*vlen, S_ISDIR(st->st_mode));
 		}
 	}

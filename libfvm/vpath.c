@@ -116,6 +116,43 @@ static int vcwd(char *out, size_t outlen)
 	return n;
 }
 
+/*
+ * True when relative NAME (NL > 0 bytes) is one or more ordinary components: none
+ * empty, ".", "..", no leading or trailing "/". Joined to a canonical directory it
+ * needs no normalisation (the hot case: openat and fstatat of a listed name).
+ */
+static bool plain_rel(const char *name, size_t nl)
+{
+	const char *p = name, *end = name + nl;
+
+	if (nl == 0 || name[0] == '/' || end[-1] == '/') {
+		return false;
+	}
+	for (;;) {
+		if (p[0] == '/' ||
+		    (p[0] == '.' && (p + 1 == end || p[1] == '/' ||
+				     (p[1] == '.' && (p + 2 == end || p[2] == '/'))))) {
+			return false;
+		}
+		p = memchr(p, '/', (size_t)(end - p));
+		if (!p) {
+			return true;
+		}
+		p++;
+	}
+}
+
+/*
+ * True when BASE (LEN), a directory's virtual path, may take a plain name as it is:
+ * absolute, "/" or without a "/" at its end. The cwd is the kernel's path narrowed and
+ * the fd table remembers only canonical paths (fd.c), so nothing else is to be seen
+ * in it; this is the cheap guard.
+ */
+static bool canonical_base(const char *base, size_t len)
+{
+	return len >= 1 && base[0] == '/' && (len == 1 || base[len - 1] != '/');
+}
+
 int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 {
 	char base[PATH_MAX];
@@ -140,6 +177,17 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	ret = dirfd == AT_FDCWD ? vcwd(base, sizeof(base)) : fvm_fd_vpath(dirfd, base, sizeof(base));
 	if (ret < 0) {
 		return ret;
+	}
+	if (plain_rel(name, nl) && canonical_base(base, (size_t)ret)) {
+		/* What fvm_path_join would make, without its copy and normalisation. */
+		size_t bl = (size_t)ret == 1 ? 0 : (size_t)ret;
+		if (bl + 1 + nl + 1 > outlen) {
+			return -ENAMETOOLONG;
+		}
+		memcpy(out, base, bl);
+		out[bl] = '/';
+		memcpy(out + bl + 1, name, nl + 1);
+		return (int)(bl + 1 + nl);
 	}
 	ret = fvm_path_join(base, name, out, outlen);
 	/* Keep a trailing slash: it asks for a directory. */
