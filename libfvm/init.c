@@ -226,7 +226,7 @@ void fvm_init(void)
 			}
 		}
 		find_lib_path(used);
-		pthread_atfork(attach_before_fork, NULL, count_fork_child);
+		fvm_atfork(attach_before_fork, NULL, count_fork_child);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 		fvm_trace_init(raw[C_TRACE]);

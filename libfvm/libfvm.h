@@ -247,6 +247,20 @@ void fvm_fd_forget(int fd);
  * call, so that no cwd asked around it is memoised (vpath.c). */
 void fvm_cwd_changing(void);
 
+/*
+ * pthread_atfork, as glibc's own (libc_nonshared.a) makes it: its one line comes from a
+ * static archive linked after libfvm's objects, at the end of the text, and every start
+ * calls it; called here, the end of the text stays out of the memory of a process that
+ * never runs it (the kernel maps text 64 KiB at a time; issue 15).
+ */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+			     void *dso);
+extern void *__dso_handle __attribute__((visibility("hidden")));
+static inline int fvm_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	return __register_atfork(prepare, parent, child, __dso_handle);
+}
+
 /* At start (fvm_init): the cwd memo belongs to this process (PID), and to each fork child. */
 void fvm_cwd_init(pid_t pid);
 

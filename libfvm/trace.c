@@ -365,7 +365,7 @@ void fvm_trace_init(const char *path)
 		return;
 	}
 	memcpy(tr_path, path, n + 1);
-	pthread_atfork(NULL, NULL, trace_child);
+	fvm_atfork(NULL, NULL, trace_child);
 	fvm_tracing = true;
 }
 

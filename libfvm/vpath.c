@@ -47,7 +47,7 @@ static void cwd_forked(void)
 void fvm_cwd_init(pid_t pid)
 {
 	cwd_owner = pid;
-	pthread_atfork(NULL, NULL, cwd_forked);
+	fvm_atfork(NULL, NULL, cwd_forked);
 }
 
 void fvm_cwd_changing(void)
