@@ -89,10 +89,13 @@ enum fvm_where {
 /* Flags for fvm_resolve(). */
 #define FVM_R_NOFOLLOW 0x1 /* do not follow a symlink in the last component */
 
+/*
+ * The small fields come first and the two paths last: a lookup writes the scalars and
+ * the first bytes of each path, so on the stack it touches two pages where it touched
+ * three (every process's resident memory, issue 15).
+ */
 struct fvm_res {
-	char vpath[FVM_VPATH_MAX];   /* canonical virtual path of the object */
 	size_t vlen;
-	char rpath[FVM_RPATH_MAX];   /* the object's real path for the kernel */
 	enum fvm_where where;
 	enum fvm_class klass;        /* class of vpath */
 	struct stat st;              /* lstat of rpath, valid unless ABSENT */
@@ -104,6 +107,8 @@ struct fvm_res {
 					(bit i: layer i, 0 the top one) */
 	int layer;                   /* FVM_HOST: the layer holding the object, -1 the host */
 	const struct fvm_vm *vm;     /* the VM it was resolved in */
+	char vpath[FVM_VPATH_MAX];   /* canonical virtual path of the object */
+	char rpath[FVM_RPATH_MAX];   /* the object's real path for the kernel */
 };
 
 /*
