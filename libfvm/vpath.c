@@ -117,26 +117,28 @@ static int vcwd(char *out, size_t outlen)
 }
 
 /*
- * True when relative NAME (NL > 0 bytes) is one or more ordinary components: none
- * empty, ".", "..", no leading or trailing "/". Joined to a canonical directory it
- * needs no normalisation (the hot case: openat and fstatat of a listed name).
+ * When relative NAME (NL bytes) is one or more ordinary components (none empty, ".",
+ * "..", no leading or trailing "/"): the offset of its last component plus one; else 0.
+ * Joined to a canonical directory such a name needs no normalisation (the hot case:
+ * openat and fstatat of a listed name, git's lstat of an index entry).
  */
-static bool plain_rel(const char *name, size_t nl)
+static size_t plain_rel(const char *name, size_t nl)
 {
-	const char *p = name, *end = name + nl;
+	const char *p = name, *end = name + nl, *start;
 
 	if (nl == 0 || name[0] == '/' || end[-1] == '/') {
-		return false;
+		return 0;
 	}
 	for (;;) {
 		if (p[0] == '/' ||
 		    (p[0] == '.' && (p + 1 == end || p[1] == '/' ||
 				     (p[1] == '.' && (p + 2 == end || p[2] == '/'))))) {
-			return false;
+			return 0;
 		}
+		start = p;
 		p = memchr(p, '/', (size_t)(end - p));
 		if (!p) {
-			return true;
+			return (size_t)(start - name) + 1;
 		}
 		p++;
 	}
@@ -153,13 +155,18 @@ static bool canonical_base(const char *base, size_t len)
 	return len >= 1 && base[0] == '/' && (len == 1 || base[len - 1] != '/');
 }
 
-int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
+/*
+ * fvm_vpath_at, and in *LASTOFF the offset of the result's last component when the
+ * result is canonical by construction (a plain name joined to a canonical base), else 0.
+ */
+static int vpath_at_off(int dirfd, const char *name, char *out, size_t outlen, size_t *lastoff)
 {
 	char base[PATH_MAX];
 	long len;
-	size_t nl;
+	size_t nl, rel;
 	int ret;
 
+	*lastoff = 0;
 	if (fvm_bad_ptr(name) || (len = fvm_strlen_user(name)) < 0) {
 		return -EFAULT;
 	}
@@ -178,7 +185,7 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	if (ret < 0) {
 		return ret;
 	}
-	if (plain_rel(name, nl) && canonical_base(base, (size_t)ret)) {
+	if ((rel = plain_rel(name, nl)) != 0 && canonical_base(base, (size_t)ret)) {
 		/* What fvm_path_join would make, without its copy and normalisation. */
 		size_t bl = (size_t)ret == 1 ? 0 : (size_t)ret;
 		if (bl + 1 + nl + 1 > outlen) {
@@ -187,6 +194,7 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 		memcpy(out, base, bl);
 		out[bl] = '/';
 		memcpy(out + bl + 1, name, nl + 1);
+		*lastoff = bl + 1 + rel - 1;
 		return (int)(bl + 1 + nl);
 	}
 	ret = fvm_path_join(base, name, out, outlen);
@@ -198,11 +206,21 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	return ret;
 }
 
+int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
+{
+	size_t lastoff;
+
+	return vpath_at_off(dirfd, name, out, outlen, &lastoff);
+}
+
 enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
 			      enum fvm_direct want)
 {
-	*vlen = !fvm_bad_ptr(name) && name[0] ? fvm_vpath_at(dirfd, name, vp, PATH_MAX) : -1;
-	return *vlen < 0 ? FVM_DIRECT_NO : fvm_host_direct(&fvm_g, vp, (size_t)*vlen, want);
+	size_t lastoff = 0;
+
+	*vlen = !fvm_bad_ptr(name) && name[0] ? vpath_at_off(dirfd, name, vp, PATH_MAX, &lastoff) : -1;
+	return *vlen < 0 ? FVM_DIRECT_NO
+			 : fvm_host_direct_off(&fvm_g, vp, (size_t)*vlen, lastoff, want);
 }
 
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)

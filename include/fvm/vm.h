@@ -194,6 +194,13 @@ enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size
 				enum fvm_direct want);
 
 /*
+ * fvm_host_direct of VPATH known canonical, its last component at LASTOFF (>= 2; 0:
+ * not known, then it is checked as fvm_host_direct does).
+ */
+enum fvm_direct fvm_host_direct_off(const struct fvm_vm *vm, const char *vpath, size_t len,
+				    size_t lastoff, enum fvm_direct want);
+
+/*
  * Records that VPATH (LEN), found FVM_DIRECT_PARENT, is no link: a directory (DIR) or
  * another object. Later calls on it find FVM_DIRECT_KNOWN.
  */

@@ -76,8 +76,14 @@ void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool
 enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len,
 				enum fvm_direct want)
 {
+	return fvm_host_direct_off(vm, vpath, len, 0, want);
+}
+
+enum fvm_direct fvm_host_direct_off(const struct fvm_vm *vm, const char *vpath, size_t len,
+				    size_t lastoff, enum fvm_direct want)
+{
 	uint64_t gen = fvm_gen_now(vm);
-	size_t off = gen ? fvm_plain_last(vpath, len) : 0;
+	size_t off = !gen ? 0 : lastoff >= 2 ? lastoff : fvm_plain_last(vpath, len);
 
 	if (off < 2 || fvm_is_wh_name(vpath + off, len - off) ||
 	    fvm_policy_class(vm->policy, vpath, len) != FVM_CLASS_VIRTUAL ||
