@@ -133,9 +133,6 @@ $(STORE_LIB): $(STORE_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# Lazy binding (-z lazy, not -z now): libfvm is loaded into every program of a VM, and
-# binding its ~60 imports eagerly cost each start ~35,000 instructions (a third of an
-# empty program's whole start) that a short program like true never uses (issue 15).
 # The objects every process runs (the start, the stat/open/listing wrappers, the walk and
 # its caches) are linked first, the rarely used ones after: the kernel maps a text page
 # with the 64 KiB around it (fault-around), so packing what most programs touch into the
@@ -145,6 +142,9 @@ SO_HOT := $(addprefix $(B)/libfvm/,init.o trace.o uptr.o vpath.o open.o stat.o f
 	$(addprefix $(B)/libfvm/core/,dcache.o gen.o resolve.o policy.o path.o layout.o vm.o \
 	rpath.o names.o layers.o direct.o dirent.o longpath.o)
 SO_OBJ := $(SO_HOT) $(filter-out $(SO_HOT),$(LIB_OBJ) $(CORE_OBJ))
+# Lazy binding (-z lazy, not -z now): libfvm is loaded into every program of a VM, and
+# binding its ~60 imports eagerly cost each start ~35,000 instructions (a third of an
+# empty program's whole start) that a short program like true never uses (issue 15).
 $(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $(SO_OBJ) -Wl,--version-script=$(MAP) \
