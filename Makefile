@@ -51,13 +51,19 @@ CAST_LIBS   := $(shell pkg-config --libs libsodium libxml-2.0 libcurl 2>/dev/nul
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) -MMD -MP \
 	-DFVM_VERSION='"$(VERSION)"' -DFVM_LIBDIR='"$(LIBDIR)"' \
 	-DFVM_SYSCONFDIR='"$(SYSCONFDIR)"'
+# Thread-local variables through TLS descriptors where the compiler has them (x86-64):
+# libfvm reads its per-thread page cache on every wrapped call, and a descriptor of a
+# preloaded library (static TLS) costs a few instructions where __tls_get_addr costs
+# ~40; a dlopen (fvm-exec loads libfvm so) still works, unlike initial-exec.
+TLS_CFLAGS := $(if $(filter x86_64%,$(shell $(CC) -dumpmachine)),-mtls-dialect=gnu2)
 # The core is built position-independent once, for libfvm.so and the tools alike.
 # libfvm keeps its NULL checks although glibc declares the arguments nonnull: a
 # program passing NULL must get EFAULT, as from the kernel, not a crash. GCC folds
 # `!vpath` to false on a parameter declared nonnull even with
 # -fno-delete-null-pointer-checks, so glibc's headers are read without the attribute.
 PIC_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Wno-nonnull-compare \
-	-fno-delete-null-pointer-checks '-D__nonnull(params)=' '-D__attribute_nonnull__(params)='
+	-fno-delete-null-pointer-checks '-D__nonnull(params)=' '-D__attribute_nonnull__(params)=' \
+	$(TLS_CFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -127,12 +133,21 @@ $(STORE_LIB): $(STORE_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The objects every process runs (the start, the stat/open/listing wrappers, the walk and
+# its caches) are linked first, the rarely used ones after: the kernel maps a text page
+# with the 64 KiB around it (fault-around), so packing what most programs touch into the
+# first windows keeps the rest of libfvm's text out of their resident memory (issue 15).
+SO_HOT := $(addprefix $(B)/libfvm/,init.o trace.o uptr.o vpath.o open.o stat.o fd.o name.o \
+	dirstream.o dir.o nsswrap.o loader.o ipcdir.o cubroker.o ipc.o) \
+	$(addprefix $(B)/libfvm/core/,dcache.o gen.o resolve.o policy.o path.o layout.o vm.o \
+	rpath.o names.o layers.o direct.o dirent.o longpath.o)
+SO_OBJ := $(SO_HOT) $(filter-out $(SO_HOT),$(LIB_OBJ) $(CORE_OBJ))
 # Lazy binding (-z lazy, not -z now): libfvm is loaded into every program of a VM, and
 # binding its ~60 imports eagerly cost each start ~35,000 instructions (a third of an
 # empty program's whole start) that a short program like true never uses (issue 15).
 $(SO): $(LIB_OBJ) $(CORE_OBJ) $(MAP)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -o $@ $(LIB_OBJ) $(CORE_OBJ) -Wl,--version-script=$(MAP) \
+	$(Q)$(CC) -shared -o $@ $(SO_OBJ) -Wl,--version-script=$(MAP) \
 		-Wl,-z,defs -Wl,-z,lazy -ldl $(LDFLAGS)
 
 # The loader's audit module (libfvm/audit/, DESIGN.md "The loader"): libfvm's lookup core

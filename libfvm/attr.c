@@ -78,7 +78,7 @@ static int xattr_target(const char *vpath, bool follow, bool modify, struct fvm_
  */
 static bool xattr_read_direct(const char *vpath, bool follow, char *vp, int *vlen)
 {
-	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, vlen);
+	enum fvm_direct how = fvm_direct_at(AT_FDCWD, vpath, vp, vlen, follow ? FVM_DIRECT_KNOWN : FVM_DIRECT_PARENT);
 
 	return how == FVM_DIRECT_KNOWN || (how == FVM_DIRECT_PARENT && !follow);
 }

@@ -875,18 +875,28 @@ int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const c
  * dlopen: a name with a '/' is the VM's file. A bare name is searched by the dynamic
  * linker (host paths, RUNPATH of the caller): it is passed on by a tail call, so libc
  * still sees the program's own return address as the caller. The mapped name lives
- * in thread-local storage for the same reason: nothing of this frame is passed on.
+ * on the heap, its pointer in thread-local storage, for the same reason: nothing of
+ * this frame is passed on. It is kept until the thread's next dlopen (a thread's
+ * static TLS block is zeroed at every thread's start: a 12 KiB buffer there cost every
+ * thread of every process three pages; issue 15). Without memory, the virtual name
+ * goes on and the loader's error says so.
  */
-static __thread char dl_rpath[FVM_RPATH_MAX];
+static __thread char *dl_rpath;
 
 static __attribute__((noinline)) const char *dl_map(const char *vpath)
 {
 	struct fvm_res res;
+	char *copy;
 
 	if (fvm_resolve_at(AT_FDCWD, vpath, 0, &res) < 0 || res.where == FVM_ABSENT) {
 		return vpath; /* the dynamic linker reports the error, in its words */
 	}
-	snprintf(dl_rpath, sizeof(dl_rpath), "%s", res.rpath);
+	copy = strdup(res.rpath);
+	if (!copy) {
+		return vpath;
+	}
+	free(dl_rpath);
+	dl_rpath = copy;
 	return dl_rpath;
 }
 

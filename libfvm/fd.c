@@ -56,7 +56,38 @@ struct fdt_ent {
 static struct fdt_ent fdt[FDT_N];
 static unsigned fdt_epoch[FDT_N];
 
-void fvm_fd_remember(int fd, const char *vpath, size_t len)
+/*
+ * True when VPATH (LEN) is absolute and lexically canonical: no empty, "." or ".."
+ * component, no "/" at its end but for the root. Only such a path is remembered, so
+ * that fvm_vpath_at may join a plain name to it without normalising (vpath.c).
+ */
+static bool canonical(const char *p, size_t len)
+{
+	if (len == 0 || p[0] != '/') {
+		return false;
+	}
+	if (len == 1) {
+		return true;
+	}
+	if (p[len - 1] == '/') {
+		return false;
+	}
+	for (const char *c = p + 1, *end = p + len;;) {
+		/* c: the start of a component, inside the path */
+		if (c[0] == '/' || (c[0] == '.' && (c + 1 == end || c[1] == '/' ||
+						    (c[1] == '.' && (c + 2 == end || c[2] == '/'))))) {
+			return false;
+		}
+		c = memchr(c, '/', (size_t)(end - c));
+		if (!c) {
+			return true;
+		}
+		c++;
+	}
+}
+
+/* Remembers canonical VPATH (LEN) for FD. */
+static void fdt_store(int fd, const char *vpath, size_t len)
 {
 	struct fdt_ent *e;
 	unsigned seq;
@@ -75,6 +106,13 @@ void fvm_fd_remember(int fd, const char *vpath, size_t len)
 	memcpy(e->path, vpath, len);
 	e->path[len] = '\0';
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void fvm_fd_remember(int fd, const char *vpath, size_t len)
+{
+	if (canonical(vpath, len)) {
+		fdt_store(fd, vpath, len);
+	}
 }
 
 void fvm_fd_forget(int fd)
@@ -113,7 +151,7 @@ static void fdt_dup(int oldfd, int newfd)
 	int n = fdt_get(oldfd, vpath, sizeof(vpath));
 
 	if (n >= 0) {
-		fvm_fd_remember(newfd, vpath, (size_t)n);
+		fdt_store(newfd, vpath, (size_t)n); /* canonical: it was remembered so */
 	}
 }
 

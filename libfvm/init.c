@@ -211,7 +211,8 @@ void fvm_init(void)
 		debug_fd = atoi(dbg);
 	}
 	if (root && root[0] == '/' && fvm_vm_setup(&fvm_g, name ? name : "", root, home) == 0) {
-		fvm_cwd_init();
+		self_pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
+		fvm_cwd_init(self_pid);
 		fvm_cu_broker_attach(&fvm_g, raw[C_CU]);
 		if (!home || !*home) {
 			/* The store is the VM root's grandparent: $FVM_HOME/vms/NAME. */
@@ -225,8 +226,7 @@ void fvm_init(void)
 			}
 		}
 		find_lib_path(used);
-		pthread_atfork(attach_before_fork, NULL, count_fork_child);
-		self_pid = (pid_t)FVM_SC(SYS_getpid, 0, 0, 0, 0, 0, 0);
+		fvm_atfork(attach_before_fork, NULL, count_fork_child);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
 		fvm_trace_init(raw[C_TRACE]);

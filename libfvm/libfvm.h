@@ -247,8 +247,22 @@ void fvm_fd_forget(int fd);
  * call, so that no cwd asked around it is memoised (vpath.c). */
 void fvm_cwd_changing(void);
 
-/* At start (fvm_init): the cwd memo belongs to this process, and to each fork child. */
-void fvm_cwd_init(void);
+/*
+ * pthread_atfork, as glibc's own (libc_nonshared.a) makes it: its one line comes from a
+ * static archive linked after libfvm's objects, at the end of the text, and every start
+ * calls it; called here, the end of the text stays out of the memory of a process that
+ * never runs it (the kernel maps text 64 KiB at a time; issue 15).
+ */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+			     void *dso);
+extern void *__dso_handle __attribute__((visibility("hidden")));
+static inline int fvm_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	return __register_atfork(prepare, parent, child, __dso_handle);
+}
+
+/* At start (fvm_init): the cwd memo belongs to this process (PID), and to each fork child. */
+void fvm_cwd_init(pid_t pid);
 
 /* cubroker.c: names a root run's copy-up broker SOCK (FVM_ENV_CU's value, NULL: none) in VM. */
 void fvm_cu_broker_attach(struct fvm_vm *vm, const char *sock);
@@ -285,10 +299,12 @@ int fvm_quota_resize(int fd, off_t len, int (*call)(int fd, off_t len));
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res);
 
 /*
- * Whether a call on DIRFD/NAME may go straight to the kernel (fvm_host_direct), with
- * the virtual path in VP (a PATH_MAX buffer) and its length in *VLEN (-1: none).
+ * Whether a call on DIRFD/NAME may go straight to the kernel (fvm_host_direct; WANT:
+ * the weakest answer the caller uses), with the virtual path in VP (a PATH_MAX buffer)
+ * and its length in *VLEN (-1: none).
  */
-enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen);
+enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
+			      enum fvm_direct want);
 
 /*
  * fvm_resolve_at() of DIRFD/NAME, given what fvm_direct_at() already formed of it: its

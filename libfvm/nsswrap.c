@@ -346,9 +346,18 @@ GETTEXT_WINDOW(dcngettext, category, (const char *domain, const char *msgid, con
  */
 static bool tz_read_in_window;
 
+/*
+ * (GEN << 1) | 1: at generation GEN, neither /etc nor the zone directory had a part in
+ * upper/. Only a change that bumps the generation can give them one (what the lookup
+ * cache relies on), so while the generation stays, localtime (ls -l: once a file)
+ * asks the cache no more.
+ */
+static uint64_t tz_dirs_host_only;
+
 static bool tz_may_differ(bool once)
 {
 	const char *tz;
+	uint64_t gen;
 
 	if (!fvm_on() || (once && tz_read_in_window)) {
 		return false;
@@ -358,7 +367,17 @@ static bool tz_may_differ(bool once)
 	    (tz && (tz[0] == '/' || (tz[0] == ':' && tz[1] == '/')))) {
 		return true; /* a file named by TZ (or beneath TZDIR): wherever it is */
 	}
-	return !unchanged("/etc") || !unchanged(ZONEINFO);
+	gen = fvm_gen_now(&fvm_g); /* before the lookups: a change meanwhile is seen next time */
+	if (gen && __atomic_load_n(&tz_dirs_host_only, __ATOMIC_RELAXED) == ((gen << 1) | 1)) {
+		return false;
+	}
+	if (!unchanged("/etc") || !unchanged(ZONEINFO)) {
+		return true;
+	}
+	if (gen) {
+		__atomic_store_n(&tz_dirs_host_only, (gen << 1) | 1, __ATOMIC_RELAXED);
+	}
+	return false;
 }
 
 #define TZ_WINDOW(ret, name, once, params, args)           \

@@ -110,11 +110,15 @@ static bool open_direct(int dirfd, const char *name, int flags, mode_t mode, cha
 	if (write_intent(flags) || (flags & (O_CREAT | O_PATH)) || (flags & O_TMPFILE) == O_TMPFILE) {
 		return false;
 	}
-	how = fvm_direct_at(dirfd, name, vp, vlen);
+	how = fvm_direct_at(dirfd, name, vp, vlen, FVM_DIRECT_PARENT);
 	if (how == FVM_DIRECT_NO) {
 		return false;
 	}
 	*ret = sys_openat(AT_FDCWD, vp, how == FVM_DIRECT_KNOWN ? flags : flags | O_NOFOLLOW, mode);
+	if (*ret >= 0 && how == FVM_DIRECT_PARENT && (flags & O_DIRECTORY)) {
+		/* A host directory (no link: O_NOFOLLOW): the parent of the names asked next. */
+		fvm_host_known(&fvm_g, vp, (size_t)*vlen, true);
+	}
 	/*
 	 * ELOOP (ENOTDIR with O_DIRECTORY) for a name that may be a link: it may be one,
 	 * and the VM follows it.

@@ -188,10 +188,45 @@ static void fd_identity(int fd, struct stat *st)
 	vm_view(&res, st, false);
 }
 
+/*
+ * stat of a host name in a directory the VM never changed, straight from the kernel
+ * (fvm_host_direct), as statx_direct: a name that may be a link is asked without
+ * following, and one that is a link to follow goes to the resolver. The VM shows a
+ * host object as the host does (vm_view changes only upper objects). True when done
+ * (*RET set); VP (*VLEN) gets the virtual path when it could be formed.
+ */
+static bool fstatat_direct(int dirfd, const char *vpath, struct stat *st, int flags, int *ret,
+			   char *vp, int *vlen)
+{
+	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, vlen, FVM_DIRECT_PARENT);
+
+	if (how == FVM_DIRECT_NO) {
+		return false;
+	}
+	*ret = sys_fstatat(AT_FDCWD, vp, st,
+			   how == FVM_DIRECT_PARENT ? flags | AT_SYMLINK_NOFOLLOW : flags);
+	if (*ret == 0 && how == FVM_DIRECT_PARENT) {
+		if (S_ISLNK(st->st_mode) && !(flags & AT_SYMLINK_NOFOLLOW)) {
+			return false; /* a link to follow: in the VM */
+		}
+		/* Known no link, for access (which cannot ask without following), and a
+		 * directory as the parent of the names looked up next (find, ls -R); an
+		 * lstat of anything else (the hot loop) does not pay for the record. */
+		if (!(flags & AT_SYMLINK_NOFOLLOW) || S_ISDIR(st->st_mode)) {
+			fvm_host_known(&fvm_g, vp, (size_t)*vlen, S_ISDIR(st->st_mode));
+		}
+	}
+	if (*ret == 0) {
+		fvm_det_clamp_stat(st);
+	}
+	return true;
+}
+
 int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 {
 	struct fvm_res res;
-	int ret;
+	char vp[PATH_MAX];
+	int ret, vlen = -1;
 
 	if (!fvm_on() || fvm_bad_ptr(vpath)) {
 		return sys_fstatat(dirfd, vpath, st, flags);
@@ -199,7 +234,12 @@ int fvm_fstatat(int dirfd, const char *vpath, struct stat *st, int flags)
 	if (!vpath[0] && (flags & AT_EMPTY_PATH)) {
 		return fvm_fstat(dirfd, st);
 	}
-	ret = fvm_resolve_at(dirfd, vpath, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0, &res);
+	if (vpath[0] && !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) &&
+	    fstatat_direct(dirfd, vpath, st, flags, &ret, vp, &vlen)) {
+		return ret;
+	}
+	ret = fvm_resolve_from(dirfd, vpath, vp, vlen, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0,
+			       &res);
 	if (ret < 0) {
 		return ret;
 	}
@@ -336,7 +376,7 @@ static void statx_apply(struct statx *stx, const struct stat *st)
 static bool statx_direct(int dirfd, const char *vpath, int flags, unsigned int mask,
 			 struct statx *stx, int *ret, char *vp, int *vlen)
 {
-	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, vlen);
+	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, vlen, FVM_DIRECT_PARENT);
 
 	if (how == FVM_DIRECT_NO) {
 		return false;
@@ -410,7 +450,7 @@ static int fvm_faccessat(int dirfd, const char *vpath, int mode, int flags)
 	}
 	char vp[PATH_MAX];
 	int vlen;
-	if (fvm_direct_at(dirfd, vpath, vp, &vlen) == FVM_DIRECT_KNOWN) {
+	if (fvm_direct_at(dirfd, vpath, vp, &vlen, FVM_DIRECT_KNOWN) == FVM_DIRECT_KNOWN) {
 		return sys_host_access(AT_FDCWD, vp, mode, flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW));
 	}
 	ret = fvm_resolve_from(dirfd, vpath, vp, vlen, (flags & AT_SYMLINK_NOFOLLOW) ? FVM_R_NOFOLLOW : 0,

@@ -144,7 +144,7 @@ static void atfork_child(void)
 static void process_setup(void)
 {
 	text_found = dl_iterate_phdr(find_text, (void *)(uintptr_t)fvm_sud_restorer) == 1;
-	pthread_atfork(NULL, NULL, atfork_child);
+	fvm_atfork(NULL, NULL, atfork_child);
 }
 
 static long sys_sigaction(int sig, const struct ksigaction *act, struct ksigaction *old)

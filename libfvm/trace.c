@@ -63,9 +63,13 @@ char *fvm_getenv(const char *name)
 		return NULL;
 	}
 	nl = strlen(name);
+	/* The first two bytes ("X=" for a one-letter name) weed out the entries first: this
+	 * runs on every localtime (nsswrap.c) as well as the program's own getenv. */
+	char c0 = name[0], c1 = nl > 1 ? name[1] : '=';
 	for (char **e = environ; *e; e++) {
-		if ((*e)[0] == name[0] && strncmp(*e, name, nl) == 0 && (*e)[nl] == '=') {
-			return *e + nl + 1;
+		const char *s = *e;
+		if (s[0] == c0 && s[1] == c1 && strncmp(s, name, nl) == 0 && s[nl] == '=') {
+			return (char *)s + nl + 1;
 		}
 	}
 	return NULL;
@@ -361,7 +365,7 @@ void fvm_trace_init(const char *path)
 		return;
 	}
 	memcpy(tr_path, path, n + 1);
-	pthread_atfork(NULL, NULL, trace_child);
+	fvm_atfork(NULL, NULL, trace_child);
 	fvm_tracing = true;
 }
 

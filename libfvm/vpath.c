@@ -44,10 +44,10 @@ static void cwd_forked(void)
 	cwd_owner = (pid_t)sys_getpid();
 }
 
-void fvm_cwd_init(void)
+void fvm_cwd_init(pid_t pid)
 {
-	cwd_owner = (pid_t)sys_getpid();
-	pthread_atfork(NULL, NULL, cwd_forked);
+	cwd_owner = pid;
+	fvm_atfork(NULL, NULL, cwd_forked);
 }
 
 void fvm_cwd_changing(void)
@@ -116,13 +116,57 @@ static int vcwd(char *out, size_t outlen)
 	return n;
 }
 
-int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
+/*
+ * When relative NAME (NL bytes) is one or more ordinary components (none empty, ".",
+ * "..", no leading or trailing "/"): the offset of its last component plus one; else 0.
+ * Joined to a canonical directory such a name needs no normalisation (the hot case:
+ * openat and fstatat of a listed name, git's lstat of an index entry).
+ */
+static size_t plain_rel(const char *name, size_t nl)
+{
+	const char *p = name, *end = name + nl, *start;
+
+	if (nl == 0 || name[0] == '/' || end[-1] == '/') {
+		return 0;
+	}
+	for (;;) {
+		if (p[0] == '/' ||
+		    (p[0] == '.' && (p + 1 == end || p[1] == '/' ||
+				     (p[1] == '.' && (p + 2 == end || p[2] == '/'))))) {
+			return 0;
+		}
+		start = p;
+		p = memchr(p, '/', (size_t)(end - p));
+		if (!p) {
+			return (size_t)(start - name) + 1;
+		}
+		p++;
+	}
+}
+
+/*
+ * True when BASE (LEN), a directory's virtual path, may take a plain name as it is:
+ * absolute, "/" or without a "/" at its end. The cwd is the kernel's path narrowed and
+ * the fd table remembers only canonical paths (fd.c), so nothing else is to be seen
+ * in it; this is the cheap guard.
+ */
+static bool canonical_base(const char *base, size_t len)
+{
+	return len >= 1 && base[0] == '/' && (len == 1 || base[len - 1] != '/');
+}
+
+/*
+ * fvm_vpath_at, and in *LASTOFF the offset of the result's last component when the
+ * result is canonical by construction (a plain name joined to a canonical base), else 0.
+ */
+static int vpath_at_off(int dirfd, const char *name, char *out, size_t outlen, size_t *lastoff)
 {
 	char base[PATH_MAX];
 	long len;
-	size_t nl;
+	size_t nl, rel;
 	int ret;
 
+	*lastoff = 0;
 	if (fvm_bad_ptr(name) || (len = fvm_strlen_user(name)) < 0) {
 		return -EFAULT;
 	}
@@ -141,6 +185,18 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	if (ret < 0) {
 		return ret;
 	}
+	if ((rel = plain_rel(name, nl)) != 0 && canonical_base(base, (size_t)ret)) {
+		/* What fvm_path_join would make, without its copy and normalisation. */
+		size_t bl = (size_t)ret == 1 ? 0 : (size_t)ret;
+		if (bl + 1 + nl + 1 > outlen) {
+			return -ENAMETOOLONG;
+		}
+		memcpy(out, base, bl);
+		out[bl] = '/';
+		memcpy(out + bl + 1, name, nl + 1);
+		*lastoff = bl + 1 + rel - 1;
+		return (int)(bl + 1 + nl);
+	}
 	ret = fvm_path_join(base, name, out, outlen);
 	/* Keep a trailing slash: it asks for a directory. */
 	if (ret > 1 && nl > 0 && name[nl - 1] == '/' && (size_t)ret + 2 <= outlen) {
@@ -150,10 +206,21 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	return ret;
 }
 
-enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen)
+int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 {
-	*vlen = !fvm_bad_ptr(name) && name[0] ? fvm_vpath_at(dirfd, name, vp, PATH_MAX) : -1;
-	return *vlen < 0 ? FVM_DIRECT_NO : fvm_host_direct(&fvm_g, vp, (size_t)*vlen);
+	size_t lastoff;
+
+	return vpath_at_off(dirfd, name, out, outlen, &lastoff);
+}
+
+enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
+			      enum fvm_direct want)
+{
+	size_t lastoff = 0;
+
+	*vlen = !fvm_bad_ptr(name) && name[0] ? vpath_at_off(dirfd, name, vp, PATH_MAX, &lastoff) : -1;
+	return *vlen < 0 ? FVM_DIRECT_NO
+			 : fvm_host_direct_off(&fvm_g, vp, (size_t)*vlen, lastoff, want);
 }
 
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)

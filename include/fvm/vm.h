@@ -93,10 +93,13 @@ enum fvm_where {
 /* Flags for fvm_resolve(). */
 #define FVM_R_NOFOLLOW 0x1 /* do not follow a symlink in the last component */
 
+/*
+ * The small fields come first and the two paths last: a lookup writes the scalars and
+ * the first bytes of each path, so on the stack it touches two pages where it touched
+ * three (every process's resident memory, issue 15).
+ */
 struct fvm_res {
-	char vpath[FVM_VPATH_MAX];   /* canonical virtual path of the object */
 	size_t vlen;
-	char rpath[FVM_RPATH_MAX];   /* the object's real path for the kernel */
 	enum fvm_where where;
 	enum fvm_class klass;        /* class of vpath */
 	struct stat st;              /* lstat of rpath, valid unless ABSENT */
@@ -108,6 +111,8 @@ struct fvm_res {
 					(bit i: layer i, 0 the top one) */
 	int layer;                   /* FVM_HOST: the layer holding the object, -1 the host */
 	const struct fvm_vm *vm;     /* the VM it was resolved in */
+	char vpath[FVM_VPATH_MAX];   /* canonical virtual path of the object */
+	char rpath[FVM_RPATH_MAX];   /* the object's real path for the kernel */
 };
 
 /*
@@ -185,9 +190,19 @@ enum fvm_direct {
  * a directory the VM never changed, by what this process's cache knows at the current
  * generation: then the kernel, given VPATH itself, does what the VM would. A link
  * must still be resolved (the kernel would follow it on the host): PARENT says the
- * name may be one.
+ * name may be one. WANT is the weakest answer the caller can use: PARENT (then PARENT
+ * is answered whenever it holds, though the name may be known as well: one lookup
+ * instead of two) or KNOWN (PARENT is never answered).
  */
-enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len);
+enum fvm_direct fvm_host_direct(const struct fvm_vm *vm, const char *vpath, size_t len,
+				enum fvm_direct want);
+
+/*
+ * fvm_host_direct of VPATH known canonical, its last component at LASTOFF (>= 2; 0:
+ * not known, then it is checked as fvm_host_direct does).
+ */
+enum fvm_direct fvm_host_direct_off(const struct fvm_vm *vm, const char *vpath, size_t len,
+				    size_t lastoff, enum fvm_direct want);
 
 /*
  * Records that VPATH (LEN), found FVM_DIRECT_PARENT, is no link: a directory (DIR) or

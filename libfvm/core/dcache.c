@@ -32,14 +32,39 @@ struct dcache_ent {
 
 static struct dcache_ent dcache[DCACHE_N];
 
+/*
+ * The slot of PATH: a multiplicative hash taken eight bytes at a time (hot: two
+ * lookups per wrapped call), the tail by 4, 2 and 1 bytes; never reads past LEN.
+ */
 static unsigned dcache_slot(const char *path, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = len * k, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ (unsigned char)path[i]) * 16777619u;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, path + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
 	}
-	return h % DCACHE_N;
+	w = 0;
+	if (len & 4) {
+		uint32_t v;
+		memcpy(&v, path + i, 4);
+		w = v;
+		i += 4;
+	}
+	if (len & 2) {
+		uint16_t v;
+		memcpy(&v, path + i, 2);
+		w = (w << 16) | v;
+		i += 2;
+	}
+	if (len & 1) {
+		w = (w << 8) | (unsigned char)path[i];
+	}
+	h = (h ^ w) * k;
+	return (unsigned)(h >> 40) % DCACHE_N;
 }
 
 void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, uint64_t gen)
@@ -111,6 +136,43 @@ bool fvm_dcache_get(const char *path, size_t len, uint64_t gen, struct dcache_va
 	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return hit && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq;
+}
+
+/*
+ * What fvm_host_direct asks, without copying an entry out: whether PATH is a host
+ * directory with nothing in upper/ nor a layer (DIR_ONLY), or that or a plain host
+ * object (a DC_FILE).
+ */
+static bool dcache_host(const char *path, size_t len, uint64_t gen, bool dir_only)
+{
+	const struct dcache_ent *e;
+	unsigned seq;
+	bool hit;
+
+	if (!gen || len >= FVM_DCACHE_PATH) {
+		return false;
+	}
+	e = &dcache[dcache_slot(path, len)];
+	seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1) {
+		return false;
+	}
+	hit = e->gen == gen && e->len == len &&
+	      ((e->kind == DC_DIR && !e->upper && !e->layers && e->host) ||
+	       (!dir_only && e->kind == DC_FILE)) &&
+	      memcmp(e->path, path, len) == 0;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return hit && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq;
+}
+
+bool fvm_dcache_host_dir(const char *path, size_t len, uint64_t gen)
+{
+	return dcache_host(path, len, gen, true);
+}
+
+bool fvm_dcache_host_known(const char *path, size_t len, uint64_t gen)
+{
+	return dcache_host(path, len, gen, false);
 }
 
 bool fvm_dir_host_only(const struct fvm_vm *vm, const char *vpath, size_t len)

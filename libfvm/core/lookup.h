@@ -42,6 +42,12 @@ void fvm_dcache_put_dir(const char *path, size_t len, bool upper, uint32_t layer
 /* Looks canonical PATH (LEN) up at generation GEN; true with what is known in *V. */
 bool fvm_dcache_get(const char *path, size_t len, uint64_t gen, struct dcache_val *v);
 
+/* Whether PATH is cached at GEN as a host directory with nothing in upper/ nor a layer. */
+bool fvm_dcache_host_dir(const char *path, size_t len, uint64_t gen);
+
+/* fvm_dcache_host_dir, or a host object that is no link (DC_FILE). */
+bool fvm_dcache_host_known(const char *path, size_t len, uint64_t gen);
+
 /*
  * True when this thread knows, at the current names generation, that upper/DIR (LEN)
  * holds neither NAME (NLEN) nor its whiteout. A hash collision only ever answers

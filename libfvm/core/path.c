@@ -66,17 +66,6 @@ int fvm_path_join(const char *base, const char *rel, char *out, size_t outlen)
 	return fvm_path_normalize(tmp, out, outlen, false);
 }
 
-bool fvm_path_has_prefix(const char *path, size_t pathlen, const char *prefix, size_t prefixlen)
-{
-	if (prefixlen == 1 && prefix[0] == '/') {
-		return path[0] == '/';
-	}
-	if (pathlen < prefixlen || memcmp(path, prefix, prefixlen) != 0) {
-		return false;
-	}
-	return pathlen == prefixlen || path[prefixlen] == '/';
-}
-
 size_t fvm_path_base_off(const char *path, size_t len)
 {
 	while (len > 0 && path[len - 1] != '/') {

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
@@ -385,32 +386,47 @@ int fvm_policy_load(struct fvm_policy *pol, const char *file)
 	return ret;
 }
 
+/*
+ * Read, not mapped from the file: the image is ~36 KiB, mostly an empty blob, and a
+ * file mapping is made resident 64 KiB at a time (fault-around) in every process of
+ * the VM. The fixed part and the blob's used bytes are read into anonymous memory
+ * (signal-safe, no malloc: the first wrapped call may run in a handler), whose untouched
+ * pages cost nothing; then it is made read-only, as the mapping was (issue 15).
+ */
 const struct fvm_policy *fvm_policy_map(const char *file)
 {
 	const size_t len = sizeof(struct policy_header) + sizeof(struct fvm_policy);
+	const size_t fixed = sizeof(struct policy_header) + offsetof(struct fvm_policy, blob);
 	const struct policy_header *hdr;
 	const struct fvm_policy *pol;
 	struct stat st;
-	void *map;
+	char *map;
+	bool good;
 	int fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
 
 	if (fd < 0) {
 		return NULL;
 	}
-	/* A shorter file would fault beyond its end: it is refused first. */
+	/* A shorter file is no image of this build: refused first. */
 	map = sys_fstat(fd, &st) == 0 && st.st_size >= (off_t)len
-		      ? sys_mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0)
+		      ? sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
 		      : (void *)-EINVAL;
-	sys_close(fd);
 	if ((unsigned long)map > -4096UL) {
+		sys_close(fd);
 		return NULL;
 	}
-	hdr = map;
+	hdr = (const struct policy_header *)map;
 	pol = (const struct fvm_policy *)(hdr + 1);
-	if (memcmp(hdr->magic, POLICY_MAGIC, sizeof(hdr->magic)) != 0 ||
-	    hdr->version != POLICY_VERSION || hdr->size != sizeof(*pol) ||
-	    pol->nrules > FVM_POLICY_MAX_RULES || pol->nallow > FVM_POLICY_MAX_ALLOW ||
-	    pol->blob_used > FVM_POLICY_BLOB || !layers_valid(pol)) {
+	good = sys_pread(fd, map, fixed, 0) == (ssize_t)fixed &&
+	       memcmp(hdr->magic, POLICY_MAGIC, sizeof(hdr->magic)) == 0 &&
+	       hdr->version == POLICY_VERSION && hdr->size == sizeof(*pol) &&
+	       pol->nrules <= FVM_POLICY_MAX_RULES && pol->nallow <= FVM_POLICY_MAX_ALLOW &&
+	       pol->blob_used <= FVM_POLICY_BLOB &&
+	       (pol->blob_used == 0 ||
+		sys_pread(fd, map + fixed, pol->blob_used, (off_t)fixed) == (ssize_t)pol->blob_used) &&
+	       layers_valid(pol);
+	sys_close(fd);
+	if (!good || FVM_SC(SYS_mprotect, (long)map, (long)len, PROT_READ, 0, 0, 0) < 0) {
 		sys_munmap(map, len);
 		return NULL;
 	}

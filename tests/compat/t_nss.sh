@@ -108,6 +108,16 @@ vm_vs_native_ns localtime_relinked_in_the_vm_is_the_time_zone \
 python3 -c "import time; print(time.localtime(0).tm_hour, time.mktime(time.gmtime(0)), time.ctime(0))"
 TZ=Europe/Paris date -d @0 "+%Z %z"'
 
+# A process that read the time zone before (libfvm then knows /etc unchanged, at that
+# generation) sees the zone another process of the VM links in afterwards.
+vm_vs_native_ns localtime_relinked_by_another_process_is_seen_by_a_running_one \
+	'python3 -c "
+import os, subprocess, time
+time.tzset(); print(time.localtime(0).tm_hour, time.ctime(0))
+subprocess.run([\"ln\", \"-sf\", \"/usr/share/zoneinfo/Asia/Tokyo\", \"/etc/localtime\"], check=True)
+time.tzset(); print(time.localtime(0).tm_hour, time.ctime(0))
+"'
+
 if command -v localedef >/dev/null && [ -e /usr/share/i18n/locales/de_DE ]; then
 	vm_vs_native_ns locale_made_with_localedef_then_used \
 		'localedef -i de_DE -f UTF-8 de_DE.UTF-8 2>&1 | grep -v "^$"; locale -a | grep -i "^de_DE"

@@ -3,7 +3,10 @@
  * can change the VM from another process between two lookups of this one.
  *
  *   lookup-probe < COMMANDS      one command a line:
- *     stat PATH            stat(2): "ok SIZE"
+ *     stat PATH            stat(2): "ok SIZE" ("ok dir" for a directory)
+ *     lstat PATH           lstat(2): "ok SIZE"
+ *     statat DIR NAME      open DIR (O_DIRECTORY), fstatat(fd, NAME, AT_SYMLINK_NOFOLLOW),
+ *                          close: "ok SIZE" (a name joined to a directory fd's path)
  *     read PATH            fopen and the first line: "ok LINE"
  *     open PATH            open(2), read(2) and the first line: "ok LINE"
  *     access PATH          access(R_OK): "ok 0"
@@ -42,7 +45,9 @@ static const char *errname(int e)
 
 static void answer_size(int ret, const struct stat *st)
 {
-	if (ret == 0) {
+	if (ret == 0 && S_ISDIR(st->st_mode)) {
+		printf("ok dir\n"); /* a directory's size is the filesystem's own */
+	} else if (ret == 0) {
 		printf("ok %lld\n", (long long)st->st_size);
 	} else {
 		printf("%s\n", errname(errno));
@@ -90,6 +95,27 @@ static void fd_reuse(const char *cmd, char *args)
 	close(b);
 }
 
+/* "statat": NAME looked up relative to a directory fd. */
+static void stat_at(char *args)
+{
+	char *dir = strtok(args, " "), *name = strtok(NULL, " ");
+	struct stat st;
+	int fd, ret;
+
+	if (!dir || !name) {
+		printf("EINVAL\n");
+		return;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		printf("%s\n", errname(errno));
+		return;
+	}
+	ret = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW);
+	answer_size(ret, &st);
+	close(fd);
+}
+
 static void open_read(const char *path)
 {
 	char buf[256];
@@ -121,6 +147,11 @@ int main(void)
 			} else {
 				printf("%s\n", errname(errno));
 			}
+		} else if (strncmp(line, "lstat ", 6) == 0) {
+			struct stat st;
+			answer_size(lstat(line + 6, &st), &st);
+		} else if (strncmp(line, "statat ", 7) == 0) {
+			stat_at(line + 7);
 		} else if (strncmp(line, "read ", 5) == 0) {
 			char buf[256];
 			FILE *f = fopen(line + 5, "r");

@@ -89,6 +89,26 @@ probe_session host_link_replaced_by_another_process_leads_to_the_new_target \
 probe_session file_known_to_be_the_hosts_is_gone_after_another_process_removes_it \
 	"ok 0;ok 0;ENOENT;ENOENT;" \
 	"> access $HOST/g/f" "> access $HOST/g/f" "! rm g/f" "> access $HOST/g/f" "> open $HOST/g/f"
+# stat and lstat of a host name in an unchanged directory go straight to the kernel
+# (issue 15); a change by another process of the VM is still seen at once.
+probe_session lstat_straight_to_the_kernel_sees_another_process_copy_up \
+	"ok 3;ok 3;ok 8;" \
+	"> lstat $HOST/g/f" "> lstat $HOST/g/f" "! echo changed > g/f" "> lstat $HOST/g/f"
+probe_session lstat_of_a_directory_then_a_name_another_process_creates_in_it \
+	"ok 3;ENOENT;ok 4;ok 4;" \
+	"> lstat $HOST/g/f" "> lstat $HOST/g/late" "! echo new > g/late" "> lstat $HOST/g/late" \
+	"> statat $HOST/g late"
+probe_session lstat_of_a_host_link_is_the_link_and_stat_follows_it_in_the_vm \
+	"ok 6;ok 7;ok 6;ok 8;" \
+	"> lstat $HOST/e/link" "> stat $HOST/e/link" "! echo changed > a/f" "> lstat $HOST/e/link" \
+	"> stat $HOST/e/link"
+probe_session stat_of_a_subdirectory_then_a_file_removed_inside_it \
+	"ok dir;ok 7;ENOENT;ENOENT;" \
+	"> lstat $HOST/c/sub" "> statat $HOST/c/sub f" "! rm c/sub/f" "> statat $HOST/c/sub f" \
+	"> stat $HOST/c/sub/f"
+probe_session name_joined_to_a_directory_opened_by_a_roundabout_path \
+	"ok 7;ok 7;ENOENT;" \
+	"> statat $HOST/./c//sub/../sub f" "> statat $HOST/c/sub/. f" "> statat $HOST/c/sub ../f"
 probe_session directory_fd_number_reused_names_the_new_directory \
 	"ok 7;ok 3;" \
 	"> reuse $HOST/g $HOST/a f" "> reuse $HOST/a $HOST/g f"
