@@ -40,6 +40,10 @@
 
 #include "run.h"
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
 
 /* Linux 6.6's UAPI, spelled out: the build host's headers may be older. */
 #define NOTIF_SET_FLAGS SECCOMP_IOW(4, uint64_t)
@@ -102,6 +106,9 @@ static const struct {
 	{"sendto", unix_guard_sendto},
 	{"sendmsg", unix_guard_sendmsg},
 	{"sendmmsg", unix_guard_sendmmsg},
+	/* A root run's group changes: the thread's credentials memo dropped (notify_as). */
+	{"setgroups", notify_setgroups},
+	{"setgroups32", notify_setgroups},
 	/* Lookups from an executable's own code, resolved in the VM (virtguard.c). */
 	{"stat", virt_guard_call},
 	{"lstat", virt_guard_call},
@@ -332,26 +339,66 @@ int notify_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
 	return -ENAMETOOLONG;
 }
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
+
+/*
+ * /proc/PID/status (PID 0: the supervisor's own) read whole into BUF (SIZE bytes) with
+ * plain reads: no stdio, one open and two reads. Returns its length, or -1 (PID gone).
+ */
+static ssize_t status_read(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	size_t len = 0;
+	ssize_t r;
+
+	if (pid) {
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/status");
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	while (len < size - 1 && (r = read(fd, buf + len, size - 1 - len)) != 0) {
+		if (r < 0 && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		len += r > 0 ? (size_t)r : 0;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* The value after "KEY:" on its line of status text BUF, or NULL. */
+static const char *status_field(const char *buf, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			return line + klen + 1;
+		}
+	}
+	return NULL;
+}
 
 mode_t notify_umask_of(pid_t pid)
 {
-	char path[64], line[256];
-	unsigned m = 022;
-	FILE *f;
+	char buf[8192];
+	const char *v = status_read(pid, buf, sizeof(buf)) > 0 ? status_field(buf, "Umask") : NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re"))) {
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "Umask: %o", &m) == 1) {
-				break;
-			}
-		}
-		fclose(f);
-	}
-	return (mode_t)(m & 0777);
+	return v ? (mode_t)(strtoul(v, NULL, 8) & 0777) : 022;
+}
+
+pid_t notify_tgid_of(pid_t pid)
+{
+	char buf[8192];
+	const char *v = status_read(pid, buf, sizeof(buf)) > 0 ? status_field(buf, "Tgid") : NULL;
+	long tgid = v ? strtol(v, NULL, 10) : -1;
+
+	return tgid > 0 ? (pid_t)tgid : -1;
 }
 
 /*
@@ -362,10 +409,8 @@ mode_t notify_umask_of(pid_t pid)
  */
 static int task_pidfd(pid_t tid)
 {
-	char path[64], line[256];
 	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	long tgid = -1;
-	FILE *f;
+	pid_t tgid;
 
 	if (pidfd >= 0 || errno != EINVAL) {
 		return pidfd;
@@ -374,17 +419,8 @@ static int task_pidfd(pid_t tid)
 	if (pidfd >= 0 || (errno != EINVAL && errno != ENOENT)) {
 		return pidfd;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	if (!(f = fopen(path, "re"))) {
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+	tgid = notify_tgid_of(tid);
+	return tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
 }
 
 int notify_getfd(pid_t pid, int fdnum)
@@ -415,32 +451,14 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path)
 
 int notify_creds_of(pid_t pid, struct notify_creds *c)
 {
-	char path[64], buf[8192];
+	char buf[8192];
 	unsigned long a, b, d, e;
 	unsigned long long cap;
-	size_t len = 0;
-	ssize_t r;
 	int got = 0;
 
-	if (pid) {
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	} else {
-		snprintf(path, sizeof(path), "/proc/self/status");
-	}
-	/* Read whole with plain reads (no stdio: one call per notification in a root run). */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (status_read(pid, buf, sizeof(buf)) < 0) {
 		return -1;
 	}
-	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (r < 0 && errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-		len += r > 0 ? (size_t)r : 0;
-	}
-	close(fd);
-	buf[len] = '\0';
 	c->ngroups = 0;
 	for (char *line = buf, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
 		if ((nl = strchr(line, '\n'))) {
@@ -496,6 +514,8 @@ static struct {
 	gid_t groups[NOTIFY_GROUPS_MAX];
 } mine;
 
+bool notify_forked;
+
 void notify_creds_forget(void)
 {
 	mine.valid = false;
@@ -521,9 +541,117 @@ static bool creds_are_mine(struct notify_creds *c)
 	return memcmp(mine.groups, c->groups, (size_t)mine.n * sizeof(gid_t)) == 0;
 }
 
+/*
+ * PIDFD_GET_INFO (Linux 6.13) with PIDFD_INFO_CREDS, spelled out: a task's real,
+ * effective, saved and fs ids through a pidfd, without /proc.
+ */
+struct pidfd_info0 {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+#define PIDFD_GET_INFO0 _IOWR(0xFF, 11, struct pidfd_info0)
+#define PIDFD_INFO_CREDS0 2ull
+
+/* PIDFD's task's eight ids into IDS. 0, or -1 (gone, or a kernel without the ioctl). */
+static int task_ids(int pidfd, uint32_t ids[8])
+{
+	struct pidfd_info0 info = {.mask = PIDFD_INFO_CREDS0};
+
+	if (pidfd < 0 || ioctl(pidfd, PIDFD_GET_INFO0, &info) < 0 || !(info.mask & PIDFD_INFO_CREDS0)) {
+		return -1;
+	}
+	memcpy(ids, &info.ruid, 8 * sizeof(uint32_t));
+	return 0;
+}
+
+/*
+ * Per thread, the credentials read from /proc/TID/status (a root run's notify_as read
+ * them per call: ~30% of a static stat), kept while they cannot have changed:
+ *  - the memo holds the thread's own pidfd (PIDFD_THREAD), so a tid reused by another
+ *    task is never taken for it (the ioctl on the old pidfd fails: ESRCH);
+ *  - each use reads the thread's ids through that pidfd (PIDFD_GET_INFO, no /proc): a
+ *    setuid, setgid, setres*id or setfs*id of the thread shows there;
+ *  - groups do not show there: setgroups is notified in a root run (seccomp.c) and
+ *    drops the thread's memo before the call is continued (notify_setgroups). A
+ *    thread's credentials change only by its own calls, and while it waits for a
+ *    notification it makes none;
+ *  - capabilities are not compared (creds_are_mine never did).
+ * Direct-mapped by tid; without PIDFD_THREAD or PIDFD_GET_INFO (before Linux 6.9 and
+ * 6.13), nothing is kept: /proc per call, as before.
+ */
+#define MEMO_N 64
+static struct creds_memo {
+	pid_t tid;         /* 0: empty */
+	int pidfd;
+	bool mine;         /* creds_are_mine(&c) */
+	uint32_t ids[8];
+	struct notify_creds c;
+} memo[MEMO_N];
+
+static void memo_drop(struct creds_memo *m)
+{
+	if (m->tid && m->pidfd >= 0) {
+		close(m->pidfd);
+	}
+	m->tid = 0;
+	m->pidfd = -1;
+}
+
+long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	struct creds_memo *m = &memo[(unsigned)req->pid % MEMO_N];
+
+	(void)n;
+	if (m->tid == (pid_t)req->pid) {
+		memo_drop(m);
+	}
+	*cont = true;
+	return 0;
+}
+
+static bool creds_are_mine(struct notify_creds *c);
+
+/* PID's credentials into *C and whether they are the supervisor's. 0, or -1 (gone). */
+static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
+{
+	struct creds_memo *m = &memo[(unsigned)pid % MEMO_N];
+	uint32_t ids[8];
+
+	if (m->tid == pid && task_ids(m->pidfd, ids) == 0 && memcmp(ids, m->ids, sizeof(ids)) == 0) {
+		*c = m->c;
+		*same = m->mine;
+		return 0;
+	}
+	memo_drop(m);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+	if (task_ids(pidfd, m->ids) < 0) {
+		if (pidfd >= 0) {
+			close(pidfd);
+		}
+		if (notify_creds_of(pid, c) < 0) {
+			return -1;
+		}
+		*same = creds_are_mine(c);
+		return 0;
+	}
+	/* The pidfd first, then /proc: a tid reused in between is a task that the pidfd
+	 * names as well, so the memo never mixes two tasks. */
+	if (notify_creds_of(pid, &m->c) < 0) {
+		close(pidfd);
+		return -1;
+	}
+	m->mine = creds_are_mine(&m->c);
+	m->tid = pid;
+	m->pidfd = pidfd;
+	*c = m->c;
+	*same = m->mine;
+	return 0;
+}
+
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 {
 	struct notify_creds c;
+	bool same;
 	int status;
 
 	/* An unprivileged run: no process of the VM can hold other ids or groups than the
@@ -531,10 +659,10 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 	if (!mine.valid ? geteuid() != 0 : mine.uid != 0) {
 		return fn(arg);
 	}
-	if (notify_creds_of(pid, &c) < 0) {
+	if (creds_memo(pid, &c, &same) < 0) {
 		return -ESRCH;
 	}
-	if (creds_are_mine(&c)) {
+	if (same) {
 		return fn(arg);
 	}
 	pid_t child = fork();
@@ -543,6 +671,7 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 	}
 	if (child == 0) {
 		notify_creds_forget();
+		notify_forked = true;
 		/* Raw calls: per task, and nothing of glibc's broadcast in a forked child. */
 		if (syscall(SYS_setgroups, c.ngroups, c.groups) < 0) {
 			_exit(EPERM);

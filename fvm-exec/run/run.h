@@ -415,6 +415,8 @@ void notify_creds_forget(void);
 
 /* PID's umask, from /proc/PID/status; 022 when it cannot be read. */
 mode_t notify_umask_of(pid_t pid);
+/* The thread group (process) of task PID, from /proc/PID/status; -1 when it is gone. */
+pid_t notify_tgid_of(pid_t pid);
 
 /* The caller's notification is still pending: its pid was not reused. */
 bool notify_valid(const struct notify *n, uint64_t id);
@@ -436,6 +438,10 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path);
 /* FN(ARG) with the fsuid, fsgid and groups of PID: here when they are the
  * supervisor's, else in a forked child that takes them. FN's result (0 or -errno). */
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
+/* setgroups of a root run's thread: its credentials memo dropped, the call continued. */
+long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+/* True in notify_as's forked child (FN runs with the caller's other credentials). */
+extern bool notify_forked;
 
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);

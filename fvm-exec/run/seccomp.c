@@ -64,6 +64,7 @@ enum sc_when {
 	SC_DEVICES_OPENABLE, /* the VM's writable trees are not mounted nodev (rootfence.c) */
 	SC_NO_PTRACE_SCOPE,  /* no Landlock domain scopes ptrace-checked calls to the VM */
 	SC_HOST_WRITABLE,    /* the host is not read-only in rootfence.c's namespace */
+	SC_ROOT_LISTENER,    /* a root run (host read-only) with its own listener */
 };
 
 /* How a row matches its system call's arguments. */
@@ -344,6 +345,15 @@ static const struct sc_rule rules[] = {
 	{.name = "ipc", .action = SCMP_ACT_ERRNO(ENOSYS)},
 	{.name = "mq_open", .action = SCMP_ACT_NOTIFY},
 	{.name = "mq_unlink", .action = SCMP_ACT_NOTIFY},
+	/*
+	 * A root run's processes may change their groups: the supervisor keeps each
+	 * thread's credentials (notify.c, creds_memo) and reads its ids back through a
+	 * pidfd per call, which shows no group. setgroups is notified so that the thread's
+	 * memo is dropped (then continued). Not in a nested run (no listener: the outer
+	 * run's row notifies its own supervisor).
+	 */
+	{.name = "setgroups", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	{.name = "setgroups32", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
 };
 
 /* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a
@@ -492,6 +502,8 @@ static bool applies(const struct sc_build *b, enum sc_when when)
 		return !b->ptrace_scoped;
 	case SC_HOST_WRITABLE:
 		return !b->host_ro;
+	case SC_ROOT_LISTENER:
+		return b->host_ro && !b->no_listener;
 	}
 	return true;
 }

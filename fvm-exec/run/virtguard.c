@@ -58,6 +58,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <limits.h>
@@ -105,11 +106,14 @@
 static struct fvm_vm vm;
 static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) */
 /*
- * The VM's generation counters (ROOT/state), attached only to be bumped after each
- * change the supervisor makes, so that the caches of the VM's dynamic processes see it.
- * VM keeps none: the file is the VM's to write, so the supervisor caches nothing by it.
+ * The VM's generation counters (ROOT/state) are attached to VM: the supervisor's walks
+ * use the core's lookup cache (dcache.c, names.c) validated by them, and it bumps them
+ * after each change it makes, so that the caches of the VM's dynamic processes see it.
+ * The file is the VM's to write: a forged counter can make a cached fact stale, and
+ * that is safe only because no cached fact grants access (docs/DESIGN.md "What is
+ * cached": the supervisor's cache). A forked child, which acts with other credentials
+ * or changes the layer, never uses it (uncached).
  */
-static struct fvm_vm counters;
 /*
  * A root run (rootfence.c): the caller lives in a mount namespace the supervisor is
  * not in, where the host is read-only and the store, other VMs, the hide paths and the
@@ -134,11 +138,23 @@ static bool vm_ready(void)
 				vm.policy = fvm_policy_map(pol);
 			}
 			vm_state = !pol || !*pol || vm.policy ? 1 : -1;
-			counters = vm;
-			fvm_gen_attach(&counters);
+			fvm_gen_attach(&vm);
 		}
 	}
 	return vm_state == 1;
+}
+
+/*
+ * In a forked child (notify_as's with the caller's other credentials, fenced's that
+ * changes the layer): the lookup cache is the supervisor's, filled under its own
+ * credentials, and must not stand in for a lookup the caller's may refuse (a cached
+ * link text beneath a directory it cannot search); a change is bumped by the parent
+ * after the child ends, and no quota word is moved here (as before the cache).
+ */
+static void uncached(void)
+{
+	vm.gen.counter = NULL;
+	vm.gen.names = NULL;
 }
 
 /* One decoded call. */
@@ -365,6 +381,28 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 	}
 }
 
+/*
+ * True when no process of the run can have another root than the supervisor's: they
+ * all descend from its child, which had its root; chroot needs CAP_SYS_CHROOT and
+ * pivot_root CAP_SYS_ADMIN, which no process of a run whose supervisor does not hold
+ * them in its permitted set can gain (no_new_privs); setns and unshare are refused by
+ * the filter. Then same_root needs no /proc per call. Taken once.
+ */
+static bool roots_fixed(void)
+{
+	static int fixed = -1;
+
+	if (fixed < 0) {
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct data[2];
+		fixed = 0;
+		if (!root_run && syscall(SYS_capget, &hdr, data) == 0) {
+			fixed = !(data[0].permitted & ((1u << CAP_SYS_CHROOT) | (1u << CAP_SYS_ADMIN)));
+		}
+	}
+	return fixed == 1;
+}
+
 /* The caller's root is the supervisor's own (a chrooted caller is continued). */
 static bool same_root(pid_t pid)
 {
@@ -381,6 +419,9 @@ static bool same_root(pid_t pid)
 	}
 	if (caller_root >= 0) { /* a root run: opened for this call already */
 		return fstat(caller_root, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	}
+	if (roots_fixed()) {
+		return true;
 	}
 	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
 	return stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
@@ -1242,6 +1283,7 @@ static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 			c->result = -EACCES;
 			_exit(1);
 		}
+		uncached();
 		c->result = fn(c, res, res2);
 		_exit(0);
 	}
@@ -1253,7 +1295,7 @@ static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 			return -ECHILD;
 		}
 	}
-	fvm_gen_bump(&counters);
+	fvm_gen_bump(&vm);
 	return c->result == LONG_MIN ? -EIO : c->result;
 }
 
@@ -1546,25 +1588,6 @@ static void chdir_warn(struct vcall *c)
 
 static long call_by_trace(struct vcall *c, int srcfd, unsigned newfd_flags, const char *name);
 
-static pid_t tgid_of(pid_t pid)
-{
-	char path[64], line[256];
-	long tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (!(f = fopen(path, "re"))) {
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return (pid_t)tgid;
-}
-
 /*
  * Waits (bounded, ~2 s) for TID's next ptrace stop and takes it: its wait status, or -1
  * when it exited or did not stop. An exit is only peeked at (WNOWAIT): the status is the
@@ -1785,7 +1808,7 @@ static long exec_by_trace(struct vcall *c, const char *name, bool *cont)
 	int fd;
 
 	*cont = false;
-	if (tgid_of(c->pid) != c->pid) {
+	if (notify_tgid_of(c->pid) != c->pid) {
 		*cont = true;
 		return 0;
 	}
@@ -1885,6 +1908,9 @@ static long perform(void *arg)
 	if (!res) {
 		c->result = -ENOMEM;
 		return -ENOMEM;
+	}
+	if (notify_forked) {
+		uncached();
 	}
 	bool nofollow = (c->flags & AT_SYMLINK_NOFOLLOW) || c->nr == SYS_readlink || c->nr == SYS_readlinkat;
 	r = fvm_resolve(&vm, c->vpath, nofollow ? FVM_R_NOFOLLOW : 0, res);
