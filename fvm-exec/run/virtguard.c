@@ -1972,10 +1972,15 @@ static long perform(void *arg)
 	}
 	/* The object itself: links were followed by the walk where they had to be. In a
 	 * root run it is reached as an O_PATH fd with no link, beneath upper/ or the
-	 * caller's root (obj_fd); AT_FDCWD and RPATH otherwise. */
+	 * caller's root (obj_fd); an object of upper/ so in every run, since the walk's
+	 * facts may be stale (the VM swapped a directory of its layer for a link meanwhile,
+	 * or forged the counter its cache is validated by: the kernel would follow such a
+	 * link out of the layer); a host object by AT_FDCWD and RPATH otherwise (the
+	 * supervisor has the caller's credentials, and Landlock fences no stat, access or
+	 * readlink: the caller's own call reaches as far). */
 	int at = AT_FDCWD, empty = 0;
 	const char *name = res->rpath;
-	if (root_run) {
+	if (root_run || in_upper(res->rpath) || strcmp(res->rpath, vm.upper) == 0) {
 		if ((at = obj_fd(res->rpath)) < 0) {
 			free(res);
 			c->result = at;
