@@ -580,9 +580,11 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 
 /*
  * A root run's caller root for the call REQ (caller_root), opened before anything of
- * the caller is read and checked valid with it. Returns 0, or -errno.
+ * the caller is read and, with CHECK, checked valid with it (guard_call checks once
+ * after all its reads instead: a notification still valid after them means the pid
+ * named the caller all along). Returns 0, or -errno.
  */
-static int caller_root_open(const struct notify *n, const struct seccomp_notif *req)
+static int caller_root_open(const struct notify *n, const struct seccomp_notif *req, bool check)
 {
 	char proc[64];
 
@@ -594,7 +596,7 @@ static int caller_root_open(const struct notify *n, const struct seccomp_notif *
 	if ((caller_root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		return -ESRCH;
 	}
-	return notify_valid(n, req->id) ? 0 : -ESRCH;
+	return !check || notify_valid(n, req->id) ? 0 : -ESRCH;
 }
 
 static void caller_root_close(void)
@@ -2163,7 +2165,7 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	if (in_proc(c->vpath) || !(res = malloc(sizeof(*res)))) {
 		return -ENOSYS;
 	}
-	if ((r = caller_root_open(n, req)) < 0) {
+	if ((r = caller_root_open(n, req, true)) < 0) {
 		caller_root_close();
 		free(res);
 		return (int)r;
@@ -2198,7 +2200,10 @@ long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 {
 	long r;
 
-	if (req->data.arch == SCMP_ARCH_X86_64 && (r = caller_root_open(n, req)) < 0) {
+	/* guard_call checks the notification after its reads of a path call; the listing
+	 * and getcwd keep the check here */
+	bool path_call = req->data.nr != SYS_getdents64 && req->data.nr != SYS_getcwd;
+	if (req->data.arch == SCMP_ARCH_X86_64 && (r = caller_root_open(n, req, !path_call)) < 0) {
 		caller_root_close();
 		*cont = false;
 		return r;
@@ -2240,10 +2245,12 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
 		return 0;
 	}
+	/* Not checked valid here: nothing below acts on the name before the check that
+	 * follows every read of the caller (before notify_as). */
 	r = notify_read_str(c->pid, c->path_addr, name, sizeof(name));
-	if (r < 0 || !notify_valid(n, req->id)) {
+	if (r < 0) {
 		*cont = false;
-		return r < 0 ? r : -ESRCH;
+		return r;
 	}
 	if (name[0] == '\0') {
 		/* AT_EMPTY_PATH of faccessat2 and readlinkat: the fd's own object, continued */
