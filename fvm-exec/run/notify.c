@@ -109,6 +109,8 @@ static const struct {
 	/* A root run's group changes: the thread's credentials memo dropped (notify_as). */
 	{"setgroups", notify_setgroups},
 	{"setgroups32", notify_setgroups},
+	/* A root run's chroot: roots are no longer kept (notify_root_of). */
+	{"chroot", notify_chroot},
 	/* Lookups from an executable's own code, resolved in the VM (virtguard.c). */
 	{"stat", virt_guard_call},
 	{"lstat", virt_guard_call},
@@ -583,18 +585,43 @@ static int task_ids(int pidfd, uint32_t ids[8])
 static struct creds_memo {
 	pid_t tid;         /* 0: empty */
 	int pidfd;
+	int root;          /* its /proc/TID/root (notify_root_of), -1: not taken */
 	bool mine;         /* creds_are_mine(&c) */
 	uint32_t ids[8];
 	struct notify_creds c;
 } memo[MEMO_N];
+
+/*
+ * A chroot was seen in this run (notify_chroot): roots are no longer kept, every call
+ * opens its caller's /proc/TID/root again. Set before the chroot is made (the call is
+ * continued only after), so no root kept before it is used after it.
+ */
+static bool roots_vary;
+
+/* The root notify_root_of lent for the current notification: a memo dropped during
+ * it (notify_as finding the thread gone) closes it only at the next notify_root_of. */
+static int lent_root = -1, lent_dropped = -1;
+
+static void root_close(int fd)
+{
+	if (fd >= 0 && fd == lent_root) {
+		lent_dropped = fd;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+}
 
 static void memo_drop(struct creds_memo *m)
 {
 	if (m->tid && m->pidfd >= 0) {
 		close(m->pidfd);
 	}
+	if (m->tid) {
+		root_close(m->root);
+	}
 	m->tid = 0;
 	m->pidfd = -1;
+	m->root = -1;
 }
 
 long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, bool *cont)
@@ -604,6 +631,21 @@ long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, b
 	(void)n;
 	if (m->tid == (pid_t)req->pid) {
 		memo_drop(m);
+	}
+	*cont = true;
+	return 0;
+}
+
+long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	(void)n;
+	(void)req;
+	roots_vary = true;
+	for (size_t i = 0; i < MEMO_N; i++) {
+		if (memo[i].tid) {
+			root_close(memo[i].root);
+		}
+		memo[i].root = -1;
 	}
 	*cont = true;
 	return 0;
@@ -643,9 +685,42 @@ static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
 	m->mine = creds_are_mine(&m->c);
 	m->tid = pid;
 	m->pidfd = pidfd;
+	m->root = -1;
 	*c = m->c;
 	*same = m->mine;
 	return 0;
+}
+
+int notify_root_of(pid_t pid, bool *kept)
+{
+	char proc[64];
+	struct notify_creds c;
+	bool same;
+	int fd;
+
+	if (lent_dropped >= 0) {
+		close(lent_dropped);
+	}
+	lent_root = lent_dropped = -1;
+	/* The memo of PID's thread, checked (or filled) as notify_as checks it. */
+	if (!roots_vary && creds_memo(pid, &c, &same) == 0) {
+		struct creds_memo *m = &memo[(unsigned)pid % MEMO_N];
+		if (m->tid == pid) {
+			if (m->root < 0) {
+				snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+				m->root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			}
+			if (m->root >= 0) {
+				*kept = true;
+				lent_root = m->root;
+				return m->root;
+			}
+		}
+	}
+	*kept = false;
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+	fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : -ESRCH;
 }
 
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)

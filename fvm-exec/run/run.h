@@ -440,6 +440,13 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path);
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
 /* setgroups of a root run's thread: its credentials memo dropped, the call continued. */
 long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+/* chroot in a root run: the kept roots dropped, none kept any more; continued. */
+long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+/* A root run's caller PID's root (/proc/PID/root) as an O_PATH fd, or -errno. Kept
+ * per thread with its credentials memo until a chroot is seen in the run: then *KEPT
+ * is true and the fd is the memo's (valid until the next notify_root_of or notify_as,
+ * never closed by the caller); else a new fd the caller closes. */
+int notify_root_of(pid_t pid, bool *kept);
 /* True in notify_as's forked child (FN runs with the caller's other credentials). */
 extern bool notify_forked;
 

@@ -346,7 +346,7 @@ static const struct sc_rule rules[] = {
 	{.name = "mq_open", .action = SCMP_ACT_NOTIFY},
 	{.name = "mq_unlink", .action = SCMP_ACT_NOTIFY},
 	/*
-	 * A root run's processes may change their groups: the supervisor keeps each
+	 * A root run's processes may change their groups and root: the supervisor keeps each
 	 * thread's credentials (notify.c, creds_memo) and reads its ids back through a
 	 * pidfd per call, which shows no group. setgroups is notified so that the thread's
 	 * memo is dropped (then continued). Not in a nested run (no listener: the outer
@@ -354,6 +354,9 @@ static const struct sc_rule rules[] = {
 	 */
 	{.name = "setgroups", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
 	{.name = "setgroups32", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	/* The same memo keeps the thread's root (/proc/TID/root): a chroot makes the
+	 * supervisor open it per call again for the rest of the run. */
+	{.name = "chroot", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
 };
 
 /* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a

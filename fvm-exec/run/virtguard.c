@@ -125,6 +125,7 @@ static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) 
  */
 static bool root_run;
 static int caller_root = -1; /* the current call's /proc/PID/root in a root run, -1: none */
+static bool caller_root_kept; /* caller_root is notify.c's memo's: not closed here */
 
 static bool vm_ready(void)
 {
@@ -586,14 +587,11 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
  */
 static int caller_root_open(const struct notify *n, const struct seccomp_notif *req, bool check)
 {
-	char proc[64];
-
 	caller_root = -1;
 	if (!vm_ready() || !root_run) {
 		return 0;
 	}
-	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)req->pid);
-	if ((caller_root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if ((caller_root = notify_root_of((pid_t)req->pid, &caller_root_kept)) < 0) {
 		return -ESRCH;
 	}
 	return !check || notify_valid(n, req->id) ? 0 : -ESRCH;
@@ -601,7 +599,7 @@ static int caller_root_open(const struct notify *n, const struct seccomp_notif *
 
 static void caller_root_close(void)
 {
-	if (caller_root >= 0) {
+	if (caller_root >= 0 && !caller_root_kept) {
 		close(caller_root);
 	}
 	caller_root = -1;
