@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,14 +279,28 @@ static notify_fn *route(const struct seccomp_data *d)
 
 int notify_serve(struct notify *n)
 {
+	return notify_serve_masked(n, NULL);
+}
+
+int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
+{
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
 	bool cont = false;
+	sigset_t old;
 
 	memset(&req, 0, sizeof(req));
-	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+	if (recv_mask) {
+		pthread_sigmask(SIG_SETMASK, recv_mask, &old);
+	}
+	int got = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, &req);
+	int e = errno;
+	if (recv_mask) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (got < 0) {
 		/* ENOENT: the caller died meanwhile; EINTR: again later */
-		return errno == ENOENT || errno == EINTR ? 0 : -1;
+		return e == ENOENT || e == EINTR ? 0 : -1;
 	}
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;

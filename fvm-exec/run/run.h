@@ -447,6 +447,17 @@ long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool
  * is true and the fd is the memo's (valid until the next notify_root_of or notify_as,
  * never closed by the caller); else a new fd the caller closes. */
 int notify_root_of(pid_t pid, bool *kept);
+/*
+ * recvwait.c: poll(FDS, NFDS, TIMEOUT) for the supervisor's loop, but while nothing is
+ * pending and the listener NT is taken, the calling (main) thread blocks in RECV and
+ * serves notifications, a watcher thread polling the other rows (FDS[NOTIFY_ROW] is the
+ * listener's). Returns poll's answer for FDS. recv_wait_end stops the watcher.
+ */
+struct pollfd;
+/* notify_serve with the signal mask RECV_MASK (NULL: unchanged) during its RECV only. */
+int notify_serve_masked(struct notify *n, const sigset_t *recv_mask);
+int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigned long notify_row, int timeout);
+void recv_wait_end(void);
 /* True in notify_as's forked child (FN runs with the caller's other credentials). */
 extern bool notify_forked;
 
