@@ -23,6 +23,11 @@
  *    change ids — the call runs in a forked child that first takes the caller's groups,
  *    fsgid and fsuid (raw per-task system calls). A fork costs more than a thread, but
  *    needs no care for glibc's process-wide setxid broadcast, and such runs are rare.
+ *  - A root run's thread's credentials and root are kept per thread (creds_memo,
+ *    notify_root_of), checked per call through the thread's own pidfd (PIDFD_GET_INFO:
+ *    its ids unchanged, the task alive); setgroups drops the thread's memo and chroot
+ *    ends keeping roots for the run (both notified in root runs, then continued).
+ *  - /proc/PID/status is read with plain reads (status_read), never stdio.
  */
 #include <errno.h>
 #include <stdint.h>
