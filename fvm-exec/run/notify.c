@@ -656,6 +656,17 @@ long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, b
 	return 0;
 }
 
+void notify_memo_end(void)
+{
+	for (size_t i = 0; i < MEMO_N; i++) {
+		memo_drop(&memo[i]);
+	}
+	if (lent_dropped >= 0) {
+		close(lent_dropped);
+	}
+	lent_root = lent_dropped = -1;
+}
+
 long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool *cont)
 {
 	(void)n;

@@ -458,6 +458,9 @@ struct pollfd;
 int notify_serve_masked(struct notify *n, const sigset_t *recv_mask);
 int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigned long notify_row, int timeout);
 void recv_wait_end(void);
+/* Closes what the per-thread memo holds (pidfds, roots: a root keeps the caller's mount
+ * namespace's mounts referenced) once the run's loop has ended. */
+void notify_memo_end(void);
 /* True in notify_as's forked child (FN runs with the caller's other credentials). */
 extern bool notify_forked;
 

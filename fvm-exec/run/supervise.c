@@ -443,6 +443,7 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	       sup->trace ? sup->trace->sock : -1);
 	supervise_loop(&s, sigfd, parent);
 	recv_wait_end();
+	notify_memo_end();
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
 	}
