@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -117,6 +118,9 @@ static const struct {
 	{"setgroups32", notify_setgroups},
 	/* A root run's chroot: roots are no longer kept (notify_root_of). */
 	{"chroot", notify_chroot},
+	/* A root run's capability changes: credentials are no longer kept (creds_memo). */
+	{"capset", notify_capset},
+	{"prctl", notify_capset},
 	/* Lookups from an executable's own code, resolved in the VM (virtguard.c). */
 	{"stat", virt_guard_call},
 	{"lstat", virt_guard_call},
@@ -487,10 +491,12 @@ int notify_creds_of(pid_t pid, struct notify_creds *c)
 			*nl = '\0';
 		}
 		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->ruid = (uid_t)a;
 			c->euid = (uid_t)b;
 			c->fsuid = (uid_t)e;
 			got |= 1;
 		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->rgid = (gid_t)a;
 			c->egid = (gid_t)b;
 			c->fsgid = (gid_t)e;
 			got |= 2;
@@ -505,15 +511,18 @@ int notify_creds_of(pid_t pid, struct notify_creds *c)
 				p = end;
 			}
 			got |= 4;
+		} else if (sscanf(line, "CapPrm: %llx", &cap) == 1) {
+			c->capprm = cap;
+			got |= 16;
 		} else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
 			c->capeff = cap;
 			got |= 8;
 		}
-		if (got == 15) {
+		if (got == 31) {
 			break;
 		}
 	}
-	return got == 15 ? 0 : -1;
+	return got == 31 ? 0 : -1;
 }
 
 static int cmp_gid(const void *a, const void *b)
@@ -534,6 +543,7 @@ static struct {
 	gid_t gid;
 	int n;
 	gid_t groups[NOTIFY_GROUPS_MAX];
+	uint64_t caps; /* fs_caps of the effective set */
 } mine;
 
 bool notify_forked;
@@ -543,20 +553,70 @@ void notify_creds_forget(void)
 	mine.valid = false;
 }
 
+/*
+ * The capabilities whose absence changes what the calls the supervisor performs answer
+ * (permissions of a lookup, an open, a namespace change, a copy-up's owner). A root
+ * run's processes hold Docker's set (rootfence.c), the supervisor all: the two differ
+ * only in capabilities none of these calls checks, and in CAP_DAC_READ_SEARCH, which
+ * grants them nothing CAP_DAC_OVERRIDE does not (its other uses, open_by_handle_at and
+ * linkat with AT_EMPTY_PATH, the supervisor never performs): with CAP_DAC_OVERRIDE it
+ * is counted as held, so a root that dropped nothing acts in place.
+ */
+#define FS_CAPS NOTIFY_FS_CAPS
+
+static uint64_t fs_caps(uint64_t eff)
+{
+	eff &= FS_CAPS;
+	return eff & NOTIFY_CAP(CAP_DAC_OVERRIDE) ? eff | NOTIFY_CAP(CAP_DAC_READ_SEARCH) : eff;
+}
+
+void notify_caps_get(uint64_t *eff, uint64_t *prm)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, d) < 0) {
+		*eff = *prm = 0;
+		return;
+	}
+	*eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	*prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+}
+
+int notify_caps_take(uint64_t eff)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, d) < 0) {
+		return -EPERM;
+	}
+	uint64_t prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	if ((eff & prm) != eff) {
+		return -EPERM; /* never: the supervisor's permitted set holds the VM's */
+	}
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	return syscall(SYS_capset, &h, d) < 0 ? -EPERM : 0;
+}
+
 static bool creds_are_mine(struct notify_creds *c)
 {
 	if (!mine.valid) {
 		int n = getgroups(NOTIFY_GROUPS_MAX, mine.groups);
+		uint64_t eff, prm;
 		if (n < 0) {
 			return false;
 		}
+		notify_caps_get(&eff, &prm);
+		mine.caps = fs_caps(eff);
 		mine.n = n;
 		mine.uid = geteuid();
 		mine.gid = getegid();
 		qsort(mine.groups, (size_t)n, sizeof(gid_t), cmp_gid);
 		mine.valid = true;
 	}
-	if (c->fsuid != mine.uid || c->fsgid != mine.gid || mine.n != c->ngroups) {
+	if (c->fsuid != mine.uid || c->fsgid != mine.gid || mine.n != c->ngroups || fs_caps(c->capeff) != mine.caps) {
 		return false;
 	}
 	qsort(c->groups, (size_t)c->ngroups, sizeof(gid_t), cmp_gid);
@@ -617,6 +677,15 @@ static struct creds_memo {
  * continued only after), so no root kept before it is used after it.
  */
 static bool roots_vary;
+
+/*
+ * A capset or capability prctl (bounding set, securebits, ambient set) was seen in this
+ * run (notify_capset): credentials are no longer kept, every call reads its caller's
+ * /proc/TID/status again. PIDFD_GET_INFO shows no capability, and after such a call an
+ * execve changes the effective set with no id change (a root's becomes its permitted
+ * set, bounded anew), which no notified call would tell. Set before the call is made.
+ */
+static bool caps_vary;
 
 /* The root notify_root_of lent for the current notification: a memo dropped during
  * it (notify_as finding the thread gone) closes it only at the next notify_root_of. */
@@ -682,6 +751,18 @@ long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool
 	return 0;
 }
 
+long notify_capset(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	(void)n;
+	(void)req;
+	caps_vary = true;
+	for (size_t i = 0; i < MEMO_N; i++) {
+		memo_drop(&memo[i]);
+	}
+	*cont = true;
+	return 0;
+}
+
 static bool creds_are_mine(struct notify_creds *c);
 
 /* PID's credentials into *C and whether they are the supervisor's. 0, or -1 (gone). */
@@ -696,7 +777,7 @@ static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
 		return 0;
 	}
 	memo_drop(m);
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+	int pidfd = caps_vary ? -1 : (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
 	if (task_ids(pidfd, m->ids) < 0) {
 		if (pidfd >= 0) {
 			close(pidfd);
@@ -754,7 +835,7 @@ int notify_root_of(pid_t pid, bool *kept)
 	return fd >= 0 ? fd : -ESRCH;
 }
 
-long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
+static long act_as(pid_t pid, bool real, long (*fn)(void *arg), void *arg)
 {
 	struct notify_creds c;
 	bool same;
@@ -767,6 +848,17 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 	}
 	if (creds_memo(pid, &c, &same) < 0) {
 		return -ESRCH;
+	}
+	if (real) {
+		/* access(2)'s own credentials (the kernel's access_override_creds, without
+		 * SECBIT_NO_SETUID_FIXUP): the real ids, and root's permitted set or none. */
+		uint64_t caps = c.ruid == 0 ? c.capprm : 0;
+		if (c.ruid != c.fsuid || c.rgid != c.fsgid || fs_caps(caps) != fs_caps(c.capeff)) {
+			c.fsuid = c.ruid;
+			c.fsgid = c.rgid;
+			c.capeff = caps;
+			same = creds_are_mine(&c);
+		}
 	}
 	if (same) {
 		return fn(arg);
@@ -787,6 +879,15 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 		if ((gid_t)syscall(SYS_setfsgid, -1) != c.fsgid || (uid_t)syscall(SYS_setfsuid, -1) != c.fsuid) {
 			_exit(EPERM);
 		}
+		/* The caller's file capabilities in place of the supervisor's (a root that
+		 * dropped CAP_DAC_OVERRIDE, or a uid that kept one; setfsuid cleared them for
+		 * a non-root fsuid); the others stay the supervisor's own tools (setns,
+		 * setresuid, process_vm_writev to a caller of another uid). */
+		uint64_t eff, prm;
+		notify_caps_get(&eff, &prm);
+		if (notify_caps_take((eff & ~FS_CAPS) | (c.capeff & FS_CAPS & prm)) < 0) {
+			_exit(EPERM);
+		}
 		long r = fn(arg);
 		_exit(r < 0 ? (int)-r : 0);
 	}
@@ -796,4 +897,14 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 		}
 	}
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
+{
+	return act_as(pid, false, fn, arg);
+}
+
+long notify_as_real(pid_t pid, long (*fn)(void *arg), void *arg)
+{
+	return act_as(pid, true, fn, arg);
 }

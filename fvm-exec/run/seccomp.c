@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,17 @@ static const struct sc_rule rules[] = {
 	/* The same memo keeps the thread's root (/proc/TID/root): a chroot makes the
 	 * supervisor open it per call again for the rest of the run. */
 	{.name = "chroot", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	/* The memo does not show capabilities: capset, and the prctls after which an
+	 * execve changes the effective set with no id change (the bounding set, securebits,
+	 * the ambient set), make the supervisor read them per call again for the rest of
+	 * the run (notify_capset). */
+	{.name = "capset", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	{.name = "prctl", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PR_CAPBSET_DROP)}},
+	{.name = "prctl", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PR_SET_SECUREBITS)}},
+	{.name = "prctl", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT)}},
 };
 
 /* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a

@@ -1193,12 +1193,18 @@ static int broker_as_root(unsigned kind, const char *vpath)
 	gid_t g = getegid();
 	struct fvm_vm root_vm = vm;
 	struct fvm_res *res = malloc(sizeof(*res));
+	uint64_t eff, prm;
 	int r;
 
 	if (!res) {
 		return -ENOMEM;
 	}
-	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0) {
+	/* A root caller that dropped capabilities keeps euid 0: its effective set is raised
+	 * to the permitted set here, and lowered again after (a uid's is restored by the
+	 * kernel on the way to euid 0, cleared on the way back). */
+	notify_caps_get(&eff, &prm);
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0 ||
+	    notify_caps_take(prm) < 0) {
 		free(res);
 		return -EPERM;
 	}
@@ -1211,11 +1217,17 @@ static int broker_as_root(unsigned kind, const char *vpath)
 		r = res->klass == FVM_CLASS_SHARED ? -EACCES : fvm_prepare_modify(&root_vm, res, true);
 	}
 	free(res);
-	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0 ||
+	    notify_caps_take(eff) < 0) {
 		_exit(1); /* never go on as root for the caller */
 	}
 	return r;
 }
+
+/* What the core's is_root stands for: a copy-up keeps the host's owner, no owner or
+ * permission check of its own. Docker's set, a root run's, holds them all. */
+#define ROOT_CAPS (NOTIFY_CAP(CAP_CHOWN) | NOTIFY_CAP(CAP_DAC_OVERRIDE) | NOTIFY_CAP(CAP_FOWNER) | \
+		   NOTIFY_CAP(CAP_FSETID) | NOTIFY_CAP(CAP_MKNOD))
 
 /*
  * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon):
@@ -1228,16 +1240,28 @@ static int become_caller(void)
 {
 	uid_t u = (uid_t)syscall(SYS_setfsuid, -1);
 	gid_t g = (gid_t)syscall(SYS_setfsgid, -1);
+	uint64_t eff, prm;
 
-	if (!root_run || (u == 0 && g == 0)) {
+	if (!root_run) {
+		return 0;
+	}
+	/* notify_as gave this task the caller's file capabilities: a root that dropped some
+	 * of those the core's is_root stands for is checked as any caller (and copies up
+	 * through the broker, as root); a uid that kept some has them back after setresuid
+	 * cleared them. */
+	notify_caps_get(&eff, &prm);
+	bool full = u == 0 && (eff & ROOT_CAPS) == ROOT_CAPS;
+	if (full && g == 0) {
 		return 0;
 	}
 	notify_creds_forget();
-	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
-		return -errno;
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0 ||
+	    (u != 0 && (eff & NOTIFY_FS_CAPS) && notify_caps_take(eff & NOTIFY_FS_CAPS) < 0)) {
+		return -EPERM;
 	}
-	vm.is_root = u == 0;
-	vm.copyup_broker = u == 0 ? NULL : broker_as_root;
+	vm.is_root = full;
+	vm.fowner = full || (eff & NOTIFY_CAP(CAP_FOWNER));
+	vm.copyup_broker = full ? NULL : broker_as_root;
 	return 0;
 }
 
@@ -2283,7 +2307,9 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 		return 0;
 	}
 	c->result = LONG_MIN; /* perform sets it, in a child notify_as forks as well */
-	r = notify_as(c->pid, perform, c);
+	bool real = (c->nr == SYS_access || c->nr == SYS_faccessat || c->nr == SYS_faccessat2) &&
+		    !(c->flags & AT_EACCESS);
+	r = (real ? notify_as_real : notify_as)(c->pid, perform, c);
 	if (c->result != LONG_MIN) {
 		r = c->result;
 	}
