@@ -286,6 +286,14 @@ static notify_fn *route(const struct seccomp_data *d)
 	return NULL;
 }
 
+/*
+ * The thread whose memo was checked for the notification being served (0: none): its
+ * ids cannot change until it is answered, so notify_root_of's check stands for
+ * notify_as's (one PIDFD_GET_INFO per call, not two). Reset as each notification is
+ * received (notify_serve_masked) and when the memo is dropped.
+ */
+static pid_t memo_checked;
+
 int notify_serve(struct notify *n)
 {
 	return notify_serve_masked(n, NULL);
@@ -313,6 +321,7 @@ int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
 	}
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;
+	memo_checked = 0;
 	notify_fn *fn = route(&req.data);
 	long r = fn ? fn(n, &req, &cont) : -ENOSYS;
 	if (cont) {
@@ -666,6 +675,7 @@ static struct creds_memo {
 	pid_t tid;         /* 0: empty */
 	int pidfd;
 	int root;          /* its /proc/TID/root (notify_root_of), -1: not taken */
+	signed char root_same; /* notify_root_same's answer for ROOT, -1: not yet */
 	bool mine;         /* creds_are_mine(&c) */
 	uint32_t ids[8];
 	struct notify_creds c;
@@ -691,10 +701,14 @@ static bool caps_vary;
  * it (notify_as finding the thread gone) closes it only at the next notify_root_of. */
 static int lent_root = -1, lent_dropped = -1;
 
+/* The lent root's notify_root_same answer, in its memo (NULL: none lent). */
+static signed char *lent_same;
+
 static void root_close(int fd)
 {
 	if (fd >= 0 && fd == lent_root) {
 		lent_dropped = fd;
+		lent_same = NULL;
 	} else if (fd >= 0) {
 		close(fd);
 	}
@@ -702,6 +716,9 @@ static void root_close(int fd)
 
 static void memo_drop(struct creds_memo *m)
 {
+	if (m->tid && m->tid == memo_checked) {
+		memo_checked = 0;
+	}
 	if (m->tid && m->pidfd >= 0) {
 		close(m->pidfd);
 	}
@@ -771,7 +788,9 @@ static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
 	struct creds_memo *m = &memo[(unsigned)pid % MEMO_N];
 	uint32_t ids[8];
 
-	if (m->tid == pid && task_ids(m->pidfd, ids) == 0 && memcmp(ids, m->ids, sizeof(ids)) == 0) {
+	if (m->tid == pid &&
+	    (memo_checked == pid || (task_ids(m->pidfd, ids) == 0 && memcmp(ids, m->ids, sizeof(ids)) == 0))) {
+		memo_checked = pid;
 		*c = m->c;
 		*same = m->mine;
 		return 0;
@@ -798,6 +817,8 @@ static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
 	m->tid = pid;
 	m->pidfd = pidfd;
 	m->root = -1;
+	m->root_same = -1;
+	memo_checked = pid;
 	*c = m->c;
 	*same = m->mine;
 	return 0;
@@ -814,6 +835,7 @@ int notify_root_of(pid_t pid, bool *kept)
 		close(lent_dropped);
 	}
 	lent_root = lent_dropped = -1;
+	lent_same = NULL;
 	/* The memo of PID's thread, checked (or filled) as notify_as checks it. */
 	if (!roots_vary && creds_memo(pid, &c, &same) == 0) {
 		struct creds_memo *m = &memo[(unsigned)pid % MEMO_N];
@@ -821,10 +843,12 @@ int notify_root_of(pid_t pid, bool *kept)
 			if (m->root < 0) {
 				snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
 				m->root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				m->root_same = -1;
 			}
 			if (m->root >= 0) {
 				*kept = true;
 				lent_root = m->root;
+				lent_same = &m->root_same;
 				return m->root;
 			}
 		}
@@ -897,6 +921,17 @@ static long act_as(pid_t pid, bool real, long (*fn)(void *arg), void *arg)
 		}
 	}
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+int notify_root_same(int root, bool (*same)(int root))
+{
+	if (root < 0 || root != lent_root || !lent_same) {
+		return same(root);
+	}
+	if (*lent_same < 0) {
+		*lent_same = same(root);
+	}
+	return *lent_same;
 }
 
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)

@@ -450,6 +450,9 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path);
  * the like, notify.c's FS_CAPS) of PID: here when they are the supervisor's, else in a
  * forked child that takes them. FN's result (0 or -errno). */
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
+/* SAME(ROOT), kept with ROOT when it is the memo's root notify_root_of lent for this
+ * call (a kept root's fd names one directory for as long as it is kept). */
+int notify_root_same(int root, bool (*same)(int root));
 /* notify_as for access and faccessat without AT_EACCESS, whose check the kernel makes
  * with the real ids and, for a real uid 0, the permitted set (none for another uid). */
 long notify_as_real(pid_t pid, long (*fn)(void *arg), void *arg);

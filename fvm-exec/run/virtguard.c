@@ -405,6 +405,15 @@ static bool roots_fixed(void)
 }
 
 /* The caller's root is the supervisor's own (a chrooted caller is continued). */
+static const struct stat *my_root;
+
+static bool root_is_mine(int root)
+{
+	struct stat theirs;
+
+	return fstat(root, &theirs) == 0 && my_root->st_dev == theirs.st_dev && my_root->st_ino == theirs.st_ino;
+}
+
 static bool same_root(pid_t pid)
 {
 	static struct stat mine; /* the supervisor never changes its root */
@@ -418,8 +427,9 @@ static bool same_root(pid_t pid)
 		}
 		have_mine = true;
 	}
-	if (caller_root >= 0) { /* a root run: opened for this call already */
-		return fstat(caller_root, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	if (caller_root >= 0) { /* a root run: opened for this call already (fstat'ed once if kept) */
+		my_root = &mine;
+		return notify_root_same(caller_root, root_is_mine);
 	}
 	if (roots_fixed()) {
 		return true;
