@@ -55,6 +55,7 @@
  *  - mknod of a device only where the caller's copy of the data area is nodev (a root
  *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
+#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -179,6 +180,7 @@ struct vcall {
 	uint64_t path2_addr;
 	bool owner;         /* a metadata change's copy-up asks the owner rule (meta_copy_up) */
 	bool chdir_warned;  /* chdir_in_vm said once what it cannot do (kept across calls) */
+	bool unseen_warned; /* exec_unseen_warn said it once (kept across calls) */
 	dev_t dev;          /* mknod's */
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
@@ -1869,8 +1871,90 @@ static long exec_by_trace(struct vcall *c, const char *name, bool *cont)
  * path in C->vpath2, CONTINUE or -errno.
  */
 #define EXEC_VIA_FD (-4093L)
+
+/*
+ * Why the program at RPATH, executed by a static caller, will not be virtualized: a
+ * reason, or NULL (a dynamic program loads libfvm; a 64-bit static executable's calls
+ * come here). The kernel maps an x86-64 static-PIE where libraries lie, outside the
+ * ranges the filter notifies; libfvm's exec runs one through fvm-pieload, a static
+ * caller's execve does not pass libfvm. A 32-bit static program's calls are not x86-64's.
+ */
+static const char *exec_unseen(const char *rpath)
+{
+	unsigned char eh[sizeof(Elf64_Ehdr)];
+	int fd = in_upper(rpath) ? open_upper(rpath, O_RDONLY, 0) : open_host(rpath, O_RDONLY);
+	const char *why = NULL;
+
+	if (fd < 0) {
+		return NULL;
+	}
+	ssize_t n = pread(fd, eh, sizeof(eh), 0);
+	if (n >= (ssize_t)sizeof(Elf32_Ehdr) && memcmp(eh, ELFMAG, SELFMAG) == 0) {
+		bool is64 = eh[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof(Elf64_Ehdr);
+		const Elf64_Ehdr *e64 = (const Elf64_Ehdr *)eh;
+		const Elf32_Ehdr *e32 = (const Elf32_Ehdr *)eh;
+		unsigned type = is64 ? e64->e_type : e32->e_type, machine = is64 ? e64->e_machine : e32->e_machine;
+		uint64_t phoff = is64 ? e64->e_phoff : e32->e_phoff;
+		unsigned phnum = is64 ? e64->e_phnum : e32->e_phnum;
+		size_t phsize = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+		bool interp = false;
+		for (unsigned i = 0; i < phnum && i < 256 && !interp; i++) {
+			unsigned char ph[sizeof(Elf64_Phdr)];
+			if (pread(fd, ph, phsize, (off_t)(phoff + i * phsize)) != (ssize_t)phsize) {
+				interp = true; /* unreadable headers: the kernel's to refuse */
+				break;
+			}
+			interp = (is64 ? ((const Elf64_Phdr *)ph)->p_type : ((const Elf32_Phdr *)ph)->p_type) == PT_INTERP;
+		}
+		if (!interp && (type == ET_EXEC || type == ET_DYN)) {
+			if (!is64) {
+				why = "a 32-bit static program";
+			} else if (type == ET_DYN && machine == EM_X86_64) {
+				why = "a static-PIE program run by a static program's execve (libfvm's exec runs "
+				      "one through fvm-pieload; a static caller's does not pass libfvm)";
+			}
+		}
+	}
+	close(fd);
+	return why;
+}
+
+/* Says once per run, on the caller's stderr and in the VM's log, that the program a
+ * static caller executes runs unvirtualized, and why (exec_unseen). */
+static void exec_unseen_warn(struct vcall *c, const char *why)
+{
+	char msg[PATH_MAX + 400], log[PATH_MAX + 8];
+	int fd;
+
+	if (c->unseen_warned) {
+		return;
+	}
+	c->unseen_warned = true;
+	int len = snprintf(msg, sizeof(msg),
+			   "fvm: warning: %s is %s: it is not virtualized, only fenced: it sees the host's "
+			   "files, and its changes outside the VM fail\n", c->vpath, why);
+	len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
+	if ((fd = notify_getfd(c->pid, 2)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
+	if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+}
+
 static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
 {
+	/* A program the caller may read (the warning tells nothing of one it may only
+	 * execute) whose calls the supervisor will not see: said once per run. */
+	if (!c->unseen_warned && S_ISREG(res->st.st_mode) && caller_may(res, R_OK) == 0) {
+		const char *why = exec_unseen(res->rpath);
+		if (why) {
+			exec_unseen_warn(c, why);
+		}
+	}
 	if (res->klass == FVM_CLASS_SHARED || (res->where == FVM_HOST && res->layer < 0)) {
 		return CONTINUE;
 	}
