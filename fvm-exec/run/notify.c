@@ -17,16 +17,21 @@
  *    its descriptors (pidfd_getfd), its root and working directory (/proc/PID), and its
  *    credentials. A handler checks notify_valid after each read of the caller, before
  *    deciding on what it read: a pid reused meanwhile gets nothing.
- *  - Credentials: a handler that performs a call does it with the caller's fsuid, fsgid
- *    and groups (notify_as). The supervisor has the run's credentials; when the
- *    caller's (from /proc/PID/status) differ — only in a root run, whose processes may
- *    change ids — the call runs in a forked child that first takes the caller's groups,
- *    fsgid and fsuid (raw per-task system calls). A fork costs more than a thread, but
- *    needs no care for glibc's process-wide setxid broadcast, and such runs are rare.
+ *  - Credentials: a handler that performs a call does it with the caller's fsuid, fsgid,
+ *    groups and file capabilities (notify_as; NOTIFY_FS_CAPS, CAP_DAC_READ_SEARCH
+ *    counted as held with CAP_DAC_OVERRIDE). The supervisor has the run's credentials;
+ *    when the caller's (from /proc/PID/status) differ — only in a root run, whose
+ *    processes may change ids and drop capabilities — the call runs in a forked child
+ *    that first takes the caller's groups, fsgid and fsuid (raw per-task system calls)
+ *    and then its file capabilities as effective ones (the others stay the
+ *    supervisor's). A fork costs more than a thread, but needs no care for glibc's
+ *    process-wide setxid broadcast, and such runs are rare. access without AT_EACCESS
+ *    acts with the real ids and root's permitted set (notify_as_real), as the kernel.
  *  - A root run's thread's credentials and root are kept per thread (creds_memo,
- *    notify_root_of), checked per call through the thread's own pidfd (PIDFD_GET_INFO:
- *    its ids unchanged, the task alive); setgroups drops the thread's memo and chroot
- *    ends keeping roots for the run (both notified in root runs, then continued).
+ *    notify_root_of), checked once per notification through the thread's own pidfd
+ *    (PIDFD_GET_INFO: its ids unchanged, the task alive); setgroups drops the thread's
+ *    memo, chroot ends keeping roots and capset or a capability prctl ends keeping
+ *    credentials for the run (all notified in root runs, then continued).
  *  - /proc/PID/status is read with plain reads (status_read), never stdio.
  */
 #include <errno.h>
@@ -666,7 +671,8 @@ static int task_ids(int pidfd, uint32_t ids[8])
  *    drops the thread's memo before the call is continued (notify_setgroups). A
  *    thread's credentials change only by its own calls, and while it waits for a
  *    notification it makes none;
- *  - capabilities are not compared (creds_are_mine never did).
+ *  - capabilities do not show there either: capset and the capability prctls are
+ *    notified in a root run and end keeping credentials for the run (notify_capset).
  * Direct-mapped by tid; without PIDFD_THREAD or PIDFD_GET_INFO (before Linux 6.9 and
  * 6.13), nothing is kept: /proc per call, as before.
  */

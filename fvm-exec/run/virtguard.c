@@ -22,8 +22,8 @@
  *    fenced as any other call.
  *  - notify_valid is checked after each read of the caller and again just before the
  *    result is written back (write_out): a pid reused meanwhile gets nothing.
- *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid and
- *    groups, so search and access permissions are its own; the result (a stat buffer,
+ *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid,
+ *    groups and file capabilities, so search and access permissions are its own; the result (a stat buffer,
  *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
  *  - Continuing is safe but for the rows a notified call skips: a continued call is
  *    the caller's own under Landlock, but the rest of the seccomp filter is not
@@ -51,7 +51,8 @@
  *    detached); never by writing the caller's memory. A thread that cannot be seized:
  *    ENOENT and one warning per run (chdir_warn). execve of a program only the VM has
  *    the same way, as execveat(N, "", argv, envp, AT_EMPTY_PATH) (exec_by_trace), from
- *    a process's leading thread only; otherwise continued.
+ *    a process's leading thread only; otherwise continued. A static-PIE (or 32-bit
+ *    static) program so executed runs only fenced: said once per run (exec_unseen).
  *  - mknod of a device only where the caller's copy of the data area is nodev (a root
  *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
@@ -1242,11 +1243,12 @@ static int broker_as_root(unsigned kind, const char *vpath)
 		   NOTIFY_CAP(CAP_FSETID) | NOTIFY_CAP(CAP_MKNOD))
 
 /*
- * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon):
- * takes the caller's fs ids (notify_as set them) as effective ids too, the saved ids
- * staying 0, so that the core acts as libfvm acts in such a process: it checks the
- * caller's own permissions (is_root false, the capabilities gone with euid 0) and asks
- * broker_as_root for its copy-ups. Returns 0 or -errno.
+ * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon) or
+ * some of root's file capabilities (setpriv, capsh): takes the caller's fs ids
+ * (notify_as set them) as effective ids too, the saved ids staying 0, so that the core
+ * acts as libfvm acts in such a process: it checks the caller's own permissions
+ * (is_root false; the effective set the caller's file capabilities, fowner for
+ * CAP_FOWNER) and asks broker_as_root for its copy-ups. Returns 0 or -errno.
  */
 static int become_caller(void)
 {
