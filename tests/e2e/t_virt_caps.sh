@@ -23,15 +23,20 @@ fi
 chmod 755 "$T" "$HOST" "$P"
 echo secret > "$HOST/f600"
 chmod 600 "$HOST/f600"
-mkdir "$HOST/d700" "$HOST/d755" "$HOST/sticky"
+mkdir "$HOST/d700" "$HOST/d755" "$HOST/sticky" "$HOST/d777"
 echo in > "$HOST/d700/in"
 echo theirs > "$HOST/sticky/theirs"
-chown -R 4243:4243 "$HOST/f600" "$HOST/d700" "$HOST/d755" "$HOST/sticky"
+echo shared > "$HOST/d777/f666"
+chown -R 4243:4243 "$HOST/f600" "$HOST/d700" "$HOST/d755" "$HOST/sticky" "$HOST/d777"
 chmod 700 "$HOST/d700"
 chmod 1777 "$HOST/sticky"
+chmod 777 "$HOST/d777"
+chmod 666 "$HOST/d777/f666"
 
 # Each op prints "OP NAME: ok" or its errno; the comparison is native against the VM.
+# (d777's copy-ups, for append and mkdir, keep the host's owner: the trees are compared)
 OPS="read f600 stat d700/in read d700/in access f600 eaccess f600 mkdir d755/new creat d755/newf unlink sticky/theirs"
+OPS="$OPS append d777/f666 mkdir d777/sub"
 vm_check full_root "'$P' $OPS"
 vm_check setpriv_no_caps "setpriv --inh-caps=-all --bounding-set=-all '$P' caps - $OPS"
 vm_check capsh_no_dac "capsh --drop=cap_dac_override,cap_dac_read_search -- -c \"'$P' caps - $OPS\" 2>&1 | grep -v '^\$'"

@@ -11,6 +11,7 @@
  *     mkdir   mkdir(PATH, 0755)
  *     creat   open(PATH, O_WRONLY|O_CREAT|O_EXCL, 0644)
  *     unlink  unlink(PATH)
+ *     append  open(PATH, O_WRONLY|O_APPEND) and write a line
  *     caps    prints CapEff's DAC bits (PATH ignored: "-")
  *
  * Prints one line per op, "OP NAME: ok" or the errno's name (NAME: PATH's last
@@ -82,6 +83,14 @@ static int op(const char *what, const char *path)
 	}
 	if (strcmp(what, "unlink") == 0) {
 		return unlink(path);
+	}
+	if (strcmp(what, "append") == 0) {
+		fd = open(path, O_WRONLY | O_APPEND);
+		r = fd < 0 ? -1 : (int)write(fd, "appended\n", 9);
+		if (fd >= 0) {
+			close(fd);
+		}
+		return r;
 	}
 	errno = EINVAL;
 	return -1;
