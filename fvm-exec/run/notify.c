@@ -17,17 +17,29 @@
  *    its descriptors (pidfd_getfd), its root and working directory (/proc/PID), and its
  *    credentials. A handler checks notify_valid after each read of the caller, before
  *    deciding on what it read: a pid reused meanwhile gets nothing.
- *  - Credentials: a handler that performs a call does it with the caller's fsuid, fsgid
- *    and groups (notify_as). The supervisor has the run's credentials; when the
- *    caller's (from /proc/PID/status) differ — only in a root run, whose processes may
- *    change ids — the call runs in a forked child that first takes the caller's groups,
- *    fsgid and fsuid (raw per-task system calls). A fork costs more than a thread, but
- *    needs no care for glibc's process-wide setxid broadcast, and such runs are rare.
+ *  - Credentials: a handler that performs a call does it with the caller's fsuid, fsgid,
+ *    groups and file capabilities (notify_as; NOTIFY_FS_CAPS, CAP_DAC_READ_SEARCH
+ *    counted as held with CAP_DAC_OVERRIDE). The supervisor has the run's credentials;
+ *    when the caller's (from /proc/PID/status) differ — only in a root run, whose
+ *    processes may change ids and drop capabilities — the call runs in a forked child
+ *    that first takes the caller's groups, fsgid and fsuid (raw per-task system calls)
+ *    and then its file capabilities as effective ones (the others stay the
+ *    supervisor's). A fork costs more than a thread, but needs no care for glibc's
+ *    process-wide setxid broadcast, and such runs are rare. access without AT_EACCESS
+ *    acts with the real ids and root's permitted set (notify_as_real), as the kernel.
+ *  - A root run's thread's credentials and root are kept per thread (creds_memo,
+ *    notify_root_of), checked once per notification through the thread's own pidfd
+ *    (PIDFD_GET_INFO: its ids unchanged, the task alive); setgroups drops the thread's
+ *    memo, chroot ends keeping roots and capset or a capability prctl ends keeping
+ *    credentials for the run (all notified in root runs, then continued).
+ *  - /proc/PID/status is read with plain reads (status_read), never stdio.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +51,10 @@
 #include <unistd.h>
 
 #include "run.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 
 
 /* Linux 6.6's UAPI, spelled out: the build host's headers may be older. */
@@ -102,6 +118,14 @@ static const struct {
 	{"sendto", unix_guard_sendto},
 	{"sendmsg", unix_guard_sendmsg},
 	{"sendmmsg", unix_guard_sendmmsg},
+	/* A root run's group changes: the thread's credentials memo dropped (notify_as). */
+	{"setgroups", notify_setgroups},
+	{"setgroups32", notify_setgroups},
+	/* A root run's chroot: roots are no longer kept (notify_root_of). */
+	{"chroot", notify_chroot},
+	/* A root run's capability changes: credentials are no longer kept (creds_memo). */
+	{"capset", notify_capset},
+	{"prctl", notify_capset},
 	/* Lookups from an executable's own code, resolved in the VM (virtguard.c). */
 	{"stat", virt_guard_call},
 	{"lstat", virt_guard_call},
@@ -279,19 +303,42 @@ static notify_fn *route(const struct seccomp_data *d)
 	return NULL;
 }
 
+/*
+ * The thread whose memo was checked for the notification being served (0: none): its
+ * ids cannot change until it is answered, so notify_root_of's check stands for
+ * notify_as's (one PIDFD_GET_INFO per call, not two). Reset as each notification is
+ * received (notify_serve_masked) and when the memo is dropped.
+ */
+static pid_t memo_checked;
+
 int notify_serve(struct notify *n)
+{
+	return notify_serve_masked(n, NULL);
+}
+
+int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
 	bool cont = false;
+	sigset_t old;
 
 	memset(&req, 0, sizeof(req));
-	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+	if (recv_mask) {
+		pthread_sigmask(SIG_SETMASK, recv_mask, &old);
+	}
+	int got = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, &req);
+	int e = errno;
+	if (recv_mask) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (got < 0) {
 		/* ENOENT: the caller died meanwhile; EINTR: again later */
-		return errno == ENOENT || errno == EINTR ? 0 : -1;
+		return e == ENOENT || e == EINTR ? 0 : -1;
 	}
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;
+	memo_checked = 0;
 	notify_fn *fn = route(&req.data);
 	long r = fn ? fn(n, &req, &cont) : -ENOSYS;
 	if (cont) {
@@ -344,26 +391,66 @@ int notify_read_str(pid_t pid, uint64_t addr, char *buf, size_t size)
 	return -ENAMETOOLONG;
 }
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
+
+/*
+ * /proc/PID/status (PID 0: the supervisor's own) read whole into BUF (SIZE bytes) with
+ * plain reads: no stdio, one open and two reads. Returns its length, or -1 (PID gone).
+ */
+static ssize_t status_read(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	size_t len = 0;
+	ssize_t r;
+
+	if (pid) {
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/status");
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	while (len < size - 1 && (r = read(fd, buf + len, size - 1 - len)) != 0) {
+		if (r < 0 && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		len += r > 0 ? (size_t)r : 0;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* The value after "KEY:" on its line of status text BUF, or NULL. */
+static const char *status_field(const char *buf, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			return line + klen + 1;
+		}
+	}
+	return NULL;
+}
 
 mode_t notify_umask_of(pid_t pid)
 {
-	char path[64], line[256];
-	unsigned m = 022;
-	FILE *f;
+	char buf[8192];
+	const char *v = status_read(pid, buf, sizeof(buf)) > 0 ? status_field(buf, "Umask") : NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re"))) {
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "Umask: %o", &m) == 1) {
-				break;
-			}
-		}
-		fclose(f);
-	}
-	return (mode_t)(m & 0777);
+	return v ? (mode_t)(strtoul(v, NULL, 8) & 0777) : 022;
+}
+
+pid_t notify_tgid_of(pid_t pid)
+{
+	char buf[8192];
+	const char *v = status_read(pid, buf, sizeof(buf)) > 0 ? status_field(buf, "Tgid") : NULL;
+	long tgid = v ? strtol(v, NULL, 10) : -1;
+
+	return tgid > 0 ? (pid_t)tgid : -1;
 }
 
 /*
@@ -374,10 +461,8 @@ mode_t notify_umask_of(pid_t pid)
  */
 static int task_pidfd(pid_t tid)
 {
-	char path[64], line[256];
 	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	long tgid = -1;
-	FILE *f;
+	pid_t tgid;
 
 	if (pidfd >= 0 || errno != EINVAL) {
 		return pidfd;
@@ -386,17 +471,8 @@ static int task_pidfd(pid_t tid)
 	if (pidfd >= 0 || (errno != EINVAL && errno != ENOENT)) {
 		return pidfd;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	if (!(f = fopen(path, "re"))) {
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+	tgid = notify_tgid_of(tid);
+	return tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
 }
 
 int notify_getfd(pid_t pid, int fdnum)
@@ -427,42 +503,26 @@ int notify_dirfd(pid_t pid, int dirfd, const char *path)
 
 int notify_creds_of(pid_t pid, struct notify_creds *c)
 {
-	char path[64], buf[8192];
+	char buf[8192];
 	unsigned long a, b, d, e;
 	unsigned long long cap;
-	size_t len = 0;
-	ssize_t r;
 	int got = 0;
 
-	if (pid) {
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	} else {
-		snprintf(path, sizeof(path), "/proc/self/status");
-	}
-	/* Read whole with plain reads (no stdio: one call per notification in a root run). */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (status_read(pid, buf, sizeof(buf)) < 0) {
 		return -1;
 	}
-	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (r < 0 && errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-		len += r > 0 ? (size_t)r : 0;
-	}
-	close(fd);
-	buf[len] = '\0';
 	c->ngroups = 0;
 	for (char *line = buf, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
 		if ((nl = strchr(line, '\n'))) {
 			*nl = '\0';
 		}
 		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->ruid = (uid_t)a;
 			c->euid = (uid_t)b;
 			c->fsuid = (uid_t)e;
 			got |= 1;
 		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &d, &e) == 4) {
+			c->rgid = (gid_t)a;
 			c->egid = (gid_t)b;
 			c->fsgid = (gid_t)e;
 			got |= 2;
@@ -477,15 +537,18 @@ int notify_creds_of(pid_t pid, struct notify_creds *c)
 				p = end;
 			}
 			got |= 4;
+		} else if (sscanf(line, "CapPrm: %llx", &cap) == 1) {
+			c->capprm = cap;
+			got |= 16;
 		} else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
 			c->capeff = cap;
 			got |= 8;
 		}
-		if (got == 15) {
+		if (got == 31) {
 			break;
 		}
 	}
-	return got == 15 ? 0 : -1;
+	return got == 31 ? 0 : -1;
 }
 
 static int cmp_gid(const void *a, const void *b)
@@ -506,36 +569,318 @@ static struct {
 	gid_t gid;
 	int n;
 	gid_t groups[NOTIFY_GROUPS_MAX];
+	uint64_t caps; /* fs_caps of the effective set */
 } mine;
+
+bool notify_forked;
 
 void notify_creds_forget(void)
 {
 	mine.valid = false;
 }
 
+/*
+ * The capabilities whose absence changes what the calls the supervisor performs answer
+ * (permissions of a lookup, an open, a namespace change, a copy-up's owner). A root
+ * run's processes hold Docker's set (rootfence.c), the supervisor all: the two differ
+ * only in capabilities none of these calls checks, and in CAP_DAC_READ_SEARCH, which
+ * grants them nothing CAP_DAC_OVERRIDE does not (its other uses, open_by_handle_at and
+ * linkat with AT_EMPTY_PATH, the supervisor never performs): with CAP_DAC_OVERRIDE it
+ * is counted as held, so a root that dropped nothing acts in place.
+ */
+#define FS_CAPS NOTIFY_FS_CAPS
+
+static uint64_t fs_caps(uint64_t eff)
+{
+	eff &= FS_CAPS;
+	return eff & NOTIFY_CAP(CAP_DAC_OVERRIDE) ? eff | NOTIFY_CAP(CAP_DAC_READ_SEARCH) : eff;
+}
+
+void notify_caps_get(uint64_t *eff, uint64_t *prm)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, d) < 0) {
+		*eff = *prm = 0;
+		return;
+	}
+	*eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	*prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+}
+
+int notify_caps_take(uint64_t eff)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, d) < 0) {
+		return -EPERM;
+	}
+	uint64_t prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	if ((eff & prm) != eff) {
+		return -EPERM; /* never: the supervisor's permitted set holds the VM's */
+	}
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	return syscall(SYS_capset, &h, d) < 0 ? -EPERM : 0;
+}
+
 static bool creds_are_mine(struct notify_creds *c)
 {
 	if (!mine.valid) {
 		int n = getgroups(NOTIFY_GROUPS_MAX, mine.groups);
+		uint64_t eff, prm;
 		if (n < 0) {
 			return false;
 		}
+		notify_caps_get(&eff, &prm);
+		mine.caps = fs_caps(eff);
 		mine.n = n;
 		mine.uid = geteuid();
 		mine.gid = getegid();
 		qsort(mine.groups, (size_t)n, sizeof(gid_t), cmp_gid);
 		mine.valid = true;
 	}
-	if (c->fsuid != mine.uid || c->fsgid != mine.gid || mine.n != c->ngroups) {
+	if (c->fsuid != mine.uid || c->fsgid != mine.gid || mine.n != c->ngroups || fs_caps(c->capeff) != mine.caps) {
 		return false;
 	}
 	qsort(c->groups, (size_t)c->ngroups, sizeof(gid_t), cmp_gid);
 	return memcmp(mine.groups, c->groups, (size_t)mine.n * sizeof(gid_t)) == 0;
 }
 
-long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
+/*
+ * PIDFD_GET_INFO (Linux 6.13) with PIDFD_INFO_CREDS, spelled out: a task's real,
+ * effective, saved and fs ids through a pidfd, without /proc.
+ */
+struct pidfd_info0 {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+#define PIDFD_GET_INFO0 _IOWR(0xFF, 11, struct pidfd_info0)
+#define PIDFD_INFO_CREDS0 2ull
+
+/* PIDFD's task's eight ids into IDS. 0, or -1 (gone, or a kernel without the ioctl). */
+static int task_ids(int pidfd, uint32_t ids[8])
+{
+	struct pidfd_info0 info = {.mask = PIDFD_INFO_CREDS0};
+
+	if (pidfd < 0 || ioctl(pidfd, PIDFD_GET_INFO0, &info) < 0 || !(info.mask & PIDFD_INFO_CREDS0)) {
+		return -1;
+	}
+	memcpy(ids, &info.ruid, 8 * sizeof(uint32_t));
+	return 0;
+}
+
+/*
+ * Per thread, the credentials read from /proc/TID/status (a root run's notify_as read
+ * them per call: ~30% of a static stat), kept while they cannot have changed:
+ *  - the memo holds the thread's own pidfd (PIDFD_THREAD), so a tid reused by another
+ *    task is never taken for it (the ioctl on the old pidfd fails: ESRCH);
+ *  - each use reads the thread's ids through that pidfd (PIDFD_GET_INFO, no /proc): a
+ *    setuid, setgid, setres*id or setfs*id of the thread shows there;
+ *  - groups do not show there: setgroups is notified in a root run (seccomp.c) and
+ *    drops the thread's memo before the call is continued (notify_setgroups). A
+ *    thread's credentials change only by its own calls, and while it waits for a
+ *    notification it makes none;
+ *  - capabilities do not show there either: capset and the capability prctls are
+ *    notified in a root run and end keeping credentials for the run (notify_capset).
+ * Direct-mapped by tid; without PIDFD_THREAD or PIDFD_GET_INFO (before Linux 6.9 and
+ * 6.13), nothing is kept: /proc per call, as before.
+ */
+#define MEMO_N 64
+static struct creds_memo {
+	pid_t tid;         /* 0: empty */
+	int pidfd;
+	int root;          /* its /proc/TID/root (notify_root_of), -1: not taken */
+	signed char root_same; /* notify_root_same's answer for ROOT, -1: not yet */
+	bool mine;         /* creds_are_mine(&c) */
+	uint32_t ids[8];
+	struct notify_creds c;
+} memo[MEMO_N];
+
+/*
+ * A chroot was seen in this run (notify_chroot): roots are no longer kept, every call
+ * opens its caller's /proc/TID/root again. Set before the chroot is made (the call is
+ * continued only after), so no root kept before it is used after it.
+ */
+static bool roots_vary;
+
+/*
+ * A capset or capability prctl (bounding set, securebits, ambient set) was seen in this
+ * run (notify_capset): credentials are no longer kept, every call reads its caller's
+ * /proc/TID/status again. PIDFD_GET_INFO shows no capability, and after such a call an
+ * execve changes the effective set with no id change (a root's becomes its permitted
+ * set, bounded anew), which no notified call would tell. Set before the call is made.
+ */
+static bool caps_vary;
+
+/* The root notify_root_of lent for the current notification: a memo dropped during
+ * it (notify_as finding the thread gone) closes it only at the next notify_root_of. */
+static int lent_root = -1, lent_dropped = -1;
+
+/* The lent root's notify_root_same answer, in its memo (NULL: none lent). */
+static signed char *lent_same;
+
+static void root_close(int fd)
+{
+	if (fd >= 0 && fd == lent_root) {
+		lent_dropped = fd;
+		lent_same = NULL;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+}
+
+static void memo_drop(struct creds_memo *m)
+{
+	if (m->tid && m->tid == memo_checked) {
+		memo_checked = 0;
+	}
+	if (m->tid && m->pidfd >= 0) {
+		close(m->pidfd);
+	}
+	if (m->tid) {
+		root_close(m->root);
+	}
+	m->tid = 0;
+	m->pidfd = -1;
+	m->root = -1;
+}
+
+long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	struct creds_memo *m = &memo[(unsigned)req->pid % MEMO_N];
+
+	(void)n;
+	if (m->tid == (pid_t)req->pid) {
+		memo_drop(m);
+	}
+	*cont = true;
+	return 0;
+}
+
+void notify_memo_end(void)
+{
+	for (size_t i = 0; i < MEMO_N; i++) {
+		memo_drop(&memo[i]);
+	}
+	if (lent_dropped >= 0) {
+		close(lent_dropped);
+	}
+	lent_root = lent_dropped = -1;
+}
+
+long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	(void)n;
+	(void)req;
+	roots_vary = true;
+	for (size_t i = 0; i < MEMO_N; i++) {
+		if (memo[i].tid) {
+			root_close(memo[i].root);
+		}
+		memo[i].root = -1;
+	}
+	*cont = true;
+	return 0;
+}
+
+long notify_capset(const struct notify *n, const struct seccomp_notif *req, bool *cont)
+{
+	(void)n;
+	(void)req;
+	caps_vary = true;
+	for (size_t i = 0; i < MEMO_N; i++) {
+		memo_drop(&memo[i]);
+	}
+	*cont = true;
+	return 0;
+}
+
+static bool creds_are_mine(struct notify_creds *c);
+
+/* PID's credentials into *C and whether they are the supervisor's. 0, or -1 (gone). */
+static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
+{
+	struct creds_memo *m = &memo[(unsigned)pid % MEMO_N];
+	uint32_t ids[8];
+
+	if (m->tid == pid &&
+	    (memo_checked == pid || (task_ids(m->pidfd, ids) == 0 && memcmp(ids, m->ids, sizeof(ids)) == 0))) {
+		memo_checked = pid;
+		*c = m->c;
+		*same = m->mine;
+		return 0;
+	}
+	memo_drop(m);
+	int pidfd = caps_vary ? -1 : (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+	if (task_ids(pidfd, m->ids) < 0) {
+		if (pidfd >= 0) {
+			close(pidfd);
+		}
+		if (notify_creds_of(pid, c) < 0) {
+			return -1;
+		}
+		*same = creds_are_mine(c);
+		return 0;
+	}
+	/* The pidfd first, then /proc: a tid reused in between is a task that the pidfd
+	 * names as well, so the memo never mixes two tasks. */
+	if (notify_creds_of(pid, &m->c) < 0) {
+		close(pidfd);
+		return -1;
+	}
+	m->mine = creds_are_mine(&m->c);
+	m->tid = pid;
+	m->pidfd = pidfd;
+	m->root = -1;
+	m->root_same = -1;
+	memo_checked = pid;
+	*c = m->c;
+	*same = m->mine;
+	return 0;
+}
+
+int notify_root_of(pid_t pid, bool *kept)
+{
+	char proc[64];
+	struct notify_creds c;
+	bool same;
+	int fd;
+
+	if (lent_dropped >= 0) {
+		close(lent_dropped);
+	}
+	lent_root = lent_dropped = -1;
+	lent_same = NULL;
+	/* The memo of PID's thread, checked (or filled) as notify_as checks it. */
+	if (!roots_vary && creds_memo(pid, &c, &same) == 0) {
+		struct creds_memo *m = &memo[(unsigned)pid % MEMO_N];
+		if (m->tid == pid) {
+			if (m->root < 0) {
+				snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+				m->root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				m->root_same = -1;
+			}
+			if (m->root >= 0) {
+				*kept = true;
+				lent_root = m->root;
+				lent_same = &m->root_same;
+				return m->root;
+			}
+		}
+	}
+	*kept = false;
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+	fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : -ESRCH;
+}
+
+static long act_as(pid_t pid, bool real, long (*fn)(void *arg), void *arg)
 {
 	struct notify_creds c;
+	bool same;
 	int status;
 
 	/* An unprivileged run: no process of the VM can hold other ids or groups than the
@@ -543,10 +888,21 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 	if (!mine.valid ? geteuid() != 0 : mine.uid != 0) {
 		return fn(arg);
 	}
-	if (notify_creds_of(pid, &c) < 0) {
+	if (creds_memo(pid, &c, &same) < 0) {
 		return -ESRCH;
 	}
-	if (creds_are_mine(&c)) {
+	if (real) {
+		/* access(2)'s own credentials (the kernel's access_override_creds, without
+		 * SECBIT_NO_SETUID_FIXUP): the real ids, and root's permitted set or none. */
+		uint64_t caps = c.ruid == 0 ? c.capprm : 0;
+		if (c.ruid != c.fsuid || c.rgid != c.fsgid || fs_caps(caps) != fs_caps(c.capeff)) {
+			c.fsuid = c.ruid;
+			c.fsgid = c.rgid;
+			c.capeff = caps;
+			same = creds_are_mine(&c);
+		}
+	}
+	if (same) {
 		return fn(arg);
 	}
 	pid_t child = fork();
@@ -555,6 +911,7 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 	}
 	if (child == 0) {
 		notify_creds_forget();
+		notify_forked = true;
 		/* Raw calls: per task, and nothing of glibc's broadcast in a forked child. */
 		if (syscall(SYS_setgroups, c.ngroups, c.groups) < 0) {
 			_exit(EPERM);
@@ -562,6 +919,15 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 		syscall(SYS_setfsgid, c.fsgid);
 		syscall(SYS_setfsuid, c.fsuid);
 		if ((gid_t)syscall(SYS_setfsgid, -1) != c.fsgid || (uid_t)syscall(SYS_setfsuid, -1) != c.fsuid) {
+			_exit(EPERM);
+		}
+		/* The caller's file capabilities in place of the supervisor's (a root that
+		 * dropped CAP_DAC_OVERRIDE, or a uid that kept one; setfsuid cleared them for
+		 * a non-root fsuid); the others stay the supervisor's own tools (setns,
+		 * setresuid, process_vm_writev to a caller of another uid). */
+		uint64_t eff, prm;
+		notify_caps_get(&eff, &prm);
+		if (notify_caps_take((eff & ~FS_CAPS) | (c.capeff & FS_CAPS & prm)) < 0) {
 			_exit(EPERM);
 		}
 		long r = fn(arg);
@@ -573,4 +939,25 @@ long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
 		}
 	}
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+int notify_root_same(int root, bool (*same)(int root))
+{
+	if (root < 0 || root != lent_root || !lent_same) {
+		return same(root);
+	}
+	if (*lent_same < 0) {
+		*lent_same = same(root);
+	}
+	return *lent_same;
+}
+
+long notify_as(pid_t pid, long (*fn)(void *arg), void *arg)
+{
+	return act_as(pid, false, fn, arg);
+}
+
+long notify_as_real(pid_t pid, long (*fn)(void *arg), void *arg)
+{
+	return act_as(pid, true, fn, arg);
 }

@@ -13,6 +13,7 @@
 #ifndef FVM_RUN_RUN_H
 #define FVM_RUN_RUN_H
 
+#include <linux/capability.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -412,11 +413,11 @@ typedef long notify_fn(const struct notify *n, const struct seccomp_notif *req, 
 /* A process's credentials, from /proc/PID/status. */
 #define NOTIFY_GROUPS_MAX 256
 struct notify_creds {
-	uid_t euid, fsuid;
-	gid_t egid, fsgid;
+	uid_t ruid, euid, fsuid;
+	gid_t rgid, egid, fsgid;
 	int ngroups;
 	gid_t groups[NOTIFY_GROUPS_MAX];
-	uint64_t capeff;
+	uint64_t capeff, capprm;
 };
 
 /* PID's credentials (0: the supervisor's own) into *C. 0, or -1 (PID gone). */
@@ -424,9 +425,21 @@ int notify_creds_of(pid_t pid, struct notify_creds *c);
 /* Drops notify_as's memo of the supervisor's own credentials: a forked child calls it
  * before it changes its ids. */
 void notify_creds_forget(void);
+/* The capabilities that decide what the calls the supervisor performs for a caller
+ * answer (permissions, a copy-up's owner): notify_as acts with the caller's. */
+#define NOTIFY_CAP(n) (1ull << (n))
+#define NOTIFY_FS_CAPS (NOTIFY_CAP(CAP_CHOWN) | NOTIFY_CAP(CAP_DAC_OVERRIDE) | NOTIFY_CAP(CAP_DAC_READ_SEARCH) | \
+			NOTIFY_CAP(CAP_FOWNER) | NOTIFY_CAP(CAP_FSETID) | NOTIFY_CAP(CAP_MKNOD))
+/* This task's effective and permitted capability sets (0 when capget fails). */
+void notify_caps_get(uint64_t *eff, uint64_t *prm);
+/* Makes EFF this task's effective capability set (within its permitted set): 0, or
+ * -EPERM. */
+int notify_caps_take(uint64_t eff);
 
 /* PID's umask, from /proc/PID/status; 022 when it cannot be read. */
 mode_t notify_umask_of(pid_t pid);
+/* The thread group (process) of task PID, from /proc/PID/status; -1 when it is gone. */
+pid_t notify_tgid_of(pid_t pid);
 
 /* The caller's notification is still pending: its pid was not reused. */
 bool notify_valid(const struct notify *n, uint64_t id);
@@ -445,9 +458,44 @@ int notify_getfd(pid_t pid, int fdnum);
  * working directory for AT_FDCWD, else its descriptor DIRFD. An fd, or -errno. */
 int notify_dirfd(pid_t pid, int dirfd, const char *path);
 
-/* FN(ARG) with the fsuid, fsgid and groups of PID: here when they are the
- * supervisor's, else in a forked child that takes them. FN's result (0 or -errno). */
+/* FN(ARG) with the fsuid, fsgid, groups and file capabilities (CAP_DAC_OVERRIDE and
+ * the like, notify.c's FS_CAPS) of PID: here when they are the supervisor's, else in a
+ * forked child that takes them. FN's result (0 or -errno). */
 long notify_as(pid_t pid, long (*fn)(void *arg), void *arg);
+/* SAME(ROOT), kept with ROOT when it is the memo's root notify_root_of lent for this
+ * call (a kept root's fd names one directory for as long as it is kept). */
+int notify_root_same(int root, bool (*same)(int root));
+/* notify_as for access and faccessat without AT_EACCESS, whose check the kernel makes
+ * with the real ids and, for a real uid 0, the permitted set (none for another uid). */
+long notify_as_real(pid_t pid, long (*fn)(void *arg), void *arg);
+/* setgroups of a root run's thread: its credentials memo dropped, the call continued. */
+long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+/* chroot in a root run: the kept roots dropped, none kept any more; continued. */
+long notify_chroot(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+/* A root run's capset or capability prctl: the run keeps no thread's credentials from
+ * then on (notify.c, creds_memo), since an exec may then change them with no id change. */
+long notify_capset(const struct notify *n, const struct seccomp_notif *req, bool *cont);
+/* A root run's caller PID's root (/proc/PID/root) as an O_PATH fd, or -errno. Kept
+ * per thread with its credentials memo until a chroot is seen in the run: then *KEPT
+ * is true and the fd is the memo's (valid until the next notify_root_of or notify_as,
+ * never closed by the caller); else a new fd the caller closes. */
+int notify_root_of(pid_t pid, bool *kept);
+/*
+ * recvwait.c: poll(FDS, NFDS, TIMEOUT) for the supervisor's loop, but while nothing is
+ * pending and the listener NT is taken, the calling (main) thread blocks in RECV and
+ * serves notifications, a watcher thread polling the other rows (FDS[NOTIFY_ROW] is the
+ * listener's). Returns poll's answer for FDS. recv_wait_end stops the watcher.
+ */
+struct pollfd;
+/* notify_serve with the signal mask RECV_MASK (NULL: unchanged) during its RECV only. */
+int notify_serve_masked(struct notify *n, const sigset_t *recv_mask);
+int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigned long notify_row, int timeout);
+void recv_wait_end(void);
+/* Closes what the per-thread memo holds (pidfds, roots: a root keeps the caller's mount
+ * namespace's mounts referenced) once the run's loop has ended. */
+void notify_memo_end(void);
+/* True in notify_as's forked child (FN runs with the caller's other credentials). */
+extern bool notify_forked;
 
 /* The handlers (one file each). */
 int unix_guard_prepare(struct unix_guard *g, const struct exec_settings *s, const char *vmdir);

@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ enum sc_when {
 	SC_DEVICES_OPENABLE, /* the VM's writable trees are not mounted nodev (rootfence.c) */
 	SC_NO_PTRACE_SCOPE,  /* no Landlock domain scopes ptrace-checked calls to the VM */
 	SC_HOST_WRITABLE,    /* the host is not read-only in rootfence.c's namespace */
+	SC_ROOT_LISTENER,    /* a root run (host read-only) with its own listener */
 };
 
 /* How a row matches its system call's arguments. */
@@ -350,6 +352,29 @@ static const struct sc_rule rules[] = {
 	{.name = "ipc", .action = SCMP_ACT_ERRNO(ENOSYS)},
 	{.name = "mq_open", .action = SCMP_ACT_NOTIFY},
 	{.name = "mq_unlink", .action = SCMP_ACT_NOTIFY},
+	/*
+	 * A root run's processes may change their groups and root: the supervisor keeps each
+	 * thread's credentials (notify.c, creds_memo) and reads its ids back through a
+	 * pidfd per call, which shows no group. setgroups is notified so that the thread's
+	 * memo is dropped (then continued). Not in a nested run (no listener: the outer
+	 * run's row notifies its own supervisor).
+	 */
+	{.name = "setgroups", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	{.name = "setgroups32", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	/* The same memo keeps the thread's root (/proc/TID/root): a chroot makes the
+	 * supervisor open it per call again for the rest of the run. */
+	{.name = "chroot", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	/* The memo does not show capabilities: capset, and the prctls after which an
+	 * execve changes the effective set with no id change (the bounding set, securebits,
+	 * the ambient set), make the supervisor read them per call again for the rest of
+	 * the run (notify_capset). */
+	{.name = "capset", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER},
+	{.name = "prctl", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PR_CAPBSET_DROP)}},
+	{.name = "prctl", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PR_SET_SECUREBITS)}},
+	{.name = "prctl", .action = SCMP_ACT_NOTIFY, .when = SC_ROOT_LISTENER, .match = SC_CMP, .ncmp = 1,
+	 .cmp = {SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT)}},
 };
 
 /* Metadata calls newer than libseccomp 2.5, whose i386 rules it refuses to make for a
@@ -498,6 +523,8 @@ static bool applies(const struct sc_build *b, enum sc_when when)
 		return !b->ptrace_scoped;
 	case SC_HOST_WRITABLE:
 		return !b->host_ro;
+	case SC_ROOT_LISTENER:
+		return b->host_ro && !b->no_listener;
 	}
 	return true;
 }

@@ -30,7 +30,8 @@
  *    stays under its supervisor.
  *  - The supervisor waits in one poll() loop over descriptors: its signals, fvm-exec's
  *    end of a pipe, and the services it gives the VM (the POSIX-queue broker,
- *    mqbroker.c); a seccomp notification listener is one more row of that loop.
+ *    mqbroker.c); a seccomp notification listener is one more row of that loop, served
+ *    blocked in RECV while nothing else is pending (recvwait.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -281,7 +282,8 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			uint64_t now = now_ms(), left = s->deadline > now ? s->deadline - now : 0;
 			timeout = left > INT_MAX ? INT_MAX : (int)left;
 		}
-		int n = poll(fds, FD_COUNT, timeout);
+		/* poll, with the listener blocked in RECV while nothing else is pending */
+		int n = recv_wait(nt, fds, FD_COUNT, FD_NOTIFY, timeout);
 		/* Checked whatever woke poll: a busy VM cannot hold the clock off. */
 		if (s->deadline && now_ms() >= s->deadline) {
 			on_deadline(s);
@@ -440,6 +442,8 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	       sup->notify ? sup->notify->ruleset_fd : -1, /* virtguard.c writes under the fence */
 	       sup->trace ? sup->trace->sock : -1);
 	supervise_loop(&s, sigfd, parent);
+	recv_wait_end();
+	notify_memo_end();
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
 	}

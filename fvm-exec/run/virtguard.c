@@ -22,8 +22,8 @@
  *    fenced as any other call.
  *  - notify_valid is checked after each read of the caller and again just before the
  *    result is written back (write_out): a pid reused meanwhile gets nothing.
- *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid and
- *    groups, so search and access permissions are its own; the result (a stat buffer,
+ *  - The lookup and the call run under notify_as, with the caller's fsuid, fsgid,
+ *    groups and file capabilities, so search and access permissions are its own; the result (a stat buffer,
  *    a statx buffer, a link's text) is written into the caller with process_vm_writev.
  *  - Continuing is safe but for the rows a notified call skips: a continued call is
  *    the caller's own under Landlock, but the rest of the seccomp filter is not
@@ -51,13 +51,16 @@
  *    detached); never by writing the caller's memory. A thread that cannot be seized:
  *    ENOENT and one warning per run (chdir_warn). execve of a program only the VM has
  *    the same way, as execveat(N, "", argv, envp, AT_EMPTY_PATH) (exec_by_trace), from
- *    a process's leading thread only; otherwise continued.
+ *    a process's leading thread only; otherwise continued. A static-PIE (or 32-bit
+ *    static) program so executed runs only fenced: said once per run (exec_unseen).
  *  - mknod of a device only where the caller's copy of the data area is nodev (a root
  *    run's namespace); EPERM elsewhere, never continued (the filter's rows refuse it).
  */
+#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <limits.h>
@@ -105,11 +108,14 @@
 static struct fvm_vm vm;
 static int vm_state; /* 0: not yet, 1: ready, -1: cannot (every call continued) */
 /*
- * The VM's generation counters (ROOT/state), attached only to be bumped after each
- * change the supervisor makes, so that the caches of the VM's dynamic processes see it.
- * VM keeps none: the file is the VM's to write, so the supervisor caches nothing by it.
+ * The VM's generation counters (ROOT/state) are attached to VM: the supervisor's walks
+ * use the core's lookup cache (dcache.c, names.c) validated by them, and it bumps them
+ * after each change it makes, so that the caches of the VM's dynamic processes see it.
+ * The file is the VM's to write: a forged counter can make a cached fact stale, and
+ * that is safe only because no cached fact grants access (docs/DESIGN.md "What is
+ * cached": the supervisor's cache). A forked child, which acts with other credentials
+ * or changes the layer, never uses it (uncached).
  */
-static struct fvm_vm counters;
 /*
  * A root run (rootfence.c): the caller lives in a mount namespace the supervisor is
  * not in, where the host is read-only and the store, other VMs, the hide paths and the
@@ -121,6 +127,7 @@ static struct fvm_vm counters;
  */
 static bool root_run;
 static int caller_root = -1; /* the current call's /proc/PID/root in a root run, -1: none */
+static bool caller_root_kept; /* caller_root is notify.c's memo's: not closed here */
 
 static bool vm_ready(void)
 {
@@ -134,12 +141,24 @@ static bool vm_ready(void)
 				vm.policy = fvm_policy_map(pol);
 			}
 			vm_state = !pol || !*pol || vm.policy ? 1 : -1;
-			counters = vm;
-			fvm_gen_attach(&counters);
-			vm.quota = counters.gen.counter; /* disk quotas: the core counts in them */
+			fvm_gen_attach(&vm);
+			vm.quota = vm.gen.counter; /* disk quotas: the core counts in them */
 		}
 	}
 	return vm_state == 1;
+}
+
+/*
+ * In a forked child (notify_as's with the caller's other credentials, fenced's that
+ * changes the layer): the lookup cache is the supervisor's, filled under its own
+ * credentials, and must not stand in for a lookup the caller's may refuse (a cached
+ * link text beneath a directory it cannot search); a change is bumped by the parent
+ * after the child ends, and no quota word is moved here (as before the cache).
+ */
+static void uncached(void)
+{
+	vm.gen.counter = NULL;
+	vm.gen.names = NULL;
 }
 
 /* One decoded call. */
@@ -163,6 +182,7 @@ struct vcall {
 	uint64_t path2_addr;
 	bool owner;         /* a metadata change's copy-up asks the owner rule (meta_copy_up) */
 	bool chdir_warned;  /* chdir_in_vm said once what it cannot do (kept across calls) */
+	bool unseen_warned; /* exec_unseen_warn said it once (kept across calls) */
 	dev_t dev;          /* mknod's */
 	char vpath[PATH_MAX];
 	char vpath2[PATH_MAX];
@@ -366,7 +386,38 @@ static bool decode(const struct seccomp_notif *req, struct vcall *c)
 	}
 }
 
+/*
+ * True when no process of the run can have another root than the supervisor's: they
+ * all descend from its child, which had its root; chroot needs CAP_SYS_CHROOT and
+ * pivot_root CAP_SYS_ADMIN, which no process of a run whose supervisor does not hold
+ * them in its permitted set can gain (no_new_privs); setns and unshare are refused by
+ * the filter. Then same_root needs no /proc per call. Taken once.
+ */
+static bool roots_fixed(void)
+{
+	static int fixed = -1;
+
+	if (fixed < 0) {
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct data[2];
+		fixed = 0;
+		if (!root_run && syscall(SYS_capget, &hdr, data) == 0) {
+			fixed = !(data[0].permitted & ((1u << CAP_SYS_CHROOT) | (1u << CAP_SYS_ADMIN)));
+		}
+	}
+	return fixed == 1;
+}
+
 /* The caller's root is the supervisor's own (a chrooted caller is continued). */
+static const struct stat *my_root;
+
+static bool root_is_mine(int root)
+{
+	struct stat theirs;
+
+	return fstat(root, &theirs) == 0 && my_root->st_dev == theirs.st_dev && my_root->st_ino == theirs.st_ino;
+}
+
 static bool same_root(pid_t pid)
 {
 	static struct stat mine; /* the supervisor never changes its root */
@@ -380,8 +431,12 @@ static bool same_root(pid_t pid)
 		}
 		have_mine = true;
 	}
-	if (caller_root >= 0) { /* a root run: opened for this call already */
-		return fstat(caller_root, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	if (caller_root >= 0) { /* a root run: opened for this call already (fstat'ed once if kept) */
+		my_root = &mine;
+		return notify_root_same(caller_root, root_is_mine);
+	}
+	if (roots_fixed()) {
+		return true;
 	}
 	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
 	return stat(proc, &theirs) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
@@ -540,26 +595,25 @@ static int open_upper(const char *rpath, int flags, mode_t mode)
 
 /*
  * A root run's caller root for the call REQ (caller_root), opened before anything of
- * the caller is read and checked valid with it. Returns 0, or -errno.
+ * the caller is read and, with CHECK, checked valid with it (guard_call checks once
+ * after all its reads instead: a notification still valid after them means the pid
+ * named the caller all along). Returns 0, or -errno.
  */
-static int caller_root_open(const struct notify *n, const struct seccomp_notif *req)
+static int caller_root_open(const struct notify *n, const struct seccomp_notif *req, bool check)
 {
-	char proc[64];
-
 	caller_root = -1;
 	if (!vm_ready() || !root_run) {
 		return 0;
 	}
-	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)req->pid);
-	if ((caller_root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if ((caller_root = notify_root_of((pid_t)req->pid, &caller_root_kept)) < 0) {
 		return -ESRCH;
 	}
-	return notify_valid(n, req->id) ? 0 : -ESRCH;
+	return !check || notify_valid(n, req->id) ? 0 : -ESRCH;
 }
 
 static void caller_root_close(void)
 {
-	if (caller_root >= 0) {
+	if (caller_root >= 0 && !caller_root_kept) {
 		close(caller_root);
 	}
 	caller_root = -1;
@@ -1156,12 +1210,18 @@ static int broker_as_root(unsigned kind, const char *vpath)
 	gid_t g = getegid();
 	struct fvm_vm root_vm = vm;
 	struct fvm_res *res = malloc(sizeof(*res));
+	uint64_t eff, prm;
 	int r;
 
 	if (!res) {
 		return -ENOMEM;
 	}
-	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0) {
+	/* A root caller that dropped capabilities keeps euid 0: its effective set is raised
+	 * to the permitted set here, and lowered again after (a uid's is restored by the
+	 * kernel on the way to euid 0, cleared on the way back). */
+	notify_caps_get(&eff, &prm);
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0 ||
+	    notify_caps_take(prm) < 0) {
 		free(res);
 		return -EPERM;
 	}
@@ -1174,33 +1234,52 @@ static int broker_as_root(unsigned kind, const char *vpath)
 		r = res->klass == FVM_CLASS_SHARED ? -EACCES : fvm_prepare_modify(&root_vm, res, true);
 	}
 	free(res);
-	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0 ||
+	    notify_caps_take(eff) < 0) {
 		_exit(1); /* never go on as root for the caller */
 	}
 	return r;
 }
 
+/* What the core's is_root stands for: a copy-up keeps the host's owner, no owner or
+ * permission check of its own. Docker's set, a root run's, holds them all. */
+#define ROOT_CAPS (NOTIFY_CAP(CAP_CHOWN) | NOTIFY_CAP(CAP_DAC_OVERRIDE) | NOTIFY_CAP(CAP_FOWNER) | \
+		   NOTIFY_CAP(CAP_FSETID) | NOTIFY_CAP(CAP_MKNOD))
+
 /*
- * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon):
- * takes the caller's fs ids (notify_as set them) as effective ids too, the saved ids
- * staying 0, so that the core acts as libfvm acts in such a process: it checks the
- * caller's own permissions (is_root false, the capabilities gone with euid 0) and asks
- * broker_as_root for its copy-ups. Returns 0 or -errno.
+ * In a fenced child of a root run whose caller dropped root (setpriv, su, a daemon) or
+ * some of root's file capabilities (setpriv, capsh): takes the caller's fs ids
+ * (notify_as set them) as effective ids too, the saved ids staying 0, so that the core
+ * acts as libfvm acts in such a process: it checks the caller's own permissions
+ * (is_root false; the effective set the caller's file capabilities, fowner for
+ * CAP_FOWNER) and asks broker_as_root for its copy-ups. Returns 0 or -errno.
  */
 static int become_caller(void)
 {
 	uid_t u = (uid_t)syscall(SYS_setfsuid, -1);
 	gid_t g = (gid_t)syscall(SYS_setfsgid, -1);
+	uint64_t eff, prm;
 
-	if (!root_run || (u == 0 && g == 0)) {
+	if (!root_run) {
+		return 0;
+	}
+	/* notify_as gave this task the caller's file capabilities: a root that dropped some
+	 * of those the core's is_root stands for is checked as any caller (and copies up
+	 * through the broker, as root); a uid that kept some has them back after setresuid
+	 * cleared them. */
+	notify_caps_get(&eff, &prm);
+	bool full = u == 0 && (eff & ROOT_CAPS) == ROOT_CAPS;
+	if (full && g == 0) {
 		return 0;
 	}
 	notify_creds_forget();
-	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0) {
-		return -errno;
+	if (syscall(SYS_setresgid, -1, g, -1) < 0 || syscall(SYS_setresuid, -1, u, -1) < 0 ||
+	    (u != 0 && (eff & NOTIFY_FS_CAPS) && notify_caps_take(eff & NOTIFY_FS_CAPS) < 0)) {
+		return -EPERM;
 	}
-	vm.is_root = u == 0;
-	vm.copyup_broker = u == 0 ? NULL : broker_as_root;
+	vm.is_root = full;
+	vm.fowner = full || (eff & NOTIFY_CAP(CAP_FOWNER));
+	vm.copyup_broker = full ? NULL : broker_as_root;
 	return 0;
 }
 
@@ -1246,6 +1325,7 @@ static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 			c->result = -EACCES;
 			_exit(1);
 		}
+		uncached();
 		c->result = fn(c, res, res2);
 		_exit(0);
 	}
@@ -1257,7 +1337,7 @@ static long fenced(struct vcall *c, struct fvm_res *res, struct fvm_res *res2,
 			return -ECHILD;
 		}
 	}
-	fvm_gen_bump(&counters);
+	fvm_gen_bump(&vm);
 	return c->result == LONG_MIN ? -EIO : c->result;
 }
 
@@ -1550,25 +1630,6 @@ static void chdir_warn(struct vcall *c)
 
 static long call_by_trace(struct vcall *c, int srcfd, unsigned newfd_flags, const char *name);
 
-static pid_t tgid_of(pid_t pid)
-{
-	char path[64], line[256];
-	long tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (!(f = fopen(path, "re"))) {
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return (pid_t)tgid;
-}
-
 /*
  * Waits (bounded, ~2 s) for TID's next ptrace stop and takes it: its wait status, or -1
  * when it exited or did not stop. An exit is only peeked at (WNOWAIT): the status is the
@@ -1789,7 +1850,7 @@ static long exec_by_trace(struct vcall *c, const char *name, bool *cont)
 	int fd;
 
 	*cont = false;
-	if (tgid_of(c->pid) != c->pid) {
+	if (notify_tgid_of(c->pid) != c->pid) {
 		*cont = true;
 		return 0;
 	}
@@ -1816,8 +1877,90 @@ static long exec_by_trace(struct vcall *c, const char *name, bool *cont)
  * path in C->vpath2, CONTINUE or -errno.
  */
 #define EXEC_VIA_FD (-4093L)
+
+/*
+ * Why the program at RPATH, executed by a static caller, will not be virtualized: a
+ * reason, or NULL (a dynamic program loads libfvm; a 64-bit static executable's calls
+ * come here). The kernel maps an x86-64 static-PIE where libraries lie, outside the
+ * ranges the filter notifies; libfvm's exec runs one through fvm-pieload, a static
+ * caller's execve does not pass libfvm. A 32-bit static program's calls are not x86-64's.
+ */
+static const char *exec_unseen(const char *rpath)
+{
+	unsigned char eh[sizeof(Elf64_Ehdr)];
+	int fd = in_upper(rpath) ? open_upper(rpath, O_RDONLY, 0) : open_host(rpath, O_RDONLY);
+	const char *why = NULL;
+
+	if (fd < 0) {
+		return NULL;
+	}
+	ssize_t n = pread(fd, eh, sizeof(eh), 0);
+	if (n >= (ssize_t)sizeof(Elf32_Ehdr) && memcmp(eh, ELFMAG, SELFMAG) == 0) {
+		bool is64 = eh[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof(Elf64_Ehdr);
+		const Elf64_Ehdr *e64 = (const Elf64_Ehdr *)eh;
+		const Elf32_Ehdr *e32 = (const Elf32_Ehdr *)eh;
+		unsigned type = is64 ? e64->e_type : e32->e_type, machine = is64 ? e64->e_machine : e32->e_machine;
+		uint64_t phoff = is64 ? e64->e_phoff : e32->e_phoff;
+		unsigned phnum = is64 ? e64->e_phnum : e32->e_phnum;
+		size_t phsize = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+		bool interp = false;
+		for (unsigned i = 0; i < phnum && i < 256 && !interp; i++) {
+			unsigned char ph[sizeof(Elf64_Phdr)];
+			if (pread(fd, ph, phsize, (off_t)(phoff + i * phsize)) != (ssize_t)phsize) {
+				interp = true; /* unreadable headers: the kernel's to refuse */
+				break;
+			}
+			interp = (is64 ? ((const Elf64_Phdr *)ph)->p_type : ((const Elf32_Phdr *)ph)->p_type) == PT_INTERP;
+		}
+		if (!interp && (type == ET_EXEC || type == ET_DYN)) {
+			if (!is64) {
+				why = "a 32-bit static program";
+			} else if (type == ET_DYN && machine == EM_X86_64) {
+				why = "a static-PIE program run by a static program's execve (libfvm's exec runs "
+				      "one through fvm-pieload; a static caller's does not pass libfvm)";
+			}
+		}
+	}
+	close(fd);
+	return why;
+}
+
+/* Says once per run, on the caller's stderr and in the VM's log, that the program a
+ * static caller executes runs unvirtualized, and why (exec_unseen). */
+static void exec_unseen_warn(struct vcall *c, const char *why)
+{
+	char msg[PATH_MAX + 400], log[PATH_MAX + 8];
+	int fd;
+
+	if (c->unseen_warned) {
+		return;
+	}
+	c->unseen_warned = true;
+	int len = snprintf(msg, sizeof(msg),
+			   "fvm: warning: %s is %s: it is not virtualized, only fenced: it sees the host's "
+			   "files, and its changes outside the VM fail\n", c->vpath, why);
+	len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
+	if ((fd = notify_getfd(c->pid, 2)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
+	if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+}
+
 static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
 {
+	/* A program the caller may read (the warning tells nothing of one it may only
+	 * execute) whose calls the supervisor will not see: said once per run. */
+	if (!c->unseen_warned && S_ISREG(res->st.st_mode) && caller_may(res, R_OK) == 0) {
+		const char *why = exec_unseen(res->rpath);
+		if (why) {
+			exec_unseen_warn(c, why);
+		}
+	}
 	if (res->klass == FVM_CLASS_SHARED || (res->where == FVM_HOST && res->layer < 0)) {
 		return CONTINUE;
 	}
@@ -1890,6 +2033,9 @@ static long perform(void *arg)
 		c->result = -ENOMEM;
 		return -ENOMEM;
 	}
+	if (notify_forked) {
+		uncached();
+	}
 	bool nofollow = (c->flags & AT_SYMLINK_NOFOLLOW) || c->nr == SYS_readlink || c->nr == SYS_readlinkat;
 	r = fvm_resolve(&vm, c->vpath, nofollow ? FVM_R_NOFOLLOW : 0, res);
 	if (r == 0 && in_proc(res->vpath)) {
@@ -1950,10 +2096,15 @@ static long perform(void *arg)
 	}
 	/* The object itself: links were followed by the walk where they had to be. In a
 	 * root run it is reached as an O_PATH fd with no link, beneath upper/ or the
-	 * caller's root (obj_fd); AT_FDCWD and RPATH otherwise. */
+	 * caller's root (obj_fd); an object of upper/ so in every run, since the walk's
+	 * facts may be stale (the VM swapped a directory of its layer for a link meanwhile,
+	 * or forged the counter its cache is validated by: the kernel would follow such a
+	 * link out of the layer); a host object by AT_FDCWD and RPATH otherwise (the
+	 * supervisor has the caller's credentials, and Landlock fences no stat, access or
+	 * readlink: the caller's own call reaches as far). */
 	int at = AT_FDCWD, empty = 0;
 	const char *name = res->rpath;
-	if (root_run) {
+	if (root_run || in_upper(res->rpath) || strcmp(res->rpath, vm.upper) == 0) {
 		if ((at = obj_fd(res->rpath)) < 0) {
 			free(res);
 			c->result = at;
@@ -2136,7 +2287,7 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 	if (in_proc(c->vpath) || !(res = malloc(sizeof(*res)))) {
 		return -ENOSYS;
 	}
-	if ((r = caller_root_open(n, req)) < 0) {
+	if ((r = caller_root_open(n, req, true)) < 0) {
 		caller_root_close();
 		free(res);
 		return (int)r;
@@ -2171,7 +2322,10 @@ long virt_guard_call(const struct notify *n, const struct seccomp_notif *req, bo
 {
 	long r;
 
-	if (req->data.arch == SCMP_ARCH_X86_64 && (r = caller_root_open(n, req)) < 0) {
+	/* guard_call checks the notification after its reads of a path call; the listing
+	 * and getcwd keep the check here */
+	bool path_call = req->data.nr != SYS_getdents64 && req->data.nr != SYS_getcwd;
+	if (req->data.arch == SCMP_ARCH_X86_64 && (r = caller_root_open(n, req, !path_call)) < 0) {
 		caller_root_close();
 		*cont = false;
 		return r;
@@ -2213,10 +2367,12 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 	if (req->data.arch != SCMP_ARCH_X86_64 || !vm_ready() || !decode(req, c)) {
 		return 0;
 	}
+	/* Not checked valid here: nothing below acts on the name before the check that
+	 * follows every read of the caller (before notify_as). */
 	r = notify_read_str(c->pid, c->path_addr, name, sizeof(name));
-	if (r < 0 || !notify_valid(n, req->id)) {
+	if (r < 0) {
 		*cont = false;
-		return r < 0 ? r : -ESRCH;
+		return r;
 	}
 	if (name[0] == '\0') {
 		/* AT_EMPTY_PATH of faccessat2 and readlinkat: the fd's own object, continued */
@@ -2251,7 +2407,9 @@ static long guard_call(const struct notify *n, const struct seccomp_notif *req, 
 		return 0;
 	}
 	c->result = LONG_MIN; /* perform sets it, in a child notify_as forks as well */
-	r = notify_as(c->pid, perform, c);
+	bool real = (c->nr == SYS_access || c->nr == SYS_faccessat || c->nr == SYS_faccessat2) &&
+		    !(c->flags & AT_EACCESS);
+	r = (real ? notify_as_real : notify_as)(c->pid, perform, c);
 	if (c->result != LONG_MIN) {
 		r = c->result;
 	}

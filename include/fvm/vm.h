@@ -72,6 +72,9 @@ struct fvm_vm {
 	size_t home_len;
 	const struct fvm_policy *policy; /* NULL: everything virtual */
 	bool is_root;            /* euid 0 at init: ownership can be preserved on copy-up */
+	bool fowner;             /* owner checks pass for any owner (CAP_FOWNER): with
+				    is_root, or a supervisor's child acting for a root that
+				    kept CAP_FOWNER but dropped other capabilities */
 	struct fvm_gen gen;      /* attached by fvm_gen_attach (libfvm), else unmapped */
 	/* The state words the disk quotas count in (core/quota.c) when GEN is not attached:
 	 * the supervisor's (run/virtguard.c, run/quotaguard.c), which caches nothing by the

@@ -79,14 +79,14 @@ int fvm_may_write(const struct fvm_vm *vm, const struct fvm_res *res, enum fvm_m
 			       ? sys_host_access(AT_FDCWD, res->rpath, W_OK | X_OK, AT_EACCESS)
 			       : 0;
 	case FVM_MAY_LINK:
-		return vm->is_root ? 0 : may_link(res, fvm_host_view(res, &buf));
+		return vm->is_root || vm->fowner ? 0 : may_link(res, fvm_host_view(res, &buf));
 	case FVM_MAY_OWN:
-		if (vm->is_root) {
+		if (vm->is_root || vm->fowner) {
 			return 0;
 		}
 		return fvm_host_view(res, &buf)->st_uid == sys_geteuid() ? 0 : -EPERM;
 	case FVM_MAY_TOUCH:
-		if (vm->is_root) {
+		if (vm->is_root || vm->fowner) {
 			return 0;
 		}
 		st = fvm_host_view(res, &buf);

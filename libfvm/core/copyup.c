@@ -17,6 +17,8 @@
  *  - In a root run (vm->copyup_broker set) a process whose euid is not 0 never copies
  *    up itself: it could neither keep the host's owner nor rename into upper/
  *    directories that mirror root's; the run's supervisor does it (fvm/cubroker.h).
+ *    Nor does one that is not is_root (a supervisor's child acting for a root that
+ *    dropped capabilities).
  */
 #include <errno.h>
 #include <linux/fs.h>
@@ -252,7 +254,7 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 /* True when this process must ask the run's copy-up broker instead of copying up. */
 static bool brokered(const struct fvm_vm *vm)
 {
-	return vm->copyup_broker && sys_geteuid() != 0;
+	return vm->copyup_broker && (sys_geteuid() != 0 || !vm->is_root);
 }
 
 int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
@@ -689,7 +691,7 @@ int fvm_may_change_parent(const struct fvm_vm *vm, const struct fvm_res *res, bo
 	if (ret < 0) {
 		return ret;
 	}
-	if (removing && (ust.st_mode & S_ISVTX) && res->where != FVM_ABSENT) {
+	if (removing && !vm->fowner && (ust.st_mode & S_ISVTX) && res->where != FVM_ABSENT) {
 		uid_t me = sys_geteuid();
 		if (fvm_host_view(res, &hst)->st_uid != me && ust.st_uid != me) {
 			return -EPERM;

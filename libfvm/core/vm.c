@@ -22,6 +22,7 @@ int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const ch
 	vm->root_len = vm->upper_len = vm->home_len = 0;
 	vm->policy = NULL;
 	vm->is_root = false;
+	vm->fowner = false;
 	vm->gen.counter = NULL;
 	vm->quota = NULL;
 	vm->copyup_broker = NULL;
@@ -45,5 +46,6 @@ int fvm_vm_setup(struct fvm_vm *vm, const char *name, const char *root, const ch
 		vm->home_len = (size_t)fvm_path_normalize(home, vm->home, sizeof(vm->home), true);
 	}
 	vm->is_root = sys_geteuid() == 0;
+	vm->fowner = vm->is_root;
 	return 0;
 }

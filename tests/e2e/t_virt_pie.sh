@@ -74,5 +74,21 @@ gcc -shared -fPIC -Wl,-soname,libpf.so.1 -o lib/libpf.so.1 f.c; echo \$PWD/lib >
 else
 	skip ldconfig_links_a_library_made_in_the_vm "/sbin/ldconfig is not static-PIE here"
 fi
+# A static program's execve of a static-PIE does not pass libfvm, so fvm-pieload does not
+# run it: the supervisor says so once per run (on the caller's stderr and in the VM's
+# log), and the program runs only fenced (its code lies high: the filter does not see it).
+VCH=$TOP/build/tests/helpers/vchdir-static
+if [ -x "$VCH" ]; then
+	W="static-PIE program run by a static program's execve"
+	vm_expect "static_pie_from_a_static_caller_is_warned_once ($(whoami_tag))" "code high
+code high
+1" "for i in 1 2; do '$VCH' . old '$P' code 2>> warn | grep code; done; grep -c \"is a $W\" warn"
+	n=$(grep -c "is a $W" "$FVM_HOME/vms/$LAST_VM/log" 2>&1)
+	[ "$n" = 1 ] && ok "static_pie_from_a_static_caller_is_in_the_log ($(whoami_tag))" ||
+		not_ok "static_pie_from_a_static_caller_is_in_the_log ($(whoami_tag))" "got: $n"
+else
+	skip static_pie_from_a_static_caller_is_warned_once "build/tests/helpers/vchdir-static is not built"
+	skip static_pie_from_a_static_caller_is_in_the_log "build/tests/helpers/vchdir-static is not built"
+fi
 host_unchanged && ok "host_unchanged ($(whoami_tag))" || not_ok "host_unchanged ($(whoami_tag))"
 done_testing
