@@ -902,6 +902,25 @@ static int note_build_id(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1; /* the first object is the program itself: no other is looked at */
 }
 
+/*
+ * The disk quota's rows (quotaguard.c), put before a filter compiled or loaded from the
+ * cache, never cached themselves: only a VM with a disk-limit and a listener has them,
+ * and they carry the run's own marker. 0, or -1 said on stderr.
+ */
+static int quota_rows(const struct exec_settings *s, const struct filter_opts *o, struct exec_filter *out)
+{
+	int r;
+
+	if (o->no_listener || !s->pol.disk_limit) {
+		return 0;
+	}
+	if ((r = quota_prologue(&out->prog)) < 0) {
+		fprintf(stderr, "fvm-exec: cannot build the seccomp filter: %s\n", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 /* The key of a filter built from S, O and FULL; false when none can be made. */
 static bool bpf_key_make(struct bpf_key *k, const struct exec_settings *s, const struct filter_opts *o,
 			 const bool full[2])
@@ -1042,7 +1061,7 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 		out->full_inet = full[0];
 		out->full_inet6 = full[1];
 		out->nodev = o->nodev;
-		return 0;
+		return quota_rows(s, o, out);
 	}
 	if ((r = build_arch(&native, s, o->tcp_fenced, full)) < 0) {
 		goto out;
@@ -1081,9 +1100,6 @@ int fence_filter_build(struct exec_filter *out, const struct exec_settings *s, c
 		if ((r = virt_prologue(&out->prog, o->host_ro)) == 0) {
 			out->notify = true;
 		}
-		if (r == 0 && s->pol.disk_limit) { /* quotaguard.c: only a VM with a disk-limit */
-			r = quota_prologue(&out->prog);
-		}
 	}
 out:
 	seccomp_release(native.ctx);
@@ -1097,7 +1113,7 @@ out:
 	if (keyed) {
 		bpf_cache_store(o->cache, &key, out);
 	}
-	return 0;
+	return quota_rows(s, o, out);
 }
 
 int fence_filter_install(const struct exec_filter *f, const struct exec_filter *nested, int *notify_fd,
