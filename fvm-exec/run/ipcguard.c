@@ -469,12 +469,9 @@ static long mq_open_cb(void *arg)
 		return -e;
 	}
 	/* Installed in the caller as the result of its call: the notification is answered. */
-	struct seccomp_notif_addfd add = {.id = a->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)q,
-					  .newfd_flags = (uint32_t)(a->oflag & O_CLOEXEC)};
-	long r = ioctl(a->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-	e = errno;
+	long r = notify_addfd_send(a->n, a->id, (int)q, a->oflag & O_CLOEXEC);
 	close((int)q);
-	return r < 0 ? -e : 0;
+	return r < 0 ? r : 0;
 }
 
 long ipc_guard_mq_open(const struct notify *n, const struct seccomp_notif *req, bool *cont)

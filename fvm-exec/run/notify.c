@@ -303,6 +303,9 @@ static notify_fn *route(const struct seccomp_data *d)
 	return NULL;
 }
 
+/* Set by notify_addfd_send: the notification being served is answered already. */
+static bool answered;
+
 /*
  * The thread whose memo was checked for the notification being served (0: none): its
  * ids cannot change until it is answered, so notify_root_of's check stands for
@@ -339,6 +342,7 @@ int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;
 	memo_checked = 0;
+	answered = false;
 	notify_fn *fn = route(&req.data);
 	long r = fn ? fn(n, &req, &cont) : -ENOSYS;
 	if (cont) {
@@ -348,8 +352,23 @@ int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
 	} else {
 		resp.val = r;
 	}
-	ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: the caller is gone */
+	if (!answered) {
+		ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: the caller is gone */
+	}
 	return 0;
+}
+
+long notify_addfd_send(const struct notify *n, uint64_t id, int fd, bool cloexec)
+{
+	struct seccomp_notif_addfd add = {.id = id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+					  .newfd_flags = cloexec ? O_CLOEXEC : 0};
+	long got = ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+
+	if (got < 0) {
+		return -errno;
+	}
+	answered = true;
+	return got;
 }
 
 bool notify_valid(const struct notify *n, uint64_t id)

@@ -443,6 +443,12 @@ pid_t notify_tgid_of(pid_t pid);
 
 /* The caller's notification is still pending: its pid was not reused. */
 bool notify_valid(const struct notify *n, uint64_t id);
+/*
+ * Installs FD in the caller of notification ID as its call's result
+ * (SECCOMP_ADDFD_FLAG_SEND, close-on-exec when CLOEXEC): the notification is answered
+ * then, and notify_serve sends nothing more. The caller's fd, or -errno.
+ */
+long notify_addfd_send(const struct notify *n, uint64_t id, int fd, bool cloexec);
 
 /* LEN bytes at ADDR in PID into BUF. 0 or -EFAULT. */
 int notify_read(pid_t pid, uint64_t addr, void *buf, size_t len);

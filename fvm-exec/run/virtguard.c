@@ -1176,10 +1176,7 @@ static long open_in_vm(struct vcall *c, struct fvm_res *res)
 		close(fd);
 		return -ESRCH;
 	}
-	struct seccomp_notif_addfd add = {.id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
-					  .newfd_flags = (uint32_t)(c->oflags & O_CLOEXEC)};
-	long got = ioctl(c->n->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-	got = got < 0 ? -errno : got;
+	long got = notify_addfd_send(c->n, c->id, fd, c->oflags & O_CLOEXEC);
 	if (got >= 0 && !wr && needs_listing(res)) {
 		vlist_remember(fd, res->vpath); /* its getdents64: virt_getdents */
 	}
