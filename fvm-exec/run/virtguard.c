@@ -1593,12 +1593,29 @@ static long chdir_in_vm(struct vcall *c, const struct fvm_res *res)
 	return CHDIR_VIA_FD;
 }
 
+/* MSG (LEN bytes) on process PID's own stderr (the supervisor's is /dev/null) and in
+ * the VM's log: a warning about what the supervisor could not virtualize for it. */
+static void warn_caller(pid_t pid, const char *msg, int len)
+{
+	char log[PATH_MAX + 8];
+	int fd;
+
+	if ((fd = notify_getfd(pid, 2)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
+	if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+		(void)!write(fd, msg, (size_t)len);
+		close(fd);
+	}
+}
+
 /* Says once per run, on the caller's stderr and in the VM's log, that a chdir into
  * C->vpath, a directory only the VM has, could not be virtualized. */
 static void chdir_warn(struct vcall *c)
 {
-	char exe[64], prog[PATH_MAX], msg[2 * PATH_MAX + 300], log[PATH_MAX + 8];
-	int fd;
+	char exe[64], prog[PATH_MAX], msg[2 * PATH_MAX + 300];
 
 	if (c->chdir_warned) {
 		return;
@@ -1611,17 +1628,7 @@ static void chdir_warn(struct vcall *c)
 			   "for a static program or a raw system call whose thread the supervisor cannot trace "
 			   "(traced already, or not dumpable): No such file or directory\n",
 			   n > 0 ? prog : "a static program", c->vpath);
-	len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
-	/* The caller's own stderr (the supervisor's is /dev/null), and the VM's log. */
-	if ((fd = notify_getfd(c->pid, 2)) >= 0) {
-		(void)!write(fd, msg, (size_t)len);
-		close(fd);
-	}
-	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
-	if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
-		(void)!write(fd, msg, (size_t)len);
-		close(fd);
-	}
+	warn_caller(c->pid, msg, len);
 	c->chdir_warned = true;
 }
 
@@ -1926,8 +1933,7 @@ static const char *exec_unseen(const char *rpath)
  * static caller executes runs unvirtualized, and why (exec_unseen). */
 static void exec_unseen_warn(struct vcall *c, const char *why)
 {
-	char msg[PATH_MAX + 400], log[PATH_MAX + 8];
-	int fd;
+	char msg[PATH_MAX + 400];
 
 	if (c->unseen_warned) {
 		return;
@@ -1936,16 +1942,7 @@ static void exec_unseen_warn(struct vcall *c, const char *why)
 	int len = snprintf(msg, sizeof(msg),
 			   "fvm: warning: %s is %s: it is not virtualized, only fenced: it sees the host's "
 			   "files, and its changes outside the VM fail\n", c->vpath, why);
-	len = len < 0 ? 0 : len >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : len;
-	if ((fd = notify_getfd(c->pid, 2)) >= 0) {
-		(void)!write(fd, msg, (size_t)len);
-		close(fd);
-	}
-	snprintf(log, sizeof(log), "%s/" FVM_LOG_FILE, vm.root);
-	if ((fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
-		(void)!write(fd, msg, (size_t)len);
-		close(fd);
-	}
+	warn_caller(c->pid, msg, len);
 }
 
 static long exec_in_vm(struct vcall *c, const struct fvm_res *res)
