@@ -17,6 +17,11 @@
  *                                   NAME/f.I are created (openat O_CREAT, a write): a
  *                                   creation or copy-up that follows the link meanwhile
  *                                   writes into TARGET
+ *   attack namerace PUBLIC SECRET N  a thread rewrites a name in place, PUBLIC and SECRET
+ *                                   in turn, while N opens (openat O_RDONLY) of that name
+ *                                   read what they open; prints "namerace: public=P
+ *                                   secret=S failed=F": S counts the opens that read
+ *                                   SECRET's content (a line with "SECRET")
  *   attack read FILE                openat(O_RDONLY), copies the content to stdout
  *   attack chmod PATH MODE          fchmodat (MODE octal)
  *   attack fchmod PATH MODE         openat(O_RDONLY) then fchmod
@@ -60,6 +65,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdbool.h>
@@ -82,6 +88,23 @@
 
 #include "rawcall.h"
 #include "report.h"
+
+/* namerace's name, rewritten in place by its thread: PUBLIC and SECRET in turn. */
+static char race_name[4096], race_a[4096], race_b[4096];
+
+static void *race_flip(void *arg)
+{
+	size_t la = strlen(race_a) + 1, lb = strlen(race_b) + 1;
+
+	(void)arg;
+	for (;;) {
+		memcpy(race_name, race_b, lb);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		memcpy(race_name, race_a, la);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
 
 static long open_raw(const char *path, int flags, int mode)
 {
@@ -410,6 +433,35 @@ int main(int argc, char **argv)
 		kill(kid, SIGKILL);
 		waitpid(kid, NULL, 0);
 		return report(op, 0);
+	}
+	if (IS("namerace", 3)) {
+		long n = atol(argv[4]), pub = 0, secret = 0, failed = 0;
+		char got[256];
+		pthread_t t;
+		snprintf(race_a, sizeof(race_a), "%s", argv[2]);
+		snprintf(race_b, sizeof(race_b), "%s", argv[3]);
+		memcpy(race_name, race_a, strlen(race_a) + 1);
+		if (pthread_create(&t, NULL, race_flip, NULL) != 0) {
+			return report(op, -EAGAIN);
+		}
+		for (long i = 0; i < n; i++) {
+			long fd = open_raw(race_name, O_RDONLY, 0);
+			if (fd < 0) {
+				failed++;
+				continue;
+			}
+			long k = syscall(SYS_read, fd, got, sizeof(got) - 1);
+			syscall(SYS_close, fd);
+			got[k > 0 ? k : 0] = '\0';
+			if (strstr(got, "SECRET")) {
+				secret++;
+			} else {
+				pub++;
+			}
+		}
+		printf("namerace: public=%ld secret=%ld failed=%ld\n", pub, secret, failed);
+		fflush(stdout);
+		_exit(0); /* the thread flips on: the whole process ends here */
 	}
 	if (IS("mkfifo", 1)) {
 		return report(op, syscall(SYS_mknodat, AT_FDCWD, argv[2], S_IFIFO | 0644, 0));
