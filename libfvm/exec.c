@@ -436,6 +436,25 @@ static void warn_static(const char *vpath, const char *why)
 
 
 /*
+ * fexecve (execveat AT_EMPTY_PATH) of a program with no name in the VM (a memfd): a
+ * static-PIE or a 32-bit static one runs only fenced (fvm-pieload opens its program by
+ * name); says so as warn_static does, when FD can be read.
+ */
+static void warn_nameless(int fd)
+{
+	char head[sizeof(Elf64_Ehdr)], name[32];
+	ssize_t n = sys_pread(fd, head, sizeof(head), 0);
+	enum elf_kind k = n > 0 ? elf_kind(head, (size_t)n, fd) : ELF_DYNAMIC;
+
+	if (k == ELF_STATIC_PIE || k == ELF_STATIC_RAW) {
+		snprintf(name, sizeof(name), "fd %d", fd);
+		warn_static(name, k == ELF_STATIC_PIE ? " (static-PIE without a name, which fvm-pieload cannot open)"
+						      : " (32-bit, or static-PIE of another machine, which fvm-exec's "
+							"supervisor cannot tell from libraries' code)");
+	}
+}
+
+/*
  * The arguments that run script NAME through T's interpreter: interp [iarg] NAME
  * argv[1..], into OUT (vec_len(argv) + 3 entries at least).
  */
@@ -654,6 +673,7 @@ static int fvm_execveat(int dirfd, const char *vpath, char *const argv[], char *
 		if (vec_bad(argv) || vec_bad(envp)) {
 			return -EFAULT;
 		}
+		warn_nameless(dirfd);
 		size_t envn = env_room(envp);
 		char *envv[envn];
 		char **env = fvm_env_fixup(0, envp, envv, envn, envbuf, sizeof(envbuf));

@@ -90,5 +90,16 @@ else
 	skip static_pie_from_a_static_caller_is_warned_once "build/tests/helpers/vchdir-static is not built"
 	skip static_pie_from_a_static_caller_is_in_the_log "build/tests/helpers/vchdir-static is not built"
 fi
+# fexecve of a static-PIE without a name (a memfd, from python3, through libfvm's
+# fexecve): fvm-pieload cannot open it, so it runs only fenced, and libfvm says so.
+if command -v python3 > /dev/null; then
+	vm_expect "nameless_static_pie_is_warned ($(whoami_tag))" "code high
+1" "python3 -c 'import os, sys
+fd = os.memfd_create(\"spie\", 0)
+os.write(fd, open(sys.argv[1], \"rb\").read())
+os.execve(fd, [\"spie\", \"code\"], dict(os.environ))' '$P' 2> warn; grep -c 'without a name, which fvm-pieload cannot open' warn"
+else
+	skip nameless_static_pie_is_warned "no python3"
+fi
 host_unchanged && ok "host_unchanged ($(whoami_tag))" || not_ok "host_unchanged ($(whoami_tag))"
 done_testing
