@@ -30,7 +30,8 @@ struct dcache_ent {
 	char path[FVM_DCACHE_PATH];  /* path, then for a link "\0" target */
 };
 
-static struct dcache_ent dcache[DCACHE_N];
+/* In .lbss, after the small variables (FVM_LARGE_BSS in libfvm.h says why). */
+static struct dcache_ent dcache[DCACHE_N] __attribute__((section(".lbss.fvm")));
 
 /*
  * The slot of PATH: a multiplicative hash taken eight bytes at a time (hot: two
