@@ -31,7 +31,11 @@ struct dcache_ent {
 };
 
 /* In .lbss, after the small variables (FVM_LARGE_BSS in libfvm.h says why). */
+#if defined(__x86_64__)
 static struct dcache_ent dcache[DCACHE_N] __attribute__((section(".lbss.fvm")));
+#else
+static struct dcache_ent dcache[DCACHE_N];
+#endif
 
 /*
  * The slot of PATH: a multiplicative hash taken eight bytes at a time (hot: two

@@ -117,14 +117,14 @@ fi
 # them (FVM_LARGE_BSS), else each small one the start touches costs a page fault at
 # every exec. .bss under 32 KiB: fvm_g (16 KiB) and the small ones, with room to grow.
 so=$(dirname "$FVM_EXEC")/../libfvm/libfvm.so
-if command -v readelf > /dev/null && [ -f "$so" ]; then
+if [ "$(uname -m)" = x86_64 ] && command -v readelf > /dev/null && [ -f "$so" ]; then
 	bss=$(readelf -SW "$so" | sed 's/^ *\[ *[0-9]*\] *//' | awk '$1 == ".bss" { print $5 }')
 	lbss=$(readelf -SW "$so" | sed 's/^ *\[ *[0-9]*\] *//' | awk '$1 == ".lbss" { print $5 }')
 	[ -n "$bss" ] && [ $((16#$bss)) -lt 32768 ] && [ -n "$lbss" ] && [ $((16#$lbss)) -gt 65536 ] &&
 		ok libfvm_small_variables_apart_from_the_tables ||
 		not_ok libfvm_small_variables_apart_from_the_tables ".bss ${bss:-?} bytes, .lbss ${lbss:-none}"
 else
-	skip libfvm_small_variables_apart_from_the_tables "no readelf or no $so"
+	skip libfvm_small_variables_apart_from_the_tables "x86_64 only, with readelf and $so"
 fi
 
 host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
