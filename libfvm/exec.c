@@ -344,7 +344,7 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 /* fvm-pieload beside libfvm.so; "" when it is not there. */
 static const char *pieload_path(void)
 {
-	static char path[PATH_MAX];
+	static char path[PATH_MAX] FVM_LARGE_BSS;
 	static int state; /* 0 unknown, 1 found, -1 absent */
 
 	if (state == 0) {

@@ -53,8 +53,8 @@ struct fdt_ent {
 	char path[FDT_PATH];
 };
 
-static struct fdt_ent fdt[FDT_N];
-static unsigned fdt_epoch[FDT_N];
+static struct fdt_ent fdt[FDT_N] FVM_LARGE_BSS;
+static unsigned fdt_epoch[FDT_N] FVM_LARGE_BSS;
 
 /*
  * True when VPATH (LEN) is absolute and lexically canonical: no empty, "." or ".."

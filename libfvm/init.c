@@ -33,7 +33,7 @@ volatile int fvm_fast;
 
 const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
 /* The contract's values and libfvm's own path, packed: only one page is touched. */
-static char env_copy[(FVM_ENV_CONTRACT_N + 1) * PATH_MAX];
+static char env_copy[(FVM_ENV_CONTRACT_N + 1) * PATH_MAX] __attribute__((aligned(4096))) FVM_LARGE_BSS;
 static const char *lib_path = "";
 
 struct lib_find {
@@ -88,7 +88,7 @@ bool fvm_lib_sibling(const char *name, char *path, size_t len)
 	return n > 0 && (size_t)n < len && sys_fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode);
 }
 
-static char det_lib[PATH_MAX];
+static char det_lib[PATH_MAX] FVM_LARGE_BSS;
 
 /* libfvm-det.so beside libfvm.so (a deterministic run preloads both). */
 static void find_det_lib_path(void)

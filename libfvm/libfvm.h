@@ -50,6 +50,19 @@
 #include "fvm/sys.h"
 #include "fvm/vm.h"
 
+/*
+ * For a large zero-filled table (a cache, a buffer): placed in .lbss, after every
+ * small variable of .bss, so that the small variables libfvm's start touches share a
+ * page or two instead of each sitting alone on a page between the tables. Each page a
+ * process touches is a fault at every exec (issue 15). Zero-initialised definitions only.
+ * x86_64 only: elsewhere the compiler would not know .lbss for a zero-filled section.
+ */
+#if defined(__x86_64__)
+#define FVM_LARGE_BSS __attribute__((section(".lbss.fvm")))
+#else
+#define FVM_LARGE_BSS
+#endif
+
 /* Prototypes glibc no longer declares but still exports for old binaries. */
 struct stat64;
 int __xstat(int ver, const char *vpath, struct stat *st);

@@ -63,7 +63,7 @@ static bool vm_own(const struct fvm_res *res)
 /* The module beside libfvm.so; "" when it is not there. */
 static const char *audit_path(void)
 {
-	static char path[PATH_MAX];
+	static char path[PATH_MAX] FVM_LARGE_BSS;
 	static int state; /* 0 unknown, 1 found, -1 absent */
 
 	if (state == 0) {

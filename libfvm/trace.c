@@ -39,7 +39,7 @@ extern char **environ;
 bool fvm_tracing;
 
 static char tr_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static char tr_buf[FVM_TRACE_BATCH] __attribute__((aligned(8)));
+static char tr_buf[FVM_TRACE_BATCH] __attribute__((aligned(8))) FVM_LARGE_BSS;
 static size_t tr_used;
 static int tr_lock;
 static __thread int tr_inside;
@@ -48,7 +48,7 @@ static uint64_t tr_sock_ino;
 static unsigned long tr_lost;
 
 #define SEEN_SLOTS 4096
-static uint64_t tr_seen[SEEN_SLOTS];
+static uint64_t tr_seen[SEEN_SLOTS] FVM_LARGE_BSS;
 
 /* ---- getenv ---------------------------------------------------------------------- */
 

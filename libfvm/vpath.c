@@ -34,7 +34,7 @@ static struct {
 	unsigned changes;  /* the count of cwd changes when the path was asked */
 	uint64_t gen;
 	char path[PATH_MAX];
-} cwd_memo;
+} cwd_memo FVM_LARGE_BSS;
 
 static unsigned cwd_changes; /* cwd changes of this process image, each counted twice */
 static pid_t cwd_owner;      /* the process the memo belongs to (fvm_cwd_init) */

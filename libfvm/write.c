@@ -41,7 +41,7 @@
 static struct {
 	uint64_t dev, ino;
 	uint8_t known, upper;
-} upper_fd[UPPER_FDS];
+} upper_fd[UPPER_FDS] FVM_LARGE_BSS;
 
 /* Whether FD is a regular file of upper/; its fstat into ST. */
 static bool upper_file(int fd, struct stat *st)

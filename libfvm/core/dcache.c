@@ -30,7 +30,12 @@ struct dcache_ent {
 	char path[FVM_DCACHE_PATH];  /* path, then for a link "\0" target */
 };
 
+/* In .lbss, after the small variables (FVM_LARGE_BSS in libfvm.h says why). */
+#if defined(__x86_64__)
+static struct dcache_ent dcache[DCACHE_N] __attribute__((section(".lbss.fvm")));
+#else
 static struct dcache_ent dcache[DCACHE_N];
+#endif
 
 /*
  * The slot of PATH: a multiplicative hash taken eight bytes at a time (hot: two
