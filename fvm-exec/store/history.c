@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "store/history.h"
+#include "store/replace.h"
 
 #define HISTORY_MAGIC "fvm-history 1"
 #define HISTORY_SCAN_MAX 4096 /* records looked at, at most */
@@ -218,26 +219,17 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 	 * the oldest of them giving its file to this one (keep >= 2: one record always
 	 * shows while the recycled one is rewritten). */
 	char **names = NULL;
-	ssize_t n = list_records(dir, &names), first = 0;
-	fd = -1;
-	if (keep >= 2 && n > 0 && n + 1 > (ssize_t)keep && renameat(dir, names[0], dir, tmp) == 0) {
+	ssize_t n = list_records(dir, &names);
+	size_t first = 0;
+	bool recycle = keep >= 2 && n > 0 && n + 1 > (ssize_t)keep;
+	fd = reuse_or_create(dir, (const char *const *)names, recycle ? 1 : 0, tmp, &first);
+	if (first) {
 		char trace[64];
-		struct stat st;
 		snprintf(trace, sizeof(trace), "%s.trace", names[0]); /* its trace (store/trace.h) */
 		unlinkat(dir, trace, 0);
-		first = 1;
-		fd = openat(dir, tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
-			close(fd);
-			fd = -1;
-		}
 	}
 	if (fd < 0) {
-		unlinkat(dir, tmp, 0); /* a temporary of a crashed writer with our pid */
-		fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	}
-	if (fd < 0) {
-		ret = -errno;
+		ret = fd;
 	} else {
 		if (write(fd, text, (size_t)len) != (ssize_t)len) {
 			ret = errno ? -errno : -EIO;
@@ -255,7 +247,7 @@ int history_write(const char *ctldir, const struct run_stats *s, unsigned keep)
 	}
 	/* The cap: the oldest go (another run pruning at once removes the same ones);
 	 * N did not count this record. */
-	for (ssize_t i = first; n > 0 && i + (ssize_t)keep < n + (ret == 0); i++) {
+	for (ssize_t i = (ssize_t)first; n > 0 && i + (ssize_t)keep < n + (ret == 0); i++) {
 		char trace[64];
 		unlinkat(dir, names[i], 0);
 		snprintf(trace, sizeof(trace), "%s.trace", names[i]); /* its trace (store/trace.h) */

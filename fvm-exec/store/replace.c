@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/replace.h"
@@ -83,4 +84,31 @@ int replace_write(int dirfd, const char *name, const void *data, size_t len, mod
 		return ret;
 	}
 	return replace_commit(&r);
+}
+
+int reuse_or_create(int dirfd, const char *const *olds, size_t n, const char *tmp, size_t *taken)
+{
+	size_t renamed = 0;
+	int fd = -1;
+
+	for (size_t i = 0; i < n && fd < 0; i++) {
+		struct stat st;
+		if (renameat(dirfd, olds[i], dirfd, tmp) < 0) {
+			continue; /* none there, or taken by another writer meanwhile */
+		}
+		renamed++;
+		fd = openat(dirfd, tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (taken) {
+		*taken = renamed;
+	}
+	if (fd < 0) {
+		unlinkat(dirfd, tmp, 0); /* what failed the check, or a crashed writer's */
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	return fd < 0 ? -errno : fd;
 }

@@ -6,6 +6,12 @@
  *
  * The temporary is ".NAME.tmp.RANDOM" in the same directory fd, created O_EXCL |
  * O_NOFOLLOW under 64 random bits (safefs.h): no name can be planted for it.
+ *
+ * reuse_or_create serves writers of many small files (the run records, the history)
+ * that recycle an old file as their temporary instead of unlinking one and making
+ * another: a file system without a journal (ext4) scans past every inode freed recently
+ * to make a new one. What is renamed there is kept only if it is a regular file of one
+ * link; anything else, or no file left to take, gives a new file made O_EXCL.
  */
 #ifndef FVM_STORE_REPLACE_H
 #define FVM_STORE_REPLACE_H
@@ -47,5 +53,15 @@ void replace_abort(struct replace *r);
 /* NAME in DIRFD replaced by LEN bytes of DATA (MODE before the umask), as above.
  * Returns 0 or -errno. */
 int replace_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
+/*
+ * An fd open for writing on the empty file TMP of DIRFD: the first of the N files OLDS
+ * (names in DIRFD) that renames to TMP and is there a regular file of one link
+ * (opened O_TRUNC | O_NOFOLLOW | O_NONBLOCK), else a new file (0600) made O_EXCL |
+ * O_NOFOLLOW after unlinking whatever TMP holds. *TAKEN (unless NULL) is how many of
+ * OLDS were renamed away (a rename that fails means another writer took it first).
+ * Returns the fd or -errno.
+ */
+int reuse_or_create(int dirfd, const char *const *olds, size_t n, const char *tmp, size_t *taken);
 
 #endif

@@ -23,10 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/replace.h"
 #include "store/runs.h"
 
 #define RUN_MAGIC "fvm-run 1"
-#define RUN_SPARES 4
+
+static const char *const spares[] = {".spare.0", ".spare.1", ".spare.2", ".spare.3"};
+#define RUN_SPARES (sizeof(spares) / sizeof(spares[0]))
 
 int vm_proc_read(pid_t pid, struct vm_proc *p)
 {
@@ -131,26 +134,9 @@ int run_record_write(const char *ctldir, const struct run_record *r)
 	}
 	snprintf(name, sizeof(name), "%d", (int)r->pid);
 	snprintf(tmp, sizeof(tmp), ".%d.tmp", (int)r->pid);
-	fd = -1;
-	for (int i = 0; i < RUN_SPARES && fd < 0; i++) {
-		char spare[32];
-		struct stat st;
-		snprintf(spare, sizeof(spare), ".spare.%d", i);
-		if (renameat(dir, spare, dir, tmp) < 0) {
-			continue; /* none there, or taken by another run meanwhile */
-		}
-		fd = openat(dir, tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
-			close(fd);
-			fd = -1;
-		}
-	}
+	fd = reuse_or_create(dir, spares, RUN_SPARES, tmp, NULL);
 	if (fd < 0) {
-		unlinkat(dir, tmp, 0); /* a temporary of a crashed writer with our pid */
-		fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	}
-	if (fd < 0) {
-		ret = -errno;
+		ret = fd;
 	} else {
 		if (write(fd, text, len) != (ssize_t)len) {
 			ret = errno ? -errno : -EIO;
@@ -177,10 +163,8 @@ int run_record_remove(const char *ctldir, pid_t pid)
 	}
 	snprintf(name, sizeof(name), "%d", (int)pid);
 	/* Kept as a spare for the next record (the rules); unlinked when all are there. */
-	for (int i = 0; i < RUN_SPARES; i++) {
-		char spare[32];
-		snprintf(spare, sizeof(spare), ".spare.%d", i);
-		if (renameat2(dir, name, dir, spare, RENAME_NOREPLACE) == 0) {
+	for (size_t i = 0; i < RUN_SPARES; i++) {
+		if (renameat2(dir, name, dir, spares[i], RENAME_NOREPLACE) == 0) {
 			close(dir);
 			return 0;
 		}
