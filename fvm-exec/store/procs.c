@@ -287,27 +287,48 @@ int vm_procs_of_run(const struct run_record *r, struct vm_procs *p)
 	return find_stable(r, 1, NULL, p);
 }
 
-int vm_procs_find(const char *vmdir, struct vm_procs *p)
+/* A VM's run records and the FVM_ROOT entry its processes carry, for the finders. */
+struct vm_runs {
+	struct run_record *v;
+	size_t n;
+	char want[PATH_MAX + 16];
+};
+
+/* Empties P and loads VMDIR's run records into R. Returns 0 or -errno (R then holds
+ * nothing to free). */
+static int runs_load(const char *vmdir, struct vm_runs *r, struct vm_procs *p)
 {
-	char want[PATH_MAX + 16], ctl[PATH_MAX];
-	struct run_record *runs = NULL;
-	size_t nruns = 0;
-	int ret;
+	char ctl[PATH_MAX];
 
 	memset(p, 0, sizeof(*p));
+	r->v = NULL;
+	r->n = 0;
 	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0) {
 		return -EINVAL;
 	}
-	if ((ret = run_records_load(ctl, false, &runs, &nruns)) < 0) {
+	snprintf(r->want, sizeof(r->want), "%s=%s", FVM_ENV_ROOT, vmdir);
+	return run_records_load(ctl, false, &r->v, &r->n);
+}
+
+/* Counts R's live runs into P and frees R. Returns RET, the finder's result. */
+static int runs_done(struct vm_runs *r, struct vm_procs *p, int ret)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		p->nruns += r->v[i].pid > 0;
+	}
+	free(r->v);
+	return ret;
+}
+
+int vm_procs_find(const char *vmdir, struct vm_procs *p)
+{
+	struct vm_runs r;
+	int ret = runs_load(vmdir, &r, p);
+
+	if (ret < 0) {
 		return ret;
 	}
-	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
-	ret = find_stable(runs, nruns, want, p);
-	for (size_t i = 0; i < nruns; i++) {
-		p->nruns += runs[i].pid > 0;
-	}
-	free(runs);
-	return ret;
+	return runs_done(&r, p, find_stable(r.v, r.n, r.want, p));
 }
 
 int vm_census_take(struct vm_census *c)
@@ -365,36 +386,25 @@ void vm_census_free(struct vm_census *c)
 int vm_procs_find_census(const struct vm_census *a, const struct vm_census *b, const char *vmdir,
 			 struct vm_procs *p)
 {
-	char want[PATH_MAX + 16], ctl[PATH_MAX];
-	struct run_record *runs = NULL;
 	struct vm_procs other = {0};
-	size_t nruns = 0;
-	int ret;
+	struct vm_runs r;
+	int ret = runs_load(vmdir, &r, p);
 
-	memset(p, 0, sizeof(*p));
-	if (store_ctl_path(vmdir, ctl, sizeof(ctl)) < 0) {
-		return -EINVAL;
-	}
-	if ((ret = run_records_load(ctl, false, &runs, &nruns)) < 0) {
+	if (ret < 0) {
 		return ret;
 	}
-	snprintf(want, sizeof(want), "%s=%s", FVM_ENV_ROOT, vmdir);
 	struct proc_table ta = {a->v, a->n}, tb = {b->v, b->n};
-	ret = find_in(&ta, a, runs, nruns, want, p);
+	ret = find_in(&ta, a, r.v, r.n, r.want, p);
 	if (ret == 0) {
-		ret = find_in(&tb, b, runs, nruns, want, &other);
+		ret = find_in(&tb, b, r.v, r.n, r.want, &other);
 	}
 	if (ret == 0 && !same_pids(p, &other)) {
 		/* The two walks disagree on this VM: it is asked alone, as vm_procs_find does. */
 		vm_procs_free(p);
-		ret = find_stable(runs, nruns, want, p);
+		ret = find_stable(r.v, r.n, r.want, p);
 	}
 	vm_procs_free(&other);
-	for (size_t i = 0; i < nruns; i++) {
-		p->nruns += runs[i].pid > 0;
-	}
-	free(runs);
-	return ret;
+	return runs_done(&r, p, ret);
 }
 
 void vm_procs_free(struct vm_procs *p)
