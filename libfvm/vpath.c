@@ -124,24 +124,13 @@ static int vcwd(char *out, size_t outlen)
  */
 static size_t plain_rel(const char *name, size_t nl)
 {
-	const char *p = name, *end = name + nl, *start;
+	const char *last;
 
-	if (nl == 0 || name[0] == '/' || end[-1] == '/') {
+	if (nl == 0 || name[0] == '/' || name[nl - 1] == '/' ||
+	    !(last = fvm_path_plain(name, name + nl, false))) {
 		return 0;
 	}
-	for (;;) {
-		if (p[0] == '/' ||
-		    (p[0] == '.' && (p + 1 == end || p[1] == '/' ||
-				     (p[1] == '.' && (p + 2 == end || p[2] == '/'))))) {
-			return 0;
-		}
-		start = p;
-		p = memchr(p, '/', (size_t)(end - p));
-		if (!p) {
-			return (size_t)(start - name) + 1;
-		}
-		p++;
-	}
+	return (size_t)(last - name) + 1;
 }
 
 /*

@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /*
  * Lexical normalisation of an absolute path: collapses "//" and "/./", removes a
@@ -39,6 +41,53 @@ static inline bool fvm_path_has_prefix(const char *path, size_t pathlen, const c
 		return false;
 	}
 	return __builtin_memcmp(path, prefix, prefixlen) == 0;
+}
+
+/* The first "/" in [P, END), or END: eight bytes at a time (components are short). */
+static inline const char *fvm_path_next_slash(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		uint64_t w, x, m;
+		memcpy(&w, p, 8);
+		x = w ^ 0x2f2f2f2f2f2f2f2full;
+		/* The lowest byte flagged is exact (a false flag only lies above a true one). */
+		m = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+		if (m) {
+			return p + (__builtin_ctzll(m) >> 3);
+		}
+		p += 8;
+	}
+#endif
+	while (p < end && *p != '/') {
+		p++;
+	}
+	return p;
+}
+
+/*
+ * The start of the last component of [P, END) when every component is an ordinary
+ * name (none empty, "." or ".."), else NULL. P starts the first component and END
+ * follows no "/" (P < END). WORDS (a constant at each call) finds each "/" a word at a
+ * time, for absolute paths; without it memchr, cheaper on the short names given
+ * relative to a directory (callgrind). Inline: it is on the fast path of every path
+ * call; only the bytes after a "/" are looked at closely.
+ */
+static inline const char *fvm_path_plain(const char *p, const char *end, bool words)
+{
+	for (;;) {
+		if (p[0] == '/' ||
+		    (p[0] == '.' && (p + 1 == end || p[1] == '/' ||
+				     (p[1] == '.' && (p + 2 == end || p[2] == '/'))))) {
+			return NULL;
+		}
+		const char *start = p;
+		p = words ? fvm_path_next_slash(p, end) : memchr(p, '/', (size_t)(end - p));
+		if (p == end || !p) {
+			return start;
+		}
+		p++;
+	}
 }
 
 /* Offset of the last component of normalised absolute PATH (after the last '/'). */

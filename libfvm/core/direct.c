@@ -13,55 +13,16 @@
 #include "fvm/path.h"
 #include "lookup.h"
 
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "next_slash reads words little-endian"
-#endif
-
-/* The first "/" in [P, END), or END: eight bytes at a time (components are short). */
-static inline const char *next_slash(const char *p, const char *end)
-{
-	while (end - p >= 8) {
-		uint64_t w, x, m;
-		memcpy(&w, p, 8);
-		x = w ^ 0x2f2f2f2f2f2f2f2full;
-		/* The lowest byte flagged is exact (a false flag only lies above a true one). */
-		m = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
-		if (m) {
-			return p + (__builtin_ctzll(m) >> 3);
-		}
-		p += 8;
-	}
-	while (p < end && *p != '/') {
-		p++;
-	}
-	return p;
-}
-
-/*
- * One pass, hot on every call: only the bytes after a "/" are looked at closely. A
- * component is bad when it is empty, "." or ".."; vpath[0] is taken as the root's "/".
- */
+/* vpath[0] is taken as the root's "/"; the rest must be plain (fvm_path_plain). */
 size_t fvm_plain_last(const char *vpath, size_t vlen)
 {
-	const char *p = vpath + 1, *end = vpath + vlen, *start = p;
+	const char *last;
 
-	if (vlen < 2 || end[-1] == '/') {
+	if (vlen < 2 || vpath[vlen - 1] == '/' ||
+	    !(last = fvm_path_plain(vpath + 1, vpath + vlen, true))) {
 		return 0;
 	}
-	for (;;) {
-		/* p is the start of a component, inside the path (the path ends in no "/"). */
-		if (p[0] == '/' ||
-		    (p[0] == '.' && (p + 1 == end || p[1] == '/' ||
-				     (p[1] == '.' && (p + 2 == end || p[2] == '/'))))) {
-			return 0;
-		}
-		start = p;
-		p = next_slash(p, end);
-		if (p == end) {
-			return (size_t)(start - vpath);
-		}
-		p++;
-	}
+	return (size_t)(last - vpath);
 }
 
 void fvm_host_known(const struct fvm_vm *vm, const char *vpath, size_t len, bool dir)

@@ -1,6 +1,7 @@
 /*
- * test_path.c — lexical paths, VM names, whiteout names, policy classes and the
- * compiled policy file (core library, no VM).
+ * test_path.c — lexical paths (and which are plain, as the direct path asks), VM
+ * names, whiteout names, policy classes and the compiled policy file (core library,
+ * no VM).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +60,32 @@ static void prefix_matches_at_component_boundaries(void **state)
 	assert_true(fvm_path_has_prefix("/proc", 5, "/proc", 5));
 	assert_false(fvm_path_has_prefix("/procfs", 7, "/proc", 5));
 	assert_true(fvm_path_has_prefix("/x", 2, "/", 1));
+}
+
+/* fvm_path_plain of NAME in both modes: the offset of its last component, or -1. */
+static long plain(const char *name, bool words)
+{
+	const char *last = fvm_path_plain(name, name + strlen(name), words);
+	return last ? last - name : -1;
+}
+
+static void plain_names_take_no_empty_or_dot_component(void **state)
+{
+	static const struct {
+		const char *name;
+		long last;
+	} cases[] = {
+		{"a", 0}, {"file", 0}, {"a/b", 2}, {"src/dir/file.c", 8}, {"a-long-name/x", 12},
+		{".git/HEAD", 5}, {"a/..b/c.", 6}, {"...", 0}, {"a/.../b", 6},
+		{".", -1}, {"..", -1}, {"a/.", -1}, {"a/..", -1}, {"./a", -1}, {"../a", -1},
+		{"a/./b", -1}, {"a/../b", -1}, {"a//b", -1}, {"/a", -1}, {"a-long-name//x", -1},
+		{"twelve-bytes/./more-than-eight", -1},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(plain(cases[i].name, true), cases[i].last);
+		assert_int_equal(plain(cases[i].name, false), cases[i].last);
+	}
 }
 
 static void vm_names_follow_the_design(void **state)
@@ -179,6 +206,7 @@ int main(void)
 		cmocka_unit_test(normalize_refuses_to_truncate),
 		cmocka_unit_test(join_keeps_dotdot_for_the_resolver),
 		cmocka_unit_test(prefix_matches_at_component_boundaries),
+		cmocka_unit_test(plain_names_take_no_empty_or_dot_component),
 		cmocka_unit_test(vm_names_follow_the_design),
 		cmocka_unit_test(whiteout_names_are_oci),
 		cmocka_unit_test(policy_classes_longest_prefix_wins),
