@@ -114,11 +114,7 @@ int quota_prologue(struct sock_fprog *prog)
 	head[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[5]) + 4);
 	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(marker >> 32), (uint8_t)(end - n - 1), 0);
 	n++;
-	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-	if (n != end) {
-		return -EINVAL; /* the table and its jumps out of step: a bug */
-	}
-	return prog_prepend(prog, head, n);
+	return prog_prepend_notify(prog, head, n, end);
 #else
 	(void)prog;
 	return 0;

@@ -551,6 +551,9 @@ int virt_meta_object(const struct notify *n, const struct seccomp_notif *req, in
 bool virt_host_ro_caller(pid_t pid);
 /* seccomp.c: puts the N instructions of HEAD before PROG's. 0, -E2BIG or -ENOMEM. */
 int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsigned n);
+/* seccomp.c: ends HEAD's N rows with the notify return at row END - 1 (its jumps' target)
+ * and puts them before PROG's. 0, -EINVAL (rows and jumps out of step), -E2BIG or -ENOMEM. */
+int prog_prepend_notify(struct sock_fprog *prog, struct sock_filter *head, unsigned n, unsigned end);
 /* quotaguard.c: with a disk-limit, the rows that notify the write family (write,
  * pwrite64, writev, pwritev(2), ftruncate, fallocate, copy_file_range, sendfile,
  * splice) from any code but libfvm's marked calls (quota_guard_env), put before PROG;

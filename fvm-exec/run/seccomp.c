@@ -688,6 +688,21 @@ int prog_prepend(struct sock_fprog *prog, const struct sock_filter *head, unsign
 }
 
 /*
+ * Ends HEAD (N rows written, room for one more) with the return that notifies the
+ * supervisor, where the rows' jumps put it (row END - 1), and puts it before PROG's.
+ * Returns 0, -EINVAL when the table and its jumps are out of step (a bug), -E2BIG or
+ * -ENOMEM.
+ */
+int prog_prepend_notify(struct sock_fprog *prog, struct sock_filter *head, unsigned n, unsigned end)
+{
+	if (n + 1 != end) {
+		return -EINVAL;
+	}
+	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	return prog_prepend(prog, head, n);
+}
+
+/*
  * Puts before PROG: for x86_64 and i386 (the x32 numbers carry bit 30 and never match),
  * each call of unnamed[] this libseccomp cannot name fails with ENOSYS; everything else
  * goes on to PROG (its jumps are relative: prepending keeps them). Returns 0 or -errno.
@@ -791,11 +806,7 @@ static int virt_prologue(struct sock_fprog *prog, bool host_ro)
 	n++;
 	head[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x5700, (uint8_t)(end - n - 1), 0);
 	n++;
-	head[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-	if (n != end) {
-		return -EINVAL; /* the table and its jumps out of step: a bug */
-	}
-	return prog_prepend(prog, head, n);
+	return prog_prepend_notify(prog, head, n, end);
 #else
 	(void)prog;
 	(void)host_ro;
