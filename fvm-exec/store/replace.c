@@ -97,8 +97,11 @@ int reuse_or_create(int dirfd, const char *const *olds, size_t n, const char *tm
 			continue; /* none there, or taken by another writer meanwhile */
 		}
 		renamed++;
-		fd = openat(dirfd, tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		/* Emptied only once known to be ours alone: a hard link planted as a spare
+		 * must not cost its target its contents. */
+		fd = openat(dirfd, tmp, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+				ftruncate(fd, 0) < 0)) {
 			close(fd);
 			fd = -1;
 		}

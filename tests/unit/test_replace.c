@@ -2,7 +2,8 @@
  * test_replace.c — reuse_or_create (store/replace.c), the temporary that the run
  * records and the history recycle from an old file: an old regular file of one link is
  * taken (emptied, its inode kept); a FIFO, a link or a file missing gives a new file
- * made O_EXCL, without hanging and without touching what a link points at.
+ * made O_EXCL, without hanging and without touching what a link points at (a hard
+ * link's other name keeps its contents).
  */
 #include "fixture.h"
 
@@ -68,6 +69,29 @@ static void a_fifo_or_link_gives_a_new_file(void **state)
 	close(d);
 }
 
+/* A hard link planted as the oldest record: its other name keeps its contents. */
+static void a_hard_link_keeps_its_target(void **state)
+{
+	struct fx *f = *state;
+	char old[PATH_MAX + 16], victim[PATH_MAX + 16];
+	const char *const olds[] = {"old"};
+	struct stat st;
+	int d = dir_of(f), fd;
+
+	fx_host_file(f, "victim", "precious");
+	fx_host(f, "victim", victim, sizeof(victim));
+	fx_fmt(old, sizeof(old), "%s/old", f->base);
+	assert_int_equal(link(victim, old), 0);
+	fd = reuse_or_create(d, olds, 1, "tmp", NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_size, 0);
+	assert_string_equal(fx_get(victim), "precious");
+	close(fd);
+	close(d);
+}
+
 static void nothing_to_take_replaces_a_stale_temporary(void **state)
 {
 	struct fx *f = *state;
@@ -92,6 +116,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		fx_test(an_old_regular_file_is_taken_and_emptied),
 		fx_test(a_fifo_or_link_gives_a_new_file),
+		fx_test(a_hard_link_keeps_its_target),
 		fx_test(nothing_to_take_replaces_a_stale_temporary),
 	};
 	return FX_MAIN(tests);
