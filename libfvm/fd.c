@@ -5,7 +5,8 @@
  *
  * The fd table holds the virtual path of each directory opened through libfvm, below
  * FDT_N, and of their duplicates. Closing or replacing an fd forgets it by bumping its
- * epoch, which never fails nor waits; an entry of another epoch is never used. Each
+ * epoch, which never fails nor waits; an entry of another epoch is never used. close
+ * bumps only an fd whose entry may be live (of its epoch, or being written). Each
  * entry is a seqlock: a reader that sees a writer asks the kernel. An fd closed behind
  * libc's back (a raw syscall) and reused for a directory libfvm did not open would be
  * misnamed: only such a program could tell.
@@ -196,9 +197,27 @@ int fcntl64(int fd, int cmd, ...)
 	return fdt_fcntl(REAL(fcntl64), fd, cmd, arg);
 }
 
+/*
+ * Whether FD may have a live entry: one of its current epoch, or one being written.
+ * Plain loads: close asks this first, so that closing an fd the table never held (a
+ * file, a socket: nearly every close) writes nothing (no locked add, no page of the
+ * table dirtied in a process that never remembers a directory). A store that races
+ * the close of its own fd may leave its entry live, as it may when it reads the epoch
+ * after the bump: only a program that closes an fd another thread is opening can tell.
+ */
+static bool fdt_maybe_live(int fd)
+{
+	const struct fdt_ent *e = &fdt[fd];
+
+	return (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) & 1) ||
+	       (e->len && e->epoch == __atomic_load_n(&fdt_epoch[fd], __ATOMIC_ACQUIRE));
+}
+
 int close(int fd)
 {
-	fvm_fd_forget(fd);
+	if (fd >= 0 && fd < FDT_N && fdt_maybe_live(fd)) {
+		__atomic_add_fetch(&fdt_epoch[fd], 1, __ATOMIC_RELEASE);
+	}
 	return REAL(close)(fd);
 }
 

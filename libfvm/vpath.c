@@ -18,6 +18,9 @@
  * a seqlock: a reader that sees a writer simply asks the kernel.
  *
  * /dev/shm/NAME is the VM's mapped NAME (ipcdir.c) before the walk sees it.
+ *
+ * fvm_direct_at keeps a third memo, of the direct answers for the virtual paths asked
+ * last, by path and generation (the direct memo, below).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -202,14 +205,143 @@ int fvm_vpath_at(int dirfd, const char *name, char *out, size_t outlen)
 	return vpath_at_off(dirfd, name, out, outlen, &lastoff);
 }
 
+/*
+ * The direct memo: fvm_host_direct_off's yes answers for the virtual paths this process
+ * asked last, by path and generation, so that a name asked again (a program's loop of
+ * open+close, access, stat of one file) costs one hash and one compare instead of the
+ * canonical check, the policy walk and the lookup cache's probe.
+ *
+ * Rules:
+ *  - An entry holds only what fvm_host_direct_off answered at generation GEN, read
+ *    before it was asked: that answer depends on nothing but the path, the policy and
+ *    the store's place (both fixed once the counter is attached) and lookup-cache facts
+ *    of that generation. It is served only while the generation is GEN, so it is never
+ *    staler than the lookup cache itself (t_cache: the *_asked_again tests).
+ *  - Bits of the two answers: PARENT (the name's directory is host-only) and KNOWN (the
+ *    name is a host object, no link); a caller that wants KNOWN is served only KNOWN.
+ *  - Lock-free and signal-safe as the lookup cache: each entry a seqlock; a reader that
+ *    sees it change, or a writer that finds it taken, goes without.
+ */
+#define DMEMO_N 64
+#define DMEMO_PATH 232
+#define DM_PARENT 1u
+#define DM_KNOWN 2u
+
+static struct dmemo_ent {
+	unsigned seq;
+	unsigned char bits;
+	unsigned short len;
+	uint64_t gen;
+	char path[DMEMO_PATH];
+} dmemo[DMEMO_N] FVM_LARGE_BSS;
+
+/* The slot of PATH (LEN): a multiplicative hash eight bytes at a time, the tail by 4, 2, 1. */
+static unsigned dmemo_slot(const char *path, size_t len)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = len * k, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, path + i, 8);
+		h = (h ^ w) * k;
+	}
+	w = 0;
+	if (len & 4) {
+		uint32_t v;
+		memcpy(&v, path + i, 4);
+		w = v;
+		i += 4;
+	}
+	if (len & 2) {
+		uint16_t v;
+		memcpy(&v, path + i, 2);
+		w = (w << 16) | v;
+		i += 2;
+	}
+	if (len & 1) {
+		w = (w << 8) | (unsigned char)path[i];
+	}
+	h = (h ^ w) * k;
+	return (unsigned)(h >> 40) % DMEMO_N;
+}
+
+/* The memo's bits for PATH at GEN (0: none). */
+static unsigned dmemo_get(const struct dmemo_ent *e, const char *path, size_t len, uint64_t gen)
+{
+	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), bits;
+
+	if ((seq & 1) || e->gen != gen || e->len != len || memcmp(e->path, path, len) != 0) {
+		return 0;
+	}
+	bits = e->bits;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq ? bits : 0;
+}
+
+static void dmemo_put(struct dmemo_ent *e, const char *path, size_t len, uint64_t gen, unsigned bits)
+{
+	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+
+	if ((seq & 1) || !__atomic_compare_exchange_n(&e->seq, &seq, seq + 1, false,
+						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		return;
+	}
+	/* The same name at the same generation: what was known still holds. */
+	if (e->gen == gen && e->len == len && memcmp(e->path, path, len) == 0) {
+		bits |= e->bits;
+	}
+	e->gen = gen;
+	e->len = (unsigned short)len;
+	e->bits = (unsigned char)bits;
+	memcpy(e->path, path, len);
+	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
 enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
 			      enum fvm_direct want)
 {
-	size_t lastoff = 0;
+	size_t lastoff = 0, len;
+	struct dmemo_ent *e;
+	enum fvm_direct how;
+	unsigned bits;
+	uint64_t gen;
 
-	*vlen = !fvm_bad_ptr(name) && name[0] ? vpath_at_off(dirfd, name, vp, PATH_MAX, &lastoff) : -1;
-	return *vlen < 0 ? FVM_DIRECT_NO
-			 : fvm_host_direct_off(&fvm_g, vp, (size_t)*vlen, lastoff, want);
+	if (fvm_bad_ptr(name) || !name[0]) {
+		*vlen = -1;
+		return FVM_DIRECT_NO;
+	}
+	if (name[0] == '/') {
+		/* vpath_at_off's first case, without its frame for a directory's path */
+		long n = fvm_strlen_user(name);
+		if (n < 0 || n >= PATH_MAX) {
+			*vlen = -1;
+			return FVM_DIRECT_NO;
+		}
+		memcpy(vp, name, (size_t)n + 1);
+		*vlen = (int)n;
+	} else if ((*vlen = vpath_at_off(dirfd, name, vp, PATH_MAX, &lastoff)) < 0) {
+		return FVM_DIRECT_NO;
+	}
+	len = (size_t)*vlen;
+	/* Read before asking: a change meanwhile leaves what is put already stale. */
+	gen = fvm_gen_now(&fvm_g);
+	if (!gen || len >= DMEMO_PATH) {
+		return fvm_host_direct_off(&fvm_g, vp, len, lastoff, want);
+	}
+	e = &dmemo[dmemo_slot(vp, len)];
+	bits = dmemo_get(e, vp, len, gen);
+	if ((bits & DM_PARENT) && want == FVM_DIRECT_PARENT) {
+		return FVM_DIRECT_PARENT;
+	}
+	if (bits & DM_KNOWN) {
+		return FVM_DIRECT_KNOWN;
+	}
+	how = fvm_host_direct_off(&fvm_g, vp, len, lastoff, want);
+	if (how != FVM_DIRECT_NO) {
+		dmemo_put(e, vp, len, gen, how == FVM_DIRECT_PARENT ? DM_PARENT : DM_KNOWN);
+	}
+	return how;
 }
 
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)

@@ -119,6 +119,29 @@ probe_session directory_fd_duplicated_by_fcntl_names_the_same_directory \
 	"ok 3;ok 7;" \
 	"> dupfd $HOST/a $HOST/g f" "> dupfd $HOST/g $HOST/a f"
 
+# A name asked again is answered from the process's direct memo (vpath.c) while the
+# generation stands: every change another process of the VM makes is still seen, for
+# each call that goes straight to the kernel, however the name was reached.
+probe_session open_asked_again_then_removed_by_another_process_is_gone \
+	"ok gg;ok gg;ok gg;ENOENT;ENOENT;ENOENT;" \
+	"> open $HOST/g/f" "> open $HOST/g/f" "> open $HOST/g/f" "! rm g/f" "> open $HOST/g/f" \
+	"> access $HOST/g/f" "> stat $HOST/g/f"
+probe_session access_asked_again_then_replaced_by_a_directory_is_the_directory \
+	"ok 0;ok 0;ok 3;ok dir;ok 2;" \
+	"> access $HOST/g/f" "> access $HOST/g/f" "> stat $HOST/g/f" "! rm g/f && mkdir g/f" \
+	"> lstat $HOST/g/f" "> list $HOST/g/f"
+probe_session name_joined_to_a_directory_fd_asked_again_then_removed_is_gone \
+	"ok 3;ok 3;ENOENT;ENOENT;" \
+	"> statat $HOST/g f" "> statat $HOST/g f" "! rm g/f" "> statat $HOST/g f" "> stat $HOST/g/f"
+probe_session link_opened_again_then_its_target_removed_is_dangling_for_every_call \
+	"ok host-a;ok host-a;ok 0;ENOENT;ENOENT;ENOENT;" \
+	"> open $HOST/e/link" "> open $HOST/e/link" "> access $HOST/e/link" "! rm a/f" \
+	"> access $HOST/e/link" "> open $HOST/e/link" "> stat $HOST/e/link"
+probe_session names_asked_in_turn_keep_their_own_answers_after_a_copy_up \
+	"ok n1;ok n2;ok n1;ok n2;ok changed;ok n2;ok 0;" \
+	"> open $HOST/n/one" "> open $HOST/n/two" "> open $HOST/n/one" "> open $HOST/n/two" \
+	"! echo changed > n/one" "> open $HOST/n/one" "> open $HOST/n/two" "> access $HOST/n/two"
+
 # After a listing of a directory with an upper part, lookups skip upper/ for the names
 # it did not hold; a name another process adds, copies up or removes is still seen.
 probe_session name_created_after_a_listing_is_found \
