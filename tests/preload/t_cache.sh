@@ -140,6 +140,11 @@ probe_session stat_below_a_held_directory_fd_sees_the_directory_replaced \
 probe_session fstat_of_a_directory_fd_on_a_changed_directory_counts_its_upper_entries \
 	"ok;ok 4;" \
 	"! mkdir p/other" "> hold $HOST/p" "> heldself"
+# ".." takes the state of the directory it climbs to from the cache (fts climbs so):
+# a name another process, dynamic or static, then makes there is found.
+probe_session dotdot_climbs_to_a_directory_another_process_changed \
+	"ENOENT;ENOENT;ok 4;" \
+	"> statat $HOST/d/x ../g" "> statat $HOST/d/x ../g" "! echo new > d/g" "> statat $HOST/d/x ../g"
 STATIC_FSOP=$T/static-fsop
 if cc -static -O2 -o "$STATIC_FSOP" "$TOP/tests/helpers/static-fsop.c" 2> "$T/cc.err"; then
 	chmod 755 "$T" "$STATIC_FSOP"
@@ -147,6 +152,10 @@ if cc -static -O2 -o "$STATIC_FSOP" "$TOP/tests/helpers/static-fsop.c" 2> "$T/cc
 		"ok;ENOENT;ENOENT;ok 7;ok 7;" \
 		"> hold $HOST/n" "> heldat late" "> heldat late" "\$ create n/late" "> heldat late" \
 		"> stat $HOST/n/late"
+	probe_session dotdot_climbs_to_a_directory_a_static_program_changed \
+		"ENOENT;ENOENT;ok 7;" \
+		"> statat $HOST/d/x ../late" "> statat $HOST/d/x ../late" "\$ create d/late" \
+		"> statat $HOST/d/x ../late"
 	probe_session readlink_below_a_held_directory_fd_sees_a_static_program_replace_the_link \
 		"ok;ok ../a/f;ok ../a/f;ok ../g/f;ok ../g/f;" \
 		"> hold $HOST/e" "> heldlink link" "> heldlink link" "\$ symlink ../g/f e/link" \
@@ -154,6 +163,7 @@ if cc -static -O2 -o "$STATIC_FSOP" "$TOP/tests/helpers/static-fsop.c" 2> "$T/cc
 else
 	skip stat_below_a_held_directory_fd_sees_a_static_program_create_the_name \
 		"cannot build a static helper: $(head -1 "$T/cc.err")"
+	skip dotdot_climbs_to_a_directory_a_static_program_changed "cannot build a static helper"
 	skip readlink_below_a_held_directory_fd_sees_a_static_program_replace_the_link \
 		"cannot build a static helper"
 fi
