@@ -145,6 +145,14 @@ static int fdt_get(int fd, char *out, size_t outlen)
 	return __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq ? (int)len : -1;
 }
 
+bool fvm_fd_host_dir(int fd)
+{
+	char vpath[FDT_PATH];
+	int n = fdt_get(fd, vpath, sizeof(vpath));
+
+	return n > 0 && fvm_dir_host_only(&fvm_g, vpath, (size_t)n);
+}
+
 /* NEWFD, just made a duplicate of OLDFD, names what OLDFD names. */
 static void fdt_dup(int oldfd, int newfd)
 {

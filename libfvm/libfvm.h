@@ -253,6 +253,14 @@ int fvm_fd_vpath(int fd, char *out, size_t outlen);
 /* Remembers that directory fd FD, just opened, is VPATH (LEN); see fd.c. */
 void fvm_fd_remember(int fd, const char *vpath, size_t len);
 
+/*
+ * True when directory fd FD is remembered (fvm_fd_remember, no /proc asked) at a
+ * virtual path that the lookup cache knows, at the current generation, to be a host
+ * directory with nothing in upper/ nor a layer (fvm_dir_host_only): then FD is the
+ * host's own directory, and a name below it is the host's. False: not known.
+ */
+bool fvm_fd_host_dir(int fd);
+
 /* Forgets what was remembered of FD: it is being closed or replaced. */
 void fvm_fd_forget(int fd);
 
@@ -318,6 +326,16 @@ int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
  */
 enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
 			      enum fvm_direct want);
+
+/*
+ * Whether a direct call (HOW, from fvm_direct_at) may give the kernel DIRFD/NAME as the
+ * program gave them rather than the absolute virtual path, sparing the kernel the walk
+ * of every component above: NAME is one ordinary component and DIRFD a directory fd
+ * (not AT_FDCWD, whose real directory may be in upper/), whose virtual path is the
+ * parent the cache found host-only (FVM_DIRECT_PARENT). The directory of DIRFD is the
+ * one its virtual path names, or one gone since (the kernel then fails, as natively).
+ */
+bool fvm_direct_rel(int dirfd, const char *name, enum fvm_direct how);
 
 /*
  * fvm_resolve_at() of DIRFD/NAME, given what fvm_direct_at() already formed of it: its

@@ -21,10 +21,20 @@ static ssize_t fvm_readlinkat(int dirfd, const char *vpath, char *buf, size_t le
 	ssize_t n;
 	int ret;
 
+	char vp[PATH_MAX];
+	int vlen;
+
 	if (!fvm_on() || fvm_bad_ptr(vpath) || !vpath[0]) {
 		return sys_readlinkat(dirfd, vpath, buf, len);
 	}
-	ret = fvm_resolve_at(dirfd, vpath, FVM_R_NOFOLLOW, &res);
+	/* The host's own name in a host-only directory: the kernel reads it, as natively
+	 * (readlink never follows the last component; ls -l reads every link so). */
+	enum fvm_direct how = fvm_direct_at(dirfd, vpath, vp, &vlen, FVM_DIRECT_PARENT);
+	if (how != FVM_DIRECT_NO) {
+		return fvm_direct_rel(dirfd, vpath, how) ? sys_readlinkat(dirfd, vpath, buf, len)
+							  : sys_readlinkat(AT_FDCWD, vp, buf, len);
+	}
+	ret = fvm_resolve_from(dirfd, vpath, vp, vlen, FVM_R_NOFOLLOW, &res);
 	if (ret < 0) {
 		return ret;
 	}

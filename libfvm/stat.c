@@ -180,7 +180,9 @@ static void fd_identity(int fd, struct stat *st)
 		}
 		return;
 	}
-	if (!S_ISDIR(st->st_mode) || fvm_fd_vpath_upper(fd, vpath, sizeof(vpath)) < 0 ||
+	/* A remembered host-only directory is no upper one: /proc is not asked (ls -R). */
+	if (!S_ISDIR(st->st_mode) || fvm_fd_host_dir(fd) ||
+	    fvm_fd_vpath_upper(fd, vpath, sizeof(vpath)) < 0 ||
 	    fvm_resolve(&fvm_g, vpath, FVM_R_NOFOLLOW, &res) < 0 || res.where != FVM_UPPER ||
 	    res.st.st_ino != st->st_ino || res.st.st_dev != st->st_dev) {
 		return;
@@ -203,8 +205,12 @@ static bool fstatat_direct(int dirfd, const char *vpath, struct stat *st, int fl
 	if (how == FVM_DIRECT_NO) {
 		return false;
 	}
-	*ret = sys_fstatat(AT_FDCWD, vp, st,
-			   how == FVM_DIRECT_PARENT ? flags | AT_SYMLINK_NOFOLLOW : flags);
+	if (fvm_direct_rel(dirfd, vpath, how)) {
+		*ret = sys_fstatat(dirfd, vpath, st, flags | AT_SYMLINK_NOFOLLOW);
+	} else {
+		*ret = sys_fstatat(AT_FDCWD, vp, st,
+				   how == FVM_DIRECT_PARENT ? flags | AT_SYMLINK_NOFOLLOW : flags);
+	}
 	if (*ret == 0 && how == FVM_DIRECT_PARENT) {
 		if (S_ISLNK(st->st_mode) && !(flags & AT_SYMLINK_NOFOLLOW)) {
 			return false; /* a link to follow: in the VM */
@@ -381,7 +387,8 @@ static bool statx_direct(int dirfd, const char *vpath, int flags, unsigned int m
 	if (how == FVM_DIRECT_NO) {
 		return false;
 	}
-	*ret = (int)FVM_SC(SYS_statx, AT_FDCWD, vp,
+	bool rel = fvm_direct_rel(dirfd, vpath, how);
+	*ret = (int)FVM_SC(SYS_statx, rel ? dirfd : AT_FDCWD, rel ? vpath : vp,
 			   how == FVM_DIRECT_PARENT ? flags | AT_SYMLINK_NOFOLLOW : flags, mask, stx, 0);
 	if (*ret == 0 && how == FVM_DIRECT_PARENT) {
 		if (S_ISLNK(stx->stx_mode)) {

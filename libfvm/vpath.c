@@ -344,6 +344,15 @@ enum fvm_direct fvm_direct_at(int dirfd, const char *name, char *vp, int *vlen,
 	return how;
 }
 
+bool fvm_direct_rel(int dirfd, const char *name, enum fvm_direct how)
+{
+	/* One ordinary component: its parent, the directory of DIRFD, is the one the cache
+	 * found host-only (PARENT), and the kernel looks it up there as on the host. */
+	return how == FVM_DIRECT_PARENT && dirfd >= 0 && name[0] != '/' &&
+	       !(name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) &&
+	       !strchr(name, '/');
+}
+
 int fvm_resolve_at(int dirfd, const char *name, int rflags, struct fvm_res *res)
 {
 	char vpath[FVM_VPATH_MAX];

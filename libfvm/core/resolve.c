@@ -105,15 +105,26 @@ static int lookup_name(struct walk *w, struct comp *c);
 static int descend(struct walk *w, const struct comp *c);
 
 /*
- * Recomputes the state of W after its prefix was shortened by "..". Rare, so it
- * simply looks the prefix up again without following anything (it has no links):
- * each component as the walk would, upper, layers, host.
+ * Recomputes the state of W after its prefix was shortened by "..": from the lookup
+ * cache when it knows the prefix (a canonical directory, as walk_start takes a parent
+ * from it: fts climbs back with openat(fd, "..") once per directory in find), else by
+ * looking the prefix up again without following anything (it has no links): each
+ * component as the walk would, upper, layers, host.
  */
 static int walk_reload(struct walk *w)
 {
 	char save[FVM_VPATH_MAX];
 	size_t len = w->clen, start = 1;
+	struct dcache_val cv;
 
+	if (fvm_dcache_get(w->cur, len, w->gen, &cv) && cv.kind == DC_DIR) {
+		w->cur_upper = cv.upper;
+		w->cur_host = cv.host;
+		w->cur_layers = cv.layers;
+		w->cur_where = cv.upper ? FVM_UPPER : FVM_HOST;
+		w->st_valid = false;
+		return 0;
+	}
 	memcpy(save, w->cur, len);
 	save[len] = '\0';
 	walk_root(w);

@@ -17,6 +17,11 @@
  *                          fstatat(A, NAME): "ok SIZE"
  *     dupfd DIR1 DIR2 NAME open DIR1 as fd A and DIR2, close A, F_DUPFD DIR2's fd to A,
  *                          fstatat(A, NAME): "ok SIZE"
+ *     readlink PATH        readlink(2): "ok TARGET"
+ *     hold DIR             open DIR (O_DIRECTORY) and keep it as the held fd: "ok"
+ *     heldat NAME          fstatat(held fd, NAME, AT_SYMLINK_NOFOLLOW): "ok SIZE"
+ *     heldlink NAME        readlinkat(held fd, NAME): "ok TARGET"
+ *     heldself             fstat of the held fd: "ok NLINK" (a directory's link count)
  *
  * Failures answer the errno name ("ENOENT", ...). One line per command, flushed at
  * once. Exits 0 at end of input, 2 on a bad command.
@@ -133,9 +138,20 @@ static void open_read(const char *path)
 	printf("ok %s\n", buf);
 }
 
+static void answer_link(ssize_t n, char *buf)
+{
+	if (n < 0) {
+		printf("%s\n", errname(errno));
+		return;
+	}
+	buf[n] = '\0';
+	printf("ok %s\n", buf);
+}
+
 int main(void)
 {
-	char line[4200];
+	char line[4200], target[4096];
+	int held = -1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (fgets(line, sizeof(line), stdin)) {
@@ -188,6 +204,26 @@ int main(void)
 			fd_reuse("dup2", line + 5);
 		} else if (strncmp(line, "dupfd ", 6) == 0) {
 			fd_reuse("dupfd", line + 6);
+		} else if (strncmp(line, "readlink ", 9) == 0) {
+			answer_link(readlink(line + 9, target, sizeof(target) - 1), target);
+		} else if (strncmp(line, "hold ", 5) == 0) {
+			if (held >= 0) {
+				close(held);
+			}
+			held = open(line + 5, O_RDONLY | O_DIRECTORY);
+			printf("%s\n", held < 0 ? errname(errno) : "ok");
+		} else if (strncmp(line, "heldat ", 7) == 0) {
+			struct stat st;
+			answer_size(fstatat(held, line + 7, &st, AT_SYMLINK_NOFOLLOW), &st);
+		} else if (strncmp(line, "heldlink ", 9) == 0) {
+			answer_link(readlinkat(held, line + 9, target, sizeof(target) - 1), target);
+		} else if (strcmp(line, "heldself") == 0) {
+			struct stat st;
+			if (fstat(held, &st) == 0) {
+				printf("ok %lu\n", (unsigned long)st.st_nlink);
+			} else {
+				printf("%s\n", errname(errno));
+			}
 		} else {
 			fprintf(stderr, "lookup-probe: bad command '%s'\n", line);
 			return 2;

@@ -25,7 +25,8 @@ snapshot_host
 
 # probe_session NAME EXPECTED STEPS...: one probe process stays up in VM "cache" while
 # the steps run: "> CMD" is a command for the probe (its answer is collected),
-# "! SCRIPT" runs SCRIPT in another process of the same VM and waits for it.
+# "! SCRIPT" runs SCRIPT in another process of the same VM and waits for it, "$ ARGS"
+# runs the static helper static-fsop with ARGS there (the supervisor makes its change).
 probe_session() {
 	local name=$1 expected=$2 step got="" answer
 	shift 2
@@ -42,6 +43,9 @@ probe_session() {
 			fi
 			;;
 		"! "*) (cd "$HOST" && "$FVM_EXEC" -n cache -- sh -c "${step#! }") >/dev/null 2>&1 ;;
+		"$ "*)
+			# shellcheck disable=SC2086 # the step's words are the static helper's arguments
+			(cd "$HOST" && "$FVM_EXEC" -n cache -- "$STATIC_FSOP" ${step#\$ }) >/dev/null 2>&1 ;;
 		esac
 	done
 	exec {PROBE_P[1]}>&-
@@ -141,6 +145,50 @@ probe_session names_asked_in_turn_keep_their_own_answers_after_a_copy_up \
 	"ok n1;ok n2;ok n1;ok n2;ok changed;ok n2;ok 0;" \
 	"> open $HOST/n/one" "> open $HOST/n/two" "> open $HOST/n/one" "> open $HOST/n/two" \
 	"! echo changed > n/one" "> open $HOST/n/one" "> open $HOST/n/two" "> access $HOST/n/two"
+# readlink of a host link in an unchanged directory, and fstatat and readlinkat of one
+# name below a directory fd on such a directory, go straight to the kernel (the latter
+# given the fd and the name, issue 15); a change by another process of the VM, dynamic
+# or static, is still seen at once.
+probe_session readlink_straight_to_the_kernel_sees_another_process_replace_the_link \
+	"ok ../a/f;ok ../a/f;ok ../b/f;" \
+	"> readlink $HOST/e/link" "> readlink $HOST/e/link" "! rm e/link && ln -s ../b/f e/link" \
+	"> readlink $HOST/e/link"
+probe_session stat_below_a_held_directory_fd_sees_another_process_copy_up \
+	"ok;ok 3;ok 3;ok 8;" \
+	"> hold $HOST/g" "> heldat f" "> heldat f" "! echo changed > g/f" "> heldat f"
+probe_session stat_below_a_held_directory_fd_sees_the_directory_replaced \
+	"ok;ok 3;ok 3;ENOENT;" \
+	"> hold $HOST/g" "> heldat f" "> heldat f" "! rm -rf g && mkdir g" "> heldat f"
+probe_session fstat_of_a_directory_fd_on_a_changed_directory_counts_its_upper_entries \
+	"ok;ok 4;" \
+	"! mkdir p/other" "> hold $HOST/p" "> heldself"
+# ".." takes the state of the directory it climbs to from the cache (fts climbs so):
+# a name another process, dynamic or static, then makes there is found.
+probe_session dotdot_climbs_to_a_directory_another_process_changed \
+	"ENOENT;ENOENT;ok 4;" \
+	"> statat $HOST/d/x ../g" "> statat $HOST/d/x ../g" "! echo new > d/g" "> statat $HOST/d/x ../g"
+STATIC_FSOP=$T/static-fsop
+if cc -static -O2 -o "$STATIC_FSOP" "$TOP/tests/helpers/static-fsop.c" 2> "$T/cc.err"; then
+	chmod 755 "$T" "$STATIC_FSOP"
+	probe_session stat_below_a_held_directory_fd_sees_a_static_program_create_the_name \
+		"ok;ENOENT;ENOENT;ok 7;ok 7;" \
+		"> hold $HOST/n" "> heldat late" "> heldat late" "\$ create n/late" "> heldat late" \
+		"> stat $HOST/n/late"
+	probe_session dotdot_climbs_to_a_directory_a_static_program_changed \
+		"ENOENT;ENOENT;ok 7;" \
+		"> statat $HOST/d/x ../late" "> statat $HOST/d/x ../late" "\$ create d/late" \
+		"> statat $HOST/d/x ../late"
+	probe_session readlink_below_a_held_directory_fd_sees_a_static_program_replace_the_link \
+		"ok;ok ../a/f;ok ../a/f;ok ../g/f;ok ../g/f;" \
+		"> hold $HOST/e" "> heldlink link" "> heldlink link" "\$ symlink ../g/f e/link" \
+		"> heldlink link" "> readlink $HOST/e/link"
+else
+	skip stat_below_a_held_directory_fd_sees_a_static_program_create_the_name \
+		"cannot build a static helper: $(head -1 "$T/cc.err")"
+	skip dotdot_climbs_to_a_directory_a_static_program_changed "cannot build a static helper"
+	skip readlink_below_a_held_directory_fd_sees_a_static_program_replace_the_link \
+		"cannot build a static helper"
+fi
 
 # After a listing of a directory with an upper part, lookups skip upper/ for the names
 # it did not hold; a name another process adds, copies up or removes is still seen.
