@@ -113,6 +113,22 @@ else
 	skip command_and_child_born_in_the_runs_cgroup "root only (a user has no writable cgroup here)"
 fi
 
+# The exec wrapper keeps, per generation, that the VM has none of the loader's top
+# directories (/etc, /usr, /lib, /lib64) in upper/ (loader.c, tops_host_only): a vfork
+# shell's next exec asks upper/ nothing. A change there between two execs of the same
+# shell is seen by the second: the loader module comes (libfvm-audit.so in its maps).
+# Root only: a user cannot write /etc, natively as in the VM.
+if [ "$(id -u)" = 0 ] && command -v dash > /dev/null; then
+	got=$("$FVM_EXEC" -n memo -- dash -c 'grep -c libfvm-audit /proc/self/maps
+cp /etc/ld.so.cache /tmp/lc && cp /tmp/lc /etc/ld.so.cache; grep -c libfvm-audit /proc/self/maps
+rm /etc/ld.so.cache; grep -c libfvm-audit /proc/self/maps' 2>&1)
+	[ "$(printf '%s\n' "$got" | head -1)" = 0 ] && [ "$(printf '%s\n' "$got" | sed -n 2p)" != 0 ] &&
+		[ "$(printf '%s\n' "$got" | sed -n 3p)" != 0 ] && ok loader_dirs_memo_sees_a_change_between_two_execs ||
+		not_ok loader_dirs_memo_sees_a_change_between_two_execs "$got"
+else
+	skip loader_dirs_memo_sees_a_change_between_two_execs "root only, with dash (a vfork shell)"
+fi
+
 # libfvm's small variables share a page or two: the large tables lie in .lbss after
 # them (FVM_LARGE_BSS), else each small one the start touches costs a page fault at
 # every exec. .bss under 32 KiB: fvm_g (16 KiB) and the small ones, with room to grow.
