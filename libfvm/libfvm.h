@@ -124,7 +124,16 @@ void *fvm_real(enum fvm_real_idx idx, const char *name);
 #undef FVM_SYM
 
 /* The VM this process runs in; valid when fvm_active. */
-extern struct fvm_vm fvm_g;
+/*
+ * What libfvm's start writes, on as few pages as it can (issue 15): the contract's
+ * values (init.c, keep) on the page of the VM's scalars, name and root.
+ */
+struct fvm_start_area {
+	char env[1024];
+	struct fvm_vm vm;
+};
+extern struct fvm_start_area fvm_start_area;
+#define fvm_g (fvm_start_area.vm)
 extern bool fvm_active;
 extern volatile int fvm_ready;
 /* Set once nothing is left to do at a wrapper's entry: started, and outside a VM or
