@@ -405,8 +405,10 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
  * needs the loader module: 1 when it lies in upper/ or its DT_RPATH or DT_RUNPATH names
  * a directory the VM changed; 0 when only the environment can say; -1 never (not a
  * program of the module's ELF class and machine: its loader would print an error).
+ * *FILE_ONLY: the answer came from the file's bytes alone (no rpath looked up in the
+ * VM, not its place in upper/), so that the same file always gets it.
  */
-int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd);
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd, bool *file_only);
 
 /*
  * loader.c: adds the loader module to LD_AUDIT in ENV (N entries, room for OUTN with

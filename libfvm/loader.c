@@ -327,7 +327,7 @@ static bool rpath_in_vm(const char *list, const char *vprog)
 	return false;
 }
 
-int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd)
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd, bool *file_only)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[32];
@@ -337,6 +337,7 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 	bool has_rp = false;
 	size_t pn;
 
+	*file_only = true;
 	if (n < sizeof(eh) || memcmp(head, ELFMAG, SELFMAG) != 0) {
 		return -1;
 	}
@@ -345,6 +346,7 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 	    eh.e_phentsize != sizeof(ph[0])) {
 		return -1;
 	}
+	*file_only = false;
 	if (vm_own(res)) {
 		return 1;
 	}
@@ -369,7 +371,11 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 			}
 		}
 	}
-	if (!has_rp || !vaddr_off(ph, pn, strtab, &off)) {
+	if (!has_rp) {
+		*file_only = true; /* no rpath: nothing of the VM was asked */
+		return 0;
+	}
+	if (!vaddr_off(ph, pn, strtab, &off)) {
 		return 0;
 	}
 	ssize_t got = sys_pread(fd, list, sizeof(list) - 1, (off_t)(off + rp));

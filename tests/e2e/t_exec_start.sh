@@ -129,6 +129,32 @@ else
 	skip loader_dirs_memo_sees_a_change_between_two_execs "root only, with dash (a vfork shell)"
 fi
 
+# The exec wrapper keeps what it read of the last host program it ran, by the file's
+# identity (exec.c, prog_memo): a program the host rewrites in place (same inode)
+# between two execs of one vfork shell is read again. Here an ELF program becomes a
+# script whose interpreter only the VM has: a stale memo would hand the "#!" line to
+# the kernel, which finds no such interpreter on the host.
+if command -v dash > /dev/null; then
+	cp /bin/true "$T/prog"
+	rm -f "$T/go"
+	mkfifo "$T/go"
+	"$FVM_EXEC" -n memo -- dash -c 'cp /bin/sh "$1/vmsh"; "$1/prog" && echo elf; read x < "$1/go"; "$1/prog"' \
+		sh "$T" > "$T/memo.out" 2>&1 &
+	vm=$!
+	exec 3> "$T/go" # once the shell waits for it: the first run is over
+	printf '#!%s/vmsh\necho script\n' "$T" > "$T/prog.new"
+	cat "$T/prog.new" > "$T/prog" # in place: the same inode
+	echo go >&3
+	exec 3>&-
+	wait "$vm"
+	got=$(cat "$T/memo.out")
+	[ "$got" = "$(printf 'elf\nscript')" ] && ok program_memo_sees_a_program_rewritten_in_place ||
+		not_ok program_memo_sees_a_program_rewritten_in_place "$got"
+	[ ! -e "$T/vmsh" ] || not_ok program_memo_test_wrote_the_host "$T/vmsh"
+else
+	skip program_memo_sees_a_program_rewritten_in_place "no dash (a vfork shell)"
+fi
+
 # libfvm's small variables share a page or two: the large tables lie in .lbss after
 # them (FVM_LARGE_BSS), else each small one the start touches costs a page fault at
 # every exec. .bss under 32 KiB: fvm_g (16 KiB) and the small ones, with room to grow.
