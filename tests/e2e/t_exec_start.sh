@@ -169,5 +169,23 @@ else
 	skip libfvm_small_variables_apart_from_the_tables "x86_64 only, with readelf and $so"
 fi
 
+# What every start runs lies first in libfvm's text (libfvm/hot.list, the Makefile's
+# HOT_LD): fvm_init, a constructor and DT_FINI (fvm_fini, not crt's _fini after the
+# whole text) inside .text.fvm_hot, so that a start faults in one text window.
+if [ "$(uname -m)" = x86_64 ] && command -v readelf > /dev/null && command -v nm > /dev/null && [ -f "$so" ]; then
+	hot=$(readelf -SW "$so" | sed 's/^ *\[ *[0-9]*\] *//' | awk '$1 == ".text.fvm_hot" { print $3, $5 }')
+	fini=$(readelf -dW "$so" | awk '$2 == "(FINI)" { print $3 }')
+	in_hot() { # ADDR (hex, 0x optional): inside .text.fvm_hot?
+		set -- $((16#${1#0x})) $hot
+		[ -n "${2:-}" ] && [ "$1" -ge $((16#$2)) ] && [ "$1" -lt $((16#$2 + 16#$3)) ]
+	}
+	init=$(nm "$so" | awk '$3 == "fvm_init" { print $1 }')
+	[ -n "$hot" ] && [ -n "$init" ] && in_hot "$init" && [ -n "$fini" ] && in_hot "$fini" &&
+		ok libfvm_start_code_first_in_its_text ||
+		not_ok libfvm_start_code_first_in_its_text "hot section: ${hot:-none}, fvm_init ${init:-?}, DT_FINI ${fini:-?}"
+else
+	skip libfvm_start_code_first_in_its_text "x86_64 only, with readelf, nm and $so"
+fi
+
 host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
 done_testing
