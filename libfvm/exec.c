@@ -269,6 +269,76 @@ static int script_target(char *head, struct target *t)
 }
 
 /*
+ * What exec_target read of the last host program it ran, by the identity of its file
+ * (issue 15): a shell that runs the same program again knows its kind from the stat the
+ * lookup made anyway, and opens and reads nothing (open, read, pread, close: four
+ * system calls fewer per exec; in a vfork child the store lands in the shell's memory).
+ * Only an answer that is the file's alone is kept (prog_memo_put): a host program's
+ * (not upper/'s nor a layer's), not a script (its interpreter is looked up at each
+ * exec), a loader answer that asked nothing of the VM (fvm_loader_prog's FILE_ONLY).
+ * The host changing the file in place changes its size, mtime or ctime (ctime is set
+ * by the kernel, and fine-grained once a stat has read it), replacing it its inode.
+ * A seqlock: threads racing here each go without when they meet a write.
+ */
+struct prog_memo {
+	unsigned seq; /* odd while written */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	enum elf_kind kind;
+	int loader;
+};
+static struct prog_memo prog_memo;
+
+static bool same_file(const struct prog_memo *m, const struct stat *st)
+{
+	return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+	       m->mtim.tv_sec == st->st_mtim.tv_sec && m->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       m->ctim.tv_sec == st->st_ctim.tv_sec && m->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* True with T's kind and loader answer when RES is the host program last kept. */
+static bool prog_memo_get(const struct fvm_res *res, struct target *t)
+{
+	unsigned seq = __atomic_load_n(&prog_memo.seq, __ATOMIC_ACQUIRE);
+	bool hit;
+
+	if ((seq & 1) || seq == 0 || res->where != FVM_HOST || res->layer >= 0 || !S_ISREG(res->st.st_mode)) {
+		return false;
+	}
+	hit = same_file(&prog_memo, &res->st);
+	enum elf_kind kind = prog_memo.kind;
+	int loader = prog_memo.loader;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (!hit || __atomic_load_n(&prog_memo.seq, __ATOMIC_RELAXED) != seq) {
+		return false;
+	}
+	t->kind = kind;
+	t->loader = loader;
+	return true;
+}
+
+static void prog_memo_put(const struct fvm_res *res, enum elf_kind kind, int loader)
+{
+	unsigned seq = __atomic_load_n(&prog_memo.seq, __ATOMIC_RELAXED);
+
+	if (res->where != FVM_HOST || res->layer >= 0 || !S_ISREG(res->st.st_mode) || (seq & 1) ||
+	    !__atomic_compare_exchange_n(&prog_memo.seq, &seq, seq + 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED)) {
+		return;
+	}
+	prog_memo.dev = res->st.st_dev;
+	prog_memo.ino = res->st.st_ino;
+	prog_memo.size = res->st.st_size;
+	prog_memo.mtim = res->st.st_mtim;
+	prog_memo.ctim = res->st.st_ctim;
+	prog_memo.kind = kind;
+	prog_memo.loader = loader;
+	__atomic_store_n(&prog_memo.seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/*
  * The program to run for VPATH, into *T. NEED_X: check execute permission here (a
  * PATH search must skip what the kernel would refuse); otherwise only a script's is
  * checked, the kernel checking the program it runs. Returns 0 or -errno (the
@@ -302,6 +372,9 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 		}
 	}
 	snprintf(t->rprog, sizeof(t->rprog), "%s", res.rpath);
+	if (prog_memo_get(&res, t)) {
+		goto known;
+	}
 	fd = sys_openat(AT_FDCWD, res.rpath, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
 		return 0; /* execute-only: let the kernel decide */
@@ -322,8 +395,13 @@ static int exec_target(const char *vpath, bool need_x, struct target *t)
 		return script_target(head, t);
 	}
 	t->kind = n > 0 ? elf_kind(head, (size_t)n, fd) : ELF_DYNAMIC;
-	t->loader = n > 0 && t->kind == ELF_DYNAMIC ? fvm_loader_prog(&res, head, (size_t)n, fd) : -1;
+	bool file_only = true;
+	t->loader = n > 0 && t->kind == ELF_DYNAMIC ? fvm_loader_prog(&res, head, (size_t)n, fd, &file_only) : -1;
 	sys_close(fd);
+	if (n > 0 && file_only) {
+		prog_memo_put(&res, t->kind, t->loader);
+	}
+known:
 	t->setid = (res.st.st_mode & (S_ISUID | S_ISGID)) != 0;
 	/* the loader's own open of such a name would meet its own fds, not the caller's */
 	t->in_proc = strncmp(res.vpath, "/proc/", 6) == 0 || strncmp(vpath, "/proc/", 6) == 0 ||

@@ -26,15 +26,37 @@
 #include "fvm/layout.h"
 #include "libfvm.h"
 
-struct fvm_vm fvm_g;
+struct fvm_start_area fvm_start_area __attribute__((aligned(4096))) FVM_LARGE_BSS;
 bool fvm_active;
 volatile int fvm_ready;
 volatile int fvm_fast;
 
 const char *fvm_env_saved[FVM_ENV_CONTRACT_N];
-/* The contract's values and libfvm's own path, packed: only one page is touched. */
+/*
+ * The contract's values and libfvm's own path, packed (keep): into fvm_start_area.env,
+ * on the page the start writes anyway (a page fault less per exec), or, what does not
+ * fit there, into env_copy, page-aligned so that only one more page is touched.
+ */
+static size_t small_used, copy_used;
 static char env_copy[(FVM_ENV_CONTRACT_N + 1) * PATH_MAX] __attribute__((aligned(4096))) FVM_LARGE_BSS;
 static const char *lib_path = "";
+
+/* A copy of the LEN bytes at S (its NUL included), kept for the process's life. */
+static const char *keep(const char *s, size_t len)
+{
+	char *d;
+
+	if (small_used + len <= sizeof(fvm_start_area.env)) {
+		d = fvm_start_area.env + small_used;
+		small_used += len;
+	} else if (copy_used + len <= sizeof(env_copy)) {
+		d = env_copy + copy_used;
+		copy_used += len;
+	} else {
+		return NULL;
+	}
+	return memcpy(d, s, len);
+}
 
 struct lib_find {
 	uintptr_t addr;
@@ -59,18 +81,18 @@ static int lib_find_cb(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /*
- * libfvm's own path, into the packed buffer at USED: asked once at start (a walk of the
- * few loaded objects, no system call), so that no forked child asks it again before
- * its exec (dladdr walked the symbol table, in every child of a shell).
+ * libfvm's own path, kept: asked once at start (a walk of the few loaded objects, no
+ * system call), so that no forked child asks it again before its exec (dladdr walked
+ * the symbol table, in every child of a shell).
  */
-static void find_lib_path(size_t used)
+static void find_lib_path(void)
 {
 	struct lib_find f = {(uintptr_t)fvm_init, NULL};
-	size_t len;
+	const char *kept;
 
 	dl_iterate_phdr(lib_find_cb, &f);
-	if (f.name && f.name[0] == '/' && (len = strlen(f.name) + 1) <= sizeof(env_copy) - used) {
-		lib_path = memcpy(env_copy + used, f.name, len);
+	if (f.name && f.name[0] == '/' && (kept = keep(f.name, strlen(f.name) + 1)) != NULL) {
+		lib_path = kept;
 	}
 }
 
@@ -154,10 +176,9 @@ void fvm_debug(const char *fmt, ...)
  * once per name): each value as the process got it into RAW, the first occurrence as
  * getenv finds it, and a copy for the exec wrappers (fvm_env_saved).
  */
-static size_t read_contract(const char *raw[])
+static void read_contract(const char *raw[])
 {
 	static const char *const contract[] = FVM_ENV_CONTRACT;
-	size_t used = 0;
 
 	for (char **e = environ; e && *e; e++) {
 		const char *v = *e;
@@ -175,11 +196,9 @@ static size_t read_contract(const char *raw[])
 	for (size_t c = 0; c < FVM_ENV_CONTRACT_N; c++) {
 		size_t vl = raw[c] ? strlen(raw[c]) + 1 : 0;
 		if (raw[c] && vl <= PATH_MAX) {
-			fvm_env_saved[c] = memcpy(env_copy + used, raw[c], vl);
-			used += vl;
+			fvm_env_saved[c] = keep(raw[c], vl);
 		}
 	}
-	return used;
 }
 
 /* Indexes of FVM_ENV_CONTRACT. */
@@ -194,7 +213,6 @@ void fvm_init(void)
 	const char *raw[FVM_ENV_CONTRACT_N] = {NULL};
 	const char *root, *name, *home, *dbg;
 	int saved = errno;
-	size_t used;
 
 	/* One initialiser; a concurrent caller waits (only possible before main). */
 	if (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE)) {
@@ -202,7 +220,7 @@ void fvm_init(void)
 		}
 		return;
 	}
-	used = read_contract(raw);
+	read_contract(raw);
 	root = raw[C_ROOT];
 	name = raw[C_VM];
 	home = raw[C_HOME];
@@ -225,7 +243,7 @@ void fvm_init(void)
 									    sizeof(fvm_g.home), true);
 			}
 		}
-		find_lib_path(used);
+		find_lib_path();
 		fvm_atfork(attach_before_fork, NULL, count_fork_child);
 		fvm_long_paths = 1; /* real paths of PATH_MAX bytes or more: fvm/sys.h */
 		fvm_active = true;
@@ -341,6 +359,16 @@ bool fvm_on_slow(void)
 		fvm_attach();
 	}
 	return fvm_active;
+}
+
+/*
+ * libfvm's DT_FINI (the Makefile links with -Wl,-fini=fvm_fini): crt's _fini, as empty,
+ * lies after the whole text, a page (and the fault-around window about it) that every
+ * exit of every program touched for nothing; this one lies beside the start's code.
+ */
+void fvm_fini(void);
+void fvm_fini(void)
+{
 }
 
 __attribute__((constructor)) static void fvm_constructor(void)

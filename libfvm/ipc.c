@@ -362,17 +362,34 @@ int sem_unlink(const char *vname)
 static int broker_fd = -1;
 static pid_t broker_pid;
 
+/*
+ * The decimal number at S (digits only, as fvm-exec writes it), *END after it; stops at
+ * INT_MAX. Not strtol: a start that calls it binds it and faults in its code and the
+ * locale's ctype table, in every process of a VM (issue 15).
+ */
+static long start_dec(const char *s, const char **end)
+{
+	long v = 0;
+
+	while (*s >= '0' && *s <= '9' && v < INT_MAX) {
+		v = v * 10 + (*s++ - '0');
+	}
+	*end = s;
+	return v;
+}
+
 /* Reads FVM_ENV_MQ ("FD:PID") as the process starts; the environment may change later. */
 __attribute__((constructor)) static void broker_init(void)
 {
 	const char *v = fvm_getenv(FVM_ENV_MQ);
-	char *end;
+	const char *end;
 
 	if (v && *v) {
-		long fd = strtol(v, &end, 10);
-		if (*end == ':' && fd >= 0 && fd < INT_MAX) {
-			broker_pid = (pid_t)strtol(end + 1, &end, 10);
-			broker_fd = *end == '\0' ? (int)fd : -1;
+		long fd = start_dec(v, &end);
+		if (end != v && *end == ':' && fd >= 0 && fd < INT_MAX) {
+			long pid = start_dec(end + 1, &end);
+			broker_pid = (pid_t)pid;
+			broker_fd = *end == '\0' && pid < INT_MAX ? (int)fd : -1;
 		}
 	}
 }

@@ -124,7 +124,16 @@ void *fvm_real(enum fvm_real_idx idx, const char *name);
 #undef FVM_SYM
 
 /* The VM this process runs in; valid when fvm_active. */
-extern struct fvm_vm fvm_g;
+/*
+ * What libfvm's start writes, on as few pages as it can (issue 15): the contract's
+ * values (init.c, keep) on the page of the VM's scalars, name and root.
+ */
+struct fvm_start_area {
+	char env[1024];
+	struct fvm_vm vm;
+};
+extern struct fvm_start_area fvm_start_area;
+#define fvm_g (fvm_start_area.vm)
 extern bool fvm_active;
 extern volatile int fvm_ready;
 /* Set once nothing is left to do at a wrapper's entry: started, and outside a VM or
@@ -414,8 +423,10 @@ char **fvm_env_fixup(int prog_loader, char *const envp[], char **out, size_t out
  * needs the loader module: 1 when it lies in upper/ or its DT_RPATH or DT_RUNPATH names
  * a directory the VM changed; 0 when only the environment can say; -1 never (not a
  * program of the module's ELF class and machine: its loader would print an error).
+ * *FILE_ONLY: the answer came from the file's bytes alone (no rpath looked up in the
+ * VM, not its place in upper/), so that the same file always gets it.
  */
-int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd);
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd, bool *file_only);
 
 /*
  * loader.c: adds the loader module to LD_AUDIT in ENV (N entries, room for OUTN with

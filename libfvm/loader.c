@@ -210,15 +210,62 @@ static bool files_in_upper(const char *vpath)
 #define MULTIARCH "aarch64-linux-gnu"
 #endif
 
+/* The names system_dirs_in_vm looks at first: with none in the VM, it answers false. */
+#define TOP_DIRS {"/etc", "/usr", "/lib", "/lib64"}
+
+/*
+ * The memo of system_dirs_in_vm (issue 15): (GEN << 1) | 1 when, at generation GEN,
+ * none of the top directories the loader reads (TOP_DIRS) had a part in upper/ or a
+ * layer, 0 when unknown. Every way such a name comes into upper/ bumps the generation
+ * (a copy-up of the host's directory or link, a whiteout, a new directory, a rename),
+ * because the host has each of them (host_tops: a new name the host lacks, a file or
+ * link, would come without a bump, so then nothing is kept). The same fact the lookup
+ * cache keeps of a host directory (dcache.c), and as safe (DESIGN.md "What is cached").
+ * In a vfork child the store lands in the parent's memory: a shell's next exec asks
+ * upper/ nothing.
+ */
+static uint64_t tops_host_only;
+static int host_tops; /* 0 unknown, 1 the host has every one of TOP_DIRS, -1 not */
+
+/* True when none of TOP_DIRS is in upper/ or a layer, the host having each. */
+static bool tops_unchanged(void)
+{
+	static const char *const tops[] = TOP_DIRS;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		if (in_upper(tops[i])) {
+			return false;
+		}
+	}
+	if (host_tops == 0) {
+		int have = 1;
+		for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]) && have > 0; i++) {
+			have = sys_lstat(tops[i], &st) == 0 ? 1 : -1;
+		}
+		host_tops = have;
+	}
+	return host_tops > 0;
+}
+
 /*
  * True when the VM changed what the loader reads by default: its cache (or deleted
  * it), a default directory (/lib, /usr/lib, their multiarch directory, /lib64,
  * /usr/lib64) or /usr/local/lib, which the cache names. A few lstat calls of upper/,
- * ENOENT in a VM that changed neither /etc nor /usr; a listing of a directory the VM
- * changed beneath.
+ * ENOENT in a VM that changed neither /etc nor /usr, none while the memo holds
+ * (tops_host_only); a listing of a directory the VM changed beneath.
  */
 static bool system_dirs_in_vm(void)
 {
+	uint64_t gen = fvm_gen_now(&fvm_g); /* before the lookups: a change meanwhile bumps it */
+
+	if (gen && __atomic_load_n(&tops_host_only, __ATOMIC_RELAXED) == ((gen << 1) | 1)) {
+		return false;
+	}
+	if (gen && tops_unchanged()) {
+		__atomic_store_n(&tops_host_only, (gen << 1) | 1, __ATOMIC_RELAXED);
+		return false;
+	}
 	if (in_upper("/etc") &&
 	    (in_upper("/etc/ld.so.cache") || in_upper("/etc/" FVM_WH_PREFIX "ld.so.cache"))) {
 		return true;
@@ -280,7 +327,7 @@ static bool rpath_in_vm(const char *list, const char *vprog)
 	return false;
 }
 
-int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd)
+int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int fd, bool *file_only)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[32];
@@ -290,6 +337,7 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 	bool has_rp = false;
 	size_t pn;
 
+	*file_only = true;
 	if (n < sizeof(eh) || memcmp(head, ELFMAG, SELFMAG) != 0) {
 		return -1;
 	}
@@ -298,6 +346,7 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 	    eh.e_phentsize != sizeof(ph[0])) {
 		return -1;
 	}
+	*file_only = false;
 	if (vm_own(res)) {
 		return 1;
 	}
@@ -322,7 +371,11 @@ int fvm_loader_prog(const struct fvm_res *res, const char *head, size_t n, int f
 			}
 		}
 	}
-	if (!has_rp || !vaddr_off(ph, pn, strtab, &off)) {
+	if (!has_rp) {
+		*file_only = true; /* no rpath: nothing of the VM was asked */
+		return 0;
+	}
+	if (!vaddr_off(ph, pn, strtab, &off)) {
 		return 0;
 	}
 	ssize_t got = sys_pread(fd, list, sizeof(list) - 1, (off_t)(off + rp));

@@ -308,15 +308,16 @@ static long raw_xattrat(long nr, long *a)
 	switch (nr) {
 	case SYS_getxattrat:
 		return t ? fgetxattr(fd, name, value, args.size)
-			 : (nofollow ? lgetxattr : getxattr)(vp, name, value, args.size);
+			 : nofollow ? lgetxattr(vp, name, value, args.size) : getxattr(vp, name, value, args.size);
 	case SYS_setxattrat:
 		return t ? fsetxattr(fd, name, value, args.size, (int)args.flags)
-			 : (nofollow ? lsetxattr : setxattr)(vp, name, value, args.size, (int)args.flags);
+			 : nofollow ? lsetxattr(vp, name, value, args.size, (int)args.flags)
+				    : setxattr(vp, name, value, args.size, (int)args.flags);
 	case SYS_listxattrat:
 		return t ? flistxattr(fd, (char *)a[3], (size_t)a[4])
-			 : (nofollow ? llistxattr : listxattr)(vp, (char *)a[3], (size_t)a[4]);
+			 : nofollow ? llistxattr(vp, (char *)a[3], (size_t)a[4]) : listxattr(vp, (char *)a[3], (size_t)a[4]);
 	default: /* SYS_removexattrat */
-		return t ? fremovexattr(fd, name) : (nofollow ? lremovexattr : removexattr)(vp, name);
+		return t ? fremovexattr(fd, name) : nofollow ? lremovexattr(vp, name) : removexattr(vp, name);
 	}
 }
 

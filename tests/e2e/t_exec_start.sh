@@ -113,6 +113,48 @@ else
 	skip command_and_child_born_in_the_runs_cgroup "root only (a user has no writable cgroup here)"
 fi
 
+# The exec wrapper keeps, per generation, that the VM has none of the loader's top
+# directories (/etc, /usr, /lib, /lib64) in upper/ (loader.c, tops_host_only): a vfork
+# shell's next exec asks upper/ nothing. A change there between two execs of the same
+# shell is seen by the second: the loader module comes (libfvm-audit.so in its maps).
+# Root only: a user cannot write /etc, natively as in the VM.
+if [ "$(id -u)" = 0 ] && command -v dash > /dev/null; then
+	got=$("$FVM_EXEC" -n memo -- dash -c 'grep -c libfvm-audit /proc/self/maps
+cp /etc/ld.so.cache /tmp/lc && cp /tmp/lc /etc/ld.so.cache; grep -c libfvm-audit /proc/self/maps
+rm /etc/ld.so.cache; grep -c libfvm-audit /proc/self/maps' 2>&1)
+	[ "$(printf '%s\n' "$got" | head -1)" = 0 ] && [ "$(printf '%s\n' "$got" | sed -n 2p)" != 0 ] &&
+		[ "$(printf '%s\n' "$got" | sed -n 3p)" != 0 ] && ok loader_dirs_memo_sees_a_change_between_two_execs ||
+		not_ok loader_dirs_memo_sees_a_change_between_two_execs "$got"
+else
+	skip loader_dirs_memo_sees_a_change_between_two_execs "root only, with dash (a vfork shell)"
+fi
+
+# The exec wrapper keeps what it read of the last host program it ran, by the file's
+# identity (exec.c, prog_memo): a program the host rewrites in place (same inode)
+# between two execs of one vfork shell is read again. Here an ELF program becomes a
+# script whose interpreter only the VM has: a stale memo would hand the "#!" line to
+# the kernel, which finds no such interpreter on the host.
+if command -v dash > /dev/null; then
+	cp /bin/true "$T/prog"
+	rm -f "$T/go"
+	mkfifo "$T/go"
+	"$FVM_EXEC" -n memo -- dash -c 'cp /bin/sh "$1/vmsh"; "$1/prog" && echo elf; read x < "$1/go"; "$1/prog"' \
+		sh "$T" > "$T/memo.out" 2>&1 &
+	vm=$!
+	exec 3> "$T/go" # once the shell waits for it: the first run is over
+	printf '#!%s/vmsh\necho script\n' "$T" > "$T/prog.new"
+	cat "$T/prog.new" > "$T/prog" # in place: the same inode
+	echo go >&3
+	exec 3>&-
+	wait "$vm"
+	got=$(cat "$T/memo.out")
+	[ "$got" = "$(printf 'elf\nscript')" ] && ok program_memo_sees_a_program_rewritten_in_place ||
+		not_ok program_memo_sees_a_program_rewritten_in_place "$got"
+	[ ! -e "$T/vmsh" ] || not_ok program_memo_test_wrote_the_host "$T/vmsh"
+else
+	skip program_memo_sees_a_program_rewritten_in_place "no dash (a vfork shell)"
+fi
+
 # libfvm's small variables share a page or two: the large tables lie in .lbss after
 # them (FVM_LARGE_BSS), else each small one the start touches costs a page fault at
 # every exec. .bss under 32 KiB: fvm_g (16 KiB) and the small ones, with room to grow.
@@ -125,6 +167,24 @@ if [ "$(uname -m)" = x86_64 ] && command -v readelf > /dev/null && [ -f "$so" ];
 		not_ok libfvm_small_variables_apart_from_the_tables ".bss ${bss:-?} bytes, .lbss ${lbss:-none}"
 else
 	skip libfvm_small_variables_apart_from_the_tables "x86_64 only, with readelf and $so"
+fi
+
+# What every start runs lies first in libfvm's text (libfvm/hot.list, the Makefile's
+# HOT_LD): fvm_init, a constructor and DT_FINI (fvm_fini, not crt's _fini after the
+# whole text) inside .text.fvm_hot, so that a start faults in one text window.
+if [ "$(uname -m)" = x86_64 ] && command -v readelf > /dev/null && command -v nm > /dev/null && [ -f "$so" ]; then
+	hot=$(readelf -SW "$so" | sed 's/^ *\[ *[0-9]*\] *//' | awk '$1 == ".text.fvm_hot" { print $3, $5 }')
+	fini=$(readelf -dW "$so" | awk '$2 == "(FINI)" { print $3 }')
+	in_hot() { # ADDR (hex, 0x optional): inside .text.fvm_hot?
+		set -- $((16#${1#0x})) $hot
+		[ -n "${2:-}" ] && [ "$1" -ge $((16#$2)) ] && [ "$1" -lt $((16#$2 + 16#$3)) ]
+	}
+	init=$(nm "$so" | awk '$3 == "fvm_init" { print $1 }')
+	[ -n "$hot" ] && [ -n "$init" ] && in_hot "$init" && [ -n "$fini" ] && in_hot "$fini" &&
+		ok libfvm_start_code_first_in_its_text ||
+		not_ok libfvm_start_code_first_in_its_text "hot section: ${hot:-none}, fvm_init ${init:-?}, DT_FINI ${fini:-?}"
+else
+	skip libfvm_start_code_first_in_its_text "x86_64 only, with readelf, nm and $so"
 fi
 
 host_unchanged > "$T/why" && ok host_tree_unchanged_after_all_runs || not_ok host_tree_unchanged_after_all_runs "$(cat "$T/why")"
