@@ -316,7 +316,7 @@ static pid_t memo_checked;
 
 int notify_serve(struct notify *n)
 {
-	return notify_serve_masked(n, NULL);
+	return notify_serve_masked(n, NULL) < 0 ? -1 : 0;
 }
 
 int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
@@ -355,7 +355,7 @@ int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
 	if (!answered) {
 		ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: the caller is gone */
 	}
-	return 0;
+	return 1;
 }
 
 long notify_addfd_send(const struct notify *n, uint64_t id, int fd, bool cloexec)

@@ -493,7 +493,8 @@ int notify_root_of(pid_t pid, bool *kept);
  * listener's). Returns poll's answer for FDS. recv_wait_end stops the watcher.
  */
 struct pollfd;
-/* notify_serve with the signal mask RECV_MASK (NULL: unchanged) during its RECV only. */
+/* notify_serve with the signal mask RECV_MASK (NULL: unchanged) during its RECV only:
+ * 1 when a notification was served, 0 when RECV found none (EINTR, ENOENT), -1. */
 int notify_serve_masked(struct notify *n, const sigset_t *recv_mask);
 int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigned long notify_row, int timeout);
 void recv_wait_end(void);
