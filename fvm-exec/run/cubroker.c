@@ -9,7 +9,9 @@
  *    socketpair on which the command's process, once in the root fence's mount
  *    namespace and before its exec, sends that namespace (/proc/self/ns/mnt). Only
  *    that first message is taken: no process of the VM ever holds that socketpair.
- *  - It is a job of the run's supervisor (supervise.c): descriptors of its poll loop.
+ *  - It is a job of the run's supervisor (supervise.c): a descriptor of its poll loop.
+ *    The namespace waits in the handoff socketpair until the first request (sent before
+ *    the command's exec, so it is there by then: no wake-up at the start of every run).
  *    The supervisor only accepts and forks; the child reads the request (bounded
  *    wait), enters the VM's namespace, copies, answers on the connection and exits. The
  *    supervisor reaps it as any child and never waits for a VM.
@@ -116,6 +118,9 @@ static void __attribute__((noreturn)) child_main(int conn, int ns)
 
 int cu_broker_serve(struct cu_broker *b)
 {
+	if (b->ns < 0 && b->handoff >= 0) {
+		cu_broker_take_ns(b); /* -EAGAIN: none yet, the child answers EAGAIN */
+	}
 	for (;;) {
 		int conn = accept4(b->listen, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
@@ -146,8 +151,11 @@ int cu_broker_take_ns(struct cu_broker *b)
 	ssize_t n;
 
 	do {
-		n = recvmsg(b->handoff, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(b->handoff, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		return -EAGAIN; /* the command's process has not sent it yet: asked again later */
+	}
 	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 	    c->cmsg_len == CMSG_LEN(sizeof(int)) && b->ns < 0) {

@@ -357,12 +357,15 @@ int cu_broker_open(const char *vmdir, struct cu_broker *b);
 /* In the command's process, in the fence's namespace: sends it on CHILD_END (closed). */
 int cu_broker_send_ns(int child_end);
 
-/* In the supervisor: takes the namespace from B->handoff, which it closes. 0 or -EIO. */
+/* In the supervisor: takes the namespace from B->handoff, without waiting, and closes
+ * the handoff once the message (or its end) came. 0, -EAGAIN (not sent yet) or -EIO. */
 int cu_broker_take_ns(struct cu_broker *b);
 
 /*
  * Accepts every pending connection on B->listen and forks a child for each, which
- * answers it. Returns 1, or -1 on an error of the socket.
+ * answers it; the namespace is taken first (cu_broker_take_ns) if it was not yet: a
+ * run that asks nothing never wakes the supervisor for it. Returns 1, or -1 on an
+ * error of the socket.
  */
 int cu_broker_serve(struct cu_broker *b);
 

@@ -241,7 +241,7 @@ static void on_signal(struct super *s, const struct signalfd_siginfo *si)
 }
 
 /* The descriptors of the loop; a new job of the supervisor is one more row. */
-enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_HANDOFF, FD_CU_BROKER, FD_NOTIFY, FD_TRACE, FD_COUNT };
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_BROKER, FD_NOTIFY, FD_TRACE, FD_COUNT };
 
 /* The event loop: until the command has ended and the VM is empty. */
 static void supervise_loop(struct super *s, int sigfd, int parent)
@@ -250,7 +250,6 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		[FD_SIGNALS] = {.fd = sigfd, .events = POLLIN},
 		[FD_PARENT] = {.fd = parent, .events = POLLIN},
 		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
-		[FD_CU_HANDOFF] = {.fd = s->sup->cu ? s->sup->cu->handoff : -1, .events = POLLIN},
 		[FD_CU_BROKER] = {.fd = s->sup->cu ? s->sup->cu->listen : -1, .events = POLLIN},
 		/* The socketpair until the child sends the listener, then the listener. */
 		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->sock : -1, .events = POLLIN},
@@ -302,10 +301,6 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			/* Every process of the VM has closed its end, or the socket failed. */
 			close(fds[FD_MQ_BROKER].fd);
 			fds[FD_MQ_BROKER].fd = -1;
-		}
-		if (fds[FD_CU_HANDOFF].revents) {
-			cu_broker_take_ns(s->sup->cu); /* the command's namespace, once */
-			fds[FD_CU_HANDOFF].fd = -1;
 		}
 		if (fds[FD_CU_BROKER].revents && cu_broker_serve(s->sup->cu) < 0) {
 			fds[FD_CU_BROKER].fd = -1;
