@@ -671,4 +671,10 @@ struct exec_super {
  */
 int supervise(const struct exec_super *sup);
 
+/*
+ * In the command's process (SUP->child), right before its exec: waits until the
+ * supervisor has recorded the run. 0, or -1 when it could not (the run must not start).
+ */
+int supervise_child_go(void);
+
 #endif
