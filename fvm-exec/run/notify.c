@@ -717,6 +717,9 @@ static struct creds_memo {
 	uint32_t ids[8];
 	struct notify_creds c;
 } memo[MEMO_N];
+/* Some entry was ever filled: a run that made no notification leaves the 70 KiB table
+ * untouched at its end too (each page first touched is a fault). */
+static bool memo_used;
 
 /*
  * A chroot was seen in this run (notify_chroot): roots are no longer kept, every call
@@ -781,7 +784,7 @@ long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, b
 
 void notify_memo_end(void)
 {
-	for (size_t i = 0; i < MEMO_N; i++) {
+	for (size_t i = 0; memo_used && i < MEMO_N; i++) {
 		memo_drop(&memo[i]);
 	}
 	if (lent_dropped >= 0) {
@@ -852,6 +855,7 @@ static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
 	}
 	m->mine = creds_are_mine(&m->c);
 	m->tid = pid;
+	memo_used = true;
 	m->pidfd = pidfd;
 	m->root = -1;
 	m->root_same = -1;
