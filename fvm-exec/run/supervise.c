@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,22 @@ static void detach(int lock, int up, int sigfd, int parent, int broker, const st
 	close_others(keep, sizeof(keep) / sizeof(keep[0]));
 }
 
+/* The copy-up broker's hold on the VM's mount namespace, dropped (a thread's body). */
+static void *drop_ns(void *arg)
+{
+	struct cu_broker *b = arg;
+
+	if (b->ns >= 0) {
+		close(b->ns);
+		b->ns = -1;
+	}
+	if (b->handoff >= 0) {
+		close(b->handoff); /* the namespace may still be in it, never taken */
+		b->handoff = -1;
+	}
+	return NULL;
+}
+
 static void __attribute__((noreturn)) supervisor_main(const struct exec_super *sup, const sigset_t *old,
 						      int up, int parent)
 {
@@ -476,6 +493,16 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	supervise_loop(&s, sigfd, parent);
 	recv_wait_end();
 	notify_memo_end();
+	/* The last hold on the VM's mount namespace (root runs) is the broker's: dropping
+	 * it waits for an RCU grace period of the machine (0.1 ms idle, milliseconds under
+	 * load). A thread drops it while the account is written; it is joined before the
+	 * report, so fvm-exec still returns after the namespace is gone. */
+	pthread_t dropper;
+	bool dropping = false;
+	if (sup->cu && (sup->cu->ns >= 0 || sup->cu->handoff >= 0) &&
+	    !(dropping = pthread_create(&dropper, NULL, drop_ns, sup->cu) == 0)) {
+		drop_ns(sup->cu);
+	}
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
 	}
@@ -504,6 +531,9 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		close(sup->lock);
 	}
 	ipc_guard_end(sup->notify ? sup->notify->vmdir : NULL);
+	if (dropping) {
+		pthread_join(dropper, NULL);
+	}
 	report(&s, false);
 	_exit(0);
 }
