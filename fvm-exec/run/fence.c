@@ -351,7 +351,7 @@ static void cu_prepare(struct exec_fence *f, const char *vmdir)
 	if (!f->root) {
 		return;
 	}
-	if ((r = cu_broker_open(vmdir, &f->cu)) < 0) {
+	if ((r = cu_broker_prepare(vmdir, &f->cu)) < 0) {
 		fence_say(f, "root: no copy-up broker (%s): a process that changes uid cannot copy up\n",
 			  strerror(-r));
 		return;

@@ -351,8 +351,13 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 
 /* ---- the copy-up broker of a root run (fvm/cubroker.h) ---- */
 
-/* Makes broker B of the VM at VMDIR (its socket bound and listening). 0 or -errno. */
-int cu_broker_open(const char *vmdir, struct cu_broker *b);
+/* In fvm-exec: names broker B of the VM at VMDIR (B->path) and makes its namespace
+ * handoff. 0 or -errno. */
+int cu_broker_prepare(const char *vmdir, struct cu_broker *b);
+
+/* In the supervisor, before the command's exec: binds B's socket at B->path and
+ * listens. 0, or -errno (B is then no broker: every descriptor of it closed). */
+int cu_broker_listen(struct cu_broker *b);
 
 /* In the command's process, in the fence's namespace: sends it on CHILD_END (closed). */
 int cu_broker_send_ns(int child_end);

@@ -451,8 +451,7 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		if (sup->mq && sup->mq->sock >= 0) {
 			close(sup->mq->sock);
 		}
-		if (sup->cu && sup->cu->listen >= 0) {
-			close(sup->cu->listen);
+		if (sup->cu && sup->cu->handoff >= 0) { /* the listener is made after the fork */
 			close(sup->cu->handoff);
 		}
 		if (sup->notify && sup->notify->sock >= 0) {
@@ -470,8 +469,14 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		_exit(FVM_EXIT_FVM);
 	}
 	close(go[0]);
-	/* While the command's process builds its fence: the record, then GO. */
-	int r = run_record_write(sup->ctldir, &s.rec);
+	/* While the command's process builds its fence: the broker's socket, the record,
+	 * then GO. */
+	int r;
+	if (sup->cu && sup->cu->handoff >= 0 && (r = cu_broker_listen(sup->cu)) < 0 && sup->s->verbose) {
+		fprintf(stderr, "fvm-exec: no copy-up broker (%s): a process that changes uid cannot copy up\n",
+			strerror(-r));
+	}
+	r = run_record_write(sup->ctldir, &s.rec);
 	if (r < 0) {
 		fprintf(stderr, "fvm-exec: %s/%s: cannot record the run: %s\n", sup->ctldir, RUNS_DIR, strerror(-r));
 		kill(s.cmd, SIGKILL);
@@ -677,8 +682,7 @@ int supervise(const struct exec_super *sup)
 	if (sup->mq && sup->mq->sock >= 0) {
 		close(sup->mq->sock);
 	}
-	if (sup->cu && sup->cu->listen >= 0) { /* the supervisor and the command have them */
-		close(sup->cu->listen);
+	if (sup->cu && sup->cu->handoff >= 0) { /* the supervisor and the command have them */
 		close(sup->cu->handoff);
 		close(sup->cu->child_end);
 	}
