@@ -236,33 +236,30 @@ struct listener_at {
 int notify_send(const struct notify *n, int notify_fd)
 {
 	struct listener_at at = {.pid = (int32_t)getpid(), .fd = notify_fd};
-	char ack;
 	int r = 0;
 
 	/* Not SCM_RIGHTS: sendmsg is itself notified (unix = vm), to the listener on its
 	 * way; nor write(2), notified under a disk-limit (quotaguard.c). send(2) without an
-	 * address and read(2) are never notified: the supervisor takes the fd with
-	 * pidfd_getfd while this process waits for its answer, then it is closed here. */
+	 * address is never notified. The supervisor takes the fd with pidfd_getfd before it
+	 * lets this process exec (GO, supervise.c), so it stays open here until the exec
+	 * closes it (a listener is always close-on-exec): no wait for an answer. */
 	if (n->child_sock < 0 || send(n->child_sock, &at, sizeof(at), MSG_NOSIGNAL) != (ssize_t)sizeof(at)) {
 		r = n->child_sock < 0 ? -EBADF : -errno;
-	} else {
-		ssize_t got;
-		while ((got = read(n->child_sock, &ack, 1)) < 0 && errno == EINTR) {
-		}
-		if (got != 1) {
-			r = -EPIPE; /* the supervisor could not take it: the notified calls fail (ENOSYS) */
+		if (notify_fd >= 0) {
+			close(notify_fd); /* nobody takes it: the notified calls fail (ENOSYS) */
 		}
 	}
-	close(notify_fd);
 	close(n->child_sock);
-	return r;
+	return notify_fd >= 0 ? r : 0;
 }
 
 int notify_take(struct notify *n)
 {
 	struct listener_at at;
-	ssize_t got = read(n->sock, &at, sizeof(at));
-	int pidfd = got == (ssize_t)sizeof(at) ? (int)syscall(SYS_pidfd_open, at.pid, 0) : -1;
+	ssize_t got;
+	while ((got = read(n->sock, &at, sizeof(at))) < 0 && errno == EINTR) {
+	}
+	int pidfd = got == (ssize_t)sizeof(at) && at.fd >= 0 ? (int)syscall(SYS_pidfd_open, at.pid, 0) : -1;
 
 	if (pidfd >= 0) {
 		n->fd = (int)syscall(SYS_pidfd_getfd, pidfd, at.fd, 0);
@@ -270,7 +267,6 @@ int notify_take(struct notify *n)
 	}
 	if (n->fd >= 0) {
 		fcntl(n->fd, F_SETFD, FD_CLOEXEC);
-		(void)!write(n->sock, "A", 1);
 	}
 	close(n->sock);
 	n->sock = -1;

@@ -397,13 +397,14 @@ int mq_broker_serve(const struct mq_broker *b);
 /* SHMDIR: the VM's directory beneath /dev/shm (fence.c), "": none. */
 int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir, const char *shmdir);
 
-/* In the child, after the filter: names NOTIFY_FD to the supervisor, waits until it
- * has taken it, and closes both. */
+/* In the child, after the filter: names NOTIFY_FD (-1: the filter has no listener) to
+ * the supervisor, which takes it before GO (supervise.c); NOTIFY_FD stays open until
+ * the exec. 0, or -errno when a listener could not be named (it is closed then). */
 int notify_send(const struct notify *n, int notify_fd);
 
-/* In the supervisor: takes the listener the child names on N->sock into N->fd
- * (pidfd_getfd; N->sock is closed). Returns 0, or -1 when the child ended without
- * naming it. */
+/* In the supervisor: waits for the child to name its listener on N->sock and takes it
+ * into N->fd (pidfd_getfd; N->sock is closed). Returns 0, or -1 when there is none
+ * (the child named none, or ended first). */
 int notify_take(struct notify *n);
 
 /* In the supervisor: answers one notification of N->fd. Returns 0, or -1 when the

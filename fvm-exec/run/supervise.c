@@ -274,8 +274,8 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		[FD_PARENT] = {.fd = parent, .events = POLLIN},
 		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
 		[FD_CU_BROKER] = {.fd = s->sup->cu ? s->sup->cu->listen : -1, .events = POLLIN},
-		/* The socketpair until the child sends the listener, then the listener. */
-		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->sock : -1, .events = POLLIN},
+		/* The listener, taken before GO (-1: none). */
+		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->fd : -1, .events = POLLIN},
 		[FD_TRACE] = {.fd = s->sup->trace ? s->sup->trace->sock : -1, .events = POLLIN},
 	};
 	struct notify *nt = s->sup->notify;
@@ -469,6 +469,10 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		_exit(FVM_EXIT_FVM);
 	}
 	close(go[0]);
+	if (sup->notify && sup->notify->child_sock >= 0) {
+		close(sup->notify->child_sock); /* the child's end: its exit reads as the end */
+		sup->notify->child_sock = -1;
+	}
 	/* While the command's process builds its fence: the broker's socket, the record,
 	 * then GO. */
 	int r;
@@ -487,12 +491,17 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	}
 	account_begin(&s.acct, sup->vmdir);
 	__atomic_store_n(&page->cmd, s.cmd, __ATOMIC_RELEASE);
+	/* The listener, named by the command's process once its filter is in; taken before
+	 * GO, so that process keeps it open until its exec and never waits for an answer. */
+	if (sup->notify && sup->notify->sock >= 0) {
+		notify_take(sup->notify);
+	}
 	(void)!write(go[1], "G", 1);
 	close(go[1]);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
 	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu,
-	       sup->notify ? sup->notify->sock : -1,
+	       sup->notify ? sup->notify->fd : -1,
 	       sup->notify ? sup->notify->ruleset_fd : -1, /* virtguard.c writes under the fence */
 	       sup->trace ? sup->trace->sock : -1);
 	supervise_loop(&s, sigfd, parent);
