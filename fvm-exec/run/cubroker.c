@@ -3,13 +3,17 @@
  * what libfvm sends it).
  *
  * Rules:
- *  - It is made by fence_prepare in root runs with the fence on (an unprivileged run
- *    cannot change uid: no_new_privs): a listening socket in the VM's data area, bound
- *    0666 (any uid of the VM connects; a socket inode, not a file of the layer), and a
- *    socketpair on which the command's process, once in the root fence's mount
+ *  - It is made in root runs with the fence on (an unprivileged run cannot change uid:
+ *    no_new_privs): by the supervisor, while the command's process builds its fence
+ *    and before its exec (an inode made on the data area's file system, slow on some:
+ *    off the start's path), a listening socket in the VM's data area, bound 0666 (any
+ *    uid of the VM connects; a socket inode, not a file of the layer); by fence_prepare
+ *    its name (FVM_CU) and a socketpair on which the command's process, once in the root fence's mount
  *    namespace and before its exec, sends that namespace (/proc/self/ns/mnt). Only
  *    that first message is taken: no process of the VM ever holds that socketpair.
- *  - It is a job of the run's supervisor (supervise.c): descriptors of its poll loop.
+ *  - It is a job of the run's supervisor (supervise.c): a descriptor of its poll loop.
+ *    The namespace waits in the handoff socketpair until the first request (sent before
+ *    the command's exec, so it is there by then: no wake-up at the start of every run).
  *    The supervisor only accepts and forks; the child reads the request (bounded
  *    wait), enters the VM's namespace, copies, answers on the connection and exits. The
  *    supervisor reaps it as any child and never waits for a VM.
@@ -116,6 +120,9 @@ static void __attribute__((noreturn)) child_main(int conn, int ns)
 
 int cu_broker_serve(struct cu_broker *b)
 {
+	if (b->ns < 0 && b->handoff >= 0) {
+		cu_broker_take_ns(b); /* -EAGAIN: none yet, the child answers EAGAIN */
+	}
 	for (;;) {
 		int conn = accept4(b->listen, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
@@ -146,8 +153,11 @@ int cu_broker_take_ns(struct cu_broker *b)
 	ssize_t n;
 
 	do {
-		n = recvmsg(b->handoff, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(b->handoff, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		return -EAGAIN; /* the command's process has not sent it yet: asked again later */
+	}
 	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 	    c->cmsg_len == CMSG_LEN(sizeof(int)) && b->ns < 0) {
@@ -186,7 +196,7 @@ int cu_broker_send_ns(int child_end)
 	return r;
 }
 
-/* Closes what cu_broker_open made of B and says there is no broker. Returns ERR. */
+/* Closes what cu_broker_prepare and cu_broker_listen made of B: no broker. Returns ERR. */
 static int broker_undo(struct cu_broker *b, int err)
 {
 	int *fds[] = {&b->listen, &b->handoff, &b->child_end};
@@ -200,15 +210,13 @@ static int broker_undo(struct cu_broker *b, int err)
 	return err;
 }
 
-int cu_broker_open(const char *vmdir, struct cu_broker *b)
+int cu_broker_prepare(const char *vmdir, struct cu_broker *b)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int sv[2], n;
-	mode_t old;
 
 	b->listen = b->handoff = b->child_end = b->ns = -1;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/cu.%d", vmdir, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+	n = snprintf(b->path, sizeof(b->path), "%s/cu.%d", vmdir, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(b->path)) {
 		return -ENAMETOOLONG;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -216,6 +224,16 @@ int cu_broker_open(const char *vmdir, struct cu_broker *b)
 	}
 	b->handoff = sv[0];
 	b->child_end = sv[1];
+	return 0;
+}
+
+int cu_broker_listen(struct cu_broker *b)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n;
+	mode_t old;
+
+	memcpy(sa.sun_path, b->path, sizeof(sa.sun_path));
 	b->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (b->listen < 0) {
 		return broker_undo(b, -errno);
@@ -232,6 +250,5 @@ int cu_broker_open(const char *vmdir, struct cu_broker *b)
 		unlink(sa.sun_path);
 		return broker_undo(b, n);
 	}
-	memcpy(b->path, sa.sun_path, sizeof(sa.sun_path));
 	return 0;
 }

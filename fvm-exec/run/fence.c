@@ -351,7 +351,7 @@ static void cu_prepare(struct exec_fence *f, const char *vmdir)
 	if (!f->root) {
 		return;
 	}
-	if ((r = cu_broker_open(vmdir, &f->cu)) < 0) {
+	if ((r = cu_broker_prepare(vmdir, &f->cu)) < 0) {
 		fence_say(f, "root: no copy-up broker (%s): a process that changes uid cannot copy up\n",
 			  strerror(-r));
 		return;
@@ -531,7 +531,7 @@ int fence_apply(const struct exec_fence *f)
 				"connect, sendmsg, sendmmsg and sendto with an address EACCES; another "
 				"process's scheduling, priorities and limits EPERM)\n");
 	}
-	if (notify_fd >= 0 && (r = notify_send(&f->notify, notify_fd)) < 0) {
+	if (f->notify.child_sock >= 0 && (r = notify_send(&f->notify, notify_fd)) < 0) {
 		return r; /* the supervisor answers the SCMP_ACT_NOTIFY calls (notify.c) */
 	}
 	if (f->ruleset_fd >= 0) {

@@ -48,7 +48,8 @@ struct child_ctx {
 	char **cmd;
 };
 
-/* In the child: enter the VM's namespace through libfvm and exec ARGV there. */
+/* In the child: enter the VM's namespace through libfvm and exec ARGV there, once the
+ * supervisor has recorded the run. */
 static void __attribute__((noreturn)) run_child(const char *lib, char **argv)
 {
 	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -62,6 +63,9 @@ static void __attribute__((noreturn)) run_child(const char *lib, char **argv)
 	if (!vm_execvp) {
 		fprintf(stderr, "fvm-exec: %s has no execvp\n", lib);
 		_exit(FVM_EXIT_FVM);
+	}
+	if (supervise_child_go() < 0) {
+		_exit(FVM_EXIT_FVM); /* the supervisor could not record the run (said) */
 	}
 	vm_execvp(argv[0], argv);
 	int e = errno;

@@ -236,33 +236,30 @@ struct listener_at {
 int notify_send(const struct notify *n, int notify_fd)
 {
 	struct listener_at at = {.pid = (int32_t)getpid(), .fd = notify_fd};
-	char ack;
 	int r = 0;
 
 	/* Not SCM_RIGHTS: sendmsg is itself notified (unix = vm), to the listener on its
 	 * way; nor write(2), notified under a disk-limit (quotaguard.c). send(2) without an
-	 * address and read(2) are never notified: the supervisor takes the fd with
-	 * pidfd_getfd while this process waits for its answer, then it is closed here. */
+	 * address is never notified. The supervisor takes the fd with pidfd_getfd before it
+	 * lets this process exec (GO, supervise.c), so it stays open here until the exec
+	 * closes it (a listener is always close-on-exec): no wait for an answer. */
 	if (n->child_sock < 0 || send(n->child_sock, &at, sizeof(at), MSG_NOSIGNAL) != (ssize_t)sizeof(at)) {
 		r = n->child_sock < 0 ? -EBADF : -errno;
-	} else {
-		ssize_t got;
-		while ((got = read(n->child_sock, &ack, 1)) < 0 && errno == EINTR) {
-		}
-		if (got != 1) {
-			r = -EPIPE; /* the supervisor could not take it: the notified calls fail (ENOSYS) */
+		if (notify_fd >= 0) {
+			close(notify_fd); /* nobody takes it: the notified calls fail (ENOSYS) */
 		}
 	}
-	close(notify_fd);
 	close(n->child_sock);
-	return r;
+	return notify_fd >= 0 ? r : 0;
 }
 
 int notify_take(struct notify *n)
 {
 	struct listener_at at;
-	ssize_t got = read(n->sock, &at, sizeof(at));
-	int pidfd = got == (ssize_t)sizeof(at) ? (int)syscall(SYS_pidfd_open, at.pid, 0) : -1;
+	ssize_t got;
+	while ((got = read(n->sock, &at, sizeof(at))) < 0 && errno == EINTR) {
+	}
+	int pidfd = got == (ssize_t)sizeof(at) && at.fd >= 0 ? (int)syscall(SYS_pidfd_open, at.pid, 0) : -1;
 
 	if (pidfd >= 0) {
 		n->fd = (int)syscall(SYS_pidfd_getfd, pidfd, at.fd, 0);
@@ -270,7 +267,6 @@ int notify_take(struct notify *n)
 	}
 	if (n->fd >= 0) {
 		fcntl(n->fd, F_SETFD, FD_CLOEXEC);
-		(void)!write(n->sock, "A", 1);
 	}
 	close(n->sock);
 	n->sock = -1;
@@ -316,7 +312,7 @@ static pid_t memo_checked;
 
 int notify_serve(struct notify *n)
 {
-	return notify_serve_masked(n, NULL);
+	return notify_serve_masked(n, NULL) < 0 ? -1 : 0;
 }
 
 int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
@@ -355,7 +351,7 @@ int notify_serve_masked(struct notify *n, const sigset_t *recv_mask)
 	if (!answered) {
 		ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: the caller is gone */
 	}
-	return 0;
+	return 1;
 }
 
 long notify_addfd_send(const struct notify *n, uint64_t id, int fd, bool cloexec)
@@ -717,6 +713,9 @@ static struct creds_memo {
 	uint32_t ids[8];
 	struct notify_creds c;
 } memo[MEMO_N];
+/* Some entry was ever filled: a run that made no notification leaves the 70 KiB table
+ * untouched at its end too (each page first touched is a fault). */
+static bool memo_used;
 
 /*
  * A chroot was seen in this run (notify_chroot): roots are no longer kept, every call
@@ -781,7 +780,7 @@ long notify_setgroups(const struct notify *n, const struct seccomp_notif *req, b
 
 void notify_memo_end(void)
 {
-	for (size_t i = 0; i < MEMO_N; i++) {
+	for (size_t i = 0; memo_used && i < MEMO_N; i++) {
 		memo_drop(&memo[i]);
 	}
 	if (lent_dropped >= 0) {
@@ -852,6 +851,7 @@ static int creds_memo(pid_t pid, struct notify_creds *c, bool *same)
 	}
 	m->mine = creds_are_mine(&m->c);
 	m->tid = pid;
+	memo_used = true;
 	m->pidfd = pidfd;
 	m->root = -1;
 	m->root_same = -1;

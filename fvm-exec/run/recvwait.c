@@ -28,9 +28,13 @@
  *    (notify_serve_masked), so a kick never interrupts a handler's call; one pending
  *    from before is taken as RECV starts and the next kick ends it. The watcher blocks
  *    every signal; the loop's signals stay with its signalfd.
- *  - The watcher starts with the first wait after the listener is taken (the command
- *    has been forked by then) and ends with recv_wait_end; when it cannot start, the
- *    loop polls as before.
+ *  - The watcher starts with the first wait after the loop has served a notification
+ *    (the listener polled as any row until then): a run that makes none (most short
+ *    commands) pays no thread, no eventfds and no hand-offs between threads at its end.
+ *    It ends with recv_wait_end; when it cannot start, the loop polls as before.
+ *  - A RECV that finds no notification while the listener is hung up (no process holds
+ *    the filter any more: the kernel then answers RECV at once, ENOENT) ends the wait
+ *    instead of asking again: the loop sees the hang-up and closes the listener.
  */
 #include <errno.h>
 #include <poll.h>
@@ -48,6 +52,7 @@
 
 static struct {
 	bool running, failed, broken;
+	bool served; /* the loop's poll saw a notification: the watcher may start */
 	pthread_t main, watcher;
 	int go, done, ack, abort, stop; /* eventfds */
 	struct pollfd fds[MAXFDS + 2];  /* the loop's rows, then ABORT and STOP */
@@ -177,8 +182,12 @@ int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigne
 {
 	int n;
 
-	if (!nt || nt->fd < 0 || nfds > MAXFDS || w.broken || (!w.running && !start())) {
-		return poll(fds, nfds, timeout);
+	if (!nt || nt->fd < 0 || nfds > MAXFDS || w.broken || (!w.running && (!w.served || !start()))) {
+		n = poll(fds, nfds, timeout);
+		if (n > 0 && nt && nt->fd >= 0 && (fds[notify_row].revents & POLLIN)) {
+			w.served = true;
+		}
+		return n;
 	}
 	/* Whatever is pending already is served by the loop, as before. */
 	if ((n = poll(fds, nfds, 0)) != 0 || timeout == 0) {
@@ -202,6 +211,10 @@ int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigne
 		if (r < 0) {
 			w.broken = true; /* the listener failed: the loop polls it from now on */
 			break;
+		}
+		struct pollfd hup = {.fd = nt->fd, .events = 0};
+		if (r == 0 && poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR))) {
+			break; /* no process holds the filter: RECV would answer ENOENT at once, forever */
 		}
 	}
 	__atomic_store_n(&w.in_recv, 0, __ATOMIC_SEQ_CST);

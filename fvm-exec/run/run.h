@@ -351,18 +351,26 @@ void readfence_prepare(struct exec_fence *f, const struct exec_settings *s, cons
 
 /* ---- the copy-up broker of a root run (fvm/cubroker.h) ---- */
 
-/* Makes broker B of the VM at VMDIR (its socket bound and listening). 0 or -errno. */
-int cu_broker_open(const char *vmdir, struct cu_broker *b);
+/* In fvm-exec: names broker B of the VM at VMDIR (B->path) and makes its namespace
+ * handoff. 0 or -errno. */
+int cu_broker_prepare(const char *vmdir, struct cu_broker *b);
+
+/* In the supervisor, before the command's exec: binds B's socket at B->path and
+ * listens. 0, or -errno (B is then no broker: every descriptor of it closed). */
+int cu_broker_listen(struct cu_broker *b);
 
 /* In the command's process, in the fence's namespace: sends it on CHILD_END (closed). */
 int cu_broker_send_ns(int child_end);
 
-/* In the supervisor: takes the namespace from B->handoff, which it closes. 0 or -EIO. */
+/* In the supervisor: takes the namespace from B->handoff, without waiting, and closes
+ * the handoff once the message (or its end) came. 0, -EAGAIN (not sent yet) or -EIO. */
 int cu_broker_take_ns(struct cu_broker *b);
 
 /*
  * Accepts every pending connection on B->listen and forks a child for each, which
- * answers it. Returns 1, or -1 on an error of the socket.
+ * answers it; the namespace is taken first (cu_broker_take_ns) if it was not yet: a
+ * run that asks nothing never wakes the supervisor for it. Returns 1, or -1 on an
+ * error of the socket.
  */
 int cu_broker_serve(struct cu_broker *b);
 
@@ -389,13 +397,14 @@ int mq_broker_serve(const struct mq_broker *b);
 /* SHMDIR: the VM's directory beneath /dev/shm (fence.c), "": none. */
 int notify_prepare(struct notify *n, const struct exec_settings *s, const char *vmdir, const char *shmdir);
 
-/* In the child, after the filter: names NOTIFY_FD to the supervisor, waits until it
- * has taken it, and closes both. */
+/* In the child, after the filter: names NOTIFY_FD (-1: the filter has no listener) to
+ * the supervisor, which takes it before GO (supervise.c); NOTIFY_FD stays open until
+ * the exec. 0, or -errno when a listener could not be named (it is closed then). */
 int notify_send(const struct notify *n, int notify_fd);
 
-/* In the supervisor: takes the listener the child names on N->sock into N->fd
- * (pidfd_getfd; N->sock is closed). Returns 0, or -1 when the child ended without
- * naming it. */
+/* In the supervisor: waits for the child to name its listener on N->sock and takes it
+ * into N->fd (pidfd_getfd; N->sock is closed). Returns 0, or -1 when there is none
+ * (the child named none, or ended first). */
 int notify_take(struct notify *n);
 
 /* In the supervisor: answers one notification of N->fd. Returns 0, or -1 when the
@@ -493,7 +502,8 @@ int notify_root_of(pid_t pid, bool *kept);
  * listener's). Returns poll's answer for FDS. recv_wait_end stops the watcher.
  */
 struct pollfd;
-/* notify_serve with the signal mask RECV_MASK (NULL: unchanged) during its RECV only. */
+/* notify_serve with the signal mask RECV_MASK (NULL: unchanged) during its RECV only:
+ * 1 when a notification was served, 0 when RECV found none (EINTR, ENOENT), -1. */
 int notify_serve_masked(struct notify *n, const sigset_t *recv_mask);
 int recv_wait(struct notify *nt, struct pollfd *fds, unsigned long nfds, unsigned long notify_row, int timeout);
 void recv_wait_end(void);
@@ -669,5 +679,11 @@ struct exec_super {
  * 124 when the wall clock ran out, 125 when the run could not start (reported).
  */
 int supervise(const struct exec_super *sup);
+
+/*
+ * In the command's process (SUP->child), right before its exec: waits until the
+ * supervisor has recorded the run. 0, or -1 when it could not (the run must not start).
+ */
+int supervise_child_go(void);
 
 #endif

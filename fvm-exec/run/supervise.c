@@ -16,6 +16,14 @@
  *  - fvm-exec returns when the command ends, with its status (128+N when killed by
  *    signal N); it names the processes the command left running on stderr in one line.
  *    The supervisor stays with them, its standard streams on /dev/null.
+ *  - Hand-offs are few, each a wake-up that costs most on a loaded machine: the
+ *    supervisor forks the command first and records the run while the command's
+ *    process builds its fence, which waits for GO (the record is written) before its
+ *    exec; the command's pid and the final report of an empty VM go through a page
+ *    shared with fvm-exec, which sleeps until the supervisor has exited (SIGCHLD) or
+ *    writes on the pipe (the run failed, or processes of the VM remain). No process of
+ *    the VM holds that page or the pipe: the command's process drops both before its
+ *    exec.
  *  - END_ALL (--kill-on-exit, an ephemeral VM): when the command ends, every process
  *    of the VM gets SIGTERM, then SIGKILL after the grace (--kill-after); fvm-exec
  *    returns the command's status once none is left.
@@ -37,10 +45,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/resource.h>
@@ -56,10 +66,10 @@
 
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-/* What the supervisor tells fvm-exec, over a pipe. */
+/* What the supervisor tells fvm-exec: over the pipe while fvm-exec must wake (the
+ * supervisor stays), in the shared page when the supervisor exits right after. */
 enum super_msg_kind {
-	MSG_STARTED = 1, /* the command runs as PID */
-	MSG_ENDED,       /* fvm-exec returns STATUS now; PID 1: processes of the VM remain */
+	MSG_ENDED = 2,   /* fvm-exec returns STATUS now; PID 1: processes of the VM remain */
 	MSG_FAILED,      /* the run could not start (reported): fvm-exec returns 125 */
 };
 
@@ -69,6 +79,15 @@ struct super_msg {
 	pid_t pid;
 	struct run_stats stats; /* MSG_ENDED: the run's figures (end RUNNING: none) */
 };
+
+/* The page fvm-exec and the supervisor share (MAP_SHARED, made before the fork). */
+struct super_page {
+	pid_t cmd;              /* the command, once forked (0: not yet) */
+	int final;              /* 1: MSG holds the last report, the supervisor is exiting */
+	struct super_msg msg;
+};
+static struct super_page *page;
+static int go_fd = -1; /* the command's process: the read end of GO */
 
 enum phase { RUNNING, ENDING, KILLING };
 
@@ -187,14 +206,18 @@ static void take_figures(struct super *s, bool final)
 }
 
 /* fvm-exec's status and the run's figures; LEFT: processes of the VM remain (the
- * figures are those so far). */
+ * figures are those so far; fvm-exec is woken by the pipe). Else the supervisor exits
+ * right after: the report waits in the shared page and its exit wakes fvm-exec. */
 static void report(struct super *s, bool left)
 {
 	if (!s->reported) {
 		if (left) {
 			take_figures(s, false);
+			tell(s->up, MSG_ENDED, exit_status(s), left, &s->stats);
+		} else {
+			page->msg = (struct super_msg){.kind = MSG_ENDED, .status = exit_status(s), .stats = s->stats};
+			__atomic_store_n(&page->final, 1, __ATOMIC_RELEASE);
 		}
-		tell(s->up, MSG_ENDED, exit_status(s), left, &s->stats);
 		s->reported = true;
 	}
 }
@@ -241,7 +264,7 @@ static void on_signal(struct super *s, const struct signalfd_siginfo *si)
 }
 
 /* The descriptors of the loop; a new job of the supervisor is one more row. */
-enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_HANDOFF, FD_CU_BROKER, FD_NOTIFY, FD_TRACE, FD_COUNT };
+enum { FD_SIGNALS, FD_PARENT, FD_MQ_BROKER, FD_CU_BROKER, FD_NOTIFY, FD_TRACE, FD_COUNT };
 
 /* The event loop: until the command has ended and the VM is empty. */
 static void supervise_loop(struct super *s, int sigfd, int parent)
@@ -250,10 +273,9 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 		[FD_SIGNALS] = {.fd = sigfd, .events = POLLIN},
 		[FD_PARENT] = {.fd = parent, .events = POLLIN},
 		[FD_MQ_BROKER] = {.fd = s->sup->mq ? s->sup->mq->sock : -1, .events = POLLIN},
-		[FD_CU_HANDOFF] = {.fd = s->sup->cu ? s->sup->cu->handoff : -1, .events = POLLIN},
 		[FD_CU_BROKER] = {.fd = s->sup->cu ? s->sup->cu->listen : -1, .events = POLLIN},
-		/* The socketpair until the child sends the listener, then the listener. */
-		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->sock : -1, .events = POLLIN},
+		/* The listener, taken before GO (-1: none). */
+		[FD_NOTIFY] = {.fd = s->sup->notify ? s->sup->notify->fd : -1, .events = POLLIN},
 		[FD_TRACE] = {.fd = s->sup->trace ? s->sup->trace->sock : -1, .events = POLLIN},
 	};
 	struct notify *nt = s->sup->notify;
@@ -302,10 +324,6 @@ static void supervise_loop(struct super *s, int sigfd, int parent)
 			/* Every process of the VM has closed its end, or the socket failed. */
 			close(fds[FD_MQ_BROKER].fd);
 			fds[FD_MQ_BROKER].fd = -1;
-		}
-		if (fds[FD_CU_HANDOFF].revents) {
-			cu_broker_take_ns(s->sup->cu); /* the command's namespace, once */
-			fds[FD_CU_HANDOFF].fd = -1;
 		}
 		if (fds[FD_CU_BROKER].revents && cu_broker_serve(s->sup->cu) < 0) {
 			fds[FD_CU_BROKER].fd = -1;
@@ -373,6 +391,22 @@ static void detach(int lock, int up, int sigfd, int parent, int broker, const st
 	close_others(keep, sizeof(keep) / sizeof(keep[0]));
 }
 
+/* The copy-up broker's hold on the VM's mount namespace, dropped (a thread's body). */
+static void *drop_ns(void *arg)
+{
+	struct cu_broker *b = arg;
+
+	if (b->ns >= 0) {
+		close(b->ns);
+		b->ns = -1;
+	}
+	if (b->handoff >= 0) {
+		close(b->handoff); /* the namespace may still be in it, never taken */
+		b->handoff = -1;
+	}
+	return NULL;
+}
+
 static void __attribute__((noreturn)) supervisor_main(const struct exec_super *sup, const sigset_t *old,
 						      int up, int parent)
 {
@@ -390,13 +424,12 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	for (int i = 0; i < sup->cg->n && i < RUN_CG_MAX; i++) {
 		snprintf(s.rec.cg[s.rec.ncg++], sizeof(s.rec.cg[0]), "%s", sup->cg->dir[i]);
 	}
-	int r = sigfd < 0 ? -errno : run_record_write(sup->ctldir, &s.rec);
-	if (r < 0) {
-		fprintf(stderr, "fvm-exec: %s/%s: cannot record the run: %s\n", sup->ctldir, RUNS_DIR, strerror(-r));
+	int go[2];
+	if (sigfd < 0 || pipe2(go, O_CLOEXEC) < 0) {
+		fprintf(stderr, "fvm-exec: cannot start the supervisor: %s\n", strerror(errno));
 		tell(up, MSG_FAILED, 0, 0, NULL);
 		_exit(FVM_EXIT_FVM);
 	}
-	account_begin(&s.acct, sup->vmdir);
 	if (sup->trace) {
 		sup->trace->supervisor = s.rec.pid;
 		trace_active = sup->trace;
@@ -409,14 +442,16 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		if (getppid() != s.rec.pid) {
 			_exit(FVM_EXIT_FVM);
 		}
+		munmap(page, sizeof(*page)); /* fvm-exec's and the supervisor's only */
+		close(go[1]);
+		go_fd = go[0];
 		close(up);
 		close(parent);
 		close(sigfd);
 		if (sup->mq && sup->mq->sock >= 0) {
 			close(sup->mq->sock);
 		}
-		if (sup->cu && sup->cu->listen >= 0) {
-			close(sup->cu->listen);
+		if (sup->cu && sup->cu->handoff >= 0) { /* the listener is made after the fork */
 			close(sup->cu->handoff);
 		}
 		if (sup->notify && sup->notify->sock >= 0) {
@@ -430,20 +465,58 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 	}
 	if (s.cmd < 0) {
 		perror("fvm-exec: fork");
-		run_record_remove(sup->ctldir, s.rec.pid);
 		tell(up, MSG_FAILED, 0, 0, NULL);
 		_exit(FVM_EXIT_FVM);
 	}
-	tell(up, MSG_STARTED, 0, s.cmd, NULL);
+	close(go[0]);
+	if (sup->notify && sup->notify->child_sock >= 0) {
+		close(sup->notify->child_sock); /* the child's end: its exit reads as the end */
+		sup->notify->child_sock = -1;
+	}
+	/* While the command's process builds its fence: the broker's socket, the record,
+	 * then GO. */
+	int r;
+	if (sup->cu && sup->cu->handoff >= 0 && (r = cu_broker_listen(sup->cu)) < 0 && sup->s->verbose) {
+		fprintf(stderr, "fvm-exec: no copy-up broker (%s): a process that changes uid cannot copy up\n",
+			strerror(-r));
+	}
+	r = run_record_write(sup->ctldir, &s.rec);
+	if (r < 0) {
+		fprintf(stderr, "fvm-exec: %s/%s: cannot record the run: %s\n", sup->ctldir, RUNS_DIR, strerror(-r));
+		kill(s.cmd, SIGKILL);
+		while (waitpid(s.cmd, NULL, 0) < 0 && errno == EINTR) {
+		}
+		tell(up, MSG_FAILED, 0, 0, NULL);
+		_exit(FVM_EXIT_FVM);
+	}
+	account_begin(&s.acct, sup->vmdir);
+	__atomic_store_n(&page->cmd, s.cmd, __ATOMIC_RELEASE);
+	/* The listener, named by the command's process once its filter is in; taken before
+	 * GO, so that process keeps it open until its exec and never waits for an answer. */
+	if (sup->notify && sup->notify->sock >= 0) {
+		notify_take(sup->notify);
+	}
+	(void)!write(go[1], "G", 1);
+	close(go[1]);
 	s.deadline = sup->timeout_ms ? now_ms() + sup->timeout_ms : 0;
 	signal(SIGPIPE, SIG_IGN); /* fvm-exec may be gone when it is told something */
 	detach(sup->lock, up, sigfd, parent, sup->mq ? sup->mq->sock : -1, sup->cu,
-	       sup->notify ? sup->notify->sock : -1,
+	       sup->notify ? sup->notify->fd : -1,
 	       sup->notify ? sup->notify->ruleset_fd : -1, /* virtguard.c writes under the fence */
 	       sup->trace ? sup->trace->sock : -1);
 	supervise_loop(&s, sigfd, parent);
 	recv_wait_end();
 	notify_memo_end();
+	/* The last hold on the VM's mount namespace (root runs) is the broker's: dropping
+	 * it waits for an RCU grace period of the machine (0.1 ms idle, milliseconds under
+	 * load). A thread drops it while the account is written; it is joined before the
+	 * report, so fvm-exec still returns after the namespace is gone. */
+	pthread_t dropper;
+	bool dropping = false;
+	if (sup->cu && (sup->cu->ns >= 0 || sup->cu->handoff >= 0) &&
+	    !(dropping = pthread_create(&dropper, NULL, drop_ns, sup->cu) == 0)) {
+		drop_ns(sup->cu);
+	}
 	if (sup->cu && sup->cu->listen >= 0) {
 		unlink(sup->cu->path); /* the data area's own path: no link of the VM's followed */
 	}
@@ -472,8 +545,23 @@ static void __attribute__((noreturn)) supervisor_main(const struct exec_super *s
 		close(sup->lock);
 	}
 	ipc_guard_end(sup->notify ? sup->notify->vmdir : NULL);
+	if (dropping) {
+		pthread_join(dropper, NULL);
+	}
 	report(&s, false);
 	_exit(0);
+}
+
+int supervise_child_go(void)
+{
+	char c;
+	ssize_t n;
+
+	while ((n = read(go_fd, &c, 1)) < 0 && errno == EINTR) {
+	}
+	close(go_fd);
+	go_fd = -1;
+	return n == 1 ? 0 : -1;
 }
 
 /* ---- fvm-exec -------------------------------------------------------------------- */
@@ -496,65 +584,74 @@ static void name_leftovers(const struct exec_super *sup, pid_t supervisor)
 	vm_procs_free(&p);
 }
 
-/* fvm-exec until the supervisor says the command ended: stop signals are passed on. */
+/* What the supervisor reported: its messages on stderr, the status returned. LEFT:
+ * processes of the VM remain. */
+static int ended(const struct exec_super *sup, pid_t supervisor, const struct super_msg *m, bool left)
+{
+	if (m->stats.quota[0]) {
+		fprintf(stderr, "fvm-exec: VM %s: the run was stopped by its quota --%s\n", sup->vm, m->stats.quota);
+	}
+	if (sup->stats && m->stats.pid) {
+		account_summary(stderr, sup->vm, &m->stats);
+	}
+	if (left) {
+		name_leftovers(sup, supervisor);
+	}
+	return m->status;
+}
+
+/*
+ * fvm-exec until the command ended: stop signals are passed on. Woken by the pipe (the
+ * run failed, or the command ended leaving processes of the VM) or by the supervisor's
+ * exit (SIGCHLD; its report in the shared page): once it has exited, whoever runs
+ * fvm-exec (an outer VM's run, a script) sees no process of this run left. fvm-exec
+ * holds the pipe's write end too, so the supervisor's exit never reads as its end.
+ */
 static int await_command(const struct exec_super *sup, pid_t supervisor, int up, const sigset_t *set)
 {
-	int sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-	pid_t cmd = 0;
+	int sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK), status = FVM_EXIT_FVM;
+	struct super_msg m;
 
 	for (;;) {
 		struct pollfd fds[2] = {{.fd = up, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
 		if (poll(fds, 2, -1) < 0) {
 			continue;
 		}
+		bool gone = false;
 		if (fds[1].revents) {
 			struct signalfd_siginfo si;
+			pid_t cmd = __atomic_load_n(&page->cmd, __ATOMIC_ACQUIRE);
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if ((si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) && (pid_t)si.ssi_pid != cmd &&
-				    (pid_t)si.ssi_pid != supervisor) {
+				if (si.ssi_signo == SIGCHLD) {
+					gone = true;
+				} else if ((si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) &&
+					   (pid_t)si.ssi_pid != cmd && (pid_t)si.ssi_pid != supervisor) {
 					kill(supervisor, (int)si.ssi_signo);
 				}
 			}
 		}
-		if (!fds[0].revents) {
-			continue;
+		ssize_t n = read(up, &m, sizeof(m)); /* nonblocking */
+		if (n == (ssize_t)sizeof(m) && m.kind == MSG_ENDED) {
+			status = ended(sup, supervisor, &m, m.pid != 0);
+			break;
 		}
-		struct super_msg m;
-		ssize_t n = read(up, &m, sizeof(m));
-		if (n < 0 && errno == EINTR) {
-			continue;
+		if (n == (ssize_t)sizeof(m) || (n > 0 && n != (ssize_t)sizeof(m))) {
+			cgroup_remove(sup->cg); /* MSG_FAILED: the run never started (reported) */
+			break;
 		}
-		if (n != (ssize_t)sizeof(m) || m.kind == MSG_FAILED) {
-			if (n == 0) {
-				fprintf(stderr, "fvm-exec: the supervisor of the run ended unexpectedly\n");
-			}
-			cgroup_remove(sup->cg); /* the run never started, or its supervisor is gone */
-			close(sigfd);
-			return FVM_EXIT_FVM;
-		}
-		if (m.kind == MSG_STARTED) {
-			cmd = m.pid;
-		} else if (m.kind == MSG_ENDED) {
-			if (m.stats.quota[0]) {
-				fprintf(stderr, "fvm-exec: VM %s: the run was stopped by its quota --%s\n", sup->vm,
-					m.stats.quota);
-			}
-			if (sup->stats && m.stats.pid) {
-				account_summary(stderr, sup->vm, &m.stats);
-			}
-			if (m.pid) {
-				name_leftovers(sup, supervisor);
+		if (gone && waitpid(supervisor, NULL, WNOHANG) == supervisor) {
+			if (__atomic_load_n(&page->final, __ATOMIC_ACQUIRE)) {
+				m = page->msg;
+				status = ended(sup, supervisor, &m, false);
 			} else {
-				/* The VM is empty and the supervisor is exiting: wait for it, so that
-				 * whoever runs fvm-exec (an outer VM's run, a script) sees no process
-				 * of this run left once fvm-exec returns. */
-				while (waitpid(supervisor, NULL, 0) < 0 && errno == EINTR) {
-				}
+				fprintf(stderr, "fvm-exec: the supervisor of the run ended unexpectedly\n");
+				cgroup_remove(sup->cg); /* the run never started, or its supervisor is gone */
 			}
-			close(sigfd);
-			return m.status;
+			break;
 		}
 	}
+	close(sigfd);
+	return status;
 }
 
 int supervise(const struct exec_super *sup)
@@ -563,11 +660,18 @@ int supervise(const struct exec_super *sup)
 	int up[2], life[2], status;
 	pid_t pid;
 
+	page = mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED) {
+		perror("fvm-exec: mmap");
+		return FVM_EXIT_FVM;
+	}
 	if (pipe2(up, O_CLOEXEC) < 0 || pipe2(life, O_CLOEXEC) < 0) {
 		perror("fvm-exec: pipe");
 		return FVM_EXIT_FVM;
 	}
+	fcntl(up[0], F_SETFL, O_NONBLOCK); /* read after each wake-up, whatever woke it */
 	stop_set(&set);
+	sigaddset(&set, SIGCHLD); /* the supervisor's exit (the command's process restores OLD) */
 	sigprocmask(SIG_BLOCK, &set, &old);
 	fflush(NULL); /* nothing buffered is written twice */
 	pid = fork();
@@ -581,14 +685,13 @@ int supervise(const struct exec_super *sup)
 		close(life[1]);
 		supervisor_main(sup, &old, up[1], life[0]);
 	}
-	close(up[1]);
+	/* up[1] stays open here: the supervisor's exit is its SIGCHLD, never the pipe's end. */
 	close(life[0]);
 	close(sup->lock); /* the supervisor holds the run lock now, and serves the broker */
 	if (sup->mq && sup->mq->sock >= 0) {
 		close(sup->mq->sock);
 	}
-	if (sup->cu && sup->cu->listen >= 0) { /* the supervisor and the command have them */
-		close(sup->cu->listen);
+	if (sup->cu && sup->cu->handoff >= 0) { /* the supervisor and the command have them */
 		close(sup->cu->handoff);
 		close(sup->cu->child_end);
 	}
@@ -600,7 +703,14 @@ int supervise(const struct exec_super *sup)
 		close(sup->notify->child_sock);
 	}
 	status = await_command(sup, pid, up[0], &set);
+	if (!sigismember(&old, SIGCHLD)) {
+		sigset_t chld;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL); /* --review's programs expect it as it was */
+	}
 	close(up[0]);
+	close(up[1]);
 	/* life[1] stays open until fvm-exec exits: its end tells the supervisor. */
 	return status;
 }
