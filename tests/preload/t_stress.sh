@@ -43,35 +43,47 @@ else
 	snapshot_host
 	size=$(stat -c %s "$HOST/big")
 	# The crash, proved before the recovery is tested: the process holding the partial
-	# copy in work/ open is stopped (SIGSTOP), the frozen copy is shown to be partial
-	# (shorter than the file, nothing in upper/ yet), and only then killed.
+	# copy open (an unnamed O_TMPFILE in its upper/ directory, "#INO (deleted)" in
+	# /proc/PID/fd, or a temporary in work/ where the filesystem has no O_TMPFILE) is
+	# stopped (SIGSTOP), the frozen copy is shown to be partial (shorter than the file,
+	# nothing named in upper/ yet), and only then killed.
 	# Up to three attempts, each in a fresh VM: a copy-up that ended before it could be
 	# stopped is tried again, never counted.
 	descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
+	# partial_fd PID: the fd of PID that is a copy-up's partial file, if any.
+	partial_fd() {
+		local fd l
+		for fd in /proc/$1/fd/*; do
+			l=$(readlink "$fd" 2>/dev/null) || continue
+			case $l in
+			"$FVM_HOME/vms/$vm/upper/"*"/#"*" (deleted)" | "$FVM_HOME/vms/$vm/work/"*) echo "$fd"; return 0 ;;
+			esac
+		done
+		return 1
+	}
 	for attempt in 1 2 3; do
 		vm=crash$attempt
 		(cd "$HOST" && exec "$FVM_EXEC" -n "$vm" -- sh -c 'echo x >> big') &
 		runner=$!
-		work=$FVM_HOME/vms/$vm/work
 		partial= holder= state= psize=0 vmpids= upper_then=
 		for _ in $(seq 1 400); do
-			f=$(ls "$work" 2>/dev/null | head -1)
-			if [ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ]; then
-				partial=$work/$f
-				break
-			fi
+			for p in $(descendants $runner); do
+				f=$(partial_fd "$p") || continue
+				if [ "$(stat -L -c %s "$f" 2>/dev/null || echo 0)" -gt 0 ]; then
+					partial=$f
+					break 2
+				fi
+			done
 			sleep 0.01
 		done
 		if [ -n "$partial" ]; then
 			# The VM's processes descend from fvm-exec (through the run's supervisor): all
-			# stopped at once, then the one holding the partial copy open is looked for.
+			# stopped at once; the holder is the process whose fd it is.
 			vmpids=$(descendants $runner)
 			kill -STOP $vmpids 2>/dev/null
-			for p in $vmpids; do
-				for fd in /proc/$p/fd/*; do
-					[ "$(readlink "$fd" 2>/dev/null)" = "$partial" ] && holder=$p && break 2
-				done
-			done
+			holder=${partial#/proc/}
+			holder=${holder%%/*}
+			case " $(echo $vmpids) " in *" $holder "*) ;; *) holder= ;; esac
 		fi
 		if [ -n "$holder" ]; then
 			state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
@@ -80,7 +92,7 @@ else
 				sleep 0.01
 				state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
 			done
-			psize=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+			psize=$(stat -L -c %s "$partial" 2>/dev/null || echo 0)
 			upper_then=$(ls "$FVM_HOME/vms/$vm/upper$HOST" 2>/dev/null)
 		fi
 		[ -z "${vmpids:-}" ] || kill -KILL $vmpids 2>/dev/null
