@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Concurrency and crashes: eight processes appending to one host file at once get one
 # copy-up and lose no line; a process killed in the middle of copying up a 1 GiB file
-# leaves no partial file in the VM, and the next write copies up cleanly.
+# leaves no partial file in the VM, and the next write copies up cleanly; the origins
+# log's kept fd survives a program that takes its number.
 . "$(dirname "$0")/../lib/harness.sh"
 PY=/usr/bin/python3
 
@@ -31,6 +32,38 @@ fi
 first=$("$FVM_EXEC" -n conc -- head -1 "$HOST/log")
 [ "$first" = first ] && ok appended_file_keeps_host_content_first ||
 	not_ok appended_file_keeps_host_content_first "first line: $first"
+
+# The origins log's fd, kept open by each process (core/origins.c), is the program's
+# number too: a program that puts its own file on it (dup2) or closes it loses no
+# record and gets none written into its file.
+for f in oa ob oc; do echo "$f" > "$HOST/$f"; done
+snapshot_host
+: > "$T/prog"
+"$FVM_EXEC" -n olog -- "$PY" -c '
+import os, sys
+top, prog = sys.argv[1], sys.argv[2]
+def append(name):
+    with open(os.path.join(top, name), "a") as f:
+        f.write("x\n")
+append("oa")                      # the log is opened: fd 900
+fd = os.open(prog, os.O_WRONLY | os.O_APPEND)
+os.dup2(fd, 900)                  # the program s own file there now
+append("ob")
+os.close(900)
+os.close(901)                     # the log reopened for ob, if that is where it went
+append("oc")
+' "$HOST" "$T/prog"
+recs=$(for f in oa ob oc; do grep -c " $HOST/$f\$" "$FVM_HOME/vms/olog/origins"; done | tr '\n' ' ')
+if ! host_unchanged > "$T/why"; then
+	not_ok origins_fd_taken_by_the_program_loses_nothing "host changed: $(cat "$T/why")"
+elif [ "$recs" = "1 1 1 " ] && [ ! -s "$T/prog" ]; then
+	ok origins_fd_taken_by_the_program_loses_nothing
+else
+	not_ok origins_fd_taken_by_the_program_loses_nothing "records of oa ob oc: $recs(want 1 1 1)," \
+		"the program's file: $(head -c 200 "$T/prog")"
+fi
+rm -f "$HOST/oa" "$HOST/ob" "$HOST/oc"
+snapshot_host
 
 # Crash during a 1 GiB copy-up.
 if [ "$(df -Pk "$T" | awk 'NR==2{print $4}')" -lt $((3 * 1024 * 1024)) ]; then
