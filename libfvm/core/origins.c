@@ -7,6 +7,7 @@
  * record read back is the record written, and a damaged line is refused whole.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,15 +132,32 @@ int fvm_origin_parse(char *line, struct fvm_origin *r)
 /*
  * The log kept open between records, per process: one write per record where an open
  * and a close came with each. Kept out of the way of programs that expect the lowest
- * free numbers, close-on-exec, and checked before each use to be still the file opened
- * (same device and inode, still linked: a tool's compaction replaces the log only while
- * the VM is idle): a program may close or reuse any number. LOG_ROOT is the VM it is
+ * free numbers, close-on-exec (and let go in a fork child), and checked before each
+ * use to be still the file opened (same device and inode, still linked: a tool's
+ * compaction replaces the log only while the VM is idle): a program may close or
+ * reuse any number. LOG_ROOT is the VM it is
  * for (a process may serve more than one, as the unit tests do).
  */
 static int log_lock, log_fd = -1;
 static dev_t log_dev;
 static ino_t log_ino;
 static char log_root[PATH_MAX];
+
+/*
+ * A fork child lets the kept fd go (it opens its own at its first record): a child
+ * that drops root without an exec (a daemon's worker) keeps no write access to a log
+ * its new uid could not open. The number is closed only while it is still the log.
+ */
+static void log_forget_child(void)
+{
+	struct stat st;
+
+	if (log_fd >= 0 && sys_fstat(log_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino) {
+		sys_close(log_fd);
+	}
+	log_fd = -1;
+	log_lock = 0; /* another thread of the parent may have held it */
+}
 
 /* The log's fd for VM, opened when none is kept for it; -errno. LOG_LOCK held. */
 static int log_open(const struct fvm_vm *vm)
@@ -168,6 +186,11 @@ static int log_open(const struct fvm_vm *vm)
 	if (sys_fstat(fd, &st) < 0) {
 		sys_close(fd);
 		return -EIO;
+	}
+	static int atfork_set;
+	if (!atfork_set) {
+		atfork_set = 1;
+		pthread_atfork(NULL, NULL, log_forget_child);
 	}
 	log_dev = st.st_dev;
 	log_ino = st.st_ino;
