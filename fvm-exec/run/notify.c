@@ -599,8 +599,9 @@ void notify_creds_forget(void)
  * (permissions of a lookup, an open, a namespace change, a copy-up's owner). A root
  * run's processes hold Docker's set (rootfence.c), the supervisor all: the two differ
  * only in capabilities none of these calls checks, and in CAP_DAC_READ_SEARCH, which
- * grants them nothing CAP_DAC_OVERRIDE does not (its other uses, open_by_handle_at and
- * linkat with AT_EMPTY_PATH, the supervisor never performs): with CAP_DAC_OVERRIDE it
+ * grants them nothing CAP_DAC_OVERRIDE does not (its other uses: open_by_handle_at, which
+ * the supervisor never performs, and linkat with AT_EMPTY_PATH, which it performs only
+ * on the unnamed file a copy-up has just made, core/copyup.c): with CAP_DAC_OVERRIDE it
  * is counted as held, so a root that dropped nothing acts in place.
  */
 #define FS_CAPS NOTIFY_FS_CAPS

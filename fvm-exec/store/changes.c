@@ -108,25 +108,26 @@ static bool same_content(const char *a, int udfd, const char *uname, off_t size)
 	return same;
 }
 
-/* The xattr names of upper entry UNAME of UDFD, without following it (fvm's own hidden). */
-static ssize_t upper_xattrs(int udfd, const char *uname, char *list, size_t len, char *fdpath, int *fd)
+/*
+ * The xattr names of upper entry UNAME of UDFD, without following it (fvm's own hidden),
+ * by "/proc/self/fd/UDFD/UNAME", written to FDPATH (64 + NAME_MAX bytes): the directory's
+ * magic link is followed, the name is not, so no fd of the entry is needed.
+ */
+static ssize_t upper_xattrs(int udfd, const char *uname, char *list, size_t len, char *fdpath)
 {
-	*fd = openat(udfd, uname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd < 0) {
+	if (snprintf(fdpath, 64 + NAME_MAX, "/proc/self/fd/%d/%s", udfd, uname) >= 64 + NAME_MAX) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* listxattr on /proc/self/fd/N reaches the object itself, a link included. */
-	safe_fd_path(*fd, fdpath);
-	return fvm_xattr_list_hide(list, listxattr(fdpath, list, len));
+	return fvm_xattr_list_hide(list, llistxattr(fdpath, list, len));
 }
 
 static bool same_xattrs(const char *a, int udfd, const char *uname)
 {
-	char la[4096], lb[4096], fdpath[32];
-	int fd;
+	char la[4096], lb[4096], fdpath[64 + NAME_MAX];
 	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
 	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
-	ssize_t nb = upper_xattrs(udfd, uname, lb, sizeof(lb), fdpath, &fd);
+	ssize_t nb = upper_xattrs(udfd, uname, lb, sizeof(lb), fdpath);
 	bool same = true;
 
 	if (na < 0 || nb < 0) {
@@ -136,13 +137,10 @@ static bool same_xattrs(const char *a, int udfd, const char *uname)
 	}
 	for (ssize_t off = 0; same && nb >= 0 && off < na; off += (ssize_t)strlen(la + off) + 1) {
 		char va[4096], vb[4096];
-		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = getxattr(fdpath, la + off, vb, sizeof(vb));
+		ssize_t x = lgetxattr(a, la + off, va, sizeof(va)), y = lgetxattr(fdpath, la + off, vb, sizeof(vb));
 		if (x != y || (x > 0 && memcmp(va, vb, (size_t)x) != 0)) {
 			same = false;
 		}
-	}
-	if (fd >= 0) {
-		close(fd);
 	}
 	return same;
 }

@@ -46,6 +46,7 @@
 static void commit_free(struct commit *c)
 {
 	fvm_changes_free(&c->ch);
+	safe_parent_cache_drop(&c->pc);
 	if (c->upperfd >= 0) {
 		close(c->upperfd);
 	}
@@ -181,7 +182,7 @@ static int plan(struct commit *c, const struct commit_opts *o)
  * True when change I's upper object now grants what the plan did not see (the VM
  * changed it since the scan): it is refused then, unless privilege was allowed.
  */
-static bool grants_more_now(const struct commit *c, size_t i)
+static bool grants_more_now(struct commit *c, size_t i)
 {
 	struct fvm_change now = c->ch.v[i];
 	char parent[PATH_MAX];
@@ -192,18 +193,14 @@ static bool grants_more_now(const struct commit *c, size_t i)
 	if (now.kind == FVM_DELETED || c->priv_ok) {
 		return false;
 	}
-	int pfd = safe_open_parent(c->upperfd, now.vpath, &name);
+	int pfd = safe_parent_cached(&c->pc, c->upperfd, now.vpath, &name);
 	if (pfd < 0 || fstatat(pfd, name, &now.upper, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (pfd >= 0) {
-			close(pfd);
-		}
 		return false; /* gone: applying it fails on its own */
 	}
 	size_t b = fvm_path_base_off(now.vpath, strlen(now.vpath));
 	snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, now.vpath);
 	unsigned priv = fvm_change_privilege(&now, pfd, name, lstat(parent, &pst) == 0 ? &pst : NULL);
 	more = (priv & ~c->ch.v[i].priv) != 0;
-	close(pfd);
 	return more;
 }
 

@@ -192,19 +192,19 @@ static int move_from_upper(int pfd, const char *name, const char *upath, const s
 }
 
 /*
- * Opens the directory of VPATH's upper entry beneath C's upper/ without links, and
- * writes "/proc/self/fd/P/NAME" into UPATH. Returns the directory fd or -errno.
+ * The directory of VPATH's upper entry beneath C's upper/, opened without links (C's
+ * to keep: never closed by the caller), and "/proc/self/fd/P/NAME" in UPATH. Returns
+ * the directory fd or -errno.
  */
-static int upper_entry(const struct commit *c, const char *vpath, char *upath, size_t len,
+static int upper_entry(struct commit *c, const char *vpath, char *upath, size_t len,
 		       const char **name)
 {
-	int pfd = safe_open_parent(c->upperfd, vpath, name);
+	int pfd = safe_parent_cached(&c->pc, c->upperfd, vpath, name);
 
 	if (pfd >= 0) {
 		safe_fd_path(pfd, upath);
 		size_t l = strlen(upath);
 		if (snprintf(upath + l, len - l, "/%s", *name) >= (int)(len - l)) {
-			close(pfd);
 			return -ENAMETOOLONG;
 		}
 	}
@@ -263,9 +263,7 @@ int commit_apply_one(struct commit *c, size_t i)
 	if ((pfd = upper_entry(c, ch->vpath, upath, sizeof(upath), &name)) < 0) {
 		return pfd;
 	}
-	ret = apply_change(c, i, pfd, name, upath);
-	close(pfd);
-	return ret;
+	return apply_change(c, i, pfd, name, upath);
 }
 
 void commit_finish_dirs(struct commit *c)
@@ -281,7 +279,6 @@ void commit_finish_dirs(struct commit *c)
 		int pfd = upper_entry(c, ch->vpath, upath, sizeof(upath), &name), ret = pfd;
 		if (pfd >= 0) {
 			ret = apply_meta(ch->vpath, upath, &ch->upper, META_LATE);
-			close(pfd);
 		}
 		if (ret < 0) {
 			char *q = fvm_quote_dup(ch->vpath); /* the VM named it */
@@ -298,7 +295,7 @@ void commit_drop_from_upper(struct commit *c, size_t i)
 	const struct fvm_change *ch = &c->ch.v[i];
 	char wh[NAME_MAX + 8];
 	const char *name;
-	int pfd = safe_open_parent(c->upperfd, ch->vpath, &name);
+	int pfd = safe_parent_cached(&c->pc, c->upperfd, ch->vpath, &name);
 
 	if (pfd < 0) {
 		return; /* nothing of the layer is there any more */
@@ -312,7 +309,6 @@ void commit_drop_from_upper(struct commit *c, size_t i)
 	} else {
 		unlinkat(pfd, name, 0);
 	}
-	close(pfd);
 }
 
 /* syncfs on each filesystem written to, once: not the whole machine's, as sync(). */
@@ -321,7 +317,7 @@ void commit_sync_host(const struct commit *c)
 	enum { MAX_FS = 16 };
 	dev_t devs[MAX_FS];
 	size_t n = 0;
-	char parent[PATH_MAX];
+	char parent[PATH_MAX], last[PATH_MAX] = "";
 
 	for (size_t i = 0; i < c->ch.n; i++) {
 		const char *vp = c->ch.v[i].vpath;
@@ -331,6 +327,10 @@ void commit_sync_host(const struct commit *c)
 		}
 		size_t b = fvm_path_base_off(vp, strlen(vp));
 		snprintf(parent, sizeof(parent), "%.*s", b > 1 ? (int)b - 1 : 1, vp);
+		if (strcmp(parent, last) == 0) {
+			continue; /* changes come in path order: its filesystem was just seen */
+		}
+		memcpy(last, parent, strlen(parent) + 1);
 		if (stat(parent, &st) < 0) {
 			continue;
 		}

@@ -14,6 +14,7 @@
 #include "store/commit.h"
 #include "store/journal.h"
 #include "store/originlog.h"
+#include "store/safefs.h"
 
 /* The name a change's copy is built under, beside its destination. */
 #define COMMIT_TMP_PREFIX ".fvm-commit."
@@ -29,6 +30,7 @@ struct commit {
 	bool *held;              /* selected, but privileged (or beneath): not applied */
 	bool *done;              /* host side applied */
 	bool priv_ok;            /* the privileged changes were allowed */
+	struct safe_parent_cache pc; /* the upper directory of the last change looked at */
 	size_t nsel, nconf, nheld, nfail;
 };
 

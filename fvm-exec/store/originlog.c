@@ -194,40 +194,45 @@ int originlog_rewrite(const char *file, const struct originlog *log,
 	return ret;
 }
 
-/* True when VPATH has an upper entry or a whiteout beneath UPPERFD (no link followed). */
+struct upper_look {
+	int upperfd;
+	struct safe_parent_cache pc; /* records come sorted: one open per directory */
+};
+
+/* True when VPATH has an upper entry or a whiteout beneath upper/ (no link followed). */
 static bool still_in_upper(const struct fvm_origin *r, void *arg)
 {
-	int upperfd = *(int *)arg, pfd;
+	struct upper_look *ul = arg;
 	char wh[NAME_MAX + 8];
 	const char *base;
 	struct stat st;
-	bool yes;
+	int pfd;
 
-	if ((pfd = safe_open_parent(upperfd, r->vpath, &base)) < 0) {
+	if ((pfd = safe_parent_cached(&ul->pc, ul->upperfd, r->vpath, &base)) < 0) {
 		return pfd != -ENOENT && pfd != -ENOTDIR && pfd != -ELOOP; /* unsure: keep */
 	}
 	snprintf(wh, sizeof(wh), "%s%s", FVM_WH_PREFIX, base);
-	yes = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 || fstatat(pfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	close(pfd);
-	return yes;
+	return fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 || fstatat(pfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int originlog_compact(const char *vmdir)
 {
 	char file[PATH_MAX + 16];
 	struct originlog log;
-	int ret, upperfd;
+	struct upper_look ul = {.upperfd = -1};
+	int ret;
 
 	snprintf(file, sizeof(file), "%s/%s", vmdir, FVM_ORIGINS_FILE);
-	if ((upperfd = store_upper_open(vmdir)) < 0) {
+	if ((ul.upperfd = store_upper_open(vmdir)) < 0) {
 		return -EIO;
 	}
 	ret = originlog_load(file, &log);
 	if (ret == 0) {
-		ret = originlog_rewrite(file, &log, still_in_upper, &upperfd);
+		ret = originlog_rewrite(file, &log, still_in_upper, &ul);
 		originlog_free(&log);
 	}
-	close(upperfd);
+	safe_parent_cache_drop(&ul.pc);
+	close(ul.upperfd);
 	return ret;
 }
 

@@ -108,9 +108,9 @@ int safe_open_dir(int dirfd, const char *rel)
 	return safe_openat(dirfd, rel, O_RDONLY | O_DIRECTORY, 0);
 }
 
-int safe_open_parent(int dirfd, const char *rel, const char **base)
+/* REL's directory part into DIR (PATH_MAX bytes) and its last component at *BASE. 0 or -errno. */
+static int split_parent(const char *rel, char *dir, const char **base)
 {
-	char dir[PATH_MAX];
 	size_t len, b;
 
 	while (*rel == '/') {
@@ -120,7 +120,7 @@ int safe_open_parent(int dirfd, const char *rel, const char **base)
 	while (len > 0 && rel[len - 1] == '/') {
 		len--;
 	}
-	if (len == 0 || len >= sizeof(dir)) {
+	if (len == 0 || len >= PATH_MAX) {
 		return len ? -ENAMETOOLONG : -EINVAL;
 	}
 	for (b = len; b > 0 && rel[b - 1] != '/'; b--) {
@@ -131,7 +131,42 @@ int safe_open_parent(int dirfd, const char *rel, const char **base)
 	memcpy(dir, rel, b);
 	dir[b] = '\0';
 	*base = rel + b;
-	return safe_open_dir(dirfd, dir);
+	return 0;
+}
+
+int safe_open_parent(int dirfd, const char *rel, const char **base)
+{
+	char dir[PATH_MAX];
+	int ret = split_parent(rel, dir, base);
+
+	return ret < 0 ? ret : safe_open_dir(dirfd, dir);
+}
+
+int safe_parent_cached(struct safe_parent_cache *pc, int dirfd, const char *rel, const char **base)
+{
+	char dir[PATH_MAX];
+	int ret = split_parent(rel, dir, base);
+
+	if (ret < 0) {
+		return ret;
+	}
+	if (pc->valid && pc->dirfd == dirfd && strcmp(pc->dir, dir) == 0) {
+		return pc->fd; /* the directory opened for the name before, or its error */
+	}
+	safe_parent_cache_drop(pc);
+	pc->fd = safe_open_dir(dirfd, dir);
+	pc->dirfd = dirfd;
+	memcpy(pc->dir, dir, strlen(dir) + 1);
+	pc->valid = true;
+	return pc->fd;
+}
+
+void safe_parent_cache_drop(struct safe_parent_cache *pc)
+{
+	if (pc->valid && pc->fd >= 0) {
+		close(pc->fd);
+	}
+	pc->valid = false;
 }
 
 int safe_open_control(int dirfd, const char *name, int flags, mode_t mode)

@@ -20,6 +20,7 @@
 #define FVM_STORE_SAFEFS_H
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +52,22 @@ int safe_openat_walk(int dirfd, const char *rel, int flags, mode_t mode);
  * repeated slashes are ignored; a REL with no component is -EINVAL. Returns the fd.
  */
 int safe_open_parent(int dirfd, const char *rel, const char **base);
+
+/*
+ * safe_open_parent with the last directory kept open: names of one directory asked in
+ * a row (a commit's changes, in path order) open it once. PC starts zeroed; the fd
+ * returned (or the -errno the open gave, kept as well) belongs to PC until
+ * safe_parent_cache_drop or the next call for another directory or DIRFD: the caller
+ * never closes it. What the directory was when opened is what every later call gets,
+ * as a caller holding the fd itself would.
+ */
+struct safe_parent_cache {
+	bool valid;
+	int fd, dirfd;
+	char dir[PATH_MAX];
+};
+int safe_parent_cached(struct safe_parent_cache *pc, int dirfd, const char *rel, const char **base);
+void safe_parent_cache_drop(struct safe_parent_cache *pc);
 
 /* The directory at REL beneath DIRFD, O_RDONLY | O_DIRECTORY. Returns the fd. */
 int safe_open_dir(int dirfd, const char *rel);

@@ -170,24 +170,18 @@ static void keep_times(const char *rpath, struct timespec ts[2])
 }
 
 /*
- * Builds a copy of lower object HOST_RPATH (lstat HST; the host's, or a layer's when
- * LAYER) in work/ and renames it to UPPER_RPATH. With DATA false, a regular file is
- * created empty. A layer's file passes on the origin it carries, if any (the host file
- * it was once copied from). Returns 0, 1 when another process won the race (its copy
- * stands, and it records the origin), or -errno.
+ * Gives the copy at DST (or, with DST < 0, the object at TMP) of object HOST_RPATH (lstat
+ * HST, open at SRC when it is a regular file or a directory) what the lower object has:
+ * its bytes when DATA, owner (where this process may set it), xattrs, the origin
+ * marker, mode and times. LAYER: HOST_RPATH is a layer's. Returns 0 or -errno.
  */
-static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
-		       const char *upper_rpath, bool data, bool layer)
+static int fill_copy(const struct fvm_vm *vm, int src, const char *host_rpath, const struct stat *hst,
+		     int dst, const char *tmp, bool data, bool layer)
 {
-	char tmp[PATH_MAX + 64], parent[FVM_RPATH_MAX];
-	struct timespec times[2] = {hst->st_atim, hst->st_mtim}, ptimes[2];
+	struct timespec times[2] = {hst->st_atim, hst->st_mtim};
 	mode_t type = hst->st_mode & S_IFMT;
-	int ret, dst = -1, src = -1;
+	int ret = 0;
 
-	ret = make_temp(vm, host_rpath, hst, tmp, sizeof(tmp), &src, &dst);
-	if (ret < 0) {
-		return ret; /* nothing left open or made */
-	}
 	if (type == S_IFREG) {
 		ret = data ? fvm_copy_data(src, dst, hst->st_size) : 0;
 	}
@@ -222,6 +216,150 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 				    type == S_IFLNK || dst < 0 ? tmp : NULL, times,
 				    type == S_IFLNK ? AT_SYMLINK_NOFOLLOW : 0);
 	}
+	return ret;
+}
+
+/* After a new entry: cached walks know directories and links only. */
+static void entered(const struct fvm_vm *vm, mode_t type)
+{
+	if (type != S_IFREG) {
+		fvm_gen_bump(vm);
+	} else {
+		fvm_names_bump(vm);
+	}
+}
+
+/*
+ * Whether a regular file's copy is made unnamed in its upper directory (O_TMPFILE) and
+ * linked into place, in this process: cleared at the first refusal that says the
+ * filesystem or the kernel cannot (the work/ way then, for every later copy).
+ */
+static int tmpfile_way = 1;
+/* Set when linkat's AT_EMPTY_PATH is refused (a kernel before 6.10 without
+ * CAP_DAC_READ_SEARCH, or credentials changed since the open) but /proc/self/fd works. */
+static int link_by_proc;
+
+/* Gives unnamed file FD the name NAME in directory PFD; 0 or -errno (EEXIST: taken). */
+static int link_unnamed(int fd, int pfd, const char *name)
+{
+	char proc[40];
+	int ret = -ENOENT;
+
+	if (!__atomic_load_n(&link_by_proc, __ATOMIC_RELAXED)) {
+		ret = sys_linkat(fd, "", pfd, name, AT_EMPTY_PATH);
+		if (ret != -ENOENT) {
+			return ret;
+		}
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int r = sys_linkat(AT_FDCWD, proc, pfd, name, AT_SYMLINK_FOLLOW);
+	if ((r == 0 || r == -EEXIST) && ret == -ENOENT) {
+		__atomic_store_n(&link_by_proc, 1, __ATOMIC_RELAXED);
+	}
+	return r == -ENOENT && ret == -ENOENT ? -ENOENT : r;
+}
+
+/* copy_reg_unnamed's answer: this way cannot be taken here; nothing was made. */
+#define NO_UNNAMED 2
+
+/*
+ * Copies regular file HOST_RPATH (lstat HST) to UPPER_RPATH as an unnamed file of its
+ * upper directory, complete before a link gives it its name: nothing half-made is ever
+ * visible, and a crash leaves nothing behind (no temporary in work/). Three calls on
+ * the directory's fd replace two walks of its path (its times kept and put back) and a
+ * rename's two. On success *OUT is the new entry's lstat. Returns as copy_object, or
+ * NO_UNNAMED when the filesystem or the kernel refuses the way (nothing made then).
+ */
+static int copy_reg_unnamed(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
+			    const char *upper_rpath, bool data, bool layer, struct stat *out)
+{
+	char parent[FVM_RPATH_MAX];
+	size_t pl = fvm_path_base_off(upper_rpath, strlen(upper_rpath));
+	const char *name = upper_rpath + pl;
+	struct stat pst;
+	int ret, pfd, src, dst;
+
+	memcpy(parent, upper_rpath, pl - 1);
+	parent[pl - 1] = '\0';
+	pfd = sys_openat(AT_FDCWD, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (pfd < 0) {
+		return pfd == -ENAMETOOLONG ? NO_UNNAMED : pfd;
+	}
+	if (sys_fstat(pfd, &pst) < 0) {
+		pst.st_atim.tv_nsec = pst.st_mtim.tv_nsec = UTIME_OMIT;
+	}
+	src = sys_openat(AT_FDCWD, host_rpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (src < 0) {
+		sys_close(pfd);
+		return src;
+	}
+	dst = sys_openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (dst < 0) {
+		sys_close(src);
+		sys_close(pfd);
+		if (dst == -EOPNOTSUPP || dst == -EISDIR || dst == -EINVAL) {
+			__atomic_store_n(&tmpfile_way, 0, __ATOMIC_RELAXED);
+			return NO_UNNAMED;
+		}
+		return dst;
+	}
+	ret = fill_copy(vm, src, host_rpath, hst, dst, NULL, data, layer);
+	sys_close(src);
+	if (ret == 0) {
+		ret = link_unnamed(dst, pfd, name);
+		if (ret == 0) {
+			struct timespec ptimes[2] = {pst.st_atim, pst.st_mtim};
+			sys_utimensat(pfd, NULL, ptimes, 0);
+			entered(vm, S_IFREG);
+			if (sys_fstatat(pfd, name, out, AT_SYMLINK_NOFOLLOW) < 0) {
+				sys_fstat(dst, out);
+			}
+		} else if (ret == -EEXIST) {
+			ret = 1; /* another process copied it up first: use theirs */
+		} else if (ret == -EPERM || ret == -ENOENT) {
+			/*
+			 * The link is refused where a rename would not be (protected_hardlinks
+			 * for an owner this process is not, no /proc): the work/ way, from now
+			 * on. ENOENT is also a directory removed meanwhile: the work/ way says so.
+			 */
+			__atomic_store_n(&tmpfile_way, 0, __ATOMIC_RELAXED);
+			ret = NO_UNNAMED;
+		}
+	}
+	sys_close(dst); /* unlinked, an unnamed file goes with its last fd */
+	sys_close(pfd);
+	return ret;
+}
+
+/*
+ * Builds a copy of lower object HOST_RPATH (lstat HST; the host's, or a layer's when
+ * LAYER) and gives it the name UPPER_RPATH: a regular file unnamed in its upper
+ * directory (copy_reg_unnamed), else at a fresh name in work/ renamed into place. With
+ * DATA false, a regular file is created empty. A layer's file passes on the origin it
+ * carries, if any (the host file it was once copied from). On success *OUT (when not
+ * NULL) is the new entry's lstat. Returns 0, 1 when another process won the race (its
+ * copy stands, and it records the origin), or -errno.
+ */
+static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const struct stat *hst,
+		       const char *upper_rpath, bool data, bool layer, struct stat *out)
+{
+	char tmp[PATH_MAX + 64], parent[FVM_RPATH_MAX];
+	struct timespec ptimes[2];
+	mode_t type = hst->st_mode & S_IFMT;
+	int ret, dst = -1, src = -1;
+
+	if (type == S_IFREG && __atomic_load_n(&tmpfile_way, __ATOMIC_RELAXED)) {
+		struct stat ignored;
+		ret = copy_reg_unnamed(vm, host_rpath, hst, upper_rpath, data, layer, out ? out : &ignored);
+		if (ret != NO_UNNAMED) {
+			return ret;
+		}
+	}
+	ret = make_temp(vm, host_rpath, hst, tmp, sizeof(tmp), &src, &dst);
+	if (ret < 0) {
+		return ret; /* nothing left open or made */
+	}
+	ret = fill_copy(vm, src, host_rpath, hst, dst, tmp, data, layer);
 	if (src >= 0) {
 		sys_close(src);
 	}
@@ -236,10 +374,9 @@ static int copy_object(const struct fvm_vm *vm, const char *host_rpath, const st
 		ret = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, upper_rpath, RENAME_NOREPLACE);
 		if (ret == 0) {
 			sys_utimensat(AT_FDCWD, parent, ptimes, AT_SYMLINK_NOFOLLOW);
-			if (type != S_IFREG) {
-				fvm_gen_bump(vm);
-			} else {
-				fvm_names_bump(vm); /* cached walks know directories and links only */
+			entered(vm, type);
+			if (out) {
+				sys_lstat(upper_rpath, out);
 			}
 			return 0;
 		}
@@ -301,7 +438,7 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 			return -ENOENT;
 		}
 		int ret = fvm_quota_reserve(vm, 0, 1);
-		ret = ret < 0 ? ret : copy_object(vm, src, &st, up, false, src != prefix);
+		ret = ret < 0 ? ret : copy_object(vm, src, &st, up, false, src != prefix, NULL);
 		if (ret != 0 && ret != -EDQUOT) {
 			fvm_quota_add(vm, 0, -1);
 		}
@@ -317,8 +454,9 @@ int fvm_upper_parent(const struct fvm_vm *vm, const struct fvm_res *res)
 
 int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 {
-	struct stat hst = res->st;
+	struct stat hst = res->st, ust;
 	char up[FVM_RPATH_MAX];
+	bool have_ust = false;
 	int ret;
 
 	if (res->where != FVM_HOST) {
@@ -342,10 +480,11 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 	} else {
 		ret = fvm_upper_parent(vm, res);
 		/* From where the object is: the host's (rpath is vpath) or a layer's. */
-		ret = ret < 0 ? ret : copy_object(vm, res->rpath, &hst, up, data, res->layer >= 0);
+		ret = ret < 0 ? ret : copy_object(vm, res->rpath, &hst, up, data, res->layer >= 0, &ust);
 		if (ret == 0 && res->layer < 0) {
 			fvm_record_origin(vm, res->vpath, &hst); /* ours, not a racing process's */
 		}
+		have_ust = ret == 0;
 	}
 	if (ret != 0) {
 		fvm_quota_add(vm, -(int64_t)qbytes, -1); /* failed, or another process's copy won */
@@ -356,7 +495,11 @@ int fvm_copy_up(const struct fvm_vm *vm, struct fvm_res *res, bool data)
 	memcpy(res->rpath, up, strlen(up) + 1);
 	res->where = FVM_UPPER;
 	res->parent_upper = true;
-	sys_lstat(res->rpath, &res->st);
+	if (have_ust) {
+		res->st = ust; /* the copy's lstat, taken where it was made */
+	} else {
+		sys_lstat(res->rpath, &res->st);
+	}
 	return 0;
 }
 
@@ -437,33 +580,116 @@ int fvm_each_entry(const char *rpath, int (*fn)(const char *name, unsigned char 
 	return fvm_each_dirent(rpath, each_entry_one, &e);
 }
 
-static int upper_entry_visible(const char *name, unsigned char type, void *arg)
+/*
+ * The whiteouts of an upper directory about to be removed, read in one listing: a
+ * host entry's whiteout is looked up here, not by an lstat per entry, and each goes by
+ * a call on the directory's fd, not by its whole path.
+ */
+struct wh_list {
+	char *names;       /* the whiteouts' names, each NUL-terminated */
+	size_t len, cap;
+	const char **v;    /* into NAMES, sorted by strcmp once read */
+	size_t n;
+};
+
+static void wh_free(struct wh_list *w)
 {
-	(void)arg;
+	free(w->names);
+	free(w->v);
+}
+
+/* fvm_each_entry's FN: a name not a whiteout makes the directory non-empty. */
+static int wh_collect(const char *name, unsigned char type, void *arg)
+{
+	struct wh_list *w = arg;
+	size_t l = strlen(name) + 1;
+
 	(void)type;
-	return fvm_is_wh_name(name, strlen(name)) ? 0 : -ENOTEMPTY;
+	if (!fvm_is_wh_name(name, l - 1)) {
+		return -ENOTEMPTY;
+	}
+	if (w->len + l > w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 4096;
+		char *p = realloc(w->names, cap > w->len + l ? cap : w->len + l + 4096);
+		if (!p) {
+			return -ENOMEM;
+		}
+		w->names = p;
+		w->cap = cap > w->len + l ? cap : w->len + l + 4096;
+	}
+	memcpy(w->names + w->len, name, l);
+	w->len += l;
+	w->n++;
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Indexes W's names, sorted. 0 or -ENOMEM. */
+static int wh_index(struct wh_list *w)
+{
+	if (!w->n) {
+		return 0;
+	}
+	w->v = malloc(w->n * sizeof(*w->v));
+	if (!w->v) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0, off = 0; i < w->n; i++) {
+		w->v[i] = w->names + off;
+		off += strlen(w->names + off) + 1;
+	}
+	qsort(w->v, w->n, sizeof(*w->v), str_cmp);
+	return 0;
+}
+
+/* True when W holds the whiteout of NAME. */
+static bool wh_has(const struct wh_list *w, const char *name)
+{
+	char wh[NAME_MAX + FVM_WH_PREFIX_LEN + 2];
+	const char *key = wh;
+
+	if (!w->n || strlen(name) > NAME_MAX) {
+		return false;
+	}
+	memcpy(wh, FVM_WH_PREFIX, FVM_WH_PREFIX_LEN);
+	memcpy(wh + FVM_WH_PREFIX_LEN, name, strlen(name) + 1);
+	return bsearch(&key, w->v, w->n, sizeof(*w->v), str_cmp) != NULL;
+}
+
+/* Removes W's whiteouts from directory RPATH, by its fd. */
+static void wh_unlink_all(const char *rpath, const struct wh_list *w)
+{
+	if (!w->n) {
+		return;
+	}
+	int dfd = sys_openat(AT_FDCWD, rpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (dfd < 0) {
+		return; /* the rmdir that follows says what is wrong */
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		sys_unlinkat(dfd, w->v[i], 0);
+	}
+	sys_close(dfd);
 }
 
 struct host_check {
-	const char *upper_dir;
+	const struct wh_list *whs; /* the upper directory's whiteouts; NULL: none */
 };
 
 /* A host entry makes the merged directory non-empty unless a whiteout hides it. */
 static int host_entry_visible(const char *name, unsigned char type, void *arg)
 {
 	const struct host_check *hc = arg;
-	char wh[FVM_RPATH_MAX + NAME_MAX + 8];
-	struct stat st;
 
 	(void)type;
 	if (fvm_is_wh_name(name, strlen(name))) {
 		return 0;
 	}
-	if (!hc->upper_dir) {
-		return -ENOTEMPTY;
-	}
-	snprintf(wh, sizeof(wh), "%s/%s%s", hc->upper_dir, FVM_WH_PREFIX, name);
-	return sys_lstat(wh, &st) == 0 ? 0 : -ENOTEMPTY;
+	return hc->whs && wh_has(hc->whs, name) ? 0 : -ENOTEMPTY;
 }
 
 struct merged_check {
@@ -495,18 +721,6 @@ static int merged_entry_visible(const char *name, unsigned char type, void *arg)
 	}
 	free(child);
 	return ret;
-}
-
-static int unlink_wh(const char *name, unsigned char type, void *arg)
-{
-	char path[FVM_RPATH_MAX + NAME_MAX + 8];
-
-	(void)type;
-	if (fvm_is_wh_name(name, strlen(name))) {
-		snprintf(path, sizeof(path), "%s/%s", (const char *)arg, name);
-		sys_unlinkat(AT_FDCWD, path, 0);
-	}
-	return 0;
 }
 
 /* True when a host entry shows through at RES->vpath (under the upper entry, if any). */
@@ -581,6 +795,7 @@ int fvm_remove(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir)
 
 static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_dir, bool host)
 {
+	struct wh_list whs = {0};
 	int ret;
 
 	if (res->klass == FVM_CLASS_READONLY) {
@@ -596,11 +811,12 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 		return is_dir ? -ENOTDIR : -EISDIR;
 	}
 	if (is_dir) {
-		struct host_check hc = {.upper_dir = res->where == FVM_UPPER ? res->rpath : NULL};
+		struct host_check hc = {.whs = res->where == FVM_UPPER ? &whs : NULL};
 		if (res->where == FVM_UPPER) {
-			ret = fvm_each_entry(res->rpath, upper_entry_visible, NULL);
+			ret = fvm_each_entry(res->rpath, wh_collect, &whs);
+			ret = ret < 0 ? ret : wh_index(&whs);
 			if (ret < 0) {
-				return ret;
+				goto out;
 			}
 		}
 		if (host && S_ISDIR(res->st.st_mode) &&
@@ -610,7 +826,7 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 				      ? fvm_each_lower_entry(res, merged_entry_visible, &mc)
 				      : fvm_each_entry(res->vpath, host_entry_visible, &hc);
 			if (ret < 0 && ret != -ENOENT && ret != -ENOTDIR) {
-				return ret;
+				goto out;
 			}
 		}
 	}
@@ -618,30 +834,34 @@ static int remove_entry(const struct fvm_vm *vm, struct fvm_res *res, bool is_di
 		char up[FVM_RPATH_MAX], wh[FVM_RPATH_MAX + 8];
 		ret = fvm_upper_parent(vm, res);
 		if (ret < 0) {
-			return ret;
+			goto out;
 		}
 		if (fvm_upper_path(vm, res->vpath, up, sizeof(up)) < 0 ||
 		    fvm_wh_path(up, wh, sizeof(wh)) < 0) {
-			return -ENAMETOOLONG;
+			ret = -ENAMETOOLONG;
+			goto out;
 		}
 		/* An empty file: one mknodat, where an open makes two calls with its close. */
 		ret = sys_mknodat(AT_FDCWD, wh, S_IFREG | 0600, 0);
 		if (ret < 0 && ret != -EEXIST) {
-			return ret;
+			goto out;
 		}
 	}
 	if (res->where == FVM_UPPER) {
 		if (is_dir) {
-			fvm_each_entry(res->rpath, unlink_wh, res->rpath);
+			wh_unlink_all(res->rpath, &whs);
 		}
 		ret = sys_unlinkat(AT_FDCWD, res->rpath, is_dir ? AT_REMOVEDIR : 0);
 		if (ret < 0) {
-			return ret;
+			goto out;
 		}
 	}
 	res->where = FVM_ABSENT;
 	res->whiteout = host;
-	return 0;
+	ret = 0;
+out:
+	wh_free(&whs);
+	return ret;
 }
 
 /* Checks MODE access to directory RPATH for the effective ids; 0 or -EACCES. */

@@ -1,12 +1,13 @@
 /*
  * origins.c — the origins log's line format, written and parsed here only
  * (fvm/origins.h). Formatting and parsing make no system calls and allocate nothing;
- * fvm_record_origin is libfvm's one append.
+ * fvm_record_origin is libfvm's one append, on an fd each process keeps open.
  *
  * Invariant: fvm_origin_parse accepts exactly what fvm_origin_format writes, so a
  * record read back is the record written, and a damaged line is refused whole.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +129,76 @@ int fvm_origin_parse(char *line, struct fvm_origin *r)
 	return 0;
 }
 
+/*
+ * The log kept open between records, per process: one write per record where an open
+ * and a close came with each. Kept out of the way of programs that expect the lowest
+ * free numbers, close-on-exec (and let go in a fork child), and checked before each
+ * use to be still the file opened (same device and inode, still linked: a tool's
+ * compaction replaces the log only while the VM is idle): a program may close or
+ * reuse any number. LOG_ROOT is the VM it is
+ * for (a process may serve more than one, as the unit tests do).
+ */
+static int log_lock, log_fd = -1;
+static dev_t log_dev;
+static ino_t log_ino;
+static char log_root[PATH_MAX];
+
+/*
+ * A fork child lets the kept fd go (it opens its own at its first record): a child
+ * that drops root without an exec (a daemon's worker) keeps no write access to a log
+ * its new uid could not open. The number is closed only while it is still the log.
+ */
+static void log_forget_child(void)
+{
+	struct stat st;
+
+	if (log_fd >= 0 && sys_fstat(log_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino) {
+		sys_close(log_fd);
+	}
+	log_fd = -1;
+	log_lock = 0; /* another thread of the parent may have held it */
+}
+
+/* The log's fd for VM, opened when none is kept for it; -errno. LOG_LOCK held. */
+static int log_open(const struct fvm_vm *vm)
+{
+	char file[PATH_MAX + 16];
+	struct stat st;
+	int fd;
+
+	if (log_fd >= 0 && strcmp(log_root, vm->root) == 0 && sys_fstat(log_fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_dev == log_dev && st.st_ino == log_ino && st.st_nlink > 0) {
+		return log_fd;
+	}
+	log_fd = -1; /* never closed here: the number may be the program's by now */
+	if (snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_ORIGINS_FILE) >= (int)sizeof(file)) {
+		return -ENAMETOOLONG;
+	}
+	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return fd;
+	}
+	int high = sys_fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	if (high >= 0) {
+		sys_close(fd);
+		fd = high;
+	}
+	if (sys_fstat(fd, &st) < 0) {
+		sys_close(fd);
+		return -EIO;
+	}
+	static int atfork_set;
+	if (!atfork_set) {
+		atfork_set = 1;
+		pthread_atfork(NULL, NULL, log_forget_child);
+	}
+	log_dev = st.st_dev;
+	log_ino = st.st_ino;
+	memcpy(log_root, vm->root, strlen(vm->root) + 1);
+	log_fd = fd;
+	return fd;
+}
+
 void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct stat *st)
 {
 	char line[FVM_ORIGIN_LINE_MAX], file[PATH_MAX + 16];
@@ -136,12 +207,24 @@ void fvm_record_origin(const struct fvm_vm *vm, const char *vpath, const struct 
 
 	fvm_origin_of(st, vpath, &r);
 	n = fvm_origin_format(&r, line, sizeof(line));
-	if (n < 0 || snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_ORIGINS_FILE) >= (int)sizeof(file)) {
+	if (n < 0 || vm->root_len >= sizeof(log_root)) {
 		return;
 	}
-	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* One write with O_APPEND: concurrent records never interleave. */
+	if (!__atomic_exchange_n(&log_lock, 1, __ATOMIC_ACQUIRE)) {
+		fd = log_open(vm);
+		if (fd >= 0) {
+			sys_write(fd, line, (size_t)n);
+		}
+		__atomic_store_n(&log_lock, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	/* Another thread, or the code a signal handler interrupted, holds the kept fd. */
+	if (snprintf(file, sizeof(file), "%s/%s", vm->root, FVM_ORIGINS_FILE) >= (int)sizeof(file)) {
+		return;
+	}
+	fd = sys_openat(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		/* One write with O_APPEND: concurrent records never interleave. */
 		sys_write(fd, line, (size_t)n);
 		sys_close(fd);
 	}

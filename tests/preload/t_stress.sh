@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Concurrency and crashes: eight processes appending to one host file at once get one
 # copy-up and lose no line; a process killed in the middle of copying up a 1 GiB file
-# leaves no partial file in the VM, and the next write copies up cleanly.
+# leaves no partial file in the VM, and the next write copies up cleanly; the origins
+# log's kept fd survives a program that takes its number.
 . "$(dirname "$0")/../lib/harness.sh"
 PY=/usr/bin/python3
 
@@ -32,6 +33,38 @@ first=$("$FVM_EXEC" -n conc -- head -1 "$HOST/log")
 [ "$first" = first ] && ok appended_file_keeps_host_content_first ||
 	not_ok appended_file_keeps_host_content_first "first line: $first"
 
+# The origins log's fd, kept open by each process (core/origins.c), is the program's
+# number too: a program that puts its own file on it (dup2) or closes it loses no
+# record and gets none written into its file.
+for f in oa ob oc; do echo "$f" > "$HOST/$f"; done
+snapshot_host
+: > "$T/prog"
+"$FVM_EXEC" -n olog -- "$PY" -c '
+import os, sys
+top, prog = sys.argv[1], sys.argv[2]
+def append(name):
+    with open(os.path.join(top, name), "a") as f:
+        f.write("x\n")
+append("oa")                      # the log is opened: fd 900
+fd = os.open(prog, os.O_WRONLY | os.O_APPEND)
+os.dup2(fd, 900)                  # the program s own file there now
+append("ob")
+os.close(900)
+os.close(901)                     # the log reopened for ob, if that is where it went
+append("oc")
+' "$HOST" "$T/prog"
+recs=$(for f in oa ob oc; do grep -c " $HOST/$f\$" "$FVM_HOME/vms/olog/origins"; done | tr '\n' ' ')
+if ! host_unchanged > "$T/why"; then
+	not_ok origins_fd_taken_by_the_program_loses_nothing "host changed: $(cat "$T/why")"
+elif [ "$recs" = "1 1 1 " ] && [ ! -s "$T/prog" ]; then
+	ok origins_fd_taken_by_the_program_loses_nothing
+else
+	not_ok origins_fd_taken_by_the_program_loses_nothing "records of oa ob oc: $recs(want 1 1 1)," \
+		"the program's file: $(head -c 200 "$T/prog")"
+fi
+rm -f "$HOST/oa" "$HOST/ob" "$HOST/oc"
+snapshot_host
+
 # Crash during a 1 GiB copy-up.
 if [ "$(df -Pk "$T" | awk 'NR==2{print $4}')" -lt $((3 * 1024 * 1024)) ]; then
 	skip killed_copy_up_leaves_no_partial_file "less than 3 GiB free in $T"
@@ -43,35 +76,47 @@ else
 	snapshot_host
 	size=$(stat -c %s "$HOST/big")
 	# The crash, proved before the recovery is tested: the process holding the partial
-	# copy in work/ open is stopped (SIGSTOP), the frozen copy is shown to be partial
-	# (shorter than the file, nothing in upper/ yet), and only then killed.
+	# copy open (an unnamed O_TMPFILE in its upper/ directory, "#INO (deleted)" in
+	# /proc/PID/fd, or a temporary in work/ where the filesystem has no O_TMPFILE) is
+	# stopped (SIGSTOP), the frozen copy is shown to be partial (shorter than the file,
+	# nothing named in upper/ yet), and only then killed.
 	# Up to three attempts, each in a fresh VM: a copy-up that ended before it could be
 	# stopped is tried again, never counted.
 	descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
+	# partial_fd PID: the fd of PID that is a copy-up's partial file, if any.
+	partial_fd() {
+		local fd l
+		for fd in /proc/$1/fd/*; do
+			l=$(readlink "$fd" 2>/dev/null) || continue
+			case $l in
+			"$FVM_HOME/vms/$vm/upper/"*"/#"*" (deleted)" | "$FVM_HOME/vms/$vm/work/"*) echo "$fd"; return 0 ;;
+			esac
+		done
+		return 1
+	}
 	for attempt in 1 2 3; do
 		vm=crash$attempt
 		(cd "$HOST" && exec "$FVM_EXEC" -n "$vm" -- sh -c 'echo x >> big') &
 		runner=$!
-		work=$FVM_HOME/vms/$vm/work
 		partial= holder= state= psize=0 vmpids= upper_then=
 		for _ in $(seq 1 400); do
-			f=$(ls "$work" 2>/dev/null | head -1)
-			if [ -n "$f" ] && [ "$(stat -c %s "$work/$f" 2>/dev/null || echo 0)" -gt 0 ]; then
-				partial=$work/$f
-				break
-			fi
+			for p in $(descendants $runner); do
+				f=$(partial_fd "$p") || continue
+				if [ "$(stat -L -c %s "$f" 2>/dev/null || echo 0)" -gt 0 ]; then
+					partial=$f
+					break 2
+				fi
+			done
 			sleep 0.01
 		done
 		if [ -n "$partial" ]; then
 			# The VM's processes descend from fvm-exec (through the run's supervisor): all
-			# stopped at once, then the one holding the partial copy open is looked for.
+			# stopped at once; the holder is the process whose fd it is.
 			vmpids=$(descendants $runner)
 			kill -STOP $vmpids 2>/dev/null
-			for p in $vmpids; do
-				for fd in /proc/$p/fd/*; do
-					[ "$(readlink "$fd" 2>/dev/null)" = "$partial" ] && holder=$p && break 2
-				done
-			done
+			holder=${partial#/proc/}
+			holder=${holder%%/*}
+			case " $(echo $vmpids) " in *" $holder "*) ;; *) holder= ;; esac
 		fi
 		if [ -n "$holder" ]; then
 			state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
@@ -80,7 +125,7 @@ else
 				sleep 0.01
 				state=$(sed 's/.*) //' "/proc/$holder/stat" 2>/dev/null | cut -d' ' -f1)
 			done
-			psize=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+			psize=$(stat -L -c %s "$partial" 2>/dev/null || echo 0)
 			upper_then=$(ls "$FVM_HOME/vms/$vm/upper$HOST" 2>/dev/null)
 		fi
 		[ -z "${vmpids:-}" ] || kill -KILL $vmpids 2>/dev/null
