@@ -222,9 +222,12 @@ $(PIELOAD): libfvm/pieload/pieload.c
 # fvm-exec --trace hashes the run's inputs and outputs with libcrypto, which run/trace.c
 # loads (dlopen) only then: linked, its loading cost every run about a millisecond.
 # libbsd (with its libmd) and libseccomp are linked in where their archives are
-# installed: loading them cost every start ~0.2 ms of CPU (issue 15).
+# installed: loading them cost every start ~0.2 ms of CPU (issue 15). EXEC_STATIC=0
+# links them as shared libraries: a distribution's package does (debian/rules), so that
+# their security updates reach fvm-exec and its dependencies name them.
+EXEC_STATIC ?= 1
 EXEC_ARCHIVES := $(foreach l,bsd md seccomp,$(shell $(CC) -print-file-name=lib$(l).a))
-ifeq ($(words $(filter /%,$(EXEC_ARCHIVES))),3)
+ifeq ($(EXEC_STATIC)$(words $(filter /%,$(EXEC_ARCHIVES))),13)
 EXEC_LIBS := -Wl,-Bstatic -lbsd -lmd -lseccomp -Wl,-Bdynamic
 else
 EXEC_LIBS := $(BSD_LIBS) $(SECCOMP_LIBS)

@@ -235,35 +235,10 @@ static struct dmemo_ent {
 	char path[DMEMO_PATH];
 } dmemo[DMEMO_N] FVM_LARGE_BSS;
 
-/* The slot of PATH (LEN): a multiplicative hash eight bytes at a time, the tail by 4, 2, 1. */
+/* The slot of PATH (LEN). */
 static unsigned dmemo_slot(const char *path, size_t len)
 {
-	const uint64_t k = 0x9e3779b97f4a7c15ull;
-	uint64_t h = len * k, w;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, path + i, 8);
-		h = (h ^ w) * k;
-	}
-	w = 0;
-	if (len & 4) {
-		uint32_t v;
-		memcpy(&v, path + i, 4);
-		w = v;
-		i += 4;
-	}
-	if (len & 2) {
-		uint16_t v;
-		memcpy(&v, path + i, 2);
-		w = (w << 16) | v;
-		i += 2;
-	}
-	if (len & 1) {
-		w = (w << 8) | (unsigned char)path[i];
-	}
-	h = (h ^ w) * k;
-	return (unsigned)(h >> 40) % DMEMO_N;
+	return (unsigned)(fvm_path_hash(path, len) >> 40) % DMEMO_N;
 }
 
 /* The memo's bits for PATH at GEN (0: none). */

@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "fvm/path.h"
 #include "lookup.h"
 
 #define DCACHE_N 512 /* entries, direct-mapped by hash of the path */
@@ -37,39 +38,10 @@ static struct dcache_ent dcache[DCACHE_N] __attribute__((section(".lbss.fvm")));
 static struct dcache_ent dcache[DCACHE_N];
 #endif
 
-/*
- * The slot of PATH: a multiplicative hash taken eight bytes at a time (hot: two
- * lookups per wrapped call), the tail by 4, 2 and 1 bytes; never reads past LEN.
- */
+/* The slot of PATH: the top bits of its hash (two lookups per wrapped call). */
 static unsigned dcache_slot(const char *path, size_t len)
 {
-	const uint64_t k = 0x9e3779b97f4a7c15ull;
-	uint64_t h = len * k, w;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, path + i, 8);
-		h = (h ^ w) * k;
-		h ^= h >> 29;
-	}
-	w = 0;
-	if (len & 4) {
-		uint32_t v;
-		memcpy(&v, path + i, 4);
-		w = v;
-		i += 4;
-	}
-	if (len & 2) {
-		uint16_t v;
-		memcpy(&v, path + i, 2);
-		w = (w << 16) | v;
-		i += 2;
-	}
-	if (len & 1) {
-		w = (w << 8) | (unsigned char)path[i];
-	}
-	h = (h ^ w) * k;
-	return (unsigned)(h >> 40) % DCACHE_N;
+	return (unsigned)(fvm_path_hash(path, len) >> 40) % DCACHE_N;
 }
 
 void fvm_dcache_put(const char *path, size_t len, const struct dcache_val *v, uint64_t gen)
