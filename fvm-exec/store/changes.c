@@ -110,12 +110,17 @@ static bool same_content(const char *a, int udfd, const char *uname, off_t size)
 
 /*
  * The xattr names of upper entry UNAME of UDFD, without following it (fvm's own hidden),
- * by "/proc/self/fd/UDFD/UNAME", written to FDPATH (64 + NAME_MAX bytes): the directory's
- * magic link is followed, the name is not, so no fd of the entry is needed.
+ * by "/proc/self/fd/UDFD/UNAME", written to FDPATH (64 + PATH_MAX bytes): the directory's
+ * magic link is followed, the name is not, so no fd of the entry is needed. With
+ * AT_FDCWD or an absolute UNAME, FDPATH is UNAME itself.
  */
 static ssize_t upper_xattrs(int udfd, const char *uname, char *list, size_t len, char *fdpath)
 {
-	if (snprintf(fdpath, 64 + NAME_MAX, "/proc/self/fd/%d/%s", udfd, uname) >= 64 + NAME_MAX) {
+	int n = udfd == AT_FDCWD || uname[0] == '/'
+			? snprintf(fdpath, 64 + PATH_MAX, "%s", uname)
+			: snprintf(fdpath, 64 + PATH_MAX, "/proc/self/fd/%d/%s", udfd, uname);
+
+	if (n < 0 || n >= 64 + PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -124,7 +129,7 @@ static ssize_t upper_xattrs(int udfd, const char *uname, char *list, size_t len,
 
 static bool same_xattrs(const char *a, int udfd, const char *uname)
 {
-	char la[4096], lb[4096], fdpath[64 + NAME_MAX];
+	char la[4096], lb[4096], fdpath[64 + PATH_MAX];
 	/* fvm's own names (the identity of a copy-up) are no change of the file's. */
 	ssize_t na = fvm_xattr_list_hide(la, llistxattr(a, la, sizeof(la)));
 	ssize_t nb = upper_xattrs(udfd, uname, lb, sizeof(lb), fdpath);
